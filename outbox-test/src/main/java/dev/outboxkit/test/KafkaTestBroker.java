@@ -1,0 +1,117 @@
+package dev.outboxkit.test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.jspecify.annotations.Nullable;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+/**
+ * A real Kafka broker for tests: an in-JVM KRaft broker started once per JVM, or an external
+ * cluster named by {@code OUTBOXKIT_TEST_KAFKA_BOOTSTRAP_SERVERS} / {@code
+ * -Doutboxkit.test.kafka.bootstrap-servers}.
+ *
+ * <p>Topics are not auto-created on the embedded broker, so tests create them with {@link
+ * #createTopic(String, int)} and see the same failure a production cluster gives for a missing one.
+ */
+public final class KafkaTestBroker {
+
+  private final String bootstrapServers;
+  private final String description;
+  private final @Nullable EmbeddedKafkaKraftBroker embedded;
+
+  private KafkaTestBroker(
+      String bootstrapServers, String description, @Nullable EmbeddedKafkaKraftBroker embedded) {
+    this.bootstrapServers = bootstrapServers;
+    this.description = description;
+    this.embedded = embedded;
+  }
+
+  static KafkaTestBroker start() {
+    String external = ExternalServer.setting("kafka", "bootstrap-servers");
+    if (external != null) {
+      return new KafkaTestBroker(external, "external Kafka at " + external, null);
+    }
+    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
+    broker.brokerProperties(
+        Map.of(
+            "auto.create.topics.enable", "false",
+            "transaction.state.log.replication.factor", "1",
+            "transaction.state.log.min.isr", "1",
+            "offsets.topic.replication.factor", "1",
+            "group.initial.rebalance.delay.ms", "0"));
+    broker.afterPropertiesSet();
+    Runtime.getRuntime().addShutdownHook(new Thread(broker::destroy, "outboxkit-test-kafka-stop"));
+    String servers = broker.getBrokersAsString();
+    return new KafkaTestBroker(servers, "in-JVM Kafka (KRaft) at " + servers, broker);
+  }
+
+  /** The {@code bootstrap.servers} value for clients. */
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** Whether this broker runs inside this JVM (as opposed to an external cluster). */
+  public boolean isEmbedded() {
+    return embedded != null;
+  }
+
+  /**
+   * Creates a topic, or does nothing when it exists.
+   *
+   * @param name the topic name
+   * @param partitions the number of partitions, at least 1
+   */
+  public void createTopic(String name, int partitions) {
+    try (Admin admin = admin()) {
+      admin
+          .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        throw new IllegalStateException("Could not create topic " + name, e.getCause());
+      }
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("Timed out creating topic " + name + " on " + description, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while creating topic " + name, e);
+    }
+  }
+
+  /** The names of the topics that exist now. */
+  public Set<String> topics() {
+    try (Admin admin = admin()) {
+      return admin.listTopics().names().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("Could not list topics on " + description, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while listing topics", e);
+    }
+  }
+
+  /** An admin client on this broker; the caller closes it. */
+  public Admin admin() {
+    return Admin.create(
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrapServers,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+            (int) Duration.ofSeconds(30).toMillis()));
+  }
+
+  @Override
+  public String toString() {
+    return description;
+  }
+}

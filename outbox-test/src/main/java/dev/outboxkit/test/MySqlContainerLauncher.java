@@ -1,0 +1,38 @@
+package dev.outboxkit.test;
+
+import org.opentest4j.TestAbortedException;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.mysql.MySQLContainer;
+
+/**
+ * Starts MySQL 8 in a container, or aborts (skips) the calling test when no Docker engine exists.
+ */
+final class MySqlContainerLauncher {
+
+  static final String IMAGE = "mysql:8.4";
+
+  private MySqlContainerLauncher() {}
+
+  static DatabaseServer start() {
+    if (!DockerClientFactory.instance().isDockerAvailable()) {
+      throw new TestAbortedException(
+          "MySQL 8 tests need a Docker engine for Testcontainers and none was found. Start Docker, or"
+              + " point the tests at a MySQL 8 server with "
+              + ExternalServer.envName("mysql", "url")
+              + " (and _USERNAME, _PASSWORD) or -Doutboxkit.test.mysql.url=...");
+    }
+    MySQLContainer mysql =
+        new MySQLContainer(IMAGE)
+            .withUsername("root")
+            .withPassword("test")
+            .withCommand("--binlog-format=ROW", "--server-id=1", "--max-connections=300");
+    mysql.start();
+    Runtime.getRuntime().addShutdownHook(new Thread(mysql::stop, "outboxkit-test-mysql-stop"));
+    return new JdbcDatabaseServer(
+        DatabaseKind.MYSQL,
+        "MySQL container " + IMAGE + " on port " + mysql.getFirstMappedPort(),
+        JdbcUrls.withDatabase(mysql.getJdbcUrl(), "mysql"),
+        "root",
+        "test");
+  }
+}

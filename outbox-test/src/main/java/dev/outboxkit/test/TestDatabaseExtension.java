@@ -1,0 +1,126 @@
+package dev.outboxkit.test;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+
+/**
+ * A fresh database for each test class, on a shared server of this JVM.
+ *
+ * <pre>{@code
+ * class PaymentRepositoryIntegrationTests {
+ *   @RegisterExtension
+ *   static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+ *
+ *   @Test
+ *   void storesPayments() {
+ *     var jdbc = new JdbcTemplate(db.dataSource());
+ *     ...
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>Register it in a {@code static} field. The database is created before the first test of the
+ * class and dropped after the last; test methods may also take a {@link TestDatabase} or {@link
+ * DataSource} parameter.
+ */
+public final class TestDatabaseExtension
+    implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+
+  private static final AtomicInteger sequence = new AtomicInteger();
+
+  private final Supplier<DatabaseServer> server;
+  private @Nullable TestDatabase database;
+
+  private TestDatabaseExtension(Supplier<DatabaseServer> server) {
+    this.server = server;
+  }
+
+  /** A database on {@link TestServers#postgres()}. */
+  public static TestDatabaseExtension postgres() {
+    return new TestDatabaseExtension(TestServers::postgres);
+  }
+
+  /** A database on {@link TestServers#mariadb()}. */
+  public static TestDatabaseExtension mariadb() {
+    return new TestDatabaseExtension(TestServers::mariadb);
+  }
+
+  /** A database on {@link TestServers#mysql()}; the tests are skipped when MySQL is unavailable. */
+  public static TestDatabaseExtension mysql() {
+    return new TestDatabaseExtension(TestServers::mysql);
+  }
+
+  /** An in-memory H2 database. */
+  public static TestDatabaseExtension h2() {
+    return new TestDatabaseExtension(TestServers::h2);
+  }
+
+  /** A database on the server of the given product. */
+  public static TestDatabaseExtension of(DatabaseKind kind) {
+    return new TestDatabaseExtension(() -> TestServers.database(kind));
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    database = server.get().createDatabase(databaseName(context.getRequiredTestClass()));
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    if (database != null) {
+      database.close();
+      database = null;
+    }
+  }
+
+  /** The database of the running test class. */
+  public TestDatabase database() {
+    TestDatabase current = database;
+    if (current == null) {
+      throw new IllegalStateException(
+          "No database yet: register TestDatabaseExtension with @RegisterExtension on a static field");
+    }
+    return current;
+  }
+
+  /** Shortcut for {@code database().dataSource()}. */
+  public DataSource dataSource() {
+    return database().dataSource();
+  }
+
+  /** Shortcut for {@code database().jdbcUrl()}. */
+  public String jdbcUrl() {
+    return database().jdbcUrl();
+  }
+
+  /** Shortcut for {@code database().kind()}. */
+  public DatabaseKind kind() {
+    return database().kind();
+  }
+
+  @Override
+  public boolean supportsParameter(ParameterContext parameter, ExtensionContext extension) {
+    Class<?> type = parameter.getParameter().getType();
+    return type == TestDatabase.class || type == DataSource.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext parameter, ExtensionContext extension) {
+    return parameter.getParameter().getType() == TestDatabase.class ? database() : dataSource();
+  }
+
+  private static String databaseName(Class<?> testClass) {
+    String base = testClass.getSimpleName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    String suffix = "_" + ProcessHandle.current().pid() + "_" + sequence.incrementAndGet();
+    int room = 63 - 2 - suffix.length();
+    return "t_" + (base.length() > room ? base.substring(0, room) : base) + suffix;
+  }
+}
