@@ -1,5 +1,6 @@
 package dev.outboxkit.test;
 
+import org.jspecify.annotations.Nullable;
 import org.opentest4j.TestAbortedException;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.mysql.MySQLContainer;
@@ -13,13 +14,19 @@ final class MySqlContainerLauncher {
 
   private MySqlContainerLauncher() {}
 
+  static @Nullable String unavailableReason() {
+    return DockerClientFactory.instance().isDockerAvailable()
+        ? null
+        : "MySQL 8 tests need a Docker engine for Testcontainers and none was found. Start Docker, or"
+            + " point the tests at a MySQL 8 server with "
+            + ExternalServer.envName("mysql", "url")
+            + " (and _USERNAME, _PASSWORD) or -Doutboxkit.test.mysql.url=...";
+  }
+
   static DatabaseServer start() {
-    if (!DockerClientFactory.instance().isDockerAvailable()) {
-      throw new TestAbortedException(
-          "MySQL 8 tests need a Docker engine for Testcontainers and none was found. Start Docker, or"
-              + " point the tests at a MySQL 8 server with "
-              + ExternalServer.envName("mysql", "url")
-              + " (and _USERNAME, _PASSWORD) or -Doutboxkit.test.mysql.url=...");
+    String unavailable = unavailableReason();
+    if (unavailable != null) {
+      throw new TestAbortedException(unavailable);
     }
     MySQLContainer mysql =
         new MySQLContainer(IMAGE)

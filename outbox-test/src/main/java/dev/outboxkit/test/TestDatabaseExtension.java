@@ -2,11 +2,12 @@ package dev.outboxkit.test;
 
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -32,45 +33,55 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * DataSource} parameter.
  */
 public final class TestDatabaseExtension
-    implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+    implements ExecutionCondition, BeforeAllCallback, AfterAllCallback, ParameterResolver {
 
   private static final AtomicInteger sequence = new AtomicInteger();
 
-  private final Supplier<DatabaseServer> server;
+  private final DatabaseKind kind;
   private @Nullable TestDatabase database;
 
-  private TestDatabaseExtension(Supplier<DatabaseServer> server) {
-    this.server = server;
+  private TestDatabaseExtension(DatabaseKind kind) {
+    this.kind = kind;
   }
 
   /** A database on {@link TestServers#postgres()}. */
   public static TestDatabaseExtension postgres() {
-    return new TestDatabaseExtension(TestServers::postgres);
+    return new TestDatabaseExtension(DatabaseKind.POSTGRESQL);
   }
 
   /** A database on {@link TestServers#mariadb()}. */
   public static TestDatabaseExtension mariadb() {
-    return new TestDatabaseExtension(TestServers::mariadb);
+    return new TestDatabaseExtension(DatabaseKind.MARIADB);
   }
 
   /** A database on {@link TestServers#mysql()}; the tests are skipped when MySQL is unavailable. */
   public static TestDatabaseExtension mysql() {
-    return new TestDatabaseExtension(TestServers::mysql);
+    return new TestDatabaseExtension(DatabaseKind.MYSQL);
   }
 
   /** An in-memory H2 database. */
   public static TestDatabaseExtension h2() {
-    return new TestDatabaseExtension(TestServers::h2);
+    return new TestDatabaseExtension(DatabaseKind.H2);
   }
 
   /** A database on the server of the given product. */
   public static TestDatabaseExtension of(DatabaseKind kind) {
-    return new TestDatabaseExtension(() -> TestServers.database(kind));
+    return new TestDatabaseExtension(kind);
+  }
+
+  /** Skips the test class, with a message on how to enable it, when its server cannot run here. */
+  @Override
+  public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+    String reason = TestServers.unavailableReason(kind);
+    return reason == null
+        ? ConditionEvaluationResult.enabled(kind.key() + " is available")
+        : ConditionEvaluationResult.disabled(reason);
   }
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    database = server.get().createDatabase(databaseName(context.getRequiredTestClass()));
+    database =
+        TestServers.database(kind).createDatabase(databaseName(context.getRequiredTestClass()));
   }
 
   @Override
@@ -101,9 +112,9 @@ public final class TestDatabaseExtension
     return database().jdbcUrl();
   }
 
-  /** Shortcut for {@code database().kind()}. */
+  /** The database product. */
   public DatabaseKind kind() {
-    return database().kind();
+    return kind;
   }
 
   @Override

@@ -88,6 +88,16 @@ public final class TestServers {
     return server;
   }
 
+  /**
+   * Why a server cannot be had here, or {@code null} when it can. Only MySQL can be missing: it
+   * needs a Docker engine or an external server.
+   */
+  public static @Nullable String unavailableReason(DatabaseKind kind) {
+    return kind == DatabaseKind.MYSQL && ExternalServer.setting(kind.key(), "url") == null
+        ? MySqlContainerLauncher.unavailableReason()
+        : null;
+  }
+
   /** Kafka: external when configured, else an in-JVM KRaft broker. */
   public static synchronized KafkaTestBroker kafka() {
     if (kafka == null) {

@@ -1,0 +1,117 @@
+package dev.outboxkit.outbox;
+
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Creates and checks the outbox table.
+ *
+ * <p>Production schemas belong to your migration tool: this jar ships the scripts for the default
+ * table at {@code dev/outboxkit/schema/<dialect>/V1__outboxkit_outbox_event.sql} (Flyway) and
+ * {@code dev/outboxkit/schema/liquibase/outboxkit-changelog.xml} (Liquibase); see docs/schema.md.
+ * {@link #create} is for development and tests. {@link #verify} runs at start-up so a missing table
+ * or column stops the application before its first event, with a message that names what is
+ * missing.
+ */
+public final class OutboxSchema {
+
+  private OutboxSchema() {}
+
+  /**
+   * The classpath location of the shipped Flyway script for a dialect (default table only).
+   *
+   * @param dialect the dialect
+   */
+  public static String scriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V1__outboxkit_outbox_event.sql";
+  }
+
+  /**
+   * The statements that create a table and its indexes when missing.
+   *
+   * @param dialect the database's dialect
+   * @param table the table
+   */
+  public static List<String> createStatements(OutboxDialect dialect, OutboxTable table) {
+    return dialect.createTableStatements(table);
+  }
+
+  /**
+   * Creates the table and its indexes when they do not exist. Safe to run at every start.
+   *
+   * @param connection a connection; with auto-commit off, the caller commits
+   * @param dialect the database's dialect
+   * @param table the table
+   * @throws OutboxStoreException when the database refuses a statement
+   */
+  public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
+    try (Statement statement = connection.createStatement()) {
+      for (String sql : createStatements(dialect, table)) {
+        statement.execute(sql);
+      }
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not create outbox table " + table, e);
+    }
+  }
+
+  /**
+   * Checks that the table exists with every column the outbox and relay need.
+   *
+   * <p>Use a connection in auto-commit mode: on PostgreSQL a failed query aborts the surrounding
+   * transaction.
+   *
+   * @param connection a connection to the database
+   * @param dialect the database's dialect
+   * @param table the table
+   * @throws OutboxSchemaException naming the missing table or columns and how to create them
+   * @throws OutboxStoreException when the check itself fails for another reason
+   */
+  public static void verify(Connection connection, OutboxDialect dialect, OutboxTable table) {
+    Set<String> present = new HashSet<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery("SELECT * FROM " + table.qualifiedName() + " WHERE 1 = 0")) {
+      ResultSetMetaData metaData = rs.getMetaData();
+      for (int i = 1; i <= metaData.getColumnCount(); i++) {
+        present.add(metaData.getColumnName(i).toLowerCase(Locale.ROOT));
+      }
+    } catch (SQLException e) {
+      if (dialect.isMissingTable(e)) {
+        throw new OutboxSchemaException(
+            "Outbox table '" + table + "' does not exist. " + howToCreate(dialect),
+            table.toString(),
+            List.of());
+      }
+      throw new OutboxStoreException("Could not check outbox table " + table, e);
+    }
+    List<String> missing = new ArrayList<>();
+    for (String column : OutboxDialect.REQUIRED_COLUMNS) {
+      if (!present.contains(column)) {
+        missing.add(column);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new OutboxSchemaException(
+          "Outbox table '" + table + "' lacks column(s) " + missing + ". " + howToCreate(dialect),
+          table.toString(),
+          missing);
+    }
+  }
+
+  private static String howToCreate(OutboxDialect dialect) {
+    return "Apply the script "
+        + scriptLocation(dialect)
+        + " from outbox-core with your migration tool (see docs/schema.md), or for development let"
+        + " OutboxKit create the table (Spring Boot: outbox.store.auto-create=true; plain Java:"
+        + " OutboxSchema.create).";
+  }
+}

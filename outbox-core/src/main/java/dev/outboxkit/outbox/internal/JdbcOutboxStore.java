@@ -1,0 +1,155 @@
+package dev.outboxkit.outbox.internal;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Writes envelopes to the outbox table with multi-row {@code INSERT}s: one statement, hence one
+ * round trip, per chunk of up to {@code batchSize} rows and {@code batchBytes} of payload and
+ * headers. A multi-row insert is used rather than JDBC batching because not every driver turns a
+ * batch into one round trip (pgjdbc needs {@code reWriteBatchedInserts}, MySQL {@code
+ * rewriteBatchedStatements}).
+ */
+public final class JdbcOutboxStore {
+
+  private final OutboxDialect dialect;
+  private final OutboxTable table;
+  private final int batchSize;
+  private final int batchBytes;
+  private final Map<Integer, String> insertSql = new ConcurrentHashMap<>();
+  private final String selectSql;
+
+  public JdbcOutboxStore(OutboxDialect dialect, OutboxTable table, int batchSize, int batchBytes) {
+    this.dialect = dialect;
+    this.table = table;
+    this.batchSize = Math.min(batchSize, dialect.maxRowsPerInsert());
+    this.batchBytes = batchBytes;
+    this.selectSql =
+        "SELECT "
+            + String.join(", ", OutboxDialect.INSERT_COLUMNS)
+            + " FROM "
+            + table.qualifiedName();
+  }
+
+  public OutboxDialect dialect() {
+    return dialect;
+  }
+
+  public OutboxTable table() {
+    return table;
+  }
+
+  /** Inserts the events in order; returns the number of statements it took. */
+  public int insert(Connection connection, List<OutboxEvent> events) throws SQLException {
+    int statements = 0;
+    int from = 0;
+    while (from < events.size()) {
+      int to = chunkEnd(events, from);
+      insertChunk(connection, events.subList(from, to));
+      statements++;
+      from = to;
+    }
+    return statements;
+  }
+
+  private int chunkEnd(List<OutboxEvent> events, int from) {
+    int limit = Math.min(events.size(), from + batchSize);
+    long bytes = 0;
+    int to = from;
+    while (to < limit) {
+      bytes += size(events.get(to));
+      if (bytes > batchBytes && to > from) {
+        break;
+      }
+      to++;
+    }
+    return to;
+  }
+
+  private static long size(OutboxEvent event) {
+    long bytes = event.payload() == null ? 0 : event.payload().length;
+    for (Map.Entry<String, String> header : event.headers().entrySet()) {
+      bytes += header.getKey().length() + header.getValue().length();
+    }
+    return bytes;
+  }
+
+  private void insertChunk(Connection connection, List<OutboxEvent> chunk) throws SQLException {
+    String sql =
+        insertSql.computeIfAbsent(chunk.size(), rows -> dialect.insertStatement(table, rows));
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      int index = 1;
+      for (OutboxEvent event : chunk) {
+        dialect.setUuid(statement, index++, event.id());
+        statement.setString(index++, event.aggregateType());
+        statement.setString(index++, event.aggregateId());
+        statement.setString(index++, event.eventType());
+        if (event.payload() == null) {
+          statement.setNull(index++, Types.VARBINARY);
+        } else {
+          statement.setBytes(index++, event.payload());
+        }
+        statement.setString(index++, HeadersCodec.encode(event.headers()));
+        statement.setString(index++, event.tenant());
+        dialect.setInstant(statement, index++, event.createdAt());
+        statement.setInt(index++, event.partition());
+      }
+      int inserted = statement.executeUpdate();
+      if (inserted != chunk.size()) {
+        throw new SQLException(
+            "Inserted " + inserted + " outbox rows instead of " + chunk.size() + " into " + table);
+      }
+    }
+  }
+
+  /**
+   * Reads events in append order ({@code seq}), oldest first.
+   *
+   * @param whereClause a condition over the table's columns with {@code ?} parameters, or empty
+   * @param parameters the values of the parameters, bound with {@code setObject}
+   * @param limit the most rows to return
+   */
+  public List<OutboxEvent> select(
+      Connection connection, String whereClause, List<Object> parameters, int limit)
+      throws SQLException {
+    String sql =
+        selectSql + (whereClause.isEmpty() ? "" : " WHERE " + whereClause) + " ORDER BY seq";
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      statement.setMaxRows(limit);
+      for (int i = 0; i < parameters.size(); i++) {
+        statement.setObject(i + 1, parameters.get(i));
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        List<OutboxEvent> events = new ArrayList<>();
+        while (rs.next()) {
+          events.add(read(rs));
+        }
+        return events;
+      }
+    }
+  }
+
+  private OutboxEvent read(ResultSet rs) throws SQLException {
+    return new OutboxEvent(
+        dialect.getUuid(rs, "id"),
+        rs.getString("aggregatetype"),
+        rs.getString("aggregateid"),
+        rs.getString("type"),
+        rs.getBytes("payload"),
+        HeadersCodec.decode(rs.getString("headers")),
+        rs.getString("tenant"),
+        Objects.requireNonNull(dialect.getInstant(rs, "created_at"), "created_at"),
+        rs.getInt("partition_no"));
+  }
+}

@@ -1,0 +1,57 @@
+package dev.outboxkit.outbox.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import java.sql.SQLException;
+import java.util.List;
+
+/** PostgreSQL: native UUID and TIMESTAMPTZ, a partial index over pending events only. */
+final class PostgresDialect extends SqlDialect {
+
+  PostgresDialect() {
+    super("postgresql");
+  }
+
+  @Override
+  public boolean supportsSkipLocked() {
+    return true;
+  }
+
+  @Override
+  public boolean supportsListenNotify() {
+    return true;
+  }
+
+  @Override
+  public List<String> createTableStatements(OutboxTable table) {
+    String t = table.qualifiedName();
+    String n = table.name();
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id              UUID          NOT NULL,
+            aggregatetype   VARCHAR(255)  NOT NULL,
+            aggregateid     VARCHAR(255)  NOT NULL,
+            type            VARCHAR(255)  NOT NULL,
+            payload         BYTEA,
+            headers         TEXT,
+            tenant          VARCHAR(255),
+            created_at      TIMESTAMPTZ   NOT NULL,
+            partition_no    INTEGER       NOT NULL,
+            status          VARCHAR(16)   NOT NULL DEFAULT 'PENDING',
+            attempts        INTEGER       NOT NULL DEFAULT 0,
+            next_attempt_at TIMESTAMPTZ,
+            last_error      VARCHAR(2000),
+            published_at    TIMESTAMPTZ,
+            CONSTRAINT %s_id_uk UNIQUE (id)
+        )"""
+            .formatted(t, n),
+        "CREATE INDEX IF NOT EXISTS %s_pending_idx ON %s (partition_no, seq) WHERE status = 'PENDING'"
+            .formatted(n, t));
+  }
+
+  @Override
+  public boolean isMissingTable(SQLException e) {
+    return "42P01".equals(e.getSQLState());
+  }
+}
