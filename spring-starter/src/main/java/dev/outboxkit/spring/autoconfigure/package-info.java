@@ -1,0 +1,5 @@
+/** Spring Boot auto-configuration of OutboxKit. */
+@NullMarked
+package dev.outboxkit.spring.autoconfigure;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,112 @@
+package dev.outboxkit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outboxkit.outbox.NoActiveTransactionException;
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.spi.ConnectionProvider;
+import dev.outboxkit.spring.app.PaymentAuthorized;
+import dev.outboxkit.spring.app.PaymentService;
+import dev.outboxkit.spring.app.PaymentTestApplication;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** A @Transactional service writing with JPA, JdbcTemplate and the outbox on real PostgreSQL. */
+@SpringBootTest(classes = PaymentTestApplication.class)
+class TransactionalOutboxIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  @DynamicPropertySource
+  static void database(DynamicPropertyRegistry registry) {
+    registry.add("spring.datasource.url", db::jdbcUrl);
+    registry.add("spring.datasource.username", () -> db.database().username());
+    registry.add("spring.datasource.password", () -> db.database().password());
+    registry.add("spring.jpa.hibernate.ddl-auto", () -> "create");
+    registry.add("spring.sql.init.mode", () -> "always");
+    registry.add("spring.sql.init.schema-locations", () -> "classpath:payment-schema.sql");
+    registry.add("outbox.store.auto-create", () -> "true");
+  }
+
+  @Autowired PaymentService payments;
+  @Autowired Outbox outbox;
+  @Autowired JdbcTemplate jdbc;
+  @Autowired TransactionTemplate transactions;
+  @Autowired ApplicationEventPublisher events;
+  @Autowired ConnectionProvider connections;
+
+  @Test
+  void jpaJdbcTemplateAndOutboxCommitTogether() {
+    payments.authorize("pay-commit", 1250, false);
+
+    assertThat(count("SELECT count(*) FROM payment WHERE id = 'pay-commit'")).isOne();
+    assertThat(count("SELECT count(*) FROM payment_audit WHERE payment_id = 'pay-commit'")).isOne();
+    List<Map<String, Object>> events =
+        jdbc.queryForList(
+            "SELECT type, aggregatetype, convert_from(payload, 'UTF8') AS body FROM outbox_event"
+                + " WHERE aggregateid = 'pay-commit' ORDER BY seq");
+    assertThat(events)
+        .extracting(row -> row.get("type"))
+        .containsExactly("PaymentRequested", "PaymentAuthorized");
+    assertThat(events.get(1).get("body"))
+        .isEqualTo("{\"paymentId\":\"pay-commit\",\"amountMinor\":1250,\"currency\":\"EUR\"}");
+  }
+
+  @Test
+  void anExceptionRollsBackJpaJdbcTemplateAndOutboxTogether() {
+    assertThatThrownBy(() -> payments.authorize("pay-rollback", 990, true))
+        .hasMessage("card declined after the writes");
+
+    assertThat(count("SELECT count(*) FROM payment WHERE id = 'pay-rollback'")).isZero();
+    assertThat(count("SELECT count(*) FROM payment_audit WHERE payment_id = 'pay-rollback'"))
+        .isZero();
+    assertThat(count("SELECT count(*) FROM outbox_event WHERE aggregateid = 'pay-rollback'"))
+        .isZero();
+  }
+
+  @Test
+  void appendingOrPublishingOutsideATransactionFails() {
+    assertThatThrownBy(() -> outbox.append("Payment", "pay-none", "PaymentAuthorized", "{}"))
+        .isInstanceOf(NoActiveTransactionException.class)
+        .hasMessageContaining("@Transactional");
+    assertThatThrownBy(() -> events.publishEvent(new PaymentAuthorized("pay-none", 1, "EUR")))
+        .isInstanceOf(NoActiveTransactionException.class);
+    assertThat(count("SELECT count(*) FROM outbox_event WHERE aggregateid = 'pay-none'")).isZero();
+  }
+
+  @Test
+  void afterCommitCallbacksRunOnlyWhenTheTransactionCommits() {
+    AtomicBoolean committed = new AtomicBoolean();
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "pay-cb", "PaymentAuthorized", "{}");
+          connections.afterCommit(() -> committed.set(true));
+          assertThat(committed).isFalse();
+        });
+    assertThat(committed).isTrue();
+
+    AtomicBoolean rolledBack = new AtomicBoolean();
+    transactions.executeWithoutResult(
+        status -> {
+          connections.afterCommit(() -> rolledBack.set(true));
+          status.setRollbackOnly();
+        });
+    assertThat(rolledBack).isFalse();
+  }
+
+  private int count(String sql) {
+    return jdbc.queryForObject(sql, Integer.class);
+  }
+}
