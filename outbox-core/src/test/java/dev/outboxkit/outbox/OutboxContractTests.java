@@ -179,14 +179,7 @@ abstract class OutboxContractTests {
   @Test
   void thousandEventsAppendInOneRoundTrip() throws SQLException {
     StatementCounter counter = new StatementCounter();
-    ConnectionProvider counting =
-        new ConnectionProvider() {
-          @Override
-          public <T> T withTransactionConnection(ConnectionCallback<T> work) throws SQLException {
-            return tx.withTransactionConnection(c -> work.apply(counter.wrap(c)));
-          }
-        };
-    Outbox countedOutbox = Outbox.builder().connectionProvider(counting).dialect(dialect).build();
+    Outbox countedOutbox = countingBuilder(counter).build();
     List<OutboxMessage> batch =
         IntStream.range(0, 1000)
             .mapToObj(
@@ -220,20 +213,7 @@ abstract class OutboxContractTests {
   @Test
   void largeBatchesSplitByRowsAndBytes() throws SQLException {
     StatementCounter counter = new StatementCounter();
-    ConnectionProvider counting =
-        new ConnectionProvider() {
-          @Override
-          public <T> T withTransactionConnection(ConnectionCallback<T> work) throws SQLException {
-            return tx.withTransactionConnection(c -> work.apply(counter.wrap(c)));
-          }
-        };
-    Outbox small =
-        Outbox.builder()
-            .connectionProvider(counting)
-            .dialect(dialect)
-            .insertBatchSize(100)
-            .insertBatchBytes(10_000)
-            .build();
+    Outbox small = countingBuilder(counter).insertBatchSize(100).insertBatchBytes(10_000).build();
     List<OutboxMessage> batch =
         IntStream.range(0, 250)
             .mapToObj(i -> OutboxMessage.of("Payment", "p-" + i, "T", new byte[10]))
@@ -345,6 +325,18 @@ abstract class OutboxContractTests {
           .hasMessageContaining(
               "Outbox table 'broken_outbox' lacks column(s) [attempts, published_at]");
     }
+  }
+
+  /** An outbox builder on {@link #tx} whose executed statements {@code counter} counts. */
+  private Outbox.Builder countingBuilder(StatementCounter counter) {
+    ConnectionProvider counting =
+        new ConnectionProvider() {
+          @Override
+          public <T> T withTransactionConnection(ConnectionCallback<T> work) throws SQLException {
+            return tx.withTransactionConnection(c -> work.apply(counter.wrap(c)));
+          }
+        };
+    return Outbox.builder().connectionProvider(counting).dialect(dialect);
   }
 
   private List<OutboxEvent> readAll() throws SQLException {

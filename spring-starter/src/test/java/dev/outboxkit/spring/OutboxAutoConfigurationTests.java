@@ -17,6 +17,7 @@ import io.micrometer.tracing.test.simple.SimpleTracer;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -26,10 +27,12 @@ import org.springframework.boot.jdbc.autoconfigure.JdbcTemplateAutoConfiguration
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 class OutboxAutoConfigurationTests {
@@ -56,9 +59,7 @@ class OutboxAutoConfigurationTests {
               .isInstanceOf(SpringConnectionProvider.class);
           assertThat(context.getBean(OutboxDialect.class).name()).isEqualTo("h2");
           Outbox outbox = context.getBean(Outbox.class);
-          new TransactionTemplate(
-                  context.getBean(org.springframework.transaction.PlatformTransactionManager.class))
-              .executeWithoutResult(status -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
+          inTransaction(context, () -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
           assertThat(
                   context
                       .getBean(JdbcTemplate.class)
@@ -198,21 +199,14 @@ class OutboxAutoConfigurationTests {
             context -> {
               Outbox outbox = context.getBean(Outbox.class);
               OutboxEvent event =
-                  new TransactionTemplate(
-                          context.getBean(
-                              org.springframework.transaction.PlatformTransactionManager.class))
-                      .execute(status -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
+                  inTransaction(context, () -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
               assertThat(event.headers()).containsEntry("x-app", "payments");
               assertThat(
                       org.assertj.core.api.Assertions.catchThrowable(
                           () ->
-                              new TransactionTemplate(
-                                      context.getBean(
-                                          org.springframework.transaction.PlatformTransactionManager
-                                              .class))
-                                  .execute(
-                                      status ->
-                                          outbox.append("Order", "o-1", "T", "x".repeat(11)))))
+                              inTransaction(
+                                  context,
+                                  () -> outbox.append("Order", "o-1", "T", "x".repeat(11)))))
                   .hasMessageContaining("payload must be at most 10 bytes");
             });
   }
@@ -231,10 +225,8 @@ class OutboxAutoConfigurationTests {
               OutboxEvent event;
               try (Tracer.SpanInScope ignored = tracer.withSpan(span)) {
                 event =
-                    new TransactionTemplate(
-                            context.getBean(
-                                org.springframework.transaction.PlatformTransactionManager.class))
-                        .execute(status -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
+                    inTransaction(
+                        context, () -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
               } finally {
                 span.end();
               }
@@ -243,6 +235,11 @@ class OutboxAutoConfigurationTests {
                       "traceparent",
                       "00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
             });
+  }
+
+  private static <T> T inTransaction(ApplicationContext context, Supplier<T> work) {
+    return new TransactionTemplate(context.getBean(PlatformTransactionManager.class))
+        .execute(status -> work.get());
   }
 
   /** Writes the W3C header the way the OpenTelemetry and Brave propagators do. */

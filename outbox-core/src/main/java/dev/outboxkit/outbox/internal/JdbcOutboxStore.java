@@ -85,9 +85,19 @@ public final class JdbcOutboxStore {
     return bytes;
   }
 
+  /**
+   * The insert for a number of rows. Cached for the common sizes only (a few events per
+   * transaction, and full batches), so the odd sizes of large batches do not pile up strings of
+   * many kilobytes.
+   */
+  private String insertSql(int rows) {
+    return rows <= 16 || rows == batchSize
+        ? insertSql.computeIfAbsent(rows, n -> dialect.insertStatement(table, n))
+        : dialect.insertStatement(table, rows);
+  }
+
   private void insertChunk(Connection connection, List<OutboxEvent> chunk) throws SQLException {
-    String sql =
-        insertSql.computeIfAbsent(chunk.size(), rows -> dialect.insertStatement(table, rows));
+    String sql = insertSql(chunk.size());
     try (PreparedStatement statement = connection.prepareStatement(sql)) {
       int index = 1;
       for (OutboxEvent event : chunk) {

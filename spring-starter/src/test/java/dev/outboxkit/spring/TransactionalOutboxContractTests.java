@@ -10,33 +10,35 @@ import dev.outboxkit.spring.app.PaymentAuthorized;
 import dev.outboxkit.spring.app.PaymentService;
 import dev.outboxkit.spring.app.PaymentTestApplication;
 import dev.outboxkit.test.TestDatabaseExtension;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.support.TransactionTemplate;
 
-/** A @Transactional service writing with JPA, JdbcTemplate and the outbox on real PostgreSQL. */
+/**
+ * A @Transactional service writing with JPA, JdbcTemplate and the outbox on a real database; one
+ * subclass per database.
+ */
 @SpringBootTest(classes = PaymentTestApplication.class)
-class TransactionalOutboxIntegrationTests {
+abstract class TransactionalOutboxContractTests {
 
-  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
-
-  @DynamicPropertySource
-  static void database(DynamicPropertyRegistry registry) {
+  /** The Spring properties that point the application at a test database. */
+  static void database(TestDatabaseExtension db, DynamicPropertyRegistry registry) {
     registry.add("spring.datasource.url", db::jdbcUrl);
     registry.add("spring.datasource.username", () -> db.database().username());
     registry.add("spring.datasource.password", () -> db.database().password());
     registry.add("spring.jpa.hibernate.ddl-auto", () -> "create");
     registry.add("spring.sql.init.mode", () -> "always");
-    registry.add("spring.sql.init.schema-locations", () -> "classpath:payment-schema.sql");
+    registry.add(
+        "spring.sql.init.schema-locations",
+        () -> "classpath:payment-schema-" + db.kind().key() + ".sql");
     registry.add("outbox.store.auto-create", () -> "true");
   }
 
@@ -55,12 +57,11 @@ class TransactionalOutboxIntegrationTests {
     assertThat(count("SELECT count(*) FROM payment_audit WHERE payment_id = 'pay-commit'")).isOne();
     List<Map<String, Object>> events =
         jdbc.queryForList(
-            "SELECT type, aggregatetype, convert_from(payload, 'UTF8') AS body FROM outbox_event"
-                + " WHERE aggregateid = 'pay-commit' ORDER BY seq");
+            "SELECT type, payload FROM outbox_event WHERE aggregateid = 'pay-commit' ORDER BY seq");
     assertThat(events)
         .extracting(row -> row.get("type"))
         .containsExactly("PaymentRequested", "PaymentAuthorized");
-    assertThat(events.get(1).get("body"))
+    assertThat(new String((byte[]) events.get(1).get("payload"), StandardCharsets.UTF_8))
         .isEqualTo("{\"paymentId\":\"pay-commit\",\"amountMinor\":1250,\"currency\":\"EUR\"}");
   }
 
