@@ -208,13 +208,14 @@ public interface Outbox {
     }
 
     /**
-     * The largest total size of an event's headers. Default: {@value
+     * The largest total size of an event's headers, as stored (JSON, UTF-8). Default: {@value
      * OutboxDefaults#MAX_HEADERS_BYTES}.
      *
-     * @param bytes at least 1
+     * @param bytes 1 to {@value OutboxDefaults#MAX_HEADERS_BYTES_LIMIT}
      */
     public Builder maxHeadersBytes(int bytes) {
-      this.maxHeadersBytes = between("maxHeadersBytes", bytes, 1, Integer.MAX_VALUE);
+      this.maxHeadersBytes =
+          between("maxHeadersBytes", bytes, 1, OutboxDefaults.MAX_HEADERS_BYTES_LIMIT);
       return this;
     }
 

@@ -12,8 +12,8 @@ public final class OutboxDefaults {
   /**
    * Partitions of the outbox: {@value}. An event's partition is a hash of its aggregate id, fixed
    * when the event is written; relay instances divide the partitions between them. Writers and
-   * relays must use the same number, and changing it needs an empty outbox (see
-   * docs/operations.md).
+   * relays must use the same number, and changing it needs an empty outbox (see docs/schema.md,
+   * section Partitions).
    */
   public static final int PARTITIONS = 16;
 
@@ -35,8 +35,11 @@ public final class OutboxDefaults {
    */
   public static final int MAX_PAYLOAD_BYTES = 1_000_000;
 
-  /** The largest total size of an event's headers, names and values in UTF-8: {@value} bytes. */
+  /** The largest total size of an event's headers, as stored (JSON in UTF-8): {@value} bytes. */
   public static final int MAX_HEADERS_BYTES = 16 * 1024;
+
+  /** The largest headers limit that may be configured: {@value} bytes (a MySQL {@code TEXT}). */
+  public static final int MAX_HEADERS_BYTES_LIMIT = 65_535;
 
   /** The longest aggregate id, event type or tenant: {@value} characters (the column width). */
   public static final int MAX_FIELD_LENGTH = 255;

@@ -2,6 +2,8 @@ package dev.outboxkit.outbox;
 
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -31,9 +33,9 @@ public record OutboxEvent(
     Instant createdAt,
     int partition) {
 
-  /** Copies the headers. */
+  /** Copies the headers, keeping their order. The payload array is shared: do not modify it. */
   public OutboxEvent {
-    headers = Map.copyOf(headers);
+    headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
   }
 
   /** Compares the payload by content, unlike a plain record. */

@@ -25,9 +25,9 @@ import org.jspecify.annotations.Nullable;
  * @param tenant an optional tenant id, stored in its own column
  */
 public record OutboxMessage(
-    String aggregateType,
-    String aggregateId,
-    String eventType,
+    @Nullable String aggregateType,
+    @Nullable String aggregateId,
+    @Nullable String eventType,
     @Nullable Object payload,
     Map<String, String> headers,
     @Nullable String tenant) {

@@ -76,6 +76,29 @@ public final class OutboxSchema {
    * @throws OutboxStoreException when the check itself fails for another reason
    */
   public static void verify(Connection connection, OutboxDialect dialect, OutboxTable table) {
+    verifyColumns(
+        connection, dialect, table, OutboxDialect.REQUIRED_COLUMNS, howToCreate(dialect), "Outbox");
+  }
+
+  /**
+   * Checks that a table exists with the given columns. Used for every OutboxKit table.
+   *
+   * @param connection a connection in auto-commit mode
+   * @param dialect the database's dialect
+   * @param table the table
+   * @param requiredColumns lower-case column names
+   * @param howToCreate a sentence telling the user how to create what is missing
+   * @param label what the table is, e.g. {@code "Outbox"}, for the message
+   * @throws OutboxSchemaException naming the missing table or columns
+   * @since 0.1
+   */
+  public static void verifyColumns(
+      Connection connection,
+      OutboxDialect dialect,
+      OutboxTable table,
+      List<String> requiredColumns,
+      String howToCreate,
+      String label) {
     Set<String> present = new HashSet<>();
     try (Statement statement = connection.createStatement();
         ResultSet rs =
@@ -87,21 +110,21 @@ public final class OutboxSchema {
     } catch (SQLException e) {
       if (dialect.isMissingTable(e)) {
         throw new OutboxSchemaException(
-            "Outbox table '" + table + "' does not exist. " + howToCreate(dialect),
+            label + " table '" + table + "' does not exist. " + howToCreate,
             table.toString(),
             List.of());
       }
-      throw new OutboxStoreException("Could not check outbox table " + table, e);
+      throw new OutboxStoreException("Could not check " + label + " table " + table, e);
     }
     List<String> missing = new ArrayList<>();
-    for (String column : OutboxDialect.REQUIRED_COLUMNS) {
+    for (String column : requiredColumns) {
       if (!present.contains(column)) {
         missing.add(column);
       }
     }
     if (!missing.isEmpty()) {
       throw new OutboxSchemaException(
-          "Outbox table '" + table + "' lacks column(s) " + missing + ". " + howToCreate(dialect),
+          label + " table '" + table + "' lacks column(s) " + missing + ". " + howToCreate,
           table.toString(),
           missing);
     }

@@ -1,5 +1,8 @@
 package dev.outboxkit.outbox;
 
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -18,6 +21,80 @@ public record OutboxTable(@Nullable String schema, String name) {
   private static final Pattern SCHEMA = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
   private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,47}");
 
+  // Words that are reserved in PostgreSQL, MySQL, MariaDB or H2 and that a table might be named.
+  private static final Set<String> RESERVED =
+      Set.of(
+          "all",
+          "and",
+          "as",
+          "by",
+          "case",
+          "check",
+          "column",
+          "constraint",
+          "create",
+          "cross",
+          "current_date",
+          "current_time",
+          "current_user",
+          "default",
+          "delete",
+          "desc",
+          "distinct",
+          "drop",
+          "else",
+          "end",
+          "except",
+          "exists",
+          "false",
+          "fetch",
+          "for",
+          "foreign",
+          "from",
+          "full",
+          "grant",
+          "group",
+          "having",
+          "in",
+          "index",
+          "inner",
+          "insert",
+          "intersect",
+          "into",
+          "is",
+          "join",
+          "key",
+          "left",
+          "like",
+          "limit",
+          "not",
+          "null",
+          "offset",
+          "on",
+          "or",
+          "order",
+          "outer",
+          "primary",
+          "references",
+          "right",
+          "row",
+          "rows",
+          "select",
+          "set",
+          "table",
+          "then",
+          "to",
+          "true",
+          "union",
+          "unique",
+          "update",
+          "user",
+          "using",
+          "values",
+          "when",
+          "where",
+          "with");
+
   /** The default table, {@value OutboxDefaults#TABLE_NAME}, in the connection's default schema. */
   public static final OutboxTable DEFAULT = new OutboxTable(null, OutboxDefaults.TABLE_NAME);
 
@@ -32,6 +109,15 @@ public record OutboxTable(@Nullable String schema, String name) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "Outbox table name '" + name + "' must match " + NAME.pattern());
+    }
+    for (String part : schema == null ? List.of(name) : List.of(schema, name)) {
+      if (RESERVED.contains(part.toLowerCase(Locale.ROOT))) {
+        throw new IllegalArgumentException(
+            "Outbox table name part '"
+                + part
+                + "' is a reserved SQL word; names are used unquoted,"
+                + " so choose another");
+      }
     }
   }
 

@@ -128,7 +128,7 @@ class EventFactoryTests {
                     List.of(
                         OutboxMessage.of("Payment", "p", "T", null)
                             .withHeader("big", "v".repeat(2000)))))
-        .hasMessageContaining("headers must be at most 1024 bytes in all but are 2003");
+        .hasMessageContaining("headers must be at most 1024 bytes in all but are 2010");
   }
 
   @Test
@@ -149,6 +149,51 @@ class EventFactoryTests {
         .isInstanceOf(InvalidEventException.class)
         .hasMessageContaining("payload of type java.lang.Object could not be serialized")
         .hasRootCauseInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aSerializerReturningNullIsRejectedNotStoredAsATombstone() {
+    EventFactory broken = new EventFactory(CLOCK, payload -> null, List.of(), 16, 100, 100);
+    assertThatThrownBy(
+            () -> broken.create(List.of(OutboxMessage.of("Payment", "p", "T", new Object()))))
+        .isInstanceOf(InvalidEventException.class)
+        .hasMessageContaining("payload serializer returned null");
+  }
+
+  @Test
+  void brokenHeaderContributorsAreReportedAsViolations() {
+    HeaderContributor returnsNull = message -> null;
+    HeaderContributor throwing =
+        message -> {
+          throw new IllegalStateException("tracer exploded");
+        };
+    assertThatThrownBy(
+            () ->
+                factory(List.of(returnsNull, throwing), 100)
+                    .create(List.of(OutboxMessage.of("Payment", "p", "T", null))))
+        .isInstanceOf(InvalidEventException.class)
+        .hasMessageContaining("returned null instead of a map")
+        .hasMessageContaining("tracer exploded");
+  }
+
+  @Test
+  void headerValuesMustNotHoldControlCharactersAndSizeIsMeasuredAsStored() {
+    assertThatThrownBy(
+            () ->
+                factory.create(
+                    List.of(
+                        OutboxMessage.of("Payment", "p", "T", null)
+                            .withHeader("x-note", "line\r\nInjected: yes"))))
+        .hasMessageContaining("header 'x-note' must not contain control characters");
+    // 300 quotes are 300 bytes raw but 600 once escaped in the stored JSON.
+    assertThatThrownBy(
+            () ->
+                factory.create(
+                    List.of(
+                        OutboxMessage.of("Payment", "p", "T", null)
+                            .withHeader("q", "\"".repeat(300))
+                            .withHeader("r", "x".repeat(420)))))
+        .hasMessageContaining("headers must be at most 1024 bytes");
   }
 
   @Test

@@ -79,6 +79,24 @@ class JdbcTransactionsIntegrationTests {
   }
 
   @Test
+  void aSneakyCheckedExceptionStillRollsBack() throws SQLException {
+    assertThatThrownBy(
+            () ->
+                tx.execute(
+                    c -> {
+                      insert(c, "half-done");
+                      sneakyThrow(new Exception("checked, from a Kotlin lambda"));
+                    }))
+        .hasMessage("checked, from a Kotlin lambda");
+    assertThat(notes()).isEmpty();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> void sneakyThrow(Throwable e) throws E {
+    throw (E) e;
+  }
+
+  @Test
   void theConnectionIsReleasedAndUnboundAfterwards() {
     tx.execute(c -> insert(c, "x"));
     assertThatThrownBy(() -> tx.withTransactionConnection(c -> null))

@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TimeZone;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -99,7 +100,7 @@ abstract class OutboxContractTests {
   }
 
   @Test
-  void timestampsSurviveInUtcWhateverTheSessionTimeZone() throws SQLException {
+  void timestampsSurviveInUtcWhateverTheSessionAndJvmTimeZone() throws SQLException {
     Instant at = Instant.parse("2026-03-29T01:30:00.123456Z"); // a DST change in Europe
     Outbox clocked =
         Outbox.builder()
@@ -107,8 +108,58 @@ abstract class OutboxContractTests {
             .dialect(dialect)
             .clock(Clock.fixed(at, ZoneOffset.UTC))
             .build();
-    tx.inTransaction(c -> clocked.append("Payment", "p", "T", null));
-    assertThat(readAll().get(0).createdAt()).isEqualTo(at);
+    TimeZone jvmZone = TimeZone.getDefault();
+    try {
+      TimeZone.setDefault(TimeZone.getTimeZone("Pacific/Auckland"));
+      tx.execute(
+          c -> {
+            try (Statement statement = c.createStatement()) {
+              statement.execute(
+                  switch (dialect.name()) {
+                    case "postgresql" -> "SET TIME ZONE 'America/New_York'";
+                    case "h2" -> "SET TIME ZONE '-05:00'";
+                    default -> "SET time_zone = '-05:00'";
+                  });
+            }
+            clocked.append("Payment", "p", "T", null);
+          });
+      TimeZone.setDefault(TimeZone.getTimeZone("Asia/Kolkata"));
+      assertThat(readAll().get(0).createdAt()).isEqualTo(at);
+    } finally {
+      TimeZone.setDefault(jvmZone);
+    }
+  }
+
+  @Test
+  void aBatchThatFailsHalfWayLeavesNothingEvenIfTheCallerCommits() throws SQLException {
+    // The second chunk holds an event whose id collides with the first chunk's: the unique index
+    // refuses it after the first chunk was inserted.
+    Outbox small =
+        Outbox.builder().connectionProvider(tx).dialect(dialect).insertBatchSize(2).build();
+    OutboxEvent kept = tx.inTransaction(c -> outbox.append("Payment", "before", "T", null));
+    tx.execute(
+        c -> {
+          JdbcOutboxStore store = new JdbcOutboxStore(dialect, OutboxTable.DEFAULT, 2, 1_000_000);
+          OutboxEvent first = small.append("Payment", "x", "First", null);
+          try (Statement statement = c.createStatement()) {
+            statement.execute("DELETE FROM outbox_event WHERE aggregateid = 'x'");
+          }
+          OutboxEvent other =
+              new OutboxEvent(
+                  java.util.UUID.randomUUID(),
+                  "Payment",
+                  "y",
+                  "T",
+                  null,
+                  Map.of(),
+                  null,
+                  first.createdAt(),
+                  0);
+          assertThatThrownBy(() -> store.insert(c, List.of(first, other, kept)))
+              .isInstanceOf(SQLException.class);
+          // The caller swallows the error and commits: the savepoint already undid chunk one.
+        });
+    assertThat(readAll()).containsExactly(kept);
   }
 
   @Test
@@ -292,8 +343,7 @@ abstract class OutboxContractTests {
     assertThat(customOutbox.table()).isEqualTo(custom);
     assertThat(count()).isZero();
     try (Connection connection = db().dataSource().getConnection()) {
-      assertThat(
-              new JdbcOutboxStore(dialect, custom, 10, 1000).select(connection, "", List.of(), 10))
+      assertThat(new JdbcOutboxStore(dialect, custom, 10, 1000).selectOldest(connection, 10))
           .containsExactly(event);
     }
   }
@@ -342,7 +392,7 @@ abstract class OutboxContractTests {
   private List<OutboxEvent> readAll() throws SQLException {
     try (Connection connection = db().dataSource().getConnection()) {
       return new JdbcOutboxStore(dialect, OutboxTable.DEFAULT, 10, 1000)
-          .select(connection, "", List.of(), 100_000);
+          .selectOldest(connection, 100_000);
     }
   }
 

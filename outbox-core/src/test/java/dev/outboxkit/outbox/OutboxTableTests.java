@@ -19,6 +19,14 @@ class OutboxTableTests {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"user", "ORDER", "public.select", "group.outbox"})
+  void rejectsReservedWords(String name) {
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> OutboxTable.of(name))
+        .withMessageContaining("reserved SQL word");
+  }
+
+  @ParameterizedTest
   @ValueSource(
       strings = {
         "",

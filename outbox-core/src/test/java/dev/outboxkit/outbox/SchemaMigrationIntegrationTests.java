@@ -15,6 +15,7 @@ import liquibase.database.Database;
 import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
 import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -22,8 +23,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SchemaMigrationIntegrationTests {
 
   @ParameterizedTest
-  @EnumSource(names = {"POSTGRESQL", "MARIADB", "H2"})
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
   void flywayAppliesTheShippedScriptWithItsOwnHistoryTable(DatabaseKind kind) throws Exception {
+    assumeAvailable(kind);
     try (TestDatabase database = TestServers.database(kind).createDatabase(name("flyway", kind))) {
       OutboxDialect dialect = OutboxDialect.named(kind.key());
       var result =
@@ -42,8 +44,9 @@ class SchemaMigrationIntegrationTests {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"POSTGRESQL", "MARIADB", "H2"})
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
   void liquibaseAppliesTheShippedChangelog(DatabaseKind kind) throws Exception {
+    assumeAvailable(kind);
     try (TestDatabase database =
             TestServers.database(kind).createDatabase(name("liquibase", kind));
         Connection connection = database.dataSource().getConnection()) {
@@ -58,6 +61,11 @@ class SchemaMigrationIntegrationTests {
           .execute();
       OutboxSchema.verify(connection, OutboxDialect.named(kind.key()), OutboxTable.DEFAULT);
     }
+  }
+
+  private static void assumeAvailable(DatabaseKind kind) {
+    String reason = TestServers.unavailableReason(kind);
+    Assumptions.assumeTrue(reason == null, reason);
   }
 
   private static String name(String tool, DatabaseKind kind) {

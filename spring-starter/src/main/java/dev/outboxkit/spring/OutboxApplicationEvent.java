@@ -24,8 +24,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Publishing outside a transaction throws {@link
  * dev.outboxkit.outbox.NoActiveTransactionException} to the publisher; an invalid event throws
- * {@link dev.outboxkit.outbox.InvalidEventException}. Other listeners of the event still run as
- * usual.
+ * {@link dev.outboxkit.outbox.InvalidEventException}. Either stops the publication there: listeners
+ * that Spring would have called after the outbox's do not run.
  */
 public interface OutboxApplicationEvent {
 

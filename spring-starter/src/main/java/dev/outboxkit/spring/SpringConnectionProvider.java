@@ -41,6 +41,15 @@ public final class SpringConnectionProvider implements ConnectionProvider {
           "No Spring transaction is active: append to the outbox from a @Transactional method or"
               + " inside TransactionTemplate.execute(...), so the events commit with your data");
     }
+    // The transaction manager binds the DataSource's connection when the transaction begins. If
+    // nothing is bound, the active transaction belongs to another manager (Kafka, JTA, a second
+    // DataSource): DataSourceUtils would hand out a fresh connection that nobody commits.
+    if (!TransactionSynchronizationManager.hasResource(dataSource)) {
+      throw new NoActiveTransactionException(
+          "A transaction is active, but not on the outbox's DataSource: run the outbox in a"
+              + " transaction of that DataSource's transaction manager (e.g."
+              + " @Transactional(transactionManager = \"...\"))");
+    }
     Connection connection = DataSourceUtils.getConnection(dataSource);
     try {
       return work.apply(connection);

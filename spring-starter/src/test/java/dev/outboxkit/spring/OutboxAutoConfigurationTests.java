@@ -69,6 +69,34 @@ class OutboxAutoConfigurationTests {
   }
 
   @Test
+  void refusesATransactionOfAnotherDataSourceEvenWithAutoCommitOff() {
+    runner
+        .withPropertyValues("spring.datasource.hikari.auto-commit=false")
+        .run(
+            context -> {
+              Outbox outbox = context.getBean(Outbox.class);
+              var other =
+                  new org.springframework.jdbc.datasource.DriverManagerDataSource(
+                      "jdbc:h2:mem:other-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+              var otherTransactions =
+                  new TransactionTemplate(
+                      new org.springframework.jdbc.support.JdbcTransactionManager(other));
+              assertThat(
+                      org.assertj.core.api.Assertions.catchThrowable(
+                          () ->
+                              otherTransactions.executeWithoutResult(
+                                  status -> outbox.append("Order", "o-1", "T", "{}"))))
+                  .isInstanceOf(dev.outboxkit.outbox.NoActiveTransactionException.class)
+                  .hasMessageContaining("not on the outbox's DataSource");
+              assertThat(
+                      context
+                          .getBean(JdbcTemplate.class)
+                          .queryForObject("SELECT count(*) FROM outbox_event", Integer.class))
+                  .isZero();
+            });
+  }
+
+  @Test
   void backsOffWhenTheApplicationDefinesItsOwnBeans() {
     runner
         .withUserConfiguration(OwnBeans.class)

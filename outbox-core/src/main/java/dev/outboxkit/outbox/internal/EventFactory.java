@@ -3,6 +3,7 @@ package dev.outboxkit.outbox.internal;
 import dev.outboxkit.outbox.InvalidEventException;
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.spi.HeaderContributor;
 import dev.outboxkit.outbox.spi.PayloadSerializer;
@@ -28,7 +29,7 @@ public final class EventFactory {
   private static final Pattern AGGREGATE_TYPE = Pattern.compile("[A-Za-z0-9._-]+");
   // RFC 9110 token: what HTTP and most header-consuming tools accept as a name.
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}");
-  private static final String RESERVED_HEADER_PREFIX = "outbox-";
+  private static final String RESERVED_HEADER_PREFIX = OutboxHeaders.RESERVED_PREFIX;
 
   private final Clock clock;
   private final UuidV7Generator ids;
@@ -57,7 +58,7 @@ public final class EventFactory {
   /**
    * Creates the envelopes of a batch.
    *
-   * <p>Not thread-safe in itself: callers hold no lock, so each call uses its own state.
+   * <p>Thread-safe: each call keeps its state in its own {@link Batch}.
    */
   public List<OutboxEvent> create(List<OutboxMessage> messages) {
     return new Batch().create(messages);
@@ -163,15 +164,33 @@ public final class EventFactory {
         OutboxMessage message, String prefix, List<String> violations) {
       Map<String, String> headers = new LinkedHashMap<>();
       for (HeaderContributor contributor : contributors) {
-        headers.putAll(contributor.headersFor(message));
+        Map<String, String> contributed;
+        try {
+          contributed = contributor.headersFor(message);
+        } catch (RuntimeException e) {
+          violations.add(
+              prefix + "header contributor " + contributor.getClass().getName() + " failed: " + e);
+          continue;
+        }
+        if (contributed == null) {
+          violations.add(
+              prefix
+                  + "header contributor "
+                  + contributor.getClass().getName()
+                  + " returned null instead of a map");
+          continue;
+        }
+        headers.putAll(contributed);
       }
       headers.putAll(message.headers());
-      int bytes = 0;
+      boolean valid = true;
       for (Map.Entry<String, String> header : headers.entrySet()) {
         String name = header.getKey();
+        String value = header.getValue();
         if (name == null || !HEADER_NAME.matcher(name).matches()) {
           violations.add(
               prefix + "header name '" + name + "' must be 1 to 128 characters of an HTTP token");
+          valid = false;
           continue;
         }
         if (name.toLowerCase(Locale.ROOT).startsWith(RESERVED_HEADER_PREFIX)) {
@@ -182,20 +201,27 @@ public final class EventFactory {
                   + "' uses the prefix '"
                   + RESERVED_HEADER_PREFIX
                   + "', which is reserved for OutboxKit's own headers");
+          valid = false;
         }
-        if (header.getValue() == null) {
+        if (value == null) {
           violations.add(prefix + "header '" + name + "' must not have a null value");
-          continue;
+          valid = false;
+        } else if (value.chars().anyMatch(c -> Character.isISOControl(c) && c != '\t')) {
+          violations.add(prefix + "header '" + name + "' must not contain control characters");
+          valid = false;
         }
-        bytes += name.length() + header.getValue().getBytes(StandardCharsets.UTF_8).length;
       }
-      if (bytes > maxHeadersBytes) {
-        violations.add(
-            prefix
-                + "headers must be at most "
-                + maxHeadersBytes
-                + " bytes in all but are "
-                + bytes);
+      if (valid && !headers.isEmpty()) {
+        // Measured as stored: the JSON text in UTF-8, escapes included.
+        int bytes = HeadersCodec.encode(headers).getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > maxHeadersBytes) {
+          violations.add(
+              prefix
+                  + "headers must be at most "
+                  + maxHeadersBytes
+                  + " bytes in all but are "
+                  + bytes);
+        }
       }
       return headers;
     }
@@ -215,6 +241,15 @@ public final class EventFactory {
                 + message.payload().getClass().getName()
                 + " could not be serialized: "
                 + e.getMessage());
+        return null;
+      }
+      if (payload == null && message.payload() != null) {
+        // A null here would be stored as a tombstone and delete the key's history on a compacted
+        // topic.
+        violations.add(
+            prefix
+                + "payload serializer returned null for a payload of type "
+                + message.payload().getClass().getName());
         return null;
       }
       if (payload != null && payload.length > maxPayloadBytes) {

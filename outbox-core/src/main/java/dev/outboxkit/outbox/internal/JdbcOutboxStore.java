@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,17 +51,37 @@ public final class JdbcOutboxStore {
     return table;
   }
 
-  /** Inserts the events in order; returns the number of statements it took. */
+  /**
+   * Inserts the events in order; returns the number of statements it took. A batch that needs
+   * several statements is all-or-nothing: a savepoint undoes the first chunks when a later one
+   * fails, so a caller that catches the error and commits anyway never keeps half a batch.
+   */
   public int insert(Connection connection, List<OutboxEvent> events) throws SQLException {
-    int statements = 0;
-    int from = 0;
-    while (from < events.size()) {
-      int to = chunkEnd(events, from);
-      insertChunk(connection, events.subList(from, to));
-      statements++;
-      from = to;
+    List<Integer> ends = new ArrayList<>();
+    for (int from = 0; from < events.size(); from = ends.get(ends.size() - 1)) {
+      ends.add(chunkEnd(events, from));
     }
-    return statements;
+    Savepoint savepoint = ends.size() > 1 ? connection.setSavepoint() : null;
+    try {
+      int from = 0;
+      for (int to : ends) {
+        insertChunk(connection, events.subList(from, to));
+        from = to;
+      }
+    } catch (SQLException | RuntimeException e) {
+      if (savepoint != null) {
+        try {
+          connection.rollback(savepoint);
+        } catch (SQLException rollbackFailed) {
+          e.addSuppressed(rollbackFailed);
+        }
+      }
+      throw e;
+    }
+    if (savepoint != null) {
+      connection.releaseSavepoint(savepoint);
+    }
+    return ends.size();
   }
 
   private int chunkEnd(List<OutboxEvent> events, int from) {
@@ -124,22 +145,13 @@ public final class JdbcOutboxStore {
   }
 
   /**
-   * Reads events in append order ({@code seq}), oldest first.
+   * Reads the oldest events in append order ({@code seq}).
    *
-   * @param whereClause a condition over the table's columns with {@code ?} parameters, or empty
-   * @param parameters the values of the parameters, bound with {@code setObject}
    * @param limit the most rows to return
    */
-  public List<OutboxEvent> select(
-      Connection connection, String whereClause, List<Object> parameters, int limit)
-      throws SQLException {
-    String sql =
-        selectSql + (whereClause.isEmpty() ? "" : " WHERE " + whereClause) + " ORDER BY seq";
-    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+  public List<OutboxEvent> selectOldest(Connection connection, int limit) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(selectSql + " ORDER BY seq")) {
       statement.setMaxRows(limit);
-      for (int i = 0; i < parameters.size(); i++) {
-        statement.setObject(i + 1, parameters.get(i));
-      }
       try (ResultSet rs = statement.executeQuery()) {
         List<OutboxEvent> events = new ArrayList<>();
         while (rs.next()) {

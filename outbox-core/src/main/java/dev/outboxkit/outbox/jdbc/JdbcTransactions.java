@@ -68,21 +68,33 @@ public final class JdbcTransactions implements ConnectionProvider {
       connection.setAutoCommit(false);
       Bound bound = new Bound(connection);
       current.set(bound);
+      T result;
       try {
-        T result = run(work, connection);
+        result = run(work, connection);
         connection.commit();
-        current.remove();
-        bound.afterCommit.forEach(JdbcTransactions::runCallback);
-        return result;
-      } catch (RuntimeException | Error | SQLException e) {
+      } catch (Throwable e) { // also checked exceptions thrown sneakily (e.g. from Kotlin)
         rollback(connection, e);
         throw e;
       } finally {
         current.remove();
-        connection.setAutoCommit(autoCommit);
+        restoreAutoCommit(connection, autoCommit);
       }
+      bound.afterCommit.forEach(JdbcTransactions::runCallback);
+      return result;
     } catch (SQLException e) {
       throw new OutboxStoreException("Transaction failed", e);
+    }
+  }
+
+  /**
+   * Restores the connection's auto-commit mode for the pool. Never throws: after a commit, a
+   * failure here must not turn success into an error (and a retry into a duplicate).
+   */
+  private static void restoreAutoCommit(Connection connection, boolean autoCommit) {
+    try {
+      connection.setAutoCommit(autoCommit);
+    } catch (SQLException e) {
+      log.warn("Could not restore auto-commit on a connection after a transaction", e);
     }
   }
 

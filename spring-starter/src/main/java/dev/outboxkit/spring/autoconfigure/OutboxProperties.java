@@ -86,7 +86,11 @@ public record OutboxProperties(
     /** Checks every value, naming the property in the message. */
     public Events {
       between("outbox.events.max-payload-size", maxPayloadSize.toBytes(), 1, Integer.MAX_VALUE);
-      between("outbox.events.max-headers-size", maxHeadersSize.toBytes(), 1, Integer.MAX_VALUE);
+      between(
+          "outbox.events.max-headers-size",
+          maxHeadersSize.toBytes(),
+          1,
+          OutboxDefaults.MAX_HEADERS_BYTES_LIMIT);
     }
   }
 

@@ -34,7 +34,20 @@ public class QuickstartApplication {
     if (configured) {
       return;
     }
-    TestDatabase database = TestServers.postgres().createDatabase("quickstart");
+    // A fresh database per run, dropped at exit, so runs against a shared server never collide.
+    TestDatabase database =
+        TestServers.postgres().createDatabase("quickstart_" + ProcessHandle.current().pid());
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    database.close();
+                  } catch (RuntimeException e) {
+                    // The embedded server may already be stopping; its data directory goes with it.
+                  }
+                },
+                "quickstart-drop-database"));
     System.setProperty("spring.datasource.url", database.jdbcUrl());
     System.setProperty("spring.datasource.username", database.username());
     System.setProperty("spring.datasource.password", database.password());
