@@ -1,0 +1,94 @@
+package dev.outboxkit.idempotency;
+
+import dev.outboxkit.idempotency.internal.IdempotencySql;
+import dev.outboxkit.idempotency.internal.InboxSql;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import javax.sql.DataSource;
+
+/**
+ * Deletes expired idempotency keys and inbox entries in bounded batches, each batch its own short
+ * transaction, so purging never holds many locks or a long transaction. The Spring starter runs it
+ * on a schedule; without Spring, call {@link #purgeExpired()} from your own scheduler.
+ */
+public final class IdempotencyPurger {
+
+  private final DataSource dataSource;
+  private final IdempotencySql keys;
+  private final InboxSql inbox;
+  private final int batchSize;
+  private final int maxBatches;
+  private final Clock clock;
+  private final Counter purged;
+
+  /**
+   * @param dataSource where the tables are
+   * @param dialect the database's dialect
+   * @param keyTable the key table
+   * @param inboxTable the inbox table
+   * @param batchSize rows per delete, at least 1
+   * @param maxBatches deletes per call, at least 1, so one call is bounded
+   * @param clock the clock that decides what has expired
+   * @param registry where {@code idempotency.keys.purged} is counted
+   */
+  public IdempotencyPurger(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      OutboxTable keyTable,
+      OutboxTable inboxTable,
+      int batchSize,
+      int maxBatches,
+      Clock clock,
+      MeterRegistry registry) {
+    if (batchSize < 1 || maxBatches < 1) {
+      throw new IllegalArgumentException("batchSize and maxBatches must be at least 1");
+    }
+    this.dataSource = dataSource;
+    this.keys = IdempotencySql.of(dialect, keyTable);
+    this.inbox = InboxSql.of(dialect, inboxTable);
+    this.batchSize = batchSize;
+    this.maxBatches = maxBatches;
+    this.clock = clock;
+    this.purged =
+        Counter.builder("idempotency.keys.purged")
+            .description("Expired idempotency keys and inbox entries deleted")
+            .register(registry);
+  }
+
+  /**
+   * Deletes expired rows of both tables, at most {@code batchSize * maxBatches} of each.
+   *
+   * @return the number of rows deleted
+   */
+  public int purgeExpired() {
+    int total = 0;
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(true);
+      for (int batch = 0; batch < maxBatches; batch++) {
+        int deleted = keys.purge(connection, clock.instant(), batchSize);
+        total += deleted;
+        if (deleted < batchSize) {
+          break;
+        }
+      }
+      for (int batch = 0; batch < maxBatches; batch++) {
+        int deleted = inbox.purge(connection, clock.instant(), batchSize);
+        total += deleted;
+        if (deleted < batchSize) {
+          break;
+        }
+      }
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not purge expired idempotency keys", e);
+    } finally {
+      purged.increment(total);
+    }
+    return total;
+  }
+}

@@ -1,0 +1,135 @@
+package dev.outboxkit.idempotency.internal;
+
+import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyOutcome;
+import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
+import dev.outboxkit.idempotency.ResultCodec;
+import dev.outboxkit.outbox.NoActiveTransactionException;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.spi.ConnectionProvider;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Claims the key with an insert-if-absent in the caller's transaction, then runs the work (key
+ * inserted), replays (key committed earlier with the same fingerprint), reports a mismatch, or
+ * reports the key in flight (a concurrent transaction held it past the lock timeout).
+ */
+public final class DefaultIdempotency implements Idempotency {
+
+  private final ConnectionProvider connections;
+  private final IdempotencySql sql;
+  private final Duration ttl;
+  private final Duration lockTimeout;
+  private final ResultCodec codec;
+  private final Clock clock;
+  private final MeterRegistry registry;
+
+  public DefaultIdempotency(
+      ConnectionProvider connections,
+      IdempotencySql sql,
+      Duration ttl,
+      Duration lockTimeout,
+      ResultCodec codec,
+      Clock clock,
+      MeterRegistry registry) {
+    this.connections = connections;
+    this.sql = sql;
+    this.ttl = ttl;
+    this.lockTimeout = lockTimeout;
+    this.codec = codec;
+    this.clock = clock;
+    this.registry = registry;
+  }
+
+  @Override
+  public <T> IdempotencyOutcome<T> execute(
+      IdempotencyKey key, String fingerprint, Class<T> resultType, Supplier<@Nullable T> work) {
+    if (fingerprint == null || fingerprint.isEmpty() || fingerprint.length() > 255) {
+      throw new InvalidIdempotencyKeyException("fingerprint must be 1 to 255 characters");
+    }
+    IdempotencyOutcome<T> outcome;
+    try {
+      outcome =
+          connections.withTransactionConnection(
+              connection -> {
+                if (connection.getAutoCommit()) {
+                  throw new NoActiveTransactionException(
+                      "Idempotency needs a transaction: the key must commit with the work's writes");
+                }
+                return claimAndRun(connection, key, fingerprint, resultType, work);
+              });
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not record idempotency key '" + key.key() + "'", e);
+    }
+    counter(outcome.tag()).increment();
+    return outcome;
+  }
+
+  private <T> IdempotencyOutcome<T> claimAndRun(
+      Connection connection,
+      IdempotencyKey key,
+      String fingerprint,
+      Class<T> resultType,
+      Supplier<@Nullable T> work)
+      throws SQLException {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+    DialectSupport.Claim claim =
+        sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
+    if (claim == DialectSupport.Claim.EXISTS) {
+      IdempotencySql.StoredKey stored = sql.find(connection, key);
+      if (stored != null && stored.expiresAt().isBefore(now)) {
+        // An expired key counts as absent: remove it and claim afresh.
+        sql.delete(connection, key, now);
+        claim = sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
+      } else if (stored != null) {
+        return stored.fingerprint().equals(fingerprint)
+            ? new IdempotencyOutcome.Replayed<>(
+                codec.decode(stored.result(), resultType), stored.createdAt())
+            : new IdempotencyOutcome.Mismatch<>(key);
+      } else {
+        // Committed by another transaction but not visible here: a snapshot older than the key.
+        return new IdempotencyOutcome.InFlight<>(key);
+      }
+    }
+    if (claim != DialectSupport.Claim.INSERTED) {
+      // Held past the lock timeout, or (after an expired key) claimed again by a concurrent caller.
+      return new IdempotencyOutcome.InFlight<>(key);
+    }
+    T result;
+    try {
+      result = work.get();
+    } catch (RuntimeException | Error e) {
+      forget(connection, key, e);
+      throw e;
+    }
+    sql.saveResult(connection, key, codec.encode(result));
+    return new IdempotencyOutcome.Executed<>(result);
+  }
+
+  /** Removes the key of failed work, so a caller that commits anyway leaves no key behind. */
+  private void forget(Connection connection, IdempotencyKey key, Throwable failure) {
+    try {
+      sql.delete(connection, key, null);
+    } catch (SQLException e) {
+      // The transaction is unusable (e.g. aborted on PostgreSQL) and will roll back anyway.
+      failure.addSuppressed(e);
+    }
+  }
+
+  private Counter counter(String outcome) {
+    return Counter.builder("idempotency.requests")
+        .description("Idempotent operations by outcome")
+        .tag("outcome", outcome)
+        .register(registry);
+  }
+}

@@ -1,0 +1,108 @@
+package dev.outboxkit.idempotency.internal;
+
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyKeyInFlightException;
+import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
+import dev.outboxkit.outbox.NoActiveTransactionException;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.spi.ConnectionProvider;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Claims the message id with an insert-if-absent in the caller's transaction, then handles. */
+public final class DefaultInbox implements Inbox {
+
+  private static final Logger log = LoggerFactory.getLogger(DefaultInbox.class);
+
+  private final ConnectionProvider connections;
+  private final InboxSql sql;
+  private final Duration ttl;
+  private final Duration lockTimeout;
+  private final Clock clock;
+  private final MeterRegistry registry;
+
+  public DefaultInbox(
+      ConnectionProvider connections,
+      InboxSql sql,
+      Duration ttl,
+      Duration lockTimeout,
+      Clock clock,
+      MeterRegistry registry) {
+    this.connections = connections;
+    this.sql = sql;
+    this.ttl = ttl;
+    this.lockTimeout = lockTimeout;
+    this.clock = clock;
+    this.registry = registry;
+  }
+
+  @Override
+  public boolean process(String consumer, String messageId, Runnable handler) {
+    // The same rules as idempotency keys; the record validates and names the field.
+    IdempotencyKey id = validated(consumer, messageId);
+    try {
+      return connections.withTransactionConnection(
+          connection -> {
+            if (connection.getAutoCommit()) {
+              throw new NoActiveTransactionException(
+                  "The inbox needs a transaction: the message id must commit with the handler's"
+                      + " writes");
+            }
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            switch (sql.claim(connection, consumer, messageId, now, now.plus(ttl), lockTimeout)) {
+              case EXISTS -> {
+                log.debug("Skipping duplicate message {} for consumer {}", messageId, consumer);
+                duplicates(consumer).increment();
+                return false;
+              }
+              case LOCKED -> throw new IdempotencyKeyInFlightException(id);
+              case INSERTED -> {
+                try {
+                  handler.run();
+                } catch (RuntimeException | Error e) {
+                  try {
+                    sql.delete(connection, consumer, messageId);
+                  } catch (SQLException deleteFailed) {
+                    e.addSuppressed(deleteFailed);
+                  }
+                  throw e;
+                }
+                return true;
+              }
+            }
+            throw new IllegalStateException("unreachable");
+          });
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not record inbox message " + messageId, e);
+    }
+  }
+
+  private static IdempotencyKey validated(String consumer, String messageId) {
+    if (consumer == null || consumer.isBlank() || consumer.length() > 255) {
+      throw new InvalidIdempotencyKeyException("consumer must be 1 to 255 characters");
+    }
+    if (messageId == null
+        || messageId.isEmpty()
+        || messageId.length() > 255
+        || !messageId.chars().allMatch(c -> c >= 0x21 && c <= 0x7E)) {
+      throw new InvalidIdempotencyKeyException(
+          "messageId must be 1 to 255 visible ASCII characters but was '" + messageId + "'");
+    }
+    return IdempotencyKey.of(consumer, messageId);
+  }
+
+  private Counter duplicates(String consumer) {
+    return Counter.builder("outbox.inbox.duplicates")
+        .description("Messages skipped because the inbox had already processed their id")
+        .tag("consumer", consumer)
+        .register(registry);
+  }
+}

@@ -1,0 +1,130 @@
+package dev.outboxkit.idempotency.internal;
+
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/** The statements on the idempotency key table. */
+public final class IdempotencySql {
+
+  /** A committed key. */
+  public record StoredKey(
+      String fingerprint, byte @Nullable [] result, Instant createdAt, Instant expiresAt) {}
+
+  private final DialectSupport support;
+  private final OutboxTable table;
+  private final String insert;
+  private final String select;
+
+  private IdempotencySql(DialectSupport support, OutboxTable table) {
+    this.support = support;
+    this.table = table;
+    String t = table.qualifiedName();
+    this.insert =
+        support.insertIfAbsent(
+            t, "scope, idem_key, fingerprint, created_at, expires_at", 5, "scope, idem_key");
+    this.select =
+        "SELECT fingerprint, result, created_at, expires_at FROM "
+            + t
+            + " WHERE scope = ? AND idem_key = ?"
+            + support.latestCommittedRead();
+  }
+
+  public static IdempotencySql of(OutboxDialect dialect, OutboxTable table) {
+    return new IdempotencySql(new DialectSupport(dialect), table);
+  }
+
+  public OutboxTable table() {
+    return table;
+  }
+
+  public DialectSupport.Claim claim(
+      Connection c,
+      IdempotencyKey key,
+      String fingerprint,
+      Instant now,
+      Instant expiresAt,
+      Duration lockTimeout)
+      throws SQLException {
+    try (PreparedStatement statement = c.prepareStatement(insert)) {
+      statement.setString(1, key.scope());
+      statement.setString(2, key.key());
+      statement.setString(3, fingerprint);
+      support.dialect().setInstant(statement, 4, now);
+      support.dialect().setInstant(statement, 5, expiresAt);
+      return support.claim(c, statement, lockTimeout);
+    }
+  }
+
+  public @Nullable StoredKey find(Connection c, IdempotencyKey key) throws SQLException {
+    try (PreparedStatement statement = c.prepareStatement(select)) {
+      statement.setString(1, key.scope());
+      statement.setString(2, key.key());
+      try (ResultSet rs = statement.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        OutboxDialect dialect = support.dialect();
+        return new StoredKey(
+            rs.getString("fingerprint"),
+            rs.getBytes("result"),
+            Objects.requireNonNull(dialect.getInstant(rs, "created_at")),
+            Objects.requireNonNull(dialect.getInstant(rs, "expires_at")));
+      }
+    }
+  }
+
+  public void saveResult(Connection c, IdempotencyKey key, byte @Nullable [] result)
+      throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "UPDATE "
+                + table.qualifiedName()
+                + " SET result = ? WHERE scope = ? AND idem_key = ?")) {
+      if (result == null) {
+        statement.setNull(1, Types.VARBINARY);
+      } else {
+        statement.setBytes(1, result);
+      }
+      statement.setString(2, key.scope());
+      statement.setString(3, key.key());
+      statement.executeUpdate();
+    }
+  }
+
+  /** Deletes the key; with {@code expiredBefore}, only when it expired before that time. */
+  public int delete(Connection c, IdempotencyKey key, @Nullable Instant expiredBefore)
+      throws SQLException {
+    String sql =
+        "DELETE FROM "
+            + table.qualifiedName()
+            + " WHERE scope = ? AND idem_key = ?"
+            + (expiredBefore == null ? "" : " AND expires_at < ?");
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      statement.setString(1, key.scope());
+      statement.setString(2, key.key());
+      if (expiredBefore != null) {
+        support.dialect().setInstant(statement, 3, expiredBefore);
+      }
+      return statement.executeUpdate();
+    }
+  }
+
+  public int purge(Connection c, Instant now, int limit) throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(support.purgeExpired(table.qualifiedName()))) {
+      support.dialect().setInstant(statement, 1, now);
+      statement.setInt(2, limit);
+      return statement.executeUpdate();
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package dev.outboxkit.idempotency.kafka;
+
+import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
+import dev.outboxkit.outbox.OutboxHeaders;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+
+/**
+ * The {@link Inbox} for Kafka records: one listener, one consumer name, message ids taken from the
+ * {@value OutboxHeaders#EVENT_ID} header that the OutboxKit relay sets (or from a function you
+ * choose). Works for single-record and batch listeners; call it inside the listener's database
+ * transaction.
+ *
+ * <pre>{@code
+ * KafkaInbox inbox = KafkaInbox.of(inbox, "ledger");
+ *
+ * @KafkaListener(topics = "payment-events", batch = "true")
+ * @Transactional
+ * public void on(List<ConsumerRecord<String, byte[]>> records) {
+ *   inbox.processAll(records, record -> ledger.book(parse(record.value())));
+ * }
+ * }</pre>
+ */
+public final class KafkaInbox {
+
+  private final Inbox inbox;
+  private final String consumer;
+  private final Function<ConsumerRecord<?, ?>, String> messageId;
+
+  private KafkaInbox(
+      Inbox inbox, String consumer, Function<ConsumerRecord<?, ?>, String> messageId) {
+    this.inbox = Objects.requireNonNull(inbox, "inbox");
+    this.consumer = Objects.requireNonNull(consumer, "consumer");
+    this.messageId = Objects.requireNonNull(messageId, "messageId");
+  }
+
+  /**
+   * Message ids from the {@value OutboxHeaders#EVENT_ID} header.
+   *
+   * @param inbox the inbox
+   * @param consumer the name ids are unique for, e.g. the listener's id
+   */
+  public static KafkaInbox of(Inbox inbox, String consumer) {
+    return new KafkaInbox(inbox, consumer, record -> header(record, OutboxHeaders.EVENT_ID));
+  }
+
+  /**
+   * Message ids from your own function, e.g. a business key in the payload.
+   *
+   * @param inbox the inbox
+   * @param consumer the name ids are unique for
+   * @param messageId extracts the id; must return the same id for every delivery of a message
+   */
+  public static KafkaInbox of(
+      Inbox inbox, String consumer, Function<ConsumerRecord<?, ?>, String> messageId) {
+    return new KafkaInbox(inbox, consumer, messageId);
+  }
+
+  /**
+   * Handles a record unless it was handled before.
+   *
+   * @param record the record
+   * @param handler the handling, in the caller's transaction
+   * @return {@code true} when the handler ran, {@code false} for a duplicate
+   */
+  public <K, V> boolean process(
+      ConsumerRecord<K, V> record, Consumer<? super ConsumerRecord<K, V>> handler) {
+    return inbox.process(consumer, messageId.apply(record), () -> handler.accept(record));
+  }
+
+  /**
+   * Handles each record of a batch unless it was handled before, in order, in the caller's one
+   * transaction. A duplicate inside the batch itself is skipped too.
+   *
+   * @param records the batch
+   * @param handler the handling of one record
+   * @return how many records were handled (not duplicates)
+   */
+  public <K, V> int processAll(
+      Iterable<ConsumerRecord<K, V>> records, Consumer<? super ConsumerRecord<K, V>> handler) {
+    int handled = 0;
+    for (ConsumerRecord<K, V> record : records) {
+      if (process(record, handler)) {
+        handled++;
+      }
+    }
+    return handled;
+  }
+
+  /**
+   * A header's value as UTF-8 text.
+   *
+   * @throws InvalidIdempotencyKeyException when the record lacks the header
+   */
+  static String header(ConsumerRecord<?, ?> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    if (header == null || header.value() == null) {
+      throw new InvalidIdempotencyKeyException(
+          "record "
+              + record.topic()
+              + "-"
+              + record.partition()
+              + "@"
+              + record.offset()
+              + " has no '"
+              + name
+              + "' header to deduplicate on; publish through the OutboxKit"
+              + " relay or give KafkaInbox a messageId function");
+    }
+    return new String(header.value(), StandardCharsets.UTF_8);
+  }
+}
