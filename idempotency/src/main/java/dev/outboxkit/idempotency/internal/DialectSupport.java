@@ -137,8 +137,19 @@ public final class DialectSupport {
         return previous;
       }
       default -> {
-        return "";
+        String previous;
+        try (PreparedStatement statement = connection.prepareStatement("SELECT LOCK_TIMEOUT()")) {
+          previous = single(statement);
+        }
+        setH2Timeout(connection, Math.max(1, timeout.toMillis()));
+        return previous;
       }
+    }
+  }
+
+  private static void setH2Timeout(Connection connection, long millis) throws SQLException {
+    try (java.sql.Statement statement = connection.createStatement()) {
+      statement.execute("SET LOCK_TIMEOUT " + millis); // a number we computed, not user input
     }
   }
 
@@ -152,7 +163,7 @@ public final class DialectSupport {
         }
       }
       case "mysql", "mariadb" -> setMySqlTimeout(connection, Long.parseLong(previous));
-      default -> {}
+      default -> setH2Timeout(connection, Long.parseLong(previous));
     }
   }
 

@@ -1,0 +1,14 @@
+package dev.outboxkit.idempotency;
+
+import dev.outboxkit.test.TestDatabaseExtension;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class H2IdempotencyIntegrationTests extends IdempotencyContractTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.h2();
+
+  @Override
+  TestDatabaseExtension db() {
+    return db;
+  }
+}

@@ -1,0 +1,392 @@
+package dev.outboxkit.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outboxkit.outbox.NoActiveTransactionException;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Idempotency keys and the inbox against a real database; one subclass per database. */
+abstract class IdempotencyContractTests {
+
+  abstract TestDatabaseExtension db();
+
+  record Receipt(String paymentId, long amountMinor) {}
+
+  private OutboxDialect dialect;
+  private JdbcTransactions tx;
+  private final MutableClock clock = new MutableClock();
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final AtomicInteger runs = new AtomicInteger();
+
+  @BeforeEach
+  void cleanTables() throws SQLException {
+    try (Connection connection = db().dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(connection);
+      OutboxTable keys = OutboxTable.of(IdempotencyDefaults.KEY_TABLE);
+      OutboxTable inbox = OutboxTable.of(IdempotencyDefaults.INBOX_TABLE);
+      IdempotencySchema.create(connection, dialect, keys, inbox);
+      IdempotencySchema.verify(connection, dialect, keys, IdempotencySchema.KEY_COLUMNS);
+      IdempotencySchema.verify(connection, dialect, inbox, IdempotencySchema.INBOX_COLUMNS);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("CREATE TABLE IF NOT EXISTS side_effect (note VARCHAR(100))");
+        statement.execute("DELETE FROM side_effect");
+        statement.execute("DELETE FROM idempotency_key");
+        statement.execute("DELETE FROM inbox_message");
+      }
+    }
+    tx = JdbcTransactions.of(db().dataSource());
+  }
+
+  private Idempotency idempotency(Duration lockTimeout) {
+    return Idempotency.builder()
+        .connectionProvider(tx)
+        .dialect(dialect)
+        .clock(clock)
+        .lockTimeout(lockTimeout)
+        .meterRegistry(meters)
+        .build();
+  }
+
+  /** The work: one business row and a result. */
+  private Receipt charge(Connection connection, String paymentId, long amount) {
+    runs.incrementAndGet();
+    try (var statement = connection.prepareStatement("INSERT INTO side_effect (note) VALUES (?)")) {
+      statement.setString(1, paymentId);
+      statement.executeUpdate();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return new Receipt(paymentId, amount);
+  }
+
+  private IdempotencyOutcome<Receipt> call(
+      Idempotency idempotency, String key, String fingerprint, long amount) {
+    return tx.inTransaction(
+        c ->
+            idempotency.execute(
+                IdempotencyKey.of("client-1", key),
+                fingerprint,
+                Receipt.class,
+                () -> charge(c, key, amount)));
+  }
+
+  @Test
+  void runsOnceAndReplaysTheStoredResult() throws SQLException {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    IdempotencyOutcome<Receipt> first = call(idempotency, "k-1", "fp-a", 1250);
+    IdempotencyOutcome<Receipt> second = call(idempotency, "k-1", "fp-a", 9999);
+
+    assertThat(first).isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-1", 1250)));
+    assertThat(second)
+        .isInstanceOfSatisfying(
+            IdempotencyOutcome.Replayed.class,
+            replayed -> assertThat(replayed.result()).isEqualTo(new Receipt("k-1", 1250)));
+    assertThat(runs).hasValue(1);
+    assertThat(sideEffects()).isOne();
+    assertThat(meters.counter("idempotency.requests", "outcome", "executed").count()).isOne();
+    assertThat(meters.counter("idempotency.requests", "outcome", "replayed").count()).isOne();
+  }
+
+  @Test
+  void keysAreScopedSoTwoClientsNeverCollide() {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    for (String client : List.of("client-1", "client-2")) {
+      tx.inTransaction(
+          c ->
+              idempotency.execute(
+                  IdempotencyKey.of(client, "same-key"),
+                  "fp",
+                  Receipt.class,
+                  () -> charge(c, client, 1)));
+    }
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void theSameKeyForAnotherRequestIsAMismatchAndRunsNothing() {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    call(idempotency, "k-2", "fp-a", 1);
+    IdempotencyOutcome<Receipt> other = call(idempotency, "k-2", "fp-b", 1);
+    assertThat(other).isInstanceOf(IdempotencyOutcome.Mismatch.class);
+    assertThatThrownBy(other::result).isInstanceOf(IdempotencyKeyMismatchException.class);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRolledBackAttemptLeavesNoKeySoTheRetryRuns() throws SQLException {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    assertThatThrownBy(
+            () ->
+                tx.execute(
+                    c -> {
+                      idempotency.execute(
+                          IdempotencyKey.of("client-1", "k-3"),
+                          "fp",
+                          Receipt.class,
+                          () -> charge(c, "k-3", 1));
+                      throw new IllegalStateException("crash after the work's writes");
+                    }))
+        .hasMessage("crash after the work's writes");
+    assertThat(sideEffects()).isZero();
+    assertThat(call(idempotency, "k-3", "fp", 1)).isInstanceOf(IdempotencyOutcome.Executed.class);
+    assertThat(sideEffects()).isOne();
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void failingWorkLeavesNoKeyEvenWhenTheCallerCommitsAnyway() throws SQLException {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    tx.execute(
+        c ->
+            assertThatThrownBy(
+                    () ->
+                        idempotency.execute(
+                            IdempotencyKey.of("client-1", "k-4"),
+                            "fp",
+                            Receipt.class,
+                            () -> {
+                              throw new IllegalArgumentException("card declined");
+                            }))
+                .hasMessage("card declined"));
+    assertThat(keys()).isZero();
+    assertThat(call(idempotency, "k-4", "fp", 1)).isInstanceOf(IdempotencyOutcome.Executed.class);
+  }
+
+  @Test
+  void anExpiredKeyRunsAgain() {
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(10))
+            .build();
+    call(idempotency, "k-5", "fp", 1);
+    clock.advance(Duration.ofMinutes(9));
+    assertThat(call(idempotency, "k-5", "fp", 1)).isInstanceOf(IdempotencyOutcome.Replayed.class);
+    clock.advance(Duration.ofMinutes(2));
+    assertThat(call(idempotency, "k-5", "other-fp", 1))
+        .isInstanceOf(IdempotencyOutcome.Executed.class);
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void concurrentDuplicatesWaitForTheFirstAndReplayItsResult() throws Exception {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(10));
+    List<IdempotencyOutcome<Receipt>> outcomes = concurrently(8, idempotency, "k-6", 300);
+    assertThat(runs).hasValue(1);
+    assertThat(sideEffects()).isOne();
+    assertThat(outcomes).filteredOn(o -> o instanceof IdempotencyOutcome.Executed).hasSize(1);
+    assertThat(outcomes).filteredOn(o -> o instanceof IdempotencyOutcome.Replayed).hasSize(7);
+  }
+
+  @Test
+  void aDuplicateThatWaitsTooLongIsRefusedAndItsTransactionStaysUsable() throws Exception {
+    Idempotency idempotency = idempotency(Duration.ofMillis(200));
+    CountDownLatch firstHoldsTheKey = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<IdempotencyOutcome<Receipt>> first =
+          pool.submit(
+              () ->
+                  tx.inTransaction(
+                      c ->
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", "k-7"),
+                              "fp",
+                              Receipt.class,
+                              () -> {
+                                firstHoldsTheKey.countDown();
+                                sleep(2000);
+                                return charge(c, "k-7", 1);
+                              })));
+      assertThat(firstHoldsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
+      IdempotencyOutcome<Receipt> second =
+          tx.inTransaction(
+              c -> {
+                IdempotencyOutcome<Receipt> outcome =
+                    idempotency.execute(
+                        IdempotencyKey.of("client-1", "k-7"),
+                        "fp",
+                        Receipt.class,
+                        () -> charge(c, "k-7", 1));
+                // The caller's transaction survived the lock timeout and can still write.
+                try (var statement =
+                    c.prepareStatement("INSERT INTO side_effect (note) VALUES ('after')")) {
+                  statement.executeUpdate();
+                }
+                return outcome;
+              });
+      assertThat(second).isInstanceOf(IdempotencyOutcome.InFlight.class);
+      assertThatThrownBy(second::result).isInstanceOf(IdempotencyKeyInFlightException.class);
+      assertThat(first.get(30, TimeUnit.SECONDS)).isInstanceOf(IdempotencyOutcome.Executed.class);
+      assertThat(runs).hasValue(1);
+      assertThat(sideEffects()).isEqualTo(2); // the work's row and the second caller's own row
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void needsATransactionAndValidKeys() {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    assertThatThrownBy(
+            () -> idempotency.execute(IdempotencyKey.of("c", "k"), "fp", Receipt.class, () -> null))
+        .isInstanceOf(NoActiveTransactionException.class);
+    assertThatThrownBy(() -> IdempotencyKey.of("c", ""))
+        .isInstanceOf(InvalidIdempotencyKeyException.class)
+        .hasMessageContaining("key must not be empty");
+    assertThatThrownBy(() -> IdempotencyKey.of("c", "k".repeat(256)))
+        .hasMessageContaining("at most 255 characters");
+    assertThatThrownBy(() -> IdempotencyKey.of("c", "schlüssel"))
+        .hasMessageContaining("visible ASCII");
+    assertThatThrownBy(() -> IdempotencyKey.of(" ", "k")).hasMessageContaining("scope");
+  }
+
+  @Test
+  void purgeDeletesExpiredKeysInBoundedBatches() throws SQLException {
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .build();
+    for (int i = 0; i < 25; i++) {
+      call(idempotency, "old-" + i, "fp", 1);
+    }
+    clock.advance(Duration.ofMinutes(2));
+    call(idempotency, "fresh", "fp", 1);
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            db().dataSource(),
+            dialect,
+            OutboxTable.of("idempotency_key"),
+            OutboxTable.of("inbox_message"),
+            10,
+            2,
+            clock,
+            meters);
+    assertThat(purger.purgeExpired()).isEqualTo(20); // 2 batches of 10: bounded
+    assertThat(purger.purgeExpired()).isEqualTo(5);
+    assertThat(keys()).isOne();
+    assertThat(meters.counter("idempotency.keys.purged").count()).isEqualTo(25);
+  }
+
+  @Test
+  void theInboxHandlesEachMessageOnceAndCountsDuplicates() throws SQLException {
+    Inbox inbox =
+        Inbox.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .meterRegistry(meters)
+            .build();
+    for (int round = 0; round < 2; round++) {
+      for (int i = 0; i < 5; i++) {
+        String id = "event-" + i;
+        tx.execute(c -> inbox.process("ledger", id, () -> charge(c, id, 1)));
+      }
+    }
+    tx.execute(c -> inbox.process("audit", "event-0", () -> charge(c, "audit", 1)));
+    assertThat(sideEffects()).isEqualTo(6);
+    assertThat(meters.counter("outbox.inbox.duplicates", "consumer", "ledger").count())
+        .isEqualTo(5);
+
+    assertThatThrownBy(
+            () ->
+                tx.execute(
+                    c ->
+                        inbox.process(
+                            "ledger",
+                            "event-9",
+                            () -> {
+                              throw new IllegalStateException("handler failed");
+                            })))
+        .hasMessage("handler failed");
+    tx.execute(
+        c -> assertThat(inbox.process("ledger", "event-9", () -> charge(c, "9", 1))).isTrue());
+    assertThatThrownBy(() -> tx.execute(c -> inbox.process("ledger", "ünïcode", () -> {})))
+        .isInstanceOf(InvalidIdempotencyKeyException.class);
+  }
+
+  private List<IdempotencyOutcome<Receipt>> concurrently(
+      int callers, Idempotency idempotency, String key, long workMillis) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(callers);
+    CountDownLatch start = new CountDownLatch(1);
+    try {
+      List<Future<IdempotencyOutcome<Receipt>>> futures = new ArrayList<>();
+      for (int i = 0; i < callers; i++) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return tx.inTransaction(
+                      c ->
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", key),
+                              "fp",
+                              Receipt.class,
+                              () -> {
+                                sleep(workMillis);
+                                return charge(c, key, 1);
+                              }));
+                }));
+      }
+      start.countDown();
+      List<IdempotencyOutcome<Receipt>> outcomes = new ArrayList<>();
+      for (Future<IdempotencyOutcome<Receipt>> future : futures) {
+        outcomes.add(future.get(60, TimeUnit.SECONDS));
+      }
+      return outcomes;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private int sideEffects() throws SQLException {
+    return count("SELECT count(*) FROM side_effect");
+  }
+
+  private int keys() throws SQLException {
+    return count("SELECT count(*) FROM idempotency_key");
+  }
+
+  private int count(String sql) throws SQLException {
+    try (Connection connection = db().dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+}
