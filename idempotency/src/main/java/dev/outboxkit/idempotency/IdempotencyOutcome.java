@@ -7,11 +7,14 @@ import org.jspecify.annotations.Nullable;
  * What {@link Idempotency#execute} did. A closed set: switch over it.
  *
  * <pre>{@code
- * switch (idempotency.execute(key, fingerprint, Receipt.class, () -> charge(card))) {
- *   case Executed<Receipt> e -> ok(e.result());
- *   case Replayed<Receipt> r -> ok(r.result());         // the first call's result, work not run
- *   case Mismatch<Receipt> m -> unprocessable();        // same key, different request
- *   case InFlight<Receipt> f -> conflict();             // first call still running
+ * IdempotencyOutcome<Receipt> outcome =
+ *     idempotency.execute(key, fingerprint, Receipt.class, () -> charge(card));
+ * if (outcome instanceof Executed<Receipt> || outcome instanceof Replayed<Receipt>) {
+ *   return ok(outcome.result());       // replayed: the first call's result, work not run again
+ * } else if (outcome instanceof Mismatch<Receipt>) {
+ *   return unprocessable();            // same key, different request
+ * } else {
+ *   return conflict();                 // InFlight: the first call is still running
  * }
  * }</pre>
  *

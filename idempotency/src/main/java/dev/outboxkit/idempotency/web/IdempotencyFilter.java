@@ -1,0 +1,359 @@
+package dev.outboxkit.idempotency.web;
+
+import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyOutcome;
+import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.springframework.http.server.PathContainer;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.ContentCachingResponseWrapper;
+import org.springframework.web.util.pattern.PathPattern;
+import org.springframework.web.util.pattern.PathPatternParser;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * HTTP {@code Idempotency-Key} for Spring MVC, after the IETF httpapi draft and Stripe.
+ *
+ * <p>For an idempotent request (an {@link Idempotent} handler, or a configured path pattern and
+ * method) the filter opens a transaction, claims the key, runs the rest of the chain (the handler's
+ * {@code @Transactional} joins this transaction), and stores the response with the key, so the
+ * response, the business writes and any outbox events commit together. Then:
+ *
+ * <ul>
+ *   <li>missing key where required, or a malformed key: 400;
+ *   <li>body over the limit: 413;
+ *   <li>same key, different request (method, path, query or body): 422, handler not run;
+ *   <li>same key while the first request is still running (past the lock timeout): 409 with {@code
+ *       Retry-After};
+ *   <li>same key again: the stored status, body and chosen headers, plus {@code
+ *       Idempotent-Replayed: true}, handler not run.
+ * </ul>
+ *
+ * <p>Only cacheable responses are stored (by default 2xx and 4xx except 409 and 429). Any other
+ * response, or one whose transaction was marked rollback-only, rolls the transaction back, key
+ * included, so a retry runs the handler again. Errors are RFC 9457 problem details. The key is
+ * scoped to the client: the authenticated principal, or a configured header.
+ */
+public final class IdempotencyFilter extends OncePerRequestFilter {
+
+  private static final String PROBLEM_JSON = "application/problem+json";
+
+  private final Idempotency idempotency;
+  private final TransactionTemplate transactions;
+  private final IdempotencyFilterSettings settings;
+  private final Function<HttpServletRequest, @Nullable Idempotent> annotationLookup;
+  private final List<PathPattern> patterns;
+  private final MeterRegistry registry;
+  private final JsonMapper json = JsonMapper.builder().build();
+
+  /**
+   * @param idempotency records keys and responses
+   * @param transactionManager the transaction manager of the DataSource the handlers write to
+   * @param settings header name, paths, limits
+   * @param annotationLookup finds the {@link Idempotent} annotation of the handler a request maps
+   *     to
+   * @param registry where {@code idempotency.requests{outcome=rejected}} is counted
+   */
+  public IdempotencyFilter(
+      Idempotency idempotency,
+      PlatformTransactionManager transactionManager,
+      IdempotencyFilterSettings settings,
+      Function<HttpServletRequest, @Nullable Idempotent> annotationLookup,
+      MeterRegistry registry) {
+    this.idempotency = idempotency;
+    this.transactions = new TransactionTemplate(transactionManager);
+    this.settings = settings;
+    this.annotationLookup = annotationLookup;
+    this.patterns =
+        settings.pathPatterns().stream().map(PathPatternParser.defaultInstance::parse).toList();
+    this.registry = registry;
+  }
+
+  @Override
+  protected void doFilterInternal(
+      HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+      throws ServletException, IOException {
+    Boolean required = requirement(request);
+    if (required == null) {
+      chain.doFilter(request, response);
+      return;
+    }
+    String header = request.getHeader(settings.headerName());
+    if (header == null) {
+      if (required) {
+        reject(
+            response,
+            request,
+            400,
+            "Idempotency-Key missing",
+            "This endpoint requires an "
+                + settings.headerName()
+                + " header: a unique key per"
+                + " operation, reused only when retrying that operation");
+      } else {
+        chain.doFilter(request, response);
+      }
+      return;
+    }
+    IdempotencyKey key;
+    try {
+      key = IdempotencyKey.of(scope(request), unquote(header.trim()));
+    } catch (InvalidIdempotencyKeyException e) {
+      reject(response, request, 400, "Invalid Idempotency-Key", e.getMessage());
+      return;
+    }
+    byte[] body = readBody(request);
+    if (body == null) {
+      reject(
+          response,
+          request,
+          413,
+          "Request body too large",
+          "Idempotent requests may carry at most " + settings.maxBodyBytes() + " bytes");
+      return;
+    }
+    run(key, fingerprint(request, body), new CachedBodyRequest(request, body), response, chain);
+  }
+
+  private void run(
+      IdempotencyKey key,
+      String fingerprint,
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain)
+      throws ServletException, IOException {
+    ContentCachingResponseWrapper capture = new ContentCachingResponseWrapper(response);
+    IdempotencyOutcome<StoredResponse> outcome;
+    try {
+      outcome =
+          transactions.execute(
+              status ->
+                  idempotency.execute(
+                      key,
+                      fingerprint,
+                      StoredResponse.class,
+                      () -> {
+                        try {
+                          chain.doFilter(request, capture);
+                        } catch (IOException | ServletException e) {
+                          throw new ChainFailure(e);
+                        }
+                        StoredResponse stored = stored(capture);
+                        if (!settings.cacheable().test(stored.status())
+                            || status.isRollbackOnly()) {
+                          throw new NotStored();
+                        }
+                        return stored;
+                      }));
+    } catch (NotStored e) {
+      // Rolled back, key included: a retry will run the handler again.
+      capture.copyBodyToResponse();
+      return;
+    } catch (ChainFailure e) {
+      if (e.getCause() instanceof ServletException servlet) {
+        throw servlet;
+      }
+      throw (IOException) e.getCause();
+    }
+    if (outcome instanceof IdempotencyOutcome.Executed<StoredResponse>) {
+      capture.copyBodyToResponse();
+    } else if (outcome instanceof IdempotencyOutcome.Replayed<StoredResponse> replayed) {
+      replay(response, replayed.result());
+    } else if (outcome instanceof IdempotencyOutcome.Mismatch<StoredResponse>) {
+      problem(
+          response,
+          request,
+          422,
+          "Idempotency-Key reused",
+          "This "
+              + settings.headerName()
+              + " was already used for a different request"
+              + " (method, path or body); use a new key for a new operation");
+    } else {
+      response.setHeader("Retry-After", "1");
+      problem(
+          response,
+          request,
+          409,
+          "Request in progress",
+          "A request with this "
+              + settings.headerName()
+              + " is still being processed;"
+              + " retry after it completes");
+    }
+  }
+
+  /** {@code null}: not idempotent; otherwise whether the key is required. */
+  private @Nullable Boolean requirement(HttpServletRequest request) {
+    Idempotent annotation = annotationLookup.apply(request);
+    if (annotation != null) {
+      return annotation.required();
+    }
+    if (!patterns.isEmpty()
+        && settings.methods().contains(request.getMethod().toUpperCase(Locale.ROOT))) {
+      PathContainer path =
+          PathContainer.parsePath(
+              request.getRequestURI().substring(request.getContextPath().length()));
+      for (PathPattern pattern : patterns) {
+        if (pattern.matches(path)) {
+          return true;
+        }
+      }
+    }
+    return null;
+  }
+
+  private String scope(HttpServletRequest request) {
+    Principal principal = request.getUserPrincipal();
+    if (principal != null) {
+      return "http:principal:" + principal.getName();
+    }
+    String clientHeader = settings.clientHeader();
+    String client = clientHeader == null ? null : request.getHeader(clientHeader);
+    return client == null || client.isBlank() ? "http:anonymous" : "http:client:" + client.strip();
+  }
+
+  /** The IETF draft sends the key as a structured-field string ({@code "..."}); Stripe does not. */
+  private static String unquote(String value) {
+    return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
+        ? value.substring(1, value.length() - 1)
+        : value;
+  }
+
+  private byte @Nullable [] readBody(HttpServletRequest request) throws IOException {
+    long declared = request.getContentLengthLong();
+    if (declared > settings.maxBodyBytes()) {
+      return null;
+    }
+    try (InputStream in = request.getInputStream()) {
+      byte[] body = in.readNBytes(settings.maxBodyBytes() + 1);
+      return body.length > settings.maxBodyBytes() ? null : body;
+    }
+  }
+
+  private static String fingerprint(HttpServletRequest request, byte[] body) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      digest.update(request.getMethod().getBytes(StandardCharsets.UTF_8));
+      digest.update((byte) '\n');
+      digest.update(request.getRequestURI().getBytes(StandardCharsets.UTF_8));
+      String query = request.getQueryString();
+      if (query != null) {
+        digest.update((byte) '?');
+        digest.update(query.getBytes(StandardCharsets.UTF_8));
+      }
+      digest.update((byte) '\n');
+      digest.update(body);
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
+  private StoredResponse stored(ContentCachingResponseWrapper capture) {
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    for (String name : settings.replayedHeaders()) {
+      List<String> values = new ArrayList<>(capture.getHeaders(name));
+      if (name.equalsIgnoreCase("Content-Type")
+          && values.isEmpty()
+          && capture.getContentType() != null) {
+        values.add(capture.getContentType());
+      }
+      if (!values.isEmpty()) {
+        headers.put(name, values);
+      }
+    }
+    return new StoredResponse(capture.getStatus(), headers, capture.getContentAsByteArray());
+  }
+
+  private static void replay(HttpServletResponse response, @Nullable StoredResponse stored)
+      throws IOException {
+    if (stored == null) {
+      throw new IllegalStateException("A stored idempotent response is missing");
+    }
+    response.setStatus(stored.status());
+    stored
+        .headers()
+        .forEach((name, values) -> values.forEach(value -> response.addHeader(name, value)));
+    response.setHeader(IdempotencyFilterSettings.REPLAYED_HEADER, "true");
+    response.setContentLength(stored.body().length);
+    response.getOutputStream().write(stored.body());
+  }
+
+  private void reject(
+      HttpServletResponse response,
+      HttpServletRequest request,
+      int status,
+      String title,
+      String detail)
+      throws IOException {
+    Counter.builder("idempotency.requests")
+        .description("Idempotent operations by outcome")
+        .tag("outcome", "rejected")
+        .register(registry)
+        .increment();
+    problem(response, request, status, title, detail);
+  }
+
+  private void problem(
+      HttpServletResponse response,
+      HttpServletRequest request,
+      int status,
+      String title,
+      String detail)
+      throws IOException {
+    Map<String, Object> problem = new LinkedHashMap<>();
+    problem.put(
+        "type",
+        "urn:outboxkit:problem:" + title.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-"));
+    problem.put("title", title);
+    problem.put("status", status);
+    problem.put("detail", detail);
+    problem.put("instance", request.getRequestURI());
+    byte[] bytes = json.writeValueAsBytes(problem);
+    response.setStatus(status);
+    response.setContentType(PROBLEM_JSON);
+    response.setContentLength(bytes.length);
+    response.getOutputStream().write(bytes);
+  }
+
+  /** Carries the chain's checked exceptions out of the transaction callback. */
+  private static final class ChainFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ChainFailure(Exception cause) {
+      super(cause);
+    }
+  }
+
+  /** Rolls the transaction back because the response is not to be stored. */
+  private static final class NotStored extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NotStored() {
+      super(null, null, false, false);
+    }
+  }
+}
