@@ -1,0 +1,333 @@
+package dev.outboxkit.spring.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+
+/** The HTTP Idempotency-Key filter on a real server and database; one subclass per database. */
+@SpringBootTest(
+    classes = PaymentWebApplication.class,
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+abstract class HttpIdempotencyContractTests {
+
+  static void database(TestDatabaseExtension db, DynamicPropertyRegistry registry) {
+    registry.add("spring.datasource.url", db::jdbcUrl);
+    registry.add("spring.datasource.username", () -> db.database().username());
+    registry.add("spring.datasource.password", () -> db.database().password());
+    registry.add("spring.datasource.hikari.maximum-pool-size", () -> "20");
+    registry.add("spring.sql.init.mode", () -> "always");
+    registry.add("spring.sql.init.schema-locations", () -> "classpath:web-payment-schema.sql");
+    registry.add("spring.jpa.hibernate.ddl-auto", () -> "none");
+    registry.add("outbox.store.auto-create", () -> "true");
+    registry.add("outbox.idempotency.auto-create", () -> "true");
+    registry.add("outbox.idempotency.http.client-header", () -> "X-Client-Id");
+    registry.add("outbox.idempotency.http.max-body-size", () -> "1KB");
+  }
+
+  @LocalServerPort int port;
+  @Autowired JdbcTemplate jdbc;
+  @Autowired WorkProbe controller;
+  @Autowired PaymentWebApplication.TestClock clock;
+
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  @BeforeEach
+  void reset() {
+    controller.failAfterWrites.set(false);
+  }
+
+  @Test
+  void fiftyConcurrentIdenticalRequestsRunTheWorkOnce() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-50\",\"amountMinor\":1250,\"delayMillis\":300}";
+    int before = controller.executions.get();
+    ExecutorService pool = Executors.newFixedThreadPool(50);
+    CountDownLatch start = new CountDownLatch(1);
+    try {
+      List<Future<HttpResponse<String>>> futures = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return post("/payments", key, body, "client-a");
+                }));
+      }
+      start.countDown();
+      List<HttpResponse<String>> responses = new ArrayList<>();
+      for (Future<HttpResponse<String>> future : futures) {
+        responses.add(future.get(60, TimeUnit.SECONDS));
+      }
+      assertThat(responses).allSatisfy(r -> assertThat(r.statusCode()).isIn(201, 409));
+      List<HttpResponse<String>> executed =
+          responses.stream()
+              .filter(
+                  r ->
+                      r.statusCode() == 201
+                          && r.headers().firstValue("Idempotent-Replayed").isEmpty())
+              .toList();
+      assertThat(executed).hasSize(1);
+      List<HttpResponse<String>> replayed =
+          responses.stream()
+              .filter(r -> r.headers().firstValue("Idempotent-Replayed").isPresent())
+              .toList();
+      assertThat(replayed).allSatisfy(r -> assertThat(r.body()).isEqualTo(executed.get(0).body()));
+      long conflicts = responses.stream().filter(r -> r.statusCode() == 409).count();
+      System.out.printf(
+          "[idempotency-concurrency] 50 identical requests: 1 executed, %d replayed, %d conflicts%n",
+          replayed.size(), conflicts);
+      assertThat(controller.executions.get() - before).isOne();
+      assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-50'")).isOne();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void aReplayReturnsTheOriginalStatusBodyAndHeaders() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-replay\",\"amountMinor\":700}";
+    HttpResponse<String> first = post("/payments", key, body, "client-a");
+    HttpResponse<String> second = post("/payments", key, body, "client-a");
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(second.statusCode()).isEqualTo(201);
+    assertThat(second.body()).isEqualTo(first.body());
+    assertThat(second.headers().firstValue("Location"))
+        .isEqualTo(first.headers().firstValue("Location"));
+    assertThat(second.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+    assertThat(second.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-replay'")).isOne();
+    assertThat(count("SELECT count(*) FROM outbox_event WHERE type = 'PaymentAuthorized'"))
+        .isEqualTo(count("SELECT count(*) FROM web_payment"));
+  }
+
+  @Test
+  void theSameKeyWithAnotherBodyIs422AndRunsNothing() throws Exception {
+    String key = UUID.randomUUID().toString();
+    post("/payments", key, "{\"account\":\"acc-422\",\"amountMinor\":1}", "client-a");
+    int before = controller.executions.get();
+    HttpResponse<String> reused =
+        post("/payments", key, "{\"account\":\"acc-422\",\"amountMinor\":2}", "client-a");
+    assertThat(reused.statusCode()).isEqualTo(422);
+    assertThat(reused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(reused.body()).contains("\"status\":422").contains("different request");
+    assertThat(controller.executions.get()).isEqualTo(before);
+  }
+
+  @Test
+  void aMissingKeyIs400AndAnOptionalEndpointRunsWithoutOne() throws Exception {
+    int before = controller.executions.get();
+    HttpResponse<String> missing =
+        post("/payments", null, "{\"account\":\"acc-400\",\"amountMinor\":1}", "client-a");
+    assertThat(missing.statusCode()).isEqualTo(400);
+    assertThat(missing.body()).contains("Idempotency-Key");
+    assertThat(controller.executions.get()).isEqualTo(before);
+    assertThat(
+            post(
+                    "/optional/payments",
+                    null,
+                    "{\"account\":\"acc-opt\",\"amountMinor\":1}",
+                    "client-a")
+                .statusCode())
+        .isEqualTo(201);
+  }
+
+  @Test
+  void keysAreScopedPerClient() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-scope\",\"amountMinor\":1}";
+    assertThat(post("/payments", key, body, "client-a").statusCode()).isEqualTo(201);
+    HttpResponse<String> other = post("/payments", key, body, "client-b");
+    assertThat(other.statusCode()).isEqualTo(201);
+    assertThat(other.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-scope'")).isEqualTo(2);
+  }
+
+  @Test
+  void anExpiredKeyRunsAgain() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-expired\",\"amountMinor\":1}";
+    post("/payments", key, body, "client-a");
+    clock.advance(Duration.ofHours(25));
+    HttpResponse<String> again = post("/payments", key, body, "client-a");
+    assertThat(again.statusCode()).isEqualTo(201);
+    assertThat(again.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-expired'"))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void aCrashAfterTheWritesStoresNothingAndTheRetryRunsOnce() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-crash\",\"amountMinor\":1}";
+    controller.failAfterWrites.set(true);
+    HttpResponse<String> failed = post("/payments", key, body, "client-a");
+    assertThat(failed.statusCode()).isEqualTo(503);
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-crash'")).isZero();
+    controller.failAfterWrites.set(false);
+    HttpResponse<String> retry = post("/payments", key, body, "client-a");
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(post("/payments", key, body, "client-a").headers().firstValue("Idempotent-Replayed"))
+        .hasValue("true");
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-crash'")).isOne();
+  }
+
+  @Test
+  void cacheable4xxResponsesAreReplayed() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-402\",\"amountMinor\":1}";
+    int before = controller.executions.get();
+    assertThat(post("/declines", key, body, "client-a").statusCode()).isEqualTo(402);
+    HttpResponse<String> replay = post("/declines", key, body, "client-a");
+    assertThat(replay.statusCode()).isEqualTo(402);
+    assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(controller.executions.get() - before).isOne();
+  }
+
+  @Test
+  void bodiesAtTheLimitPassAndLargerOnesAre413() throws Exception {
+    String prefix = "{\"account\":\"acc-size\",\"amountMinor\":1,\"pad\":\"";
+    String suffix = "\"}";
+    String exactly = prefix + "x".repeat(1024 - prefix.length() - suffix.length()) + suffix;
+    assertThat(exactly.getBytes(StandardCharsets.UTF_8)).hasSize(1024);
+    assertThat(post("/payments", UUID.randomUUID().toString(), exactly, "client-a").statusCode())
+        .isEqualTo(201);
+    HttpResponse<String> tooLarge =
+        post("/payments", UUID.randomUUID().toString(), exactly + " ", "client-a");
+    assertThat(tooLarge.statusCode()).isEqualTo(413);
+    assertThat(tooLarge.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+  }
+
+  @Test
+  void badKeysAndGarbageHeadersGet4xxNever5xx() throws Exception {
+    String body = "{\"account\":\"acc-bad\",\"amountMinor\":1}";
+    List<String> badKeys =
+        List.of("", "\"\"", "k".repeat(256), "two words", "schl\u00fcssel", "\u0001ctl");
+    for (String key : badKeys) {
+      int status = raw("POST", "/payments", "Idempotency-Key: " + key, body);
+      assertThat(status).as("key %s", key).isBetween(400, 499);
+    }
+    int garbage =
+        raw(
+            "POST",
+            "/payments",
+            "Idempotency-Key: \u00ff\u00fe\u00fd garbage\r\nX-Client-Id: \u00e9\u00e9",
+            body);
+    assertThat(garbage).isBetween(400, 499);
+    assertThat(
+            raw("POST", "/payments", "Idempotency-Key: ok-key-1\r\nContent-Length: 99999999", ""))
+        .isBetween(400, 499);
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-bad'")).isZero();
+  }
+
+  @Test
+  void reportsTheLatencyTheFilterAdds() throws Exception {
+    String body = "{\"account\":\"acc-latency\",\"amountMinor\":1}";
+    for (int i = 0; i < 200; i++) { // warm up both paths
+      post("/plain/payments", null, body, "client-l");
+      post("/payments", UUID.randomUUID().toString(), body, "client-l");
+    }
+    int n = 1000;
+    long[] plain = new long[n];
+    long[] idempotent = new long[n];
+    for (int i = 0; i < n; i++) { // interleaved, so both see the same machine state
+      long t0 = System.nanoTime();
+      assertThat(post("/plain/payments", null, body, "client-l").statusCode()).isEqualTo(201);
+      long t1 = System.nanoTime();
+      assertThat(post("/payments", UUID.randomUUID().toString(), body, "client-l").statusCode())
+          .isEqualTo(201);
+      long t2 = System.nanoTime();
+      plain[i] = t1 - t0;
+      idempotent[i] = t2 - t1;
+    }
+    Arrays.sort(plain);
+    Arrays.sort(idempotent);
+    System.out.printf(
+        "[idempotency-latency] %s, %d requests each: without filter p50 %.2f ms p99 %.2f ms;"
+            + " with filter p50 %.2f ms p99 %.2f ms%n",
+        getClass().getSimpleName(),
+        n,
+        plain[n / 2] / 1e6,
+        plain[n * 99 / 100] / 1e6,
+        idempotent[n / 2] / 1e6,
+        idempotent[n * 99 / 100] / 1e6);
+  }
+
+  private HttpResponse<String> post(String path, String key, String body, String client)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .header("X-Client-Id", client)
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (key != null) {
+      request.header("Idempotency-Key", key);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Sends bytes no well-behaved client would, and returns the status code. */
+  private int raw(String method, String path, String extraHeaders, String body) throws Exception {
+    byte[] payload = body.getBytes(StandardCharsets.UTF_8);
+    String head =
+        method
+            + " "
+            + path
+            + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            + "Content-Type: application/json\r\nX-Client-Id: raw\r\n"
+            + (extraHeaders.contains("Content-Length")
+                ? ""
+                : "Content-Length: " + payload.length + "\r\n")
+            + extraHeaders
+            + "\r\n\r\n";
+    try (Socket socket = new Socket("localhost", port)) {
+      socket.setSoTimeout(30_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+      out.write(payload);
+      out.flush();
+      socket.shutdownOutput();
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream response = new ByteArrayOutputStream();
+      in.transferTo(response);
+      String statusLine =
+          response.toString(StandardCharsets.ISO_8859_1).lines().findFirst().orElse("");
+      return Integer.parseInt(statusLine.split(" ")[1]);
+    }
+  }
+
+  private int count(String sql) {
+    return jdbc.queryForObject(sql, Integer.class);
+  }
+}

@@ -1,0 +1,90 @@
+package dev.outboxkit.spring.web;
+
+import dev.outboxkit.idempotency.web.Idempotent;
+import dev.outboxkit.outbox.Outbox;
+import java.net.URI;
+import java.util.Map;
+import java.util.UUID;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
+
+/** Authorizes payments: a payment row and an outbox event per executed request. */
+@RestController
+public class PaymentController {
+
+  public record Authorize(String account, long amountMinor, Long delayMillis) {}
+
+  public record Payment(String id, String account, long amountMinor) {}
+
+  private final JdbcTemplate jdbc;
+  private final Outbox outbox;
+  private final WorkProbe probe;
+
+  public PaymentController(JdbcTemplate jdbc, Outbox outbox, WorkProbe probe) {
+    this.jdbc = jdbc;
+    this.outbox = outbox;
+    this.probe = probe;
+  }
+
+  @Idempotent
+  @PostMapping("/payments")
+  @Transactional
+  public ResponseEntity<Payment> authorize(@RequestBody Authorize request) {
+    return work(request);
+  }
+
+  /** The same work without idempotency, to measure what the filter adds. */
+  @PostMapping("/plain/payments")
+  @Transactional
+  public ResponseEntity<Payment> authorizePlain(@RequestBody Authorize request) {
+    return work(request);
+  }
+
+  @Idempotent(required = false)
+  @PostMapping("/optional/payments")
+  @Transactional
+  public ResponseEntity<Payment> authorizeOptional(@RequestBody Authorize request) {
+    return work(request);
+  }
+
+  @Idempotent
+  @PostMapping("/declines")
+  public ResponseEntity<Map<String, String>> decline(@RequestBody Authorize request) {
+    probe.executions.incrementAndGet();
+    return ResponseEntity.status(HttpStatus.PAYMENT_REQUIRED)
+        .body(Map.of("reason", "insufficient funds"));
+  }
+
+  private ResponseEntity<Payment> work(Authorize request) {
+    probe.executions.incrementAndGet();
+    String id = UUID.randomUUID().toString();
+    jdbc.update(
+        "INSERT INTO web_payment (id, account, amount_minor) VALUES (?, ?, ?)",
+        id,
+        request.account(),
+        request.amountMinor());
+    outbox.append(
+        "Payment",
+        id,
+        "PaymentAuthorized",
+        new Payment(id, request.account(), request.amountMinor()));
+    if (request.delayMillis() != null) {
+      try {
+        Thread.sleep(request.delayMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (probe.failAfterWrites.get()) {
+      throw new ResponseStatusException(HttpStatus.SERVICE_UNAVAILABLE, "processor timed out");
+    }
+    return ResponseEntity.created(URI.create("/payments/" + id))
+        .body(new Payment(id, request.account(), request.amountMinor()));
+  }
+}
