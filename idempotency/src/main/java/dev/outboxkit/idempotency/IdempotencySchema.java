@@ -11,8 +11,8 @@ import java.util.List;
 
 /**
  * Creates and checks the idempotency key and inbox tables. Production schemas come from the shipped
- * scripts ({@code dev/outboxkit/schema/<dialect>/V2__outboxkit_idempotency.sql} for Flyway, {@code
- * dev/outboxkit/schema/liquibase/outboxkit-idempotency-changelog.xml} for Liquibase); see
+ * scripts ({@code dev/outboxkit/schema/<dialect>/V0_2__outboxkit_idempotency.sql} for Flyway,
+ * {@code dev/outboxkit/schema/liquibase/outboxkit-idempotency-changelog.xml} for Liquibase); see
  * docs/idempotency.md.
  */
 public final class IdempotencySchema {
@@ -33,7 +33,7 @@ public final class IdempotencySchema {
    * @param dialect the dialect
    */
   public static String scriptLocation(OutboxDialect dialect) {
-    return "dev/outboxkit/schema/" + dialect.name() + "/V2__outboxkit_idempotency.sql";
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_2__outboxkit_idempotency.sql";
   }
 
   /**
@@ -167,7 +167,8 @@ public final class IdempotencySchema {
         "Apply the script "
             + scriptLocation(dialect)
             + " from outbox-idempotency with your migration tool (see docs/idempotency.md), or for"
-            + " development set outbox.idempotency.auto-create=true.",
+            + " development set outbox.idempotency.auto-create=true. Not using idempotency keys or"
+            + " the inbox? Set outbox.idempotency.enabled=false.",
         columns == INBOX_COLUMNS ? "Inbox" : "Idempotency key");
   }
 }

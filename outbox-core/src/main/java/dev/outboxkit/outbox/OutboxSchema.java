@@ -16,7 +16,7 @@ import java.util.Set;
  * Creates and checks the outbox table.
  *
  * <p>Production schemas belong to your migration tool: this jar ships the scripts for the default
- * table at {@code dev/outboxkit/schema/<dialect>/V1__outboxkit_outbox_event.sql} (Flyway) and
+ * table at {@code dev/outboxkit/schema/<dialect>/V0_1__outboxkit_outbox_event.sql} (Flyway) and
  * {@code dev/outboxkit/schema/liquibase/outboxkit-changelog.xml} (Liquibase); see docs/schema.md.
  * {@link #create} is for development and tests. {@link #verify} runs at start-up so a missing table
  * or column stops the application before its first event, with a message that names what is
@@ -32,7 +32,7 @@ public final class OutboxSchema {
    * @param dialect the dialect
    */
   public static String scriptLocation(OutboxDialect dialect) {
-    return "dev/outboxkit/schema/" + dialect.name() + "/V1__outboxkit_outbox_event.sql";
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_1__outboxkit_outbox_event.sql";
   }
 
   /**

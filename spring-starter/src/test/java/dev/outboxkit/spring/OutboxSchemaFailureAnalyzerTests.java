@@ -32,7 +32,7 @@ class OutboxSchemaFailureAnalyzerTests {
             .findFirst()
             .orElseThrow();
     assertThat(analysis.getDescription())
-        .isEqualTo("The outbox table 'outbox_event' lacks column(s) [attempts].");
+        .isEqualTo("The table 'outbox_event' lacks column(s) [attempts].");
     assertThat(analysis.getAction())
         .contains("outbox.store.auto-create=true")
         .contains("outbox.store.table-name")

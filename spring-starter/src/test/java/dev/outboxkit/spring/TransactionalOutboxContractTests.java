@@ -40,6 +40,7 @@ abstract class TransactionalOutboxContractTests {
         "spring.sql.init.schema-locations",
         () -> "classpath:payment-schema-" + db.kind().key() + ".sql");
     registry.add("outbox.store.auto-create", () -> "true");
+    registry.add("outbox.idempotency.auto-create", () -> "true");
   }
 
   @Autowired PaymentService payments;

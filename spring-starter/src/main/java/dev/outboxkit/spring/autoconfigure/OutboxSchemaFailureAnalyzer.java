@@ -13,17 +13,17 @@ final class OutboxSchemaFailureAnalyzer extends AbstractFailureAnalyzer<OutboxSc
   protected FailureAnalysis analyze(Throwable rootFailure, OutboxSchemaException cause) {
     String what =
         cause.missingColumns().isEmpty()
-            ? "The outbox table '" + cause.table() + "' does not exist."
-            : "The outbox table '"
-                + cause.table()
-                + "' lacks column(s) "
-                + cause.missingColumns()
-                + ".";
+            ? "The table '" + cause.table() + "' does not exist."
+            : "The table '" + cause.table() + "' lacks column(s) " + cause.missingColumns() + ".";
     return new FailureAnalysis(
         what,
-        "Apply OutboxKit's schema script with your migration tool (see docs/schema.md), or set"
-            + " outbox.store.auto-create=true for development. If the table has another name, set"
-            + " outbox.store.table-name. To skip this check, set outbox.store.validate-schema=false.",
+        "Apply OutboxKit's schema scripts with your migration tool (see docs/schema.md and"
+            + " docs/idempotency.md), or for development set outbox.store.auto-create=true and"
+            + " outbox.idempotency.auto-create=true. If the table has another name, set"
+            + " outbox.store.table-name (or outbox.idempotency.key-table / inbox-table). To skip this"
+            + " check, set outbox.store.validate-schema=false (or outbox.idempotency.validate-schema)."
+            + " If you do not use idempotency keys or the inbox, set"
+            + " outbox.idempotency.enabled=false.",
         cause);
   }
 }

@@ -139,7 +139,8 @@ class KafkaInboxIntegrationTests {
         "[inbox] %d events x2 delivered, %d records seen before the replay, %d replayed;"
             + " %.0f duplicates skipped, %d booked%n",
         EVENTS, seen.get(), replayed.get(), duplicates, ledger());
-    // Every record handed to a listener was either booked (once per event) or skipped as a duplicate.
+    // Every record handed to a listener was either booked (once per event) or skipped as a
+    // duplicate.
     assertThat(duplicates).isEqualTo(seen.get() + replayed.get() - EVENTS);
     assertThat(replayed.get()).isEqualTo(2 * EVENTS);
   }

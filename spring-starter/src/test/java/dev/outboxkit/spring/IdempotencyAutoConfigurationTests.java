@@ -1,0 +1,100 @@
+package dev.outboxkit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyPurger;
+import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.outbox.OutboxSchemaException;
+import dev.outboxkit.spring.autoconfigure.IdempotencyAutoConfiguration;
+import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+
+class IdempotencyAutoConfigurationTests {
+
+  private final AutoConfigurations configurations =
+      AutoConfigurations.of(
+          DataSourceAutoConfiguration.class,
+          DataSourceTransactionManagerAutoConfiguration.class,
+          TransactionAutoConfiguration.class,
+          OutboxAutoConfiguration.class,
+          IdempotencyAutoConfiguration.class);
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(configurations)
+          .withPropertyValues(
+              "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+              "outbox.store.auto-create=true",
+              "outbox.idempotency.auto-create=true");
+
+  @Test
+  void givesIdempotencyInboxAndPurgerButNoFilterOutsideWebApplications() {
+    runner.run(
+        context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context).hasSingleBean(Idempotency.class);
+          assertThat(context).hasSingleBean(Inbox.class);
+          assertThat(context).hasSingleBean(IdempotencyPurger.class);
+          assertThat(context).doesNotHaveBean(FilterRegistrationBean.class);
+        });
+  }
+
+  @Test
+  void registersTheHttpFilterInServletApplications() {
+    new WebApplicationContextRunner()
+        .withConfiguration(configurations)
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+            "outbox.store.auto-create=true",
+            "outbox.idempotency.auto-create=true")
+        .run(
+            context -> assertThat(context).hasNotFailed().hasBean("idempotencyFilterRegistration"));
+  }
+
+  @Test
+  void isOffWhenDisabledOrWithoutTheOutbox() {
+    runner
+        .withPropertyValues("outbox.idempotency.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Idempotency.class));
+    runner
+        .withPropertyValues("outbox.enabled=false")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Idempotency.class));
+  }
+
+  @Test
+  void failsAtStartupNamingABadPropertyOrAMissingTable() {
+    runner
+        .withPropertyValues("outbox.idempotency.ttl=0s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("outbox.idempotency.ttl must be positive"));
+    runner
+        .withPropertyValues("outbox.idempotency.http.max-body-size=0B")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("outbox.idempotency.http.max-body-size"));
+    runner
+        .withPropertyValues("outbox.idempotency.auto-create=false")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .isInstanceOf(OutboxSchemaException.class)
+                    .hasMessageContaining(
+                        "Idempotency key table 'idempotency_key' does not exist"));
+  }
+}
