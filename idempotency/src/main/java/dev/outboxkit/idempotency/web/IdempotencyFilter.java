@@ -161,7 +161,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
                           throw new ChainFailure(e);
                         }
                         StoredResponse stored = stored(capture);
-                        if (!settings.cacheable().test(stored.status())
+                        if (!settings.cacheable().isCacheable(stored.status())
                             || status.isRollbackOnly()) {
                           throw new NotStored();
                         }

@@ -1,14 +1,13 @@
 package dev.outboxkit.idempotency.web;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.function.IntPredicate;
 import org.jspecify.annotations.Nullable;
 
 /**
  * How the {@link IdempotencyFilter} behaves. The Spring Boot starter fills it from {@code
- * outbox.idempotency.http.*}.
+ * outbox.idempotency.http.*}; how long a duplicate waits for the first request is the {@link
+ * dev.outboxkit.idempotency.Idempotency}'s lock timeout.
  *
  * @param headerName the request header holding the key; default {@code Idempotency-Key}
  * @param pathPatterns path patterns (Spring {@code PathPattern} syntax) that are idempotent without
@@ -18,10 +17,8 @@ import org.jspecify.annotations.Nullable;
  *     null} to use only the principal
  * @param maxBodyBytes the largest request body; larger requests get 413
  * @param replayedHeaders the response headers stored and replayed
- * @param cacheable which response statuses are stored; others roll the transaction back so a retry
- *     runs again
- * @param lockTimeout how long a duplicate waits for a concurrent first request (informational; the
- *     {@link dev.outboxkit.idempotency.Idempotency} applies it)
+ * @param cacheable which responses are stored; others roll the transaction back so a retry runs
+ *     again
  */
 public record IdempotencyFilterSettings(
     String headerName,
@@ -30,17 +27,10 @@ public record IdempotencyFilterSettings(
     @Nullable String clientHeader,
     int maxBodyBytes,
     List<String> replayedHeaders,
-    IntPredicate cacheable,
-    Duration lockTimeout) {
+    CacheableResponses cacheable) {
 
   /** The header that marks a replayed response. */
   public static final String REPLAYED_HEADER = "Idempotent-Replayed";
-
-  /** Stores 2xx and 4xx responses except 409 and 429; never 5xx. */
-  public static final IntPredicate DEFAULT_CACHEABLE =
-      status ->
-          (status >= 200 && status < 300)
-              || (status >= 400 && status < 500 && status != 409 && status != 429);
 
   /** The defaults. */
   public static IdempotencyFilterSettings defaults() {
@@ -51,7 +41,6 @@ public record IdempotencyFilterSettings(
         null,
         1024 * 1024,
         List.of("Content-Type", "Location"),
-        DEFAULT_CACHEABLE,
-        Duration.ofSeconds(5));
+        CacheableResponses.DEFAULT);
   }
 }

@@ -4,6 +4,7 @@ import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.idempotency.ResultCodec;
+import dev.outboxkit.idempotency.web.CacheableResponses;
 import dev.outboxkit.idempotency.web.IdempotencyFilter;
 import dev.outboxkit.idempotency.web.IdempotencyFilterSettings;
 import dev.outboxkit.idempotency.web.Idempotent;
@@ -152,6 +153,7 @@ public final class IdempotencyAutoConfiguration {
         PlatformTransactionManager transactionManager,
         IdempotencyProperties properties,
         ObjectProvider<RequestMappingHandlerMapping> mappings,
+        ObjectProvider<CacheableResponses> cacheable,
         ObjectProvider<MeterRegistry> meterRegistry) {
       IdempotencyProperties.Http http = properties.http();
       Set<String> methods =
@@ -166,8 +168,7 @@ public final class IdempotencyAutoConfiguration {
               http.clientHeader(),
               (int) http.maxBodySize().toBytes(),
               http.replayedHeaders(),
-              IdempotencyFilterSettings.DEFAULT_CACHEABLE,
-              properties.lockTimeout());
+              cacheable.getIfUnique(() -> CacheableResponses.DEFAULT));
       IdempotencyFilter filter =
           new IdempotencyFilter(
               idempotency,

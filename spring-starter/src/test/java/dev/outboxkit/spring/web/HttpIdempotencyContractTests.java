@@ -48,6 +48,7 @@ abstract class HttpIdempotencyContractTests {
     registry.add("outbox.idempotency.auto-create", () -> "true");
     registry.add("outbox.idempotency.http.client-header", () -> "X-Client-Id");
     registry.add("outbox.idempotency.http.max-body-size", () -> "1KB");
+    registry.add("outbox.idempotency.http.paths", () -> "/by-path/**");
   }
 
   @LocalServerPort int port;
@@ -173,6 +174,34 @@ abstract class HttpIdempotencyContractTests {
   }
 
   @Test
+  void configuredPathsAreIdempotentWithoutAnAnnotation() throws Exception {
+    String body = "{\"account\":\"acc-path\",\"amountMinor\":1}";
+    assertThat(post("/by-path/payments", null, body, "client-a").statusCode()).isEqualTo(400);
+    String key = UUID.randomUUID().toString();
+    assertThat(post("/by-path/payments", key, body, "client-a").statusCode()).isEqualTo(201);
+    assertThat(
+            post("/by-path/payments", key, body, "client-a")
+                .headers()
+                .firstValue("Idempotent-Replayed"))
+        .hasValue("true");
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-path'")).isOne();
+  }
+
+  @Test
+  void anAuthenticatedPrincipalScopesTheKeyBeforeAnyClientHeader() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-principal\",\"amountMinor\":1}";
+    assertThat(postAs("alice", "/payments", key, body, "shared-client").statusCode())
+        .isEqualTo(201);
+    HttpResponse<String> bob = postAs("bob", "/payments", key, body, "shared-client");
+    assertThat(bob.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    HttpResponse<String> aliceAgain = postAs("alice", "/payments", key, body, "other-client");
+    assertThat(aliceAgain.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-principal'"))
+        .isEqualTo(2);
+  }
+
+  @Test
   void anExpiredKeyRunsAgain() throws Exception {
     String key = UUID.randomUUID().toString();
     String body = "{\"account\":\"acc-expired\",\"amountMinor\":1}";
@@ -190,9 +219,15 @@ abstract class HttpIdempotencyContractTests {
     String key = UUID.randomUUID().toString();
     String body = "{\"account\":\"acc-crash\",\"amountMinor\":1}";
     controller.failAfterWrites.set(true);
+    int events = count("SELECT count(*) FROM outbox_event");
     HttpResponse<String> failed = post("/payments", key, body, "client-a");
     assertThat(failed.statusCode()).isEqualTo(503);
     assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-crash'")).isZero();
+    assertThat(count("SELECT count(*) FROM outbox_event")).isEqualTo(events);
+    assertThat(
+            jdbc.queryForObject(
+                "SELECT count(*) FROM idempotency_key WHERE idem_key = ?", Integer.class, key))
+        .isZero();
     controller.failAfterWrites.set(false);
     HttpResponse<String> retry = post("/payments", key, body, "client-a");
     assertThat(retry.statusCode()).isEqualTo(201);
@@ -281,6 +316,20 @@ abstract class HttpIdempotencyContractTests {
         plain[n * 99 / 100] / 1e6,
         idempotent[n / 2] / 1e6,
         idempotent[n * 99 / 100] / 1e6);
+  }
+
+  private HttpResponse<String> postAs(
+      String user, String path, String key, String body, String client) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .header("X-Client-Id", client)
+            .header("X-Test-User", user)
+            .header("Idempotency-Key", key)
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> post(String path, String key, String body, String client)

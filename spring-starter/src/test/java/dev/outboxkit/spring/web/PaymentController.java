@@ -46,6 +46,13 @@ public class PaymentController {
     return work(request);
   }
 
+  /** Idempotent through outbox.idempotency.http.paths, without an annotation. */
+  @PostMapping("/by-path/payments")
+  @Transactional
+  public ResponseEntity<Payment> authorizeByPath(@RequestBody Authorize request) {
+    return work(request);
+  }
+
   @Idempotent(required = false)
   @PostMapping("/optional/payments")
   @Transactional

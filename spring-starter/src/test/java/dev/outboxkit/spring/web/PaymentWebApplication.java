@@ -1,5 +1,12 @@
 package dev.outboxkit.spring.web;
 
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.security.Principal;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -7,7 +14,9 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
+import org.springframework.web.filter.OncePerRequestFilter;
 
 /** A payment API with idempotent endpoints, for the HTTP tests. */
 @SpringBootApplication
@@ -16,6 +25,36 @@ public class PaymentWebApplication {
   @Bean
   TestClock clock() {
     return new TestClock();
+  }
+
+  /** Stands in for Spring Security: authenticates the user named in X-Test-User. */
+  @Bean
+  FilterRegistrationBean<OncePerRequestFilter> testAuthentication() {
+    FilterRegistrationBean<OncePerRequestFilter> registration =
+        new FilterRegistrationBean<>(
+            new OncePerRequestFilter() {
+              @Override
+              protected void doFilterInternal(
+                  HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+                  throws ServletException, IOException {
+                String user = request.getHeader("X-Test-User");
+                if (user == null) {
+                  chain.doFilter(request, response);
+                  return;
+                }
+                Principal principal = () -> user;
+                chain.doFilter(
+                    new HttpServletRequestWrapper(request) {
+                      @Override
+                      public Principal getUserPrincipal() {
+                        return principal;
+                      }
+                    },
+                    response);
+              }
+            });
+    registration.setOrder(-100); // where Spring Security's filter chain sits
+    return registration;
   }
 
   /** A clock the tests move forward to expire keys. */

@@ -1,0 +1,22 @@
+package dev.outboxkit.idempotency.web;
+
+/**
+ * Decides which responses are stored with their idempotency key and replayed. A response that is
+ * not stored rolls its transaction back (key, rows and events), so the client's retry runs the
+ * handler again. Define a bean of this type to replace the default.
+ */
+@FunctionalInterface
+public interface CacheableResponses {
+
+  /** 2xx and 4xx except 409 (conflict) and 429 (rate limited); never 5xx. */
+  CacheableResponses DEFAULT =
+      status ->
+          (status >= 200 && status < 300)
+              || (status >= 400 && status < 500 && status != 409 && status != 429);
+
+  /**
+   * @param status the response status
+   * @return whether to store the response and replay it for the same key
+   */
+  boolean isCacheable(int status);
+}
