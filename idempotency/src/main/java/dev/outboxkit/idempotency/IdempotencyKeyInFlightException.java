@@ -18,4 +18,21 @@ public class IdempotencyKeyInFlightException extends OutboxException {
             + key.scope()
             + "' is still in progress; retry later");
   }
+
+  /**
+   * The database rolled the caller's transaction back (a deadlock, or a lock timeout with {@code
+   * innodb_rollback_on_timeout=ON}) while waiting for the key; retry the whole transaction.
+   *
+   * @param key the key in use
+   * @param cause the database's error
+   */
+  public IdempotencyKeyInFlightException(IdempotencyKey key, Throwable cause) {
+    super(
+        "The transaction waiting for idempotency key '"
+            + key.key()
+            + "' in scope '"
+            + key.scope()
+            + "' was rolled back by the database; retry the whole operation",
+        cause);
+  }
 }

@@ -61,6 +61,41 @@ class IdempotencyAutoConfigurationTests {
   }
 
   @Test
+  void refusesToStartWithAnAsynchronousIdempotentHandler() {
+    new WebApplicationContextRunner()
+        .withConfiguration(
+            AutoConfigurations.of(
+                DataSourceAutoConfiguration.class,
+                DataSourceTransactionManagerAutoConfiguration.class,
+                TransactionAutoConfiguration.class,
+                org.springframework.boot.webmvc.autoconfigure.DispatcherServletAutoConfiguration
+                    .class,
+                org.springframework.boot.webmvc.autoconfigure.WebMvcAutoConfiguration.class,
+                OutboxAutoConfiguration.class,
+                IdempotencyAutoConfiguration.class))
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+            "outbox.store.auto-create=true",
+            "outbox.idempotency.auto-create=true")
+        .withUserConfiguration(AsyncController.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("@Idempotent handlers must answer synchronously")
+                    .hasStackTraceContaining("authorizeLater"));
+  }
+
+  @org.springframework.web.bind.annotation.RestController
+  static class AsyncController {
+    @dev.outboxkit.idempotency.web.Idempotent
+    @org.springframework.web.bind.annotation.PostMapping("/later")
+    public java.util.concurrent.Callable<String> authorizeLater() {
+      return () -> "too late";
+    }
+  }
+
+  @Test
   void isOffWhenDisabledOrWithoutTheOutbox() {
     runner
         .withPropertyValues("outbox.idempotency.enabled=false")

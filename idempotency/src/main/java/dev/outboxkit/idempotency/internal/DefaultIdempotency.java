@@ -2,6 +2,7 @@ package dev.outboxkit.idempotency.internal;
 
 import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyKeyInFlightException;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
 import dev.outboxkit.idempotency.ResultCodec;
@@ -68,6 +69,9 @@ public final class DefaultIdempotency implements Idempotency {
                 }
                 return claimAndRun(connection, key, fingerprint, resultType, work);
               });
+    } catch (DialectSupport.TransactionLostException e) {
+      counter("conflict").increment();
+      throw new IdempotencyKeyInFlightException(key, e);
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not record idempotency key '" + key.key() + "'", e);
     }
@@ -88,21 +92,21 @@ public final class DefaultIdempotency implements Idempotency {
     if (claim == DialectSupport.Claim.EXISTS) {
       IdempotencySql.StoredKey stored = sql.find(connection, key);
       if (stored != null && stored.expiresAt().isBefore(now)) {
-        // An expired key counts as absent: remove it and claim afresh.
-        sql.delete(connection, key, now);
+        // An expired key counts as absent: remove it (bounded wait, as a concurrent caller may be
+        // replacing it too) and claim afresh.
+        if (!sql.deleteExpired(connection, key, now, lockTimeout)) {
+          return new IdempotencyOutcome.InFlight<>(key);
+        }
         claim = sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
-      } else if (stored != null) {
-        return stored.fingerprint().equals(fingerprint)
-            ? new IdempotencyOutcome.Replayed<>(
-                codec.decode(stored.result(), resultType), stored.createdAt())
-            : new IdempotencyOutcome.Mismatch<>(key);
+        if (claim == DialectSupport.Claim.EXISTS) {
+          // A concurrent caller replaced it first and committed: answer from its key.
+          return existing(sql.find(connection, key), key, fingerprint, resultType, now);
+        }
       } else {
-        // Committed by another transaction but not visible here: a snapshot older than the key.
-        return new IdempotencyOutcome.InFlight<>(key);
+        return existing(stored, key, fingerprint, resultType, now);
       }
     }
-    if (claim != DialectSupport.Claim.INSERTED) {
-      // Held past the lock timeout, or (after an expired key) claimed again by a concurrent caller.
+    if (claim == DialectSupport.Claim.LOCKED) {
       return new IdempotencyOutcome.InFlight<>(key);
     }
     T result;
@@ -116,10 +120,27 @@ public final class DefaultIdempotency implements Idempotency {
     return new IdempotencyOutcome.Executed<>(result);
   }
 
+  private <T> IdempotencyOutcome<T> existing(
+      IdempotencySql.@Nullable StoredKey stored,
+      IdempotencyKey key,
+      String fingerprint,
+      Class<T> resultType,
+      Instant now) {
+    if (stored == null || stored.expiresAt().isBefore(now)) {
+      // Committed by another transaction but not visible here (a snapshot older than the key), or
+      // deleted again meanwhile: let the caller retry.
+      return new IdempotencyOutcome.InFlight<>(key);
+    }
+    return stored.fingerprint().equals(fingerprint)
+        ? new IdempotencyOutcome.Replayed<>(
+            codec.decode(stored.result(), resultType), stored.createdAt())
+        : new IdempotencyOutcome.Mismatch<>(key);
+  }
+
   /** Removes the key of failed work, so a caller that commits anyway leaves no key behind. */
   private void forget(Connection connection, IdempotencyKey key, Throwable failure) {
     try {
-      sql.delete(connection, key, null);
+      sql.delete(connection, key);
     } catch (SQLException e) {
       // The transaction is unusable (e.g. aborted on PostgreSQL) and will roll back anyway.
       failure.addSuppressed(e);

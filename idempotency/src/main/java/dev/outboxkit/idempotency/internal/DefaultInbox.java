@@ -80,6 +80,8 @@ public final class DefaultInbox implements Inbox {
             }
             throw new IllegalStateException("unreachable");
           });
+    } catch (DialectSupport.TransactionLostException e) {
+      throw new IdempotencyKeyInFlightException(id, e);
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not record inbox message " + messageId, e);
     }

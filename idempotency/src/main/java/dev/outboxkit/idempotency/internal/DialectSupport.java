@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What differs between databases when a transaction claims a key that a concurrent transaction may
@@ -31,6 +32,7 @@ public final class DialectSupport {
 
   private final OutboxDialect dialect;
   private final String name;
+  private volatile @Nullable Boolean rollbackOnTimeout;
 
   public DialectSupport(OutboxDialect dialect) {
     this.dialect = dialect;
@@ -91,29 +93,104 @@ public final class DialectSupport {
    */
   public Claim claim(Connection connection, PreparedStatement statement, Duration lockTimeout)
       throws SQLException {
+    int updated = boundedUpdate(connection, statement, lockTimeout);
+    return updated < 0 ? Claim.LOCKED : updated == 1 ? Claim.INSERTED : Claim.EXISTS;
+  }
+
+  /**
+   * Runs a prepared insert, update or delete that may wait for another transaction's row lock, with
+   * the wait bounded by {@code lockTimeout}.
+   *
+   * @return the update count, or {@code -1} when the lock was not granted in time (the caller's
+   *     transaction is still usable); a duplicate key counts as 0 rows
+   * @throws SQLException when the server rolled the whole transaction back ({@link
+   *     #transactionLost}), or for any other failure
+   */
+  public int boundedUpdate(Connection connection, PreparedStatement statement, Duration lockTimeout)
+      throws SQLException {
     String previous = setLockTimeout(connection, lockTimeout);
     // PostgreSQL aborts the whole transaction on any error; a savepoint keeps the caller's
-    // transaction usable after a lock timeout.
+    // transaction usable after a lock timeout, a deadlock or a serialization failure.
     Savepoint savepoint = name.equals("postgresql") ? connection.setSavepoint() : null;
+    SQLException failure = null;
     try {
-      int inserted = statement.executeUpdate();
+      int updated = statement.executeUpdate();
       if (savepoint != null) {
         connection.releaseSavepoint(savepoint);
       }
-      return inserted == 1 ? Claim.INSERTED : Claim.EXISTS;
+      return updated;
     } catch (SQLException e) {
+      failure = e;
       if (savepoint != null) {
         connection.rollback(savepoint);
       }
-      if (isLockTimeout(e)) {
-        return Claim.LOCKED;
+      if (transactionLost(connection, e)) {
+        // The server rolled the whole transaction back: nothing may carry on in it.
+        throw new TransactionLostException(e);
+      }
+      if (isLockTimeout(e) || isConflict(e)) {
+        return -1;
       }
       if (isDuplicateKey(e)) {
-        return Claim.EXISTS;
+        return 0;
       }
       throw e;
     } finally {
-      restoreLockTimeout(connection, previous);
+      try {
+        restoreLockTimeout(connection, previous);
+      } catch (SQLException restoreFailed) {
+        if (failure != null) {
+          failure.addSuppressed(restoreFailed);
+        } else {
+          throw restoreFailed;
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether the server rolled back the caller's whole transaction: a deadlock on MySQL/MariaDB, or
+   * a lock timeout with {@code innodb_rollback_on_timeout=ON}. The caller must not carry on as if
+   * its earlier writes were still there.
+   */
+  public boolean transactionLost(Connection connection, SQLException e) throws SQLException {
+    if (!name.equals("mysql") && !name.equals("mariadb")) {
+      return false;
+    }
+    return e.getErrorCode() == 1213 || (e.getErrorCode() == 1205 && rollbackOnTimeout(connection));
+  }
+
+  private boolean rollbackOnTimeout(Connection connection) throws SQLException {
+    Boolean known = rollbackOnTimeout;
+    if (known == null) {
+      try (PreparedStatement statement =
+          connection.prepareStatement("SELECT @@GLOBAL.innodb_rollback_on_timeout")) {
+        String value = single(statement);
+        known = "1".equals(value) || "ON".equalsIgnoreCase(value);
+      }
+      rollbackOnTimeout = known; // a server start-up option: it cannot change while we run
+    }
+    return known;
+  }
+
+  /** Deadlock or serialization failure on PostgreSQL, handled like a lock timeout. */
+  private boolean isConflict(SQLException e) {
+    return name.equals("postgresql")
+        && ("40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState()));
+  }
+
+  /** The server rolled back the caller's whole transaction while it waited for a key. */
+  public static final class TransactionLostException extends SQLException {
+    private static final long serialVersionUID = 1L;
+
+    TransactionLostException(SQLException cause) {
+      super(
+          "The database rolled the transaction back while waiting for an idempotency key ("
+              + cause.getMessage()
+              + ")",
+          cause.getSQLState(),
+          cause.getErrorCode(),
+          cause);
     }
   }
 

@@ -101,21 +101,34 @@ public final class IdempotencySql {
     }
   }
 
-  /** Deletes the key; with {@code expiredBefore}, only when it expired before that time. */
-  public int delete(Connection c, IdempotencyKey key, @Nullable Instant expiredBefore)
-      throws SQLException {
-    String sql =
-        "DELETE FROM "
-            + table.qualifiedName()
-            + " WHERE scope = ? AND idem_key = ?"
-            + (expiredBefore == null ? "" : " AND expires_at < ?");
-    try (PreparedStatement statement = c.prepareStatement(sql)) {
+  /** Deletes the key of failed work, which this transaction holds. */
+  public void delete(Connection c, IdempotencyKey key) throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "DELETE FROM " + table.qualifiedName() + " WHERE scope = ? AND idem_key = ?")) {
       statement.setString(1, key.scope());
       statement.setString(2, key.key());
-      if (expiredBefore != null) {
-        support.dialect().setInstant(statement, 3, expiredBefore);
-      }
-      return statement.executeUpdate();
+      statement.executeUpdate();
+    }
+  }
+
+  /**
+   * Deletes the key if it expired before {@code now}, waiting at most {@code lockTimeout} for a
+   * concurrent transaction that is replacing it too.
+   *
+   * @return {@code false} when that transaction held the row past the timeout
+   */
+  public boolean deleteExpired(Connection c, IdempotencyKey key, Instant now, Duration lockTimeout)
+      throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "DELETE FROM "
+                + table.qualifiedName()
+                + " WHERE scope = ? AND idem_key = ? AND expires_at < ?")) {
+      statement.setString(1, key.scope());
+      statement.setString(2, key.key());
+      support.dialect().setInstant(statement, 3, now);
+      return support.boundedUpdate(c, statement, lockTimeout) >= 0;
     }
   }
 

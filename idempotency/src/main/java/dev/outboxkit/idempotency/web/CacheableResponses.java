@@ -8,11 +8,11 @@ package dev.outboxkit.idempotency.web;
 @FunctionalInterface
 public interface CacheableResponses {
 
-  /** 2xx and 4xx except 409 (conflict) and 429 (rate limited); never 5xx. */
-  CacheableResponses DEFAULT =
-      status ->
-          (status >= 200 && status < 300)
-              || (status >= 400 && status < 500 && status != 409 && status != 429);
+  /**
+   * 2xx, 3xx (a redirect after a POST is a success) and 4xx except 409 (conflict) and 429 (rate
+   * limited); never 5xx.
+   */
+  CacheableResponses DEFAULT = status -> status < 500 && status != 409 && status != 429;
 
   /**
    * @param status the response status

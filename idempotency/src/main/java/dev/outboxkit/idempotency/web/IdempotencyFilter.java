@@ -2,6 +2,7 @@ package dev.outboxkit.idempotency.web;
 
 import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyKeyInFlightException;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
 import io.micrometer.core.instrument.Counter;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.server.PathContainer;
@@ -124,6 +126,21 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       reject(response, request, 400, "Invalid Idempotency-Key", e.getMessage());
       return;
     }
+    if (request.getContentLengthLong() > settings.maxBodyBytes()) {
+      reject(
+          response,
+          request,
+          413,
+          "Request body too large",
+          "Idempotent requests may carry at most " + settings.maxBodyBytes() + " bytes");
+      return;
+    }
+    if (isForm(request)) {
+      // The container parses form bodies from the stream itself (for @RequestParam), and filters
+      // such as CSRF may have done so already: fingerprint the parsed parameters instead.
+      run(key, fingerprint(request, formBytes(request)), request, response, chain);
+      return;
+    }
     byte[] body = readBody(request);
     if (body == null) {
       reject(
@@ -144,7 +161,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       HttpServletResponse response,
       FilterChain chain)
       throws ServletException, IOException {
-    ContentCachingResponseWrapper capture = new ContentCachingResponseWrapper(response);
+    CapturingResponse capture = new CapturingResponse(response);
     IdempotencyOutcome<StoredResponse> outcome;
     try {
       outcome =
@@ -160,13 +177,28 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
                         } catch (IOException | ServletException e) {
                           throw new ChainFailure(e);
                         }
+                        if (request.isAsyncStarted()) {
+                          // The response would be written later, outside this transaction.
+                          throw new IllegalStateException(
+                              "@Idempotent handlers must answer synchronously; "
+                                  + request.getRequestURI()
+                                  + " started async processing (Callable, DeferredResult, ...)");
+                        }
                         StoredResponse stored = stored(capture);
-                        if (!settings.cacheable().isCacheable(stored.status())
+                        // sendError bodies are rendered later by an error dispatch this filter
+                        // does not see: such a response cannot be replayed faithfully.
+                        if (capture.errorSent
+                            || !settings.cacheable().isCacheable(stored.status())
                             || status.isRollbackOnly()) {
                           throw new NotStored();
                         }
                         return stored;
                       }));
+    } catch (IdempotencyKeyInFlightException e) {
+      // The database rolled the transaction back while it waited for the key (e.g. a deadlock).
+      response.setHeader("Retry-After", "1");
+      problem(response, request, 409, "Request in progress", e.getMessage());
+      return;
     } catch (NotStored e) {
       // Rolled back, key included: a retry will run the handler again.
       capture.copyBodyToResponse();
@@ -237,9 +269,11 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
 
   /** The IETF draft sends the key as a structured-field string ({@code "..."}); Stripe does not. */
   private static String unquote(String value) {
-    return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
-        ? value.substring(1, value.length() - 1)
-        : value;
+    if (value.length() < 2 || !value.startsWith("\"") || !value.endsWith("\"")) {
+      return value;
+    }
+    // RFC 8941 sf-string: only \" and \\ are escapes.
+    return value.substring(1, value.length() - 1).replace("\\\"", "\"").replace("\\\\", "\\");
   }
 
   private byte @Nullable [] readBody(HttpServletRequest request) throws IOException {
@@ -270,6 +304,25 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
     }
+  }
+
+  private static boolean isForm(HttpServletRequest request) {
+    String type = request.getContentType();
+    return type != null
+        && type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded");
+  }
+
+  /** The parsed form parameters, sorted, as bytes to fingerprint. */
+  private static byte[] formBytes(HttpServletRequest request) {
+    StringBuilder form = new StringBuilder();
+    new TreeMap<>(request.getParameterMap())
+        .forEach(
+            (name, values) -> {
+              for (String value : values) {
+                form.append(name).append('=').append(value).append('\n');
+              }
+            });
+    return form.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   private StoredResponse stored(ContentCachingResponseWrapper capture) {
@@ -337,6 +390,27 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     response.setContentType(PROBLEM_JSON);
     response.setContentLength(bytes.length);
     response.getOutputStream().write(bytes);
+  }
+
+  /** Caches the body (as its superclass does) and notices {@code sendError}. */
+  private static final class CapturingResponse extends ContentCachingResponseWrapper {
+    boolean errorSent;
+
+    CapturingResponse(HttpServletResponse response) {
+      super(response);
+    }
+
+    @Override
+    public void sendError(int status) throws IOException {
+      errorSent = true;
+      super.sendError(status);
+    }
+
+    @Override
+    public void sendError(int status, String message) throws IOException {
+      errorSent = true;
+      super.sendError(status, message);
+    }
   }
 
   /** Carries the chain's checked exceptions out of the transaction callback. */

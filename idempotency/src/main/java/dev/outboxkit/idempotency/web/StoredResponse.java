@@ -11,4 +11,11 @@ import java.util.Map;
  *     Location})
  * @param body the body bytes
  */
-public record StoredResponse(int status, Map<String, List<String>> headers, byte[] body) {}
+public record StoredResponse(int status, Map<String, List<String>> headers, byte[] body) {
+
+  /** Missing parts (e.g. left out by a codec that skips empty values) read as empty. */
+  public StoredResponse {
+    headers = headers == null ? Map.of() : headers;
+    body = body == null ? new byte[0] : body;
+  }
+}

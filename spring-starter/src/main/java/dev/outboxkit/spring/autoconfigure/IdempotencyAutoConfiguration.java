@@ -38,7 +38,6 @@ import org.springframework.web.method.HandlerMethod;
 import org.springframework.web.servlet.HandlerExecutionChain;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerMapping;
 import org.springframework.web.util.ServletRequestPathUtils;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Idempotency keys and the consumer inbox on the outbox's DataSource and transactions, the
@@ -73,17 +72,18 @@ public final class IdempotencyAutoConfiguration {
       ConnectionProvider connections,
       OutboxDialect dialect,
       IdempotencyProperties properties,
-      ObjectProvider<JsonMapper> jsonMapper,
+      ObjectProvider<ResultCodec> resultCodec,
       ObjectProvider<MeterRegistry> meterRegistry,
       ObjectProvider<Clock> clock) {
-    JsonMapper mapper = jsonMapper.getIfUnique();
+    // Stored results are a persistence format: a private mapper by default, so changing the
+    // application's JSON settings never makes stored keys unreadable.
     return Idempotency.builder()
         .connectionProvider(connections)
         .dialect(dialect)
         .table(OutboxTable.of(properties.keyTable()))
         .ttl(properties.ttl())
         .lockTimeout(properties.lockTimeout())
-        .resultCodec(mapper == null ? ResultCodec.json() : ResultCodec.json(mapper))
+        .resultCodec(resultCodec.getIfUnique(ResultCodec::json))
         .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry))
         .clock(clock.getIfUnique(Clock::systemUTC))
         .build();
@@ -130,6 +130,7 @@ public final class IdempotencyAutoConfiguration {
   }
 
   @Bean
+  @ConditionalOnMissingBean
   @ConditionalOnBooleanProperty(name = "outbox.idempotency.purge.enabled", matchIfMissing = true)
   IdempotencyPurgeScheduler idempotencyPurgeScheduler(
       IdempotencyPurger purger, IdempotencyProperties properties) {
@@ -181,6 +182,12 @@ public final class IdempotencyAutoConfiguration {
       // After Spring Security's filter chain (order -100), so the principal scopes the key.
       registration.setOrder(0);
       return registration;
+    }
+
+    @Bean
+    static IdempotentHandlerVerifier idempotentHandlerVerifier(
+        ObjectProvider<RequestMappingHandlerMapping> mappings) {
+      return new IdempotentHandlerVerifier(mappings);
     }
 
     private static @Nullable Idempotent annotation(

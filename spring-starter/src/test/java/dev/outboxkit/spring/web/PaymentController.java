@@ -11,6 +11,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ResponseStatusException;
 
@@ -51,6 +52,37 @@ public class PaymentController {
   @Transactional
   public ResponseEntity<Payment> authorizeByPath(@RequestBody Authorize request) {
     return work(request);
+  }
+
+  /** Post/redirect/get: a 303 is a success and must be stored. */
+  @Idempotent
+  @PostMapping("/redirects")
+  @Transactional
+  public ResponseEntity<Void> authorizeAndRedirect(@RequestBody Authorize request) {
+    Payment payment = work(request).getBody();
+    return ResponseEntity.status(HttpStatus.SEE_OTHER)
+        .location(URI.create("/payments/" + payment.id()))
+        .build();
+  }
+
+  /** A form post: the container parses the body into parameters. */
+  @Idempotent
+  @PostMapping(path = "/forms", consumes = "application/x-www-form-urlencoded")
+  @Transactional
+  public ResponseEntity<Payment> authorizeForm(
+      @RequestParam String account, @RequestParam long amountMinor) {
+    return work(new Authorize(account, amountMinor, null));
+  }
+
+  /** Writes, then answers with sendError: the error body comes from a later error dispatch. */
+  @Idempotent
+  @PostMapping("/send-error")
+  @Transactional
+  public void authorizeThenSendError(
+      @RequestBody Authorize request, jakarta.servlet.http.HttpServletResponse response)
+      throws java.io.IOException {
+    work(request);
+    response.sendError(422, "rejected after writing");
   }
 
   @Idempotent(required = false)
