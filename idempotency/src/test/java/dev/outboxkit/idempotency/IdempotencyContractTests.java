@@ -248,6 +248,51 @@ abstract class IdempotencyContractTests {
   }
 
   @Test
+  void concurrentCallersOnAnExpiredKeyRunTheWorkOnceMore() throws Exception {
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(10))
+            .build();
+    call(idempotency, "k-8", "fp", 1);
+    clock.advance(Duration.ofMinutes(2));
+    List<IdempotencyOutcome<Receipt>> outcomes = concurrently(6, idempotency, "k-8", 300);
+    assertThat(runs).hasValue(2);
+    assertThat(outcomes).filteredOn(o -> o instanceof IdempotencyOutcome.Executed).hasSize(1);
+    assertThat(outcomes)
+        .allSatisfy(o -> assertThat(o).isNotInstanceOf(IdempotencyOutcome.Mismatch.class));
+  }
+
+  @Test
+  void theSessionLockTimeoutIsRestoredAfterwards() {
+    Idempotency idempotency = idempotency(Duration.ofMillis(1234));
+    String query =
+        switch (dialect.name()) {
+          case "postgresql" -> "SHOW lock_timeout";
+          case "h2" -> "SELECT LOCK_TIMEOUT()";
+          default -> "SELECT @@SESSION.innodb_lock_wait_timeout";
+        };
+    tx.execute(
+        c -> {
+          String before = single(c, query);
+          idempotency.execute(
+              IdempotencyKey.of("client-1", "k-9"), "fp", Receipt.class, () -> charge(c, "k-9", 1));
+          assertThat(single(c, query)).isEqualTo(before);
+        });
+  }
+
+  private static String single(Connection c, String sql) throws SQLException {
+    try (Statement statement = c.createStatement();
+        ResultSet rs = statement.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  @Test
   void needsATransactionAndValidKeys() {
     Idempotency idempotency = idempotency(Duration.ofSeconds(5));
     assertThatThrownBy(
@@ -342,21 +387,36 @@ abstract class IdempotencyContractTests {
                 () -> {
                   start.await();
                   return tx.inTransaction(
-                      c ->
-                          idempotency.execute(
-                              IdempotencyKey.of("client-1", key),
-                              "fp",
-                              Receipt.class,
-                              () -> {
-                                sleep(workMillis);
-                                return charge(c, key, 1);
-                              }));
+                      c -> {
+                        // A read first: on MySQL/MariaDB (REPEATABLE READ) this fixes the snapshot
+                        // before the first caller commits its key, which a plain read would miss.
+                        try (Statement statement = c.createStatement()) {
+                          statement.executeQuery("SELECT count(*) FROM side_effect").close();
+                        }
+                        return idempotency.execute(
+                            IdempotencyKey.of("client-1", key),
+                            "fp",
+                            Receipt.class,
+                            () -> {
+                              sleep(workMillis);
+                              return charge(c, key, 1);
+                            });
+                      });
                 }));
       }
       start.countDown();
       List<IdempotencyOutcome<Receipt>> outcomes = new ArrayList<>();
       for (Future<IdempotencyOutcome<Receipt>> future : futures) {
-        outcomes.add(future.get(60, TimeUnit.SECONDS));
+        try {
+          outcomes.add(future.get(60, TimeUnit.SECONDS));
+        } catch (java.util.concurrent.ExecutionException e) {
+          // MySQL/MariaDB may pick a deadlock victim among callers replacing an expired key; the
+          // victim's transaction is rolled back and it is told to retry, as if in flight.
+          if (!(e.getCause() instanceof IdempotencyKeyInFlightException)) {
+            throw e;
+          }
+          outcomes.add(new IdempotencyOutcome.InFlight<>(IdempotencyKey.of("client-1", key)));
+        }
       }
       return outcomes;
     } finally {
