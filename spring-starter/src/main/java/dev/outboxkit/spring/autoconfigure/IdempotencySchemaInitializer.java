@@ -1,11 +1,8 @@
 package dev.outboxkit.spring.autoconfigure;
 
 import dev.outboxkit.idempotency.IdempotencySchema;
-import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import java.sql.Connection;
-import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.InitializingBean;
 
@@ -39,21 +36,15 @@ public final class IdempotencySchemaInitializer implements InitializingBean {
 
   @Override
   public void afterPropertiesSet() {
-    if (!create && !verify) {
-      return;
-    }
-    try (Connection connection = dataSource.getConnection()) {
-      connection.setAutoCommit(true);
-      if (create) {
-        IdempotencySchema.create(connection, dialect, keys, inbox);
-      }
-      if (verify) {
-        IdempotencySchema.verify(connection, dialect, keys, IdempotencySchema.KEY_COLUMNS);
-        IdempotencySchema.verify(connection, dialect, inbox, IdempotencySchema.INBOX_COLUMNS);
-      }
-    } catch (SQLException e) {
-      throw new OutboxStoreException(
-          "Could not open a connection to check " + keys + " and " + inbox, e);
-    }
+    SchemaCheck.run(
+        dataSource,
+        "tables " + keys + " and " + inbox,
+        create,
+        connection -> IdempotencySchema.create(connection, dialect, keys, inbox),
+        verify,
+        connection -> {
+          IdempotencySchema.verify(connection, dialect, keys, IdempotencySchema.KEY_COLUMNS);
+          IdempotencySchema.verify(connection, dialect, inbox, IdempotencySchema.INBOX_COLUMNS);
+        });
   }
 }

@@ -1,11 +1,8 @@
 package dev.outboxkit.spring.autoconfigure;
 
 import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import java.sql.Connection;
-import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,21 +38,15 @@ public final class OutboxSchemaInitializer implements InitializingBean {
 
   @Override
   public void afterPropertiesSet() {
-    if (!create && !verify) {
-      return;
-    }
-    try (Connection connection = dataSource.getConnection()) {
-      connection.setAutoCommit(true);
-      if (create) {
-        OutboxSchema.create(connection, dialect, table);
-        log.info("Outbox table {} is in place (outbox.store.auto-create=true)", table);
-      }
-      if (verify) {
-        OutboxSchema.verify(connection, dialect, table);
-      }
-    } catch (SQLException e) {
-      throw new OutboxStoreException(
-          "Could not open a connection to check outbox table " + table, e);
-    }
+    SchemaCheck.run(
+        dataSource,
+        "outbox table " + table,
+        create,
+        connection -> {
+          OutboxSchema.create(connection, dialect, table);
+          log.info("Outbox table {} is in place (outbox.store.auto-create=true)", table);
+        },
+        verify,
+        connection -> OutboxSchema.verify(connection, dialect, table));
   }
 }

@@ -2,6 +2,7 @@ package dev.outboxkit.spring.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -54,7 +55,7 @@ abstract class HttpIdempotencyContractTests {
   @LocalServerPort int port;
   @Autowired JdbcTemplate jdbc;
   @Autowired WorkProbe controller;
-  @Autowired PaymentWebApplication.TestClock clock;
+  @Autowired MutableClock clock;
 
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();

@@ -1,5 +1,6 @@
 package dev.outboxkit.spring.web;
 
+import dev.outboxkit.test.MutableClock;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -7,12 +8,6 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.security.Principal;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -23,8 +18,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 public class PaymentWebApplication {
 
   @Bean
-  TestClock clock() {
-    return new TestClock();
+  MutableClock clock() {
+    return new MutableClock();
   }
 
   /** Stands in for Spring Security: authenticates the user named in X-Test-User. */
@@ -55,29 +50,5 @@ public class PaymentWebApplication {
             });
     registration.setOrder(-100); // where Spring Security's filter chain sits
     return registration;
-  }
-
-  /** A clock the tests move forward to expire keys. */
-  public static final class TestClock extends Clock {
-    private final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-
-    public void advance(Duration duration) {
-      now.updateAndGet(instant -> instant.plus(duration));
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
   }
 }

@@ -1,4 +1,4 @@
-package dev.outboxkit.idempotency;
+package dev.outboxkit.test;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -7,12 +7,20 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** A clock tests move forward by hand. */
-final class MutableClock extends Clock {
+/**
+ * A UTC clock that tests move by hand, e.g. to expire idempotency keys without waiting. Starts at
+ * the current time. Thread-safe.
+ */
+public final class MutableClock extends Clock {
 
   private final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
 
-  void advance(Duration duration) {
+  /**
+   * Moves the clock.
+   *
+   * @param duration how far; may be negative
+   */
+  public void advance(Duration duration) {
     now.updateAndGet(instant -> instant.plus(duration));
   }
 
