@@ -3,6 +3,7 @@ package dev.outboxkit.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.outbox.OutboxSchemaException;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
@@ -93,6 +95,58 @@ class IdempotencyAutoConfigurationTests {
     public java.util.concurrent.Callable<String> authorizeLater() {
       return () -> "too late";
     }
+  }
+
+  @Test
+  void backsOffForTheApplicationsOwnBeansAndCanSkipThePurge() {
+    Idempotency own =
+        new Idempotency() {
+          @Override
+          public <T> IdempotencyOutcome<T> execute(
+              dev.outboxkit.idempotency.IdempotencyKey key,
+              String fingerprint,
+              Class<T> resultType,
+              java.util.function.Supplier<T> work) {
+            return new IdempotencyOutcome.InFlight<>(key);
+          }
+        };
+    runner
+        .withBean(Idempotency.class, () -> own)
+        .withPropertyValues("outbox.idempotency.purge.enabled=false")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(Idempotency.class)).isSameAs(own);
+              assertThat(context).doesNotHaveBean("idempotencyPurgeScheduler");
+              assertThat(context).hasSingleBean(IdempotencyPurger.class);
+            });
+  }
+
+  @Test
+  void needsTheIdempotencyModuleOnTheClasspath() {
+    runner
+        .withClassLoader(new FilteredClassLoader(Idempotency.class))
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean("idempotency"));
+  }
+
+  @Test
+  void theFilterRunsAfterSpringSecurityAndHonoursItsSwitch() {
+    WebApplicationContextRunner web =
+        new WebApplicationContextRunner()
+            .withConfiguration(configurations)
+            .withPropertyValues(
+                "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+                "outbox.store.auto-create=true",
+                "outbox.idempotency.auto-create=true");
+    web.run(
+        context ->
+            assertThat(
+                    context
+                        .getBean("idempotencyFilterRegistration", FilterRegistrationBean.class)
+                        .getOrder())
+                .isGreaterThan(-100)); // Spring Security's filter chain order
+    web.withPropertyValues("outbox.idempotency.http.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean("idempotencyFilterRegistration"));
   }
 
   @Test
