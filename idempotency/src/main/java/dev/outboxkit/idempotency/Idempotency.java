@@ -5,11 +5,6 @@ import dev.outboxkit.idempotency.internal.IdempotencySql;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
-import dev.outboxkit.outbox.spi.OutboxDialect;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -54,72 +49,16 @@ public interface Idempotency {
   }
 
   /** Configures an {@link Idempotency}. */
-  final class Builder {
+  final class Builder extends KeyTableBuilder<Builder> {
 
-    private @Nullable ConnectionProvider connectionProvider;
-    private @Nullable OutboxDialect dialect;
-    private OutboxTable table = OutboxTable.of(IdempotencyDefaults.KEY_TABLE);
-    private Duration ttl = IdempotencyDefaults.KEY_TTL;
-    private Duration lockTimeout = IdempotencyDefaults.LOCK_TIMEOUT;
     private ResultCodec codec = ResultCodec.json();
-    private Clock clock = Clock.systemUTC();
-    private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
-    private Builder() {}
-
-    /**
-     * How to join the caller's transaction. Required.
-     *
-     * @param connectionProvider the binding, e.g. Spring's
-     */
-    public Builder connectionProvider(ConnectionProvider connectionProvider) {
-      this.connectionProvider = Objects.requireNonNull(connectionProvider, "connectionProvider");
-      return this;
+    private Builder() {
+      super(OutboxTable.of(IdempotencyDefaults.KEY_TABLE), IdempotencyDefaults.KEY_TTL);
     }
 
     /**
-     * The database's dialect. Required.
-     *
-     * @param dialect the dialect
-     */
-    public Builder dialect(OutboxDialect dialect) {
-      this.dialect = Objects.requireNonNull(dialect, "dialect");
-      return this;
-    }
-
-    /**
-     * The key table. Default: {@value IdempotencyDefaults#KEY_TABLE}.
-     *
-     * @param table the table
-     */
-    public Builder table(OutboxTable table) {
-      this.table = Objects.requireNonNull(table, "table");
-      return this;
-    }
-
-    /**
-     * How long a key is remembered. Default: 24 hours. After that the same key runs the work again.
-     *
-     * @param ttl positive
-     */
-    public Builder ttl(Duration ttl) {
-      this.ttl = positive("ttl", ttl);
-      return this;
-    }
-
-    /**
-     * How long a duplicate waits for a concurrent first attempt. Default: 5 seconds. Rounded up to
-     * whole seconds on MySQL and MariaDB.
-     *
-     * @param lockTimeout positive
-     */
-    public Builder lockTimeout(Duration lockTimeout) {
-      this.lockTimeout = positive("lockTimeout", lockTimeout);
-      return this;
-    }
-
-    /**
-     * How results are stored. Default: JSON.
+     * How results are stored. Default: JSON with a private Jackson mapper.
      *
      * @param codec the codec
      */
@@ -129,50 +68,20 @@ public interface Idempotency {
     }
 
     /**
-     * The clock for creation and expiry times. Default: {@link Clock#systemUTC()}.
-     *
-     * @param clock the clock
-     */
-    public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
-      return this;
-    }
-
-    /**
-     * Where the {@code idempotency.requests} counter goes. Default: Micrometer's global registry.
-     *
-     * @param meterRegistry the registry
-     */
-    public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
-      return this;
-    }
-
-    /**
      * Builds it. Does no I/O.
      *
      * @throws IllegalStateException when a required option is missing
      */
     public Idempotency build() {
-      if (connectionProvider == null || dialect == null) {
-        throw new IllegalStateException(
-            "Idempotency.builder() needs a connectionProvider and a dialect");
-      }
+      ConnectionProvider connections = requiredConnectionProvider("Idempotency.builder()");
       return new DefaultIdempotency(
-          connectionProvider,
-          IdempotencySql.of(dialect, table),
+          connections,
+          IdempotencySql.of(Objects.requireNonNull(dialect), table),
           ttl,
           lockTimeout,
           codec,
           clock,
           meterRegistry);
-    }
-
-    static Duration positive(String option, Duration value) {
-      if (value == null || value.isNegative() || value.isZero()) {
-        throw new IllegalArgumentException(option + " must be positive but was " + value);
-      }
-      return value;
     }
   }
 }

@@ -5,13 +5,7 @@ import dev.outboxkit.idempotency.internal.InboxSql;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
-import dev.outboxkit.outbox.spi.OutboxDialect;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.Objects;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Makes a message consumer effectively-once: each message id is recorded in the inbox table in the
@@ -51,95 +45,26 @@ public interface Inbox {
   }
 
   /** Configures an {@link Inbox}. */
-  final class Builder {
-    private @Nullable ConnectionProvider connectionProvider;
-    private @Nullable OutboxDialect dialect;
-    private OutboxTable table = OutboxTable.of(IdempotencyDefaults.INBOX_TABLE);
-    private Duration ttl = IdempotencyDefaults.INBOX_TTL;
-    private Duration lockTimeout = IdempotencyDefaults.LOCK_TIMEOUT;
-    private Clock clock = Clock.systemUTC();
-    private MeterRegistry meterRegistry = Metrics.globalRegistry;
+  final class Builder extends KeyTableBuilder<Builder> {
 
-    private Builder() {}
-
-    /**
-     * How to join the caller's transaction. Required.
-     *
-     * @param connectionProvider the binding
-     */
-    public Builder connectionProvider(ConnectionProvider connectionProvider) {
-      this.connectionProvider = Objects.requireNonNull(connectionProvider, "connectionProvider");
-      return this;
+    private Builder() {
+      super(OutboxTable.of(IdempotencyDefaults.INBOX_TABLE), IdempotencyDefaults.INBOX_TTL);
     }
 
     /**
-     * The database's dialect. Required.
+     * Builds it. Does no I/O.
      *
-     * @param dialect the dialect
+     * @throws IllegalStateException when a required option is missing
      */
-    public Builder dialect(OutboxDialect dialect) {
-      this.dialect = Objects.requireNonNull(dialect, "dialect");
-      return this;
-    }
-
-    /**
-     * The inbox table. Default: {@value IdempotencyDefaults#INBOX_TABLE}.
-     *
-     * @param table the table
-     */
-    public Builder table(OutboxTable table) {
-      this.table = Objects.requireNonNull(table, "table");
-      return this;
-    }
-
-    /**
-     * How long a processed id is remembered. Default: 7 days; keep it longer than the topic's
-     * retention plus any replay you might do.
-     *
-     * @param ttl positive
-     */
-    public Builder ttl(Duration ttl) {
-      this.ttl = Idempotency.Builder.positive("ttl", ttl);
-      return this;
-    }
-
-    /**
-     * How long to wait for a concurrent consumer holding the same id. Default: 5 seconds.
-     *
-     * @param lockTimeout positive
-     */
-    public Builder lockTimeout(Duration lockTimeout) {
-      this.lockTimeout = Idempotency.Builder.positive("lockTimeout", lockTimeout);
-      return this;
-    }
-
-    /**
-     * The clock. Default: {@link Clock#systemUTC()}.
-     *
-     * @param clock the clock
-     */
-    public Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
-      return this;
-    }
-
-    /**
-     * Where {@code outbox.inbox.duplicates} is counted. Default: Micrometer's global registry.
-     *
-     * @param meterRegistry the registry
-     */
-    public Builder meterRegistry(MeterRegistry meterRegistry) {
-      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
-      return this;
-    }
-
-    /** Builds it. Does no I/O. */
     public Inbox build() {
-      if (connectionProvider == null || dialect == null) {
-        throw new IllegalStateException("Inbox.builder() needs a connectionProvider and a dialect");
-      }
+      ConnectionProvider connections = requiredConnectionProvider("Inbox.builder()");
       return new DefaultInbox(
-          connectionProvider, InboxSql.of(dialect, table), ttl, lockTimeout, clock, meterRegistry);
+          connections,
+          InboxSql.of(Objects.requireNonNull(dialect), table),
+          ttl,
+          lockTimeout,
+          clock,
+          meterRegistry);
     }
   }
 }
