@@ -1,5 +1,6 @@
 package dev.outboxkit.idempotency.internal;
 
+import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -7,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Duration;
+import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -72,18 +74,31 @@ public final class DialectSupport {
     return name.equals("mysql") || name.equals("mariadb") ? " LOCK IN SHARE MODE" : "";
   }
 
-  /** Deletes at most {@code ?2} rows whose {@code expires_at} is before {@code ?1}. */
-  public String purgeExpired(String table) {
-    return switch (name) {
-      case "postgresql" ->
-          "DELETE FROM "
-              + table
-              + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
-              + table
-              + " WHERE expires_at < ? LIMIT ?))";
-      case "h2" -> "DELETE FROM " + table + " WHERE expires_at < ? FETCH FIRST ? ROWS ONLY";
-      default -> "DELETE FROM " + table + " WHERE expires_at < ? LIMIT ?";
-    };
+  /**
+   * Deletes at most {@code limit} rows of {@code table} whose {@code expires_at} is before {@code
+   * now}.
+   *
+   * @return the number of rows deleted
+   */
+  public int purgeExpired(Connection connection, OutboxTable table, Instant now, int limit)
+      throws SQLException {
+    String t = table.qualifiedName();
+    String sql =
+        switch (name) {
+          case "postgresql" ->
+              "DELETE FROM "
+                  + t
+                  + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+                  + t
+                  + " WHERE expires_at < ? LIMIT ?))";
+          case "h2" -> "DELETE FROM " + t + " WHERE expires_at < ? FETCH FIRST ? ROWS ONLY";
+          default -> "DELETE FROM " + t + " WHERE expires_at < ? LIMIT ?";
+        };
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      dialect.setInstant(statement, 1, now);
+      statement.setInt(2, limit);
+      return statement.executeUpdate();
+    }
   }
 
   /**

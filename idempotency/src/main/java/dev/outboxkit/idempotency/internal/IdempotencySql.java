@@ -133,11 +133,6 @@ public final class IdempotencySql {
   }
 
   public int purge(Connection c, Instant now, int limit) throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(support.purgeExpired(table.qualifiedName()))) {
-      support.dialect().setInstant(statement, 1, now);
-      statement.setInt(2, limit);
-      return statement.executeUpdate();
-    }
+    return support.purgeExpired(c, table, now, limit);
   }
 }

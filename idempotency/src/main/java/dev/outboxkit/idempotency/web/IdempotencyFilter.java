@@ -127,12 +127,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       return;
     }
     if (request.getContentLengthLong() > settings.maxBodyBytes()) {
-      reject(
-          response,
-          request,
-          413,
-          "Request body too large",
-          "Idempotent requests may carry at most " + settings.maxBodyBytes() + " bytes");
+      rejectTooLarge(request, response);
       return;
     }
     if (isForm(request)) {
@@ -143,15 +138,20 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     }
     byte[] body = readBody(request);
     if (body == null) {
-      reject(
-          response,
-          request,
-          413,
-          "Request body too large",
-          "Idempotent requests may carry at most " + settings.maxBodyBytes() + " bytes");
+      rejectTooLarge(request, response);
       return;
     }
     run(key, fingerprint(request, body), new CachedBodyRequest(request, body), response, chain);
+  }
+
+  private void rejectTooLarge(HttpServletRequest request, HttpServletResponse response)
+      throws IOException {
+    reject(
+        response,
+        request,
+        413,
+        "Request body too large",
+        "Idempotent requests may carry at most " + settings.maxBodyBytes() + " bytes");
   }
 
   private void run(
