@@ -13,9 +13,15 @@ final class DefaultOutbox implements Outbox {
   private final ConnectionProvider connections;
   private final JdbcOutboxStore store;
   private final EventFactory events;
+  private final List<Runnable> commitListeners;
 
-  DefaultOutbox(ConnectionProvider connections, JdbcOutboxStore store, EventFactory events) {
+  DefaultOutbox(
+      ConnectionProvider connections,
+      List<Runnable> commitListeners,
+      JdbcOutboxStore store,
+      EventFactory events) {
     this.connections = connections;
+    this.commitListeners = commitListeners;
     this.store = store;
     this.events = events;
   }
@@ -40,7 +46,9 @@ final class DefaultOutbox implements Outbox {
                   "The outbox was given a connection in auto-commit mode, so its events would commit"
                       + " on their own. Append inside a transaction.");
             }
-            return store.insert(connection, envelopes);
+            int statements = store.insert(connection, envelopes);
+            commitListeners.forEach(connections::afterCommit);
+            return statements;
           });
     } catch (SQLException e) {
       throw new OutboxStoreException(

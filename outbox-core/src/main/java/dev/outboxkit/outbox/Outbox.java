@@ -90,6 +90,7 @@ public interface Outbox {
     private OutboxTable table = OutboxTable.DEFAULT;
     private PayloadSerializer serializer = PayloadSerializer.json();
     private final List<HeaderContributor> headerContributors = new ArrayList<>();
+    private final List<Runnable> commitListeners = new ArrayList<>();
     private Clock clock = Clock.systemUTC();
     private int partitions = OutboxDefaults.PARTITIONS;
     private int insertBatchSize = OutboxDefaults.INSERT_BATCH_SIZE;
@@ -149,6 +150,21 @@ public interface Outbox {
      */
     public Builder headerContributor(HeaderContributor contributor) {
       headerContributors.add(Objects.requireNonNull(contributor, "headerContributor"));
+      return this;
+    }
+
+    /**
+     * Adds an action to run after each transaction that appended events has committed, never after a
+     * rollback; for example {@code relay::wakeUp}, so a relay in the same JVM publishes at once
+     * instead of at its next poll. It runs only when the {@link ConnectionProvider} can observe
+     * commits ({@link ConnectionProvider#afterCommit}). Default: none.
+     *
+     * @param listener a short, non-blocking action; it runs on the committing thread, once per
+     *     {@code append}/{@code appendAll} call
+     * @since 0.1
+     */
+    public Builder commitListener(Runnable listener) {
+      commitListeners.add(Objects.requireNonNull(listener, "commitListener"));
       return this;
     }
 
@@ -236,6 +252,7 @@ public interface Outbox {
       }
       return new DefaultOutbox(
           connectionProvider,
+          List.copyOf(commitListeners),
           new JdbcOutboxStore(dialect, table, insertBatchSize, insertBatchBytes),
           new EventFactory(
               clock, serializer, headerContributors, partitions, maxPayloadBytes, maxHeadersBytes));

@@ -15,6 +15,15 @@ public final class OutboxHeaders {
   /** The aggregate type. */
   public static final String AGGREGATE_TYPE = "outbox-aggregate-type";
 
+  /** The tenant id, set only on events that have one. */
+  public static final String TENANT = "outbox-tenant";
+
+  /** On dead-letter copies: why the event was parked. */
+  public static final String ERROR = "outbox-error";
+
+  /** On dead-letter copies: the topic the event was meant for. */
+  public static final String ORIGINAL_TOPIC = "outbox-original-topic";
+
   /** The reserved prefix. */
   public static final String RESERVED_PREFIX = "outbox-";
 

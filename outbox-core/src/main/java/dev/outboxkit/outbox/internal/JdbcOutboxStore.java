@@ -155,14 +155,20 @@ public final class JdbcOutboxStore {
       try (ResultSet rs = statement.executeQuery()) {
         List<OutboxEvent> events = new ArrayList<>();
         while (rs.next()) {
-          events.add(read(rs));
+          events.add(readEnvelope(rs, dialect));
         }
         return events;
       }
     }
   }
 
-  private OutboxEvent read(ResultSet rs) throws SQLException {
+  /**
+   * Reads the envelope columns of the current row, as the relay publishes them.
+   *
+   * @param rs a result set on a row that has the {@link OutboxDialect#INSERT_COLUMNS}
+   * @param dialect the dialect that reads ids and timestamps
+   */
+  public static OutboxEvent readEnvelope(ResultSet rs, OutboxDialect dialect) throws SQLException {
     return new OutboxEvent(
         dialect.getUuid(rs, "id"),
         rs.getString("aggregatetype"),

@@ -1,0 +1,512 @@
+package dev.outboxkit.relay;
+
+import dev.outboxkit.outbox.OutboxDefaults;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.polling.PollingRelay;
+import dev.outboxkit.relay.spi.TopicRouter;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Publishes committed outbox events to Kafka, at least once and in order per aggregate id.
+ *
+ * <p>The outbox partitions are shared between relay instances through leases in the database: an
+ * instance publishes only partitions it holds, so any number of instances may run against one
+ * outbox. Per batch it reads the oldest pending events of its partitions, sends them with an
+ * idempotent producer ({@code acks=all}), waits for the broker's acknowledgements and only then
+ * marks them done (deleted, or kept as {@code PUBLISHED} for {@link Builder#keepPublishedFor}). A
+ * crash between the acknowledgement and the mark re-sends that batch: duplicates are bounded by the
+ * in-flight batch, and consumers deduplicate on the {@code outbox-event-id} header.
+ *
+ * <p>A failed event is retried with exponential backoff and blocks the later events of its
+ * aggregate id only; after {@link Builder#maxAttempts} attempts, or at once for a permanent error
+ * (a record larger than the producer allows), it is parked with status {@code DEAD}, and can be
+ * replayed through {@link #parkedEvents()}.
+ *
+ * <p>Threads: {@link #start()} starts a publishing thread, a lease/metrics thread and, on
+ * PostgreSQL, a LISTEN thread, all named {@code outboxkit-relay-*}. {@link #close()} finishes or
+ * abandons the in-flight batch within the shutdown timeout and releases the leases so that other
+ * instances take over at once.
+ */
+public interface OutboxRelay extends AutoCloseable {
+
+  /**
+   * Starts the relay's threads; returns at once. Connects to nothing before this call.
+   *
+   * @throws IllegalStateException when the relay was started before
+   */
+  void start();
+
+  /** Ends the current idle wait so the relay polls now. Cheap; safe from any thread. */
+  void wakeUp();
+
+  /** Stops publishing after the current batch, keeping leases and metrics. */
+  void pause();
+
+  /** Resumes publishing after {@link #pause()}. */
+  void resume();
+
+  /** A snapshot of this instance. */
+  RelayStatus status();
+
+  /** Management of parked events in this relay's outbox table. */
+  ParkedEvents parkedEvents();
+
+  /** Stops within the shutdown timeout and releases this instance's leases. Idempotent. */
+  @Override
+  void close();
+
+  /** A builder; {@link Builder#dataSource} and {@link Builder#bootstrapServers} are required. */
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Configures an {@link OutboxRelay}. Options are checked when set, naming the option in the
+   * message; the relay copies them at {@link #build()}.
+   */
+  final class Builder {
+
+    private static final Pattern INSTANCE_ID = Pattern.compile("[A-Za-z0-9._:@-]{1,200}");
+
+    private @Nullable DataSource dataSource;
+    private @Nullable OutboxDialect dialect;
+    private OutboxTable table = OutboxTable.DEFAULT;
+    private OutboxTable leaseTable = OutboxTable.of(RelayDefaults.LEASE_TABLE);
+    private OutboxTable memberTable = OutboxTable.of(RelayDefaults.MEMBER_TABLE);
+    private int partitions = OutboxDefaults.PARTITIONS;
+    private final Map<String, Object> producerProperties = new LinkedHashMap<>();
+    private TopicRouter topicRouter = TopicRouter.prefixed("");
+    private @Nullable String deadLetterTopic;
+    private boolean verifyTopics = true;
+    private int batchSize = RelayDefaults.BATCH_SIZE;
+    private Duration minPollInterval = RelayDefaults.MIN_POLL_INTERVAL;
+    private Duration maxPollInterval = RelayDefaults.MAX_POLL_INTERVAL;
+    private Duration leaseTtl = RelayDefaults.LEASE_TTL;
+    private Duration heartbeatInterval = RelayDefaults.HEARTBEAT_INTERVAL;
+    private Duration metricsInterval = RelayDefaults.METRICS_INTERVAL;
+    private int maxAttempts = RelayDefaults.MAX_ATTEMPTS;
+    private Duration retryInitialInterval = RelayDefaults.RETRY_INITIAL_INTERVAL;
+    private double retryMultiplier = RelayDefaults.RETRY_MULTIPLIER;
+    private Duration retryMaxInterval = RelayDefaults.RETRY_MAX_INTERVAL;
+    private Duration sendTimeout = RelayDefaults.SEND_TIMEOUT;
+    private CircuitBreakerConfig circuitBreaker = defaultCircuitBreaker();
+    private @Nullable Duration keepPublishedFor;
+    private Duration shutdownTimeout = RelayDefaults.SHUTDOWN_TIMEOUT;
+    private boolean listenNotify = true;
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private Clock clock = Clock.systemUTC();
+    private @Nullable String instanceId;
+
+    private Builder() {}
+
+    /**
+     * The circuit breaker used when none is set: it opens when half of the last 4 batches (at least
+     * 2) had retriable send failures, and lets one trial batch through after 5 seconds.
+     */
+    public static CircuitBreakerConfig defaultCircuitBreaker() {
+      return CircuitBreakerConfig.custom()
+          .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+          .slidingWindowSize(4)
+          .minimumNumberOfCalls(2)
+          .failureRateThreshold(50)
+          .waitDurationInOpenState(Duration.ofSeconds(5))
+          .permittedNumberOfCallsInHalfOpenState(1)
+          .build();
+    }
+
+    /**
+     * The database of the outbox. Required. The relay uses a few connections of it: one per batch
+     * statement, one for lease heartbeats and, on PostgreSQL, one held for LISTEN.
+     *
+     * @param dataSource a pooled data source
+     */
+    public Builder dataSource(DataSource dataSource) {
+      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      return this;
+    }
+
+    /**
+     * The SQL dialect. Default: detected from a connection when the relay starts.
+     *
+     * @param dialect the dialect
+     */
+    public Builder dialect(OutboxDialect dialect) {
+      this.dialect = Objects.requireNonNull(dialect, "dialect");
+      return this;
+    }
+
+    /**
+     * The outbox table. Default: {@value OutboxDefaults#TABLE_NAME}.
+     *
+     * @param table the table the writers append to
+     */
+    public Builder table(OutboxTable table) {
+      this.table = Objects.requireNonNull(table, "table");
+      return this;
+    }
+
+    /**
+     * The lease tables. Defaults: {@value RelayDefaults#LEASE_TABLE} and {@value
+     * RelayDefaults#MEMBER_TABLE}. Relays of different outbox tables need their own lease tables.
+     *
+     * @param leases the partition lease table
+     * @param members the table of live instances
+     */
+    public Builder leaseTables(OutboxTable leases, OutboxTable members) {
+      this.leaseTable = Objects.requireNonNull(leases, "leaseTable");
+      this.memberTable = Objects.requireNonNull(members, "memberTable");
+      return this;
+    }
+
+    /**
+     * The number of outbox partitions; must equal the writers'. Default: {@value
+     * OutboxDefaults#PARTITIONS}. The relay refuses to start when the lease table was set up with
+     * another number.
+     *
+     * @param partitions 1 to {@value OutboxDefaults#MAX_PARTITIONS}
+     */
+    public Builder partitions(int partitions) {
+      this.partitions = between("partitions", partitions, 1, OutboxDefaults.MAX_PARTITIONS);
+      return this;
+    }
+
+    /**
+     * The Kafka cluster. Required (here or as {@code bootstrap.servers} in {@link
+     * #producerProperty}).
+     *
+     * @param servers {@code host:port[,host:port...]}
+     */
+    public Builder bootstrapServers(String servers) {
+      return producerProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+    }
+
+    /**
+     * A Kafka producer property, e.g. security settings, {@code compression.type} or {@code
+     * linger.ms}. The relay enforces {@code enable.idempotence=true} and {@code acks=all}, and sets
+     * byte-array serializers; properties that would weaken delivery are refused at {@link
+     * #build()}.
+     *
+     * @param name the property name
+     * @param value its value
+     */
+    public Builder producerProperty(String name, Object value) {
+      producerProperties.put(
+          Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+      return this;
+    }
+
+    /**
+     * Chooses each event's topic. Default: the aggregate type, unprefixed.
+     *
+     * @param router the router
+     */
+    public Builder topicRouter(TopicRouter router) {
+      this.topicRouter = Objects.requireNonNull(router, "topicRouter");
+      return this;
+    }
+
+    /**
+     * A topic that receives a copy of every event when it is parked, with headers {@code
+     * outbox-error} and {@code outbox-original-topic}. Default: none (the parked row stays in the
+     * outbox either way).
+     *
+     * @param topic the dead-letter topic, or {@code null} for none
+     */
+    public Builder deadLetterTopic(@Nullable String topic) {
+      this.deadLetterTopic = topic;
+      return this;
+    }
+
+    /**
+     * Whether to check that a topic exists before the first send to it (with an admin client), so
+     * that a missing topic fails fast as a retriable error instead of blocking the producer for
+     * {@code max.block.ms}. Turn it off when brokers create topics automatically. Default: on.
+     *
+     * @param verify whether to check
+     */
+    public Builder verifyTopics(boolean verify) {
+      this.verifyTopics = verify;
+      return this;
+    }
+
+    /**
+     * The most events per batch. Default: {@value RelayDefaults#BATCH_SIZE}.
+     *
+     * @param size 1 to 10,000
+     */
+    public Builder batchSize(int size) {
+      this.batchSize = between("batchSize", size, 1, 10_000);
+      return this;
+    }
+
+    /**
+     * The adaptive poll interval: after an empty poll the relay waits {@code min}, doubling up to
+     * {@code max} while polls stay empty; a full batch is followed by the next without waiting.
+     * Defaults: 10 ms and 1 s.
+     *
+     * @param min the first wait, at least 1 ms
+     * @param max the longest wait, at least {@code min}
+     */
+    public Builder pollInterval(Duration min, Duration max) {
+      this.minPollInterval = atLeast("pollInterval.min", min, Duration.ofMillis(1));
+      this.maxPollInterval = atLeast("pollInterval.max", max, min);
+      return this;
+    }
+
+    /**
+     * Partition leases: an instance renews its leases every {@code heartbeat}; a lease not renewed
+     * for {@code ttl} may be taken over. Defaults: 30 s and 5 s. A crashed instance's partitions
+     * resume after at most {@code ttl + heartbeat}; a gracefully stopped one's at the others' next
+     * heartbeat.
+     *
+     * @param ttl the lease duration
+     * @param heartbeat the renewal interval, at most a third of {@code ttl}
+     */
+    public Builder leases(Duration ttl, Duration heartbeat) {
+      atLeast("leases.heartbeat", heartbeat, Duration.ofMillis(10));
+      atLeast("leases.ttl", ttl, heartbeat.multipliedBy(3));
+      this.leaseTtl = ttl;
+      this.heartbeatInterval = heartbeat;
+      return this;
+    }
+
+    /**
+     * How often the backlog and lag gauges are measured (one aggregate query). Default: 5 s.
+     *
+     * @param interval at least 10 ms
+     */
+    public Builder metricsInterval(Duration interval) {
+      this.metricsInterval = atLeast("metricsInterval", interval, Duration.ofMillis(10));
+      return this;
+    }
+
+    /**
+     * Attempts before an event is parked. Default: {@value RelayDefaults#MAX_ATTEMPTS}.
+     *
+     * @param attempts at least 1
+     */
+    public Builder maxAttempts(int attempts) {
+      this.maxAttempts = between("maxAttempts", attempts, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * The wait before retrying a failed event: {@code initial * multiplier^(attempts-1)}, capped at
+     * {@code max}, with ±20 % jitter. Defaults: 1 s, 2.0, 5 min.
+     *
+     * @param initial the first wait, at least 1 ms
+     * @param multiplier at least 1.0
+     * @param max the longest wait, at least {@code initial}
+     */
+    public Builder retryBackoff(Duration initial, double multiplier, Duration max) {
+      this.retryInitialInterval = atLeast("retryBackoff.initial", initial, Duration.ofMillis(1));
+      if (!(multiplier >= 1.0) || Double.isInfinite(multiplier)) {
+        throw new IllegalArgumentException(
+            "retryBackoff.multiplier must be at least 1.0 but was " + multiplier);
+      }
+      this.retryMultiplier = multiplier;
+      this.retryMaxInterval = atLeast("retryBackoff.max", max, initial);
+      return this;
+    }
+
+    /**
+     * How long the producer may take to get a record acknowledged ({@code delivery.timeout.ms}).
+     * Default: 20 s.
+     *
+     * @param timeout at least 1 s
+     */
+    public Builder sendTimeout(Duration timeout) {
+      this.sendTimeout = atLeast("sendTimeout", timeout, Duration.ofSeconds(1));
+      return this;
+    }
+
+    /**
+     * The circuit breaker around the broker: while open, the relay sends nothing and events wait in
+     * the outbox. A batch with retriable send failures counts as a failed call. Default: {@link
+     * #defaultCircuitBreaker()}.
+     *
+     * @param config a Resilience4j configuration
+     */
+    public Builder circuitBreaker(CircuitBreakerConfig config) {
+      this.circuitBreaker = Objects.requireNonNull(config, "circuitBreaker");
+      return this;
+    }
+
+    /**
+     * Keeps published events as status {@code PUBLISHED} for {@code retention}, then deletes them
+     * in bounded batches. Default: {@code null}, delete at once (cheapest).
+     *
+     * @param retention how long to keep them, or {@code null} to delete at once
+     */
+    public Builder keepPublishedFor(@Nullable Duration retention) {
+      this.keepPublishedFor =
+          retention == null ? null : atLeast("keepPublishedFor", retention, Duration.ZERO);
+      return this;
+    }
+
+    /**
+     * How long {@link OutboxRelay#close()} waits for the in-flight batch. Default: 30 s.
+     *
+     * @param timeout at least zero
+     */
+    public Builder shutdownTimeout(Duration timeout) {
+      this.shutdownTimeout = atLeast("shutdownTimeout", timeout, Duration.ZERO);
+      return this;
+    }
+
+    /**
+     * Whether to LISTEN for the outbox table's NOTIFY on PostgreSQL (sent by the trigger of the
+     * shipped relay script). Default: on; ignored on other databases.
+     *
+     * @param enabled whether to listen
+     */
+    public Builder listenNotify(boolean enabled) {
+      this.listenNotify = enabled;
+      return this;
+    }
+
+    /**
+     * Where metrics go. Default: Micrometer's global registry.
+     *
+     * @param registry the registry
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * The clock for leases, retries and lag. Default: {@link Clock#systemUTC()}. Lease expiry is
+     * compared across instances, so their clocks must agree to well within the lease TTL (NTP).
+     *
+     * @param clock the clock
+     */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * This instance's id in the lease tables. Default: host name, process id and a random suffix.
+     *
+     * @param id up to 200 letters, digits and {@code . _ : @ -}
+     */
+    public Builder instanceId(String id) {
+      if (!INSTANCE_ID.matcher(Objects.requireNonNull(id, "instanceId")).matches()) {
+        throw new IllegalArgumentException(
+            "instanceId '" + id + "' must match " + INSTANCE_ID.pattern());
+      }
+      this.instanceId = id;
+      return this;
+    }
+
+    /**
+     * Builds the relay. Does no I/O and starts no thread.
+     *
+     * @throws IllegalStateException when a required option is missing or producer properties would
+     *     weaken delivery
+     */
+    public OutboxRelay build() {
+      if (dataSource == null) {
+        throw new IllegalStateException("OutboxRelay.builder() needs a dataSource");
+      }
+      if (!producerProperties.containsKey(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+        throw new IllegalStateException(
+            "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to");
+      }
+      checkProducerProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+      checkProducerProperty(ProducerConfig.ACKS_CONFIG, "all", "-1");
+      return new PollingRelay(
+          new RelaySettings(
+              dataSource,
+              dialect,
+              table,
+              leaseTable,
+              memberTable,
+              partitions,
+              Map.copyOf(producerProperties),
+              topicRouter,
+              deadLetterTopic,
+              verifyTopics,
+              batchSize,
+              minPollInterval,
+              maxPollInterval,
+              leaseTtl,
+              heartbeatInterval,
+              metricsInterval,
+              maxAttempts,
+              retryInitialInterval,
+              retryMultiplier,
+              retryMaxInterval,
+              sendTimeout,
+              circuitBreaker,
+              keepPublishedFor,
+              shutdownTimeout,
+              listenNotify,
+              meterRegistry,
+              clock,
+              instanceId != null ? instanceId : defaultInstanceId()));
+    }
+
+    private void checkProducerProperty(String name, String... allowed) {
+      Object value = producerProperties.get(name);
+      if (value != null && !java.util.Arrays.asList(allowed).contains(value.toString())) {
+        throw new IllegalStateException(
+            "Producer property "
+                + name
+                + "="
+                + value
+                + " would weaken delivery; the relay needs "
+                + allowed[0]
+                + ". Remove the property.");
+      }
+    }
+
+    private static String defaultInstanceId() {
+      String host;
+      try {
+        host = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException e) {
+        host = "host";
+      }
+      String id =
+          host.replaceAll("[^A-Za-z0-9._-]", "")
+              + "-"
+              + ProcessHandle.current().pid()
+              + "-"
+              + UUID.randomUUID().toString().substring(0, 8);
+      return id.length() > 200 ? id.substring(id.length() - 200) : id;
+    }
+
+    private static int between(String option, int value, int min, int max) {
+      if (value < min || value > max) {
+        throw new IllegalArgumentException(
+            option + " must be between " + min + " and " + max + " but was " + value);
+      }
+      return value;
+    }
+
+    private static Duration atLeast(String option, Duration value, Duration min) {
+      Objects.requireNonNull(value, option);
+      if (value.compareTo(min) < 0) {
+        throw new IllegalArgumentException(
+            option + " must be at least " + min + " but was " + value);
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.outboxkit.relay;
+
+import java.time.Duration;
+
+/**
+ * The defaults of every relay option, in one place. The Spring Boot properties take their defaults
+ * from here too.
+ */
+public final class RelayDefaults {
+
+  /** The most events read, sent and marked per batch: {@value}. */
+  public static final int BATCH_SIZE = 500;
+
+  /** The shortest wait between polls of an idle outbox. */
+  public static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(10);
+
+  /**
+   * The longest wait between polls of an idle outbox; the wait doubles from {@link
+   * #MIN_POLL_INTERVAL} while polls find nothing. A wake-up signal (LISTEN/NOTIFY or a commit in
+   * the same JVM) ends the wait at once.
+   */
+  public static final Duration MAX_POLL_INTERVAL = Duration.ofSeconds(1);
+
+  /** How long a partition lease lasts without a heartbeat. */
+  public static final Duration LEASE_TTL = Duration.ofSeconds(30);
+
+  /** How often an instance renews its leases and rebalances; at most a third of the lease TTL. */
+  public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
+
+  /** How often {@code outbox.backlog} and {@code outbox.lag} are measured. */
+  public static final Duration METRICS_INTERVAL = Duration.ofSeconds(5);
+
+  /** Attempts before a failing event is parked (status {@code DEAD}): {@value}. */
+  public static final int MAX_ATTEMPTS = 10;
+
+  /** The wait before the first retry of a failed event; it grows exponentially. */
+  public static final Duration RETRY_INITIAL_INTERVAL = Duration.ofSeconds(1);
+
+  /** The factor by which the retry wait grows: {@value}. */
+  public static final double RETRY_MULTIPLIER = 2.0;
+
+  /** The longest wait between retries of one event. */
+  public static final Duration RETRY_MAX_INTERVAL = Duration.ofMinutes(5);
+
+  /**
+   * How long the producer may take to get a record acknowledged, retries included ({@code
+   * delivery.timeout.ms}).
+   */
+  public static final Duration SEND_TIMEOUT = Duration.ofSeconds(20);
+
+  /** How long {@link OutboxRelay#close()} waits for the in-flight batch. */
+  public static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+
+  /** The lease table: {@value}. */
+  public static final String LEASE_TABLE = "outbox_relay_lease";
+
+  /** The table of live relay instances: {@value}. */
+  public static final String MEMBER_TABLE = "outbox_relay_member";
+
+  /** Published rows deleted per purge statement when published events are kept: {@value}. */
+  public static final int PURGE_BATCH_SIZE = 1000;
+
+  private RelayDefaults() {}
+}

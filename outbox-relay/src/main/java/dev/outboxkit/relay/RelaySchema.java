@@ -1,0 +1,181 @@
+package dev.outboxkit.relay;
+
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Creates and checks the relay's tables: partition leases and live instances, plus on PostgreSQL
+ * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
+ * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql} for
+ * Flyway, {@code dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
+ */
+public final class RelaySchema {
+
+  /** The columns of the lease table. */
+  public static final List<String> LEASE_COLUMNS =
+      List.of("partition_no", "owner_id", "epoch", "expires_at");
+
+  /** The columns of the member table. */
+  public static final List<String> MEMBER_COLUMNS =
+      List.of("member_id", "heartbeat_at", "expires_at");
+
+  private RelaySchema() {}
+
+  /**
+   * The classpath location of the shipped Flyway script for a dialect (default tables).
+   *
+   * @param dialect the dialect
+   */
+  public static String scriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_3__outboxkit_relay.sql";
+  }
+
+  /**
+   * The statements that create the relay's tables (and on PostgreSQL the NOTIFY trigger on the
+   * outbox table) when missing.
+   *
+   * @param dialect the database's dialect
+   * @param outbox the outbox table the relay serves
+   * @param leases the lease table
+   * @param members the member table
+   */
+  public static List<String> createStatements(
+      OutboxDialect dialect, OutboxTable outbox, OutboxTable leases, OutboxTable members) {
+    String l = leases.qualifiedName();
+    String m = members.qualifiedName();
+    List<String> statements = new ArrayList<>();
+    switch (dialect.name()) {
+      case "postgresql" -> {
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                partition_no INTEGER      NOT NULL PRIMARY KEY,
+                owner_id     VARCHAR(255),
+                epoch        BIGINT       NOT NULL DEFAULT 0,
+                expires_at   TIMESTAMPTZ
+            )"""
+                .formatted(l));
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                member_id    VARCHAR(255) NOT NULL PRIMARY KEY,
+                heartbeat_at TIMESTAMPTZ  NOT NULL,
+                expires_at   TIMESTAMPTZ  NOT NULL
+            )"""
+                .formatted(m));
+        statements.add(
+            """
+            CREATE OR REPLACE FUNCTION outboxkit_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify(TG_TABLE_NAME, '');
+                RETURN NULL;
+            END
+            $$""");
+        statements.add(
+            "DROP TRIGGER IF EXISTS %s_notify ON %s"
+                .formatted(outbox.name(), outbox.qualifiedName()));
+        statements.add(
+            """
+            CREATE TRIGGER %s_notify AFTER INSERT ON %s
+                FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_notify()"""
+                .formatted(outbox.name(), outbox.qualifiedName()));
+      }
+      case "mysql", "mariadb" -> {
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                partition_no INT          NOT NULL,
+                owner_id     VARCHAR(255) NULL,
+                epoch        BIGINT       NOT NULL DEFAULT 0,
+                expires_at   DATETIME(6)  NULL,
+                PRIMARY KEY (partition_no)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
+                .formatted(l));
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                member_id    VARCHAR(255) NOT NULL,
+                heartbeat_at DATETIME(6)  NOT NULL,
+                expires_at   DATETIME(6)  NOT NULL,
+                PRIMARY KEY (member_id)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
+                .formatted(m));
+      }
+      case "h2" -> {
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                partition_no INTEGER      NOT NULL PRIMARY KEY,
+                owner_id     VARCHAR(255),
+                epoch        BIGINT       DEFAULT 0 NOT NULL,
+                expires_at   TIMESTAMP(6) WITH TIME ZONE
+            )"""
+                .formatted(l));
+        statements.add(
+            """
+            CREATE TABLE IF NOT EXISTS %s (
+                member_id    VARCHAR(255) NOT NULL PRIMARY KEY,
+                heartbeat_at TIMESTAMP(6) WITH TIME ZONE NOT NULL,
+                expires_at   TIMESTAMP(6) WITH TIME ZONE NOT NULL
+            )"""
+                .formatted(m));
+      }
+      default ->
+          throw new IllegalArgumentException("No relay schema for dialect " + dialect.name());
+    }
+    return List.copyOf(statements);
+  }
+
+  /**
+   * Creates the relay's tables when they do not exist. Safe to run at every start.
+   *
+   * @param connection a connection; with auto-commit off, the caller commits
+   * @param dialect the database's dialect
+   * @param outbox the outbox table
+   * @param leases the lease table
+   * @param members the member table
+   * @throws OutboxStoreException when the database refuses a statement
+   */
+  public static void create(
+      Connection connection,
+      OutboxDialect dialect,
+      OutboxTable outbox,
+      OutboxTable leases,
+      OutboxTable members) {
+    try (Statement statement = connection.createStatement()) {
+      for (String sql : createStatements(dialect, outbox, leases, members)) {
+        statement.execute(sql);
+      }
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
+    }
+  }
+
+  /**
+   * Checks that the relay's tables exist with every column.
+   *
+   * @param connection a connection in auto-commit mode
+   * @param dialect the database's dialect
+   * @param leases the lease table
+   * @param members the member table
+   * @throws dev.outboxkit.outbox.OutboxSchemaException naming what is missing and how to create it
+   */
+  public static void verify(
+      Connection connection, OutboxDialect dialect, OutboxTable leases, OutboxTable members) {
+    String how =
+        "Apply the script "
+            + scriptLocation(dialect)
+            + " from outbox-relay with your migration tool (see docs/relay.md), or for development"
+            + " let OutboxKit create it (Spring Boot: outbox.relay.auto-create=true; plain Java:"
+            + " RelaySchema.create).";
+    OutboxSchema.verifyColumns(connection, dialect, leases, LEASE_COLUMNS, how, "Relay lease");
+    OutboxSchema.verifyColumns(connection, dialect, members, MEMBER_COLUMNS, how, "Relay member");
+  }
+}

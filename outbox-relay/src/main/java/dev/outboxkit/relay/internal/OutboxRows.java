@@ -1,0 +1,242 @@
+package dev.outboxkit.relay.internal;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.internal.JdbcOutboxStore;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The relay's statements on the outbox table. Pending events are read per partition, each partition
+ * in {@code seq} order through the pending index, and combined with {@code UNION ALL}: a single
+ * {@code ORDER BY seq} over several partitions would sort the whole backlog on every poll. Rows are
+ * marked in bulk, one statement per chunk of {@value #CHUNK} rows.
+ */
+public final class OutboxRows {
+
+  static final int CHUNK = 500;
+
+  private static final String COLUMNS =
+      "seq, id, aggregatetype, aggregateid, type, payload, headers, tenant, created_at,"
+          + " partition_no, attempts, next_attempt_at";
+
+  private final OutboxDialect dialect;
+  private final String t;
+
+  public OutboxRows(OutboxDialect dialect, OutboxTable table) {
+    this.dialect = dialect;
+    this.t = table.qualifiedName();
+  }
+
+  public OutboxDialect dialect() {
+    return dialect;
+  }
+
+  /** What one poll read: rows of every partition, and whether any partition has more. */
+  public record Fetched(List<PendingEvent> rows, boolean more) {}
+
+  /**
+   * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
+   * given aggregate ids of each partition (keys waiting for a retry).
+   */
+  public Fetched fetch(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded)
+      throws SQLException {
+    StringBuilder sql = new StringBuilder();
+    List<Object> binds = new ArrayList<>();
+    for (int partition : partitions) {
+      List<String> skip = excluded.getOrDefault(partition, List.of());
+      if (sql.length() > 0) {
+        sql.append(" UNION ALL ");
+      }
+      sql.append("(SELECT ")
+          .append(COLUMNS)
+          .append(" FROM ")
+          .append(t)
+          .append(" WHERE status = 'PENDING' AND partition_no = ?");
+      binds.add(partition);
+      if (!skip.isEmpty()) {
+        sql.append(" AND aggregateid NOT IN (")
+            .append(String.join(", ", Collections.nCopies(skip.size(), "?")))
+            .append(")");
+        binds.addAll(skip);
+      }
+      sql.append(" ORDER BY seq LIMIT ?)");
+      binds.add(perPartition);
+    }
+    List<PendingEvent> rows = new ArrayList<>();
+    boolean more = false;
+    try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+      for (int i = 0; i < binds.size(); i++) {
+        Object value = binds.get(i);
+        if (value instanceof Integer n) {
+          statement.setInt(i + 1, n);
+        } else {
+          statement.setString(i + 1, (String) value);
+        }
+      }
+      Map<Integer, Integer> counts = new java.util.HashMap<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          PendingEvent row =
+              new PendingEvent(
+                  rs.getLong("seq"),
+                  JdbcOutboxStore.readEnvelope(rs, dialect),
+                  rs.getInt("attempts"),
+                  dialect.getInstant(rs, "next_attempt_at"));
+          rows.add(row);
+          if (counts.merge(row.partition(), 1, Integer::sum) >= perPartition) {
+            more = true;
+          }
+        }
+      }
+    }
+    rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
+    return new Fetched(rows, more);
+  }
+
+  /** The keys of a partition that failed before and their retry times (read at lease claim). */
+  public Map<String, Instant> retrying(Connection c, int partition) throws SQLException {
+    Map<String, Instant> keys = new java.util.HashMap<>();
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT aggregateid, next_attempt_at FROM "
+                + t
+                + " WHERE status = 'PENDING' AND partition_no = ? AND attempts > 0")) {
+      statement.setInt(1, partition);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          Instant at = dialect.getInstant(rs, "next_attempt_at");
+          keys.merge(
+              rs.getString(1), at == null ? Instant.EPOCH : at, (a, b) -> a.isBefore(b) ? a : b);
+        }
+      }
+    }
+    return keys;
+  }
+
+  /** Deletes published rows, or keeps them as {@code PUBLISHED} when {@code publishedAt} is set. */
+  public int markPublished(Connection c, List<Long> seqs, @Nullable Instant publishedAt)
+      throws SQLException {
+    int marked = 0;
+    for (int from = 0; from < seqs.size(); from += CHUNK) {
+      List<Long> chunk = seqs.subList(from, Math.min(seqs.size(), from + CHUNK));
+      String in = String.join(", ", Collections.nCopies(chunk.size(), "?"));
+      String sql =
+          publishedAt == null
+              ? "DELETE FROM " + t + " WHERE seq IN (" + in + ")"
+              : "UPDATE "
+                  + t
+                  + " SET status = 'PUBLISHED', published_at = ? WHERE status = 'PENDING' AND seq"
+                  + " IN ("
+                  + in
+                  + ")";
+      try (PreparedStatement statement = c.prepareStatement(sql)) {
+        int index = 1;
+        if (publishedAt != null) {
+          dialect.setInstant(statement, index++, publishedAt);
+        }
+        for (long seq : chunk) {
+          statement.setLong(index++, seq);
+        }
+        marked += statement.executeUpdate();
+      }
+    }
+    return marked;
+  }
+
+  /** A failed attempt: retry later, or park. */
+  public record Failure(long seq, int attempts, @Nullable Instant nextAttemptAt, String error) {
+    public boolean parked() {
+      return nextAttemptAt == null;
+    }
+  }
+
+  /** Records failed attempts in one JDBC batch; a failure without a retry time parks the row. */
+  public void recordFailures(Connection c, List<Failure> failures) throws SQLException {
+    try (PreparedStatement retry =
+            c.prepareStatement(
+                "UPDATE "
+                    + t
+                    + " SET attempts = ?, next_attempt_at = ?, last_error = ?"
+                    + " WHERE seq = ? AND status = 'PENDING'");
+        PreparedStatement park =
+            c.prepareStatement(
+                "UPDATE "
+                    + t
+                    + " SET status = 'DEAD', attempts = ?, next_attempt_at = NULL, last_error = ?"
+                    + " WHERE seq = ? AND status = 'PENDING'")) {
+      boolean retries = false;
+      boolean parks = false;
+      for (Failure f : failures) {
+        String error = f.error().length() > 2000 ? f.error().substring(0, 2000) : f.error();
+        if (f.parked()) {
+          park.setInt(1, f.attempts());
+          park.setString(2, error);
+          park.setLong(3, f.seq());
+          park.addBatch();
+          parks = true;
+        } else {
+          retry.setInt(1, f.attempts());
+          dialect.setInstant(retry, 2, f.nextAttemptAt());
+          retry.setString(3, error);
+          retry.setLong(4, f.seq());
+          retry.addBatch();
+          retries = true;
+        }
+      }
+      if (retries) {
+        retry.executeBatch();
+      }
+      if (parks) {
+        park.executeBatch();
+      }
+    }
+  }
+
+  /** Pending events in the whole outbox and the creation time of the oldest. */
+  public record Stats(long backlog, @Nullable Instant oldest) {}
+
+  public Stats stats(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement(
+                "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM "
+                    + t
+                    + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      return new Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
+    }
+  }
+
+  /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
+  public int purgePublished(Connection c, Instant before, int limit) throws SQLException {
+    String sql =
+        dialect.name().equals("mysql") || dialect.name().equals("mariadb")
+            ? "DELETE FROM "
+                + t
+                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?"
+            : "DELETE FROM "
+                + t
+                + " WHERE seq IN (SELECT seq FROM "
+                + t
+                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      dialect.setInstant(statement, 1, before);
+      statement.setInt(2, limit);
+      return statement.executeUpdate();
+    }
+  }
+}

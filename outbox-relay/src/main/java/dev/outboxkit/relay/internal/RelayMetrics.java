@@ -1,0 +1,150 @@
+package dev.outboxkit.relay.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The relay's meters. Their names are public contract (see docs/relay.md); the only tag is the
+ * outbox table, plus {@code kind} on failures, so cardinality stays fixed.
+ */
+public final class RelayMetrics {
+
+  private final MeterRegistry registry;
+  private final List<Meter> meters = new ArrayList<>();
+  private final AtomicLong backlog = new AtomicLong(-1);
+  private final AtomicLong lagMillis = new AtomicLong();
+  private final AtomicInteger owned = new AtomicInteger();
+  private final Timer latency;
+  private final Counter published;
+  private final Counter retriableFailures;
+  private final Counter permanentFailures;
+  private final Counter dead;
+  private final DistributionSummary batchSize;
+
+  public RelayMetrics(MeterRegistry registry, String table) {
+    this.registry = registry;
+    Tags tags = Tags.of("table", table);
+    meters.add(
+        Gauge.builder("outbox.backlog", backlog, b -> b.get() < 0 ? Double.NaN : b.get())
+            .tags(tags)
+            .description("Pending events in the outbox")
+            .baseUnit("events")
+            .register(registry));
+    meters.add(
+        Gauge.builder("outbox.lag", lagMillis, l -> l.get() / 1000.0)
+            .tags(tags)
+            .description("Age of the oldest pending event; zero when none is pending")
+            .baseUnit("seconds")
+            .register(registry));
+    meters.add(
+        Gauge.builder("outbox.relay.partitions.owned", owned, AtomicInteger::get)
+            .tags(tags)
+            .description("Outbox partitions this relay instance holds leases on")
+            .register(registry));
+    latency =
+        add(
+            Timer.builder("outbox.delivery.latency")
+                .tags(tags)
+                .description("From appending an event to the broker's acknowledgement")
+                .publishPercentiles(0.5, 0.95, 0.99)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry));
+    published =
+        add(
+            Counter.builder("outbox.events.published")
+                .tags(tags)
+                .description("Events acknowledged by the broker")
+                .register(registry));
+    retriableFailures =
+        add(
+            Counter.builder("outbox.publish.failures")
+                .tags(tags.and("kind", "retriable"))
+                .description("Failed publish attempts")
+                .register(registry));
+    permanentFailures =
+        add(
+            Counter.builder("outbox.publish.failures")
+                .tags(tags.and("kind", "permanent"))
+                .description("Failed publish attempts")
+                .register(registry));
+    dead =
+        add(
+            Counter.builder("outbox.events.dead")
+                .tags(tags)
+                .description("Events parked after their last attempt or a permanent error")
+                .register(registry));
+    batchSize =
+        add(
+            DistributionSummary.builder("outbox.relay.batch.size")
+                .tags(tags)
+                .description("Events sent per batch")
+                .register(registry));
+  }
+
+  private <M extends Meter> M add(M meter) {
+    meters.add(meter);
+    return meter;
+  }
+
+  public void delivered(Duration latency) {
+    this.latency.record(latency.isNegative() ? Duration.ZERO : latency);
+    published.increment();
+  }
+
+  public void failed(boolean permanent) {
+    (permanent ? permanentFailures : retriableFailures).increment();
+  }
+
+  public void parked() {
+    dead.increment();
+  }
+
+  public void batch(int size) {
+    batchSize.record(size);
+  }
+
+  public void owned(int partitions) {
+    owned.set(partitions);
+  }
+
+  public void outbox(long pending, Duration lag) {
+    backlog.set(pending);
+    lagMillis.set(lag.toMillis());
+  }
+
+  public long backlog() {
+    return backlog.get();
+  }
+
+  public Duration lag() {
+    return Duration.ofMillis(lagMillis.get());
+  }
+
+  /** The 99th percentile of delivery latency seen so far, in milliseconds (for logs and tests). */
+  public double latencyMillis(double percentile) {
+    for (var value : latency.takeSnapshot().percentileValues()) {
+      if (value.percentile() == percentile) {
+        return value.value(TimeUnit.MILLISECONDS);
+      }
+    }
+    return Double.NaN;
+  }
+
+  /** Removes this relay's meters, so a new relay on the same registry starts afresh. */
+  public void close() {
+    meters.forEach(registry::remove);
+  }
+}

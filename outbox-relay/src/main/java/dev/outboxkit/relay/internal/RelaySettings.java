@@ -1,0 +1,43 @@
+package dev.outboxkit.relay.internal;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.spi.TopicRouter;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+
+/** Every option of a relay, validated and sealed by {@code OutboxRelay.Builder#build()}. */
+public record RelaySettings(
+    DataSource dataSource,
+    @Nullable OutboxDialect dialect,
+    OutboxTable table,
+    OutboxTable leaseTable,
+    OutboxTable memberTable,
+    int partitions,
+    Map<String, Object> producerProperties,
+    TopicRouter topicRouter,
+    @Nullable String deadLetterTopic,
+    boolean verifyTopics,
+    int batchSize,
+    Duration minPollInterval,
+    Duration maxPollInterval,
+    Duration leaseTtl,
+    Duration heartbeatInterval,
+    Duration metricsInterval,
+    int maxAttempts,
+    Duration retryInitialInterval,
+    double retryMultiplier,
+    Duration retryMaxInterval,
+    Duration sendTimeout,
+    CircuitBreakerConfig circuitBreaker,
+    @Nullable Duration keepPublishedFor,
+    Duration shutdownTimeout,
+    boolean listenNotify,
+    MeterRegistry meterRegistry,
+    Clock clock,
+    String instanceId) {}

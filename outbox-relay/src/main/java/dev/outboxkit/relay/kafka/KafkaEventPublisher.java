@@ -1,0 +1,288 @@
+package dev.outboxkit.relay.kafka;
+
+import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.spi.TopicRouter;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends a batch of events with one idempotent producer and waits for every acknowledgement.
+ *
+ * <p>All records of a batch are handed to the producer at once and {@code flush()}ed, so the batch
+ * costs about one round trip per broker, not one per event. Per-key order within a batch comes from
+ * the idempotent producer (ordered retries, up to 5 requests in flight per connection). When an
+ * event cannot even be handed over (missing topic, oversized record), later events of its key in
+ * the same batch are held back ({@link PublishResult.Deferred}) so they cannot overtake it.
+ *
+ * <p>Not thread-safe: used by the relay's publishing thread only. The producer and admin client are
+ * created on first use, and again after an error that leaves the producer unusable.
+ */
+public final class KafkaEventPublisher implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(KafkaEventPublisher.class);
+
+  private final Map<String, Object> producerConfig;
+  private final TopicRouter router;
+  private final boolean verifyTopics;
+  private final Clock clock;
+  private final long maxRequestSize;
+  private @Nullable Producer<byte[], byte[]> producer;
+  private @Nullable Admin admin;
+  private @Nullable TopicCheck topics;
+
+  public KafkaEventPublisher(
+      Map<String, Object> userProperties,
+      String clientId,
+      Duration sendTimeout,
+      TopicRouter router,
+      boolean verifyTopics,
+      Clock clock) {
+    this.producerConfig = producerConfig(userProperties, clientId, sendTimeout);
+    this.router = router;
+    this.verifyTopics = verifyTopics;
+    this.clock = clock;
+    this.maxRequestSize =
+        Long.parseLong(
+            String.valueOf(
+                producerConfig.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1048576)));
+  }
+
+  static Map<String, Object> producerConfig(
+      Map<String, Object> user, String clientId, Duration sendTimeout) {
+    Map<String, Object> config = new HashMap<>();
+    long delivery = sendTimeout.toMillis();
+    config.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+    config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    config.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(delivery, 10_000L));
+    config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(delivery - 5, 10_000L));
+    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery);
+    config.putAll(user);
+    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    config.put(ProducerConfig.ACKS_CONFIG, "all");
+    config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return Map.copyOf(config);
+  }
+
+  /** Routes, sends and awaits a batch; one result per event, in the batch's order. */
+  public List<PublishResult> publish(List<PendingEvent> batch) {
+    Producer<byte[], byte[]> producer = producer();
+    List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
+    Set<String> held = new HashSet<>();
+    AtomicBoolean reset = new AtomicBoolean();
+    for (PendingEvent pending : batch) {
+      if (held.contains(pending.key())) {
+        results.add(CompletableFuture.completedFuture(new PublishResult.Deferred(pending)));
+        continue;
+      }
+      PublishResult.Failed refused;
+      ProducerRecord<byte[], byte[]> record = null;
+      try {
+        record = KafkaRecords.toRecord(pending.event(), router.topic(pending.event()));
+        refused = refuse(pending, record);
+      } catch (RuntimeException e) {
+        refused = new PublishResult.Failed(pending, "The topic router failed: " + e, false, false);
+      }
+      if (refused != null || record == null) {
+        held.add(pending.key());
+        results.add(CompletableFuture.completedFuture(refused));
+        continue;
+      }
+      CompletableFuture<PublishResult> result = new CompletableFuture<>();
+      try {
+        producer.send(
+            record,
+            (metadata, error) -> {
+              if (error != null && KafkaErrors.needsNewProducer(error)) {
+                reset.set(true);
+              }
+              result.complete(
+                  error == null
+                      ? new PublishResult.Acked(pending, clock.instant())
+                      : failed(pending, error));
+            });
+      } catch (KafkaException | IllegalStateException e) {
+        reset.compareAndSet(false, KafkaErrors.needsNewProducer(e));
+        held.add(pending.key());
+        result.complete(failed(pending, e));
+      }
+      results.add(result);
+    }
+    try {
+      producer.flush();
+    } catch (KafkaException | IllegalStateException e) {
+      reset.set(true);
+      log.warn("Kafka producer flush failed: {}", KafkaErrors.describe(e));
+    }
+    List<PublishResult> done = new ArrayList<>(results.size());
+    for (int i = 0; i < results.size(); i++) {
+      done.add(await(results.get(i), batch.get(i)));
+    }
+    if (reset.get()) {
+      resetProducer();
+    }
+    return done;
+  }
+
+  /** After {@code flush()} every result is complete, unless the flush was cut short. */
+  private PublishResult await(CompletableFuture<PublishResult> result, PendingEvent pending) {
+    try {
+      return result.get(producerDeliveryTimeout(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      // fall through: counted as a retriable failure
+    }
+    return new PublishResult.Failed(
+        pending, "No acknowledgement from the broker in time", false, true);
+  }
+
+  private PublishResult.@Nullable Failed refuse(
+      PendingEvent pending, ProducerRecord<byte[], byte[]> record) {
+    long size = KafkaRecords.estimatedSize(record);
+    if (size > maxRequestSize) {
+      return new PublishResult.Failed(
+          pending,
+          "RecordTooLargeException: the record is about "
+              + size
+              + " bytes, more than the producer's max.request.size of "
+              + maxRequestSize,
+          true,
+          false);
+    }
+    if (verifyTopics && topics().check(record.topic()) == TopicCheck.Answer.MISSING) {
+      return new PublishResult.Failed(
+          pending,
+          "UnknownTopicOrPartitionException: topic '"
+              + record.topic()
+              + "' does not exist; create it or route the event elsewhere",
+          false,
+          false);
+    }
+    return null;
+  }
+
+  private static PublishResult.Failed failed(PendingEvent pending, Throwable error) {
+    String text = KafkaErrors.describe(error);
+    return new PublishResult.Failed(pending, text, KafkaErrors.isPermanent(error), true);
+  }
+
+  /**
+   * Sends a copy of a parked event to the dead-letter topic and waits for it.
+   *
+   * @return whether the broker acknowledged it
+   */
+  public boolean sendDeadLetter(PendingEvent pending, String topic, String error) {
+    String original;
+    try {
+      original = router.topic(pending.event());
+    } catch (RuntimeException e) {
+      original = "";
+    }
+    ProducerRecord<byte[], byte[]> record = KafkaRecords.toRecord(pending.event(), topic);
+    record.headers().add(OutboxHeaders.ERROR, KafkaRecords.utf8(error));
+    record.headers().add(OutboxHeaders.ORIGINAL_TOPIC, KafkaRecords.utf8(original));
+    try {
+      producer().send(record).get(producerDeliveryTimeout(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      log.warn(
+          "Could not copy parked event {} to dead-letter topic {}: {}",
+          pending.event().id(),
+          topic,
+          KafkaErrors.describe(e));
+      return false;
+    }
+  }
+
+  private long producerDeliveryTimeout() {
+    return Long.parseLong(
+        String.valueOf(producerConfig.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)));
+  }
+
+  private Producer<byte[], byte[]> producer() {
+    if (producer == null) {
+      producer = new KafkaProducer<>(producerConfig);
+    }
+    return producer;
+  }
+
+  private TopicCheck topics() {
+    if (topics == null) {
+      Map<String, Object> config = new HashMap<>();
+      for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
+        if (AdminClientConfig.configNames().contains(e.getKey())
+            || e.getKey().startsWith("ssl.")
+            || e.getKey().startsWith("sasl.")
+            || e.getKey().equals(SaslConfigs.SASL_JAAS_CONFIG)) {
+          config.put(e.getKey(), e.getValue());
+        }
+      }
+      config.put(
+          AdminClientConfig.CLIENT_ID_CONFIG,
+          producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-admin");
+      admin = Admin.create(config);
+      topics = new TopicCheck(admin, Duration.ofSeconds(5));
+    }
+    return topics;
+  }
+
+  private void resetProducer() {
+    Producer<byte[], byte[]> old = producer;
+    producer = null;
+    if (old != null) {
+      log.warn("Replacing the Kafka producer after an error that leaves it unusable");
+      try {
+        old.close(Duration.ZERO);
+      } catch (RuntimeException e) {
+        log.debug("Closing the old producer failed", e);
+      }
+    }
+  }
+
+  /** Closes the producer, waiting up to {@code timeout} for records still buffered. */
+  public void close(Duration timeout) {
+    if (producer != null) {
+      producer.close(timeout);
+      producer = null;
+    }
+    if (admin != null) {
+      admin.close(Duration.ofSeconds(1));
+      admin = null;
+      topics = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    close(Duration.ofSeconds(5));
+  }
+}

@@ -1,0 +1,335 @@
+package dev.outboxkit.relay.polling;
+
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.RelaySchema;
+import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.JdbcParkedEvents;
+import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.kafka.KafkaEventPublisher;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The polling relay: the lifecycle around a {@link PublishLoop} (publishing thread), a {@link
+ * LeaseManager} heartbeat and the gauges (lease thread), and on PostgreSQL a {@link
+ * PgNotificationListener}. Every state change is one compare-and-set on {@link #state}.
+ */
+public final class PollingRelay implements OutboxRelay {
+
+  private static final Logger log = LoggerFactory.getLogger(PollingRelay.class);
+
+  private final RelaySettings settings;
+  private final AtomicReference<RelayStatus.State> state =
+      new AtomicReference<>(RelayStatus.State.NEW);
+  private final WakeUpSignal signal = new WakeUpSignal();
+  private final Jdbc jdbc;
+  private volatile boolean paused;
+
+  private @Nullable OutboxDialect dialect;
+  private @Nullable RelayMetrics metrics;
+  private @Nullable LeaseManager leases;
+  private @Nullable PublishLoop loop;
+  private @Nullable KafkaEventPublisher publisher;
+  private @Nullable CircuitBreaker breaker;
+  private @Nullable OutboxRows rows;
+  private @Nullable Thread worker;
+  private @Nullable ScheduledExecutorService scheduler;
+  private @Nullable PgNotificationListener listener;
+  private @Nullable ParkedEvents parked;
+
+  public PollingRelay(RelaySettings settings) {
+    this.settings = settings;
+    this.jdbc = new Jdbc(settings.dataSource());
+  }
+
+  @Override
+  public void start() {
+    if (!state.compareAndSet(RelayStatus.State.NEW, RelayStatus.State.RUNNING)) {
+      throw new IllegalStateException("The relay was already started (state " + state.get() + ")");
+    }
+    try {
+      doStart();
+    } catch (SQLException | RuntimeException e) {
+      state.set(RelayStatus.State.STOPPED);
+      shutdownThreads();
+      if (metrics != null) {
+        metrics.close();
+      }
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new dev.outboxkit.outbox.OutboxStoreException(
+          "The relay could not start on " + settings.table(), (SQLException) e);
+    }
+  }
+
+  private void doStart() throws SQLException {
+    String id = settings.instanceId();
+    OutboxDialect dialect = settings.dialect();
+    if (dialect == null) {
+      dialect = jdbc.autoCommit(OutboxDialect::detect);
+    }
+    this.dialect = dialect;
+    OutboxDialect d = dialect;
+    jdbc.autoCommit(
+        c -> {
+          verifySchema(c, d);
+          return null;
+        });
+    RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
+    this.metrics = metrics;
+    OutboxRows rows = new OutboxRows(dialect, settings.table());
+    this.rows = rows;
+    RetryGate gate = new RetryGate();
+    LeaseManager leases =
+        new LeaseManager(
+            jdbc,
+            new LeaseStore(dialect, settings.leaseTable(), settings.memberTable()),
+            rows,
+            gate,
+            metrics,
+            id,
+            settings.partitions(),
+            settings.leaseTtl(),
+            settings.clock());
+    this.leases = leases;
+    leases.init();
+    CircuitBreaker breaker =
+        CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
+    this.breaker = breaker;
+    KafkaEventPublisher publisher =
+        new KafkaEventPublisher(
+            settings.producerProperties(),
+            "outboxkit-relay-" + id,
+            settings.sendTimeout(),
+            settings.topicRouter(),
+            settings.verifyTopics(),
+            settings.clock());
+    this.publisher = publisher;
+    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
+    PublishLoop loop =
+        new PublishLoop(
+            settings,
+            jdbc,
+            rows,
+            leases,
+            gate,
+            publisher,
+            metrics,
+            breaker,
+            signal,
+            () -> state.get() == RelayStatus.State.RUNNING,
+            () -> paused);
+    this.loop = loop;
+
+    leases.heartbeat();
+    ScheduledExecutorService scheduler =
+        Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
+    this.scheduler = scheduler;
+    long beat = settings.heartbeatInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(leases::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
+    long measure = settings.metricsInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
+    if (settings.keepPublishedFor() != null) {
+      long purge = Math.max(beat, Math.min(60_000, settings.keepPublishedFor().toMillis() / 2));
+      scheduler.scheduleWithFixedDelay(this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
+    }
+    if (settings.listenNotify()
+        && dialect.supportsListenNotify()
+        && PgNotificationListener.driverPresent()) {
+      PgNotificationListener listener =
+          new PgNotificationListener(settings.dataSource(), settings.table().name(), this::wakeUp);
+      this.listener = listener;
+      daemon(listener, "outboxkit-relay-notify-" + id).start();
+    }
+    Thread worker = daemon(loop, "outboxkit-relay-" + id);
+    this.worker = worker;
+    worker.start();
+    log.info(
+        "Outbox relay {} started on {} ({} partitions, batch {}), owning {}",
+        id,
+        settings.table(),
+        settings.partitions(),
+        settings.batchSize(),
+        leases.owned());
+  }
+
+  private void verifySchema(Connection c, OutboxDialect dialect) {
+    OutboxSchema.verify(c, dialect, settings.table());
+    RelaySchema.verify(c, dialect, settings.leaseTable(), settings.memberTable());
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread thread = new Thread(r, name);
+    thread.setDaemon(true);
+    return thread;
+  }
+
+  private void measure() {
+    RelayMetrics metrics = this.metrics;
+    OutboxRows rows = this.rows;
+    if (metrics == null || rows == null) {
+      return;
+    }
+    try {
+      OutboxRows.Stats stats = jdbc.autoCommit(rows::stats);
+      Instant oldest = stats.oldest();
+      Duration lag =
+          oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
+      metrics.outbox(stats.backlog(), lag.isNegative() ? Duration.ZERO : lag);
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Could not measure the outbox backlog", e);
+    }
+  }
+
+  private void purgePublished() {
+    OutboxRows rows = this.rows;
+    Duration retention = settings.keepPublishedFor();
+    if (rows == null || retention == null) {
+      return;
+    }
+    Instant before = settings.clock().instant().minus(retention);
+    try {
+      for (int i = 0; i < 100; i++) {
+        int deleted =
+            jdbc.autoCommit(c -> rows.purgePublished(c, before, RelayDefaults.PURGE_BATCH_SIZE));
+        if (deleted < RelayDefaults.PURGE_BATCH_SIZE) {
+          break;
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.warn("Could not purge published events: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void wakeUp() {
+    signal.signal();
+  }
+
+  @Override
+  public void pause() {
+    paused = true;
+  }
+
+  @Override
+  public void resume() {
+    paused = false;
+    signal.signal();
+  }
+
+  @Override
+  public RelayStatus status() {
+    RelayStatus.State current = state.get();
+    if (current == RelayStatus.State.RUNNING && paused) {
+      current = RelayStatus.State.PAUSED;
+    }
+    RelayMetrics metrics = this.metrics;
+    PublishLoop loop = this.loop;
+    LeaseManager leases = this.leases;
+    CircuitBreaker breaker = this.breaker;
+    return new RelayStatus(
+        settings.instanceId(),
+        current,
+        leases == null ? java.util.Set.of() : leases.owned(),
+        metrics == null ? -1 : metrics.backlog(),
+        metrics == null ? Duration.ZERO : metrics.lag(),
+        loop == null ? 0 : loop.consecutiveFailures(),
+        breaker == null ? "CLOSED" : breaker.getState().name(),
+        loop == null ? null : loop.lastError(),
+        loop == null ? null : loop.lastBatchAt());
+  }
+
+  @Override
+  public ParkedEvents parkedEvents() {
+    ParkedEvents parked = this.parked;
+    if (parked != null) {
+      return parked;
+    }
+    OutboxDialect dialect = this.dialect;
+    if (dialect == null) {
+      dialect = settings.dialect();
+    }
+    if (dialect == null) {
+      dialect = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
+    }
+    return new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
+  }
+
+  @Override
+  public void close() {
+    if (!state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.STOPPING)) {
+      state.compareAndSet(RelayStatus.State.NEW, RelayStatus.State.STOPPED);
+      return;
+    }
+    long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
+    signal.signal();
+    Thread worker = this.worker;
+    if (worker != null) {
+      try {
+        worker.join(Math.max(1, settings.shutdownTimeout().toMillis()));
+        if (worker.isAlive()) {
+          log.warn(
+              "Outbox relay {} did not finish its batch within {}; its events stay pending and are"
+                  + " sent again (duplicates, never losses)",
+              settings.instanceId(),
+              settings.shutdownTimeout());
+          worker.interrupt();
+          worker.join(1000);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    shutdownThreads();
+    if (leases != null) {
+      leases.leave();
+    }
+    if (publisher != null) {
+      long left = Math.max(0, deadline - System.nanoTime());
+      publisher.close(Duration.ofNanos(Math.min(left, TimeUnit.SECONDS.toNanos(5))));
+    }
+    if (metrics != null) {
+      metrics.close();
+    }
+    state.set(RelayStatus.State.STOPPED);
+    log.info("Outbox relay {} stopped", settings.instanceId());
+  }
+
+  private void shutdownThreads() {
+    if (listener != null) {
+      listener.stop();
+    }
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+      try {
+        scheduler.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "OutboxRelay[" + settings.instanceId() + ", table=" + settings.table() + "]";
+  }
+}
