@@ -95,8 +95,9 @@ public final class KafkaEventPublisher implements AutoCloseable {
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
+    boolean brokerUnreachable = false;
     for (PendingEvent pending : batch) {
-      if (held.contains(pending.key())) {
+      if (brokerUnreachable || held.contains(pending.key())) {
         results.add(CompletableFuture.completedFuture(new PublishResult.Deferred(pending)));
         continue;
       }
@@ -126,10 +127,19 @@ public final class KafkaEventPublisher implements AutoCloseable {
                       ? new PublishResult.Acked(pending, clock.instant())
                       : failed(pending, error));
             });
+        // A send() that found no metadata within max.block.ms fails through its callback before
+        // it returns; the broker is then out of reach for the rest of the batch too.
+        if (result.getNow(null) instanceof PublishResult.Failed f && !f.permanent()) {
+          held.add(pending.key());
+          brokerUnreachable = true;
+        }
       } catch (KafkaException | IllegalStateException e) {
         reset.compareAndSet(false, KafkaErrors.needsNewProducer(e));
         held.add(pending.key());
         result.complete(failed(pending, e));
+        // send() blocks up to max.block.ms when it has no metadata: once that happened, the
+        // broker is out of reach for the rest of the batch too, so do not wait once per event.
+        brokerUnreachable = !KafkaErrors.isPermanent(e);
       }
       results.add(result);
     }

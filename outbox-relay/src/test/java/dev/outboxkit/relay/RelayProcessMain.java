@@ -1,0 +1,37 @@
+package dev.outboxkit.relay;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+
+/**
+ * A relay in a JVM of its own, for tests that kill it with {@code kill -9}. Arguments: JDBC URL,
+ * user, password, Kafka bootstrap servers, instance id.
+ */
+public final class RelayProcessMain {
+
+  private RelayProcessMain() {}
+
+  public static void main(String[] args) throws Exception {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(args[0]);
+    config.setUsername(args[1]);
+    config.setPassword(args[2]);
+    config.setMaximumPoolSize(4);
+    HikariDataSource dataSource = new HikariDataSource(config);
+    OutboxRelay relay =
+        OutboxRelay.builder()
+            .dataSource(dataSource)
+            .bootstrapServers(args[3])
+            .instanceId(args[4])
+            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    relay.start();
+    System.out.println("RELAY STARTED " + args[4]);
+    System.out.flush();
+    Thread.currentThread().join();
+  }
+}
