@@ -262,7 +262,7 @@ abstract class PollingRelayContractTests {
           ordering.violations().size());
       assertThat(ordering.violations()).isEmpty();
       assertThat(ordering.distinct()).isEqualTo(keys * perKey);
-      assertThat(ordering.duplicates()).isLessThanOrEqualTo(3 * RelayDefaults.BATCH_SIZE);
+      assertThat(ordering.duplicates()).isLessThanOrEqualTo(3 * (RelayDefaults.BATCH_SIZE + 16));
     }
     assertThat(first.status().ownedPartitions().size() + third.status().ownedPartitions().size())
         .isLessThan(16);

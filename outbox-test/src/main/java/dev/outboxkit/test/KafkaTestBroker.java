@@ -11,8 +11,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.server.common.MetadataVersion;
 import org.jspecify.annotations.Nullable;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 /**
  * A real Kafka broker for tests: an in-JVM KRaft broker started once per JVM, or an external
@@ -26,10 +28,10 @@ public final class KafkaTestBroker {
 
   private final String bootstrapServers;
   private final String description;
-  private final @Nullable EmbeddedKafkaKraftBroker embedded;
+  private final @Nullable KafkaClusterTestKit embedded;
 
   private KafkaTestBroker(
-      String bootstrapServers, String description, @Nullable EmbeddedKafkaKraftBroker embedded) {
+      String bootstrapServers, String description, @Nullable KafkaClusterTestKit embedded) {
     this.bootstrapServers = bootstrapServers;
     this.description = description;
     this.embedded = embedded;
@@ -40,17 +42,46 @@ public final class KafkaTestBroker {
     if (external != null) {
       return new KafkaTestBroker(external, "external Kafka at " + external, null);
     }
-    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
-    broker.brokerProperties(
-        Map.of(
-            "auto.create.topics.enable", "false",
-            "transaction.state.log.replication.factor", "1",
-            "transaction.state.log.min.isr", "1",
-            "offsets.topic.replication.factor", "1",
-            "group.initial.rebalance.delay.ms", "0"));
-    broker.afterPropertiesSet();
-    Runtime.getRuntime().addShutdownHook(new Thread(broker::destroy, "outboxkit-test-kafka-stop"));
-    String servers = broker.getBrokersAsString();
+    // The production metadata version, not the test kit's default (the newest testing version,
+    // whose unfinished features made idempotent producers fail with OutOfOrderSequenceException).
+    KafkaClusterTestKit broker;
+    try {
+      broker =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(true)
+                      .setNumBrokerNodes(1)
+                      .setNumControllerNodes(1)
+                      .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
+                      .build())
+              .setConfigProp("auto.create.topics.enable", "false")
+              .setConfigProp("transaction.state.log.replication.factor", "1")
+              .setConfigProp("transaction.state.log.min.isr", "1")
+              .setConfigProp("offsets.topic.replication.factor", "1")
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .build();
+      broker.format();
+      broker.startup();
+      broker.waitForReadyBrokers();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while starting the in-JVM Kafka broker", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("Could not start the in-JVM Kafka broker", e);
+    }
+    KafkaClusterTestKit started = broker;
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    started.close();
+                  } catch (Exception e) {
+                    // the JVM is exiting
+                  }
+                },
+                "outboxkit-test-kafka-stop"));
+    String servers = broker.bootstrapServers();
     return new KafkaTestBroker(servers, "in-JVM Kafka (KRaft) at " + servers, broker);
   }
 

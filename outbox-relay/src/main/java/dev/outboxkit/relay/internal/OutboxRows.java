@@ -46,13 +46,15 @@ public final class OutboxRows {
 
   /**
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
-   * given aggregate ids of each partition (keys waiting for a retry).
+   * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
+   * still in flight).
    */
   public Fetched fetch(
       Connection c,
       Collection<Integer> partitions,
       int perPartition,
-      Map<Integer, List<String>> excluded)
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight)
       throws SQLException {
     StringBuilder sql = new StringBuilder();
     List<Object> binds = new ArrayList<>();
@@ -73,6 +75,13 @@ public final class OutboxRows {
             .append(")");
         binds.addAll(skip);
       }
+      List<Long> sent = inFlight.getOrDefault(partition, List.of());
+      if (!sent.isEmpty()) {
+        sql.append(" AND seq NOT IN (")
+            .append(String.join(", ", Collections.nCopies(sent.size(), "?")))
+            .append(")");
+        binds.addAll(sent);
+      }
       sql.append(" ORDER BY seq LIMIT ?)");
       binds.add(perPartition);
     }
@@ -83,6 +92,8 @@ public final class OutboxRows {
         Object value = binds.get(i);
         if (value instanceof Integer n) {
           statement.setInt(i + 1, n);
+        } else if (value instanceof Long seq) {
+          statement.setLong(i + 1, seq);
         } else {
           statement.setString(i + 1, (String) value);
         }

@@ -91,6 +91,34 @@ public final class KafkaEventPublisher implements AutoCloseable {
 
   /** Routes, sends and awaits a batch; one result per event, in the batch's order. */
   public List<PublishResult> publish(List<PendingEvent> batch) {
+    return await(send(batch));
+  }
+
+  /** A batch handed to the producer, whose acknowledgements are still to come. */
+  public static final class Sending {
+    private final List<PendingEvent> batch;
+    private final List<CompletableFuture<PublishResult>> results;
+    private final AtomicBoolean reset;
+
+    private Sending(
+        List<PendingEvent> batch,
+        List<CompletableFuture<PublishResult>> results,
+        AtomicBoolean reset) {
+      this.batch = batch;
+      this.results = results;
+      this.reset = reset;
+    }
+
+    public List<PendingEvent> batch() {
+      return batch;
+    }
+  }
+
+  /**
+   * Routes a batch and hands it to the producer without waiting for acknowledgements, so the caller
+   * can read the next batch meanwhile. Complete it with {@link #await}.
+   */
+  public Sending send(List<PendingEvent> batch) {
     Producer<byte[], byte[]> producer = producer();
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Set<String> held = new HashSet<>();
@@ -143,8 +171,16 @@ public final class KafkaEventPublisher implements AutoCloseable {
       }
       results.add(result);
     }
+    return new Sending(batch, results, reset);
+  }
+
+  /** Waits for every acknowledgement of a batch; one result per event, in the batch's order. */
+  public List<PublishResult> await(Sending sending) {
+    List<CompletableFuture<PublishResult>> results = sending.results;
+    List<PendingEvent> batch = sending.batch;
+    AtomicBoolean reset = sending.reset;
     try {
-      producer.flush();
+      producer().flush();
     } catch (KafkaException | IllegalStateException e) {
       reset.set(true);
       log.warn("Kafka producer flush failed: {}", KafkaErrors.describe(e));

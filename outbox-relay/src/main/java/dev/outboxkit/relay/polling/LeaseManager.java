@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * leases, and moves towards a fair share: {@code partitions / members}, the first {@code partitions
  * % members} members in id order taking one more. Excess leases are released, but never one the
  * publishing thread is using: {@link #beginBatch} and the release decide under one lock, so a
- * partition is either in the in-flight batch or released, not both. Free or expired leases are
+ * partition is either in an in-flight batch or released, not both. Free or expired leases are
  * claimed with a conditional update on the epoch seen (see {@link LeaseStore#claim}).
  *
  * <p>The publishing thread trusts its leases only until the last successful renewal plus the TTL,
@@ -50,7 +50,7 @@ final class LeaseManager {
 
   private final Object lock = new Object();
   private Map<Integer, Long> epochs = new HashMap<>();
-  private Set<Integer> inFlight = Set.of();
+  private final Map<Integer, Integer> inFlight = new HashMap<>();
   private Instant validUntil = Instant.MIN;
   private boolean lastHeartbeatFailed;
 
@@ -83,21 +83,32 @@ final class LeaseManager {
         });
   }
 
-  /** The partitions the next batch may read; empty when the leases are not known to be valid. */
+  /**
+   * The partitions the next batch may read, marked in flight until {@link #endBatch}; empty when
+   * the leases are not known to be valid. Up to two batches may be in flight (one being sent, the
+   * next being read).
+   */
   Set<Integer> beginBatch() {
     synchronized (lock) {
       if (!clock.instant().isBefore(validUntil) || epochs.isEmpty()) {
-        inFlight = Set.of();
-      } else {
-        inFlight = Collections.unmodifiableSet(new TreeSet<>(epochs.keySet()));
+        return Set.of();
       }
-      return inFlight;
+      Set<Integer> partitions = Collections.unmodifiableSet(new TreeSet<>(epochs.keySet()));
+      partitions.forEach(p -> inFlight.merge(p, 1, Integer::sum));
+      return partitions;
     }
   }
 
-  void endBatch() {
+  /** Whether this instance may still send for all of {@code partitions}. */
+  boolean stillOwns(Set<Integer> partitions) {
     synchronized (lock) {
-      inFlight = Set.of();
+      return clock.instant().isBefore(validUntil) && epochs.keySet().containsAll(partitions);
+    }
+  }
+
+  void endBatch(Set<Integer> partitions) {
+    synchronized (lock) {
+      partitions.forEach(p -> inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1));
     }
   }
 
@@ -178,7 +189,7 @@ final class LeaseManager {
         if (candidates.size() == count) {
           break;
         }
-        if (!inFlight.contains(partition)) {
+        if (!inFlight.containsKey(partition)) {
           candidates.add(Map.entry(partition, epochs.remove(partition)));
         }
       }

@@ -16,7 +16,9 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -26,8 +28,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The publishing thread: read a batch of the owned partitions, send it, wait for the
- * acknowledgements, then mark it in bulk. Never two batches at once, so a partition's events are
- * marked in the order they were sent.
+ * acknowledgements, then mark it in bulk. Reading the next batch overlaps with waiting for the
+ * broker; sending never does, so at most one batch is unacknowledged and a batch is sent only once
+ * the previous one's failures have been recorded.
  *
  * <p>Waiting: a full batch is followed by the next at once; after an empty poll the wait starts at
  * the minimum poll interval and doubles up to the maximum, unless a wake-up signal ends it.
@@ -107,13 +110,22 @@ final class PublishLoop implements Runnable {
     return lastBatchAt;
   }
 
+  /** A batch read from the outbox, its partitions marked in flight. */
+  private record Read(List<PendingEvent> rows, Set<Integer> partitions, boolean more) {}
+
+  /** A batch handed to the producer, awaiting acknowledgements. */
+  private record InFlight(
+      KafkaEventPublisher.Sending sending, Set<Integer> partitions, long started, boolean more) {}
+
+  private @Nullable InFlight current;
+
   @Override
   public void run() {
     try {
       while (running.getAsBoolean()) {
         boolean more;
         try {
-          more = !paused.getAsBoolean() && runBatch();
+          more = step();
         } catch (SQLException | RuntimeException e) {
           lastError = e.toString();
           log.warn(
@@ -129,6 +141,21 @@ final class PublishLoop implements Runnable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      finishInFlight();
+    }
+  }
+
+  /** On stop: the batch already handed to the producer is awaited and marked. */
+  private void finishInFlight() {
+    InFlight last = current;
+    current = null;
+    if (last != null) {
+      try {
+        complete(last);
+      } catch (SQLException | RuntimeException e) {
+        log.warn("Could not finish the last batch; its events are sent again: {}", e.toString());
+      }
     }
   }
 
@@ -142,34 +169,107 @@ final class PublishLoop implements Runnable {
     }
   }
 
-  /** One batch; returns whether to go on without waiting. */
-  private boolean runBatch() throws SQLException, InterruptedException {
-    Set<Integer> partitions = leases.beginBatch();
-    try {
-      if (partitions.isEmpty()) {
+  /**
+   * One step of the pipeline; returns whether to go on without waiting. With a batch in flight, the
+   * next batch is read while the broker acknowledges it (leaving the in-flight rows out), then the
+   * in-flight batch is marked, and only then is the next one filtered by the {@link RetryGate} and
+   * sent: a batch is never sent before the previous one's failures are known.
+   */
+  private boolean step() throws SQLException {
+    InFlight done = current;
+    if (done == null) {
+      if (paused.getAsBoolean()) {
         return false;
       }
       if (!breaker.tryAcquirePermission()) {
         idleWait = settings.maxPollInterval();
         return false;
       }
-      Instant now = settings.clock().instant();
-      int perPartition = Math.max(1, -Math.floorDiv(-settings.batchSize(), partitions.size()));
-      OutboxRows.Fetched fetched =
-          jdbc.autoCommit(
-              c -> rows.fetch(c, partitions, perPartition, gate.excluded(partitions, now)));
-      List<PendingEvent> batch = gate.select(fetched.rows(), now);
-      if (batch.isEmpty()) {
+      Read read = read(List.of());
+      if (read == null) {
         breaker.releasePermission();
         return false;
       }
-      long started = System.nanoTime();
-      List<PublishResult> results = publisher.publish(batch);
-      record(results, started);
-      idleWait = settings.minPollInterval();
-      return fetched.more();
+      current = send(read, true);
+      return current != null;
+    }
+    current = null;
+    Read next = null;
+    // Read ahead only when the outbox has a backlog; otherwise completing first and then reading
+    // fresh finds the same rows and keeps the cycle short, which is what latency needs.
+    if (done.more() && !paused.getAsBoolean()) {
+      try {
+        next = read(done.sending().batch());
+      } catch (SQLException | RuntimeException e) {
+        log.debug("Could not read ahead; the next poll reads again", e);
+      }
+    }
+    try {
+      complete(done);
+    } catch (SQLException | RuntimeException e) {
+      if (next != null) {
+        leases.endBatch(next.partitions());
+      }
+      throw e;
+    }
+    idleWait = settings.minPollInterval();
+    if (next == null) {
+      return done.more();
+    }
+    current = send(next, false);
+    return current != null || next.more();
+  }
+
+  private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
+    Set<Integer> partitions = leases.beginBatch();
+    if (partitions.isEmpty()) {
+      return null;
+    }
+    try {
+      Instant now = settings.clock().instant();
+      int perPartition = Math.max(1, -Math.floorDiv(-settings.batchSize(), partitions.size()));
+      Map<Integer, List<Long>> sent = new HashMap<>();
+      for (PendingEvent event : inFlight) {
+        sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
+      }
+      OutboxRows.Fetched fetched =
+          jdbc.autoCommit(
+              c -> rows.fetch(c, partitions, perPartition, gate.excluded(partitions, now), sent));
+      if (fetched.rows().isEmpty()) {
+        leases.endBatch(partitions);
+        return null;
+      }
+      return new Read(fetched.rows(), partitions, fetched.more());
+    } catch (SQLException | RuntimeException e) {
+      leases.endBatch(partitions);
+      throw e;
+    }
+  }
+
+  private @Nullable InFlight send(Read read, boolean permitted) {
+    List<PendingEvent> batch = gate.select(read.rows(), settings.clock().instant());
+    boolean permission = permitted;
+    if (!batch.isEmpty() && leases.stillOwns(read.partitions()) && !permission) {
+      permission = breaker.tryAcquirePermission();
+      if (!permission) {
+        idleWait = settings.maxPollInterval();
+      }
+    }
+    if (batch.isEmpty() || !permission || !leases.stillOwns(read.partitions())) {
+      if (permission) {
+        breaker.releasePermission();
+      }
+      leases.endBatch(read.partitions());
+      return null;
+    }
+    return new InFlight(publisher.send(batch), read.partitions(), System.nanoTime(), read.more());
+  }
+
+  private void complete(InFlight batch) throws SQLException {
+    try {
+      record(publisher.await(batch.sending()), batch.started());
     } finally {
-      leases.endBatch();
+      leases.endBatch(batch.partitions());
     }
   }
 

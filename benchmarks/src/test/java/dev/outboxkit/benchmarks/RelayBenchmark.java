@@ -1,0 +1,313 @@
+package dev.outboxkit.benchmarks;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.RelaySchema;
+import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Relay throughput and delivery latency next to a raw idempotent producer, in one process, on the
+ * in-JVM broker. Run it with (see docs/benchmarks.md):
+ *
+ * <pre>
+ * ./mvnw -pl benchmarks -am test -Dtest=RelayBenchmark -Dsurefire.failIfNoSpecifiedTests=false
+ * </pre>
+ *
+ * System properties: {@code bench.events} (100000), {@code bench.payload} (1024 bytes), {@code
+ * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb), {@code bench.rate} (1000/s),
+ * {@code bench.seconds} (20), {@code bench.batch} (the relay default).
+ */
+class RelayBenchmark {
+
+  private static final int EVENTS = Integer.getInteger("bench.events", 100_000);
+  private static final int PAYLOAD = Integer.getInteger("bench.payload", 1024);
+  private static final int KEYS = Integer.getInteger("bench.keys", 1000);
+  private static final int RATE = Integer.getInteger("bench.rate", 1000);
+  private static final int SECONDS = Integer.getInteger("bench.seconds", 20);
+  private static final int BATCH = Integer.getInteger("bench.batch", RelayDefaults.BATCH_SIZE);
+  private static final List<String> DATABASES =
+      Arrays.asList(System.getProperty("bench.databases", "postgresql,mariadb").split(","));
+
+  private final KafkaTestBroker kafka = TestServers.kafka();
+  private final byte[] payload = payload();
+  private final List<String> report = new ArrayList<>();
+
+  private static byte[] payload() {
+    byte[] bytes = new byte[PAYLOAD];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = (byte) ('a' + i % 26);
+    }
+    return bytes;
+  }
+
+  @Test
+  void relayNextToRawProducer() throws Exception {
+    line(
+        "events=%d payload=%dB keys=%d batch=%d cores=%d java=%s",
+        EVENTS,
+        PAYLOAD,
+        KEYS,
+        BATCH,
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
+    double rawWarm = rawProducer();
+    line("raw idempotent producer (warm-up): %,.0f events/s", rawWarm);
+    for (String name : DATABASES) {
+      DatabaseKind kind =
+          name.equals("postgresql") ? DatabaseKind.POSTGRESQL : DatabaseKind.MARIADB;
+      try (TestDatabase db =
+          TestServers.database(kind)
+              .createDatabase("bench_" + name + "_" + (System.nanoTime() % 10000))) {
+        throughput(name, db);
+        latency(name, db);
+      }
+    }
+    System.out.println();
+    System.out.println("==== RelayBenchmark ====");
+    report.forEach(System.out::println);
+  }
+
+  private void line(String format, Object... args) {
+    String text = String.format(Locale.ROOT, format, args);
+    report.add(text);
+    System.out.println(text);
+  }
+
+  private double rawProducer() throws InterruptedException {
+    String topic = "raw" + UUID.randomUUID().toString().substring(0, 8);
+    kafka.createTopic(topic, 8);
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                true,
+                ProducerConfig.ACKS_CONFIG,
+                "all",
+                ProducerConfig.LINGER_MS_CONFIG,
+                5,
+                ProducerConfig.BATCH_SIZE_CONFIG,
+                256 * 1024,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class))) {
+      // Wait until every partition has a leader, so no send waits for metadata.
+      while (producer.partitionsFor(topic).stream().anyMatch(p -> p.leader() == null)) {
+        Thread.sleep(10);
+      }
+      java.util.concurrent.atomic.AtomicInteger failed =
+          new java.util.concurrent.atomic.AtomicInteger();
+      long start = System.nanoTime();
+      for (int i = 0; i < EVENTS; i++) {
+        ProducerRecord<byte[], byte[]> record =
+            new ProducerRecord<>(
+                topic, ("key-" + i % KEYS).getBytes(StandardCharsets.UTF_8), payload);
+        record
+            .headers()
+            .add("outbox-event-id", UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
+        record.headers().add("outbox-event-type", "Bench".getBytes(StandardCharsets.UTF_8));
+        record.headers().add("outbox-aggregate-type", topic.getBytes(StandardCharsets.UTF_8));
+        producer.send(
+            record,
+            (metadata, error) -> {
+              if (error != null) {
+                failed.incrementAndGet();
+              }
+            });
+      }
+      producer.flush();
+      // Only acknowledged records count. On the in-JVM broker an idempotent producer sometimes
+      // sees OutOfOrderSequenceException under load; those records are reported, not counted.
+      double elapsed = seconds(start);
+      double rate = (EVENTS - failed.get()) / elapsed;
+      System.out.printf(
+          Locale.ROOT,
+          "raw producer: %d events in %.2f s, %d failed%n",
+          EVENTS,
+          elapsed,
+          failed.get());
+      return rate;
+    }
+  }
+
+  private static double seconds(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e9;
+  }
+
+  private Outbox setUp(TestDatabase db, JdbcTransactions tx, Runnable... commitListeners)
+      throws Exception {
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+      RelaySchema.create(
+          c,
+          dialect,
+          OutboxTable.DEFAULT,
+          OutboxTable.of(RelayDefaults.LEASE_TABLE),
+          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
+    }
+    Outbox.Builder builder = Outbox.builder().connectionProvider(tx).dialect(dialect);
+    for (Runnable listener : commitListeners) {
+      builder.commitListener(listener);
+    }
+    return builder.build();
+  }
+
+  private OutboxRelay relay(TestDatabase db, SimpleMeterRegistry registry) {
+    return OutboxRelay.builder()
+        .dataSource(db.dataSource())
+        .bootstrapServers(kafka.bootstrapServers())
+        .batchSize(BATCH)
+        .meterRegistry(registry)
+        .build();
+  }
+
+  private void fill(JdbcTransactions tx, Outbox outbox, String topic, int events) {
+    for (int from = 0; from < events; from += 1000) {
+      List<OutboxMessage> messages = new ArrayList<>(1000);
+      for (int i = from; i < Math.min(events, from + 1000); i++) {
+        messages.add(OutboxMessage.of(topic, "key-" + i % KEYS, "Bench", payload));
+      }
+      tx.execute(c -> outbox.appendAll(messages));
+    }
+  }
+
+  private void drain(TestDatabase db, SimpleMeterRegistry registry, int events)
+      throws InterruptedException {
+    long start = System.nanoTime();
+    try (OutboxRelay relay = relay(db, registry)) {
+      relay.start();
+      while (registry.find("outbox.events.published").counter() == null
+          || registry.get("outbox.events.published").counter().count() < events) {
+        Thread.sleep(5);
+        if (seconds(start) > 600) {
+          throw new IllegalStateException("relay did not drain in 10 minutes");
+        }
+      }
+    }
+  }
+
+  private void throughput(String name, TestDatabase db) throws Exception {
+    String topic = "bench" + UUID.randomUUID().toString().substring(0, 8);
+    kafka.createTopic(topic, 8);
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox = setUp(db, tx);
+    // Warm the relay's code as the raw producer's is warmed: drain a fifth of the events first.
+    fill(tx, outbox, topic, EVENTS / 5);
+    drain(db, new SimpleMeterRegistry(), EVENTS / 5);
+    long fill = System.nanoTime();
+    fill(tx, outbox, topic, EVENTS);
+    line(
+        "%s: appended %d events in %.1f s (%,.0f events/s, appendAll of 1000)",
+        name, EVENTS, seconds(fill), EVENTS / seconds(fill));
+    double raw = Math.max(rawProducer(), rawProducer());
+    long start = System.nanoTime();
+    drain(db, new SimpleMeterRegistry(), EVENTS);
+    double rate = EVENTS / seconds(start);
+    line(
+        "%s: relay drained %d events in %.1f s = %,.0f events/s; raw producer in the same run"
+            + " %,.0f events/s (best of 2); ratio %.0f %%",
+        name, EVENTS, EVENTS / rate, rate, raw, 100 * rate / raw);
+  }
+
+  private void latency(String name, TestDatabase db) throws Exception {
+    String topic = "lat" + UUID.randomUUID().toString().substring(0, 8);
+    kafka.createTopic(topic, 8);
+    boolean notify = OutboxDialect.named(name).supportsListenNotify();
+    OutboxRelay[] current = new OutboxRelay[1];
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox =
+        notify
+            ? setUp(db, tx)
+            : setUp(
+                db,
+                tx,
+                () -> {
+                  if (current[0] != null) {
+                    current[0].wakeUp();
+                  }
+                });
+    ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor();
+    long periodMicros = 1_000_000L / RATE;
+    int[] n = new int[1];
+    writer.scheduleAtFixedRate(
+        () ->
+            tx.execute(
+                c ->
+                    outbox.append(
+                        OutboxMessage.of(topic, "key-" + n[0]++ % KEYS, "Bench", payload))),
+        0,
+        periodMicros,
+        TimeUnit.MICROSECONDS);
+    try {
+      try (OutboxRelay warmUp = relay(db, new SimpleMeterRegistry())) {
+        current[0] = warmUp;
+        warmUp.start();
+        Thread.sleep(3000);
+      }
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      try (OutboxRelay relay = relay(db, registry)) {
+        current[0] = relay;
+        relay.start();
+        int before = n[0];
+        Thread.sleep(SECONDS * 1000L);
+        int written = n[0] - before;
+        Timer timer = registry.get("outbox.delivery.latency").timer();
+        StringBuilder percentiles = new StringBuilder();
+        for (ValueAtPercentile p : timer.takeSnapshot().percentileValues()) {
+          percentiles.append(
+              String.format(
+                  Locale.ROOT,
+                  " p%s=%.1f ms",
+                  (int) (p.percentile() * 100),
+                  p.value(TimeUnit.MILLISECONDS)));
+        }
+        line(
+            "%s: latency at %,d events/s for %d s (%s wake-up): %d delivered, %.0f events/s written;%s max=%.1f ms",
+            name,
+            RATE,
+            SECONDS,
+            notify ? "LISTEN/NOTIFY" : "in-process commit signal",
+            timer.count(),
+            written / (double) SECONDS,
+            percentiles,
+            timer.max(TimeUnit.MILLISECONDS));
+        Thread.sleep(500);
+      }
+    } finally {
+      writer.shutdownNow();
+      writer.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}
