@@ -1,0 +1,138 @@
+package dev.outboxkit.spring.autoconfigure;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.spring.OutboxBuilderCustomizer;
+import dev.outboxkit.spring.OutboxRelayBuilderCustomizer;
+import dev.outboxkit.spring.OutboxRelayHealthIndicator;
+import dev.outboxkit.spring.OutboxRelayLifecycle;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.time.Clock;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * The relay inside the application, when {@code outbox.relay.enabled=true}: built from {@code
+ * outbox.relay.*} and the outbox's own table, dialect and partitions, started with the context and
+ * stopped first on shutdown, woken by every commit that appended events, and reported by a health
+ * indicator when Spring Boot's health support is present.
+ */
+@AutoConfiguration(
+    after = OutboxAutoConfiguration.class,
+    afterName = {
+      "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
+      "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration"
+    })
+@ConditionalOnClass(OutboxRelay.class)
+@ConditionalOnBean({DataSource.class, OutboxDialect.class})
+@ConditionalOnBooleanProperty(name = "outbox.relay.enabled")
+@EnableConfigurationProperties(RelayProperties.class)
+public final class RelayAutoConfiguration {
+
+  @Bean(destroyMethod = "")
+  @ConditionalOnMissingBean
+  OutboxRelay outboxRelay(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      OutboxProperties outbox,
+      RelayProperties relay,
+      Environment environment,
+      ObjectProvider<MeterRegistry> meterRegistry,
+      ObjectProvider<Clock> clock,
+      ObjectProvider<OutboxRelayBuilderCustomizer> customizers) {
+    List<String> servers = relay.kafka().bootstrapServers();
+    String bootstrap =
+        servers != null && !servers.isEmpty()
+            ? String.join(",", servers)
+            : environment.getProperty("spring.kafka.bootstrap-servers");
+    if (bootstrap == null || bootstrap.isBlank()) {
+      throw new IllegalStateException(
+          "outbox.relay.enabled=true needs the Kafka cluster: set outbox.relay.kafka.bootstrap-servers"
+              + " (or spring.kafka.bootstrap-servers)");
+    }
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder()
+            .dataSource(dataSource)
+            .dialect(dialect)
+            .table(outbox.store().table())
+            .partitions(outbox.store().partitions())
+            .bootstrapServers(bootstrap)
+            .topicRouter(relay.topics().router())
+            .deadLetterTopic(relay.topics().deadLetter())
+            .verifyTopics(relay.topics().verify())
+            .batchSize(relay.polling().batchSize())
+            .pollInterval(relay.polling().minInterval(), relay.polling().maxInterval())
+            .listenNotify(relay.polling().listenNotify())
+            .metricsInterval(relay.polling().metricsInterval())
+            .leases(relay.leases().ttl(), relay.leases().heartbeatInterval())
+            .maxAttempts(relay.retry().maxAttempts())
+            .retryBackoff(
+                relay.retry().initialInterval(),
+                relay.retry().multiplier(),
+                relay.retry().maxInterval())
+            .sendTimeout(relay.sendTimeout())
+            .shutdownTimeout(relay.shutdownTimeout())
+            .keepPublishedFor(relay.keepPublishedFor())
+            .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry));
+    relay.kafka().producerProperties().forEach(builder::producerProperty);
+    if (relay.instanceId() != null) {
+      builder.instanceId(relay.instanceId());
+    }
+    clock.ifUnique(builder::clock);
+    customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    return builder.build();
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  OutboxRelayLifecycle outboxRelayLifecycle(
+      OutboxRelay relay,
+      RelayProperties properties,
+      OutboxProperties outbox,
+      DataSource dataSource,
+      OutboxDialect dialect) {
+    return new OutboxRelayLifecycle(
+        relay,
+        properties.autoCreate()
+            ? new OutboxRelayLifecycle.SchemaSetup(
+                dataSource,
+                dialect,
+                outbox.store().table(),
+                OutboxTable.of(RelayDefaults.LEASE_TABLE),
+                OutboxTable.of(RelayDefaults.MEMBER_TABLE))
+            : null);
+  }
+
+  /** Wakes the relay after every commit that appended events, instead of waiting for a poll. */
+  @Bean
+  OutboxBuilderCustomizer outboxRelayWakeUp(OutboxRelay relay) {
+    return builder -> builder.commitListener(relay::wakeUp);
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(HealthIndicator.class)
+  static class HealthConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean(name = "outboxRelayHealthIndicator")
+    OutboxRelayHealthIndicator outboxRelayHealthIndicator(
+        OutboxRelay relay, RelayProperties properties) {
+      return new OutboxRelayHealthIndicator(
+          relay, properties.health().maxLag(), properties.health().maxConsecutiveFailures());
+    }
+  }
+}

@@ -1,0 +1,204 @@
+package dev.outboxkit.spring.autoconfigure;
+
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.spi.TopicRouter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * The relay, under {@code outbox.relay.*}: when enabled, the application publishes its own outbox
+ * to Kafka. Defaults come from {@link RelayDefaults}; bad values stop the application with a
+ * message naming the property.
+ *
+ * @param enabled Whether to run the relay inside this application.
+ * @param autoCreate Whether to create the relay's lease tables (and on PostgreSQL the NOTIFY
+ *     trigger) at start-up when missing. For development; in production apply the shipped scripts.
+ * @param instanceId This instance's id in the lease tables. Default: host name, process id and a
+ *     random suffix.
+ * @param kafka The Kafka cluster and producer settings.
+ * @param polling How the relay reads the outbox.
+ * @param leases How instances share the outbox partitions.
+ * @param topics Where events are published.
+ * @param retry Retries of failed events before they are parked.
+ * @param sendTimeout How long the producer may take to get a record acknowledged, retries included.
+ * @param shutdownTimeout How long stopping waits for the batch in flight.
+ * @param keepPublishedFor Keep published events (status PUBLISHED) this long before deleting them;
+ *     unset deletes them as soon as the broker acknowledged them.
+ * @param health When the relay's health indicator reports DOWN.
+ */
+@ConfigurationProperties("outbox.relay")
+public record RelayProperties(
+    @DefaultValue("false") boolean enabled,
+    @DefaultValue("false") boolean autoCreate,
+    @Nullable String instanceId,
+    @DefaultValue Kafka kafka,
+    @DefaultValue Polling polling,
+    @DefaultValue Leases leases,
+    @DefaultValue Topics topics,
+    @DefaultValue Retry retry,
+    @DefaultValue("20s") Duration sendTimeout,
+    @DefaultValue("30s") Duration shutdownTimeout,
+    @Nullable Duration keepPublishedFor,
+    @DefaultValue Health health) {
+
+  /** Checks the values that are not part of a group. */
+  public RelayProperties {
+    atLeast("outbox.relay.send-timeout", sendTimeout, Duration.ofSeconds(1));
+    atLeast("outbox.relay.shutdown-timeout", shutdownTimeout, Duration.ZERO);
+    if (keepPublishedFor != null) {
+      atLeast("outbox.relay.keep-published-for", keepPublishedFor, Duration.ZERO);
+    }
+  }
+
+  /**
+   * The Kafka cluster.
+   *
+   * @param bootstrapServers The brokers to connect to. Default: spring.kafka.bootstrap-servers.
+   * @param properties Further Kafka producer properties, e.g. security.protocol, compression.type.
+   *     enable.idempotence and acks are always true and all.
+   */
+  public record Kafka(
+      @Nullable List<String> bootstrapServers, @Nullable Map<String, String> properties) {
+
+    public Map<String, String> producerProperties() {
+      return properties == null ? Map.of() : properties;
+    }
+  }
+
+  /**
+   * How the relay reads the outbox.
+   *
+   * @param batchSize Maximum number of events read, sent and marked per batch.
+   * @param minInterval First wait after an empty poll; it doubles while polls stay empty.
+   * @param maxInterval Longest wait between polls of an idle outbox.
+   * @param listenNotify Whether to wake up on PostgreSQL NOTIFY from the outbox trigger.
+   * @param metricsInterval How often outbox.backlog and outbox.lag are measured.
+   */
+  public record Polling(
+      @DefaultValue("" + RelayDefaults.BATCH_SIZE) int batchSize,
+      @DefaultValue("10ms") Duration minInterval,
+      @DefaultValue("1s") Duration maxInterval,
+      @DefaultValue("true") boolean listenNotify,
+      @DefaultValue("5s") Duration metricsInterval) {
+
+    public Polling {
+      between("outbox.relay.polling.batch-size", batchSize, 1, 10_000);
+      atLeast("outbox.relay.polling.min-interval", minInterval, Duration.ofMillis(1));
+      atLeast("outbox.relay.polling.max-interval", maxInterval, minInterval);
+      atLeast("outbox.relay.polling.metrics-interval", metricsInterval, Duration.ofMillis(10));
+    }
+  }
+
+  /**
+   * How instances share the outbox partitions.
+   *
+   * @param ttl How long a lease lasts without renewal; a crashed instance's partitions move after
+   *     at most this plus one heartbeat.
+   * @param heartbeatInterval How often an instance renews its leases and rebalances; at most a
+   *     third of the ttl.
+   */
+  public record Leases(
+      @DefaultValue("30s") Duration ttl, @DefaultValue("5s") Duration heartbeatInterval) {
+
+    public Leases {
+      atLeast("outbox.relay.leases.heartbeat-interval", heartbeatInterval, Duration.ofMillis(10));
+      if (ttl.compareTo(heartbeatInterval.multipliedBy(3)) < 0) {
+        throw new IllegalArgumentException(
+            "outbox.relay.leases.ttl must be at least three heartbeat intervals ("
+                + heartbeatInterval.multipliedBy(3)
+                + ") but was "
+                + ttl);
+      }
+    }
+  }
+
+  /**
+   * Where events are published.
+   *
+   * @param prefix Prefix of the topic name; the rest is the aggregate type.
+   * @param mapping Explicit topic per aggregate type, overriding the prefix rule.
+   * @param deadLetter Topic that receives a copy of every parked event. Unset: none.
+   * @param verify Whether to check that a topic exists before the first send to it; turn off when
+   *     brokers create topics automatically.
+   */
+  public record Topics(
+      @DefaultValue("") String prefix,
+      @Nullable Map<String, String> mapping,
+      @Nullable String deadLetter,
+      @DefaultValue("true") boolean verify) {
+
+    public Topics {
+      try {
+        TopicRouter.prefixed(prefix);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("outbox.relay.topics.prefix: " + e.getMessage());
+      }
+    }
+
+    /** The router these settings describe. */
+    public TopicRouter router() {
+      TopicRouter prefixed = TopicRouter.prefixed(prefix);
+      return mapping == null || mapping.isEmpty()
+          ? prefixed
+          : TopicRouter.mapping(mapping, prefixed);
+    }
+  }
+
+  /**
+   * Retries of failed events.
+   *
+   * @param maxAttempts Attempts before an event is parked (status DEAD).
+   * @param initialInterval Wait before the first retry.
+   * @param multiplier Factor by which the wait grows with each attempt.
+   * @param maxInterval Longest wait between two attempts.
+   */
+  public record Retry(
+      @DefaultValue("" + RelayDefaults.MAX_ATTEMPTS) int maxAttempts,
+      @DefaultValue("1s") Duration initialInterval,
+      @DefaultValue("" + RelayDefaults.RETRY_MULTIPLIER) double multiplier,
+      @DefaultValue("5m") Duration maxInterval) {
+
+    public Retry {
+      between("outbox.relay.retry.max-attempts", maxAttempts, 1, 1_000_000);
+      atLeast("outbox.relay.retry.initial-interval", initialInterval, Duration.ofMillis(1));
+      if (!(multiplier >= 1.0)) {
+        throw new IllegalArgumentException(
+            "outbox.relay.retry.multiplier must be at least 1.0 but was " + multiplier);
+      }
+      atLeast("outbox.relay.retry.max-interval", maxInterval, initialInterval);
+    }
+  }
+
+  /**
+   * When the relay's health indicator reports DOWN.
+   *
+   * @param maxLag Age of the oldest pending event beyond which the relay is DOWN.
+   * @param maxConsecutiveFailures Batches in a row with send failures beyond which it is DOWN.
+   */
+  public record Health(
+      @DefaultValue("5m") Duration maxLag, @DefaultValue("10") int maxConsecutiveFailures) {
+
+    public Health {
+      atLeast("outbox.relay.health.max-lag", maxLag, Duration.ofSeconds(1));
+      between("outbox.relay.health.max-consecutive-failures", maxConsecutiveFailures, 1, 1_000_000);
+    }
+  }
+
+  private static void between(String property, long value, long min, long max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          property + " must be between " + min + " and " + max + " but was " + value);
+    }
+  }
+
+  private static void atLeast(String property, Duration value, Duration min) {
+    if (value.compareTo(min) < 0) {
+      throw new IllegalArgumentException(
+          property + " must be at least " + min + " but was " + value);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package dev.outboxkit.spring.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.spring.OutboxRelayHealthIndicator;
+import dev.outboxkit.spring.OutboxRelayLifecycle;
+import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
+import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.TestDatabaseExtension;
+import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** The relay inside a Spring Boot application, on real PostgreSQL and Kafka. */
+class RelayAutoConfigurationIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  static final KafkaTestBroker kafka = TestServers.kafka();
+
+  private ApplicationContextRunner runner() {
+    return new ApplicationContextRunner()
+        .withConfiguration(
+            AutoConfigurations.of(
+                DataSourceAutoConfiguration.class,
+                DataSourceTransactionManagerAutoConfiguration.class,
+                TransactionAutoConfiguration.class,
+                OutboxAutoConfiguration.class,
+                RelayAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues(
+            "spring.datasource.url=" + db.database().jdbcUrl(),
+            "spring.datasource.username=" + db.database().username(),
+            "spring.datasource.password=" + db.database().password(),
+            "outbox.store.auto-create=true",
+            "outbox.idempotency.enabled=false");
+  }
+
+  @Test
+  void noRelayUnlessEnabled() {
+    runner().run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(OutboxRelay.class));
+  }
+
+  @Test
+  void enabledWithoutKafkaFailsNamingTheProperty() {
+    runner()
+        .withPropertyValues("outbox.relay.enabled=true")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.kafka.bootstrap-servers"));
+  }
+
+  @Test
+  void badValuesFailNamingTheProperty() {
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.polling.batch-size=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.polling.batch-size"));
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.leases.ttl=1s",
+            "outbox.relay.leases.heartbeat-interval=1s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.leases.ttl"));
+  }
+
+  @Test
+  void publishesCommittedEventsReportsHealthAndReleasesLeasesOnShutdown() {
+    String prefix = "app" + UUID.randomUUID().toString().substring(0, 6) + ".";
+    kafka.createTopic(prefix + "Order", 2);
+    OutboxRelay[] relay = new OutboxRelay[1];
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.auto-create=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.kafka.properties.compression.type=lz4",
+            "outbox.relay.topics.prefix=" + prefix,
+            "outbox.relay.polling.metrics-interval=100ms")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().hasSingleBean(OutboxRelayLifecycle.class);
+              relay[0] = context.getBean(OutboxRelay.class);
+              assertThat(relay[0].status().state()).isEqualTo(RelayStatus.State.RUNNING);
+              Outbox outbox = context.getBean(Outbox.class);
+              TransactionTemplate tx =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              OutboxEvent event =
+                  tx.execute(s -> outbox.append("Order", "o-1", "OrderPlaced", Map.of("total", 5)));
+              List<ConsumerRecord<byte[], byte[]>> records = read(prefix + "Order", 1);
+              assertThat(records).hasSize(1);
+              assertThat(
+                      new String(
+                          records.get(0).headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
+                          StandardCharsets.UTF_8))
+                  .isEqualTo(event.id().toString());
+              OutboxRelayHealthIndicator health = context.getBean(OutboxRelayHealthIndicator.class);
+              await()
+                  .atMost(Duration.ofSeconds(10))
+                  .until(() -> health.health().getStatus().equals(Status.UP));
+              assertThat(health.health().getDetails()).containsEntry("ownedPartitions", 16);
+              assertThat(
+                      context
+                          .getBean(MeterRegistry.class)
+                          .get("outbox.events.published")
+                          .counter()
+                          .count())
+                  .isEqualTo(1.0);
+            });
+    assertThat(relay[0].status().state()).isEqualTo(RelayStatus.State.STOPPED);
+  }
+
+  private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int count) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (records.size() < count && System.nanoTime() < deadline) {
+        consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+      }
+      return records;
+    }
+  }
+}
