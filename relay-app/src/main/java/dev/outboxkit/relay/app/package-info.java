@@ -1,0 +1,5 @@
+/** The standalone relay application. */
+@NullMarked
+package dev.outboxkit.relay.app;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,81 @@
+package dev.outboxkit.relay.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestServers;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** The standalone relay against real PostgreSQL and Kafka, checked over HTTP like an operator. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class OutboxRelayApplicationIntegrationTests {
+
+  static final TestDatabase db = TestServers.postgres().createDatabase("relay_app");
+  static final KafkaTestBroker kafka = TestServers.kafka();
+
+  @DynamicPropertySource
+  static void servers(DynamicPropertyRegistry registry) {
+    kafka.createTopic("Payment", 2);
+    registry.add("spring.datasource.url", () -> db.jdbcUrl());
+    registry.add("spring.datasource.username", () -> db.username());
+    registry.add("spring.datasource.password", () -> db.password());
+    registry.add("outbox.relay.kafka.bootstrap-servers", kafka::bootstrapServers);
+    registry.add("outbox.store.auto-create", () -> "true");
+    registry.add("outbox.relay.auto-create", () -> "true");
+    registry.add("outbox.relay.polling.metrics-interval", () -> "100ms");
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    db.close();
+  }
+
+  @LocalServerPort int port;
+  @Autowired Outbox outbox;
+  @Autowired PlatformTransactionManager transactions;
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void servesHealthReadinessAndPrometheusMetricsWhilePublishing() throws Exception {
+    new TransactionTemplate(transactions)
+        .executeWithoutResult(s -> outbox.append("Payment", "p-1", "PaymentAuthorized", "{}"));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> get("/actuator/prometheus").body().contains("outbox_events_published_total"));
+    String metrics = get("/actuator/prometheus").body();
+    assertThat(metrics)
+        .contains("outbox_backlog")
+        .contains("outbox_lag_seconds")
+        .contains("outbox_delivery_latency_seconds")
+        .contains("outbox_relay_partitions_owned");
+    assertThat(metrics).containsPattern("outbox_events_published_total\\{[^}]*\\} 1\\.0");
+
+    HttpResponse<String> health = get("/actuator/health");
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat(health.body()).contains("\"outboxRelay\"").contains("\"ownedPartitions\":16");
+    assertThat(get("/actuator/health/readiness").statusCode()).isEqualTo(200);
+    assertThat(get("/actuator/health/liveness").statusCode()).isEqualTo(200);
+  }
+}
