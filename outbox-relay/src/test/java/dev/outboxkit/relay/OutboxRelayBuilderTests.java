@@ -1,0 +1,108 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.relay.spi.TopicRouter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.Test;
+
+class OutboxRelayBuilderTests {
+
+  private static OutboxEvent event(String aggregateType) {
+    return new OutboxEvent(
+        UUID.randomUUID(),
+        aggregateType,
+        "id-1",
+        "Happened",
+        null,
+        Map.of(),
+        null,
+        Instant.EPOCH,
+        0);
+  }
+
+  @Test
+  void needsADataSourceAndKafka() {
+    assertThatIllegalStateException()
+        .isThrownBy(() -> OutboxRelay.builder().bootstrapServers("localhost:9092").build())
+        .withMessageContaining("dataSource");
+    assertThatIllegalStateException()
+        .isThrownBy(() -> OutboxRelay.builder().dataSource(new JdbcDataSource()).build())
+        .withMessageContaining("bootstrapServers");
+  }
+
+  @Test
+  void refusesProducerPropertiesThatWeakenDelivery() {
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder().dataSource(new JdbcDataSource()).bootstrapServers("localhost:9092");
+    assertThatIllegalStateException()
+        .isThrownBy(() -> builder.producerProperty("acks", "1").build())
+        .withMessageContaining("acks=1");
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new JdbcDataSource())
+                    .bootstrapServers("localhost:9092")
+                    .producerProperty("enable.idempotence", "false")
+                    .build())
+        .withMessageContaining("enable.idempotence");
+  }
+
+  @Test
+  void namesTheOptionInEveryValidationMessage() {
+    OutboxRelay.Builder builder = OutboxRelay.builder();
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.batchSize(0))
+        .withMessageContaining("batchSize");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.leases(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .withMessageContaining("leases.ttl");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.pollInterval(Duration.ofSeconds(1), Duration.ofMillis(5)))
+        .withMessageContaining("pollInterval.max");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.retryBackoff(Duration.ofSeconds(1), 0.5, Duration.ofSeconds(2)))
+        .withMessageContaining("retryBackoff.multiplier");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.maxAttempts(0))
+        .withMessageContaining("maxAttempts");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.instanceId("a b"))
+        .withMessageContaining("instanceId");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.partitions(0))
+        .withMessageContaining("partitions");
+  }
+
+  @Test
+  void buildingDoesNoIo() {
+    OutboxRelay relay =
+        OutboxRelay.builder()
+            .dataSource(new JdbcDataSource())
+            .bootstrapServers("nowhere:1")
+            .build();
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.NEW);
+    relay.close();
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
+  }
+
+  @Test
+  void routesByPrefixAndByMapping() {
+    TopicRouter prefixed = TopicRouter.prefixed("payments.");
+    assertThat(prefixed.topic(event("Payment"))).isEqualTo("payments.Payment");
+    TopicRouter mapped = TopicRouter.mapping(Map.of("Refund", "refunds-v2"), prefixed);
+    assertThat(mapped.topic(event("Refund"))).isEqualTo("refunds-v2");
+    assertThat(mapped.topic(event("Payment"))).isEqualTo("payments.Payment");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> TopicRouter.prefixed("bad prefix/"))
+        .withMessageContaining("bad prefix/");
+  }
+}

@@ -1,0 +1,130 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestServers;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import liquibase.command.CommandScope;
+import liquibase.command.core.UpdateCommandStep;
+import liquibase.command.core.helpers.DbUrlConnectionArgumentsCommandStep;
+import liquibase.database.Database;
+import liquibase.database.DatabaseFactory;
+import liquibase.database.jvm.JdbcConnection;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The shipped relay scripts: what the code creates, and what Flyway and Liquibase apply. */
+class RelaySchemaMigrationIntegrationTests {
+
+  private static final OutboxTable LEASES = OutboxTable.of(RelayDefaults.LEASE_TABLE);
+  private static final OutboxTable MEMBERS = OutboxTable.of(RelayDefaults.MEMBER_TABLE);
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
+  void shippedScriptIsWhatRelaySchemaCreates(String name) throws IOException {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    String script;
+    try (InputStream in =
+        getClass().getClassLoader().getResourceAsStream(RelaySchema.scriptLocation(dialect))) {
+      assertThat(in).isNotNull();
+      script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    List<String> statements =
+        Arrays.stream(script.split("\n;\n"))
+            .map(
+                s ->
+                    s.lines()
+                        .filter(line -> !line.startsWith("--"))
+                        .reduce((a, b) -> a + "\n" + b)
+                        .orElse("")
+                        .strip())
+            .filter(s -> !s.isBlank())
+            .toList();
+    assertThat(statements)
+        .isEqualTo(RelaySchema.createStatements(dialect, OutboxTable.DEFAULT, LEASES, MEMBERS));
+  }
+
+  @ParameterizedTest
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
+  void flywayAppliesTheOutboxAndRelayScriptsAndPostgresNotifiesOnInsert(DatabaseKind kind)
+      throws Exception {
+    assumeAvailable(kind);
+    try (TestDatabase database = TestServers.database(kind).createDatabase(name("flyway", kind))) {
+      OutboxDialect dialect = OutboxDialect.named(kind.key());
+      var result =
+          Flyway.configure()
+              .dataSource(database.dataSource())
+              .locations(
+                  "classpath:" + OutboxSchema.scriptLocation(dialect).replaceAll("/[^/]*$", ""))
+              .table("outboxkit_schema_history")
+              .load()
+              .migrate();
+      assertThat(result.migrationsExecuted).isEqualTo(2);
+      try (Connection connection = database.dataSource().getConnection()) {
+        RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
+        if (dialect.supportsListenNotify()) {
+          try (Statement s = connection.createStatement();
+              ResultSet rs =
+                  s.executeQuery(
+                      "SELECT count(*) FROM pg_trigger WHERE tgname = 'outbox_event_notify'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isOne();
+          }
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
+  void liquibaseAppliesTheRelayChangelogAfterTheOutboxOne(DatabaseKind kind) throws Exception {
+    assumeAvailable(kind);
+    try (TestDatabase database =
+            TestServers.database(kind).createDatabase(name("liquibase", kind));
+        Connection connection = database.dataSource().getConnection()) {
+      Database liquibaseDatabase =
+          DatabaseFactory.getInstance()
+              .findCorrectDatabaseImplementation(new JdbcConnection(connection));
+      for (String changelog :
+          List.of(
+              "dev/outboxkit/schema/liquibase/outboxkit-changelog.xml",
+              "dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml")) {
+        new CommandScope(UpdateCommandStep.COMMAND_NAME)
+            .addArgumentValue(DbUrlConnectionArgumentsCommandStep.DATABASE_ARG, liquibaseDatabase)
+            .addArgumentValue(UpdateCommandStep.CHANGELOG_FILE_ARG, changelog)
+            .execute();
+      }
+      RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
+    }
+  }
+
+  private static void assumeAvailable(DatabaseKind kind) {
+    String reason = TestServers.unavailableReason(kind);
+    Assumptions.assumeTrue(reason == null, reason);
+  }
+
+  private static String name(String tool, DatabaseKind kind) {
+    return "relay_"
+        + tool
+        + "_"
+        + kind.key().toLowerCase(Locale.ROOT)
+        + "_"
+        + ProcessHandle.current().pid();
+  }
+}
