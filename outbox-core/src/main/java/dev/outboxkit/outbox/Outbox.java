@@ -154,8 +154,8 @@ public interface Outbox {
     }
 
     /**
-     * Adds an action to run after each transaction that appended events has committed, never after a
-     * rollback; for example {@code relay::wakeUp}, so a relay in the same JVM publishes at once
+     * Adds an action to run after each transaction that appended events has committed, never after
+     * a rollback; for example {@code relay::wakeUp}, so a relay in the same JVM publishes at once
      * instead of at its next poll. It runs only when the {@link ConnectionProvider} can observe
      * commits ({@link ConnectionProvider#afterCommit}). Default: none.
      *

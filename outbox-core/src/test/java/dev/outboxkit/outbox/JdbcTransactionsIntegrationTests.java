@@ -31,6 +31,37 @@ class JdbcTransactionsIntegrationTests {
   }
 
   @Test
+  void commitListenersOfTheOutboxRunOnceTheAppendingTransactionCommitsAndNeverOnRollback()
+      throws SQLException {
+    try (Connection c = db.dataSource().getConnection()) {
+      OutboxSchema.create(
+          c, dev.outboxkit.outbox.spi.OutboxDialect.postgresql(), OutboxTable.DEFAULT);
+    }
+    List<String> woken = new ArrayList<>();
+    Outbox outbox =
+        Outbox.builder()
+            .connectionProvider(tx)
+            .dialect(dev.outboxkit.outbox.spi.OutboxDialect.postgresql())
+            .commitListener(() -> woken.add("relay"))
+            .build();
+    tx.execute(
+        c -> {
+          outbox.append("Order", "o-1", "OrderPlaced", "{}");
+          assertThat(woken).as("not before commit").isEmpty();
+        });
+    assertThat(woken).containsExactly("relay");
+    assertThatThrownBy(
+            () ->
+                tx.execute(
+                    c -> {
+                      outbox.append("Order", "o-2", "OrderPlaced", "{}");
+                      throw new IllegalStateException("roll back");
+                    }))
+        .hasMessage("roll back");
+    assertThat(woken).containsExactly("relay");
+  }
+
+  @Test
   void nestedCallsJoinTheOuterTransaction() throws SQLException {
     assertThatThrownBy(
             () ->

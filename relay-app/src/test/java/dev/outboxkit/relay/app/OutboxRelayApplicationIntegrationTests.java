@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -39,6 +41,10 @@ class OutboxRelayApplicationIntegrationTests {
     registry.add("outbox.store.auto-create", () -> "true");
     registry.add("outbox.relay.auto-create", () -> "true");
     registry.add("outbox.relay.polling.metrics-interval", () -> "100ms");
+    // The embedded servers stop in their own shutdown hooks, maybe before the context closes:
+    // do not let the relay's last lease release wait 30 s for a connection.
+    registry.add("spring.datasource.hikari.connection-timeout", () -> "2000");
+    registry.add("outbox.relay.shutdown-timeout", () -> "5s");
   }
 
   @AfterAll
@@ -49,6 +55,7 @@ class OutboxRelayApplicationIntegrationTests {
   @LocalServerPort int port;
   @Autowired Outbox outbox;
   @Autowired PlatformTransactionManager transactions;
+  @Autowired JdbcTemplate jdbc;
 
   private HttpResponse<String> get(String path) throws Exception {
     return HttpClient.newHttpClient()
@@ -70,12 +77,46 @@ class OutboxRelayApplicationIntegrationTests {
         .contains("outbox_lag_seconds")
         .contains("outbox_delivery_latency_seconds")
         .contains("outbox_relay_partitions_owned");
-    assertThat(metrics).containsPattern("outbox_events_published_total\\{[^}]*\\} 1\\.0");
+    assertThat(metrics).containsPattern("outbox_events_published_total\\{[^}]*\\} [1-9]");
 
     HttpResponse<String> health = get("/actuator/health");
     assertThat(health.statusCode()).isEqualTo(200);
     assertThat(health.body()).contains("\"outboxRelay\"").contains("\"ownedPartitions\":16");
     assertThat(get("/actuator/health/readiness").statusCode()).isEqualTo(200);
     assertThat(get("/actuator/health/liveness").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void listsAndReplaysParkedEventsOverHttp() throws Exception {
+    OutboxEvent event =
+        new TransactionTemplate(transactions)
+            .execute(s -> outbox.append("Payment", "p-2", "PaymentRefunded", "{}"));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
+    // Put a copy back as parked, as the relay does after its last attempt.
+    jdbc.update(
+        "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+            + " partition_no, status, attempts, last_error) VALUES (?, 'Payment', 'p-2',"
+            + " 'PaymentRefunded', ?, now(), ?, 'DEAD', 10, 'test')",
+        event.id(),
+        "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        event.partition());
+    String listed = get("/actuator/outboxparked").body();
+    assertThat(listed).contains("\"count\":1").contains(event.id().toString());
+    HttpResponse<String> replay =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://localhost:" + port + "/actuator/outboxparked"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"ids\":\"" + event.id() + "\"}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(replay.statusCode()).isEqualTo(200);
+    assertThat(replay.body()).contains("\"replayed\":1");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
   }
 }

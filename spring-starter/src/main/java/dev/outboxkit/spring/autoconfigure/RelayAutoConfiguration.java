@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
+import dev.outboxkit.spring.OutboxParkedEventsEndpoint;
 import dev.outboxkit.spring.OutboxRelayBuilderCustomizer;
 import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.OutboxRelayLifecycle;
@@ -14,6 +15,7 @@ import java.time.Clock;
 import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -121,6 +123,22 @@ public final class RelayAutoConfiguration {
   @Bean
   OutboxBuilderCustomizer outboxRelayWakeUp(OutboxRelay relay) {
     return builder -> builder.commitListener(relay::wakeUp);
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(
+      name = {
+        "org.springframework.boot.actuate.endpoint.annotation.Endpoint",
+        "org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint"
+      })
+  static class EndpointConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnAvailableEndpoint
+    OutboxParkedEventsEndpoint outboxParkedEventsEndpoint(OutboxRelay relay) {
+      return new OutboxParkedEventsEndpoint(relay.parkedEvents());
+    }
   }
 
   @Configuration(proxyBeanMethods = false)
