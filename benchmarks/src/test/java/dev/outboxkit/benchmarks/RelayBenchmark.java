@@ -59,6 +59,7 @@ class RelayBenchmark {
   private final KafkaTestBroker kafka = TestServers.kafka();
   private final byte[] payload = payload();
   private final List<String> report = new ArrayList<>();
+  private double raw;
 
   private static byte[] payload() {
     byte[] bytes = new byte[PAYLOAD];
@@ -78,8 +79,12 @@ class RelayBenchmark {
         BATCH,
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
-    double rawWarm = rawProducer();
-    line("raw idempotent producer (warm-up): %,.0f events/s", rawWarm);
+    // The baseline is measured first, warm (best of three): after heavy relay runs the in-JVM
+    // broker sometimes stalls an idempotent producer for minutes (OutOfOrderSequenceException,
+    // full buffer), which would flatter the relay.
+    double first = rawProducer();
+    raw = Math.max(first, Math.max(rawProducer(), rawProducer()));
+    line("raw idempotent producer: %,.0f events/s (best of 3; first, cold: %,.0f)", raw, first);
     for (String name : DATABASES) {
       DatabaseKind kind =
           name.equals("postgresql") ? DatabaseKind.POSTGRESQL : DatabaseKind.MARIADB;
@@ -231,13 +236,12 @@ class RelayBenchmark {
     line(
         "%s: appended %d events in %.1f s (%,.0f events/s, appendAll of 1000)",
         name, EVENTS, seconds(fill), EVENTS / seconds(fill));
-    double raw = Math.max(rawProducer(), rawProducer());
     long start = System.nanoTime();
     drain(db, new SimpleMeterRegistry(), EVENTS);
     double rate = EVENTS / seconds(start);
     line(
         "%s: relay drained %d events in %.1f s = %,.0f events/s; raw producer in the same run"
-            + " %,.0f events/s (best of 2); ratio %.0f %%",
+            + " %,.0f events/s; ratio %.0f %%",
         name, EVENTS, EVENTS / rate, rate, raw, 100 * rate / raw);
   }
 
