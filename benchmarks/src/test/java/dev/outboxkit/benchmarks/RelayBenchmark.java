@@ -53,6 +53,8 @@ class RelayBenchmark {
   private static final int RATE = Integer.getInteger("bench.rate", 1000);
   private static final int SECONDS = Integer.getInteger("bench.seconds", 20);
   private static final int BATCH = Integer.getInteger("bench.batch", RelayDefaults.BATCH_SIZE);
+  private static final int THREADS =
+      Integer.getInteger("bench.threads", RelayDefaults.PUBLISH_THREADS);
   private static final List<String> DATABASES =
       Arrays.asList(System.getProperty("bench.databases", "postgresql,mariadb").split(","));
 
@@ -72,11 +74,12 @@ class RelayBenchmark {
   @Test
   void relayNextToRawProducer() throws Exception {
     line(
-        "events=%d payload=%dB keys=%d batch=%d cores=%d java=%s",
+        "events=%d payload=%dB keys=%d batch=%d threads=%d cores=%d java=%s",
         EVENTS,
         PAYLOAD,
         KEYS,
         BATCH,
+        THREADS,
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
     // The baseline is measured first, warm (best of three): after heavy relay runs the in-JVM
@@ -194,6 +197,7 @@ class RelayBenchmark {
         .dataSource(db.dataSource())
         .bootstrapServers(kafka.bootstrapServers())
         .batchSize(BATCH)
+        .publishThreads(THREADS)
         .meterRegistry(registry)
         .build();
   }

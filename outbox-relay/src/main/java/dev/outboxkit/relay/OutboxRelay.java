@@ -93,6 +93,7 @@ public interface OutboxRelay extends AutoCloseable {
     private @Nullable String deadLetterTopic;
     private boolean verifyTopics = true;
     private int batchSize = RelayDefaults.BATCH_SIZE;
+    private int publishThreads = RelayDefaults.PUBLISH_THREADS;
     private Duration minPollInterval = RelayDefaults.MIN_POLL_INTERVAL;
     private Duration maxPollInterval = RelayDefaults.MAX_POLL_INTERVAL;
     private Duration leaseTtl = RelayDefaults.LEASE_TTL;
@@ -250,6 +251,20 @@ public interface OutboxRelay extends AutoCloseable {
      */
     public Builder batchSize(int size) {
       this.batchSize = between("batchSize", size, 1, 10_000);
+      return this;
+    }
+
+    /**
+     * Publishing threads of this instance. Default: {@value RelayDefaults#PUBLISH_THREADS}. Each
+     * thread publishes a share of the instance's partitions (partition mod threads) with its own
+     * producer, so reading, sending and marking of different partitions overlap. Per-key order is
+     * unaffected (a key lives in one partition); the crash duplicate bound becomes one batch per
+     * thread.
+     *
+     * @param threads 1 to 16
+     */
+    public Builder publishThreads(int threads) {
+      this.publishThreads = between("publishThreads", threads, 1, 16);
       return this;
     }
 
@@ -443,6 +458,7 @@ public interface OutboxRelay extends AutoCloseable {
               deadLetterTopic,
               verifyTopics,
               batchSize,
+              publishThreads,
               minPollInterval,
               maxPollInterval,
               leaseTtl,

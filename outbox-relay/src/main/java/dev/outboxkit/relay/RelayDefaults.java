@@ -11,6 +11,12 @@ public final class RelayDefaults {
   /** The most events read, sent and marked per batch: {@value}. */
   public static final int BATCH_SIZE = 500;
 
+  /**
+   * Publishing threads per relay instance: {@value}. Each owns a share of the instance's partitions
+   * and its own producer.
+   */
+  public static final int PUBLISH_THREADS = 1;
+
   /** The shortest wait between polls of an idle outbox. */
   public static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(10);
 

@@ -241,7 +241,8 @@ abstract class PollingRelayContractTests {
     Thread.sleep(300);
     startRelay();
     Thread.sleep(300);
-    OutboxRelay third = startRelay();
+    OutboxRelay third = relay(b -> b.publishThreads(2));
+    third.start();
     for (Future<?> f : writing) {
       f.get();
     }

@@ -24,6 +24,7 @@ public record RelaySettings(
     @Nullable String deadLetterTopic,
     boolean verifyTopics,
     int batchSize,
+    int publishThreads,
     Duration minPollInterval,
     Duration maxPollInterval,
     Duration leaseTtl,

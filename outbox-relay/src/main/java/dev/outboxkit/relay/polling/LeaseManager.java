@@ -88,12 +88,21 @@ final class LeaseManager {
    * the leases are not known to be valid. Up to two batches may be in flight (one being sent, the
    * next being read).
    */
-  Set<Integer> beginBatch() {
+  Set<Integer> beginBatch(int slot, int slots) {
     synchronized (lock) {
       if (!clock.instant().isBefore(validUntil) || epochs.isEmpty()) {
         return Set.of();
       }
-      Set<Integer> partitions = Collections.unmodifiableSet(new TreeSet<>(epochs.keySet()));
+      TreeSet<Integer> mine = new TreeSet<>();
+      for (int partition : epochs.keySet()) {
+        if (partition % slots == slot) {
+          mine.add(partition);
+        }
+      }
+      if (mine.isEmpty()) {
+        return Set.of();
+      }
+      Set<Integer> partitions = Collections.unmodifiableSet(mine);
       partitions.forEach(p -> inFlight.merge(p, 1, Integer::sum));
       return partitions;
     }

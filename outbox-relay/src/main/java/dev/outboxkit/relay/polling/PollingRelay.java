@@ -19,6 +19,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,18 +41,18 @@ public final class PollingRelay implements OutboxRelay {
   private final RelaySettings settings;
   private final AtomicReference<RelayStatus.State> state =
       new AtomicReference<>(RelayStatus.State.NEW);
-  private final WakeUpSignal signal = new WakeUpSignal();
+  private final List<WakeUpSignal> signals = new CopyOnWriteArrayList<>();
+  private final List<PublishLoop> loops = new CopyOnWriteArrayList<>();
+  private final List<KafkaEventPublisher> publishers = new CopyOnWriteArrayList<>();
+  private final List<Thread> workers = new CopyOnWriteArrayList<>();
   private final Jdbc jdbc;
   private volatile boolean paused;
 
   private @Nullable OutboxDialect dialect;
   private @Nullable RelayMetrics metrics;
   private @Nullable LeaseManager leases;
-  private @Nullable PublishLoop loop;
-  private @Nullable KafkaEventPublisher publisher;
   private @Nullable CircuitBreaker breaker;
   private @Nullable OutboxRows rows;
-  private @Nullable Thread worker;
   private @Nullable ScheduledExecutorService scheduler;
   private @Nullable PgNotificationListener listener;
   private @Nullable ParkedEvents parked;
@@ -115,30 +117,37 @@ public final class PollingRelay implements OutboxRelay {
     CircuitBreaker breaker =
         CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
     this.breaker = breaker;
-    KafkaEventPublisher publisher =
-        new KafkaEventPublisher(
-            settings.producerProperties(),
-            "outboxkit-relay-" + id,
-            settings.sendTimeout(),
-            settings.topicRouter(),
-            settings.verifyTopics(),
-            settings.clock());
-    this.publisher = publisher;
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
-    PublishLoop loop =
-        new PublishLoop(
-            settings,
-            jdbc,
-            rows,
-            leases,
-            gate,
-            publisher,
-            metrics,
-            breaker,
-            signal,
-            () -> state.get() == RelayStatus.State.RUNNING,
-            () -> paused);
-    this.loop = loop;
+    int threads = settings.publishThreads();
+    for (int slot = 0; slot < threads; slot++) {
+      String suffix = threads == 1 ? "" : "-" + slot;
+      KafkaEventPublisher publisher =
+          new KafkaEventPublisher(
+              settings.producerProperties(),
+              "outboxkit-relay-" + id + suffix,
+              settings.sendTimeout(),
+              settings.topicRouter(),
+              settings.verifyTopics(),
+              settings.clock());
+      publishers.add(publisher);
+      WakeUpSignal signal = new WakeUpSignal();
+      signals.add(signal);
+      loops.add(
+          new PublishLoop(
+              settings,
+              jdbc,
+              rows,
+              leases,
+              gate,
+              publisher,
+              metrics,
+              breaker,
+              signal,
+              () -> state.get() == RelayStatus.State.RUNNING,
+              () -> paused,
+              slot,
+              threads));
+    }
 
     leases.heartbeat();
     ScheduledExecutorService scheduler =
@@ -160,9 +169,12 @@ public final class PollingRelay implements OutboxRelay {
       this.listener = listener;
       daemon(listener, "outboxkit-relay-notify-" + id).start();
     }
-    Thread worker = daemon(loop, "outboxkit-relay-" + id);
-    this.worker = worker;
-    worker.start();
+    for (int slot = 0; slot < loops.size(); slot++) {
+      Thread worker =
+          daemon(loops.get(slot), "outboxkit-relay-" + id + (loops.size() == 1 ? "" : "-" + slot));
+      workers.add(worker);
+      worker.start();
+    }
     log.info(
         "Outbox relay {} started on {} ({} partitions, batch {}), owning {}",
         id,
@@ -222,7 +234,7 @@ public final class PollingRelay implements OutboxRelay {
 
   @Override
   public void wakeUp() {
-    signal.signal();
+    signals.forEach(WakeUpSignal::signal);
   }
 
   @Override
@@ -233,7 +245,7 @@ public final class PollingRelay implements OutboxRelay {
   @Override
   public void resume() {
     paused = false;
-    signal.signal();
+    wakeUp();
   }
 
   @Override
@@ -243,8 +255,18 @@ public final class PollingRelay implements OutboxRelay {
       current = RelayStatus.State.PAUSED;
     }
     RelayMetrics metrics = this.metrics;
-    PublishLoop loop = this.loop;
     LeaseManager leases = this.leases;
+    int failures = 0;
+    String lastError = null;
+    Instant lastBatchAt = null;
+    for (PublishLoop loop : loops) {
+      failures = Math.max(failures, loop.consecutiveFailures());
+      lastError = loop.lastError() != null ? loop.lastError() : lastError;
+      Instant at = loop.lastBatchAt();
+      if (at != null && (lastBatchAt == null || at.isAfter(lastBatchAt))) {
+        lastBatchAt = at;
+      }
+    }
     CircuitBreaker breaker = this.breaker;
     return new RelayStatus(
         settings.instanceId(),
@@ -252,10 +274,10 @@ public final class PollingRelay implements OutboxRelay {
         leases == null ? java.util.Set.of() : leases.owned(),
         metrics == null ? -1 : metrics.backlog(),
         metrics == null ? Duration.ZERO : metrics.lag(),
-        loop == null ? 0 : loop.consecutiveFailures(),
+        failures,
         breaker == null ? "CLOSED" : breaker.getState().name(),
-        loop == null ? null : loop.lastError(),
-        loop == null ? null : loop.lastBatchAt());
+        lastError,
+        lastBatchAt);
   }
 
   @Override
@@ -281,11 +303,10 @@ public final class PollingRelay implements OutboxRelay {
       return;
     }
     long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
-    signal.signal();
-    Thread worker = this.worker;
-    if (worker != null) {
+    wakeUp();
+    for (Thread worker : workers) {
       try {
-        worker.join(Math.max(1, settings.shutdownTimeout().toMillis()));
+        worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         if (worker.isAlive()) {
           log.warn(
               "Outbox relay {} did not finish its batch within {}; its events stay pending and are"
@@ -303,7 +324,7 @@ public final class PollingRelay implements OutboxRelay {
     if (leases != null) {
       leases.leave();
     }
-    if (publisher != null) {
+    for (KafkaEventPublisher publisher : publishers) {
       long left = Math.max(0, deadline - System.nanoTime());
       publisher.close(Duration.ofNanos(Math.min(left, TimeUnit.SECONDS.toNanos(5))));
     }

@@ -53,6 +53,8 @@ final class PublishLoop implements Runnable {
   private final IntervalFunction backoff;
   private final Retry markRetry;
 
+  private final int slot;
+  private final int slots;
   private Duration idleWait;
   private volatile int consecutiveFailures;
   private volatile @Nullable String lastError;
@@ -69,7 +71,11 @@ final class PublishLoop implements Runnable {
       CircuitBreaker breaker,
       WakeUpSignal signal,
       BooleanSupplier running,
-      BooleanSupplier paused) {
+      BooleanSupplier paused,
+      int slot,
+      int slots) {
+    this.slot = slot;
+    this.slots = slots;
     this.settings = settings;
     this.jdbc = jdbc;
     this.rows = rows;
@@ -221,7 +227,7 @@ final class PublishLoop implements Runnable {
   }
 
   private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
-    Set<Integer> partitions = leases.beginBatch();
+    Set<Integer> partitions = leases.beginBatch(slot, slots);
     if (partitions.isEmpty()) {
       return null;
     }

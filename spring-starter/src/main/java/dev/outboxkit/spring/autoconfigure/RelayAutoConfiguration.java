@@ -77,6 +77,7 @@ public final class RelayAutoConfiguration {
             .deadLetterTopic(relay.topics().deadLetter())
             .verifyTopics(relay.topics().verify())
             .batchSize(relay.polling().batchSize())
+            .publishThreads(relay.polling().publishThreads())
             .pollInterval(relay.polling().minInterval(), relay.polling().maxInterval())
             .listenNotify(relay.polling().listenNotify())
             .metricsInterval(relay.polling().metricsInterval())

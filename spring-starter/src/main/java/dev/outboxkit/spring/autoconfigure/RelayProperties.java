@@ -73,6 +73,9 @@ public record RelayProperties(
    * How the relay reads the outbox.
    *
    * @param batchSize Maximum number of events read, sent and marked per batch.
+   * @param publishThreads Publishing threads of this instance, each with a share of its partitions
+   *     and its own producer. More overlap reading, sending and deleting; the crash duplicate bound
+   *     becomes one batch per thread.
    * @param minInterval First wait after an empty poll; it doubles while polls stay empty.
    * @param maxInterval Longest wait between polls of an idle outbox.
    * @param listenNotify Whether to wake up on PostgreSQL NOTIFY from the outbox trigger.
@@ -80,6 +83,7 @@ public record RelayProperties(
    */
   public record Polling(
       @DefaultValue("" + RelayDefaults.BATCH_SIZE) int batchSize,
+      @DefaultValue("" + RelayDefaults.PUBLISH_THREADS) int publishThreads,
       @DefaultValue("10ms") Duration minInterval,
       @DefaultValue("1s") Duration maxInterval,
       @DefaultValue("true") boolean listenNotify,
@@ -87,6 +91,7 @@ public record RelayProperties(
 
     public Polling {
       between("outbox.relay.polling.batch-size", batchSize, 1, 10_000);
+      between("outbox.relay.polling.publish-threads", publishThreads, 1, 16);
       atLeast("outbox.relay.polling.min-interval", minInterval, Duration.ofMillis(1));
       atLeast("outbox.relay.polling.max-interval", maxInterval, minInterval);
       atLeast("outbox.relay.polling.metrics-interval", metricsInterval, Duration.ofMillis(10));
