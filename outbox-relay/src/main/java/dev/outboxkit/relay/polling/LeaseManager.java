@@ -121,9 +121,10 @@ final class LeaseManager {
     }
   }
 
+  /** The partitions this instance holds valid leases on; none once its leases have lapsed. */
   Set<Integer> owned() {
     synchronized (lock) {
-      return Set.copyOf(epochs.keySet());
+      return clock.instant().isBefore(validUntil) ? Set.copyOf(epochs.keySet()) : Set.of();
     }
   }
 
