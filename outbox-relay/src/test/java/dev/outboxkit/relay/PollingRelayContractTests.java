@@ -346,6 +346,28 @@ abstract class PollingRelayContractTests {
   }
 
   @Test
+  void refusesToStartWithFewerPartitionsThanTheWriters() {
+    Outbox wide =
+        Outbox.builder()
+            .connectionProvider(tx)
+            .dialect(OutboxDialect.named(database().database().kind().key()))
+            .partitions(64)
+            .build();
+    tx.execute(
+        c -> {
+          for (int i = 0; i < 50; i++) {
+            wide.append(OutboxMessage.of(topic, "key-" + i, "Counted", "0"));
+          }
+        });
+    OutboxRelay relay = relay(b -> b.partitions(16));
+    org.assertj.core.api.Assertions.assertThatIllegalStateException()
+        .isThrownBy(relay::start)
+        .withMessageContaining("configured with 16 partitions")
+        .withMessageContaining("outbox.store.partitions");
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
+  }
+
+  @Test
   void lagRisesWhilePausedAndReturnsNearZeroAfterResume() throws Exception {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     OutboxRelay relay = relay(b -> b.meterRegistry(registry));

@@ -217,6 +217,15 @@ public final class OutboxRows {
     }
   }
 
+  /** The highest partition of a pending event, or -1 when none is pending. */
+  public int maxPendingPartition(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT MAX(partition_no) FROM " + t + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      return rs.next() && rs.getObject(1) != null ? rs.getInt(1) : -1;
+    }
+  }
+
   /** Pending events in the whole outbox and the creation time of the oldest. */
   public record Stats(long backlog, @Nullable Instant oldest) {}
 

@@ -96,6 +96,20 @@ public final class PollingRelay implements OutboxRelay {
           verifySchema(c, d);
           return null;
         });
+    OutboxRows check = new OutboxRows(dialect, settings.table());
+    int highest = jdbc.autoCommit(check::maxPendingPartition);
+    if (highest >= settings.partitions()) {
+      // Events of partitions this relay does not know would never be published.
+      throw new IllegalStateException(
+          "The outbox "
+              + settings.table()
+              + " has pending events in partition "
+              + highest
+              + " but this relay is configured with "
+              + settings.partitions()
+              + " partitions. Writers and relays must use the same number of partitions"
+              + " (outbox.store.partitions).");
+    }
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
     OutboxRows rows = new OutboxRows(dialect, settings.table());
