@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
+import dev.outboxkit.test.ShippedScripts;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,27 +13,9 @@ class IdempotencySchemaScriptsTests {
 
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
-  void shippedScriptIsWhatTheSchemaCreates(String name) throws IOException {
+  void shippedScriptIsWhatTheSchemaCreates(String name) {
     OutboxDialect dialect = OutboxDialect.named(name);
-    String script;
-    try (InputStream in =
-        getClass()
-            .getClassLoader()
-            .getResourceAsStream(IdempotencySchema.scriptLocation(dialect))) {
-      assertThat(in).isNotNull();
-      script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    List<String> statements =
-        Arrays.stream(script.split("\n;\n"))
-            .map(
-                s ->
-                    s.lines()
-                        .filter(l -> !l.startsWith("--"))
-                        .reduce((a, b) -> a + "\n" + b)
-                        .orElse("")
-                        .strip())
-            .filter(s -> !s.isBlank())
-            .toList();
+    List<String> statements = ShippedScripts.statements(IdempotencySchema.scriptLocation(dialect));
     assertThat(statements)
         .isEqualTo(
             IdempotencySchema.createStatements(

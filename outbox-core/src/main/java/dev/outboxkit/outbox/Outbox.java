@@ -1,5 +1,7 @@
 package dev.outboxkit.outbox;
 
+import static dev.outboxkit.outbox.internal.Checks.between;
+
 import dev.outboxkit.outbox.internal.EventFactory;
 import dev.outboxkit.outbox.internal.JdbcOutboxStore;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
@@ -256,14 +258,6 @@ public interface Outbox {
           new JdbcOutboxStore(dialect, table, insertBatchSize, insertBatchBytes),
           new EventFactory(
               clock, serializer, headerContributors, partitions, maxPayloadBytes, maxHeadersBytes));
-    }
-
-    private static int between(String option, int value, int min, int max) {
-      if (value < min || value > max) {
-        throw new IllegalArgumentException(
-            option + " must be between " + min + " and " + max + " but was " + value);
-      }
-      return value;
     }
   }
 }

@@ -1,5 +1,8 @@
 package dev.outboxkit.relay;
 
+import static dev.outboxkit.outbox.internal.Checks.atLeast;
+import static dev.outboxkit.outbox.internal.Checks.between;
+
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
@@ -506,23 +509,6 @@ public interface OutboxRelay extends AutoCloseable {
               + "-"
               + UUID.randomUUID().toString().substring(0, 8);
       return id.length() > 200 ? id.substring(id.length() - 200) : id;
-    }
-
-    private static int between(String option, int value, int min, int max) {
-      if (value < min || value > max) {
-        throw new IllegalArgumentException(
-            option + " must be between " + min + " and " + max + " but was " + value);
-      }
-      return value;
-    }
-
-    private static Duration atLeast(String option, Duration value, Duration min) {
-      Objects.requireNonNull(value, option);
-      if (value.compareTo(min) < 0) {
-        throw new IllegalArgumentException(
-            option + " must be at least " + min + " but was " + value);
-      }
-      return value;
     }
   }
 }

@@ -5,14 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -75,17 +72,7 @@ class BrokerOutageIntegrationTests {
           .all()
           .get(30, TimeUnit.SECONDS);
     }
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-    }
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();

@@ -5,8 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
@@ -38,17 +36,7 @@ class DatabaseOutageIntegrationTests {
   void theRelayRidesOutADatabaseOutageAndDeliversEverythingInOrder() throws Exception {
     String topic = "dbout" + System.nanoTime() % 100_000;
     kafka.createTopic(topic, 4);
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-    }
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     int[] next = new int[10];

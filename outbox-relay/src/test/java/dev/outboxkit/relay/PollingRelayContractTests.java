@@ -7,8 +7,6 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -66,25 +64,17 @@ abstract class PollingRelayContractTests {
 
   @BeforeEach
   void setUp() throws SQLException {
-    try (Connection c = dataSource().getConnection()) {
-      OutboxDialect dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-      try (Statement s = c.createStatement()) {
-        s.execute("DELETE FROM outbox_event");
-        s.execute("DELETE FROM outbox_relay_lease");
-        s.execute("DELETE FROM outbox_relay_member");
-      }
-      topic = "relay" + topics.incrementAndGet() + "x" + System.nanoTime() % 100_000;
-      kafka.createTopic(topic, 4);
-      tx = JdbcTransactions.of(dataSource());
-      outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    OutboxDialect dialect = RelayTables.create(dataSource());
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      s.execute("DELETE FROM outbox_relay_lease");
+      s.execute("DELETE FROM outbox_relay_member");
     }
+    topic = "relay" + topics.incrementAndGet() + "x" + System.nanoTime() % 100_000;
+    kafka.createTopic(topic, 4);
+    tx = JdbcTransactions.of(dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
   }
 
   @AfterEach

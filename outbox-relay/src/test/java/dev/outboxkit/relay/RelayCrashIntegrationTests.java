@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
@@ -13,7 +11,6 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,17 +72,7 @@ class RelayCrashIntegrationTests {
   void aRelayKilledWithSigkillLosesNothingAndKeepsPerKeyOrder() throws Exception {
     String topic = "crash" + System.nanoTime() % 100_000;
     kafka.createTopic(topic, 4);
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-    }
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     int keys = 100;

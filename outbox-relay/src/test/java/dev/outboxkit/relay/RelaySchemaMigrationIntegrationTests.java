@@ -6,15 +6,12 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import liquibase.command.CommandScope;
@@ -37,25 +34,9 @@ class RelaySchemaMigrationIntegrationTests {
 
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
-  void shippedScriptIsWhatRelaySchemaCreates(String name) throws IOException {
+  void shippedScriptIsWhatRelaySchemaCreates(String name) {
     OutboxDialect dialect = OutboxDialect.named(name);
-    String script;
-    try (InputStream in =
-        getClass().getClassLoader().getResourceAsStream(RelaySchema.scriptLocation(dialect))) {
-      assertThat(in).isNotNull();
-      script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    List<String> statements =
-        Arrays.stream(script.split("\n;\n"))
-            .map(
-                s ->
-                    s.lines()
-                        .filter(line -> !line.startsWith("--"))
-                        .reduce((a, b) -> a + "\n" + b)
-                        .orElse("")
-                        .strip())
-            .filter(s -> !s.isBlank())
-            .toList();
+    List<String> statements = ShippedScripts.statements(RelaySchema.scriptLocation(dialect));
     assertThat(statements)
         .isEqualTo(RelaySchema.createStatements(dialect, OutboxTable.DEFAULT, LEASES, MEMBERS));
   }

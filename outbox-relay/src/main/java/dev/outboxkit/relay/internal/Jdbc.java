@@ -20,10 +20,6 @@ public final class Jdbc {
     this.dataSource = dataSource;
   }
 
-  public DataSource dataSource() {
-    return dataSource;
-  }
-
   /** Runs {@code work} with auto-commit on: each statement commits by itself. */
   public <T> T autoCommit(Work<T> work) throws SQLException {
     try (Connection c = dataSource.getConnection()) {

@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -131,16 +130,6 @@ public final class RelayMetrics {
 
   public Duration lag() {
     return Duration.ofMillis(lagMillis.get());
-  }
-
-  /** The 99th percentile of delivery latency seen so far, in milliseconds (for logs and tests). */
-  public double latencyMillis(double percentile) {
-    for (var value : latency.takeSnapshot().percentileValues()) {
-      if (value.percentile() == percentile) {
-        return value.value(TimeUnit.MILLISECONDS);
-      }
-    }
-    return Double.NaN;
   }
 
   /** Removes this relay's meters, so a new relay on the same registry starts afresh. */

@@ -89,11 +89,6 @@ public final class KafkaEventPublisher implements AutoCloseable {
     return Map.copyOf(config);
   }
 
-  /** Routes, sends and awaits a batch; one result per event, in the batch's order. */
-  public List<PublishResult> publish(List<PendingEvent> batch) {
-    return await(send(batch));
-  }
-
   /** A batch handed to the producer, whose acknowledgements are still to come. */
   public static final class Sending {
     private final List<PendingEvent> batch;

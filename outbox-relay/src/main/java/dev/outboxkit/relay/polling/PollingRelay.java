@@ -96,8 +96,9 @@ public final class PollingRelay implements OutboxRelay {
           verifySchema(c, d);
           return null;
         });
-    OutboxRows check = new OutboxRows(dialect, settings.table());
-    int highest = jdbc.autoCommit(check::maxPendingPartition);
+    OutboxRows rows = new OutboxRows(dialect, settings.table());
+    this.rows = rows;
+    int highest = jdbc.autoCommit(rows::maxPendingPartition);
     if (highest >= settings.partitions()) {
       // Events of partitions this relay does not know would never be published.
       throw new IllegalStateException(
@@ -112,8 +113,6 @@ public final class PollingRelay implements OutboxRelay {
     }
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
-    OutboxRows rows = new OutboxRows(dialect, settings.table());
-    this.rows = rows;
     RetryGate gate = new RetryGate();
     LeaseManager leases =
         new LeaseManager(

@@ -254,16 +254,13 @@ final class PublishLoop implements Runnable {
 
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch = gate.select(read.rows(), settings.clock().instant());
-    boolean permission = permitted;
-    if (!batch.isEmpty() && leases.stillOwns(read.partitions()) && !permission) {
-      permission = breaker.tryAcquirePermission();
-      if (!permission) {
-        idleWait = settings.maxPollInterval();
-      }
-    }
-    if (batch.isEmpty() || !permission || !leases.stillOwns(read.partitions())) {
+    boolean sendable = !batch.isEmpty() && leases.stillOwns(read.partitions());
+    boolean permission = permitted || (sendable && breaker.tryAcquirePermission());
+    if (!sendable || !permission) {
       if (permission) {
         breaker.releasePermission();
+      } else if (sendable) {
+        idleWait = settings.maxPollInterval();
       }
       leases.endBatch(read.partitions());
       return null;

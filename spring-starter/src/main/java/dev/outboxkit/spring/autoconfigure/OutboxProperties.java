@@ -1,5 +1,7 @@
 package dev.outboxkit.spring.autoconfigure;
 
+import static dev.outboxkit.outbox.internal.Checks.between;
+
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -91,13 +93,6 @@ public record OutboxProperties(
           maxHeadersSize.toBytes(),
           1,
           OutboxDefaults.MAX_HEADERS_BYTES_LIMIT);
-    }
-  }
-
-  private static void between(String property, long value, long min, long max) {
-    if (value < min || value > max) {
-      throw new IllegalArgumentException(
-          property + " must be between " + min + " and " + max + " but was " + value);
     }
   }
 }

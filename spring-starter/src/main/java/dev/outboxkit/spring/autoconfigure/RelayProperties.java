@@ -1,5 +1,8 @@
 package dev.outboxkit.spring.autoconfigure;
 
+import static dev.outboxkit.outbox.internal.Checks.atLeast;
+import static dev.outboxkit.outbox.internal.Checks.between;
+
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.spi.TopicRouter;
 import java.time.Duration;
@@ -190,20 +193,6 @@ public record RelayProperties(
     public Health {
       atLeast("outbox.relay.health.max-lag", maxLag, Duration.ofSeconds(1));
       between("outbox.relay.health.max-consecutive-failures", maxConsecutiveFailures, 1, 1_000_000);
-    }
-  }
-
-  private static void between(String property, long value, long min, long max) {
-    if (value < min || value > max) {
-      throw new IllegalArgumentException(
-          property + " must be between " + min + " and " + max + " but was " + value);
-    }
-  }
-
-  private static void atLeast(String property, Duration value, Duration min) {
-    if (value.compareTo(min) < 0) {
-      throw new IllegalArgumentException(
-          property + " must be at least " + min + " but was " + value);
     }
   }
 }
