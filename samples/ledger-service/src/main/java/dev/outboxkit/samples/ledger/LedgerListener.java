@@ -1,0 +1,33 @@
+package dev.outboxkit.samples.ledger;
+
+import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.idempotency.kafka.KafkaInbox;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.annotation.Transactional;
+
+/**
+ * Books payment events. The inbox records each event id in the same transaction as its ledger
+ * lines: a batch redelivered after a crash, or an event the relay sent twice, finds its id and is
+ * skipped, so nothing is booked twice. Kafka offsets are committed after the transaction; if that
+ * commit is lost the batch comes again and the inbox skips it.
+ */
+@Component
+public class LedgerListener {
+
+  private final KafkaInbox inbox;
+  private final Ledger ledger;
+
+  public LedgerListener(Inbox inbox, Ledger ledger) {
+    this.inbox = KafkaInbox.of(inbox, "ledger");
+    this.ledger = ledger;
+  }
+
+  @KafkaListener(id = "ledger", topics = "${ledger.topic}")
+  @Transactional
+  public void on(List<ConsumerRecord<String, byte[]>> records) {
+    inbox.processAll(records, ledger::book);
+  }
+}
