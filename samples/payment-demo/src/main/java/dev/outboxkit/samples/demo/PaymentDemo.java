@@ -17,7 +17,9 @@ public final class PaymentDemo {
   private PaymentDemo() {}
 
   public static void main(String[] args) throws InterruptedException {
-    DemoStack stack = DemoStack.start(DemoStack.Settings.fromEnvironment(true, false));
+    // OUTBOX_RELAY_ENABLED=false: no relay inside; run the standalone relay jar next to the demo.
+    boolean relayInApp = !"false".equalsIgnoreCase(System.getenv("OUTBOX_RELAY_ENABLED"));
+    DemoStack stack = DemoStack.start(DemoStack.Settings.fromEnvironment(relayInApp, false));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -34,7 +36,7 @@ public final class PaymentDemo {
 
 
         OutboxKit payment demo is running.
-          payment service  {}   (relay inside; {}/actuator/health, /actuator/prometheus)
+          payment service  {}   ({}; {}/actuator/health, /actuator/prometheus)
           ledger service   {}
           Kafka            {}   (topic: payment)
           payment db       {}
@@ -56,6 +58,7 @@ public final class PaymentDemo {
         Stop with Ctrl+C.
         """,
         p,
+        relayInApp ? "relay inside" : "no relay inside: start outbox-relay-app on the payment db",
         p,
         l,
         stack.settings().kafka(),
