@@ -6,6 +6,8 @@ import static dev.outboxkit.outbox.internal.Checks.between;
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.cdc.CdcRelay;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.polling.PollingRelay;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -114,6 +116,7 @@ public interface OutboxRelay extends AutoCloseable {
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private @Nullable String instanceId;
+    private @Nullable CdcOptions cdc;
 
     private Builder() {}
 
@@ -438,6 +441,18 @@ public interface OutboxRelay extends AutoCloseable {
      * @throws IllegalStateException when a required option is missing or producer properties would
      *     weaken delivery
      */
+    /**
+     * Reads the outbox with change data capture (Debezium's embedded engine on the PostgreSQL WAL
+     * or the MySQL/MariaDB binlog) instead of polling. Needs {@code io.debezium:debezium-embedded}
+     * and the connector of your database on the class path. The Kafka records are the same.
+     *
+     * @param options the CDC options, or {@code null} for polling
+     */
+    public Builder cdc(@Nullable CdcOptions options) {
+      this.cdc = options;
+      return this;
+    }
+
     public OutboxRelay build() {
       if (dataSource == null) {
         throw new IllegalStateException("OutboxRelay.builder() needs a dataSource");
@@ -448,7 +463,7 @@ public interface OutboxRelay extends AutoCloseable {
       }
       checkProducerProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
       checkProducerProperty(ProducerConfig.ACKS_CONFIG, "all", "-1");
-      return new PollingRelay(
+      RelaySettings settings =
           new RelaySettings(
               dataSource,
               dialect,
@@ -478,7 +493,28 @@ public interface OutboxRelay extends AutoCloseable {
               listenNotify,
               meterRegistry,
               clock,
-              instanceId != null ? instanceId : defaultInstanceId()));
+              instanceId != null ? instanceId : defaultInstanceId());
+      if (cdc == null) {
+        return new PollingRelay(settings);
+      }
+      String connector =
+          cdc.jdbcUrl().startsWith("jdbc:postgresql:")
+              ? "io.debezium.connector.postgresql.PostgresConnector"
+              : cdc.jdbcUrl().startsWith("jdbc:mariadb:")
+                  ? "io.debezium.connector.mariadb.MariaDbConnector"
+                  : "io.debezium.connector.mysql.MySqlConnector";
+      for (String needed : new String[] {"io.debezium.engine.DebeziumEngine", connector}) {
+        try {
+          Class.forName(needed, false, OutboxRelay.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+          throw new IllegalStateException(
+              "CDC mode needs "
+                  + needed
+                  + " on the class path: add io.debezium:debezium-embedded and the connector of"
+                  + " your database (debezium-connector-postgres, -mariadb or -mysql)");
+        }
+      }
+      return new CdcRelay(settings, cdc);
     }
 
     private void checkProducerProperty(String name, String... allowed) {

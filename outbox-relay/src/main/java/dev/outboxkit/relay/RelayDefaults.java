@@ -67,4 +67,19 @@ public final class RelayDefaults {
   public static final int PURGE_BATCH_SIZE = 1000;
 
   private RelayDefaults() {}
+
+  /** CDC: the engine's name, also its PostgreSQL replication slot. */
+  public static final String CDC_NAME = "outboxkit";
+
+  /** CDC: the PostgreSQL publication, limited to the outbox table. */
+  public static final String CDC_PUBLICATION = "outboxkit_pub";
+
+  /** CDC: the MySQL/MariaDB replica server id. */
+  public static final long CDC_SERVER_ID = 184_054;
+
+  /** CDC: how often the engine records its position while the outbox is idle. */
+  public static final Duration CDC_HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
+
+  /** CDC: the table of leases and offsets. */
+  public static final String CDC_STATE_TABLE = "outbox_cdc_state";
 }

@@ -1,0 +1,171 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The active/standby lease of one CDC engine: a row of the state table with owner, epoch and
+ * expiry. Taking it over is a conditional update on the epoch seen, so of two standbys racing for
+ * an expired lease exactly one wins; renewing and releasing are conditional on owner and epoch. The
+ * holder trusts its lease only until its last successful renewal plus the ttl, measured on its own
+ * monotonic clock, and stops publishing before that.
+ */
+final class CdcLease {
+
+  private final Jdbc jdbc;
+  private final OutboxDialect dialect;
+  private final String t;
+  private final String name;
+  private final String owner;
+  private final Duration ttl;
+  private final Clock clock;
+  private volatile long epoch = -1;
+  private volatile long validUntilNanos;
+
+  CdcLease(
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      OutboxTable table,
+      String name,
+      String owner,
+      Duration ttl,
+      Clock clock) {
+    this.jdbc = jdbc;
+    this.dialect = dialect;
+    this.t = table.qualifiedName();
+    this.name = name;
+    this.owner = owner;
+    this.ttl = ttl;
+    this.clock = clock;
+  }
+
+  /** The epoch of the lease held, or -1. */
+  long epoch() {
+    return epoch;
+  }
+
+  /** Whether this instance holds the lease now, by its own clock. */
+  boolean held() {
+    return epoch >= 0 && System.nanoTime() - validUntilNanos < 0;
+  }
+
+  /** Takes the lease if it is free or expired. */
+  boolean tryAcquire() throws SQLException {
+    long started = System.nanoTime();
+    return jdbc.autoCommit(
+        c -> {
+          try (PreparedStatement insert =
+              c.prepareStatement(
+                  dialect.name().equals("postgresql")
+                      ? "INSERT INTO " + t + " (name, epoch) VALUES (?, 0) ON CONFLICT DO NOTHING"
+                      : "INSERT IGNORE INTO " + t + " (name, epoch) VALUES (?, 0)")) {
+            insert.setString(1, name);
+            insert.executeUpdate();
+          }
+          long seen;
+          String holder;
+          Instant expires;
+          try (PreparedStatement select =
+              c.prepareStatement(
+                  "SELECT owner_id, epoch, expires_at FROM " + t + " WHERE name = ?")) {
+            select.setString(1, name);
+            try (ResultSet rs = select.executeQuery()) {
+              rs.next();
+              holder = rs.getString(1);
+              seen = rs.getLong(2);
+              expires = dialect.getInstant(rs, "expires_at");
+            }
+          }
+          Instant now = clock.instant();
+          if (holder != null && expires != null && expires.isAfter(now)) {
+            return false;
+          }
+          try (PreparedStatement take =
+              c.prepareStatement(
+                  "UPDATE "
+                      + t
+                      + " SET owner_id = ?, epoch = ?, expires_at = ? WHERE name = ? AND epoch = ?")) {
+            take.setString(1, owner);
+            take.setLong(2, seen + 1);
+            dialect.setInstant(take, 3, now.plus(ttl));
+            take.setString(4, name);
+            take.setLong(5, seen);
+            if (take.executeUpdate() != 1) {
+              return false;
+            }
+          }
+          epoch = seen + 1;
+          validUntilNanos = started + ttl.toNanos();
+          return true;
+        });
+  }
+
+  /** Extends the lease; false when it was taken over (or released) meanwhile. */
+  boolean renew() throws SQLException {
+    long started = System.nanoTime();
+    long held = epoch;
+    if (held < 0) {
+      return false;
+    }
+    boolean renewed =
+        jdbc.autoCommit(
+            c -> {
+              try (PreparedStatement s =
+                  c.prepareStatement(
+                      "UPDATE "
+                          + t
+                          + " SET expires_at = ? WHERE name = ? AND owner_id = ? AND epoch = ?")) {
+                dialect.setInstant(s, 1, clock.instant().plus(ttl));
+                s.setString(2, name);
+                s.setString(3, owner);
+                s.setLong(4, held);
+                return s.executeUpdate() == 1;
+              }
+            });
+    if (renewed) {
+      validUntilNanos = started + ttl.toNanos();
+    } else {
+      epoch = -1;
+    }
+    return renewed;
+  }
+
+  /** Gives the lease up so that a standby takes over at once. */
+  void release() {
+    long held = epoch;
+    epoch = -1;
+    if (held < 0) {
+      return;
+    }
+    try {
+      jdbc.autoCommit(
+          c -> {
+            try (PreparedStatement s =
+                c.prepareStatement(
+                    "UPDATE "
+                        + t
+                        + " SET owner_id = NULL, expires_at = NULL WHERE name = ? AND owner_id = ?"
+                        + " AND epoch = ?")) {
+              s.setString(1, name);
+              s.setString(2, owner);
+              s.setLong(3, held);
+              return s.executeUpdate();
+            }
+          });
+    } catch (SQLException e) {
+      // It expires on its own.
+    }
+  }
+
+  /** Forgets the lease locally (it is lost or being given up). */
+  void drop() {
+    epoch = -1;
+  }
+}

@@ -1,0 +1,175 @@
+package dev.outboxkit.relay.cdc;
+
+import static dev.outboxkit.outbox.internal.Checks.atLeast;
+import static dev.outboxkit.outbox.internal.Checks.between;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.relay.RelayDefaults;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How the CDC relay reads the outbox: the Debezium embedded engine on the PostgreSQL WAL ({@code
+ * pgoutput}) or the MySQL/MariaDB binlog. Debezium opens its own connections, so it needs the
+ * database's JDBC URL and credentials; the relay's {@code DataSource} serves the lease, the offsets
+ * and the bookkeeping.
+ *
+ * @param name the engine's name: the PostgreSQL replication slot, and the key of its lease and
+ *     offsets; one active engine per name
+ * @param jdbcUrl the database, {@code jdbc:postgresql://host:port/db}, {@code
+ *     jdbc:mariadb://host:port/db} or {@code jdbc:mysql://host:port/db}
+ * @param username a user with the REPLICATION attribute (PostgreSQL) or REPLICATION SLAVE and
+ *     REPLICATION CLIENT grants (MySQL/MariaDB)
+ * @param password its password
+ * @param publication the PostgreSQL publication, limited to the outbox table
+ * @param autoCreate whether to create the publication (PostgreSQL) and the state table when
+ *     missing; otherwise a missing one stops the start naming the statement to run
+ * @param serverId the MySQL/MariaDB replica server id, unique among the server's replicas
+ * @param heartbeatInterval how often the engine records its position while the outbox is idle, so
+ *     PostgreSQL can recycle WAL written for other tables
+ * @param stateTable the table of leases and offsets
+ * @param offsetsInKafka when set, offsets go to this Kafka topic instead of the state table
+ * @param deletePublished whether to delete each event's row after the broker acknowledged it (the
+ *     table then holds only what is still to publish); off when writers delete in their own
+ *     transaction or another process cleans up
+ * @param debeziumProperties further Debezium properties, applied last (experts only)
+ */
+public record CdcOptions(
+    String name,
+    String jdbcUrl,
+    String username,
+    String password,
+    String publication,
+    boolean autoCreate,
+    long serverId,
+    Duration heartbeatInterval,
+    OutboxTable stateTable,
+    @Nullable String offsetsInKafka,
+    boolean deletePublished,
+    Map<String, String> debeziumProperties) {
+
+  private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,63}");
+
+  /** Checks every option, naming it. */
+  public CdcOptions {
+    Objects.requireNonNull(name, "cdc.name");
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "cdc.name '"
+              + name
+              + "' must be 1 to 63 lower-case letters, digits or '_' (it names the replication"
+              + " slot)");
+    }
+    Objects.requireNonNull(jdbcUrl, "cdc.jdbcUrl");
+    if (!(jdbcUrl.startsWith("jdbc:postgresql:")
+        || jdbcUrl.startsWith("jdbc:mariadb:")
+        || jdbcUrl.startsWith("jdbc:mysql:"))) {
+      throw new IllegalArgumentException(
+          "cdc.jdbcUrl must be a PostgreSQL, MariaDB or MySQL JDBC URL but was " + jdbcUrl);
+    }
+    Objects.requireNonNull(username, "cdc.username");
+    Objects.requireNonNull(password, "cdc.password");
+    if (!NAME.matcher(Objects.requireNonNull(publication, "cdc.publication")).matches()) {
+      throw new IllegalArgumentException(
+          "cdc.publication '"
+              + publication
+              + "' must be 1 to 63 lower-case letters, digits or '_'");
+    }
+    between("cdc.serverId", serverId, 1, 4_294_967_295L);
+    atLeast("cdc.heartbeatInterval", heartbeatInterval, Duration.ofMillis(100));
+    Objects.requireNonNull(stateTable, "cdc.stateTable");
+    debeziumProperties = Map.copyOf(debeziumProperties);
+  }
+
+  /** A builder with defaults: name {@code outboxkit}, publication {@code outboxkit_pub}. */
+  public static Builder builder(String jdbcUrl, String username, String password) {
+    return new Builder(jdbcUrl, username, password);
+  }
+
+  /** Builds {@link CdcOptions}. */
+  public static final class Builder {
+    private final String jdbcUrl;
+    private final String username;
+    private final String password;
+    private String name = RelayDefaults.CDC_NAME;
+    private String publication = RelayDefaults.CDC_PUBLICATION;
+    private boolean autoCreate;
+    private long serverId = RelayDefaults.CDC_SERVER_ID;
+    private Duration heartbeatInterval = RelayDefaults.CDC_HEARTBEAT_INTERVAL;
+    private OutboxTable stateTable = OutboxTable.of(RelayDefaults.CDC_STATE_TABLE);
+    private @Nullable String offsetsInKafka;
+    private boolean deletePublished = true;
+    private final Map<String, String> debezium = new LinkedHashMap<>();
+
+    private Builder(String jdbcUrl, String username, String password) {
+      this.jdbcUrl = jdbcUrl;
+      this.username = username;
+      this.password = password;
+    }
+
+    public Builder name(String name) {
+      this.name = name;
+      return this;
+    }
+
+    public Builder publication(String publication) {
+      this.publication = publication;
+      return this;
+    }
+
+    public Builder autoCreate(boolean autoCreate) {
+      this.autoCreate = autoCreate;
+      return this;
+    }
+
+    public Builder serverId(long serverId) {
+      this.serverId = serverId;
+      return this;
+    }
+
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = interval;
+      return this;
+    }
+
+    public Builder stateTable(OutboxTable table) {
+      this.stateTable = table;
+      return this;
+    }
+
+    public Builder offsetsInKafka(@Nullable String topic) {
+      this.offsetsInKafka = topic;
+      return this;
+    }
+
+    public Builder deletePublished(boolean delete) {
+      this.deletePublished = delete;
+      return this;
+    }
+
+    public Builder debeziumProperty(String name, String value) {
+      debezium.put(name, value);
+      return this;
+    }
+
+    public CdcOptions build() {
+      return new CdcOptions(
+          name,
+          jdbcUrl,
+          username,
+          password,
+          publication,
+          autoCreate,
+          serverId,
+          heartbeatInterval,
+          stateTable,
+          offsetsInKafka,
+          deletePublished,
+          debezium);
+    }
+  }
+}

@@ -1,0 +1,769 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.internal.HeadersCodec;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.JdbcParkedEvents;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.kafka.KafkaEventPublisher;
+import dev.outboxkit.relay.kafka.PublishResult;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import io.micrometer.core.instrument.Gauge;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CDC relay: Debezium's embedded engine reads the outbox table's inserts from the PostgreSQL
+ * WAL ({@code pgoutput}, a publication limited to the outbox table, a named slot) or the
+ * MySQL/MariaDB binlog, and this class publishes each as the very record the polling relay would
+ * send ({@link dev.outboxkit.relay.kafka.KafkaRecords}).
+ *
+ * <p>Per batch of changes it sends every event, waits for the broker's acknowledgements, and only
+ * then tells Debezium the batch is processed; the offsets are stored (in the state table, under the
+ * lease) right after. A crash re-reads at most the batch that was not yet stored: duplicates, never
+ * losses. A failing event holds back the stream (commit order is the order of the log) and is
+ * retried with backoff; after {@code maxAttempts}, or at once for a permanent error, it is parked
+ * (status {@code DEAD}, optional dead-letter topic), so the stream moves on and nothing is dropped.
+ *
+ * <p>One engine per name is active: instances race for a lease row; the others stand by and take
+ * over when it expires. The active one publishes only while its lease is valid by its own clock,
+ * and its offsets are written on condition of owner and epoch.
+ */
+public final class CdcRelay implements OutboxRelay {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcRelay.class);
+  private static final String HEARTBEAT_PREFIX = "outboxkit-heartbeat";
+
+  private final RelaySettings settings;
+  private final CdcOptions options;
+  private final String id;
+  private final Jdbc jdbc;
+  private final AtomicReference<RelayStatus.State> state =
+      new AtomicReference<>(RelayStatus.State.NEW);
+  private final AtomicLong slotLagBytes = new AtomicLong(-1);
+  private final AtomicLong inFlightSince = new AtomicLong();
+  private final AtomicLong lastSeenNanos = new AtomicLong();
+  private final AtomicLong lastSeenCommitMillis = new AtomicLong();
+  private volatile boolean paused;
+  private volatile boolean brokerDown;
+  private volatile int consecutiveFailures;
+  private volatile @Nullable String lastError;
+  private volatile @Nullable Instant lastBatchAt;
+  private volatile long backoffUntilNanos;
+
+  private @Nullable OutboxDialect dialect;
+  private @Nullable OutboxRows rows;
+  private @Nullable RelayMetrics metrics;
+  private @Nullable KafkaEventPublisher publisher;
+  private @Nullable CdcLease lease;
+  private @Nullable ParkedEvents parked;
+  private @Nullable ChangeDecoder decoder;
+  private @Nullable ScheduledExecutorService scheduler;
+  private @Nullable Gauge slotGauge;
+  private final Object engineLock = new Object();
+  private @Nullable Running engine;
+
+  /** An engine run: the engine, its thread's end, and whether it failed. */
+  private static final class Running {
+    final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+    final CountDownLatch done = new CountDownLatch(1);
+    final String bindingKey;
+    volatile boolean stopping;
+    volatile @Nullable String failure;
+
+    Running(DebeziumEngine<RecordChangeEvent<SourceRecord>> engine, String bindingKey) {
+      this.engine = engine;
+      this.bindingKey = bindingKey;
+    }
+  }
+
+  /** Thrown in the engine's thread when this instance may no longer publish. */
+  private static final class LeaseLost extends RuntimeException {
+    LeaseLost(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * @param settings the relay's common settings (Kafka, retries, metrics, lease timing)
+   * @param options what is specific to CDC
+   */
+  public CdcRelay(RelaySettings settings, CdcOptions options) {
+    this.settings = settings;
+    this.options = options;
+    this.id = settings.instanceId();
+    this.jdbc = new Jdbc(settings.dataSource());
+  }
+
+  @Override
+  public void start() {
+    if (!state.compareAndSet(RelayStatus.State.NEW, RelayStatus.State.RUNNING)) {
+      throw new IllegalStateException("The relay was started before");
+    }
+    try {
+      startUp();
+    } catch (SQLException e) {
+      state.set(RelayStatus.State.STOPPED);
+      throw new IllegalStateException("CDC relay could not start: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      state.set(RelayStatus.State.STOPPED);
+      throw e;
+    }
+  }
+
+  private void startUp() throws SQLException {
+    OutboxDialect d = settings.dialect();
+    if (d == null) {
+      d = jdbc.autoCommit(OutboxDialect::detect);
+    }
+    OutboxDialect dialect = d;
+    this.dialect = dialect;
+    jdbc.autoCommit(
+        c -> {
+          OutboxSchema.verify(c, dialect, settings.table());
+          CdcPreflight.check(c, dialect, options, settings.table(), options.username());
+          if (options.autoCreate()) {
+            CdcSchema.create(c, dialect, options.stateTable());
+          }
+          verifyStateTable(c, dialect);
+          return null;
+        });
+    this.rows = new OutboxRows(dialect, settings.table());
+    this.decoder = new ChangeDecoder(settings.table().name());
+    RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
+    this.metrics = metrics;
+    if (dialect.name().equals("postgresql")) {
+      slotGauge =
+          Gauge.builder(
+                  "outbox.cdc.slot.lag.bytes",
+                  slotLagBytes,
+                  v -> v.get() < 0 ? Double.NaN : v.get())
+              .description("WAL the server retains for the relay's replication slot")
+              .baseUnit("bytes")
+              .tag("table", settings.table().name())
+              .register(settings.meterRegistry());
+    }
+    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {});
+    this.publisher =
+        new KafkaEventPublisher(
+            settings.producerProperties(),
+            "outboxkit-cdc-" + id,
+            settings.sendTimeout(),
+            settings.topicRouter(),
+            settings.verifyTopics(),
+            settings.clock());
+    this.lease =
+        new CdcLease(
+            jdbc,
+            dialect,
+            options.stateTable(),
+            options.name(),
+            id,
+            settings.leaseTtl(),
+            settings.clock());
+    ScheduledExecutorService scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "outboxkit-cdc-lease-" + id);
+              t.setDaemon(true);
+              return t;
+            });
+    this.scheduler = scheduler;
+    long beat = settings.heartbeatInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(this::tick, 0, beat, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(
+        this::measure, 0, settings.metricsInterval().toMillis(), TimeUnit.MILLISECONDS);
+    log.info(
+        "CDC relay {} started on {} (engine {}, {}); it publishes while it holds the engine's"
+            + " lease",
+        id,
+        settings.table(),
+        options.name(),
+        dialect.name());
+  }
+
+  private void verifyStateTable(Connection c, OutboxDialect dialect) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT name FROM " + options.stateTable().qualifiedName() + " WHERE 1 = 0")) {
+      s.executeQuery().close();
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "The CDC state table "
+              + options.stateTable()
+              + " is missing. Apply "
+              + CdcSchema.scriptLocation(dialect)
+              + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
+              + " outbox.relay.cdc.auto-create=true.",
+          e);
+    }
+  }
+
+  /** The lease loop: keep or take the lease, start or stop the engine accordingly. */
+  private void tick() {
+    CdcLease lease = this.lease;
+    if (lease == null) {
+      return;
+    }
+    try {
+      Running running = currentEngine();
+      if (running != null && running.done.getCount() == 0) {
+        // The engine ended on its own (an error): give the lease up so a standby may try, and
+        // wait a little before trying again here.
+        lastError = running.failure;
+        stopEngine();
+        lease.release();
+        backoffUntilNanos = System.nanoTime() + settings.retryInitialInterval().toNanos() * 5;
+        return;
+      }
+      if (lease.epoch() >= 0) {
+        if (!lease.renew()) {
+          log.warn("CDC relay {} lost the lease of engine {}; stopping it", id, options.name());
+          stopEngine();
+        }
+      } else if (isActiveState() && System.nanoTime() - backoffUntilNanos >= 0) {
+        if (lease.tryAcquire()) {
+          log.info(
+              "CDC relay {} took the lease of engine {} (epoch {}); starting it",
+              id,
+              options.name(),
+              lease.epoch());
+          startEngine(lease.epoch());
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      lastError = e.toString();
+      log.warn("CDC relay {} lease check failed: {}", id, e.toString());
+      if (!lease.held()) {
+        stopEngine();
+        lease.drop();
+      }
+    }
+  }
+
+  private boolean isActiveState() {
+    RelayStatus.State s = state.get();
+    return s == RelayStatus.State.RUNNING || s == RelayStatus.State.PAUSED;
+  }
+
+  private @Nullable Running currentEngine() {
+    synchronized (engineLock) {
+      return engine;
+    }
+  }
+
+  private void startEngine(long epoch) {
+    String key = options.name() + "-" + id + "-" + epoch;
+    DatabaseOffsetStore.bind(
+        key,
+        new DatabaseOffsetStore.Binding(
+            settings.dataSource(),
+            dialect,
+            options.stateTable(),
+            options.name(),
+            id,
+            () -> epoch,
+            settings.clock()));
+    AtomicReference<Running> self = new AtomicReference<>();
+    DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
+        DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+            .using(engineProperties(key))
+            .notifying(this::handleBatch)
+            .using(
+                (success, message, error) -> {
+                  Running r = self.get();
+                  if (r != null) {
+                    if (!success && !r.stopping) {
+                      r.failure = message + (error == null ? "" : ": " + error);
+                      log.error("CDC engine {} stopped: {}", options.name(), r.failure, error);
+                    }
+                    r.done.countDown();
+                  }
+                })
+            .build();
+    Running running = new Running(built, key);
+    self.set(running);
+    synchronized (engineLock) {
+      engine = running;
+    }
+    Thread thread = new Thread(built, "outboxkit-cdc-engine-" + id);
+    thread.setDaemon(true);
+    thread.start();
+    inFlightSince.set(0);
+    lastSeenNanos.set(System.nanoTime());
+    metrics.owned(settings.partitions());
+  }
+
+  private void stopEngine() {
+    Running running;
+    synchronized (engineLock) {
+      running = engine;
+      engine = null;
+    }
+    if (metrics != null) {
+      metrics.owned(0);
+    }
+    if (running == null) {
+      return;
+    }
+    running.stopping = true;
+    long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
+    while (running.done.getCount() > 0) {
+      try {
+        running.engine.close();
+        break;
+      } catch (IllegalStateException e) {
+        // "Cannot stop engine while tasks are starting" or already stopping: try again shortly.
+        if (System.nanoTime() - deadline > 0
+            || e.getMessage() == null
+            || !e.getMessage().contains("starting")) {
+          break;
+        }
+        sleepQuietly(100);
+      } catch (Exception e) {
+        log.warn("Closing CDC engine {} failed: {}", options.name(), e.toString());
+        break;
+      }
+    }
+    try {
+      if (!running.done.await(
+          Math.max(1, settings.shutdownTimeout().toMillis()), TimeUnit.MILLISECONDS)) {
+        log.warn(
+            "CDC engine {} did not stop within {}", options.name(), settings.shutdownTimeout());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    DatabaseOffsetStore.unbind(running.bindingKey);
+  }
+
+  /** Debezium's configuration for this database. */
+  Properties engineProperties(String bindingKey) {
+    Properties p = new Properties();
+    OutboxDialect d = dialect;
+    URI url = URI.create(options.jdbcUrl().substring("jdbc:".length()));
+    String database = url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
+    OutboxTable table = settings.table();
+    p.setProperty("name", options.name());
+    p.setProperty("topic.prefix", options.name());
+    p.setProperty("database.hostname", url.getHost());
+    p.setProperty("database.user", options.username());
+    p.setProperty("database.password", options.password());
+    p.setProperty("tombstones.on.delete", "false");
+    p.setProperty("binary.handling.mode", "bytes");
+    p.setProperty("snapshot.mode", "initial");
+    p.setProperty("heartbeat.interval.ms", String.valueOf(options.heartbeatInterval().toMillis()));
+    p.setProperty("max.batch.size", String.valueOf(settings.batchSize()));
+    p.setProperty("max.queue.size", String.valueOf(settings.batchSize() * 4));
+    p.setProperty("poll.interval.ms", String.valueOf(settings.minPollInterval().toMillis()));
+    p.setProperty("offset.flush.interval.ms", "0");
+    p.setProperty("offset.flush.timeout.ms", "10000");
+    p.setProperty("errors.max.retries", "3");
+    if (options.offsetsInKafka() != null) {
+      p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+      p.setProperty("offset.storage.topic", options.offsetsInKafka());
+      p.setProperty("offset.storage.partitions", "1");
+      p.setProperty("offset.storage.replication.factor", "-1");
+    } else {
+      p.setProperty("offset.storage", DatabaseOffsetStore.class.getName());
+    }
+    p.setProperty(DatabaseOffsetStore.BINDING, bindingKey);
+    // Kafka Connect's worker config wants brokers even when offsets are not in Kafka.
+    p.setProperty(
+        "bootstrap.servers",
+        String.valueOf(settings.producerProperties().get("bootstrap.servers")));
+    if (d.name().equals("postgresql")) {
+      String schema = table.schema() == null ? "public" : table.schema();
+      p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
+      p.setProperty("database.dbname", database);
+      p.setProperty("plugin.name", "pgoutput");
+      p.setProperty("slot.name", options.name());
+      p.setProperty("publication.name", options.publication());
+      p.setProperty("publication.autocreate.mode", "disabled");
+      p.setProperty("table.include.list", schema + "\\." + table.name());
+      // A logical message passes any publication filter, so the slot's position moves on while
+      // only other tables change; without it the server keeps their WAL for the slot.
+      p.setProperty(
+          "heartbeat.action.query",
+          "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', now()::varchar)");
+    } else {
+      boolean mariadb = options.jdbcUrl().startsWith("jdbc:mariadb:") || d.name().equals("mariadb");
+      p.setProperty(
+          "connector.class",
+          mariadb
+              ? "io.debezium.connector.mariadb.MariaDbConnector"
+              : "io.debezium.connector.mysql.MySqlConnector");
+      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 3306 : url.getPort()));
+      p.setProperty("database.server.id", String.valueOf(options.serverId()));
+      p.setProperty("database.include.list", database);
+      p.setProperty("table.include.list", database + "\\." + table.name());
+      p.setProperty("include.schema.changes", "false");
+      // No global read lock (it waits for every open writer transaction and needs RELOAD): rows
+      // written while the first start's snapshot runs may be published twice, never missed.
+      p.setProperty("snapshot.locking.mode", "none");
+      p.setProperty("schema.history.internal", DatabaseSchemaHistory.class.getName());
+      p.setProperty("schema.history.internal." + DatabaseOffsetStore.BINDING, bindingKey);
+      p.setProperty("schema.history.internal.store.only.captured.tables.ddl", "true");
+    }
+    options.debeziumProperties().forEach(p::setProperty);
+    return p;
+  }
+
+  /** Publishes one batch of changes, then lets Debezium store the position after it. */
+  private void handleBatch(
+      List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+      throws InterruptedException {
+    lastSeenNanos.set(System.nanoTime());
+    List<ChangeDecoder.Change> changes = new ArrayList<>();
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      SourceRecord r = record.record();
+      long commit = ChangeDecoder.commitMillis(r);
+      if (commit > 0) {
+        lastSeenCommitMillis.set(commit);
+      }
+      ChangeDecoder.Change change = decoder.decode(r);
+      if (change != null) {
+        changes.add(change);
+      }
+    }
+    if (!changes.isEmpty()) {
+      long oldest = changes.stream().mapToLong(ChangeDecoder.Change::commitMillis).min().orElse(0);
+      inFlightSince.set(oldest > 0 ? oldest : settings.clock().millis());
+      List<Long> published = publish(changes.stream().map(ChangeDecoder.Change::event).toList());
+      metrics.batch(changes.size());
+      lastBatchAt = settings.clock().instant();
+      if (options.deletePublished() && !published.isEmpty()) {
+        markPublished(published);
+      }
+    }
+    requireLease();
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      committer.markProcessed(record);
+    }
+    committer.markBatchFinished();
+    inFlightSince.set(0);
+  }
+
+  /**
+   * Sends until every event is acknowledged or parked. Retriable failures are retried with
+   * exponential backoff, holding the stream back (the log's order is the commit order); only
+   * failures of single events count towards parking, not a broker that is down for everyone.
+   *
+   * @return the sequence numbers of the acknowledged events
+   */
+  private List<Long> publish(List<PendingEvent> batch) throws InterruptedException {
+    List<Long> acked = new ArrayList<>();
+    Map<UUID, Integer> attempts = new HashMap<>();
+    List<PendingEvent> todo = batch;
+    long backoff = settings.retryInitialInterval().toMillis();
+    while (!todo.isEmpty()) {
+      while (paused && isActiveState()) {
+        requireLease();
+        Thread.sleep(50);
+      }
+      requireLease();
+      KafkaEventPublisher.Sending sending = publisher.send(todo);
+      List<PublishResult> results = publisher.await(sending);
+      Set<UUID> retry = new HashSet<>();
+      List<PublishResult.Failed> failures = new ArrayList<>();
+      for (PublishResult result : results) {
+        if (result instanceof PublishResult.Acked a) {
+          acked.add(a.event().seq());
+          metrics.delivered(Duration.between(a.event().event().createdAt(), a.at()).abs());
+        } else if (result instanceof PublishResult.Failed f) {
+          failures.add(f);
+        } else {
+          retry.add(result.event().event().id());
+        }
+      }
+      boolean wholeBrokerDown =
+          !failures.isEmpty()
+              && failures.size() == results.size()
+              && failures.stream().allMatch(f -> !f.permanent() && f.reachedBroker());
+      brokerDown = wholeBrokerDown;
+      for (PublishResult.Failed f : failures) {
+        metrics.failed(f.permanent());
+        lastError = f.error();
+        UUID eventId = f.event().event().id();
+        int tries = wholeBrokerDown ? 0 : attempts.merge(eventId, 1, Integer::sum);
+        if (f.permanent() || tries >= settings.maxAttempts()) {
+          park(f.event(), f.error(), Math.max(1, tries));
+        } else {
+          retry.add(eventId);
+        }
+      }
+      consecutiveFailures = failures.isEmpty() ? 0 : consecutiveFailures + 1;
+      if (retry.isEmpty()) {
+        break;
+      }
+      List<PendingEvent> next = new ArrayList<>();
+      for (PendingEvent e : todo) {
+        if (retry.contains(e.event().id())) {
+          next.add(e);
+        }
+      }
+      todo = next;
+      if (!failures.isEmpty()) {
+        Thread.sleep(backoff);
+        backoff =
+            Math.min(
+                (long) (backoff * settings.retryMultiplier()),
+                settings.retryMaxInterval().toMillis());
+      }
+    }
+    brokerDown = false;
+    return acked;
+  }
+
+  private void requireLease() {
+    CdcLease lease = this.lease;
+    Running running = currentEngine();
+    if (lease == null || !lease.held() || running == null || running.stopping) {
+      throw new LeaseLost(
+          "CDC relay " + id + " no longer holds the lease of engine " + options.name());
+    }
+  }
+
+  /**
+   * Parks an event: its row becomes {@code DEAD} with the error (or, when the writer already
+   * deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like any
+   * parked event; optionally a copy goes to the dead-letter topic.
+   */
+  private void park(PendingEvent pending, String error, int attempts) {
+    String message = error.length() > 2000 ? error.substring(0, 2000) : error;
+    if (settings.deadLetterTopic() != null) {
+      publisher.sendDeadLetter(pending, settings.deadLetterTopic(), message);
+    }
+    OutboxEvent e = pending.event();
+    String t = settings.table().qualifiedName();
+    try {
+      jdbc.autoCommit(
+          c -> {
+            try (PreparedStatement update =
+                c.prepareStatement(
+                    "UPDATE "
+                        + t
+                        + " SET status = 'DEAD', attempts = ?, last_error = ? WHERE id = ?")) {
+              update.setInt(1, attempts);
+              update.setString(2, message);
+              dialect.setUuid(update, 3, e.id());
+              if (update.executeUpdate() > 0) {
+                return null;
+              }
+            }
+            try (PreparedStatement insert =
+                c.prepareStatement(
+                    "INSERT INTO "
+                        + t
+                        + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                        + " created_at, partition_no, status, attempts, last_error)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
+              dialect.setUuid(insert, 1, e.id());
+              insert.setString(2, e.aggregateType());
+              insert.setString(3, e.aggregateId());
+              insert.setString(4, e.eventType());
+              insert.setBytes(5, e.payload());
+              insert.setString(6, HeadersCodec.encode(e.headers()));
+              insert.setString(7, e.tenant());
+              dialect.setInstant(insert, 8, e.createdAt());
+              insert.setInt(9, e.partition());
+              insert.setInt(10, attempts);
+              insert.setString(11, message);
+              insert.executeUpdate();
+            }
+            return null;
+          });
+      metrics.parked();
+      log.warn("CDC relay parked event {} after {} attempts: {}", e.id(), attempts, message);
+    } catch (SQLException ex) {
+      // Not parked: fail the batch, so it is read again and nothing is lost.
+      throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
+    }
+  }
+
+  private void markPublished(List<Long> seqs) {
+    try {
+      Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
+      jdbc.autoCommit(c -> rows.markPublished(c, seqs, at));
+    } catch (SQLException e) {
+      // Harmless for CDC (the position is what counts); the rows are cleaned up by a later
+      // batch's statement or would be re-sent only if polling took over.
+      log.debug("Could not delete published rows", e);
+    }
+  }
+
+  private void measure() {
+    RelayMetrics metrics = this.metrics;
+    if (metrics == null) {
+      return;
+    }
+    long now = settings.clock().millis();
+    long since = inFlightSince.get();
+    Duration lag = Duration.ZERO;
+    Running running = currentEngine();
+    if (since > 0) {
+      lag = Duration.ofMillis(Math.max(0, now - since));
+    } else if (running != null
+        && System.nanoTime() - lastSeenNanos.get() > options.heartbeatInterval().toNanos() * 3
+        && lastSeenCommitMillis.get() > 0) {
+      // Nothing read, not even a heartbeat, for three heartbeat intervals: the reader is stuck.
+      lag = Duration.ofMillis(Math.max(0, now - lastSeenCommitMillis.get()));
+    }
+    long backlog = -1;
+    try {
+      backlog = jdbc.autoCommit(c -> rows.stats(c).backlog());
+      if (slotGauge != null) {
+        slotLagBytes.set(jdbc.autoCommit(this::retainedWal));
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Could not measure the CDC relay", e);
+    }
+    metrics.outbox(backlog, lag);
+  }
+
+  private long retainedWal(Connection c) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) FROM pg_replication_slots"
+                + " WHERE slot_name = ?")) {
+      s.setString(1, options.name());
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : -1;
+      }
+    }
+  }
+
+  @Override
+  public void wakeUp() {
+    // The engine streams; nothing to wake.
+  }
+
+  @Override
+  public void pause() {
+    if (state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.PAUSED)) {
+      paused = true;
+    }
+  }
+
+  @Override
+  public void resume() {
+    if (state.compareAndSet(RelayStatus.State.PAUSED, RelayStatus.State.RUNNING)) {
+      paused = false;
+    }
+  }
+
+  /** Whether this instance runs the engine now (the others stand by). */
+  public boolean isActive() {
+    Running running = currentEngine();
+    return running != null && !running.stopping && lease != null && lease.held();
+  }
+
+  @Override
+  public RelayStatus status() {
+    RelayMetrics m = metrics;
+    Set<Integer> owned =
+        isActive()
+            ? IntStream.range(0, settings.partitions())
+                .boxed()
+                .collect(Collectors.toCollection(LinkedHashSet::new))
+            : Set.of();
+    return new RelayStatus(
+        id,
+        state.get(),
+        owned,
+        m == null ? -1 : m.backlog(),
+        m == null ? Duration.ZERO : m.lag(),
+        consecutiveFailures,
+        brokerDown ? "OPEN" : "CLOSED",
+        lastError,
+        lastBatchAt);
+  }
+
+  @Override
+  public ParkedEvents parkedEvents() {
+    if (parked == null) {
+      throw new IllegalStateException("Start the relay first");
+    }
+    return parked;
+  }
+
+  @Override
+  public void close() {
+    RelayStatus.State s = state.getAndSet(RelayStatus.State.STOPPING);
+    if (s == RelayStatus.State.STOPPED || s == RelayStatus.State.STOPPING) {
+      state.set(RelayStatus.State.STOPPED);
+      return;
+    }
+    if (scheduler != null) {
+      scheduler.shutdownNow();
+      try {
+        scheduler.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    stopEngine();
+    if (lease != null) {
+      lease.release();
+    }
+    if (publisher != null) {
+      publisher.close(settings.shutdownTimeout());
+    }
+    if (metrics != null) {
+      metrics.close();
+    }
+    if (slotGauge != null) {
+      settings.meterRegistry().remove(slotGauge);
+    }
+    state.set(RelayStatus.State.STOPPED);
+    log.info("CDC relay {} stopped", id);
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+-- liquibase formatted sql
+-- OutboxKit CDC relay tables, version 4, for mariadb: the active/standby lease of each CDC engine and its
+-- source offsets (written only by the lease holder), and the connector's schema history.
+-- Needed only for outbox.relay.mode=cdc.
+-- Generated from CdcSchema.createStatements(OutboxDialect.mariadb(), ...default table);
+-- a test keeps the two identical. Statements are separated by ';' on a line of its own.
+
+-- changeset outboxkit:outboxkit-4-mariadb dbms:mariadb
+CREATE TABLE IF NOT EXISTS outbox_cdc_state_history (
+    name       VARCHAR(64)  NOT NULL,
+    seq        BIGINT       NOT NULL,
+    record     MEDIUMTEXT   NOT NULL,
+    PRIMARY KEY (name, seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+;
+
+CREATE TABLE IF NOT EXISTS outbox_cdc_state (
+    name       VARCHAR(64)  NOT NULL,
+    owner_id   VARCHAR(255) NULL,
+    epoch      BIGINT       NOT NULL DEFAULT 0,
+    expires_at DATETIME(6)  NULL,
+    offsets    MEDIUMTEXT   NULL,
+    updated_at DATETIME(6)  NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+;

@@ -1,0 +1,419 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.cdc.CdcRelay;
+import dev.outboxkit.relay.cdc.CdcSchema;
+import dev.outboxkit.relay.spi.TopicRouter;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestDatabaseExtension;
+import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the CDC relay must do on every database it supports, against the real database's change log
+ * and a real broker. One subclass per database.
+ */
+abstract class CdcRelayContractTests {
+
+  private static final AtomicInteger counter = new AtomicInteger();
+
+  static final KafkaTestBroker kafka = TestServers.kafka();
+
+  final List<OutboxRelay> relays = new CopyOnWriteArrayList<>();
+  final List<String> engines = new CopyOnWriteArrayList<>();
+  String topic;
+  String engine;
+  Outbox outbox;
+  JdbcTransactions tx;
+  OutboxDialect dialect;
+
+  abstract TestDatabaseExtension database();
+
+  DataSource dataSource() {
+    return database().dataSource();
+  }
+
+  @BeforeEach
+  void setUp() throws SQLException {
+    dialect = RelayTables.create(dataSource());
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      CdcSchema.create(c, dialect, OutboxTable.of("outbox_cdc_state"));
+      s.execute("DELETE FROM outbox_event");
+    }
+    int n = counter.incrementAndGet();
+    topic = "cdc" + n + "x" + System.nanoTime() % 100_000;
+    engine = "outboxkit_t" + n + "_" + System.nanoTime() % 100_000;
+    kafka.createTopic(topic, 4);
+    tx = JdbcTransactions.of(dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+  }
+
+  @AfterEach
+  void closeRelays() throws SQLException {
+    relays.forEach(OutboxRelay::close);
+    if (dialect.name().equals("postgresql")) {
+      try (Connection c = dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        for (String name : engines) {
+          s.execute(
+              "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE"
+                  + " slot_name = '"
+                  + name
+                  + "' AND NOT active");
+        }
+      }
+    }
+  }
+
+  CdcOptions.Builder cdcOptions(String name) {
+    TestDatabase db = database().database();
+    engines.add(name);
+    return CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
+        .name(name)
+        .autoCreate(true)
+        .heartbeatInterval(Duration.ofMillis(500));
+  }
+
+  OutboxRelay relay(
+      UnaryOperator<CdcOptions.Builder> cdc, UnaryOperator<OutboxRelay.Builder> more) {
+    OutboxRelay relay =
+        more.apply(
+                OutboxRelay.builder()
+                    .dataSource(dataSource())
+                    .bootstrapServers(kafka.bootstrapServers())
+                    .cdc(cdc.apply(cdcOptions(engine)).build())
+                    .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+                    .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+                    .metricsInterval(Duration.ofMillis(100))
+                    .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))
+                    .meterRegistry(new SimpleMeterRegistry())
+                    .shutdownTimeout(Duration.ofSeconds(10)))
+            .build();
+    relays.add(relay);
+    return relay;
+  }
+
+  OutboxRelay startRelay() {
+    OutboxRelay relay = relay(c -> c, b -> b);
+    relay.start();
+    return relay;
+  }
+
+  KafkaReader reader(String topic) {
+    return new KafkaReader(kafka.bootstrapServers(), topic);
+  }
+
+  long rows(String where) throws SQLException {
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  static String text(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (Header header : record.headers()) {
+      headers.put(header.key(), text(header.value()));
+    }
+    return headers;
+  }
+
+  List<OutboxEvent> appendSamples() {
+    List<OutboxEvent> committed =
+        tx.inTransaction(
+            c ->
+                outbox.appendAll(
+                    List.of(
+                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
+                            .withHeader(
+                                "traceparent",
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+                            .withHeader("x-source", "checkout ü")
+                            .withTenant("tenant-a"),
+                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
+                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
+    try {
+      tx.execute(
+          c -> {
+            outbox.append(OutboxMessage.of(topic, "order-3", "NeverHappened", "x"));
+            throw new IllegalStateException("roll back");
+          });
+    } catch (IllegalStateException expected) {
+      // rolled back: must never be published
+    }
+    return committed;
+  }
+
+  /**
+   * Waits until the engine streams: a marker event written now is published. Rows written while the
+   * first start's snapshot runs may otherwise come twice (snapshot and log).
+   */
+  void awaitStreaming() {
+    String markers = topic + "-ready";
+    kafka.createTopic(markers, 1);
+    tx.execute(c -> outbox.append(OutboxMessage.of(markers, "ready", "Ready", "0")));
+    try (KafkaReader reader = reader(markers)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+    }
+  }
+
+  @Test
+  void publishesOnlyCommittedEventsAsTheVeryRecordsThePollingRelaySends() throws Exception {
+    // The same rows go out twice: by CDC to cdc-<topic> (rows kept), then by the polling relay to
+    // poll-<topic>. Consumers must not be able to tell the two apart.
+    kafka.createTopic("cdc-" + topic, 4);
+    kafka.createTopic("poll-" + topic, 4);
+    List<OutboxEvent> committed = appendSamples();
+    OutboxRelay cdc =
+        relay(c -> c.deletePublished(false), b -> b.topicRouter(TopicRouter.prefixed("cdc-")));
+    cdc.start();
+    List<ConsumerRecord<byte[], byte[]>> viaCdc;
+    try (KafkaReader reader = reader("cdc-" + topic)) {
+      reader.readAtLeast(3, Duration.ofSeconds(60));
+      viaCdc = reader.readFor(Duration.ofMillis(500));
+    }
+    cdc.close();
+    OutboxRelay polling =
+        OutboxRelay.builder()
+            .dataSource(dataSource())
+            .bootstrapServers(kafka.bootstrapServers())
+            .topicRouter(TopicRouter.prefixed("poll-"))
+            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    relays.add(polling);
+    polling.start();
+    List<ConsumerRecord<byte[], byte[]>> viaPolling;
+    try (KafkaReader reader = reader("poll-" + topic)) {
+      viaPolling = reader.readAtLeast(3, Duration.ofSeconds(30));
+    }
+
+    assertThat(viaCdc).hasSize(3);
+    assertThat(viaPolling).hasSize(3);
+    Map<String, ConsumerRecord<byte[], byte[]>> polled = new HashMap<>();
+    viaPolling.forEach(r -> polled.put(headers(r).get(OutboxHeaders.EVENT_ID), r));
+    for (ConsumerRecord<byte[], byte[]> c : viaCdc) {
+      ConsumerRecord<byte[], byte[]> p = polled.get(headers(c).get(OutboxHeaders.EVENT_ID));
+      assertThat(p).as("polling sent the event CDC sent").isNotNull();
+      assertThat(c.key()).isEqualTo(p.key());
+      assertThat(c.value()).isEqualTo(p.value());
+      assertThat(c.timestamp()).isEqualTo(p.timestamp());
+      assertThat(new ArrayList<>(headers(c).entrySet()))
+          .containsExactlyElementsOf(headers(p).entrySet());
+    }
+    for (OutboxEvent event : committed) {
+      ConsumerRecord<byte[], byte[]> record = polled.get(event.id().toString());
+      assertThat(text(record.key())).isEqualTo(event.aggregateId());
+      assertThat(record.value()).isEqualTo(event.payload());
+      assertThat(record.timestamp()).isEqualTo(event.createdAt().toEpochMilli());
+    }
+    List<String> orderOne =
+        viaCdc.stream()
+            .filter(r -> text(r.key()).equals("order-1"))
+            .map(r -> headers(r).get(OutboxHeaders.EVENT_TYPE))
+            .toList();
+    assertThat(orderOne).containsExactly("OrderPlaced", "OrderPaid");
+    assertThat(headers(viaCdc.get(0))).containsKey(OutboxHeaders.EVENT_ID);
+  }
+
+  @Test
+  void concurrentWritersEventsArriveOnceInCommitOrderPerKeyAndRowsAreDeleted() throws Exception {
+    int keys = 100;
+    int perKey = 60;
+    int writers = 4;
+    startRelay();
+    awaitStreaming();
+    ExecutorService pool = Executors.newFixedThreadPool(writers);
+    List<Future<?>> writing = new ArrayList<>();
+    for (int w = 0; w < writers; w++) {
+      int writer = w;
+      writing.add(
+          pool.submit(
+              () -> {
+                for (int n = 0; n < perKey; n++) {
+                  List<OutboxMessage> batch = new ArrayList<>();
+                  for (int k = writer; k < keys; k += writers) {
+                    batch.add(OutboxMessage.of(topic, "key-" + k, "Step", n + ":w" + writer));
+                  }
+                  tx.execute(c -> outbox.appendAll(batch));
+                  if (n % 10 == 0) {
+                    try {
+                      tx.execute(
+                          c -> {
+                            outbox.appendAll(batch);
+                            throw new IllegalStateException("rolled back");
+                          });
+                    } catch (IllegalStateException expected) {
+                      // never published
+                    }
+                  }
+                }
+              }));
+    }
+    for (Future<?> f : writing) {
+      f.get();
+    }
+    pool.shutdown();
+    int total = keys * perKey;
+    try (KafkaReader reader = reader(topic)) {
+      reader.readAtLeast(total, Duration.ofSeconds(120));
+      Ordering ordering = Ordering.of(reader.readFor(Duration.ofSeconds(1)));
+      assertThat(ordering.violations()).isEmpty();
+      assertThat(ordering.distinct()).isEqualTo(total);
+      assertThat(ordering.duplicates()).isZero();
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+  }
+
+  @Test
+  void rowsPendingBeforeTheFirstStartAndRowsDeletedByTheirWriterArePublished() throws Exception {
+    // Pending when CDC starts (e.g. left by the polling relay): published by the initial snapshot.
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "old", "BeforeCdc", "0")));
+    startRelay();
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+    }
+    // Written and deleted in one transaction (CDC-only deployments keep the table empty). Only
+    // once the slot exists (here: the snapshot was published): before that, a deleted row would
+    // be in neither the snapshot nor the stream.
+    tx.inTransaction(
+        c -> {
+          OutboxEvent e = outbox.append(OutboxMessage.of(topic, "gone", "DeletedAtOnce", "0"));
+          try (Statement s = c.createStatement()) {
+            s.execute("DELETE FROM outbox_event WHERE aggregateid = 'gone'");
+          }
+          return e;
+        });
+    try (KafkaReader reader = reader(topic)) {
+      List<ConsumerRecord<byte[], byte[]>> records = reader.readAtLeast(2, Duration.ofSeconds(60));
+      assertThat(records.stream().map(r -> text(r.key())).toList())
+          .containsExactlyInAnyOrder("old", "gone");
+    }
+  }
+
+  @Test
+  void aStandbyTakesOverWhenTheActiveOneStopsAndTheyNeverPublishTogether() throws Exception {
+    CdcRelay first = (CdcRelay) startRelay();
+    CdcRelay second = (CdcRelay) startRelay();
+    await().atMost(Duration.ofSeconds(60)).until(() -> first.isActive() || second.isActive());
+    AtomicBoolean both = new AtomicBoolean();
+    AtomicBoolean watching = new AtomicBoolean(true);
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (watching.get()) {
+                if (first.isActive() && second.isActive()) {
+                  both.set(true);
+                }
+                Thread.onSpinWait();
+              }
+            });
+    watcher.start();
+    CdcRelay active = first.isActive() ? first : second;
+    CdcRelay standby = active == first ? second : first;
+    for (int n = 0; n < 200; n++) {
+      int i = n;
+      tx.execute(
+          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 10), "E", String.valueOf(i / 10))));
+    }
+    try (KafkaReader reader = reader(topic)) {
+      reader.readAtLeast(200, Duration.ofSeconds(60));
+    }
+    long stopped = System.nanoTime();
+    active.close();
+    await().atMost(Duration.ofSeconds(30)).until(standby::isActive);
+    Duration takeover = Duration.ofNanos(System.nanoTime() - stopped);
+    for (int n = 200; n < 400; n++) {
+      int i = n;
+      tx.execute(
+          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 10), "E", String.valueOf(i / 10))));
+    }
+    try (KafkaReader reader = reader(topic)) {
+      reader.readAtLeast(400, Duration.ofSeconds(60));
+      Ordering ordering = Ordering.of(reader.readFor(Duration.ofMillis(500)));
+      assertThat(ordering.violations()).isEmpty();
+      assertThat(ordering.distinct()).isEqualTo(400);
+    }
+    watching.set(false);
+    watcher.join();
+    assertThat(both).as("two engines active at once").isFalse();
+    // Released on close: the standby takes over on its next lease check, not after the ttl.
+    assertThat(takeover).isLessThan(Duration.ofSeconds(15));
+  }
+
+  @Test
+  void aPoisonEventIsParkedAndTheStreamMovesOn() throws Exception {
+    String missing = "missing" + System.nanoTime();
+    OutboxRelay relay = relay(c -> c, b -> b.maxAttempts(3));
+    relay.start();
+    tx.execute(c -> outbox.append(OutboxMessage.of(missing, "p", "Poison", "x")));
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "ok", "Fine", "0")));
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+    }
+    assertThat(relay.parkedEvents().count()).isEqualTo(1);
+    assertThat(relay.parkedEvents().list(10).get(0).lastError()).isNotBlank();
+    // Replaying after the topic exists publishes it: the update back to PENDING is a change too.
+    kafka.createTopic(missing, 1);
+    relay.parkedEvents().replayAll();
+    try (KafkaReader reader = reader(missing)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+    }
+  }
+
+  @Test
+  void refusesToStartWhenThePublicationIsMissingAndMayNotBeCreated() {
+    if (!dialect.name().equals("postgresql")) {
+      return;
+    }
+    OutboxRelay relay = relay(c -> c.autoCreate(false).publication("nopub_" + engine), b -> b);
+    assertThatThrownBy(relay::start)
+        .hasMessageContaining(
+            "CREATE PUBLICATION nopub_" + engine + " FOR TABLE public.outbox_event")
+        .hasMessageContaining("outbox.relay.cdc.auto-create=true");
+  }
+}
