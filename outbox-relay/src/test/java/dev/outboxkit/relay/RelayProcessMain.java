@@ -7,7 +7,8 @@ import java.time.Duration;
 
 /**
  * A relay in a JVM of its own, for tests that kill it with {@code kill -9}. Arguments: JDBC URL,
- * user, password, Kafka bootstrap servers, instance id.
+ * user, password, Kafka bootstrap servers, instance id, and optionally a CDC engine name (then it
+ * runs in CDC mode).
  */
 public final class RelayProcessMain {
 
@@ -23,6 +24,14 @@ public final class RelayProcessMain {
     OutboxRelay relay =
         OutboxRelay.builder()
             .dataSource(dataSource)
+            .cdc(
+                args.length > 5
+                    ? dev.outboxkit.relay.cdc.CdcOptions.builder(args[0], args[1], args[2])
+                        .name(args[5])
+                        .autoCreate(true)
+                        .heartbeatInterval(Duration.ofMillis(500))
+                        .build()
+                    : null)
             .bootstrapServers(args[3])
             .instanceId(args[4])
             .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
