@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
 import dev.outboxkit.spring.OutboxParkedEventsEndpoint;
 import dev.outboxkit.spring.OutboxRelayBuilderCustomizer;
@@ -92,12 +93,51 @@ public final class RelayAutoConfiguration {
             .keepPublishedFor(relay.keepPublishedFor())
             .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry));
     relay.kafka().producerProperties().forEach(builder::producerProperty);
+    if (relay.mode() == RelayProperties.Mode.CDC) {
+      builder.cdc(cdcOptions(relay, environment));
+    }
     if (relay.instanceId() != null) {
       builder.instanceId(relay.instanceId());
     }
     clock.ifUnique(builder::clock);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();
+  }
+
+  private static CdcOptions cdcOptions(RelayProperties relay, Environment environment) {
+    RelayProperties.Cdc cdc = relay.cdc();
+    String url = cdc.url() != null ? cdc.url() : environment.getProperty("spring.datasource.url");
+    if (url == null || url.isBlank()) {
+      throw new IllegalStateException(
+          "outbox.relay.mode=cdc needs the database's JDBC URL for Debezium: set"
+              + " outbox.relay.cdc.url (or spring.datasource.url)");
+    }
+    String username =
+        cdc.username() != null
+            ? cdc.username()
+            : environment.getProperty("spring.datasource.username", "");
+    String password =
+        cdc.password() != null
+            ? cdc.password()
+            : environment.getProperty("spring.datasource.password", "");
+    CdcOptions.Builder options;
+    try {
+      options =
+          CdcOptions.builder(url, username, password)
+              .name(cdc.name())
+              .publication(cdc.publication())
+              .autoCreate(cdc.autoCreate() || relay.autoCreate())
+              .serverId(cdc.serverId())
+              .heartbeatInterval(cdc.heartbeatInterval())
+              .offsetsInKafka(cdc.offsetsTopic())
+              .deletePublished(cdc.deletePublished());
+      if (cdc.debezium() != null) {
+        cdc.debezium().forEach(options::debeziumProperty);
+      }
+      return options.build();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("outbox.relay." + e.getMessage(), e);
+    }
   }
 
   @Bean

@@ -18,6 +18,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * message naming the property.
  *
  * @param enabled Whether to run the relay inside this application.
+ * @param mode How the relay reads the outbox: polling (the table, partition leases between
+ *     instances) or cdc (the database's change log through Debezium, one active instance).
  * @param autoCreate Whether to create the relay's lease tables (and on PostgreSQL the NOTIFY
  *     trigger) at start-up when missing. For development; in production apply the shipped scripts.
  * @param instanceId This instance's id in the lease tables. Default: host name, process id and a
@@ -32,10 +34,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param keepPublishedFor Keep published events (status PUBLISHED) this long before deleting them;
  *     unset deletes them as soon as the broker acknowledged them.
  * @param health When the relay's health indicator reports DOWN.
+ * @param cdc Change data capture settings, for mode=cdc.
  */
 @ConfigurationProperties("outbox.relay")
 public record RelayProperties(
     @DefaultValue("false") boolean enabled,
+    @DefaultValue("polling") Mode mode,
     @DefaultValue("false") boolean autoCreate,
     @Nullable String instanceId,
     @DefaultValue Kafka kafka,
@@ -46,7 +50,66 @@ public record RelayProperties(
     @DefaultValue("20s") Duration sendTimeout,
     @DefaultValue("30s") Duration shutdownTimeout,
     @Nullable Duration keepPublishedFor,
-    @DefaultValue Health health) {
+    @DefaultValue Health health,
+    @DefaultValue Cdc cdc) {
+
+  /** How the relay reads the outbox. */
+  public enum Mode {
+    /** Reads the table: any number of instances share its partitions. */
+    POLLING,
+    /** Reads the database's change log with Debezium's embedded engine: one active instance. */
+    CDC
+  }
+
+  /**
+   * Change data capture (mode=cdc).
+   *
+   * @param name The engine's name: the PostgreSQL replication slot and the key of its lease and
+   *     offsets. One active instance per name; the others stand by.
+   * @param url JDBC URL Debezium connects with. Default: spring.datasource.url.
+   * @param username A user with REPLICATION (PostgreSQL) or REPLICATION SLAVE and REPLICATION
+   *     CLIENT (MySQL/MariaDB). Default: spring.datasource.username.
+   * @param password Its password. Default: spring.datasource.password.
+   * @param publication The PostgreSQL publication, limited to the outbox table.
+   * @param autoCreate Whether to create the publication and the CDC state table when missing.
+   * @param serverId MySQL/MariaDB replica server id, unique among the server's replicas.
+   * @param heartbeatInterval How often the engine records its position while the outbox is idle
+   *     (keeps the slot from retaining WAL written for other tables).
+   * @param offsetsTopic Store offsets in this Kafka topic instead of the CDC state table.
+   * @param deletePublished Delete each row once the broker acknowledged its event. Turn off when
+   *     writers delete in their own transaction.
+   * @param debezium Further Debezium engine properties, applied last.
+   */
+  public record Cdc(
+      @DefaultValue(RelayDefaults.CDC_NAME) String name,
+      @Nullable String url,
+      @Nullable String username,
+      @Nullable String password,
+      @DefaultValue(RelayDefaults.CDC_PUBLICATION) String publication,
+      @DefaultValue("false") boolean autoCreate,
+      @DefaultValue("" + RelayDefaults.CDC_SERVER_ID) long serverId,
+      @DefaultValue("10s") Duration heartbeatInterval,
+      @Nullable String offsetsTopic,
+      @DefaultValue("true") boolean deletePublished,
+      @Nullable Map<String, String> debezium) {
+
+    public Cdc {
+      atLeast("outbox.relay.cdc.heartbeat-interval", heartbeatInterval, Duration.ofMillis(100));
+      if (!name.matches("[a-z0-9_]{1,63}")) {
+        throw new IllegalArgumentException(
+            "outbox.relay.cdc.name must be 1 to 63 lower-case letters, digits or '_' but was '"
+                + name
+                + "'");
+      }
+      if (!publication.matches("[a-z0-9_]{1,63}")) {
+        throw new IllegalArgumentException(
+            "outbox.relay.cdc.publication must be 1 to 63 lower-case letters, digits or '_' but"
+                + " was '"
+                + publication
+                + "'");
+      }
+    }
+  }
 
   /** Checks the values that are not part of a group. */
   public RelayProperties {

@@ -8,6 +8,7 @@ import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.cdc.CdcRelay;
 import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.OutboxRelayLifecycle;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
@@ -152,6 +153,68 @@ class RelayAutoConfigurationIntegrationTests {
                   .isEqualTo(1.0);
             });
     assertThat(relay[0].status().state()).isEqualTo(RelayStatus.State.STOPPED);
+  }
+
+  @Test
+  void cdcModeReadsTheChangeLogWithTheDataSourcesCredentials() {
+    String prefix = "cdc" + UUID.randomUUID().toString().substring(0, 6) + ".";
+    kafka.createTopic(prefix + "Order", 2);
+    String slot = "starter_" + UUID.randomUUID().toString().substring(0, 6);
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.mode=cdc",
+            "outbox.relay.auto-create=true",
+            "outbox.relay.cdc.name=" + slot,
+            "outbox.relay.cdc.heartbeat-interval=500ms",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.topics.prefix=" + prefix)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              OutboxRelay relay = context.getBean(OutboxRelay.class);
+              assertThat(relay).isInstanceOf(CdcRelay.class);
+              Outbox outbox = context.getBean(Outbox.class);
+              TransactionTemplate tx =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              OutboxEvent event =
+                  tx.execute(s -> outbox.append("Order", "o-1", "OrderPlaced", Map.of("total", 5)));
+              List<ConsumerRecord<byte[], byte[]>> records = read(prefix + "Order", 1);
+              assertThat(records).hasSize(1);
+              assertThat(
+                      new String(
+                          records.get(0).headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
+                          StandardCharsets.UTF_8))
+                  .isEqualTo(event.id().toString());
+              await().atMost(Duration.ofSeconds(10)).until(() -> ((CdcRelay) relay).isActive());
+            });
+    try (java.sql.Connection c = db.dataSource().getConnection();
+        java.sql.Statement s = c.createStatement()) {
+      s.execute(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name"
+              + " = '"
+              + slot
+              + "' AND NOT active");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void cdcModeWithABadEngineNameFailsNamingTheProperty() {
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.mode=cdc",
+            "outbox.relay.cdc.name=Not-Valid",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers())
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.cdc.name"));
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int count) {
