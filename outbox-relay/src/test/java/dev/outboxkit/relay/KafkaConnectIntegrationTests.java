@@ -1,0 +1,199 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.spi.TopicRouter;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.TestDatabaseExtension;
+import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.utils.Exit;
+import org.apache.kafka.connect.cli.ConnectStandalone;
+import org.apache.kafka.connect.runtime.Connect;
+import org.apache.kafka.connect.runtime.Herder;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorInfo;
+import org.apache.kafka.connect.runtime.standalone.StandaloneHerder;
+import org.apache.kafka.connect.util.FutureCallback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The Kafka Connect path: the shipped {@code deploy/kafka-connect/outbox-connector-postgres.json}
+ * (Debezium's PostgreSQL connector + OutboxKit's {@code OutboxRecordRouter}) in a real standalone
+ * Connect worker in this JVM produces the very records the polling relay sends for the same rows.
+ */
+class KafkaConnectIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  static final KafkaTestBroker kafka = TestServers.kafka();
+
+  private Connect<StandaloneHerder> connect;
+  private OutboxRelay polling;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (connect != null) {
+      connect.stop();
+    }
+    if (polling != null) {
+      polling.close();
+    }
+    Exit.resetExitProcedure();
+    Exit.resetHaltProcedure();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+              + " WHERE slot_name = 'connect_test' AND NOT active");
+    }
+  }
+
+  @Test
+  void theShippedConnectorConfigurationSendsTheRelaysRecords() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    String topic = "connect" + System.nanoTime() % 100_000;
+    kafka.createTopic("connect-" + topic, 4);
+    kafka.createTopic("poll-" + topic, 4);
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    List<OutboxEvent> committed =
+        tx.inTransaction(
+            c ->
+                outbox.appendAll(
+                    List.of(
+                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
+                            .withHeader(
+                                "traceparent",
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+                            .withHeader("x-source", "checkout ü")
+                            .withTenant("tenant-a"),
+                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
+                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
+
+    Exit.setExitProcedure(
+        (code, message) -> {
+          throw new IllegalStateException("Connect tried to exit " + code + ": " + message);
+        });
+    Exit.setHaltProcedure(
+        (code, message) -> {
+          throw new IllegalStateException("Connect tried to halt " + code + ": " + message);
+        });
+    Path work = Files.createTempDirectory("connect");
+    Map<String, String> worker = new HashMap<>();
+    worker.put("bootstrap.servers", kafka.bootstrapServers());
+    worker.put("key.converter", "org.apache.kafka.connect.storage.StringConverter");
+    worker.put("value.converter", "org.apache.kafka.connect.converters.ByteArrayConverter");
+    worker.put("offset.storage.file.filename", work.resolve("offsets").toString());
+    worker.put("offset.flush.interval.ms", "1000");
+    worker.put("listeners", "http://127.0.0.1:0");
+    worker.put("plugin.discovery", "only_scan");
+    connect = new ConnectStandalone().startConnect(worker);
+
+    URI url = URI.create(db.database().jdbcUrl().substring("jdbc:".length()));
+    Map<String, String> substitutions =
+        Map.of(
+            "${DB_HOST}", url.getHost(),
+            "${DB_PORT}", String.valueOf(url.getPort()),
+            "${DB_NAME}", url.getPath().substring(1),
+            "${DB_USER}", db.database().username(),
+            "${DB_PASSWORD}", db.database().password(),
+            "${SLOT_NAME}", "connect_test",
+            "${TOPIC_PREFIX}", "connect-");
+    JsonNode shipped =
+        JsonMapper.builder()
+            .build()
+            .readTree(Path.of("../deploy/kafka-connect/outbox-connector-postgres.json").toFile());
+    Map<String, String> config = new LinkedHashMap<>();
+    shipped
+        .get("config")
+        .properties()
+        .forEach(
+            e -> {
+              String value = e.getValue().asString();
+              for (Map.Entry<String, String> s : substitutions.entrySet()) {
+                value = value.replace(s.getKey(), s.getValue());
+              }
+              config.put(e.getKey(), value);
+            });
+    // The REST API (PUT /connectors/{name}/config) adds the name itself; the herder wants it here.
+    config.put("name", shipped.get("name").asString());
+    FutureCallback<Herder.Created<ConnectorInfo>> created = new FutureCallback<>();
+    connect.herder().putConnectorConfig(shipped.get("name").asString(), config, false, created);
+    created.get(60, TimeUnit.SECONDS);
+
+    List<ConsumerRecord<byte[], byte[]>> viaConnect;
+    try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), "connect-" + topic)) {
+      reader.readAtLeast(3, Duration.ofSeconds(90));
+      viaConnect = reader.readFor(Duration.ofMillis(500));
+    }
+    polling =
+        OutboxRelay.builder()
+            .dataSource(db.dataSource())
+            .bootstrapServers(kafka.bootstrapServers())
+            .topicRouter(TopicRouter.prefixed("poll-"))
+            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    polling.start();
+    List<ConsumerRecord<byte[], byte[]>> viaPolling;
+    try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), "poll-" + topic)) {
+      viaPolling = reader.readAtLeast(3, Duration.ofSeconds(30));
+    }
+
+    assertThat(viaConnect).hasSize(3);
+    assertThat(viaPolling).hasSize(3);
+    Map<String, ConsumerRecord<byte[], byte[]>> polled = new HashMap<>();
+    viaPolling.forEach(r -> polled.put(headers(r).get(OutboxHeaders.EVENT_ID), r));
+    for (ConsumerRecord<byte[], byte[]> c : viaConnect) {
+      ConsumerRecord<byte[], byte[]> p = polled.get(headers(c).get(OutboxHeaders.EVENT_ID));
+      assertThat(p).as("polling sent the event Connect sent").isNotNull();
+      assertThat(c.key()).isEqualTo(p.key());
+      assertThat(c.value()).isEqualTo(p.value());
+      assertThat(c.timestamp()).isEqualTo(p.timestamp());
+      assertThat(c.partition()).isEqualTo(p.partition());
+      assertThat(new ArrayList<>(headers(c).entrySet()))
+          .containsExactlyElementsOf(headers(p).entrySet());
+    }
+    assertThat(headers(polled.get(committed.get(0).id().toString())))
+        .containsEntry("outbox-tenant", "tenant-a")
+        .containsEntry("x-source", "checkout ü");
+  }
+
+  private static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (Header header : record.headers()) {
+      headers.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
+    }
+    return headers;
+  }
+}
