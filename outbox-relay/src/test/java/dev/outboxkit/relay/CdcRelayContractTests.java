@@ -406,6 +406,65 @@ abstract class CdcRelayContractTests {
   }
 
   @Test
+  void switchingFromCdcToPollingPublishesWhatCdcLeftAndNothingTwice() throws Exception {
+    OutboxRelay cdc = startRelay();
+    for (int n = 0; n < 50; n++) {
+      int i = n;
+      tx.execute(
+          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 5), "E", String.valueOf(i / 5))));
+    }
+    try (KafkaReader reader = reader(topic)) {
+      reader.readAtLeast(50, Duration.ofSeconds(60));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    // Stop CDC with events still to publish: they stay PENDING in the table.
+    cdc.pause();
+    for (int n = 50; n < 100; n++) {
+      int i = n;
+      tx.execute(
+          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 5), "E", String.valueOf(i / 5))));
+    }
+    cdc.close();
+    OutboxRelay polling =
+        OutboxRelay.builder()
+            .dataSource(dataSource())
+            .bootstrapServers(kafka.bootstrapServers())
+            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    relays.add(polling);
+    polling.start();
+    try (KafkaReader reader = reader(topic)) {
+      reader.readAtLeast(100, Duration.ofSeconds(60));
+      Ordering ordering = Ordering.of(reader.readFor(Duration.ofMillis(500)));
+      assertThat(ordering.violations()).isEmpty();
+      assertThat(ordering.distinct()).isEqualTo(100);
+      assertThat(ordering.duplicates()).isZero();
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+  }
+
+  @Test
+  void lagIsTheSourceLagAndRisesWhilePaused() throws Exception {
+    OutboxRelay relay = startRelay();
+    awaitStreaming();
+    relay.pause();
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "late", "Waiting", "0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> relay.status().lag().compareTo(Duration.ofMillis(1500)) >= 0);
+    assertThat(relay.status().backlog()).isGreaterThanOrEqualTo(1);
+    relay.resume();
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(30))).hasSize(1);
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> relay.status().lag().compareTo(Duration.ofMillis(500)) < 0);
+  }
+
+  @Test
   void refusesToStartWhenThePublicationIsMissingAndMayNotBeCreated() {
     if (!dialect.name().equals("postgresql")) {
       return;
