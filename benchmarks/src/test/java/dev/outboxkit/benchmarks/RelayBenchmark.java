@@ -15,8 +15,11 @@ import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -334,6 +337,22 @@ class RelayBenchmark {
         TimeUnit.MICROSECONDS);
     try {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      // One histogram for the relay's whole life (no rotating time window), so the difference of
+      // two snapshots is exactly what was recorded between them.
+      registry
+          .config()
+          .meterFilter(
+              new MeterFilter() {
+                @Override
+                public DistributionStatisticConfig configure(
+                    Meter.Id id, DistributionStatisticConfig config) {
+                  return DistributionStatisticConfig.builder()
+                      .expiry(Duration.ofHours(1))
+                      .bufferLength(1)
+                      .build()
+                      .merge(config);
+                }
+              });
       try (OutboxRelay relay = relay(db, registry, mode, engine)) {
         current[0] = relay;
         relay.start();

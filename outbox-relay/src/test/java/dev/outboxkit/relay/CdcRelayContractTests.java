@@ -1,5 +1,8 @@
 package dev.outboxkit.relay;
 
+import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
+import static dev.outboxkit.relay.RelayTestSupport.headers;
+import static dev.outboxkit.relay.RelayTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -20,15 +23,12 @@ import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -40,7 +40,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -141,50 +140,7 @@ abstract class CdcRelayContractTests {
   }
 
   long rows(String where) throws SQLException {
-    try (Connection c = dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
-
-  static String text(byte[] bytes) {
-    return new String(bytes, StandardCharsets.UTF_8);
-  }
-
-  static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
-    Map<String, String> headers = new LinkedHashMap<>();
-    for (Header header : record.headers()) {
-      headers.put(header.key(), text(header.value()));
-    }
-    return headers;
-  }
-
-  List<OutboxEvent> appendSamples() {
-    List<OutboxEvent> committed =
-        tx.inTransaction(
-            c ->
-                outbox.appendAll(
-                    List.of(
-                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
-                            .withHeader(
-                                "traceparent",
-                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-                            .withHeader("x-source", "checkout ü")
-                            .withTenant("tenant-a"),
-                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
-                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
-    try {
-      tx.execute(
-          c -> {
-            outbox.append(OutboxMessage.of(topic, "order-3", "NeverHappened", "x"));
-            throw new IllegalStateException("roll back");
-          });
-    } catch (IllegalStateException expected) {
-      // rolled back: must never be published
-    }
-    return committed;
+    return RelayTestSupport.rows(dataSource(), where);
   }
 
   /**
@@ -206,7 +162,7 @@ abstract class CdcRelayContractTests {
     // poll-<topic>. Consumers must not be able to tell the two apart.
     kafka.createTopic("cdc-" + topic, 4);
     kafka.createTopic("poll-" + topic, 4);
-    List<OutboxEvent> committed = appendSamples();
+    List<OutboxEvent> committed = appendSamples(tx, outbox, topic);
     OutboxRelay cdc =
         relay(c -> c.deletePublished(false), b -> b.topicRouter(TopicRouter.prefixed("cdc-")));
     cdc.start();

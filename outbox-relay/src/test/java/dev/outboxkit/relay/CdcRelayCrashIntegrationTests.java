@@ -15,12 +15,9 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,12 +40,12 @@ class CdcRelayCrashIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
-  private final List<Process> processes = new ArrayList<>();
+  private final RelayProcesses processes = new RelayProcesses();
   private CdcRelay standby;
 
   @AfterEach
   void cleanUp() throws Exception {
-    processes.forEach(Process::destroyForcibly);
+    processes.close();
     if (standby != null) {
       standby.close();
     }
@@ -61,32 +58,7 @@ class CdcRelayCrashIntegrationTests {
   }
 
   private Process startRelayProcess(String id) throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    Path log = Files.createTempFile("cdc-relay-" + id, ".log");
-    Process process =
-        new ProcessBuilder(
-                java,
-                "-Xmx256m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                RelayProcessMain.class.getName(),
-                db.database().jdbcUrl(),
-                db.database().username(),
-                db.database().password(),
-                kafka.bootstrapServers(),
-                id,
-                "crashcdc")
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    processes.add(process);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.readString(log).contains("RELAY STARTED")) {
-      assertThat(process.isAlive()).as("relay process, see %s", log).isTrue();
-      assertThat(System.nanoTime()).as("relay start, see %s", log).isLessThan(deadline);
-      Thread.sleep(50);
-    }
-    return process;
+    return processes.start(db.database(), kafka.bootstrapServers(), id, "crashcdc");
   }
 
   @Test

@@ -1,11 +1,12 @@
 package dev.outboxkit.relay;
 
+import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
+import static dev.outboxkit.relay.RelayTestSupport.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxHeaders;
-import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -14,7 +15,6 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.utils.Exit;
 import org.apache.kafka.connect.cli.ConnectStandalone;
 import org.apache.kafka.connect.runtime.Connect;
@@ -85,19 +84,7 @@ class KafkaConnectIntegrationTests {
     kafka.createTopic("poll-" + topic, 4);
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    List<OutboxEvent> committed =
-        tx.inTransaction(
-            c ->
-                outbox.appendAll(
-                    List.of(
-                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
-                            .withHeader(
-                                "traceparent",
-                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-                            .withHeader("x-source", "checkout ü")
-                            .withTenant("tenant-a"),
-                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
-                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
+    List<OutboxEvent> committed = appendSamples(tx, outbox, topic);
 
     Exit.setExitProcedure(
         (code, message) -> {
@@ -187,13 +174,5 @@ class KafkaConnectIntegrationTests {
     assertThat(headers(polled.get(committed.get(0).id().toString())))
         .containsEntry("outbox-tenant", "tenant-a")
         .containsEntry("x-source", "checkout ü");
-  }
-
-  private static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
-    Map<String, String> headers = new LinkedHashMap<>();
-    for (Header header : record.headers()) {
-      headers.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
-    }
-    return headers;
   }
 }

@@ -1,5 +1,8 @@
 package dev.outboxkit.relay;
 
+import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
+import static dev.outboxkit.relay.RelayTestSupport.headers;
+import static dev.outboxkit.relay.RelayTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -14,7 +17,6 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -36,7 +38,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,50 +111,12 @@ abstract class PollingRelayContractTests {
   }
 
   long rows(String where) throws SQLException {
-    try (Connection c = dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
-
-  static String text(byte[] bytes) {
-    return new String(bytes, StandardCharsets.UTF_8);
-  }
-
-  static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
-    Map<String, String> headers = new LinkedHashMap<>();
-    for (Header header : record.headers()) {
-      headers.put(header.key(), text(header.value()));
-    }
-    return headers;
+    return RelayTestSupport.rows(dataSource(), where);
   }
 
   @Test
   void publishesOnlyCommittedEventsWithEveryFieldAndHeaderIntact() {
-    List<OutboxEvent> committed =
-        tx.inTransaction(
-            c ->
-                outbox.appendAll(
-                    List.of(
-                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
-                            .withHeader(
-                                "traceparent",
-                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-                            .withHeader("x-source", "checkout ü")
-                            .withTenant("tenant-a"),
-                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
-                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
-    try {
-      tx.execute(
-          c -> {
-            outbox.append(OutboxMessage.of(topic, "order-3", "NeverHappened", "x"));
-            throw new IllegalStateException("roll back");
-          });
-    } catch (IllegalStateException expected) {
-      // rolled back
-    }
+    List<OutboxEvent> committed = appendSamples(tx, outbox, topic);
     startRelay();
 
     try (KafkaReader reader = reader()) {

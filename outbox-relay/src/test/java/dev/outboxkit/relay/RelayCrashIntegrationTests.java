@@ -9,10 +9,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,39 +30,15 @@ class RelayCrashIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
-  private final List<Process> processes = new ArrayList<>();
+  private final RelayProcesses processes = new RelayProcesses();
 
   @AfterEach
   void killProcesses() {
-    processes.forEach(Process::destroyForcibly);
+    processes.close();
   }
 
   private Process startRelayProcess(String id) throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    Path log = Files.createTempFile("relay-" + id, ".log");
-    Process process =
-        new ProcessBuilder(
-                java,
-                "-Xmx256m",
-                "-cp",
-                System.getProperty("java.class.path"),
-                RelayProcessMain.class.getName(),
-                db.database().jdbcUrl(),
-                db.database().username(),
-                db.database().password(),
-                kafka.bootstrapServers(),
-                id)
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    processes.add(process);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!Files.readString(log).contains("RELAY STARTED")) {
-      assertThat(process.isAlive()).as("relay process, see %s", log).isTrue();
-      assertThat(System.nanoTime()).as("relay start, see %s", log).isLessThan(deadline);
-      Thread.sleep(50);
-    }
-    return process;
+    return processes.start(db.database(), kafka.bootstrapServers(), id, null);
   }
 
   @Test

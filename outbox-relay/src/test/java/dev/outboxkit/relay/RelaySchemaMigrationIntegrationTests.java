@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
@@ -31,6 +32,7 @@ class RelaySchemaMigrationIntegrationTests {
 
   private static final OutboxTable LEASES = OutboxTable.of(RelayDefaults.LEASE_TABLE);
   private static final OutboxTable MEMBERS = OutboxTable.of(RelayDefaults.MEMBER_TABLE);
+  private static final OutboxTable CDC_STATE = OutboxTable.of(RelayDefaults.CDC_STATE_TABLE);
 
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
@@ -39,6 +41,14 @@ class RelaySchemaMigrationIntegrationTests {
     List<String> statements = ShippedScripts.statements(RelaySchema.scriptLocation(dialect));
     assertThat(statements)
         .isEqualTo(RelaySchema.createStatements(dialect, OutboxTable.DEFAULT, LEASES, MEMBERS));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb"})
+  void shippedCdcScriptIsWhatCdcSchemaCreates(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(CdcSchema.scriptLocation(dialect)))
+        .isEqualTo(CdcSchema.createStatements(dialect, CDC_STATE));
   }
 
   @ParameterizedTest
@@ -56,9 +66,13 @@ class RelaySchemaMigrationIntegrationTests {
               .table("outboxkit_schema_history")
               .load()
               .migrate();
-      assertThat(result.migrationsExecuted).isEqualTo(2);
+      // V0_1 outbox, V0_3 relay, and V0_4 CDC where CDC exists (not on H2).
+      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 2 : 3);
       try (Connection connection = database.dataSource().getConnection()) {
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
+        if (kind != DatabaseKind.H2) {
+          assertCdcTablesExist(connection);
+        }
         if (dialect.supportsListenNotify()) {
           try (Statement s = connection.createStatement();
               ResultSet rs =
@@ -85,13 +99,32 @@ class RelaySchemaMigrationIntegrationTests {
       for (String changelog :
           List.of(
               "dev/outboxkit/schema/liquibase/outboxkit-changelog.xml",
-              "dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml")) {
+              "dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml",
+              "dev/outboxkit/schema/liquibase/outboxkit-cdc-changelog.xml")) {
         new CommandScope(UpdateCommandStep.COMMAND_NAME)
             .addArgumentValue(DbUrlConnectionArgumentsCommandStep.DATABASE_ARG, liquibaseDatabase)
             .addArgumentValue(UpdateCommandStep.CHANGELOG_FILE_ARG, changelog)
             .execute();
       }
       RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
+      if (kind != DatabaseKind.H2) {
+        assertCdcTablesExist(connection);
+      }
+    }
+  }
+
+  private static void assertCdcTablesExist(Connection connection) throws Exception {
+    try (Statement s = connection.createStatement()) {
+      s.executeQuery(
+              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at FROM "
+                  + CDC_STATE.qualifiedName())
+          .close();
+      if (!connection.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres")) {
+        s.executeQuery(
+                "SELECT name, seq, record FROM "
+                    + CdcSchema.historyTable(CDC_STATE).qualifiedName())
+            .close();
+      }
     }
   }
 

@@ -15,22 +15,3 @@ CREATE TABLE IF NOT EXISTS outbox_cdc_state (
     updated_at TIMESTAMPTZ
 )
 ;
-
-CREATE TABLE IF NOT EXISTS outbox_cdc_state_history (
-    name       VARCHAR(64)  NOT NULL,
-    seq        BIGINT       NOT NULL,
-    record     MEDIUMTEXT   NOT NULL,
-    PRIMARY KEY (name, seq)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
-;
-
-CREATE TABLE IF NOT EXISTS outbox_cdc_state (
-    name       VARCHAR(64)  NOT NULL,
-    owner_id   VARCHAR(255) NULL,
-    epoch      BIGINT       NOT NULL DEFAULT 0,
-    expires_at DATETIME(6)  NULL,
-    offsets    MEDIUMTEXT   NULL,
-    updated_at DATETIME(6)  NULL,
-    PRIMARY KEY (name)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
-;

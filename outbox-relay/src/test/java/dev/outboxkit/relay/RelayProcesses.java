@@ -1,0 +1,58 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.test.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Starts {@link RelayProcessMain} in JVMs of their own, for tests that kill them with SIGKILL. */
+final class RelayProcesses implements AutoCloseable {
+
+  private final List<Process> started = new ArrayList<>();
+
+  /**
+   * Starts a relay JVM on the test's class path and waits until it reports it started.
+   *
+   * @param cdcEngine the CDC engine name, or {@code null} for a polling relay
+   */
+  Process start(TestDatabase db, String bootstrapServers, String id, String cdcEngine)
+      throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path log = Files.createTempFile("relay-" + id, ".log");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-Xmx256m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                RelayProcessMain.class.getName(),
+                db.jdbcUrl(),
+                db.username(),
+                db.password(),
+                bootstrapServers,
+                id));
+    if (cdcEngine != null) {
+      command.add(cdcEngine);
+    }
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    started.add(process);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.readString(log).contains("RELAY STARTED")) {
+      assertThat(process.isAlive()).as("relay process, see %s", log).isTrue();
+      assertThat(System.nanoTime()).as("relay start, see %s", log).isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    return process;
+  }
+
+  @Override
+  public void close() {
+    started.forEach(Process::destroyForcibly);
+  }
+}

@@ -1,0 +1,78 @@
+package dev.outboxkit.relay;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+
+/** What the relay tests share: reading records, counting rows, the sample events. */
+final class RelayTestSupport {
+
+  private RelayTestSupport() {}
+
+  static String text(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  /** The record's headers in their order, as text. */
+  static Map<String, String> headers(ConsumerRecord<byte[], byte[]> record) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (Header header : record.headers()) {
+      headers.put(header.key(), text(header.value()));
+    }
+    return headers;
+  }
+
+  static long rows(DataSource dataSource, String where) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /**
+   * Commits three events that use every part of the envelope (JSON, text and tombstone payloads, a
+   * tenant, a {@code traceparent} and a non-ASCII header; two events of one key) and rolls a fourth
+   * back.
+   *
+   * @return the three committed events
+   */
+  static List<OutboxEvent> appendSamples(JdbcTransactions tx, Outbox outbox, String topic) {
+    List<OutboxEvent> committed =
+        tx.inTransaction(
+            c ->
+                outbox.appendAll(
+                    List.of(
+                        OutboxMessage.of(topic, "order-1", "OrderPlaced", Map.of("total", 42))
+                            .withHeader(
+                                "traceparent",
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+                            .withHeader("x-source", "checkout ü")
+                            .withTenant("tenant-a"),
+                        OutboxMessage.of(topic, "order-1", "OrderPaid", "raw text"),
+                        OutboxMessage.of(topic, "order-2", "OrderDeleted", null))));
+    try {
+      tx.execute(
+          c -> {
+            outbox.append(OutboxMessage.of(topic, "order-3", "NeverHappened", "x"));
+            throw new IllegalStateException("roll back");
+          });
+    } catch (IllegalStateException expected) {
+      // rolled back: must never be published
+    }
+    return committed;
+  }
+}
