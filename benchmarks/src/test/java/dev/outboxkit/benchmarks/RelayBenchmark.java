@@ -15,12 +15,6 @@ import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.config.MeterFilter;
-import io.micrometer.core.instrument.distribution.CountAtBucket;
-import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
-import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -34,9 +28,14 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
@@ -292,18 +291,33 @@ class RelayBenchmark {
         name, mode, EVENTS, EVENTS / rate, rate, raw, 100 * rate / raw);
   }
 
-  /** The bucket bound (ms) below which the fraction q of the recordings between a and b fall. */
-  private static double percentile(HistogramSnapshot a, HistogramSnapshot b, double q) {
-    CountAtBucket[] before = a.histogramCounts();
-    CountAtBucket[] after = b.histogramCounts();
-    double total = b.count() - a.count();
-    for (int i = 0; i < after.length; i++) {
-      double cumulative = after[i].count() - (i < before.length ? before[i].count() : 0);
-      if (cumulative >= q * total) {
-        return after[i].bucket(TimeUnit.MILLISECONDS);
-      }
-    }
-    return Double.POSITIVE_INFINITY;
+  private static long at(List<Long> sorted, double q) {
+    return sorted.isEmpty()
+        ? -1
+        : sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(q * sorted.size()) - 1));
+  }
+
+  /** A consumer at the end of every partition of the topic, fetching with little delay. */
+  private KafkaConsumer<byte[], byte[]> consumer(String topic) {
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka.bootstrapServers(),
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                5,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class));
+    List<TopicPartition> partitions =
+        consumer.partitionsFor(topic).stream()
+            .map(p -> new TopicPartition(topic, p.partition()))
+            .toList();
+    consumer.assign(partitions);
+    consumer.seekToEnd(partitions);
+    partitions.forEach(consumer::position);
+    return consumer;
   }
 
   private void latency(String name, TestDatabase db, String mode, String engine) throws Exception {
@@ -337,39 +351,29 @@ class RelayBenchmark {
         TimeUnit.MICROSECONDS);
     try {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      // One histogram for the relay's whole life (no rotating time window), so the difference of
-      // two snapshots is exactly what was recorded between them.
-      registry
-          .config()
-          .meterFilter(
-              new MeterFilter() {
-                @Override
-                public DistributionStatisticConfig configure(
-                    Meter.Id id, DistributionStatisticConfig config) {
-                  return DistributionStatisticConfig.builder()
-                      .expiry(Duration.ofHours(1))
-                      .bufferLength(1)
-                      .build()
-                      .merge(config);
-                }
-              });
-      try (OutboxRelay relay = relay(db, registry, mode, engine)) {
+      try (OutboxRelay relay = relay(db, registry, mode, engine);
+          KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
         current[0] = relay;
         relay.start();
-        // Warm-up inside the same relay (a CDC engine takes a second or more to start streaming):
-        // only what the timer records after it counts, read as the difference of two histograms.
+        // Warm-up inside the same relay (a CDC engine takes a second or more to start streaming);
+        // then a consumer measures append -> received for the events appended after it.
         Thread.sleep(5000);
-        Timer timer = registry.get("outbox.delivery.latency").timer();
-        HistogramSnapshot warm = timer.takeSnapshot();
+        long from = System.currentTimeMillis();
         int before = n[0];
-        Thread.sleep(SECONDS * 1000L);
+        List<Long> millis = new ArrayList<>();
+        long until = System.nanoTime() + SECONDS * 1_000_000_000L;
+        while (System.nanoTime() < until) {
+          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+            if (r.timestamp() >= from) {
+              millis.add(System.currentTimeMillis() - r.timestamp());
+            }
+          }
+        }
         int written = n[0] - before;
-        HistogramSnapshot end = timer.takeSnapshot();
-        long delivered = end.count() - warm.count();
+        millis.sort(null);
         line(
-            "%s %s: latency at %,d events/s for %d s after a 5 s warm-up (%s): %d delivered, %.0f"
-                + " events/s written; p50<=%.1f ms p95<=%.1f ms p99<=%.1f ms (histogram bucket"
-                + " bounds)",
+            "%s %s: latency at %,d events/s for %d s after a 5 s warm-up (%s): %d received, %.0f"
+                + " events/s written; append -> consumer p50=%d ms p95=%d ms p99=%d ms max=%d ms",
             name,
             mode,
             RATE,
@@ -377,12 +381,12 @@ class RelayBenchmark {
             mode.equals("cdc")
                 ? "streaming the change log"
                 : notify ? "LISTEN/NOTIFY wake-up" : "in-process commit signal wake-up",
-            delivered,
+            millis.size(),
             written / (double) SECONDS,
-            percentile(warm, end, 0.50),
-            percentile(warm, end, 0.95),
-            percentile(warm, end, 0.99));
-        Thread.sleep(500);
+            at(millis, 0.50),
+            at(millis, 0.95),
+            at(millis, 0.99),
+            millis.isEmpty() ? -1 : millis.get(millis.size() - 1));
       }
     } finally {
       writer.shutdownNow();
