@@ -27,18 +27,17 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The active CDC relay is a JVM of its own, killed with SIGKILL under load; a standby in this JVM
  * takes the engine's lease over within a bounded time and goes on from the stored offsets: nothing
  * lost, per-key order kept, duplicates within the batch that was in flight.
  */
-class CdcRelayCrashIntegrationTests {
-
-  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+abstract class CdcRelayCrashContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
+
+  abstract TestDatabaseExtension database();
 
   private final RelayProcesses processes = new RelayProcesses();
   private CdcRelay standby;
@@ -49,27 +48,32 @@ class CdcRelayCrashIntegrationTests {
     if (standby != null) {
       standby.close();
     }
-    try (Connection c = db.dataSource().getConnection();
+    try (Connection c = database().dataSource().getConnection();
         Statement s = c.createStatement()) {
-      s.execute(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-              + " WHERE slot_name = 'crashcdc' AND NOT active");
+      if (OutboxDialect.detect(c).name().equals("postgresql")) {
+        s.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                + " WHERE slot_name = 'crashcdc' AND NOT active");
+      } else {
+        s.execute("DELETE FROM outbox_cdc_state WHERE name = 'crashcdc'");
+        s.execute("DELETE FROM outbox_cdc_state_history WHERE name = 'crashcdc'");
+      }
     }
   }
 
   private Process startRelayProcess(String id) throws Exception {
-    return processes.start(db.database(), kafka.bootstrapServers(), id, "crashcdc");
+    return processes.start(database().database(), kafka.bootstrapServers(), id, "crashcdc");
   }
 
   @Test
   void aStandbyTakesOverFromAnActiveRelayKilledWithSigkillAndLosesNothing() throws Exception {
     String topic = "cdccrash" + System.nanoTime() % 100_000;
     kafka.createTopic(topic, 4);
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection()) {
+    OutboxDialect dialect = RelayTables.create(database().dataSource());
+    try (Connection c = database().dataSource().getConnection()) {
       CdcSchema.create(c, dialect, OutboxTable.of("outbox_cdc_state"));
     }
-    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    JdbcTransactions tx = JdbcTransactions.of(database().dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     Process active = startRelayProcess("cdc-active");
     // The first event waits for the child's engine: from then on it streams.
@@ -80,14 +84,14 @@ class CdcRelayCrashIntegrationTests {
     standby =
         (CdcRelay)
             OutboxRelay.builder()
-                .dataSource(db.dataSource())
+                .dataSource(database().dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
                 .instanceId("cdc-standby")
                 .cdc(
                     CdcOptions.builder(
-                            db.database().jdbcUrl(),
-                            db.database().username(),
-                            db.database().password())
+                            database().database().jdbcUrl(),
+                            database().database().username(),
+                            database().database().password())
                         .name("crashcdc")
                         .heartbeatInterval(Duration.ofMillis(500))
                         .build())
