@@ -1,6 +1,7 @@
 package dev.outboxkit.relay;
 
 import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
+import static dev.outboxkit.relay.RelayTestSupport.assertSameRecords;
 import static dev.outboxkit.relay.RelayTestSupport.headers;
 import static dev.outboxkit.relay.RelayTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,7 +29,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -188,19 +188,7 @@ abstract class CdcRelayContractTests {
       viaPolling = reader.readAtLeast(3, Duration.ofSeconds(30));
     }
 
-    assertThat(viaCdc).hasSize(3);
-    assertThat(viaPolling).hasSize(3);
-    Map<String, ConsumerRecord<byte[], byte[]>> polled = new HashMap<>();
-    viaPolling.forEach(r -> polled.put(headers(r).get(OutboxHeaders.EVENT_ID), r));
-    for (ConsumerRecord<byte[], byte[]> c : viaCdc) {
-      ConsumerRecord<byte[], byte[]> p = polled.get(headers(c).get(OutboxHeaders.EVENT_ID));
-      assertThat(p).as("polling sent the event CDC sent").isNotNull();
-      assertThat(c.key()).isEqualTo(p.key());
-      assertThat(c.value()).isEqualTo(p.value());
-      assertThat(c.timestamp()).isEqualTo(p.timestamp());
-      assertThat(new ArrayList<>(headers(c).entrySet()))
-          .containsExactlyElementsOf(headers(p).entrySet());
-    }
+    Map<String, ConsumerRecord<byte[], byte[]>> polled = assertSameRecords(viaCdc, viaPolling, 3);
     for (OutboxEvent event : committed) {
       ConsumerRecord<byte[], byte[]> record = polled.get(event.id().toString());
       assertThat(text(record.key())).isEqualTo(event.aggregateId());

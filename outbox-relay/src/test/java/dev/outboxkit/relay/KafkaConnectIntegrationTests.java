@@ -1,12 +1,12 @@
 package dev.outboxkit.relay;
 
 import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
+import static dev.outboxkit.relay.RelayTestSupport.assertSameRecords;
 import static dev.outboxkit.relay.RelayTestSupport.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -157,20 +156,8 @@ class KafkaConnectIntegrationTests {
       viaPolling = reader.readAtLeast(3, Duration.ofSeconds(30));
     }
 
-    assertThat(viaConnect).hasSize(3);
-    assertThat(viaPolling).hasSize(3);
-    Map<String, ConsumerRecord<byte[], byte[]>> polled = new HashMap<>();
-    viaPolling.forEach(r -> polled.put(headers(r).get(OutboxHeaders.EVENT_ID), r));
-    for (ConsumerRecord<byte[], byte[]> c : viaConnect) {
-      ConsumerRecord<byte[], byte[]> p = polled.get(headers(c).get(OutboxHeaders.EVENT_ID));
-      assertThat(p).as("polling sent the event Connect sent").isNotNull();
-      assertThat(c.key()).isEqualTo(p.key());
-      assertThat(c.value()).isEqualTo(p.value());
-      assertThat(c.timestamp()).isEqualTo(p.timestamp());
-      assertThat(c.partition()).isEqualTo(p.partition());
-      assertThat(new ArrayList<>(headers(c).entrySet()))
-          .containsExactlyElementsOf(headers(p).entrySet());
-    }
+    Map<String, ConsumerRecord<byte[], byte[]>> polled =
+        assertSameRecords(viaConnect, viaPolling, 3);
     assertThat(headers(polled.get(committed.get(0).id().toString())))
         .containsEntry("outbox-tenant", "tenant-a")
         .containsEntry("x-source", "checkout ü");

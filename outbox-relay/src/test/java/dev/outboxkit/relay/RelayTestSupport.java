@@ -1,7 +1,10 @@
 package dev.outboxkit.relay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +12,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +37,33 @@ final class RelayTestSupport {
       headers.put(header.key(), text(header.value()));
     }
     return headers;
+  }
+
+  /**
+   * Asserts that two relays sent the same records: the same number, and for each event id the same
+   * key, value, timestamp, partition and headers in order.
+   *
+   * @return the expected records by event id
+   */
+  static Map<String, ConsumerRecord<byte[], byte[]>> assertSameRecords(
+      List<ConsumerRecord<byte[], byte[]>> actual,
+      List<ConsumerRecord<byte[], byte[]>> expected,
+      int count) {
+    assertThat(actual).hasSize(count);
+    assertThat(expected).hasSize(count);
+    Map<String, ConsumerRecord<byte[], byte[]>> byId = new HashMap<>();
+    expected.forEach(r -> byId.put(headers(r).get(OutboxHeaders.EVENT_ID), r));
+    for (ConsumerRecord<byte[], byte[]> a : actual) {
+      ConsumerRecord<byte[], byte[]> e = byId.get(headers(a).get(OutboxHeaders.EVENT_ID));
+      assertThat(e).as("the other relay sent %s too", headers(a)).isNotNull();
+      assertThat(a.key()).isEqualTo(e.key());
+      assertThat(a.value()).isEqualTo(e.value());
+      assertThat(a.timestamp()).isEqualTo(e.timestamp());
+      assertThat(a.partition()).isEqualTo(e.partition());
+      assertThat(new ArrayList<>(headers(a).entrySet()))
+          .containsExactlyElementsOf(headers(e).entrySet());
+    }
+    return byId;
   }
 
   static long rows(DataSource dataSource, String where) throws SQLException {
