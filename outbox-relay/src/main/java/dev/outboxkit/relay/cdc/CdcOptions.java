@@ -64,12 +64,12 @@ public record CdcOptions(
               + "' must be 1 to 63 lower-case letters, digits or '_' (it names the replication"
               + " slot)");
     }
-    Objects.requireNonNull(jdbcUrl, "cdc.jdbcUrl");
+    Objects.requireNonNull(jdbcUrl, "cdc.url");
     if (!(jdbcUrl.startsWith("jdbc:postgresql:")
         || jdbcUrl.startsWith("jdbc:mariadb:")
         || jdbcUrl.startsWith("jdbc:mysql:"))) {
       throw new IllegalArgumentException(
-          "cdc.jdbcUrl must be a PostgreSQL, MariaDB or MySQL JDBC URL but was " + jdbcUrl);
+          "cdc.url must be a PostgreSQL, MariaDB or MySQL JDBC URL but was " + jdbcUrl);
     }
     Objects.requireNonNull(username, "cdc.username");
     Objects.requireNonNull(password, "cdc.password");
@@ -79,8 +79,8 @@ public record CdcOptions(
               + publication
               + "' must be 1 to 63 lower-case letters, digits or '_'");
     }
-    between("cdc.serverId", serverId, 1, 4_294_967_295L);
-    atLeast("cdc.heartbeatInterval", heartbeatInterval, Duration.ofMillis(100));
+    between("cdc.server-id", serverId, 1, 4_294_967_295L);
+    atLeast("cdc.heartbeat-interval", heartbeatInterval, Duration.ofMillis(100));
     Objects.requireNonNull(stateTable, "cdc.stateTable");
     debeziumProperties = Map.copyOf(debeziumProperties);
   }

@@ -136,7 +136,8 @@ public final class RelayAutoConfiguration {
       }
       return options.build();
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("outbox.relay." + e.getMessage(), e);
+      // The same message with the property's full name; the cause would only repeat it.
+      throw new IllegalArgumentException("outbox.relay." + e.getMessage());
     }
   }
 

@@ -201,6 +201,23 @@ class RelayAutoConfigurationIntegrationTests {
   }
 
   @Test
+  void cdcModeWithABadUrlFailsNamingTheProperty() {
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.mode=cdc",
+            "outbox.relay.cdc.url=jdbc:h2:mem:nope",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers())
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.cdc.url"));
+  }
+
+  @Test
   void cdcModeWithABadEngineNameFailsNamingTheProperty() {
     runner()
         .withPropertyValues(
