@@ -497,12 +497,7 @@ public interface OutboxRelay extends AutoCloseable {
       if (cdc == null) {
         return new PollingRelay(settings);
       }
-      String connector =
-          cdc.jdbcUrl().startsWith("jdbc:postgresql:")
-              ? "io.debezium.connector.postgresql.PostgresConnector"
-              : cdc.jdbcUrl().startsWith("jdbc:mariadb:")
-                  ? "io.debezium.connector.mariadb.MariaDbConnector"
-                  : "io.debezium.connector.mysql.MySqlConnector";
+      String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
       for (String needed : new String[] {"io.debezium.engine.DebeziumEngine", connector}) {
         try {
           Class.forName(needed, false, OutboxRelay.class.getClassLoader());

@@ -41,6 +41,7 @@ import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -133,6 +134,20 @@ abstract class CdcRelayContractTests {
     OutboxRelay relay = relay(c -> c, b -> b);
     relay.start();
     return relay;
+  }
+
+  /**
+   * Appends events {@code from} to {@code to} (exclusive), one transaction each, over {@code keys}
+   * keys: event i is key {@code k<i % keys>}'s number {@code i / keys}, as {@link Ordering} reads.
+   */
+  void appendCounted(int from, int to, int keys) {
+    for (int i = from; i < to; i++) {
+      int n = i;
+      tx.execute(
+          c ->
+              outbox.append(
+                  OutboxMessage.of(topic, "k" + (n % keys), "E", String.valueOf(n / keys))));
+    }
   }
 
   KafkaReader reader(String topic) {
@@ -299,11 +314,7 @@ abstract class CdcRelayContractTests {
     watcher.start();
     CdcRelay active = first.isActive() ? first : second;
     CdcRelay standby = active == first ? second : first;
-    for (int n = 0; n < 200; n++) {
-      int i = n;
-      tx.execute(
-          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 10), "E", String.valueOf(i / 10))));
-    }
+    appendCounted(0, 200, 10);
     try (KafkaReader reader = reader(topic)) {
       reader.readAtLeast(200, Duration.ofSeconds(60));
     }
@@ -311,11 +322,7 @@ abstract class CdcRelayContractTests {
     active.close();
     await().atMost(Duration.ofSeconds(30)).until(standby::isActive);
     Duration takeover = Duration.ofNanos(System.nanoTime() - stopped);
-    for (int n = 200; n < 400; n++) {
-      int i = n;
-      tx.execute(
-          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 10), "E", String.valueOf(i / 10))));
-    }
+    appendCounted(200, 400, 10);
     try (KafkaReader reader = reader(topic)) {
       reader.readAtLeast(400, Duration.ofSeconds(60));
       Ordering ordering = Ordering.of(reader.readFor(Duration.ofMillis(500)));
@@ -352,22 +359,14 @@ abstract class CdcRelayContractTests {
   @Test
   void switchingFromCdcToPollingPublishesWhatCdcLeftAndNothingTwice() throws Exception {
     OutboxRelay cdc = startRelay();
-    for (int n = 0; n < 50; n++) {
-      int i = n;
-      tx.execute(
-          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 5), "E", String.valueOf(i / 5))));
-    }
+    appendCounted(0, 50, 5);
     try (KafkaReader reader = reader(topic)) {
       reader.readAtLeast(50, Duration.ofSeconds(60));
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
     // Stop CDC with events still to publish: they stay PENDING in the table.
     cdc.pause();
-    for (int n = 50; n < 100; n++) {
-      int i = n;
-      tx.execute(
-          c -> outbox.append(OutboxMessage.of(topic, "k" + (i % 5), "E", String.valueOf(i / 5))));
-    }
+    appendCounted(50, 100, 5);
     cdc.close();
     OutboxRelay polling =
         OutboxRelay.builder()
@@ -410,9 +409,8 @@ abstract class CdcRelayContractTests {
 
   @Test
   void refusesToStartWhenThePublicationIsMissingAndMayNotBeCreated() {
-    if (!dialect.name().equals("postgresql")) {
-      return;
-    }
+    Assumptions.assumeTrue(
+        dialect.name().equals("postgresql"), "publications exist on PostgreSQL only");
     OutboxRelay relay = relay(c -> c.autoCreate(false).publication("nopub_" + engine), b -> b);
     assertThatThrownBy(relay::start)
         .hasMessageContaining(

@@ -85,6 +85,22 @@ public record CdcOptions(
     debeziumProperties = Map.copyOf(debeziumProperties);
   }
 
+  /**
+   * The Debezium connector for this database: PostgreSQL by URL; MariaDB by URL or when the
+   * database was detected as MariaDB (its binlog differs from MySQL's); MySQL otherwise.
+   *
+   * @param dialectName the detected or configured dialect's name, or {@code null} when not known
+   *     yet
+   */
+  public String connectorClass(@Nullable String dialectName) {
+    if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+      return "io.debezium.connector.postgresql.PostgresConnector";
+    }
+    return jdbcUrl.startsWith("jdbc:mariadb:") || "mariadb".equals(dialectName)
+        ? "io.debezium.connector.mariadb.MariaDbConnector"
+        : "io.debezium.connector.mysql.MySqlConnector";
+  }
+
   /** A builder with defaults: name {@code outboxkit}, publication {@code outboxkit_pub}. */
   public static Builder builder(String jdbcUrl, String username, String password) {
     return new Builder(jdbcUrl, username, password);

@@ -220,15 +220,25 @@ public final class CdcRelay implements OutboxRelay {
         dialect.name());
   }
 
-  private void verifyStateTable(Connection c, OutboxDialect dialect) throws SQLException {
+  /** The state table, and on MySQL/MariaDB the schema history table next to it, must exist. */
+  private void verifyStateTable(Connection c, OutboxDialect dialect) {
+    List<OutboxTable> tables =
+        dialect.name().equals("postgresql")
+            ? List.of(options.stateTable())
+            : List.of(options.stateTable(), CdcSchema.historyTable(options.stateTable()));
+    for (OutboxTable table : tables) {
+      verifyTable(c, dialect, table);
+    }
+  }
+
+  private void verifyTable(Connection c, OutboxDialect dialect, OutboxTable table) {
     try (PreparedStatement s =
-        c.prepareStatement(
-            "SELECT name FROM " + options.stateTable().qualifiedName() + " WHERE 1 = 0")) {
+        c.prepareStatement("SELECT name FROM " + table.qualifiedName() + " WHERE 1 = 0")) {
       s.executeQuery().close();
     } catch (SQLException e) {
       throw new IllegalStateException(
-          "The CDC state table "
-              + options.stateTable()
+          "The CDC table "
+              + table
               + " is missing. Apply "
               + CdcSchema.scriptLocation(dialect)
               + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
@@ -383,6 +393,7 @@ public final class CdcRelay implements OutboxRelay {
     String database = url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
     OutboxTable table = settings.table();
     p.setProperty("name", options.name());
+    p.setProperty("connector.class", options.connectorClass(d.name()));
     p.setProperty("topic.prefix", options.name());
     p.setProperty("database.hostname", url.getHost());
     p.setProperty("database.user", options.username());
@@ -412,7 +423,6 @@ public final class CdcRelay implements OutboxRelay {
         String.valueOf(settings.producerProperties().get("bootstrap.servers")));
     if (d.name().equals("postgresql")) {
       String schema = table.schema() == null ? "public" : table.schema();
-      p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
       p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
       p.setProperty("database.dbname", database);
       p.setProperty("plugin.name", "pgoutput");
@@ -426,12 +436,6 @@ public final class CdcRelay implements OutboxRelay {
           "heartbeat.action.query",
           "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', now()::varchar)");
     } else {
-      boolean mariadb = options.jdbcUrl().startsWith("jdbc:mariadb:") || d.name().equals("mariadb");
-      p.setProperty(
-          "connector.class",
-          mariadb
-              ? "io.debezium.connector.mariadb.MariaDbConnector"
-              : "io.debezium.connector.mysql.MySqlConnector");
       p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 3306 : url.getPort()));
       p.setProperty("database.server.id", String.valueOf(options.serverId()));
       p.setProperty("database.include.list", database);

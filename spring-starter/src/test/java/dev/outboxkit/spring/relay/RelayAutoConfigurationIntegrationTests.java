@@ -37,6 +37,7 @@ import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.context.ApplicationContext;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -127,18 +128,7 @@ class RelayAutoConfigurationIntegrationTests {
               assertThat(context).hasNotFailed().hasSingleBean(OutboxRelayLifecycle.class);
               relay[0] = context.getBean(OutboxRelay.class);
               assertThat(relay[0].status().state()).isEqualTo(RelayStatus.State.RUNNING);
-              Outbox outbox = context.getBean(Outbox.class);
-              TransactionTemplate tx =
-                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
-              OutboxEvent event =
-                  tx.execute(s -> outbox.append("Order", "o-1", "OrderPlaced", Map.of("total", 5)));
-              List<ConsumerRecord<byte[], byte[]>> records = read(prefix + "Order", 1);
-              assertThat(records).hasSize(1);
-              assertThat(
-                      new String(
-                          records.get(0).headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
-                          StandardCharsets.UTF_8))
-                  .isEqualTo(event.id().toString());
+              appendOneAndAwaitItsRecord(context, prefix + "Order");
               OutboxRelayHealthIndicator health = context.getBean(OutboxRelayHealthIndicator.class);
               await()
                   .atMost(Duration.ofSeconds(10))
@@ -174,18 +164,7 @@ class RelayAutoConfigurationIntegrationTests {
               assertThat(context).hasNotFailed();
               OutboxRelay relay = context.getBean(OutboxRelay.class);
               assertThat(relay).isInstanceOf(CdcRelay.class);
-              Outbox outbox = context.getBean(Outbox.class);
-              TransactionTemplate tx =
-                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
-              OutboxEvent event =
-                  tx.execute(s -> outbox.append("Order", "o-1", "OrderPlaced", Map.of("total", 5)));
-              List<ConsumerRecord<byte[], byte[]>> records = read(prefix + "Order", 1);
-              assertThat(records).hasSize(1);
-              assertThat(
-                      new String(
-                          records.get(0).headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
-                          StandardCharsets.UTF_8))
-                  .isEqualTo(event.id().toString());
+              appendOneAndAwaitItsRecord(context, prefix + "Order");
               await().atMost(Duration.ofSeconds(10)).until(() -> ((CdcRelay) relay).isActive());
             });
     try (java.sql.Connection c = db.dataSource().getConnection();
@@ -232,6 +211,22 @@ class RelayAutoConfigurationIntegrationTests {
                     .getFailure()
                     .rootCause()
                     .hasMessageContaining("outbox.relay.cdc.name"));
+  }
+
+  /** Appends an event in a Spring transaction and checks it arrives with its event id header. */
+  private static void appendOneAndAwaitItsRecord(ApplicationContext context, String topic) {
+    Outbox outbox = context.getBean(Outbox.class);
+    TransactionTemplate tx =
+        new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+    OutboxEvent event =
+        tx.execute(s -> outbox.append("Order", "o-1", "OrderPlaced", Map.of("total", 5)));
+    List<ConsumerRecord<byte[], byte[]>> records = read(topic, 1);
+    assertThat(records).hasSize(1);
+    assertThat(
+            new String(
+                records.get(0).headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
+                StandardCharsets.UTF_8))
+        .isEqualTo(event.id().toString());
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int count) {

@@ -125,7 +125,10 @@ public final class LoadGenerator {
 
   /** What happened, and the audit. {@link #ok()} is the exit status. */
   public record Report(
-      Map<String, Object> figures, List<String> violations, Map<String, Object> latencyMillis) {
+      Map<String, Object> figures,
+      List<String> relayEvents,
+      List<String> violations,
+      Map<String, Object> latencyMillis) {
 
     public boolean ok() {
       return violations.isEmpty();
@@ -552,8 +555,7 @@ public final class LoadGenerator {
         .get("latencyMillis")
         .properties()
         .forEach(e -> latency.put(e.getKey(), e.getValue().asLong()));
-    relayEvents.forEach(e -> figures.put("relay: " + e, 1L));
-    return new Report(figures, List.copyOf(violations), latency);
+    return new Report(figures, List.copyOf(relayEvents), List.copyOf(violations), latency);
   }
 
   private JsonNode get(String url) throws Exception {
@@ -573,11 +575,8 @@ public final class LoadGenerator {
     report
         .figures()
         .forEach(
-            (name, value) ->
-                out.append(
-                    name.startsWith("relay: ")
-                        ? String.format(Locale.ROOT, "  %s%n", name)
-                        : String.format(Locale.ROOT, "  %-26s %s%n", name, value)));
+            (name, value) -> out.append(String.format(Locale.ROOT, "  %-26s %s%n", name, value)));
+    report.relayEvents().forEach(e -> out.append("  relay: ").append(e).append('\n'));
     out.append(
         String.format(
             Locale.ROOT,

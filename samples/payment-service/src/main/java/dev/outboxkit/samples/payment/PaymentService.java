@@ -69,9 +69,8 @@ public class PaymentService {
         payment.status().name(),
         Timestamp.from(now),
         Timestamp.from(now));
-    outbox.append(
-        PaymentEvents.TOPIC,
-        payment.id(),
+    appendEvent(
+        payment,
         "PaymentAuthorized",
         new PaymentAuthorized(payment.id(), payer, merchant, amountMinor, currency));
     return payment;
@@ -81,9 +80,8 @@ public class PaymentService {
   @Transactional
   public Payment capture(String id) {
     Payment payment = move(id, Status.AUTHORIZED, Status.CAPTURED, "captured");
-    outbox.append(
-        PaymentEvents.TOPIC,
-        id,
+    appendEvent(
+        payment,
         "PaymentCaptured",
         new PaymentCaptured(
             id, payment.payer(), payment.merchant(), payment.amountMinor(), payment.currency()));
@@ -94,13 +92,17 @@ public class PaymentService {
   @Transactional
   public Payment refund(String id) {
     Payment payment = move(id, Status.CAPTURED, Status.REFUNDED, "refunded");
-    outbox.append(
-        PaymentEvents.TOPIC,
-        id,
+    appendEvent(
+        payment,
         "PaymentRefunded",
         new PaymentRefunded(
             id, payment.payer(), payment.merchant(), payment.amountMinor(), payment.currency()));
     return payment;
+  }
+
+  /** The payment's events all go to one topic, keyed by payment id: in order per payment. */
+  private void appendEvent(Payment payment, String type, Object event) {
+    outbox.append(PaymentEvents.TOPIC, payment.id(), type, event);
   }
 
   /** The payment, or a 404 problem. */
