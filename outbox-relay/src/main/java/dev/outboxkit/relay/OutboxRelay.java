@@ -463,6 +463,21 @@ public interface OutboxRelay extends AutoCloseable {
       }
       checkProducerProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
       checkProducerProperty(ProducerConfig.ACKS_CONFIG, "all", "-1");
+      Object inFlight =
+          producerProperties.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_CONFIG);
+      if (inFlight != null && !inFlight.toString().matches("[1-5]")) {
+        throw new IllegalStateException(
+            "Producer property max.in.flight.requests.per.connection="
+                + inFlight
+                + " breaks per-key order: the idempotent producer keeps order only with 1 to 5"
+                + " requests in flight. Remove the property or set it to at most 5.");
+      }
+      if (producerProperties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+        throw new IllegalStateException(
+            "Producer property transactional.id is set by the relay itself when transactional"
+                + " fencing is on; the relay's producer is not transactional otherwise, and every"
+                + " send would fail. Remove the property.");
+      }
       RelaySettings settings =
           new RelaySettings(
               dataSource,

@@ -343,6 +343,90 @@ abstract class PollingRelayContractTests {
     assertThat(registry.get("outbox.delivery.latency").timer().count()).isEqualTo(1);
   }
 
+  /**
+   * Finding 3: two processes started with one instance id (two {@code relay-0} pods in a rolling
+   * restart) are two members; neither adopts the other's leases.
+   */
+  @Test
+  void twoRelaysWithTheSameInstanceIdNeverShareALease() {
+    OutboxRelay first = relay(b -> b.instanceId("relay-0"));
+    first.start();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> first.status().ownedPartitions().size() == 16);
+    OutboxRelay second = relay(b -> b.instanceId("relay-0"));
+    second.start();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                first.status().ownedPartitions().size() == 8
+                    && second.status().ownedPartitions().size() == 8);
+    assertThat(first.status().ownedPartitions())
+        .doesNotContainAnyElementsOf(second.status().ownedPartitions());
+  }
+
+  /**
+   * Finding 12: once {@code pause()} has returned, nothing more is sent, even a batch whose read
+   * was under way when it was called. The publishing thread's first connection is held until after
+   * {@code pause()}, and the event it reads was committed after the pause began.
+   */
+  @Test
+  void aPollUnderWayWhenPausedIsNotSent() throws Exception {
+    java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch paused = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger published = new AtomicInteger();
+    DataSource holding = holdFirstPublishingConnection(dataSource(), reading, paused);
+    OutboxRelay relay =
+        relay(
+            b ->
+                b.dataSource(holding)
+                    .instanceId("pausing")
+                    .topicRouter(
+                        e -> {
+                          published.incrementAndGet();
+                          return e.aggregateType();
+                        }));
+    relay.start();
+    assertThat(reading.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    Future<?> pausing = Executors.newSingleThreadExecutor().submit(relay::pause);
+    pausing.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "key-p", "AfterPause", "0")));
+    paused.countDown();
+    Thread.sleep(1500);
+    assertThat(published).as("sends after pause() returned").hasValue(0);
+    assertThat(rows("status = 'PENDING'")).isEqualTo(1);
+    relay.resume();
+    await().atMost(Duration.ofSeconds(10)).until(() -> rows("status = 'PENDING'") == 0);
+    assertThat(published).hasValue(1);
+  }
+
+  /** Blocks the publishing thread's first {@code getConnection} until {@code release} opens. */
+  private static DataSource holdFirstPublishingConnection(
+      DataSource target,
+      java.util.concurrent.CountDownLatch reached,
+      java.util.concurrent.CountDownLatch release) {
+    java.util.concurrent.atomic.AtomicBoolean first =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    return (DataSource)
+        java.lang.reflect.Proxy.newProxyInstance(
+            DataSource.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("getConnection")
+                  && Thread.currentThread().getName().equals("outboxkit-relay-pausing")
+                  && first.compareAndSet(true, false)) {
+                reached.countDown();
+                release.await();
+              }
+              try {
+                return method.invoke(target, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+
   @Test
   void rebalancingMovesLeasesWithoutTwoOwnersPublishingOnePartition() throws Exception {
     Map<Integer, List<String>> publishers = new ConcurrentHashMap<>();

@@ -8,6 +8,9 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.delivery.DeliveryCore;
+import dev.outboxkit.relay.delivery.DeliveryOutcome;
+import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
@@ -15,11 +18,12 @@ import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.kafka.KafkaEventPublisher;
-import dev.outboxkit.relay.kafka.PublishResult;
+import dev.outboxkit.relay.polling.PollingRelay;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.micrometer.core.instrument.Gauge;
 import java.net.URI;
 import java.sql.Connection;
@@ -83,16 +87,14 @@ public final class CdcRelay implements OutboxRelay {
   private final AtomicLong lastSeenNanos = new AtomicLong();
   private final AtomicLong lastSeenCommitMillis = new AtomicLong();
   private volatile boolean paused;
-  private volatile boolean brokerDown;
-  private volatile int consecutiveFailures;
   private volatile @Nullable String lastError;
-  private volatile @Nullable Instant lastBatchAt;
   private volatile long backoffUntilNanos;
 
   private @Nullable OutboxDialect dialect;
   private @Nullable OutboxRows rows;
   private @Nullable RelayMetrics metrics;
   private @Nullable KafkaEventPublisher publisher;
+  private @Nullable DeliveryCore core;
   private @Nullable CdcLease lease;
   private @Nullable ParkedEvents parked;
   private @Nullable ChangeDecoder decoder;
@@ -156,6 +158,7 @@ public final class CdcRelay implements OutboxRelay {
     }
     OutboxDialect dialect = d;
     this.dialect = dialect;
+    sourceUrl(options.jdbcUrl());
     jdbc.autoCommit(
         c -> {
           OutboxSchema.verify(c, dialect, settings.table());
@@ -190,6 +193,14 @@ public final class CdcRelay implements OutboxRelay {
             settings.topicRouter(),
             settings.verifyTopics(),
             settings.clock());
+    publisher.start();
+    this.core =
+        new DeliveryCore(
+            PollingRelay.deliveryPolicy(settings),
+            new KeyHolds(),
+            CircuitBreaker.of("outboxkit-cdc-" + options.name(), settings.circuitBreaker()),
+            metrics,
+            publisher);
     this.lease =
         new CdcLease(
             jdbc,
@@ -268,6 +279,11 @@ public final class CdcRelay implements OutboxRelay {
         if (!lease.renew()) {
           log.warn("CDC relay {} lost the lease of engine {}; stopping it", id, options.name());
           stopEngine();
+        } else if (running == null) {
+          // Held without an engine (its start failed): a lease nobody publishes under would keep
+          // the standby out for ever while lag reads zero. Give it up.
+          lease.release();
+          backoffUntilNanos = System.nanoTime() + settings.retryInitialInterval().toNanos() * 5;
         }
       } else if (isActiveState() && System.nanoTime() - backoffUntilNanos >= 0) {
         if (lease.tryAcquire()) {
@@ -276,7 +292,19 @@ public final class CdcRelay implements OutboxRelay {
               id,
               options.name(),
               lease.epoch());
-          startEngine(lease.epoch());
+          try {
+            startEngine(lease.epoch());
+          } catch (RuntimeException e) {
+            lastError = "The CDC engine could not start: " + e;
+            log.error(
+                "CDC relay {} could not start engine {}; releasing its lease: {}",
+                id,
+                options.name(),
+                e.toString());
+            stopEngine();
+            lease.release();
+            backoffUntilNanos = System.nanoTime() + settings.retryInitialInterval().toNanos() * 5;
+          }
         }
       }
     } catch (SQLException | RuntimeException e) {
@@ -389,9 +417,13 @@ public final class CdcRelay implements OutboxRelay {
   Properties engineProperties(String bindingKey) {
     Properties p = new Properties();
     OutboxDialect d = dialect;
-    URI url = URI.create(options.jdbcUrl().substring("jdbc:".length()));
-    String database = url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
+    URI url = sourceUrl(options.jdbcUrl());
     OutboxTable table = settings.table();
+    // On MySQL/MariaDB a table's schema is its database: a qualified table is captured there.
+    String database =
+        table.schema() != null
+            ? table.schema()
+            : url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
     p.setProperty("name", options.name());
     p.setProperty("connector.class", options.connectorClass(d.name()));
     p.setProperty("topic.prefix", options.name());
@@ -430,6 +462,7 @@ public final class CdcRelay implements OutboxRelay {
       p.setProperty("publication.name", options.publication());
       p.setProperty("publication.autocreate.mode", "disabled");
       p.setProperty("table.include.list", schema + "\\." + table.name());
+      snapshotInSeqOrder(p, schema + "." + table.name());
       // A logical message passes any publication filter, so the slot's position moves on while
       // only other tables change; without it the server keeps their WAL for the slot.
       p.setProperty(
@@ -440,6 +473,7 @@ public final class CdcRelay implements OutboxRelay {
       p.setProperty("database.server.id", String.valueOf(options.serverId()));
       p.setProperty("database.include.list", database);
       p.setProperty("table.include.list", database + "\\." + table.name());
+      snapshotInSeqOrder(p, database + "." + table.name());
       p.setProperty("include.schema.changes", "false");
       // No global read lock (it waits for every open writer transaction and needs RELOAD): rows
       // written while the first start's snapshot runs may be published twice, never missed.
@@ -450,6 +484,38 @@ public final class CdcRelay implements OutboxRelay {
     }
     options.debeziumProperties().forEach(p::setProperty);
     return p;
+  }
+
+  /**
+   * The first start's snapshot reads the table in {@code seq} order: without it PostgreSQL returns
+   * heap order, which after updates or VACUUM differs from {@code seq}, and a backlog left by the
+   * polling relay would go out of order per key.
+   */
+  private static void snapshotInSeqOrder(Properties p, String qualified) {
+    p.setProperty("snapshot.select.statement.overrides", qualified);
+    p.setProperty(
+        "snapshot.select.statement.overrides." + qualified,
+        "SELECT * FROM " + qualified + " ORDER BY seq");
+  }
+
+  /**
+   * The JDBC URL as a URI with one host, or an error naming the property: CDC connects to one
+   * server (the primary), so multi-host and failover URLs are refused at start-up.
+   */
+  static URI sourceUrl(String jdbcUrl) {
+    URI url;
+    try {
+      url = URI.create(jdbcUrl.substring(jdbcUrl.indexOf(':') + 1));
+    } catch (IllegalArgumentException e) {
+      url = null;
+    }
+    if (url == null || url.getHost() == null || url.getHost().isBlank()) {
+      throw new IllegalStateException(
+          "outbox.relay.cdc.url must name exactly one database host (the primary), as"
+              + " jdbc:postgresql://host:5432/db or jdbc:mariadb://host:3306/db; got a URL without"
+              + " a single host (multi-host and failover URLs are not supported for CDC)");
+    }
+    return url;
   }
 
   /** Publishes one batch of changes, then lets Debezium store the position after it. */
@@ -474,8 +540,6 @@ public final class CdcRelay implements OutboxRelay {
       long oldest = changes.stream().mapToLong(ChangeDecoder.Change::commitMillis).min().orElse(0);
       inFlightSince.set(oldest > 0 ? oldest : settings.clock().millis());
       List<Long> published = publish(changes.stream().map(ChangeDecoder.Change::event).toList());
-      metrics.batch(changes.size());
-      lastBatchAt = settings.clock().instant();
       if (options.deletePublished() && !published.isEmpty()) {
         markPublished(published);
       }
@@ -489,73 +553,60 @@ public final class CdcRelay implements OutboxRelay {
   }
 
   /**
-   * Sends until every event is acknowledged or parked. Retriable failures are retried with
-   * exponential backoff, holding the stream back (the log's order is the commit order); only
-   * failures of single events count towards parking, not a broker that is down for everyone.
+   * Sends until every event is acknowledged or parked, with the same decisions as the polling relay
+   * ({@link DeliveryCore}): a failing event holds back the later events of its key, retried with
+   * backoff and jitter, and is parked after its attempts; other keys of the batch go on. A broker
+   * outage or an access error counts no attempt and opens the breaker. The position is stored only
+   * once the whole batch is settled.
    *
    * @return the sequence numbers of the acknowledged events
    */
   private List<Long> publish(List<PendingEvent> batch) throws InterruptedException {
+    DeliveryCore core = this.core;
     List<Long> acked = new ArrayList<>();
-    Map<UUID, Integer> attempts = new HashMap<>();
-    List<PendingEvent> todo = batch;
-    long backoff = settings.retryInitialInterval().toMillis();
+    List<PendingEvent> todo = new ArrayList<>(batch);
     while (!todo.isEmpty()) {
       while (paused && isActiveState()) {
         requireLease();
         Thread.sleep(50);
       }
       requireLease();
-      KafkaEventPublisher.Sending sending = publisher.send(todo);
-      List<PublishResult> results = publisher.await(sending);
-      Set<UUID> retry = new HashSet<>();
-      List<PublishResult.Failed> failures = new ArrayList<>();
-      for (PublishResult result : results) {
-        if (result instanceof PublishResult.Acked a) {
-          acked.add(a.event().seq());
-          metrics.delivered(Duration.between(a.event().event().createdAt(), a.at()).abs());
-        } else if (result instanceof PublishResult.Failed f) {
-          failures.add(f);
-        } else {
-          retry.add(result.event().event().id());
-        }
+      if (!core.tryAcquire()) {
+        Thread.sleep(settings.maxPollInterval().toMillis());
+        continue;
       }
-      boolean wholeBrokerDown =
-          !failures.isEmpty()
-              && failures.size() == results.size()
-              && failures.stream().allMatch(f -> !f.permanent() && f.reachedBroker());
-      brokerDown = wholeBrokerDown;
-      for (PublishResult.Failed f : failures) {
-        metrics.failed(f.permanent());
-        lastError = f.error();
-        UUID eventId = f.event().event().id();
-        int tries = wholeBrokerDown ? 0 : attempts.merge(eventId, 1, Integer::sum);
-        if (f.permanent() || tries >= settings.maxAttempts()) {
-          park(f.event(), f.error(), Math.max(1, tries));
-        } else {
-          retry.add(eventId);
-        }
+      List<PendingEvent> selected = core.select(todo);
+      if (selected.isEmpty()) {
+        core.release();
+        Instant due = core.holds().nextDue();
+        long wait = due == null ? 10 : Duration.between(settings.clock().instant(), due).toMillis();
+        Thread.sleep(Math.max(10, Math.min(wait, 1000)));
+        continue;
       }
-      consecutiveFailures = failures.isEmpty() ? 0 : consecutiveFailures + 1;
-      if (retry.isEmpty()) {
-        break;
+      long started = System.nanoTime();
+      DeliveryOutcome outcome =
+          core.decide(publisher.send(selected).await(), System.nanoTime() - started);
+      Map<UUID, PendingEvent> replaced = new HashMap<>();
+      Set<UUID> done = new HashSet<>();
+      for (PendingEvent e : outcome.acked()) {
+        acked.add(e.seq());
+        done.add(e.event().id());
       }
-      List<PendingEvent> next = new ArrayList<>();
+      for (DeliveryOutcome.Failure f : outcome.parked()) {
+        park(f.event(), f.error(), f.attempts());
+        done.add(f.event().event().id());
+      }
+      for (DeliveryOutcome.Failure f : outcome.retries()) {
+        replaced.put(f.event().event().id(), f.updated());
+      }
+      List<PendingEvent> next = new ArrayList<>(todo.size());
       for (PendingEvent e : todo) {
-        if (retry.contains(e.event().id())) {
-          next.add(e);
+        if (!done.contains(e.event().id())) {
+          next.add(replaced.getOrDefault(e.event().id(), e));
         }
       }
       todo = next;
-      if (!failures.isEmpty()) {
-        Thread.sleep(backoff);
-        backoff =
-            Math.min(
-                (long) (backoff * settings.retryMultiplier()),
-                settings.retryMaxInterval().toMillis());
-      }
     }
-    brokerDown = false;
     return acked;
   }
 
@@ -569,15 +620,12 @@ public final class CdcRelay implements OutboxRelay {
   }
 
   /**
-   * Parks an event: its row becomes {@code DEAD} with the error (or, when the writer already
-   * deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like any
-   * parked event; optionally a copy goes to the dead-letter topic.
+   * Records a parked event: its row becomes {@code DEAD} with the error (or, when the writer
+   * already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like
+   * any parked event. The delivery core already logged it and sent the dead-letter copy.
    */
   private void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
-    if (settings.deadLetterTopic() != null) {
-      publisher.sendDeadLetter(pending, settings.deadLetterTopic(), message);
-    }
     OutboxEvent e = pending.event();
     String t = settings.table().qualifiedName();
     try {
@@ -617,8 +665,6 @@ public final class CdcRelay implements OutboxRelay {
             }
             return null;
           });
-      metrics.parked();
-      log.warn("CDC relay parked event {} after {} attempts: {}", e.id(), attempts, message);
     } catch (SQLException ex) {
       // Not parked: fail the batch, so it is read again and nothing is lost.
       throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
@@ -711,24 +757,32 @@ public final class CdcRelay implements OutboxRelay {
                 .boxed()
                 .collect(Collectors.toCollection(LinkedHashSet::new))
             : Set.of();
+    DeliveryCore core = this.core;
+    String error = core == null || core.lastError() == null ? lastError : core.lastError();
     return new RelayStatus(
         id,
         state.get(),
         owned,
         m == null ? -1 : m.backlog(),
         m == null ? Duration.ZERO : m.lag(),
-        consecutiveFailures,
-        brokerDown ? "OPEN" : "CLOSED",
-        lastError,
-        lastBatchAt);
+        core == null ? 0 : core.consecutiveFailures(),
+        core == null ? "CLOSED" : core.breakerState(),
+        error,
+        core == null ? null : core.lastBatchAt());
   }
 
   @Override
   public ParkedEvents parkedEvents() {
-    if (parked == null) {
-      throw new IllegalStateException("Start the relay first");
+    ParkedEvents parked = this.parked;
+    if (parked != null) {
+      return parked;
     }
-    return parked;
+    // Before start (an actuator endpoint built with the context): the same table, read directly.
+    OutboxDialect d = dialect != null ? dialect : settings.dialect();
+    if (d == null) {
+      d = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
+    }
+    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {});
   }
 
   @Override

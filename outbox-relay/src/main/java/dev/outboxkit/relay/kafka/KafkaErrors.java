@@ -1,36 +1,56 @@
 package dev.outboxkit.relay.kafka;
 
+import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 
 /**
- * Sorts producer errors. Permanent: retrying the same record cannot succeed, so the event is parked
- * at once. Everything else, including errors we do not know, is retried with backoff until the
- * attempts run out: a wrong "retriable" costs a few retries, a wrong "permanent" parks a good
- * event.
+ * Sorts producer errors into {@link FailureKind}s. Permanent: retrying the same record cannot
+ * succeed, so the event is parked at once. Errors we do not know are retried until the attempts run
+ * out: a wrong "retriable" costs a few retries, a wrong "permanent" parks a good event.
  */
 final class KafkaErrors {
 
   private KafkaErrors() {}
 
-  static boolean isPermanent(Throwable error) {
+  /**
+   * How a producer error counts. Authentication and authorization errors are {@code ACCESS} (an ACL
+   * roll-out must not park every event); Kafka's retriable errors (timeouts, no leader, not enough
+   * replicas, disconnects) are {@code BROKER}, except an unknown topic, which is about the event.
+   * Errors we do not know count as {@code EVENT}: retried, and parked after the attempts.
+   */
+  static FailureKind kind(Throwable error) {
     Throwable e = unwrap(error);
-    return e instanceof RecordTooLargeException
+    if (e instanceof RecordTooLargeException
         || e instanceof RecordBatchTooLargeException
         || e instanceof InvalidTopicException
         || e instanceof InvalidRecordException
-        || e instanceof SerializationException
-        || e instanceof TopicAuthorizationException;
+        || e instanceof SerializationException) {
+      return FailureKind.PERMANENT;
+    }
+    if (e instanceof AuthenticationException || e instanceof AuthorizationException) {
+      return FailureKind.ACCESS;
+    }
+    if (e instanceof UnknownTopicOrPartitionException) {
+      return FailureKind.EVENT;
+    }
+    if (e instanceof RetriableException || e instanceof DisconnectException) {
+      return FailureKind.BROKER;
+    }
+    return FailureKind.EVENT;
   }
 
   /** Errors after which the producer cannot be used any more; the relay builds a new one. */

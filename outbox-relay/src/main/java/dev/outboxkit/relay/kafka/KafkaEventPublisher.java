@@ -1,6 +1,9 @@
 package dev.outboxkit.relay.kafka;
 
 import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.relay.delivery.BatchSender;
+import dev.outboxkit.relay.delivery.PublishResult;
+import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.spi.TopicRouter;
 import java.time.Clock;
@@ -41,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: used by the relay's publishing thread only. The producer and admin client are
  * created on first use, and again after an error that leaves the producer unusable.
  */
-public final class KafkaEventPublisher implements AutoCloseable {
+public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KafkaEventPublisher.class);
 
@@ -90,7 +93,7 @@ public final class KafkaEventPublisher implements AutoCloseable {
   }
 
   /** A batch handed to the producer, whose acknowledgements are still to come. */
-  public static final class Sending {
+  public final class Sending implements InFlight {
     private final List<PendingEvent> batch;
     private final List<CompletableFuture<PublishResult>> results;
     private final AtomicBoolean reset;
@@ -104,8 +107,14 @@ public final class KafkaEventPublisher implements AutoCloseable {
       this.reset = reset;
     }
 
+    @Override
     public List<PendingEvent> batch() {
       return batch;
+    }
+
+    @Override
+    public List<PublishResult> await() {
+      return KafkaEventPublisher.this.await(this);
     }
   }
 
@@ -113,6 +122,7 @@ public final class KafkaEventPublisher implements AutoCloseable {
    * Routes a batch and hands it to the producer without waiting for acknowledgements, so the caller
    * can read the next batch meanwhile. Complete it with {@link #await}.
    */
+  @Override
   public Sending send(List<PendingEvent> batch) {
     Producer<byte[], byte[]> producer = producer();
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
@@ -130,7 +140,8 @@ public final class KafkaEventPublisher implements AutoCloseable {
         record = KafkaRecords.toRecord(pending.event(), router.topic(pending.event()));
         refused = refuse(pending, record);
       } catch (RuntimeException e) {
-        refused = new PublishResult.Failed(pending, "The topic router failed: " + e, false, false);
+        refused =
+            new PublishResult.Failed(pending, "The topic router failed: " + e, FailureKind.EVENT);
       }
       if (refused != null || record == null) {
         held.add(pending.key());
@@ -150,11 +161,12 @@ public final class KafkaEventPublisher implements AutoCloseable {
                       ? new PublishResult.Acked(pending, clock.instant())
                       : failed(pending, error));
             });
-        // A send() that found no metadata within max.block.ms fails through its callback before
-        // it returns; the broker is then out of reach for the rest of the batch too.
-        if (result.getNow(null) instanceof PublishResult.Failed f && !f.permanent()) {
+        // A record the producer refuses at once (no metadata within max.block.ms, too large)
+        // fails through its callback before send() returns: later events of its key must not
+        // overtake it, and without metadata the broker is out of reach for the rest of the batch.
+        if (result.getNow(null) instanceof PublishResult.Failed f) {
           held.add(pending.key());
-          brokerUnreachable = true;
+          brokerUnreachable = f.kind() == FailureKind.BROKER || f.kind() == FailureKind.ACCESS;
         }
       } catch (KafkaException | IllegalStateException e) {
         reset.compareAndSet(false, KafkaErrors.needsNewProducer(e));
@@ -162,7 +174,8 @@ public final class KafkaEventPublisher implements AutoCloseable {
         result.complete(failed(pending, e));
         // send() blocks up to max.block.ms when it has no metadata: once that happened, the
         // broker is out of reach for the rest of the batch too, so do not wait once per event.
-        brokerUnreachable = !KafkaErrors.isPermanent(e);
+        FailureKind kind = KafkaErrors.kind(e);
+        brokerUnreachable = kind == FailureKind.BROKER || kind == FailureKind.ACCESS;
       }
       results.add(result);
     }
@@ -200,7 +213,7 @@ public final class KafkaEventPublisher implements AutoCloseable {
       // fall through: counted as a retriable failure
     }
     return new PublishResult.Failed(
-        pending, "No acknowledgement from the broker in time", false, true);
+        pending, "No acknowledgement from the broker in time", FailureKind.BROKER);
   }
 
   private PublishResult.@Nullable Failed refuse(
@@ -213,8 +226,7 @@ public final class KafkaEventPublisher implements AutoCloseable {
               + size
               + " bytes, more than the producer's max.request.size of "
               + maxRequestSize,
-          true,
-          false);
+          FailureKind.PERMANENT);
     }
     if (verifyTopics && topics().check(record.topic()) == TopicCheck.Answer.MISSING) {
       return new PublishResult.Failed(
@@ -222,15 +234,14 @@ public final class KafkaEventPublisher implements AutoCloseable {
           "UnknownTopicOrPartitionException: topic '"
               + record.topic()
               + "' does not exist; create it or route the event elsewhere",
-          false,
-          false);
+          FailureKind.EVENT);
     }
     return null;
   }
 
   private static PublishResult.Failed failed(PendingEvent pending, Throwable error) {
     String text = KafkaErrors.describe(error);
-    return new PublishResult.Failed(pending, text, KafkaErrors.isPermanent(error), true);
+    return new PublishResult.Failed(pending, text, KafkaErrors.kind(error));
   }
 
   /**
@@ -238,6 +249,7 @@ public final class KafkaEventPublisher implements AutoCloseable {
    *
    * @return whether the broker acknowledged it
    */
+  @Override
   public boolean sendDeadLetter(PendingEvent pending, String topic, String error) {
     String original;
     try {
@@ -267,6 +279,26 @@ public final class KafkaEventPublisher implements AutoCloseable {
   private long producerDeliveryTimeout() {
     return Long.parseLong(
         String.valueOf(producerConfig.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)));
+  }
+
+  /**
+   * Creates the producer now, so that settings Kafka refuses (a bad SASL/JAAS configuration, an
+   * unknown serializer, a malformed bootstrap address) stop the relay at start-up with Kafka's
+   * message instead of failing at the first send.
+   *
+   * @throws IllegalStateException naming the cause
+   */
+  public void start() {
+    try {
+      producer();
+    } catch (KafkaException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new IllegalStateException(
+          "The Kafka producer could not be created from the relay's producer properties"
+              + " (outbox.relay.kafka.*): "
+              + KafkaErrors.describe(cause),
+          e);
+    }
   }
 
   private Producer<byte[], byte[]> producer() {

@@ -1,5 +1,6 @@
 package dev.outboxkit.relay.polling;
 
+import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.LeaseStore.LeaseRow;
@@ -34,14 +35,14 @@ import org.slf4j.LoggerFactory;
  * by its own clock; an instance cut off from the database stops publishing before another may take
  * its partitions over (clocks must agree to well within the TTL).
  */
-final class LeaseManager {
+final class LeaseManager implements PartitionLeases {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseManager.class);
 
   private final Jdbc jdbc;
   private final LeaseStore store;
   private final OutboxRows rows;
-  private final RetryGate gate;
+  private final KeyHolds gate;
   private final RelayMetrics metrics;
   private final String me;
   private final int partitions;
@@ -58,7 +59,7 @@ final class LeaseManager {
       Jdbc jdbc,
       LeaseStore store,
       OutboxRows rows,
-      RetryGate gate,
+      KeyHolds gate,
       RelayMetrics metrics,
       String me,
       int partitions,
@@ -88,7 +89,8 @@ final class LeaseManager {
    * the leases are not known to be valid. Up to two batches may be in flight (one being sent, the
    * next being read).
    */
-  Set<Integer> beginBatch(int slot, int slots) {
+  @Override
+  public Set<Integer> beginBatch(int slot, int slots) {
     synchronized (lock) {
       if (!clock.instant().isBefore(validUntil) || epochs.isEmpty()) {
         return Set.of();
@@ -109,13 +111,15 @@ final class LeaseManager {
   }
 
   /** Whether this instance may still send for all of {@code partitions}. */
-  boolean stillOwns(Set<Integer> partitions) {
+  @Override
+  public boolean stillOwns(Set<Integer> partitions) {
     synchronized (lock) {
       return clock.instant().isBefore(validUntil) && epochs.keySet().containsAll(partitions);
     }
   }
 
-  void endBatch(Set<Integer> partitions) {
+  @Override
+  public void endBatch(Set<Integer> partitions) {
     synchronized (lock) {
       partitions.forEach(p -> inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1));
     }

@@ -7,6 +7,8 @@ import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.delivery.DeliveryCore;
+import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.LeaseStore;
@@ -46,7 +48,7 @@ public final class PollingRelay implements OutboxRelay {
   private final List<KafkaEventPublisher> publishers = new CopyOnWriteArrayList<>();
   private final List<Thread> workers = new CopyOnWriteArrayList<>();
   private final Jdbc jdbc;
-  private volatile boolean paused;
+  private final PauseSwitch pause = new PauseSwitch();
 
   private @Nullable OutboxDialect dialect;
   private @Nullable RelayMetrics metrics;
@@ -54,6 +56,7 @@ public final class PollingRelay implements OutboxRelay {
   private @Nullable CircuitBreaker breaker;
   private @Nullable OutboxRows rows;
   private @Nullable ScheduledExecutorService scheduler;
+  private @Nullable ScheduledExecutorService housekeeping;
   private @Nullable PgNotificationListener listener;
   private @Nullable ParkedEvents parked;
 
@@ -72,6 +75,7 @@ public final class PollingRelay implements OutboxRelay {
     } catch (SQLException | RuntimeException e) {
       state.set(RelayStatus.State.STOPPED);
       shutdownThreads();
+      publishers.forEach(p -> p.close(Duration.ZERO));
       if (metrics != null) {
         metrics.close();
       }
@@ -113,15 +117,15 @@ public final class PollingRelay implements OutboxRelay {
     }
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
-    RetryGate gate = new RetryGate();
+    KeyHolds holds = new KeyHolds();
     LeaseManager leases =
         new LeaseManager(
             jdbc,
             new LeaseStore(dialect, settings.leaseTable(), settings.memberTable()),
             rows,
-            gate,
+            holds,
             metrics,
-            id,
+            incarnation(id),
             settings.partitions(),
             settings.leaseTtl(),
             settings.clock());
@@ -131,6 +135,12 @@ public final class PollingRelay implements OutboxRelay {
         CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
     this.breaker = breaker;
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
+    DeliveryCore.Policy policy = deliveryPolicy(settings);
+    PollingStore store =
+        new JdbcPollingStore(jdbc, rows, settings.keepPublishedFor(), settings.clock());
+    PublishLoop.Pacing pacing =
+        new PublishLoop.Pacing(
+            settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
     int threads = settings.publishThreads();
     for (int slot = 0; slot < threads; slot++) {
       String suffix = threads == 1 ? "" : "-" + slot;
@@ -143,21 +153,19 @@ public final class PollingRelay implements OutboxRelay {
               settings.verifyTopics(),
               settings.clock());
       publishers.add(publisher);
+      publisher.start();
       WakeUpSignal signal = new WakeUpSignal();
       signals.add(signal);
       loops.add(
           new PublishLoop(
-              settings,
-              jdbc,
-              rows,
+              store,
               leases,
-              gate,
+              new DeliveryCore(policy, holds, breaker, metrics, publisher),
               publisher,
-              metrics,
-              breaker,
               signal,
               () -> state.get() == RelayStatus.State.RUNNING,
-              () -> paused,
+              pause,
+              pacing,
               slot,
               threads));
     }
@@ -168,11 +176,18 @@ public final class PollingRelay implements OutboxRelay {
     this.scheduler = scheduler;
     long beat = settings.heartbeatInterval().toMillis();
     scheduler.scheduleWithFixedDelay(leases::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
+    // Gauges and purging get a thread of their own: with millions of events pending (after a
+    // broker outage) their queries take long, and the heartbeat must not wait behind them, or the
+    // leases lapse exactly while the backlog drains.
+    ScheduledExecutorService housekeeping =
+        Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-metrics-" + id));
+    this.housekeeping = housekeeping;
     long measure = settings.metricsInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
+    housekeeping.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
     if (settings.keepPublishedFor() != null) {
       long purge = Math.max(beat, Math.min(60_000, settings.keepPublishedFor().toMillis() / 2));
-      scheduler.scheduleWithFixedDelay(this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
+      housekeeping.scheduleWithFixedDelay(
+          this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
     }
     if (settings.listenNotify()
         && dialect.supportsListenNotify()
@@ -200,6 +215,29 @@ public final class PollingRelay implements OutboxRelay {
   private void verifySchema(Connection c, OutboxDialect dialect) {
     OutboxSchema.verify(c, dialect, settings.table());
     RelaySchema.verify(c, dialect, settings.leaseTable(), settings.memberTable());
+  }
+
+  /**
+   * The owner name in the lease tables: the instance id plus a random suffix per process, so two
+   * processes started with the same id (two {@code relay-0} pods during a rolling restart) are two
+   * members and never adopt each other's leases.
+   */
+  static String incarnation(String instanceId) {
+    return instanceId
+        + "~"
+        + java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt());
+  }
+
+  /** The delivery decisions' parameters, the same for both modes. */
+  public static DeliveryCore.Policy deliveryPolicy(RelaySettings settings) {
+    return new DeliveryCore.Policy(
+        settings.maxAttempts(),
+        DeliveryCore.Policy.backoff(
+            settings.retryInitialInterval(),
+            settings.retryMultiplier(),
+            settings.retryMaxInterval()),
+        settings.deadLetterTopic(),
+        settings.clock());
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -252,19 +290,19 @@ public final class PollingRelay implements OutboxRelay {
 
   @Override
   public void pause() {
-    paused = true;
+    pause.pause();
   }
 
   @Override
   public void resume() {
-    paused = false;
+    pause.resume();
     wakeUp();
   }
 
   @Override
   public RelayStatus status() {
     RelayStatus.State current = state.get();
-    if (current == RelayStatus.State.RUNNING && paused) {
+    if (current == RelayStatus.State.RUNNING && pause.paused()) {
       current = RelayStatus.State.PAUSED;
     }
     RelayMetrics metrics = this.metrics;
@@ -273,9 +311,10 @@ public final class PollingRelay implements OutboxRelay {
     String lastError = null;
     Instant lastBatchAt = null;
     for (PublishLoop loop : loops) {
-      failures = Math.max(failures, loop.consecutiveFailures());
-      lastError = loop.lastError() != null ? loop.lastError() : lastError;
-      Instant at = loop.lastBatchAt();
+      DeliveryCore core = loop.core();
+      failures = Math.max(failures, core.consecutiveFailures());
+      lastError = core.lastError() != null ? core.lastError() : lastError;
+      Instant at = core.lastBatchAt();
       if (at != null && (lastBatchAt == null || at.isAfter(lastBatchAt))) {
         lastBatchAt = at;
       }
@@ -352,12 +391,15 @@ public final class PollingRelay implements OutboxRelay {
     if (listener != null) {
       listener.stop();
     }
-    if (scheduler != null) {
-      scheduler.shutdownNow();
-      try {
-        scheduler.awaitTermination(5, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    for (ScheduledExecutorService executor :
+        new ScheduledExecutorService[] {scheduler, housekeeping}) {
+      if (executor != null) {
+        executor.shutdownNow();
+        try {
+          executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
     }
   }

@@ -1,0 +1,36 @@
+package dev.outboxkit.relay.delivery;
+
+import dev.outboxkit.relay.internal.PendingEvent;
+import java.util.List;
+
+/**
+ * Hands batches of events to the broker. The Kafka implementation is {@code KafkaEventPublisher};
+ * tests of the delivery decisions use an in-memory one.
+ *
+ * <p>Contract the decisions rely on: results come back one per event in the batch's order; when an
+ * event cannot be handed over, later events of its key in the batch come back {@link
+ * PublishResult.Deferred}; events of one key reach the broker in batch order, and when one fails
+ * after it was handed over, the later ones of its key in the same batch fail too (the idempotent
+ * producer's ordered, per-partition retries).
+ */
+public interface BatchSender {
+
+  /** A batch handed over, whose acknowledgements are still to come. */
+  interface InFlight {
+    /** The events, in the order they were handed over. */
+    List<PendingEvent> batch();
+
+    /** Waits for every acknowledgement; one result per event, in the batch's order. */
+    List<PublishResult> await();
+  }
+
+  /** Hands a batch over without waiting for acknowledgements. */
+  InFlight send(List<PendingEvent> batch);
+
+  /**
+   * Sends a copy of a parked event to the dead-letter topic and waits for it.
+   *
+   * @return whether the broker acknowledged it
+   */
+  boolean sendDeadLetter(PendingEvent event, String topic, String error);
+}

@@ -1,0 +1,30 @@
+package dev.outboxkit.relay.polling;
+
+import dev.outboxkit.relay.delivery.DeliveryOutcome;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Where the polling relay reads pending events and records what the delivery core decided; {@link
+ * JdbcPollingStore} in production, an in-memory outbox in the model-based tests.
+ */
+interface PollingStore {
+
+  /**
+   * Up to {@code perPartition} of the oldest pending events of each partition, in {@code seq}
+   * order, leaving out the keys of {@code excluded} and the events of {@code inFlight}.
+   */
+  OutboxRows.Fetched fetch(
+      Set<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      List<PendingEvent> inFlight)
+      throws SQLException;
+
+  /** Marks acknowledged events published and records retries and parked events, atomically. */
+  void record(DeliveryOutcome outcome) throws SQLException;
+}
