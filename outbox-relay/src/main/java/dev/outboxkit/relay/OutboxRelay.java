@@ -108,11 +108,12 @@ public interface OutboxRelay extends AutoCloseable {
     private Duration retryInitialInterval = RelayDefaults.RETRY_INITIAL_INTERVAL;
     private double retryMultiplier = RelayDefaults.RETRY_MULTIPLIER;
     private Duration retryMaxInterval = RelayDefaults.RETRY_MAX_INTERVAL;
-    private Duration sendTimeout = RelayDefaults.SEND_TIMEOUT;
+    private @Nullable Duration sendTimeout;
     private CircuitBreakerConfig circuitBreaker = defaultCircuitBreaker();
     private @Nullable Duration keepPublishedFor;
     private Duration shutdownTimeout = RelayDefaults.SHUTDOWN_TIMEOUT;
     private boolean listenNotify = true;
+    private boolean sessionLocks = true;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private @Nullable String instanceId;
@@ -290,8 +291,9 @@ public interface OutboxRelay extends AutoCloseable {
 
     /**
      * Partition leases: an instance renews its leases every {@code heartbeat}; a lease not renewed
-     * for {@code ttl} may be taken over. Defaults: 30 s and 5 s. A crashed instance's partitions
-     * resume after at most {@code ttl + heartbeat}; a gracefully stopped one's at the others' next
+     * for {@code ttl} may be taken over. Defaults: 30 s and 1 s. A crashed instance's partitions
+     * resume 1.5 to 2.5 heartbeats after its last one with {@link #sessionLocks} (the default), at
+     * most {@code ttl + heartbeat} without; a gracefully stopped one's at the others' next
      * heartbeat.
      *
      * @param ttl the lease duration
@@ -346,7 +348,12 @@ public interface OutboxRelay extends AutoCloseable {
 
     /**
      * How long the producer may take to get a record acknowledged ({@code delivery.timeout.ms}).
-     * Default: 20 s.
+     * Default: 15 s, or less when the leases are shorter: {@code ttl - 3 heartbeats}, at least 1 s.
+     *
+     * <p>Fencing: a send starts only while the relay's leases stay valid for longer than this plus
+     * half a heartbeat, so a deposed owner's records are acknowledged or given up before a
+     * successor may claim its partitions. {@link #build()} therefore refuses {@code ttl <= timeout
+     * + 2 heartbeats}.
      *
      * @param timeout at least 1 s
      */
@@ -397,6 +404,21 @@ public interface OutboxRelay extends AutoCloseable {
      */
     public Builder listenNotify(boolean enabled) {
       this.listenNotify = enabled;
+      return this;
+    }
+
+    /**
+     * Whether each instance holds a session-scoped lock (PostgreSQL advisory lock, MySQL/MariaDB
+     * {@code GET_LOCK}) on a connection of its own, so that the others take over its partitions
+     * within about two heartbeats after it crashes, instead of after the lease TTL. Default: on;
+     * ignored where the database has no such locks. Turn it off when the relay's connections go
+     * through a transaction pooler (PgBouncer in transaction mode, RDS Proxy), where a session lock
+     * does not stay with the relay: takeover then waits for the TTL.
+     *
+     * @param enabled whether to use session locks
+     */
+    public Builder sessionLocks(boolean enabled) {
+      this.sessionLocks = enabled;
       return this;
     }
 
@@ -464,7 +486,7 @@ public interface OutboxRelay extends AutoCloseable {
       checkProducerProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
       checkProducerProperty(ProducerConfig.ACKS_CONFIG, "all", "-1");
       Object inFlight =
-          producerProperties.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_CONFIG);
+          producerProperties.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
       if (inFlight != null && !inFlight.toString().matches("[1-5]")) {
         throw new IllegalStateException(
             "Producer property max.in.flight.requests.per.connection="
@@ -501,11 +523,12 @@ public interface OutboxRelay extends AutoCloseable {
               retryInitialInterval,
               retryMultiplier,
               retryMaxInterval,
-              sendTimeout,
+              effectiveSendTimeout(),
               circuitBreaker,
               keepPublishedFor,
               shutdownTimeout,
               listenNotify,
+              sessionLocks,
               meterRegistry,
               clock,
               instanceId != null ? instanceId : defaultInstanceId());
@@ -525,6 +548,39 @@ public interface OutboxRelay extends AutoCloseable {
         }
       }
       return new CdcRelay(settings, cdc);
+    }
+
+    private Duration effectiveSendTimeout() {
+      Duration window = leaseTtl.minus(heartbeatInterval.multipliedBy(2));
+      if (sendTimeout == null) {
+        Duration fitting = leaseTtl.minus(heartbeatInterval.multipliedBy(3));
+        Duration chosen =
+            fitting.compareTo(RelayDefaults.SEND_TIMEOUT) < 0
+                ? fitting
+                : RelayDefaults.SEND_TIMEOUT;
+        chosen = chosen.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : chosen;
+        if (window.compareTo(chosen) <= 0) {
+          throw new IllegalStateException(
+              "leases.ttl ("
+                  + leaseTtl
+                  + ") must exceed the send timeout (at least 1 s) by more than two heartbeats ("
+                  + heartbeatInterval.multipliedBy(2)
+                  + ") (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
+        }
+        return chosen;
+      }
+      if (window.compareTo(sendTimeout) <= 0) {
+        throw new IllegalStateException(
+            "leases.ttl ("
+                + leaseTtl
+                + ") must be longer than sendTimeout ("
+                + sendTimeout
+                + ") plus two heartbeats ("
+                + heartbeatInterval.multipliedBy(2)
+                + "): a relay must never be sending when its lease can be claimed by another"
+                + " (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
+      }
+      return sendTimeout;
     }
 
     private void checkProducerProperty(String name, String... allowed) {

@@ -92,7 +92,7 @@ class BrokerOutageIntegrationTests {
             .bootstrapServers(servers)
             .meterRegistry(registry)
             .metricsInterval(Duration.ofMillis(100))
-            .leases(Duration.ofSeconds(3), Duration.ofMillis(500))
+            .leases(Duration.ofSeconds(5), Duration.ofMillis(500))
             .sendTimeout(Duration.ofSeconds(3))
             .maxAttempts(1000)
             .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))

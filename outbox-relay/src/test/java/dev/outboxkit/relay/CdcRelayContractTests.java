@@ -341,18 +341,23 @@ abstract class CdcRelayContractTests {
     String missing = "missing" + System.nanoTime();
     OutboxRelay relay = relay(c -> c, b -> b.maxAttempts(3));
     relay.start();
-    tx.execute(c -> outbox.append(OutboxMessage.of(missing, "p", "Poison", "x")));
+    // 20 KB of random bytes: stored out of line (TOAST) on PostgreSQL (finding 5).
+    byte[] payload = new byte[20_000];
+    new java.util.Random(42).nextBytes(payload);
+    tx.execute(c -> outbox.append(OutboxMessage.of(missing, "p", "Poison", payload)));
     tx.execute(c -> outbox.append(OutboxMessage.of(topic, "ok", "Fine", "0")));
     try (KafkaReader reader = reader(topic)) {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
     }
-    assertThat(relay.parkedEvents().count()).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> relay.parkedEvents().count() == 1);
     assertThat(relay.parkedEvents().list(10).get(0).lastError()).isNotBlank();
-    // Replaying after the topic exists publishes it: the update back to PENDING is a change too.
+    // Replaying after the topic exists publishes it, with every byte of the payload.
     kafka.createTopic(missing, 1);
     relay.parkedEvents().replayAll();
     try (KafkaReader reader = reader(missing)) {
-      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+      List<ConsumerRecord<byte[], byte[]>> replayed = reader.readAtLeast(1, Duration.ofSeconds(60));
+      assertThat(replayed).hasSize(1);
+      assertThat(replayed.get(0).value()).isEqualTo(payload);
     }
   }
 
@@ -416,5 +421,84 @@ abstract class CdcRelayContractTests {
         .hasMessageContaining(
             "CREATE PUBLICATION nopub_" + engine + " FOR TABLE public.outbox_event")
         .hasMessageContaining("outbox.relay.cdc.auto-create=true");
+  }
+
+  /**
+   * Finding 11: a backlog whose heap order differs from {@code seq} (rows updated after they were
+   * written, as the polling relay's retries do) is published by the first start's snapshot in
+   * {@code seq} order per key.
+   */
+  @Test
+  void theFirstStartsSnapshotPublishesABacklogInSeqOrder() throws Exception {
+    appendCounted(0, 40, 2);
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      // New row versions go to the end of the heap on PostgreSQL.
+      s.execute(
+          "UPDATE outbox_event SET last_error = 'retried' WHERE seq IN (SELECT seq FROM (SELECT"
+              + " seq FROM outbox_event ORDER BY seq LIMIT 6) AS oldest)");
+    }
+    startRelay();
+    try (KafkaReader reader = reader(topic)) {
+      List<ConsumerRecord<byte[], byte[]>> records =
+          reader.readUntil(r -> Ordering.of(r).distinct() >= 40, Duration.ofSeconds(60));
+      Ordering ordering = Ordering.of(records);
+      assertThat(ordering.violations()).isEmpty();
+      assertThat(ordering.distinct()).isEqualTo(40);
+    }
+  }
+
+  /**
+   * Finding 4: a URL the engine cannot use (several hosts) fails at start-up naming the property,
+   * instead of a relay that holds the lease with no engine running.
+   */
+  @Test
+  void refusesToStartWithAUrlOfSeveralHosts() {
+    String scheme = dialect.name().equals("postgresql") ? "postgresql" : "mariadb";
+    TestDatabase db = database().database();
+    OutboxRelay relay =
+        OutboxRelay.builder()
+            .dataSource(dataSource())
+            .bootstrapServers(kafka.bootstrapServers())
+            .cdc(
+                CdcOptions.builder(
+                        "jdbc:" + scheme + "://h1.invalid,h2.invalid/db",
+                        db.username(),
+                        db.password())
+                    .name(engine)
+                    .autoCreate(true)
+                    .build())
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
+    relays.add(relay);
+    assertThatThrownBy(relay::start).hasMessageContaining("outbox.relay.cdc.url");
+    assertThat(relay.status().ownedPartitions()).isEmpty();
+  }
+
+  /**
+   * Finding 10: a change whose row cannot be read as an event (headers that are not JSON) is parked
+   * and the stream goes on, instead of the engine failing and restarting in a loop.
+   */
+  @Test
+  void anUndecodableChangeIsParkedAndTheStreamGoesOn() throws Exception {
+    OutboxRelay relay = relay(c -> c.deletePublished(false), b -> b);
+    relay.start();
+    awaitStreaming();
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "broken", "Broken", "0")));
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      // An update back to PENDING with attempts 0 reads as a replay, and its headers are broken.
+      s.execute("UPDATE outbox_event SET headers = '{not json' WHERE aggregateid = 'broken'");
+    }
+    appendCounted(0, 20, 4);
+    try (KafkaReader reader = reader(topic)) {
+      List<ConsumerRecord<byte[], byte[]>> records =
+          reader.readUntil(r -> r.size() >= 21, Duration.ofSeconds(60));
+      assertThat(records.stream().filter(r -> !text(r.key()).equals("broken"))).hasSize(20);
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> rows("status = 'DEAD' AND aggregateid = 'broken'") == 1);
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
   }
 }

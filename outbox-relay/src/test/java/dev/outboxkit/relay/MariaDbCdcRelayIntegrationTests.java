@@ -1,6 +1,16 @@
 package dev.outboxkit.relay;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
@@ -10,5 +20,26 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   @Override
   TestDatabaseExtension database() {
     return db;
+  }
+
+  /**
+   * Finding 6: an outbox table in another database than the URL's ({@code billing.outbox_event})
+   * is captured there; before, the include lists named the URL's database and nothing was read.
+   */
+  @Test
+  void capturesAnOutboxTableInAnotherDatabaseThanTheUrls() throws Exception {
+    OutboxTable billing = OutboxTable.of("billing.outbox_event");
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE IF NOT EXISTS billing");
+      OutboxSchema.create(c, dialect, billing);
+      s.execute("DELETE FROM billing.outbox_event");
+    }
+    Outbox writer = Outbox.builder().connectionProvider(tx).dialect(dialect).table(billing).build();
+    relay(c -> c, b -> b.table(billing)).start();
+    tx.execute(c -> writer.append(OutboxMessage.of(topic, "billed", "Billed", "0")));
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
+    }
   }
 }

@@ -56,6 +56,51 @@ class OutboxRelayBuilderTests {
         .withMessageContaining("enable.idempotence");
   }
 
+  /** Finding 2: a relay must never be sending while its lease can be claimed by another. */
+  @Test
+  void refusesALeaseThatASendCouldOutlive() {
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
+                    .bootstrapServers("localhost:9")
+                    .leases(Duration.ofSeconds(30), Duration.ofSeconds(5))
+                    .sendTimeout(Duration.ofSeconds(20))
+                    .build())
+        .withMessageContaining("leases.ttl")
+        .withMessageContaining("sendTimeout")
+        .withMessageContaining("outbox.relay.send-timeout");
+    // Without an explicit timeout, short leases get a fitting one.
+    OutboxRelay.builder()
+        .dataSource(new org.h2.jdbcx.JdbcDataSource())
+        .bootstrapServers("localhost:9")
+        .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+        .build();
+  }
+
+  @Test
+  void refusesProducerSettingsThatBreakOrderOrEverySend() {
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
+                    .bootstrapServers("localhost:9")
+                    .producerProperty("max.in.flight.requests.per.connection", 6)
+                    .build())
+        .withMessageContaining("max.in.flight.requests.per.connection");
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
+                    .bootstrapServers("localhost:9")
+                    .producerProperty("transactional.id", "x")
+                    .build())
+        .withMessageContaining("transactional.id");
+  }
+
   @Test
   void namesTheOptionInEveryValidationMessage() {
     OutboxRelay.Builder builder = OutboxRelay.builder();

@@ -344,6 +344,32 @@ abstract class PollingRelayContractTests {
   }
 
   /**
+   * Finding 10: a row whose headers are not JSON (written by hand, or by a buggy tool) is parked
+   * with the reason, and every other event, of its partition too, is published.
+   */
+  @Test
+  void anUndecodableRowIsParkedAndTheRestFlows() throws Exception {
+    for (int k = 0; k < 32; k++) {
+      int key = k;
+      tx.execute(c -> outbox.append(OutboxMessage.of(topic, "key-" + key, "Fine", "0")));
+    }
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "broken", "Broken", "0")));
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("UPDATE outbox_event SET headers = '{not json' WHERE aggregateid = 'broken'");
+    }
+    OutboxRelay relay = startRelay();
+    try (KafkaReader reader = reader()) {
+      assertThat(reader.readAtLeast(32, Duration.ofSeconds(30))).hasSize(32);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("status = 'PENDING'") == 0);
+    assertThat(relay.parkedEvents().list(10))
+        .singleElement()
+        .satisfies(p -> assertThat(p.aggregateId()).isEqualTo("broken"))
+        .satisfies(p -> assertThat(p.lastError()).startsWith("Undecodable row"));
+  }
+
+  /**
    * Finding 3: two processes started with one instance id (two {@code relay-0} pods in a rolling
    * restart) are two members; neither adopts the other's leases.
    */

@@ -21,6 +21,14 @@ public final class RelayProcessMain {
     config.setPassword(args[2]);
     config.setMaximumPoolSize(4);
     HikariDataSource dataSource = new HikariDataSource(config);
+    Duration[] leases =
+        java.util.Arrays.stream(System.getProperty("outboxkit.test.leases", "2s,250ms").split(","))
+            .map(
+                v ->
+                    v.endsWith("ms")
+                        ? Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)))
+                        : Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1))))
+            .toArray(Duration[]::new);
     OutboxRelay relay =
         OutboxRelay.builder()
             .dataSource(dataSource)
@@ -34,7 +42,7 @@ public final class RelayProcessMain {
                     : null)
             .bootstrapServers(args[3])
             .instanceId(args[4])
-            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .leases(leases[0], leases[1])
             .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
             .meterRegistry(new SimpleMeterRegistry())
             .build();

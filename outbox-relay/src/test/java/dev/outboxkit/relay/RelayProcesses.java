@@ -21,6 +21,17 @@ final class RelayProcesses implements AutoCloseable {
    */
   Process start(TestDatabase db, String bootstrapServers, String id, String cdcEngine)
       throws Exception {
+    return start(db, bootstrapServers, id, cdcEngine, "2s,250ms");
+  }
+
+  /**
+   * As {@link #start(TestDatabase, String, String, String)}, with the leases' TTL and heartbeat.
+   *
+   * @param leases {@code "<ttl>,<heartbeat>"}, e.g. {@code "30s,500ms"}
+   */
+  Process start(
+      TestDatabase db, String bootstrapServers, String id, String cdcEngine, String leases)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
     Path log = Files.createTempFile("relay-" + id, ".log");
     List<String> command =
@@ -28,6 +39,7 @@ final class RelayProcesses implements AutoCloseable {
             List.of(
                 java,
                 "-Xmx256m",
+                "-Doutboxkit.test.leases=" + leases,
                 "-cp",
                 System.getProperty("java.class.path"),
                 RelayProcessMain.class.getName(),

@@ -49,6 +49,38 @@ public interface OutboxDialect {
    */
   String insertStatement(OutboxTable table, int rows);
 
+  /**
+   * A {@code SELECT} expression for the database server's current time, read back with {@link
+   * #getInstant}. Relays judge leases by this one clock rather than their own.
+   *
+   * @since 0.2
+   */
+  default String currentTimeSql() {
+    return "CURRENT_TIMESTAMP";
+  }
+
+  /**
+   * A {@code SELECT} that tries to take a session-scoped lock named by its one string parameter and
+   * answers {@code true}/{@code 1} when taken, or {@code null} when the database has no such locks.
+   * The server frees such a lock when the session ends, so a crashed process's lock is free at
+   * once: relays use it to take over a crashed instance's partitions in seconds instead of a lease
+   * TTL. Not usable through a transaction pooler.
+   *
+   * @since 0.2
+   */
+  default @Nullable String trySessionLockSql() {
+    return null;
+  }
+
+  /**
+   * A {@code SELECT} that releases a session lock taken with {@link #trySessionLockSql()}.
+   *
+   * @since 0.2
+   */
+  default @Nullable String releaseSessionLockSql() {
+    return null;
+  }
+
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

@@ -184,7 +184,7 @@ public final class CdcRelay implements OutboxRelay {
               .tag("table", settings.table().name())
               .register(settings.meterRegistry());
     }
-    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {});
+    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true);
     this.publisher =
         new KafkaEventPublisher(
             settings.producerProperties(),
@@ -531,7 +531,15 @@ public final class CdcRelay implements OutboxRelay {
       if (commit > 0) {
         lastSeenCommitMillis.set(commit);
       }
-      ChangeDecoder.Change change = decoder.decode(r);
+      ChangeDecoder.Change change;
+      try {
+        change = decoder.decode(r);
+      } catch (RuntimeException e) {
+        // A row that cannot be read as an event must not stop the stream (nor restart the engine
+        // in a loop): it is parked, and the rest flows.
+        parkUndecodable(r, e);
+        change = null;
+      }
       if (change != null) {
         changes.add(change);
       }
@@ -671,6 +679,41 @@ public final class CdcRelay implements OutboxRelay {
     }
   }
 
+  private void parkUndecodable(SourceRecord record, RuntimeException error) {
+    ChangeDecoder.RowRef row = ChangeDecoder.rowOf(record);
+    int parked = 0;
+    if (row.seq() != null) {
+      try {
+        parked =
+            jdbc.autoCommit(
+                c ->
+                    rows.parkUndecodable(
+                        c,
+                        List.of(
+                            new OutboxRows.Undecodable(
+                                row.seq(), row.aggregateId(), error.toString()))));
+      } catch (SQLException e) {
+        // Not parked: fail the batch, so it is read again and nothing is lost.
+        throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
+      }
+    }
+    metrics.parked();
+    if (parked > 0) {
+      log.error(
+          "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
+          row.seq(),
+          row.aggregateId(),
+          error.toString());
+    } else {
+      log.error(
+          "Skipped a change of the outbox table that cannot be read as an event and whose row is"
+              + " gone (seq {}, aggregate id {}), so it cannot be parked: {}",
+          row.seq(),
+          row.aggregateId(),
+          error.toString());
+    }
+  }
+
   private void markPublished(List<Long> seqs) {
     try {
       Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
@@ -782,7 +825,7 @@ public final class CdcRelay implements OutboxRelay {
     if (d == null) {
       d = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
     }
-    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {});
+    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {}, true);
   }
 
   @Override

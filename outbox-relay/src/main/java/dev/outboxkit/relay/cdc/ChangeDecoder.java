@@ -80,6 +80,21 @@ final class ChangeDecoder {
     return new Change(new PendingEvent(seq, event, 0, null), commitMillis(record));
   }
 
+  /** The outbox row a change record is about, as far as it can be read: for parking it. */
+  record RowRef(@Nullable Long seq, @Nullable String aggregateId) {}
+
+  static RowRef rowOf(SourceRecord record) {
+    try {
+      Struct after = ((Struct) record.value()).getStruct("after");
+      Object seq = after.get("seq");
+      Object key = after.get("aggregateid");
+      return new RowRef(
+          seq instanceof Number n ? n.longValue() : null, key == null ? null : key.toString());
+    } catch (RuntimeException e) {
+      return new RowRef(null, null);
+    }
+  }
+
   private static byte @Nullable [] bytes(@Nullable Object value) {
     if (value == null) {
       return null;

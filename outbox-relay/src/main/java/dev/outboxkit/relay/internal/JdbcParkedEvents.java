@@ -19,12 +19,26 @@ public final class JdbcParkedEvents implements ParkedEvents {
   private final OutboxDialect dialect;
   private final String t;
   private final Runnable onReplay;
+  private final boolean reinsert;
 
+  /** For the polling relay: a replay sets the row back to {@code PENDING} in place. */
   public JdbcParkedEvents(Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay) {
+    this(jdbc, dialect, table, onReplay, false);
+  }
+
+  /**
+   * @param reinsert whether a replay deletes the parked row and inserts a fresh {@code PENDING}
+   *     copy (same id, new {@code seq}) instead of updating it: the CDC relay needs the change to
+   *     carry every column, and an update leaves PostgreSQL's unchanged TOASTed values (payloads
+   *     over about 2 KB) out of the change, so Debezium would publish a placeholder instead
+   */
+  public JdbcParkedEvents(
+      Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay, boolean reinsert) {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = table.qualifiedName();
     this.onReplay = onReplay;
+    this.reinsert = reinsert;
   }
 
   @Override
@@ -78,6 +92,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
 
   @Override
   public int replay(Collection<UUID> ids) {
+    if (reinsert) {
+      int replayed = reinsert(List.copyOf(ids));
+      onReplay.run();
+      return replayed;
+    }
     int replayed =
         byId(
             "UPDATE "
@@ -92,6 +111,14 @@ public final class JdbcParkedEvents implements ParkedEvents {
 
   @Override
   public int replayAll() {
+    if (reinsert) {
+      int replayed = 0;
+      for (List<UUID> page = deadIds(500); !page.isEmpty(); page = deadIds(500)) {
+        replayed += reinsert(page);
+      }
+      onReplay.run();
+      return replayed;
+    }
     int replayed =
         jdbc.unchecked(
             "Could not replay parked events in " + t,
@@ -112,6 +139,79 @@ public final class JdbcParkedEvents implements ParkedEvents {
   @Override
   public int purge(Collection<UUID> ids) {
     return byId("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", ids, "purge");
+  }
+
+  private List<UUID> deadIds(int limit) {
+    return jdbc.unchecked(
+        "Could not list parked events in " + t,
+        c -> {
+          try (PreparedStatement statement =
+              c.prepareStatement("SELECT id FROM " + t + " WHERE status = 'DEAD' ORDER BY seq")) {
+            statement.setMaxRows(limit);
+            List<UUID> ids = new ArrayList<>();
+            try (ResultSet rs = statement.executeQuery()) {
+              while (rs.next()) {
+                ids.add(dialect.getUuid(rs, "id"));
+              }
+            }
+            return ids;
+          }
+        });
+  }
+
+  /** Replaces each parked row by a fresh pending copy, in one transaction. */
+  private int reinsert(List<UUID> ids) {
+    if (ids.isEmpty()) {
+      return 0;
+    }
+    try {
+      return jdbc.inTransaction(
+          c -> {
+            int replayed = 0;
+            try (PreparedStatement select =
+                    c.prepareStatement(
+                        "SELECT id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                            + " created_at, partition_no FROM "
+                            + t
+                            + " WHERE status = 'DEAD' AND id = ?");
+                PreparedStatement delete =
+                    c.prepareStatement("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?");
+                PreparedStatement insert =
+                    c.prepareStatement(
+                        "INSERT INTO "
+                            + t
+                            + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                            + " created_at, partition_no, status, attempts)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0)")) {
+              for (UUID id : ids) {
+                dialect.setUuid(select, 1, id);
+                try (ResultSet rs = select.executeQuery()) {
+                  if (!rs.next()) {
+                    continue;
+                  }
+                  dialect.setUuid(insert, 1, id);
+                  insert.setString(2, rs.getString("aggregatetype"));
+                  insert.setString(3, rs.getString("aggregateid"));
+                  insert.setString(4, rs.getString("type"));
+                  insert.setBytes(5, rs.getBytes("payload"));
+                  insert.setString(6, rs.getString("headers"));
+                  insert.setString(7, rs.getString("tenant"));
+                  dialect.setInstant(
+                      insert, 8, Objects.requireNonNull(dialect.getInstant(rs, "created_at")));
+                  insert.setInt(9, rs.getInt("partition_no"));
+                }
+                dialect.setUuid(delete, 1, id);
+                delete.executeUpdate();
+                insert.executeUpdate();
+                replayed++;
+              }
+            }
+            return replayed;
+          });
+    } catch (java.sql.SQLException e) {
+      throw new dev.outboxkit.outbox.OutboxStoreException(
+          "Could not replay parked events in " + t, e);
+    }
   }
 
   private int byId(String sql, Collection<UUID> ids, String what) {

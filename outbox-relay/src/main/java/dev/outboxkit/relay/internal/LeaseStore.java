@@ -32,6 +32,20 @@ public final class LeaseStore {
     this.members = members.qualifiedName();
   }
 
+  /** The database server's clock: every instance judges lease expiry by this one clock. */
+  public Instant now(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT " + dialect.currentTimeSql() + " AS db_now");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      Instant now = dialect.getInstant(rs, "db_now");
+      if (now == null) {
+        throw new SQLException("The database returned no current time");
+      }
+      return now;
+    }
+  }
+
   /**
    * Creates the rows of partitions {@code 0..partitions-1} that are missing, and refuses a lease
    * table that was set up for more partitions: writers and relays would disagree on where a key
@@ -123,6 +137,54 @@ public final class LeaseStore {
       }
     }
     return live;
+  }
+
+  /** A member row: who, and when it last beat (by the database's clock). */
+  public record Member(String id, @Nullable Instant heartbeatAt) {}
+
+  /** Every member with its last heartbeat. */
+  public List<Member> members(Connection c) throws SQLException {
+    List<Member> all = new ArrayList<>();
+    try (PreparedStatement select =
+            c.prepareStatement(
+                "SELECT member_id, heartbeat_at FROM " + members + " ORDER BY member_id");
+        ResultSet rs = select.executeQuery()) {
+      while (rs.next()) {
+        all.add(new Member(rs.getString(1), dialect.getInstant(rs, "heartbeat_at")));
+      }
+    }
+    return all;
+  }
+
+  /** Removes a member found dead; its leases are taken with {@link #claimFrom}. */
+  public void removeMember(Connection c, String member) throws SQLException {
+    try (PreparedStatement delete =
+        c.prepareStatement("DELETE FROM " + members + " WHERE member_id = ?")) {
+      delete.setString(1, member);
+      delete.executeUpdate();
+    }
+  }
+
+  /**
+   * Takes a partition from an owner found dead (its session lock is free and it missed a
+   * heartbeat), if that owner still holds it with the epoch the caller saw.
+   */
+  public boolean claimFrom(
+      Connection c, int partition, long seenEpoch, String dead, String member, Instant expiresAt)
+      throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "UPDATE "
+                + leases
+                + " SET owner_id = ?, epoch = epoch + 1, expires_at = ?"
+                + " WHERE partition_no = ? AND epoch = ? AND owner_id = ?")) {
+      statement.setString(1, member);
+      dialect.setInstant(statement, 2, expiresAt);
+      statement.setInt(3, partition);
+      statement.setLong(4, seenEpoch);
+      statement.setString(5, dead);
+      return statement.executeUpdate() == 1;
+    }
   }
 
   /** Extends every lease {@code member} holds. */

@@ -41,8 +41,18 @@ public final class OutboxRows {
     return dialect;
   }
 
-  /** What one poll read: rows of every partition, and whether any partition has more. */
-  public record Fetched(List<PendingEvent> rows, boolean more) {}
+  /**
+   * What one poll read: rows of every partition, whether any partition has more, and rows that
+   * could not be turned into an event (broken headers JSON, a malformed id), to be parked.
+   */
+  public record Fetched(List<PendingEvent> rows, boolean more, List<Undecodable> undecodable) {
+    public Fetched(List<PendingEvent> rows, boolean more) {
+      this(rows, more, List.of());
+    }
+  }
+
+  /** A pending row whose columns do not make an event. */
+  public record Undecodable(long seq, @Nullable String aggregateId, String error) {}
 
   /**
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
@@ -86,6 +96,7 @@ public final class OutboxRows {
       binds.add(perPartition);
     }
     List<PendingEvent> rows = new ArrayList<>();
+    List<Undecodable> undecodable = new ArrayList<>();
     boolean more = false;
     try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
       for (int i = 0; i < binds.size(); i++) {
@@ -101,21 +112,29 @@ public final class OutboxRows {
       Map<Integer, Integer> counts = new java.util.HashMap<>();
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          PendingEvent row =
-              new PendingEvent(
-                  rs.getLong("seq"),
-                  JdbcOutboxStore.readEnvelope(rs, dialect),
-                  rs.getInt("attempts"),
-                  dialect.getInstant(rs, "next_attempt_at"));
-          rows.add(row);
-          if (counts.merge(row.partition(), 1, Integer::sum) >= perPartition) {
+          int partition = rs.getInt("partition_no");
+          if (counts.merge(partition, 1, Integer::sum) >= perPartition) {
             more = true;
           }
+          PendingEvent row;
+          try {
+            row =
+                new PendingEvent(
+                    rs.getLong("seq"),
+                    JdbcOutboxStore.readEnvelope(rs, dialect),
+                    rs.getInt("attempts"),
+                    dialect.getInstant(rs, "next_attempt_at"));
+          } catch (RuntimeException e) {
+            // One poison row must not stop the poll of every partition of this thread.
+            undecodable.add(new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
+            continue;
+          }
+          rows.add(row);
         }
       }
     }
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
-    return new Fetched(rows, more);
+    return new Fetched(rows, more, undecodable);
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */
@@ -215,6 +234,25 @@ public final class OutboxRows {
         park.executeBatch();
       }
     }
+  }
+
+  /** Parks rows that cannot be decoded, with the reason; returns how many were parked. */
+  public int parkUndecodable(Connection c, List<Undecodable> rows) throws SQLException {
+    int parked = 0;
+    try (PreparedStatement park =
+        c.prepareStatement(
+            "UPDATE "
+                + t
+                + " SET status = 'DEAD', attempts = attempts + 1, next_attempt_at = NULL,"
+                + " last_error = ? WHERE seq = ? AND status = 'PENDING'")) {
+      for (Undecodable row : rows) {
+        String error = "Undecodable row: " + row.error();
+        park.setString(1, error.length() > 2000 ? error.substring(0, 2000) : error);
+        park.setLong(2, row.seq());
+        parked += park.executeUpdate();
+      }
+    }
+    return parked;
   }
 
   /** The highest partition of a pending event, or -1 when none is pending. */

@@ -39,6 +39,7 @@ public record RelaySettings(
     @Nullable Duration keepPublishedFor,
     Duration shutdownTimeout,
     boolean listenNotify,
+    boolean sessionLocks,
     MeterRegistry meterRegistry,
     Clock clock,
     String instanceId) {}

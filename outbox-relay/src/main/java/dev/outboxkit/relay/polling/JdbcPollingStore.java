@@ -25,6 +25,9 @@ import org.jspecify.annotations.Nullable;
  */
 final class JdbcPollingStore implements PollingStore {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(JdbcPollingStore.class);
+
+  private final java.util.function.IntConsumer onParked;
   private final Jdbc jdbc;
   private final OutboxRows rows;
   private final @Nullable Duration keepPublishedFor;
@@ -38,7 +41,13 @@ final class JdbcPollingStore implements PollingStore {
               .retryExceptions(SQLException.class)
               .build());
 
-  JdbcPollingStore(Jdbc jdbc, OutboxRows rows, @Nullable Duration keepPublishedFor, Clock clock) {
+  JdbcPollingStore(
+      Jdbc jdbc,
+      OutboxRows rows,
+      @Nullable Duration keepPublishedFor,
+      Clock clock,
+      java.util.function.IntConsumer onParked) {
+    this.onParked = onParked;
     this.jdbc = jdbc;
     this.rows = rows;
     this.keepPublishedFor = keepPublishedFor;
@@ -56,7 +65,20 @@ final class JdbcPollingStore implements PollingStore {
     for (PendingEvent event : inFlight) {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
-    return jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent));
+    OutboxRows.Fetched fetched =
+        jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent));
+    if (!fetched.undecodable().isEmpty()) {
+      int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
+      for (OutboxRows.Undecodable row : fetched.undecodable()) {
+        log.error(
+            "Parked outbox row seq {} (aggregate id {}): it cannot be read as an event: {}",
+            row.seq(),
+            row.aggregateId(),
+            row.error());
+      }
+      onParked.accept(parked);
+    }
+    return fetched;
   }
 
   @Override

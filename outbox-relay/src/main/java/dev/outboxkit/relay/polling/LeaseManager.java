@@ -7,7 +7,6 @@ import dev.outboxkit.relay.internal.LeaseStore.LeaseRow;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +31,12 @@ import org.slf4j.LoggerFactory;
  * partition is either in an in-flight batch or released, not both. Free or expired leases are
  * claimed with a conditional update on the epoch seen (see {@link LeaseStore#claim}).
  *
- * <p>The publishing thread trusts its leases only until the last successful renewal plus the TTL,
- * by its own clock; an instance cut off from the database stops publishing before another may take
- * its partitions over (clocks must agree to well within the TTL).
+ * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
+ * claims compare with the database's now. Locally, the publishing thread trusts its leases until
+ * the monotonic time at which the last successful renewal began plus the TTL, and starts a send
+ * only while they stay valid for longer than the send window (the producer's delivery timeout plus
+ * half a heartbeat). An instance cut off from the database, or paused by GC, thus stops starting
+ * sends before a successor may claim its partitions, and its last sends end before that.
  */
 final class LeaseManager implements PartitionLeases {
 
@@ -47,12 +50,21 @@ final class LeaseManager implements PartitionLeases {
   private final String me;
   private final int partitions;
   private final Duration ttl;
-  private final Clock clock;
+  private final long sendWindowNanos;
+  private final Duration heartbeatInterval;
+  private final @Nullable SessionLock sessionLock;
 
   private final Object lock = new Object();
   private Map<Integer, Long> epochs = new HashMap<>();
   private final Map<Integer, Integer> inFlight = new HashMap<>();
-  private Instant validUntil = Instant.MIN;
+
+  /**
+   * Monotonic deadline of the last successful renewal's leases; meaningful while {@code trusted}.
+   */
+  private long validUntilNanos;
+
+  private boolean renewed;
+  private long renewedAtNanos;
   private boolean lastHeartbeatFailed;
 
   LeaseManager(
@@ -64,7 +76,9 @@ final class LeaseManager implements PartitionLeases {
       String me,
       int partitions,
       Duration ttl,
-      Clock clock) {
+      Duration heartbeatInterval,
+      Duration sendWindow,
+      @Nullable SessionLock sessionLock) {
     this.jdbc = jdbc;
     this.store = store;
     this.rows = rows;
@@ -73,7 +87,9 @@ final class LeaseManager implements PartitionLeases {
     this.me = me;
     this.partitions = partitions;
     this.ttl = ttl;
-    this.clock = clock;
+    this.sendWindowNanos = sendWindow.toNanos();
+    this.heartbeatInterval = heartbeatInterval;
+    this.sessionLock = sessionLock;
   }
 
   void init() throws SQLException {
@@ -92,7 +108,7 @@ final class LeaseManager implements PartitionLeases {
   @Override
   public Set<Integer> beginBatch(int slot, int slots) {
     synchronized (lock) {
-      if (!clock.instant().isBefore(validUntil) || epochs.isEmpty()) {
+      if (!trusted(0) || epochs.isEmpty()) {
         return Set.of();
       }
       TreeSet<Integer> mine = new TreeSet<>();
@@ -110,12 +126,26 @@ final class LeaseManager implements PartitionLeases {
     }
   }
 
-  /** Whether this instance may still send for all of {@code partitions}. */
+  /**
+   * Whether a send may start now for all of {@code partitions}: only while the leases stay valid
+   * for longer than the producer's delivery timeout plus a margin, so that every record of the send
+   * is acknowledged or given up before a successor may claim the partition.
+   */
   @Override
   public boolean stillOwns(Set<Integer> partitions) {
     synchronized (lock) {
-      return clock.instant().isBefore(validUntil) && epochs.keySet().containsAll(partitions);
+      return trusted(sendWindowNanos) && epochs.keySet().containsAll(partitions);
     }
+  }
+
+  /** Whether the leases stay valid for at least {@code marginNanos} more; call under the lock. */
+  private boolean trusted(long marginNanos) {
+    long now = System.nanoTime();
+    if (!renewed || validUntilNanos - now <= marginNanos) {
+      return false;
+    }
+    // With fast takeover, others may claim once a heartbeat is missed: start nothing new then.
+    return sessionLock == null || now - renewedAtNanos < heartbeatInterval.toNanos() * 3 / 2;
   }
 
   @Override
@@ -128,19 +158,25 @@ final class LeaseManager implements PartitionLeases {
   /** The partitions this instance holds valid leases on; none once its leases have lapsed. */
   Set<Integer> owned() {
     synchronized (lock) {
-      return clock.instant().isBefore(validUntil) ? Set.copyOf(epochs.keySet()) : Set.of();
+      return trusted(0) ? Set.copyOf(epochs.keySet()) : Set.of();
     }
   }
 
   /** Renews, rebalances and claims. Errors are logged; the leases then lapse on their own. */
   void heartbeat() {
-    Instant start = clock.instant();
-    Instant expires = start.plus(ttl);
+    // Trusted locally from before the database read its clock, by the monotonic clock: this
+    // instance stops trusting a lease before the database's expiry lets a successor claim it.
+    long startNanos = System.nanoTime();
+    boolean locked = sessionLock != null && sessionLock.ensureHeld();
     try {
       jdbc.autoCommit(
           c -> {
+            Instant start = store.now(c);
+            Instant expires = start.plus(ttl);
             store.heartbeat(c, me, start, expires);
             List<String> live = new ArrayList<>(store.liveMembers(c, start));
+            Set<String> dead = locked ? findDead(c, start) : Set.of();
+            live.removeAll(dead);
             if (!live.contains(me)) {
               live.add(me);
               Collections.sort(live);
@@ -161,13 +197,15 @@ final class LeaseManager implements PartitionLeases {
                 }
               }
               epochs = new HashMap<>(mine);
-              validUntil = expires;
+              validUntilNanos = startNanos + ttl.toNanos();
+              renewedAtNanos = startNanos;
+              renewed = true;
             }
             int target = target(live);
             if (mine.size() > target) {
               release(c, mine.size() - target);
             } else if (mine.size() < target) {
-              claim(c, all, target - mine.size(), start, expires);
+              claim(c, all, dead, target - mine.size(), start, expires);
             }
             return null;
           });
@@ -176,11 +214,22 @@ final class LeaseManager implements PartitionLeases {
         lastHeartbeatFailed = false;
       }
     } catch (SQLException | RuntimeException e) {
+      if (sessionLock != null) {
+        // Others may take over once this instance missed a heartbeat and its session is gone:
+        // stop trusting the leases now rather than at their expiry.
+        synchronized (lock) {
+          renewed = false;
+        }
+      }
       if (!lastHeartbeatFailed) {
+        long left;
+        synchronized (lock) {
+          left = renewed ? Math.max(0, validUntilNanos - System.nanoTime()) : 0;
+        }
         log.warn(
-            "Relay {} could not renew its leases; they lapse at {}: {}",
+            "Relay {} could not renew its leases; they lapse in {}: {}",
             me,
-            validUntil,
+            Duration.ofNanos(left),
             e.toString());
       }
       lastHeartbeatFailed = true;
@@ -215,12 +264,58 @@ final class LeaseManager implements PartitionLeases {
     }
   }
 
+  /**
+   * Members whose session lock is free and who missed a heartbeat (1.5 intervals by the database's
+   * clock), and lease owners without a member row whose lock is free: crashed processes, whose
+   * partitions may be taken now. Their member rows are removed.
+   */
+  private Set<String> findDead(java.sql.Connection c, Instant now) throws SQLException {
+    Instant stale = now.minus(heartbeatInterval.multipliedBy(3).dividedBy(2));
+    Set<String> dead = new java.util.HashSet<>();
+    Set<String> members = new java.util.HashSet<>();
+    for (LeaseStore.Member member : store.members(c)) {
+      members.add(member.id());
+      if (!member.id().equals(me)
+          && (member.heartbeatAt() == null || member.heartbeatAt().isBefore(stale))
+          && sessionLock.isGone(member.id())) {
+        dead.add(member.id());
+      }
+    }
+    for (LeaseRow row : store.all(c)) {
+      String owner = row.owner();
+      if (owner != null
+          && !owner.equals(me)
+          && !members.contains(owner)
+          && !dead.contains(owner)
+          && sessionLock.isGone(owner)) {
+        dead.add(owner);
+      }
+    }
+    for (String member : dead) {
+      log.info(
+          "Relay {} found relay {} gone (session ended, heartbeat missed); taking over its"
+              + " partitions without waiting for the lease TTL",
+          me,
+          member);
+      store.removeMember(c, member);
+    }
+    return dead;
+  }
+
   private void claim(
-      java.sql.Connection c, List<LeaseRow> all, int count, Instant now, Instant expires)
+      java.sql.Connection c,
+      List<LeaseRow> all,
+      Set<String> dead,
+      int count,
+      Instant now,
+      Instant expires)
       throws SQLException {
     List<LeaseRow> free = new ArrayList<>();
     for (LeaseRow row : all) {
-      if (row.owner() == null || row.expiresAt() == null || row.expiresAt().isBefore(now)) {
+      if (row.owner() == null
+          || row.expiresAt() == null
+          || row.expiresAt().isBefore(now)
+          || dead.contains(row.owner())) {
         free.add(row);
       }
     }
@@ -233,7 +328,11 @@ final class LeaseManager implements PartitionLeases {
       if (claimed == count) {
         break;
       }
-      if (store.claim(c, row.partition(), row.epoch(), me, now, expires)) {
+      boolean taken =
+          row.owner() != null && dead.contains(row.owner())
+              ? store.claimFrom(c, row.partition(), row.epoch(), row.owner(), me, expires)
+              : store.claim(c, row.partition(), row.epoch(), me, now, expires);
+      if (taken) {
         gate.load(row.partition(), rows.retrying(c, row.partition()));
         synchronized (lock) {
           epochs.put(row.partition(), row.epoch() + 1);
@@ -248,7 +347,10 @@ final class LeaseManager implements PartitionLeases {
   void leave() {
     synchronized (lock) {
       epochs = new HashMap<>();
-      validUntil = Instant.MIN;
+      renewed = false;
+    }
+    if (sessionLock != null) {
+      sessionLock.close();
     }
     try {
       jdbc.autoCommit(

@@ -118,6 +118,7 @@ public final class PollingRelay implements OutboxRelay {
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
     KeyHolds holds = new KeyHolds();
+    String owner = incarnation(id);
     LeaseManager leases =
         new LeaseManager(
             jdbc,
@@ -125,10 +126,12 @@ public final class PollingRelay implements OutboxRelay {
             rows,
             holds,
             metrics,
-            incarnation(id),
+            owner,
             settings.partitions(),
             settings.leaseTtl(),
-            settings.clock());
+            settings.heartbeatInterval(),
+            settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2)),
+            settings.sessionLocks() ? SessionLock.of(settings.dataSource(), dialect, owner) : null);
     this.leases = leases;
     leases.init();
     CircuitBreaker breaker =
@@ -137,7 +140,16 @@ public final class PollingRelay implements OutboxRelay {
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
     DeliveryCore.Policy policy = deliveryPolicy(settings);
     PollingStore store =
-        new JdbcPollingStore(jdbc, rows, settings.keepPublishedFor(), settings.clock());
+        new JdbcPollingStore(
+            jdbc,
+            rows,
+            settings.keepPublishedFor(),
+            settings.clock(),
+            n -> {
+              for (int i = 0; i < n; i++) {
+                metrics.parked();
+              }
+            });
     PublishLoop.Pacing pacing =
         new PublishLoop.Pacing(
             settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
@@ -175,7 +187,8 @@ public final class PollingRelay implements OutboxRelay {
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
     this.scheduler = scheduler;
     long beat = settings.heartbeatInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(leases::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
+    // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
+    scheduler.scheduleAtFixedRate(leases::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
     // Gauges and purging get a thread of their own: with millions of events pending (after a
     // broker outage) their queries take long, and the heartbeat must not wait behind them, or the
     // leases lapse exactly while the backlog drains.
@@ -373,12 +386,15 @@ public final class PollingRelay implements OutboxRelay {
       }
     }
     shutdownThreads();
-    if (leases != null) {
-      leases.leave();
-    }
+    // Producers first: closing one waits for its records in flight (or fails them), and only then
+    // may the leases go to others. Releasing first would let a successor send while an
+    // interrupted batch of ours still lands (finding 2 of the correctness review).
     for (KafkaEventPublisher publisher : publishers) {
       long left = Math.max(0, deadline - System.nanoTime());
       publisher.close(Duration.ofNanos(Math.min(left, TimeUnit.SECONDS.toNanos(5))));
+    }
+    if (leases != null) {
+      leases.leave();
     }
     if (metrics != null) {
       metrics.close();

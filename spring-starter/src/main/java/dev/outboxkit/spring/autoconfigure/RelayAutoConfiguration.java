@@ -83,15 +83,18 @@ public final class RelayAutoConfiguration {
             .listenNotify(relay.polling().listenNotify())
             .metricsInterval(relay.polling().metricsInterval())
             .leases(relay.leases().ttl(), relay.leases().heartbeatInterval())
+            .sessionLocks(relay.leases().sessionLocks())
             .maxAttempts(relay.retry().maxAttempts())
             .retryBackoff(
                 relay.retry().initialInterval(),
                 relay.retry().multiplier(),
                 relay.retry().maxInterval())
-            .sendTimeout(relay.sendTimeout())
             .shutdownTimeout(relay.shutdownTimeout())
             .keepPublishedFor(relay.keepPublishedFor())
             .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry));
+    if (relay.sendTimeout() != null) {
+      builder.sendTimeout(relay.sendTimeout());
+    }
     relay.kafka().producerProperties().forEach(builder::producerProperty);
     if (relay.mode() == RelayProperties.Mode.CDC) {
       builder.cdc(cdcOptions(relay, environment));

@@ -30,6 +30,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param topics Where events are published.
  * @param retry Retries of failed events before they are parked.
  * @param sendTimeout How long the producer may take to get a record acknowledged, retries included.
+ *     Must be shorter than leases.ttl minus two heartbeats (fencing). Default: 15s, or leases.ttl
+ *     minus three heartbeats when that is less (at least 1s).
  * @param shutdownTimeout How long stopping waits for the batch in flight.
  * @param keepPublishedFor Keep published events (status PUBLISHED) this long before deleting them;
  *     unset deletes them as soon as the broker acknowledged them.
@@ -47,7 +49,7 @@ public record RelayProperties(
     @DefaultValue Leases leases,
     @DefaultValue Topics topics,
     @DefaultValue Retry retry,
-    @DefaultValue("20s") Duration sendTimeout,
+    @Nullable Duration sendTimeout,
     @DefaultValue("30s") Duration shutdownTimeout,
     @Nullable Duration keepPublishedFor,
     @DefaultValue Health health,
@@ -113,7 +115,23 @@ public record RelayProperties(
 
   /** Checks the values that are not part of a group. */
   public RelayProperties {
-    atLeast("outbox.relay.send-timeout", sendTimeout, Duration.ofSeconds(1));
+    if (sendTimeout != null) {
+      atLeast("outbox.relay.send-timeout", sendTimeout, Duration.ofSeconds(1));
+    }
+    if (sendTimeout != null
+        && leases != null
+        && leases.ttl().compareTo(sendTimeout.plus(leases.heartbeatInterval().multipliedBy(2)))
+            <= 0) {
+      throw new IllegalArgumentException(
+          "outbox.relay.leases.ttl ("
+              + leases.ttl()
+              + ") must be longer than outbox.relay.send-timeout ("
+              + sendTimeout
+              + ") plus two outbox.relay.leases.heartbeat-interval ("
+              + leases.heartbeatInterval().multipliedBy(2)
+              + "): a relay must never be sending while its lease can be claimed by another."
+              + " Raise the ttl or lower the send timeout.");
+    }
     atLeast("outbox.relay.shutdown-timeout", shutdownTimeout, Duration.ZERO);
     if (keepPublishedFor != null) {
       atLeast("outbox.relay.keep-published-for", keepPublishedFor, Duration.ZERO);
@@ -167,13 +185,20 @@ public record RelayProperties(
   /**
    * How instances share the outbox partitions.
    *
-   * @param ttl How long a lease lasts without renewal; a crashed instance's partitions move after
-   *     at most this plus one heartbeat.
+   * @param ttl How long a lease lasts without renewal. Without session locks, a crashed instance's
+   *     partitions move after at most this plus one heartbeat.
    * @param heartbeatInterval How often an instance renews its leases and rebalances; at most a
-   *     third of the ttl.
+   *     third of the ttl. With session locks, a crashed instance's partitions move 1.5 to 2.5
+   *     heartbeats after its last one.
+   * @param sessionLocks Whether each instance holds a session-scoped database lock (PostgreSQL
+   *     advisory lock, MySQL/MariaDB GET_LOCK) on a connection of its own, so that a crashed
+   *     instance is replaced within seconds instead of after the ttl. Turn off behind a transaction
+   *     pooler (PgBouncer in transaction mode, RDS Proxy).
    */
   public record Leases(
-      @DefaultValue("30s") Duration ttl, @DefaultValue("5s") Duration heartbeatInterval) {
+      @DefaultValue("30s") Duration ttl,
+      @DefaultValue("1s") Duration heartbeatInterval,
+      @DefaultValue("true") boolean sessionLocks) {
 
     public Leases {
       atLeast("outbox.relay.leases.heartbeat-interval", heartbeatInterval, Duration.ofMillis(10));

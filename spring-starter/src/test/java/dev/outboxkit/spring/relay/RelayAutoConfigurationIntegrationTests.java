@@ -108,6 +108,20 @@ class RelayAutoConfigurationIntegrationTests {
                     .getFailure()
                     .rootCause()
                     .hasMessageContaining("outbox.relay.leases.ttl"));
+    // Fencing: a lease must outlive a send by more than two heartbeats.
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.leases.ttl=20s",
+            "outbox.relay.send-timeout=11s")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.leases.ttl")
+                    .hasMessageContaining("outbox.relay.send-timeout"));
   }
 
   @Test

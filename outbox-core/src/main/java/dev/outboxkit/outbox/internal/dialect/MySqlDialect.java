@@ -72,6 +72,23 @@ final class MySqlDialect extends SqlDialect {
     statement.setObject(index, LocalDateTime.ofInstant(instant, ZoneOffset.UTC));
   }
 
+  /** Lock names are at most 64 characters: callers pass a short hash. */
+  @Override
+  public String trySessionLockSql() {
+    return "SELECT GET_LOCK(?, 0)";
+  }
+
+  @Override
+  public String releaseSessionLockSql() {
+    return "SELECT RELEASE_LOCK(?)";
+  }
+
+  /** UTC, as the relay's {@code DATETIME(6)} columns hold it (CURRENT_TIMESTAMP is local time). */
+  @Override
+  public String currentTimeSql() {
+    return "UTC_TIMESTAMP(6)";
+  }
+
   @Override
   public @Nullable Instant getInstant(ResultSet rs, String column) throws SQLException {
     LocalDateTime value = rs.getObject(column, LocalDateTime.class);

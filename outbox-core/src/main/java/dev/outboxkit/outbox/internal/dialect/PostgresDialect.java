@@ -17,6 +17,16 @@ final class PostgresDialect extends SqlDialect {
   }
 
   @Override
+  public String trySessionLockSql() {
+    return "SELECT pg_try_advisory_lock(hashtextextended(?, 0))";
+  }
+
+  @Override
+  public String releaseSessionLockSql() {
+    return "SELECT pg_advisory_unlock(hashtextextended(?, 0))";
+  }
+
+  @Override
   public boolean supportsListenNotify() {
     return true;
   }

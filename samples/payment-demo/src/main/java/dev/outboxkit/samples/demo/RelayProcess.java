@@ -58,7 +58,7 @@ public final class RelayProcess implements AutoCloseable {
             "--outbox.idempotency.enabled=false",
             // A killed relay's partitions move to the next one after 3 s instead of 30 s.
             "--outbox.relay.leases.ttl=3s",
-            "--outbox.relay.leases.heartbeat-interval=1s");
+            "--outbox.relay.leases.heartbeat-interval=500ms");
     Process process =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     return new RelayProcess(process, log);

@@ -1,0 +1,161 @@
+package dev.outboxkit.relay.polling;
+
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HexFormat;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This relay's proof of life: a session-scoped lock named after its owner name, held on a
+ * connection of its own for as long as the process runs. The server frees it the moment the session
+ * ends, so when another instance can take it, this one's session is gone (the process crashed or
+ * its connection died). Others combine that with a missed heartbeat to take over its partitions at
+ * once instead of waiting for the lease TTL.
+ *
+ * <p>PostgreSQL advisory locks and MySQL/MariaDB {@code GET_LOCK}; on other databases, or when the
+ * lock cannot be taken (a transaction pooler in between), the relay falls back to the TTL and says
+ * so once. Used by the lease thread only.
+ */
+final class SessionLock implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(SessionLock.class);
+
+  private final DataSource dataSource;
+  private final String tryLock;
+  private final String release;
+  private final String me;
+  private @Nullable Connection connection;
+  private boolean warned;
+
+  private SessionLock(DataSource dataSource, String tryLock, String release, String me) {
+    this.dataSource = dataSource;
+    this.tryLock = tryLock;
+    this.release = release;
+    this.me = me;
+  }
+
+  /** A lock for {@code owner}, or {@code null} when the database has no session locks. */
+  static @Nullable SessionLock of(DataSource dataSource, OutboxDialect dialect, String owner) {
+    String tryLock = dialect.trySessionLockSql();
+    String release = dialect.releaseSessionLockSql();
+    if (tryLock == null || release == null) {
+      return null;
+    }
+    return new SessionLock(dataSource, tryLock, release, owner);
+  }
+
+  /** The lock's name for an owner: short enough for MySQL's 64 characters. */
+  static String name(String owner) {
+    try {
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256").digest(owner.getBytes(StandardCharsets.UTF_8));
+      return "outboxkit.relay." + HexFormat.of().formatHex(hash, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Makes sure this instance holds its own lock, reconnecting when its session was lost.
+   *
+   * @return whether it is held now
+   */
+  boolean ensureHeld() {
+    try {
+      if (connection != null && connection.isValid(2)) {
+        return true;
+      }
+      closeQuietly();
+      Connection c = dataSource.getConnection();
+      c.setAutoCommit(true);
+      connection = c;
+      if (!take(c, name(me))) {
+        closeQuietly();
+        warnOnce("its lock is held by another session");
+        return false;
+      }
+      if (warned) {
+        log.info("Relay {} holds its session lock again: fast takeover is back", me);
+        warned = false;
+      }
+      return true;
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly();
+      warnOnce(e.toString());
+      return false;
+    }
+  }
+
+  /**
+   * Whether {@code owner}'s session is gone: its lock can be taken (and is given back at once).
+   * {@code false} when this cannot be known.
+   */
+  boolean isGone(String owner) {
+    Connection c = connection;
+    if (c == null) {
+      return false;
+    }
+    String name = name(owner);
+    try {
+      if (take(c, name)) {
+        try (PreparedStatement s = c.prepareStatement(release)) {
+          s.setString(1, name);
+          s.execute();
+        }
+        return true;
+      }
+      return false;
+    } catch (SQLException e) {
+      log.debug("Could not check the session lock of {}", owner, e);
+      return false;
+    }
+  }
+
+  private boolean take(Connection c, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(tryLock)) {
+      s.setString(1, name);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  private void warnOnce(String why) {
+    if (!warned) {
+      log.warn(
+          "Relay {} cannot hold a session lock ({}); others take over its partitions after the"
+              + " lease TTL if it crashes, not at once. Behind a transaction pooler, give the relay"
+              + " a direct connection or turn session locks off.",
+          me,
+          why);
+      warned = true;
+    }
+  }
+
+  private void closeQuietly() {
+    Connection c = connection;
+    connection = null;
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException e) {
+        log.debug("Closing the session-lock connection failed", e);
+      }
+    }
+  }
+
+  /** Ends the session; the server frees the lock with it. */
+  @Override
+  public void close() {
+    closeQuietly();
+  }
+}
