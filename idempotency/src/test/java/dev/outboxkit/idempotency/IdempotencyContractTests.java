@@ -380,6 +380,7 @@ abstract class IdempotencyContractTests {
   void aDuplicateThatWaitsTooLongIsRefusedAndItsTransactionStaysUsable() throws Exception {
     Idempotency idempotency = idempotency(Duration.ofMillis(200));
     CountDownLatch firstHoldsTheKey = new CountDownLatch(1);
+    CountDownLatch secondGaveUp = new CountDownLatch(1);
     ExecutorService pool = Executors.newSingleThreadExecutor();
     try {
       Future<IdempotencyOutcome<Receipt>> first =
@@ -393,7 +394,9 @@ abstract class IdempotencyContractTests {
                               Receipt.class,
                               () -> {
                                 firstHoldsTheKey.countDown();
-                                sleep(2000);
+                                // Hold the key until the second caller has given up: no sleep
+                                // that a busy machine could outlast.
+                                awaitLatch(secondGaveUp);
                                 return charge(c, "k-7", 1);
                               })));
       assertThat(firstHoldsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
@@ -413,6 +416,7 @@ abstract class IdempotencyContractTests {
                 }
                 return outcome;
               });
+      secondGaveUp.countDown();
       assertThat(second).isInstanceOf(IdempotencyOutcome.InFlight.class);
       assertThatThrownBy(second::result).isInstanceOf(IdempotencyKeyInFlightException.class);
       assertThat(first.get(30, TimeUnit.SECONDS)).isInstanceOf(IdempotencyOutcome.Executed.class);
@@ -597,6 +601,17 @@ abstract class IdempotencyContractTests {
       return outcomes;
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the other caller did not finish within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
