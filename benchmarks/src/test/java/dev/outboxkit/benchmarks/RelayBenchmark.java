@@ -13,6 +13,7 @@ import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.KafkaTopics;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -310,10 +311,8 @@ class RelayBenchmark {
                 ByteArrayDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
                 ByteArrayDeserializer.class));
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(topic).stream()
-            .map(p -> new TopicPartition(topic, p.partition()))
-            .toList();
+    // Not partitionsFor itself: right after creation it may answer with no partitions.
+    List<TopicPartition> partitions = KafkaTopics.partitions(consumer, topic);
     consumer.assign(partitions);
     consumer.seekToEnd(partitions);
     partitions.forEach(consumer::position);

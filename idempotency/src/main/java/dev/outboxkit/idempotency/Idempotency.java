@@ -22,9 +22,15 @@ import org.jspecify.annotations.Nullable;
  * the work never runs twice. Keys expire after a time to live and are purged in bounded batches by
  * {@link IdempotencyPurger}.
  *
- * <p>If the work throws, its key is removed before the exception reaches the caller, so even a
- * caller that commits anyway leaves no key behind. Use READ COMMITTED (the default of PostgreSQL
- * and of Spring) on PostgreSQL. Thread-safe.
+ * <p><b>Failure:</b> claim, work and result storage run inside a savepoint of the caller's
+ * transaction. If the work throws, or its result cannot be encoded or stored, the transaction is
+ * rolled back to that savepoint, undoing the key <em>and</em> the work's SQL writes, and the
+ * exception reaches the caller unchanged. The caller's transaction stays usable (also on PostgreSQL
+ * after a failed statement) and its own writes before and after stay; a caller that catches and
+ * commits keeps none of the failed work, and a retry runs it afresh. Writes an ORM still holds
+ * unflushed in its session are not SQL yet and are not covered: flush inside the work or let the
+ * exception roll the transaction back. Use READ COMMITTED (the default of PostgreSQL and of Spring)
+ * on PostgreSQL. Thread-safe.
  */
 public interface Idempotency {
 
@@ -37,6 +43,8 @@ public interface Idempotency {
    * @param resultType the result's type, to read a stored result back
    * @param work the work; it runs in the caller's transaction and must not commit it
    * @return what happened; never {@code null}
+   * @throws RuntimeException what the work or the {@link ResultCodec} threw, after its writes and
+   *     the key were rolled back to a savepoint
    * @throws NoActiveTransactionException when no transaction is active
    * @throws InvalidIdempotencyKeyException when the fingerprint is empty or too long
    */

@@ -21,8 +21,10 @@ import java.util.Objects;
  *
  * <p>At-least-once delivery plus this gives exactly-once effects: a redelivery after a crash, a
  * rebalance or a relay retry finds its id and does nothing. Duplicates are logged at DEBUG and
- * counted as {@code outbox.inbox.duplicates}. A handler that throws leaves no id behind.
- * Thread-safe.
+ * counted as {@code outbox.inbox.duplicates}. A handler that throws leaves neither its id nor its
+ * SQL writes: claim and handler run inside a savepoint that is rolled back before the exception
+ * reaches the caller, so a caller that catches and commits keeps none of the failed handling, and
+ * the redelivery handles the message afresh. Thread-safe.
  */
 public interface Inbox {
 
@@ -33,6 +35,8 @@ public interface Inbox {
    * @param messageId the message id, e.g. the {@code outbox-event-id} header; 1 to 255 characters
    * @param handler the handling, in the caller's transaction
    * @return {@code true} when the handler ran, {@code false} for a duplicate
+   * @throws RuntimeException what the handler threw, after its writes and the id were rolled back
+   *     to a savepoint
    * @throws NoActiveTransactionException when no transaction is active
    * @throws IdempotencyKeyInFlightException when a concurrent consumer holds the same message past
    *     the lock timeout (a rebalance overlap); the message will be redelivered

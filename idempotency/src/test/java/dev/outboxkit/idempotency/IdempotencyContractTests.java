@@ -3,13 +3,16 @@ package dev.outboxkit.idempotency;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outboxkit.idempotency.kafka.KafkaInbox;
 import dev.outboxkit.outbox.NoActiveTransactionException;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -23,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -174,6 +178,177 @@ abstract class IdempotencyContractTests {
   }
 
   @Test
+  void failedWorkLeavesNeitherItsWritesNorItsKeyWhenTheCallerCommitsAnyway() throws SQLException {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    tx.execute(
+        c -> {
+          assertThatThrownBy(
+                  () ->
+                      idempotency.execute(
+                          IdempotencyKey.of("client-1", "k-10"),
+                          "fp",
+                          Receipt.class,
+                          () -> {
+                            charge(c, "half-done", 1);
+                            throw new IllegalArgumentException("card declined after the write");
+                          }))
+              .hasMessage("card declined after the write");
+          // The caller's transaction is still usable, and its own earlier or later writes stay.
+          note(c, "caller");
+        });
+    assertThat(notes()).containsExactly("caller");
+    assertThat(keys()).isZero();
+    assertThat(call(idempotency, "k-10", "fp", 7))
+        .isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-10", 7)));
+    assertThat(call(idempotency, "k-10", "fp", 7))
+        .isInstanceOfSatisfying(
+            IdempotencyOutcome.Replayed.class,
+            replayed -> assertThat(replayed.result()).isEqualTo(new Receipt("k-10", 7)));
+    assertThat(notes()).containsExactlyInAnyOrder("caller", "k-10");
+  }
+
+  @Test
+  void workWhoseStatementFailsLeavesTheCallersTransactionUsable() throws SQLException {
+    // On PostgreSQL a failed statement aborts the whole transaction unless a savepoint contains it.
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    tx.execute(
+        c -> {
+          note(c, "before");
+          assertThatThrownBy(
+                  () ->
+                      idempotency.execute(
+                          IdempotencyKey.of("client-1", "k-11"),
+                          "fp",
+                          Receipt.class,
+                          () -> {
+                            charge(c, "half-done", 1);
+                            try (Statement statement = c.createStatement()) {
+                              statement.executeUpdate("INSERT INTO no_such_table VALUES (1)");
+                            } catch (SQLException e) {
+                              throw new IllegalStateException("the work's statement failed", e);
+                            }
+                            return new Receipt("never", 0);
+                          }))
+              .hasMessage("the work's statement failed");
+          note(c, "after");
+        });
+    assertThat(notes()).containsExactlyInAnyOrder("before", "after");
+    assertThat(keys()).isZero();
+  }
+
+  @Test
+  void aResultThatCannotBeStoredLeavesNothingAndTheRetryStoresAProperResult() throws SQLException {
+    AtomicInteger encodingFailures = new AtomicInteger(1);
+    ResultCodec json = ResultCodec.json();
+    ResultCodec failingOnce =
+        new ResultCodec() {
+          @Override
+          public byte[] encode(Object result) {
+            if (encodingFailures.getAndDecrement() > 0) {
+              throw new IllegalStateException("cannot encode the result");
+            }
+            return json.encode(result);
+          }
+
+          @Override
+          public <T> T decode(byte[] bytes, Class<T> type) {
+            return json.decode(bytes, type);
+          }
+        };
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .resultCodec(failingOnce)
+            .meterRegistry(meters)
+            .build();
+    tx.execute(
+        c -> {
+          assertThatThrownBy(
+                  () ->
+                      idempotency.execute(
+                          IdempotencyKey.of("client-1", "k-12"),
+                          "fp",
+                          Receipt.class,
+                          () -> charge(c, "k-12", 3)))
+              .hasMessage("cannot encode the result");
+          note(c, "caller");
+        });
+    assertThat(keys()).isZero();
+    assertThat(notes()).containsExactly("caller");
+    assertThat(call(idempotency, "k-12", "fp", 3))
+        .isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-12", 3)));
+    IdempotencyOutcome<Receipt> replay = call(idempotency, "k-12", "fp", 3);
+    assertThat(replay).isInstanceOf(IdempotencyOutcome.Replayed.class);
+    assertThat(replay.result()).isEqualTo(new Receipt("k-12", 3));
+    assertThat(runs).hasValue(2);
+    assertThat(notes()).containsExactlyInAnyOrder("caller", "k-12");
+  }
+
+  @Test
+  void aFailedHandlerLeavesNeitherItsWritesNorItsIdWhenTheCallerCommitsAnyway()
+      throws SQLException {
+    Inbox inbox = Inbox.builder().connectionProvider(tx).dialect(dialect).clock(clock).build();
+    tx.execute(
+        c -> {
+          assertThatThrownBy(
+                  () ->
+                      inbox.process(
+                          "ledger",
+                          "event-half",
+                          () -> {
+                            charge(c, "half-done", 1);
+                            throw new IllegalStateException("handler failed after the write");
+                          }))
+              .hasMessage("handler failed after the write");
+          note(c, "caller");
+        });
+    assertThat(notes()).containsExactly("caller");
+    assertThat(inboxIds()).isZero();
+    tx.execute(
+        c ->
+            assertThat(inbox.process("ledger", "event-half", () -> charge(c, "redo", 1))).isTrue());
+    tx.execute(
+        c ->
+            assertThat(inbox.process("ledger", "event-half", () -> charge(c, "dup", 1))).isFalse());
+    assertThat(notes()).containsExactlyInAnyOrder("caller", "redo");
+  }
+
+  @Test
+  void aBatchWithAFailingRecordKeepsOnlyTheRecordsHandledBeforeIt() throws SQLException {
+    KafkaInbox inbox =
+        KafkaInbox.of(
+            Inbox.builder().connectionProvider(tx).dialect(dialect).clock(clock).build(), "ledger");
+    List<ConsumerRecord<String, String>> batch = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      ConsumerRecord<String, String> record =
+          new ConsumerRecord<>("payments", 0, i, "key", "booking-" + i);
+      record
+          .headers()
+          .add(OutboxHeaders.EVENT_ID, ("batch-event-" + i).getBytes(StandardCharsets.UTF_8));
+      batch.add(record);
+    }
+    tx.execute(
+        c ->
+            assertThatThrownBy(
+                    () ->
+                        inbox.processAll(
+                            batch,
+                            record -> {
+                              charge(c, record.value(), 1);
+                              if (record.offset() == 1) {
+                                throw new IllegalStateException("poison record");
+                              }
+                            }))
+                .hasMessage("poison record"));
+    assertThat(notes()).containsExactly("booking-0");
+    assertThat(inboxIds()).isOne();
+    tx.execute(c -> assertThat(inbox.processAll(batch, r -> charge(c, r.value(), 1))).isEqualTo(2));
+    assertThat(notes()).containsExactlyInAnyOrder("booking-0", "booking-1", "booking-2");
+  }
+
+  @Test
   void anExpiredKeyRunsAgain() {
     Idempotency idempotency =
         Idempotency.builder()
@@ -205,6 +380,7 @@ abstract class IdempotencyContractTests {
   void aDuplicateThatWaitsTooLongIsRefusedAndItsTransactionStaysUsable() throws Exception {
     Idempotency idempotency = idempotency(Duration.ofMillis(200));
     CountDownLatch firstHoldsTheKey = new CountDownLatch(1);
+    CountDownLatch secondGaveUp = new CountDownLatch(1);
     ExecutorService pool = Executors.newSingleThreadExecutor();
     try {
       Future<IdempotencyOutcome<Receipt>> first =
@@ -218,7 +394,9 @@ abstract class IdempotencyContractTests {
                               Receipt.class,
                               () -> {
                                 firstHoldsTheKey.countDown();
-                                sleep(2000);
+                                // Hold the key until the second caller has given up: no sleep
+                                // that a busy machine could outlast.
+                                awaitLatch(secondGaveUp);
                                 return charge(c, "k-7", 1);
                               })));
       assertThat(firstHoldsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
@@ -238,6 +416,7 @@ abstract class IdempotencyContractTests {
                 }
                 return outcome;
               });
+      secondGaveUp.countDown();
       assertThat(second).isInstanceOf(IdempotencyOutcome.InFlight.class);
       assertThatThrownBy(second::result).isInstanceOf(IdempotencyKeyInFlightException.class);
       assertThat(first.get(30, TimeUnit.SECONDS)).isInstanceOf(IdempotencyOutcome.Executed.class);
@@ -425,6 +604,17 @@ abstract class IdempotencyContractTests {
     }
   }
 
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("the other caller did not finish within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);
@@ -432,6 +622,29 @@ abstract class IdempotencyContractTests {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  private static void note(Connection c, String note) throws SQLException {
+    try (var statement = c.prepareStatement("INSERT INTO side_effect (note) VALUES (?)")) {
+      statement.setString(1, note);
+      statement.executeUpdate();
+    }
+  }
+
+  private List<String> notes() throws SQLException {
+    List<String> notes = new ArrayList<>();
+    try (Connection connection = db().dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs = statement.executeQuery("SELECT note FROM side_effect")) {
+      while (rs.next()) {
+        notes.add(rs.getString(1));
+      }
+    }
+    return notes;
+  }
+
+  private int inboxIds() throws SQLException {
+    return count("SELECT count(*) FROM inbox_message");
   }
 
   private int sideEffects() throws SQLException {

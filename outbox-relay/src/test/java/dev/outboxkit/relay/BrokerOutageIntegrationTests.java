@@ -146,7 +146,7 @@ class BrokerOutageIntegrationTests {
         assertThat(ordering.distinct()).isEqualTo(600);
       }
       await()
-          .atMost(Duration.ofSeconds(20))
+          .atMost(Duration.ofSeconds(60))
           .until(
               () ->
                   registry.get("outbox.backlog").gauge().value() == 0.0

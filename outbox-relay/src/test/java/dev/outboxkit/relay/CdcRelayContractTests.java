@@ -265,7 +265,7 @@ abstract class CdcRelayContractTests {
       assertThat(ordering.distinct()).isEqualTo(total);
       assertThat(ordering.duplicates()).isZero();
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
   @Test
@@ -368,7 +368,7 @@ abstract class CdcRelayContractTests {
     try (KafkaReader reader = reader(topic)) {
       reader.readAtLeast(50, Duration.ofSeconds(60));
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
     // Stop CDC with events still to publish: they stay PENDING in the table.
     cdc.pause();
     appendCounted(50, 100, 5);
@@ -390,7 +390,7 @@ abstract class CdcRelayContractTests {
       assertThat(ordering.distinct()).isEqualTo(100);
       assertThat(ordering.duplicates()).isZero();
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
   @Test
@@ -400,7 +400,7 @@ abstract class CdcRelayContractTests {
     relay.pause();
     tx.execute(c -> outbox.append(OutboxMessage.of(topic, "late", "Waiting", "0")));
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(() -> relay.status().lag().compareTo(Duration.ofMillis(1500)) >= 0);
     assertThat(relay.status().backlog()).isGreaterThanOrEqualTo(1);
     relay.resume();
@@ -408,7 +408,7 @@ abstract class CdcRelayContractTests {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(30))).hasSize(1);
     }
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(() -> relay.status().lag().compareTo(Duration.ofMillis(500)) < 0);
   }
 

@@ -1,5 +1,6 @@
 package dev.outboxkit.relay;
 
+import dev.outboxkit.test.KafkaTopics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,10 +37,9 @@ final class KafkaReader implements AutoCloseable {
                 ByteArrayDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
                 ByteArrayDeserializer.class));
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-            .map(p -> new TopicPartition(topic, p.partition()))
-            .toList();
+    // Right after creation partitionsFor may answer with no partitions; assigning that would make
+    // the first poll fail ("not subscribed to any topics or assigned any partitions").
+    List<TopicPartition> partitions = KafkaTopics.partitions(consumer, topic);
     consumer.assign(partitions);
     consumer.seekToBeginning(partitions);
   }

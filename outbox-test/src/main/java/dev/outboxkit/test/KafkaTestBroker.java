@@ -10,6 +10,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -96,27 +97,62 @@ public final class KafkaTestBroker {
   }
 
   /**
-   * Creates a topic, or does nothing when it exists.
+   * Creates a topic, or does nothing when it exists, and returns once the broker reports every
+   * partition with a leader: a client asking right after this sees the whole topic (see {@link
+   * KafkaTopics} for a client-side wait too).
    *
    * @param name the topic name
    * @param partitions the number of partitions, at least 1
    */
   public void createTopic(String name, int partitions) {
     try (Admin admin = admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) {
-        throw new IllegalStateException("Could not create topic " + name, e.getCause());
+      try {
+        admin
+            .createTopics(List.of(new NewTopic(name, partitions, (short) 1)))
+            .all()
+            .get(30, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new IllegalStateException("Could not create topic " + name, e.getCause());
+        }
       }
+      awaitLeaders(admin, name, Duration.ofSeconds(60));
     } catch (TimeoutException e) {
       throw new IllegalStateException("Timed out creating topic " + name + " on " + description, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while creating topic " + name, e);
     }
+  }
+
+  /**
+   * Waits until a metadata request to the broker names the topic with a leader for each partition.
+   * Topic creation returns when the controller committed it, which can be before the broker that
+   * answers clients knows the topic.
+   */
+  private void awaitLeaders(Admin admin, String name, Duration timeout)
+      throws InterruptedException, TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      try {
+        TopicDescription description =
+            admin.describeTopics(List.of(name)).allTopicNames().get(10, TimeUnit.SECONDS).get(name);
+        if (description != null
+            && !description.partitions().isEmpty()
+            && description.partitions().stream().allMatch(p -> p.leader() != null)) {
+          return;
+        }
+        last = String.valueOf(description);
+      } catch (ExecutionException e) {
+        last = String.valueOf(e.getCause()); // e.g. UnknownTopicOrPartitionException: not yet
+      } catch (TimeoutException e) {
+        last = "describeTopics timed out";
+      }
+      Thread.sleep(50);
+    }
+    throw new TimeoutException(
+        "Topic " + name + " had no leader for every partition within " + timeout + ": " + last);
   }
 
   /** The names of the topics that exist now. */

@@ -18,6 +18,21 @@ final class MariaDbLauncher {
 
   static DatabaseServer start() {
     try {
+      return startOnce();
+    } catch (IllegalStateException first) {
+      // A free port picked up front can be taken by another process before the server binds it;
+      // one more try gets a fresh port and data directory.
+      try {
+        return startOnce();
+      } catch (IllegalStateException second) {
+        second.addSuppressed(first);
+        throw second;
+      }
+    }
+  }
+
+  private static DatabaseServer startOnce() {
+    try {
       Path cache = cacheDirectory();
       Path run = Files.createTempDirectory("outboxkit-mariadb");
       DBConfigurationBuilder config = DBConfigurationBuilder.newBuilder();
@@ -37,18 +52,21 @@ final class MariaDbLauncher {
         config.addArg("--user=root");
       }
       DB db = CachedMariaDb.create(config.build(), cache);
-      db.start();
+      try {
+        db.start();
+      } catch (ManagedProcessException e) {
+        // Leave no half-started process or data directory behind for the retry.
+        stopQuietly(db);
+        deleteQuietly(run);
+        throw e;
+      }
       int port = db.getConfiguration().getPort();
       Runtime.getRuntime()
           .addShutdownHook(
               new Thread(
                   () -> {
                     stopQuietly(db);
-                    try {
-                      CachedMariaDb.deleteRecursively(run);
-                    } catch (IOException e) {
-                      // A temporary directory; the OS cleans it up eventually.
-                    }
+                    deleteQuietly(run);
                   },
                   "outboxkit-test-mariadb-stop"));
       return new JdbcDatabaseServer(
@@ -83,8 +101,16 @@ final class MariaDbLauncher {
   private static void stopQuietly(DB db) {
     try {
       db.stop();
-    } catch (ManagedProcessException e) {
-      // The JVM is exiting anyway.
+    } catch (ManagedProcessException | RuntimeException e) {
+      // Not running, or the JVM is exiting anyway.
+    }
+  }
+
+  private static void deleteQuietly(Path run) {
+    try {
+      CachedMariaDb.deleteRecursively(run);
+    } catch (IOException e) {
+      // A temporary directory; the OS cleans it up eventually.
     }
   }
 }

@@ -23,7 +23,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Claims the key with an insert-if-absent in the caller's transaction, then runs the work (key
  * inserted), replays (key committed earlier with the same fingerprint), reports a mismatch, or
- * reports the key in flight (a concurrent transaction held it past the lock timeout).
+ * reports the key in flight (a concurrent transaction held it past the lock timeout). Claim, work
+ * and result run inside one savepoint, so a failure of any of them rolls back exactly those, key
+ * and the work's writes together, and leaves the caller's transaction usable.
  */
 public final class DefaultIdempotency implements Idempotency {
 
@@ -67,7 +69,8 @@ public final class DefaultIdempotency implements Idempotency {
                   throw new NoActiveTransactionException(
                       "Idempotency needs a transaction: the key must commit with the work's writes");
                 }
-                return claimAndRun(connection, key, fingerprint, resultType, work);
+                return Savepoints.around(
+                    connection, () -> claimAndRun(connection, key, fingerprint, resultType, work));
               });
     } catch (DialectSupport.TransactionLostException e) {
       counter("conflict").increment();
@@ -109,13 +112,9 @@ public final class DefaultIdempotency implements Idempotency {
     if (claim == DialectSupport.Claim.LOCKED) {
       return new IdempotencyOutcome.InFlight<>(key);
     }
-    T result;
-    try {
-      result = work.get();
-    } catch (RuntimeException | Error e) {
-      forget(connection, key, e);
-      throw e;
-    }
+    // If the work, the encoding or the update throws, Savepoints.around undoes the key and the
+    // work's writes together.
+    T result = work.get();
     sql.saveResult(connection, key, codec.encode(result));
     return new IdempotencyOutcome.Executed<>(result);
   }
@@ -135,16 +134,6 @@ public final class DefaultIdempotency implements Idempotency {
         ? new IdempotencyOutcome.Replayed<>(
             codec.decode(stored.result(), resultType), stored.createdAt())
         : new IdempotencyOutcome.Mismatch<>(key);
-  }
-
-  /** Removes the key of failed work, so a caller that commits anyway leaves no key behind. */
-  private void forget(Connection connection, IdempotencyKey key, Throwable failure) {
-    try {
-      sql.delete(connection, key);
-    } catch (SQLException e) {
-      // The transaction is unusable (e.g. aborted on PostgreSQL) and will roll back anyway.
-      failure.addSuppressed(e);
-    }
   }
 
   private Counter counter(String outcome) {

@@ -9,6 +9,7 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,7 +18,11 @@ import java.time.temporal.ChronoUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Claims the message id with an insert-if-absent in the caller's transaction, then handles. */
+/**
+ * Claims the message id with an insert-if-absent in the caller's transaction, then handles; claim
+ * and handler run inside one savepoint, so a handler that throws leaves neither its writes nor the
+ * id.
+ */
 public final class DefaultInbox implements Inbox {
 
   private static final Logger log = LoggerFactory.getLogger(DefaultInbox.class);
@@ -56,35 +61,34 @@ public final class DefaultInbox implements Inbox {
                   "The inbox needs a transaction: the message id must commit with the handler's"
                       + " writes");
             }
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            switch (sql.claim(connection, consumer, messageId, now, now.plus(ttl), lockTimeout)) {
-              case EXISTS -> {
-                log.debug("Skipping duplicate message {} for consumer {}", messageId, consumer);
-                duplicates(consumer).increment();
-                return false;
-              }
-              case LOCKED -> throw new IdempotencyKeyInFlightException(id);
-              case INSERTED -> {
-                try {
-                  handler.run();
-                } catch (RuntimeException | Error e) {
-                  try {
-                    sql.delete(connection, consumer, messageId);
-                  } catch (SQLException deleteFailed) {
-                    e.addSuppressed(deleteFailed);
-                  }
-                  throw e;
-                }
-                return true;
-              }
-            }
-            throw new IllegalStateException("unreachable");
+            // A handler that throws is undone with its id, so a caller that commits anyway
+            // keeps none of its writes and the redelivery handles the message afresh.
+            return Savepoints.around(connection, () -> claimAndHandle(connection, id, handler));
           });
     } catch (DialectSupport.TransactionLostException e) {
       throw new IdempotencyKeyInFlightException(id, e);
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not record inbox message " + messageId, e);
     }
+  }
+
+  private boolean claimAndHandle(Connection connection, IdempotencyKey id, Runnable handler)
+      throws SQLException {
+    String consumer = id.scope();
+    String messageId = id.key();
+    Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+    return switch (sql.claim(connection, consumer, messageId, now, now.plus(ttl), lockTimeout)) {
+      case EXISTS -> {
+        log.debug("Skipping duplicate message {} for consumer {}", messageId, consumer);
+        duplicates(consumer).increment();
+        yield false;
+      }
+      case LOCKED -> throw new IdempotencyKeyInFlightException(id);
+      case INSERTED -> {
+        handler.run();
+        yield true;
+      }
+    };
   }
 
   private static IdempotencyKey validated(String consumer, String messageId) {

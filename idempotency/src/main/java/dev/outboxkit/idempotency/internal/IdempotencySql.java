@@ -101,17 +101,6 @@ public final class IdempotencySql {
     }
   }
 
-  /** Deletes the key of failed work, which this transaction holds. */
-  public void delete(Connection c, IdempotencyKey key) throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "DELETE FROM " + table.qualifiedName() + " WHERE scope = ? AND idem_key = ?")) {
-      statement.setString(1, key.scope());
-      statement.setString(2, key.key());
-      statement.executeUpdate();
-    }
-  }
-
   /**
    * Deletes the key if it expired before {@code now}, waiting at most {@code lockTimeout} for a
    * concurrent transaction that is replacing it too.

@@ -51,16 +51,6 @@ public final class InboxSql {
     }
   }
 
-  public void delete(Connection c, String consumer, String messageId) throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "DELETE FROM " + table.qualifiedName() + " WHERE consumer = ? AND message_id = ?")) {
-      statement.setString(1, consumer);
-      statement.setString(2, messageId);
-      statement.executeUpdate();
-    }
-  }
-
   public int purge(Connection c, Instant now, int limit) throws SQLException {
     return support.purgeExpired(c, table, now, limit);
   }

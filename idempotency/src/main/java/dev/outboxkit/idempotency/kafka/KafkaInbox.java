@@ -75,7 +75,10 @@ public final class KafkaInbox {
 
   /**
    * Handles each record of a batch unless it was handled before, in order, in the caller's one
-   * transaction. A duplicate inside the batch itself is skipped too.
+   * transaction. A duplicate inside the batch itself is skipped too. When the handler throws for a
+   * record, that record's writes and id are rolled back and the exception ends the batch; records
+   * handled before it stay in the transaction (let the exception roll it back to redeliver the
+   * whole batch, or commit to keep them: their redelivery is then skipped as duplicates).
    *
    * @param records the batch
    * @param handler the handling of one record

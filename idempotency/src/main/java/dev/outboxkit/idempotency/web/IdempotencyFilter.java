@@ -13,17 +13,11 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.Principal;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.server.PathContainer;
@@ -56,7 +50,10 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Only cacheable responses are stored (by default 2xx and 4xx except 409 and 429). Any other
  * response, or one whose transaction was marked rollback-only, rolls the transaction back, key
  * included, so a retry runs the handler again. Errors are RFC 9457 problem details. The key is
- * scoped to the client: the authenticated principal, or a configured header.
+ * scoped to the client: the authenticated principal, or a configured header; a name too long for
+ * the key column (an X.509 DN, say) is replaced by its SHA-256, so it still scopes keys instead of
+ * failing every request. Form posts are fingerprinted by their parameters, each name and value
+ * length-prefixed, so no newline or {@code =} in a value makes two forms alike.
  */
 public final class IdempotencyFilter extends OncePerRequestFilter {
 
@@ -121,7 +118,9 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     }
     IdempotencyKey key;
     try {
-      key = IdempotencyKey.of(scope(request), unquote(header.trim()));
+      key =
+          IdempotencyKey.of(
+              ClientScopes.of(request, settings.clientHeader()), unquote(header.trim()));
     } catch (InvalidIdempotencyKeyException e) {
       reject(response, request, 400, "Invalid Idempotency-Key", e.getMessage());
       return;
@@ -133,7 +132,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     if (isForm(request)) {
       // The container parses form bodies from the stream itself (for @RequestParam), and filters
       // such as CSRF may have done so already: fingerprint the parsed parameters instead.
-      run(key, fingerprint(request, formBytes(request)), request, response, chain);
+      run(key, RequestFingerprints.ofForm(request), request, response, chain);
       return;
     }
     byte[] body = readBody(request);
@@ -141,7 +140,12 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       rejectTooLarge(request, response);
       return;
     }
-    run(key, fingerprint(request, body), new CachedBodyRequest(request, body), response, chain);
+    run(
+        key,
+        RequestFingerprints.ofBody(request, body),
+        new CachedBodyRequest(request, body),
+        response,
+        chain);
   }
 
   private void rejectTooLarge(HttpServletRequest request, HttpServletResponse response)
@@ -257,16 +261,6 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     return null;
   }
 
-  private String scope(HttpServletRequest request) {
-    Principal principal = request.getUserPrincipal();
-    if (principal != null) {
-      return "http:principal:" + principal.getName();
-    }
-    String clientHeader = settings.clientHeader();
-    String client = clientHeader == null ? null : request.getHeader(clientHeader);
-    return client == null || client.isBlank() ? "http:anonymous" : "http:client:" + client.strip();
-  }
-
   /** The IETF draft sends the key as a structured-field string ({@code "..."}); Stripe does not. */
   private static String unquote(String value) {
     if (value.length() < 2 || !value.startsWith("\"") || !value.endsWith("\"")) {
@@ -287,42 +281,10 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     }
   }
 
-  private static String fingerprint(HttpServletRequest request, byte[] body) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      digest.update(request.getMethod().getBytes(StandardCharsets.UTF_8));
-      digest.update((byte) '\n');
-      digest.update(request.getRequestURI().getBytes(StandardCharsets.UTF_8));
-      String query = request.getQueryString();
-      if (query != null) {
-        digest.update((byte) '?');
-        digest.update(query.getBytes(StandardCharsets.UTF_8));
-      }
-      digest.update((byte) '\n');
-      digest.update(body);
-      return HexFormat.of().formatHex(digest.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-    }
-  }
-
   private static boolean isForm(HttpServletRequest request) {
     String type = request.getContentType();
     return type != null
         && type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded");
-  }
-
-  /** The parsed form parameters, sorted, as bytes to fingerprint. */
-  private static byte[] formBytes(HttpServletRequest request) {
-    StringBuilder form = new StringBuilder();
-    new TreeMap<>(request.getParameterMap())
-        .forEach(
-            (name, values) -> {
-              for (String value : values) {
-                form.append(name).append('=').append(value).append('\n');
-              }
-            });
-    return form.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   private StoredResponse stored(ContentCachingResponseWrapper capture) {

@@ -69,7 +69,7 @@ class OutboxRelayApplicationIntegrationTests {
     new TransactionTemplate(transactions)
         .executeWithoutResult(s -> outbox.append("Payment", "p-1", "PaymentAuthorized", "{}"));
     await()
-        .atMost(Duration.ofSeconds(20))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> get("/actuator/prometheus").body().contains("outbox_events_published_total"));
     String metrics = get("/actuator/prometheus").body();
     assertThat(metrics)
@@ -92,7 +92,7 @@ class OutboxRelayApplicationIntegrationTests {
         new TransactionTemplate(transactions)
             .execute(s -> outbox.append("Payment", "p-2", "PaymentRefunded", "{}"));
     await()
-        .atMost(Duration.ofSeconds(20))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
     // Put a copy back as parked, as the relay does after its last attempt.
     jdbc.update(
@@ -116,7 +116,7 @@ class OutboxRelayApplicationIntegrationTests {
     assertThat(replay.statusCode()).isEqualTo(200);
     assertThat(replay.body()).contains("\"replayed\":1");
     await()
-        .atMost(Duration.ofSeconds(20))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
   }
 }

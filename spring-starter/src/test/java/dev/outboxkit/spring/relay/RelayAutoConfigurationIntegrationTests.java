@@ -14,6 +14,7 @@ import dev.outboxkit.spring.OutboxRelayLifecycle;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.KafkaTopics;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -145,7 +146,7 @@ class RelayAutoConfigurationIntegrationTests {
               appendOneAndAwaitItsRecord(context, prefix + "Order");
               OutboxRelayHealthIndicator health = context.getBean(OutboxRelayHealthIndicator.class);
               await()
-                  .atMost(Duration.ofSeconds(10))
+                  .atMost(Duration.ofSeconds(30))
                   .until(() -> health.health().getStatus().equals(Status.UP));
               assertThat(health.health().getDetails()).containsEntry("ownedPartitions", 16);
               assertThat(
@@ -179,7 +180,7 @@ class RelayAutoConfigurationIntegrationTests {
               OutboxRelay relay = context.getBean(OutboxRelay.class);
               assertThat(relay).isInstanceOf(CdcRelay.class);
               appendOneAndAwaitItsRecord(context, prefix + "Order");
-              await().atMost(Duration.ofSeconds(10)).until(() -> ((CdcRelay) relay).isActive());
+              await().atMost(Duration.ofSeconds(30)).until(() -> ((CdcRelay) relay).isActive());
             });
     try (java.sql.Connection c = db.dataSource().getConnection();
         java.sql.Statement s = c.createStatement()) {
@@ -250,14 +251,12 @@ class RelayAutoConfigurationIntegrationTests {
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor(topic).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
+      // Not partitionsFor itself: right after creation it may answer with no partitions.
+      List<TopicPartition> partitions = KafkaTopics.partitions(consumer, topic);
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       while (records.size() < count && System.nanoTime() < deadline) {
         consumer.poll(Duration.ofMillis(100)).forEach(records::add);
       }

@@ -239,6 +239,87 @@ abstract class HttpIdempotencyContractTests {
   }
 
   @Test
+  void formsWhoseValuesHoldNewlinesOrEqualsSignsAreDifferentRequests() throws Exception {
+    // memo="x\nzz=y" once, memo="x" plus zz="y" the other time: joined as name=value lines, both
+    // read "memo=x\nzz=y\n".
+    String newlineKey = UUID.randomUUID().toString();
+    assertThat(form(newlineKey, "account=acc-fc&amountMinor=5&memo=x%0Azz%3Dy").statusCode())
+        .isEqualTo(201);
+    HttpResponse<String> split = form(newlineKey, "account=acc-fc&amountMinor=5&memo=x&zz=y");
+    assertThat(split.statusCode()).isEqualTo(422);
+    assertThat(split.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    // name "m=1" with value "2" against name "m" with value "1=2": both "m=1=2".
+    String equalsKey = UUID.randomUUID().toString();
+    assertThat(form(equalsKey, "account=acc-fc&amountMinor=5&m%3D1=2").statusCode()).isEqualTo(201);
+    assertThat(form(equalsKey, "account=acc-fc&amountMinor=5&m=1%3D2").statusCode()).isEqualTo(422);
+    // The same parameters in another order are still the same request.
+    assertThat(
+            form(equalsKey, "m%3D1=2&amountMinor=5&account=acc-fc")
+                .headers()
+                .firstValue("Idempotent-Replayed"))
+        .hasValue("true");
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-fc'")).isEqualTo(2);
+  }
+
+  @Test
+  void aPrincipalNameTooLongForTheScopeColumnStillScopesItsKeys() throws Exception {
+    // An X.509 subject DN as the principal name: with the "http:principal:" prefix the scope would
+    // pass the 255-character column.
+    String dn =
+        "CN=payments-gateway-client.eu-central-1.internal.example.com,OU=Card Processing Platform"
+            + " Integration Services,OU=Payments Infrastructure and Settlement Operations,"
+            + "O=Example Payment Services Europe GmbH,L=Frankfurt am Main,ST=Hessen,C=DE,"
+            + "emailAddress=payments-platform-operations@example.com,serialNumber=";
+    String alice = dn + "0001";
+    String bob = dn + "0002"; // differs from alice only past any readable prefix
+    assertThat(("http:principal:" + alice).length()).isGreaterThan(255);
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-long-principal\",\"amountMinor\":1}";
+    HttpResponse<String> first = postAs(alice, "/payments", key, body, "client-a");
+    assertThat(first.statusCode()).isEqualTo(201);
+    HttpResponse<String> again = postAs(alice, "/payments", key, body, "client-a");
+    assertThat(again.statusCode()).isEqualTo(201);
+    assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(again.body()).isEqualTo(first.body());
+    HttpResponse<String> other = postAs(bob, "/payments", key, body, "client-a");
+    assertThat(other.statusCode()).isEqualTo(201);
+    assertThat(other.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-long-principal'"))
+        .isEqualTo(2);
+    List<String> scopes =
+        jdbc.queryForList(
+            "SELECT scope FROM idempotency_key WHERE idem_key = ? ORDER BY scope",
+            String.class,
+            key);
+    assertThat(scopes).hasSize(2).allSatisfy(scope -> assertThat(scope).hasSizeLessThan(256));
+  }
+
+  @Test
+  void aShortPrincipalKeepsAReadableScope() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-short-principal\",\"amountMinor\":1}";
+    assertThat(postAs("carol", "/payments", key, body, "client-a").statusCode()).isEqualTo(201);
+    assertThat(
+            jdbc.queryForObject(
+                "SELECT scope FROM idempotency_key WHERE idem_key = ?", String.class, key))
+        .isEqualTo("http:principal:carol");
+  }
+
+  @Test
+  void anOverLongKeyIs400NamingTheLimit() throws Exception {
+    HttpResponse<String> tooLong =
+        post(
+            "/payments",
+            "k".repeat(256),
+            "{\"account\":\"acc-long-key\",\"amountMinor\":1}",
+            "client-a");
+    assertThat(tooLong.statusCode()).isEqualTo(400);
+    assertThat(tooLong.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(tooLong.body()).contains("at most 255 characters but has 256");
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-long-key'")).isZero();
+  }
+
+  @Test
   void aSendErrorResponseIsNotStoredAndItsWritesRollBack() throws Exception {
     String key = UUID.randomUUID().toString();
     String body = "{\"account\":\"acc-send-error\",\"amountMinor\":1}";

@@ -1,0 +1,73 @@
+package dev.outboxkit.idempotency.web;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What identifies a request for its idempotency key: SHA-256 over method, path, query and body.
+ *
+ * <p>Form posts are fingerprinted by their parsed parameters (the container may have consumed the
+ * body already). Each name and value is length-prefixed, names sorted, values in request order, so
+ * no choice of characters in a name or value ({@code =}, {@code &}, newlines) can make two
+ * different forms read alike. A form's digest input starts with a newline, which no method token
+ * can, so a form and a raw body never share a fingerprint either.
+ */
+final class RequestFingerprints {
+
+  private RequestFingerprints() {}
+
+  /** The fingerprint of a request whose raw body was read. */
+  static String ofBody(HttpServletRequest request, byte[] body) {
+    MessageDigest digest = sha256();
+    requestLine(digest, request);
+    digest.update(body);
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  /** The fingerprint of a form post, by its parsed parameters. */
+  static String ofForm(HttpServletRequest request) {
+    MessageDigest digest = sha256();
+    digest.update("\nform\n".getBytes(StandardCharsets.UTF_8));
+    requestLine(digest, request);
+    for (Map.Entry<String, String[]> parameter :
+        new TreeMap<>(request.getParameterMap()).entrySet()) {
+      for (String value : parameter.getValue()) {
+        lengthPrefixed(digest, parameter.getKey());
+        lengthPrefixed(digest, value);
+      }
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  /** Method, path and query; none of them can hold a raw newline. */
+  private static void requestLine(MessageDigest digest, HttpServletRequest request) {
+    digest.update(request.getMethod().getBytes(StandardCharsets.UTF_8));
+    digest.update((byte) '\n');
+    digest.update(request.getRequestURI().getBytes(StandardCharsets.UTF_8));
+    String query = request.getQueryString();
+    if (query != null) {
+      digest.update((byte) '?');
+      digest.update(query.getBytes(StandardCharsets.UTF_8));
+    }
+    digest.update((byte) '\n');
+  }
+
+  private static void lengthPrefixed(MessageDigest digest, String text) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    digest.update((bytes.length + ":").getBytes(StandardCharsets.US_ASCII));
+    digest.update(bytes);
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+}
