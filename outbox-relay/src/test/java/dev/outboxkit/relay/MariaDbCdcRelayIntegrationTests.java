@@ -23,8 +23,8 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   }
 
   /**
-   * Finding 6: an outbox table in another database than the URL's ({@code billing.outbox_event})
-   * is captured there; before, the include lists named the URL's database and nothing was read.
+   * Finding 6: an outbox table in another database than the URL's ({@code billing.outbox_event}) is
+   * captured there; before, the include lists named the URL's database and nothing was read.
    */
   @Test
   void capturesAnOutboxTableInAnotherDatabaseThanTheUrls() throws Exception {

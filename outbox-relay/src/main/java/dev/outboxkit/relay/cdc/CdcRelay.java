@@ -694,7 +694,8 @@ public final class CdcRelay implements OutboxRelay {
                                 row.seq(), row.aggregateId(), error.toString()))));
       } catch (SQLException e) {
         // Not parked: fail the batch, so it is read again and nothing is lost.
-        throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
+        throw new IllegalStateException(
+            "Could not park undecodable row " + row.seq() + ": " + e, e);
       }
     }
     metrics.parked();

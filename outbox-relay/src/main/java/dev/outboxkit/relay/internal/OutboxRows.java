@@ -126,7 +126,8 @@ public final class OutboxRows {
                     dialect.getInstant(rs, "next_attempt_at"));
           } catch (RuntimeException e) {
             // One poison row must not stop the poll of every partition of this thread.
-            undecodable.add(new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
+            undecodable.add(
+                new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
             continue;
           }
           rows.add(row);

@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
  */
 final class JdbcPollingStore implements PollingStore {
 
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(JdbcPollingStore.class);
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(JdbcPollingStore.class);
 
   private final java.util.function.IntConsumer onParked;
   private final Jdbc jdbc;

@@ -114,7 +114,7 @@ class RelayAutoConfigurationIntegrationTests {
         .withPropertyValues(
             "outbox.relay.enabled=true",
             "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
-            "outbox.relay.leases.ttl=20s",
+            "outbox.relay.leases.ttl=12s",
             "outbox.relay.send-timeout=11s")
         .run(
             context ->
