@@ -7,9 +7,9 @@ import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcRelay;
+import dev.outboxkit.relay.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.RelaySettings;
-import dev.outboxkit.relay.polling.PollingRelay;
+import dev.outboxkit.relay.polling.PollingRelays;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -533,7 +533,7 @@ public interface OutboxRelay extends AutoCloseable {
               clock,
               instanceId != null ? instanceId : defaultInstanceId());
       if (cdc == null) {
-        return new PollingRelay(settings);
+        return PollingRelays.create(settings);
       }
       String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
       for (String needed : new String[] {"io.debezium.engine.DebeziumEngine", connector}) {
@@ -547,7 +547,7 @@ public interface OutboxRelay extends AutoCloseable {
                   + " your database (debezium-connector-postgres, -mariadb or -mysql)");
         }
       }
-      return new CdcRelay(settings, cdc);
+      return CdcRelays.create(settings, cdc);
     }
 
     private Duration effectiveSendTimeout() {

@@ -30,6 +30,14 @@ public record RelayStatus(
     @Nullable String lastError,
     @Nullable Instant lastBatchAt) {
 
+  /**
+   * Whether this instance publishes now: it holds partitions (polling) or the engine's lease (CDC).
+   * {@code false} for a standby, or an instance whose leases lapsed.
+   */
+  public boolean active() {
+    return !ownedPartitions.isEmpty();
+  }
+
   /** The lifecycle of a relay. */
   public enum State {
     /** Built, not started. */

@@ -16,7 +16,6 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcRelay;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.KafkaTestBroker;
@@ -296,24 +295,24 @@ abstract class CdcRelayContractTests {
 
   @Test
   void aStandbyTakesOverWhenTheActiveOneStopsAndTheyNeverPublishTogether() throws Exception {
-    CdcRelay first = (CdcRelay) startRelay();
-    CdcRelay second = (CdcRelay) startRelay();
-    await().atMost(Duration.ofSeconds(60)).until(() -> first.isActive() || second.isActive());
+    OutboxRelay first = startRelay();
+    OutboxRelay second = startRelay();
+    await().atMost(Duration.ofSeconds(60)).until(() -> first.status().active() || second.status().active());
     AtomicBoolean both = new AtomicBoolean();
     AtomicBoolean watching = new AtomicBoolean(true);
     Thread watcher =
         new Thread(
             () -> {
               while (watching.get()) {
-                if (first.isActive() && second.isActive()) {
+                if (first.status().active() && second.status().active()) {
                   both.set(true);
                 }
                 Thread.onSpinWait();
               }
             });
     watcher.start();
-    CdcRelay active = first.isActive() ? first : second;
-    CdcRelay standby = active == first ? second : first;
+    OutboxRelay active = first.status().active() ? first : second;
+    OutboxRelay standby = active == first ? second : first;
     appendCounted(0, 200, 10);
     try (KafkaReader reader = reader(topic)) {
       reader.readAtLeast(200, Duration.ofSeconds(60));

@@ -9,7 +9,6 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcRelay;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabaseExtension;
@@ -40,7 +39,7 @@ abstract class CdcRelayCrashContractTests {
   abstract TestDatabaseExtension database();
 
   private final RelayProcesses processes = new RelayProcesses();
-  private CdcRelay standby;
+  private OutboxRelay standby;
 
   @AfterEach
   void cleanUp() throws Exception {
@@ -82,7 +81,6 @@ abstract class CdcRelayCrashContractTests {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
     }
     standby =
-        (CdcRelay)
             OutboxRelay.builder()
                 .dataSource(database().dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
@@ -100,7 +98,7 @@ abstract class CdcRelayCrashContractTests {
                 .build();
     standby.start();
     Thread.sleep(1000);
-    assertThat(standby.isActive()).as("the standby waits while the active one lives").isFalse();
+    assertThat(standby.status().active()).as("the standby waits while the active one lives").isFalse();
 
     int keys = 100;
     int perKey = 100;
@@ -137,7 +135,7 @@ abstract class CdcRelayCrashContractTests {
       active.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       long killed = System.nanoTime();
       int atKill = reader.readFor(Duration.ofMillis(100)).size();
-      await().atMost(Duration.ofSeconds(30)).until(standby::isActive);
+      await().atMost(Duration.ofSeconds(30)).until(() -> standby.status().active());
       Duration takeover = Duration.ofNanos(System.nanoTime() - killed);
       writing.get(120, TimeUnit.SECONDS);
       reader.readUntil(r -> Ordering.of(r).distinct() >= keys * perKey, Duration.ofSeconds(120));

@@ -18,7 +18,6 @@ import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.kafka.KafkaEventPublisher;
-import dev.outboxkit.relay.polling.PollingRelay;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
@@ -71,10 +70,9 @@ import org.slf4j.LoggerFactory;
  * over when it expires. The active one publishes only while its lease is valid by its own clock,
  * and its offsets are written on condition of owner and epoch.
  */
-public final class CdcRelay implements OutboxRelay {
+final class CdcRelay implements OutboxRelay {
 
   private static final Logger log = LoggerFactory.getLogger(CdcRelay.class);
-  private static final String HEARTBEAT_PREFIX = "outboxkit-heartbeat";
 
   private final RelaySettings settings;
   private final CdcOptions options;
@@ -95,6 +93,7 @@ public final class CdcRelay implements OutboxRelay {
   private @Nullable RelayMetrics metrics;
   private @Nullable KafkaEventPublisher publisher;
   private @Nullable DeliveryCore core;
+  private @Nullable CdcRowStore rowStore;
   private @Nullable CdcLease lease;
   private @Nullable ParkedEvents parked;
   private @Nullable ChangeDecoder decoder;
@@ -128,7 +127,7 @@ public final class CdcRelay implements OutboxRelay {
    * @param settings the relay's common settings (Kafka, retries, metrics, lease timing)
    * @param options what is specific to CDC
    */
-  public CdcRelay(RelaySettings settings, CdcOptions options) {
+  CdcRelay(RelaySettings settings, CdcOptions options) {
     this.settings = settings;
     this.options = options;
     this.id = settings.instanceId();
@@ -158,7 +157,7 @@ public final class CdcRelay implements OutboxRelay {
     }
     OutboxDialect dialect = d;
     this.dialect = dialect;
-    sourceUrl(options.jdbcUrl());
+    CdcEngineConfig.sourceUrl(options.jdbcUrl());
     jdbc.autoCommit(
         c -> {
           OutboxSchema.verify(c, dialect, settings.table());
@@ -184,6 +183,7 @@ public final class CdcRelay implements OutboxRelay {
               .tag("table", settings.table().name())
               .register(settings.meterRegistry());
     }
+    this.rowStore = new CdcRowStore(settings, jdbc, dialect, rows, metrics);
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true);
     this.publisher =
         new KafkaEventPublisher(
@@ -196,7 +196,7 @@ public final class CdcRelay implements OutboxRelay {
     publisher.start();
     this.core =
         new DeliveryCore(
-            PollingRelay.deliveryPolicy(settings),
+            DeliveryCore.Policy.of(settings),
             new KeyHolds(),
             CircuitBreaker.of("outboxkit-cdc-" + options.name(), settings.circuitBreaker()),
             metrics,
@@ -343,7 +343,7 @@ public final class CdcRelay implements OutboxRelay {
     AtomicReference<Running> self = new AtomicReference<>();
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-            .using(engineProperties(key))
+            .using(CdcEngineConfig.of(settings, options, dialect, key))
             .notifying(this::handleBatch)
             .using(
                 (success, message, error) -> {
@@ -413,111 +413,6 @@ public final class CdcRelay implements OutboxRelay {
     DatabaseOffsetStore.unbind(running.bindingKey);
   }
 
-  /** Debezium's configuration for this database. */
-  Properties engineProperties(String bindingKey) {
-    Properties p = new Properties();
-    OutboxDialect d = dialect;
-    URI url = sourceUrl(options.jdbcUrl());
-    OutboxTable table = settings.table();
-    // On MySQL/MariaDB a table's schema is its database: a qualified table is captured there.
-    String database =
-        table.schema() != null
-            ? table.schema()
-            : url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
-    p.setProperty("name", options.name());
-    p.setProperty("connector.class", options.connectorClass(d.name()));
-    p.setProperty("topic.prefix", options.name());
-    p.setProperty("database.hostname", url.getHost());
-    p.setProperty("database.user", options.username());
-    p.setProperty("database.password", options.password());
-    p.setProperty("tombstones.on.delete", "false");
-    p.setProperty("binary.handling.mode", "bytes");
-    p.setProperty("snapshot.mode", "initial");
-    p.setProperty("heartbeat.interval.ms", String.valueOf(options.heartbeatInterval().toMillis()));
-    p.setProperty("max.batch.size", String.valueOf(settings.batchSize()));
-    p.setProperty("max.queue.size", String.valueOf(settings.batchSize() * 4));
-    p.setProperty("poll.interval.ms", String.valueOf(settings.minPollInterval().toMillis()));
-    p.setProperty("offset.flush.interval.ms", "0");
-    p.setProperty("offset.flush.timeout.ms", "10000");
-    p.setProperty("errors.max.retries", "3");
-    if (options.offsetsInKafka() != null) {
-      p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
-      p.setProperty("offset.storage.topic", options.offsetsInKafka());
-      p.setProperty("offset.storage.partitions", "1");
-      p.setProperty("offset.storage.replication.factor", "-1");
-    } else {
-      p.setProperty("offset.storage", DatabaseOffsetStore.class.getName());
-    }
-    p.setProperty(DatabaseOffsetStore.BINDING, bindingKey);
-    // Kafka Connect's worker config wants brokers even when offsets are not in Kafka.
-    p.setProperty(
-        "bootstrap.servers",
-        String.valueOf(settings.producerProperties().get("bootstrap.servers")));
-    if (d.name().equals("postgresql")) {
-      String schema = table.schema() == null ? "public" : table.schema();
-      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
-      p.setProperty("database.dbname", database);
-      p.setProperty("plugin.name", "pgoutput");
-      p.setProperty("slot.name", options.name());
-      p.setProperty("publication.name", options.publication());
-      p.setProperty("publication.autocreate.mode", "disabled");
-      p.setProperty("table.include.list", schema + "\\." + table.name());
-      snapshotInSeqOrder(p, schema + "." + table.name());
-      // A logical message passes any publication filter, so the slot's position moves on while
-      // only other tables change; without it the server keeps their WAL for the slot.
-      p.setProperty(
-          "heartbeat.action.query",
-          "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', now()::varchar)");
-    } else {
-      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 3306 : url.getPort()));
-      p.setProperty("database.server.id", String.valueOf(options.serverId()));
-      p.setProperty("database.include.list", database);
-      p.setProperty("table.include.list", database + "\\." + table.name());
-      snapshotInSeqOrder(p, database + "." + table.name());
-      p.setProperty("include.schema.changes", "false");
-      // No global read lock (it waits for every open writer transaction and needs RELOAD): rows
-      // written while the first start's snapshot runs may be published twice, never missed.
-      p.setProperty("snapshot.locking.mode", "none");
-      p.setProperty("schema.history.internal", DatabaseSchemaHistory.class.getName());
-      p.setProperty("schema.history.internal." + DatabaseOffsetStore.BINDING, bindingKey);
-      p.setProperty("schema.history.internal.store.only.captured.tables.ddl", "true");
-    }
-    options.debeziumProperties().forEach(p::setProperty);
-    return p;
-  }
-
-  /**
-   * The first start's snapshot reads the table in {@code seq} order: without it PostgreSQL returns
-   * heap order, which after updates or VACUUM differs from {@code seq}, and a backlog left by the
-   * polling relay would go out of order per key.
-   */
-  private static void snapshotInSeqOrder(Properties p, String qualified) {
-    p.setProperty("snapshot.select.statement.overrides", qualified);
-    p.setProperty(
-        "snapshot.select.statement.overrides." + qualified,
-        "SELECT * FROM " + qualified + " ORDER BY seq");
-  }
-
-  /**
-   * The JDBC URL as a URI with one host, or an error naming the property: CDC connects to one
-   * server (the primary), so multi-host and failover URLs are refused at start-up.
-   */
-  static URI sourceUrl(String jdbcUrl) {
-    URI url;
-    try {
-      url = URI.create(jdbcUrl.substring(jdbcUrl.indexOf(':') + 1));
-    } catch (IllegalArgumentException e) {
-      url = null;
-    }
-    if (url == null || url.getHost() == null || url.getHost().isBlank()) {
-      throw new IllegalStateException(
-          "outbox.relay.cdc.url must name exactly one database host (the primary), as"
-              + " jdbc:postgresql://host:5432/db or jdbc:mariadb://host:3306/db; got a URL without"
-              + " a single host (multi-host and failover URLs are not supported for CDC)");
-    }
-    return url;
-  }
-
   /** Publishes one batch of changes, then lets Debezium store the position after it. */
   private void handleBatch(
       List<RecordChangeEvent<SourceRecord>> records,
@@ -537,7 +432,7 @@ public final class CdcRelay implements OutboxRelay {
       } catch (RuntimeException e) {
         // A row that cannot be read as an event must not stop the stream (nor restart the engine
         // in a loop): it is parked, and the rest flows.
-        parkUndecodable(r, e);
+        rowStore.parkUndecodable(r, e);
         change = null;
       }
       if (change != null) {
@@ -549,7 +444,7 @@ public final class CdcRelay implements OutboxRelay {
       inFlightSince.set(oldest > 0 ? oldest : settings.clock().millis());
       List<Long> published = publish(changes.stream().map(ChangeDecoder.Change::event).toList());
       if (options.deletePublished() && !published.isEmpty()) {
-        markPublished(published);
+        rowStore.markPublished(published);
       }
     }
     requireLease();
@@ -601,7 +496,7 @@ public final class CdcRelay implements OutboxRelay {
         done.add(e.event().id());
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
-        park(f.event(), f.error(), f.attempts());
+        rowStore.park(f.event(), f.error(), f.attempts());
         done.add(f.event().event().id());
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
@@ -624,105 +519,6 @@ public final class CdcRelay implements OutboxRelay {
     if (lease == null || !lease.held() || running == null || running.stopping) {
       throw new LeaseLost(
           "CDC relay " + id + " no longer holds the lease of engine " + options.name());
-    }
-  }
-
-  /**
-   * Records a parked event: its row becomes {@code DEAD} with the error (or, when the writer
-   * already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like
-   * any parked event. The delivery core already logged it and sent the dead-letter copy.
-   */
-  private void park(PendingEvent pending, String error, int attempts) {
-    String message = error.length() > 2000 ? error.substring(0, 2000) : error;
-    OutboxEvent e = pending.event();
-    String t = settings.table().qualifiedName();
-    try {
-      jdbc.autoCommit(
-          c -> {
-            try (PreparedStatement update =
-                c.prepareStatement(
-                    "UPDATE "
-                        + t
-                        + " SET status = 'DEAD', attempts = ?, last_error = ? WHERE id = ?")) {
-              update.setInt(1, attempts);
-              update.setString(2, message);
-              dialect.setUuid(update, 3, e.id());
-              if (update.executeUpdate() > 0) {
-                return null;
-              }
-            }
-            try (PreparedStatement insert =
-                c.prepareStatement(
-                    "INSERT INTO "
-                        + t
-                        + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
-                        + " created_at, partition_no, status, attempts, last_error)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
-              dialect.setUuid(insert, 1, e.id());
-              insert.setString(2, e.aggregateType());
-              insert.setString(3, e.aggregateId());
-              insert.setString(4, e.eventType());
-              insert.setBytes(5, e.payload());
-              insert.setString(6, HeadersCodec.encode(e.headers()));
-              insert.setString(7, e.tenant());
-              dialect.setInstant(insert, 8, e.createdAt());
-              insert.setInt(9, e.partition());
-              insert.setInt(10, attempts);
-              insert.setString(11, message);
-              insert.executeUpdate();
-            }
-            return null;
-          });
-    } catch (SQLException ex) {
-      // Not parked: fail the batch, so it is read again and nothing is lost.
-      throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
-    }
-  }
-
-  private void parkUndecodable(SourceRecord record, RuntimeException error) {
-    ChangeDecoder.RowRef row = ChangeDecoder.rowOf(record);
-    int parked = 0;
-    if (row.seq() != null) {
-      try {
-        parked =
-            jdbc.autoCommit(
-                c ->
-                    rows.parkUndecodable(
-                        c,
-                        List.of(
-                            new OutboxRows.Undecodable(
-                                row.seq(), row.aggregateId(), error.toString()))));
-      } catch (SQLException e) {
-        // Not parked: fail the batch, so it is read again and nothing is lost.
-        throw new IllegalStateException(
-            "Could not park undecodable row " + row.seq() + ": " + e, e);
-      }
-    }
-    metrics.parked();
-    if (parked > 0) {
-      log.error(
-          "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
-          row.seq(),
-          row.aggregateId(),
-          error.toString());
-    } else {
-      log.error(
-          "Skipped a change of the outbox table that cannot be read as an event and whose row is"
-              + " gone (seq {}, aggregate id {}), so it cannot be parked: {}",
-          row.seq(),
-          row.aggregateId(),
-          error.toString());
-    }
-  }
-
-  private void markPublished(List<Long> seqs) {
-    try {
-      Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
-      jdbc.autoCommit(c -> rows.markPublished(c, seqs, at));
-    } catch (SQLException e) {
-      // Harmless for CDC (the position is what counts); the rows are cleaned up by a later
-      // batch's statement or would be re-sent only if polling took over.
-      log.debug("Could not delete published rows", e);
     }
   }
 
@@ -787,7 +583,7 @@ public final class CdcRelay implements OutboxRelay {
   }
 
   /** Whether this instance runs the engine now (the others stand by). */
-  public boolean isActive() {
+  boolean isActive() {
     Running running = currentEngine();
     return running != null && !running.stopping && lease != null && lease.held();
   }

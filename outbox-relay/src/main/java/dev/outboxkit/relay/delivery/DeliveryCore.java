@@ -46,6 +46,18 @@ public final class DeliveryCore {
   public record Policy(
       int maxAttempts, IntervalFunction backoff, @Nullable String deadLetterTopic, Clock clock) {
 
+    /** The relay's settings as decision parameters, the same for both modes. */
+    public static Policy of(dev.outboxkit.relay.internal.RelaySettings settings) {
+      return new Policy(
+          settings.maxAttempts(),
+          backoff(
+              settings.retryInitialInterval(),
+              settings.retryMultiplier(),
+              settings.retryMaxInterval()),
+          settings.deadLetterTopic(),
+          settings.clock());
+    }
+
     /** Exponential backoff with ±20 % jitter, as both modes use. */
     public static IntervalFunction backoff(Duration initial, double multiplier, Duration max) {
       return IntervalFunction.ofExponentialRandomBackoff(initial, multiplier, 0.2, max);

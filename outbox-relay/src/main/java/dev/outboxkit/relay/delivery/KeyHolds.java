@@ -26,8 +26,13 @@ import org.jspecify.annotations.Nullable;
  */
 public final class KeyHolds {
 
-  /** Beyond this many waiting keys in one partition, they are filtered in memory only. */
-  static final int MAX_EXCLUDED = 1000;
+  /**
+   * At most this many waiting keys of one partition are left out of a read in SQL; the rest are
+   * filtered in memory, and the polling loop pages past a page of held keys only.
+   */
+  public static final int MAX_EXCLUDED = 1000;
+
+  private final int maxExcluded;
 
   /**
    * @param seq the held event's sequence number, or -1 when not yet known (state loaded at lease
@@ -39,8 +44,70 @@ public final class KeyHolds {
 
   private final Map<Integer, Map<String, Hold>> holds = new ConcurrentHashMap<>();
 
+  public KeyHolds() {
+    this(MAX_EXCLUDED);
+  }
+
+  /** With a smaller SQL exclusion list, for tests of the paging past held keys. */
+  public KeyHolds(int maxExcluded) {
+    this.maxExcluded = maxExcluded;
+  }
+
+  /** Per partition: the {@code seq} up to which every pending row is of a held key. */
+  private final Map<Integer, Long> pagedPast = new ConcurrentHashMap<>();
+
+  /**
+   * Where reads of each partition start: past a page that held keys filled, so that more waiting
+   * keys than a read can leave out in SQL cannot starve a partition's other keys. Every row up to
+   * that {@code seq} is of a held key, which keeps the read-past safe: a held key's events go only
+   * after its held event, which is read again once a read past comes back empty.
+   */
+  public Map<Integer, Long> readAfter(Collection<Integer> partitions) {
+    Map<Integer, Long> after = new HashMap<>();
+    for (int partition : partitions) {
+      Long seq = pagedPast.get(partition);
+      if (seq != null) {
+        after.put(partition, seq);
+      }
+    }
+    return after;
+  }
+
+  /**
+   * Moves the read position of the partitions read: past a full page of which nothing could be
+   * sent, or back to the start after a page with something to send or an empty read.
+   *
+   * @return whether a read position moved forward (the caller reads again at once)
+   */
+  public boolean paged(
+      Collection<Integer> partitions,
+      Collection<Integer> fullPartitions,
+      List<PendingEvent> read,
+      List<PendingEvent> selected) {
+    Map<Integer, Long> last = new HashMap<>();
+    for (PendingEvent row : read) {
+      last.merge(row.partition(), row.seq(), Math::max);
+    }
+    Set<Integer> sending = new HashSet<>();
+    for (PendingEvent row : selected) {
+      sending.add(row.partition());
+    }
+    boolean moved = false;
+    for (int partition : partitions) {
+      Long end = last.get(partition);
+      if (end != null && fullPartitions.contains(partition) && !sending.contains(partition)) {
+        pagedPast.put(partition, end);
+        moved = true;
+      } else {
+        pagedPast.remove(partition);
+      }
+    }
+    return moved;
+  }
+
   /** Loads a partition's state when its lease is claimed: the keys that failed before. */
   public void load(int partition, Map<String, Instant> retrying) {
+    pagedPast.remove(partition);
     Map<String, Hold> keys = new ConcurrentHashMap<>();
     retrying.forEach((key, due) -> keys.put(key, new Hold(-1, due, true)));
     holds.put(partition, keys);
@@ -48,6 +115,7 @@ public final class KeyHolds {
 
   /** Forgets a partition whose lease was lost or released. */
   public void drop(int partition) {
+    pagedPast.remove(partition);
     holds.remove(partition);
   }
 
@@ -62,11 +130,11 @@ public final class KeyHolds {
       List<String> wait = new ArrayList<>();
       keys.forEach(
           (key, hold) -> {
-            if (hold.due().isAfter(now)) {
+            if (hold.due().isAfter(now) && wait.size() < maxExcluded) {
               wait.add(key);
             }
           });
-      if (!wait.isEmpty() && wait.size() <= MAX_EXCLUDED) {
+      if (!wait.isEmpty()) {
         excluded.put(partition, wait);
       }
     }

@@ -45,9 +45,13 @@ public final class OutboxRows {
    * What one poll read: rows of every partition, whether any partition has more, and rows that
    * could not be turned into an event (broken headers JSON, a malformed id), to be parked.
    */
-  public record Fetched(List<PendingEvent> rows, boolean more, List<Undecodable> undecodable) {
-    public Fetched(List<PendingEvent> rows, boolean more) {
-      this(rows, more, List.of());
+  public record Fetched(
+      List<PendingEvent> rows,
+      boolean more,
+      List<Undecodable> undecodable,
+      java.util.Set<Integer> fullPartitions) {
+    public Fetched(List<PendingEvent> rows, java.util.Set<Integer> fullPartitions) {
+      this(rows, !fullPartitions.isEmpty(), List.of(), fullPartitions);
     }
   }
 
@@ -57,14 +61,16 @@ public final class OutboxRows {
   /**
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
-   * still in flight).
+   * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a page
+   * of held keys only, read past).
    */
   public Fetched fetch(
       Connection c,
       Collection<Integer> partitions,
       int perPartition,
       Map<Integer, List<String>> excluded,
-      Map<Integer, List<Long>> inFlight)
+      Map<Integer, List<Long>> inFlight,
+      Map<Integer, Long> after)
       throws SQLException {
     StringBuilder sql = new StringBuilder();
     List<Object> binds = new ArrayList<>();
@@ -92,12 +98,17 @@ public final class OutboxRows {
             .append(")");
         binds.addAll(sent);
       }
+      Long from = after.get(partition);
+      if (from != null) {
+        sql.append(" AND seq > ?");
+        binds.add(from);
+      }
       sql.append(" ORDER BY seq LIMIT ?)");
       binds.add(perPartition);
     }
     List<PendingEvent> rows = new ArrayList<>();
     List<Undecodable> undecodable = new ArrayList<>();
-    boolean more = false;
+    java.util.Set<Integer> full = new java.util.HashSet<>();
     try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
       for (int i = 0; i < binds.size(); i++) {
         Object value = binds.get(i);
@@ -114,7 +125,7 @@ public final class OutboxRows {
         while (rs.next()) {
           int partition = rs.getInt("partition_no");
           if (counts.merge(partition, 1, Integer::sum) >= perPartition) {
-            more = true;
+            full.add(partition);
           }
           PendingEvent row;
           try {
@@ -135,7 +146,7 @@ public final class OutboxRows {
       }
     }
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
-    return new Fetched(rows, more, undecodable);
+    return new Fetched(rows, !full.isEmpty(), undecodable, full);
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */

@@ -60,14 +60,15 @@ final class JdbcPollingStore implements PollingStore {
       Set<Integer> partitions,
       int perPartition,
       Map<Integer, List<String>> excluded,
-      List<PendingEvent> inFlight)
+      List<PendingEvent> inFlight,
+      Map<Integer, Long> after)
       throws SQLException {
     Map<Integer, List<Long>> sent = new HashMap<>();
     for (PendingEvent event : inFlight) {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
     OutboxRows.Fetched fetched =
-        jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent));
+        jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent, after));
     if (!fetched.undecodable().isEmpty()) {
       int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
       for (OutboxRows.Undecodable row : fetched.undecodable()) {

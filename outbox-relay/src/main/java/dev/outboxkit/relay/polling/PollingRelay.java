@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * LeaseManager} heartbeat and the gauges (lease thread), and on PostgreSQL a {@link
  * PgNotificationListener}. Every state change is one compare-and-set on {@link #state}.
  */
-public final class PollingRelay implements OutboxRelay {
+final class PollingRelay implements OutboxRelay {
 
   private static final Logger log = LoggerFactory.getLogger(PollingRelay.class);
 
@@ -60,7 +60,7 @@ public final class PollingRelay implements OutboxRelay {
   private @Nullable PgNotificationListener listener;
   private @Nullable ParkedEvents parked;
 
-  public PollingRelay(RelaySettings settings) {
+  PollingRelay(RelaySettings settings) {
     this.settings = settings;
     this.jdbc = new Jdbc(settings.dataSource());
   }
@@ -138,7 +138,7 @@ public final class PollingRelay implements OutboxRelay {
         CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
     this.breaker = breaker;
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
-    DeliveryCore.Policy policy = deliveryPolicy(settings);
+    DeliveryCore.Policy policy = DeliveryCore.Policy.of(settings);
     PollingStore store =
         new JdbcPollingStore(
             jdbc,
@@ -239,18 +239,6 @@ public final class PollingRelay implements OutboxRelay {
     return instanceId
         + "~"
         + java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt());
-  }
-
-  /** The delivery decisions' parameters, the same for both modes. */
-  public static DeliveryCore.Policy deliveryPolicy(RelaySettings settings) {
-    return new DeliveryCore.Policy(
-        settings.maxAttempts(),
-        DeliveryCore.Policy.backoff(
-            settings.retryInitialInterval(),
-            settings.retryMultiplier(),
-            settings.retryMaxInterval()),
-        settings.deadLetterTopic(),
-        settings.clock());
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -16,13 +16,15 @@ interface PollingStore {
 
   /**
    * Up to {@code perPartition} of the oldest pending events of each partition, in {@code seq}
-   * order, leaving out the keys of {@code excluded} and the events of {@code inFlight}.
+   * order, leaving out the keys of {@code excluded}, the events of {@code inFlight}, and in the
+   * partitions of {@code after} every row up to that {@code seq}.
    */
   OutboxRows.Fetched fetch(
       Set<Integer> partitions,
       int perPartition,
       Map<Integer, List<String>> excluded,
-      List<PendingEvent> inFlight)
+      List<PendingEvent> inFlight,
+      Map<Integer, Long> after)
       throws SQLException;
 
   /** Marks acknowledged events published and records retries and parked events, atomically. */

@@ -72,13 +72,16 @@ final class PublishLoop implements Runnable {
   }
 
   /** A batch read from the outbox, its partitions marked in flight. */
-  private record Read(List<PendingEvent> rows, Set<Integer> partitions, boolean more) {}
+  private record Read(
+      List<PendingEvent> rows, Set<Integer> partitions, boolean more, Set<Integer> full) {}
 
   /** A batch handed to the producer, awaiting acknowledgements. */
   private record InFlight(
       BatchSender.InFlight sending, Set<Integer> partitions, long started, boolean more) {}
 
   private @Nullable InFlight current;
+  /** Whether the last send attempt moved a read position past a page of held keys. */
+  private boolean paged;
 
   @Override
   public void run() {
@@ -152,7 +155,7 @@ final class PublishLoop implements Runnable {
         return false;
       }
       current = send(read, true);
-      return current != null;
+      return current != null || paged;
     }
     current = null;
     Read next = null;
@@ -178,7 +181,7 @@ final class PublishLoop implements Runnable {
       return done.more();
     }
     current = send(next, false);
-    return current != null || next.more();
+    return current != null || next.more() || paged;
   }
 
   private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
@@ -190,12 +193,17 @@ final class PublishLoop implements Runnable {
       int perPartition = Math.max(1, -Math.floorDiv(-pacing.batchSize(), partitions.size()));
       OutboxRows.Fetched fetched =
           store.fetch(
-              partitions, perPartition, core.holds().excluded(partitions, core.now()), inFlight);
+              partitions,
+              perPartition,
+              core.holds().excluded(partitions, core.now()),
+              inFlight,
+              core.holds().readAfter(partitions));
       if (fetched.rows().isEmpty()) {
+        core.holds().paged(partitions, fetched.fullPartitions(), List.of(), List.of());
         leases.endBatch(partitions);
         return null;
       }
-      return new Read(fetched.rows(), partitions, fetched.more());
+      return new Read(fetched.rows(), partitions, fetched.more(), fetched.fullPartitions());
     } catch (SQLException | RuntimeException e) {
       leases.endBatch(partitions);
       throw e;
@@ -204,6 +212,7 @@ final class PublishLoop implements Runnable {
 
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch = core.select(read.rows());
+    paged = core.holds().paged(read.partitions(), read.full(), read.rows(), batch);
     boolean sendable = !batch.isEmpty() && leases.stillOwns(read.partitions());
     boolean permission = permitted || (sendable && core.tryAcquire());
     BatchSender.InFlight sending = null;

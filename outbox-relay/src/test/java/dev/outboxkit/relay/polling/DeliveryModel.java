@@ -80,6 +80,7 @@ final class DeliveryModel {
 
   final int partitions;
   final int batchSize;
+  final int maxExcluded;
   final SimClock clock = new SimClock();
   final TreeMap<Long, Row> rows = new TreeMap<>();
   final Map<Long, UUID> ids = new HashMap<>();
@@ -114,6 +115,18 @@ final class DeliveryModel {
       List<Outcome> script,
       Set<Integer> poison,
       Set<Integer> permanentPoison) {
+    this(partitions, batchSize, script, poison, permanentPoison, KeyHolds.MAX_EXCLUDED);
+  }
+
+  /** @param maxExcluded how many waiting keys a read may leave out in SQL */
+  DeliveryModel(
+      int partitions,
+      int batchSize,
+      List<Outcome> script,
+      Set<Integer> poison,
+      Set<Integer> permanentPoison,
+      int maxExcluded) {
+    this.maxExcluded = maxExcluded;
     this.partitions = partitions;
     this.batchSize = batchSize;
     this.script = script.isEmpty() ? List.of(Outcome.ACK).iterator() : cycle(script);
@@ -150,7 +163,7 @@ final class DeliveryModel {
 
   /** A new owner of every partition, as after a crash: state loaded from the rows. */
   void newOwner() {
-    holds = new KeyHolds();
+    holds = new KeyHolds(maxExcluded);
     for (int p = 0; p < partitions; p++) {
       Map<String, Instant> retrying = new HashMap<>();
       for (Row row : rows.values()) {
@@ -269,11 +282,12 @@ final class DeliveryModel {
         Set<Integer> owned,
         int perPartition,
         Map<Integer, List<String>> excluded,
-        List<PendingEvent> inFlight) {
+        List<PendingEvent> inFlight,
+        Map<Integer, Long> after) {
       Set<Long> sent = new HashSet<>();
       inFlight.forEach(e -> sent.add(e.seq()));
       List<PendingEvent> out = new ArrayList<>();
-      boolean more = false;
+      Set<Integer> full = new HashSet<>();
       for (int p : owned) {
         int n = 0;
         List<String> skip = excluded.getOrDefault(p, List.of());
@@ -281,18 +295,19 @@ final class DeliveryModel {
           if (row.partition != p
               || !row.status.equals("PENDING")
               || skip.contains(row.key)
-              || sent.contains(row.seq)) {
+              || sent.contains(row.seq)
+              || row.seq <= after.getOrDefault(p, 0L)) {
             continue;
           }
           out.add(pendingOf(row));
           if (++n >= perPartition) {
-            more = true;
+            full.add(p);
             break;
           }
         }
       }
       out.sort((a, b) -> Long.compare(a.seq(), b.seq()));
-      return new OutboxRows.Fetched(out, more);
+      return new OutboxRows.Fetched(out, full);
     }
 
     @Override

@@ -1,0 +1,142 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.internal.HeadersCodec;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the CDC relay records in the outbox table: parked events by id (inserting a {@code DEAD}
+ * copy when the writer already deleted the row), undecodable rows by {@code seq}, and published
+ * rows deleted in bulk. The stream's position is stored elsewhere (offsets under the lease).
+ */
+final class CdcRowStore {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcRowStore.class);
+
+  private final RelaySettings settings;
+  private final Jdbc jdbc;
+  private final OutboxDialect dialect;
+  private final OutboxRows rows;
+  private final RelayMetrics metrics;
+  private final String t;
+
+  CdcRowStore(
+      RelaySettings settings, Jdbc jdbc, OutboxDialect dialect, OutboxRows rows, RelayMetrics metrics) {
+    this.settings = settings;
+    this.jdbc = jdbc;
+    this.dialect = dialect;
+    this.rows = rows;
+    this.metrics = metrics;
+    this.t = settings.table().qualifiedName();
+  }
+
+  /**
+   * Records a parked event: its row becomes {@code DEAD} with the error (or, when the writer
+   * already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like
+   * any parked event. The delivery core already logged it and sent the dead-letter copy.
+   */
+  void park(PendingEvent pending, String error, int attempts) {
+    String message = error.length() > 2000 ? error.substring(0, 2000) : error;
+    OutboxEvent e = pending.event();
+        try {
+      jdbc.autoCommit(
+          c -> {
+            try (PreparedStatement update =
+                c.prepareStatement(
+                    "UPDATE "
+                        + t
+                        + " SET status = 'DEAD', attempts = ?, last_error = ? WHERE id = ?")) {
+              update.setInt(1, attempts);
+              update.setString(2, message);
+              dialect.setUuid(update, 3, e.id());
+              if (update.executeUpdate() > 0) {
+                return null;
+              }
+            }
+            try (PreparedStatement insert =
+                c.prepareStatement(
+                    "INSERT INTO "
+                        + t
+                        + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                        + " created_at, partition_no, status, attempts, last_error)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
+              dialect.setUuid(insert, 1, e.id());
+              insert.setString(2, e.aggregateType());
+              insert.setString(3, e.aggregateId());
+              insert.setString(4, e.eventType());
+              insert.setBytes(5, e.payload());
+              insert.setString(6, HeadersCodec.encode(e.headers()));
+              insert.setString(7, e.tenant());
+              dialect.setInstant(insert, 8, e.createdAt());
+              insert.setInt(9, e.partition());
+              insert.setInt(10, attempts);
+              insert.setString(11, message);
+              insert.executeUpdate();
+            }
+            return null;
+          });
+    } catch (SQLException ex) {
+      // Not parked: fail the batch, so it is read again and nothing is lost.
+      throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
+    }
+  }
+
+  void parkUndecodable(SourceRecord record, RuntimeException error) {
+    ChangeDecoder.RowRef row = ChangeDecoder.rowOf(record);
+    int parked = 0;
+    if (row.seq() != null) {
+      try {
+        parked =
+            jdbc.autoCommit(
+                c ->
+                    rows.parkUndecodable(
+                        c,
+                        List.of(
+                            new OutboxRows.Undecodable(
+                                row.seq(), row.aggregateId(), error.toString()))));
+      } catch (SQLException e) {
+        // Not parked: fail the batch, so it is read again and nothing is lost.
+        throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
+      }
+    }
+    metrics.parked();
+    if (parked > 0) {
+      log.error(
+          "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
+          row.seq(),
+          row.aggregateId(),
+          error.toString());
+    } else {
+      log.error(
+          "Skipped a change of the outbox table that cannot be read as an event and whose row is"
+              + " gone (seq {}, aggregate id {}), so it cannot be parked: {}",
+          row.seq(),
+          row.aggregateId(),
+          error.toString());
+    }
+  }
+
+  void markPublished(List<Long> seqs) {
+    try {
+      Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
+      jdbc.autoCommit(c -> rows.markPublished(c, seqs, at));
+    } catch (SQLException e) {
+      // Harmless for CDC (the position is what counts); the rows are cleaned up by a later
+      // batch's statement or would be re-sent only if polling took over.
+      log.debug("Could not delete published rows", e);
+    }
+  }
+
+}

@@ -1,0 +1,118 @@
+package dev.outboxkit.spring.architecture;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaModifier;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The conventions of shared/STYLE.md as rules over the compiled classes of every module: which way
+ * dependencies point, that the relay's API reaches its implementations only through one factory per
+ * mode, that implementations are not public, and that the relay's packages have no cycles.
+ */
+class ArchitectureTests {
+
+  private static final JavaClasses CLASSES =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
+          .importPackages("dev.outboxkit");
+
+  @Test
+  void theCoreHasNoSpringKafkaOrDebeziumAndKnowsNoOtherModule() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.outboxkit.outbox..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "org.springframework..",
+            "org.apache.kafka..",
+            "io.debezium..",
+            "dev.outboxkit.relay..",
+            "dev.outboxkit.idempotency..",
+            "dev.outboxkit.spring..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void dependenciesPointFromTheStarterToTheModulesNeverBack() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("dev.outboxkit.relay..", "dev.outboxkit.idempotency..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("dev.outboxkit.spring..")
+        .check(CLASSES);
+    noClasses()
+        .that()
+        .resideInAPackage("dev.outboxkit.relay..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.springframework..", "dev.outboxkit.idempotency..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void theRelayApiReachesItsImplementationsOnlyThroughTheirFactories() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.outboxkit.relay")
+        .should()
+        .dependOnClassesThat(
+            resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.cdc..")
+                .and(not(simpleName("PollingRelays")))
+                .and(not(simpleName("CdcRelays")))
+                .and(not(simpleName("CdcOptions")))
+                .and(not(simpleName("Builder"))))
+        .check(CLASSES);
+  }
+
+  @Test
+  void relayImplementationsAreNotPublic() {
+    classes()
+        .that()
+        .resideInAnyPackage(
+            "dev.outboxkit.relay.polling..", "dev.outboxkit.relay.delivery..")
+        .and()
+        .areTopLevelClasses()
+        .and(not(simpleName("PollingRelays")))
+        .and(not(simpleName("DeliveryCore")))
+        .and(not(simpleName("DeliveryOutcome")))
+        .and(not(simpleName("KeyHolds")))
+        .and(not(simpleName("PublishResult")))
+        .and(not(simpleName("BatchSender")))
+        .should()
+        .notHaveModifier(JavaModifier.PUBLIC)
+        .check(CLASSES);
+    classes()
+        .that()
+        .resideInAPackage("dev.outboxkit.relay.cdc")
+        .and()
+        .areTopLevelClasses()
+        // Public because something outside instantiates them by name or they are user-facing:
+        // the Connect SMT, the Debezium offset store and schema history, options and schema.
+        .and(not(simpleName("CdcRelays")))
+        .and(not(simpleName("CdcOptions")))
+        .and(not(simpleName("CdcSchema")))
+        .and(not(simpleName("OutboxRecordRouter")))
+        .and(not(simpleName("DatabaseOffsetStore")))
+        .and(not(simpleName("DatabaseSchemaHistory")))
+        .should()
+        .notHaveModifier(JavaModifier.PUBLIC)
+        .check(CLASSES);
+  }
+
+  @Test
+  void theRelaysPackagesHaveNoCycles() {
+    slices().matching("dev.outboxkit.relay.(*)..").should().beFreeOfCycles().check(CLASSES);
+  }
+}
