@@ -297,7 +297,9 @@ abstract class CdcRelayContractTests {
   void aStandbyTakesOverWhenTheActiveOneStopsAndTheyNeverPublishTogether() throws Exception {
     OutboxRelay first = startRelay();
     OutboxRelay second = startRelay();
-    await().atMost(Duration.ofSeconds(60)).until(() -> first.status().active() || second.status().active());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> first.status().active() || second.status().active());
     AtomicBoolean both = new AtomicBoolean();
     AtomicBoolean watching = new AtomicBoolean(true);
     Thread watcher =
@@ -319,7 +321,7 @@ abstract class CdcRelayContractTests {
     }
     long stopped = System.nanoTime();
     active.close();
-    await().atMost(Duration.ofSeconds(30)).until(standby::isActive);
+    await().atMost(Duration.ofSeconds(30)).until(() -> standby.status().active());
     Duration takeover = Duration.ofNanos(System.nanoTime() - stopped);
     appendCounted(200, 400, 10);
     try (KafkaReader reader = reader(topic)) {

@@ -81,24 +81,26 @@ abstract class CdcRelayCrashContractTests {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
     }
     standby =
-            OutboxRelay.builder()
-                .dataSource(database().dataSource())
-                .bootstrapServers(kafka.bootstrapServers())
-                .instanceId("cdc-standby")
-                .cdc(
-                    CdcOptions.builder(
-                            database().database().jdbcUrl(),
-                            database().database().username(),
-                            database().database().password())
-                        .name("crashcdc")
-                        .heartbeatInterval(Duration.ofMillis(500))
-                        .build())
-                .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
-                .meterRegistry(new SimpleMeterRegistry())
-                .build();
+        OutboxRelay.builder()
+            .dataSource(database().dataSource())
+            .bootstrapServers(kafka.bootstrapServers())
+            .instanceId("cdc-standby")
+            .cdc(
+                CdcOptions.builder(
+                        database().database().jdbcUrl(),
+                        database().database().username(),
+                        database().database().password())
+                    .name("crashcdc")
+                    .heartbeatInterval(Duration.ofMillis(500))
+                    .build())
+            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
     standby.start();
     Thread.sleep(1000);
-    assertThat(standby.status().active()).as("the standby waits while the active one lives").isFalse();
+    assertThat(standby.status().active())
+        .as("the standby waits while the active one lives")
+        .isFalse();
 
     int keys = 100;
     int perKey = 100;

@@ -29,10 +29,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A zombie: the active relay's whole process is frozen (SIGSTOP, as a long GC pause or a stalled
- * VM would) for longer than its lease while writers go on; a second relay takes over; then the
- * first wakes up (SIGCONT) with its batch and its producer where it left them. It must not publish
- * after its lease is gone: every key's first copies stay in order and nothing is lost.
+ * A zombie: the active relay's whole process is frozen (SIGSTOP, as a long GC pause or a stalled VM
+ * would) for longer than its lease while writers go on; a second relay takes over; then the first
+ * wakes up (SIGCONT) with its batch and its producer where it left them. It must not publish after
+ * its lease is gone: every key's first copies stay in order and nothing is lost.
  */
 class RelayZombieIntegrationTests {
 

@@ -125,5 +125,4 @@ final class CdcEngineConfig {
     }
     return url;
   }
-
 }

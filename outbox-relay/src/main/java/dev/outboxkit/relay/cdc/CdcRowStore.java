@@ -33,7 +33,11 @@ final class CdcRowStore {
   private final String t;
 
   CdcRowStore(
-      RelaySettings settings, Jdbc jdbc, OutboxDialect dialect, OutboxRows rows, RelayMetrics metrics) {
+      RelaySettings settings,
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      OutboxRows rows,
+      RelayMetrics metrics) {
     this.settings = settings;
     this.jdbc = jdbc;
     this.dialect = dialect;
@@ -50,7 +54,7 @@ final class CdcRowStore {
   void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
     OutboxEvent e = pending.event();
-        try {
+    try {
       jdbc.autoCommit(
           c -> {
             try (PreparedStatement update =
@@ -108,7 +112,8 @@ final class CdcRowStore {
                                 row.seq(), row.aggregateId(), error.toString()))));
       } catch (SQLException e) {
         // Not parked: fail the batch, so it is read again and nothing is lost.
-        throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
+        throw new IllegalStateException(
+            "Could not park undecodable row " + row.seq() + ": " + e, e);
       }
     }
     metrics.parked();
@@ -138,5 +143,4 @@ final class CdcRowStore {
       log.debug("Could not delete published rows", e);
     }
   }
-
 }

@@ -61,8 +61,8 @@ public final class OutboxRows {
   /**
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
-   * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a page
-   * of held keys only, read past).
+   * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
+   * page of held keys only, read past).
    */
   public Fetched fetch(
       Connection c,

@@ -80,6 +80,7 @@ final class PublishLoop implements Runnable {
       BatchSender.InFlight sending, Set<Integer> partitions, long started, boolean more) {}
 
   private @Nullable InFlight current;
+
   /** Whether the last send attempt moved a read position past a page of held keys. */
   private boolean paged;
 

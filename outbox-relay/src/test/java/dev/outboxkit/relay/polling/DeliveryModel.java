@@ -118,7 +118,9 @@ final class DeliveryModel {
     this(partitions, batchSize, script, poison, permanentPoison, KeyHolds.MAX_EXCLUDED);
   }
 
-  /** @param maxExcluded how many waiting keys a read may leave out in SQL */
+  /**
+   * @param maxExcluded how many waiting keys a read may leave out in SQL
+   */
   DeliveryModel(
       int partitions,
       int batchSize,

@@ -23,7 +23,6 @@ class ArchitectureTests {
   private static final JavaClasses CLASSES =
       new ClassFileImporter()
           .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
           .importPackages("dev.outboxkit");
 
   @Test
@@ -80,8 +79,7 @@ class ArchitectureTests {
   void relayImplementationsAreNotPublic() {
     classes()
         .that()
-        .resideInAnyPackage(
-            "dev.outboxkit.relay.polling..", "dev.outboxkit.relay.delivery..")
+        .resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.delivery..")
         .and()
         .areTopLevelClasses()
         .and(not(simpleName("PollingRelays")))
