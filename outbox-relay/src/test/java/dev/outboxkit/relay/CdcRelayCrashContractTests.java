@@ -61,7 +61,9 @@ abstract class CdcRelayCrashContractTests {
   }
 
   private Process startRelayProcess(String id) throws Exception {
-    return processes.start(database().database(), kafka.bootstrapServers(), id, "crashcdc");
+    // A 30 s ttl: the standby must take over through the dead session's lock, not the ttl.
+    return processes.start(
+        database().database(), kafka.bootstrapServers(), id, "crashcdc", "30s,500ms");
   }
 
   @Test
@@ -93,7 +95,7 @@ abstract class CdcRelayCrashContractTests {
                     .name("crashcdc")
                     .heartbeatInterval(Duration.ofMillis(500))
                     .build())
-            .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+            .leases(Duration.ofSeconds(30), Duration.ofMillis(500))
             .meterRegistry(new SimpleMeterRegistry())
             .build();
     standby.start();
@@ -157,7 +159,7 @@ abstract class CdcRelayCrashContractTests {
       // The batch being sent when the process died, and nothing more: offsets are stored after
       // every acknowledged batch of at most batchSize changes.
       assertThat(ordering.duplicates()).isLessThanOrEqualTo(RelayDefaults.BATCH_SIZE);
-      // Lease ttl (2 s) + one lease check (0.25 s) + the engine's start.
+      // A missed renewal (0.75 s) + one lease check (0.5 s) + the engine's start; the ttl is 30 s.
       assertThat(takeover).isLessThan(Duration.ofSeconds(15));
     } finally {
       writer.shutdownNow();

@@ -3,19 +3,23 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.relay.internal.SessionLock;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The active/standby lease of one CDC engine: a row of the state table with owner, epoch and
  * expiry. Taking it over is a conditional update on the epoch seen, so of two standbys racing for
  * an expired lease exactly one wins; renewing and releasing are conditional on owner and epoch. The
  * holder trusts its lease only until its last successful renewal plus the ttl, measured on its own
- * monotonic clock, and stops publishing before that.
+ * monotonic clock, and starts a send only while the lease outlives it. Expiry is judged by the
+ * database's clock. With session locks, a standby takes over as soon as the holder missed a renewal
+ * and its session is gone (a crashed process), instead of waiting for the ttl.
  */
 final class CdcLease {
 
@@ -25,9 +29,11 @@ final class CdcLease {
   private final String name;
   private final String owner;
   private final Duration ttl;
-  private final Clock clock;
+  private final Duration heartbeat;
+  private final @Nullable SessionLock sessionLock;
   private volatile long epoch = -1;
   private volatile long validUntilNanos;
+  private volatile long renewedAtNanos;
 
   CdcLease(
       Jdbc jdbc,
@@ -36,14 +42,16 @@ final class CdcLease {
       String name,
       String owner,
       Duration ttl,
-      Clock clock) {
+      Duration heartbeat,
+      @Nullable SessionLock sessionLock) {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = table.qualifiedName();
     this.name = name;
     this.owner = owner;
     this.ttl = ttl;
-    this.clock = clock;
+    this.heartbeat = heartbeat;
+    this.sessionLock = sessionLock;
   }
 
   /** The epoch of the lease held, or -1. */
@@ -53,10 +61,44 @@ final class CdcLease {
 
   /** Whether this instance holds the lease now, by its own clock. */
   boolean held() {
-    return epoch >= 0 && System.nanoTime() - validUntilNanos < 0;
+    return heldFor(Duration.ZERO);
   }
 
-  /** Takes the lease if it is free or expired. */
+  /**
+   * Whether this instance holds the lease for at least {@code window} more: a send starts only
+   * then, so that it ends before anyone may take the lease. With session locks, also only while the
+   * last renewal is recent, since a standby may take over once one is missed.
+   */
+  boolean heldFor(Duration window) {
+    long now = System.nanoTime();
+    return epoch >= 0
+        && validUntilNanos - now > window.toNanos()
+        && (sessionLock == null || now - renewedAtNanos < heartbeat.toNanos() * 3 / 2);
+  }
+
+  /** Whether the lease is still this instance's by the ttl alone (a renewal may be late). */
+  boolean validByTtl() {
+    return epoch >= 0 && validUntilNanos - System.nanoTime() > 0;
+  }
+
+  /** Makes sure this instance's session lock is held (a no-op without session locks). */
+  void keepSessionLock() {
+    if (sessionLock != null) {
+      sessionLock.ensureHeld();
+    }
+  }
+
+  /** Closes the session lock's connection. */
+  void closeSessionLock() {
+    if (sessionLock != null) {
+      sessionLock.close();
+    }
+  }
+
+  /**
+   * Takes the lease if it is free or expired, or if its holder is gone: it missed a renewal (1.5
+   * heartbeats by the database's clock) and its session lock is free.
+   */
   boolean tryAcquire() throws SQLException {
     long started = System.nanoTime();
     return jdbc.autoCommit(
@@ -83,9 +125,17 @@ final class CdcLease {
               expires = dialect.getInstant(rs, "expires_at");
             }
           }
-          Instant now = clock.instant();
+          Instant now = LeaseStore.databaseNow(c, dialect);
           if (holder != null && expires != null && expires.isAfter(now)) {
-            return false;
+            Instant lastRenewal = expires.minus(ttl);
+            boolean missed =
+                lastRenewal.isBefore(now.minus(heartbeat.multipliedBy(3).dividedBy(2)));
+            if (holder.equals(owner)
+                || !missed
+                || sessionLock == null
+                || !sessionLock.isGone(holder)) {
+              return false;
+            }
           }
           try (PreparedStatement take =
               c.prepareStatement(
@@ -103,6 +153,7 @@ final class CdcLease {
           }
           epoch = seen + 1;
           validUntilNanos = started + ttl.toNanos();
+          renewedAtNanos = started;
           return true;
         });
   }
@@ -122,7 +173,7 @@ final class CdcLease {
                       "UPDATE "
                           + t
                           + " SET expires_at = ? WHERE name = ? AND owner_id = ? AND epoch = ?")) {
-                dialect.setInstant(s, 1, clock.instant().plus(ttl));
+                dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect).plus(ttl));
                 s.setString(2, name);
                 s.setString(3, owner);
                 s.setLong(4, held);
@@ -131,6 +182,7 @@ final class CdcLease {
             });
     if (renewed) {
       validUntilNanos = started + ttl.toNanos();
+      renewedAtNanos = started;
     } else {
       epoch = -1;
     }

@@ -15,6 +15,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.relay.kafka.KafkaEventPublisher;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
@@ -73,6 +74,10 @@ final class CdcRelay implements OutboxRelay {
   private final RelaySettings settings;
   private final CdcOptions options;
   private final String id;
+
+  /** The owner name in the state table: the id plus a per-process suffix (session locks). */
+  private final String owner;
+
   private final Jdbc jdbc;
   private final AtomicReference<RelayStatus.State> state =
       new AtomicReference<>(RelayStatus.State.NEW);
@@ -127,6 +132,7 @@ final class CdcRelay implements OutboxRelay {
     this.settings = settings;
     this.options = options;
     this.id = settings.instanceId();
+    this.owner = SessionLock.ownerName(id);
     this.jdbc = new Jdbc(settings.dataSource());
   }
 
@@ -203,9 +209,10 @@ final class CdcRelay implements OutboxRelay {
             dialect,
             options.stateTable(),
             options.name(),
-            id,
+            owner,
             settings.leaseTtl(),
-            settings.clock());
+            settings.heartbeatInterval(),
+            settings.sessionLocks() ? SessionLock.of(settings.dataSource(), dialect, owner) : null);
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -215,7 +222,8 @@ final class CdcRelay implements OutboxRelay {
             });
     this.scheduler = scheduler;
     long beat = settings.heartbeatInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::tick, 0, beat, TimeUnit.MILLISECONDS);
+    // At a fixed rate: a standby judges a missed renewal by 1.5 intervals between renewals.
+    scheduler.scheduleAtFixedRate(this::tick, 0, beat, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(
         this::measure, 0, settings.metricsInterval().toMillis(), TimeUnit.MILLISECONDS);
     log.info(
@@ -261,6 +269,7 @@ final class CdcRelay implements OutboxRelay {
       return;
     }
     try {
+      lease.keepSessionLock();
       Running running = currentEngine();
       if (running != null && running.done.getCount() == 0) {
         // The engine ended on its own (an error): give the lease up so a standby may try, and
@@ -333,7 +342,7 @@ final class CdcRelay implements OutboxRelay {
             dialect,
             options.stateTable(),
             options.name(),
-            id,
+            owner,
             () -> epoch,
             settings.clock()));
     AtomicReference<Running> self = new AtomicReference<>();
@@ -509,12 +518,22 @@ final class CdcRelay implements OutboxRelay {
     return acked;
   }
 
-  private void requireLease() {
-    CdcLease lease = this.lease;
-    Running running = currentEngine();
-    if (lease == null || !lease.held() || running == null || running.stopping) {
-      throw new LeaseLost(
-          "CDC relay " + id + " no longer holds the lease of engine " + options.name());
+  private void requireLease() throws InterruptedException {
+    // A send starts only while the lease outlives it (the producer's delivery timeout plus half a
+    // heartbeat), so a deposed engine's records are acknowledged or given up before a successor
+    // may take over. A renewal that is late (not failed) is waited for, up to the lease's end.
+    Duration window = settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2));
+    while (true) {
+      CdcLease lease = this.lease;
+      Running running = currentEngine();
+      if (lease == null || !lease.validByTtl() || running == null || running.stopping) {
+        throw new LeaseLost(
+            "CDC relay " + id + " no longer holds the lease of engine " + options.name());
+      }
+      if (lease.heldFor(window)) {
+        return;
+      }
+      Thread.sleep(10);
     }
   }
 
@@ -639,6 +658,7 @@ final class CdcRelay implements OutboxRelay {
     stopEngine();
     if (lease != null) {
       lease.release();
+      lease.closeSessionLock();
     }
     if (publisher != null) {
       publisher.close(settings.shutdownTimeout());

@@ -95,7 +95,10 @@ public final class KeyHolds {
     boolean moved = false;
     for (int partition : partitions) {
       Long end = last.get(partition);
-      if (end != null && fullPartitions.contains(partition) && !sending.contains(partition)) {
+      if (end != null
+          && fullPartitions.contains(partition)
+          && !sending.contains(partition)
+          && headsKnown(partition)) {
         pagedPast.put(partition, end);
         moved = true;
       } else {
@@ -103,6 +106,16 @@ public final class KeyHolds {
       }
     }
     return moved;
+  }
+
+  /**
+   * Whether every held key of the partition knows its held event. A key loaded at lease claim does
+   * not until its first event is read, and that must be its oldest: reading past a page then would
+   * let a later event pass for it.
+   */
+  private boolean headsKnown(int partition) {
+    Map<String, Hold> keys = holds.get(partition);
+    return keys == null || keys.values().stream().allMatch(h -> h.seq() >= 0);
   }
 
   /** Loads a partition's state when its lease is claimed: the keys that failed before. */
@@ -181,7 +194,7 @@ public final class KeyHolds {
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
-      if (hold == null && row.attempts() > 0) {
+      if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
         // Failed before, under this or an earlier owner: it goes alone when due.
         Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
         hold = new Hold(row.seq(), due, true);

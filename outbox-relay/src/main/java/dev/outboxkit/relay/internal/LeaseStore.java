@@ -34,6 +34,11 @@ public final class LeaseStore {
 
   /** The database server's clock: every instance judges lease expiry by this one clock. */
   public Instant now(Connection c) throws SQLException {
+    return databaseNow(c, dialect);
+  }
+
+  /** The database server's clock, as {@link #now} (shared with the CDC lease). */
+  public static Instant databaseNow(Connection c, OutboxDialect dialect) throws SQLException {
     try (PreparedStatement statement =
             c.prepareStatement("SELECT " + dialect.currentTimeSql() + " AS db_now");
         ResultSet rs = statement.executeQuery()) {

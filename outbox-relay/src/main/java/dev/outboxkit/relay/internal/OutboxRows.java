@@ -156,7 +156,8 @@ public final class OutboxRows {
         c.prepareStatement(
             "SELECT aggregateid, next_attempt_at FROM "
                 + t
-                + " WHERE status = 'PENDING' AND partition_no = ? AND attempts > 0")) {
+                + " WHERE status = 'PENDING' AND partition_no = ?"
+                + " AND (attempts > 0 OR next_attempt_at IS NOT NULL)")) {
       statement.setInt(1, partition);
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {

@@ -6,6 +6,7 @@ import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.LeaseStore.LeaseRow;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.SessionLock;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;

@@ -15,6 +15,7 @@ import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.relay.kafka.KafkaEventPublisher;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.sql.Connection;
@@ -118,7 +119,7 @@ final class PollingRelay implements OutboxRelay {
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
     KeyHolds holds = new KeyHolds();
-    String owner = incarnation(id);
+    String owner = SessionLock.ownerName(id);
     LeaseManager leases =
         new LeaseManager(
             jdbc,
@@ -228,17 +229,6 @@ final class PollingRelay implements OutboxRelay {
   private void verifySchema(Connection c, OutboxDialect dialect) {
     OutboxSchema.verify(c, dialect, settings.table());
     RelaySchema.verify(c, dialect, settings.leaseTable(), settings.memberTable());
-  }
-
-  /**
-   * The owner name in the lease tables: the instance id plus a random suffix per process, so two
-   * processes started with the same id (two {@code relay-0} pods during a rolling restart) are two
-   * members and never adopt each other's leases.
-   */
-  static String incarnation(String instanceId) {
-    return instanceId
-        + "~"
-        + java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt());
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -81,9 +81,6 @@ final class PublishLoop implements Runnable {
 
   private @Nullable InFlight current;
 
-  /** Whether the last send attempt moved a read position past a page of held keys. */
-  private boolean paged;
-
   @Override
   public void run() {
     try {
@@ -156,7 +153,7 @@ final class PublishLoop implements Runnable {
         return false;
       }
       current = send(read, true);
-      return current != null || paged;
+      return current != null;
     }
     current = null;
     Read next = null;
@@ -182,7 +179,7 @@ final class PublishLoop implements Runnable {
       return done.more();
     }
     current = send(next, false);
-    return current != null || next.more() || paged;
+    return current != null || next.more();
   }
 
   private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
@@ -213,7 +210,8 @@ final class PublishLoop implements Runnable {
 
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch = core.select(read.rows());
-    paged = core.holds().paged(read.partitions(), read.full(), read.rows(), batch);
+    // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
+    core.holds().paged(read.partitions(), read.full(), read.rows(), batch);
     boolean sendable = !batch.isEmpty() && leases.stillOwns(read.partitions());
     boolean permission = permitted || (sendable && core.tryAcquire());
     BatchSender.InFlight sending = null;

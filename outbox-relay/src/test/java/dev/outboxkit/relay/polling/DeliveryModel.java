@@ -169,7 +169,9 @@ final class DeliveryModel {
     for (int p = 0; p < partitions; p++) {
       Map<String, Instant> retrying = new HashMap<>();
       for (Row row : rows.values()) {
-        if (row.partition == p && row.status.equals("PENDING") && row.attempts > 0) {
+        if (row.partition == p
+            && row.status.equals("PENDING")
+            && (row.attempts > 0 || row.nextAttemptAt != null)) {
           Instant at = row.nextAttemptAt == null ? Instant.EPOCH : row.nextAttemptAt;
           retrying.merge(row.key, at, (a, b) -> a.isBefore(b) ? a : b);
         }

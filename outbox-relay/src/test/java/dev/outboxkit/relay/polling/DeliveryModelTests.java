@@ -243,4 +243,120 @@ class DeliveryModelTests {
       }
     }
   }
+
+  /**
+   * Found by the property: reading past pages of held keys in two partitions at once must still let
+   * time pass (the loop waits between polls) so that held keys become due and drain.
+   */
+  @Example
+  void readingPastHeldKeysInTwoPartitionsStillDrains() {
+    Scenario s =
+        new Scenario(
+            2,
+            1,
+            List.of(
+                new Action(0, 1),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 2),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(1, 0),
+                new Action(1, 0),
+                new Action(1, 0),
+                new Action(0, 3),
+                new Action(1, 0)),
+            List.of(Outcome.REFUSED, Outcome.ACK, Outcome.ACK, Outcome.ACK),
+            Set.of(3, 6),
+            Set.of(),
+            1);
+    everyEventIsDeliveredInOrderPerKeyOrParked(s);
+  }
+
+  /**
+   * Found by the property: after a crash, a key loaded as held at lease claim does not know its
+   * held event yet; reading past a page then let a later event of it pass for the held one.
+   */
+  @Example
+  void afterACrashReadingPastHeldKeysWaitsUntilEveryHeldEventIsKnown() {
+    Scenario s =
+        new Scenario(
+            2,
+            1,
+            List.of(
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 1),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 3),
+                new Action(0, 0),
+                new Action(1, 0),
+                new Action(1, 0),
+                new Action(3, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 3),
+                new Action(0, 0),
+                new Action(0, 1),
+                new Action(0, 0),
+                new Action(0, 3),
+                new Action(1, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(0, 3),
+                new Action(0, 1),
+                new Action(0, 0),
+                new Action(1, 0),
+                new Action(0, 0),
+                new Action(0, 0),
+                new Action(1, 0),
+                new Action(1, 0),
+                new Action(1, 0),
+                new Action(0, 0),
+                new Action(2, 1000)),
+            List.of(
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.TIMEOUT_LOST,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.ACK,
+                Outcome.NO_METADATA,
+                Outcome.TIMEOUT_LOST,
+                Outcome.ACK),
+            Set.of(32, 2),
+            Set.of(),
+            1);
+    everyEventIsDeliveredInOrderPerKeyOrParked(s);
+  }
 }

@@ -1,4 +1,4 @@
-package dev.outboxkit.relay.polling;
+package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * lock cannot be taken (a transaction pooler in between), the relay falls back to the TTL and says
  * so once. Used by the lease thread only.
  */
-final class SessionLock implements AutoCloseable {
+public final class SessionLock implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(SessionLock.class);
 
@@ -44,7 +44,8 @@ final class SessionLock implements AutoCloseable {
   }
 
   /** A lock for {@code owner}, or {@code null} when the database has no session locks. */
-  static @Nullable SessionLock of(DataSource dataSource, OutboxDialect dialect, String owner) {
+  public static @Nullable SessionLock of(
+      DataSource dataSource, OutboxDialect dialect, String owner) {
     String tryLock = dialect.trySessionLockSql();
     String release = dialect.releaseSessionLockSql();
     if (tryLock == null || release == null) {
@@ -54,6 +55,17 @@ final class SessionLock implements AutoCloseable {
   }
 
   /** The lock's name for an owner: short enough for MySQL's 64 characters. */
+  /**
+   * The owner name in lease tables: the instance id plus a random suffix per process, so two
+   * processes started with the same id (two {@code relay-0} pods during a rolling restart) are two
+   * owners, never adopt each other's leases, and have two locks.
+   */
+  public static String ownerName(String instanceId) {
+    return instanceId
+        + "~"
+        + HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt());
+  }
+
   static String name(String owner) {
     try {
       byte[] hash =
@@ -69,7 +81,7 @@ final class SessionLock implements AutoCloseable {
    *
    * @return whether it is held now
    */
-  boolean ensureHeld() {
+  public boolean ensureHeld() {
     try {
       if (connection != null && connection.isValid(2)) {
         return true;
@@ -99,7 +111,7 @@ final class SessionLock implements AutoCloseable {
    * Whether {@code owner}'s session is gone: its lock can be taken (and is given back at once).
    * {@code false} when this cannot be known.
    */
-  boolean isGone(String owner) {
+  public boolean isGone(String owner) {
     Connection c = connection;
     if (c == null) {
       return false;
