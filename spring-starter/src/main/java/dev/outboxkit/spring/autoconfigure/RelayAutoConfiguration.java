@@ -12,6 +12,7 @@ import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.OutboxRelayLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
 import java.util.List;
 import javax.sql.DataSource;
@@ -165,6 +166,14 @@ public final class RelayAutoConfiguration {
   @Bean
   OutboxBuilderCustomizer outboxRelayWakeUp(OutboxRelay relay) {
     return builder -> builder.commitListener(relay::wakeUp);
+  }
+
+  /** Circuit state and configured partitions, for the shipped alerts and dashboards. */
+  @Bean
+  @ConditionalOnMissingBean(name = "outboxRelayStatusMeterBinder")
+  MeterBinder outboxRelayStatusMeterBinder(OutboxRelay relay, OutboxProperties outbox) {
+    return new RelayStatusMeterBinder(
+        relay, outbox.store().table().name(), outbox.store().partitions());
   }
 
   @Configuration(proxyBeanMethods = false)
