@@ -28,6 +28,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
 
 /**
  * The relay inside the application, when {@code outbox.relay.enabled=true}: built from {@code
@@ -182,13 +183,22 @@ public final class RelayAutoConfiguration {
         "org.springframework.boot.actuate.endpoint.annotation.Endpoint",
         "org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint"
       })
+  @EnableConfigurationProperties(RelayManagementProperties.class)
   static class EndpointConfiguration {
+
+    /** Present when Spring Security can tell who calls; without it replay and purge are off. */
+    static final String SPRING_SECURITY =
+        "org.springframework.security.core.context.SecurityContextHolder";
 
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnAvailableEndpoint
-    OutboxParkedEventsEndpoint outboxParkedEventsEndpoint(OutboxRelay relay) {
-      return new OutboxParkedEventsEndpoint(relay.parkedEvents());
+    OutboxParkedEventsEndpoint outboxParkedEventsEndpoint(
+        OutboxRelay relay, RelayManagementProperties management) {
+      return new OutboxParkedEventsEndpoint(
+          relay::parkedEvents,
+          ClassUtils.isPresent(SPRING_SECURITY, OutboxParkedEventsEndpoint.class.getClassLoader()),
+          management.operatorRole());
     }
   }
 
