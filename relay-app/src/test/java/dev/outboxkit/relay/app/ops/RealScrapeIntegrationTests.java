@@ -190,6 +190,14 @@ class RealScrapeIntegrationTests {
   }
 
   @Test
+  void everyMetricAndLabelValueTheDashboardsUseIsInARealScrape() throws Exception {
+    Map<String, String> exprs = new LinkedHashMap<>(Dashboards.targets());
+    exprs.putAll(Dashboards.variableSelectors());
+    assertThat(exprs).hasSizeGreaterThan(15);
+    exprs.forEach(this::assertReal);
+  }
+
+  @Test
   void theScrapeHasTheMetersOfTheContractInBothModes() {
     assertThat(scrape.names())
         .contains(
