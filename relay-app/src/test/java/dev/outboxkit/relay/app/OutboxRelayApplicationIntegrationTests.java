@@ -12,24 +12,38 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.security.core.userdetails.User;
+import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
-/** The standalone relay against real PostgreSQL and Kafka, checked over HTTP like an operator. */
+/**
+ * The standalone relay against real PostgreSQL and Kafka, checked over HTTP like an operator (and
+ * like an attacker on the network): management on its own port, probes and Prometheus open, health
+ * details and writes on parked events for the operator role only.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class OutboxRelayApplicationIntegrationTests {
 
   static final TestDatabase db = TestServers.postgres().createDatabase("relay_app");
   static final KafkaTestBroker kafka = TestServers.kafka();
+  static final String OPERATOR = basic("operator", "op-secret");
+  static final String VIEWER = basic("viewer", "view-secret");
 
   @DynamicPropertySource
   static void servers(DynamicPropertyRegistry registry) {
@@ -47,31 +61,77 @@ class OutboxRelayApplicationIntegrationTests {
     registry.add("outbox.relay.shutdown-timeout", () -> "5s");
   }
 
+  /** An operator and a user with another role. */
+  @TestConfiguration
+  static class Users {
+    @Bean
+    InMemoryUserDetailsManager users() {
+      return new InMemoryUserDetailsManager(
+          User.withUsername("operator")
+              .password("{noop}op-secret")
+              .roles("OUTBOX_OPERATOR")
+              .build(),
+          User.withUsername("viewer").password("{noop}view-secret").roles("VIEWER").build());
+    }
+  }
+
   @AfterAll
   static void dropDatabase() {
     db.close();
   }
 
   @LocalServerPort int port;
+  @LocalManagementPort int managementPort;
   @Autowired Outbox outbox;
   @Autowired PlatformTransactionManager transactions;
   @Autowired JdbcTemplate jdbc;
 
-  private HttpResponse<String> get(String path) throws Exception {
-    return HttpClient.newHttpClient()
-        .send(
-            HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(),
-            HttpResponse.BodyHandlers.ofString());
+  private static String basic(String user, String password) {
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private HttpResponse<String> call(
+      int port, String method, String path, @Nullable String auth, @Nullable String json)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+            .method(
+                method,
+                json == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(json));
+    if (json != null) {
+      request.header("Content-Type", "application/json");
+    }
+    if (auth != null) {
+      request.header("Authorization", auth);
+    }
+    return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> get(String path, @Nullable String auth) throws Exception {
+    return call(managementPort, "GET", path, auth, null);
+  }
+
+  private String status(OutboxEvent event) {
+    return jdbc.queryForObject(
+        "SELECT coalesce(max(status), 'GONE') FROM outbox_event WHERE id = ?",
+        String.class,
+        event.id());
   }
 
   @Test
-  void servesHealthReadinessAndPrometheusMetricsWhilePublishing() throws Exception {
+  void servesProbesAndPrometheusOpenlyAndHealthDetailsToTheOperatorOnly() throws Exception {
     new TransactionTemplate(transactions)
         .executeWithoutResult(s -> outbox.append("Payment", "p-1", "PaymentAuthorized", "{}"));
     await()
         .atMost(Duration.ofSeconds(60))
-        .until(() -> get("/actuator/prometheus").body().contains("outbox_events_published_total"));
-    String metrics = get("/actuator/prometheus").body();
+        .until(
+            () ->
+                get("/actuator/prometheus", null).body().contains("outbox_events_published_total"));
+    String metrics = get("/actuator/prometheus", null).body();
     assertThat(metrics)
         .contains("outbox_backlog")
         .contains("outbox_lag_seconds")
@@ -79,44 +139,72 @@ class OutboxRelayApplicationIntegrationTests {
         .contains("outbox_relay_partitions_owned");
     assertThat(metrics).containsPattern("outbox_events_published_total\\{[^}]*\\} [1-9]");
 
-    HttpResponse<String> health = get("/actuator/health");
-    assertThat(health.statusCode()).isEqualTo(200);
-    assertThat(health.body()).contains("\"outboxRelay\"").contains("\"ownedPartitions\":16");
-    assertThat(get("/actuator/health/readiness").statusCode()).isEqualTo(200);
-    assertThat(get("/actuator/health/liveness").statusCode()).isEqualTo(200);
+    HttpResponse<String> anonymous = get("/actuator/health", null);
+    assertThat(anonymous.statusCode()).isEqualTo(200);
+    assertThat(anonymous.body())
+        .contains("\"status\":\"UP\"")
+        .doesNotContain("outboxRelay", "instanceId");
+    assertThat(get("/actuator/health", VIEWER).body()).doesNotContain("instanceId");
+    HttpResponse<String> operator = get("/actuator/health", OPERATOR);
+    assertThat(operator.body()).contains("\"outboxRelay\"").contains("\"ownedPartitions\":16");
+    assertThat(get("/actuator/health/readiness", null).statusCode()).isEqualTo(200);
+    assertThat(get("/actuator/health/liveness", null).statusCode()).isEqualTo(200);
+
+    // Nothing of the management surface on the application port.
+    assertThat(call(port, "GET", "/actuator/health", null, null).statusCode()).isNotEqualTo(200);
+    assertThat(call(port, "GET", "/actuator/outboxparked", OPERATOR, null).statusCode())
+        .isNotEqualTo(200);
   }
 
   @Test
-  void listsAndReplaysParkedEventsOverHttp() throws Exception {
-    OutboxEvent event =
-        new TransactionTemplate(transactions)
-            .execute(s -> outbox.append("Payment", "p-2", "PaymentRefunded", "{}"));
+  void replaysAndPurgesParkedEventsOnlyForTheOperatorRole() throws Exception {
+    TransactionTemplate tx = new TransactionTemplate(transactions);
+    OutboxEvent replayMe =
+        tx.execute(s -> outbox.append("Payment", "p-2", "PaymentRefunded", "{}"));
+    OutboxEvent purgeMe = tx.execute(s -> outbox.append("Payment", "p-3", "PaymentRefunded", "{}"));
     await()
         .atMost(Duration.ofSeconds(60))
         .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
-    // Put a copy back as parked, as the relay does after its last attempt.
-    jdbc.update(
-        "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
-            + " partition_no, status, attempts, last_error) VALUES (?, 'Payment', 'p-2',"
-            + " 'PaymentRefunded', ?, now(), ?, 'DEAD', 10, 'test')",
-        event.id(),
-        "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-        event.partition());
-    String listed = get("/actuator/outboxparked").body();
-    assertThat(listed).contains("\"count\":1").contains(event.id().toString());
-    HttpResponse<String> replay =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(
-                        URI.create("http://localhost:" + port + "/actuator/outboxparked"))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"ids\":\"" + event.id() + "\"}"))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+    // Put copies back as parked, as the relay does after its last attempt.
+    for (OutboxEvent event : new OutboxEvent[] {replayMe, purgeMe}) {
+      jdbc.update(
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+              + " partition_no, status, attempts, last_error) VALUES (?, 'Payment', ?,"
+              + " 'PaymentRefunded', ?, now(), ?, 'DEAD', 10, 'test')",
+          event.id(),
+          event.aggregateId(),
+          "{}".getBytes(StandardCharsets.UTF_8),
+          event.partition());
+    }
+    String replayBody = "{\"ids\":\"" + replayMe.id() + "\"}";
+    String path = "/actuator/outboxparked";
+
+    assertThat(get(path, null).statusCode()).isEqualTo(401);
+    assertThat(get(path, VIEWER).body()).contains("\"count\":2").contains(replayMe.id().toString());
+
+    assertThat(call(managementPort, "POST", path, null, replayBody).statusCode()).isEqualTo(401);
+    assertThat(call(managementPort, "POST", path, VIEWER, replayBody).statusCode()).isEqualTo(403);
+    assertThat(
+            call(managementPort, "POST", path, basic("operator", "wrong"), replayBody).statusCode())
+        .isEqualTo(401);
+    assertThat(call(managementPort, "DELETE", path + "/" + purgeMe.id(), null, null).statusCode())
+        .isEqualTo(401);
+    assertThat(call(managementPort, "DELETE", path + "/" + purgeMe.id(), VIEWER, null).statusCode())
+        .isEqualTo(403);
+    // On the application port the same requests reach nothing.
+    assertThat(call(port, "POST", path, OPERATOR, replayBody).statusCode()).isNotEqualTo(200);
+    assertThat(status(replayMe)).isEqualTo("DEAD");
+    assertThat(status(purgeMe)).isEqualTo("DEAD");
+
+    HttpResponse<String> replay = call(managementPort, "POST", path, OPERATOR, replayBody);
     assertThat(replay.statusCode()).isEqualTo(200);
     assertThat(replay.body()).contains("\"replayed\":1");
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .until(() -> jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) == 0);
+    await().atMost(Duration.ofSeconds(60)).until(() -> status(replayMe).equals("GONE"));
+
+    HttpResponse<String> purge =
+        call(managementPort, "DELETE", path + "/" + purgeMe.id(), OPERATOR, null);
+    assertThat(purge.statusCode()).isEqualTo(200);
+    assertThat(purge.body()).contains("\"purged\":1");
+    assertThat(status(purgeMe)).isEqualTo("GONE");
   }
 }

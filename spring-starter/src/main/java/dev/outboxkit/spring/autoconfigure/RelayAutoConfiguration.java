@@ -12,6 +12,7 @@ import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.OutboxRelayLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
 import java.util.List;
 import javax.sql.DataSource;
@@ -27,6 +28,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
 
 /**
  * The relay inside the application, when {@code outbox.relay.enabled=true}: built from {@code
@@ -170,19 +172,36 @@ public final class RelayAutoConfiguration {
     return builder -> builder.commitListener(relay::wakeUp);
   }
 
+  /** Circuit state and configured partitions, for the shipped alerts and dashboards. */
+  @Bean
+  @ConditionalOnMissingBean(name = "outboxRelayStatusMeterBinder")
+  MeterBinder outboxRelayStatusMeterBinder(OutboxRelay relay, OutboxProperties outbox) {
+    return new RelayStatusMeterBinder(
+        relay, outbox.store().table().name(), outbox.store().partitions());
+  }
+
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(
       name = {
         "org.springframework.boot.actuate.endpoint.annotation.Endpoint",
         "org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint"
       })
+  @EnableConfigurationProperties(RelayManagementProperties.class)
   static class EndpointConfiguration {
+
+    /** Present when Spring Security can tell who calls; without it replay and purge are off. */
+    static final String SPRING_SECURITY =
+        "org.springframework.security.core.context.SecurityContextHolder";
 
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnAvailableEndpoint
-    OutboxParkedEventsEndpoint outboxParkedEventsEndpoint(OutboxRelay relay) {
-      return new OutboxParkedEventsEndpoint(relay.parkedEvents());
+    OutboxParkedEventsEndpoint outboxParkedEventsEndpoint(
+        OutboxRelay relay, RelayManagementProperties management) {
+      return new OutboxParkedEventsEndpoint(
+          relay::parkedEvents,
+          ClassUtils.isPresent(SPRING_SECURITY, OutboxParkedEventsEndpoint.class.getClassLoader()),
+          management.operatorRole());
     }
   }
 

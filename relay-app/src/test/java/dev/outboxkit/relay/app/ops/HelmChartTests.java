@@ -1,0 +1,227 @@
+package dev.outboxkit.relay.app.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * The Helm chart ({@code deploy/helm/outbox-relay}), linted strictly and rendered with Helm 3
+ * (helm-java), and its manifests checked against the app itself: probe paths and ports are the ones
+ * the app serves, every environment variable binds to a real property, secrets are referenced
+ * (never inlined), and the PrometheusRule carries the very rules file the promtool tests check.
+ */
+class HelmChartTests {
+
+  static final Path CHART = DeployFiles.root().resolve("deploy/helm/outbox-relay");
+  static final Map<String, String> REQUIRED =
+      Map.of(
+          "database.url", "jdbc:postgresql://db:5432/payments",
+          "database.existingSecret", "relay-db",
+          "kafka.bootstrapServers", "kafka:9092",
+          "operator.existingSecret", "relay-operator");
+
+  private static Yaml yaml() {
+    return new Yaml(new SafeConstructor(new LoaderOptions()));
+  }
+
+  @SuppressWarnings("unchecked")
+  static List<Map<String, Object>> render(Map<String, String> values) {
+    TemplateCommand template = new Helm(CHART).template().withName("payments");
+    REQUIRED.forEach(template::set);
+    values.forEach(template::set);
+    List<Map<String, Object>> docs = new ArrayList<>();
+    for (Object doc : yaml().loadAll(template.call())) {
+      if (doc != null) {
+        docs.add((Map<String, Object>) doc);
+      }
+    }
+    return docs;
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> kind(List<Map<String, Object>> docs, String kind) {
+    return docs.stream()
+        .filter(d -> kind.equals(d.get("kind")))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " rendered"));
+  }
+
+  @SuppressWarnings("unchecked")
+  static Object at(Object node, String... path) {
+    Object current = node;
+    for (String key : path) {
+      current =
+          current instanceof List<?> list
+              ? list.get(Integer.parseInt(key))
+              : ((Map<String, Object>) current).get(key);
+    }
+    return current;
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> container(List<Map<String, Object>> docs) {
+    return (Map<String, Object>)
+        at(kind(docs, "Deployment"), "spec", "template", "spec", "containers", "0");
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Map<String, Object>> env(Map<String, Object> container) {
+    return ((List<Map<String, Object>>) container.get("env"))
+        .stream().collect(Collectors.toMap(e -> (String) e.get("name"), e -> e));
+  }
+
+  @Test
+  void lintsStrictly(@TempDir Path tmp) throws IOException {
+    // helm lint reads only the chart's own values.yaml: lint a copy whose required values are
+    // filled in.
+    Path copy = tmp.resolve("outbox-relay");
+    try (Stream<Path> files = Files.walk(CHART)) {
+      for (Path file : files.toList()) {
+        Path target = copy.resolve(CHART.relativize(file).toString());
+        if (Files.isDirectory(file)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(file, target); // follows the rules-file link
+        }
+      }
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> values =
+        (Map<String, Object>) yaml().load(Files.readString(CHART.resolve("values.yaml")));
+    REQUIRED.forEach(
+        (key, value) -> {
+          String[] parts = key.split("\\.");
+          @SuppressWarnings("unchecked")
+          Map<String, Object> section = (Map<String, Object>) values.get(parts[0]);
+          section.put(parts[1], value);
+        });
+    DumperOptions options = new DumperOptions();
+    options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+    Files.writeString(
+        copy.resolve("values.yaml"), new Yaml(options).dump(values), StandardCharsets.UTF_8);
+    LintResult lint = new Helm(copy).lint().strict().call();
+    assertThat(lint.isFailed()).as("%s", lint.getMessages()).isFalse();
+  }
+
+  @Test
+  void refusesAnUnknownModeAndMissingRequiredValues() {
+    assertThatThrownBy(() -> render(Map.of("mode", "fast")))
+        .hasMessageContaining("mode must be polling or cdc");
+    assertThatThrownBy(() -> new Helm(CHART).template().withName("x").call())
+        .hasMessageContaining("is required");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void probesHitTheAppsProbeGroupsOnItsManagementPort() throws IOException {
+    Map<String, Object> container = container(render(Map.of()));
+    String properties =
+        Files.readString(
+            DeployFiles.root().resolve("relay-app/src/main/resources/application.properties"));
+    assertThat(properties)
+        .contains("management.server.port=${MANAGEMENT_PORT:")
+        .contains("server.port=${PORT:")
+        .contains("management.endpoint.health.probes.enabled=true");
+    List<Map<String, Object>> ports = (List<Map<String, Object>>) container.get("ports");
+    Map<String, Object> management =
+        ports.stream().filter(p -> "management".equals(p.get("name"))).findFirst().orElseThrow();
+    assertThat(at(env(container).get("MANAGEMENT_PORT"), "value"))
+        .isEqualTo(String.valueOf(management.get("containerPort")));
+    assertThat(at(container, "livenessProbe", "httpGet", "path"))
+        .isEqualTo("/actuator/health/liveness");
+    assertThat(at(container, "startupProbe", "httpGet", "path"))
+        .isEqualTo("/actuator/health/liveness");
+    assertThat(at(container, "readinessProbe", "httpGet", "path"))
+        .isEqualTo("/actuator/health/readiness");
+    for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+      assertThat(at(container, probe, "httpGet", "port")).as(probe).isEqualTo("management");
+    }
+  }
+
+  @Test
+  void everyEnvironmentVariableBindsToARealPropertyAndSecretsAreReferenced() throws Exception {
+    Set<String> known = ConfigurationPropertiesTests.knownProperties();
+    // Boot binds both the canonical form (dashes dropped) and the legacy one (dashes as
+    // underscores).
+    Set<String> envForms =
+        known.stream()
+            .flatMap(
+                p ->
+                    Stream.of(
+                        p.replace(".", "_").replace("-", "").toUpperCase(Locale.ROOT),
+                        p.replace(".", "_").replace("-", "_").toUpperCase(Locale.ROOT)))
+            .collect(Collectors.toSet());
+    for (Map<String, String> mode : List.of(Map.of("mode", "polling"), Map.of("mode", "cdc"))) {
+      Map<String, Map<String, Object>> env = env(container(render(mode)));
+      for (String name : env.keySet()) {
+        if (!Set.of("PORT", "MANAGEMENT_PORT", "JAVA_TOOL_OPTIONS").contains(name)) {
+          assertThat(envForms).as("%s binds to a property", name).contains(name);
+        }
+      }
+      assertThat(at(env.get("SPRING_DATASOURCE_USERNAME"), "valueFrom", "secretKeyRef", "name"))
+          .isEqualTo("relay-db");
+      assertThat(at(env.get("SPRING_DATASOURCE_USERNAME"), "valueFrom", "secretKeyRef", "key"))
+          .isEqualTo("username");
+      assertThat(at(env.get("SPRING_DATASOURCE_PASSWORD"), "valueFrom", "secretKeyRef", "key"))
+          .isEqualTo("password");
+      assertThat(at(env.get("SPRING_SECURITY_USER_NAME"), "valueFrom", "secretKeyRef", "name"))
+          .isEqualTo("relay-operator");
+      assertThat(at(env.get("SPRING_SECURITY_USER_PASSWORD"), "valueFrom", "secretKeyRef", "key"))
+          .isEqualTo("password");
+      assertThat(env.get("SPRING_DATASOURCE_PASSWORD")).doesNotContainKey("value");
+      assertThat(at(env.get("SPRING_SECURITY_USER_ROLES"), "value"))
+          .isEqualTo(at(env.get("OUTBOX_RELAY_MANAGEMENT_OPERATOR_ROLE"), "value"));
+      assertThat(at(env.get("OUTBOX_RELAY_MODE"), "value")).isEqualTo(mode.get("mode"));
+      assertThat(env.containsKey("OUTBOX_RELAY_CDC_NAME"))
+          .isEqualTo(mode.get("mode").equals("cdc"));
+    }
+    assertThat(render(Map.of()).stream().map(d -> d.get("kind"))).doesNotContain("Secret");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void monitoringUsesTheShippedRulesAndTheJobTheyExpect() throws IOException {
+    List<Map<String, Object>> docs = render(Map.of());
+    Object rules = yaml().load(Files.readString(DeployFiles.rules()));
+    assertThat(kind(docs, "PrometheusRule").get("spec")).isEqualTo(rules);
+    Map<String, Object> monitor = kind(docs, "ServiceMonitor");
+    assertThat(at(monitor, "spec", "endpoints", "0", "port")).isEqualTo("management");
+    assertThat(at(monitor, "spec", "endpoints", "0", "path")).isEqualTo("/actuator/prometheus");
+    String jobLabel = (String) at(monitor, "spec", "jobLabel");
+    String job = (String) at(kind(docs, "Service"), "metadata", "labels", jobLabel);
+    assertThat(Files.readString(DeployFiles.rules())).contains("job=\"" + job + "\"");
+    Map<String, Object> podLabels =
+        (Map<String, Object>)
+            at(kind(docs, "Deployment"), "spec", "template", "metadata", "labels");
+    assertThat(podLabels)
+        .containsAllEntriesOf(
+            (Map<String, Object>)
+                at(kind(docs, "PodDisruptionBudget"), "spec", "selector", "matchLabels"));
+    assertThat(podLabels)
+        .containsAllEntriesOf((Map<String, Object>) at(kind(docs, "Service"), "spec", "selector"));
+    Map<String, Object> policy = kind(docs, "NetworkPolicy");
+    assertThat(at(policy, "spec", "ingress", "0", "ports"))
+        .isEqualTo(List.of(Map.of("port", "management", "protocol", "TCP")));
+    assertThat(((List<?>) at(policy, "spec", "ingress"))).hasSize(1);
+  }
+}
