@@ -52,6 +52,36 @@ public record CdcOptions(
     boolean deletePublished,
     Map<String, String> debeziumProperties) {
 
+  /** Every option, with the password and secret Debezium properties masked. */
+  @Override
+  public String toString() {
+    return "CdcOptions[name="
+        + name
+        + ", jdbcUrl="
+        + dev.outboxkit.relay.internal.Secrets.maskedUrl(jdbcUrl)
+        + ", username="
+        + username
+        + ", password="
+        + dev.outboxkit.relay.internal.Secrets.MASK
+        + ", publication="
+        + publication
+        + ", autoCreate="
+        + autoCreate
+        + ", serverId="
+        + serverId
+        + ", heartbeatInterval="
+        + heartbeatInterval
+        + ", stateTable="
+        + stateTable
+        + ", offsetsInKafka="
+        + offsetsInKafka
+        + ", deletePublished="
+        + deletePublished
+        + ", debeziumProperties="
+        + dev.outboxkit.relay.internal.Secrets.masked(debeziumProperties)
+        + "]";
+  }
+
   private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,63}");
 
   /** Checks every option, naming it. */

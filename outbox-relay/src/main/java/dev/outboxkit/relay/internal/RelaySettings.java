@@ -42,4 +42,35 @@ public record RelaySettings(
     boolean sessionLocks,
     MeterRegistry meterRegistry,
     Clock clock,
-    String instanceId) {}
+    String instanceId) {
+
+  /** The settings that matter when reading a log, with secret producer properties masked. */
+  @Override
+  public String toString() {
+    return "RelaySettings[table="
+        + table
+        + ", partitions="
+        + partitions
+        + ", instanceId="
+        + instanceId
+        + ", batchSize="
+        + batchSize
+        + ", publishThreads="
+        + publishThreads
+        + ", leaseTtl="
+        + leaseTtl
+        + ", heartbeatInterval="
+        + heartbeatInterval
+        + ", sendTimeout="
+        + sendTimeout
+        + ", maxAttempts="
+        + maxAttempts
+        + ", deadLetterTopic="
+        + deadLetterTopic
+        + ", sessionLocks="
+        + sessionLocks
+        + ", producerProperties="
+        + Secrets.masked(producerProperties)
+        + "]";
+  }
+}

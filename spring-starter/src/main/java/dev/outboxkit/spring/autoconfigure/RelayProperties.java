@@ -95,6 +95,34 @@ public record RelayProperties(
       @DefaultValue("true") boolean deletePublished,
       @Nullable Map<String, String> debezium) {
 
+    /** The CDC properties with the password and secret Debezium properties masked. */
+    @Override
+    public String toString() {
+      return "Cdc[name="
+          + name
+          + ", url="
+          + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
+          + ", username="
+          + username
+          + ", password="
+          + (password == null ? null : dev.outboxkit.relay.internal.Secrets.MASK)
+          + ", publication="
+          + publication
+          + ", autoCreate="
+          + autoCreate
+          + ", serverId="
+          + serverId
+          + ", heartbeatInterval="
+          + heartbeatInterval
+          + ", offsetsTopic="
+          + offsetsTopic
+          + ", deletePublished="
+          + deletePublished
+          + ", debezium="
+          + dev.outboxkit.relay.internal.Secrets.masked(debezium)
+          + "]";
+    }
+
     public Cdc {
       atLeast("outbox.relay.cdc.heartbeat-interval", heartbeatInterval, Duration.ofMillis(100));
       if (!name.matches("[a-z0-9_]{1,63}")) {
@@ -150,6 +178,16 @@ public record RelayProperties(
 
     public Map<String, String> producerProperties() {
       return properties == null ? Map.of() : properties;
+    }
+
+    /** The Kafka properties with secret ones (SASL JAAS, passwords) masked. */
+    @Override
+    public String toString() {
+      return "Kafka[bootstrapServers="
+          + bootstrapServers
+          + ", properties="
+          + dev.outboxkit.relay.internal.Secrets.masked(properties)
+          + "]";
     }
   }
 
