@@ -35,6 +35,16 @@ class PostgresRoleScriptsIntegrationTests extends RoleScriptsContractTests {
   }
 
   @Override
+  String createPublicationAsAdministrator() throws SQLException {
+    try (Connection admin = db.dataSource().getConnection();
+        Statement s = admin.createStatement()) {
+      s.execute("DROP PUBLICATION IF EXISTS " + RelayDefaults.CDC_PUBLICATION);
+      s.execute("CREATE PUBLICATION " + RelayDefaults.CDC_PUBLICATION + " FOR TABLE outbox_event");
+    }
+    return RelayDefaults.CDC_PUBLICATION;
+  }
+
+  @Override
   void dropLoginUser(Statement admin, String user) throws SQLException {
     admin.execute("DROP ROLE IF EXISTS " + user);
   }

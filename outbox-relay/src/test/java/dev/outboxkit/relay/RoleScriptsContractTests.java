@@ -19,11 +19,10 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcPreflightProbe;
 import dev.outboxkit.relay.cdc.CdcSchema;
-import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.ShippedScripts;
-import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -143,13 +142,27 @@ abstract class RoleScriptsContractTests {
   /** Proves the CDC user may read the change log, the server's way. */
   abstract void readsTheChangeLog(Connection cdc) throws SQLException;
 
+  /**
+   * Creates the PostgreSQL publication of the outbox as its owner would; on MySQL and MariaDB there
+   * is none to create. Returns its name.
+   */
+  String createPublicationAsAdministrator() throws SQLException {
+    return RelayDefaults.CDC_PUBLICATION;
+  }
+
+  /** The database's URL without any user named in it: the role's user comes from the pool. */
+  String roleUrl() {
+    return database()
+        .jdbcUrl()
+        .replaceAll("([?&])(user|password)=[^&]*&?", "$1")
+        .replaceAll("[?&]$", "");
+  }
+
   /** A pool that logs in as the user of a role. */
   HikariDataSource as(String role) {
-    TestDatabase db = database().database();
     HikariConfig config = new HikariConfig();
     // Embedded PostgreSQL's URL names its superuser; the role's user must come from setUsername.
-    config.setJdbcUrl(
-        db.jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", ""));
+    config.setJdbcUrl(roleUrl());
     config.setUsername(user(role));
     config.setPassword(PASSWORD);
     config.setMaximumPoolSize(6);
@@ -301,6 +314,9 @@ abstract class RoleScriptsContractTests {
         assertThat(rs.next()).isTrue();
       }
       readsTheChangeLog(c);
+      // The CDC relay's own start-up checks (replication grants, publication) pass for this user.
+      CdcPreflightProbe.check(
+          c, dialect, roleUrl(), user("cdc"), PASSWORD, createPublicationAsAdministrator());
       assertRefused(s, "SELECT COUNT(*) FROM payment");
       assertRefused(s, "SELECT COUNT(*) FROM idempotency_key");
       assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_lease");
@@ -334,9 +350,5 @@ abstract class RoleScriptsContractTests {
       rs.next();
       return rs.getLong(1);
     }
-  }
-
-  boolean isKind(DatabaseKind kind) {
-    return database().kind() == kind;
   }
 }
