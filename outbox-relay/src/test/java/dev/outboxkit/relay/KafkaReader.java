@@ -36,10 +36,27 @@ final class KafkaReader implements AutoCloseable {
                 ByteArrayDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
                 ByteArrayDeserializer.class));
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-            .map(p -> new TopicPartition(topic, p.partition()))
-            .toList();
+    // Right after a topic is created, a client's metadata may not list its partitions yet: an
+    // empty assignment would make poll() throw "not subscribed to any topics".
+    List<TopicPartition> partitions = List.of();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (partitions.isEmpty() && System.nanoTime() < deadline) {
+      partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      if (partitions.isEmpty()) {
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("Interrupted while waiting for " + topic, e);
+        }
+      }
+    }
+    if (partitions.isEmpty()) {
+      throw new IllegalStateException("Topic " + topic + " has no partitions after 30 s");
+    }
     consumer.assign(partitions);
     consumer.seekToBeginning(partitions);
   }
