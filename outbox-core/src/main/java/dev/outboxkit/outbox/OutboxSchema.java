@@ -114,7 +114,12 @@ public final class OutboxSchema {
             table.toString(),
             List.of());
       }
-      throw new OutboxStoreException("Could not check " + label + " table " + table, e);
+      // A least-privilege user may not read the table (the writer role may only INSERT into the
+      // outbox); the catalog still lists the columns of a table it holds any privilege on.
+      present.addAll(catalogColumns(connection, table));
+      if (present.isEmpty()) {
+        throw new OutboxStoreException("Could not check " + label + " table " + table, e);
+      }
     }
     List<String> missing = new ArrayList<>();
     for (String column : requiredColumns) {
@@ -136,5 +141,45 @@ public final class OutboxSchema {
         + " from outbox-core with your migration tool (see docs/schema.md), or for development let"
         + " OutboxKit create the table (Spring Boot: outbox.store.auto-create=true; plain Java:"
         + " OutboxSchema.create).";
+  }
+
+  /**
+   * The lower-case column names that {@link java.sql.DatabaseMetaData#getColumns} lists for a
+   * table, or none when it lists nothing (or fails). The schema of a table is a schema on
+   * PostgreSQL and a catalog (database) on MySQL and MariaDB, so both are asked.
+   */
+  private static Set<String> catalogColumns(Connection connection, OutboxTable table) {
+    Set<String> columns = new HashSet<>();
+    try {
+      java.sql.DatabaseMetaData metaData = connection.getMetaData();
+      for (String name :
+          List.of(
+              table.name(),
+              table.name().toLowerCase(Locale.ROOT),
+              table.name().toUpperCase(Locale.ROOT))) {
+        if (table.schema() == null) {
+          addColumns(
+              metaData.getColumns(connection.getCatalog(), connection.getSchema(), name, null),
+              columns);
+        } else {
+          addColumns(metaData.getColumns(null, table.schema(), name, null), columns);
+          addColumns(metaData.getColumns(table.schema(), null, name, null), columns);
+        }
+        if (!columns.isEmpty()) {
+          break;
+        }
+      }
+    } catch (SQLException e) {
+      columns.clear();
+    }
+    return columns;
+  }
+
+  private static void addColumns(ResultSet rs, Set<String> columns) throws SQLException {
+    try (rs) {
+      while (rs.next()) {
+        columns.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+      }
+    }
   }
 }

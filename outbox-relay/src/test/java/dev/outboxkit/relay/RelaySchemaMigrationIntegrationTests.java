@@ -66,8 +66,9 @@ class RelaySchemaMigrationIntegrationTests {
               .table("outboxkit_schema_history")
               .load()
               .migrate();
-      // V0_1 outbox, V0_3 relay, and V0_4 CDC where CDC exists (not on H2).
-      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 2 : 3);
+      // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
+      // tests), V0_3 relay, and V0_4 CDC where CDC exists (not on H2).
+      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 3 : 4);
       try (Connection connection = database.dataSource().getConnection()) {
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
         if (kind != DatabaseKind.H2) {

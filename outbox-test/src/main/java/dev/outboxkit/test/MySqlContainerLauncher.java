@@ -6,7 +6,8 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.mysql.MySQLContainer;
 
 /**
- * Starts MySQL 8 in a container, or aborts (skips) the calling test when no Docker engine exists.
+ * Starts MySQL 8 in a container, for machines where the MySQL process cannot run but a Docker
+ * engine exists; aborts (skips) the calling test when no Docker engine exists.
  */
 final class MySqlContainerLauncher {
 

@@ -51,9 +51,11 @@ public final class TestServers {
   }
 
   /**
-   * MySQL 8: external when configured, else a Testcontainers container. Without either, this throws
-   * {@link org.opentest4j.TestAbortedException}, which JUnit reports as a skipped test with a
-   * message on how to enable it.
+   * MySQL 8: external when configured, else a MySQL 8.0 server process from binaries on the class
+   * path (Linux x86_64 with the {@code libaio1} and {@code libnuma1} packages), else a
+   * Testcontainers container when a Docker engine exists. Without any of them, this throws {@link
+   * org.opentest4j.TestAbortedException}, which JUnit reports as a skipped test with a message
+   * naming the missing packages.
    */
   public static DatabaseServer mysql() {
     return database(DatabaseKind.MYSQL);
@@ -75,7 +77,7 @@ public final class TestServers {
             switch (kind) {
               case POSTGRESQL -> EmbeddedPostgresLauncher.start();
               case MARIADB -> MariaDbLauncher.start();
-              case MYSQL -> MySqlContainerLauncher.start();
+              case MYSQL -> MySqlLauncher.start();
               case H2 -> new H2TestServer();
             };
       }
@@ -89,12 +91,13 @@ public final class TestServers {
   }
 
   /**
-   * Why a server cannot be had here, or {@code null} when it can. Only MySQL can be missing: it
-   * needs a Docker engine or an external server.
+   * Why a server cannot be had here, or {@code null} when it can. Only MySQL can be missing: its
+   * process needs Linux x86_64 and the shared libraries of the {@code libaio1} and {@code libnuma1}
+   * packages; failing that, a Docker engine or an external server.
    */
   public static @Nullable String unavailableReason(DatabaseKind kind) {
     return kind == DatabaseKind.MYSQL && ExternalServer.setting(kind.key(), "url") == null
-        ? MySqlContainerLauncher.unavailableReason()
+        ? MySqlLauncher.unavailableReason()
         : null;
   }
 

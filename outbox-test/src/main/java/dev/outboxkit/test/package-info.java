@@ -1,6 +1,7 @@
 /**
- * Real servers for tests, without Docker: embedded PostgreSQL, a MariaDB server process, an in-JVM
- * Kafka broker (KRaft), H2, and MySQL 8 through Testcontainers when a Docker engine exists.
+ * Real servers for tests, without Docker: embedded PostgreSQL, a MariaDB server process, a MySQL 8
+ * server process, an in-JVM Kafka broker (KRaft) and H2; MySQL 8 through Testcontainers where the
+ * process cannot run and a Docker engine exists.
  *
  * <p>Every server starts at most once per JVM, on first use, and stops when the JVM exits. Tests
  * get isolation through a fresh database per test class ({@link

@@ -1,8 +1,6 @@
 package dev.outboxkit.test;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -21,8 +19,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
-import org.opentest4j.TestAbortedException;
-import org.testcontainers.DockerClientFactory;
 
 class TestServersIntegrationTests {
 
@@ -138,15 +134,45 @@ class TestServersIntegrationTests {
   }
 
   @Test
-  void mysqlWithoutDockerSkipsWithAMessageOnHowToEnableIt() {
-    assumeFalse(
-        ExternalServer.setting("mysql", "url") != null
-            || DockerClientFactory.instance().isDockerAvailable(),
-        "MySQL is available here; the skip path is not reachable");
-    assertThatThrownBy(TestServers::mysql)
-        .isInstanceOf(TestAbortedException.class)
-        .hasMessageContaining("Docker")
-        .hasMessageContaining("OUTBOXKIT_TEST_MYSQL_URL");
+  void mysqlRunsAsAProcessWithRowBinlogAndSkipLocked() throws SQLException {
+    try (TestDatabase database = TestServers.mysql().createDatabase("mysql_check")) {
+      assertThat(database.kind()).isEqualTo(DatabaseKind.MYSQL);
+      assertThat(queryString(database, "SELECT VERSION()")).startsWith("8.0.");
+      assertThat(queryString(database, "SELECT @@log_bin")).isEqualTo("1");
+      assertThat(queryString(database, "SELECT @@binlog_format")).isEqualTo("ROW");
+      assertThat(queryString(database, "SELECT @@default_authentication_plugin"))
+          .isEqualTo("caching_sha2_password");
+      execute(database, "CREATE TABLE t (id INT PRIMARY KEY)");
+      execute(database, "INSERT INTO t VALUES (1), (2)");
+      try (Connection first = database.openConnection();
+          Connection second = database.openConnection()) {
+        first.setAutoCommit(false);
+        second.setAutoCommit(false);
+        try (Statement a = first.createStatement();
+            Statement b = second.createStatement()) {
+          a.executeQuery("SELECT id FROM t WHERE id = 1 FOR UPDATE").close();
+          try (ResultSet rs =
+              b.executeQuery("SELECT id FROM t ORDER BY id FOR UPDATE SKIP LOCKED")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getInt(1)).isEqualTo(2);
+            assertThat(rs.next()).isFalse();
+          }
+        }
+        first.rollback();
+        second.rollback();
+      }
+    }
+  }
+
+  @Test
+  void mysqlIsSkippedWithTheMissingPackageNamed() {
+    // What the extension reports when mysqld cannot load its libraries and no Docker engine exists.
+    String reason =
+        MySqlLauncher.unavailableMessage(
+            "mysqld needs "
+                + SharedLibraries.describe(List.of("libaio.so.1"))
+                + "; install with: apt-get install libaio1");
+    assertThat(reason).contains("libaio1").contains("OUTBOXKIT_TEST_MYSQL_URL").contains("Docker");
   }
 
   private static String queryString(TestDatabase database, String sql) throws SQLException {

@@ -159,17 +159,15 @@ final class CdcPreflight {
               + " server's configuration).");
     }
     StringBuilder grants = new StringBuilder();
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SHOW GRANTS FOR CURRENT_USER()")) {
-      while (rs.next()) {
-        grants.append(rs.getString(1).toUpperCase(Locale.ROOT)).append('\n');
-      }
+    try {
+      appendGrants(c, "SHOW GRANTS FOR CURRENT_USER()", grants);
     } catch (SQLException e) {
       if (e.getErrorCode() == 1290) {
         return; // --skip-grant-tables: every user may do everything
       }
       throw e;
     }
+    appendRoleGrants(c, grants);
     String g = grants.toString();
     boolean all = g.contains("GRANT ALL PRIVILEGES ON *.*");
     boolean replica = all || g.contains("REPLICATION SLAVE") || g.contains("REPLICATION REPLICA");
@@ -190,6 +188,39 @@ final class CdcPreflight {
               + " ON *.* TO '"
               + user
               + "'.");
+    }
+  }
+
+  /**
+   * Adds the privileges of the user's active roles (such as the shipped {@code outboxkit_cdc}):
+   * {@code SHOW GRANTS FOR CURRENT_USER()} names a granted role but not what it grants. MySQL 8
+   * expands roles with {@code USING} ({@code CURRENT_ROLE()} lists {@code `role`@`host`}); MariaDB
+   * shows an active role's grants with {@code SHOW GRANTS FOR role}.
+   */
+  private static void appendRoleGrants(Connection c, StringBuilder grants) throws SQLException {
+    String roles;
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT CURRENT_ROLE()")) {
+      rs.next();
+      roles = rs.getString(1);
+    }
+    if (roles == null || roles.isBlank() || "NONE".equalsIgnoreCase(roles)) {
+      return;
+    }
+    if (roles.contains("@")) {
+      appendGrants(c, "SHOW GRANTS FOR CURRENT_USER() USING " + roles, grants);
+    } else {
+      appendGrants(c, "SHOW GRANTS FOR `" + roles.replace("`", "``") + "`", grants);
+    }
+  }
+
+  private static void appendGrants(Connection c, String sql, StringBuilder grants)
+      throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        grants.append(rs.getString(1).toUpperCase(Locale.ROOT)).append('\n');
+      }
     }
   }
 

@@ -1,0 +1,20 @@
+-- OutboxKit least-privilege roles (CDC relay tables and replication), for mariadb. Run by an administrator, connected to the
+-- application's database (schema), after the schema scripts (the tables must exist). Safe to run again.
+-- Roles: outboxkit_writer (the application), outboxkit_relay (the polling relay), outboxkit_cdc (the CDC
+-- relay). Grant a role to each service's own login user: see docs/roles.md.
+-- Statements are separated by ';' on a line of its own.
+
+CREATE ROLE IF NOT EXISTS outboxkit_writer, outboxkit_relay, outboxkit_cdc
+;
+
+-- The CDC relay's lease, source offsets and the connector's schema history.
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state TO outboxkit_cdc
+;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state_history TO outboxkit_cdc
+;
+
+-- Reading the binlog as a replica: global privileges, no data access (REPLICATION CLIENT is MariaDB's
+-- BINLOG MONITOR).
+GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO outboxkit_cdc
+;

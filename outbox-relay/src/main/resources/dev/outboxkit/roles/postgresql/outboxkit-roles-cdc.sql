@@ -1,0 +1,32 @@
+-- OutboxKit least-privilege roles (CDC relay tables and replication), for postgresql. Run by an administrator, connected to the
+-- application's database, after the schema scripts (the tables must exist). Safe to run again.
+-- Roles: outboxkit_writer (the application), outboxkit_relay (the polling relay), outboxkit_cdc (the CDC
+-- relay). Grant a role to each service's own login user: see docs/roles.md.
+-- Statements are separated by ';' on a line of its own.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outboxkit_writer') THEN
+        CREATE ROLE outboxkit_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outboxkit_relay') THEN
+        CREATE ROLE outboxkit_relay NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'outboxkit_cdc') THEN
+        CREATE ROLE outboxkit_cdc NOLOGIN;
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO outboxkit_writer, outboxkit_relay, outboxkit_cdc',
+                   current_schema());
+END
+$$
+;
+
+-- The CDC relay's lease and source offsets.
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state TO outboxkit_cdc
+;
+
+-- Logical replication needs the REPLICATION attribute, which PostgreSQL never passes on through role
+-- membership: give it to the CDC login user itself (ALTER ROLE cdc_user WITH REPLICATION; on RDS/Aurora
+-- GRANT rds_replication TO cdc_user). The publication (CREATE PUBLICATION outboxkit_pub FOR TABLE
+-- outbox_event) is created and owned by the administrator who owns the outbox table: owning it would need
+-- ownership of the table, which the CDC user must not have. See docs/roles.md.

@@ -1,0 +1,354 @@
+package dev.outboxkit.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyDefaults;
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyOutcome;
+import dev.outboxkit.idempotency.IdempotencySchema;
+import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcPreflightProbe;
+import dev.outboxkit.relay.cdc.CdcSchema;
+import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ShippedScripts;
+import dev.outboxkit.test.TestDatabaseExtension;
+import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The shipped least-privilege role scripts ({@code dev/outboxkit/roles/<db>/*.sql}) on a real
+ * server: an administrator creates the schema and runs the scripts, each service logs in as its own
+ * user holding one role, does its whole job, and is refused the rest. One subclass per database.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class RoleScriptsContractTests {
+
+  static final String PASSWORD = "Role-test-pw-1";
+  static final KafkaTestBroker kafka = TestServers.kafka();
+
+  private final List<HikariDataSource> pools = new ArrayList<>();
+  OutboxDialect dialect;
+
+  abstract TestDatabaseExtension database();
+
+  /** The role scripts of this database, in the order an administrator runs them. */
+  List<String> roleScripts() {
+    String db = database().kind().key();
+    return List.of(
+        "dev/outboxkit/roles/" + db + "/outboxkit-roles-outbox.sql",
+        "dev/outboxkit/roles/" + db + "/outboxkit-roles-idempotency.sql",
+        "dev/outboxkit/roles/" + db + "/outboxkit-roles-relay.sql",
+        "dev/outboxkit/roles/" + db + "/outboxkit-roles-cdc.sql");
+  }
+
+  @BeforeAll
+  void createSchemaRolesAndUsers() throws SQLException {
+    try (Connection c = database().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = RelayTables.create(database().dataSource());
+      IdempotencySchema.create(
+          c,
+          dialect,
+          OutboxTable.of(IdempotencyDefaults.KEY_TABLE),
+          OutboxTable.of(IdempotencyDefaults.INBOX_TABLE));
+      CdcSchema.create(c, dialect, OutboxTable.of(RelayDefaults.CDC_STATE_TABLE));
+      s.execute("CREATE TABLE payment (id VARCHAR(64) PRIMARY KEY, amount BIGINT NOT NULL)");
+      s.execute("INSERT INTO payment VALUES ('pay-1', 1250)");
+      for (String script : roleScripts()) {
+        for (String sql : ShippedScripts.statements(script)) {
+          s.execute(sql);
+        }
+      }
+      // Running them twice is harmless (an operator re-applies them after an upgrade).
+      for (String script : roleScripts()) {
+        for (String sql : ShippedScripts.statements(script)) {
+          s.execute(sql);
+        }
+      }
+      for (String role : List.of("writer", "relay", "cdc")) {
+        createLoginUser(s, user(role), "outboxkit_" + role);
+      }
+    }
+  }
+
+  @AfterAll
+  void dropUsers() throws SQLException {
+    pools.forEach(HikariDataSource::close);
+    try (Connection c = database().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      for (String role : List.of("writer", "relay", "cdc")) {
+        dropLoginUser(s, user(role));
+      }
+    }
+  }
+
+  @BeforeEach
+  void emptyTables() throws SQLException {
+    try (Connection c = database().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      for (String table :
+          List.of(
+              "outbox_event",
+              "outbox_relay_lease",
+              "outbox_relay_member",
+              "idempotency_key",
+              "inbox_message")) {
+        s.execute("DELETE FROM " + table);
+      }
+    }
+  }
+
+  /** The login user of a role in this test class's database (user names are server-wide). */
+  String user(String role) {
+    return "okt_" + role;
+  }
+
+  /**
+   * What an operator does per service: a login user holding one role (on PostgreSQL the CDC user
+   * also needs the REPLICATION attribute, which roles never pass on).
+   */
+  abstract void createLoginUser(Statement admin, String user, String role) throws SQLException;
+
+  abstract void dropLoginUser(Statement admin, String user) throws SQLException;
+
+  /** Proves the CDC user may read the change log, the server's way. */
+  abstract void readsTheChangeLog(Connection cdc) throws SQLException;
+
+  /**
+   * Creates the PostgreSQL publication of the outbox as its owner would; on MySQL and MariaDB there
+   * is none to create. Returns its name.
+   */
+  String createPublicationAsAdministrator() throws SQLException {
+    return RelayDefaults.CDC_PUBLICATION;
+  }
+
+  /** The database's URL without any user named in it: the role's user comes from the pool. */
+  String roleUrl() {
+    return database()
+        .jdbcUrl()
+        .replaceAll("([?&])(user|password)=[^&]*&?", "$1")
+        .replaceAll("[?&]$", "");
+  }
+
+  /** A pool that logs in as the user of a role. */
+  HikariDataSource as(String role) {
+    HikariConfig config = new HikariConfig();
+    // Embedded PostgreSQL's URL names its superuser; the role's user must come from setUsername.
+    config.setJdbcUrl(roleUrl());
+    config.setUsername(user(role));
+    config.setPassword(PASSWORD);
+    config.setMaximumPoolSize(6);
+    config.setMinimumIdle(0);
+    config.setPoolName("role-" + role);
+    HikariDataSource pool = new HikariDataSource(config);
+    pools.add(pool);
+    return pool;
+  }
+
+  @Test
+  void writerAppendsEventsAndUsesIdempotencyKeysAndTheInbox() throws SQLException {
+    HikariDataSource writer = as("writer");
+    try (Connection c = writer.getConnection()) {
+      // The start-up schema checks of the starter, with the writer's privileges.
+      OutboxSchema.verify(c, dialect, OutboxTable.DEFAULT);
+      IdempotencySchema.verify(
+          c, dialect, OutboxTable.of(IdempotencyDefaults.KEY_TABLE), IdempotencySchema.KEY_COLUMNS);
+      IdempotencySchema.verify(
+          c,
+          dialect,
+          OutboxTable.of(IdempotencyDefaults.INBOX_TABLE),
+          IdempotencySchema.INBOX_COLUMNS);
+    }
+    JdbcTransactions tx = JdbcTransactions.of(writer);
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    Idempotency idempotency = Idempotency.builder().connectionProvider(tx).dialect(dialect).build();
+    Inbox inbox = Inbox.builder().connectionProvider(tx).dialect(dialect).build();
+
+    IdempotencyOutcome<String> first =
+        tx.inTransaction(
+            c ->
+                idempotency.execute(
+                    IdempotencyKey.of("client-1", "k-1"),
+                    "fp",
+                    String.class,
+                    () ->
+                        outbox
+                            .append("Payment", "pay-1", "PaymentAuthorized", "a")
+                            .id()
+                            .toString()));
+    IdempotencyOutcome<String> second =
+        tx.inTransaction(
+            c ->
+                idempotency.execute(
+                    IdempotencyKey.of("client-1", "k-1"),
+                    "fp",
+                    String.class,
+                    () ->
+                        outbox
+                            .append("Payment", "pay-1", "PaymentAuthorized", "b")
+                            .id()
+                            .toString()));
+    assertThat(first).isInstanceOf(IdempotencyOutcome.Executed.class);
+    assertThat(second).isInstanceOf(IdempotencyOutcome.Replayed.class);
+
+    boolean ran = tx.inTransaction(c -> inbox.process("ledger", "msg-1", () -> {}));
+    boolean again = tx.inTransaction(c -> inbox.process("ledger", "msg-1", () -> {}));
+    assertThat(ran).isTrue();
+    assertThat(again).isFalse();
+
+    assertThat(adminCount("outbox_event")).isOne();
+    assertThat(adminCount("idempotency_key")).isOne();
+    assertThat(adminCount("inbox_message")).isOne();
+  }
+
+  @Test
+  void writerCannotReadOrDeleteOutboxRowsNorTouchRelayTablesOrBusinessTables() throws SQLException {
+    HikariDataSource writer = as("writer");
+    try (Connection c = writer.getConnection();
+        Statement s = c.createStatement()) {
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_event");
+      assertRefused(s, "DELETE FROM outbox_event");
+      assertRefused(s, "UPDATE outbox_event SET status = 'DONE'");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_lease");
+      assertRefused(s, "UPDATE outbox_relay_lease SET owner_id = 'me'");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_member");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_cdc_state");
+      assertRefused(s, "SELECT COUNT(*) FROM payment");
+    }
+  }
+
+  @Test
+  void relayRolePublishesWithTheRealPollingRelay() throws SQLException {
+    String topic = "roles" + database().kind().key() + System.nanoTime() % 100_000;
+    kafka.createTopic(topic, 2);
+    JdbcTransactions writerTx = JdbcTransactions.of(as("writer"));
+    Outbox outbox = Outbox.builder().connectionProvider(writerTx).dialect(dialect).build();
+    List<OutboxEvent> events =
+        writerTx.inTransaction(
+            c ->
+                List.of(
+                    outbox.append(topic, "order-1", "OrderPlaced", "one"),
+                    outbox.append(topic, "order-1", "OrderPaid", "two"),
+                    outbox.append(topic, "order-2", "OrderPlaced", "three")));
+
+    try (OutboxRelay relay =
+            OutboxRelay.builder()
+                .dataSource(as("relay"))
+                .bootstrapServers(kafka.bootstrapServers())
+                .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
+                .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
+                .metricsInterval(Duration.ofMillis(100))
+                .meterRegistry(new SimpleMeterRegistry())
+                .shutdownTimeout(Duration.ofSeconds(10))
+                .build();
+        KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
+      relay.start();
+      List<ConsumerRecord<byte[], byte[]>> records = reader.readAtLeast(3, Duration.ofSeconds(30));
+      Set<String> ids =
+          records.stream()
+              .map(r -> RelayTestSupport.headers(r).get(OutboxHeaders.EVENT_ID))
+              .collect(Collectors.toSet());
+      assertThat(ids)
+          .containsExactlyInAnyOrderElementsOf(
+              events.stream().map(e -> e.id().toString()).toList());
+      // Marked (deleted) after the broker acknowledged, with the relay's own privileges.
+      await().atMost(Duration.ofSeconds(10)).until(() -> adminCount("outbox_event") == 0);
+      assertThat(adminCount("outbox_relay_lease")).isPositive();
+      assertThat(adminCount("outbox_relay_member")).isOne();
+    }
+  }
+
+  @Test
+  void relayCannotReadBusinessTablesNorIdempotencyKeysNorWriteEvents() throws SQLException {
+    try (Connection c = as("relay").getConnection();
+        Statement s = c.createStatement()) {
+      assertRefused(s, "SELECT COUNT(*) FROM payment");
+      assertRefused(s, "UPDATE payment SET amount = 0");
+      assertRefused(s, "SELECT COUNT(*) FROM idempotency_key");
+      assertRefused(s, "SELECT COUNT(*) FROM inbox_message");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_cdc_state");
+      assertRefused(
+          s,
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, created_at,"
+              + " partition_no) VALUES ('00000000-0000-7000-8000-000000000001', 'a', 'b', 'c',"
+              + " CURRENT_TIMESTAMP, 0)");
+    }
+  }
+
+  @Test
+  void cdcRoleReadsTheOutboxAndTheChangeLogAndNothingElse() throws SQLException {
+    try (Connection c = as("cdc").getConnection();
+        Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event")) {
+        assertThat(rs.next()).isTrue();
+      }
+      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_cdc_state")) {
+        assertThat(rs.next()).isTrue();
+      }
+      readsTheChangeLog(c);
+      // The CDC relay's own start-up checks (replication grants, publication) pass for this user.
+      CdcPreflightProbe.check(
+          c, dialect, roleUrl(), user("cdc"), PASSWORD, createPublicationAsAdministrator());
+      assertRefused(s, "SELECT COUNT(*) FROM payment");
+      assertRefused(s, "SELECT COUNT(*) FROM idempotency_key");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_lease");
+      assertRefused(s, "DELETE FROM outbox_event");
+      assertRefused(s, "UPDATE outbox_event SET status = 'DONE'");
+    }
+  }
+
+  static void assertRefused(Statement statement, String sql) {
+    assertThatThrownBy(() -> statement.execute(sql))
+        .as(sql)
+        .isInstanceOf(SQLException.class)
+        .satisfies(
+            e -> assertThat(isPermissionDenied((SQLException) e)).as(e.getMessage()).isTrue());
+  }
+
+  /** PostgreSQL 42501; MySQL/MariaDB 1142 (table) and 1143 (column) access denied. */
+  static boolean isPermissionDenied(SQLException e) {
+    String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
+    return "42501".equals(e.getSQLState())
+        || e.getErrorCode() == 1142
+        || e.getErrorCode() == 1143
+        || message.contains("permission denied")
+        || message.contains("command denied");
+  }
+
+  long adminCount(String table) throws SQLException {
+    try (Connection c = database().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/** Lets tests outside this package run the CDC relay's start-up checks on a connection. */
+public final class CdcPreflightProbe {
+
+  private CdcPreflightProbe() {}
+
+  /**
+   * Runs the checks the CDC relay runs before its engine starts, as {@code user}, with the
+   * publication created by an administrator (no auto-create).
+   */
+  public static void check(
+      Connection connection,
+      OutboxDialect dialect,
+      String jdbcUrl,
+      String user,
+      String password,
+      String publication)
+      throws SQLException {
+    CdcOptions options =
+        CdcOptions.builder(jdbcUrl, user, password)
+            .publication(publication)
+            .autoCreate(false)
+            .build();
+    CdcPreflight.check(connection, dialect, options, OutboxTable.DEFAULT, user);
+  }
+}
