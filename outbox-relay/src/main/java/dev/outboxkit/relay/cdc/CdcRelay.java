@@ -471,6 +471,8 @@ final class CdcRelay implements OutboxRelay {
    */
   private List<Long> publish(List<PendingEvent> batch) throws InterruptedException {
     DeliveryCore core = this.core;
+    // Holds left by a batch cut short (a lost lease) would stop this one's events for good.
+    core.holds().clear();
     List<Long> acked = new ArrayList<>();
     List<PendingEvent> todo = new ArrayList<>(batch);
     while (!todo.isEmpty()) {
@@ -492,8 +494,14 @@ final class CdcRelay implements OutboxRelay {
         continue;
       }
       long started = System.nanoTime();
-      DeliveryOutcome outcome =
-          core.decide(publisher.send(selected).await(), System.nanoTime() - started);
+      List<dev.outboxkit.relay.delivery.PublishResult> results;
+      try {
+        results = publisher.send(selected).await();
+      } catch (RuntimeException e) {
+        core.release(); // or the breaker's trial permission would be gone for good
+        throw e;
+      }
+      DeliveryOutcome outcome = core.decide(results, System.nanoTime() - started);
       Map<UUID, PendingEvent> replaced = new HashMap<>();
       Set<UUID> done = new HashSet<>();
       for (PendingEvent e : outcome.acked()) {

@@ -118,6 +118,14 @@ public final class KeyHolds {
     return keys == null || keys.values().stream().allMatch(h -> h.seq() >= 0);
   }
 
+  /**
+   * Forgets everything (the CDC relay starts every batch afresh: its batches hold their events).
+   */
+  public void clear() {
+    holds.clear();
+    pagedPast.clear();
+  }
+
   /** Loads a partition's state when its lease is claimed: the keys that failed before. */
   public void load(int partition, Map<String, Instant> retrying) {
     pagedPast.remove(partition);
@@ -209,8 +217,14 @@ public final class KeyHolds {
         stopped.add(key);
         continue;
       }
-      if (hold.seq() != row.seq()) {
-        // The first event of the key seen since the state was loaded, or an older one replayed.
+      if (hold.seq() >= 0 && row.seq() < hold.seq()) {
+        // An older event of the key back from parking (a replay): it may go, but the held event
+        // stays held, and nothing after it follows in this batch.
+        selected.add(row);
+        continue;
+      }
+      if (hold.seq() < 0) {
+        // The first event of the key seen since the state was loaded: it is the held one.
         hold = new Hold(row.seq(), hold.due(), hold.alone());
         keys.put(key, hold);
       }

@@ -33,7 +33,7 @@ public final class SessionLock implements AutoCloseable {
   private final String tryLock;
   private final String release;
   private final String me;
-  private @Nullable Connection connection;
+  private volatile @Nullable Connection connection;
   private boolean warned;
 
   private SessionLock(DataSource dataSource, String tryLock, String release, String me) {
@@ -157,6 +157,13 @@ public final class SessionLock implements AutoCloseable {
     Connection c = connection;
     connection = null;
     if (c != null) {
+      // Closing a pooled connection does not end its session: give the lock back first.
+      try (PreparedStatement s = c.prepareStatement(release)) {
+        s.setString(1, name(me));
+        s.execute();
+      } catch (SQLException | RuntimeException e) {
+        log.debug("Could not release the session lock before closing", e);
+      }
       try {
         c.close();
       } catch (SQLException e) {

@@ -228,7 +228,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
               + maxRequestSize,
           FailureKind.PERMANENT);
     }
-    if (verifyTopics && topics().check(record.topic()) == TopicCheck.Answer.MISSING) {
+    if (verifyTopics && topicMissing(record.topic())) {
       return new PublishResult.Failed(
           pending,
           "UnknownTopicOrPartitionException: topic '"
@@ -237,6 +237,20 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
           FailureKind.EVENT);
     }
     return null;
+  }
+
+  /**
+   * Whether the topic is known to be missing; an admin client that cannot even be created (broker
+   * address not resolvable) says nothing about the event, so the send goes ahead and the producer
+   * reports what is wrong.
+   */
+  private boolean topicMissing(String topic) {
+    try {
+      return topics().check(topic) == TopicCheck.Answer.MISSING;
+    } catch (KafkaException e) {
+      log.debug("Could not check topic {}: {}", topic, KafkaErrors.describe(e));
+      return false;
+    }
   }
 
   private static PublishResult.Failed failed(PendingEvent pending, Throwable error) {

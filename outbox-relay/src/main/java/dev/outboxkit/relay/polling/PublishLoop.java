@@ -147,7 +147,13 @@ final class PublishLoop implements Runnable {
         idleWait = pacing.maxPollInterval();
         return false;
       }
-      Read read = read(List.of());
+      Read read;
+      try {
+        read = read(List.of());
+      } catch (SQLException | RuntimeException e) {
+        core.release(); // or the breaker's trial permission would be gone for good
+        throw e;
+      }
       if (read == null) {
         core.release();
         return false;
@@ -218,7 +224,13 @@ final class PublishLoop implements Runnable {
     if (sendable && permission) {
       // Checked again here, under the pause barrier: a batch read before pause() returned is not
       // sent after it.
-      sending = pause.unlessPaused(() -> sender.send(batch));
+      try {
+        sending = pause.unlessPaused(() -> sender.send(batch));
+      } catch (RuntimeException e) {
+        core.release();
+        leases.endBatch(read.partitions());
+        throw e;
+      }
     }
     if (sending == null) {
       if (permission) {
