@@ -86,6 +86,7 @@ public interface OutboxRelay extends AutoCloseable {
   final class Builder {
 
     private static final Pattern INSTANCE_ID = Pattern.compile("[A-Za-z0-9._:@-]{1,200}");
+    private static final Pattern TRANSACTIONAL_ID_PREFIX = Pattern.compile("[A-Za-z0-9._-]{1,200}");
 
     private @Nullable DataSource dataSource;
     private @Nullable OutboxDialect dialect;
@@ -117,6 +118,7 @@ public interface OutboxRelay extends AutoCloseable {
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private @Nullable String instanceId;
+    private @Nullable String transactionalIdPrefix;
     private @Nullable CdcOptions cdc;
 
     private Builder() {}
@@ -458,12 +460,6 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
-     * Builds the relay. Does no I/O and starts no thread.
-     *
-     * @throws IllegalStateException when a required option is missing or producer properties would
-     *     weaken delivery
-     */
-    /**
      * Reads the outbox with change data capture (Debezium's embedded engine on the PostgreSQL WAL
      * or the MySQL/MariaDB binlog) instead of polling. Needs {@code io.debezium:debezium-embedded}
      * and the connector of your database on the class path. The Kafka records are the same.
@@ -475,6 +471,39 @@ public interface OutboxRelay extends AutoCloseable {
       return this;
     }
 
+    /**
+     * Turns on transactional fencing: each outbox partition is published by a producer with the
+     * transactional id {@code <prefix>-<partition>}, one Kafka transaction per batch and partition.
+     * An instance that takes a partition over fences the previous owner's producer off and aborts
+     * its open transaction, so records of a deposed owner that reach the broker late are never seen
+     * by {@code read_committed} consumers. Costs a commit per partition and batch (see
+     * docs/benchmarks.md) and is only useful when consumers read with {@code
+     * isolation.level=read_committed}. Off by default.
+     *
+     * <p>The prefix must be the same for every relay instance of one outbox table and unique in the
+     * Kafka cluster for that table: two outboxes with one prefix fence each other.
+     *
+     * @param prefix up to 200 letters, digits and {@code . _ -}, or {@code null} for off
+     */
+    public Builder transactionalFencing(@Nullable String prefix) {
+      if (prefix != null && !TRANSACTIONAL_ID_PREFIX.matcher(prefix).matches()) {
+        throw new IllegalArgumentException(
+            "transactional id prefix '"
+                + prefix
+                + "' must match "
+                + TRANSACTIONAL_ID_PREFIX.pattern()
+                + " (outbox.relay.kafka.transactional-id-prefix)");
+      }
+      this.transactionalIdPrefix = prefix;
+      return this;
+    }
+
+    /**
+     * Builds the relay. Does no I/O and starts no thread.
+     *
+     * @throws IllegalStateException when a required option is missing or producer properties would
+     *     weaken delivery
+     */
     public OutboxRelay build() {
       if (dataSource == null) {
         throw new IllegalStateException("OutboxRelay.builder() needs a dataSource");
@@ -496,9 +525,9 @@ public interface OutboxRelay extends AutoCloseable {
       }
       if (producerProperties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
         throw new IllegalStateException(
-            "Producer property transactional.id is set by the relay itself when transactional"
-                + " fencing is on; the relay's producer is not transactional otherwise, and every"
-                + " send would fail. Remove the property.");
+            "Producer property transactional.id is set by the relay itself, one per outbox"
+                + " partition, when transactional fencing is on (transactionalFencing(prefix),"
+                + " outbox.relay.kafka.transactional-id-prefix). Remove the property.");
       }
       RelaySettings settings =
           new RelaySettings(
@@ -531,7 +560,8 @@ public interface OutboxRelay extends AutoCloseable {
               sessionLocks,
               meterRegistry,
               clock,
-              instanceId != null ? instanceId : defaultInstanceId());
+              instanceId != null ? instanceId : defaultInstanceId(),
+              transactionalIdPrefix);
       if (cdc == null) {
         return PollingRelays.create(settings);
       }

@@ -83,11 +83,16 @@ abstract class PollingRelayContractTests {
     relays.forEach(OutboxRelay::close);
   }
 
+  /** Options a subclass runs the whole contract with, e.g. transactional fencing. */
+  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+    return builder;
+  }
+
   OutboxRelay relay(UnaryOperator<OutboxRelay.Builder> options) {
     OutboxRelay relay =
         options
             .apply(
-                OutboxRelay.builder()
+                contractOptions(OutboxRelay.builder())
                     .dataSource(dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .leases(Duration.ofSeconds(2), Duration.ofMillis(250))

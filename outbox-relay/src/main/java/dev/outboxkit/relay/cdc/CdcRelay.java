@@ -194,7 +194,8 @@ final class CdcRelay implements OutboxRelay {
             settings.sendTimeout(),
             settings.topicRouter(),
             settings.verifyTopics(),
-            settings.clock());
+            settings.clock(),
+            settings.transactionalIdPrefix());
     publisher.start();
     this.core =
         new DeliveryCore(

@@ -42,7 +42,8 @@ public record RelaySettings(
     boolean sessionLocks,
     MeterRegistry meterRegistry,
     Clock clock,
-    String instanceId) {
+    String instanceId,
+    @Nullable String transactionalIdPrefix) {
 
   /** The settings that matter when reading a log, with secret producer properties masked. */
   @Override
@@ -69,6 +70,8 @@ public record RelaySettings(
         + deadLetterTopic
         + ", sessionLocks="
         + sessionLocks
+        + ", transactionalIdPrefix="
+        + transactionalIdPrefix
         + ", producerProperties="
         + Secrets.masked(producerProperties)
         + "]";

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,6 +28,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -41,6 +45,15 @@ import org.slf4j.LoggerFactory;
  * event cannot even be handed over (missing topic, oversized record), later events of its key in
  * the same batch are held back ({@link PublishResult.Deferred}) so they cannot overtake it.
  *
+ * <p><b>Transactional fencing</b> (opt-in, {@code transactionalIdPrefix}): each outbox partition
+ * gets a producer of its own with the transactional id {@code <prefix>-<partition>}, and each
+ * batch's events of a partition are sent in one Kafka transaction. The first send for a partition
+ * after this instance took it over calls {@code initTransactions()}, which aborts whatever the
+ * previous owner still had open and fences it off: records of a deposed owner that reach the broker
+ * late are refused or stay aborted, so {@code read_committed} consumers never see them. A commit
+ * that fails fails the partition's events of the batch (retried without counting an attempt unless
+ * an event failed on its own).
+ *
  * <p>Not thread-safe: used by the relay's publishing thread only. The producer and admin client are
  * created on first use, and again after an error that leaves the producer unusable.
  */
@@ -53,6 +66,8 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
   private final boolean verifyTopics;
   private final Clock clock;
   private final long maxRequestSize;
+  private final @Nullable String transactionalIdPrefix;
+  private final Map<Integer, Producer<byte[], byte[]>> transactional = new HashMap<>();
   private @Nullable Producer<byte[], byte[]> producer;
   private @Nullable Admin admin;
   private @Nullable TopicCheck topics;
@@ -64,6 +79,22 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
       TopicRouter router,
       boolean verifyTopics,
       Clock clock) {
+    this(userProperties, clientId, sendTimeout, router, verifyTopics, clock, null);
+  }
+
+  /**
+   * @param transactionalIdPrefix the prefix of the transactional ids (one per outbox partition), or
+   *     {@code null} for plain idempotent sends
+   */
+  public KafkaEventPublisher(
+      Map<String, Object> userProperties,
+      String clientId,
+      Duration sendTimeout,
+      TopicRouter router,
+      boolean verifyTopics,
+      Clock clock,
+      @Nullable String transactionalIdPrefix) {
+    this.transactionalIdPrefix = transactionalIdPrefix;
     this.producerConfig = producerConfig(userProperties, clientId, sendTimeout);
     this.router = router;
     this.verifyTopics = verifyTopics;
@@ -97,14 +128,17 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
     private final List<PendingEvent> batch;
     private final List<CompletableFuture<PublishResult>> results;
     private final AtomicBoolean reset;
+    private final Map<Integer, Producer<byte[], byte[]>> open;
 
     private Sending(
         List<PendingEvent> batch,
         List<CompletableFuture<PublishResult>> results,
-        AtomicBoolean reset) {
+        AtomicBoolean reset,
+        Map<Integer, Producer<byte[], byte[]>> open) {
       this.batch = batch;
       this.results = results;
       this.reset = reset;
+      this.open = open;
     }
 
     @Override
@@ -124,8 +158,8 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
    */
   @Override
   public Sending send(List<PendingEvent> batch) {
-    Producer<byte[], byte[]> producer = producer();
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
+    Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
     boolean brokerUnreachable = false;
@@ -150,6 +184,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
       }
       CompletableFuture<PublishResult> result = new CompletableFuture<>();
       try {
+        Producer<byte[], byte[]> producer = producerFor(pending.partition(), open);
         producer.send(
             record,
             (metadata, error) -> {
@@ -159,7 +194,10 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
               result.complete(
                   error == null
                       ? new PublishResult.Acked(pending, clock.instant())
-                      : failed(pending, error));
+                      : error instanceof TransactionAbortedException
+                          // aborted because another record of its transaction failed
+                          ? new PublishResult.Deferred(pending)
+                          : failed(pending, error));
             });
         // A record the producer refuses at once (no metadata within max.block.ms, too large)
         // fails through its callback before send() returns: later events of its key must not
@@ -179,7 +217,114 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
       }
       results.add(result);
     }
-    return new Sending(batch, results, reset);
+    return new Sending(batch, results, reset, open);
+  }
+
+  /**
+   * The producer for an event of {@code partition}: the shared one, or with transactional fencing
+   * the partition's own, its transaction begun for this batch.
+   */
+  private Producer<byte[], byte[]> producerFor(
+      int partition, Map<Integer, Producer<byte[], byte[]>> open) {
+    if (transactionalIdPrefix == null) {
+      return producer();
+    }
+    Producer<byte[], byte[]> begun = open.get(partition);
+    if (begun != null) {
+      return begun;
+    }
+    Producer<byte[], byte[]> p = transactional.get(partition);
+    if (p == null) {
+      Map<String, Object> config = new HashMap<>(producerConfig);
+      config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(partition));
+      config.put(
+          ProducerConfig.CLIENT_ID_CONFIG,
+          producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-p" + partition);
+      p = new KafkaProducer<>(config);
+      try {
+        // Aborts the previous owner's open transaction and fences its producer off.
+        p.initTransactions();
+      } catch (RuntimeException e) {
+        p.close(Duration.ZERO);
+        throw e;
+      }
+      transactional.put(partition, p);
+    }
+    try {
+      p.beginTransaction();
+    } catch (RuntimeException e) {
+      dropTransactional(partition);
+      throw e;
+    }
+    open.put(partition, p);
+    return p;
+  }
+
+  /** The transactional id of an outbox partition's producer. */
+  public String transactionalId(int partition) {
+    return transactionalIdPrefix + "-" + partition;
+  }
+
+  /**
+   * Commits each partition's transaction of the batch; returns, per partition whose commit failed,
+   * the failure its events get (unless they failed on their own).
+   */
+  private Map<Integer, PublishResult.Failed> commit(
+      Sending sending, Map<Integer, PendingEvent> firstOfPartition) {
+    Map<Integer, PublishResult.Failed> failed = new HashMap<>();
+    for (Map.Entry<Integer, Producer<byte[], byte[]>> e : sending.open.entrySet()) {
+      int partition = e.getKey();
+      try {
+        e.getValue().commitTransaction();
+      } catch (KafkaException | IllegalStateException error) {
+        PendingEvent first = firstOfPartition.get(partition);
+        String text =
+            error instanceof ProducerFencedException
+                    || error instanceof InvalidProducerEpochException
+                ? "ProducerFencedException: another relay instance took over outbox partition "
+                    + partition
+                    + " (transactional id "
+                    + transactionalId(partition)
+                    + "); this batch's records of it were aborted"
+                : "The Kafka transaction of outbox partition "
+                    + partition
+                    + " could not be committed: "
+                    + KafkaErrors.describe(error);
+        FailureKind kind = KafkaErrors.kind(error);
+        log.warn(text);
+        if (first != null) {
+          failed.put(
+              partition,
+              new PublishResult.Failed(
+                  first, text, kind == FailureKind.PERMANENT ? FailureKind.BROKER : kind));
+        }
+        abort(partition, e.getValue(), error);
+      }
+    }
+    return failed;
+  }
+
+  private void abort(int partition, Producer<byte[], byte[]> p, Throwable cause) {
+    if (KafkaErrors.needsNewProducer(cause)) {
+      dropTransactional(partition);
+      return;
+    }
+    try {
+      p.abortTransaction();
+    } catch (KafkaException | IllegalStateException e) {
+      dropTransactional(partition);
+    }
+  }
+
+  private void dropTransactional(int partition) {
+    Producer<byte[], byte[]> p = transactional.remove(partition);
+    if (p != null) {
+      try {
+        p.close(Duration.ZERO);
+      } catch (RuntimeException e) {
+        log.debug("Closing the producer of outbox partition {} failed", partition, e);
+      }
+    }
   }
 
   /** Waits for every acknowledgement of a batch; one result per event, in the batch's order. */
@@ -187,6 +332,9 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
     List<CompletableFuture<PublishResult>> results = sending.results;
     List<PendingEvent> batch = sending.batch;
     AtomicBoolean reset = sending.reset;
+    if (transactionalIdPrefix != null) {
+      return awaitCommits(sending);
+    }
     try {
       producer().flush();
     } catch (KafkaException | IllegalStateException e) {
@@ -199,6 +347,46 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
     }
     if (reset.get()) {
       resetProducer();
+    }
+    return done;
+  }
+
+  /**
+   * With transactional fencing: an event is acknowledged only when its partition's transaction
+   * committed. When the commit fails, the partition's events that did not fail on their own are
+   * deferred if one of them did (the transaction was aborted for its sake), and failed with the
+   * commit's error otherwise.
+   */
+  private List<PublishResult> awaitCommits(Sending sending) {
+    Map<Integer, PendingEvent> firstOfPartition = new HashMap<>();
+    for (PendingEvent pending : sending.batch) {
+      firstOfPartition.putIfAbsent(pending.partition(), pending);
+    }
+    Map<Integer, PublishResult.Failed> aborted = commit(sending, firstOfPartition);
+    List<PublishResult> done = new ArrayList<>(sending.results.size());
+    Set<Integer> failedOnTheirOwn = new HashSet<>();
+    for (int i = 0; i < sending.results.size(); i++) {
+      PublishResult r = await(sending.results.get(i), sending.batch.get(i));
+      if (r instanceof PublishResult.Failed) {
+        failedOnTheirOwn.add(r.event().partition());
+      }
+      done.add(r);
+    }
+    for (int i = 0; i < done.size(); i++) {
+      PublishResult r = done.get(i);
+      PublishResult.Failed commitFailure = aborted.get(r.event().partition());
+      if (commitFailure != null && r instanceof PublishResult.Acked) {
+        done.set(
+            i,
+            failedOnTheirOwn.contains(r.event().partition())
+                ? new PublishResult.Deferred(r.event())
+                : new PublishResult.Failed(r.event(), commitFailure.error(), commitFailure.kind()));
+      }
+    }
+    if (sending.reset.get()) {
+      for (Integer partition : sending.open.keySet()) {
+        dropTransactional(partition);
+      }
     }
     return done;
   }
@@ -357,6 +545,14 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
 
   /** Closes the producer, waiting up to {@code timeout} for records still buffered. */
   public void close(Duration timeout) {
+    for (Integer partition : List.copyOf(transactional.keySet())) {
+      Producer<byte[], byte[]> p = transactional.remove(partition);
+      try {
+        p.close(timeout);
+      } catch (RuntimeException e) {
+        log.debug("Closing the producer of outbox partition {} failed", partition, e);
+      }
+    }
     if (producer != null) {
       producer.close(timeout);
       producer = null;

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * leases, and moves towards a fair share: {@code partitions / members}, the first {@code partitions
  * % members} members in id order taking one more. Excess leases are released, but never one the
  * publishing thread is using: {@link #beginBatch} and the release decide under one lock, so a
- * partition is either in an in-flight batch or released, not both. Free or expired leases are
- * claimed with a conditional update on the epoch seen (see {@link LeaseStore#claim}).
+ * partition is either in an in-flight batch or released, not both; one in use is first drained (no
+ * new batch reads it) and released at the next heartbeat. Free or expired leases are claimed with a
+ * conditional update on the epoch seen (see {@link LeaseStore#claim}).
  *
  * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
  * claims compare with the database's now. Locally, the publishing thread trusts its leases until
@@ -58,6 +60,13 @@ final class LeaseManager implements PartitionLeases {
   private final Object lock = new Object();
   private Map<Integer, Long> epochs = new HashMap<>();
   private final Map<Integer, Integer> inFlight = new HashMap<>();
+
+  /**
+   * Partitions to hand over that were in flight when the heartbeat wanted to release them: no new
+   * batch reads them, and the next heartbeat releases them. Without this, a busy instance (a batch
+   * always in flight, the next one read ahead) would never get to release anything.
+   */
+  private final Set<Integer> draining = new HashSet<>();
 
   /**
    * Monotonic deadline of the last successful renewal's leases; meaningful while {@code trusted}.
@@ -114,7 +123,7 @@ final class LeaseManager implements PartitionLeases {
       }
       TreeSet<Integer> mine = new TreeSet<>();
       for (int partition : epochs.keySet()) {
-        if (partition % slots == slot) {
+        if (partition % slots == slot && !draining.contains(partition)) {
           mine.add(partition);
         }
       }
@@ -205,8 +214,13 @@ final class LeaseManager implements PartitionLeases {
             int target = target(live);
             if (mine.size() > target) {
               release(c, mine.size() - target);
-            } else if (mine.size() < target) {
-              claim(c, all, dead, target - mine.size(), start, expires);
+            } else {
+              synchronized (lock) {
+                draining.clear();
+              }
+              if (mine.size() < target) {
+                claim(c, all, dead, target - mine.size(), start, expires);
+              }
             }
             return null;
           });
@@ -244,16 +258,32 @@ final class LeaseManager implements PartitionLeases {
     return partitions / members + (index < partitions % members ? 1 : 0);
   }
 
+  /**
+   * Releases {@code count} leases, the highest partitions first (those already draining first of
+   * all). One in flight is not released now but marked draining: no new batch reads it, and a later
+   * heartbeat releases it once its batch ended.
+   */
   private void release(java.sql.Connection c, int count) throws SQLException {
     List<Map.Entry<Integer, Long>> candidates = new ArrayList<>();
     synchronized (lock) {
+      List<Integer> chosen = new ArrayList<>();
+      for (int partition : new TreeSet<>(draining)) {
+        if (chosen.size() < count && epochs.containsKey(partition)) {
+          chosen.add(partition);
+        }
+      }
       List<Integer> ordered = new ArrayList<>(epochs.keySet());
       ordered.sort(Collections.reverseOrder());
       for (int partition : ordered) {
-        if (candidates.size() == count) {
-          break;
+        if (chosen.size() < count && !chosen.contains(partition)) {
+          chosen.add(partition);
         }
-        if (!inFlight.containsKey(partition)) {
+      }
+      draining.clear();
+      for (int partition : chosen) {
+        if (inFlight.containsKey(partition)) {
+          draining.add(partition);
+        } else {
           candidates.add(Map.entry(partition, epochs.remove(partition)));
         }
       }

@@ -164,7 +164,8 @@ final class PollingRelay implements OutboxRelay {
               settings.sendTimeout(),
               settings.topicRouter(),
               settings.verifyTopics(),
-              settings.clock());
+              settings.clock(),
+              settings.transactionalIdPrefix());
       publishers.add(publisher);
       publisher.start();
       WakeUpSignal signal = new WakeUpSignal();

@@ -98,6 +98,7 @@ public final class RelayAutoConfiguration {
       builder.sendTimeout(relay.sendTimeout());
     }
     relay.kafka().producerProperties().forEach(builder::producerProperty);
+    builder.transactionalFencing(relay.kafka().transactionalIdPrefix());
     if (relay.mode() == RelayProperties.Mode.CDC) {
       builder.cdc(cdcOptions(relay, environment));
     }

@@ -172,9 +172,26 @@ public record RelayProperties(
    * @param bootstrapServers The brokers to connect to. Default: spring.kafka.bootstrap-servers.
    * @param properties Further Kafka producer properties, e.g. security.protocol, compression.type.
    *     enable.idempotence and acks are always true and all.
+   * @param transactionalIdPrefix Turns on transactional fencing: each outbox partition is published
+   *     by a producer with the transactional id prefix-partition, one Kafka transaction per batch,
+   *     so a deposed relay's late records are aborted and read_committed consumers never see them.
+   *     The same for every relay of one outbox table, unique in the Kafka cluster. Default: off.
    */
   public record Kafka(
-      @Nullable List<String> bootstrapServers, @Nullable Map<String, String> properties) {
+      @Nullable List<String> bootstrapServers,
+      @Nullable Map<String, String> properties,
+      @Nullable String transactionalIdPrefix) {
+
+    public Kafka {
+      if (transactionalIdPrefix != null
+          && !transactionalIdPrefix.matches("[A-Za-z0-9._-]{1,200}")) {
+        throw new IllegalArgumentException(
+            "outbox.relay.kafka.transactional-id-prefix must be 1 to 200 letters, digits and"
+                + " . _ - (was '"
+                + transactionalIdPrefix
+                + "')");
+      }
+    }
 
     public Map<String, String> producerProperties() {
       return properties == null ? Map.of() : properties;
@@ -187,6 +204,8 @@ public record RelayProperties(
           + bootstrapServers
           + ", properties="
           + dev.outboxkit.relay.internal.Secrets.masked(properties)
+          + ", transactionalIdPrefix="
+          + transactionalIdPrefix
           + "]";
     }
   }
