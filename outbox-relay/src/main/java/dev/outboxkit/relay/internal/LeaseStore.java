@@ -172,22 +172,36 @@ public final class LeaseStore {
 
   /**
    * Takes a partition from an owner found dead (its session lock is free and it missed a
-   * heartbeat), if that owner still holds it with the epoch the caller saw.
+   * heartbeat), if that owner still holds it with the epoch the caller saw and has not renewed it
+   * since ({@code expires_at} no later than the caller saw): an owner that was only slow, and
+   * renewed between the check and the claim, keeps its partition.
    */
   public boolean claimFrom(
-      Connection c, int partition, long seenEpoch, String dead, String member, Instant expiresAt)
+      Connection c,
+      int partition,
+      long seenEpoch,
+      @Nullable Instant seenExpiresAt,
+      String dead,
+      String member,
+      Instant expiresAt)
       throws SQLException {
     try (PreparedStatement statement =
         c.prepareStatement(
             "UPDATE "
                 + leases
                 + " SET owner_id = ?, epoch = epoch + 1, expires_at = ?"
-                + " WHERE partition_no = ? AND epoch = ? AND owner_id = ?")) {
+                + " WHERE partition_no = ? AND epoch = ? AND owner_id = ?"
+                + (seenExpiresAt == null
+                    ? " AND expires_at IS NULL"
+                    : " AND (expires_at IS NULL OR expires_at <= ?)"))) {
       statement.setString(1, member);
       dialect.setInstant(statement, 2, expiresAt);
       statement.setInt(3, partition);
       statement.setLong(4, seenEpoch);
       statement.setString(5, dead);
+      if (seenExpiresAt != null) {
+        dialect.setInstant(statement, 6, seenExpiresAt);
+      }
       return statement.executeUpdate() == 1;
     }
   }

@@ -361,7 +361,8 @@ final class LeaseManager implements PartitionLeases {
       }
       boolean taken =
           row.owner() != null && dead.contains(row.owner())
-              ? store.claimFrom(c, row.partition(), row.epoch(), row.owner(), me, expires)
+              ? store.claimFrom(
+                  c, row.partition(), row.epoch(), row.expiresAt(), row.owner(), me, expires)
               : store.claim(c, row.partition(), row.epoch(), me, now, expires);
       if (taken) {
         gate.load(row.partition(), rows.retrying(c, row.partition()));

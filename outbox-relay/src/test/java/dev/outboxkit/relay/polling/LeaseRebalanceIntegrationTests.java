@@ -18,6 +18,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -92,5 +93,35 @@ class LeaseRebalanceIntegrationTests {
     assertThat(busy.owned()).hasSize(8);
     assertThat(inFlight).as("a batch begun now reads only what stays").hasSize(8);
     busy.endBatch(inFlight);
+  }
+
+  @Test
+  void anOwnerThatRenewsBetweenBeingFoundDeadAndTheClaimKeepsItsPartition() throws Exception {
+    LeaseManager slow = manager("slow~1");
+    slow.heartbeat();
+    LeaseStore store =
+        new LeaseStore(
+            dialect,
+            OutboxTable.of(RelayDefaults.LEASE_TABLE),
+            OutboxTable.of(RelayDefaults.MEMBER_TABLE));
+    try (Connection c = db.dataSource().getConnection()) {
+      LeaseStore.LeaseRow seen = store.all(c).get(0);
+      assertThat(seen.owner()).isEqualTo("slow~1");
+      Thread.sleep(20);
+      // Found dead from what was seen, but it renews before the claim.
+      slow.heartbeat();
+      Instant expires = store.now(c).plusSeconds(30);
+      assertThat(
+              store.claimFrom(
+                  c, seen.partition(), seen.epoch(), seen.expiresAt(), "slow~1", "b~1", expires))
+          .as("a claim from what was seen before the renewal")
+          .isFalse();
+      LeaseStore.LeaseRow now = store.all(c).get(0);
+      assertThat(
+              store.claimFrom(
+                  c, now.partition(), now.epoch(), now.expiresAt(), "slow~1", "b~1", expires))
+          .as("a claim from what is there now")
+          .isTrue();
+    }
   }
 }

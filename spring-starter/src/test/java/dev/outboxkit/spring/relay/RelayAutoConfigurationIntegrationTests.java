@@ -108,6 +108,17 @@ class RelayAutoConfigurationIntegrationTests {
                     .getFailure()
                     .rootCause()
                     .hasMessageContaining("outbox.relay.leases.ttl"));
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.kafka.transactional-id-prefix=not allowed")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.kafka.transactional-id-prefix"));
     // Fencing: a lease must outlive a send by more than two heartbeats.
     runner()
         .withPropertyValues(
@@ -157,6 +168,32 @@ class RelayAutoConfigurationIntegrationTests {
                   .isEqualTo(1.0);
             });
     assertThat(relay[0].status().state()).isEqualTo(RelayStatus.State.STOPPED);
+  }
+
+  @Test
+  void aTransactionalIdPrefixTurnsOnTransactionalFencing() {
+    String prefix = "tx" + UUID.randomUUID().toString().substring(0, 6) + ".";
+    String transactionalIds = "outboxkit-starter-" + prefix.substring(0, 8);
+    kafka.createTopic(prefix + "Order", 2);
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.auto-create=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.kafka.transactional-id-prefix=" + transactionalIds,
+            "outbox.relay.topics.prefix=" + prefix)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              appendOneAndAwaitItsRecord(context, prefix + "Order");
+              try (org.apache.kafka.clients.admin.Admin admin =
+                  org.apache.kafka.clients.admin.Admin.create(
+                      java.util.Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+                assertThat(admin.listTransactions().all().get())
+                    .extracting(org.apache.kafka.clients.admin.TransactionListing::transactionalId)
+                    .anyMatch(id -> id.startsWith(transactionalIds + "-"));
+              }
+            });
   }
 
   @Test
