@@ -126,8 +126,7 @@ class ContainerImageTests {
   }
 
   @Test
-  void theImageRunsTheModulesJarAsTheChartsNonRootUserWithItsPortsAndJvmOptions()
-      throws Exception {
+  void theImageRunsTheModulesJarAsTheChartsNonRootUserWithItsPortsAndJvmOptions() throws Exception {
     Object runAsUser = HelmChartTests.at(values, "podSecurityContext", "runAsUser");
     List<String> users = instructions("USER");
     assertThat(users).hasSize(1);
