@@ -269,4 +269,23 @@ class HelmChartTests {
     assertThat(at(open, "spec", "policyTypes")).isEqualTo(List.of("Ingress"));
     assertThat((Map<String, Object>) open.get("spec")).doesNotContainKey("egress");
   }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void thePodRunsAsItsOwnServiceAccountWithoutAToken() {
+    List<Map<String, Object>> docs = render(Map.of());
+    Map<String, Object> account = kind(docs, "ServiceAccount");
+    Map<String, Object> pod =
+        (Map<String, Object>) at(kind(docs, "Deployment"), "spec", "template", "spec");
+    assertThat(pod.get("serviceAccountName")).isEqualTo(at(account, "metadata", "name"));
+    assertThat(at(account, "metadata", "name")).isEqualTo("payments-outbox-relay");
+    assertThat(account.get("automountServiceAccountToken")).isEqualTo(false);
+    assertThat(pod.get("automountServiceAccountToken")).isEqualTo(false);
+
+    List<Map<String, Object>> existing =
+        render(Map.of("serviceAccount.create", "false", "serviceAccount.name", "relay-identity"));
+    assertThat(existing.stream().map(d -> d.get("kind"))).doesNotContain("ServiceAccount");
+    assertThat(at(kind(existing, "Deployment"), "spec", "template", "spec", "serviceAccountName"))
+        .isEqualTo("relay-identity");
+  }
 }

@@ -224,6 +224,10 @@ class KustomizeTests {
             "volumes")) {
       assertThat(pod(kustomize).get(field)).as(field).isEqualTo(pod(helm).get(field));
     }
+    assertThat(pod(kustomize).get("serviceAccountName")).isNotNull();
+    assertThat(pod(helm).get("serviceAccountName")).isNotNull();
+    assertThat(HelmChartTests.kind(kustomize, "ServiceAccount").get("automountServiceAccountToken"))
+        .isEqualTo(HelmChartTests.kind(helm, "ServiceAccount").get("automountServiceAccountToken"));
     for (String field : List.of("replicas", "strategy")) {
       assertThat(HelmChartTests.at(HelmChartTests.kind(kustomize, "Deployment"), "spec", field))
           .as(field)
