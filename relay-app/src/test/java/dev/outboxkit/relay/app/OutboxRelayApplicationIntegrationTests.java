@@ -15,6 +15,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -122,6 +124,12 @@ class OutboxRelayApplicationIntegrationTests {
         event.id());
   }
 
+  private List<Map<String, Object>> parkedRows() {
+    return jdbc.queryForList(
+        "SELECT id, status, attempts, last_error, next_attempt_at FROM outbox_event"
+            + " WHERE status = 'DEAD' ORDER BY id");
+  }
+
   @Test
   void servesProbesAndPrometheusOpenlyAndHealthDetailsToTheOperatorOnly() throws Exception {
     new TransactionTemplate(transactions)
@@ -177,13 +185,20 @@ class OutboxRelayApplicationIntegrationTests {
           event.partition());
     }
     String replayBody = "{\"ids\":\"" + replayMe.id() + "\"}";
+    String replayAll = "{\"ids\":\"all\"}";
     String path = "/actuator/outboxparked";
+    List<Map<String, Object>> parkedRows = parkedRows();
+    assertThat(parkedRows).hasSize(2);
 
     assertThat(get(path, null).statusCode()).isEqualTo(401);
     assertThat(get(path, VIEWER).body()).contains("\"count\":2").contains(replayMe.id().toString());
 
     assertThat(call(managementPort, "POST", path, null, replayBody).statusCode()).isEqualTo(401);
     assertThat(call(managementPort, "POST", path, VIEWER, replayBody).statusCode()).isEqualTo(403);
+    assertThat(call(managementPort, "POST", path, null, replayAll).statusCode()).isEqualTo(401);
+    assertThat(call(managementPort, "POST", path, VIEWER, replayAll).statusCode()).isEqualTo(403);
+    assertThat(call(managementPort, "POST", path, basic("viewer", "wrong"), replayAll).statusCode())
+        .isEqualTo(401);
     assertThat(
             call(managementPort, "POST", path, basic("operator", "wrong"), replayBody).statusCode())
         .isEqualTo(401);
@@ -193,6 +208,8 @@ class OutboxRelayApplicationIntegrationTests {
         .isEqualTo(403);
     // On the application port the same requests reach nothing.
     assertThat(call(port, "POST", path, OPERATOR, replayBody).statusCode()).isNotEqualTo(200);
+    // Refused means nothing changed: same rows, same status, attempts, error and next attempt.
+    assertThat(parkedRows()).isEqualTo(parkedRows);
     assertThat(status(replayMe)).isEqualTo("DEAD");
     assertThat(status(purgeMe)).isEqualTo("DEAD");
 

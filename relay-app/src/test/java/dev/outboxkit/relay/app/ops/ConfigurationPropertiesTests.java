@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -44,6 +45,19 @@ class ConfigurationPropertiesTests {
       }
     }
     return names;
+  }
+
+  /**
+   * The environment variable names that bind to a known property: Boot binds both the canonical
+   * form (dashes dropped) and the legacy one (dashes as underscores).
+   */
+  static Set<String> environmentVariableForms() throws Exception {
+    Set<String> forms = new TreeSet<>();
+    for (String p : knownProperties()) {
+      forms.add(p.replace(".", "_").replace("-", "").toUpperCase(Locale.ROOT));
+      forms.add(p.replace(".", "_").replace("-", "_").toUpperCase(Locale.ROOT));
+    }
+    return forms;
   }
 
   static boolean known(Set<String> names, String property) {

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -160,17 +159,7 @@ class HelmChartTests {
 
   @Test
   void everyEnvironmentVariableBindsToARealPropertyAndSecretsAreReferenced() throws Exception {
-    Set<String> known = ConfigurationPropertiesTests.knownProperties();
-    // Boot binds both the canonical form (dashes dropped) and the legacy one (dashes as
-    // underscores).
-    Set<String> envForms =
-        known.stream()
-            .flatMap(
-                p ->
-                    Stream.of(
-                        p.replace(".", "_").replace("-", "").toUpperCase(Locale.ROOT),
-                        p.replace(".", "_").replace("-", "_").toUpperCase(Locale.ROOT)))
-            .collect(Collectors.toSet());
+    Set<String> envForms = ConfigurationPropertiesTests.environmentVariableForms();
     for (Map<String, String> mode : List.of(Map.of("mode", "polling"), Map.of("mode", "cdc"))) {
       Map<String, Map<String, Object>> env = env(container(render(mode)));
       for (String name : env.keySet()) {
@@ -223,5 +212,80 @@ class HelmChartTests {
     assertThat(at(policy, "spec", "ingress", "0", "ports"))
         .isEqualTo(List.of(Map.of("port", "management", "protocol", "TCP")));
     assertThat(((List<?>) at(policy, "spec", "ingress"))).hasSize(1);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theNetworkPolicyLetsOutOnlyDnsTheDatabaseAndKafkaAndTheirPortsAndPeersAreValues() {
+    Map<String, Object> policy = kind(render(Map.of()), "NetworkPolicy");
+    assertThat(at(policy, "spec", "policyTypes")).isEqualTo(List.of("Ingress", "Egress"));
+    assertThat(at(policy, "spec", "egress"))
+        .isEqualTo(
+            List.of(
+                Map.of(
+                    "ports",
+                    List.of(
+                        Map.of("port", 53, "protocol", "UDP"),
+                        Map.of("port", 53, "protocol", "TCP"))),
+                Map.of("ports", List.of(Map.of("port", 5432, "protocol", "TCP"))),
+                Map.of("ports", List.of(Map.of("port", 9092, "protocol", "TCP")))));
+
+    Map<String, Object> narrowed =
+        kind(
+            render(
+                Map.of(
+                    "networkPolicy.egress.database.ports[0]", "3306",
+                    "networkPolicy.egress.database.to[0].ipBlock.cidr", "10.1.0.0/16",
+                    "networkPolicy.egress.kafka.ports[0]", "9093",
+                    "networkPolicy.egress.kafka.to[0].namespaceSelector.matchLabels.team", "kafka",
+                    "networkPolicy.egress.dns.to[0].namespaceSelector.matchLabels.name",
+                        "kube-system")),
+            "NetworkPolicy");
+    List<Map<String, Object>> egress = (List<Map<String, Object>>) at(narrowed, "spec", "egress");
+    assertThat(egress).hasSize(3);
+    assertThat(at(egress, "0", "to"))
+        .isEqualTo(
+            List.of(
+                Map.of("namespaceSelector", Map.of("matchLabels", Map.of("name", "kube-system")))));
+    assertThat(egress.get(1))
+        .isEqualTo(
+            Map.of(
+                "ports", List.of(Map.of("port", 3306, "protocol", "TCP")),
+                "to", List.of(Map.of("ipBlock", Map.of("cidr", "10.1.0.0/16")))));
+    assertThat(egress.get(2))
+        .isEqualTo(
+            Map.of(
+                "ports", List.of(Map.of("port", 9093, "protocol", "TCP")),
+                "to",
+                    List.of(
+                        Map.of(
+                            "namespaceSelector", Map.of("matchLabels", Map.of("team", "kafka"))))));
+    // Ingress stays the management port only, whatever egress says.
+    assertThat(at(narrowed, "spec", "ingress", "0", "ports"))
+        .isEqualTo(List.of(Map.of("port", "management", "protocol", "TCP")));
+
+    Map<String, Object> open =
+        kind(render(Map.of("networkPolicy.egress.enabled", "false")), "NetworkPolicy");
+    assertThat(at(open, "spec", "policyTypes")).isEqualTo(List.of("Ingress"));
+    assertThat((Map<String, Object>) open.get("spec")).doesNotContainKey("egress");
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void thePodRunsAsItsOwnServiceAccountWithoutAToken() {
+    List<Map<String, Object>> docs = render(Map.of());
+    Map<String, Object> account = kind(docs, "ServiceAccount");
+    Map<String, Object> pod =
+        (Map<String, Object>) at(kind(docs, "Deployment"), "spec", "template", "spec");
+    assertThat(pod.get("serviceAccountName")).isEqualTo(at(account, "metadata", "name"));
+    assertThat(at(account, "metadata", "name")).isEqualTo("payments-outbox-relay");
+    assertThat(account.get("automountServiceAccountToken")).isEqualTo(false);
+    assertThat(pod.get("automountServiceAccountToken")).isEqualTo(false);
+
+    List<Map<String, Object>> existing =
+        render(Map.of("serviceAccount.create", "false", "serviceAccount.name", "relay-identity"));
+    assertThat(existing.stream().map(d -> d.get("kind"))).doesNotContain("ServiceAccount");
+    assertThat(at(kind(existing, "Deployment"), "spec", "template", "spec", "serviceAccountName"))
+        .isEqualTo("relay-identity");
   }
 }

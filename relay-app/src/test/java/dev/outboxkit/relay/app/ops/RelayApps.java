@@ -23,6 +23,12 @@ final class RelayApps {
 
   static ConfigurableApplicationContext start(
       TestDatabase db, KafkaTestBroker kafka, String... extra) {
+    return start(db, kafka.bootstrapServers(), extra);
+  }
+
+  /** The same against a Kafka cluster of the test's own (e.g. one it stops). */
+  static ConfigurableApplicationContext start(
+      TestDatabase db, String bootstrapServers, String... extra) {
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -31,7 +37,7 @@ final class RelayApps {
                 "--spring.datasource.url=" + db.jdbcUrl(),
                 "--spring.datasource.username=" + db.username(),
                 "--spring.datasource.password=" + db.password(),
-                "--outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--outbox.relay.kafka.bootstrap-servers=" + bootstrapServers,
                 "--outbox.store.auto-create=true",
                 "--outbox.relay.auto-create=true",
                 "--outbox.relay.polling.metrics-interval=100ms",
