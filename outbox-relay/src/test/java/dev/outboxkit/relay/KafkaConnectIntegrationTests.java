@@ -41,12 +41,15 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The Kafka Connect path: the shipped {@code deploy/kafka-connect/outbox-connector-postgres.json}
- * (Debezium's PostgreSQL connector + OutboxKit's {@code OutboxRecordRouter}) in a real standalone
- * Connect worker in this JVM produces the very records the polling relay sends for the same rows.
+ * and {@code outbox-connector-mysql.json} (Debezium's connector + OutboxKit's {@code
+ * OutboxRecordRouter}) in a real standalone Connect worker in this JVM produce the very records the
+ * polling relay sends for the same rows.
  */
 class KafkaConnectIntegrationTests {
 
-  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+  @RegisterExtension static final TestDatabaseExtension postgres = TestDatabaseExtension.postgres();
+
+  @RegisterExtension static final TestDatabaseExtension mysql = TestDatabaseExtension.mysql();
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
@@ -63,7 +66,7 @@ class KafkaConnectIntegrationTests {
     }
     Exit.resetExitProcedure();
     Exit.resetHaltProcedure();
-    try (Connection c = db.dataSource().getConnection();
+    try (Connection c = postgres.dataSource().getConnection();
         Statement s = c.createStatement()) {
       s.execute(
           "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
@@ -73,6 +76,15 @@ class KafkaConnectIntegrationTests {
 
   @Test
   void theShippedConnectorConfigurationSendsTheRelaysRecords() throws Exception {
+    sendsTheRelaysRecords(postgres, "outbox-connector-postgres.json");
+  }
+
+  @Test
+  void theShippedMySqlConnectorConfigurationSendsTheRelaysRecords() throws Exception {
+    sendsTheRelaysRecords(mysql, "outbox-connector-mysql.json");
+  }
+
+  private void sendsTheRelaysRecords(TestDatabaseExtension db, String file) throws Exception {
     OutboxDialect dialect = RelayTables.create(db.dataSource());
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
@@ -113,11 +125,10 @@ class KafkaConnectIntegrationTests {
             "${DB_USER}", db.database().username(),
             "${DB_PASSWORD}", db.database().password(),
             "${SLOT_NAME}", "connect_test",
-            "${TOPIC_PREFIX}", "connect-");
+            "${TOPIC_PREFIX}", "connect-",
+            "${KAFKA_BOOTSTRAP_SERVERS}", kafka.bootstrapServers());
     JsonNode shipped =
-        JsonMapper.builder()
-            .build()
-            .readTree(Path.of("../deploy/kafka-connect/outbox-connector-postgres.json").toFile());
+        JsonMapper.builder().build().readTree(Path.of("../deploy/kafka-connect/" + file).toFile());
     Map<String, String> config = new LinkedHashMap<>();
     shipped
         .get("config")

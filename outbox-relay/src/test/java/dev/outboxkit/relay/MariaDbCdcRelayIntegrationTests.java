@@ -42,4 +42,13 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
     }
   }
+
+  /**
+   * Issue 12: a {@code jdbc:mysql:} URL (MySQL Connector/J) that reaches MariaDB gets the MariaDB
+   * connector (the MySQL connector fails on MariaDB's binlog status statement).
+   */
+  @Test
+  void aMySqlUrlThatReachesMariaDbIsReadWithTheMariaDbConnector() {
+    publishesThroughTheUrl(db.database().jdbcUrl().replace("jdbc:mariadb:", "jdbc:mysql:"));
+  }
 }

@@ -85,7 +85,48 @@ class PostgresCdcPreflightIntegrationTests {
             .build();
     assertThatThrownBy(relay::start)
         .hasMessageContaining("lacks the REPLICATION attribute")
-        .hasMessageContaining("ALTER ROLE outbox_writer_only WITH REPLICATION");
+        .hasMessageContaining("is no member of rds_replication")
+        .hasMessageContaining("ALTER ROLE outbox_writer_only WITH REPLICATION")
+        .hasMessageContaining("GRANT rds_replication TO outbox_writer_only");
+  }
+
+  /**
+   * Issue 12: on RDS/Aurora a CDC user gets replication through membership in {@code
+   * rds_replication} (role attributes are not inherited, so the attribute check alone refused it).
+   * A role of that name stands in for RDS's here; plain PostgreSQL would not let this user stream,
+   * so the test is about the check's decision only.
+   */
+  @Test
+  void acceptsMembershipInRdsReplicationInsteadOfTheAttribute() throws Exception {
+    RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP ROLE IF EXISTS outbox_rds_cdc");
+      s.execute("DROP ROLE IF EXISTS rds_replication");
+      s.execute("CREATE ROLE rds_replication NOLOGIN");
+      s.execute("CREATE ROLE outbox_rds_cdc LOGIN PASSWORD 'pw'");
+      s.execute("DROP PUBLICATION IF EXISTS rds_pub");
+      s.execute("CREATE PUBLICATION rds_pub FOR TABLE public.outbox_event");
+      try {
+        assertThatThrownBy(() -> probe(c, "outbox_rds_cdc"))
+            .hasMessageContaining("is no member of rds_replication")
+            .hasMessageContaining("GRANT rds_replication TO outbox_rds_cdc");
+        // Membership through another role counts too, as RDS grants it.
+        s.execute("CREATE ROLE outbox_cdc_group NOLOGIN IN ROLE rds_replication");
+        s.execute("GRANT outbox_cdc_group TO outbox_rds_cdc");
+        probe(c, "outbox_rds_cdc");
+      } finally {
+        s.execute("DROP PUBLICATION IF EXISTS rds_pub");
+        s.execute("DROP ROLE IF EXISTS outbox_rds_cdc");
+        s.execute("DROP ROLE IF EXISTS outbox_cdc_group");
+        s.execute("DROP ROLE IF EXISTS rds_replication");
+      }
+    }
+  }
+
+  private static void probe(Connection c, String user) throws Exception {
+    dev.outboxkit.relay.cdc.CdcPreflightProbe.check(
+        c, OutboxDialect.postgresql(), db.database().jdbcUrl(), user, "pw", "rds_pub");
   }
 
   @Test

@@ -33,7 +33,7 @@ final class CdcEngineConfig {
             ? table.schema()
             : url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
     p.setProperty("name", options.name());
-    p.setProperty("connector.class", options.connectorClass(d.name()));
+    p.setProperty("connector.class", connectorClass(d));
     p.setProperty("topic.prefix", options.name());
     p.setProperty("database.hostname", url.getHost());
     p.setProperty("database.user", options.username());
@@ -83,15 +83,37 @@ final class CdcEngineConfig {
       p.setProperty("table.include.list", database + "\\." + table.name());
       snapshotInSeqOrder(p, database + "." + table.name());
       p.setProperty("include.schema.changes", "false");
-      // No global read lock (it waits for every open writer transaction and needs RELOAD): rows
-      // written while the first start's snapshot runs may be published twice, never missed.
-      p.setProperty("snapshot.locking.mode", "none");
+      // The first start's snapshot takes a short global read lock (FLUSH TABLES WITH READ LOCK,
+      // table locks where that is refused) so that its binlog position and its read view (START
+      // TRANSACTION WITH CONSISTENT SNAPSHOT) are taken at one instant. With "none" Debezium takes
+      // neither lock nor consistent-snapshot transaction, and a transaction written to the binlog
+      // before the position but not yet visible to the read view is lost: see docs/cdc.md.
+      p.setProperty("snapshot.locking.mode", "minimal");
       p.setProperty("schema.history.internal", DatabaseSchemaHistory.class.getName());
       p.setProperty("schema.history.internal." + DatabaseOffsetStore.BINDING, bindingKey);
       p.setProperty("schema.history.internal.store.only.captured.tables.ddl", "true");
     }
     options.debeziumProperties().forEach(p::setProperty);
     return p;
+  }
+
+  /**
+   * Debezium's connector for the server the CDC connection talks to (not the URL's prefix: the
+   * MariaDB connector fails on MySQL 8 and the MySQL connector on MariaDB).
+   *
+   * @param source the dialect detected over the CDC connection
+   */
+  static String connectorClass(OutboxDialect source) {
+    return switch (source.name()) {
+      case "postgresql" -> "io.debezium.connector.postgresql.PostgresConnector";
+      case "mariadb" -> "io.debezium.connector.mariadb.MariaDbConnector";
+      case "mysql" -> "io.debezium.connector.mysql.MySqlConnector";
+      default ->
+          throw new IllegalStateException(
+              "outbox.relay.mode=cdc needs PostgreSQL, MySQL or MariaDB; outbox.relay.cdc.url"
+                  + " talks to "
+                  + source.name());
+    };
   }
 
   /**

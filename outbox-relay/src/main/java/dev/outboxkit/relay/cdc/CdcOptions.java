@@ -22,8 +22,9 @@ import org.jspecify.annotations.Nullable;
  *     offsets; one active engine per name
  * @param jdbcUrl the database, {@code jdbc:postgresql://host:port/db}, {@code
  *     jdbc:mariadb://host:port/db} or {@code jdbc:mysql://host:port/db}
- * @param username a user with the REPLICATION attribute (PostgreSQL) or REPLICATION SLAVE and
- *     REPLICATION CLIENT grants (MySQL/MariaDB)
+ * @param username a user with the REPLICATION attribute or membership in {@code rds_replication}
+ *     (PostgreSQL) or REPLICATION SLAVE, REPLICATION CLIENT and RELOAD grants (MySQL/MariaDB;
+ *     RELOAD for the first start's snapshot lock)
  * @param password its password
  * @param publication the PostgreSQL publication, limited to the outbox table
  * @param autoCreate whether to create the publication (PostgreSQL) and the state table when
@@ -116,8 +117,10 @@ public record CdcOptions(
   }
 
   /**
-   * The Debezium connector for this database: PostgreSQL by URL; MariaDB by URL or when the
-   * database was detected as MariaDB (its binlog differs from MySQL's); MySQL otherwise.
+   * A first guess at the Debezium connector, before any connection: PostgreSQL by URL; MariaDB by
+   * URL or when the database was detected as MariaDB; MySQL otherwise. At start-up the relay asks
+   * the server over this URL what it is and uses that server's connector (a {@code jdbc:mariadb:}
+   * URL may reach MySQL, and the other way round).
    *
    * @param dialectName the detected or configured dialect's name, or {@code null} when not known
    *     yet

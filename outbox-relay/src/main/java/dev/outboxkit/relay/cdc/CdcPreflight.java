@@ -3,31 +3,94 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Locale;
+import java.util.Properties;
 
 /**
  * Checks, before the engine starts, what Debezium would otherwise report late or not at all: the
  * server's change log settings, the user's replication grants and the PostgreSQL publication. Each
- * failure names the setting or grant and the statement that fixes it.
+ * failure names the setting or grant and the statement that fixes it. The MySQL/MariaDB binlog
+ * checks live in {@link BinlogPreflight}.
  */
 final class CdcPreflight {
 
   private CdcPreflight() {}
 
+  /**
+   * Opens a connection as the CDC user, to the URL Debezium will read: the server's product and the
+   * user's grants are those of that connection, not of the relay's {@code DataSource}.
+   */
+  static Connection connect(CdcOptions options) {
+    Properties credentials = new Properties();
+    credentials.setProperty("user", options.username());
+    credentials.setProperty("password", options.password());
+    try {
+      return DriverManager.getConnection(options.jdbcUrl(), credentials);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "CDC relay could not connect to outbox.relay.cdc.url as outbox.relay.cdc.username '"
+              + options.username()
+              + "': "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
+   * The server the CDC connection talks to, which picks the connector; it must be of the same kind
+   * as the relay's {@code DataSource} (the same server, read and written).
+   */
+  static OutboxDialect source(Connection cdc, OutboxDialect dataSource) throws SQLException {
+    OutboxDialect source = OutboxDialect.detect(cdc);
+    if (!source.name().equals(dataSource.name())) {
+      throw new IllegalStateException(
+          "outbox.relay.cdc.url talks to "
+              + source.name()
+              + " but the relay's DataSource to "
+              + dataSource.name()
+              + ": both must name the same database server");
+    }
+    String connector = CdcEngineConfig.connectorClass(source);
+    try {
+      Class.forName(connector, false, CdcPreflight.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(
+          "outbox.relay.cdc.url talks to "
+              + source.name()
+              + ", whose CDC needs "
+              + connector
+              + " on the class path: add io.debezium:debezium-connector-"
+              + source.name().replace("postgresql", "postgres"),
+          e);
+    }
+    return source;
+  }
+
+  /**
+   * Runs every check for {@code source}.
+   *
+   * @param c a connection of the relay's {@code DataSource} (creates the publication)
+   * @param cdc a connection as the CDC user (its grants, the server's settings)
+   */
   static void check(
-      Connection c, OutboxDialect dialect, CdcOptions options, OutboxTable outbox, String user)
+      Connection c,
+      Connection cdc,
+      OutboxDialect source,
+      CdcOptions options,
+      OutboxTable outbox,
+      String user)
       throws SQLException {
-    switch (dialect.name()) {
+    switch (source.name()) {
       case "postgresql" -> postgres(c, options, outbox, user);
-      case "mysql", "mariadb" -> binlog(c, user);
+      case "mysql", "mariadb" -> BinlogPreflight.check(cdc, source, user);
       default ->
           throw new IllegalStateException(
               "outbox.relay.mode=cdc needs PostgreSQL, MySQL or MariaDB; this database is "
-                  + dialect.name()
+                  + source.name()
                   + ". Use outbox.relay.mode=polling.");
     }
   }
@@ -43,15 +106,21 @@ final class CdcPreflight {
               + " the server (on RDS/Aurora: rds.logical_replication = 1 in the parameter group),"
               + " or use outbox.relay.mode=polling.");
     }
+    // Role attributes are not inherited, but RDS/Aurora grant replication through membership in
+    // rds_replication (there is no REPLICATION attribute to give there).
     try (PreparedStatement s =
-        c.prepareStatement("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = ?")) {
+        c.prepareStatement(
+            "SELECT r.rolreplication OR r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles g WHERE"
+                + " g.rolname = 'rds_replication' AND pg_has_role(r.oid, g.oid, 'MEMBER'))"
+                + " FROM pg_roles r WHERE r.rolname = ?")) {
       s.setString(1, user);
       try (ResultSet rs = s.executeQuery()) {
         if (!rs.next() || !rs.getBoolean(1)) {
           throw new IllegalStateException(
               "PostgreSQL user '"
                   + user
-                  + "' lacks the REPLICATION attribute that logical decoding needs. Run ALTER ROLE "
+                  + "' lacks the REPLICATION attribute that logical decoding needs, and is no"
+                  + " member of rds_replication. Run ALTER ROLE "
                   + user
                   + " WITH REPLICATION (on RDS/Aurora: GRANT rds_replication TO "
                   + user
@@ -123,103 +192,6 @@ final class CdcPreflight {
                   + outbox.name()
                   + ".");
         }
-      }
-    }
-  }
-
-  private static void binlog(Connection c, String user) throws SQLException {
-    String logBin;
-    String format;
-    String image;
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")) {
-      rs.next();
-      logBin = rs.getString(1);
-      format = rs.getString(2);
-      image = rs.getString(3);
-    }
-    if (!("1".equals(logBin) || "ON".equalsIgnoreCase(logBin))) {
-      throw new IllegalStateException(
-          "The binary log is off (log_bin). CDC needs it: start the server with --log-bin"
-              + " --binlog-format=ROW --binlog-row-image=FULL and a unique --server-id, or use"
-              + " outbox.relay.mode=polling.");
-    }
-    if (!"ROW".equalsIgnoreCase(format)) {
-      throw new IllegalStateException(
-          "binlog_format is "
-              + format
-              + " but CDC needs ROW. Run SET GLOBAL binlog_format = 'ROW' (and in the server's"
-              + " configuration).");
-    }
-    if (image != null && !"FULL".equalsIgnoreCase(image)) {
-      throw new IllegalStateException(
-          "binlog_row_image is "
-              + image
-              + " but CDC needs FULL. Run SET GLOBAL binlog_row_image = 'FULL' (and in the"
-              + " server's configuration).");
-    }
-    StringBuilder grants = new StringBuilder();
-    try {
-      appendGrants(c, "SHOW GRANTS FOR CURRENT_USER()", grants);
-    } catch (SQLException e) {
-      if (e.getErrorCode() == 1290) {
-        return; // --skip-grant-tables: every user may do everything
-      }
-      throw e;
-    }
-    appendRoleGrants(c, grants);
-    String g = grants.toString();
-    boolean all = g.contains("GRANT ALL PRIVILEGES ON *.*");
-    boolean replica = all || g.contains("REPLICATION SLAVE") || g.contains("REPLICATION REPLICA");
-    boolean client =
-        all
-            || g.contains("REPLICATION CLIENT")
-            || g.contains("BINLOG MONITOR")
-            || g.contains("SUPER");
-    if (!replica || !client) {
-      throw new IllegalStateException(
-          "User '"
-              + user
-              + "' lacks "
-              + (!replica ? "REPLICATION SLAVE" : "")
-              + (!replica && !client ? " and " : "")
-              + (!client ? "REPLICATION CLIENT" : "")
-              + ", which reading the binlog needs. Run GRANT REPLICATION SLAVE, REPLICATION CLIENT"
-              + " ON *.* TO '"
-              + user
-              + "'.");
-    }
-  }
-
-  /**
-   * Adds the privileges of the user's active roles (such as the shipped {@code outboxkit_cdc}):
-   * {@code SHOW GRANTS FOR CURRENT_USER()} names a granted role but not what it grants. MySQL 8
-   * expands roles with {@code USING} ({@code CURRENT_ROLE()} lists {@code `role`@`host`}); MariaDB
-   * shows an active role's grants with {@code SHOW GRANTS FOR role}.
-   */
-  private static void appendRoleGrants(Connection c, StringBuilder grants) throws SQLException {
-    String roles;
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT CURRENT_ROLE()")) {
-      rs.next();
-      roles = rs.getString(1);
-    }
-    if (roles == null || roles.isBlank() || "NONE".equalsIgnoreCase(roles)) {
-      return;
-    }
-    if (roles.contains("@")) {
-      appendGrants(c, "SHOW GRANTS FOR CURRENT_USER() USING " + roles, grants);
-    } else {
-      appendGrants(c, "SHOW GRANTS FOR `" + roles.replace("`", "``") + "`", grants);
-    }
-  }
-
-  private static void appendGrants(Connection c, String sql, StringBuilder grants)
-      throws SQLException {
-    try (Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      while (rs.next()) {
-        grants.append(rs.getString(1).toUpperCase(Locale.ROOT)).append('\n');
       }
     }
   }

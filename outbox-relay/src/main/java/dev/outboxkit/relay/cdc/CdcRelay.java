@@ -90,6 +90,10 @@ final class CdcRelay implements OutboxRelay {
   private volatile long backoffUntilNanos;
 
   private @Nullable OutboxDialect dialect;
+
+  /** The server the engine reads, as the CDC connection reports it (picks the connector). */
+  private @Nullable OutboxDialect source;
+
   private @Nullable OutboxRows rows;
   private @Nullable RelayMetrics metrics;
   private @Nullable KafkaEventPublisher publisher;
@@ -160,16 +164,22 @@ final class CdcRelay implements OutboxRelay {
     OutboxDialect dialect = d;
     this.dialect = dialect;
     CdcEngineConfig.sourceUrl(options.jdbcUrl());
-    jdbc.autoCommit(
-        c -> {
-          OutboxSchema.verify(c, dialect, settings.table());
-          CdcPreflight.check(c, dialect, options, settings.table(), options.username());
-          if (options.autoCreate()) {
-            CdcSchema.create(c, dialect, options.stateTable());
-          }
-          verifyStateTable(c, dialect);
-          return null;
-        });
+    // The connector and the checks follow the server the CDC connection talks to, asked over that
+    // connection as the CDC user: a jdbc:mariadb: URL may point at MySQL and the other way round.
+    try (Connection cdc = CdcPreflight.connect(options)) {
+      OutboxDialect source = CdcPreflight.source(cdc, dialect);
+      this.source = source;
+      jdbc.autoCommit(
+          c -> {
+            OutboxSchema.verify(c, dialect, settings.table());
+            CdcPreflight.check(c, cdc, source, options, settings.table(), options.username());
+            if (options.autoCreate()) {
+              CdcSchema.create(c, dialect, options.stateTable());
+            }
+            verifyStateTable(c, dialect);
+            return null;
+          });
+    }
     this.rows = new OutboxRows(dialect, settings.table());
     this.decoder = new ChangeDecoder(settings.table().name());
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
@@ -349,7 +359,7 @@ final class CdcRelay implements OutboxRelay {
     AtomicReference<Running> self = new AtomicReference<>();
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-            .using(CdcEngineConfig.of(settings, options, dialect, key))
+            .using(CdcEngineConfig.of(settings, options, source, key))
             .notifying(this::handleBatch)
             .using(
                 (success, message, error) -> {

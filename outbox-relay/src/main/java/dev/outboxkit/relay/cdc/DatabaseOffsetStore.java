@@ -44,6 +44,7 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
   private static final Map<String, Binding> BINDINGS = new ConcurrentHashMap<>();
 
   private Binding binding;
+  private String bindingKey;
 
   static void bind(String key, Binding binding) {
     BINDINGS.put(key, binding);
@@ -66,6 +67,7 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
       throw new ConnectException("DatabaseOffsetStore is only usable from OutboxKit's CDC relay");
     }
     this.binding = found;
+    this.bindingKey = key.toString();
   }
 
   @Override
@@ -88,6 +90,8 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
 
   @Override
   protected void save() {
+    // A position is only worth storing once the schema history it needs is stored.
+    DatabaseSchemaHistory.awaitStored(bindingKey);
     try (Connection c = binding.dataSource().getConnection();
         PreparedStatement s =
             c.prepareStatement(

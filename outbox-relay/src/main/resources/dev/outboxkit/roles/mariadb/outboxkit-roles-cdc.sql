@@ -15,6 +15,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state_history TO outboxkit_cd
 ;
 
 -- Reading the binlog as a replica: global privileges, no data access (REPLICATION CLIENT is MariaDB's
--- BINLOG MONITOR).
-GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO outboxkit_cdc
+-- BINLOG MONITOR). RELOAD lets the first
+-- start's snapshot take its short global read lock (FLUSH TABLES WITH READ LOCK), without which a
+-- transaction committed during the snapshot could be in neither the snapshot nor the binlog read
+-- after it (docs/cdc.md).
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, RELOAD ON *.* TO outboxkit_cdc
 ;

@@ -14,6 +14,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state TO outboxkit_cdc
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state_history TO outboxkit_cdc
 ;
 
--- Reading the binlog as a replica: global privileges, no data access.
-GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO outboxkit_cdc
+-- Reading the binlog as a replica: global privileges, no data access. RELOAD lets the first
+-- start's snapshot take its short global read lock (FLUSH TABLES WITH READ LOCK), without which a
+-- transaction committed during the snapshot could be in neither the snapshot nor the binlog read
+-- after it (docs/cdc.md).
+-- On RDS/Aurora, which refuse the global read lock, also: GRANT LOCK TABLES ON <database>.* TO outboxkit_cdc
+GRANT REPLICATION SLAVE, REPLICATION CLIENT, RELOAD ON *.* TO outboxkit_cdc
 ;

@@ -12,7 +12,8 @@ public final class CdcPreflightProbe {
 
   /**
    * Runs the checks the CDC relay runs before its engine starts, as {@code user}, with the
-   * publication created by an administrator (no auto-create).
+   * publication created by an administrator (no auto-create). On MySQL/MariaDB {@code connection}
+   * must be the CDC user's own (its grants and the server's settings are read over it).
    */
   public static void check(
       Connection connection,
@@ -27,6 +28,6 @@ public final class CdcPreflightProbe {
             .publication(publication)
             .autoCreate(false)
             .build();
-    CdcPreflight.check(connection, dialect, options, OutboxTable.DEFAULT, user);
+    CdcPreflight.check(connection, connection, dialect, options, OutboxTable.DEFAULT, user);
   }
 }
