@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -565,19 +566,33 @@ public interface OutboxRelay extends AutoCloseable {
       if (cdc == null) {
         return PollingRelays.create(settings);
       }
+      // The binlog connector is picked at start-up from the server the CDC user reaches (a
+      // jdbc:mariadb: URL may point at MySQL): here only one of the two needs to be present.
       String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
-      for (String needed : new String[] {"io.debezium.engine.DebeziumEngine", connector}) {
-        try {
-          Class.forName(needed, false, OutboxRelay.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-          throw new IllegalStateException(
-              "CDC mode needs "
-                  + needed
-                  + " on the class path: add io.debezium:debezium-embedded and the connector of"
-                  + " your database (debezium-connector-postgres, -mariadb or -mysql)");
-        }
+      List<String> connectors =
+          connector.endsWith("PostgresConnector")
+              ? List.of(connector)
+              : List.of(
+                  "io.debezium.connector.mysql.MySqlConnector",
+                  "io.debezium.connector.mariadb.MariaDbConnector");
+      if (!present("io.debezium.engine.DebeziumEngine")
+          || connectors.stream().noneMatch(Builder::present)) {
+        throw new IllegalStateException(
+            "CDC mode needs io.debezium.engine.DebeziumEngine and "
+                + String.join(" or ", connectors)
+                + " on the class path: add io.debezium:debezium-embedded and the connector of"
+                + " your database (debezium-connector-postgres, -mariadb or -mysql)");
       }
       return CdcRelays.create(settings, cdc);
+    }
+
+    private static boolean present(String className) {
+      try {
+        Class.forName(className, false, OutboxRelay.class.getClassLoader());
+        return true;
+      } catch (ClassNotFoundException e) {
+        return false;
+      }
     }
 
     private Duration effectiveSendTimeout() {
