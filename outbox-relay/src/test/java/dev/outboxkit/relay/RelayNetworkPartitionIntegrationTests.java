@@ -7,7 +7,6 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxHeaders;
-import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.ProxiedKafkaBroker;
@@ -15,25 +14,16 @@ import dev.outboxkit.test.StallingProxy;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -135,12 +125,7 @@ class RelayNetworkPartitionIntegrationTests {
 
   private Outcome partitionTheActiveRelay(String name, boolean fencing) throws Exception {
     OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-      s.execute("DELETE FROM outbox_relay_lease");
-      s.execute("DELETE FROM outbox_relay_member");
-    }
+    RelayTestSupport.clearRelayTables(db.dataSource());
     String topic = "partitioned-" + name + System.nanoTime() % 100_000;
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       admin
@@ -150,30 +135,8 @@ class RelayNetworkPartitionIntegrationTests {
     }
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    int keys = 40;
-    AtomicBoolean writing = new AtomicBoolean(true);
-    AtomicInteger rounds = new AtomicInteger();
-    ExecutorService writer = Executors.newSingleThreadExecutor();
-    closing.add(writer::shutdownNow);
-    Future<?> written =
-        writer.submit(
-            () -> {
-              for (int n = 0; writing.get(); n++) {
-                int seq = n;
-                tx.execute(
-                    c ->
-                        outbox.appendAll(
-                            IntStream.range(0, keys)
-                                .mapToObj(
-                                    k ->
-                                        OutboxMessage.of(
-                                            topic, "key-" + k, "Counted", seq + ":" + k))
-                                .toList()));
-                rounds.incrementAndGet();
-                Thread.sleep(10);
-              }
-              return null;
-            });
+    CountedWriter writer = new CountedWriter(tx, outbox, topic, 40);
+    closing.add(writer);
 
     // The first relay reaches the database and the broker through stalling proxies.
     StallingProxy dbProxy = StallingProxy.tcp(port(db.jdbcUrl()));
@@ -203,9 +166,7 @@ class RelayNetworkPartitionIntegrationTests {
       broker.release();
       dbProxy.release();
       Thread.sleep(3_000);
-      writing.set(false);
-      written.get(30, TimeUnit.SECONDS);
-      int total = rounds.get() * keys;
+      int total = writer.stop();
       List<ConsumerRecord<byte[], byte[]>> records =
           reader.readUntil(r -> Ordering.of(r).distinct() >= total, Duration.ofSeconds(120));
       Ordering ordering = Ordering.of(records);
@@ -223,7 +184,7 @@ class RelayNetworkPartitionIntegrationTests {
           late);
       return new Outcome(total, ordering, late, heldChunks);
     } finally {
-      writing.set(false);
+      writer.close();
       kafka.proxy().release();
       dbProxy.release();
       if (successor != null) {
@@ -293,13 +254,6 @@ class RelayNetworkPartitionIntegrationTests {
   }
 
   private int owned(String prefix) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT COUNT(*) FROM outbox_relay_lease WHERE owner_id LIKE '" + prefix + "~%'")) {
-      rs.next();
-      return rs.getInt(1);
-    }
+    return RelayTestSupport.leasesOwnedBy(db.dataSource(), prefix);
   }
 }

@@ -8,11 +8,11 @@ import java.sql.SQLException;
 import javax.sql.DataSource;
 
 /** Creates the outbox and relay tables (default names) for a test; returns the dialect. */
-final class RelayTables {
+public final class RelayTables {
 
   private RelayTables() {}
 
-  static OutboxDialect create(DataSource dataSource) throws SQLException {
+  public static OutboxDialect create(DataSource dataSource) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       OutboxDialect dialect = OutboxDialect.detect(c);
       OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);

@@ -66,6 +66,30 @@ final class RelayTestSupport {
     return byId;
   }
 
+  /** Empties the outbox and the lease tables. */
+  static void clearRelayTables(DataSource dataSource) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      s.execute("DELETE FROM outbox_relay_lease");
+      s.execute("DELETE FROM outbox_relay_member");
+    }
+  }
+
+  /** How many leases the instance with this id holds (owner names are {@code <id>~<suffix>}). */
+  static int leasesOwnedBy(DataSource dataSource, String instanceId) throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM outbox_relay_lease WHERE owner_id LIKE '"
+                    + instanceId
+                    + "~%'")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
   static long rows(DataSource dataSource, String where) throws SQLException {
     try (Connection c = dataSource.getConnection();
         Statement s = c.createStatement();

@@ -4,25 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
-import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -54,52 +44,18 @@ class RelayZombieIntegrationTests {
   }
 
   private int owned(String prefix) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT COUNT(*) FROM outbox_relay_lease WHERE owner_id LIKE '" + prefix + "~%'")) {
-      rs.next();
-      return rs.getInt(1);
-    }
+    return RelayTestSupport.leasesOwnedBy(db.dataSource(), prefix);
   }
 
   @Test
   void aRelayFrozenPastItsLeasePublishesNothingOutOfOrderWhenItWakes() throws Exception {
     OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-      s.execute("DELETE FROM outbox_relay_lease");
-      s.execute("DELETE FROM outbox_relay_member");
-    }
+    RelayTestSupport.clearRelayTables(db.dataSource());
     String topic = "zombie" + System.nanoTime() % 100_000;
     kafka.createTopic(topic, 4);
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    int keys = 50;
-    AtomicBoolean writing = new AtomicBoolean(true);
-    AtomicInteger rounds = new AtomicInteger();
-    ExecutorService writer = Executors.newSingleThreadExecutor();
-    Future<?> written =
-        writer.submit(
-            () -> {
-              for (int n = 0; writing.get(); n++) {
-                int seq = n;
-                tx.execute(
-                    c ->
-                        outbox.appendAll(
-                            IntStream.range(0, keys)
-                                .mapToObj(
-                                    k ->
-                                        OutboxMessage.of(
-                                            topic, "key-" + k, "Counted", seq + ":" + k))
-                                .toList()));
-                rounds.incrementAndGet();
-                Thread.sleep(10);
-              }
-              return null;
-            });
+    CountedWriter writer = new CountedWriter(tx, outbox, topic, 50);
     try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
       Process zombie =
           processes.start(db.database(), kafka.bootstrapServers(), "zombie-a", null, "3s,250ms");
@@ -112,9 +68,7 @@ class RelayZombieIntegrationTests {
       signal(zombie, "CONT");
       // Awake again: it must find its leases gone and take part only through a new claim.
       Thread.sleep(3_000);
-      writing.set(false);
-      written.get(30, TimeUnit.SECONDS);
-      int total = rounds.get() * keys;
+      int total = writer.stop();
       List<ConsumerRecord<byte[], byte[]>> records =
           reader.readUntil(r -> Ordering.of(r).distinct() >= total, Duration.ofSeconds(120));
       Ordering ordering = Ordering.of(records);
@@ -131,8 +85,7 @@ class RelayZombieIntegrationTests {
       assertThat(ordering.distinct()).isEqualTo(total);
       assertThat(successor.isAlive()).isTrue();
     } finally {
-      writing.set(false);
-      writer.shutdownNow();
+      writer.close();
     }
   }
 }

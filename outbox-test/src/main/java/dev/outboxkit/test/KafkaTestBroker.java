@@ -47,20 +47,7 @@ public final class KafkaTestBroker {
     // whose unfinished features made idempotent producers fail with OutOfOrderSequenceException).
     KafkaClusterTestKit broker;
     try {
-      broker =
-          new KafkaClusterTestKit.Builder(
-                  new TestKitNodes.Builder()
-                      .setCombined(true)
-                      .setNumBrokerNodes(1)
-                      .setNumControllerNodes(1)
-                      .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
-                      .build())
-              .setConfigProp("auto.create.topics.enable", "false")
-              .setConfigProp("transaction.state.log.replication.factor", "1")
-              .setConfigProp("transaction.state.log.min.isr", "1")
-              .setConfigProp("offsets.topic.replication.factor", "1")
-              .setConfigProp("group.initial.rebalance.delay.ms", "0")
-              .build();
+      broker = singleNode().build();
       broker.format();
       broker.startup();
       broker.waitForReadyBrokers();
@@ -84,6 +71,25 @@ public final class KafkaTestBroker {
                 "outboxkit-test-kafka-stop"));
     String servers = broker.bootstrapServers();
     return new KafkaTestBroker(servers, "in-JVM Kafka (KRaft) at " + servers, broker);
+  }
+
+  /**
+   * A one-node KRaft cluster as the tests need it: the production metadata version, no topic
+   * auto-creation, internal topics with one replica.
+   */
+  static KafkaClusterTestKit.Builder singleNode() throws Exception {
+    return new KafkaClusterTestKit.Builder(
+            new TestKitNodes.Builder()
+                .setCombined(true)
+                .setNumBrokerNodes(1)
+                .setNumControllerNodes(1)
+                .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
+                .build())
+        .setConfigProp("auto.create.topics.enable", "false")
+        .setConfigProp("transaction.state.log.replication.factor", "1")
+        .setConfigProp("transaction.state.log.min.isr", "1")
+        .setConfigProp("offsets.topic.replication.factor", "1")
+        .setConfigProp("group.initial.rebalance.delay.ms", "0");
   }
 
   /** The {@code bootstrap.servers} value for clients. */

@@ -2,8 +2,6 @@ package dev.outboxkit.test;
 
 import java.io.IOException;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.apache.kafka.server.common.MetadataVersion;
 
 /**
  * An in-JVM KRaft broker of its own (not the shared {@link TestServers#kafka()}) that advertises a
@@ -31,21 +29,10 @@ public final class ProxiedKafkaBroker implements AutoCloseable {
     KafkaClusterTestKit broker = null;
     try {
       broker =
-          new KafkaClusterTestKit.Builder(
-                  new TestKitNodes.Builder()
-                      .setCombined(true)
-                      .setNumBrokerNodes(1)
-                      .setNumControllerNodes(1)
-                      .setBootstrapMetadataVersion(MetadataVersion.latestProduction())
-                      .build())
+          KafkaTestBroker.singleNode()
               .setConfigProp("advertised.listeners", "EXTERNAL://127.0.0.1:" + proxy.port())
-              .setConfigProp("auto.create.topics.enable", "false")
-              .setConfigProp("transaction.state.log.replication.factor", "1")
-              .setConfigProp("transaction.state.log.min.isr", "1")
               .setConfigProp("transaction.state.log.num.partitions", "4")
-              .setConfigProp("offsets.topic.replication.factor", "1")
               .setConfigProp("offsets.topic.num.partitions", "4")
-              .setConfigProp("group.initial.rebalance.delay.ms", "0")
               .build();
       broker.format();
       broker.startup();

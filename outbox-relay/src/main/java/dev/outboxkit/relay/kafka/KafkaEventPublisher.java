@@ -74,17 +74,13 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
   private @Nullable Admin admin;
   private @Nullable TopicCheck topics;
 
-  public KafkaEventPublisher(
-      Map<String, Object> userProperties,
-      String clientId,
-      Duration sendTimeout,
-      TopicRouter router,
-      boolean verifyTopics,
-      Clock clock) {
-    this(userProperties, clientId, sendTimeout, router, verifyTopics, clock, null);
-  }
-
   /**
+   * @param userProperties producer properties from the relay's configuration
+   * @param clientId the producer's client id (transactional producers add {@code -p<partition>})
+   * @param sendTimeout the producer's delivery timeout
+   * @param router where each event goes
+   * @param verifyTopics whether to check that a topic exists before sending to it
+   * @param clock for acknowledgement times
    * @param transactionalIdPrefix the prefix of the transactional ids (one per outbox partition), or
    *     {@code null} for plain idempotent sends
    */

@@ -2,11 +2,10 @@ package dev.outboxkit.relay.polling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
+import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
@@ -37,16 +36,9 @@ class LeaseRebalanceIntegrationTests {
 
   @BeforeEach
   void createTables() throws SQLException {
+    dialect = RelayTables.create(db.dataSource());
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
       s.execute("DELETE FROM outbox_relay_lease");
       s.execute("DELETE FROM outbox_relay_member");
     }
