@@ -58,6 +58,14 @@ final class KafkaReader implements AutoCloseable {
     return readUntil(r -> r.size() >= count, timeout);
   }
 
+  /** One poll of up to {@code timeout}; returns only the records it read. */
+  List<ConsumerRecord<byte[], byte[]>> pollOnce(Duration timeout) {
+    List<ConsumerRecord<byte[], byte[]>> fresh = new ArrayList<>();
+    consumer.poll(timeout).forEach(fresh::add);
+    records.addAll(fresh);
+    return fresh;
+  }
+
   /** Reads for a while longer, to catch records that should not be there. */
   List<ConsumerRecord<byte[], byte[]>> readFor(Duration duration) {
     long deadline = System.nanoTime() + duration.toNanos();

@@ -14,19 +14,22 @@ final class EmbeddedPostgresLauncher {
 
   private EmbeddedPostgresLauncher() {}
 
+  /** The configuration every embedded PostgreSQL of the tests shares. */
+  static EmbeddedPostgres.Builder builder() {
+    return EmbeddedPostgres.builder()
+        .setPGStartupWait(Duration.ofSeconds(60))
+        .setServerConfig("wal_level", "logical")
+        .setServerConfig("max_replication_slots", "20")
+        .setServerConfig("max_wal_senders", "20")
+        .setServerConfig("wal_writer_delay", "10ms")
+        .setServerConfig("max_connections", "300")
+        .setServerConfig("fsync", "off")
+        .setServerConfig("full_page_writes", "off");
+  }
+
   static DatabaseServer start() {
     try {
-      EmbeddedPostgres postgres =
-          EmbeddedPostgres.builder()
-              .setPGStartupWait(Duration.ofSeconds(60))
-              .setServerConfig("wal_level", "logical")
-              .setServerConfig("max_replication_slots", "20")
-              .setServerConfig("max_wal_senders", "20")
-              .setServerConfig("wal_writer_delay", "10ms")
-              .setServerConfig("max_connections", "300")
-              .setServerConfig("fsync", "off")
-              .setServerConfig("full_page_writes", "off")
-              .start();
+      EmbeddedPostgres postgres = builder().start();
       Runtime.getRuntime()
           .addShutdownHook(
               new Thread(() -> closeQuietly(postgres), "outboxkit-test-postgres-stop"));

