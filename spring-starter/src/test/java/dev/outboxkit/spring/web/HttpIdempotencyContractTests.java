@@ -38,7 +38,15 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 abstract class HttpIdempotencyContractTests {
 
   static void database(TestDatabaseExtension db, DynamicPropertyRegistry registry) {
-    registry.add("spring.datasource.url", db::jdbcUrl);
+    database(db, db::jdbcUrl, registry);
+  }
+
+  /** The same, connecting through {@code url} (e.g. a connection pooler in front of {@code db}). */
+  static void database(
+      TestDatabaseExtension db,
+      java.util.function.Supplier<Object> url,
+      DynamicPropertyRegistry registry) {
+    registry.add("spring.datasource.url", url);
     registry.add("spring.datasource.username", () -> db.database().username());
     registry.add("spring.datasource.password", () -> db.database().password());
     registry.add("spring.datasource.hikari.maximum-pool-size", () -> "20");
