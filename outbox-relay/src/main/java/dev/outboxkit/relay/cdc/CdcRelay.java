@@ -170,6 +170,8 @@ final class CdcRelay implements OutboxRelay {
           verifyStateTable(c, dialect);
           return null;
         });
+    CdcTls.properties(options.jdbcUrl(), options.connectorClass(dialect.name()));
+    CdcTls.verifyConnection(options);
     this.rows = new OutboxRows(dialect, settings.table());
     this.decoder = new ChangeDecoder(settings.table().name());
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
