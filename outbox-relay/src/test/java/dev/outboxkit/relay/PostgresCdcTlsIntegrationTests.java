@@ -40,6 +40,8 @@ class PostgresCdcTlsIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
+  static final String CDC_USER = "outbox_cdc_tls";
+
   static Path certs;
   static EmbeddedPostgres postgres;
   static DataSource dataSource;
@@ -109,6 +111,45 @@ class PostgresCdcTlsIntegrationTests {
         "server.ext",
         "-out",
         "server.crt");
+    // The CDC user logs in with a client certificate only: the engine's connections succeed
+    // only if the URL's sslcert/sslkey reach Debezium (pgjdbc wants the key as PKCS-8 DER).
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=" + CDC_USER,
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr");
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "client.crt");
+    openssl(
+        "pkcs8",
+        "-topk8",
+        "-inform",
+        "PEM",
+        "-outform",
+        "DER",
+        "-nocrypt",
+        "-in",
+        "client.key",
+        "-out",
+        "client.pk8");
     postgres =
         EmbeddedPostgres.builder()
             .setPGStartupWait(Duration.ofSeconds(60))
@@ -120,10 +161,16 @@ class PostgresCdcTlsIntegrationTests {
             .setServerConfig("ssl", "on")
             .setServerConfig("ssl_cert_file", "server.crt")
             .setServerConfig("ssl_key_file", "server.key")
+            .setServerConfig("ssl_ca_file", "ca.pem")
             .setDataDirectoryCustomizer(PostgresCdcTlsIntegrationTests::tlsOnly)
             .start();
     dataSource = postgres.getPostgresDatabase();
     dialect = RelayTables.create(dataSource);
+    try (Connection c = dataSource.getConnection();
+        Statement st = c.createStatement()) {
+      // Superuser for pg_logical_emit_message (the engine's heartbeat) in this test only.
+      st.execute("CREATE ROLE " + CDC_USER + " LOGIN SUPERUSER REPLICATION");
+    }
   }
 
   /** The server's key and certificate in its data directory, and TCP logins over TLS only. */
@@ -131,6 +178,7 @@ class PostgresCdcTlsIntegrationTests {
     try {
       Path data = dataDirectory.toPath();
       Files.copy(certs.resolve("server.crt"), data.resolve("server.crt"));
+      Files.copy(certs.resolve("ca.pem"), data.resolve("ca.pem"));
       Path key = Files.copy(certs.resolve("server.key"), data.resolve("server.key"));
       Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
       Files.writeString(
@@ -138,6 +186,8 @@ class PostgresCdcTlsIntegrationTests {
           String.join(
               "\n",
               "local all all trust",
+              "hostssl all " + CDC_USER + " 127.0.0.1/32 cert",
+              "hostssl all " + CDC_USER + " ::1/128 cert",
               "hostssl all all 127.0.0.1/32 trust",
               "hostssl all all ::1/128 trust",
               "hostssl replication all 127.0.0.1/32 trust",
@@ -172,11 +222,15 @@ class PostgresCdcTlsIntegrationTests {
           Statement s = c.createStatement();
           ResultSet rs =
               s.executeQuery(
-                  "SELECT s.ssl, s.version FROM pg_stat_replication r JOIN pg_stat_ssl s"
-                      + " ON s.pid = r.pid")) {
+                  "SELECT s.ssl, s.version, s.client_dn, r.usename FROM pg_stat_replication r"
+                      + " JOIN pg_stat_ssl s ON s.pid = r.pid")) {
         assertThat(rs.next()).as("the engine's replication connection").isTrue();
         assertThat(rs.getBoolean(1)).as("replication over TLS").isTrue();
-        System.out.printf("[cdc tls] replication connection over %s%n", rs.getString(2));
+        assertThat(rs.getString(3)).as("client certificate").isEqualTo("/CN=" + CDC_USER);
+        assertThat(rs.getString(4)).isEqualTo(CDC_USER);
+        System.out.printf(
+            "[cdc tls] replication connection over %s, client certificate %s%n",
+            rs.getString(2), rs.getString(3));
       }
     } finally {
       relay.close();
@@ -228,14 +282,18 @@ class PostgresCdcTlsIntegrationTests {
         + "/postgres?sslmode="
         + mode
         + "&sslrootcert="
-        + certs.resolve(rootCert);
+        + certs.resolve(rootCert)
+        + "&sslcert="
+        + certs.resolve("client.crt")
+        + "&sslkey="
+        + certs.resolve("client.pk8");
   }
 
   private static OutboxRelay relay(String cdcUrl, String name) {
     return OutboxRelay.builder()
         .dataSource(dataSource)
         .bootstrapServers(kafka.bootstrapServers())
-        .cdc(CdcOptions.builder(cdcUrl, "postgres", "").name(name).autoCreate(true).build())
+        .cdc(CdcOptions.builder(cdcUrl, CDC_USER, "").name(name).autoCreate(true).build())
         .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
         .metricsInterval(Duration.ofMillis(200))
         .meterRegistry(new SimpleMeterRegistry())
