@@ -53,6 +53,7 @@ final class CdcEngineConfig {
       p.setProperty("offset.storage.topic", options.offsetsInKafka());
       p.setProperty("offset.storage.partitions", "1");
       p.setProperty("offset.storage.replication.factor", "-1");
+      CdcTls.kafkaSecurity(settings.producerProperties()).forEach(p::setProperty);
     } else {
       p.setProperty("offset.storage", DatabaseOffsetStore.class.getName());
     }
@@ -93,6 +94,7 @@ final class CdcEngineConfig {
       p.setProperty("schema.history.internal." + DatabaseOffsetStore.BINDING, bindingKey);
       p.setProperty("schema.history.internal.store.only.captured.tables.ddl", "true");
     }
+    CdcTls.properties(options.jdbcUrl(), connectorClass(d)).forEach(p::setProperty);
     options.debeziumProperties().forEach(p::setProperty);
     return p;
   }

@@ -164,6 +164,10 @@ final class CdcRelay implements OutboxRelay {
     OutboxDialect dialect = d;
     this.dialect = dialect;
     CdcEngineConfig.sourceUrl(options.jdbcUrl());
+    // TLS first: a parameter the connector cannot honour, or a certificate the server refuses, is
+    // named as such before anything else connects.
+    CdcTls.properties(options.jdbcUrl(), options.connectorClass(dialect.name()));
+    CdcTls.verifyConnection(options);
     // The connector and the checks follow the server the CDC connection talks to, asked over that
     // connection as the CDC user: a jdbc:mariadb: URL may point at MySQL and the other way round.
     try (Connection cdc = CdcPreflight.connect(options)) {
