@@ -491,7 +491,12 @@ final class CdcRelay implements OutboxRelay {
     List<Long> acked = new ArrayList<>();
     List<PendingEvent> todo = new ArrayList<>(batch);
     while (!todo.isEmpty()) {
-      while (paused && isActiveState()) {
+      while (paused) {
+        if (!isActiveState()) {
+          // Closed while paused: what was held back stays unpublished (and unmarked) for the next
+          // owner; leaving the wait here would send it between close() and the engine's stop.
+          throw new LeaseLost("CDC relay " + id + " was closed while paused");
+        }
         requireLease();
         Thread.sleep(50);
       }
