@@ -110,11 +110,16 @@ abstract class CdcRelayContractTests {
         .heartbeatInterval(Duration.ofMillis(500));
   }
 
+  /** Options a subclass runs the whole contract with, e.g. transactional fencing. */
+  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+    return builder;
+  }
+
   OutboxRelay relay(
       UnaryOperator<CdcOptions.Builder> cdc, UnaryOperator<OutboxRelay.Builder> more) {
     OutboxRelay relay =
         more.apply(
-                OutboxRelay.builder()
+                contractOptions(OutboxRelay.builder())
                     .dataSource(dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .cdc(cdc.apply(cdcOptions(engine)).build())
