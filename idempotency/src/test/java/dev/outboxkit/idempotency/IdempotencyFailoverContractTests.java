@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.FailoverErrors;
 import dev.outboxkit.test.FailoverPools;
 import dev.outboxkit.test.RestartableDatabaseServer;
 import dev.outboxkit.test.TestDatabase;
@@ -163,7 +164,7 @@ abstract class IdempotencyFailoverContractTests {
           failures.size(),
           failedWhileDown,
           TimeUnit.NANOSECONDS.toMillis(maxBlocked),
-          example == null ? "-" : describe(example.error()),
+          example == null ? "-" : FailoverErrors.describe(example.error()),
           retried.size(),
           replayedAfterFailure,
           rows.values().stream().mapToInt(Integer::intValue).sum(),
@@ -172,7 +173,9 @@ abstract class IdempotencyFailoverContractTests {
       // Requests during the outage failed, within a bound, with the SQL error as the cause.
       assertThat(failures).isNotEmpty();
       for (Failure failure : failures) {
-        assertThat(hasSqlCause(failure.error())).as(describe(failure.error())).isTrue();
+        assertThat(FailoverErrors.hasSqlCause(failure.error()))
+            .as(FailoverErrors.describe(failure.error()))
+            .isTrue();
       }
       assertThat(Duration.ofNanos(maxBlocked)).isLessThan(Duration.ofSeconds(15));
       assertThat(retried).isNotEmpty();
@@ -226,27 +229,6 @@ abstract class IdempotencyFailoverContractTests {
       }
     }
     return rows;
-  }
-
-  private static boolean hasSqlCause(Throwable error) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof SQLException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static String describe(Throwable error) {
-    StringBuilder text = new StringBuilder(error.getClass().getSimpleName());
-    text.append(": ").append(error.getMessage());
-    Throwable cause = error.getCause();
-    if (cause != null) {
-      text.append(" <- ").append(cause.getClass().getSimpleName()).append(": ");
-      String message = String.valueOf(cause.getMessage());
-      text.append(message.length() > 160 ? message.substring(0, 160) + "..." : message);
-    }
-    return text.toString().replace('\n', ' ');
   }
 
   private static void pause(long millis) {

@@ -11,6 +11,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.FailoverErrors;
 import dev.outboxkit.test.FailoverPools;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.RestartableDatabaseServer;
@@ -214,7 +215,7 @@ abstract class DatabaseFailoverContractTests {
             failures.size(),
             failedWhileDown,
             TimeUnit.NANOSECONDS.toMillis(maxBlocked),
-            example == null ? "-" : describe(example.error()),
+            example == null ? "-" : FailoverErrors.describe(example.error()),
             acked.size(),
             committed,
             acked.stream().filter(e -> !firstSeen.containsKey(e)).count(),
@@ -226,7 +227,9 @@ abstract class DatabaseFailoverContractTests {
         // Writers got errors, each within a bound, each with the SQL error as its cause.
         assertThat(failures).isNotEmpty();
         for (Failure failure : failures) {
-          assertThat(hasSqlCause(failure.error())).as(describe(failure.error())).isTrue();
+          assertThat(FailoverErrors.hasSqlCause(failure.error()))
+              .as(FailoverErrors.describe(failure.error()))
+              .isTrue();
         }
         assertThat(Duration.ofNanos(maxBlocked)).isLessThan(Duration.ofSeconds(15));
         // Nothing lost: every append whose commit returned is in Kafka; nothing invented: every
@@ -321,27 +324,6 @@ abstract class DatabaseFailoverContractTests {
 
   private static long millisAfter(long from, long at) {
     return at == 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(at - from);
-  }
-
-  static boolean hasSqlCause(Throwable error) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof SQLException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  static String describe(Throwable error) {
-    StringBuilder text = new StringBuilder(error.getClass().getSimpleName());
-    text.append(": ").append(error.getMessage());
-    Throwable cause = error.getCause();
-    if (cause != null) {
-      text.append(" <- ").append(cause.getClass().getSimpleName()).append(": ");
-      String message = String.valueOf(cause.getMessage());
-      text.append(message.length() > 160 ? message.substring(0, 160) + "..." : message);
-    }
-    return text.toString().replace('\n', ' ');
   }
 
   private static void pause(long millis) {

@@ -14,7 +14,6 @@ import dev.outboxkit.idempotency.IdempotencySchema;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
@@ -22,7 +21,6 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.PgBouncerServer;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,8 +29,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -154,24 +150,11 @@ class PgBouncerIntegrationTests {
                 IntStream.range(0, 50)
                     .mapToObj(i -> outbox.append(topic, "order-" + (i % 5), "Counted", "n" + i))
                     .toList());
-    try (OutboxRelay relay =
-            OutboxRelay.builder()
-                .dataSource(pool)
-                .bootstrapServers(kafka.bootstrapServers())
-                .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
-                .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
-                .metricsInterval(Duration.ofMillis(100))
-                .meterRegistry(new SimpleMeterRegistry())
-                .shutdownTimeout(Duration.ofSeconds(10))
-                .build();
+    try (OutboxRelay relay = RelayTestSupport.fastRelay(pool, kafka.bootstrapServers()).build();
         KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
       relay.start();
       List<ConsumerRecord<byte[], byte[]>> records = reader.readAtLeast(50, Duration.ofSeconds(60));
-      Set<String> ids =
-          records.stream()
-              .map(r -> RelayTestSupport.headers(r).get(OutboxHeaders.EVENT_ID))
-              .collect(Collectors.toSet());
-      assertThat(ids)
+      assertThat(RelayTestSupport.eventIds(records))
           .containsExactlyInAnyOrderElementsOf(
               events.stream().map(e -> e.id().toString()).toList());
       // Per-key order survives the pooler.

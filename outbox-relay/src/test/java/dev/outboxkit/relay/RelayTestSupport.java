@@ -66,6 +66,28 @@ final class RelayTestSupport {
     return byId;
   }
 
+  /**
+   * A relay builder with the tests' fast settings: 2 s leases with 250 ms heartbeats, 5-100 ms
+   * polls, metrics every 100 ms, its own meter registry.
+   */
+  static OutboxRelay.Builder fastRelay(DataSource dataSource, String bootstrapServers) {
+    return OutboxRelay.builder()
+        .dataSource(dataSource)
+        .bootstrapServers(bootstrapServers)
+        .leases(java.time.Duration.ofSeconds(2), java.time.Duration.ofMillis(250))
+        .pollInterval(java.time.Duration.ofMillis(5), java.time.Duration.ofMillis(100))
+        .metricsInterval(java.time.Duration.ofMillis(100))
+        .meterRegistry(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+        .shutdownTimeout(java.time.Duration.ofSeconds(10));
+  }
+
+  /** The event ids of the records, from their headers. */
+  static java.util.Set<String> eventIds(List<ConsumerRecord<byte[], byte[]>> records) {
+    return records.stream()
+        .map(r -> headers(r).get(OutboxHeaders.EVENT_ID))
+        .collect(java.util.stream.Collectors.toSet());
+  }
+
   /** Empties the outbox and the lease tables. */
   static void clearRelayTables(DataSource dataSource) throws SQLException {
     try (Connection c = dataSource.getConnection();

@@ -14,7 +14,6 @@ import dev.outboxkit.idempotency.IdempotencySchema;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
@@ -25,7 +24,6 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -34,8 +32,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -260,23 +256,11 @@ abstract class RoleScriptsContractTests {
                     outbox.append(topic, "order-2", "OrderPlaced", "three")));
 
     try (OutboxRelay relay =
-            OutboxRelay.builder()
-                .dataSource(as("relay"))
-                .bootstrapServers(kafka.bootstrapServers())
-                .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
-                .pollInterval(Duration.ofMillis(5), Duration.ofMillis(100))
-                .metricsInterval(Duration.ofMillis(100))
-                .meterRegistry(new SimpleMeterRegistry())
-                .shutdownTimeout(Duration.ofSeconds(10))
-                .build();
+            RelayTestSupport.fastRelay(as("relay"), kafka.bootstrapServers()).build();
         KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
       relay.start();
       List<ConsumerRecord<byte[], byte[]>> records = reader.readAtLeast(3, Duration.ofSeconds(30));
-      Set<String> ids =
-          records.stream()
-              .map(r -> RelayTestSupport.headers(r).get(OutboxHeaders.EVENT_ID))
-              .collect(Collectors.toSet());
-      assertThat(ids)
+      assertThat(RelayTestSupport.eventIds(records))
           .containsExactlyInAnyOrderElementsOf(
               events.stream().map(e -> e.id().toString()).toList());
       // Marked (deleted) after the broker acknowledged, with the relay's own privileges.
