@@ -116,6 +116,7 @@ public interface OutboxRelay extends AutoCloseable {
     private Duration shutdownTimeout = RelayDefaults.SHUTDOWN_TIMEOUT;
     private boolean listenNotify = true;
     private boolean sessionLocks = true;
+    private @Nullable DataSource sessionDataSource;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Clock clock = Clock.systemUTC();
     private @Nullable String instanceId;
@@ -141,7 +142,8 @@ public interface OutboxRelay extends AutoCloseable {
 
     /**
      * The database of the outbox. Required. The relay uses a few connections of it: one per batch
-     * statement, one for lease heartbeats and, on PostgreSQL, one held for LISTEN.
+     * statement, one for lease heartbeats and, unless {@link #sessionDataSource} is set, one held
+     * for the session lock and on PostgreSQL one held for LISTEN.
      *
      * @param dataSource a pooled data source
      */
@@ -414,14 +416,32 @@ public interface OutboxRelay extends AutoCloseable {
      * Whether each instance holds a session-scoped lock (PostgreSQL advisory lock, MySQL/MariaDB
      * {@code GET_LOCK}) on a connection of its own, so that the others take over its partitions
      * within about two heartbeats after it crashes, instead of after the lease TTL. Default: on;
-     * ignored where the database has no such locks. Turn it off when the relay's connections go
-     * through a transaction pooler (PgBouncer in transaction mode, RDS Proxy), where a session lock
-     * does not stay with the relay: takeover then waits for the TTL.
+     * ignored where the database has no such locks. Behind a transaction pooler (PgBouncer in
+     * transaction mode, RDS Proxy) a session lock does not stay with the relay: give it direct
+     * connections with {@link #sessionDataSource}, or turn this off (takeover then waits for the
+     * TTL).
      *
      * @param enabled whether to use session locks
      */
     public Builder sessionLocks(boolean enabled) {
       this.sessionLocks = enabled;
+      return this;
+    }
+
+    /**
+     * Connections for what needs a server session of its own: the {@link #sessionLocks session
+     * lock} and PostgreSQL {@code LISTEN}. Give direct connections here when the {@link
+     * #dataSource} goes through a transaction pooler (PgBouncer in transaction mode, RDS Proxy),
+     * where neither stays with the relay's session; reads and marks keep using the pooled ones. The
+     * relay holds at most two of these connections, each open for as long as it runs, so an
+     * unpooled data source (a new connection per call) suits best. Default: the {@link
+     * #dataSource}. Without it behind a transaction pooler, the relay notices that its lock is not
+     * kept, turns session locks off and says so once; takeover then waits for the lease TTL.
+     *
+     * @param sessionDataSource direct connections to the same database
+     */
+    public Builder sessionDataSource(DataSource sessionDataSource) {
+      this.sessionDataSource = Objects.requireNonNull(sessionDataSource, "sessionDataSource");
       return this;
     }
 
@@ -559,6 +579,7 @@ public interface OutboxRelay extends AutoCloseable {
               shutdownTimeout,
               listenNotify,
               sessionLocks,
+              sessionDataSource != null ? sessionDataSource : dataSource,
               meterRegistry,
               clock,
               instanceId != null ? instanceId : defaultInstanceId(),

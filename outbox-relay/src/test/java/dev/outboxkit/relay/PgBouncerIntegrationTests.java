@@ -17,6 +17,7 @@ import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.PgBouncerServer;
 import dev.outboxkit.test.TestDatabaseExtension;
@@ -28,7 +29,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -220,6 +223,66 @@ class PgBouncerIntegrationTests {
         }
       }
     }
+  }
+
+  /**
+   * Behind a transaction pooler a session lock does not stay with the connection that took it. The
+   * test pins the server session holding the lock in an open transaction of its own, so the lock's
+   * next check runs on another session: the relay sees that, turns session locks off and would take
+   * over by the TTL only; it never again reads another session's lock as "gone".
+   */
+  @Test
+  void aSessionLockThroughPgBouncerIsSeenNotToStayAndIsTurnedOff() throws SQLException {
+    HikariDataSource pool = throughBouncer(bouncer.jdbcUrl(db.database()), 2);
+    Set<Integer> before = advisoryLockHolders();
+    try (SessionLock lock = SessionLock.of(pool, dialect, "pgb-" + System.nanoTime())) {
+      assertThat(lock.ensureHeld()).isTrue();
+      Set<Integer> holders = advisoryLockHolders();
+      holders.removeAll(before);
+      assertThat(holders).as("the server session that took the lock").hasSize(1);
+      int holder = holders.iterator().next();
+      List<Connection> pinned = new ArrayList<>();
+      try {
+        // PgBouncer hands an idle server session to each new transaction: open transactions until
+        // one runs on the lock's session, and keep them all open.
+        HikariDataSource pinners = throughBouncer(bouncer.jdbcUrl(db.database()), 30);
+        boolean pinnedHolder = false;
+        while (!pinnedHolder && pinned.size() < 30) {
+          Connection c = pinners.getConnection();
+          pinned.add(c);
+          c.setAutoCommit(false);
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            pinnedHolder = rs.getInt(1) == holder;
+          }
+        }
+        assertThat(pinnedHolder).as("the lock's server session pinned by the test").isTrue();
+        assertThat(lock.ensureHeld()).isFalse();
+        assertThat(lock.pooled()).isTrue();
+        assertThat(lock.isGone("any-other-relay")).isFalse();
+      } finally {
+        for (Connection c : pinned) {
+          c.rollback();
+          c.close();
+        }
+      }
+      assertThat(lock.ensureHeld()).as("off for good, even when the session comes back").isFalse();
+    }
+  }
+
+  /** Back ends that hold an advisory lock, seen on a direct connection. */
+  private Set<Integer> advisoryLockHolders() throws SQLException {
+    Set<Integer> pids = new HashSet<>();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")) {
+      while (rs.next()) {
+        pids.add(rs.getInt(1));
+      }
+    }
+    return pids;
   }
 
   private long count(String sql) throws SQLException {

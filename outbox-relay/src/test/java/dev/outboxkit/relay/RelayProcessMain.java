@@ -8,7 +8,8 @@ import java.time.Duration;
 /**
  * A relay in a JVM of its own, for tests that kill it with {@code kill -9}. Arguments: JDBC URL,
  * user, password, Kafka bootstrap servers, instance id, and optionally a CDC engine name (then it
- * runs in CDC mode).
+ * runs in CDC mode). System properties: {@code outboxkit.test.leases} ({@code <ttl>,<heartbeat>})
+ * and {@code outboxkit.test.sessionUrl} (direct connections for the session lock and LISTEN).
  */
 public final class RelayProcessMain {
 
@@ -29,8 +30,19 @@ public final class RelayProcessMain {
                         ? Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)))
                         : Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1))))
             .toArray(Duration[]::new);
+    OutboxRelay.Builder builder = OutboxRelay.builder();
+    String sessionUrl = System.getProperty("outboxkit.test.sessionUrl");
+    if (sessionUrl != null) {
+      HikariConfig session = new HikariConfig();
+      session.setJdbcUrl(sessionUrl);
+      session.setUsername(args[1]);
+      session.setPassword(args[2]);
+      session.setMaximumPoolSize(2);
+      session.setMinimumIdle(0);
+      builder.sessionDataSource(new HikariDataSource(session));
+    }
     OutboxRelay relay =
-        OutboxRelay.builder()
+        builder
             .dataSource(dataSource)
             .cdc(
                 args.length > 5

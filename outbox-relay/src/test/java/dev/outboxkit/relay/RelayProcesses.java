@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /** Starts {@link RelayProcessMain} in JVMs of their own, for tests that kill them with SIGKILL. */
 final class RelayProcesses implements AutoCloseable {
@@ -32,22 +33,40 @@ final class RelayProcesses implements AutoCloseable {
   Process start(
       TestDatabase db, String bootstrapServers, String id, String cdcEngine, String leases)
       throws Exception {
+    return start(db, db.jdbcUrl(), null, bootstrapServers, id, cdcEngine, leases);
+  }
+
+  /**
+   * As {@link #start(TestDatabase, String, String, String, String)}, reaching the database at
+   * {@code jdbcUrl} (e.g. through a pooler) and, when {@code sessionUrl} is set, holding its
+   * session lock and LISTEN on direct connections to that URL.
+   */
+  Process start(
+      TestDatabase db,
+      String jdbcUrl,
+      @Nullable String sessionUrl,
+      String bootstrapServers,
+      String id,
+      String cdcEngine,
+      String leases)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
     Path log = Files.createTempFile("relay-" + id, ".log");
     List<String> command =
-        new ArrayList<>(
-            List.of(
-                java,
-                "-Xmx256m",
-                "-Doutboxkit.test.leases=" + leases,
-                "-cp",
-                System.getProperty("java.class.path"),
-                RelayProcessMain.class.getName(),
-                db.jdbcUrl(),
-                db.username(),
-                db.password(),
-                bootstrapServers,
-                id));
+        new ArrayList<>(List.of(java, "-Xmx256m", "-Doutboxkit.test.leases=" + leases));
+    if (sessionUrl != null) {
+      command.add("-Doutboxkit.test.sessionUrl=" + sessionUrl);
+    }
+    command.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            RelayProcessMain.class.getName(),
+            jdbcUrl,
+            db.username(),
+            db.password(),
+            bootstrapServers,
+            id));
     if (cdcEngine != null) {
       command.add(cdcEngine);
     }

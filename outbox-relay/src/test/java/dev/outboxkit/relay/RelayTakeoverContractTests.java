@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +37,27 @@ abstract class RelayTakeoverContractTests {
   private final RelayProcesses processes = new RelayProcesses();
 
   abstract TestDatabaseExtension database();
+
+  /** The URL the relays read and mark through. */
+  String relayUrl() {
+    return database().database().jdbcUrl();
+  }
+
+  /** Direct connections for the relays' session locks, or {@code null} to use {@link #relayUrl}. */
+  @Nullable String sessionUrl() {
+    return null;
+  }
+
+  private Process startRelay(String id, String leases) throws Exception {
+    return processes.start(
+        database().database(),
+        relayUrl(),
+        sessionUrl(),
+        kafka.bootstrapServers(),
+        id,
+        null,
+        leases);
+  }
 
   @AfterEach
   void killProcesses() {
@@ -70,10 +92,9 @@ abstract class RelayTakeoverContractTests {
     JdbcTransactions tx = JdbcTransactions.of(database().dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     String leases = "30s,500ms";
-    Process a =
-        processes.start(database().database(), kafka.bootstrapServers(), "take-a", null, leases);
+    Process a = startRelay("take-a", leases);
     await().atMost(Duration.ofSeconds(20)).until(() -> owners().getOrDefault("take-a", 0) == 16);
-    processes.start(database().database(), kafka.bootstrapServers(), "take-b", null, leases);
+    startRelay("take-b", leases);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(

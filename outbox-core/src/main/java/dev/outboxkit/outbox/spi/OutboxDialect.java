@@ -81,6 +81,19 @@ public interface OutboxDialect {
     return null;
   }
 
+  /**
+   * A {@code SELECT} that answers {@code true}/{@code 1} when the session running it holds the lock
+   * named by its one string parameter (taken with {@link #trySessionLockSql()}), or {@code null}
+   * when the database has no session locks. A relay asks it on every heartbeat: a lock it took that
+   * its connection's session no longer holds means the connection goes through a transaction
+   * pooler, which hands each statement whatever server session is free.
+   *
+   * @since 0.2
+   */
+  default @Nullable String sessionLockHeldSql() {
+    return null;
+  }
+
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

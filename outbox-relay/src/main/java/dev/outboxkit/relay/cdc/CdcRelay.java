@@ -227,7 +227,9 @@ final class CdcRelay implements OutboxRelay {
             owner,
             settings.leaseTtl(),
             settings.heartbeatInterval(),
-            settings.sessionLocks() ? SessionLock.of(settings.dataSource(), dialect, owner) : null);
+            settings.sessionLocks()
+                ? SessionLock.of(settings.sessionDataSource(), dialect, owner)
+                : null);
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {

@@ -11,7 +11,11 @@ import java.util.Map;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
-/** Every option of a relay, validated and sealed by {@code OutboxRelay.Builder#build()}. */
+/**
+ * Every option of a relay, validated and sealed by {@code OutboxRelay.Builder#build()}. {@code
+ * sessionDataSource} serves the session lock and LISTEN: the main data source unless the relay was
+ * given direct connections for them.
+ */
 public record RelaySettings(
     DataSource dataSource,
     @Nullable OutboxDialect dialect,
@@ -40,6 +44,7 @@ public record RelaySettings(
     Duration shutdownTimeout,
     boolean listenNotify,
     boolean sessionLocks,
+    DataSource sessionDataSource,
     MeterRegistry meterRegistry,
     Clock clock,
     String instanceId,

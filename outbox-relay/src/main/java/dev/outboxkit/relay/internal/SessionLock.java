@@ -22,8 +22,11 @@ import org.slf4j.LoggerFactory;
  * once instead of waiting for the lease TTL.
  *
  * <p>PostgreSQL advisory locks and MySQL/MariaDB {@code GET_LOCK}; on other databases, or when the
- * lock cannot be taken (a transaction pooler in between), the relay falls back to the TTL and says
- * so once. Used by the lease thread only.
+ * lock cannot be taken, the relay falls back to the TTL and says so once. Every heartbeat also asks
+ * whether the connection's session still holds the lock: behind a transaction pooler it does not
+ * for long (each statement may run on another server session), and the relay then turns session
+ * locks off for good with one warning that names the direct-connection setting. Used by the lease
+ * thread only.
  */
 public final class SessionLock implements AutoCloseable {
 
@@ -32,14 +35,18 @@ public final class SessionLock implements AutoCloseable {
   private final DataSource dataSource;
   private final String tryLock;
   private final String release;
+  private final @Nullable String held;
   private final String me;
   private volatile @Nullable Connection connection;
+  private volatile boolean pooled;
   private boolean warned;
 
-  private SessionLock(DataSource dataSource, String tryLock, String release, String me) {
+  private SessionLock(
+      DataSource dataSource, String tryLock, String release, @Nullable String held, String me) {
     this.dataSource = dataSource;
     this.tryLock = tryLock;
     this.release = release;
+    this.held = held;
     this.me = me;
   }
 
@@ -51,10 +58,9 @@ public final class SessionLock implements AutoCloseable {
     if (tryLock == null || release == null) {
       return null;
     }
-    return new SessionLock(dataSource, tryLock, release, owner);
+    return new SessionLock(dataSource, tryLock, release, dialect.sessionLockHeldSql(), owner);
   }
 
-  /** The lock's name for an owner: short enough for MySQL's 64 characters. */
   /**
    * The owner name in lease tables: the instance id plus a random suffix per process, so two
    * processes started with the same id (two {@code relay-0} pods during a rolling restart) are two
@@ -82,9 +88,19 @@ public final class SessionLock implements AutoCloseable {
    * @return whether it is held now
    */
   public boolean ensureHeld() {
+    if (pooled) {
+      return false;
+    }
     try {
-      if (connection != null && connection.isValid(2)) {
-        return true;
+      Connection current = connection;
+      if (current != null && current.isValid(2)) {
+        if (held == null || holds(current, name(me))) {
+          return true;
+        }
+        // The connection is alive but its session no longer holds the lock this instance took on
+        // it: statements run on whatever server session a pooler hands out.
+        turnOffPooled("took its session lock on a connection whose session no longer holds it");
+        return false;
       }
       closeQuietly();
       Connection c = dataSource.getConnection();
@@ -113,11 +129,17 @@ public final class SessionLock implements AutoCloseable {
    */
   public boolean isGone(String owner) {
     Connection c = connection;
-    if (c == null) {
+    if (c == null || pooled) {
       return false;
     }
     String name = name(owner);
     try {
+      if (held != null && holds(c, name)) {
+        // Only the owner's own session holds its lock, and a lock is taken again by the session
+        // that holds it: this connection was handed the owner's session by a pooler.
+        turnOffPooled("was handed another relay's session on its own connection");
+        return false;
+      }
       if (take(c, name)) {
         try (PreparedStatement s = c.prepareStatement(release)) {
           s.setString(1, name);
@@ -130,6 +152,40 @@ public final class SessionLock implements AutoCloseable {
       log.debug("Could not check the session lock of {}", owner, e);
       return false;
     }
+  }
+
+  /**
+   * Whether {@code c}'s session holds the lock {@code name}; call only when {@link #held} is set.
+   */
+  private boolean holds(Connection c, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(held)) {
+      s.setString(1, name);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * A lock proves nothing when statements run on whatever server session a pooler hands out: stop
+   * taking and judging locks for the rest of this process, and say so once.
+   */
+  private void turnOffPooled(String seen) {
+    pooled = true;
+    closeQuietly();
+    log.warn(
+        "Relay {} {}: its connections go through a transaction pooler (PgBouncer in transaction"
+            + " mode, RDS Proxy without pinning). Session locks are off: others take over its"
+            + " partitions after the lease TTL if it crashes. For takeover within seconds, give the"
+            + " relay direct connections for its session (OutboxRelay.Builder#sessionDataSource,"
+            + " outbox.relay.session-connection.url).",
+        me,
+        seen);
+  }
+
+  /** Whether session locks were found useless here, behind a transaction pooler. */
+  public boolean pooled() {
+    return pooled;
   }
 
   private boolean take(Connection c, String name) throws SQLException {

@@ -132,7 +132,9 @@ final class PollingRelay implements OutboxRelay {
             settings.leaseTtl(),
             settings.heartbeatInterval(),
             settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2)),
-            settings.sessionLocks() ? SessionLock.of(settings.dataSource(), dialect, owner) : null);
+            settings.sessionLocks()
+                ? SessionLock.of(settings.sessionDataSource(), dialect, owner)
+                : null);
     this.leases = leases;
     leases.init();
     CircuitBreaker breaker =
@@ -208,7 +210,8 @@ final class PollingRelay implements OutboxRelay {
         && dialect.supportsListenNotify()
         && PgNotificationListener.driverPresent()) {
       PgNotificationListener listener =
-          new PgNotificationListener(settings.dataSource(), settings.table().name(), this::wakeUp);
+          new PgNotificationListener(
+              settings.sessionDataSource(), settings.table().name(), this::wakeUp);
       this.listener = listener;
       daemon(listener, "outboxkit-relay-notify-" + id).start();
     }

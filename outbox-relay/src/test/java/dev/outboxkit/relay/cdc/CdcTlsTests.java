@@ -231,6 +231,7 @@ class CdcTlsTests {
         second,
         false,
         false,
+        (DataSource) null,
         new SimpleMeterRegistry(),
         Clock.systemUTC(),
         "test",

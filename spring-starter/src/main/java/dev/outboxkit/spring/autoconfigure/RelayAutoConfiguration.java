@@ -13,9 +13,12 @@ import dev.outboxkit.spring.OutboxRelayLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.List;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -28,6 +31,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
 import org.springframework.util.ClassUtils;
 
 /**
@@ -99,6 +103,10 @@ public final class RelayAutoConfiguration {
     }
     relay.kafka().producerProperties().forEach(builder::producerProperty);
     builder.transactionalFencing(relay.kafka().transactionalIdPrefix());
+    DataSource session = sessionDataSource(relay.sessionConnection(), environment);
+    if (session != null) {
+      builder.sessionDataSource(session);
+    }
     if (relay.mode() == RelayProperties.Mode.CDC) {
       builder.cdc(cdcOptions(relay, environment));
     }
@@ -108,6 +116,35 @@ public final class RelayAutoConfiguration {
     clock.ifUnique(builder::clock);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();
+  }
+
+  /**
+   * Unpooled connections to {@code outbox.relay.session-connection.url}: each of the relay's two
+   * session connections is its own server session, open for as long as the relay runs.
+   */
+  private static @Nullable DataSource sessionDataSource(
+      RelayProperties.SessionConnection session, Environment environment) {
+    String url = session.url();
+    if (url == null) {
+      return null;
+    }
+    try {
+      DriverManager.getDriver(url);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "outbox.relay.session-connection.url: no JDBC driver on the class path accepts '"
+              + url
+              + "' (it should be a jdbc: URL of the outbox's database that bypasses the pooler): "
+              + e.getMessage());
+    }
+    return new DriverManagerDataSource(
+        url,
+        session.username() != null
+            ? session.username()
+            : environment.getProperty("spring.datasource.username"),
+        session.password() != null
+            ? session.password()
+            : environment.getProperty("spring.datasource.password"));
   }
 
   private static CdcOptions cdcOptions(RelayProperties relay, Environment environment) {

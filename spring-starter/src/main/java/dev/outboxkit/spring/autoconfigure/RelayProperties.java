@@ -37,6 +37,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     unset deletes them as soon as the broker acknowledged them.
  * @param health When the relay's health indicator reports DOWN.
  * @param cdc Change data capture settings, for mode=cdc.
+ * @param sessionConnection Direct connections for what needs a database session of its own (the
+ *     session lock for fast takeover, PostgreSQL LISTEN), when the application's DataSource goes
+ *     through a transaction pooler.
  */
 @ConfigurationProperties("outbox.relay")
 public record RelayProperties(
@@ -53,7 +56,8 @@ public record RelayProperties(
     @DefaultValue("30s") Duration shutdownTimeout,
     @Nullable Duration keepPublishedFor,
     @DefaultValue Health health,
-    @DefaultValue Cdc cdc) {
+    @DefaultValue Cdc cdc,
+    @DefaultValue SessionConnection sessionConnection) {
 
   /** How the relay reads the outbox. */
   public enum Mode {
@@ -240,6 +244,28 @@ public record RelayProperties(
   }
 
   /**
+   * Direct connections for the relay's session: its session lock (fast takeover after a crash) and
+   * on PostgreSQL its LISTEN. Set the url when spring.datasource goes through a transaction pooler
+   * (PgBouncer in transaction mode, RDS Proxy): there neither stays with the relay's session, and
+   * without this the relay turns session locks off once it notices and takeover waits for
+   * leases.ttl. The relay opens at most two such connections, each for as long as it runs.
+   *
+   * @param url JDBC URL of the same database, bypassing the pooler. Unset: the application's
+   *     DataSource.
+   * @param username Its user. Default: spring.datasource.username.
+   * @param password Its password. Default: spring.datasource.password.
+   */
+  public record SessionConnection(
+      @Nullable String url, @Nullable String username, @Nullable String password) {
+
+    /** No secrets in logs. */
+    @Override
+    public String toString() {
+      return "SessionConnection[url=" + url + ", username=" + username + "]";
+    }
+  }
+
+  /**
    * How instances share the outbox partitions.
    *
    * @param ttl How long a lease lasts without renewal. Without session locks, a crashed instance's
@@ -249,8 +275,8 @@ public record RelayProperties(
    *     heartbeats after its last one.
    * @param sessionLocks Whether each instance holds a session-scoped database lock (PostgreSQL
    *     advisory lock, MySQL/MariaDB GET_LOCK) on a connection of its own, so that a crashed
-   *     instance is replaced within seconds instead of after the ttl. Turn off behind a transaction
-   *     pooler (PgBouncer in transaction mode, RDS Proxy).
+   *     instance is replaced within seconds instead of after the ttl. Behind a transaction pooler
+   *     (PgBouncer in transaction mode, RDS Proxy) set session-connection.url, or turn this off.
    */
   public record Leases(
       @DefaultValue("30s") Duration ttl,

@@ -133,6 +133,51 @@ class RelayAutoConfigurationIntegrationTests {
                     .rootCause()
                     .hasMessageContaining("outbox.relay.leases.ttl")
                     .hasMessageContaining("outbox.relay.send-timeout"));
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.session-connection.url=postgres://no-jdbc-prefix/db")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.session-connection.url"));
+  }
+
+  /**
+   * The session lock is held on a connection of session-connection.url (told apart here by its
+   * application name), not on one of the application's pool.
+   */
+  @Test
+  void aSessionConnectionUrlCarriesTheSessionLock() {
+    String prefix = "ses" + UUID.randomUUID().toString().substring(0, 6) + ".";
+    kafka.createTopic(prefix + "Order", 2);
+    String url = db.database().jdbcUrl();
+    String sessionUrl =
+        url + (url.contains("?") ? "&" : "?") + "ApplicationName=outboxkit-session-test";
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.auto-create=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.session-connection.url=" + sessionUrl,
+            "outbox.relay.topics.prefix=" + prefix)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              appendOneAndAwaitItsRecord(context, prefix + "Order");
+              await()
+                  .atMost(Duration.ofSeconds(10))
+                  .until(
+                      () ->
+                          count(
+                                  "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+                                      + " ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+                                      + " AND a.application_name = 'outboxkit-session-test'")
+                              == 1);
+            });
   }
 
   @Test
@@ -265,6 +310,15 @@ class RelayAutoConfigurationIntegrationTests {
   }
 
   /** Appends an event in a Spring transaction and checks it arrives with its event id header. */
+  private static long count(String sql) throws java.sql.SQLException {
+    try (java.sql.Connection c = db.dataSource().getConnection();
+        java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   private static void appendOneAndAwaitItsRecord(ApplicationContext context, String topic) {
     Outbox outbox = context.getBean(Outbox.class);
     TransactionTemplate tx =

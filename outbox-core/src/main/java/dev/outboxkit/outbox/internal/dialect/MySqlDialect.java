@@ -83,6 +83,11 @@ final class MySqlDialect extends SqlDialect {
     return "SELECT RELEASE_LOCK(?)";
   }
 
+  @Override
+  public String sessionLockHeldSql() {
+    return "SELECT IS_USED_LOCK(?) <=> CONNECTION_ID()";
+  }
+
   /** UTC, as the relay's {@code DATETIME(6)} columns hold it (CURRENT_TIMESTAMP is local time). */
   @Override
   public String currentTimeSql() {

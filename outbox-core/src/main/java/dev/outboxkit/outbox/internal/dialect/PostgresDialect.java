@@ -26,6 +26,14 @@ final class PostgresDialect extends SqlDialect {
     return "SELECT pg_advisory_unlock(hashtextextended(?, 0))";
   }
 
+  /** A bigint advisory lock shows in pg_locks as classid (high half), objid (low half), 1. */
+  @Override
+  public String sessionLockHeldSql() {
+    return "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        + " AND pid = pg_backend_pid() AND objsubid = 1"
+        + " AND ((classid::int8 << 32) | objid::int8) = hashtextextended(?, 0))";
+  }
+
   @Override
   public boolean supportsListenNotify() {
     return true;
