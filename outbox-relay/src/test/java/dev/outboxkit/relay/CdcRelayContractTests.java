@@ -40,7 +40,6 @@ import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -465,17 +464,6 @@ abstract class CdcRelayContractTests {
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> relay.status().lag().compareTo(Duration.ofMillis(500)) < 0);
-  }
-
-  @Test
-  void refusesToStartWhenThePublicationIsMissingAndMayNotBeCreated() {
-    Assumptions.assumeTrue(
-        dialect.name().equals("postgresql"), "publications exist on PostgreSQL only");
-    OutboxRelay relay = relay(c -> c.autoCreate(false).publication("nopub_" + engine), b -> b);
-    assertThatThrownBy(relay::start)
-        .hasMessageContaining(
-            "CREATE PUBLICATION nopub_" + engine + " FOR TABLE public.outbox_event")
-        .hasMessageContaining("outbox.relay.cdc.auto-create=true");
   }
 
   /**
