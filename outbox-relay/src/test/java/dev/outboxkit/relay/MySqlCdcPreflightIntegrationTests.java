@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcPreflightProbe;
+import dev.outboxkit.test.MySqlServer;
+import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -145,6 +147,33 @@ class MySqlCdcPreflightIntegrationTests {
   /**
    * A user that reads the outbox's database (the snapshot needs SELECT) and holds {@code grant}.
    */
+  /**
+   * The binary log cannot be turned on at run time, so this check runs on a server of its own,
+   * started with {@code --skip-log-bin}.
+   */
+  @Test
+  void refusesAServerWithoutBinaryLogNamingTheFix() throws SQLException {
+    try (MySqlServer server = MySqlServer.start("--skip-log-bin");
+        TestDatabase database = server.createDatabase("nobinlog")) {
+      try (Connection c =
+          DriverManager.getConnection(
+              database.jdbcUrl(), database.username(), database.password())) {
+        assertRefused(
+            () ->
+                CdcPreflightProbe.check(
+                    c,
+                    OutboxDialect.detect(c),
+                    database.jdbcUrl(),
+                    database.username(),
+                    database.password(),
+                    "outboxkit_pub"),
+            "The binary log is off (log_bin)",
+            "--log-bin",
+            "outbox.relay.mode=polling");
+      }
+    }
+  }
+
   private void grantPartial(String grant) throws SQLException {
     String database =
         java.net.URI.create(db.database().jdbcUrl().substring(5)).getPath().substring(1);

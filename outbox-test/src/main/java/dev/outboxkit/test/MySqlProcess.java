@@ -49,6 +49,11 @@ final class MySqlProcess implements AutoCloseable {
    * accepts connections.
    */
   static MySqlProcess start(Path base, Path template, int serverId) {
+    return start(base, template, serverId, List.of());
+  }
+
+  /** As {@link #start(Path, Path, int)}, with further server options, given last so they win. */
+  static MySqlProcess start(Path base, Path template, int serverId, List<String> options) {
     Path directory;
     try {
       directory = Files.createTempDirectory("outboxkit-mysql");
@@ -61,7 +66,7 @@ final class MySqlProcess implements AutoCloseable {
     for (int attempt = 1; ; attempt++) {
       int port = freePort();
       Path log = directory.resolve("mysqld-" + attempt + ".err");
-      Process process = launch(base, directory, port, serverId, log);
+      Process process = launch(base, directory, port, serverId, log, options);
       String outcome = awaitReady(process, log);
       if (outcome == null) {
         return new MySqlProcess(process, directory, port);
@@ -74,7 +79,8 @@ final class MySqlProcess implements AutoCloseable {
     }
   }
 
-  private static Process launch(Path base, Path directory, int port, int serverId, Path log) {
+  private static Process launch(
+      Path base, Path directory, int port, int serverId, Path log, List<String> options) {
     List<String> command = new ArrayList<>();
     command.add(base.resolve("bin/mysqld").toString());
     command.add("--no-defaults");
@@ -98,6 +104,7 @@ final class MySqlProcess implements AutoCloseable {
     command.add("--character-set-server=utf8mb4");
     command.add("--log-error=" + log);
     command.addAll(FAST_INNODB);
+    command.addAll(options);
     try {
       return new ProcessBuilder(command)
           .directory(directory.toFile())
