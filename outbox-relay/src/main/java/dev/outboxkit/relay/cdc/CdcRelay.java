@@ -101,7 +101,11 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
       startUp();
     } catch (SQLException | RuntimeException e) {
       state.set(RelayStatus.State.STOPPED);
-      shutDown(Duration.ZERO);
+      try {
+        shutDown(Duration.ZERO);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup); // the cause of the failed start is what the caller must see
+      }
       if (e instanceof RuntimeException runtime) {
         throw runtime;
       }
