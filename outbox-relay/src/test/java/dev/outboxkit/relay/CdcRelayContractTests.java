@@ -544,6 +544,41 @@ abstract class CdcRelayContractTests {
   }
 
   /**
+   * Review finding (issue 11): a start that fails after the meters were registered (here the Kafka
+   * producer refuses its properties) must take them off the registry again. Micrometer hands a
+   * gauge registered under the same name and tags back to the next relay on that registry, so a
+   * failed relay's dead gauges would otherwise stand in for the live one's for good.
+   */
+  @Test
+  void aFailedStartLeavesNoMetersAndTheNextRelayOnTheRegistryReportsItsOwn() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    OutboxRelay failed =
+        relay(
+            c -> c,
+            b ->
+                b.meterRegistry(registry)
+                    .producerProperty("partitioner.class", "no.such.Partitioner"));
+    assertThatThrownBy(failed::start).hasMessageContaining("outbox.relay.kafka");
+    assertThat(failed.status().state()).isEqualTo(RelayStatus.State.STOPPED);
+    assertThat(registry.getMeters()).as("meters left by a failed start").isEmpty();
+
+    OutboxRelay relay = relay(c -> c, b -> b.meterRegistry(registry));
+    relay.start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> relay.status().active());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> registry.get("outbox.relay.partitions.owned").gauge().value() > 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> registry.get("outbox.backlog").gauge().value() >= 0);
+    if (dialect.name().equals("postgresql")) {
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> registry.get("outbox.cdc.slot.lag.bytes").gauge().value() >= 0);
+    }
+  }
+
+  /**
    * Finding 4: a URL the engine cannot use (several hosts) fails at start-up naming the property,
    * instead of a relay that holds the lease with no engine running.
    */

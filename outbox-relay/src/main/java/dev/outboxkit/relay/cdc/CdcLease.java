@@ -11,6 +11,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The active/standby lease of one CDC engine: a row of the state table with owner, epoch and
@@ -22,6 +24,8 @@ import org.jspecify.annotations.Nullable;
  * and its session is gone (a crashed process), instead of waiting for the ttl.
  */
 final class CdcLease {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcLease.class);
 
   private final Jdbc jdbc;
   private final OutboxDialect dialect;
@@ -189,7 +193,11 @@ final class CdcLease {
     return renewed;
   }
 
-  /** Gives the lease up so that a standby takes over at once. */
+  /**
+   * Gives the lease up so that a standby takes over at once. It is forgotten here in any case; when
+   * the database refuses the release, the row keeps this instance as owner until the ttl runs out
+   * (logged at WARN with the cause), and a standby takes over only then.
+   */
   void release() {
     long held = epoch;
     epoch = -1;
@@ -212,7 +220,16 @@ final class CdcLease {
             }
           });
     } catch (SQLException e) {
-      // It expires on its own.
+      log.warn(
+          "CDC relay {} could not release the lease of engine {} (epoch {}): {}; it expires by"
+              + " itself within the lease ttl of {} (outbox.relay.leases.ttl), a standby takes"
+              + " over then",
+          owner,
+          name,
+          held,
+          e.toString(),
+          ttl,
+          e);
     }
   }
 

@@ -20,7 +20,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -29,8 +28,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.SaslConfigs;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jspecify.annotations.Nullable;
@@ -46,17 +43,21 @@ import org.slf4j.LoggerFactory;
  * event cannot even be handed over (missing topic, oversized record), later events of its key in
  * the same batch are held back ({@link PublishResult.Deferred}) so they cannot overtake it.
  *
- * <p><b>Transactional fencing</b> (opt-in, {@code transactionalIdPrefix}): each outbox partition
- * gets a producer of its own with the transactional id {@code <prefix>-<partition>}, and each
- * batch's events of a partition are sent in one Kafka transaction. The first send for a partition
- * after this instance took it over calls {@code initTransactions()}, which aborts whatever the
- * previous owner still had open and fences it off: records of a deposed owner that reach the broker
- * late are refused or stay aborted, so {@code read_committed} consumers never see them. A commit
- * that fails fails the partition's events of the batch (retried without counting an attempt unless
- * an event failed on its own).
+ * <p><b>Transactional fencing</b> (opt-in, {@code transactionalIdPrefix}, done by {@link
+ * TransactionalProducers}): each outbox partition gets a producer of its own with the transactional
+ * id {@code <prefix>-<partition>}, and each batch's events of a partition are sent in one Kafka
+ * transaction. The first send for a partition after this instance took it over calls {@code
+ * initTransactions()}, which aborts whatever the previous owner still had open and fences it off:
+ * records of a deposed owner that reach the broker late are refused or stay aborted, so {@code
+ * read_committed} consumers never see them. A commit that fails fails the partition's events of the
+ * batch (retried without counting an attempt unless an event failed on its own).
  *
  * <p>Not thread-safe: used by the relay's publishing thread only. The producer and admin client are
  * created on first use, and again after an error that leaves the producer unusable.
+ *
+ * <p>Public only because the polling and CDC relays, in packages of their own, create it; not API
+ * (see the package documentation). Only the constructor, {@link #start}, the {@link BatchSender}
+ * methods and {@link #close(Duration)} are public.
  */
 public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
 
@@ -67,9 +68,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
   private final boolean verifyTopics;
   private final Clock clock;
   private final long maxRequestSize;
-  private final @Nullable String transactionalIdPrefix;
-  private final Map<Integer, Producer<byte[], byte[]>> transactional = new HashMap<>();
-  private java.util.concurrent.@Nullable ExecutorService committer;
+  private final @Nullable TransactionalProducers transactions;
   private @Nullable Producer<byte[], byte[]> producer;
   private @Nullable Admin admin;
   private @Nullable TopicCheck topics;
@@ -92,8 +91,11 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
       boolean verifyTopics,
       Clock clock,
       @Nullable String transactionalIdPrefix) {
-    this.transactionalIdPrefix = transactionalIdPrefix;
     this.producerConfig = producerConfig(userProperties, clientId, sendTimeout);
+    this.transactions =
+        transactionalIdPrefix == null
+            ? null
+            : new TransactionalProducers(producerConfig, transactionalIdPrefix, clock);
     this.router = router;
     this.verifyTopics = verifyTopics;
     this.clock = clock;
@@ -122,7 +124,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
   }
 
   /** A batch handed to the producer, whose acknowledgements are still to come. */
-  public final class Sending implements InFlight {
+  final class Sending implements InFlight {
     private final List<PendingEvent> batch;
     private final List<CompletableFuture<PublishResult>> results;
     private final AtomicBoolean reset;
@@ -155,7 +157,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
    * can read the next batch meanwhile. Complete it with {@link #await}.
    */
   @Override
-  public Sending send(List<PendingEvent> batch) {
+  public InFlight send(List<PendingEvent> batch) {
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
@@ -224,153 +226,17 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
    */
   private Producer<byte[], byte[]> producerFor(
       int partition, Map<Integer, Producer<byte[], byte[]>> open) {
-    if (transactionalIdPrefix == null) {
-      return producer();
-    }
-    Producer<byte[], byte[]> begun = open.get(partition);
-    if (begun != null) {
-      return begun;
-    }
-    Producer<byte[], byte[]> p = transactional.get(partition);
-    if (p == null) {
-      Map<String, Object> config = new HashMap<>(producerConfig);
-      config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(partition));
-      // A transaction begun right after the previous commit waits for the coordinator to finish
-      // that one (CONCURRENT_TRANSACTIONS, retried after retry.backoff.ms, 100 ms by default):
-      // retry sooner unless the user chose otherwise.
-      config.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 5);
-      config.put(
-          ProducerConfig.CLIENT_ID_CONFIG,
-          producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-p" + partition);
-      p = new KafkaProducer<>(config);
-      try {
-        // Aborts the previous owner's open transaction and fences its producer off.
-        p.initTransactions();
-      } catch (RuntimeException e) {
-        p.close(Duration.ZERO);
-        throw e;
-      }
-      transactional.put(partition, p);
-    }
-    try {
-      p.beginTransaction();
-    } catch (RuntimeException e) {
-      dropTransactional(partition);
-      throw e;
-    }
-    open.put(partition, p);
-    return p;
-  }
-
-  /** The transactional id of an outbox partition's producer. */
-  public String transactionalId(int partition) {
-    return transactionalIdPrefix + "-" + partition;
-  }
-
-  /**
-   * Commits each partition's transaction of the batch; returns, per partition whose commit failed,
-   * the failure its events get (unless they failed on their own).
-   */
-  private Map<Integer, PublishResult.Failed> commit(
-      Sending sending,
-      Map<Integer, PendingEvent> firstOfPartition,
-      Map<Integer, java.time.Instant> committedAt) {
-    // The partitions' commits are independent round trips to the transaction coordinator: run
-    // them side by side, so a batch over 16 partitions costs about one commit, not sixteen.
-    Map<Integer, CompletableFuture<@Nullable Throwable>> commits = new LinkedHashMap<>();
-    for (Map.Entry<Integer, Producer<byte[], byte[]>> e : sending.open.entrySet()) {
-      Producer<byte[], byte[]> p = e.getValue();
-      commits.put(
-          e.getKey(),
-          CompletableFuture.supplyAsync(
-              () -> {
-                try {
-                  p.commitTransaction();
-                  return null;
-                } catch (KafkaException | IllegalStateException error) {
-                  return error;
-                }
-              },
-              committer()));
-    }
-    Map<Integer, PublishResult.Failed> failed = new HashMap<>();
-    for (Map.Entry<Integer, CompletableFuture<@Nullable Throwable>> e : commits.entrySet()) {
-      int partition = e.getKey();
-      Throwable error = e.getValue().join();
-      if (error == null) {
-        committedAt.put(partition, clock.instant());
-        continue;
-      }
-      PendingEvent first = firstOfPartition.get(partition);
-      String text =
-          error instanceof ProducerFencedException || error instanceof InvalidProducerEpochException
-              ? "ProducerFencedException: another relay instance took over outbox partition "
-                  + partition
-                  + " (transactional id "
-                  + transactionalId(partition)
-                  + "); this batch's records of it were aborted"
-              : "The Kafka transaction of outbox partition "
-                  + partition
-                  + " could not be committed: "
-                  + KafkaErrors.describe(error);
-      FailureKind kind = KafkaErrors.kind(error);
-      log.warn(text);
-      if (first != null) {
-        failed.put(
-            partition,
-            new PublishResult.Failed(
-                first, text, kind == FailureKind.PERMANENT ? FailureKind.BROKER : kind));
-      }
-      abort(partition, sending.open.get(partition), error);
-    }
-    return failed;
-  }
-
-  private java.util.concurrent.ExecutorService committer() {
-    if (committer == null) {
-      String name = producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-commit";
-      AtomicInteger threads = new AtomicInteger();
-      committer =
-          java.util.concurrent.Executors.newCachedThreadPool(
-              r -> {
-                Thread t = new Thread(r, name + "-" + threads.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-    }
-    return committer;
-  }
-
-  private void abort(int partition, Producer<byte[], byte[]> p, Throwable cause) {
-    if (KafkaErrors.needsNewProducer(cause)) {
-      dropTransactional(partition);
-      return;
-    }
-    try {
-      p.abortTransaction();
-    } catch (KafkaException | IllegalStateException e) {
-      dropTransactional(partition);
-    }
-  }
-
-  private void dropTransactional(int partition) {
-    Producer<byte[], byte[]> p = transactional.remove(partition);
-    if (p != null) {
-      try {
-        p.close(Duration.ZERO);
-      } catch (RuntimeException e) {
-        log.debug("Closing the producer of outbox partition {} failed", partition, e);
-      }
-    }
+    return transactions == null ? producer() : transactions.begin(partition, open);
   }
 
   /** Waits for every acknowledgement of a batch; one result per event, in the batch's order. */
-  public List<PublishResult> await(Sending sending) {
+  List<PublishResult> await(Sending sending) {
     List<CompletableFuture<PublishResult>> results = sending.results;
     List<PendingEvent> batch = sending.batch;
     AtomicBoolean reset = sending.reset;
-    if (transactionalIdPrefix != null) {
-      return awaitCommits(sending);
+    if (transactions != null) {
+      return transactions.awaitCommits(
+          batch, results, reset, sending.open, producerDeliveryTimeout());
     }
     try {
       producer().flush();
@@ -380,7 +246,7 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
     }
     List<PublishResult> done = new ArrayList<>(results.size());
     for (int i = 0; i < results.size(); i++) {
-      done.add(await(results.get(i), batch.get(i)));
+      done.add(awaitOne(results.get(i), batch.get(i), producerDeliveryTimeout()));
     }
     if (reset.get()) {
       resetProducer();
@@ -389,54 +255,13 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
   }
 
   /**
-   * With transactional fencing: an event is acknowledged only when its partition's transaction
-   * committed. When the commit fails, the partition's events that did not fail on their own are
-   * deferred if one of them did (the transaction was aborted for its sake), and failed with the
-   * commit's error otherwise.
+   * One send's result. After {@code flush()} (or the transaction's commit) every result is
+   * complete, unless that was cut short; none in time counts as a retriable broker failure.
    */
-  private List<PublishResult> awaitCommits(Sending sending) {
-    Map<Integer, PendingEvent> firstOfPartition = new HashMap<>();
-    for (PendingEvent pending : sending.batch) {
-      firstOfPartition.putIfAbsent(pending.partition(), pending);
-    }
-    Map<Integer, java.time.Instant> committedAt = new HashMap<>();
-    Map<Integer, PublishResult.Failed> aborted = commit(sending, firstOfPartition, committedAt);
-    List<PublishResult> done = new ArrayList<>(sending.results.size());
-    Set<Integer> failedOnTheirOwn = new HashSet<>();
-    for (int i = 0; i < sending.results.size(); i++) {
-      PublishResult r = await(sending.results.get(i), sending.batch.get(i));
-      if (r instanceof PublishResult.Failed) {
-        failedOnTheirOwn.add(r.event().partition());
-      }
-      done.add(r);
-    }
-    for (int i = 0; i < done.size(); i++) {
-      PublishResult r = done.get(i);
-      PublishResult.Failed commitFailure = aborted.get(r.event().partition());
-      java.time.Instant committed = committedAt.get(r.event().partition());
-      if (committed != null && r instanceof PublishResult.Acked) {
-        // Delivered (visible to read_committed consumers) when its transaction committed.
-        done.set(i, new PublishResult.Acked(r.event(), committed));
-      } else if (commitFailure != null && r instanceof PublishResult.Acked) {
-        done.set(
-            i,
-            failedOnTheirOwn.contains(r.event().partition())
-                ? new PublishResult.Deferred(r.event())
-                : new PublishResult.Failed(r.event(), commitFailure.error(), commitFailure.kind()));
-      }
-    }
-    if (sending.reset.get()) {
-      for (Integer partition : sending.open.keySet()) {
-        dropTransactional(partition);
-      }
-    }
-    return done;
-  }
-
-  /** After {@code flush()} every result is complete, unless the flush was cut short. */
-  private PublishResult await(CompletableFuture<PublishResult> result, PendingEvent pending) {
+  static PublishResult awaitOne(
+      CompletableFuture<PublishResult> result, PendingEvent pending, long timeoutMillis) {
     try {
-      return result.get(producerDeliveryTimeout(), TimeUnit.MILLISECONDS);
+      return result.get(timeoutMillis, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException e) {
@@ -587,17 +412,8 @@ public final class KafkaEventPublisher implements BatchSender, AutoCloseable {
 
   /** Closes the producer, waiting up to {@code timeout} for records still buffered. */
   public void close(Duration timeout) {
-    if (committer != null) {
-      committer.shutdown();
-      committer = null;
-    }
-    for (Integer partition : List.copyOf(transactional.keySet())) {
-      Producer<byte[], byte[]> p = transactional.remove(partition);
-      try {
-        p.close(timeout);
-      } catch (RuntimeException e) {
-        log.debug("Closing the producer of outbox partition {} failed", partition, e);
-      }
+    if (transactions != null) {
+      transactions.close(timeout);
     }
     if (producer != null) {
       producer.close(timeout);

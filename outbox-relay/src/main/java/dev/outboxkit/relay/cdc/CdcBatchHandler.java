@@ -1,0 +1,209 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.relay.delivery.BatchSender;
+import dev.outboxkit.relay.delivery.DeliveryCore;
+import dev.outboxkit.relay.delivery.DeliveryOutcome;
+import dev.outboxkit.relay.delivery.PublishResult;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelaySettings;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Turns one Debezium batch of changes into sends and then into a stored position: decode every
+ * change, publish the events through the {@link DeliveryCore} until each is acknowledged or parked,
+ * check the lease, and only then mark the batch processed, so a crash re-reads at most the batch
+ * that was not yet stored. Runs in the engine's thread.
+ */
+final class CdcBatchHandler
+    implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+
+  /** What the handler asks of the relay around it; read on every wait. */
+  interface Gate {
+    /** Whether the relay is paused: what was read is held back until it resumes or closes. */
+    boolean paused();
+
+    /** Whether the relay is running or paused, and not closing. */
+    boolean open();
+
+    /** Whether the relay's current engine is running and not being stopped. */
+    boolean engineLive();
+  }
+
+  /** Thrown in the engine's thread when this instance may no longer publish. */
+  static final class LeaseLost extends RuntimeException {
+    LeaseLost(String message) {
+      super(message);
+    }
+  }
+
+  private final RelaySettings settings;
+  private final CdcOptions options;
+  private final String id;
+  private final ChangeDecoder decoder;
+  private final CdcRowStore rowStore;
+  private final DeliveryCore core;
+  private final BatchSender publisher;
+  private final CdcLease lease;
+  private final CdcMetrics metrics;
+  private final Gate gate;
+
+  CdcBatchHandler(
+      RelaySettings settings,
+      CdcOptions options,
+      ChangeDecoder decoder,
+      CdcRowStore rowStore,
+      DeliveryCore core,
+      BatchSender publisher,
+      CdcLease lease,
+      CdcMetrics metrics,
+      Gate gate) {
+    this.settings = settings;
+    this.options = options;
+    this.id = settings.instanceId();
+    this.decoder = decoder;
+    this.rowStore = rowStore;
+    this.core = core;
+    this.publisher = publisher;
+    this.lease = lease;
+    this.metrics = metrics;
+    this.gate = gate;
+  }
+
+  /** Publishes one batch of changes, then lets Debezium store the position after it. */
+  @Override
+  public void handleBatch(
+      List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+      throws InterruptedException {
+    metrics.batchRead();
+    List<ChangeDecoder.Change> changes = new ArrayList<>();
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      SourceRecord r = record.record();
+      metrics.commitSeen(ChangeDecoder.commitMillis(r));
+      ChangeDecoder.Change change;
+      try {
+        change = decoder.decode(r);
+      } catch (RuntimeException e) {
+        // A row that cannot be read as an event must not stop the stream (nor restart the engine
+        // in a loop): it is parked, and the rest flows.
+        rowStore.parkUndecodable(r, e);
+        change = null;
+      }
+      if (change != null) {
+        changes.add(change);
+      }
+    }
+    if (!changes.isEmpty()) {
+      metrics.inFlight(
+          changes.stream().mapToLong(ChangeDecoder.Change::commitMillis).min().orElse(0));
+      List<Long> published = publish(changes.stream().map(ChangeDecoder.Change::event).toList());
+      if (options.deletePublished() && !published.isEmpty()) {
+        rowStore.markPublished(published);
+      }
+    }
+    requireLease();
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      committer.markProcessed(record);
+    }
+    committer.markBatchFinished();
+    metrics.settled();
+  }
+
+  /**
+   * Sends until every event is acknowledged or parked, with the same decisions as the polling relay
+   * ({@link DeliveryCore}): a failing event holds back the later events of its key, retried with
+   * backoff and jitter, and is parked after its attempts; other keys of the batch go on. A broker
+   * outage or an access error counts no attempt and opens the breaker. The position is stored only
+   * once the whole batch is settled.
+   *
+   * @return the sequence numbers of the acknowledged events
+   */
+  private List<Long> publish(List<PendingEvent> batch) throws InterruptedException {
+    // Holds left by a batch cut short (a lost lease) would stop this one's events for good.
+    core.holds().clear();
+    List<Long> acked = new ArrayList<>();
+    List<PendingEvent> todo = new ArrayList<>(batch);
+    while (!todo.isEmpty()) {
+      while (gate.paused()) {
+        if (!gate.open()) {
+          // Closed while paused: what was held back stays unpublished (and unmarked) for the next
+          // owner; leaving the wait here would send it between close() and the engine's stop.
+          throw new LeaseLost("CDC relay " + id + " was closed while paused");
+        }
+        requireLease();
+        Thread.sleep(50);
+      }
+      requireLease();
+      if (!core.tryAcquire()) {
+        Thread.sleep(settings.maxPollInterval().toMillis());
+        continue;
+      }
+      List<PendingEvent> selected = core.select(todo);
+      if (selected.isEmpty()) {
+        core.release();
+        Instant due = core.holds().nextDue();
+        long wait = due == null ? 10 : Duration.between(settings.clock().instant(), due).toMillis();
+        Thread.sleep(Math.max(10, Math.min(wait, 1000)));
+        continue;
+      }
+      long started = System.nanoTime();
+      List<PublishResult> results;
+      try {
+        results = publisher.send(selected).await();
+      } catch (RuntimeException e) {
+        core.release(); // or the breaker's trial permission would be gone for good
+        throw e;
+      }
+      DeliveryOutcome outcome = core.decide(results, System.nanoTime() - started);
+      Map<UUID, PendingEvent> replaced = new HashMap<>();
+      Set<UUID> done = new HashSet<>();
+      for (PendingEvent e : outcome.acked()) {
+        acked.add(e.seq());
+        done.add(e.event().id());
+      }
+      for (DeliveryOutcome.Failure f : outcome.parked()) {
+        rowStore.park(f.event(), f.error(), f.attempts());
+        done.add(f.event().event().id());
+      }
+      for (DeliveryOutcome.Failure f : outcome.retries()) {
+        replaced.put(f.event().event().id(), f.updated());
+      }
+      List<PendingEvent> next = new ArrayList<>(todo.size());
+      for (PendingEvent e : todo) {
+        if (!done.contains(e.event().id())) {
+          next.add(replaced.getOrDefault(e.event().id(), e));
+        }
+      }
+      todo = next;
+    }
+    return acked;
+  }
+
+  private void requireLease() throws InterruptedException {
+    // A send starts only while the lease outlives it (the producer's delivery timeout plus half a
+    // heartbeat), so a deposed engine's records are acknowledged or given up before a successor
+    // may take over. A renewal that is late (not failed) is waited for, up to the lease's end.
+    Duration window = settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2));
+    while (true) {
+      if (!lease.validByTtl() || !gate.engineLive()) {
+        throw new LeaseLost(
+            "CDC relay " + id + " no longer holds the lease of engine " + options.name());
+      }
+      if (lease.heldFor(window)) {
+        return;
+      }
+      Thread.sleep(10);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package dev.outboxkit.relay.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
+
+/** The CDC engine's lease against a real PostgreSQL state table. */
+class PostgresCdcLeaseIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private static final Duration TTL = Duration.ofSeconds(2);
+
+  private CdcLease lease(OutboxTable state, String owner) {
+    return new CdcLease(
+        new Jdbc(db.dataSource()),
+        OutboxDialect.postgresql(),
+        state,
+        "engine_release",
+        owner,
+        TTL,
+        Duration.ofMillis(250),
+        null);
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /**
+   * Review finding (issue 11): a release that fails (here its table is gone for a moment) was
+   * swallowed without a word. It must be logged at WARN with the cause, saying that the lease now
+   * expires by its ttl; and it does: a standby takes it over once the ttl has passed.
+   */
+  @Test
+  void aFailedReleaseIsLoggedAtWarnWithTheCauseAndTheLeaseExpiresByItsTtl() throws Exception {
+    String name = "lease_release_" + System.nanoTime() % 100_000;
+    OutboxTable state = OutboxTable.of(name);
+    try (Connection c = db.dataSource().getConnection()) {
+      CdcSchema.create(c, OutboxDialect.postgresql(), state);
+    }
+    CdcLease holder = lease(state, "owner-a");
+    assertThat(holder.tryAcquire()).isTrue();
+    execute("ALTER TABLE " + name + " RENAME TO " + name + "_moved");
+
+    Logger logger = (Logger) LoggerFactory.getLogger(CdcLease.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      holder.release();
+    } finally {
+      logger.detachAppender(appender);
+      execute("ALTER TABLE " + name + "_moved RENAME TO " + name);
+    }
+
+    assertThat(holder.epoch()).isEqualTo(-1);
+    assertThat(appender.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .contains("engine_release")
+                  .contains("could not release")
+                  .contains("expires")
+                  .contains("PT2S");
+              assertThat(e.getThrowableProxy()).as("the cause").isNotNull();
+              assertThat(e.getThrowableProxy().getMessage()).contains(name);
+            });
+
+    CdcLease standby = lease(state, "owner-b");
+    assertThat(standby.tryAcquire()).as("before the ttl has passed").isFalse();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(standby::tryAcquire);
+    assertThat(standby.epoch()).isEqualTo(2);
+  }
+}
