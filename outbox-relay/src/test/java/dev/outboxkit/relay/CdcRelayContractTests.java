@@ -24,6 +24,8 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -393,6 +395,49 @@ abstract class CdcRelayContractTests {
       assertThat(replayed).hasSize(1);
       assertThat(replayed.get(0).value()).isEqualTo(payload);
     }
+  }
+
+  /**
+   * Finding 14: a failing event's attempts are recorded on its row, so an engine started after a
+   * restart goes on counting. The first relay fails the event twice (its third try would be 30 s
+   * later); the second, whose next retry would be an hour away, parks it at its first failure: the
+   * third attempt. Counted from zero again, it would wait that hour.
+   */
+  @Test
+  void attemptsCountedBeforeARestartCountTowardParking() throws Exception {
+    String missing = "missing" + System.nanoTime();
+    OutboxRelay first =
+        relay(
+            c -> c,
+            b -> b.maxAttempts(3).retryBackoff(Duration.ofMillis(100), 300.0, Duration.ofHours(1)));
+    first.start();
+    tx.execute(c -> outbox.append(OutboxMessage.of(missing, "p", "Poison", "0")));
+    await().atMost(Duration.ofSeconds(60)).until(() -> attemptsOnRows(missing).equals(List.of(2)));
+    first.close();
+    assertThat(first.parkedEvents().count()).isZero();
+    OutboxRelay second =
+        relay(
+            c -> c,
+            b -> b.maxAttempts(3).retryBackoff(Duration.ofHours(1), 2.0, Duration.ofHours(1)));
+    second.start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> second.parkedEvents().count() == 1);
+    assertThat(second.parkedEvents().list(10).get(0).attempts()).isEqualTo(3);
+  }
+
+  /** The attempts recorded on the rows of an aggregate type. */
+  private List<Integer> attemptsOnRows(String aggregateType) throws SQLException {
+    List<Integer> attempts = new ArrayList<>();
+    try (Connection c = dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement("SELECT attempts FROM outbox_event WHERE aggregatetype = ?")) {
+      s.setString(1, aggregateType);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          attempts.add(rs.getInt(1));
+        }
+      }
+    }
+    return attempts;
   }
 
   @Test

@@ -57,6 +57,9 @@ final class CdcBatchHandler
   private final CdcLease lease;
   private final CdcMetrics metrics;
   private final Gate gate;
+  private volatile boolean engineStarted = true;
+  // Engine thread only: attempts recorded on rows before this engine started, by event id.
+  private Map<UUID, Integer> earlierAttempts = Map.of();
 
   CdcBatchHandler(
       RelaySettings settings,
@@ -78,6 +81,22 @@ final class CdcBatchHandler
     this.lease = lease;
     this.metrics = metrics;
     this.gate = gate;
+  }
+
+  /**
+   * A new engine is about to start: its first batch reads the attempts recorded on failed rows, so
+   * an event that failed before a restart goes on counting toward its parking.
+   */
+  void engineStarting() {
+    engineStarted = true;
+  }
+
+  /** The event with the attempts recorded on its row before this engine started, if any. */
+  private PendingEvent withEarlierAttempts(PendingEvent event) {
+    Integer attempts = earlierAttempts.remove(event.event().id());
+    return attempts == null || attempts <= event.attempts()
+        ? event
+        : new PendingEvent(event.seq(), event.event(), attempts, null);
   }
 
   /** Publishes one batch of changes, then lets Debezium store the position after it. */
@@ -104,10 +123,19 @@ final class CdcBatchHandler
         changes.add(change);
       }
     }
+    if (engineStarted) {
+      engineStarted = false;
+      earlierAttempts = new HashMap<>(rowStore.attemptsSoFar());
+    }
     if (!changes.isEmpty()) {
       metrics.inFlight(
           changes.stream().mapToLong(ChangeDecoder.Change::commitMillis).min().orElse(0));
-      List<Long> published = publish(changes.stream().map(ChangeDecoder.Change::event).toList());
+      List<Long> published =
+          publish(
+              changes.stream()
+                  .map(ChangeDecoder.Change::event)
+                  .map(this::withEarlierAttempts)
+                  .toList());
       if (options.deletePublished() && !published.isEmpty()) {
         rowStore.markPublished(published);
       }
@@ -179,6 +207,7 @@ final class CdcBatchHandler
       for (DeliveryOutcome.Failure f : outcome.retries()) {
         replaced.put(f.event().event().id(), f.updated());
       }
+      rowStore.recordRetries(outcome.retries());
       List<PendingEvent> next = new ArrayList<>(todo.size());
       for (PendingEvent e : todo) {
         if (!done.contains(e.event().id())) {

@@ -36,7 +36,7 @@ final class CdcEngineRunner {
   private final OutboxDialect source;
   private final CdcLease lease;
   private final CdcMetrics metrics;
-  private final DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> batches;
+  private final CdcBatchHandler batches;
   private final BooleanSupplier open;
   private final Object engineLock = new Object();
   private @Nullable Running engine;
@@ -72,7 +72,7 @@ final class CdcEngineRunner {
       OutboxDialect source,
       CdcLease lease,
       CdcMetrics metrics,
-      DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> batches,
+      CdcBatchHandler batches,
       BooleanSupplier open) {
     this.settings = settings;
     this.options = options;
@@ -175,6 +175,7 @@ final class CdcEngineRunner {
             owner,
             () -> epoch,
             settings.clock()));
+    batches.engineStarting();
     AtomicReference<Running> self = new AtomicReference<>();
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))

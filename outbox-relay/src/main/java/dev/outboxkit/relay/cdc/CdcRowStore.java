@@ -3,15 +3,20 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.internal.HeadersCodec;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -130,6 +135,72 @@ final class CdcRowStore {
           row.seq(),
           row.aggregateId(),
           error.toString());
+    }
+  }
+
+  /**
+   * Records failed attempts that will be retried on their rows ({@code attempts}, {@code
+   * next_attempt_at}, {@code last_error}), as the polling relay does, so a restarted engine goes on
+   * counting instead of starting again at zero. The row's update is a change the decoder skips (its
+   * attempts are not zero). A row the writer already deleted keeps no count; a failed write only
+   * loses the count, not the event.
+   */
+  void recordRetries(List<DeliveryOutcome.Failure> retries) {
+    if (retries.isEmpty()) {
+      return;
+    }
+    List<OutboxRows.Failure> failures =
+        retries.stream()
+            .map(
+                f ->
+                    new OutboxRows.Failure(
+                        f.event().seq(),
+                        f.attempts(),
+                        f.nextAttemptAt() != null ? f.nextAttemptAt() : settings.clock().instant(),
+                        f.error()))
+            .toList();
+    try {
+      jdbc.autoCommit(
+          c -> {
+            rows.recordFailures(c, failures);
+            return null;
+          });
+    } catch (SQLException e) {
+      log.warn(
+          "Could not record {} failed attempt(s) on their rows; a restart would count them again"
+              + " from the rows' last recorded attempts: {}",
+          failures.size(),
+          e.toString());
+    }
+  }
+
+  /**
+   * The attempts recorded so far on pending rows that failed before (by this engine before a
+   * restart, or by the polling relay): a restarted engine reads the stream's insert images again,
+   * whose attempts are zero.
+   */
+  Map<UUID, Integer> attemptsSoFar() {
+    try {
+      return jdbc.autoCommit(
+          c -> {
+            Map<UUID, Integer> attempts = new HashMap<>();
+            try (PreparedStatement select =
+                    c.prepareStatement(
+                        "SELECT id, attempts FROM "
+                            + t
+                            + " WHERE status = 'PENDING' AND attempts > 0");
+                ResultSet rs = select.executeQuery()) {
+              while (rs.next()) {
+                attempts.put(dialect.getUuid(rs, "id"), rs.getInt("attempts"));
+              }
+            }
+            return attempts;
+          });
+    } catch (SQLException e) {
+      log.warn(
+          "Could not read the attempts recorded on failed rows; they are counted from zero: {}",
+          e.toString());
+      return Map.of();
     }
   }
 
