@@ -145,9 +145,6 @@ class MySqlCdcPreflightIntegrationTests {
   }
 
   /**
-   * A user that reads the outbox's database (the snapshot needs SELECT) and holds {@code grant}.
-   */
-  /**
    * The binary log cannot be turned on at run time, so this check runs on a server of its own,
    * started with {@code --skip-log-bin}.
    */
@@ -174,6 +171,9 @@ class MySqlCdcPreflightIntegrationTests {
     }
   }
 
+  /**
+   * A user that reads the outbox's database (the snapshot needs SELECT) and holds {@code grant}.
+   */
   private void grantPartial(String grant) throws SQLException {
     String database =
         java.net.URI.create(db.database().jdbcUrl().substring(5)).getPath().substring(1);

@@ -94,6 +94,17 @@ public interface OutboxDialect {
     return null;
   }
 
+  /**
+   * A {@code SELECT} that answers {@code true}/{@code 1} when no session holds the lock named by
+   * its one string parameter, without taking it, or {@code null} when the database has no session
+   * locks. One statement, so it means the same through a transaction pooler.
+   *
+   * @since 0.2
+   */
+  default @Nullable String sessionLockFreeSql() {
+    return null;
+  }
+
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

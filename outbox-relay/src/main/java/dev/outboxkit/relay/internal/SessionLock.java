@@ -23,30 +23,42 @@ import org.slf4j.LoggerFactory;
  *
  * <p>PostgreSQL advisory locks and MySQL/MariaDB {@code GET_LOCK}; on other databases, or when the
  * lock cannot be taken, the relay falls back to the TTL and says so once. Every heartbeat also asks
- * whether the connection's session still holds the lock: behind a transaction pooler it does not
- * for long (each statement may run on another server session), and the relay then turns session
- * locks off for good with one warning that names the direct-connection setting. Used by the lease
- * thread only.
+ * whether the connection's session still holds the lock. Behind a transaction pooler it does not
+ * for long (each statement may run on another server session, and the lock stays with the one that
+ * took it), so the relay then turns session locks off for good with one warning that names the
+ * direct-connection setting. Whether another owner's lock is free is asked in one statement that
+ * takes nothing, so the answer means the same through a pooler. Used by the lease thread only.
  */
 public final class SessionLock implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(SessionLock.class);
 
+  /** Longest a statement on the lock's connection may take, so a stalled link cannot hang. */
+  private static final int NETWORK_TIMEOUT_MILLIS = 10_000;
+
   private final DataSource dataSource;
   private final String tryLock;
   private final String release;
   private final @Nullable String held;
+  private final @Nullable String free;
   private final String me;
   private volatile @Nullable Connection connection;
   private volatile boolean pooled;
+  private volatile boolean closed;
   private boolean warned;
 
   private SessionLock(
-      DataSource dataSource, String tryLock, String release, @Nullable String held, String me) {
+      DataSource dataSource,
+      String tryLock,
+      String release,
+      @Nullable String held,
+      @Nullable String free,
+      String me) {
     this.dataSource = dataSource;
     this.tryLock = tryLock;
     this.release = release;
     this.held = held;
+    this.free = free;
     this.me = me;
   }
 
@@ -58,7 +70,13 @@ public final class SessionLock implements AutoCloseable {
     if (tryLock == null || release == null) {
       return null;
     }
-    return new SessionLock(dataSource, tryLock, release, dialect.sessionLockHeldSql(), owner);
+    return new SessionLock(
+        dataSource,
+        tryLock,
+        release,
+        dialect.sessionLockHeldSql(),
+        dialect.sessionLockFreeSql(),
+        owner);
   }
 
   /**
@@ -72,7 +90,11 @@ public final class SessionLock implements AutoCloseable {
         + HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt());
   }
 
-  static String name(String owner) {
+  /**
+   * The lock's name for an owner: a hash, short enough for MySQL's 64 characters. Public for tests
+   * that look the lock up on the server.
+   */
+  public static String lockName(String owner) {
     try {
       byte[] hash =
           MessageDigest.getInstance("SHA-256").digest(owner.getBytes(StandardCharsets.UTF_8));
@@ -88,25 +110,35 @@ public final class SessionLock implements AutoCloseable {
    * @return whether it is held now
    */
   public boolean ensureHeld() {
-    if (pooled) {
+    if (pooled || closed) {
       return false;
     }
     try {
       Connection current = connection;
       if (current != null && current.isValid(2)) {
-        if (held == null || holds(current, name(me))) {
+        if (stillHeld(current)) {
           return true;
         }
-        // The connection is alive but its session no longer holds the lock this instance took on
-        // it: statements run on whatever server session a pooler hands out.
-        turnOffPooled("took its session lock on a connection whose session no longer holds it");
+        // The connection is alive but its session does not hold the lock this instance took on
+        // it: a pooler hands out server sessions (or the driver reconnected behind our back).
+        // Taking it again would not help: it stays with the session that took it.
+        turnOffPooled();
         return false;
       }
       closeQuietly();
       Connection c = dataSource.getConnection();
       c.setAutoCommit(true);
+      try {
+        c.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
+      } catch (SQLException | UnsupportedOperationException e) {
+        log.debug("The session-lock connection takes no network timeout", e);
+      }
       connection = c;
-      if (!take(c, name(me))) {
+      if (closed) {
+        closeQuietly(); // close() ran meanwhile: do not keep a session nobody will end
+        return false;
+      }
+      if (!take(c, lockName(me))) {
         closeQuietly();
         warnOnce("its lock is held by another session");
         return false;
@@ -124,21 +156,42 @@ public final class SessionLock implements AutoCloseable {
   }
 
   /**
-   * Whether {@code owner}'s session is gone: its lock can be taken (and is given back at once).
-   * {@code false} when this cannot be known.
+   * Whether {@code c}'s session still holds this instance's lock. A question that cannot be asked
+   * or answered keeps the lock counted as held: only a clear "no" counts toward giving up.
+   */
+  private boolean stillHeld(Connection c) {
+    if (held == null) {
+      return true;
+    }
+    try (PreparedStatement s = c.prepareStatement(held)) {
+      s.setString(1, lockName(me));
+      try (ResultSet rs = s.executeQuery()) {
+        return !rs.next() || rs.getBoolean(1) || rs.wasNull();
+      }
+    } catch (SQLException e) {
+      log.debug("Could not ask whether the session lock is still held", e);
+      return true;
+    }
+  }
+
+  /**
+   * Whether {@code owner}'s session is gone: no session holds its lock. {@code false} when this
+   * cannot be known (no lock of our own, behind a pooler, or the question failed).
    */
   public boolean isGone(String owner) {
     Connection c = connection;
-    if (c == null || pooled) {
+    if (c == null || pooled || closed) {
       return false;
     }
-    String name = name(owner);
+    String name = lockName(owner);
     try {
-      if (held != null && holds(c, name)) {
-        // Only the owner's own session holds its lock, and a lock is taken again by the session
-        // that holds it: this connection was handed the owner's session by a pooler.
-        turnOffPooled("was handed another relay's session on its own connection");
-        return false;
+      if (free != null) {
+        try (PreparedStatement s = c.prepareStatement(free)) {
+          s.setString(1, name);
+          try (ResultSet rs = s.executeQuery()) {
+            return rs.next() && rs.getBoolean(1) && !rs.wasNull();
+          }
+        }
       }
       if (take(c, name)) {
         try (PreparedStatement s = c.prepareStatement(release)) {
@@ -155,32 +208,20 @@ public final class SessionLock implements AutoCloseable {
   }
 
   /**
-   * Whether {@code c}'s session holds the lock {@code name}; call only when {@link #held} is set.
-   */
-  private boolean holds(Connection c, String name) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(held)) {
-      s.setString(1, name);
-      try (ResultSet rs = s.executeQuery()) {
-        return rs.next() && rs.getBoolean(1);
-      }
-    }
-  }
-
-  /**
    * A lock proves nothing when statements run on whatever server session a pooler hands out: stop
    * taking and judging locks for the rest of this process, and say so once.
    */
-  private void turnOffPooled(String seen) {
+  private void turnOffPooled() {
     pooled = true;
     closeQuietly();
     log.warn(
-        "Relay {} {}: its connections go through a transaction pooler (PgBouncer in transaction"
-            + " mode, RDS Proxy without pinning). Session locks are off: others take over its"
-            + " partitions after the lease TTL if it crashes. For takeover within seconds, give the"
-            + " relay direct connections for its session (OutboxRelay.Builder#sessionDataSource,"
-            + " outbox.relay.session-connection.url).",
-        me,
-        seen);
+        "Relay {} found that the session of its lock's connection no longer holds the lock it"
+            + " took: its connections go through a transaction pooler (PgBouncer in transaction"
+            + " mode, RDS Proxy without pinning), or its driver reconnects by itself. Session locks"
+            + " are off: others take over its partitions after the lease TTL if it crashes. For"
+            + " takeover within seconds, give the relay direct connections for its session"
+            + " (OutboxRelay.Builder#sessionDataSource, outbox.relay.session-connection.url).",
+        me);
   }
 
   /** Whether session locks were found useless here, behind a transaction pooler. */
@@ -202,7 +243,8 @@ public final class SessionLock implements AutoCloseable {
       log.warn(
           "Relay {} cannot hold a session lock ({}); others take over its partitions after the"
               + " lease TTL if it crashes, not at once. Behind a transaction pooler, give the relay"
-              + " a direct connection or turn session locks off.",
+              + " a direct connection (outbox.relay.session-connection.url) or turn session locks"
+              + " off.",
           me,
           why);
       warned = true;
@@ -215,7 +257,7 @@ public final class SessionLock implements AutoCloseable {
     if (c != null) {
       // Closing a pooled connection does not end its session: give the lock back first.
       try (PreparedStatement s = c.prepareStatement(release)) {
-        s.setString(1, name(me));
+        s.setString(1, lockName(me));
         s.execute();
       } catch (SQLException | RuntimeException e) {
         log.debug("Could not release the session lock before closing", e);
@@ -231,6 +273,7 @@ public final class SessionLock implements AutoCloseable {
   /** Ends the session; the server frees the lock with it. */
   @Override
   public void close() {
+    closed = true;
     closeQuietly();
   }
 }

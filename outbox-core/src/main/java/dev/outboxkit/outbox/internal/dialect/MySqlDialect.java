@@ -88,6 +88,11 @@ final class MySqlDialect extends SqlDialect {
     return "SELECT IS_USED_LOCK(?) <=> CONNECTION_ID()";
   }
 
+  @Override
+  public String sessionLockFreeSql() {
+    return "SELECT IS_FREE_LOCK(?)";
+  }
+
   /** UTC, as the relay's {@code DATETIME(6)} columns hold it (CURRENT_TIMESTAMP is local time). */
   @Override
   public String currentTimeSql() {

@@ -35,6 +35,13 @@ final class PostgresDialect extends SqlDialect {
   }
 
   @Override
+  public String sessionLockFreeSql() {
+    return "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        + " AND objsubid = 1 AND ((classid::int8 << 32) | objid::int8) = hashtextextended(?, 0))";
+  }
+
+  @Override
   public boolean supportsListenNotify() {
     return true;
   }
