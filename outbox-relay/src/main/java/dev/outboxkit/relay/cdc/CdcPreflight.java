@@ -8,7 +8,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Checks, before the engine starts, what Debezium would otherwise report late or not at all: the
@@ -25,11 +27,8 @@ final class CdcPreflight {
    * user's grants are those of that connection, not of the relay's {@code DataSource}.
    */
   static Connection connect(CdcOptions options) {
-    Properties credentials = new Properties();
-    credentials.setProperty("user", options.username());
-    credentials.setProperty("password", options.password());
     try {
-      return DriverManager.getConnection(options.jdbcUrl(), credentials);
+      return DriverManager.getConnection(options.jdbcUrl(), connectionProperties(options));
     } catch (SQLException e) {
       throw new IllegalStateException(
           "CDC relay could not connect to outbox.relay.cdc.url as outbox.relay.cdc.username '"
@@ -37,6 +36,43 @@ final class CdcPreflight {
               + "': "
               + e.getMessage(),
           e);
+    }
+  }
+
+  /**
+   * Seconds the start-up checks wait to connect, log in and for each answer, unless the URL says
+   * otherwise; the checks' statements are short.
+   */
+  static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+  /**
+   * The CDC user's credentials, and time limits for connecting and logging in that the URL does not
+   * set itself: a server that accepts the TCP connection but never answers (a stalled proxy, a
+   * half-open failover endpoint) fails the start with a message instead of hanging it. The drivers'
+   * own defaults wait without limit for the server's greeting.
+   */
+  static Properties connectionProperties(CdcOptions options) {
+    Properties props = new Properties();
+    props.setProperty("user", options.username());
+    props.setProperty("password", options.password());
+    Set<String> set = new java.util.HashSet<>();
+    CdcTls.parameters(options.jdbcUrl()).keySet().forEach(n -> set.add(n.toLowerCase(Locale.ROOT)));
+    String url = options.jdbcUrl();
+    if (url.startsWith("jdbc:postgresql:")) {
+      putUnlessSet(props, set, "connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+      putUnlessSet(props, set, "loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+      putUnlessSet(props, set, "socketTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
+    } else if (url.startsWith("jdbc:mysql:") || url.startsWith("jdbc:mariadb:")) {
+      // Connector/J's connectTimeout covers the TCP connect only; the greeting waits on reads.
+      putUnlessSet(props, set, "connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS * 1000));
+      putUnlessSet(props, set, "socketTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS * 1000));
+    }
+    return props;
+  }
+
+  private static void putUnlessSet(Properties props, Set<String> set, String name, String value) {
+    if (!set.contains(name.toLowerCase(Locale.ROOT))) {
+      props.setProperty(name, value);
     }
   }
 

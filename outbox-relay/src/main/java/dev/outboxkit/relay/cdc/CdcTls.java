@@ -9,7 +9,6 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -235,10 +234,8 @@ final class CdcTls {
     } catch (SQLException noDriver) {
       return;
     }
-    Properties credentials = new Properties();
-    credentials.setProperty("user", options.username());
-    credentials.setProperty("password", options.password());
-    try (Connection c = DriverManager.getConnection(url, credentials)) {
+    try (Connection c =
+        DriverManager.getConnection(url, CdcPreflight.connectionProperties(options))) {
       c.isValid(5);
     } catch (SQLException e) {
       Map<String, String> tls = parameters(url);
