@@ -19,6 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +34,12 @@ import org.slf4j.LoggerFactory;
  * % members} members in id order taking one more. Excess leases are released, but never one the
  * publishing thread is using: {@link #beginBatch} and the release decide under one lock, so a
  * partition is either in an in-flight batch or released, not both; one in use is first drained (no
- * new batch reads it) and released at the next heartbeat. Free or expired leases are claimed with a
- * conditional update on the epoch seen (see {@link LeaseStore#claim}).
+ * new batch reads it) and released on the lease thread as soon as its last batch ended. Free or
+ * expired leases are claimed with a conditional update on the epoch seen (see {@link
+ * LeaseStore#claim}). An instance left short of its share by a heartbeat (it just joined, and the
+ * others release at their next heartbeat) tries to claim again every fifth of a heartbeat for up to
+ * two heartbeats ({@link #catchUp}), so it has its share one heartbeat (plus a batch) after joining
+ * rather than two or three. Everything that changes the leases runs on the one lease thread.
  *
  * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
  * claims compare with the database's now. Locally, the publishing thread trusts its leases until
@@ -63,10 +70,22 @@ final class LeaseManager implements PartitionLeases {
 
   /**
    * Partitions to hand over that were in flight when the heartbeat wanted to release them: no new
-   * batch reads them, and the next heartbeat releases them. Without this, a busy instance (a batch
-   * always in flight, the next one read ahead) would never get to release anything.
+   * batch reads them, and the lease thread releases them once their last batch ended (or the next
+   * heartbeat does). Without this, a busy instance (a batch always in flight, the next one read
+   * ahead) would never get to release anything.
    */
   private final Set<Integer> draining = new HashSet<>();
+
+  /** The lease thread, once {@link #schedule}d; releases of drained partitions are run on it. */
+  private volatile @Nullable ScheduledExecutorService leaseThread;
+
+  /**
+   * Whether {@link #catchUp} tries to claim the rest of this instance's share, and until which
+   * monotonic time. Only the lease thread uses them.
+   */
+  private boolean catchingUp;
+
+  private long catchUpUntilNanos;
 
   /**
    * Monotonic deadline of the last successful renewal's leases; meaningful while {@code trusted}.
@@ -160,9 +179,117 @@ final class LeaseManager implements PartitionLeases {
 
   @Override
   public void endBatch(Set<Integer> partitions) {
+    boolean drained = false;
     synchronized (lock) {
-      partitions.forEach(p -> inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1));
+      for (int p : partitions) {
+        inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1);
+        drained |= draining.contains(p) && !inFlight.containsKey(p);
+      }
     }
+    ScheduledExecutorService thread = leaseThread;
+    if (drained && thread != null) {
+      try {
+        // On the lease thread, not here: a heartbeat running meanwhile would otherwise take the
+        // partition back into its view of what this instance owns after the release.
+        thread.execute(this::releaseDrained);
+      } catch (RejectedExecutionException e) {
+        log.debug("Relay {} is stopping; its drained partitions are released on leave", me);
+      }
+    }
+  }
+
+  /**
+   * Runs the heartbeat on {@code thread} every heartbeat interval (the first one an interval from
+   * now; call {@link #heartbeat} once before), and {@link #catchUp} every fifth of it. Partitions
+   * drained for another instance are released on it too.
+   */
+  void schedule(ScheduledExecutorService thread) {
+    leaseThread = thread;
+    long beat = heartbeatInterval.toNanos();
+    // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
+    thread.scheduleAtFixedRate(this::heartbeat, beat, beat, TimeUnit.NANOSECONDS);
+    long step = Math.max(1, beat / 5);
+    thread.scheduleWithFixedDelay(this::catchUp, step, step, TimeUnit.NANOSECONDS);
+  }
+
+  /** Releases the drained partitions no batch uses any more; on the lease thread. */
+  void releaseDrained() {
+    List<Map.Entry<Integer, Long>> released = new ArrayList<>();
+    synchronized (lock) {
+      for (int partition : new TreeSet<>(draining)) {
+        if (!inFlight.containsKey(partition)) {
+          draining.remove(partition);
+          Long epoch = epochs.remove(partition);
+          if (epoch != null) {
+            released.add(Map.entry(partition, epoch));
+          }
+        }
+      }
+    }
+    if (released.isEmpty()) {
+      return;
+    }
+    try {
+      jdbc.autoCommit(
+          c -> {
+            for (Map.Entry<Integer, Long> lease : released) {
+              gate.drop(lease.getKey());
+              store.release(c, lease.getKey(), lease.getValue(), me);
+              log.debug("Relay {} released drained outbox partition {}", me, lease.getKey());
+            }
+            return null;
+          });
+    } catch (SQLException | RuntimeException e) {
+      // Not used any more either way; the next heartbeat renews and releases it again.
+      log.debug("Relay {} could not release drained partitions: {}", me, e.toString());
+    }
+    metrics.owned(owned().size());
+  }
+
+  /**
+   * While this instance is short of its fair share after a heartbeat (for up to two heartbeats),
+   * claims what others released since: without it, a partition released just after this instance's
+   * heartbeat would wait for the next one. On the lease thread.
+   */
+  void catchUp() {
+    if (!catchingUp) {
+      return;
+    }
+    if (System.nanoTime() - catchUpUntilNanos > 0) {
+      catchingUp = false;
+      return;
+    }
+    synchronized (lock) {
+      if (!trusted(0)) {
+        return;
+      }
+    }
+    try {
+      boolean done =
+          jdbc.autoCommit(
+              c -> {
+                Instant now = store.now(c);
+                List<String> live = store.liveMembers(c, now);
+                if (!live.contains(me)) {
+                  return true;
+                }
+                int target = target(live);
+                int have;
+                synchronized (lock) {
+                  have = epochs.size();
+                }
+                if (have < target) {
+                  have += claim(c, store.all(c), Set.of(), target - have, now, now.plus(ttl));
+                }
+                return have >= target;
+              });
+      if (done) {
+        catchingUp = false;
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Relay {} could not claim its share yet: {}", me, e.toString());
+    }
+    metrics.owned(owned().size());
   }
 
   /** The partitions this instance holds valid leases on; none once its leases have lapsed. */
@@ -213,13 +340,21 @@ final class LeaseManager implements PartitionLeases {
             }
             int target = target(live);
             if (mine.size() > target) {
+              catchingUp = false;
               release(c, mine.size() - target);
             } else {
               synchronized (lock) {
                 draining.clear();
               }
-              if (mine.size() < target) {
-                claim(c, all, dead, target - mine.size(), start, expires);
+              int have = mine.size();
+              if (have < target) {
+                have += claim(c, all, dead, target - have, start, expires);
+              }
+              if (have >= target) {
+                catchingUp = false;
+              } else if (!catchingUp) {
+                catchingUp = true;
+                catchUpUntilNanos = startNanos + heartbeatInterval.toNanos() * 2;
               }
             }
             return null;
@@ -333,7 +468,8 @@ final class LeaseManager implements PartitionLeases {
     return dead;
   }
 
-  private void claim(
+  /** Claims up to {@code count} free, expired or dead owners' leases; returns how many it got. */
+  private int claim(
       java.sql.Connection c,
       List<LeaseRow> all,
       Set<String> dead,
@@ -373,6 +509,7 @@ final class LeaseManager implements PartitionLeases {
         log.debug("Relay {} claimed outbox partition {}", me, row.partition());
       }
     }
+    return claimed;
   }
 
   /** Releases every lease and leaves the member table, so others take over at once. */
