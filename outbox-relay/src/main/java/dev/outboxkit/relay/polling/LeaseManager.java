@@ -46,7 +46,10 @@ import org.slf4j.LoggerFactory;
  * the monotonic time at which the last successful renewal began plus the TTL, and starts a send
  * only while they stay valid for longer than the send window (the producer's delivery timeout plus
  * half a heartbeat). An instance cut off from the database, or paused by GC, thus stops starting
- * sends before a successor may claim its partitions, and its last sends end before that.
+ * sends before a successor may claim its partitions, and its last sends end before that. With
+ * session locks, others may also take its partitions once its member row is 1.5 heartbeats old and
+ * its lock is free (a lost lock session): it starts no send past that point either, counted from
+ * before the member row's last write, which is the first statement of a heartbeat.
  */
 final class LeaseManager implements PartitionLeases {
 
@@ -93,7 +96,13 @@ final class LeaseManager implements PartitionLeases {
   private long validUntilNanos;
 
   private boolean renewed;
-  private long renewedAtNanos;
+
+  /**
+   * Monotonic time from before the last member-row heartbeat that committed: others judge a missed
+   * heartbeat (1.5 intervals) from that row, not from the end of the whole heartbeat.
+   */
+  private long memberBeatNanos;
+
   private boolean lastHeartbeatFailed;
 
   LeaseManager(
@@ -173,8 +182,11 @@ final class LeaseManager implements PartitionLeases {
     if (!renewed || validUntilNanos - now <= marginNanos) {
       return false;
     }
-    // With fast takeover, others may claim once a heartbeat is missed: start nothing new then.
-    return sessionLock == null || now - renewedAtNanos < heartbeatInterval.toNanos() * 3 / 2;
+    // With fast takeover, others may claim once this instance's member row is 1.5 intervals old
+    // (and its session lock free): start nothing new then. Measured from the row's last write, so
+    // a heartbeat that is slow after it (a lock wait on the lease table, claims over a large
+    // backlog) does not stop sends while the leases stay valid.
+    return sessionLock == null || now - memberBeatNanos < heartbeatInterval.toNanos() * 3 / 2;
   }
 
   @Override
@@ -311,6 +323,9 @@ final class LeaseManager implements PartitionLeases {
             Instant start = store.now(c);
             Instant expires = start.plus(ttl);
             store.heartbeat(c, me, start, expires);
+            synchronized (lock) {
+              memberBeatNanos = startNanos;
+            }
             List<String> live = new ArrayList<>(store.liveMembers(c, start));
             Set<String> dead = locked ? findDead(c, start) : Set.of();
             live.removeAll(dead);
@@ -335,7 +350,6 @@ final class LeaseManager implements PartitionLeases {
               }
               epochs = new HashMap<>(mine);
               validUntilNanos = startNanos + ttl.toNanos();
-              renewedAtNanos = startNanos;
               renewed = true;
             }
             int target = target(live);
