@@ -25,6 +25,14 @@ public final class OutboxRows {
 
   static final int CHUNK = 500;
 
+  /**
+   * Bind parameters one read uses at most, well below PostgreSQL's and MySQL's limit of 65,535.
+   * What a read must bind (two or three per partition, the {@code seq}s in flight: at most 4,096 ×
+   * 3 + 10,000) always fits; the keys left out are cut to share the rest, since leaving a held key
+   * out in SQL only saves reading it (held keys read anyway are filtered in memory).
+   */
+  static final int MAX_BINDS = 30_000;
+
   private static final String COLUMNS =
       "seq, id, aggregatetype, aggregateid, type, payload, headers, tenant, created_at,"
           + " partition_no, attempts, next_attempt_at";
@@ -72,10 +80,21 @@ public final class OutboxRows {
       Map<Integer, List<Long>> inFlight,
       Map<Integer, Long> after)
       throws SQLException {
+    int required = 0;
+    int skipping = 0;
+    for (int partition : partitions) {
+      required += 2 + (after.containsKey(partition) ? 1 : 0);
+      required += inFlight.getOrDefault(partition, List.of()).size();
+      skipping += excluded.getOrDefault(partition, List.of()).isEmpty() ? 0 : 1;
+    }
+    int keysPerPartition = skipping == 0 ? 0 : Math.max(0, (MAX_BINDS - required) / skipping);
     StringBuilder sql = new StringBuilder();
     List<Object> binds = new ArrayList<>();
     for (int partition : partitions) {
       List<String> skip = excluded.getOrDefault(partition, List.of());
+      if (skip.size() > keysPerPartition) {
+        skip = skip.subList(0, keysPerPartition);
+      }
       if (sql.length() > 0) {
         sql.append(" UNION ALL ");
       }
