@@ -273,7 +273,7 @@ final class PollingRelay implements OutboxRelay {
       return;
     }
     try {
-      OutboxRows.Stats stats = jdbc.autoCommit(rows::stats);
+      OutboxRows.Stats stats = jdbc.autoCommit(c -> rows.stats(c, settings.partitions()));
       Instant oldest = stats.oldest();
       Duration lag =
           oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());

@@ -83,4 +83,68 @@ class OutboxRowsIntegrationTests {
         .as("the first held key of a partition is still left out in SQL")
         .noneMatch(r -> r.key().equals("key-0"));
   }
+
+  /**
+   * The gauges' query finds the same backlog and oldest event as {@code COUNT(*)} and {@code
+   * MIN(created_at)} over every pending row, through the pending index. Rows: {@code
+   * -Doutboxkit.statsRows} (default 100,000); prints both plans and times.
+   */
+  @Test
+  void statsFindTheOldestPendingEventThroughThePendingIndex() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    int count = Integer.getInteger("outboxkit.statsRows", 100_000);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      // Oldest first by seq; every 10th row published, and one old row parked.
+      s.execute(
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+              + " partition_no, status) SELECT gen_random_uuid(), 'stats', 'key-' || (i % 5000),"
+              + " 'Counted', '\\x30'::bytea,"
+              + " TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 millisecond', i % 16,"
+              + " CASE WHEN i = 0 THEN 'DEAD' WHEN i % 10 = 1 THEN 'PUBLISHED' ELSE 'PENDING' END"
+              + " FROM generate_series(0, "
+              + (count - 1)
+              + ") AS i");
+      s.execute("VACUUM ANALYZE outbox_event");
+    }
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection()) {
+      // Warm both, then time each.
+      rows.stats(c);
+      rows.stats(c, 16);
+      long start = System.nanoTime();
+      OutboxRows.Stats everyRow = rows.stats(c);
+      long everyRowMicros = (System.nanoTime() - start) / 1_000;
+      start = System.nanoTime();
+      OutboxRows.Stats indexed = rows.stats(c, 16);
+      long indexedMicros = (System.nanoTime() - start) / 1_000;
+      System.out.printf(
+          "[stats] %,d rows (%,d pending): COUNT + MIN(created_at) %,d us, COUNT + first by seq"
+              + " per partition %,d us%n",
+          count, indexed.backlog(), everyRowMicros, indexedMicros);
+      for (String sql :
+          List.of(
+              "SELECT COUNT(*), MIN(created_at) FROM outbox_event WHERE status = 'PENDING'",
+              "SELECT COUNT(*) FROM outbox_event WHERE status = 'PENDING'",
+              "SELECT MIN(created_at) FROM ((SELECT created_at FROM outbox_event WHERE status ="
+                  + " 'PENDING' AND partition_no = 3 ORDER BY seq LIMIT 1) UNION ALL (SELECT"
+                  + " created_at FROM outbox_event WHERE status = 'PENDING' AND partition_no = 4"
+                  + " ORDER BY seq LIMIT 1)) o")) {
+        try (Statement s = c.createStatement();
+            ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS) " + sql)) {
+          System.out.println("[stats] " + sql);
+          while (rs.next()) {
+            System.out.println("[stats]   " + rs.getString(1));
+          }
+        }
+      }
+      assertThat(indexed).isEqualTo(everyRow);
+      assertThat(indexed.oldest()).isEqualTo(java.time.Instant.parse("2026-01-01T00:00:00.002Z"));
+      try (Statement s = c.createStatement()) {
+        s.execute("DELETE FROM outbox_event");
+      }
+      assertThat(rows.stats(c, 16)).isEqualTo(new OutboxRows.Stats(0, null));
+    }
+  }
 }
