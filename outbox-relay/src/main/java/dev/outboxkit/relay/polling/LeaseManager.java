@@ -324,7 +324,13 @@ final class LeaseManager implements PartitionLeases {
             Instant expires = start.plus(ttl);
             store.heartbeat(c, me, start, expires);
             synchronized (lock) {
-              memberBeatNanos = startNanos;
+              // Only while the beats are continuous (this write committed before anyone could
+              // find this instance dead): after a longer gap its partitions may be someone else's
+              // by now, so trust waits until the leases are read back below.
+              if (renewed
+                  && System.nanoTime() - memberBeatNanos < heartbeatInterval.toNanos() * 3 / 2) {
+                memberBeatNanos = startNanos;
+              }
             }
             List<String> live = new ArrayList<>(store.liveMembers(c, start));
             Set<String> dead = locked ? findDead(c, start) : Set.of();
@@ -350,6 +356,7 @@ final class LeaseManager implements PartitionLeases {
               }
               epochs = new HashMap<>(mine);
               validUntilNanos = startNanos + ttl.toNanos();
+              memberBeatNanos = startNanos;
               renewed = true;
             }
             int target = target(live);

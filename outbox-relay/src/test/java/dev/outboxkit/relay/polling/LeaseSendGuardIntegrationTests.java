@@ -89,6 +89,12 @@ class LeaseSendGuardIntegrationTests {
    */
   private boolean[] sendableDuringABlockedHeartbeat(LeaseManager m, String lockSql)
       throws Exception {
+    return sendableDuringABlockedHeartbeat(m, lockSql, BEAT_MS);
+  }
+
+  /** As above, the heartbeat {@code gapMs} after the last. */
+  private boolean[] sendableDuringABlockedHeartbeat(LeaseManager m, String lockSql, long gapMs)
+      throws Exception {
     m.heartbeat();
     Set<Integer> all = m.owned();
     assertThat(all).hasSize(16);
@@ -102,7 +108,7 @@ class LeaseSendGuardIntegrationTests {
           // the rows are locked once read
         }
       }
-      sleepUntil(last + TimeUnit.MILLISECONDS.toNanos(BEAT_MS));
+      sleepUntil(last + TimeUnit.MILLISECONDS.toNanos(gapMs));
       long started = System.nanoTime();
       Thread beat = new Thread(m::heartbeat, "blocked-heartbeat");
       beat.start();
@@ -150,5 +156,23 @@ class LeaseSendGuardIntegrationTests {
         .as("sendable 1.8 intervals after the last member row (others may take over at 1.5)")
         .isFalse();
     assertThat(sendable[2]).as("sendable once the heartbeat wrote it").isTrue();
+  }
+
+  /**
+   * After a stall longer than 1.5 heartbeats (a GC pause), others may have found this instance dead
+   * and taken its partitions: the heartbeat that follows must not trust the old leases again on
+   * writing its member row, only once it has read them back.
+   */
+  @Test
+  void aHeartbeatAfterAStallTrustsNothingUntilItHasReadTheLeasesBack() throws Exception {
+    LeaseManager m = manager("stalled~1");
+    boolean[] sendable =
+        sendableDuringABlockedHeartbeat(
+            m, "SELECT partition_no FROM outbox_relay_lease FOR UPDATE", BEAT_MS * 17 / 10);
+    assertThat(sendable[0])
+        .as("sendable 0.1 intervals into the heartbeat after a 1.7-interval stall")
+        .isFalse();
+    assertThat(sendable[1]).as("sendable 0.8 intervals into it").isFalse();
+    assertThat(sendable[2]).as("sendable once it read the leases back").isTrue();
   }
 }
