@@ -325,6 +325,60 @@ abstract class PollingRelayContractTests {
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
   }
 
+  /**
+   * A start that fails after the first heartbeat (the instance is a member and holds leases) leaves
+   * at once: its member row and leases are gone, so another instance takes the partitions at its
+   * next heartbeat instead of after the lease TTL. The failure is injected through the dialect,
+   * which the relay asks whether to listen for notifications after its first heartbeat.
+   */
+  @Test
+  void aStartThatFailsAfterTheFirstHeartbeatLeavesAtOnce() throws Exception {
+    OutboxDialect real = OutboxDialect.named(database().database().kind().key());
+    AtomicInteger asked = new AtomicInteger();
+    OutboxDialect failing =
+        (OutboxDialect)
+            java.lang.reflect.Proxy.newProxyInstance(
+                OutboxDialect.class.getClassLoader(),
+                new Class<?>[] {OutboxDialect.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("supportsListenNotify")) {
+                    asked.incrementAndGet();
+                    throw new IllegalStateException("injected start failure");
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    OutboxRelay relay =
+        relay(
+            b ->
+                b.instanceId("failing")
+                    .dialect(failing)
+                    .leases(Duration.ofSeconds(30), Duration.ofMillis(250)));
+    org.assertj.core.api.Assertions.assertThatIllegalStateException()
+        .isThrownBy(relay::start)
+        .withMessage("injected start failure");
+    assertThat(asked).as("the failure came after the first heartbeat").hasValue(1);
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
+    assertThat(RelayTestSupport.leasesOwnedBy(dataSource(), "failing"))
+        .as("leases the failed instance still holds")
+        .isZero();
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_relay_member")) {
+      rs.next();
+      assertThat(rs.getInt(1)).as("member rows left").isZero();
+    }
+    OutboxRelay next =
+        relay(b -> b.instanceId("next").leases(Duration.ofSeconds(30), Duration.ofMillis(250)));
+    next.start();
+    assertThat(next.status().ownedPartitions())
+        .as("partitions the next instance holds after its first heartbeat (TTL 30 s)")
+        .hasSize(16);
+  }
+
   @Test
   void lagRisesWhilePausedAndReturnsNearZeroAfterResume() throws Exception {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();

@@ -25,6 +25,14 @@ public final class OutboxRows {
 
   static final int CHUNK = 500;
 
+  /**
+   * Bind parameters one read uses at most, well below PostgreSQL's and MySQL's limit of 65,535.
+   * What a read must bind (two or three per partition, the {@code seq}s in flight: at most 4,096 ×
+   * 3 + 10,000) always fits; the keys left out are cut to share the rest, since leaving a held key
+   * out in SQL only saves reading it (held keys read anyway are filtered in memory).
+   */
+  static final int MAX_BINDS = 30_000;
+
   private static final String COLUMNS =
       "seq, id, aggregatetype, aggregateid, type, payload, headers, tenant, created_at,"
           + " partition_no, attempts, next_attempt_at";
@@ -72,10 +80,21 @@ public final class OutboxRows {
       Map<Integer, List<Long>> inFlight,
       Map<Integer, Long> after)
       throws SQLException {
+    int required = 0;
+    int skipping = 0;
+    for (int partition : partitions) {
+      required += 2 + (after.containsKey(partition) ? 1 : 0);
+      required += inFlight.getOrDefault(partition, List.of()).size();
+      skipping += excluded.getOrDefault(partition, List.of()).isEmpty() ? 0 : 1;
+    }
+    int keysPerPartition = skipping == 0 ? 0 : Math.max(0, (MAX_BINDS - required) / skipping);
     StringBuilder sql = new StringBuilder();
     List<Object> binds = new ArrayList<>();
     for (int partition : partitions) {
       List<String> skip = excluded.getOrDefault(partition, List.of());
+      if (skip.size() > keysPerPartition) {
+        skip = skip.subList(0, keysPerPartition);
+      }
       if (sql.length() > 0) {
         sql.append(" UNION ALL ");
       }
@@ -280,6 +299,49 @@ public final class OutboxRows {
   /** Pending events in the whole outbox and the creation time of the oldest. */
   public record Stats(long backlog, @Nullable Instant oldest) {}
 
+  /**
+   * {@link Stats} without visiting every pending row for the oldest: the count is answered from the
+   * pending index (an index-only scan on PostgreSQL), and the oldest event is the first by {@code
+   * seq} of each partition (one index probe each). {@code seq} and {@code created_at} are set
+   * together at append, so this is the oldest up to clock skew between writers; {@code
+   * MIN(created_at)} instead read the whole backlog from the table every metrics interval.
+   */
+  public Stats stats(Connection c, int partitions) throws SQLException {
+    long backlog;
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      backlog = rs.getLong(1);
+    }
+    Instant oldest = null;
+    for (int from = 0; backlog > 0 && from < partitions; from += 256) {
+      int to = Math.min(partitions, from + 256);
+      StringBuilder sql = new StringBuilder("SELECT MIN(created_at) AS oldest FROM (");
+      for (int p = from; p < to; p++) {
+        sql.append(p == from ? "" : " UNION ALL ")
+            .append("(SELECT created_at FROM ")
+            .append(t)
+            .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq LIMIT 1)");
+      }
+      sql.append(") oldest_per_partition");
+      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+        for (int p = from; p < to; p++) {
+          statement.setInt(p - from + 1, p);
+        }
+        try (ResultSet rs = statement.executeQuery()) {
+          rs.next();
+          Instant first = dialect.getInstant(rs, "oldest");
+          if (first != null && (oldest == null || first.isBefore(oldest))) {
+            oldest = first;
+          }
+        }
+      }
+    }
+    return new Stats(backlog, oldest);
+  }
+
+  /** {@link Stats} by {@code COUNT(*)} and {@code MIN(created_at)} over every pending row. */
   public Stats stats(Connection c) throws SQLException {
     try (PreparedStatement statement =
             c.prepareStatement(

@@ -19,6 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,15 +34,22 @@ import org.slf4j.LoggerFactory;
  * % members} members in id order taking one more. Excess leases are released, but never one the
  * publishing thread is using: {@link #beginBatch} and the release decide under one lock, so a
  * partition is either in an in-flight batch or released, not both; one in use is first drained (no
- * new batch reads it) and released at the next heartbeat. Free or expired leases are claimed with a
- * conditional update on the epoch seen (see {@link LeaseStore#claim}).
+ * new batch reads it) and released on the lease thread as soon as its last batch ended. Free or
+ * expired leases are claimed with a conditional update on the epoch seen (see {@link
+ * LeaseStore#claim}). An instance left short of its share by a heartbeat (it just joined, and the
+ * others release at their next heartbeat) tries to claim again every fifth of a heartbeat for up to
+ * two heartbeats ({@link #catchUp}), so it has its share one heartbeat (plus a batch) after joining
+ * rather than two or three. Everything that changes the leases runs on the one lease thread.
  *
  * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
  * claims compare with the database's now. Locally, the publishing thread trusts its leases until
  * the monotonic time at which the last successful renewal began plus the TTL, and starts a send
  * only while they stay valid for longer than the send window (the producer's delivery timeout plus
  * half a heartbeat). An instance cut off from the database, or paused by GC, thus stops starting
- * sends before a successor may claim its partitions, and its last sends end before that.
+ * sends before a successor may claim its partitions, and its last sends end before that. With
+ * session locks, others may also take its partitions once its member row is 1.5 heartbeats old and
+ * its lock is free (a lost lock session): it starts no send past that point either, counted from
+ * before the member row's last write, which is the first statement of a heartbeat.
  */
 final class LeaseManager implements PartitionLeases {
 
@@ -63,10 +73,22 @@ final class LeaseManager implements PartitionLeases {
 
   /**
    * Partitions to hand over that were in flight when the heartbeat wanted to release them: no new
-   * batch reads them, and the next heartbeat releases them. Without this, a busy instance (a batch
-   * always in flight, the next one read ahead) would never get to release anything.
+   * batch reads them, and the lease thread releases them once their last batch ended (or the next
+   * heartbeat does). Without this, a busy instance (a batch always in flight, the next one read
+   * ahead) would never get to release anything.
    */
   private final Set<Integer> draining = new HashSet<>();
+
+  /** The lease thread, once {@link #schedule}d; releases of drained partitions are run on it. */
+  private volatile @Nullable ScheduledExecutorService leaseThread;
+
+  /**
+   * Whether {@link #catchUp} tries to claim the rest of this instance's share, and until which
+   * monotonic time. Only the lease thread uses them.
+   */
+  private boolean catchingUp;
+
+  private long catchUpUntilNanos;
 
   /**
    * Monotonic deadline of the last successful renewal's leases; meaningful while {@code trusted}.
@@ -74,7 +96,13 @@ final class LeaseManager implements PartitionLeases {
   private long validUntilNanos;
 
   private boolean renewed;
-  private long renewedAtNanos;
+
+  /**
+   * Monotonic time from before the last member-row heartbeat that committed: others judge a missed
+   * heartbeat (1.5 intervals) from that row, not from the end of the whole heartbeat.
+   */
+  private long memberBeatNanos;
+
   private boolean lastHeartbeatFailed;
 
   LeaseManager(
@@ -154,15 +182,126 @@ final class LeaseManager implements PartitionLeases {
     if (!renewed || validUntilNanos - now <= marginNanos) {
       return false;
     }
-    // With fast takeover, others may claim once a heartbeat is missed: start nothing new then.
-    return sessionLock == null || now - renewedAtNanos < heartbeatInterval.toNanos() * 3 / 2;
+    // With fast takeover, others may claim once this instance's member row is 1.5 intervals old
+    // (and its session lock free): start nothing new then. Measured from the row's last write, so
+    // a heartbeat that is slow after it (a lock wait on the lease table, claims over a large
+    // backlog) does not stop sends while the leases stay valid.
+    return sessionLock == null || now - memberBeatNanos < heartbeatInterval.toNanos() * 3 / 2;
   }
 
   @Override
   public void endBatch(Set<Integer> partitions) {
+    boolean drained = false;
     synchronized (lock) {
-      partitions.forEach(p -> inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1));
+      for (int p : partitions) {
+        inFlight.computeIfPresent(p, (k, n) -> n == 1 ? null : n - 1);
+        drained |= draining.contains(p) && !inFlight.containsKey(p);
+      }
     }
+    ScheduledExecutorService thread = leaseThread;
+    if (drained && thread != null) {
+      try {
+        // On the lease thread, not here: a heartbeat running meanwhile would otherwise take the
+        // partition back into its view of what this instance owns after the release.
+        thread.execute(this::releaseDrained);
+      } catch (RejectedExecutionException e) {
+        log.debug("Relay {} is stopping; its drained partitions are released on leave", me);
+      }
+    }
+  }
+
+  /**
+   * Runs the heartbeat on {@code thread} every heartbeat interval (the first one an interval from
+   * now; call {@link #heartbeat} once before), and {@link #catchUp} every fifth of it. Partitions
+   * drained for another instance are released on it too.
+   */
+  void schedule(ScheduledExecutorService thread) {
+    leaseThread = thread;
+    long beat = heartbeatInterval.toNanos();
+    // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
+    thread.scheduleAtFixedRate(this::heartbeat, beat, beat, TimeUnit.NANOSECONDS);
+    long step = Math.max(1, beat / 5);
+    thread.scheduleWithFixedDelay(this::catchUp, step, step, TimeUnit.NANOSECONDS);
+  }
+
+  /** Releases the drained partitions no batch uses any more; on the lease thread. */
+  void releaseDrained() {
+    List<Map.Entry<Integer, Long>> released = new ArrayList<>();
+    synchronized (lock) {
+      for (int partition : new TreeSet<>(draining)) {
+        if (!inFlight.containsKey(partition)) {
+          draining.remove(partition);
+          Long epoch = epochs.remove(partition);
+          if (epoch != null) {
+            released.add(Map.entry(partition, epoch));
+          }
+        }
+      }
+    }
+    if (released.isEmpty()) {
+      return;
+    }
+    try {
+      jdbc.autoCommit(
+          c -> {
+            for (Map.Entry<Integer, Long> lease : released) {
+              gate.drop(lease.getKey());
+              store.release(c, lease.getKey(), lease.getValue(), me);
+              log.debug("Relay {} released drained outbox partition {}", me, lease.getKey());
+            }
+            return null;
+          });
+    } catch (SQLException | RuntimeException e) {
+      // Not used any more either way; the next heartbeat renews and releases it again.
+      log.debug("Relay {} could not release drained partitions: {}", me, e.toString());
+    }
+    metrics.owned(owned().size());
+  }
+
+  /**
+   * While this instance is short of its fair share after a heartbeat (for up to two heartbeats),
+   * claims what others released since: without it, a partition released just after this instance's
+   * heartbeat would wait for the next one. On the lease thread.
+   */
+  void catchUp() {
+    if (!catchingUp) {
+      return;
+    }
+    if (System.nanoTime() - catchUpUntilNanos > 0) {
+      catchingUp = false;
+      return;
+    }
+    synchronized (lock) {
+      if (!trusted(0)) {
+        return;
+      }
+    }
+    try {
+      boolean done =
+          jdbc.autoCommit(
+              c -> {
+                Instant now = store.now(c);
+                List<String> live = store.liveMembers(c, now);
+                if (!live.contains(me)) {
+                  return true;
+                }
+                int target = target(live);
+                int have;
+                synchronized (lock) {
+                  have = epochs.size();
+                }
+                if (have < target) {
+                  have += claim(c, store.all(c), Set.of(), target - have, now, now.plus(ttl));
+                }
+                return have >= target;
+              });
+      if (done) {
+        catchingUp = false;
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Relay {} could not claim its share yet: {}", me, e.toString());
+    }
+    metrics.owned(owned().size());
   }
 
   /** The partitions this instance holds valid leases on; none once its leases have lapsed. */
@@ -184,6 +323,15 @@ final class LeaseManager implements PartitionLeases {
             Instant start = store.now(c);
             Instant expires = start.plus(ttl);
             store.heartbeat(c, me, start, expires);
+            synchronized (lock) {
+              // Only while the beats are continuous (this write committed before anyone could
+              // find this instance dead): after a longer gap its partitions may be someone else's
+              // by now, so trust waits until the leases are read back below.
+              if (renewed
+                  && System.nanoTime() - memberBeatNanos < heartbeatInterval.toNanos() * 3 / 2) {
+                memberBeatNanos = startNanos;
+              }
+            }
             List<String> live = new ArrayList<>(store.liveMembers(c, start));
             Set<String> dead = locked ? findDead(c, start) : Set.of();
             live.removeAll(dead);
@@ -208,18 +356,26 @@ final class LeaseManager implements PartitionLeases {
               }
               epochs = new HashMap<>(mine);
               validUntilNanos = startNanos + ttl.toNanos();
-              renewedAtNanos = startNanos;
+              memberBeatNanos = startNanos;
               renewed = true;
             }
             int target = target(live);
             if (mine.size() > target) {
+              catchingUp = false;
               release(c, mine.size() - target);
             } else {
               synchronized (lock) {
                 draining.clear();
               }
-              if (mine.size() < target) {
-                claim(c, all, dead, target - mine.size(), start, expires);
+              int have = mine.size();
+              if (have < target) {
+                have += claim(c, all, dead, target - have, start, expires);
+              }
+              if (have >= target) {
+                catchingUp = false;
+              } else if (!catchingUp) {
+                catchingUp = true;
+                catchUpUntilNanos = startNanos + heartbeatInterval.toNanos() * 2;
               }
             }
             return null;
@@ -333,7 +489,8 @@ final class LeaseManager implements PartitionLeases {
     return dead;
   }
 
-  private void claim(
+  /** Claims up to {@code count} free, expired or dead owners' leases; returns how many it got. */
+  private int claim(
       java.sql.Connection c,
       List<LeaseRow> all,
       Set<String> dead,
@@ -373,6 +530,7 @@ final class LeaseManager implements PartitionLeases {
         log.debug("Relay {} claimed outbox partition {}", me, row.partition());
       }
     }
+    return claimed;
   }
 
   /** Releases every lease and leaves the member table, so others take over at once. */

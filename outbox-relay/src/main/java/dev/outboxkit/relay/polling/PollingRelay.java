@@ -73,18 +73,47 @@ final class PollingRelay implements OutboxRelay {
     }
     try {
       doStart();
-    } catch (SQLException | RuntimeException e) {
-      state.set(RelayStatus.State.STOPPED);
-      shutdownThreads();
-      publishers.forEach(p -> p.close(Duration.ZERO));
-      if (metrics != null) {
-        metrics.close();
-      }
+    } catch (SQLException | RuntimeException | Error e) {
+      abandonStart(e);
       if (e instanceof RuntimeException runtime) {
         throw runtime;
       }
+      if (e instanceof Error error) {
+        throw error;
+      }
       throw new dev.outboxkit.outbox.OutboxStoreException(
           "The relay could not start on " + settings.table(), (SQLException) e);
+    }
+  }
+
+  /**
+   * Undoes a start that failed part-way. Once the first heartbeat ran, this instance is a member
+   * and holds leases: it leaves, so that the others take its partitions at their next heartbeat
+   * rather than after the lease TTL. Threads and producers stop first, as in {@link #close}, so no
+   * send of ours can still land once the leases are free.
+   */
+  private void abandonStart(Throwable failure) {
+    state.set(RelayStatus.State.STOPPED);
+    try {
+      wakeUp();
+      for (Thread worker : workers) {
+        worker.interrupt();
+        worker.join(TimeUnit.SECONDS.toMillis(5));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      shutdownThreads();
+      publishers.forEach(p -> p.close(Duration.ZERO));
+      if (leases != null) {
+        leases.leave();
+      }
+      if (metrics != null) {
+        metrics.close();
+      }
+    } catch (RuntimeException e) {
+      failure.addSuppressed(e);
     }
   }
 
@@ -190,9 +219,8 @@ final class PollingRelay implements OutboxRelay {
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
     this.scheduler = scheduler;
+    leases.schedule(scheduler);
     long beat = settings.heartbeatInterval().toMillis();
-    // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
-    scheduler.scheduleAtFixedRate(leases::heartbeat, beat, beat, TimeUnit.MILLISECONDS);
     // Gauges and purging get a thread of their own: with millions of events pending (after a
     // broker outage) their queries take long, and the heartbeat must not wait behind them, or the
     // leases lapse exactly while the backlog drains.
@@ -248,7 +276,7 @@ final class PollingRelay implements OutboxRelay {
       return;
     }
     try {
-      OutboxRows.Stats stats = jdbc.autoCommit(rows::stats);
+      OutboxRows.Stats stats = jdbc.autoCommit(c -> rows.stats(c, settings.partitions()));
       Instant oldest = stats.oldest();
       Duration lag =
           oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());

@@ -18,7 +18,16 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -32,7 +41,15 @@ class LeaseRebalanceIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
+  /** Heartbeat of the timed tests. */
+  private static final long BEAT_MS = 500;
+
+  /** How long the busy owner's every batch takes. */
+  private static final long BATCH_MS = 100;
+
   private OutboxDialect dialect;
+
+  private final List<ScheduledExecutorService> leaseThreads = new ArrayList<>();
 
   @BeforeEach
   void createTables() throws SQLException {
@@ -44,7 +61,19 @@ class LeaseRebalanceIntegrationTests {
     }
   }
 
+  @AfterEach
+  void stopLeaseThreads() throws InterruptedException {
+    for (ScheduledExecutorService thread : leaseThreads) {
+      thread.shutdownNow();
+      assertThat(thread.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
   private LeaseManager manager(String name) throws SQLException {
+    return manager(name, Duration.ofMillis(100));
+  }
+
+  private LeaseManager manager(String name, Duration heartbeat) throws SQLException {
     LeaseManager m =
         new LeaseManager(
             new Jdbc(db.dataSource()),
@@ -58,7 +87,7 @@ class LeaseRebalanceIntegrationTests {
             name,
             16,
             Duration.ofSeconds(30),
-            Duration.ofMillis(100),
+            heartbeat,
             Duration.ofSeconds(1),
             null);
     m.init();
@@ -115,5 +144,101 @@ class LeaseRebalanceIntegrationTests {
           .as("a claim from what is there now")
           .isTrue();
     }
+  }
+
+  /** Heartbeats on a lease thread of its own, as {@link PollingRelay} runs them. */
+  private void beat(LeaseManager m) {
+    ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
+    leaseThreads.add(thread);
+    m.schedule(thread);
+  }
+
+  /**
+   * Starts a new instance next to {@code owner} (which holds all 16 partitions) right after the
+   * owner's heartbeat, so that the owner's next heartbeat comes a whole interval later (the worst
+   * case), and returns how long the newcomer took from its first heartbeat to hold its 8. Never may
+   * both hold one partition.
+   */
+  private long newcomerGetsItsShare(LeaseManager owner) throws Exception {
+    owner.heartbeat();
+    beat(owner);
+    LeaseManager joining = manager("joining~1", Duration.ofMillis(BEAT_MS));
+    long start = System.nanoTime();
+    joining.heartbeat();
+    beat(joining);
+    long deadline = start + TimeUnit.SECONDS.toNanos(10);
+    while (joining.owned().size() < 8) {
+      Set<Integer> both = new HashSet<>(joining.owned());
+      both.retainAll(owner.owned());
+      assertThat(both).as("partitions both instances hold").isEmpty();
+      assertThat(System.nanoTime()).as("the newcomer got its share in 10 s").isLessThan(deadline);
+      Thread.sleep(2);
+    }
+    long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    Set<Integer> both = new HashSet<>(joining.owned());
+    both.retainAll(owner.owned());
+    assertThat(both).as("partitions both instances hold").isEmpty();
+    return took;
+  }
+
+  @Test
+  void aNewInstanceGetsItsShareFromAnIdleOwnerWithinOneHeartbeat() throws Exception {
+    LeaseManager owner = manager("owner~1", Duration.ofMillis(BEAT_MS));
+    owner.heartbeat();
+    assertThat(owner.owned()).hasSize(16);
+    long took = newcomerGetsItsShare(owner);
+    System.out.printf(
+        "[rebalance] idle owner: the newcomer held 8 of 16 partitions %d ms after its first"
+            + " heartbeat (heartbeat %d ms)%n",
+        took, BEAT_MS);
+    // One heartbeat, plus one catch-up step (a fifth of it) and a margin for the queries.
+    assertThat(took).isLessThan(BEAT_MS + BEAT_MS / 5 + 150);
+    assertThat(owner.owned()).hasSize(8);
+  }
+
+  @Test
+  void aNewInstanceGetsItsShareFromABusyOwnerWithinOneHeartbeatAndABatch() throws Exception {
+    LeaseManager owner = manager("owner~1", Duration.ofMillis(BEAT_MS));
+    owner.heartbeat();
+    assertThat(owner.owned()).hasSize(16);
+    AtomicBoolean stop = new AtomicBoolean();
+    Set<Integer> everInFlight = Collections.synchronizedSet(new HashSet<>());
+    Thread publisher =
+        new Thread(
+            () -> {
+              // A batch always in flight: the next one begins (read ahead) before the last ends.
+              Set<Integer> inFlight = owner.beginBatch(0, 1);
+              everInFlight.addAll(inFlight);
+              try {
+                while (!stop.get()) {
+                  Thread.sleep(BATCH_MS);
+                  Set<Integer> next = owner.beginBatch(0, 1);
+                  everInFlight.addAll(next);
+                  owner.endBatch(inFlight);
+                  inFlight = next;
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } finally {
+                owner.endBatch(inFlight);
+              }
+            },
+            "busy-publisher");
+    publisher.start();
+    long took;
+    try {
+      took = newcomerGetsItsShare(owner);
+    } finally {
+      stop.set(true);
+      publisher.join(5_000);
+    }
+    System.out.printf(
+        "[rebalance] busy owner (a %d ms batch always in flight): the newcomer held 8 of 16"
+            + " partitions %d ms after its first heartbeat (heartbeat %d ms)%n",
+        BATCH_MS, took, BEAT_MS);
+    assertThat(everInFlight).as("the owner was busy with all its partitions").hasSize(16);
+    // One heartbeat, the batch in flight, one catch-up step and a margin for the queries.
+    assertThat(took).isLessThan(BEAT_MS + BATCH_MS + BEAT_MS / 5 + 150);
+    assertThat(owner.owned()).hasSize(8);
   }
 }
