@@ -126,7 +126,7 @@ final class CdcMetrics implements AutoCloseable {
     }
     long backlog = -1;
     try {
-      backlog = jdbc.autoCommit(c -> rows.stats(c).backlog());
+      backlog = jdbc.autoCommit(rows::backlog);
       if (slotGauge != null) {
         slotLagBytes.set(jdbc.autoCommit(this::retainedWal));
       }

@@ -341,16 +341,13 @@ public final class OutboxRows {
     return new Stats(backlog, oldest);
   }
 
-  /** {@link Stats} by {@code COUNT(*)} and {@code MIN(created_at)} over every pending row. */
-  public Stats stats(Connection c) throws SQLException {
+  /** The number of pending rows (CDC's backlog; its lag comes from the stream). */
+  public long backlog(Connection c) throws SQLException {
     try (PreparedStatement statement =
-            c.prepareStatement(
-                "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM "
-                    + t
-                    + " WHERE status = 'PENDING'");
+            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
         ResultSet rs = statement.executeQuery()) {
       rs.next();
-      return new Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
+      return rs.getLong(1);
     }
   }
 

@@ -11,6 +11,7 @@ import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -110,11 +111,11 @@ class OutboxRowsIntegrationTests {
     }
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
     try (Connection c = db.dataSource().getConnection()) {
-      // Warm both, then time each.
-      rows.stats(c);
+      // Warm both, then time each: the whole-backlog aggregate it replaced, and the index probes.
+      everyRow(c, dialect);
       rows.stats(c, 16);
       long start = System.nanoTime();
-      OutboxRows.Stats everyRow = rows.stats(c);
+      OutboxRows.Stats everyRow = everyRow(c, dialect);
       long everyRowMicros = (System.nanoTime() - start) / 1_000;
       start = System.nanoTime();
       OutboxRows.Stats indexed = rows.stats(c, 16);
@@ -145,6 +146,20 @@ class OutboxRowsIntegrationTests {
         s.execute("DELETE FROM outbox_event");
       }
       assertThat(rows.stats(c, 16)).isEqualTo(new OutboxRows.Stats(0, null));
+      assertThat(rows.backlog(c)).isZero();
+    }
+  }
+
+  /** The backlog and oldest event by COUNT(*) and MIN(created_at) over every pending row. */
+  private static OutboxRows.Stats everyRow(Connection c, OutboxDialect dialect)
+      throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox_event"
+                    + " WHERE status = 'PENDING'")) {
+      rs.next();
+      return new OutboxRows.Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
     }
   }
 }
