@@ -6,16 +6,10 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.delivery.KeyHolds;
-import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
-import dev.outboxkit.relay.internal.OutboxRows;
-import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -54,11 +48,7 @@ class LeaseRebalanceIntegrationTests {
   @BeforeEach
   void createTables() throws SQLException {
     dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_relay_lease");
-      s.execute("DELETE FROM outbox_relay_member");
-    }
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
   }
 
   @AfterEach
@@ -74,24 +64,7 @@ class LeaseRebalanceIntegrationTests {
   }
 
   private LeaseManager manager(String name, Duration heartbeat) throws SQLException {
-    LeaseManager m =
-        new LeaseManager(
-            new Jdbc(db.dataSource()),
-            new LeaseStore(
-                dialect,
-                OutboxTable.of(RelayDefaults.LEASE_TABLE),
-                OutboxTable.of(RelayDefaults.MEMBER_TABLE)),
-            new OutboxRows(dialect, OutboxTable.DEFAULT),
-            new KeyHolds(),
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            name,
-            16,
-            Duration.ofSeconds(30),
-            heartbeat,
-            Duration.ofSeconds(1),
-            null);
-    m.init();
-    return m;
+    return TestLeaseManagers.create(db.dataSource(), dialect, name, heartbeat, null);
   }
 
   @Test

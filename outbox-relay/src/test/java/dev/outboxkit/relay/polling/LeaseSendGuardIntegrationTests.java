@@ -2,18 +2,10 @@ package dev.outboxkit.relay.polling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.delivery.KeyHolds;
-import dev.outboxkit.relay.internal.Jdbc;
-import dev.outboxkit.relay.internal.LeaseStore;
-import dev.outboxkit.relay.internal.OutboxRows;
-import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -45,11 +37,7 @@ class LeaseSendGuardIntegrationTests {
   @BeforeEach
   void createTables() throws SQLException {
     dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_relay_lease");
-      s.execute("DELETE FROM outbox_relay_member");
-    }
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
   }
 
   @AfterEach
@@ -62,24 +50,8 @@ class LeaseSendGuardIntegrationTests {
   private LeaseManager manager(String name) throws SQLException {
     sessionLock = SessionLock.of(db.dataSource(), dialect, name);
     assertThat(sessionLock).isNotNull();
-    LeaseManager m =
-        new LeaseManager(
-            new Jdbc(db.dataSource()),
-            new LeaseStore(
-                dialect,
-                OutboxTable.of(RelayDefaults.LEASE_TABLE),
-                OutboxTable.of(RelayDefaults.MEMBER_TABLE)),
-            new OutboxRows(dialect, OutboxTable.DEFAULT),
-            new KeyHolds(),
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            name,
-            16,
-            Duration.ofSeconds(30),
-            Duration.ofMillis(BEAT_MS),
-            Duration.ofSeconds(1),
-            sessionLock);
-    m.init();
-    return m;
+    return TestLeaseManagers.create(
+        db.dataSource(), dialect, name, Duration.ofMillis(BEAT_MS), sessionLock);
   }
 
   /**
