@@ -296,7 +296,7 @@ public interface OutboxRelay extends AutoCloseable {
 
     /**
      * Partition leases: an instance renews its leases every {@code heartbeat}; a lease not renewed
-     * for {@code ttl} may be taken over. Defaults: 30 s and 1 s. A crashed instance's partitions
+     * for {@code ttl} may be taken over. Defaults: 30 s and 500 ms. A crashed instance's partitions
      * resume 1.5 to 2.5 heartbeats after its last one with {@link #sessionLocks} (the default), at
      * most {@code ttl + heartbeat} without; a gracefully stopped one's at the others' next
      * heartbeat.

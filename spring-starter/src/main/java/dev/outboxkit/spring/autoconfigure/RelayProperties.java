@@ -280,7 +280,7 @@ public record RelayProperties(
    */
   public record Leases(
       @DefaultValue("30s") Duration ttl,
-      @DefaultValue("1s") Duration heartbeatInterval,
+      @DefaultValue("500ms") Duration heartbeatInterval,
       @DefaultValue("true") boolean sessionLocks) {
 
     public Leases {
