@@ -148,11 +148,13 @@ class RelayNetworkPartitionIntegrationTests {
       zombie.start();
       reader.readUntil(r -> r.size() >= 1_000, Duration.ofSeconds(60));
 
-      // The broker link stalls first, so that the batch in flight is held by the proxy...
+      // The broker link stalls first, requests only, so that a produce request of a batch is held
+      // by the proxy before it reaches the broker (a held response would not do: the broker would
+      // have those records already, on time)...
       StallingProxy broker = kafka.proxy();
-      broker.stall(label -> label.startsWith("outboxkit-relay-" + zombieId));
-      await().atMost(Duration.ofSeconds(10)).until(() -> broker.held() > 0);
-      int heldChunks = broker.held();
+      broker.stallRequests(label -> label.startsWith("outboxkit-relay-" + zombieId));
+      await().atMost(Duration.ofSeconds(10)).until(() -> broker.heldRequests() > 0);
+      int heldChunks = broker.heldRequests();
       // ...then the database link, so its heartbeats stop and its leases lapse (its session lock
       // connection stays open: the database cannot tell it is gone, so takeover waits the TTL).
       dbProxy.stall(label -> true);
@@ -173,7 +175,7 @@ class RelayNetworkPartitionIntegrationTests {
       int late = staleFromZombie(records, "outboxkit-relay-" + zombieId);
       System.out.printf(
           "[network partition, %s] %d events: %d distinct, %d duplicates, %d order violations;"
-              + " %d chunks held by the proxy; %d late records of the deposed owner, of events the"
+              + " %d requests held by the proxy; %d late records of the deposed owner, of events the"
               + " successor had delivered (read_committed)%n",
           fencing ? "transactional fencing" : "no fencing",
           total,

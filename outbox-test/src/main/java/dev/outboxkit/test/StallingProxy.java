@@ -31,6 +31,8 @@ public final class StallingProxy implements AutoCloseable {
   private final Object lock = new Object();
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final AtomicInteger held = new AtomicInteger();
+  private final AtomicInteger heldRequests = new AtomicInteger();
+  private volatile boolean requestsOnly;
   private final boolean kafka;
   private volatile int targetPort;
   private volatile Predicate<String> stalled = label -> false;
@@ -75,6 +77,17 @@ public final class StallingProxy implements AutoCloseable {
 
   /** Stalls the connections whose label matches, and those opened later with such a label. */
   public void stall(Predicate<String> labels) {
+    requestsOnly = false;
+    stalled = labels;
+  }
+
+  /**
+   * As {@link #stall}, in the client-to-server direction only: requests are held, responses to what
+   * the server already has still arrive. A request that is held is then known not to have reached
+   * the server.
+   */
+  public void stallRequests(Predicate<String> labels) {
+    requestsOnly = true;
     stalled = labels;
   }
 
@@ -89,6 +102,14 @@ public final class StallingProxy implements AutoCloseable {
   /** How many chunks of bytes, read from one side, are waiting to be forwarded right now. */
   public int held() {
     return held.get();
+  }
+
+  /**
+   * How many of the {@link #held} chunks come from the client side: requests that have not reached
+   * the server yet. A held response means the server already has the request.
+   */
+  public int heldRequests() {
+    return heldRequests.get();
   }
 
   private void accept() {
@@ -135,18 +156,24 @@ public final class StallingProxy implements AutoCloseable {
         connection.label = kafka ? firstKafkaRequest(in, out) : "tcp";
       }
       while (true) {
-        waitWhileStalled(connection);
+        waitWhileStalled(connection, upstream);
         int n = in.read(buffer);
         if (n < 0) {
           break;
         }
         held.incrementAndGet();
+        if (upstream) {
+          heldRequests.incrementAndGet();
+        }
         try {
-          waitWhileStalled(connection);
+          waitWhileStalled(connection, upstream);
           out.write(buffer, 0, n);
           out.flush();
         } finally {
           held.decrementAndGet();
+          if (upstream) {
+            heldRequests.decrementAndGet();
+          }
         }
       }
     } catch (IOException e) {
@@ -174,13 +201,15 @@ public final class StallingProxy implements AutoCloseable {
     Connection probe = new Connection();
     probe.label = label;
     held.incrementAndGet();
+    heldRequests.incrementAndGet();
     try {
-      waitWhileStalled(probe);
+      waitWhileStalled(probe, true);
       out.write(size);
       out.write(request);
       out.flush();
     } finally {
       held.decrementAndGet();
+      heldRequests.decrementAndGet();
     }
     return label;
   }
@@ -207,9 +236,10 @@ public final class StallingProxy implements AutoCloseable {
     return new String(id, StandardCharsets.UTF_8);
   }
 
-  private void waitWhileStalled(Connection connection) throws InterruptedException {
+  private void waitWhileStalled(Connection connection, boolean upstream)
+      throws InterruptedException {
     synchronized (lock) {
-      while (connection.stalled() && !closed) {
+      while (connection.stalled() && (upstream || !requestsOnly) && !closed) {
         lock.wait(100);
       }
     }
