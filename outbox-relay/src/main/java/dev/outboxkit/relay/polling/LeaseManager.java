@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each heartbeat (on the lease thread) renews this instance's member row and leases, reads all
  * leases, and moves towards a fair share ({@link Rebalancer}); with session locks it first takes
  * over the partitions of crashed instances ({@link DeadOwners}). This class keeps the lease state
- * those change, and decides under its one lock both what a batch may read ({@link #beginBatch})
- * and what a release may take, so a partition is either in an in-flight batch or released, not
- * both. Everything that changes the leases runs on the one lease thread.
+ * those change, and decides under its one lock both what a batch may read ({@link #beginBatch}) and
+ * what a release may take, so a partition is either in an in-flight batch or released, not both.
+ * Everything that changes the leases runs on the one lease thread.
  *
  * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
  * claims compare with the database's now. Locally, the publishing thread trusts its leases until

@@ -216,8 +216,8 @@ final class Rebalancer {
   }
 
   /**
-   * Which {@code count} of the {@code owned} partitions to release: the highest first, those already
-   * {@code draining} first of all. Pure; the lease manager calls it under its lock.
+   * Which {@code count} of the {@code owned} partitions to release: the highest first, those
+   * already {@code draining} first of all. Pure; the lease manager calls it under its lock.
    */
   static List<Integer> releaseOrder(Set<Integer> draining, Set<Integer> owned, int count) {
     List<Integer> chosen = new ArrayList<>();
