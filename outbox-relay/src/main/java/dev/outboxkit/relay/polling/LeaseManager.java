@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -30,16 +29,11 @@ import org.slf4j.LoggerFactory;
  * Which outbox partitions this instance may publish, kept in the lease table.
  *
  * <p>Each heartbeat (on the lease thread) renews this instance's member row and leases, reads all
- * leases, and moves towards a fair share: {@code partitions / members}, the first {@code partitions
- * % members} members in id order taking one more. Excess leases are released, but never one the
- * publishing thread is using: {@link #beginBatch} and the release decide under one lock, so a
- * partition is either in an in-flight batch or released, not both; one in use is first drained (no
- * new batch reads it) and released on the lease thread as soon as its last batch ended. Free or
- * expired leases are claimed with a conditional update on the epoch seen (see {@link
- * LeaseStore#claim}). An instance left short of its share by a heartbeat (it just joined, and the
- * others release at their next heartbeat) tries to claim again every fifth of a heartbeat for up to
- * two heartbeats ({@link #catchUp}), so it has its share one heartbeat (plus a batch) after joining
- * rather than two or three. Everything that changes the leases runs on the one lease thread.
+ * leases, and moves towards a fair share ({@link Rebalancer}); with session locks it first takes
+ * over the partitions of crashed instances ({@link DeadOwners}). This class keeps the lease state
+ * those change, and decides under its one lock both what a batch may read ({@link #beginBatch}) and
+ * what a release may take, so a partition is either in an in-flight batch or released, not both.
+ * Everything that changes the leases runs on the one lease thread.
  *
  * <p>Expiry is judged by one clock, the database's: renewals write {@code database now + ttl}, and
  * claims compare with the database's now. Locally, the publishing thread trusts its leases until
@@ -57,7 +51,6 @@ final class LeaseManager implements PartitionLeases {
 
   private final Jdbc jdbc;
   private final LeaseStore store;
-  private final OutboxRows rows;
   private final KeyHolds gate;
   private final RelayMetrics metrics;
   private final String me;
@@ -66,6 +59,8 @@ final class LeaseManager implements PartitionLeases {
   private final long sendWindowNanos;
   private final Duration heartbeatInterval;
   private final @Nullable SessionLock sessionLock;
+  private final @Nullable DeadOwners deadOwners;
+  private final Rebalancer rebalancer;
 
   private final Object lock = new Object();
   private Map<Integer, Long> epochs = new HashMap<>();
@@ -78,17 +73,6 @@ final class LeaseManager implements PartitionLeases {
    * ahead) would never get to release anything.
    */
   private final Set<Integer> draining = new HashSet<>();
-
-  /** The lease thread, once {@link #schedule}d; releases of drained partitions are run on it. */
-  private volatile @Nullable ScheduledExecutorService leaseThread;
-
-  /**
-   * Whether {@link #catchUp} tries to claim the rest of this instance's share, and until which
-   * monotonic time. Only the lease thread uses them.
-   */
-  private boolean catchingUp;
-
-  private long catchUpUntilNanos;
 
   /**
    * Monotonic deadline of the last successful renewal's leases; meaningful while {@code trusted}.
@@ -119,7 +103,6 @@ final class LeaseManager implements PartitionLeases {
       @Nullable SessionLock sessionLock) {
     this.jdbc = jdbc;
     this.store = store;
-    this.rows = rows;
     this.gate = gate;
     this.metrics = metrics;
     this.me = me;
@@ -128,6 +111,11 @@ final class LeaseManager implements PartitionLeases {
     this.sendWindowNanos = sendWindow.toNanos();
     this.heartbeatInterval = heartbeatInterval;
     this.sessionLock = sessionLock;
+    this.deadOwners =
+        sessionLock == null ? null : new DeadOwners(store, sessionLock, me, heartbeatInterval);
+    this.rebalancer =
+        new Rebalancer(
+            this, jdbc, store, rows, gate, metrics, me, partitions, ttl, heartbeatInterval);
   }
 
   void init() throws SQLException {
@@ -198,110 +186,23 @@ final class LeaseManager implements PartitionLeases {
         drained |= draining.contains(p) && !inFlight.containsKey(p);
       }
     }
-    ScheduledExecutorService thread = leaseThread;
-    if (drained && thread != null) {
-      try {
-        // On the lease thread, not here: a heartbeat running meanwhile would otherwise take the
-        // partition back into its view of what this instance owns after the release.
-        thread.execute(this::releaseDrained);
-      } catch (RejectedExecutionException e) {
-        log.debug("Relay {} is stopping; its drained partitions are released on leave", me);
-      }
+    if (drained) {
+      rebalancer.drained();
     }
   }
 
   /**
    * Runs the heartbeat on {@code thread} every heartbeat interval (the first one an interval from
-   * now; call {@link #heartbeat} once before), and {@link #catchUp} every fifth of it. Partitions
-   * drained for another instance are released on it too.
+   * now; call {@link #heartbeat} once before), and {@link Rebalancer#catchUp} every fifth of it.
+   * Partitions drained for another instance are released on it too.
    */
   void schedule(ScheduledExecutorService thread) {
-    leaseThread = thread;
+    rebalancer.leaseThread(thread);
     long beat = heartbeatInterval.toNanos();
     // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
     thread.scheduleAtFixedRate(this::heartbeat, beat, beat, TimeUnit.NANOSECONDS);
     long step = Math.max(1, beat / 5);
-    thread.scheduleWithFixedDelay(this::catchUp, step, step, TimeUnit.NANOSECONDS);
-  }
-
-  /** Releases the drained partitions no batch uses any more; on the lease thread. */
-  void releaseDrained() {
-    List<Map.Entry<Integer, Long>> released = new ArrayList<>();
-    synchronized (lock) {
-      for (int partition : new TreeSet<>(draining)) {
-        if (!inFlight.containsKey(partition)) {
-          draining.remove(partition);
-          Long epoch = epochs.remove(partition);
-          if (epoch != null) {
-            released.add(Map.entry(partition, epoch));
-          }
-        }
-      }
-    }
-    if (released.isEmpty()) {
-      return;
-    }
-    try {
-      jdbc.autoCommit(
-          c -> {
-            for (Map.Entry<Integer, Long> lease : released) {
-              gate.drop(lease.getKey());
-              store.release(c, lease.getKey(), lease.getValue(), me);
-              log.debug("Relay {} released drained outbox partition {}", me, lease.getKey());
-            }
-            return null;
-          });
-    } catch (SQLException | RuntimeException e) {
-      // Not used any more either way; the next heartbeat renews and releases it again.
-      log.debug("Relay {} could not release drained partitions: {}", me, e.toString());
-    }
-    metrics.owned(owned().size());
-  }
-
-  /**
-   * While this instance is short of its fair share after a heartbeat (for up to two heartbeats),
-   * claims what others released since: without it, a partition released just after this instance's
-   * heartbeat would wait for the next one. On the lease thread.
-   */
-  void catchUp() {
-    if (!catchingUp) {
-      return;
-    }
-    if (System.nanoTime() - catchUpUntilNanos > 0) {
-      catchingUp = false;
-      return;
-    }
-    synchronized (lock) {
-      if (!trusted(0)) {
-        return;
-      }
-    }
-    try {
-      boolean done =
-          jdbc.autoCommit(
-              c -> {
-                Instant now = store.now(c);
-                List<String> live = store.liveMembers(c, now);
-                if (!live.contains(me)) {
-                  return true;
-                }
-                int target = target(live);
-                int have;
-                synchronized (lock) {
-                  have = epochs.size();
-                }
-                if (have < target) {
-                  have += claim(c, store.all(c), Set.of(), target - have, now, now.plus(ttl));
-                }
-                return have >= target;
-              });
-      if (done) {
-        catchingUp = false;
-      }
-    } catch (SQLException | RuntimeException e) {
-      log.debug("Relay {} could not claim its share yet: {}", me, e.toString());
-    }
-    metrics.owned(owned().size());
+    thread.scheduleWithFixedDelay(rebalancer::catchUp, step, step, TimeUnit.NANOSECONDS);
   }
 
   /** The partitions this instance holds valid leases on; none once its leases have lapsed. */
@@ -333,7 +234,7 @@ final class LeaseManager implements PartitionLeases {
               }
             }
             List<String> live = new ArrayList<>(store.liveMembers(c, start));
-            Set<String> dead = locked ? findDead(c, start) : Set.of();
+            Set<String> dead = locked ? deadOwners.find(c, start) : Set.of();
             live.removeAll(dead);
             if (!live.contains(me)) {
               live.add(me);
@@ -359,25 +260,7 @@ final class LeaseManager implements PartitionLeases {
               memberBeatNanos = startNanos;
               renewed = true;
             }
-            int target = target(live);
-            if (mine.size() > target) {
-              catchingUp = false;
-              release(c, mine.size() - target);
-            } else {
-              synchronized (lock) {
-                draining.clear();
-              }
-              int have = mine.size();
-              if (have < target) {
-                have += claim(c, all, dead, target - have, start, expires);
-              }
-              if (have >= target) {
-                catchingUp = false;
-              } else if (!catchingUp) {
-                catchingUp = true;
-                catchUpUntilNanos = startNanos + heartbeatInterval.toNanos() * 2;
-              }
-            }
+            rebalancer.rebalance(c, live, all, mine.size(), dead, start, expires, startNanos);
             return null;
           });
       if (lastHeartbeatFailed) {
@@ -408,33 +291,43 @@ final class LeaseManager implements PartitionLeases {
     metrics.owned(owned().size());
   }
 
-  private int target(List<String> live) {
-    int members = live.size();
-    int index = live.indexOf(me);
-    return partitions / members + (index < partitions % members ? 1 : 0);
+  /** Whether the leases are valid now (for {@link Rebalancer#catchUp}). */
+  boolean trustedNow() {
+    synchronized (lock) {
+      return trusted(0);
+    }
+  }
+
+  /** How many leases this instance holds, valid or not. */
+  int held() {
+    synchronized (lock) {
+      return epochs.size();
+    }
+  }
+
+  /** Records a lease {@link Rebalancer} claimed, at its new epoch. */
+  void claimed(int partition, long epoch) {
+    synchronized (lock) {
+      epochs.put(partition, epoch);
+    }
+  }
+
+  /** The heartbeat keeps every lease: nothing drains any more. */
+  void stopDraining() {
+    synchronized (lock) {
+      draining.clear();
+    }
   }
 
   /**
-   * Releases {@code count} leases, the highest partitions first (those already draining first of
-   * all). One in flight is not released now but marked draining: no new batch reads it, and a later
-   * heartbeat releases it once its batch ended.
+   * Takes {@code count} leases to release, in {@link Rebalancer#releaseOrder}, and returns those
+   * (partition and epoch) to release now; one in flight is kept but marked draining instead, and
+   * the ones draining before that are not chosen again stop draining.
    */
-  private void release(java.sql.Connection c, int count) throws SQLException {
+  List<Map.Entry<Integer, Long>> takeForRelease(int count) {
     List<Map.Entry<Integer, Long>> candidates = new ArrayList<>();
     synchronized (lock) {
-      List<Integer> chosen = new ArrayList<>();
-      for (int partition : new TreeSet<>(draining)) {
-        if (chosen.size() < count && epochs.containsKey(partition)) {
-          chosen.add(partition);
-        }
-      }
-      List<Integer> ordered = new ArrayList<>(epochs.keySet());
-      ordered.sort(Collections.reverseOrder());
-      for (int partition : ordered) {
-        if (chosen.size() < count && !chosen.contains(partition)) {
-          chosen.add(partition);
-        }
-      }
+      List<Integer> chosen = Rebalancer.releaseOrder(draining, epochs.keySet(), count);
       draining.clear();
       for (int partition : chosen) {
         if (inFlight.containsKey(partition)) {
@@ -444,93 +337,24 @@ final class LeaseManager implements PartitionLeases {
         }
       }
     }
-    for (Map.Entry<Integer, Long> lease : candidates) {
-      gate.drop(lease.getKey());
-      store.release(c, lease.getKey(), lease.getValue(), me);
-      log.debug("Relay {} released outbox partition {}", me, lease.getKey());
-    }
+    return candidates;
   }
 
-  /**
-   * Members whose session lock is free and who missed a heartbeat (1.5 intervals by the database's
-   * clock), and lease owners without a member row whose lock is free: crashed processes, whose
-   * partitions may be taken now. Their member rows are removed.
-   */
-  private Set<String> findDead(java.sql.Connection c, Instant now) throws SQLException {
-    Instant stale = now.minus(heartbeatInterval.multipliedBy(3).dividedBy(2));
-    Set<String> dead = new java.util.HashSet<>();
-    Set<String> members = new java.util.HashSet<>();
-    for (LeaseStore.Member member : store.members(c)) {
-      members.add(member.id());
-      if (!member.id().equals(me)
-          && (member.heartbeatAt() == null || member.heartbeatAt().isBefore(stale))
-          && sessionLock.isGone(member.id())) {
-        dead.add(member.id());
-      }
-    }
-    for (LeaseRow row : store.all(c)) {
-      String owner = row.owner();
-      if (owner != null
-          && !owner.equals(me)
-          && !members.contains(owner)
-          && !dead.contains(owner)
-          && sessionLock.isGone(owner)) {
-        dead.add(owner);
-      }
-    }
-    for (String member : dead) {
-      log.info(
-          "Relay {} found relay {} gone (session ended, heartbeat missed); taking over its"
-              + " partitions without waiting for the lease TTL",
-          me,
-          member);
-      store.removeMember(c, member);
-    }
-    return dead;
-  }
-
-  /** Claims up to {@code count} free, expired or dead owners' leases; returns how many it got. */
-  private int claim(
-      java.sql.Connection c,
-      List<LeaseRow> all,
-      Set<String> dead,
-      int count,
-      Instant now,
-      Instant expires)
-      throws SQLException {
-    List<LeaseRow> free = new ArrayList<>();
-    for (LeaseRow row : all) {
-      if (row.owner() == null
-          || row.expiresAt() == null
-          || row.expiresAt().isBefore(now)
-          || dead.contains(row.owner())) {
-        free.add(row);
-      }
-    }
-    // Start at a different place per instance so that instances joining together rarely collide.
-    if (!free.isEmpty()) {
-      Collections.rotate(free, Math.floorMod(me.hashCode(), free.size()));
-    }
-    int claimed = 0;
-    for (LeaseRow row : free) {
-      if (claimed == count) {
-        break;
-      }
-      boolean taken =
-          row.owner() != null && dead.contains(row.owner())
-              ? store.claimFrom(
-                  c, row.partition(), row.epoch(), row.expiresAt(), row.owner(), me, expires)
-              : store.claim(c, row.partition(), row.epoch(), me, now, expires);
-      if (taken) {
-        gate.load(row.partition(), rows.retrying(c, row.partition()));
-        synchronized (lock) {
-          epochs.put(row.partition(), row.epoch() + 1);
+  /** Takes the draining leases no batch uses any more, to be released. */
+  List<Map.Entry<Integer, Long>> takeDrained() {
+    List<Map.Entry<Integer, Long>> released = new ArrayList<>();
+    synchronized (lock) {
+      for (int partition : new TreeSet<>(draining)) {
+        if (!inFlight.containsKey(partition)) {
+          draining.remove(partition);
+          Long epoch = epochs.remove(partition);
+          if (epoch != null) {
+            released.add(Map.entry(partition, epoch));
+          }
         }
-        claimed++;
-        log.debug("Relay {} claimed outbox partition {}", me, row.partition());
       }
     }
-    return claimed;
+    return released;
   }
 
   /** Releases every lease and leaves the member table, so others take over at once. */

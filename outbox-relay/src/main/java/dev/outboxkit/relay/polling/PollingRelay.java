@@ -1,24 +1,18 @@
 package dev.outboxkit.relay.polling;
 
-import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.ParkedEvents;
-import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
-import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
-import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.relay.kafka.KafkaEventPublisher;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,8 +28,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The polling relay: the lifecycle around a {@link PublishLoop} (publishing thread), a {@link
- * LeaseManager} heartbeat and the gauges (lease thread), and on PostgreSQL a {@link
- * PgNotificationListener}. Every state change is one compare-and-set on {@link #state}.
+ * LeaseManager} heartbeat (lease thread), the {@link PollingHousekeeping} gauges and purging (a
+ * thread of their own), and on PostgreSQL a {@link PgNotificationListener}; {@link PollingStartUp}
+ * checks the tables and builds the leases and producers. Every state change is one compare-and-set
+ * on {@link #state}.
  */
 final class PollingRelay implements OutboxRelay {
 
@@ -55,7 +51,6 @@ final class PollingRelay implements OutboxRelay {
   private @Nullable RelayMetrics metrics;
   private @Nullable LeaseManager leases;
   private @Nullable CircuitBreaker breaker;
-  private @Nullable OutboxRows rows;
   private @Nullable ScheduledExecutorService scheduler;
   private @Nullable ScheduledExecutorService housekeeping;
   private @Nullable PgNotificationListener listener;
@@ -124,46 +119,11 @@ final class PollingRelay implements OutboxRelay {
       dialect = jdbc.autoCommit(OutboxDialect::detect);
     }
     this.dialect = dialect;
-    OutboxDialect d = dialect;
-    jdbc.autoCommit(
-        c -> {
-          verifySchema(c, d);
-          return null;
-        });
-    OutboxRows rows = new OutboxRows(dialect, settings.table());
-    this.rows = rows;
-    int highest = jdbc.autoCommit(rows::maxPendingPartition);
-    if (highest >= settings.partitions()) {
-      // Events of partitions this relay does not know would never be published.
-      throw new IllegalStateException(
-          "The outbox "
-              + settings.table()
-              + " has pending events in partition "
-              + highest
-              + " but this relay is configured with "
-              + settings.partitions()
-              + " partitions. Writers and relays must use the same number of partitions"
-              + " (outbox.store.partitions).");
-    }
+    OutboxRows rows = PollingStartUp.verify(settings, jdbc, dialect);
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
     KeyHolds holds = new KeyHolds();
-    String owner = SessionLock.ownerName(id);
-    LeaseManager leases =
-        new LeaseManager(
-            jdbc,
-            new LeaseStore(dialect, settings.leaseTable(), settings.memberTable()),
-            rows,
-            holds,
-            metrics,
-            owner,
-            settings.partitions(),
-            settings.leaseTtl(),
-            settings.heartbeatInterval(),
-            settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2)),
-            settings.sessionLocks()
-                ? SessionLock.of(settings.sessionDataSource(), dialect, owner)
-                : null);
+    LeaseManager leases = PollingStartUp.leases(settings, jdbc, dialect, rows, holds, metrics, id);
     this.leases = leases;
     leases.init();
     CircuitBreaker breaker =
@@ -187,16 +147,7 @@ final class PollingRelay implements OutboxRelay {
             settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
     int threads = settings.publishThreads();
     for (int slot = 0; slot < threads; slot++) {
-      String suffix = threads == 1 ? "" : "-" + slot;
-      KafkaEventPublisher publisher =
-          new KafkaEventPublisher(
-              settings.producerProperties(),
-              "outboxkit-relay-" + id + suffix,
-              settings.sendTimeout(),
-              settings.topicRouter(),
-              settings.verifyTopics(),
-              settings.clock(),
-              settings.transactionalIdPrefix());
+      KafkaEventPublisher publisher = PollingStartUp.publisher(settings, id, slot, threads);
       publishers.add(publisher);
       publisher.start();
       WakeUpSignal signal = new WakeUpSignal();
@@ -220,20 +171,13 @@ final class PollingRelay implements OutboxRelay {
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
     this.scheduler = scheduler;
     leases.schedule(scheduler);
-    long beat = settings.heartbeatInterval().toMillis();
     // Gauges and purging get a thread of their own: with millions of events pending (after a
     // broker outage) their queries take long, and the heartbeat must not wait behind them, or the
     // leases lapse exactly while the backlog drains.
     ScheduledExecutorService housekeeping =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-metrics-" + id));
     this.housekeeping = housekeeping;
-    long measure = settings.metricsInterval().toMillis();
-    housekeeping.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
-    if (settings.keepPublishedFor() != null) {
-      long purge = Math.max(beat, Math.min(60_000, settings.keepPublishedFor().toMillis() / 2));
-      housekeeping.scheduleWithFixedDelay(
-          this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
-    }
+    new PollingHousekeeping(settings, jdbc, rows, metrics).schedule(housekeeping);
     if (settings.listenNotify()
         && dialect.supportsListenNotify()
         && PgNotificationListener.driverPresent()) {
@@ -258,52 +202,10 @@ final class PollingRelay implements OutboxRelay {
         leases.owned());
   }
 
-  private void verifySchema(Connection c, OutboxDialect dialect) {
-    OutboxSchema.verify(c, dialect, settings.table());
-    RelaySchema.verify(c, dialect, settings.leaseTable(), settings.memberTable());
-  }
-
   private static Thread daemon(Runnable r, String name) {
     Thread thread = new Thread(r, name);
     thread.setDaemon(true);
     return thread;
-  }
-
-  private void measure() {
-    RelayMetrics metrics = this.metrics;
-    OutboxRows rows = this.rows;
-    if (metrics == null || rows == null) {
-      return;
-    }
-    try {
-      OutboxRows.Stats stats = jdbc.autoCommit(c -> rows.stats(c, settings.partitions()));
-      Instant oldest = stats.oldest();
-      Duration lag =
-          oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
-      metrics.outbox(stats.backlog(), lag.isNegative() ? Duration.ZERO : lag);
-    } catch (SQLException | RuntimeException e) {
-      log.debug("Could not measure the outbox backlog", e);
-    }
-  }
-
-  private void purgePublished() {
-    OutboxRows rows = this.rows;
-    Duration retention = settings.keepPublishedFor();
-    if (rows == null || retention == null) {
-      return;
-    }
-    Instant before = settings.clock().instant().minus(retention);
-    try {
-      for (int i = 0; i < 100; i++) {
-        int deleted =
-            jdbc.autoCommit(c -> rows.purgePublished(c, before, RelayDefaults.PURGE_BATCH_SIZE));
-        if (deleted < RelayDefaults.PURGE_BATCH_SIZE) {
-          break;
-        }
-      }
-    } catch (SQLException | RuntimeException e) {
-      log.warn("Could not purge published events: {}", e.toString());
-    }
   }
 
   @Override

@@ -1,0 +1,81 @@
+package dev.outboxkit.relay.polling;
+
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The polling relay's jobs besides publishing and leases: the backlog and lag gauges ({@link
+ * OutboxRows#stats}) every metrics interval, and purging published events when they are kept for a
+ * while. They run on a thread of their own: with millions of events pending (after a broker outage)
+ * their queries take long, and the heartbeat must not wait behind them, or the leases lapse exactly
+ * while the backlog drains.
+ */
+final class PollingHousekeeping {
+
+  /** Logged under {@link PollingRelay}, as before it was split, so log settings keep working. */
+  private static final Logger log = LoggerFactory.getLogger(PollingRelay.class);
+
+  private final RelaySettings settings;
+  private final Jdbc jdbc;
+  private final OutboxRows rows;
+  private final RelayMetrics metrics;
+
+  PollingHousekeeping(RelaySettings settings, Jdbc jdbc, OutboxRows rows, RelayMetrics metrics) {
+    this.settings = settings;
+    this.jdbc = jdbc;
+    this.rows = rows;
+    this.metrics = metrics;
+  }
+
+  /** Measures now and every metrics interval, and purges (if configured), on {@code thread}. */
+  void schedule(ScheduledExecutorService thread) {
+    long beat = settings.heartbeatInterval().toMillis();
+    long measure = settings.metricsInterval().toMillis();
+    thread.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
+    if (settings.keepPublishedFor() != null) {
+      long purge = Math.max(beat, Math.min(60_000, settings.keepPublishedFor().toMillis() / 2));
+      thread.scheduleWithFixedDelay(this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void measure() {
+    try {
+      OutboxRows.Stats stats = jdbc.autoCommit(c -> rows.stats(c, settings.partitions()));
+      Instant oldest = stats.oldest();
+      Duration lag =
+          oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
+      metrics.outbox(stats.backlog(), lag.isNegative() ? Duration.ZERO : lag);
+    } catch (SQLException | RuntimeException e) {
+      log.debug("Could not measure the outbox backlog", e);
+    }
+  }
+
+  private void purgePublished() {
+    Duration retention = settings.keepPublishedFor();
+    if (retention == null) {
+      return;
+    }
+    Instant before = settings.clock().instant().minus(retention);
+    try {
+      for (int i = 0; i < 100; i++) {
+        int deleted =
+            jdbc.autoCommit(c -> rows.purgePublished(c, before, RelayDefaults.PURGE_BATCH_SIZE));
+        if (deleted < RelayDefaults.PURGE_BATCH_SIZE) {
+          break;
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.warn("Could not purge published events: {}", e.toString());
+    }
+  }
+}
