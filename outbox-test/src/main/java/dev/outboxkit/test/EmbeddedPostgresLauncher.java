@@ -30,9 +30,8 @@ final class EmbeddedPostgresLauncher {
   static DatabaseServer start() {
     try {
       EmbeddedPostgres postgres = builder().start();
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(() -> closeQuietly(postgres), "outboxkit-test-postgres-stop"));
+      TestShutdown.register(
+          "embedded PostgreSQL on port " + postgres.getPort(), () -> closeQuietly(postgres));
       return new JdbcDatabaseServer(
           DatabaseKind.POSTGRESQL,
           "embedded PostgreSQL on port " + postgres.getPort(),

@@ -1,5 +1,8 @@
 package dev.outboxkit.test;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -43,11 +46,22 @@ public final class KafkaTestBroker {
     if (external != null) {
       return new KafkaTestBroker(external, "external Kafka at " + external, null);
     }
-    // The production metadata version, not the test kit's default (the newest testing version,
-    // whose unfinished features made idempotent producers fail with OutOfOrderSequenceException).
+    try {
+      return startEmbedded(singleNode());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not create the in-JVM Kafka broker's directory", e);
+    }
+  }
+
+  /**
+   * Starts a broker from the builder and registers its stop with {@link TestShutdown}: the broker
+   * is closed (which deletes its directory) in the JVM's one ordered shutdown hook.
+   */
+  static KafkaTestBroker startEmbedded(KafkaClusterTestKit.Builder builder) {
+    TestShutdown.recordKafkaExits();
     KafkaClusterTestKit broker;
     try {
-      broker = singleNode().build();
+      broker = builder.build();
       broker.format();
       broker.startup();
       broker.waitForReadyBrokers();
@@ -57,29 +71,38 @@ public final class KafkaTestBroker {
     } catch (Exception e) {
       throw new IllegalStateException("Could not start the in-JVM Kafka broker", e);
     }
-    KafkaClusterTestKit started = broker;
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  try {
-                    started.close();
-                  } catch (Exception e) {
-                    // the JVM is exiting
-                  }
-                },
-                "outboxkit-test-kafka-stop"));
     String servers = broker.bootstrapServers();
-    return new KafkaTestBroker(servers, "in-JVM Kafka (KRaft) at " + servers, broker);
+    String description = "in-JVM Kafka (KRaft) at " + servers;
+    TestShutdown.register(description, () -> close(broker));
+    return new KafkaTestBroker(servers, description, broker);
+  }
+
+  private static void close(KafkaClusterTestKit broker) {
+    try {
+      broker.close(); // also rethrows the first fault the broker's fault handlers saw
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException("The in-JVM Kafka broker did not close cleanly", e);
+    }
   }
 
   /**
-   * A one-node KRaft cluster as the tests need it: the production metadata version, no topic
-   * auto-creation, internal topics with one replica.
+   * A one-node KRaft cluster as the tests need it: the production metadata version (not the test
+   * kit's default, the newest testing version, whose unfinished features made idempotent producers
+   * fail with OutOfOrderSequenceException), no topic auto-creation, internal topics with one
+   * replica.
+   *
+   * <p>Its directory is one of ours, deleted by {@link KafkaClusterTestKit#close()} once the broker
+   * stopped. Left to the test kit, the directory comes from Kafka's {@code TestUtils}, which
+   * deletes it in a JVM shutdown hook of its own, concurrently with the broker's stop: a broker
+   * that still runs then finds its log dir gone and halts the JVM with status 1.
    */
-  static KafkaClusterTestKit.Builder singleNode() throws Exception {
+  static KafkaClusterTestKit.Builder singleNode() throws IOException {
     return new KafkaClusterTestKit.Builder(
             new TestKitNodes.Builder()
+                .setBaseDirectory(Files.createTempDirectory("outboxkit-kafka"))
                 .setCombined(true)
                 .setNumBrokerNodes(1)
                 .setNumControllerNodes(1)

@@ -32,8 +32,7 @@ final class MariaDbLauncher {
 
   static DatabaseServer start() {
     Started started = startProcess();
-    Runtime.getRuntime()
-        .addShutdownHook(new Thread(started::stopAndDelete, "outboxkit-test-mariadb-stop"));
+    TestShutdown.register("MariaDB process on port " + started.port(), started::stopAndDelete);
     return new JdbcDatabaseServer(
         DatabaseKind.MARIADB,
         "MariaDB process on port "

@@ -35,7 +35,7 @@ final class MySqlContainerLauncher {
             .withPassword("test")
             .withCommand("--binlog-format=ROW", "--server-id=1", "--max-connections=300");
     mysql.start();
-    Runtime.getRuntime().addShutdownHook(new Thread(mysql::stop, "outboxkit-test-mysql-stop"));
+    TestShutdown.register("MySQL container " + IMAGE, mysql::stop);
     return new JdbcDatabaseServer(
         DatabaseKind.MYSQL,
         "MySQL container " + IMAGE + " on port " + mysql.getFirstMappedPort(),

@@ -56,7 +56,7 @@ final class MySqlLauncher {
   private static DatabaseServer startProcess() {
     CachedMySql cache = new CachedMySql(CachedMySql.defaultCacheDirectory());
     MySqlProcess mysql = MySqlProcess.start(cache.binaries(), cache.template(), 1);
-    Runtime.getRuntime().addShutdownHook(new Thread(mysql::close, "outboxkit-test-mysql-stop"));
+    TestShutdown.register(mysql.toString(), mysql::close);
     return new JdbcDatabaseServer(
         DatabaseKind.MYSQL, mysql + ", MySQL 8.0.31", mysql.adminUrl(), "root", "");
   }

@@ -183,8 +183,8 @@ final class MySqlProcess implements AutoCloseable {
 
   private static void stop(Process process) {
     // destroy() sends SIGTERM to this pid: mysqld shuts down cleanly. The data is thrown away, so
-    // it gets 5 s, not more: this often runs in a shutdown hook, and surefire halts a test JVM
-    // whose exit takes longer than its fork exit timeout ("Error occurred in starting fork").
+    // it gets 5 s, not more: this often runs in the shutdown hook, and surefire halts a test JVM
+    // whose exit takes longer than its fork exit timeout, cutting the other stops short.
     process.destroy();
     try {
       if (!process.waitFor(5, TimeUnit.SECONDS)) {

@@ -130,18 +130,16 @@ public final class PgBouncerServer {
               .start();
       awaitListening(process, port, log);
       PgBouncerServer bouncer = new PgBouncerServer(process, port);
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    bouncer.stop();
-                    try {
-                      CachedMariaDb.deleteRecursively(dir);
-                    } catch (IOException e) {
-                      // A temporary directory.
-                    }
-                  },
-                  "outboxkit-test-pgbouncer-stop"));
+      TestShutdown.register(
+          bouncer.toString(),
+          () -> {
+            bouncer.stop();
+            try {
+              CachedMariaDb.deleteRecursively(dir);
+            } catch (IOException e) {
+              // A temporary directory.
+            }
+          });
       return bouncer;
     } catch (IOException e) {
       throw new UncheckedIOException("Could not start PgBouncer", e);

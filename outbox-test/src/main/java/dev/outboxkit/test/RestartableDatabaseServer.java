@@ -51,7 +51,7 @@ public final class RestartableDatabaseServer implements DatabaseServer, AutoClos
   private final Runnable afterRestart;
   private final Runnable cleanup;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final Thread hook;
+  private final TestShutdown.Registration registration;
 
   private RestartableDatabaseServer(
       JdbcDatabaseServer admin,
@@ -67,8 +67,7 @@ public final class RestartableDatabaseServer implements DatabaseServer, AutoClos
     this.afterRestart = afterRestart;
     this.cleanup = cleanup;
     // A test that forgets close() must not leave a server behind when the JVM exits.
-    this.hook = new Thread(this::stop, "outboxkit-test-restartable-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
+    this.registration = TestShutdown.register(admin.description(), this::stop);
   }
 
   /**
@@ -321,11 +320,7 @@ public final class RestartableDatabaseServer implements DatabaseServer, AutoClos
   @Override
   public void close() {
     stop();
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException e) {
-      // The JVM is exiting already.
-    }
+    registration.cancel();
   }
 
   private void stop() {
