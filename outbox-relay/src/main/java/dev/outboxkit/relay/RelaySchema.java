@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.TableColumns;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -13,10 +14,16 @@ import java.util.List;
 /**
  * Creates and checks the relay's tables: partition leases and live instances, plus on PostgreSQL
  * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
- * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql} for
- * Flyway, {@code dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
+ * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql}, then
+ * {@code V0_5__outboxkit_relay_session_lock.sql}, for Flyway; {@code
+ * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
+  /**
+   * The member-row column in which an instance says whether it holds its session lock: only then
+   * may others take its partitions at once after a missed heartbeat (version 5 of the tables).
+   */
+  static final String SESSION_LOCK_COLUMN = "session_lock";
 
   /** The columns of the lease table. */
   public static final List<String> LEASE_COLUMNS =
@@ -24,7 +31,7 @@ public final class RelaySchema {
 
   /** The columns of the member table. */
   public static final List<String> MEMBER_COLUMNS =
-      List.of("member_id", "heartbeat_at", "expires_at");
+      List.of("member_id", "heartbeat_at", "expires_at", SESSION_LOCK_COLUMN);
 
   private RelaySchema() {}
 
@@ -35,6 +42,33 @@ public final class RelaySchema {
    */
   public static String scriptLocation(OutboxDialect dialect) {
     return "dev/outboxkit/schema/" + dialect.name() + "/V0_3__outboxkit_relay.sql";
+  }
+
+  /**
+   * The classpath location of the shipped Flyway script that brings the tables of {@link
+   * #scriptLocation} to the current version (the member row's {@code session_lock} column).
+   *
+   * @param dialect the dialect
+   */
+  public static String upgradeScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_5__outboxkit_relay_session_lock.sql";
+  }
+
+  /**
+   * The statements that bring tables made by {@link #createStatements} to the current version: a
+   * column that says whether a member holds its session lock, false for rows of older relays.
+   *
+   * @param dialect the database's dialect
+   * @param members the member table
+   */
+  public static List<String> upgradeStatements(OutboxDialect dialect, OutboxTable members) {
+    String type =
+        dialect.name().equals("h2")
+            ? "BOOLEAN DEFAULT FALSE NOT NULL"
+            : "BOOLEAN NOT NULL DEFAULT FALSE";
+    return List.of(
+        "ALTER TABLE %s ADD COLUMN %s %s"
+            .formatted(members.qualifiedName(), SESSION_LOCK_COLUMN, type));
   }
 
   /**
@@ -134,7 +168,8 @@ public final class RelaySchema {
   }
 
   /**
-   * Creates the relay's tables when they do not exist. Safe to run at every start.
+   * Creates the relay's tables when they do not exist, and adds the columns of later versions to
+   * tables made before them. Safe to run at every start.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -153,6 +188,11 @@ public final class RelaySchema {
       for (String sql : createStatements(dialect, outbox, leases, members)) {
         statement.execute(sql);
       }
+      if (!TableColumns.of(connection, members).contains(SESSION_LOCK_COLUMN)) {
+        for (String sql : upgradeStatements(dialect, members)) {
+          statement.execute(sql);
+        }
+      }
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
     }
@@ -170,8 +210,10 @@ public final class RelaySchema {
   public static void verify(
       Connection connection, OutboxDialect dialect, OutboxTable leases, OutboxTable members) {
     String how =
-        "Apply the script "
+        "Apply the scripts "
             + scriptLocation(dialect)
+            + " and "
+            + upgradeScriptLocation(dialect)
             + " from outbox-relay with your migration tool (see docs/relay.md), or for development"
             + " let OutboxKit create it (Spring Boot: outbox.relay.auto-create=true; plain Java:"
             + " RelaySchema.create).";

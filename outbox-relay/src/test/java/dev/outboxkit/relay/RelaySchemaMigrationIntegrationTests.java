@@ -1,6 +1,7 @@
 package dev.outboxkit.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
@@ -44,6 +45,62 @@ class RelaySchemaMigrationIntegrationTests {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
+  void shippedUpgradeScriptIsWhatRelaySchemaAdds(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(RelaySchema.upgradeScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.upgradeStatements(dialect, MEMBERS));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb"})
+  void shippedCdcUpgradeScriptIsWhatCdcSchemaAdds(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(CdcSchema.upgradeScriptLocation(dialect)))
+        .isEqualTo(CdcSchema.upgradeStatements(dialect, CDC_STATE));
+  }
+
+  /**
+   * Tables made by an earlier version (auto-created in development) get the later columns from
+   * {@code create}, and {@code verify} names what an un-migrated table lacks and the script.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
+  void createAddsTheSessionLockColumnToTablesOfTheFirstVersion(DatabaseKind kind) throws Exception {
+    assumeAvailable(kind);
+    try (TestDatabase database = TestServers.database(kind).createDatabase(name("upgrade", kind));
+        Connection connection = database.dataSource().getConnection()) {
+      OutboxDialect dialect = OutboxDialect.named(kind.key());
+      OutboxSchema.create(connection, dialect, OutboxTable.DEFAULT);
+      try (Statement s = connection.createStatement()) {
+        for (String sql :
+            RelaySchema.createStatements(dialect, OutboxTable.DEFAULT, LEASES, MEMBERS)) {
+          s.execute(sql);
+        }
+        if (kind != DatabaseKind.H2) {
+          for (String sql : CdcSchema.createStatements(dialect, CDC_STATE)) {
+            s.execute(sql);
+          }
+        }
+      }
+      assertThatThrownBy(() -> RelaySchema.verify(connection, dialect, LEASES, MEMBERS))
+          .hasMessageContaining("lacks column(s) [session_lock]")
+          .hasMessageContaining(RelaySchema.upgradeScriptLocation(dialect));
+
+      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
+      if (kind != DatabaseKind.H2) {
+        CdcSchema.create(connection, dialect, CDC_STATE);
+        CdcSchema.create(connection, dialect, CDC_STATE);
+        try (Statement s = connection.createStatement()) {
+          s.executeQuery("SELECT session_lock FROM " + CDC_STATE.qualifiedName()).close();
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb"})
   void shippedCdcScriptIsWhatCdcSchemaCreates(String name) {
     OutboxDialect dialect = OutboxDialect.named(name);
@@ -67,8 +124,9 @@ class RelaySchemaMigrationIntegrationTests {
               .load()
               .migrate();
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
-      // tests), V0_3 relay, and V0_4 CDC where CDC exists (not on H2).
-      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 3 : 4);
+      // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
+      // CDC and V0_6 its session-lock column.
+      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 4 : 6);
       try (Connection connection = database.dataSource().getConnection()) {
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
         if (kind != DatabaseKind.H2) {
@@ -117,7 +175,7 @@ class RelaySchemaMigrationIntegrationTests {
   private static void assertCdcTablesExist(Connection connection) throws Exception {
     try (Statement s = connection.createStatement()) {
       s.executeQuery(
-              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at FROM "
+              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock FROM "
                   + CDC_STATE.qualifiedName())
           .close();
       if (!connection.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres")) {

@@ -21,7 +21,10 @@ import org.slf4j.LoggerFactory;
  * holder trusts its lease only until its last successful renewal plus the ttl, measured on its own
  * monotonic clock, and starts a send only while the lease outlives it. Expiry is judged by the
  * database's clock. With session locks, a standby takes over as soon as the holder missed a renewal
- * and its session is gone (a crashed process), instead of waiting for the ttl.
+ * and its session is gone (a crashed process), instead of waiting for the ttl; only when the row
+ * says the holder held its lock at its last renewal ({@code session_lock}), since the lock of a
+ * holder that has none (locks off for it, behind a pooler, or a relay older than that column) is
+ * free while it lives.
  */
 final class CdcLease {
 
@@ -38,6 +41,7 @@ final class CdcLease {
   private volatile long epoch = -1;
   private volatile long validUntilNanos;
   private volatile long renewedAtNanos;
+  private volatile boolean locked;
 
   CdcLease(
       Jdbc jdbc,
@@ -87,9 +91,7 @@ final class CdcLease {
 
   /** Makes sure this instance's session lock is held (a no-op without session locks). */
   void keepSessionLock() {
-    if (sessionLock != null) {
-      sessionLock.ensureHeld();
-    }
+    locked = sessionLock != null && sessionLock.ensureHeld();
   }
 
   /** Closes the session lock's connection. */
@@ -118,15 +120,19 @@ final class CdcLease {
           long seen;
           String holder;
           Instant expires;
+          boolean holderLocked;
           try (PreparedStatement select =
               c.prepareStatement(
-                  "SELECT owner_id, epoch, expires_at FROM " + t + " WHERE name = ?")) {
+                  "SELECT owner_id, epoch, expires_at, session_lock FROM "
+                      + t
+                      + " WHERE name = ?")) {
             select.setString(1, name);
             try (ResultSet rs = select.executeQuery()) {
               rs.next();
               holder = rs.getString(1);
               seen = rs.getLong(2);
               expires = dialect.getInstant(rs, "expires_at");
+              holderLocked = rs.getBoolean("session_lock");
             }
           }
           Instant now = LeaseStore.databaseNow(c, dialect);
@@ -136,6 +142,7 @@ final class CdcLease {
                 lastRenewal.isBefore(now.minus(heartbeat.multipliedBy(3).dividedBy(2)));
             if (holder.equals(owner)
                 || !missed
+                || !holderLocked
                 || sessionLock == null
                 || !sessionLock.isGone(holder)) {
               return false;
@@ -145,12 +152,14 @@ final class CdcLease {
               c.prepareStatement(
                   "UPDATE "
                       + t
-                      + " SET owner_id = ?, epoch = ?, expires_at = ? WHERE name = ? AND epoch = ?")) {
+                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock = ?"
+                      + " WHERE name = ? AND epoch = ?")) {
             take.setString(1, owner);
             take.setLong(2, seen + 1);
             dialect.setInstant(take, 3, now.plus(ttl));
-            take.setString(4, name);
-            take.setLong(5, seen);
+            take.setBoolean(4, locked);
+            take.setString(5, name);
+            take.setLong(6, seen);
             if (take.executeUpdate() != 1) {
               return false;
             }
@@ -176,11 +185,13 @@ final class CdcLease {
                   c.prepareStatement(
                       "UPDATE "
                           + t
-                          + " SET expires_at = ? WHERE name = ? AND owner_id = ? AND epoch = ?")) {
+                          + " SET expires_at = ?, session_lock = ?"
+                          + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
                 dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect).plus(ttl));
-                s.setString(2, name);
-                s.setString(3, owner);
-                s.setLong(4, held);
+                s.setBoolean(2, locked);
+                s.setString(3, name);
+                s.setString(4, owner);
+                s.setLong(5, held);
                 return s.executeUpdate() == 1;
               }
             });

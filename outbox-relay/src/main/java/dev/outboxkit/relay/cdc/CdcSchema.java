@@ -3,6 +3,7 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.TableColumns;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -12,14 +13,21 @@ import java.util.List;
  * The CDC relay's table: one row per engine (named like its replication slot) holding the
  * active/standby lease (owner, epoch, expiry) and the engine's source offsets. Offsets are written
  * with a condition on the lease, so an engine that lost its lease can never move them. Shipped as
- * {@code dev/outboxkit/schema/<dialect>/V0_4__outboxkit_cdc.sql} (PostgreSQL, MySQL, MariaDB) and
- * in {@code outboxkit-cdc-changelog.xml} for Liquibase.
+ * {@code dev/outboxkit/schema/<dialect>/V0_4__outboxkit_cdc.sql}, then {@code
+ * V0_6__outboxkit_cdc_session_lock.sql} (PostgreSQL, MySQL, MariaDB), and in {@code
+ * outboxkit-cdc-changelog.xml} for Liquibase.
  */
 public final class CdcSchema {
+  /**
+   * The column in which the lease holder says whether it holds its session lock: only then may a
+   * standby take the lease at once after a missed renewal (version 6 of the tables).
+   */
+  static final String SESSION_LOCK_COLUMN = "session_lock";
 
   /** The columns of the state table. */
   public static final List<String> COLUMNS =
-      List.of("name", "owner_id", "epoch", "expires_at", "offsets", "updated_at");
+      List.of(
+          "name", "owner_id", "epoch", "expires_at", "offsets", "updated_at", SESSION_LOCK_COLUMN);
 
   private CdcSchema() {}
 
@@ -30,6 +38,30 @@ public final class CdcSchema {
    */
   public static String scriptLocation(OutboxDialect dialect) {
     return "dev/outboxkit/schema/" + dialect.name() + "/V0_4__outboxkit_cdc.sql";
+  }
+
+  /**
+   * The classpath location of the shipped Flyway script that brings the state table of {@link
+   * #scriptLocation} to the current version (the {@code session_lock} column).
+   *
+   * @param dialect the dialect
+   */
+  public static String upgradeScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_6__outboxkit_cdc_session_lock.sql";
+  }
+
+  /**
+   * The statements that bring a state table made by {@link #createStatements} to the current
+   * version: a column that says whether the holder holds its session lock, false for rows of older
+   * relays.
+   *
+   * @param dialect PostgreSQL, MySQL or MariaDB
+   * @param table the state table
+   */
+  public static List<String> upgradeStatements(OutboxDialect dialect, OutboxTable table) {
+    return List.of(
+        "ALTER TABLE %s ADD COLUMN %s BOOLEAN NOT NULL DEFAULT FALSE"
+            .formatted(table.qualifiedName(), SESSION_LOCK_COLUMN));
   }
 
   /** The schema history table (MySQL/MariaDB) that goes with a state table. */
@@ -88,7 +120,8 @@ public final class CdcSchema {
   }
 
   /**
-   * Creates the state table when it does not exist.
+   * Creates the state table when it does not exist, and adds the columns of later versions to one
+   * made before them.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the dialect
@@ -98,6 +131,11 @@ public final class CdcSchema {
     try (Statement statement = connection.createStatement()) {
       for (String sql : createStatements(dialect, table)) {
         statement.execute(sql);
+      }
+      if (!TableColumns.of(connection, table).contains(SESSION_LOCK_COLUMN)) {
+        for (String sql : upgradeStatements(dialect, table)) {
+          statement.execute(sql);
+        }
       }
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create the CDC table " + table, e);

@@ -75,6 +75,16 @@ final class CdcStartUp {
     for (OutboxTable table : tables) {
       verifyTable(c, dialect, table);
     }
+    OutboxSchema.verifyColumns(
+        c,
+        dialect,
+        options.stateTable(),
+        CdcSchema.COLUMNS,
+        "Apply "
+            + CdcSchema.upgradeScriptLocation(dialect)
+            + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
+            + " outbox.relay.cdc.auto-create=true.",
+        "CDC state");
   }
 
   private static void verifyTable(Connection c, OutboxDialect dialect, OutboxTable table) {

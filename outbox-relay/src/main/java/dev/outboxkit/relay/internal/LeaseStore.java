@@ -98,25 +98,35 @@ public final class LeaseStore {
     }
   }
 
-  /** Records that {@code member} is alive until {@code expiresAt}. */
-  public void heartbeat(Connection c, String member, Instant now, Instant expiresAt)
+  /**
+   * Records that {@code member} is alive until {@code expiresAt}, and whether it holds its session
+   * lock (others may take its partitions at once after a missed heartbeat only when it does).
+   */
+  public void heartbeat(
+      Connection c, String member, Instant now, Instant expiresAt, boolean sessionLock)
       throws SQLException {
     try (PreparedStatement update =
         c.prepareStatement(
-            "UPDATE " + members + " SET heartbeat_at = ?, expires_at = ? WHERE member_id = ?")) {
+            "UPDATE "
+                + members
+                + " SET heartbeat_at = ?, expires_at = ?, session_lock = ? WHERE member_id = ?")) {
       dialect.setInstant(update, 1, now);
       dialect.setInstant(update, 2, expiresAt);
-      update.setString(3, member);
+      update.setBoolean(3, sessionLock);
+      update.setString(4, member);
       if (update.executeUpdate() > 0) {
         return;
       }
     }
     try (PreparedStatement insert =
         c.prepareStatement(
-            "INSERT INTO " + members + " (member_id, heartbeat_at, expires_at) VALUES (?, ?, ?)")) {
+            "INSERT INTO "
+                + members
+                + " (member_id, heartbeat_at, expires_at, session_lock) VALUES (?, ?, ?, ?)")) {
       insert.setString(1, member);
       dialect.setInstant(insert, 2, now);
       dialect.setInstant(insert, 3, expiresAt);
+      insert.setBoolean(4, sessionLock);
       insert.executeUpdate();
     } catch (SQLException e) {
       if (!isDuplicate(e)) {
@@ -144,18 +154,27 @@ public final class LeaseStore {
     return live;
   }
 
-  /** A member row: who, and when it last beat (by the database's clock). */
-  public record Member(String id, @Nullable Instant heartbeatAt) {}
+  /**
+   * A member row: who, when it last beat (by the database's clock), and whether it held its session
+   * lock then.
+   */
+  public record Member(String id, @Nullable Instant heartbeatAt, boolean sessionLock) {}
 
   /** Every member with its last heartbeat. */
   public List<Member> members(Connection c) throws SQLException {
     List<Member> all = new ArrayList<>();
     try (PreparedStatement select =
             c.prepareStatement(
-                "SELECT member_id, heartbeat_at FROM " + members + " ORDER BY member_id");
+                "SELECT member_id, heartbeat_at, session_lock FROM "
+                    + members
+                    + " ORDER BY member_id");
         ResultSet rs = select.executeQuery()) {
       while (rs.next()) {
-        all.add(new Member(rs.getString(1), dialect.getInstant(rs, "heartbeat_at")));
+        all.add(
+            new Member(
+                rs.getString(1),
+                dialect.getInstant(rs, "heartbeat_at"),
+                rs.getBoolean("session_lock")));
       }
     }
     return all;

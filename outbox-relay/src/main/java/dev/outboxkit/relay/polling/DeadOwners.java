@@ -36,9 +36,13 @@ final class DeadOwners {
   }
 
   /**
-   * Members whose session lock is free and who missed a heartbeat (1.5 intervals by the database's
-   * clock), and lease owners without a member row whose lock is free: crashed processes, whose
-   * partitions may be taken now. Their member rows are removed.
+   * Members whose row says they held their session lock, whose lock is free now and who missed a
+   * heartbeat (1.5 intervals by the database's clock), and lease owners without a member row whose
+   * lock is free: crashed processes, whose partitions may be taken now. Their member rows are
+   * removed. A member that holds no lock (locks off for it, behind a pooler, or a relay older than
+   * the {@code session_lock} column) has a free lock while it lives, so it is left to the TTL. An
+   * owner without a member row lost it to the TTL too (rows and leases expire together) or to an
+   * instance that found it dead.
    */
   Set<String> find(Connection c, Instant now) throws SQLException {
     Instant stale = now.minus(heartbeatInterval.multipliedBy(3).dividedBy(2));
@@ -47,6 +51,7 @@ final class DeadOwners {
     for (LeaseStore.Member member : store.members(c)) {
       members.add(member.id());
       if (!member.id().equals(me)
+          && member.sessionLock()
           && (member.heartbeatAt() == null || member.heartbeatAt().isBefore(stale))
           && sessionLock.isGone(member.id())) {
         dead.add(member.id());

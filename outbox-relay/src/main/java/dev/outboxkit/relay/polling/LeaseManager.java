@@ -41,9 +41,11 @@ import org.slf4j.LoggerFactory;
  * only while they stay valid for longer than the send window (the producer's delivery timeout plus
  * half a heartbeat). An instance cut off from the database, or paused by GC, thus stops starting
  * sends before a successor may claim its partitions, and its last sends end before that. With
- * session locks, others may also take its partitions once its member row is 1.5 heartbeats old and
- * its lock is free (a lost lock session): it starts no send past that point either, counted from
- * before the member row's last write, which is the first statement of a heartbeat.
+ * session locks, others may also take its partitions once its member row is 1.5 heartbeats old,
+ * says it holds its lock, and its lock is free (a lost lock session): it starts no send past that
+ * point either, counted from before the member row's last write, which is the first statement of a
+ * heartbeat. Each heartbeat writes whether it holds its lock, so an instance without one is left to
+ * the TTL.
  */
 final class LeaseManager implements PartitionLeases {
 
@@ -223,7 +225,7 @@ final class LeaseManager implements PartitionLeases {
           c -> {
             Instant start = store.now(c);
             Instant expires = start.plus(ttl);
-            store.heartbeat(c, me, start, expires);
+            store.heartbeat(c, me, start, expires, locked);
             synchronized (lock) {
               // Only while the beats are continuous (this write committed before anyone could
               // find this instance dead): after a longer gap its partitions may be someone else's

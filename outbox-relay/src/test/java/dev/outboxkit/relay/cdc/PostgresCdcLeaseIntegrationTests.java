@@ -10,11 +10,13 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
@@ -27,6 +29,10 @@ class PostgresCdcLeaseIntegrationTests {
   private static final Duration TTL = Duration.ofSeconds(2);
 
   private CdcLease lease(OutboxTable state, String owner) {
+    return lease(state, owner, null);
+  }
+
+  private CdcLease lease(OutboxTable state, String owner, @Nullable SessionLock sessionLock) {
     return new CdcLease(
         new Jdbc(db.dataSource()),
         OutboxDialect.postgresql(),
@@ -35,7 +41,7 @@ class PostgresCdcLeaseIntegrationTests {
         owner,
         TTL,
         Duration.ofMillis(250),
-        null);
+        sessionLock);
   }
 
   private void execute(String sql) throws SQLException {
@@ -94,5 +100,61 @@ class PostgresCdcLeaseIntegrationTests {
         .pollInterval(Duration.ofMillis(100))
         .until(standby::tryAcquire);
     assertThat(standby.epoch()).isEqualTo(2);
+  }
+
+  private OutboxTable freshState(String prefix) {
+    OutboxTable state = OutboxTable.of(prefix + System.nanoTime() % 100_000);
+    try (Connection c = db.dataSource().getConnection()) {
+      CdcSchema.create(c, OutboxDialect.postgresql(), state);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return state;
+  }
+
+  /**
+   * A holder without a session lock (locks off for it, or a relay of a version before the state row
+   * said so) has a free lock while it is alive: a late renewal must not let a standby take the
+   * lease before its ttl, or two engines would publish at once. A holder that held its lock and
+   * lost its session is taken over at once.
+   */
+  @Test
+  void aStandbyTakesOverALateHolderAtOnceOnlyWhenTheHolderSaidItHeldItsSessionLock()
+      throws Exception {
+    OutboxTable state = freshState("lease_lockless_");
+    CdcLease lockless = lease(state, "lockless-a");
+    assertThat(lockless.tryAcquire()).isTrue();
+    SessionLock standbyLock =
+        SessionLock.of(db.dataSource(), OutboxDialect.postgresql(), "standby-b");
+    try {
+      CdcLease standby = lease(state, "standby-b", standbyLock);
+      standby.keepSessionLock();
+      Thread.sleep(600); // more than 1.5 heartbeats of 250 ms, well inside the 2 s ttl
+      assertThat(standby.tryAcquire())
+          .as("taken from a live holder without a session lock before its ttl")
+          .isFalse();
+      assertThat(lockless.validByTtl()).isTrue();
+    } finally {
+      standbyLock.close();
+    }
+
+    OutboxTable other = freshState("lease_locked_");
+    SessionLock holderLock =
+        SessionLock.of(db.dataSource(), OutboxDialect.postgresql(), "locked-a");
+    SessionLock secondLock =
+        SessionLock.of(db.dataSource(), OutboxDialect.postgresql(), "standby-c");
+    try {
+      CdcLease locked = lease(other, "locked-a", holderLock);
+      locked.keepSessionLock();
+      assertThat(locked.tryAcquire()).isTrue();
+      holderLock.close(); // its process died
+      CdcLease standby = lease(other, "standby-c", secondLock);
+      standby.keepSessionLock();
+      Thread.sleep(600);
+      assertThat(standby.tryAcquire()).as("taken over at once, before the ttl").isTrue();
+    } finally {
+      holderLock.close();
+      secondLock.close();
+    }
   }
 }
