@@ -7,9 +7,7 @@ import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.RelaySettings;
-import dev.outboxkit.relay.polling.PollingRelays;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,7 +15,6 @@ import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -533,23 +530,7 @@ public interface OutboxRelay extends AutoCloseable {
         throw new IllegalStateException(
             "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to");
       }
-      checkProducerProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-      checkProducerProperty(ProducerConfig.ACKS_CONFIG, "all", "-1");
-      Object inFlight =
-          producerProperties.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-      if (inFlight != null && !inFlight.toString().matches("[1-5]")) {
-        throw new IllegalStateException(
-            "Producer property max.in.flight.requests.per.connection="
-                + inFlight
-                + " breaks per-key order: the idempotent producer keeps order only with 1 to 5"
-                + " requests in flight. Remove the property or set it to at most 5.");
-      }
-      if (producerProperties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
-        throw new IllegalStateException(
-            "Producer property transactional.id is set by the relay itself, one per outbox"
-                + " partition, when transactional fencing is on (transactionalFencing(prefix),"
-                + " outbox.relay.kafka.transactional-id-prefix). Remove the property.");
-      }
+      RelayFactory.checkProducerProperties(producerProperties);
       RelaySettings settings =
           new RelaySettings(
               dataSource,
@@ -573,7 +554,7 @@ public interface OutboxRelay extends AutoCloseable {
               retryInitialInterval,
               retryMultiplier,
               retryMaxInterval,
-              effectiveSendTimeout(),
+              RelayFactory.sendTimeout(sendTimeout, leaseTtl, heartbeatInterval),
               circuitBreaker,
               keepPublishedFor,
               shutdownTimeout,
@@ -584,83 +565,7 @@ public interface OutboxRelay extends AutoCloseable {
               clock,
               instanceId != null ? instanceId : defaultInstanceId(),
               transactionalIdPrefix);
-      if (cdc == null) {
-        return PollingRelays.create(settings);
-      }
-      // The binlog connector is picked at start-up from the server the CDC user reaches (a
-      // jdbc:mariadb: URL may point at MySQL): here only one of the two needs to be present.
-      String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
-      List<String> connectors =
-          connector.endsWith("PostgresConnector")
-              ? List.of(connector)
-              : List.of(
-                  "io.debezium.connector.mysql.MySqlConnector",
-                  "io.debezium.connector.mariadb.MariaDbConnector");
-      if (!present("io.debezium.engine.DebeziumEngine")
-          || connectors.stream().noneMatch(Builder::present)) {
-        throw new IllegalStateException(
-            "CDC mode needs io.debezium.engine.DebeziumEngine and "
-                + String.join(" or ", connectors)
-                + " on the class path: add io.debezium:debezium-embedded and the connector of"
-                + " your database (debezium-connector-postgres, -mariadb or -mysql)");
-      }
-      return CdcRelays.create(settings, cdc);
-    }
-
-    private static boolean present(String className) {
-      try {
-        Class.forName(className, false, OutboxRelay.class.getClassLoader());
-        return true;
-      } catch (ClassNotFoundException e) {
-        return false;
-      }
-    }
-
-    private Duration effectiveSendTimeout() {
-      Duration window = leaseTtl.minus(heartbeatInterval.multipliedBy(2));
-      if (sendTimeout == null) {
-        Duration fitting = leaseTtl.minus(heartbeatInterval.multipliedBy(3));
-        Duration chosen =
-            fitting.compareTo(RelayDefaults.SEND_TIMEOUT) < 0
-                ? fitting
-                : RelayDefaults.SEND_TIMEOUT;
-        chosen = chosen.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : chosen;
-        if (window.compareTo(chosen) <= 0) {
-          throw new IllegalStateException(
-              "leases.ttl ("
-                  + leaseTtl
-                  + ") must exceed the send timeout (at least 1 s) by more than two heartbeats ("
-                  + heartbeatInterval.multipliedBy(2)
-                  + ") (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
-        }
-        return chosen;
-      }
-      if (window.compareTo(sendTimeout) <= 0) {
-        throw new IllegalStateException(
-            "leases.ttl ("
-                + leaseTtl
-                + ") must be longer than sendTimeout ("
-                + sendTimeout
-                + ") plus two heartbeats ("
-                + heartbeatInterval.multipliedBy(2)
-                + "): a relay must never be sending when its lease can be claimed by another"
-                + " (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
-      }
-      return sendTimeout;
-    }
-
-    private void checkProducerProperty(String name, String... allowed) {
-      Object value = producerProperties.get(name);
-      if (value != null && !java.util.Arrays.asList(allowed).contains(value.toString())) {
-        throw new IllegalStateException(
-            "Producer property "
-                + name
-                + "="
-                + value
-                + " would weaken delivery; the relay needs "
-                + allowed[0]
-                + ". Remove the property.");
-      }
+      return RelayFactory.create(settings, cdc);
     }
 
     private static String defaultInstanceId() {

@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The conventions of shared/STYLE.md as rules over the compiled classes of every module: which way
- * dependencies point, that the relay's API reaches its implementations only through one factory per
- * mode, that implementations are not public, and that the relay's packages have no cycles.
+ * dependencies point, that the relay's API reaches its implementations only through one factory
+ * (which hands over to one per mode), that implementations are not public, and that the relay's
+ * packages have no cycles.
  */
 class ArchitectureTests {
 
@@ -61,7 +62,18 @@ class ArchitectureTests {
   }
 
   @Test
-  void theRelayApiReachesItsImplementationsOnlyThroughTheirFactories() {
+  void theRelayApiReachesItsImplementationsOnlyThroughOneFactory() {
+    // CdcOptions (and its builder) is a public options type that lives next to the CDC code.
+    noClasses()
+        .that()
+        .resideInAPackage("dev.outboxkit.relay")
+        .and(not(simpleName("RelayFactory")))
+        .should()
+        .dependOnClassesThat(
+            resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.cdc..")
+                .and(not(simpleName("CdcOptions")))
+                .and(not(simpleName("Builder"))))
+        .check(CLASSES);
     noClasses()
         .that()
         .resideInAPackage("dev.outboxkit.relay")

@@ -1,0 +1,138 @@
+package dev.outboxkit.relay;
+
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.cdc.CdcRelays;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.polling.PollingRelays;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The one way from the relay's API to its implementations: {@link OutboxRelay.Builder#build}
+ * validates what depends on several options here and hands the settings to the polling or the CDC
+ * factory. The CDC factory is reached only after checking that Debezium is on the class path, so a
+ * polling relay never loads a Debezium class. Does no I/O.
+ */
+final class RelayFactory {
+
+  private RelayFactory() {}
+
+  /** The polling relay, or the CDC relay when {@code cdc} is set. */
+  static OutboxRelay create(RelaySettings settings, @Nullable CdcOptions cdc) {
+    if (cdc == null) {
+      return PollingRelays.create(settings);
+    }
+    // The binlog connector is picked at start-up from the server the CDC user reaches (a
+    // jdbc:mariadb: URL may point at MySQL): here only one of the two needs to be present.
+    OutboxDialect dialect = settings.dialect();
+    String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
+    List<String> connectors =
+        connector.endsWith("PostgresConnector")
+            ? List.of(connector)
+            : List.of(
+                "io.debezium.connector.mysql.MySqlConnector",
+                "io.debezium.connector.mariadb.MariaDbConnector");
+    if (!present("io.debezium.engine.DebeziumEngine")
+        || connectors.stream().noneMatch(RelayFactory::present)) {
+      throw new IllegalStateException(
+          "CDC mode needs io.debezium.engine.DebeziumEngine and "
+              + String.join(" or ", connectors)
+              + " on the class path: add io.debezium:debezium-embedded and the connector of"
+              + " your database (debezium-connector-postgres, -mariadb or -mysql)");
+    }
+    return CdcRelays.create(settings, cdc);
+  }
+
+  private static boolean present(String className) {
+    try {
+      Class.forName(className, false, RelayFactory.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Refuses producer properties that would weaken delivery or per-key order, or that the relay sets
+   * itself.
+   *
+   * @throws IllegalStateException naming the property and what to do
+   */
+  static void checkProducerProperties(Map<String, Object> producerProperties) {
+    checkProducerProperty(producerProperties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    checkProducerProperty(producerProperties, ProducerConfig.ACKS_CONFIG, "all", "-1");
+    Object inFlight = producerProperties.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
+    if (inFlight != null && !inFlight.toString().matches("[1-5]")) {
+      throw new IllegalStateException(
+          "Producer property max.in.flight.requests.per.connection="
+              + inFlight
+              + " breaks per-key order: the idempotent producer keeps order only with 1 to 5"
+              + " requests in flight. Remove the property or set it to at most 5.");
+    }
+    if (producerProperties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+      throw new IllegalStateException(
+          "Producer property transactional.id is set by the relay itself, one per outbox"
+              + " partition, when transactional fencing is on (transactionalFencing(prefix),"
+              + " outbox.relay.kafka.transactional-id-prefix). Remove the property.");
+    }
+  }
+
+  private static void checkProducerProperty(
+      Map<String, Object> producerProperties, String name, String... allowed) {
+    Object value = producerProperties.get(name);
+    if (value != null && !Arrays.asList(allowed).contains(value.toString())) {
+      throw new IllegalStateException(
+          "Producer property "
+              + name
+              + "="
+              + value
+              + " would weaken delivery; the relay needs "
+              + allowed[0]
+              + ". Remove the property.");
+    }
+  }
+
+  /**
+   * The producer's delivery timeout: the one set, which must leave more than two heartbeats of the
+   * lease TTL, or else {@code min(15 s, ttl - 3 heartbeats)}, at least 1 s. A relay must never be
+   * sending when its lease can be claimed by another.
+   *
+   * @throws IllegalStateException naming both properties when the TTL is too short
+   */
+  static Duration sendTimeout(
+      @Nullable Duration sendTimeout, Duration leaseTtl, Duration heartbeatInterval) {
+    Duration window = leaseTtl.minus(heartbeatInterval.multipliedBy(2));
+    if (sendTimeout == null) {
+      Duration fitting = leaseTtl.minus(heartbeatInterval.multipliedBy(3));
+      Duration chosen =
+          fitting.compareTo(RelayDefaults.SEND_TIMEOUT) < 0 ? fitting : RelayDefaults.SEND_TIMEOUT;
+      chosen = chosen.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : chosen;
+      if (window.compareTo(chosen) <= 0) {
+        throw new IllegalStateException(
+            "leases.ttl ("
+                + leaseTtl
+                + ") must exceed the send timeout (at least 1 s) by more than two heartbeats ("
+                + heartbeatInterval.multipliedBy(2)
+                + ") (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
+      }
+      return chosen;
+    }
+    if (window.compareTo(sendTimeout) <= 0) {
+      throw new IllegalStateException(
+          "leases.ttl ("
+              + leaseTtl
+              + ") must be longer than sendTimeout ("
+              + sendTimeout
+              + ") plus two heartbeats ("
+              + heartbeatInterval.multipliedBy(2)
+              + "): a relay must never be sending when its lease can be claimed by another"
+              + " (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
+    }
+    return sendTimeout;
+  }
+}
