@@ -90,6 +90,7 @@ class ArchitectureTests {
         .and(not(simpleName("KeyHolds")))
         .and(not(simpleName("PublishResult")))
         .and(not(simpleName("BatchSender")))
+        .and(not(simpleName("ManagedBatchSender")))
         .should()
         .notHaveModifier(JavaModifier.PUBLIC)
         .check(CLASSES);
