@@ -6,12 +6,13 @@ import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.KeyHolds;
+import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
-import dev.outboxkit.relay.kafka.KafkaEventPublisher;
+import dev.outboxkit.relay.kafka.KafkaPublishers;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -69,7 +70,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   // Set by start(), in this order; what a failed start had set is undone by shutDown().
   private volatile @Nullable OutboxDialect dialect;
   private volatile @Nullable CdcMetrics metrics;
-  private volatile @Nullable KafkaEventPublisher publisher;
+  private volatile @Nullable ManagedBatchSender publisher;
   private volatile @Nullable DeliveryCore core;
   private volatile @Nullable CdcLease lease;
   private volatile @Nullable ParkedEvents parked;
@@ -122,15 +123,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     this.metrics = metrics;
     CdcRowStore rowStore = new CdcRowStore(settings, jdbc, dialect, rows, metrics.relay());
     this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true);
-    KafkaEventPublisher publisher =
-        new KafkaEventPublisher(
-            settings.producerProperties(),
-            "outboxkit-cdc-" + id,
-            settings.sendTimeout(),
-            settings.topicRouter(),
-            settings.verifyTopics(),
-            settings.clock(),
-            settings.transactionalIdPrefix());
+    ManagedBatchSender publisher = KafkaPublishers.create(settings, "outboxkit-cdc-" + id);
     this.publisher = publisher;
     publisher.start();
     DeliveryCore core =
@@ -318,7 +311,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
       lease.release();
       lease.closeSessionLock();
     }
-    KafkaEventPublisher publisher = this.publisher;
+    ManagedBatchSender publisher = this.publisher;
     if (publisher != null) {
       publisher.close(publisherTimeout);
     }

@@ -4,8 +4,9 @@ import dev.outboxkit.relay.internal.PendingEvent;
 import java.util.List;
 
 /**
- * Hands batches of events to the broker. The Kafka implementation is {@code KafkaEventPublisher};
- * tests of the delivery decisions use an in-memory one.
+ * Hands batches of events to the broker. The relays hold the Kafka implementation as a {@link
+ * ManagedBatchSender} made by {@code KafkaPublishers}; tests of the delivery decisions use an
+ * in-memory one.
  *
  * <p>Contract the decisions rely on: results come back one per event in the batch's order; when an
  * event cannot be handed over, later events of its key in the batch come back {@link

@@ -12,11 +12,22 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * aggregate id, value = payload (null for a tombstone), timestamp = append time, headers = event
  * id, event type, aggregate type, tenant when set, then the user's headers in their order, all
  * UTF-8.
+ *
+ * <p>Public, unlike the rest of this package, because the Kafka Connect transform ({@code
+ * cdc.OutboxRecordRouter}) maps its records with {@link #toRecord} too: a relay and a Connect
+ * cluster over the same table produce identical records by construction. Not API.
  */
 public final class KafkaRecords {
 
   private KafkaRecords() {}
 
+  /**
+   * The record of {@code event} for {@code topic}.
+   *
+   * @param event the event, not null
+   * @param topic the topic the router chose, not null
+   * @return a new record, its headers still modifiable
+   */
   public static ProducerRecord<byte[], byte[]> toRecord(OutboxEvent event, String topic) {
     RecordHeaders headers = new RecordHeaders();
     headers.add(OutboxHeaders.EVENT_ID, utf8(event.id().toString()));
@@ -38,7 +49,7 @@ public final class KafkaRecords {
   }
 
   /** An upper bound of the record's size on the wire, to refuse records the producer would. */
-  public static long estimatedSize(ProducerRecord<byte[], byte[]> record) {
+  static long estimatedSize(ProducerRecord<byte[], byte[]> record) {
     long size = 128 + record.topic().length();
     size += record.key() == null ? 0 : record.key().length;
     size += record.value() == null ? 0 : record.value().length;

@@ -132,7 +132,7 @@ final class TransactionalProducers {
     List<PublishResult> done = new ArrayList<>(results.size());
     Set<Integer> failedOnTheirOwn = new HashSet<>();
     for (int i = 0; i < results.size(); i++) {
-      PublishResult r = KafkaEventPublisher.awaitOne(results.get(i), batch.get(i), timeoutMillis);
+      PublishResult r = SendResults.awaitOne(results.get(i), batch.get(i), timeoutMillis);
       if (r instanceof PublishResult.Failed) {
         failedOnTheirOwn.add(r.event().partition());
       }

@@ -6,12 +6,12 @@ import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.KeyHolds;
+import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
-import dev.outboxkit.relay.kafka.KafkaEventPublisher;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -42,7 +42,7 @@ final class PollingRelay implements OutboxRelay {
       new AtomicReference<>(RelayStatus.State.NEW);
   private final List<WakeUpSignal> signals = new CopyOnWriteArrayList<>();
   private final List<PublishLoop> loops = new CopyOnWriteArrayList<>();
-  private final List<KafkaEventPublisher> publishers = new CopyOnWriteArrayList<>();
+  private final List<ManagedBatchSender> publishers = new CopyOnWriteArrayList<>();
   private final List<Thread> workers = new CopyOnWriteArrayList<>();
   private final Jdbc jdbc;
   private final PauseSwitch pause = new PauseSwitch();
@@ -147,7 +147,7 @@ final class PollingRelay implements OutboxRelay {
             settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
     int threads = settings.publishThreads();
     for (int slot = 0; slot < threads; slot++) {
-      KafkaEventPublisher publisher = PollingStartUp.publisher(settings, id, slot, threads);
+      ManagedBatchSender publisher = PollingStartUp.publisher(settings, id, slot, threads);
       publishers.add(publisher);
       publisher.start();
       WakeUpSignal signal = new WakeUpSignal();
@@ -301,7 +301,7 @@ final class PollingRelay implements OutboxRelay {
     // Producers first: closing one waits for its records in flight (or fails them), and only then
     // may the leases go to others. Releasing first would let a successor send while an
     // interrupted batch of ours still lands (finding 2 of the correctness review).
-    for (KafkaEventPublisher publisher : publishers) {
+    for (ManagedBatchSender publisher : publishers) {
       long left = Math.max(0, deadline - System.nanoTime());
       publisher.close(Duration.ofNanos(Math.min(left, TimeUnit.SECONDS.toNanos(5))));
     }

@@ -4,13 +4,14 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.delivery.KeyHolds;
+import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
-import dev.outboxkit.relay.kafka.KafkaEventPublisher;
+import dev.outboxkit.relay.kafka.KafkaPublishers;
 import java.sql.SQLException;
 
 /**
@@ -84,15 +85,8 @@ final class PollingStartUp {
   }
 
   /** The producer of publishing thread {@code slot} of {@code threads}, not started yet. */
-  static KafkaEventPublisher publisher(RelaySettings settings, String id, int slot, int threads) {
+  static ManagedBatchSender publisher(RelaySettings settings, String id, int slot, int threads) {
     String suffix = threads == 1 ? "" : "-" + slot;
-    return new KafkaEventPublisher(
-        settings.producerProperties(),
-        "outboxkit-relay-" + id + suffix,
-        settings.sendTimeout(),
-        settings.topicRouter(),
-        settings.verifyTopics(),
-        settings.clock(),
-        settings.transactionalIdPrefix());
+    return KafkaPublishers.create(settings, "outboxkit-relay-" + id + suffix);
   }
 }

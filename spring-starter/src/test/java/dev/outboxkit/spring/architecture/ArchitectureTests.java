@@ -4,9 +4,11 @@ import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -100,6 +102,7 @@ class ArchitectureTests {
         .and(not(simpleName("KeyHolds")))
         .and(not(simpleName("PublishResult")))
         .and(not(simpleName("BatchSender")))
+        .and(not(simpleName("ManagedBatchSender")))
         .should()
         .notHaveModifier(JavaModifier.PUBLIC)
         .check(CLASSES);
@@ -118,6 +121,35 @@ class ArchitectureTests {
         .and(not(simpleName("DatabaseSchemaHistory")))
         .should()
         .notHaveModifier(JavaModifier.PUBLIC)
+        .check(CLASSES);
+  }
+
+  /**
+   * The Kafka package is reached through one factory, {@code KafkaPublishers}, whose public methods
+   * return an interface; the publisher and its delegates stay package-private. {@code KafkaRecords}
+   * is the one other public type: the Kafka Connect transform in the CDC package maps records with
+   * it, so that both relay modes and the transform produce identical records by construction.
+   */
+  @Test
+  void theKafkaPackageIsReachedOnlyThroughItsFactory() {
+    classes()
+        .that()
+        .resideInAPackage("dev.outboxkit.relay.kafka")
+        .and()
+        .areTopLevelClasses()
+        .and(not(simpleName("KafkaPublishers")))
+        .and(not(simpleName("KafkaRecords")))
+        .should()
+        .notHaveModifier(JavaModifier.PUBLIC)
+        .check(CLASSES);
+    methods()
+        .that()
+        .areDeclaredInClassesThat()
+        .haveFullyQualifiedName("dev.outboxkit.relay.kafka.KafkaPublishers")
+        .and()
+        .arePublic()
+        .should()
+        .haveRawReturnType(JavaClass.Predicates.INTERFACES)
         .check(CLASSES);
   }
 

@@ -1,0 +1,84 @@
+package dev.outboxkit.relay.kafka;
+
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The publisher's idempotent producer (the one for plain sends, and for dead-letter copies in
+ * either mode). It is created on first use, so a constructor does no I/O; {@link #start} creates it
+ * early to fail fast on settings Kafka refuses. After an error that leaves a producer unusable
+ * ({@link KafkaErrors#needsNewProducer}) it is closed at once and the next use creates a fresh one,
+ * with a new producer id (the sequence numbers of the old one cannot be resumed).
+ *
+ * <p>Not thread-safe: used by the relay's publishing thread only.
+ */
+final class SharedProducer {
+
+  private static final Logger log = LoggerFactory.getLogger(SharedProducer.class);
+
+  private final Map<String, Object> config;
+  private @Nullable Producer<byte[], byte[]> producer;
+
+  SharedProducer(Map<String, Object> config) {
+    this.config = config;
+  }
+
+  /**
+   * Creates the producer now, so that settings Kafka refuses (a bad SASL/JAAS configuration, an
+   * unknown serializer, a malformed bootstrap address) stop the relay at start-up with Kafka's
+   * message instead of failing at the first send.
+   *
+   * @throws IllegalStateException naming the cause
+   */
+  void start() {
+    try {
+      get();
+    } catch (KafkaException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new IllegalStateException(
+          "The Kafka producer could not be created from the relay's producer properties"
+              + " (outbox.relay.kafka.*): "
+              + KafkaErrors.describe(cause),
+          e);
+    }
+  }
+
+  /** The producer, created if there is none. */
+  Producer<byte[], byte[]> get() {
+    Producer<byte[], byte[]> p = producer;
+    if (p == null) {
+      p = new KafkaProducer<>(config);
+      producer = p;
+    }
+    return p;
+  }
+
+  /** Closes the producer at once; the next {@link #get} creates a new one. */
+  void reset() {
+    Producer<byte[], byte[]> old = producer;
+    producer = null;
+    if (old != null) {
+      log.warn("Replacing the Kafka producer after an error that leaves it unusable");
+      try {
+        old.close(Duration.ZERO);
+      } catch (RuntimeException e) {
+        log.debug("Closing the old producer failed", e);
+      }
+    }
+  }
+
+  /** Closes the producer, waiting up to {@code timeout} for records still buffered. */
+  void close(Duration timeout) {
+    Producer<byte[], byte[]> p = producer;
+    if (p != null) {
+      p.close(timeout);
+      producer = null;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.outboxkit.relay.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.relay.delivery.BatchSender;
+import dev.outboxkit.relay.delivery.PublishResult;
+import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.spi.TopicRouter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the publisher decides before a record reaches a broker: no broker runs here (the bootstrap
+ * address is a closed port), so every case is one the producer never sees. Sending to a real broker
+ * is covered by the relays' integration tests.
+ */
+class KafkaEventPublisherTests {
+
+  private static final Instant NOW = Instant.parse("2026-12-01T10:00:00Z");
+  private static final Map<String, Object> NO_BROKER =
+      Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+          "127.0.0.1:1",
+          ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+          1000);
+
+  private static PendingEvent event(long seq, String key, int payloadBytes) {
+    return new PendingEvent(
+        seq,
+        new OutboxEvent(
+            UUID.randomUUID(),
+            "Payment",
+            key,
+            "Captured",
+            new byte[payloadBytes],
+            Map.of(),
+            null,
+            NOW,
+            0),
+        0,
+        null);
+  }
+
+  private static KafkaEventPublisher publisher(Map<String, Object> properties, TopicRouter router) {
+    return new KafkaEventPublisher(
+        properties,
+        "publisher-test",
+        Duration.ofSeconds(5),
+        router,
+        false,
+        Clock.systemUTC(),
+        null);
+  }
+
+  @Test
+  void anOversizedRecordIsParkedAtOnceAndHoldsBackTheLaterEventsOfItsKey() {
+    KafkaEventPublisher publisher = publisher(NO_BROKER, TopicRouter.prefixed("t."));
+    try {
+      PendingEvent big = event(1, "a", 2000);
+      PendingEvent next = event(2, "a", 10);
+
+      List<PublishResult> results = publisher.send(List.of(big, next)).await();
+
+      assertThat(results).hasSize(2);
+      assertThat(results.get(0))
+          .isInstanceOfSatisfying(
+              PublishResult.Failed.class,
+              f -> {
+                assertThat(f.kind()).isEqualTo(FailureKind.PERMANENT);
+                assertThat(f.error())
+                    .startsWith("RecordTooLargeException")
+                    .contains("max.request.size of 1000");
+              });
+      assertThat(results.get(1)).isEqualTo(new PublishResult.Deferred(next));
+    } finally {
+      publisher.close(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void aFailingTopicRouterFailsItsEventAndHoldsBackItsKey() {
+    TopicRouter broken =
+        event -> {
+          throw new IllegalArgumentException("no route for " + event.aggregateType());
+        };
+    KafkaEventPublisher publisher = publisher(NO_BROKER, broken);
+    try {
+      PendingEvent first = event(1, "a", 10);
+      PendingEvent second = event(2, "a", 10);
+
+      BatchSender.InFlight sending = publisher.send(List.of(first, second));
+
+      assertThat(sending.batch()).containsExactly(first, second);
+      List<PublishResult> results = sending.await();
+      assertThat(results.get(0))
+          .isEqualTo(
+              new PublishResult.Failed(
+                  first,
+                  "The topic router failed: java.lang.IllegalArgumentException: no route for"
+                      + " Payment",
+                  FailureKind.EVENT));
+      assertThat(results.get(1)).isEqualTo(new PublishResult.Deferred(second));
+    } finally {
+      publisher.close(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void startFailsFastNamingThePropertiesWhenKafkaRefusesTheSettings() {
+    KafkaEventPublisher publisher =
+        publisher(
+            Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "not a host:port"),
+            TopicRouter.prefixed("t."));
+
+    assertThatThrownBy(publisher::start)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith(
+            "The Kafka producer could not be created from the relay's producer properties"
+                + " (outbox.relay.kafka.*): ")
+        .hasMessageContaining("bootstrap.servers");
+    publisher.close(Duration.ZERO);
+  }
+}
