@@ -2,7 +2,7 @@ package dev.outboxkit.relay.cdc;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
-import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import io.micrometer.core.instrument.Gauge;
@@ -112,7 +112,7 @@ final class CdcMetrics implements AutoCloseable {
    *
    * @param engineRunning whether an engine runs here now (a silent reader counts as lag only then)
    */
-  void measure(Jdbc jdbc, OutboxRows rows, boolean engineRunning) {
+  void measure(Jdbc jdbc, OutboxStats stats, boolean engineRunning) {
     long now = clock.millis();
     long since = inFlightSince.get();
     Duration lag = Duration.ZERO;
@@ -126,7 +126,7 @@ final class CdcMetrics implements AutoCloseable {
     }
     long backlog = -1;
     try {
-      backlog = jdbc.autoCommit(rows::backlog);
+      backlog = jdbc.autoCommit(stats::backlog);
       if (slotGauge != null) {
         slotLagBytes.set(jdbc.autoCommit(this::retainedWal));
       }

@@ -10,6 +10,7 @@ import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.relay.kafka.KafkaPublishers;
@@ -119,6 +120,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     OutboxDialect dialect = verified.dialect();
     this.dialect = dialect;
     OutboxRows rows = new OutboxRows(dialect, settings.table());
+    OutboxStats stats = new OutboxStats(dialect, settings.table());
     CdcMetrics metrics = CdcMetrics.register(settings, options, dialect);
     this.metrics = metrics;
     CdcRowStore rowStore = new CdcRowStore(settings, jdbc, dialect, rows, metrics.relay());
@@ -182,7 +184,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     // At a fixed rate: a standby judges a missed renewal by 1.5 intervals between renewals.
     scheduler.scheduleAtFixedRate(runner::tick, 0, beat, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(
-        () -> metrics.measure(jdbc, rows, runner.engineLive()),
+        () -> metrics.measure(jdbc, stats, runner.engineLive()),
         0,
         settings.metricsInterval().toMillis(),
         TimeUnit.MILLISECONDS);

@@ -3,6 +3,7 @@ package dev.outboxkit.relay.polling;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import java.sql.SQLException;
@@ -15,7 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The polling relay's jobs besides publishing and leases: the backlog and lag gauges ({@link
- * OutboxRows#stats}) every metrics interval, and purging published events when they are kept for a
+ * OutboxStats#stats}) every metrics interval, and purging published events when they are kept for a
  * while. They run on a thread of their own: with millions of events pending (after a broker outage)
  * their queries take long, and the heartbeat must not wait behind them, or the leases lapse exactly
  * while the backlog drains.
@@ -27,13 +28,13 @@ final class PollingHousekeeping {
 
   private final RelaySettings settings;
   private final Jdbc jdbc;
-  private final OutboxRows rows;
+  private final OutboxStats stats;
   private final RelayMetrics metrics;
 
   PollingHousekeeping(RelaySettings settings, Jdbc jdbc, OutboxRows rows, RelayMetrics metrics) {
     this.settings = settings;
     this.jdbc = jdbc;
-    this.rows = rows;
+    this.stats = new OutboxStats(rows.dialect(), settings.table());
     this.metrics = metrics;
   }
 
@@ -50,11 +51,11 @@ final class PollingHousekeeping {
 
   private void measure() {
     try {
-      OutboxRows.Stats stats = jdbc.autoCommit(c -> rows.stats(c, settings.partitions()));
-      Instant oldest = stats.oldest();
+      OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));
+      Instant oldest = now.oldest();
       Duration lag =
           oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
-      metrics.outbox(stats.backlog(), lag.isNegative() ? Duration.ZERO : lag);
+      metrics.outbox(now.backlog(), lag.isNegative() ? Duration.ZERO : lag);
     } catch (SQLException | RuntimeException e) {
       log.debug("Could not measure the outbox backlog", e);
     }
@@ -69,7 +70,7 @@ final class PollingHousekeeping {
     try {
       for (int i = 0; i < 100; i++) {
         int deleted =
-            jdbc.autoCommit(c -> rows.purgePublished(c, before, RelayDefaults.PURGE_BATCH_SIZE));
+            jdbc.autoCommit(c -> stats.purgePublished(c, before, RelayDefaults.PURGE_BATCH_SIZE));
         if (deleted < RelayDefaults.PURGE_BATCH_SIZE) {
           break;
         }

@@ -8,6 +8,7 @@ import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
@@ -38,7 +39,7 @@ final class PollingStartUp {
           return null;
         });
     OutboxRows rows = new OutboxRows(dialect, settings.table());
-    int highest = jdbc.autoCommit(rows::maxPendingPartition);
+    int highest = jdbc.autoCommit(new OutboxStats(dialect, settings.table())::maxPendingPartition);
     if (highest >= settings.partitions()) {
       // Events of partitions this relay does not know would never be published.
       throw new IllegalStateException(

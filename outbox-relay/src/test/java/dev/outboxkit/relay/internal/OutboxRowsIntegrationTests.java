@@ -109,16 +109,16 @@ class OutboxRowsIntegrationTests {
               + ") AS i");
       s.execute("VACUUM ANALYZE outbox_event");
     }
-    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    OutboxStats rows = new OutboxStats(dialect, OutboxTable.DEFAULT);
     try (Connection c = db.dataSource().getConnection()) {
       // Warm both, then time each: the whole-backlog aggregate it replaced, and the index probes.
       everyRow(c, dialect);
       rows.stats(c, 16);
       long start = System.nanoTime();
-      OutboxRows.Stats everyRow = everyRow(c, dialect);
+      OutboxStats.Stats everyRow = everyRow(c, dialect);
       long everyRowMicros = (System.nanoTime() - start) / 1_000;
       start = System.nanoTime();
-      OutboxRows.Stats indexed = rows.stats(c, 16);
+      OutboxStats.Stats indexed = rows.stats(c, 16);
       long indexedMicros = (System.nanoTime() - start) / 1_000;
       System.out.printf(
           "[stats] %,d rows (%,d pending): COUNT + MIN(created_at) %,d us, COUNT + first by seq"
@@ -145,13 +145,13 @@ class OutboxRowsIntegrationTests {
       try (Statement s = c.createStatement()) {
         s.execute("DELETE FROM outbox_event");
       }
-      assertThat(rows.stats(c, 16)).isEqualTo(new OutboxRows.Stats(0, null));
+      assertThat(rows.stats(c, 16)).isEqualTo(new OutboxStats.Stats(0, null));
       assertThat(rows.backlog(c)).isZero();
     }
   }
 
   /** The backlog and oldest event by COUNT(*) and MIN(created_at) over every pending row. */
-  private static OutboxRows.Stats everyRow(Connection c, OutboxDialect dialect)
+  private static OutboxStats.Stats everyRow(Connection c, OutboxDialect dialect)
       throws SQLException {
     try (Statement s = c.createStatement();
         ResultSet rs =
@@ -159,7 +159,7 @@ class OutboxRowsIntegrationTests {
                 "SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox_event"
                     + " WHERE status = 'PENDING'")) {
       rs.next();
-      return new OutboxRows.Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
+      return new OutboxStats.Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
     }
   }
 }

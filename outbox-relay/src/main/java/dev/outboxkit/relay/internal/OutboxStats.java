@@ -1,0 +1,111 @@
+package dev.outboxkit.relay.internal;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The relay's statements over the whole outbox table that are off the publishing path: the backlog
+ * and oldest pending event for the gauges, the highest partition in use at start-up, and purging
+ * rows kept as {@code PUBLISHED}. They run on the housekeeping thread (or once at start), so a slow
+ * count over millions of pending rows never delays a heartbeat or a send. {@link OutboxRows} holds
+ * the statements the publishing thread runs.
+ */
+public final class OutboxStats {
+
+  private final OutboxDialect dialect;
+  private final String t;
+
+  public OutboxStats(OutboxDialect dialect, OutboxTable table) {
+    this.dialect = dialect;
+    this.t = table.qualifiedName();
+  }
+
+  /** The highest partition of a pending event, or -1 when none is pending. */
+  public int maxPendingPartition(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT MAX(partition_no) FROM " + t + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      return rs.next() && rs.getObject(1) != null ? rs.getInt(1) : -1;
+    }
+  }
+
+  /** Pending events in the whole outbox and the creation time of the oldest. */
+  public record Stats(long backlog, @Nullable Instant oldest) {}
+
+  /**
+   * {@link Stats} without visiting every pending row for the oldest: the count is answered from the
+   * pending index (an index-only scan on PostgreSQL), and the oldest event is the first by {@code
+   * seq} of each partition (one index probe each). {@code seq} and {@code created_at} are set
+   * together at append, so this is the oldest up to clock skew between writers; {@code
+   * MIN(created_at)} instead read the whole backlog from the table every metrics interval.
+   */
+  public Stats stats(Connection c, int partitions) throws SQLException {
+    long backlog;
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      backlog = rs.getLong(1);
+    }
+    Instant oldest = null;
+    for (int from = 0; backlog > 0 && from < partitions; from += 256) {
+      int to = Math.min(partitions, from + 256);
+      StringBuilder sql = new StringBuilder("SELECT MIN(created_at) AS oldest FROM (");
+      for (int p = from; p < to; p++) {
+        sql.append(p == from ? "" : " UNION ALL ")
+            .append("(SELECT created_at FROM ")
+            .append(t)
+            .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq LIMIT 1)");
+      }
+      sql.append(") oldest_per_partition");
+      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+        for (int p = from; p < to; p++) {
+          statement.setInt(p - from + 1, p);
+        }
+        try (ResultSet rs = statement.executeQuery()) {
+          rs.next();
+          Instant first = dialect.getInstant(rs, "oldest");
+          if (first != null && (oldest == null || first.isBefore(oldest))) {
+            oldest = first;
+          }
+        }
+      }
+    }
+    return new Stats(backlog, oldest);
+  }
+
+  /** The number of pending rows (CDC's backlog; its lag comes from the stream). */
+  public long backlog(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
+  public int purgePublished(Connection c, Instant before, int limit) throws SQLException {
+    String sql =
+        dialect.name().equals("mysql") || dialect.name().equals("mariadb")
+            ? "DELETE FROM "
+                + t
+                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?"
+            : "DELETE FROM "
+                + t
+                + " WHERE seq IN (SELECT seq FROM "
+                + t
+                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      dialect.setInstant(statement, 1, before);
+      statement.setInt(2, limit);
+      return statement.executeUpdate();
+    }
+  }
+}
