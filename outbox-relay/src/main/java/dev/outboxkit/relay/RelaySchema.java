@@ -57,6 +57,8 @@ public final class RelaySchema {
   /**
    * The statements that bring tables made by {@link #createStatements} to the current version: a
    * column that says whether a member holds its session lock, false for rows of older relays.
+   * Idempotent where the database allows ({@code IF NOT EXISTS}; MySQL has none, and {@link
+   * #create} copes with a concurrent start there).
    *
    * @param dialect the database's dialect
    * @param members the member table
@@ -67,8 +69,12 @@ public final class RelaySchema {
             ? "BOOLEAN DEFAULT FALSE NOT NULL"
             : "BOOLEAN NOT NULL DEFAULT FALSE";
     return List.of(
-        "ALTER TABLE %s ADD COLUMN %s %s"
-            .formatted(members.qualifiedName(), SESSION_LOCK_COLUMN, type));
+        "ALTER TABLE %s ADD COLUMN %s%s %s"
+            .formatted(
+                members.qualifiedName(),
+                TableColumns.ifNotExists(dialect),
+                SESSION_LOCK_COLUMN,
+                type));
   }
 
   /**
@@ -188,11 +194,8 @@ public final class RelaySchema {
       for (String sql : createStatements(dialect, outbox, leases, members)) {
         statement.execute(sql);
       }
-      if (!TableColumns.of(connection, members).contains(SESSION_LOCK_COLUMN)) {
-        for (String sql : upgradeStatements(dialect, members)) {
-          statement.execute(sql);
-        }
-      }
+      TableColumns.addIfMissing(
+          connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
     }

@@ -205,6 +205,29 @@ abstract class CdcRelayContractTests {
     }
   }
 
+  /**
+   * A state table of the first version (before V0_6) stops the start when the relay may not add the
+   * column itself, naming the column and the script to apply.
+   */
+  @Test
+  void aStateTableWithoutTheSessionLockColumnStopsTheStartNamingTheScript() throws Exception {
+    OutboxRelay first = relay(c -> c, b -> b); // creates what the engine needs (publication, ...)
+    first.start();
+    first.close();
+    OutboxTable old = OutboxTable.of("cdc_state_v4_" + System.nanoTime() % 100_000);
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      for (String sql : CdcSchema.createStatements(OutboxDialect.detect(c), old)) {
+        s.execute(sql);
+      }
+    }
+    OutboxRelay relay = relay(c -> c.autoCreate(false).stateTable(old), b -> b);
+    assertThatThrownBy(relay::start)
+        .hasMessageContaining("lacks column(s) [session_lock_owner]")
+        .hasMessageContaining("V0_6__outboxkit_cdc_session_lock.sql")
+        .hasMessageContaining("outbox.relay.cdc.auto-create=true");
+  }
+
   @Test
   void publishesOnlyCommittedEventsAsTheVeryRecordsThePollingRelaySends() throws Exception {
     // The same rows go out twice: by CDC to cdc-<topic> (rows kept), then by the polling relay to

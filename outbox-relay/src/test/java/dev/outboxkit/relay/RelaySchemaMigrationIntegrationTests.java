@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcSchema;
+import dev.outboxkit.relay.internal.TableColumns;
 import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
@@ -87,14 +88,31 @@ class RelaySchemaMigrationIntegrationTests {
           .hasMessageContaining("lacks column(s) [session_lock]")
           .hasMessageContaining(RelaySchema.upgradeScriptLocation(dialect));
 
-      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      // Two instances starting at once both find the column missing; neither may fail. (Not on
+      // H2, which refuses concurrent DDL of any kind: "Concurrent update in table SYS".)
+      if (kind != DatabaseKind.H2) {
+        createConcurrently(
+            database,
+            c -> {
+              TableColumns.addIfMissing(
+                  c,
+                  MEMBERS,
+                  RelaySchema.SESSION_LOCK_COLUMN,
+                  RelaySchema.upgradeStatements(dialect, MEMBERS));
+              TableColumns.addIfMissing(
+                  c,
+                  CDC_STATE,
+                  "session_lock_owner",
+                  CdcSchema.upgradeStatements(dialect, CDC_STATE));
+            });
+      }
       RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
       RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
       if (kind != DatabaseKind.H2) {
         CdcSchema.create(connection, dialect, CDC_STATE);
         CdcSchema.create(connection, dialect, CDC_STATE);
         try (Statement s = connection.createStatement()) {
-          s.executeQuery("SELECT session_lock FROM " + CDC_STATE.qualifiedName()).close();
+          s.executeQuery("SELECT session_lock_owner FROM " + CDC_STATE.qualifiedName()).close();
         }
       }
     }
@@ -172,10 +190,39 @@ class RelaySchemaMigrationIntegrationTests {
     }
   }
 
+  private interface SchemaStep {
+    void run(Connection c) throws Exception;
+  }
+
+  private static void createConcurrently(TestDatabase database, SchemaStep step) throws Exception {
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        runs.add(
+            pool.submit(
+                () -> {
+                  try (Connection c = database.dataSource().getConnection()) {
+                    start.await();
+                    step.run(c);
+                  }
+                  return null;
+                }));
+      }
+      for (java.util.concurrent.Future<?> run : runs) {
+        run.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   private static void assertCdcTablesExist(Connection connection) throws Exception {
     try (Statement s = connection.createStatement()) {
       s.executeQuery(
-              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock FROM "
+              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock_owner FROM "
                   + CDC_STATE.qualifiedName())
           .close();
       if (!connection.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres")) {

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * monotonic clock, and starts a send only while the lease outlives it. Expiry is judged by the
  * database's clock. With session locks, a standby takes over as soon as the holder missed a renewal
  * and its session is gone (a crashed process), instead of waiting for the ttl; only when the row
- * says the holder held its lock at its last renewal ({@code session_lock}), since the lock of a
- * holder that has none (locks off for it, behind a pooler, or a relay older than that column) is
- * free while it lives.
+ * names the holder as holding its lock at its last renewal ({@code session_lock_owner}), since the
+ * lock of a holder that has none (locks off for it, behind a pooler, or a relay older than that
+ * column, which never writes it) is free while it lives.
  */
 final class CdcLease {
 
@@ -120,10 +120,10 @@ final class CdcLease {
           long seen;
           String holder;
           Instant expires;
-          boolean holderLocked;
+          @Nullable String lockedOwner;
           try (PreparedStatement select =
               c.prepareStatement(
-                  "SELECT owner_id, epoch, expires_at, session_lock FROM "
+                  "SELECT owner_id, epoch, expires_at, session_lock_owner FROM "
                       + t
                       + " WHERE name = ?")) {
             select.setString(1, name);
@@ -132,7 +132,7 @@ final class CdcLease {
               holder = rs.getString(1);
               seen = rs.getLong(2);
               expires = dialect.getInstant(rs, "expires_at");
-              holderLocked = rs.getBoolean("session_lock");
+              lockedOwner = rs.getString("session_lock_owner");
             }
           }
           Instant now = LeaseStore.databaseNow(c, dialect);
@@ -142,7 +142,7 @@ final class CdcLease {
                 lastRenewal.isBefore(now.minus(heartbeat.multipliedBy(3).dividedBy(2)));
             if (holder.equals(owner)
                 || !missed
-                || !holderLocked
+                || !holder.equals(lockedOwner)
                 || sessionLock == null
                 || !sessionLock.isGone(holder)) {
               return false;
@@ -152,12 +152,12 @@ final class CdcLease {
               c.prepareStatement(
                   "UPDATE "
                       + t
-                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock = ?"
+                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock_owner = ?"
                       + " WHERE name = ? AND epoch = ?")) {
             take.setString(1, owner);
             take.setLong(2, seen + 1);
             dialect.setInstant(take, 3, now.plus(ttl));
-            take.setBoolean(4, locked);
+            take.setString(4, locked ? owner : null);
             take.setString(5, name);
             take.setLong(6, seen);
             if (take.executeUpdate() != 1) {
@@ -185,10 +185,10 @@ final class CdcLease {
                   c.prepareStatement(
                       "UPDATE "
                           + t
-                          + " SET expires_at = ?, session_lock = ?"
+                          + " SET expires_at = ?, session_lock_owner = ?"
                           + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
                 dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect).plus(ttl));
-                s.setBoolean(2, locked);
+                s.setString(2, locked ? owner : null);
                 s.setString(3, name);
                 s.setString(4, owner);
                 s.setLong(5, held);
@@ -222,7 +222,8 @@ final class CdcLease {
                 c.prepareStatement(
                     "UPDATE "
                         + t
-                        + " SET owner_id = NULL, expires_at = NULL WHERE name = ? AND owner_id = ?"
+                        + " SET owner_id = NULL, expires_at = NULL, session_lock_owner = NULL"
+                        + " WHERE name = ? AND owner_id = ?"
                         + " AND epoch = ?")) {
               s.setString(1, name);
               s.setString(2, owner);

@@ -19,10 +19,12 @@ import java.util.List;
  */
 public final class CdcSchema {
   /**
-   * The column in which the lease holder says whether it holds its session lock: only then may a
-   * standby take the lease at once after a missed renewal (version 6 of the tables).
+   * The column in which the lease holder names itself when it holds its session lock: only a holder
+   * named there may be taken over at once after a missed renewal (version 6 of the tables). A name,
+   * not a flag, so that a holder which never writes it (a relay older than the column) is not
+   * judged by what the previous holder wrote.
    */
-  static final String SESSION_LOCK_COLUMN = "session_lock";
+  static final String SESSION_LOCK_COLUMN = "session_lock_owner";
 
   /** The columns of the state table. */
   public static final List<String> COLUMNS =
@@ -52,16 +54,18 @@ public final class CdcSchema {
 
   /**
    * The statements that bring a state table made by {@link #createStatements} to the current
-   * version: a column that says whether the holder holds its session lock, false for rows of older
-   * relays.
+   * version: a column in which the holder names itself while it holds its session lock (null for
+   * rows of older relays). Idempotent where the database allows ({@code IF NOT EXISTS}; MySQL has
+   * none, and {@link #create} copes with a concurrent start there).
    *
    * @param dialect PostgreSQL, MySQL or MariaDB
    * @param table the state table
    */
   public static List<String> upgradeStatements(OutboxDialect dialect, OutboxTable table) {
     return List.of(
-        "ALTER TABLE %s ADD COLUMN %s BOOLEAN NOT NULL DEFAULT FALSE"
-            .formatted(table.qualifiedName(), SESSION_LOCK_COLUMN));
+        "ALTER TABLE %s ADD COLUMN %s%s VARCHAR(255) NULL"
+            .formatted(
+                table.qualifiedName(), TableColumns.ifNotExists(dialect), SESSION_LOCK_COLUMN));
   }
 
   /** The schema history table (MySQL/MariaDB) that goes with a state table. */
@@ -132,11 +136,8 @@ public final class CdcSchema {
       for (String sql : createStatements(dialect, table)) {
         statement.execute(sql);
       }
-      if (!TableColumns.of(connection, table).contains(SESSION_LOCK_COLUMN)) {
-        for (String sql : upgradeStatements(dialect, table)) {
-          statement.execute(sql);
-        }
-      }
+      TableColumns.addIfMissing(
+          connection, table, SESSION_LOCK_COLUMN, upgradeStatements(dialect, table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create the CDC table " + table, e);
     }

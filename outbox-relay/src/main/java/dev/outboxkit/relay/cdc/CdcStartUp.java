@@ -83,7 +83,7 @@ final class CdcStartUp {
         "Apply "
             + CdcSchema.upgradeScriptLocation(dialect)
             + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
-            + " outbox.relay.cdc.auto-create=true.",
+            + " outbox.relay.cdc.auto-create=true (plain Java: CdcOptions.Builder#autoCreate).",
         "CDC state");
   }
 

@@ -9,5 +9,5 @@
 -- a test keeps the two identical. Statements are separated by ';' on a line of its own.
 
 -- changeset outboxkit:outboxkit-5-postgresql dbms:postgresql
-ALTER TABLE outbox_relay_member ADD COLUMN session_lock BOOLEAN NOT NULL DEFAULT FALSE
+ALTER TABLE outbox_relay_member ADD COLUMN IF NOT EXISTS session_lock BOOLEAN NOT NULL DEFAULT FALSE
 ;

@@ -157,4 +157,42 @@ class PostgresCdcLeaseIntegrationTests {
       secondLock.close();
     }
   }
+
+  /**
+   * Review finding: a flag on the shared state row outlives its writer. A relay that held its lock
+   * released the lease; a relay of the version before the column (no lock, alive) takes it with an
+   * update that does not know the column; its renewal is late. The row must not vouch for it: the
+   * standby waits for the ttl. (Found with a boolean column, which stayed true.)
+   */
+  @Test
+  void aHolderThatNeverWroteTheColumnIsNotJudgedByThePreviousHoldersLock() throws Exception {
+    OutboxTable state = freshState("lease_stale_");
+    SessionLock aLock = SessionLock.of(db.dataSource(), OutboxDialect.postgresql(), "new-a");
+    SessionLock cLock = SessionLock.of(db.dataSource(), OutboxDialect.postgresql(), "new-c");
+    try {
+      CdcLease a = lease(state, "new-a", aLock);
+      a.keepSessionLock();
+      assertThat(a.tryAcquire()).isTrue();
+      a.release();
+      // What a relay of the earlier version runs to take a free lease.
+      execute(
+          "UPDATE "
+              + state.qualifiedName()
+              + " SET owner_id = 'old-b', epoch = epoch + 1,"
+              + " expires_at = now() + interval '2 seconds' WHERE name = 'engine_release'");
+      Thread.sleep(600); // its renewal is late (a GC pause), inside its 2 s ttl
+      CdcLease standby = lease(state, "new-c", cLock);
+      standby.keepSessionLock();
+      assertThat(standby.tryAcquire())
+          .as("taken from a live holder without a lock before its ttl")
+          .isFalse();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(100))
+          .until(standby::tryAcquire);
+    } finally {
+      aLock.close();
+      cLock.close();
+    }
+  }
 }

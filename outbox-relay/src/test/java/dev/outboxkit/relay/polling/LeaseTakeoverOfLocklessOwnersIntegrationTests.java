@@ -6,11 +6,17 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.TestDatabaseExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,17 +85,44 @@ class LeaseTakeoverOfLocklessOwnersIntegrationTests {
     assertThat(other.owned()).isEmpty();
   }
 
+  /**
+   * Its lock's session ends while the process lives on (the server killed the connection) and it
+   * cannot open a new one (its direct session URL is unreachable): its next heartbeat, through the
+   * pool, says it holds no lock, and a late heartbeat after that must not hand its partitions over.
+   */
   @Test
-  void anOwnerWhoseLockIsLostWhileAliveIsNotTakenOverBeforeItsRowSaysSo() throws Exception {
-    // Its lock's session was turned off (here closed; behind a pooler it is found useless) while
-    // the process lives on: its next heartbeat advertises that it holds no lock.
-    SessionLock ownLock = lock("unlocked~1");
+  void anOwnerThatLostItsLockSessionAndCannotReopenItIsNotTakenOverEarly() throws Exception {
+    AtomicInteger opened = new AtomicInteger();
+    DataSource oneSession =
+        (DataSource)
+            Proxy.newProxyInstance(
+                DataSource.class.getClassLoader(),
+                new Class<?>[] {DataSource.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("getConnection") && opened.getAndIncrement() > 0) {
+                    throw new SQLException("session host unreachable (test)");
+                  }
+                  try {
+                    return method.invoke(db.dataSource(), args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    SessionLock ownLock = SessionLock.of(oneSession, dialect, "unlocked~1");
+    assertThat(ownLock).isNotNull();
+    locks.add(ownLock);
     LeaseManager owner =
         TestLeaseManagers.create(db.dataSource(), dialect, "unlocked~1", BEAT, ownLock);
     owner.heartbeat();
-    ownLock.close();
-    owner.heartbeat();
-    assertThat(owner.owned()).hasSize(16);
+    assertThat(opened).hasValue(1);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_locks"
+              + " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    }
+    owner.heartbeat(); // finds its session gone, cannot reopen it: advertises no lock
+    assertThat(opened).hasValueGreaterThan(1);
 
     missTwoHeartbeats();
     LeaseManager other =
@@ -98,7 +131,7 @@ class LeaseTakeoverOfLocklessOwnersIntegrationTests {
     other.heartbeat();
 
     assertThat(other.owned())
-        .as("partitions taken from an instance that said it holds no session lock")
+        .as("partitions taken from a live instance whose row says it holds no session lock")
         .isEmpty();
   }
 

@@ -3,6 +3,7 @@ package dev.outboxkit.spring.architecture;
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.name;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
@@ -74,7 +75,7 @@ class ArchitectureTests {
         .dependOnClassesThat(
             resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.cdc..")
                 .and(not(simpleName("CdcOptions")))
-                .and(not(simpleName("Builder"))))
+                .and(not(name("dev.outboxkit.relay.cdc.CdcOptions$Builder"))))
         .check(CLASSES);
     noClasses()
         .that()
@@ -85,7 +86,7 @@ class ArchitectureTests {
                 .and(not(simpleName("PollingRelays")))
                 .and(not(simpleName("CdcRelays")))
                 .and(not(simpleName("CdcOptions")))
-                .and(not(simpleName("Builder"))))
+                .and(not(name("dev.outboxkit.relay.cdc.CdcOptions$Builder"))))
         .check(CLASSES);
   }
 
