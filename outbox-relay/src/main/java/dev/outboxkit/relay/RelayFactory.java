@@ -74,6 +74,17 @@ final class RelayFactory {
               + " breaks per-key order: the idempotent producer keeps order only with 1 to 5"
               + " requests in flight. Remove the property or set it to at most 5.");
     }
+    for (String timing :
+        List.of(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, ProducerConfig.MAX_BLOCK_MS_CONFIG)) {
+      if (producerProperties.containsKey(timing)) {
+        throw new IllegalStateException(
+            "Producer property "
+                + timing
+                + " is set by the relay from its send timeout and lease TTL: a send must end"
+                + " before the lease can pass to another instance. Remove the property and set"
+                + " outbox.relay.send-timeout (sendTimeout(Duration)) instead.");
+      }
+    }
     if (producerProperties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
       throw new IllegalStateException(
           "Producer property transactional.id is set by the relay itself, one per outbox"

@@ -99,6 +99,19 @@ class OutboxRelayBuilderTests {
                     .producerProperty("transactional.id", "x")
                     .build())
         .withMessageContaining("transactional.id");
+    // Review finding: these replaced the timings the lease check counts on.
+    for (String timing : java.util.List.of("delivery.timeout.ms", "max.block.ms")) {
+      assertThatIllegalStateException()
+          .isThrownBy(
+              () ->
+                  OutboxRelay.builder()
+                      .dataSource(new org.h2.jdbcx.JdbcDataSource())
+                      .bootstrapServers("localhost:9")
+                      .producerProperty(timing, 120_000)
+                      .build())
+          .withMessageContaining(timing)
+          .withMessageContaining("outbox.relay.send-timeout");
+    }
   }
 
   @Test

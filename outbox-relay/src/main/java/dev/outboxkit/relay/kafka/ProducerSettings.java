@@ -10,11 +10,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The producer configuration of a publisher, built once from the user's properties. Our defaults
- * (linger 5 ms, 256 KiB batches, timeouts derived from the send timeout) come first and the user's
- * properties override them; what the delivery guarantees rest on comes last and cannot be
- * overridden: idempotence, {@code acks=all}, byte-array serializers. The admin client used for
- * topic checks gets the subset of these settings it understands (bootstrap, security, SSL, SASL),
- * so it reaches the same cluster with the same credentials.
+ * (linger 5 ms, 256 KiB batches, request timeout derived from the send timeout) come first and the
+ * user's properties override them; what the delivery guarantees and the lease check rest on comes
+ * last and cannot be overridden: idempotence, {@code acks=all}, byte-array serializers, the
+ * delivery timeout and {@code max.block.ms}. The admin client used for topic checks gets the subset
+ * of these settings it understands (bootstrap, security, SSL, SASL), so it reaches the same cluster
+ * with the same credentials.
  */
 final class ProducerSettings {
 
@@ -33,10 +34,12 @@ final class ProducerSettings {
     config.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
     config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     config.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(delivery, 10_000L));
     config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(delivery - 5, 10_000L));
-    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery);
     config.putAll(user);
+    // The lease check counts on these two (a send must end before the lease can pass); the
+    // builder refuses them among the user's properties.
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Math.min(delivery, 10_000L));
+    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) delivery);
     config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     config.put(ProducerConfig.ACKS_CONFIG, "all");
     config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);

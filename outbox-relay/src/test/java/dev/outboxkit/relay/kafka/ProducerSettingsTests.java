@@ -38,6 +38,28 @@ class ProducerSettingsTests {
         .containsEntry(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
   }
 
+  /**
+   * Review finding: a {@code delivery.timeout.ms} among the user's properties replaced the one the
+   * lease check counts on (120 s against a 15 s window). The builder refuses it; should one get
+   * here, the relay's own values win.
+   */
+  @Test
+  void theLeaseCheckedTimingsCannotBeOverridden() {
+    ProducerSettings settings =
+        new ProducerSettings(
+            Map.of(
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                120_000,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                60_000L),
+            "relay-1",
+            Duration.ofSeconds(15));
+
+    assertThat(settings.config())
+        .containsEntry(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000)
+        .containsEntry(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000L);
+  }
+
   @Test
   void timeoutsFollowTheSendTimeout() {
     ProducerSettings settings = new ProducerSettings(Map.of(), "relay-1", Duration.ofSeconds(4));
