@@ -12,13 +12,8 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -31,16 +26,12 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -90,16 +81,12 @@ class RelayJarCdcIT {
   static final int MAX_REQUEST_SIZE = 10_000;
   static final String OPERATOR_NAME = "relay-admin";
   static final String OPERATOR_PASSWORD = "it-s3cret-from-a-secret";
-  static final Pattern TOMCAT_PORT = Pattern.compile("Tomcat started on port (\\d+)");
-  static final JsonMapper JSON = JsonMapper.builder().build();
+  static final JsonMapper JSON = RelayJar.JSON;
 
   private final TestDatabase db = TestServers.postgres().createDatabase("relay_jar_cdc");
   private final KafkaTestBroker kafka = TestServers.kafka();
   private final Path log = Path.of("target", "relay-jar-cdc-it.log").toAbsolutePath();
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private @Nullable Process relay;
-  private int managementPort;
+  private @Nullable RelayJar relay;
   private Outbox outbox;
   private JdbcTransactions tx;
 
@@ -108,8 +95,9 @@ class RelayJarCdcIT {
       new TestWatcher() {
         @Override
         public void testFailed(ExtensionContext context, @Nullable Throwable cause) {
-          System.err.println(
-              "Relay process output (" + log + "), last lines:\n" + tail(log, 80) + "\n");
+          if (relay != null) {
+            System.err.println(relay.tail(80));
+          }
         }
       };
 
@@ -124,22 +112,18 @@ class RelayJarCdcIT {
     kafka.createTopic(TOPIC, 2);
     tx = JdbcTransactions.of(db.dataSource());
     outbox = Outbox.builder().connectionProvider(tx).dialect(OutboxDialect.postgresql()).build();
-    relay = startTheJar();
+    RelayJar jar = RelayJar.start(log, environment());
+    relay = jar;
     try {
-      managementPort = awaitHealthUp(relay);
+      jar.awaitHealthUp(Duration.ofSeconds(60));
       await("the CDC lease held by " + INSTANCE_ID)
           .atMost(Duration.ofSeconds(30))
           .pollInterval(Duration.ofMillis(100))
-          .failFast("the relay process exited", () -> !relay.isAlive())
+          .failFast("the relay process exited", () -> !jar.process().isAlive())
           // The owner is the instance id (OUTBOX_RELAY_INSTANCE_ID) plus a suffix per process.
           .until(() -> String.valueOf(leaseOwner()).startsWith(INSTANCE_ID));
-    } catch (Throwable e) {
-      throw new AssertionError(
-          "The relay jar did not start in CDC mode; its output ("
-              + log
-              + "), last lines:\n"
-              + tail(log, 80),
-          e);
+    } catch (RuntimeException | AssertionError e) {
+      throw new AssertionError("The relay jar did not start in CDC mode; " + jar.tail(80), e);
     }
   }
 
@@ -175,42 +159,12 @@ class RelayJarCdcIT {
     return Arrays.compare(a, b);
   }
 
-  private Process startTheJar() throws IOException {
-    String jarPath = System.getProperty("outboxkit.relay-app.jar");
-    assertThat(jarPath)
-        .as(
-            "outboxkit.relay-app.jar (set by failsafe in relay-app/pom.xml): run ./mvnw verify -pl"
-                + " relay-app -am")
-        .isNotNull();
-    Path jar = Path.of(jarPath);
-    assertThat(jar).as("the packaged relay jar").isRegularFile();
-    Path tmp = Path.of("target", "tmp", "relay-jar-cdc").toAbsolutePath();
-    Files.createDirectories(tmp);
-    Files.createDirectories(log.getParent());
-    String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                java,
-                "-Xmx512m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                "-Djava.io.tmpdir=" + tmp,
-                "-jar",
-                jar.toAbsolutePath().toString())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile());
-    Map<String, String> env = builder.environment();
-    // Nothing of the test JVM's environment (SPRING_*, OUTBOX_*, JAVA_TOOL_OPTIONS...) leaks in.
-    Map<String, String> kept = new LinkedHashMap<>();
-    for (String name : List.of("PATH", "HOME", "LANG", "TZ")) {
-      if (env.containsKey(name)) {
-        kept.put(name, env.get(name));
-      }
-    }
-    env.clear();
-    env.putAll(kept);
-    // The names of docs/relay.md, docs/cdc.md and
-    // deploy/helm/outbox-relay/templates/deployment.yaml.
+  /**
+   * The relay's whole configuration, with the names of docs/relay.md, docs/cdc.md and
+   * deploy/helm/outbox-relay/templates/deployment.yaml.
+   */
+  private Map<String, String> environment() {
+    Map<String, String> env = new LinkedHashMap<>();
     env.put("PORT", "0");
     env.put("MANAGEMENT_PORT", "0");
     env.put("SPRING_DATASOURCE_URL", db.jdbcUrl());
@@ -231,50 +185,14 @@ class RelayJarCdcIT {
     // producer (so parked at once), and the stop waits at most 10 s for the batch in flight.
     env.put("OUTBOX_RELAY_KAFKA_PROPERTIES_MAX_REQUEST_SIZE", String.valueOf(MAX_REQUEST_SIZE));
     env.put("OUTBOX_RELAY_SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT.toSeconds() + "s");
-    return builder.start();
-  }
-
-  /** Waits for {@code /actuator/health} UP on the management port, which it finds in the log. */
-  private int awaitHealthUp(Process process) {
-    int[] port = {0};
-    await("/actuator/health UP on the management port")
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(200))
-        .failFast("the relay process exited", () -> !process.isAlive())
-        .until(
-            () -> {
-              for (int candidate : loggedPorts()) {
-                HttpResponse<String> health = getIfListening(candidate, "/actuator/health", null);
-                if (health != null
-                    && health.statusCode() == 200
-                    && "UP".equals(JSON.readTree(health.body()).path("status").asString())) {
-                  port[0] = candidate;
-                  return true;
-                }
-              }
-              return false;
-            });
-    return port[0];
-  }
-
-  /** The application and the management port, from Tomcat's start-up lines. */
-  private Set<Integer> loggedPorts() throws IOException {
-    Set<Integer> ports = new LinkedHashSet<>();
-    if (Files.exists(log)) {
-      Matcher m = TOMCAT_PORT.matcher(Files.readString(log, StandardCharsets.UTF_8));
-      while (m.find()) {
-        ports.add(Integer.parseInt(m.group(1)));
-      }
-    }
-    return ports;
+    return env;
   }
 
   @AfterAll
   void stopTheRelayAndDropTheDatabase() throws Exception {
     try {
-      if (relay != null && relay.isAlive()) {
-        relay.destroyForcibly();
-        relay.waitFor(30, TimeUnit.SECONDS);
+      if (relay != null) {
+        relay.close();
       }
     } finally {
       try (Connection c = db.openConnection();
@@ -300,16 +218,16 @@ class RelayJarCdcIT {
   @Test
   @Order(1)
   void healthIsUpAndTheOperatorSeesTheCdcRelayUp() throws Exception {
-    HttpResponse<String> anonymous = get(managementPort, "/actuator/health", null);
+    HttpResponse<String> anonymous = relay().get("/actuator/health", null);
     assertThat(anonymous.statusCode()).isEqualTo(200);
     assertThat(JSON.readTree(anonymous.body()).path("status").asString()).isEqualTo("UP");
     assertThat(anonymous.body()).doesNotContain("outboxRelay");
 
-    HttpResponse<String> readiness = get(managementPort, "/actuator/health/readiness", null);
+    HttpResponse<String> readiness = relay().get("/actuator/health/readiness", null);
     assertThat(readiness.statusCode()).isEqualTo(200);
     assertThat(JSON.readTree(readiness.body()).path("status").asString()).isEqualTo("UP");
 
-    JsonNode details = JSON.readTree(get(managementPort, "/actuator/health", operator()).body());
+    JsonNode details = JSON.readTree(relay().get("/actuator/health", operator()).body());
     System.out.println("[relay-jar-cdc] health for the operator: " + details);
     assertThat(details.path("components").path("outboxRelay").path("status").asString())
         .as("outboxRelay health for the operator: %s", details)
@@ -339,8 +257,8 @@ class RelayJarCdcIT {
   @Test
   @Order(3)
   void theParkedEventsEndpointAnswersTheOperatorWithAnEmptyList() throws Exception {
-    assertThat(get(managementPort, "/actuator/outboxparked", null).statusCode()).isEqualTo(401);
-    HttpResponse<String> parked = get(managementPort, "/actuator/outboxparked", operator());
+    assertThat(relay().get("/actuator/outboxparked", null).statusCode()).isEqualTo(401);
+    HttpResponse<String> parked = relay().get("/actuator/outboxparked", operator());
     assertThat(parked.statusCode()).isEqualTo(200);
     JsonNode body = JSON.readTree(parked.body());
     assertThat(body.path("count").asLong(-1)).as(parked.body()).isZero();
@@ -372,7 +290,7 @@ class RelayJarCdcIT {
                             + "'")
                     == 1);
 
-    HttpResponse<String> parked = get(managementPort, "/actuator/outboxparked", operator());
+    HttpResponse<String> parked = relay().get("/actuator/outboxparked", operator());
     assertThat(parked.statusCode()).isEqualTo(200);
     JsonNode body = JSON.readTree(parked.body());
     System.out.println("[relay-jar-cdc] GET /actuator/outboxparked: " + parked.body());
@@ -388,8 +306,7 @@ class RelayJarCdcIT {
   @Test
   @Order(5)
   void sigtermEndsTheProcessWithinTheShutdownTimeoutAndReleasesTheCdcLease() throws Exception {
-    Process process = relay;
-    assertThat(process).isNotNull();
+    Process process = relay().process();
     assertThat(process.isAlive()).isTrue();
     long start = System.nanoTime();
     process.destroy(); // SIGTERM, as Kubernetes stops a pod
@@ -413,9 +330,7 @@ class RelayJarCdcIT {
       }
       assertThat(slotActive(c)).as("the replication slot after the stop").contains(false);
     }
-    assertThat(Files.readString(log, StandardCharsets.UTF_8))
-        .as("the relay's log")
-        .doesNotContain(OPERATOR_PASSWORD);
+    assertThat(relay().output()).as("the relay's log").doesNotContain(OPERATOR_PASSWORD);
   }
 
   private @Nullable String leaseOwner() throws SQLException {
@@ -473,7 +388,7 @@ class RelayJarCdcIT {
             return read;
           }
         }
-        assertThat(relay != null && relay.isAlive()).as("relay process alive").isTrue();
+        assertThat(relay().process().isAlive()).as("relay process alive").isTrue();
       }
       throw new AssertionError(
           "No matching record in "
@@ -494,45 +409,15 @@ class RelayJarCdcIT {
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
   }
 
+  private RelayJar relay() {
+    assertThat(relay).as("the relay jar, started in @BeforeAll").isNotNull();
+    return relay;
+  }
+
   private static String operator() {
     return "Basic "
         + Base64.getEncoder()
             .encodeToString(
                 (OPERATOR_NAME + ":" + OPERATOR_PASSWORD).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private HttpResponse<String> get(int port, String path, @Nullable String auth)
-      throws InterruptedException {
-    HttpResponse<String> response = getIfListening(port, path, auth);
-    if (response == null) {
-      throw new AssertionError("Nothing answers GET " + path + " on port " + port);
-    }
-    return response;
-  }
-
-  /** A GET on the relay; {@code null} while nothing listens on the port yet. */
-  private @Nullable HttpResponse<String> getIfListening(
-      int port, String path, @Nullable String auth) throws InterruptedException {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-            .timeout(Duration.ofSeconds(10))
-            .GET();
-    if (auth != null) {
-      request.header("Authorization", auth);
-    }
-    try {
-      return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      return null;
-    }
-  }
-
-  private static String tail(Path file, int lines) {
-    try {
-      List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
-      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    } catch (IOException e) {
-      return "(no output: " + e + ")";
-    }
   }
 }
