@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.apache.kafka.connect.source.SourceRecord;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns one Debezium batch of changes into sends and then into a stored position: decode every
@@ -32,6 +34,12 @@ final class CdcBatchHandler
   interface Gate {
     /** Whether the relay is paused: what was read is held back until it resumes or closes. */
     boolean paused();
+
+    /**
+     * Hands a batch over unless paused, atomically with {@code pause()}: once that returned, no
+     * hand-over starts; {@code null} when paused.
+     */
+    BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send);
 
     /** Whether the relay is running or paused, and not closing. */
     boolean open();
@@ -188,7 +196,12 @@ final class CdcBatchHandler
       long started = System.nanoTime();
       List<PublishResult> results;
       try {
-        results = publisher.send(selected).await();
+        BatchSender.InFlight inFlight = gate.unlessPaused(() -> publisher.send(selected));
+        if (inFlight == null) {
+          core.release(); // paused between the wait above and the hand-over: wait again
+          continue;
+        }
+        results = inFlight.await();
       } catch (RuntimeException e) {
         core.release(); // or the breaker's trial permission would be gone for good
         throw e;

@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.RelayStatus;
+import dev.outboxkit.relay.delivery.BatchSender;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.delivery.ManagedBatchSender;
@@ -11,6 +12,7 @@ import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.OutboxStats;
+import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.relay.kafka.KafkaPublishers;
@@ -23,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
@@ -66,7 +69,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   private final Jdbc jdbc;
   private final AtomicReference<RelayStatus.State> state =
       new AtomicReference<>(RelayStatus.State.NEW);
-  private volatile boolean paused;
+  private final PauseSwitch pauseSwitch = new PauseSwitch();
 
   // Set by start(), in this order; what a failed start had set is undone by shutDown().
   private volatile @Nullable OutboxDialect dialect;
@@ -77,6 +80,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   private volatile @Nullable ParkedEvents parked;
   private volatile @Nullable CdcEngineRunner runner;
   private volatile @Nullable ScheduledExecutorService scheduler;
+  private volatile @Nullable ScheduledExecutorService housekeeping;
 
   /**
    * @param settings the relay's common settings (Kafka, retries, metrics, lease timing)
@@ -183,7 +187,18 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     long beat = settings.heartbeatInterval().toMillis();
     // At a fixed rate: a standby judges a missed renewal by 1.5 intervals between renewals.
     scheduler.scheduleAtFixedRate(runner::tick, 0, beat, TimeUnit.MILLISECONDS);
-    scheduler.scheduleWithFixedDelay(
+    // The gauges get a thread of their own, as in polling: counting millions of pending rows
+    // (after a broker outage) must not delay a renewal, which would pause sends and invite a
+    // standby.
+    ScheduledExecutorService housekeeping =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "outboxkit-cdc-metrics-" + id);
+              t.setDaemon(true);
+              return t;
+            });
+    this.housekeeping = housekeeping;
+    housekeeping.scheduleWithFixedDelay(
         () -> metrics.measure(jdbc, stats, runner.engineLive()),
         0,
         settings.metricsInterval().toMillis(),
@@ -198,8 +213,13 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   }
 
   @Override
+  public BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send) {
+    return pauseSwitch.unlessPaused(send);
+  }
+
+  @Override
   public boolean paused() {
-    return paused;
+    return pauseSwitch.paused();
   }
 
   @Override
@@ -222,14 +242,14 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   @Override
   public void pause() {
     if (state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.PAUSED)) {
-      paused = true;
+      pauseSwitch.pause();
     }
   }
 
   @Override
   public void resume() {
     if (state.compareAndSet(RelayStatus.State.PAUSED, RelayStatus.State.RUNNING)) {
-      paused = false;
+      pauseSwitch.resume();
     }
   }
 
@@ -295,15 +315,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
    * producer (waiting up to {@code publisherTimeout} for buffered records), the meters.
    */
   private void shutDown(Duration publisherTimeout) {
-    ScheduledExecutorService scheduler = this.scheduler;
-    if (scheduler != null) {
-      scheduler.shutdownNow();
-      try {
-        scheduler.awaitTermination(5, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    stopThread(scheduler);
+    stopThread(housekeeping);
     CdcEngineRunner runner = this.runner;
     if (runner != null) {
       runner.stop();
@@ -320,6 +333,17 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     CdcMetrics metrics = this.metrics;
     if (metrics != null) {
       metrics.close();
+    }
+  }
+
+  private static void stopThread(@Nullable ScheduledExecutorService thread) {
+    if (thread != null) {
+      thread.shutdownNow();
+      try {
+        thread.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

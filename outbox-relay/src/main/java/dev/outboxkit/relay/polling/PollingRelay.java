@@ -10,6 +10,7 @@ import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;

@@ -3,6 +3,7 @@ package dev.outboxkit.relay.polling;
 import dev.outboxkit.relay.delivery.BatchSender;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import java.sql.SQLException;
 import java.time.Duration;

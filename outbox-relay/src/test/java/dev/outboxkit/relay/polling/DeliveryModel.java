@@ -8,6 +8,7 @@ import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.delivery.PublishResult;
 import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
 import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;

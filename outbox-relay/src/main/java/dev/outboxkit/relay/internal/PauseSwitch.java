@@ -1,4 +1,4 @@
-package dev.outboxkit.relay.polling;
+package dev.outboxkit.relay.internal;
 
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -9,14 +9,15 @@ import org.jspecify.annotations.Nullable;
  * Pausing as a barrier: once {@link #pause} has returned, no publishing thread starts a send until
  * {@link #resume}. Sends hold the read lock while they check and hand a batch over (threads do not
  * wait for each other); {@code pause} takes the write lock, so it waits for a handover already
- * under way (at most the producer's {@code max.block.ms}).
+ * under way (at most the producer's {@code max.block.ms}). Shared by the polling relay's publishing
+ * threads and the CDC engine's batch handler.
  */
-final class PauseSwitch {
+public final class PauseSwitch {
 
   private final ReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean paused;
 
-  void pause() {
+  public void pause() {
     lock.writeLock().lock();
     try {
       paused = true;
@@ -25,16 +26,16 @@ final class PauseSwitch {
     }
   }
 
-  void resume() {
+  public void resume() {
     paused = false;
   }
 
-  boolean paused() {
+  public boolean paused() {
     return paused;
   }
 
   /** Runs {@code send} unless paused; returns {@code null} when paused. */
-  <T> @Nullable T unlessPaused(Supplier<T> send) {
+  public <T> @Nullable T unlessPaused(Supplier<T> send) {
     lock.readLock().lock();
     try {
       return paused ? null : send.get();
