@@ -176,13 +176,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
             batches,
             this::open);
     this.runner = runner;
-    ScheduledExecutorService scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "outboxkit-cdc-lease-" + id);
-              t.setDaemon(true);
-              return t;
-            });
+    ScheduledExecutorService scheduler = daemonThread("outboxkit-cdc-lease-" + id);
     this.scheduler = scheduler;
     long beat = settings.heartbeatInterval().toMillis();
     // At a fixed rate: a standby judges a missed renewal by 1.5 intervals between renewals.
@@ -190,13 +184,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     // The gauges get a thread of their own, as in polling: counting millions of pending rows
     // (after a broker outage) must not delay a renewal, which would pause sends and invite a
     // standby.
-    ScheduledExecutorService housekeeping =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "outboxkit-cdc-metrics-" + id);
-              t.setDaemon(true);
-              return t;
-            });
+    ScheduledExecutorService housekeeping = daemonThread("outboxkit-cdc-metrics-" + id);
     this.housekeeping = housekeeping;
     housekeeping.scheduleWithFixedDelay(
         () -> metrics.measure(jdbc, stats, runner.engineLive()),
@@ -345,5 +333,14 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  private static ScheduledExecutorService daemonThread(String name) {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
   }
 }
