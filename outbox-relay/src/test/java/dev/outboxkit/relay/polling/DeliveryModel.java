@@ -81,7 +81,14 @@ final class DeliveryModel {
      * Acknowledged, but the commit is refused for authorization ({@code
      * TransactionalIdAuthorizationException}): aborted. Without fencing: {@link #ACK}.
      */
-    COMMIT_DENIED
+    COMMIT_DENIED,
+    /**
+     * Acknowledged, but the partition's producer is fenced before the commit (the coordinator
+     * aborted a transaction that outlived {@code transaction.timeout.ms} and bumped the epoch): the
+     * commit fails with {@code ProducerFencedException}, the transaction is aborted. Without
+     * fencing: {@link #ACK}.
+     */
+    COMMIT_FENCED
   }
 
   /** A row of the outbox. */
@@ -481,6 +488,7 @@ final class DeliveryModel {
       Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
       Map<Integer, RuntimeException> commitFails = new HashMap<>();
       List<Row> written = new ArrayList<>();
+      Set<Integer> fenced = new HashSet<>();
       boolean unreachable = false;
       boolean denyRest = false;
       for (PendingEvent e : batch) {
@@ -508,11 +516,13 @@ final class DeliveryModel {
           open.computeIfAbsent(row.partition, p -> begun());
         }
         switch (outcome) {
-          case ACK, COMMIT_TIMEOUT, COMMIT_DENIED -> {
+          case ACK, COMMIT_TIMEOUT, COMMIT_DENIED, COMMIT_FENCED -> {
             written.add(row);
             results.add(new PublishResult.Acked(e, clock.instant()));
             if (outcome == Outcome.COMMIT_TIMEOUT) {
               commitFails.putIfAbsent(row.partition, new TimeoutException("commit timed out"));
+            } else if (outcome == Outcome.COMMIT_FENCED) {
+              fenced.add(row.partition);
             } else if (outcome == Outcome.COMMIT_DENIED) {
               commitFails.putIfAbsent(
                   row.partition, new TransactionalIdAuthorizationException("not authorized"));
@@ -570,6 +580,8 @@ final class DeliveryModel {
                 ((MockProducer<byte[], byte[]>) p).commitTransactionException = error;
               }
             });
+        fenced.forEach(
+            partition -> ((MockProducer<byte[], byte[]>) open.get(partition)).fenceProducer());
         done = commits.awaitCommits(batch, results, open);
         open.values().stream()
             .filter(p -> !((MockProducer<byte[], byte[]>) p).transactionCommitted())

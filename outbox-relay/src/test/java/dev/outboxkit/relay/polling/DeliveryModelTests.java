@@ -87,7 +87,8 @@ class DeliveryModelTests {
             net.jqwik.api.Tuple.of(1, Outcome.DENIED_AFTER_HANDOVER),
             net.jqwik.api.Tuple.of(1, Outcome.DENIED_ALL),
             net.jqwik.api.Tuple.of(1, Outcome.COMMIT_TIMEOUT),
-            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_DENIED));
+            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_DENIED),
+            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_FENCED));
     return Combinators.combine(
             Arbitraries.integers().between(1, 3),
             Arbitraries.integers().between(1, 6),
@@ -269,6 +270,35 @@ class DeliveryModelTests {
     assertThat(model.aborts).isGreaterThan(3);
     assertThat(model.rows.values()).noneMatch(r -> r.status.equals("DEAD") || r.attempts > 0);
     assertThat(model.log).extracting(r -> r.number).doesNotHaveDuplicates().hasSize(16);
+  }
+
+  /**
+   * A commit refused because the partition's producer was fenced (its transaction outlived {@code
+   * transaction.timeout.ms} and the coordinator aborted it) is a commit failure like any other:
+   * docs/relay.md says the partition's events are retried without counting an attempt, so repeated
+   * fencing must not park them.
+   */
+  @Example
+  void aFencedCommitCountsNoAttemptAndParksNothing() {
+    DeliveryModel model =
+        new DeliveryModel(
+            1, 2, List.of(Outcome.COMMIT_FENCED), Set.of(), Set.of(), KeyHolds.MAX_EXCLUDED, true);
+    try {
+      model.append(0);
+      model.append(1);
+      for (int i = 0; i < 10; i++) {
+        model.step();
+        model.tick(70_000);
+      }
+      assertThat(model.rows.values())
+          .as("after 10 fenced commits")
+          .allMatch(r -> r.status.equals("PENDING") && r.attempts == 0);
+      assertThat(model.aborts).isEqualTo(10);
+      model.drain();
+      check(model);
+    } finally {
+      model.close();
+    }
   }
 
   private static void check(DeliveryModel model) {
