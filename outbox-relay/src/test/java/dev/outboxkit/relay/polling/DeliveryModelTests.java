@@ -286,14 +286,15 @@ class DeliveryModelTests {
     try {
       model.append(0);
       model.append(1);
-      for (int i = 0; i < 10; i++) {
+      for (int i = 0; i < 20; i++) {
         model.step();
         model.tick(70_000);
       }
       assertThat(model.rows.values())
-          .as("after 10 fenced commits")
+          .as("after repeated fenced commits")
           .allMatch(r -> r.status.equals("PENDING") && r.attempts == 0);
-      assertThat(model.aborts).isEqualTo(10);
+      // More fenced commits than the 4 attempts after which a refused event is parked.
+      assertThat(model.aborts).isGreaterThan(8);
       model.drain();
       check(model);
     } finally {
