@@ -207,13 +207,15 @@ final class TransactionalProducers {
                   + partition
                   + " could not be committed: "
                   + KafkaErrors.describe(error);
-      FailureKind kind = KafkaErrors.kind(error);
+      // A failed commit is never about one event: an event that failed on its own has its own
+      // result (and the others are then deferred). Whatever the error (a timeout, fencing after
+      // transaction.timeout.ms, an abortable state), the events are retried without counting an
+      // attempt; an ACL refusal stays ACCESS, for its log line.
+      FailureKind kind =
+          KafkaErrors.kind(error) == FailureKind.ACCESS ? FailureKind.ACCESS : FailureKind.BROKER;
       log.warn(text);
       if (first != null) {
-        failed.put(
-            partition,
-            new PublishResult.Failed(
-                first, text, kind == FailureKind.PERMANENT ? FailureKind.BROKER : kind));
+        failed.put(partition, new PublishResult.Failed(first, text, kind));
       }
       abort(partition, open.get(partition), error);
     }

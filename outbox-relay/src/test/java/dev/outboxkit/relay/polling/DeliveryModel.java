@@ -11,6 +11,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.kafka.TransactionalCommits;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.core.IntervalFunction;
@@ -24,11 +25,18 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * A server-free world for the polling relay's real {@link PublishLoop} and {@link DeliveryCore}: an
@@ -50,7 +58,38 @@ final class DeliveryModel {
     /** Handed over, no acknowledgement in time, but written (a duplicate to come). */
     TIMEOUT_WRITTEN,
     /** Handed over, no acknowledgement in time, not written. */
-    TIMEOUT_LOST
+    TIMEOUT_LOST,
+    /**
+     * Refused at the handover for authorization (a {@code TopicAuthorizationException} while
+     * fetching metadata during an ACL roll-out): fails at once, the rest of the batch is deferred.
+     */
+    DENIED,
+    /**
+     * Handed over, then refused by the broker's ACL check (an ACL changed mid-batch); not written.
+     */
+    DENIED_AFTER_HANDOVER,
+    /**
+     * The credentials expired: this and every later event of the batch that is handed over fail for
+     * authorization (not deferred); nothing written.
+     */
+    DENIED_ALL,
+    /**
+     * Acknowledged, but with transactional fencing the commit of its partition's transaction times
+     * out: the transaction is aborted (nothing of it visible). Without fencing: {@link #ACK}.
+     */
+    COMMIT_TIMEOUT,
+    /**
+     * Acknowledged, but the commit is refused for authorization ({@code
+     * TransactionalIdAuthorizationException}): aborted. Without fencing: {@link #ACK}.
+     */
+    COMMIT_DENIED,
+    /**
+     * Acknowledged, but the partition's producer is fenced before the commit (the coordinator
+     * aborted a transaction that outlived {@code transaction.timeout.ms} and bumped the epoch): the
+     * commit fails with {@code ProducerFencedException}, the transaction is aborted. Without
+     * fencing: {@link #ACK}.
+     */
+    COMMIT_FENCED
   }
 
   /** A row of the outbox. */
@@ -68,6 +107,12 @@ final class DeliveryModel {
     /** Whether the broker ever refused it for a reason of its own (not the broker's health). */
     boolean refused;
 
+    /**
+     * How often the broker refused it for a reason of its own since its last replay: the most
+     * attempts that may be counted for it (access, broker and commit failures count none).
+     */
+    int countable;
+
     /** The topic's length when it was last parked. */
     int parkedAt = -1;
 
@@ -76,6 +121,11 @@ final class DeliveryModel {
       this.number = number;
       this.key = key;
       this.partition = partition;
+    }
+
+    @Override
+    public String toString() {
+      return "event " + number + " (" + key + ", " + status + ", attempts " + attempts + ")";
     }
   }
 
@@ -100,7 +150,19 @@ final class DeliveryModel {
   boolean failNextMark;
   int crashes;
   int sends;
+
+  /** Transactions that did not commit. */
+  int aborts;
+
   final List<List<Row>> batches = new ArrayList<>();
+
+  /** Attempts recorded beyond what the broker's refusals allow, one line each. */
+  final List<String> miscounted = new ArrayList<>();
+
+  /** Whether the sender uses Kafka transactions (one per outbox partition and batch). */
+  final boolean transactional;
+
+  private final TransactionalCommits commits;
 
   private final PauseSwitch pause = new PauseSwitch();
   private final CircuitBreaker breaker;
@@ -129,6 +191,23 @@ final class DeliveryModel {
       Set<Integer> poison,
       Set<Integer> permanentPoison,
       int maxExcluded) {
+    this(partitions, batchSize, script, poison, permanentPoison, maxExcluded, false);
+  }
+
+  /**
+   * @param transactional whether batches go out in one Kafka transaction per outbox partition,
+   *     their results mapped by the publisher's own {@code TransactionalProducers}
+   */
+  DeliveryModel(
+      int partitions,
+      int batchSize,
+      List<Outcome> script,
+      Set<Integer> poison,
+      Set<Integer> permanentPoison,
+      int maxExcluded,
+      boolean transactional) {
+    this.transactional = transactional;
+    this.commits = new TransactionalCommits(clock);
     this.maxExcluded = maxExcluded;
     this.partitions = partitions;
     this.batchSize = batchSize;
@@ -247,6 +326,7 @@ final class DeliveryModel {
         row.attempts = 0;
         row.nextAttemptAt = null;
         row.replayed = true;
+        row.countable = 0;
         return;
       }
     }
@@ -335,6 +415,7 @@ final class DeliveryModel {
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
         Row row = rowOf(f.event());
+        checkAttempts(row, f);
         if (row.status.equals("PENDING")) {
           row.attempts = f.attempts();
           row.nextAttemptAt = f.nextAttemptAt();
@@ -342,6 +423,7 @@ final class DeliveryModel {
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
         Row row = rowOf(f.event());
+        checkAttempts(row, f);
         if (row.status.equals("PENDING")) {
           row.parkedAt = log.size();
           row.status = "DEAD";
@@ -350,6 +432,24 @@ final class DeliveryModel {
         }
       }
     }
+  }
+
+  private void checkAttempts(Row row, DeliveryOutcome.Failure f) {
+    if (row.status.equals("PENDING") && f.attempts() > row.countable) {
+      miscounted.add(
+          "event "
+              + row.number
+              + " recorded with "
+              + f.attempts()
+              + " attempt(s) though the broker refused it "
+              + row.countable
+              + " time(s) on its own account");
+    }
+  }
+
+  /** Shuts the transactional commit threads down. */
+  void close() {
+    commits.close();
   }
 
   final class Leases implements PartitionLeases {
@@ -371,7 +471,13 @@ final class DeliveryModel {
     public void endBatch(Set<Integer> owned) {}
   }
 
-  /** Follows {@link BatchSender}'s contract, with the broker's answers taken from the script. */
+  /**
+   * Follows {@link BatchSender}'s contract, with the broker's answers taken from the script. With
+   * transactions, each outbox partition's events of a batch go out in one transaction on a mock
+   * producer; a record that failed after the handover, or a scripted commit failure, aborts it, and
+   * the real {@code TransactionalProducers} turns the records' results into the batch's results.
+   * Only committed records reach the topic ({@code read_committed}).
+   */
   final class Sender implements BatchSender {
     @Override
     public InFlight send(List<PendingEvent> batch) {
@@ -380,7 +486,12 @@ final class DeliveryModel {
       List<PublishResult> results = new ArrayList<>();
       Set<String> held = new HashSet<>();
       Set<String> failedAfterHandover = new HashSet<>();
+      Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
+      Map<Integer, RuntimeException> commitFails = new HashMap<>();
+      List<Row> written = new ArrayList<>();
+      Set<Integer> fenced = new HashSet<>();
       boolean unreachable = false;
+      boolean denyRest = false;
       for (PendingEvent e : batch) {
         Row row = rowOf(e);
         handed.add(row);
@@ -393,46 +504,98 @@ final class DeliveryModel {
           outcome = Outcome.TOO_LARGE;
         } else if (poison.contains(row.number)) {
           outcome = Outcome.REFUSED;
+        } else if (denyRest) {
+          outcome = Outcome.DENIED_AFTER_HANDOVER;
         } else if (failedAfterHandover.contains(e.key())) {
           // The idempotent producer's ordered retries: later records of a key fail with it.
           outcome = Outcome.TIMEOUT_LOST;
         } else {
           outcome = scripted ? script.next() : Outcome.ACK;
         }
+        if (outcome != Outcome.REFUSED && outcome != Outcome.TOO_LARGE && transactional) {
+          // The record reaches the producer: its partition's transaction begins.
+          open.computeIfAbsent(row.partition, p -> begun());
+        }
         switch (outcome) {
-          case ACK -> {
-            log.add(row);
+          case ACK, COMMIT_TIMEOUT, COMMIT_DENIED, COMMIT_FENCED -> {
+            written.add(row);
             results.add(new PublishResult.Acked(e, clock.instant()));
+            if (outcome == Outcome.COMMIT_TIMEOUT) {
+              commitFails.putIfAbsent(row.partition, new TimeoutException("commit timed out"));
+            } else if (outcome == Outcome.COMMIT_FENCED) {
+              fenced.add(row.partition);
+            } else if (outcome == Outcome.COMMIT_DENIED) {
+              commitFails.putIfAbsent(
+                  row.partition, new TransactionalIdAuthorizationException("not authorized"));
+            }
           }
           case REFUSED -> {
             row.refused = true;
+            row.countable++;
             held.add(e.key());
             results.add(new PublishResult.Failed(e, "missing topic", FailureKind.EVENT));
           }
           case TOO_LARGE -> {
             row.refused = true;
+            row.countable++;
             held.add(e.key());
             results.add(new PublishResult.Failed(e, "too large", FailureKind.PERMANENT));
           }
-          case NO_METADATA -> {
+          case NO_METADATA, DENIED -> {
             held.add(e.key());
             unreachable = true;
-            results.add(new PublishResult.Failed(e, "no metadata", FailureKind.BROKER));
+            broken(commitFails, row);
+            results.add(
+                outcome == Outcome.DENIED
+                    ? new PublishResult.Failed(e, "TopicAuthorizationException", FailureKind.ACCESS)
+                    : new PublishResult.Failed(e, "no metadata", FailureKind.BROKER));
+          }
+          case DENIED_AFTER_HANDOVER, DENIED_ALL -> {
+            failedAfterHandover.add(e.key());
+            denyRest |= outcome == Outcome.DENIED_ALL;
+            broken(commitFails, row);
+            results.add(new PublishResult.Failed(e, "not authorized to write", FailureKind.ACCESS));
           }
           case TIMEOUT_WRITTEN -> {
-            log.add(row);
-            row.mayDuplicate = true;
+            written.add(row);
+            // Written though unacknowledged: a duplicate to come, unless its transaction aborts.
+            row.mayDuplicate |= !transactional;
             failedAfterHandover.add(e.key());
+            broken(commitFails, row);
             results.add(new PublishResult.Failed(e, "timeout", FailureKind.BROKER));
           }
           case TIMEOUT_LOST -> {
             failedAfterHandover.add(e.key());
+            broken(commitFails, row);
             results.add(new PublishResult.Failed(e, "timeout", FailureKind.BROKER));
           }
         }
       }
       batches.add(handed);
-      List<PublishResult> done = List.copyOf(results);
+      List<PublishResult> done;
+      if (transactional) {
+        commitFails.forEach(
+            (partition, error) -> {
+              Producer<byte[], byte[]> p = open.get(partition);
+              if (p != null) {
+                ((MockProducer<byte[], byte[]>) p).commitTransactionException = error;
+              }
+            });
+        fenced.forEach(
+            partition -> ((MockProducer<byte[], byte[]>) open.get(partition)).fenceProducer());
+        done = commits.awaitCommits(batch, results, open);
+        open.values().stream()
+            .filter(p -> !((MockProducer<byte[], byte[]>) p).transactionCommitted())
+            .forEach(p -> aborts++);
+        for (Row row : written) {
+          if (((MockProducer<byte[], byte[]>) open.get(row.partition)).transactionCommitted()) {
+            log.add(row);
+          }
+        }
+      } else {
+        log.addAll(written);
+        done = List.copyOf(results);
+      }
       return new InFlight() {
         @Override
         public List<PendingEvent> batch() {
@@ -444,6 +607,22 @@ final class DeliveryModel {
           return done;
         }
       };
+    }
+
+    /** A record of the partition failed after the handover: its transaction cannot commit. */
+    private void broken(Map<Integer, RuntimeException> commitFails, Row row) {
+      if (transactional) {
+        commitFails.put(
+            row.partition, new KafkaException("Cannot commit: a record of the transaction failed"));
+      }
+    }
+
+    private Producer<byte[], byte[]> begun() {
+      MockProducer<byte[], byte[]> p =
+          new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+      p.initTransactions();
+      p.beginTransaction();
+      return p;
     }
 
     @Override

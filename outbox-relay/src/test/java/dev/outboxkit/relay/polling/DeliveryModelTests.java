@@ -2,6 +2,7 @@ package dev.outboxkit.relay.polling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.polling.DeliveryModel.Outcome;
 import dev.outboxkit.relay.polling.DeliveryModel.Row;
 import java.util.ArrayList;
@@ -47,7 +48,20 @@ class DeliveryModelTests {
       List<Outcome> script,
       Set<Integer> poison,
       Set<Integer> permanentPoison,
-      int maxExcluded) {}
+      int maxExcluded,
+      boolean transactional) {
+
+    Scenario(
+        int partitions,
+        int batchSize,
+        List<Action> actions,
+        List<Outcome> script,
+        Set<Integer> poison,
+        Set<Integer> permanentPoison,
+        int maxExcluded) {
+      this(partitions, batchSize, actions, script, poison, permanentPoison, maxExcluded, false);
+    }
+  }
 
   @Provide
   Arbitrary<Scenario> scenarios() {
@@ -68,7 +82,13 @@ class DeliveryModelTests {
             net.jqwik.api.Tuple.of(1, Outcome.TOO_LARGE),
             net.jqwik.api.Tuple.of(1, Outcome.NO_METADATA),
             net.jqwik.api.Tuple.of(1, Outcome.TIMEOUT_WRITTEN),
-            net.jqwik.api.Tuple.of(1, Outcome.TIMEOUT_LOST));
+            net.jqwik.api.Tuple.of(1, Outcome.TIMEOUT_LOST),
+            net.jqwik.api.Tuple.of(1, Outcome.DENIED),
+            net.jqwik.api.Tuple.of(1, Outcome.DENIED_AFTER_HANDOVER),
+            net.jqwik.api.Tuple.of(1, Outcome.DENIED_ALL),
+            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_TIMEOUT),
+            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_DENIED),
+            net.jqwik.api.Tuple.of(1, Outcome.COMMIT_FENCED));
     return Combinators.combine(
             Arbitraries.integers().between(1, 3),
             Arbitraries.integers().between(1, 6),
@@ -76,7 +96,8 @@ class DeliveryModelTests {
             outcome.list().ofMinSize(1).ofMaxSize(30),
             Arbitraries.integers().between(0, 40).set().ofMaxSize(3),
             Arbitraries.integers().between(0, 40).set().ofMaxSize(2),
-            Arbitraries.of(1, 2, 1000))
+            Arbitraries.of(1, 2, 1000),
+            Arbitraries.of(false, true))
         .as(Scenario::new);
   }
 
@@ -89,8 +110,17 @@ class DeliveryModelTests {
             s.script(),
             s.poison(),
             s.permanentPoison(),
-            s.maxExcluded());
-    for (Action a : s.actions()) {
+            s.maxExcluded(),
+            s.transactional());
+    try {
+      run(model, s.actions());
+    } finally {
+      model.close();
+    }
+  }
+
+  private static void run(DeliveryModel model, List<Action> actions) {
+    for (Action a : actions) {
       switch (a.kind()) {
         case 0 -> model.append(a.arg());
         case 1 -> model.step();
@@ -172,6 +202,106 @@ class DeliveryModelTests {
     assertThat(model.log).hasSize(8);
   }
 
+  /**
+   * Issue 11, finding 8: an ACL roll-out (authorization refused at the handover, by the broker, and
+   * for every record once credentials expire) is retried like a broker outage, well past the
+   * attempts after which a refused event is parked: nothing is parked and no attempt is counted.
+   */
+  @Example
+  void anAclRollOutParksNothingAndCountsNoAttempt() {
+    DeliveryModel model =
+        new DeliveryModel(
+            2,
+            3,
+            List.of(Outcome.DENIED_ALL, Outcome.DENIED, Outcome.DENIED_AFTER_HANDOVER),
+            Set.of(),
+            Set.of());
+    for (int i = 0; i < 6; i++) {
+      model.append(i % 3);
+    }
+    for (int i = 0; i < 40; i++) {
+      model.step();
+      model.tick(6_000);
+    }
+    assertThat(model.log).isEmpty();
+    assertThat(model.sends).isGreaterThan(8);
+    assertThat(model.rows.values()).allMatch(r -> r.status.equals("PENDING") && r.attempts == 0);
+    model.drain();
+    check(model);
+    assertThat(model.log).extracting(r -> r.number).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5);
+  }
+
+  /**
+   * With transactional fencing, commits that time out or are refused, and transactions aborted
+   * because one of their records failed, lose nothing, park nothing, count no attempt and keep
+   * per-key order; an aborted record is never seen, so without a crash nothing is duplicated.
+   */
+  @Example
+  void abortedTransactionsLoseNothingAndKeepOrder() {
+    DeliveryModel model =
+        new DeliveryModel(
+            2,
+            4,
+            List.of(
+                Outcome.ACK,
+                Outcome.COMMIT_TIMEOUT,
+                Outcome.ACK,
+                Outcome.COMMIT_DENIED,
+                Outcome.TIMEOUT_WRITTEN,
+                Outcome.ACK,
+                Outcome.DENIED_AFTER_HANDOVER),
+            Set.of(),
+            Set.of(),
+            KeyHolds.MAX_EXCLUDED,
+            true);
+    try {
+      for (int i = 0; i < 16; i++) {
+        model.append(i % 4);
+      }
+      for (int i = 0; i < 30; i++) {
+        model.step();
+        model.tick(3_000);
+      }
+      model.drain();
+      check(model);
+    } finally {
+      model.close();
+    }
+    assertThat(model.aborts).isGreaterThan(3);
+    assertThat(model.rows.values()).noneMatch(r -> r.status.equals("DEAD") || r.attempts > 0);
+    assertThat(model.log).extracting(r -> r.number).doesNotHaveDuplicates().hasSize(16);
+  }
+
+  /**
+   * A commit refused because the partition's producer was fenced (its transaction outlived {@code
+   * transaction.timeout.ms} and the coordinator aborted it) is a commit failure like any other:
+   * docs/relay.md says the partition's events are retried without counting an attempt, so repeated
+   * fencing must not park them.
+   */
+  @Example
+  void aFencedCommitCountsNoAttemptAndParksNothing() {
+    DeliveryModel model =
+        new DeliveryModel(
+            1, 2, List.of(Outcome.COMMIT_FENCED), Set.of(), Set.of(), KeyHolds.MAX_EXCLUDED, true);
+    try {
+      model.append(0);
+      model.append(1);
+      for (int i = 0; i < 20; i++) {
+        model.step();
+        model.tick(70_000);
+      }
+      assertThat(model.rows.values())
+          .as("after repeated fenced commits")
+          .allMatch(r -> r.status.equals("PENDING") && r.attempts == 0);
+      // More fenced commits than the 4 attempts after which a refused event is parked.
+      assertThat(model.aborts).isGreaterThan(8);
+      model.drain();
+      check(model);
+    } finally {
+      model.close();
+    }
+  }
+
   private static void check(DeliveryModel model) {
     assertThat(model.pending()).as("events left pending after the drain").isZero();
     Map<Integer, Integer> copies = new HashMap<>();
@@ -242,6 +372,9 @@ class DeliveryModelTests {
         }
       }
     }
+    assertThat(model.miscounted)
+        .as("attempts counted for access, broker or commit failures")
+        .isEmpty();
   }
 
   /**
