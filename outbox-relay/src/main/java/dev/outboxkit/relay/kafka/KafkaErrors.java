@@ -14,6 +14,7 @@ import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TransactionAbortableException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 
@@ -48,6 +49,13 @@ final class KafkaErrors {
       return FailureKind.EVENT;
     }
     if (e instanceof RetriableException || e instanceof DisconnectException) {
+      return FailureKind.BROKER;
+    }
+    // Fencing and aborted transactions say nothing about the events: another instance took the
+    // partition, or the coordinator aborted a transaction that outlived its timeout.
+    if (e instanceof ProducerFencedException
+        || e instanceof InvalidProducerEpochException
+        || e instanceof TransactionAbortableException) {
       return FailureKind.BROKER;
     }
     return FailureKind.EVENT;
