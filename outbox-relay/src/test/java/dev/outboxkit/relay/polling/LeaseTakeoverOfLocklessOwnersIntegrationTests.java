@@ -58,7 +58,7 @@ class LeaseTakeoverOfLocklessOwnersIntegrationTests {
     return lock;
   }
 
-  /** Lets {@code m}'s heartbeat be late by two intervals, as in a GC pause. */
+  /** Waits two heartbeat intervals: the owner's next heartbeat is late, as in a GC pause. */
   private static void missTwoHeartbeats() throws InterruptedException {
     TimeUnit.MILLISECONDS.sleep(BEAT.toMillis() * 2);
   }
