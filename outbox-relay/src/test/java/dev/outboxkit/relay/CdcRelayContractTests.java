@@ -23,15 +23,18 @@ import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -421,6 +424,43 @@ abstract class CdcRelayContractTests {
   }
 
   /**
+   * Issue 19, finding 1: a broker failure (here no metadata for a topic that does not exist yet)
+   * counts no attempt, but the retry is recorded on the row. That update must not be read as a new
+   * event: before, every retry write was published again once the topic existed, on PostgreSQL with
+   * Debezium's placeholder instead of the out-of-line (TOASTed) payload. A marker written after the
+   * first record arrived comes after every retry write in the change log, so once it is read, every
+   * copy would have been too.
+   */
+  @Test
+  void retriesRecordedOnTheRowAreNotPublishedAgain() throws Exception {
+    String late = "late" + System.nanoTime();
+    OutboxRelay relay = relay(c -> c, b -> b.verifyTopics(false));
+    relay.start();
+    awaitStreaming();
+    byte[] payload = new byte[20_000];
+    new java.util.Random(7).nextBytes(payload);
+    tx.execute(c -> outbox.append(OutboxMessage.of(late, "p", "Late", payload)));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> rows("aggregatetype = '" + late + "' AND last_error IS NOT NULL") == 1);
+    kafka.createTopic(late, 1);
+    try (KafkaReader reader = reader(late)) {
+      reader.readAtLeast(1, Duration.ofSeconds(60));
+      tx.execute(c -> outbox.append(OutboxMessage.of(late, "marker", "Marker", "0")));
+      List<ConsumerRecord<byte[], byte[]>> records =
+          reader.readUntil(
+              r -> r.stream().anyMatch(m -> text(m.key()).equals("marker")),
+              Duration.ofSeconds(60));
+      List<ConsumerRecord<byte[], byte[]>> ofTheEvent =
+          records.stream().filter(r -> text(r.key()).equals("p")).toList();
+      assertThat(records).as("the marker").anyMatch(r -> text(r.key()).equals("marker"));
+      assertThat(ofTheEvent).as("records of the one event").hasSize(1);
+      assertThat(ofTheEvent.get(0).value()).isEqualTo(payload);
+    }
+    assertThat(relay.parkedEvents().count()).isZero();
+  }
+
+  /**
    * Finding 14: a failing event's attempts are recorded on its row, so an engine started after a
    * restart goes on counting. The first relay fails the event twice (its third try would be 30 s
    * later); the second, whose next retry would be an hour away, parks it at its first failure: the
@@ -682,21 +722,81 @@ abstract class CdcRelayContractTests {
     OutboxRelay relay = relay(c -> c.deletePublished(false), b -> b);
     relay.start();
     awaitStreaming();
-    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "broken", "Broken", "0")));
-    try (Connection c = dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      // An update back to PENDING with attempts 0 reads as a replay, and its headers are broken.
-      s.execute("UPDATE outbox_event SET headers = '{not json' WHERE aggregateid = 'broken'");
-    }
+    tx.execute(c -> insertRaw(c, UUID.randomUUID(), "broken", "{not json"));
     appendCounted(0, 20, 4);
     try (KafkaReader reader = reader(topic)) {
       List<ConsumerRecord<byte[], byte[]>> records =
-          reader.readUntil(r -> r.size() >= 21, Duration.ofSeconds(60));
+          reader.readUntil(r -> r.size() >= 20, Duration.ofSeconds(60));
       assertThat(records.stream().filter(r -> !text(r.key()).equals("broken"))).hasSize(20);
     }
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> rows("status = 'DEAD' AND aggregateid = 'broken'") == 1);
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
+  }
+
+  /**
+   * Issue 19, finding 10: an undecodable change whose row its writer deleted in the same
+   * transaction (CDC-only deployments keep the table empty) is parked from the change itself: a
+   * {@code DEAD} row with the change's columns and the error, which an operator sees, mends and
+   * replays. Before, it was logged as skipped and counted as parked, with nothing to replay.
+   */
+  @Test
+  void anUndecodableChangeWhoseRowIsGoneIsParkedFromTheChange() throws Exception {
+    OutboxRelay relay = startRelay();
+    awaitStreaming();
+    UUID id = UUID.randomUUID();
+    tx.inTransaction(
+        c -> {
+          insertRaw(c, id, "gone-broken", "{not json");
+          try (Statement s = c.createStatement()) {
+            s.execute("DELETE FROM outbox_event WHERE aggregateid = 'gone-broken'");
+          }
+          return null;
+        });
+    appendCounted(0, 4, 2);
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(4, Duration.ofSeconds(60))).hasSize(4);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> relay.parkedEvents().count() == 1);
+    ParkedEvent parked = relay.parkedEvents().list(10).get(0);
+    assertThat(parked.id()).isEqualTo(id);
+    assertThat(parked.aggregateId()).isEqualTo("gone-broken");
+    assertThat(parked.lastError()).contains("Undecodable");
+    // The operator mends the headers and replays it: it is published like any parked event.
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("UPDATE outbox_event SET headers = '{}' WHERE aggregateid = 'gone-broken'");
+    }
+    assertThat(relay.parkedEvents().replay(List.of(id))).isEqualTo(1);
+    try (KafkaReader reader = reader(topic)) {
+      List<ConsumerRecord<byte[], byte[]>> records =
+          reader.readUntil(
+              r -> r.stream().anyMatch(m -> text(m.key()).equals("gone-broken")),
+              Duration.ofSeconds(60));
+      assertThat(records.stream().filter(r -> text(r.key()).equals("gone-broken"))).hasSize(1);
+    }
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
+  }
+
+  /**
+   * Inserts an outbox row as the writer would, but with raw {@code headers}: a row the relay cannot
+   * read as an event when they are not a JSON object.
+   */
+  void insertRaw(Connection c, UUID id, String key, String headers) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, headers,"
+                + " created_at, partition_no) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+      dialect.setUuid(s, 1, id);
+      s.setString(2, topic);
+      s.setString(3, key);
+      s.setString(4, "Broken");
+      s.setBytes(5, "0".getBytes(StandardCharsets.UTF_8));
+      s.setString(6, headers);
+      dialect.setInstant(s, 7, Instant.now());
+      s.setInt(8, 0);
+      s.executeUpdate();
+    }
   }
 }

@@ -9,6 +9,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the CDC relay records in the outbox table: parked events by id (inserting a {@code DEAD}
- * copy when the writer already deleted the row), undecodable rows by {@code seq}, and published
- * rows deleted in bulk. The stream's position is stored elsewhere (offsets under the lease).
+ * What the CDC relay records in the outbox table: parked events by id and undecodable changes by
+ * {@code seq} (inserting a {@code DEAD} copy from the change when the writer already deleted the
+ * row), and published rows deleted in bulk. The stream's position is stored elsewhere (offsets
+ * under the lease).
  */
 final class CdcRowStore {
 
@@ -74,26 +76,20 @@ final class CdcRowStore {
                 return null;
               }
             }
-            try (PreparedStatement insert =
-                c.prepareStatement(
-                    "INSERT INTO "
-                        + t
-                        + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
-                        + " created_at, partition_no, status, attempts, last_error)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
-              dialect.setUuid(insert, 1, e.id());
-              insert.setString(2, e.aggregateType());
-              insert.setString(3, e.aggregateId());
-              insert.setString(4, e.eventType());
-              insert.setBytes(5, e.payload());
-              insert.setString(6, HeadersCodec.encode(e.headers()));
-              insert.setString(7, e.tenant());
-              dialect.setInstant(insert, 8, e.createdAt());
-              insert.setInt(9, e.partition());
-              insert.setInt(10, attempts);
-              insert.setString(11, message);
-              insert.executeUpdate();
-            }
+            insertDead(
+                c,
+                new ChangeDecoder.RowImage(
+                    e.id(),
+                    e.aggregateType(),
+                    e.aggregateId(),
+                    e.eventType(),
+                    e.payload(),
+                    HeadersCodec.encode(e.headers()),
+                    e.tenant(),
+                    e.createdAt(),
+                    e.partition()),
+                attempts,
+                message);
             return null;
           });
     } catch (SQLException ex) {
@@ -102,47 +98,120 @@ final class CdcRowStore {
     }
   }
 
+  private void insertDead(Connection c, ChangeDecoder.RowImage row, int attempts, String message)
+      throws SQLException {
+    try (PreparedStatement insert =
+        c.prepareStatement(
+            "INSERT INTO "
+                + t
+                + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                + " created_at, partition_no, status, attempts, last_error)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
+      dialect.setUuid(insert, 1, row.id());
+      insert.setString(2, row.aggregateType());
+      insert.setString(3, row.aggregateId());
+      insert.setString(4, row.type());
+      insert.setBytes(5, row.payload());
+      insert.setString(6, row.headers());
+      insert.setString(7, row.tenant());
+      dialect.setInstant(insert, 8, row.createdAt());
+      insert.setInt(9, row.partition());
+      insert.setInt(10, attempts);
+      insert.setString(11, message);
+      insert.executeUpdate();
+    }
+  }
+
+  /** How an undecodable change was recorded. */
+  private enum Parking {
+    /** Its row, or a {@code DEAD} row built from the change, now holds it with the error. */
+    PARKED,
+    /** A row of its id is there already, not pending (parked before an engine restart). */
+    ALREADY_THERE,
+    /** Its row is gone and not even its stored columns can be read. */
+    UNREADABLE
+  }
+
+  /**
+   * Parks a change that cannot be read as an event: its row by {@code seq}, or, when the writer
+   * already deleted the row, a {@code DEAD} row built from the change's columns (the raw headers
+   * kept), so an operator sees it, can mend it and replay it. A failed write fails the batch.
+   */
   void parkUndecodable(SourceRecord record, RuntimeException error) {
     ChangeDecoder.RowRef row = ChangeDecoder.rowOf(record);
-    int parked = 0;
-    if (row.seq() != null) {
-      try {
-        parked =
-            jdbc.autoCommit(
-                c ->
-                    rows.parkUndecodable(
-                        c,
-                        List.of(
-                            new OutboxRows.Undecodable(
-                                row.seq(), row.aggregateId(), error.toString()))));
-      } catch (SQLException e) {
-        // Not parked: fail the batch, so it is read again and nothing is lost.
-        throw new IllegalStateException(
-            "Could not park undecodable row " + row.seq() + ": " + e, e);
-      }
+    String reason = "Undecodable row: " + error;
+    String message = reason.length() > 2000 ? reason.substring(0, 2000) : reason;
+    Parking parking;
+    try {
+      parking =
+          jdbc.autoCommit(
+              c -> {
+                if (row.seq() != null
+                    && rows.parkUndecodable(
+                            c,
+                            List.of(
+                                new OutboxRows.Undecodable(
+                                    row.seq(), row.aggregateId(), error.toString())))
+                        > 0) {
+                  return Parking.PARKED;
+                }
+                ChangeDecoder.RowImage image = ChangeDecoder.imageOf(record);
+                if (image == null) {
+                  return Parking.UNREADABLE;
+                }
+                if (exists(c, image.id())) {
+                  return Parking.ALREADY_THERE;
+                }
+                insertDead(c, image, 1, message);
+                return Parking.PARKED;
+              });
+    } catch (SQLException e) {
+      // Not parked: fail the batch, so it is read again and nothing is lost.
+      throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
     }
-    metrics.parked();
-    if (parked > 0) {
-      log.error(
-          "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
-          row.seq(),
-          row.aggregateId(),
-          error.toString());
-    } else {
-      log.error(
-          "Skipped a change of the outbox table that cannot be read as an event and whose row is"
-              + " gone (seq {}, aggregate id {}), so it cannot be parked: {}",
-          row.seq(),
-          row.aggregateId(),
-          error.toString());
+    switch (parking) {
+      case PARKED -> {
+        metrics.parked();
+        log.error(
+            "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
+            row.seq(),
+            row.aggregateId(),
+            error.toString());
+      }
+      case ALREADY_THERE ->
+          log.warn(
+              "A change of outbox row seq {} (aggregate id {}) cannot be read as an event; a row"
+                  + " of its id was recorded before (parked earlier): {}",
+              row.seq(),
+              row.aggregateId(),
+              error.toString());
+      case UNREADABLE ->
+          log.error(
+              "A change of the outbox table cannot be read as an event, its row is gone and not"
+                  + " even its id, keys and creation time can be read (seq {}, aggregate id {}),"
+                  + " so it cannot be parked: {}",
+              row.seq(),
+              row.aggregateId(),
+              error.toString());
+    }
+  }
+
+  private boolean exists(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement select =
+        c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE id = ?")) {
+      dialect.setUuid(select, 1, id);
+      try (ResultSet rs = select.executeQuery()) {
+        rs.next();
+        return rs.getLong(1) > 0;
+      }
     }
   }
 
   /**
    * Records failed attempts that will be retried on their rows ({@code attempts}, {@code
    * next_attempt_at}, {@code last_error}), as the polling relay does, so a restarted engine goes on
-   * counting instead of starting again at zero. The row's update is a change the decoder skips (its
-   * attempts are not zero). A row the writer already deleted keeps no count; a failed write only
+   * counting instead of starting again at zero. The row's update is a change the decoder skips (it
+   * publishes inserts only). A row the writer already deleted keeps no count; a failed write only
    * loses the count, not the event.
    */
   void recordRetries(List<DeliveryOutcome.Failure> retries) {

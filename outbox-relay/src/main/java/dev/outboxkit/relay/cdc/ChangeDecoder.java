@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.Date;
+import java.util.Objects;
 import java.util.UUID;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
@@ -16,9 +17,12 @@ import org.jspecify.annotations.Nullable;
 /**
  * Turns Debezium change records of the outbox table back into the envelope the writer appended, so
  * that the CDC relay publishes exactly the record the polling relay would. Publishes inserts and
- * snapshot reads of {@code PENDING} rows, and updates that set a row back to {@code PENDING} (a
- * replay of a parked event); ignores deletes, other updates, heartbeats, logical messages and other
- * tables.
+ * snapshot reads of {@code PENDING} rows only (a replay of a parked event is a fresh insert, see
+ * {@code JdbcParkedEvents}); ignores every update, deletes, heartbeats, logical messages and other
+ * tables. Updates are the relay's own bookkeeping (retries recorded, rows parked or kept as
+ * published): no column tells them apart from a replay for sure (a broker failure records a retry
+ * with {@code attempts = 0}), and on PostgreSQL an update leaves unchanged out-of-line (TOASTed)
+ * values out of the change, so publishing one would send a placeholder instead of the payload.
  */
 final class ChangeDecoder {
 
@@ -58,12 +62,9 @@ final class ChangeDecoder {
     String op = value.getString("op");
     Struct after = value.getStruct("after");
     if (after == null
-        || !("c".equals(op) || "r".equals(op) || "u".equals(op))
+        || !("c".equals(op) || "r".equals(op))
         || !"PENDING".equals(after.getString("status"))) {
       return null;
-    }
-    if ("u".equals(op) && ((Number) after.get("attempts")).intValue() != 0) {
-      return null; // the polling relay's retry bookkeeping, not a replay
     }
     OutboxEvent event =
         new OutboxEvent(
@@ -92,6 +93,40 @@ final class ChangeDecoder {
           seq instanceof Number n ? n.longValue() : null, key == null ? null : key.toString());
     } catch (RuntimeException e) {
       return new RowRef(null, null);
+    }
+  }
+
+  /**
+   * The stored columns of a change's row, not read as an event (its headers stay the raw column):
+   * enough to park a row its writer already deleted, so an operator can mend and replay it.
+   */
+  record RowImage(
+      UUID id,
+      String aggregateType,
+      String aggregateId,
+      String type,
+      byte @Nullable [] payload,
+      @Nullable String headers,
+      @Nullable String tenant,
+      Instant createdAt,
+      int partition) {}
+
+  /** The row image of a change, or {@code null} when even its stored columns cannot be read. */
+  static @Nullable RowImage imageOf(SourceRecord record) {
+    try {
+      Struct after = ((Struct) record.value()).getStruct("after");
+      return new RowImage(
+          UUID.fromString(after.get("id").toString()),
+          Objects.requireNonNull(after.getString("aggregatetype")),
+          Objects.requireNonNull(after.getString("aggregateid")),
+          Objects.requireNonNull(after.getString("type")),
+          bytes(after.get("payload")),
+          after.getString("headers"),
+          after.getString("tenant"),
+          instant(after.get("created_at")),
+          ((Number) after.get("partition_no")).intValue());
+    } catch (RuntimeException e) {
+      return null;
     }
   }
 

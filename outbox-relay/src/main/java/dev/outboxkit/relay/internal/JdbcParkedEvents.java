@@ -159,7 +159,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
         });
   }
 
-  /** Replaces each parked row by a fresh pending copy, in one transaction. */
+  /**
+   * Replaces each parked row by a fresh pending copy, in one transaction. The row is read with a
+   * lock and the copy inserted only if the delete removed it: a purge (or another replay) that
+   * commits first wins, and the event is not brought back.
+   */
   private int reinsert(List<UUID> ids) {
     if (ids.isEmpty()) {
       return 0;
@@ -173,7 +177,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
                         "SELECT id, aggregatetype, aggregateid, type, payload, headers, tenant,"
                             + " created_at, partition_no FROM "
                             + t
-                            + " WHERE status = 'DEAD' AND id = ?");
+                            + " WHERE status = 'DEAD' AND id = ? FOR UPDATE");
                 PreparedStatement delete =
                     c.prepareStatement("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?");
                 PreparedStatement insert =
@@ -201,7 +205,9 @@ public final class JdbcParkedEvents implements ParkedEvents {
                   insert.setInt(9, rs.getInt("partition_no"));
                 }
                 dialect.setUuid(delete, 1, id);
-                delete.executeUpdate();
+                if (delete.executeUpdate() == 0) {
+                  continue;
+                }
                 insert.executeUpdate();
                 replayed++;
               }

@@ -189,7 +189,10 @@ public final class OutboxRows {
     return keys;
   }
 
-  /** Deletes published rows, or keeps them as {@code PUBLISHED} when {@code publishedAt} is set. */
+  /**
+   * Deletes published rows, or keeps them as {@code PUBLISHED} when {@code publishedAt} is set.
+   * Only {@code PENDING} rows: an acknowledgement never removes a row parked meanwhile.
+   */
   public int markPublished(Connection c, List<Long> seqs, @Nullable Instant publishedAt)
       throws SQLException {
     int marked = 0;
@@ -198,7 +201,7 @@ public final class OutboxRows {
       String in = String.join(", ", Collections.nCopies(chunk.size(), "?"));
       String sql =
           publishedAt == null
-              ? "DELETE FROM " + t + " WHERE seq IN (" + in + ")"
+              ? "DELETE FROM " + t + " WHERE status = 'PENDING' AND seq IN (" + in + ")"
               : "UPDATE "
                   + t
                   + " SET status = 'PUBLISHED', published_at = ? WHERE status = 'PENDING' AND seq"

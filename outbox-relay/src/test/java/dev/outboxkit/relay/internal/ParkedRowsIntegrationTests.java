@@ -1,0 +1,137 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * What the relay's statements may do to parked ({@code DEAD}) rows, against a real PostgreSQL and
+ * real concurrent transactions: an acknowledgement never deletes one, and a replay never brings
+ * back one that a purge removed.
+ */
+class ParkedRowsIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private OutboxDialect dialect;
+  private Outbox outbox;
+  private JdbcTransactions tx;
+
+  @BeforeEach
+  void setUp() throws SQLException {
+    dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    tx = JdbcTransactions.of(db.dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+  }
+
+  /**
+   * Issue 19, finding 1: the acknowledgement of a copy (CDC published a row's bookkeeping update)
+   * came with the row's {@code seq}, and {@code DELETE … WHERE seq IN} had no status guard, so it
+   * deleted the row parked meanwhile.
+   */
+  @Test
+  void markingPublishedLeavesAParkedRowAlone() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked' WHERE seq = " + seq);
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    int marked;
+    try (Connection c = db.dataSource().getConnection()) {
+      marked = rows.markPublished(c, List.of(seq), null);
+    }
+    assertThat(marked).isZero();
+    assertThat(count("status = 'DEAD'")).isEqualTo(1);
+  }
+
+  /**
+   * Issue 19, finding 6: a CDC replay read the parked row without a lock and inserted its pending
+   * copy whatever its delete removed. A purge that commits between the replay's read and its delete
+   * must win: no pending copy, so nothing is published. The purge holds the row's lock until the
+   * replay waits for it, then commits.
+   */
+  @Test
+  void aPurgeThatCommitsWhileAReplayRunsWins() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
+    JdbcParkedEvents parked =
+        new JdbcParkedEvents(
+            new Jdbc(db.dataSource()), dialect, OutboxTable.DEFAULT, () -> {}, true);
+    try (Connection purge = db.dataSource().getConnection()) {
+      purge.setAutoCommit(false);
+      try (PreparedStatement delete =
+          purge.prepareStatement("DELETE FROM outbox_event WHERE status = 'DEAD' AND id = ?")) {
+        dialect.setUuid(delete, 1, event.id());
+        assertThat(delete.executeUpdate()).isEqualTo(1);
+      }
+      CompletableFuture<Integer> replay =
+          CompletableFuture.supplyAsync(() -> parked.replay(List.of(event.id())));
+      await().atMost(Duration.ofSeconds(30)).until(() -> waitingForALock() > 0);
+      purge.commit();
+      assertThat(replay.get(30, TimeUnit.SECONDS)).as("events replayed").isZero();
+    }
+    assertThat(count("1 = 1")).as("rows left after the purge").isZero();
+  }
+
+  private long waitingForALock() throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    + " AND query LIKE '%outbox_event%'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private long seqOf(OutboxEvent event) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement s = c.prepareStatement("SELECT seq FROM outbox_event WHERE id = ?")) {
+      dialect.setUuid(s, 1, event.id());
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private long count(String where) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
