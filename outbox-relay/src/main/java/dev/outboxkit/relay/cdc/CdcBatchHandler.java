@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.jspecify.annotations.Nullable;
@@ -27,8 +28,7 @@ import org.jspecify.annotations.Nullable;
  * check the lease, and only then mark the batch processed, so a crash re-reads at most the batch
  * that was not yet stored. Runs in the engine's thread.
  */
-final class CdcBatchHandler
-    implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+final class CdcBatchHandler {
 
   /** What the handler asks of the relay around it; read on every wait. */
   interface Gate {
@@ -43,9 +43,6 @@ final class CdcBatchHandler
 
     /** Whether the relay is running or paused, and not closing. */
     boolean open();
-
-    /** Whether the relay's current engine is running and not being stopped. */
-    boolean engineLive();
   }
 
   /** Thrown in the engine's thread when this instance may no longer publish. */
@@ -107,12 +104,25 @@ final class CdcBatchHandler
         : new PendingEvent(event.seq(), event.event(), attempts, null);
   }
 
+  /**
+   * The consumer of one engine run: it publishes only while {@code live} says that very run is
+   * running and not being stopped. A batch handed over by a run that was stopped never passes
+   * again, not even once a new run started here (which would share this handler's state).
+   */
+  DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> forRun(BooleanSupplier live) {
+    return (records, committer) -> handleBatch(records, committer, live);
+  }
+
   /** Publishes one batch of changes, then lets Debezium store the position after it. */
-  @Override
-  public void handleBatch(
+  void handleBatch(
       List<RecordChangeEvent<SourceRecord>> records,
-      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer,
+      BooleanSupplier live)
       throws InterruptedException {
+    if (!live.getAsBoolean()) {
+      // A stopped run's batch touches nothing a later run of this handler relies on.
+      throw new LeaseLost("CDC relay " + id + " stopped the run of engine " + options.name());
+    }
     metrics.batchRead();
     List<ChangeDecoder.Change> changes = new ArrayList<>();
     for (RecordChangeEvent<SourceRecord> record : records) {
@@ -143,12 +153,13 @@ final class CdcBatchHandler
               changes.stream()
                   .map(ChangeDecoder.Change::event)
                   .map(this::withEarlierAttempts)
-                  .toList());
+                  .toList(),
+              live);
       if (options.deletePublished() && !published.isEmpty()) {
         rowStore.markPublished(published);
       }
     }
-    requireLease();
+    requireLease(live);
     for (RecordChangeEvent<SourceRecord> record : records) {
       committer.markProcessed(record);
     }
@@ -165,7 +176,8 @@ final class CdcBatchHandler
    *
    * @return the sequence numbers of the acknowledged events
    */
-  private List<Long> publish(List<PendingEvent> batch) throws InterruptedException {
+  private List<Long> publish(List<PendingEvent> batch, BooleanSupplier live)
+      throws InterruptedException {
     // Holds left by a batch cut short (a lost lease) would stop this one's events for good.
     core.holds().clear();
     List<Long> acked = new ArrayList<>();
@@ -177,10 +189,10 @@ final class CdcBatchHandler
           // owner; leaving the wait here would send it between close() and the engine's stop.
           throw new LeaseLost("CDC relay " + id + " was closed while paused");
         }
-        requireLease();
+        requireLease(live);
         Thread.sleep(50);
       }
-      requireLease();
+      requireLease(live);
       if (!core.tryAcquire()) {
         Thread.sleep(settings.maxPollInterval().toMillis());
         continue;
@@ -232,13 +244,13 @@ final class CdcBatchHandler
     return acked;
   }
 
-  private void requireLease() throws InterruptedException {
+  private void requireLease(BooleanSupplier live) throws InterruptedException {
     // A send starts only while the lease outlives it (the producer's delivery timeout plus half a
     // heartbeat), so a deposed engine's records are acknowledged or given up before a successor
     // may take over. A renewal that is late (not failed) is waited for, up to the lease's end.
     Duration window = settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2));
     while (true) {
-      if (!lease.validByTtl() || !gate.engineLive()) {
+      if (!lease.validByTtl() || !live.getAsBoolean()) {
         throw new LeaseLost(
             "CDC relay " + id + " no longer holds the lease of engine " + options.name());
       }

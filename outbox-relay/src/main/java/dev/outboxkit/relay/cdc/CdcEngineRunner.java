@@ -97,6 +97,14 @@ final class CdcEngineRunner {
     return running != null && !running.stopping;
   }
 
+  /**
+   * The gate of one run's batches: that run is the current one and not being stopped. Once stopped
+   * a run is never current again, so its batches never pass after a new run started.
+   */
+  private boolean isCurrentAndLive(@Nullable Running run) {
+    return run != null && !run.stopping && currentEngine() == run;
+  }
+
   /** The lease loop: keep or take the lease, start or stop the engine accordingly. */
   void tick() {
     try {
@@ -180,7 +188,7 @@ final class CdcEngineRunner {
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
             .using(CdcEngineConfig.of(settings, options, source, key))
-            .notifying(batches)
+            .notifying(batches.forRun(() -> isCurrentAndLive(self.get())))
             .using(
                 (success, message, error) -> {
                   Running r = self.get();

@@ -216,8 +216,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     return s == RelayStatus.State.RUNNING || s == RelayStatus.State.PAUSED;
   }
 
-  @Override
-  public boolean engineLive() {
+  /** Whether this instance's engine is running and not being stopped. */
+  boolean engineLive() {
     CdcEngineRunner runner = this.runner;
     return runner != null && runner.engineLive();
   }
@@ -299,8 +299,10 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   }
 
   /**
-   * Stops what {@link #startUp} had started, in reverse: the lease loop, the engine, the lease, the
-   * producer (waiting up to {@code publisherTimeout} for buffered records), the meters.
+   * Stops what {@link #startUp} had started: the lease loop, the engine (waiting up to the shutdown
+   * timeout for its batch handler), the producer (waiting up to {@code publisherTimeout} for
+   * buffered records; a closed publisher sends nothing more), and only then the lease, so that a
+   * standby cannot take over while a record of this instance may still be sent; last the meters.
    */
   private void shutDown(Duration publisherTimeout) {
     stopThread(scheduler);
@@ -309,14 +311,14 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     if (runner != null) {
       runner.stop();
     }
+    ManagedBatchSender publisher = this.publisher;
+    if (publisher != null) {
+      publisher.close(publisherTimeout);
+    }
     CdcLease lease = this.lease;
     if (lease != null) {
       lease.release();
       lease.closeSessionLock();
-    }
-    ManagedBatchSender publisher = this.publisher;
-    if (publisher != null) {
-      publisher.close(publisherTimeout);
     }
     CdcMetrics metrics = this.metrics;
     if (metrics != null) {

@@ -58,6 +58,8 @@ final class KafkaEventPublisher implements ManagedBatchSender {
   private final long deliveryTimeoutMillis;
   private final SharedProducer producer;
   private final @Nullable TopicCheck topics;
+  // Set by close(), from the thread stopping the relay: no batch is handed over after it.
+  private volatile boolean closed;
   private final RecordChecks checks;
   private final DeadLetters deadLetters;
   private final @Nullable TransactionalProducers transactions;
@@ -130,6 +132,10 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    */
   @Override
   public InFlight send(List<PendingEvent> batch) {
+    if (closed) {
+      // A batch handler that outlived the relay's stop must not send (nor count an attempt).
+      throw new IllegalStateException("The Kafka publisher was closed: the relay stops");
+    }
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
@@ -247,6 +253,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    */
   @Override
   public void close(Duration timeout) {
+    closed = true;
     if (transactions != null) {
       transactions.close(timeout);
     }

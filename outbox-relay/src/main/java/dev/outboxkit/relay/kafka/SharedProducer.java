@@ -24,6 +24,8 @@ final class SharedProducer {
 
   private final Map<String, Object> config;
   private @Nullable Producer<byte[], byte[]> producer;
+  // Set by close(), possibly from the thread stopping the relay: no producer is created after it.
+  private volatile boolean closed;
 
   SharedProducer(Map<String, Object> config) {
     this.config = config;
@@ -51,6 +53,9 @@ final class SharedProducer {
 
   /** The producer, created if there is none. */
   Producer<byte[], byte[]> get() {
+    if (closed) {
+      throw new IllegalStateException("The relay's Kafka producer was closed: the relay stops");
+    }
     Producer<byte[], byte[]> p = producer;
     if (p == null) {
       p = new KafkaProducer<>(config);
@@ -75,6 +80,7 @@ final class SharedProducer {
 
   /** Closes the producer, waiting up to {@code timeout} for records still buffered. */
   void close(Duration timeout) {
+    closed = true;
     Producer<byte[], byte[]> p = producer;
     if (p != null) {
       p.close(timeout);

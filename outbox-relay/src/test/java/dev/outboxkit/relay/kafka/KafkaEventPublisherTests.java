@@ -114,6 +114,22 @@ class KafkaEventPublisherTests {
     }
   }
 
+  /**
+   * Issue 19, finding 9: the CDC relay closes its publisher before it releases its lease, so that a
+   * batch handler that outlived the engine's stop cannot send once a standby may take over. A
+   * closed publisher must therefore refuse a batch; before, the send opened a new producer.
+   */
+  @Test
+  void aClosedPublisherRefusesABatchInsteadOfOpeningANewProducer() {
+    KafkaEventPublisher publisher = publisher(NO_BROKER, TopicRouter.prefixed("t."));
+    publisher.start();
+    publisher.close(Duration.ZERO);
+
+    assertThatThrownBy(() -> publisher.send(List.of(event(1, "a", 10))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed");
+  }
+
   @Test
   void startFailsFastNamingThePropertiesWhenKafkaRefusesTheSettings() {
     KafkaEventPublisher publisher =
