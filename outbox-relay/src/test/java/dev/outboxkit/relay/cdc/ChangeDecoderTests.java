@@ -1,0 +1,106 @@
+package dev.outboxkit.relay.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which changes of the outbox table the CDC relay publishes, on change records shaped as Debezium's
+ * PostgreSQL connector emits them. Issue 19, finding 1: the relay's own bookkeeping (retries
+ * recorded with {@code attempts = 0}) was read as a replay and published again.
+ */
+class ChangeDecoderTests {
+
+  private static final Schema ROW =
+      SchemaBuilder.struct()
+          .field("seq", Schema.INT64_SCHEMA)
+          .field("id", Schema.STRING_SCHEMA)
+          .field("aggregatetype", Schema.STRING_SCHEMA)
+          .field("aggregateid", Schema.STRING_SCHEMA)
+          .field("type", Schema.STRING_SCHEMA)
+          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
+          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
+          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
+          .field("created_at", Schema.STRING_SCHEMA)
+          .field("partition_no", Schema.INT32_SCHEMA)
+          .field("status", Schema.STRING_SCHEMA)
+          .field("attempts", Schema.INT32_SCHEMA)
+          .optional()
+          .build();
+  private static final Schema SOURCE =
+      SchemaBuilder.struct()
+          .field("table", Schema.STRING_SCHEMA)
+          .field("ts_ms", Schema.INT64_SCHEMA)
+          .build();
+  private static final Schema ENVELOPE =
+      SchemaBuilder.struct()
+          .field("op", Schema.STRING_SCHEMA)
+          .field("after", ROW)
+          .field("source", SOURCE)
+          .build();
+
+  private final ChangeDecoder decoder = new ChangeDecoder("outbox_event");
+  private final UUID id = UUID.randomUUID();
+
+  private SourceRecord change(String op, String status, int attempts, String headers) {
+    Struct row =
+        new Struct(ROW)
+            .put("seq", 7L)
+            .put("id", id.toString())
+            .put("aggregatetype", "Payment")
+            .put("aggregateid", "p-1")
+            .put("type", "Captured")
+            .put("payload", "{}".getBytes(StandardCharsets.UTF_8))
+            .put("headers", headers)
+            .put("created_at", "2026-12-01T10:00:00Z")
+            .put("partition_no", 3)
+            .put("status", status)
+            .put("attempts", attempts);
+    Struct value =
+        new Struct(ENVELOPE)
+            .put("op", op)
+            .put("after", row)
+            .put("source", new Struct(SOURCE).put("table", "outbox_event").put("ts_ms", 1000L));
+    return new SourceRecord(Map.of(), Map.of(), "server.public.outbox_event", ENVELOPE, value);
+  }
+
+  @Test
+  void insertsAndSnapshotReadsOfPendingRowsArePublished() {
+    for (String op : new String[] {"c", "r"}) {
+      ChangeDecoder.Change change = decoder.decode(change(op, "PENDING", 0, "{}"));
+      assertThat(change).as(op).isNotNull();
+      assertThat(change.event().seq()).isEqualTo(7L);
+      assertThat(change.event().event().id()).isEqualTo(id);
+      assertThat(change.commitMillis()).isEqualTo(1000L);
+    }
+  }
+
+  @Test
+  void updatesAreNeverPublishedNotEvenARetryRecordedWithoutAnAttempt() {
+    // A broker failure counts no attempt but records its retry: PENDING, attempts 0.
+    assertThat(decoder.decode(change("u", "PENDING", 0, "{}"))).isNull();
+    assertThat(decoder.decode(change("u", "PENDING", 2, "{}"))).isNull();
+    assertThat(decoder.decode(change("u", "DEAD", 3, "{}"))).isNull();
+    assertThat(decoder.decode(change("c", "DEAD", 1, "{}"))).as("a parked copy").isNull();
+  }
+
+  @Test
+  void theImageOfAnUndecodableChangeKeepsItsRawColumnsForParking() {
+    SourceRecord broken = change("c", "PENDING", 0, "{not json");
+    assertThatThrownBy(() -> decoder.decode(broken)).isInstanceOf(RuntimeException.class);
+    ChangeDecoder.RowImage image = ChangeDecoder.imageOf(broken);
+    assertThat(image).isNotNull();
+    assertThat(image.id()).isEqualTo(id);
+    assertThat(image.headers()).isEqualTo("{not json");
+    assertThat(image.aggregateId()).isEqualTo("p-1");
+    assertThat(image.partition()).isEqualTo(3);
+  }
+}
