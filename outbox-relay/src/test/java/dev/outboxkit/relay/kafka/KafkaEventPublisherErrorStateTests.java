@@ -79,6 +79,7 @@ class KafkaEventPublisherErrorStateTests {
         false,
         Clock.systemUTC(),
         transactionalIdPrefix,
+        null,
         config -> {
           MockProducer<byte[], byte[]> p = next.get();
           created.add(p);
