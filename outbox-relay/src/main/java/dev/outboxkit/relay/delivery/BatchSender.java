@@ -4,6 +4,7 @@ import dev.outboxkit.relay.internal.PendingEvent;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BooleanSupplier;
 
 /**
  * Hands batches of events to the broker. The relays hold the Kafka implementation as a {@link
@@ -29,6 +30,18 @@ public interface BatchSender {
 
   /** Hands a batch over without waiting for acknowledgements. */
   InFlight send(List<PendingEvent> batch);
+
+  /**
+   * Hands a batch over like {@link #send(List)}, asking {@code mayHandOver} before each event: once
+   * it says no, the rest of the batch comes back {@link PublishResult.Deferred}, not sent. Handing
+   * a batch over can take long (a full buffer, a process paused in the middle of it), and a relay
+   * whose leases lapsed meanwhile must not go on sending. The default asks nothing.
+   *
+   * @param mayHandOver whether an event may still be handed over now; called on the caller's thread
+   */
+  default InFlight send(List<PendingEvent> batch, BooleanSupplier mayHandOver) {
+    return send(batch);
+  }
 
   /**
    * Sends a copy of a parked event to the dead-letter topic and waits for it. The relays call

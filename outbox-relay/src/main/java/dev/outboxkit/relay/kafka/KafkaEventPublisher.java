@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -176,13 +177,24 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    */
   @Override
   public InFlight send(List<PendingEvent> batch) {
+    return send(batch, () -> true);
+  }
+
+  /**
+   * As {@link #send(List)}, asking {@code mayHandOver} before each event; once it says no (the
+   * relay's leases are no longer trusted), the rest of the batch is deferred.
+   */
+  @Override
+  public InFlight send(List<PendingEvent> batch, BooleanSupplier mayHandOver) {
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
     boolean brokerUnreachable = false;
+    boolean windowOpen = true;
     for (PendingEvent pending : batch) {
-      if (brokerUnreachable || held.contains(pending.key())) {
+      windowOpen = windowOpen && mayHandOver.getAsBoolean();
+      if (!windowOpen || brokerUnreachable || held.contains(pending.key())) {
         results.add(CompletableFuture.completedFuture(new PublishResult.Deferred(pending)));
         continue;
       }

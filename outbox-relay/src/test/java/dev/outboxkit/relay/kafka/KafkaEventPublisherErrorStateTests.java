@@ -199,6 +199,29 @@ class KafkaEventPublisherErrorStateTests {
   }
 
   /**
+   * Issue 19, finding 8 (found by the strengthened zombie test): a relay paused in the middle of
+   * handing a batch over went on with the rest when it woke, its leases gone. The leases are now
+   * asked before each event; once they say no, the rest is deferred and never reaches the producer.
+   */
+  @Test
+  void aHandOverStopsOnceTheLeasesAreNoLongerTrusted() {
+    publisher = publisher(null, KafkaEventPublisherErrorStateTests::healthy);
+    PendingEvent a = event(1, "a", 0);
+    PendingEvent b = event(2, "b", 1);
+    PendingEvent c = event(3, "c", 2);
+    java.util.concurrent.atomic.AtomicInteger asked =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    List<PublishResult> results =
+        publisher.send(List.of(a, b, c), () -> asked.incrementAndGet() == 1).await();
+
+    assertThat(results.get(0)).isInstanceOf(PublishResult.Acked.class);
+    assertThat(results.subList(1, 3))
+        .containsExactly(new PublishResult.Deferred(b), new PublishResult.Deferred(c));
+    assertThat(created.get(0).history()).hasSize(1);
+  }
+
+  /**
    * What kafka-clients does after a record the broker refuses in a transaction: its callback gets
    * the record's error, the transaction manager moves to the abortable error state, and every later
    * {@code send()} and the commit throw the error-state exception until {@code abortTransaction()}
