@@ -152,6 +152,7 @@ final class TransactionalProducers {
       }
       done.add(r);
     }
+    deferCopiedFailures(done, aborted.keySet());
     for (int i = 0; i < done.size(); i++) {
       PublishResult r = done.get(i);
       PublishResult.Failed commitFailure = aborted.get(r.event().partition());
@@ -173,6 +174,30 @@ final class TransactionalProducers {
       }
     }
     return done;
+  }
+
+  /**
+   * Once one record fails, kafka-clients puts the transaction in its abortable error state and
+   * fails the records still waiting in its buffer with that same error ({@code Sender} aborts the
+   * undrained batches with the transaction manager's {@code lastError}). Those events did nothing
+   * wrong: in a partition whose transaction was aborted, a failure that repeats the first one's
+   * error word for word is deferred (sent again, no attempt counted) instead of counted. An event
+   * that is bad itself fails again on its own, first of its partition, in a later batch.
+   */
+  private static void deferCopiedFailures(
+      List<PublishResult> done, Set<Integer> abortedPartitions) {
+    Map<Integer, String> firstError = new HashMap<>();
+    for (int i = 0; i < done.size(); i++) {
+      if (!(done.get(i) instanceof PublishResult.Failed f)
+          || !abortedPartitions.contains(f.event().partition())
+          || (f.kind() != FailureKind.PERMANENT && f.kind() != FailureKind.EVENT)) {
+        continue;
+      }
+      String first = firstError.putIfAbsent(f.event().partition(), f.error());
+      if (first != null && first.equals(f.error())) {
+        done.set(i, new PublishResult.Deferred(f.event()));
+      }
+    }
   }
 
   /**

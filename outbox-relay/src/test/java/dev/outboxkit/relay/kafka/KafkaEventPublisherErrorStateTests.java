@@ -168,6 +168,28 @@ class KafkaEventPublisherErrorStateTests {
   }
 
   /**
+   * Fenced mode: the healthy record was already in the producer's buffer when the bad one failed.
+   * kafka-clients then fails it with the bad record's own error ({@code Sender} aborts undrained
+   * batches with {@code lastError}), so its callback says {@code InvalidRecordException} too.
+   * Before the fix it was parked at once (PERMANENT) for another event's fault.
+   */
+  @Test
+  void aHealthyRecordAbortedWithTheBadRecordsErrorIsNotParked() {
+    publisher = publisher("outbox", FailsUndrainedWithTheFirstError::new);
+    PendingEvent bad = event(1, "a", 3);
+    PendingEvent healthy = event(2, "b", 3);
+
+    List<PublishResult> first = publisher.send(List.of(bad, healthy)).await();
+
+    assertThat(first.get(0))
+        .isInstanceOfSatisfying(
+            PublishResult.Failed.class, f -> assertThat(f.kind()).isEqualTo(FailureKind.PERMANENT));
+    assertThat(first.get(1)).isEqualTo(new PublishResult.Deferred(healthy));
+    assertThat(publisher.send(List.of(healthy)).await().get(0))
+        .isInstanceOf(PublishResult.Acked.class);
+  }
+
+  /**
    * Fenced mode, fatal error state ({@code beginTransaction()} refused after a transactional-id ACL
    * was revoked): no attempt counted, and the partition's producer is replaced.
    */
@@ -219,6 +241,41 @@ class KafkaEventPublisherErrorStateTests {
     assertThat(results.subList(1, 3))
         .containsExactly(new PublishResult.Deferred(b), new PublishResult.Deferred(c));
     assertThat(created.get(0).history()).hasSize(1);
+  }
+
+  /**
+   * The first transaction's records all fail with the first record's error, one instance, as
+   * kafka-clients fails undrained batches after an abortable error; its commit is refused.
+   */
+  private static final class FailsUndrainedWithTheFirstError extends MockProducer<byte[], byte[]> {
+
+    private InvalidRecordException error;
+    private boolean aborted;
+
+    FailsUndrainedWithTheFirstError() {
+      super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public synchronized Future<RecordMetadata> send(
+        ProducerRecord<byte[], byte[]> record, Callback callback) {
+      if (aborted) {
+        return super.send(record, callback);
+      }
+      if (error == null) {
+        error = new InvalidRecordException("One or more records have been rejected");
+        commitTransactionException = new KafkaException(ERROR_STATE, error);
+      }
+      callback.onCompletion(null, error);
+      return CompletableFuture.failedFuture(error);
+    }
+
+    @Override
+    public void abortTransaction() {
+      super.abortTransaction();
+      aborted = true;
+      commitTransactionException = null;
+    }
   }
 
   /**
