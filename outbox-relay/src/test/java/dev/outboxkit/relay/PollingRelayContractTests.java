@@ -2,8 +2,10 @@ package dev.outboxkit.relay;
 
 import static dev.outboxkit.relay.RelayTestSupport.appendSamples;
 import static dev.outboxkit.relay.RelayTestSupport.headers;
+import static dev.outboxkit.relay.RelayTestSupport.leasesOwnedBy;
 import static dev.outboxkit.relay.RelayTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
@@ -286,6 +288,32 @@ abstract class PollingRelayContractTests {
     }
     assertThat(relay.parkedEvents().count()).isZero();
     await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
+  }
+
+  /**
+   * Issue 19, finding 5: with a dead-letter topic that does not exist, the relay started, and every
+   * parked event's copy then blocked the publishing thread for {@code max.block.ms} while it held
+   * its partitions. Start-up now refuses it, naming the setting.
+   */
+  @Test
+  void aMissingDeadLetterTopicFailsTheStartNamingTheSetting() throws Exception {
+    String dlt = topic + "-no-such-dlt";
+    OutboxRelay relay = relay(b -> b.deadLetterTopic(dlt));
+
+    assertThatThrownBy(relay::start)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage(
+            "The dead-letter topic '"
+                + dlt
+                + "' does not exist: create it, or change or unset"
+                + " outbox.relay.topics.dead-letter (OutboxRelay.Builder.deadLetterTopic)");
+    assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
+    assertThat(leasesOwnedBy(dataSource(), relay.status().instanceId())).isZero();
+
+    kafka.createTopic(dlt, 1);
+    OutboxRelay fixed = relay(b -> b.deadLetterTopic(dlt));
+    fixed.start();
+    assertThat(fixed.status().state()).isEqualTo(RelayStatus.State.RUNNING);
   }
 
   @Test

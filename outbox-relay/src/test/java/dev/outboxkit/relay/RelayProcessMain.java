@@ -8,8 +8,9 @@ import java.time.Duration;
 /**
  * A relay in a JVM of its own, for tests that kill it with {@code kill -9}. Arguments: JDBC URL,
  * user, password, Kafka bootstrap servers, instance id, and optionally a CDC engine name (then it
- * runs in CDC mode). System properties: {@code outboxkit.test.leases} ({@code <ttl>,<heartbeat>})
- * and {@code outboxkit.test.sessionUrl} (direct connections for the session lock and LISTEN).
+ * runs in CDC mode). System properties: {@code outboxkit.test.leases} ({@code <ttl>,<heartbeat>}),
+ * {@code outboxkit.test.sessionUrl} (direct connections for the session lock and LISTEN) and {@code
+ * outboxkit.test.tagSenders} (records carry {@link SenderTags}).
  */
 public final class RelayProcessMain {
 
@@ -31,6 +32,10 @@ public final class RelayProcessMain {
                         : Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1))))
             .toArray(Duration[]::new);
     OutboxRelay.Builder builder = OutboxRelay.builder();
+    if (Boolean.getBoolean("outboxkit.test.tagSenders")) {
+      System.setProperty(SenderTags.INSTANCE_PROPERTY, args[4]);
+      builder.producerProperty("interceptor.classes", SenderTags.class.getName());
+    }
     String sessionUrl = System.getProperty("outboxkit.test.sessionUrl");
     if (sessionUrl != null) {
       HikariConfig session = new HikariConfig();

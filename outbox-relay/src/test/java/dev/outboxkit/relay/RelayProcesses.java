@@ -14,6 +14,16 @@ import org.jspecify.annotations.Nullable;
 final class RelayProcesses implements AutoCloseable {
 
   private final List<Process> started = new ArrayList<>();
+  private boolean tagSenders;
+
+  /**
+   * Relays started from now on tag their records with their instance id and send time ({@link
+   * SenderTags}).
+   */
+  RelayProcesses tagSenders() {
+    tagSenders = true;
+    return this;
+  }
 
   /**
    * Starts a relay JVM on the test's class path and waits until it reports it started.
@@ -56,6 +66,9 @@ final class RelayProcesses implements AutoCloseable {
         new ArrayList<>(List.of(java, "-Xmx256m", "-Doutboxkit.test.leases=" + leases));
     if (sessionUrl != null) {
       command.add("-Doutboxkit.test.sessionUrl=" + sessionUrl);
+    }
+    if (tagSenders) {
+      command.add("-Doutboxkit.test.tagSenders=true");
     }
     command.addAll(
         List.of(

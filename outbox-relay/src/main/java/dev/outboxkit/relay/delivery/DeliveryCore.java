@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>acknowledged: delivered (latency recorded), its key released;
  *   <li>{@link FailureKind#PERMANENT}, or {@link FailureKind#EVENT} on the last attempt: parked,
- *       with a dead-letter copy when a topic is set; an ERROR log names it;
+ *       with a dead-letter copy when a topic is set (sent in the background, never awaited); an
+ *       ERROR log names it;
  *   <li>{@link FailureKind#EVENT}: an attempt counted, retried after exponential backoff with
  *       jitter, its key held;
  *   <li>{@link FailureKind#BROKER} and {@link FailureKind#ACCESS}: retried after backoff, its key
@@ -112,7 +113,8 @@ public final class DeliveryCore {
 
   /**
    * Decides the outcome of a sent batch and updates the key holds, the breaker, the metrics and the
-   * logs; parked events are copied to the dead-letter topic before this returns.
+   * logs; parked events are handed to the dead-letter copy without waiting for it (a copy that
+   * fails is logged at ERROR and counted in {@code outbox.deadletter.failures}).
    *
    * @param results one per event sent, in batch order
    * @param elapsedNanos how long the send took, for the breaker
@@ -198,7 +200,22 @@ public final class DeliveryCore {
         failure.error());
     String topic = policy.deadLetterTopic();
     if (topic != null) {
-      sender.sendDeadLetter(event, topic, failure.error());
+      // Not awaited: the row is parked (DEAD) whatever becomes of the copy, and waiting would
+      // hold the batch's partitions while a copy waits for the broker.
+      sender
+          .copyToDeadLetter(event, topic, failure.error())
+          .whenComplete(
+              (ok, error) -> {
+                if (error != null) {
+                  metrics.deadLetterFailed();
+                  log.error(
+                      "Could not copy parked outbox event {} to dead-letter topic {}: {}. The"
+                          + " event stays parked in the outbox; list or replay it there.",
+                      event.event().id(),
+                      topic,
+                      error.getMessage());
+                }
+              });
     }
     metrics.parked();
   }

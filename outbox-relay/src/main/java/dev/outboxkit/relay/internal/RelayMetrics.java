@@ -29,6 +29,7 @@ public final class RelayMetrics {
   private final Counter retriableFailures;
   private final Counter permanentFailures;
   private final Counter dead;
+  private final Counter deadLetterFailures;
   private final DistributionSummary batchSize;
 
   public RelayMetrics(MeterRegistry registry, String table) {
@@ -85,6 +86,14 @@ public final class RelayMetrics {
                 .tags(tags)
                 .description("Events parked after their last attempt or a permanent error")
                 .register(registry));
+    deadLetterFailures =
+        add(
+            Counter.builder("outbox.deadletter.failures")
+                .tags(tags)
+                .description(
+                    "Copies of parked events that did not reach the dead-letter topic (the events"
+                        + " stay parked in the outbox)")
+                .register(registry));
     batchSize =
         add(
             DistributionSummary.builder("outbox.relay.batch.size")
@@ -109,6 +118,11 @@ public final class RelayMetrics {
 
   public void parked() {
     dead.increment();
+  }
+
+  /** A dead-letter copy that failed; called from the copying thread. */
+  public void deadLetterFailed() {
+    deadLetterFailures.increment();
   }
 
   public void batch(int size) {

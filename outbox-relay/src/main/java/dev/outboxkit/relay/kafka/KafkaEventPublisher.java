@@ -8,14 +8,23 @@ import dev.outboxkit.relay.spi.TopicRouter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.jspecify.annotations.Nullable;
@@ -44,7 +53,9 @@ import org.slf4j.LoggerFactory;
  * build the producer configuration ({@link ProducerSettings}), own the shared producer ({@link
  * SharedProducer}), refuse records the producer would refuse ({@link RecordChecks}, {@link
  * TopicCheck}), map the producer's answers ({@link SendResults}) and copy parked events to the
- * dead-letter topic ({@link DeadLetters}). Created only through {@link KafkaPublishers}.
+ * dead-letter topic ({@link DeadLetters}, on a thread and producer of its own, never awaited by the
+ * publishing thread; {@link #start} refuses a dead-letter topic that does not exist). Created only
+ * through {@link KafkaPublishers}.
  *
  * <p>Not thread-safe: used by the relay's publishing thread only. The producer and admin client are
  * created on first use, and again after an error that leaves the producer unusable.
@@ -62,6 +73,8 @@ final class KafkaEventPublisher implements ManagedBatchSender {
   private volatile boolean closed;
   private final RecordChecks checks;
   private final DeadLetters deadLetters;
+  private final Map<String, Object> adminConfig;
+  private final @Nullable String deadLetterTopic;
   private final @Nullable TransactionalProducers transactions;
 
   /**
@@ -73,6 +86,8 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    * @param clock for acknowledgement times
    * @param transactionalIdPrefix the prefix of the transactional ids (one per outbox partition), or
    *     {@code null} for plain idempotent sends
+   * @param deadLetterTopic where parked events are copied (checked at {@link #start}), or {@code
+   *     null}
    */
   KafkaEventPublisher(
       Map<String, Object> userProperties,
@@ -81,20 +96,52 @@ final class KafkaEventPublisher implements ManagedBatchSender {
       TopicRouter router,
       boolean verifyTopics,
       Clock clock,
-      @Nullable String transactionalIdPrefix) {
+      @Nullable String transactionalIdPrefix,
+      @Nullable String deadLetterTopic) {
+    this(
+        userProperties,
+        clientId,
+        sendTimeout,
+        router,
+        verifyTopics,
+        clock,
+        transactionalIdPrefix,
+        deadLetterTopic,
+        KafkaProducer::new);
+  }
+
+  /**
+   * As above, with the producers made by {@code factory} (Kafka's {@code MockProducer} in unit
+   * tests) instead of {@code KafkaProducer::new}.
+   */
+  KafkaEventPublisher(
+      Map<String, Object> userProperties,
+      String clientId,
+      Duration sendTimeout,
+      TopicRouter router,
+      boolean verifyTopics,
+      Clock clock,
+      @Nullable String transactionalIdPrefix,
+      @Nullable String deadLetterTopic,
+      Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     ProducerSettings settings = new ProducerSettings(userProperties, clientId, sendTimeout);
     this.router = router;
     this.clock = clock;
     this.deliveryTimeoutMillis = settings.deliveryTimeoutMillis();
-    this.producer = new SharedProducer(settings.config());
+    this.producer = new SharedProducer(settings.config(), factory);
     this.topics =
         verifyTopics ? new TopicCheck(settings.adminConfig(), Duration.ofSeconds(5)) : null;
     this.checks = new RecordChecks(settings.maxRequestSize(), topics);
-    this.deadLetters = new DeadLetters(router, producer, deliveryTimeoutMillis);
+    this.adminConfig = settings.adminConfig();
+    this.deadLetterTopic = deadLetterTopic;
+    Map<String, Object> copies = new HashMap<>(settings.config());
+    copies.put(ProducerConfig.CLIENT_ID_CONFIG, clientId + "-dlt");
+    this.deadLetters =
+        new DeadLetters(router, new SharedProducer(copies, factory), clientId + "-dead-letters");
     this.transactions =
         transactionalIdPrefix == null
             ? null
-            : new TransactionalProducers(settings.config(), transactionalIdPrefix, clock);
+            : new TransactionalProducers(settings.config(), transactionalIdPrefix, clock, factory);
   }
 
   /** A batch handed to the producer, whose acknowledgements are still to come. */
@@ -132,6 +179,15 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    */
   @Override
   public InFlight send(List<PendingEvent> batch) {
+    return send(batch, () -> true);
+  }
+
+  /**
+   * As {@link #send(List)}, asking {@code mayHandOver} before each event; once it says no (the
+   * relay's leases are no longer trusted), the rest of the batch is deferred.
+   */
+  @Override
+  public InFlight send(List<PendingEvent> batch, BooleanSupplier mayHandOver) {
     if (closed) {
       // A batch handler that outlived the relay's stop must not send (nor count an attempt).
       throw new IllegalStateException("The Kafka publisher was closed: the relay stops");
@@ -141,8 +197,10 @@ final class KafkaEventPublisher implements ManagedBatchSender {
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
     boolean brokerUnreachable = false;
+    boolean windowOpen = true;
     for (PendingEvent pending : batch) {
-      if (brokerUnreachable || held.contains(pending.key())) {
+      windowOpen = windowOpen && mayHandOver.getAsBoolean();
+      if (!windowOpen || brokerUnreachable || held.contains(pending.key())) {
         results.add(CompletableFuture.completedFuture(new PublishResult.Deferred(pending)));
         continue;
       }
@@ -179,7 +237,12 @@ final class KafkaEventPublisher implements ManagedBatchSender {
           brokerUnreachable = f.kind() == FailureKind.BROKER || f.kind() == FailureKind.ACCESS;
         }
       } catch (KafkaException | IllegalStateException e) {
-        reset.compareAndSet(false, KafkaErrors.needsNewProducer(e));
+        // A plain idempotent producer has no abortable errors: in its error state it stays
+        // unusable until it is replaced.
+        reset.compareAndSet(
+            false,
+            KafkaErrors.needsNewProducer(e)
+                || (transactions == null && KafkaErrors.inErrorState(e)));
         held.add(pending.key());
         result.complete(SendResults.failed(pending, e));
         // send() blocks up to max.block.ms when it has no metadata: once that happened, the
@@ -226,13 +289,31 @@ final class KafkaEventPublisher implements ManagedBatchSender {
   }
 
   /**
-   * Sends a copy of a parked event to the dead-letter topic and waits for it.
+   * Sends a copy of a parked event to the dead-letter topic and waits for it, up to the delivery
+   * timeout.
    *
    * @return whether the broker acknowledged it
    */
   @Override
   public boolean sendDeadLetter(PendingEvent pending, String topic, String error) {
-    return deadLetters.send(pending, topic, error);
+    try {
+      deadLetters.copy(pending, topic, error).get(deliveryTimeoutMillis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | TimeoutException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Hands a copy of a parked event to the dead-letter copying thread (see {@link DeadLetters}) and
+   * returns at once.
+   */
+  @Override
+  public CompletionStage<Void> copyToDeadLetter(PendingEvent pending, String topic, String error) {
+    return deadLetters.copy(pending, topic, error);
   }
 
   /**
@@ -245,6 +326,41 @@ final class KafkaEventPublisher implements ManagedBatchSender {
   @Override
   public void start() {
     producer.start();
+    if (deadLetterTopic != null) {
+      checkDeadLetterTopic(deadLetterTopic);
+    }
+  }
+
+  /**
+   * A missing dead-letter topic would make each copy wait {@code max.block.ms} and fail: refuse to
+   * start instead, naming the setting. A broker out of reach says nothing about the topic, so the
+   * relay starts (events wait for the broker anyway).
+   */
+  private void checkDeadLetterTopic(String topic) {
+    TopicCheck check = topics != null ? topics : new TopicCheck(adminConfig, Duration.ofSeconds(5));
+    TopicCheck.Answer answer;
+    try {
+      answer = check.check(topic);
+    } catch (KafkaException e) {
+      answer = TopicCheck.Answer.UNKNOWN;
+    } finally {
+      if (check != topics) {
+        check.close();
+      }
+    }
+    if (answer == TopicCheck.Answer.MISSING) {
+      throw new IllegalStateException(
+          "The dead-letter topic '"
+              + topic
+              + "' does not exist: create it, or change or unset outbox.relay.topics.dead-letter"
+              + " (OutboxRelay.Builder.deadLetterTopic)");
+    }
+    if (answer == TopicCheck.Answer.UNKNOWN) {
+      log.warn(
+          "Could not check that the dead-letter topic {} exists (no answer from the broker);"
+              + " starting anyway",
+          topic);
+    }
   }
 
   /**
@@ -258,6 +374,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
       transactions.close(timeout);
     }
     producer.close(timeout);
+    deadLetters.close(timeout);
     if (topics != null) {
       topics.close();
     }

@@ -20,7 +20,8 @@ public final class KafkaPublishers {
    *
    * <p>Taken from {@code settings}: the producer properties, the send timeout (the producer's
    * delivery timeout), the topic router, whether to check that a topic exists before sending to it,
-   * the clock for acknowledgement times, and the transactional id prefix.
+   * the clock for acknowledgement times, the transactional id prefix, and the dead-letter topic
+   * (whose existence {@link ManagedBatchSender#start()} checks).
    *
    * @param settings the relay's settings, not null
    * @param clientId the producer's client id, not null (transactional producers add {@code
@@ -35,6 +36,7 @@ public final class KafkaPublishers {
         settings.topicRouter(),
         settings.verifyTopics(),
         settings.clock(),
-        settings.transactionalIdPrefix());
+        settings.transactionalIdPrefix(),
+        settings.deadLetterTopic());
   }
 }

@@ -2,7 +2,7 @@ package dev.outboxkit.relay.kafka;
 
 import java.time.Duration;
 import java.util.Map;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import java.util.function.Function;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.KafkaException;
 import org.jspecify.annotations.Nullable;
@@ -23,12 +23,20 @@ final class SharedProducer {
   private static final Logger log = LoggerFactory.getLogger(SharedProducer.class);
 
   private final Map<String, Object> config;
+  private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
   private @Nullable Producer<byte[], byte[]> producer;
   // Set by close(), possibly from the thread stopping the relay: no producer is created after it.
   private volatile boolean closed;
 
-  SharedProducer(Map<String, Object> config) {
+  /**
+   * @param config the producer's configuration
+   * @param factory creates a producer from a configuration ({@code KafkaProducer::new}; tests pass
+   *     Kafka's {@code MockProducer})
+   */
+  SharedProducer(
+      Map<String, Object> config, Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     this.config = config;
+    this.factory = factory;
   }
 
   /**
@@ -58,7 +66,7 @@ final class SharedProducer {
     }
     Producer<byte[], byte[]> p = producer;
     if (p == null) {
-      p = new KafkaProducer<>(config);
+      p = factory.apply(config);
       producer = p;
     }
     return p;

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -47,18 +48,31 @@ final class TransactionalProducers {
   private final Map<String, Object> producerConfig;
   private final String prefix;
   private final Clock clock;
+  private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
   private final Map<Integer, Producer<byte[], byte[]>> producers = new HashMap<>();
   private @Nullable ExecutorService committer;
+
+  /** Producers made by {@code KafkaProducer::new}; see the full constructor. */
+  TransactionalProducers(Map<String, Object> producerConfig, String prefix, Clock clock) {
+    this(producerConfig, prefix, clock, KafkaProducer::new);
+  }
 
   /**
    * @param producerConfig the publisher's producer configuration, without a transactional id
    * @param prefix the prefix of the transactional ids
    * @param clock for commit times (an event counts as delivered when its transaction committed)
+   * @param factory creates a producer from a configuration ({@code KafkaProducer::new}; tests pass
+   *     Kafka's {@code MockProducer})
    */
-  TransactionalProducers(Map<String, Object> producerConfig, String prefix, Clock clock) {
+  TransactionalProducers(
+      Map<String, Object> producerConfig,
+      String prefix,
+      Clock clock,
+      Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     this.producerConfig = producerConfig;
     this.prefix = prefix;
     this.clock = clock;
+    this.factory = factory;
   }
 
   /** The transactional id of an outbox partition's producer. */
@@ -86,7 +100,7 @@ final class TransactionalProducers {
       config.put(
           ProducerConfig.CLIENT_ID_CONFIG,
           producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-p" + partition);
-      p = new KafkaProducer<>(config);
+      p = factory.apply(config);
       try {
         // Aborts the previous owner's open transaction and fences its producer off.
         p.initTransactions();
@@ -138,6 +152,7 @@ final class TransactionalProducers {
       }
       done.add(r);
     }
+    deferCopiedFailures(done, aborted.keySet());
     for (int i = 0; i < done.size(); i++) {
       PublishResult r = done.get(i);
       PublishResult.Failed commitFailure = aborted.get(r.event().partition());
@@ -159,6 +174,30 @@ final class TransactionalProducers {
       }
     }
     return done;
+  }
+
+  /**
+   * Once one record fails, kafka-clients puts the transaction in its abortable error state and
+   * fails the records still waiting in its buffer with that same error ({@code Sender} aborts the
+   * undrained batches with the transaction manager's {@code lastError}). Those events did nothing
+   * wrong: in a partition whose transaction was aborted, a failure that repeats the first one's
+   * error word for word is deferred (sent again, no attempt counted) instead of counted. An event
+   * that is bad itself fails again on its own, first of its partition, in a later batch.
+   */
+  private static void deferCopiedFailures(
+      List<PublishResult> done, Set<Integer> abortedPartitions) {
+    Map<Integer, String> firstError = new HashMap<>();
+    for (int i = 0; i < done.size(); i++) {
+      if (!(done.get(i) instanceof PublishResult.Failed f)
+          || !abortedPartitions.contains(f.event().partition())
+          || (f.kind() != FailureKind.PERMANENT && f.kind() != FailureKind.EVENT)) {
+        continue;
+      }
+      String first = firstError.putIfAbsent(f.event().partition(), f.error());
+      if (first != null && first.equals(f.error())) {
+        done.set(i, new PublishResult.Deferred(f.event()));
+      }
+    }
   }
 
   /**

@@ -226,7 +226,10 @@ final class PublishLoop implements Runnable {
       // Checked again here, under the pause barrier: a batch read before pause() returned is not
       // sent after it.
       try {
-        sending = pause.unlessPaused(() -> sender.send(batch));
+        // The leases are asked again before each event: a hand-over that outlives them (the
+        // process paused in the middle of it) stops there.
+        sending =
+            pause.unlessPaused(() -> sender.send(batch, () -> leases.stillOwns(read.partitions())));
       } catch (RuntimeException e) {
         core.release();
         leases.endBatch(read.partitions());

@@ -58,6 +58,7 @@ class KafkaEventPublisherTests {
         router,
         false,
         Clock.systemUTC(),
+        null,
         null);
   }
 
