@@ -95,7 +95,6 @@ class RelayStallHealthIntegrationTests {
               assertThat(String.valueOf(down.getDetails().get("reason")))
                   .contains("no progress")
                   .contains("1 event");
-              assertThat(down.getDetails()).doesNotContainKey("password");
 
               kafka.createTopic(prefix + "Order", 1);
               await()
@@ -126,9 +125,12 @@ class RelayStallHealthIntegrationTests {
                   .atMost(Duration.ofSeconds(60))
                   .until(() -> health.health().getStatus().equals(Status.DOWN));
               Health down = health.health();
-              assertThat(String.valueOf(down.getDetails().get("reason"))).contains("no progress");
-              assertThat(down.getDetails().get("lagSeconds")).isNull();
-              assertThat(String.valueOf(down.getDetails())).doesNotContain(db.database().password());
+              assertThat(String.valueOf(down.getDetails().get("reason")))
+                  .contains("no progress")
+                  .contains("the change stream waits to be read")
+                  .doesNotContain("jdbc:");
+              // Neither a standby nor an engine that has read nothing has a lag; never zero.
+              assertThat(down.getDetails()).doesNotContainKey("lagSeconds");
             });
     dropSlot(slot);
   }
