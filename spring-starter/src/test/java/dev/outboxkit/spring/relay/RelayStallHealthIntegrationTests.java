@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
@@ -131,6 +132,53 @@ class RelayStallHealthIntegrationTests {
                   .doesNotContain("jdbc:");
               // Neither a standby nor an engine that has read nothing has a lag; never zero.
               assertThat(down.getDetails()).doesNotContainKey("lagSeconds");
+            });
+    dropSlot(slot);
+  }
+
+  @Test
+  void aHealthyIdleCdcRelayAndItsStandbyStayUpPastTheStallTimeout() {
+    String prefix = "cdcidle" + UUID.randomUUID().toString().substring(0, 6) + ".";
+    kafka.createTopic(prefix + "Order", 1);
+    String slot = "idle_" + UUID.randomUUID().toString().substring(0, 6);
+    ApplicationContextRunner cdc =
+        runner()
+            .withPropertyValues(
+                "outbox.relay.mode=cdc",
+                "outbox.relay.cdc.name=" + slot,
+                "outbox.relay.cdc.heartbeat-interval=500ms",
+                "outbox.relay.topics.prefix=" + prefix);
+    cdc.withPropertyValues("outbox.relay.instance-id=active")
+        .run(
+            active -> {
+              assertThat(active).hasNotFailed();
+              OutboxRelayHealthIndicator activeHealth =
+                  active.getBean(OutboxRelayHealthIndicator.class);
+              await()
+                  .atMost(Duration.ofSeconds(60))
+                  .until(() -> active.getBean(OutboxRelay.class).status().active());
+              cdc.withPropertyValues("outbox.relay.instance-id=standby")
+                  .run(
+                      standby -> {
+                        assertThat(standby).hasNotFailed();
+                        OutboxRelay standbyRelay = standby.getBean(OutboxRelay.class);
+                        OutboxRelayHealthIndicator standbyHealth =
+                            standby.getBean(OutboxRelayHealthIndicator.class);
+                        // Three stall timeouts of an idle stream: heartbeats are progress, and
+                        // the standby sees the active one store its position.
+                        long end = System.nanoTime() + Duration.ofSeconds(9).toNanos();
+                        while (System.nanoTime() < end) {
+                          assertThat(activeHealth.health().getStatus()).isEqualTo(Status.UP);
+                          assertThat(standbyHealth.health().getStatus()).isEqualTo(Status.UP);
+                          assertThat(standbyRelay.status().active()).isFalse();
+                          Thread.sleep(100);
+                        }
+                        assertThat(standbyHealth.health().getDetails())
+                            .as("a standby has no lag of its own to report")
+                            .doesNotContainKey("lagSeconds");
+                        assertThat(activeHealth.health().getDetails())
+                            .containsEntry("lagSeconds", 0.0);
+                      });
             });
     dropSlot(slot);
   }
