@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -146,17 +147,17 @@ final class CdcMetrics implements AutoCloseable {
   void measure(Jdbc jdbc, OutboxStats stats, boolean engineRunning, boolean reading) {
     long now = clock.millis();
     long since = inFlightSince.get();
-    Duration lag = null;
-    if (!engineRunning) {
-      lag = null; // a standby, or an engine that could not start: no lag to report, not zero
-    } else if (since > 0) {
+    // A standby, or an engine that could not start or has read nothing yet, has no lag to report:
+    // unknown, never zero.
+    @Nullable Duration lag = null;
+    if (engineRunning && since > 0) {
       lag = Duration.ofMillis(Math.max(0, now - since));
-    } else if (System.nanoTime() - lastSeenNanos.get()
-        > options.heartbeatInterval().toNanos() * 3) {
+    } else if (engineRunning
+        && System.nanoTime() - lastSeenNanos.get() > options.heartbeatInterval().toNanos() * 3) {
       // Nothing read, not even a heartbeat, for three heartbeat intervals: the reader is stuck.
       long lastCommit = lastSeenCommitMillis.get();
       lag = lastCommit > 0 ? Duration.ofMillis(Math.max(0, now - lastCommit)) : null;
-    } else if (readSinceStart) {
+    } else if (engineRunning && readSinceStart) {
       lag = Duration.ZERO;
     }
     long backlog = -1;
@@ -200,10 +201,10 @@ final class CdcMetrics implements AutoCloseable {
         if (!rs.next()) {
           return 0;
         }
-        java.time.Instant updated = dialect.getInstant(rs, "updated_at");
+        Instant updated = dialect.getInstant(rs, "updated_at");
         long mark = updated == null ? 0 : updated.toEpochMilli();
         if (options.offsetsInKafka() != null && rs.getString("owner_id") != null) {
-          java.time.Instant expires = dialect.getInstant(rs, "expires_at");
+          Instant expires = dialect.getInstant(rs, "expires_at");
           mark = 31 * mark + (expires == null ? 0 : expires.toEpochMilli());
         }
         return mark;
