@@ -119,6 +119,7 @@ public interface OutboxRelay extends AutoCloseable {
     private @Nullable String instanceId;
     private @Nullable String transactionalIdPrefix;
     private @Nullable CdcOptions cdc;
+    private Duration stallTimeout = RelayDefaults.STALL_TIMEOUT;
 
     private Builder() {}
 
@@ -517,6 +518,25 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
+     * How long work may wait while nothing moves before {@link RelayStatus#stalled()} says why (and
+     * the Spring Boot health indicator reports DOWN). Work waits when pending events are in the
+     * outbox (polling), while the change stream is to be read (CDC, running and not paused), or
+     * when measuring the backlog fails; it moves when an event is published or parked, or, in CDC,
+     * when a batch's position is stored by this instance or (through the state table) by the active
+     * one. Default: {@link RelayDefaults#STALL_TIMEOUT}. {@link #build()} refuses a timeout of two
+     * {@link #metricsInterval}s or less, and in CDC of three engine heartbeats or less (an idle
+     * stream shows progress only once per heartbeat).
+     *
+     * @param timeout at least 1 s
+     */
+    public Builder stallTimeout(Duration timeout) {
+      this.stallTimeout =
+          atLeast(
+              "stallTimeout (outbox.relay.health.stall-timeout)", timeout, Duration.ofSeconds(1));
+      return this;
+    }
+
+    /**
      * Builds the relay. Does no I/O and starts no thread.
      *
      * @throws IllegalStateException when a required option is missing or producer properties would
@@ -531,6 +551,7 @@ public interface OutboxRelay extends AutoCloseable {
             "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to");
       }
       RelayFactory.checkProducerProperties(producerProperties);
+      checkStallTimeout();
       RelaySettings settings =
           new RelaySettings(
               dataSource,
@@ -564,8 +585,30 @@ public interface OutboxRelay extends AutoCloseable {
               meterRegistry,
               clock,
               instanceId != null ? instanceId : defaultInstanceId(),
-              transactionalIdPrefix);
+              transactionalIdPrefix,
+              stallTimeout);
       return RelayFactory.create(settings, cdc);
+    }
+
+    private void checkStallTimeout() {
+      if (stallTimeout.compareTo(metricsInterval.multipliedBy(2)) <= 0) {
+        throw new IllegalStateException(
+            "stallTimeout (outbox.relay.health.stall-timeout) is "
+                + stallTimeout
+                + " but must be longer than two metrics intervals ("
+                + metricsInterval.multipliedBy(2)
+                + ", outbox.relay.polling.metrics-interval): progress is judged per measurement."
+                + " Raise the stall timeout or measure more often.");
+      }
+      if (cdc != null && stallTimeout.compareTo(cdc.heartbeatInterval().multipliedBy(3)) <= 0) {
+        throw new IllegalStateException(
+            "stallTimeout (outbox.relay.health.stall-timeout) is "
+                + stallTimeout
+                + " but must be longer than three CDC heartbeats ("
+                + cdc.heartbeatInterval().multipliedBy(3)
+                + ", outbox.relay.cdc.heartbeat-interval): an idle change stream shows progress"
+                + " once per heartbeat. Raise the stall timeout or shorten the heartbeat.");
+      }
     }
 
     private static String defaultInstanceId() {

@@ -59,6 +59,16 @@ public final class RelayDefaults {
    */
   public static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
 
+  /**
+   * How long work may wait while nothing is published, parked or acknowledged before the relay's
+   * status says it is stalled (health DOWN): 5 minutes. Long enough that no healthy relay reaches
+   * it (a batch is bounded by the send timeout, gauges are measured every 5 s, an idle CDC stream
+   * stores its position every 10 s), and as long as the default {@code outbox.relay.health.max-lag}
+   * and the longest retry backoff, so a stalled relay and a lagging one turn DOWN in the same
+   * window.
+   */
+  public static final Duration STALL_TIMEOUT = Duration.ofMinutes(5);
+
   /** How long {@link OutboxRelay#close()} waits for the in-flight batch. */
   public static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
 

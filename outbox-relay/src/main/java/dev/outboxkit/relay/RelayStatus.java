@@ -11,24 +11,55 @@ import org.jspecify.annotations.Nullable;
  * @param instanceId this instance's id in the lease tables
  * @param state the lifecycle state
  * @param ownedPartitions the outbox partitions this instance holds leases on
- * @param backlog pending events in the whole outbox at the last measurement, or -1 before the first
- * @param lag age of the oldest pending event at the last measurement; zero when none is pending
+ * @param backlog pending events in the whole outbox at the last measurement, or -1 when unknown
+ *     (before the first, or the last one failed)
+ * @param lag age of the oldest pending event at the last measurement (CDC: the source lag); zero
+ *     when none is pending; {@code null} when unknown: before the first measurement, after a failed
+ *     one, and in CDC while no engine runs here or the engine has read nothing yet
  * @param consecutiveFailures batches in a row that had send failures; zero after a clean batch
  * @param circuitState the broker circuit breaker's state ({@code CLOSED}, {@code OPEN}, {@code
  *     HALF_OPEN}, ...)
  * @param lastError the last send or database error, or {@code null}
  * @param lastBatchAt when the last batch finished, or {@code null}
+ * @param stalled why this instance is stalled, or {@code null}: work waited (a backlog, a change
+ *     stream to read, or measurements that kept failing) and nothing was published, parked or
+ *     acknowledged for the stall timeout ({@code OutboxRelay.Builder#stallTimeout})
  */
 public record RelayStatus(
     String instanceId,
     State state,
     Set<Integer> ownedPartitions,
     long backlog,
-    Duration lag,
+    @Nullable Duration lag,
     int consecutiveFailures,
     String circuitState,
     @Nullable String lastError,
-    @Nullable Instant lastBatchAt) {
+    @Nullable Instant lastBatchAt,
+    @Nullable String stalled) {
+
+  /** A status of a relay that is not stalled (for tests and relays without a stall check). */
+  public RelayStatus(
+      String instanceId,
+      State state,
+      Set<Integer> ownedPartitions,
+      long backlog,
+      @Nullable Duration lag,
+      int consecutiveFailures,
+      String circuitState,
+      @Nullable String lastError,
+      @Nullable Instant lastBatchAt) {
+    this(
+        instanceId,
+        state,
+        ownedPartitions,
+        backlog,
+        lag,
+        consecutiveFailures,
+        circuitState,
+        lastError,
+        lastBatchAt,
+        null);
+  }
 
   /**
    * Whether this instance publishes now: it holds partitions (polling) or the engine's lease (CDC).

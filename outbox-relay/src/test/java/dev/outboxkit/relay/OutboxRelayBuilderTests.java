@@ -141,6 +141,44 @@ class OutboxRelayBuilderTests {
   }
 
   @Test
+  void refusesAStallTimeoutThatMeasurementsOrCdcHeartbeatsCouldReachNamingTheProperty() {
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> OutboxRelay.builder().stallTimeout(Duration.ofMillis(500)))
+        .withMessageContaining("outbox.relay.health.stall-timeout");
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new JdbcDataSource())
+                    .bootstrapServers("localhost:9092")
+                    .metricsInterval(Duration.ofSeconds(5))
+                    .stallTimeout(Duration.ofSeconds(10))
+                    .build())
+        .withMessageContaining("outbox.relay.health.stall-timeout")
+        .withMessageContaining("outbox.relay.polling.metrics-interval");
+    assertThatIllegalStateException()
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .dataSource(new JdbcDataSource())
+                    .bootstrapServers("localhost:9092")
+                    .stallTimeout(Duration.ofSeconds(30))
+                    .cdc(
+                        dev.outboxkit.relay.cdc.CdcOptions.builder(
+                                "jdbc:postgresql://db/app", "u", "p")
+                            .build())
+                    .build())
+        .withMessageContaining("outbox.relay.cdc.heartbeat-interval");
+    assertThat(
+            OutboxRelay.builder()
+                .dataSource(new JdbcDataSource())
+                .bootstrapServers("localhost:9092")
+                .stallTimeout(Duration.ofSeconds(11))
+                .build())
+        .isNotNull();
+  }
+
+  @Test
   void buildingDoesNoIo() {
     OutboxRelay relay =
         OutboxRelay.builder()

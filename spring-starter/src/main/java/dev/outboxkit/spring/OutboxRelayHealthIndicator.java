@@ -7,9 +7,13 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
- * The relay's health: DOWN when it is stopped, when the oldest pending event is older than the
- * allowed lag, or after too many batches in a row with send failures; OUT_OF_SERVICE while paused.
- * Reads a snapshot only, so checking health never touches the database or the broker.
+ * The relay's health: DOWN when it is stopped, when it is stalled (work waited and nothing was
+ * published, parked or acknowledged for {@code outbox.relay.health.stall-timeout}; {@link
+ * RelayStatus#stalled()}), when the oldest pending event is older than the allowed lag, or after
+ * too many batches in a row with send failures; OUT_OF_SERVICE while paused. An unknown lag (not
+ * measured yet, a failed measurement, a CDC instance without a running engine) is left out of the
+ * details rather than shown as zero. Reads a snapshot only, so checking health never touches the
+ * database or the broker.
  */
 public final class OutboxRelayHealthIndicator implements HealthIndicator {
 
@@ -37,7 +41,9 @@ public final class OutboxRelayHealthIndicator implements HealthIndicator {
       health = Health.outOfService();
     } else if (status.state() != RelayStatus.State.RUNNING) {
       health = Health.down().withDetail("reason", "relay is " + status.state());
-    } else if (status.lag().compareTo(maxLag) > 0) {
+    } else if (status.stalled() != null) {
+      health = Health.down().withDetail("reason", status.stalled());
+    } else if (status.lag() != null && status.lag().compareTo(maxLag) > 0) {
       health = Health.down().withDetail("reason", "lag above " + maxLag);
     } else if (status.consecutiveFailures() >= maxConsecutiveFailures) {
       health =
@@ -51,9 +57,11 @@ public final class OutboxRelayHealthIndicator implements HealthIndicator {
         .withDetail("state", status.state().name())
         .withDetail("ownedPartitions", status.ownedPartitions().size())
         .withDetail("backlog", status.backlog())
-        .withDetail("lagSeconds", status.lag().toMillis() / 1000.0)
         .withDetail("consecutiveFailures", status.consecutiveFailures())
         .withDetail("circuitBreaker", status.circuitState());
+    if (status.lag() != null) {
+      health.withDetail("lagSeconds", status.lag().toMillis() / 1000.0);
+    }
     if (status.lastError() != null) {
       health.withDetail("lastError", status.lastError());
     }

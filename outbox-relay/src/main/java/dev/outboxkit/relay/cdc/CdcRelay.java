@@ -187,7 +187,9 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     ScheduledExecutorService housekeeping = daemonThread("outboxkit-cdc-metrics-" + id);
     this.housekeeping = housekeeping;
     housekeeping.scheduleWithFixedDelay(
-        () -> metrics.measure(jdbc, stats, runner.engineLive()),
+        () ->
+            metrics.measure(
+                jdbc, stats, runner.engineLive(), state.get() == RelayStatus.State.RUNNING),
         0,
         settings.metricsInterval().toMillis(),
         TimeUnit.MILLISECONDS);
@@ -265,11 +267,12 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
         state.get(),
         owned,
         metrics == null ? -1 : metrics.relay().backlog(),
-        metrics == null ? Duration.ZERO : metrics.relay().lag(),
+        metrics == null ? null : metrics.relay().lag(),
         core == null ? 0 : core.consecutiveFailures(),
         core == null ? "CLOSED" : core.breakerState(),
         error,
-        core == null ? null : core.lastBatchAt());
+        core == null ? null : core.lastBatchAt(),
+        metrics == null || state.get() != RelayStatus.State.RUNNING ? null : metrics.stalled());
   }
 
   @Override

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The relay's meters. Their names are public contract (see docs/relay.md); the only tag is the
@@ -22,7 +23,8 @@ public final class RelayMetrics {
   private final MeterRegistry registry;
   private final List<Meter> meters = new ArrayList<>();
   private final AtomicLong backlog = new AtomicLong(-1);
-  private final AtomicLong lagMillis = new AtomicLong();
+  private final AtomicLong lagMillis = new AtomicLong(-1);
+  private final AtomicLong progress = new AtomicLong();
   private final AtomicInteger owned = new AtomicInteger();
   private final Timer latency;
   private final Counter published;
@@ -31,6 +33,7 @@ public final class RelayMetrics {
   private final Counter dead;
   private final Counter deadLetterFailures;
   private final DistributionSummary batchSize;
+  private final Counter measurementFailures;
 
   public RelayMetrics(MeterRegistry registry, String table) {
     this.registry = registry;
@@ -42,9 +45,10 @@ public final class RelayMetrics {
             .baseUnit("events")
             .register(registry));
     meters.add(
-        Gauge.builder("outbox.lag", lagMillis, l -> l.get() / 1000.0)
+        Gauge.builder("outbox.lag", lagMillis, l -> l.get() < 0 ? Double.NaN : l.get() / 1000.0)
             .tags(tags)
-            .description("Age of the oldest pending event; zero when none is pending")
+            .description(
+                "Age of the oldest pending event; zero when none is pending; NaN when unknown")
             .baseUnit("seconds")
             .register(registry));
     meters.add(
@@ -100,6 +104,14 @@ public final class RelayMetrics {
                 .tags(tags)
                 .description("Events sent per batch")
                 .register(registry));
+    measurementFailures =
+        add(
+            Counter.builder("outbox.relay.measurement.failures")
+                .tags(tags)
+                .description(
+                    "Backlog or lag measurements that failed; the gauges read NaN until one"
+                        + " succeeds")
+                .register(registry));
   }
 
   private <M extends Meter> M add(M meter) {
@@ -110,6 +122,7 @@ public final class RelayMetrics {
   public void delivered(Duration latency) {
     this.latency.record(latency.isNegative() ? Duration.ZERO : latency);
     published.increment();
+    progress.incrementAndGet();
   }
 
   public void failed(boolean permanent) {
@@ -118,6 +131,20 @@ public final class RelayMetrics {
 
   public void parked() {
     dead.increment();
+    progress.incrementAndGet();
+  }
+
+  /** Progress other than an event published or parked (CDC: a batch's position stored). */
+  public void progressed() {
+    progress.incrementAndGet();
+  }
+
+  /**
+   * A number that grows with every event published or parked and every {@link #progressed}: the
+   * progress mark of {@link StallDetector#observe}.
+   */
+  public long progress() {
+    return progress.get();
   }
 
   /** A dead-letter copy that failed; called from the copying thread. */
@@ -133,17 +160,34 @@ public final class RelayMetrics {
     owned.set(partitions);
   }
 
-  public void outbox(long pending, Duration lag) {
+  /**
+   * Sets the backlog and lag gauges.
+   *
+   * @param pending pending events, or -1 when unknown
+   * @param lag the lag, or {@code null} when unknown (the gauge reads NaN, never a stale value)
+   */
+  public void outbox(long pending, @Nullable Duration lag) {
     backlog.set(pending);
-    lagMillis.set(lag.toMillis());
+    lagMillis.set(lag == null ? -1 : Math.max(0, lag.toMillis()));
+  }
+
+  /**
+   * A measurement failed: the gauges read NaN (not the last value, which would look like a relay
+   * that is fine) and the failure is counted.
+   */
+  public void measurementFailed() {
+    outbox(-1, null);
+    measurementFailures.increment();
   }
 
   public long backlog() {
     return backlog.get();
   }
 
-  public Duration lag() {
-    return Duration.ofMillis(lagMillis.get());
+  /** The lag at the last measurement, or {@code null} when unknown. */
+  public @Nullable Duration lag() {
+    long millis = lagMillis.get();
+    return millis < 0 ? null : Duration.ofMillis(millis);
   }
 
   /** Removes this relay's meters, so a new relay on the same registry starts afresh. */

@@ -48,7 +48,8 @@ public record RelaySettings(
     MeterRegistry meterRegistry,
     Clock clock,
     String instanceId,
-    @Nullable String transactionalIdPrefix) {
+    @Nullable String transactionalIdPrefix,
+    Duration stallTimeout) {
 
   /** The settings that matter when reading a log, with secret producer properties masked. */
   @Override
@@ -77,6 +78,8 @@ public record RelaySettings(
         + sessionLocks
         + ", transactionalIdPrefix="
         + transactionalIdPrefix
+        + ", stallTimeout="
+        + stallTimeout
         + ", producerProperties="
         + Secrets.masked(producerProperties)
         + "]";

@@ -6,11 +6,14 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.StallDetector;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +23,12 @@ import org.slf4j.LoggerFactory;
  * while. They run on a thread of their own: with millions of events pending (after a broker outage)
  * their queries take long, and the heartbeat must not wait behind them, or the leases lapse exactly
  * while the backlog drains.
+ *
+ * <p>Each measurement also feeds the {@link StallDetector}: a backlog waits; progress is an event
+ * published or parked here, or the oldest pending event changing (another instance published it, so
+ * an instance that owns nothing is not stalled while the others drain). A measurement that fails
+ * sets the gauges to NaN, counts the failure and counts as waiting without progress: a relay that
+ * cannot see its outbox for the stall timeout is DOWN, not frozen at its last good values.
  */
 final class PollingHousekeeping {
 
@@ -30,12 +39,30 @@ final class PollingHousekeeping {
   private final Jdbc jdbc;
   private final OutboxStats stats;
   private final RelayMetrics metrics;
+  private final BooleanSupplier publishing;
+  private final StallDetector stall;
+  private long oldestMark;
 
-  PollingHousekeeping(RelaySettings settings, Jdbc jdbc, OutboxRows rows, RelayMetrics metrics) {
+  /**
+   * @param publishing whether the relay is running and not paused (a paused relay is not stalled)
+   */
+  PollingHousekeeping(
+      RelaySettings settings,
+      Jdbc jdbc,
+      OutboxRows rows,
+      RelayMetrics metrics,
+      BooleanSupplier publishing) {
     this.settings = settings;
     this.jdbc = jdbc;
     this.stats = new OutboxStats(rows.dialect(), settings.table());
     this.metrics = metrics;
+    this.publishing = publishing;
+    this.stall = new StallDetector(settings.clock(), settings.stallTimeout());
+  }
+
+  /** Why the relay is stalled, or {@code null} (see {@link StallDetector#stalled}). */
+  @Nullable String stalled() {
+    return stall.stalled();
   }
 
   /** Measures now and every metrics interval, and purges (if configured), on {@code thread}. */
@@ -49,16 +76,27 @@ final class PollingHousekeeping {
     }
   }
 
-  private void measure() {
+  void measure() {
+    String waiting;
     try {
       OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));
       Instant oldest = now.oldest();
       Duration lag =
           oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
       metrics.outbox(now.backlog(), lag.isNegative() ? Duration.ZERO : lag);
+      oldestMark = oldest == null ? 0 : oldest.toEpochMilli();
+      waiting =
+          now.backlog() == 0
+              ? null
+              : now.backlog()
+                  + (now.backlog() == 1 ? " event waits" : " events wait")
+                  + " in the outbox";
     } catch (SQLException | RuntimeException e) {
+      metrics.measurementFailed();
+      waiting = "the outbox could not be measured (" + e.getClass().getSimpleName() + ")";
       log.debug("Could not measure the outbox backlog", e);
     }
+    stall.observe(publishing.getAsBoolean() ? waiting : null, 31 * metrics.progress() + oldestMark);
   }
 
   private void purgePublished() {

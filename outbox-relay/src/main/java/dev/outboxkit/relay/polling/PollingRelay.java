@@ -56,6 +56,7 @@ final class PollingRelay implements OutboxRelay {
   private @Nullable ScheduledExecutorService housekeeping;
   private @Nullable PgNotificationListener listener;
   private @Nullable ParkedEvents parked;
+  private volatile @Nullable PollingHousekeeping housekeepingJobs;
 
   PollingRelay(RelaySettings settings) {
     this.settings = settings;
@@ -178,7 +179,15 @@ final class PollingRelay implements OutboxRelay {
     ScheduledExecutorService housekeeping =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-metrics-" + id));
     this.housekeeping = housekeeping;
-    new PollingHousekeeping(settings, jdbc, rows, metrics).schedule(housekeeping);
+    PollingHousekeeping jobs =
+        new PollingHousekeeping(
+            settings,
+            jdbc,
+            rows,
+            metrics,
+            () -> state.get() == RelayStatus.State.RUNNING && !pause.paused());
+    this.housekeepingJobs = jobs;
+    jobs.schedule(housekeeping);
     if (settings.listenNotify()
         && dialect.supportsListenNotify()
         && PgNotificationListener.driverPresent()) {
@@ -246,16 +255,18 @@ final class PollingRelay implements OutboxRelay {
       }
     }
     CircuitBreaker breaker = this.breaker;
+    PollingHousekeeping jobs = this.housekeepingJobs;
     return new RelayStatus(
         settings.instanceId(),
         current,
         leases == null ? java.util.Set.of() : leases.owned(),
         metrics == null ? -1 : metrics.backlog(),
-        metrics == null ? Duration.ZERO : metrics.lag(),
+        metrics == null ? null : metrics.lag(),
         failures,
         breaker == null ? "CLOSED" : breaker.getState().name(),
         lastError,
-        lastBatchAt);
+        lastBatchAt,
+        jobs == null || current != RelayStatus.State.RUNNING ? null : jobs.stalled());
   }
 
   @Override

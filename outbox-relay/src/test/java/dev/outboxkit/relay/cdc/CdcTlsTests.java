@@ -235,6 +235,7 @@ class CdcTlsTests {
         new SimpleMeterRegistry(),
         Clock.systemUTC(),
         "test",
-        null);
+        null,
+        Duration.ofMinutes(5));
   }
 }

@@ -97,6 +97,7 @@ public final class RelayAutoConfiguration {
                 relay.retry().maxInterval())
             .shutdownTimeout(relay.shutdownTimeout())
             .keepPublishedFor(relay.keepPublishedFor())
+            .stallTimeout(relay.health().stallTimeout())
             .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry));
     if (relay.sendTimeout() != null) {
       builder.sendTimeout(relay.sendTimeout());

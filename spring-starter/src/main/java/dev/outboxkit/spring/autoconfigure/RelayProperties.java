@@ -357,13 +357,20 @@ public record RelayProperties(
    *
    * @param maxLag Age of the oldest pending event beyond which the relay is DOWN.
    * @param maxConsecutiveFailures Batches in a row with send failures beyond which it is DOWN.
+   * @param stallTimeout How long work may wait (pending events, a change stream to read, or
+   *     measurements that keep failing) while nothing is published, parked or acknowledged before
+   *     the relay is DOWN as stalled. Must be longer than two polling.metrics-interval and, in CDC
+   *     mode, three cdc.heartbeat-interval.
    */
   public record Health(
-      @DefaultValue("5m") Duration maxLag, @DefaultValue("10") int maxConsecutiveFailures) {
+      @DefaultValue("5m") Duration maxLag,
+      @DefaultValue("10") int maxConsecutiveFailures,
+      @DefaultValue("5m") Duration stallTimeout) {
 
     public Health {
       atLeast("outbox.relay.health.max-lag", maxLag, Duration.ofSeconds(1));
       between("outbox.relay.health.max-consecutive-failures", maxConsecutiveFailures, 1, 1_000_000);
+      atLeast("outbox.relay.health.stall-timeout", stallTimeout, Duration.ofSeconds(1));
     }
   }
 }

@@ -15,7 +15,7 @@ import org.springframework.boot.health.contributor.Status;
 class OutboxRelayHealthIndicatorTests {
 
   private static Health health(RelayStatus.State state, Duration lag, int failures) {
-    RelayStatus status =
+    return health(
         new RelayStatus(
             "r-1",
             state,
@@ -25,7 +25,10 @@ class OutboxRelayHealthIndicatorTests {
             failures,
             "CLOSED",
             failures > 0 ? "boom" : null,
-            null);
+            null));
+  }
+
+  private static Health health(RelayStatus status) {
     OutboxRelay relay =
         new OutboxRelay() {
           @Override
@@ -77,5 +80,37 @@ class OutboxRelayHealthIndicatorTests {
         .isEqualTo(Status.DOWN);
     assertThat(health(RelayStatus.State.PAUSED, Duration.ZERO, 0).getStatus())
         .isEqualTo(Status.OUT_OF_SERVICE);
+  }
+
+  @Test
+  void downWhenStalledNamingWhatWaits() {
+    Health health =
+        health(
+            new RelayStatus(
+                "r-1",
+                RelayStatus.State.RUNNING,
+                Set.of(1),
+                3,
+                Duration.ofSeconds(2),
+                0,
+                "CLOSED",
+                null,
+                null,
+                "no progress for 300 s (stall timeout 300 s) while 3 events wait in the outbox"));
+    assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+    assertThat(health.getDetails())
+        .containsEntry(
+            "reason",
+            "no progress for 300 s (stall timeout 300 s) while 3 events wait in the outbox");
+  }
+
+  @Test
+  void anUnknownLagIsLeftOutOfTheDetailsNotShownAsZero() {
+    Health health =
+        health(
+            new RelayStatus(
+                "r-1", RelayStatus.State.RUNNING, Set.of(), -1, null, 0, "CLOSED", null, null));
+    assertThat(health.getStatus()).isEqualTo(Status.UP);
+    assertThat(health.getDetails()).doesNotContainKey("lagSeconds").containsEntry("backlog", -1L);
   }
 }
