@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.sql.SQLException;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * wakes up (SIGCONT) with its batch and its producer where it left them. It must not publish after
  * its lease is gone: every key's first copies stay in order and nothing is lost.
  */
+@ServerTest
 class RelayZombieIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
