@@ -14,6 +14,7 @@ import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.KafkaTopics;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -52,6 +53,7 @@ import org.junit.jupiter.api.Test;
  * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb), {@code bench.rate} (1000/s),
  * {@code bench.seconds} (20), {@code bench.batch} (the relay default).
  */
+@ServerTest
 class RelayBenchmark {
 
   private static final int EVENTS = Integer.getInteger("bench.events", 100_000);

@@ -10,6 +10,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Idempotency keys and the inbox against a real database; one subclass per database. */
+@ServerTest
 abstract class IdempotencyContractTests {
 
   abstract TestDatabaseExtension db();

@@ -10,6 +10,7 @@ import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.FailoverErrors;
 import dev.outboxkit.test.FailoverPools;
 import dev.outboxkit.test.RestartableDatabaseServer;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.Test;
  * commit reached the server but whose answer was lost with the connection. One subclass per
  * database.
  */
+@ServerTest
 abstract class IdempotencyFailoverContractTests {
 
   private static final int CLIENTS = 4;

@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * a {@code jdbc:mariadb:} URL to MySQL gets the MySQL dialect, a {@code jdbc:mysql:} URL to MariaDB
  * the MariaDB dialect, and an event appended that way is stored.
  */
+@ServerTest
 class CrossDriverDialectIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension mysql = TestDatabaseExtension.mysql();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+@ServerTest
 class JdbcTransactionsIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

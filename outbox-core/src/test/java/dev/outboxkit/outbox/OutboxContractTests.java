@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.internal.JdbcOutboxStore;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * The write path against a real database. One subclass per database registers the database
  * extension and names it through {@link #db()}.
  */
+@ServerTest
 abstract class OutboxContractTests {
 
   abstract TestDatabaseExtension db();

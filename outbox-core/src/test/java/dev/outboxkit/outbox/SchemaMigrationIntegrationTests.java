@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The shipped scripts applied by the migration tools users run them with. */
+@ServerTest
 class SchemaMigrationIntegrationTests {
 
   @ParameterizedTest

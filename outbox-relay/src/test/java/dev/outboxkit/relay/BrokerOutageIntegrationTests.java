@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * opens, events wait in the outbox and lag grows, then everything drains in order, with no more
  * duplicates than one batch.
  */
+@ServerTest
 class BrokerOutageIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -19,6 +19,7 @@ import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
@@ -52,6 +53,7 @@ import org.junit.jupiter.api.Test;
  * What the CDC relay must do on every database it supports, against the real database's change log
  * and a real broker. One subclass per database.
  */
+@ServerTest
 abstract class CdcRelayContractTests {
 
   private static final AtomicInteger counter = new AtomicInteger();

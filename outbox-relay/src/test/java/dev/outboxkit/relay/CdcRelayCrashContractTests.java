@@ -11,6 +11,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * takes the engine's lease over within a bounded time and goes on from the stored offsets: nothing
  * lost, per-key order kept, duplicates within the batch that was in flight.
  */
+@ServerTest
 abstract class CdcRelayCrashContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

@@ -15,6 +15,7 @@ import dev.outboxkit.test.FailoverErrors;
 import dev.outboxkit.test.FailoverPools;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.RestartableDatabaseServer;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.Test;
  * line: restart to first successful append, to the relay publishing again, to the backlog of events
  * committed before the restart being published. One subclass per database.
  */
+@ServerTest
 abstract class DatabaseFailoverContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

@@ -8,6 +8,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * lapse and it stops publishing, then it reconnects, takes its partitions back and delivers
  * everything in order.
  */
+@ServerTest
 class DatabaseOutageIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -11,6 +11,7 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -45,6 +46,7 @@ import tools.jackson.databind.json.JsonMapper;
  * OutboxRecordRouter}) in a real standalone Connect worker in this JVM produce the very records the
  * polling relay sends for the same rows.
  */
+@ServerTest
 class KafkaConnectIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension postgres = TestDatabaseExtension.postgres();

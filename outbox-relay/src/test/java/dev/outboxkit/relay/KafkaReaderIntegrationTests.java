@@ -3,6 +3,7 @@ package dev.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestServers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * failed its first poll with "Consumer is not subscribed to any topics or assigned any partitions"
  * (seen at random in CI, right after topic creation).
  */
+@ServerTest
 class KafkaReaderIntegrationTests {
 
   private static final KafkaTestBroker kafka = TestServers.kafka();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcPreflightProbe;
 import dev.outboxkit.test.MySqlServer;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * message names the setting and the statement that fixes it. The checks read the global values over
  * the CDC user's own connection.
  */
+@ServerTest
 class MySqlCdcPreflightIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();

@@ -20,6 +20,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.PgBouncerServer;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * transaction pooling mode, with {@code prepareThreshold=0}; and why that setting is needed.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ServerTest
 class PgBouncerIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

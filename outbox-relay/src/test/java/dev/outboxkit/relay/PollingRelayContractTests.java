@@ -16,6 +16,7 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -48,6 +49,7 @@ import org.junit.jupiter.api.Test;
  * What every database must give the polling relay, against a real database and a real broker. One
  * subclass per database.
  */
+@ServerTest
 abstract class PollingRelayContractTests {
 
   private static final AtomicInteger topics = new AtomicInteger();

@@ -13,6 +13,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * or without the REPLICATION attribute; and its heartbeat keeps the slot's retained WAL bounded
  * while only other tables change.
  */
+@ServerTest
 class PostgresCdcPreflightIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

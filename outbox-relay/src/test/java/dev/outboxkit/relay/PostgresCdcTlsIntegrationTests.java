@@ -10,6 +10,7 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  * {@code sslmode=verify-full} with the right CA publishes over an encrypted replication connection;
  * a wrong CA, or no TLS, stops {@code start()} naming {@code outbox.relay.cdc.url}.
  */
+@ServerTest
 class PostgresCdcTlsIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.time.Duration;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * A relay JVM killed with SIGKILL in the middle of its work, then a new one: nothing is lost,
  * per-key order holds, and duplicates stay within the batches that were in flight.
  */
+@ServerTest
 class RelayCrashIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -8,6 +8,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.lang.reflect.InvocationTargetException;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * expire and relay B, started paused, claims them all; only then does A's mark go through, and B
  * resumes.
  */
+@ServerTest
 class RelayLateMarkIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

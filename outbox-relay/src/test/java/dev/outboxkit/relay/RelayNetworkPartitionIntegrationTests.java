@@ -10,6 +10,7 @@ import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.ProxiedKafkaBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.StallingProxy;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -49,6 +50,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * transactional fencing, the successor's {@code initTransactions()} aborted the deposed owner's
  * transactions, and a {@code read_committed} consumer sees nothing from it after the takeover.
  */
+@ServerTest
 class RelayNetworkPartitionIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -9,6 +9,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.TableColumns;
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
@@ -30,6 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The shipped relay scripts: what the code creates, and what Flyway and Liquibase apply. */
+@ServerTest
 class RelaySchemaMigrationIntegrationTests {
 
   private static final OutboxTable LEASES = OutboxTable.of(RelayDefaults.LEASE_TABLE);

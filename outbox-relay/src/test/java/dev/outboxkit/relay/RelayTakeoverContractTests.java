@@ -8,6 +8,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * killed with SIGKILL; the other takes its partitions over as soon as the database frees the dead
  * session's lock and a heartbeat is missed, not after the TTL. One subclass per database.
  */
+@ServerTest
 abstract class RelayTakeoverContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

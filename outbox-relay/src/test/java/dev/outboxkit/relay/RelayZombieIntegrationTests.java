@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import java.sql.SQLException;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * its lease is gone: no record it sends between waking and a new claim (records carry their sender
  * and send time, {@link SenderTags}), every key's first copies stay in order and nothing is lost.
  */
+@ServerTest
 class RelayZombieIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

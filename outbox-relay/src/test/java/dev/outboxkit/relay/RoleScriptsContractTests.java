@@ -21,6 +21,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcPreflightProbe;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.TestInstance;
  * user holding one role, does its whole job, and is refused the rest. One subclass per database.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ServerTest
 abstract class RoleScriptsContractTests {
 
   static final String PASSWORD = "Role-test-pw-1";

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * for good), and another owner's lock reads as gone exactly when its session ended. One subclass
  * per database.
  */
+@ServerTest
 abstract class SessionLockContractTests {
 
   abstract TestDatabaseExtension database();

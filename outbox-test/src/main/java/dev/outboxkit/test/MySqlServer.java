@@ -29,6 +29,7 @@ public final class MySqlServer implements DatabaseServer, AutoCloseable {
    */
   public static MySqlServer start(String... options) {
     Objects.requireNonNull(options, "options");
+    FastLane.refuseServer("a MySQL server of its own");
     String unavailable = MySqlLauncher.processUnavailableReason();
     if (unavailable != null) {
       throw new TestAbortedException(MySqlLauncher.unavailableMessage(unavailable));

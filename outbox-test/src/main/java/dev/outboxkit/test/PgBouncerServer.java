@@ -44,6 +44,7 @@ public final class PgBouncerServer {
 
   /** The PgBouncer of this JVM, started on first call. */
   public static synchronized PgBouncerServer get() {
+    FastLane.refuseServer("PgBouncer");
     if (instance == null) {
       String reason = unavailableReason();
       if (reason != null) {

@@ -20,6 +20,7 @@ public final class ProxiedKafkaBroker implements AutoCloseable {
   }
 
   public static ProxiedKafkaBroker start() {
+    FastLane.refuseServer("a Kafka broker behind a proxy");
     StallingProxy proxy;
     try {
       proxy = StallingProxy.kafka();

@@ -78,6 +78,7 @@ public final class RestartableDatabaseServer implements DatabaseServer, AutoClos
    * @throws TestAbortedException when MySQL cannot run here (JUnit reports the test as skipped)
    */
   public static RestartableDatabaseServer start(DatabaseKind kind) {
+    FastLane.refuseServer("a restartable " + kind.key() + " server");
     return switch (kind) {
       case POSTGRESQL -> startPostgres();
       case MARIADB -> startMariaDb();

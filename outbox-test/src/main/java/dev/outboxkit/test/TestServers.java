@@ -68,6 +68,7 @@ public final class TestServers {
 
   /** The server for a database product. */
   public static synchronized DatabaseServer database(DatabaseKind kind) {
+    FastLane.refuseServer(kind.key());
     DatabaseServer server = databases.get(kind);
     if (server == null) {
       long start = System.nanoTime();
@@ -103,6 +104,7 @@ public final class TestServers {
 
   /** Kafka: external when configured, else an in-JVM KRaft broker. */
   public static synchronized KafkaTestBroker kafka() {
+    FastLane.refuseServer("Kafka");
     if (kafka == null) {
       long start = System.nanoTime();
       kafka = KafkaTestBroker.start();

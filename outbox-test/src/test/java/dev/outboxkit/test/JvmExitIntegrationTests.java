@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * order and their directories gone. Each test runs {@link JvmExitMain} in a JVM of its own (a
  * non-zero status of the surefire fork fails the build as "Error occurred in starting fork").
  */
+@ServerTest
 class JvmExitIntegrationTests {
 
   @TempDir Path work;

@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The MySQL 8 process server itself: the cache, a start and a stop, the library check. */
+@ServerTest
 class MySqlProcessIntegrationTests {
 
   private static final Logger log = LoggerFactory.getLogger(MySqlProcessIntegrationTests.class);

@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Kill -9 and restart of a dedicated server: same port, same data, a new process. */
+@ServerTest
 class RestartableDatabaseServerIntegrationTests {
 
   private static final Logger log =

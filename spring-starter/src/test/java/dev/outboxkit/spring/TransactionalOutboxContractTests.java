@@ -9,6 +9,7 @@ import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.spring.app.PaymentAuthorized;
 import dev.outboxkit.spring.app.PaymentService;
 import dev.outboxkit.spring.app.PaymentTestApplication;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -27,6 +28,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * subclass per database.
  */
 @SpringBootTest(classes = PaymentTestApplication.class)
+@ServerTest
 abstract class TransactionalOutboxContractTests {
 
   /** The Spring properties that point the application at a test database. */

@@ -11,6 +11,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /** The CDC engine's lease against a real PostgreSQL state table. */
+@ServerTest
 class PostgresCdcLeaseIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * batch before the previous one ends, as read-ahead does) must still hand partitions to a new
  * instance. Heartbeats are driven by the test, so the outcome does not depend on timing.
  */
+@ServerTest
 class LeaseRebalanceIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

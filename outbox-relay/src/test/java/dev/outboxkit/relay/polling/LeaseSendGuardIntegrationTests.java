@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * lease table, claims of partitions with a large backlog) must not stop them while the leases stay
  * valid. The heartbeat runs on a thread of the test, slowed by row locks a test transaction holds.
  */
+@ServerTest
 class LeaseSendGuardIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * member whose row says it holds its lock may be taken over at once. Heartbeats are driven by the
  * test; the lease TTL is 30 s.
  */
+@ServerTest
 class LeaseTakeoverOfLocklessOwnersIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

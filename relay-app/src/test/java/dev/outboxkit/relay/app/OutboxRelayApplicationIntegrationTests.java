@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.net.URI;
@@ -40,6 +41,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * details and writes on parked events for the operator role only.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ServerTest
 class OutboxRelayApplicationIntegrationTests {
 
   static final TestDatabase db = TestServers.postgres().createDatabase("relay_app");

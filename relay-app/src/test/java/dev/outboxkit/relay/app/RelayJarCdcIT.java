@@ -9,6 +9,7 @@ import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
@@ -72,6 +73,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ServerTest
 class RelayJarCdcIT {
 
   static final String ENGINE = "relay_jar_cdc";

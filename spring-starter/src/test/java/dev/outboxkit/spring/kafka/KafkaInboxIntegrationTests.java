@@ -10,6 +10,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.spring.SpringConnectionProvider;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -44,6 +45,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * and switched from a single-record to a batch listener, and finally a new group replays the whole
  * topic. Each event must be booked exactly once.
  */
+@ServerTest
 class KafkaInboxIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

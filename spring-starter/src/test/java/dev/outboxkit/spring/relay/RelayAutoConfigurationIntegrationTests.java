@@ -14,6 +14,7 @@ import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.KafkaTopics;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,6 +43,7 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /** The relay inside a Spring Boot application, on real PostgreSQL and Kafka. */
+@ServerTest
 class RelayAutoConfigurationIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -3,6 +3,7 @@ package dev.outboxkit.spring.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.test.MutableClock;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -35,6 +36,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 @SpringBootTest(
     classes = PaymentWebApplication.class,
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ServerTest
 abstract class HttpIdempotencyContractTests {
 
   static void database(TestDatabaseExtension db, DynamicPropertyRegistry registry) {

@@ -3,6 +3,7 @@ package dev.outboxkit.relay.app.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +56,7 @@ import tools.jackson.databind.JsonNode;
  * Both alerts are awaited in state {@code firing} (not just {@code pending}): firing shows the
  * expression stayed true for the whole {@code for} window, and that {@code pending} came first.
  */
+@ServerTest
 class AlertsEndToEndIntegrationTests {
 
   static final String BACKLOG_ALERT = "OutboxBacklogGrowingWithoutPublishing";

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.net.URI;
@@ -34,6 +35,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * of all parked events and purge, refused, leave every parked row exactly as it was; the operator's
  * work; a user whose role is the default one but not the configured one is refused.
  */
+@ServerTest
 class ManagementSecurityIntegrationTests {
 
   static final TestDatabase db = TestServers.postgres().createDatabase("ops_management_security");

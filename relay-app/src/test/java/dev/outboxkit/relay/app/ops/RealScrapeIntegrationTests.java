@@ -9,6 +9,7 @@ import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +43,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * real schema.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ServerTest
 class RealScrapeIntegrationTests {
 
   static final TestDatabase pollingDb = TestServers.postgres().createDatabase("ops_scrape_polling");

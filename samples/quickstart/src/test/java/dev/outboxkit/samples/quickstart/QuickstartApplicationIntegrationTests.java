@@ -2,6 +2,7 @@ package dev.outboxkit.samples.quickstart;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outboxkit.test.ServerTest;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +16,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 /** The quickstart as a user runs it: embedded PostgreSQL, Flyway, HTTP. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ServerTest
 class QuickstartApplicationIntegrationTests {
 
   @BeforeAll

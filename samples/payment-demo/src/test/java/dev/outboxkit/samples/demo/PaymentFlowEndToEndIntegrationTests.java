@@ -2,6 +2,7 @@ package dev.outboxkit.samples.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outboxkit.test.ServerTest;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,7 +18,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * The payment flow end to end on real PostgreSQL and Kafka: both services in this JVM, the relay in
  * a JVM of its own that the load generator kills with SIGKILL half-way and replaces.
  */
-class PaymentFlowEndToEndTests {
+@ServerTest
+class PaymentFlowEndToEndIntegrationTests {
 
   private static DemoStack stack;
   private final HttpClient http = HttpClient.newHttpClient();
