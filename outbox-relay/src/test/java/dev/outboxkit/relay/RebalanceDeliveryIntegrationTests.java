@@ -16,6 +16,7 @@ import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * Rebalancing as the events see it (the lease hand-over itself is timed in {@code
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * gets its share, both go on publishing, and every event arrives, its key's first copies in order,
  * with no more duplicates than one batch.
  */
+@ServerTest
 class RebalanceDeliveryIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -34,12 +34,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * Issue 19, finding 9: the batch handler's gate belongs to one engine run. Before, it asked whether
  * the relay's current engine was live, so a batch of a stopped run passed once a new run started
  * here. Against a real PostgreSQL (lease and outbox table), with the lease held throughout.
  */
+@ServerTest
 class CdcBatchHandlerIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -23,12 +23,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * What the relay's statements may do to parked ({@code DEAD}) rows, against a real PostgreSQL and
  * real concurrent transactions: an acknowledgement never deletes one, and a replay never brings
  * back one that a purge removed.
  */
+@ServerTest
 class ParkedRowsIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -30,6 +30,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * Health follows progress, not only lag and failure counts (issue 19, finding 7): a relay that has
@@ -37,6 +38,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * modes, and UP again once something moves. The lag and failure thresholds are set out of reach
  * here, so only the progress check can turn the health DOWN.
  */
+@ServerTest
 class RelayStallHealthIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
