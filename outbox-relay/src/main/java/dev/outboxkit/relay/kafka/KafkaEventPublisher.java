@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
@@ -80,11 +82,35 @@ final class KafkaEventPublisher implements ManagedBatchSender {
       boolean verifyTopics,
       Clock clock,
       @Nullable String transactionalIdPrefix) {
+    this(
+        userProperties,
+        clientId,
+        sendTimeout,
+        router,
+        verifyTopics,
+        clock,
+        transactionalIdPrefix,
+        KafkaProducer::new);
+  }
+
+  /**
+   * As above, with the producers made by {@code factory}: the server-free delivery model runs this
+   * publisher over scripted {@code MockProducer}s.
+   */
+  KafkaEventPublisher(
+      Map<String, Object> userProperties,
+      String clientId,
+      Duration sendTimeout,
+      TopicRouter router,
+      boolean verifyTopics,
+      Clock clock,
+      @Nullable String transactionalIdPrefix,
+      Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     ProducerSettings settings = new ProducerSettings(userProperties, clientId, sendTimeout);
     this.router = router;
     this.clock = clock;
     this.deliveryTimeoutMillis = settings.deliveryTimeoutMillis();
-    this.producer = new SharedProducer(settings.config());
+    this.producer = new SharedProducer(settings.config(), factory);
     this.topics =
         verifyTopics ? new TopicCheck(settings.adminConfig(), Duration.ofSeconds(5)) : null;
     this.checks = new RecordChecks(settings.maxRequestSize(), topics);
@@ -92,7 +118,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
     this.transactions =
         transactionalIdPrefix == null
             ? null
-            : new TransactionalProducers(settings.config(), transactionalIdPrefix, clock);
+            : new TransactionalProducers(settings.config(), transactionalIdPrefix, clock, factory);
   }
 
   /** A batch handed to the producer, whose acknowledgements are still to come. */

@@ -2,7 +2,7 @@ package dev.outboxkit.relay.kafka;
 
 import java.time.Duration;
 import java.util.Map;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import java.util.function.Function;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.KafkaException;
 import org.jspecify.annotations.Nullable;
@@ -23,10 +23,17 @@ final class SharedProducer {
   private static final Logger log = LoggerFactory.getLogger(SharedProducer.class);
 
   private final Map<String, Object> config;
+  private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
   private @Nullable Producer<byte[], byte[]> producer;
 
-  SharedProducer(Map<String, Object> config) {
+  /**
+   * @param factory creates a producer from its configuration ({@code KafkaProducer::new}; the
+   *     delivery model passes scripted mock producers)
+   */
+  SharedProducer(
+      Map<String, Object> config, Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     this.config = config;
+    this.factory = factory;
   }
 
   /**
@@ -53,7 +60,7 @@ final class SharedProducer {
   Producer<byte[], byte[]> get() {
     Producer<byte[], byte[]> p = producer;
     if (p == null) {
-      p = new KafkaProducer<>(config);
+      p = factory.apply(config);
       producer = p;
     }
     return p;

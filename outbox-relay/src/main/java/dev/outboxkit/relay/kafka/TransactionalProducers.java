@@ -18,7 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import java.util.function.Function;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
@@ -47,6 +47,7 @@ final class TransactionalProducers {
   private final Map<String, Object> producerConfig;
   private final String prefix;
   private final Clock clock;
+  private final Function<Map<String, Object>, Producer<byte[], byte[]>> factory;
   private final Map<Integer, Producer<byte[], byte[]>> producers = new HashMap<>();
   private @Nullable ExecutorService committer;
 
@@ -54,11 +55,18 @@ final class TransactionalProducers {
    * @param producerConfig the publisher's producer configuration, without a transactional id
    * @param prefix the prefix of the transactional ids
    * @param clock for commit times (an event counts as delivered when its transaction committed)
+   * @param factory creates a producer from its configuration ({@code KafkaProducer::new}; the
+   *     delivery model passes scripted mock producers)
    */
-  TransactionalProducers(Map<String, Object> producerConfig, String prefix, Clock clock) {
+  TransactionalProducers(
+      Map<String, Object> producerConfig,
+      String prefix,
+      Clock clock,
+      Function<Map<String, Object>, Producer<byte[], byte[]>> factory) {
     this.producerConfig = producerConfig;
     this.prefix = prefix;
     this.clock = clock;
+    this.factory = factory;
   }
 
   /** The transactional id of an outbox partition's producer. */
@@ -86,7 +94,7 @@ final class TransactionalProducers {
       config.put(
           ProducerConfig.CLIENT_ID_CONFIG,
           producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-p" + partition);
-      p = new KafkaProducer<>(config);
+      p = factory.apply(config);
       try {
         // Aborts the previous owner's open transaction and fences its producer off.
         p.initTransactions();
