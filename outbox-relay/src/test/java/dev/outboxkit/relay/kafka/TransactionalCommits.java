@@ -27,7 +27,8 @@ public final class TransactionalCommits implements AutoCloseable {
   public TransactionalCommits(Clock clock) {
     this.producers =
         new TransactionalProducers(
-            Map.of(ProducerConfig.CLIENT_ID_CONFIG, "delivery-model"), "delivery-model",
+            Map.of(ProducerConfig.CLIENT_ID_CONFIG, "delivery-model"),
+            "delivery-model",
             clock,
             KafkaProducer::new);
   }

@@ -1,18 +1,18 @@
 package dev.outboxkit.relay.polling;
 
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.relay.delivery.BatchSender;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.delivery.KeyHolds;
+import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.delivery.PublishResult;
 import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
-import dev.outboxkit.outbox.OutboxHeaders;
-import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.kafka.ModelPublishers;
 import dev.outboxkit.relay.kafka.TransactionalCommits;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -98,8 +98,8 @@ final class DeliveryModel {
     /**
      * With the real publisher: the producer entered its fatal error state in the background before
      * this send (a {@code ClusterAuthorizationException} on {@code InitProducerId} during an ACL
-     * roll-out): it and every later send on it throw {@code KafkaException("…in an error
-     * state")}. Only a new producer helps. With the scripted sender: {@link #ACK}.
+     * roll-out): it and every later send on it throw {@code KafkaException("…in an error state")}.
+     * Only a new producer helps. With the scripted sender: {@link #ACK}.
      */
     PRODUCER_BROKEN,
     /**
@@ -127,6 +127,7 @@ final class DeliveryModel {
 
     /** Whether its transaction committed: until then no read sees it. */
     boolean committed = true;
+
     int attempts;
     Instant nextAttemptAt;
     boolean replayed;
@@ -254,8 +255,7 @@ final class DeliveryModel {
       Set<Integer> permanentPoison,
       int maxExcluded,
       boolean transactional) {
-    this(
-        partitions, batchSize, script, poison, permanentPoison, maxExcluded, transactional, false);
+    this(partitions, batchSize, script, poison, permanentPoison, maxExcluded, transactional, false);
   }
 
   /**
@@ -367,8 +367,8 @@ final class DeliveryModel {
 
   /**
    * A writer's open transaction {@code slot} appends an event: it gets its {@code seq} now and
-   * becomes visible when the transaction commits. A key held by another open transaction joins
-   * that one instead (the writer waits for the aggregate's lock).
+   * becomes visible when the transaction commits. A key held by another open transaction joins that
+   * one instead (the writer waits for the aggregate's lock).
    */
   void appendIn(int slot, int keyIndex) {
     int tx = keyLocks.getOrDefault("k" + keyIndex, slot);
@@ -584,7 +584,9 @@ final class DeliveryModel {
       if (publisher == null) {
         publisher =
             ModelPublishers.create(
-                clock, transactional ? "model" : null, config -> new ScriptedProducer(this, transactional));
+                clock,
+                transactional ? "model" : null,
+                config -> new ScriptedProducer(this, transactional));
       }
       return publisher.send(batch);
     }
@@ -626,8 +628,12 @@ final class DeliveryModel {
       Row row = rowOf(record);
       log.add(row);
       if (!java.util.Arrays.equals(record.value(), row.payload)) {
-        wrongPayloads.add("event " + row.number + " published with a payload of "
-            + (record.value() == null ? 0 : record.value().length) + " bytes, not its own");
+        wrongPayloads.add(
+            "event "
+                + row.number
+                + " published with a payload of "
+                + (record.value() == null ? 0 : record.value().length)
+                + " bytes, not its own");
       }
     }
 

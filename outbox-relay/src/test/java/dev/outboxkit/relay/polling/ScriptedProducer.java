@@ -25,14 +25,15 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <ul>
  *   <li>errors {@code KafkaProducer.doSend} catches as {@code ApiException} (no metadata within
  *       {@code max.block.ms}, authorization at metadata) complete the callback before {@code send}
- *       returns; the broker's answers (acknowledgement, timeouts, refusals) complete it right after;
+ *       returns; the broker's answers (acknowledgement, timeouts, refusals) complete it right
+ *       after;
  *   <li>the producer's error state, as {@code TransactionManager.maybeFailWithError} raises it:
  *       after a fatal error (a {@code ClusterAuthorizationException} on {@code InitProducerId},
  *       fencing) and, with transactions, after any record error (abortable until {@code
  *       abortTransaction()}), {@code send}, {@code beginTransaction} and {@code commitTransaction}
- *       throw {@code KafkaException("Cannot execute transactional method because we are in an
- *       error state", cause)}; fencing throws {@code ProducerFencedException} (through the callback
- *       on {@code send}, as it is an {@code ApiException});
+ *       throw {@code KafkaException("Cannot execute transactional method because we are in an error
+ *       state", cause)}; fencing throws {@code ProducerFencedException} (through the callback on
+ *       {@code send}, as it is an {@code ApiException});
  *   <li>with transactions, records reach the topic at commit; an abort drops them.
  * </ul>
  */
@@ -157,7 +158,8 @@ final class ScriptedProducer extends MockProducer<byte[], byte[]> {
     completeNext();
   }
 
-  private void answer(ProducerRecord<byte[], byte[]> record, RuntimeException error, boolean written) {
+  private void answer(
+      ProducerRecord<byte[], byte[]> record, RuntimeException error, boolean written) {
     if (written) {
       if (transactional) {
         pending.add(record);
@@ -174,7 +176,8 @@ final class ScriptedProducer extends MockProducer<byte[], byte[]> {
 
   private Future<RecordMetadata> failNow(
       ProducerRecord<byte[], byte[]> record, Callback callback, RuntimeException error) {
-    callback.onCompletion(new RecordMetadata(new TopicPartition(record.topic(), 0), -1, -1, -1, -1, -1), error);
+    callback.onCompletion(
+        new RecordMetadata(new TopicPartition(record.topic(), 0), -1, -1, -1, -1, -1), error);
     if (transactional && abortable == null && fatal == null) {
       abortable = error;
     }
