@@ -216,10 +216,15 @@ final class DeliveryModel {
   private final CircuitBreaker breaker;
   private final Sender sender = new Sender();
   private final Store store = new Store();
-  private final Leases leases = new Leases();
   private final BatchSender active;
-  private KeyHolds holds;
-  private PublishLoop loop;
+
+  /** The relay instances; each owns some partitions (all of them when there is one). */
+  private final List<Instance> instances = new ArrayList<>();
+
+  private int nextInstance;
+
+  /** Leases moved from one instance to another. */
+  int moves;
 
   DeliveryModel(
       int partitions,
@@ -317,39 +322,115 @@ final class DeliveryModel {
       publisher.close(Duration.ZERO); // the crashed process's producers are gone
       publisher = null;
     }
-    holds = new KeyHolds(maxExcluded);
-    for (int p = 0; p < partitions; p++) {
-      Map<String, Instant> retrying = new HashMap<>();
-      for (Row row : rows.values()) {
-        if (row.partition == p
-            && row.status.equals("PENDING")
-            && (row.attempts > 0 || row.nextAttemptAt != null)) {
-          Instant at = row.nextAttemptAt == null ? Instant.EPOCH : row.nextAttemptAt;
-          retrying.merge(row.key, at, (a, b) -> a.isBefore(b) ? a : b);
-        }
+    if (instances.isEmpty()) {
+      Instance only = new Instance();
+      for (int p = 0; p < partitions; p++) {
+        only.owned.add(p);
       }
-      holds.load(p, retrying);
+      instances.add(only);
     }
-    DeliveryCore core =
-        new DeliveryCore(
-            new DeliveryCore.Policy(
-                4, IntervalFunction.ofExponentialBackoff(1000, 2.0, 60_000), null, clock),
-            holds,
-            breaker,
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            active);
-    loop =
-        new PublishLoop(
-            store,
-            leases,
-            core,
-            active,
-            new WakeUpSignal(),
-            () -> true,
-            pause,
-            new PublishLoop.Pacing(batchSize, Duration.ofMillis(10), Duration.ofSeconds(1)),
-            0,
-            1);
+    instances.forEach(Instance::restart);
+  }
+
+  /**
+   * Splits the partitions between two relay instances (even and odd), each with its own key holds,
+   * delivery core and publishing loop. Only with the scripted sender (one producer per instance
+   * would be needed for the real publisher).
+   */
+  void twoInstances() {
+    if (realPublisher) {
+      throw new IllegalStateException("moving leases needs the scripted sender");
+    }
+    Instance odd = new Instance();
+    instances.get(0).owned.removeIf(p -> p % 2 == 1);
+    for (int p = 1; p < partitions; p += 2) {
+      odd.owned.add(p);
+    }
+    instances.add(odd);
+    instances.forEach(Instance::restart);
+  }
+
+  /**
+   * Hands partition {@code p} (mod the partitions) to the other instance, as a rebalance does: the
+   * owner finishes its batch in flight and drops the partition's state; the new owner claims it and
+   * loads its state from the rows, as {@code LeaseManager} does.
+   */
+  void moveLease(int p) {
+    if (instances.size() < 2) {
+      return;
+    }
+    int partition = Math.floorMod(p, partitions);
+    Instance from = instances.stream().filter(i -> i.owned.contains(partition)).findFirst().get();
+    Instance to = instances.get(0) == from ? instances.get(1) : instances.get(0);
+    from.loop.finishInFlight();
+    from.owned.remove(partition);
+    from.holds.drop(partition);
+    to.owned.add(partition);
+    to.holds.load(partition, retrying(partition));
+    moves++;
+  }
+
+  /** The keys of a partition that failed before, by their rows, as a lease claim loads them. */
+  private Map<String, Instant> retrying(int p) {
+    Map<String, Instant> retrying = new HashMap<>();
+    for (Row row : rows.values()) {
+      if (row.partition == p
+          && row.committed
+          && row.status.equals("PENDING")
+          && (row.attempts > 0 || row.nextAttemptAt != null)) {
+        Instant at = row.nextAttemptAt == null ? Instant.EPOCH : row.nextAttemptAt;
+        retrying.merge(row.key, at, (a, b) -> a.isBefore(b) ? a : b);
+      }
+    }
+    return retrying;
+  }
+
+  /** One relay instance: its leases, key holds, delivery core and publishing loop. */
+  final class Instance implements PartitionLeases {
+    final Set<Integer> owned = new java.util.TreeSet<>();
+    KeyHolds holds;
+    PublishLoop loop;
+
+    /** Started afresh (after a crash): state loaded from the rows. */
+    void restart() {
+      holds = new KeyHolds(maxExcluded);
+      for (int p : owned) {
+        holds.load(p, retrying(p));
+      }
+      DeliveryCore core =
+          new DeliveryCore(
+              new DeliveryCore.Policy(
+                  4, IntervalFunction.ofExponentialBackoff(1000, 2.0, 60_000), null, clock),
+              holds,
+              breaker,
+              new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
+              active);
+      loop =
+          new PublishLoop(
+              store,
+              this,
+              core,
+              active,
+              new WakeUpSignal(),
+              () -> true,
+              pause,
+              new PublishLoop.Pacing(batchSize, Duration.ofMillis(10), Duration.ofSeconds(1)),
+              0,
+              1);
+    }
+
+    @Override
+    public Set<Integer> beginBatch(int slot, int slots) {
+      return new HashSet<>(owned);
+    }
+
+    @Override
+    public boolean stillOwns(Set<Integer> partitions) {
+      return owned.containsAll(partitions);
+    }
+
+    @Override
+    public void endBatch(Set<Integer> partitions) {}
   }
 
   /**
@@ -404,12 +485,17 @@ final class DeliveryModel {
 
   /** One step of the publishing thread, failures handled as its run loop does. */
   boolean step() {
+    Instance instance = instances.get(nextInstance++ % instances.size());
     try {
-      return loop.step();
+      return instance.loop.step();
     } catch (SQLException | RuntimeException e) {
       if (e instanceof Crash) {
         crashes++;
-        newOwner();
+        if (instances.size() == 1) {
+          newOwner();
+        } else {
+          instance.restart();
+        }
       }
       return false;
     }
@@ -425,7 +511,12 @@ final class DeliveryModel {
     commitAll();
     for (int i = 0; i < 5000 && pending() > 0; i++) {
       if (!step()) {
-        Instant due = holds.nextDue();
+        Instant due =
+            instances.stream()
+                .map(instance -> instance.holds.nextDue())
+                .filter(java.util.Objects::nonNull)
+                .min(Instant::compareTo)
+                .orElse(null);
         Instant now = clock.instant();
         long wait = due == null ? 10 : Math.max(10, Duration.between(now, due).toMillis() + 1);
         tick(Math.min(wait, 10_000));
@@ -641,25 +732,6 @@ final class DeliveryModel {
     public void unacknowledged(ProducerRecord<byte[], byte[]> record) {
       rowOf(record).mayDuplicate = true;
     }
-  }
-
-  final class Leases implements PartitionLeases {
-    @Override
-    public Set<Integer> beginBatch(int slot, int slots) {
-      Set<Integer> all = new HashSet<>();
-      for (int p = 0; p < partitions; p++) {
-        all.add(p);
-      }
-      return all;
-    }
-
-    @Override
-    public boolean stillOwns(Set<Integer> owned) {
-      return true;
-    }
-
-    @Override
-    public void endBatch(Set<Integer> owned) {}
   }
 
   /**

@@ -52,7 +52,46 @@ class DeliveryModelTests {
       Set<Integer> permanentPoison,
       int maxExcluded,
       boolean transactional,
-      boolean realPublisher) {
+      boolean realPublisher,
+      int instances) {
+
+    Scenario(
+        int partitions,
+        int batchSize,
+        List<Action> actions,
+        List<Outcome> script,
+        Set<Integer> poison,
+        Set<Integer> permanentPoison,
+        int maxExcluded,
+        boolean transactional,
+        boolean realPublisher) {
+      this(
+          partitions,
+          batchSize,
+          actions,
+          script,
+          poison,
+          permanentPoison,
+          maxExcluded,
+          transactional,
+          realPublisher,
+          1);
+    }
+
+    /** The same scenario run by two relay instances between which leases move. */
+    Scenario twoInstances() {
+      return new Scenario(
+          partitions,
+          batchSize,
+          actions,
+          script,
+          poison,
+          permanentPoison,
+          maxExcluded,
+          transactional,
+          realPublisher,
+          2);
+    }
 
     Scenario(
         int partitions,
@@ -207,6 +246,29 @@ class DeliveryModelTests {
   }
 
   @Provide
+  Arbitrary<Scenario> movingLeaseScenarios() {
+    Arbitrary<Action> write =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(4, writes()),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, 3).map(p -> new Action(8, p))));
+    return scenarios(write, outcomes(false), Arbitraries.of(false, true), false)
+        .filter(s -> s.partitions() > 1)
+        .map(Scenario::twoInstances);
+  }
+
+  /**
+   * Two relay instances, partitions handed from one to the other mid-run (the owner finishes its
+   * batch in flight and drops the partition's state, the new owner loads it from the rows, as
+   * {@code LeaseManager} does), everything else as in {@link
+   * #everyEventIsDeliveredInOrderPerKeyOrParked}.
+   */
+  @Property
+  void leasesMovingBetweenInstancesKeepEveryGuarantee(@ForAll("movingLeaseScenarios") Scenario s) {
+    everyEventIsDeliveredInOrderPerKeyOrParked(s);
+  }
+
+  @Provide
   Arbitrary<Scenario> realPublisherScenarios() {
     // Without transactions and without the producer's error states: what main handles today.
     return scenarios(writes(), outcomes(false), Arbitraries.just(false), true);
@@ -333,6 +395,9 @@ class DeliveryModelTests {
             s.transactional(),
             s.realPublisher());
     try {
+      if (s.instances() == 2) {
+        model.twoInstances();
+      }
       run(model, s.actions());
     } finally {
       model.close();
@@ -348,6 +413,7 @@ class DeliveryModelTests {
         case 3 -> model.crashAtNextMark = true;
         case 4 -> model.failNextMark = true;
         case 5 -> model.replayOneParked();
+        case 8 -> model.moveLease(a.arg());
         case 6 -> model.appendIn(a.arg() / 10, a.arg() % 10);
         default -> model.commit(a.arg());
       }
