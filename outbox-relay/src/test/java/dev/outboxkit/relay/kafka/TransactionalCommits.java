@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -26,7 +27,10 @@ public final class TransactionalCommits implements AutoCloseable {
   public TransactionalCommits(Clock clock) {
     this.producers =
         new TransactionalProducers(
-            Map.of(ProducerConfig.CLIENT_ID_CONFIG, "delivery-model"), "delivery-model", clock);
+            Map.of(ProducerConfig.CLIENT_ID_CONFIG, "delivery-model"),
+            "delivery-model",
+            clock,
+            KafkaProducer::new);
   }
 
   /**

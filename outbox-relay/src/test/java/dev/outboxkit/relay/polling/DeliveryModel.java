@@ -1,16 +1,19 @@
 package dev.outboxkit.relay.polling;
 
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.relay.delivery.BatchSender;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.delivery.KeyHolds;
+import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.delivery.PublishResult;
 import dev.outboxkit.relay.delivery.PublishResult.FailureKind;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.kafka.ModelPublishers;
 import dev.outboxkit.relay.kafka.TransactionalCommits;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -33,10 +36,12 @@ import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A server-free world for the polling relay's real {@link PublishLoop} and {@link DeliveryCore}: an
@@ -89,7 +94,26 @@ final class DeliveryModel {
      * commit fails with {@code ProducerFencedException}, the transaction is aborted. Without
      * fencing: {@link #ACK}.
      */
-    COMMIT_FENCED
+    COMMIT_FENCED,
+    /**
+     * With the real publisher: the producer entered its fatal error state in the background before
+     * this send (a {@code ClusterAuthorizationException} on {@code InitProducerId} during an ACL
+     * roll-out): it and every later send on it throw {@code KafkaException("…in an error state")}.
+     * Only a new producer helps. With the scripted sender: {@link #ACK}.
+     */
+    PRODUCER_BROKEN,
+    /**
+     * With the real publisher: this record fails with a fatal {@code
+     * ClusterAuthorizationException}, which leaves the producer in its error state. With the
+     * scripted sender: {@link #ACK}.
+     */
+    FATAL,
+    /**
+     * With the real publisher and fencing: the partition's producer is fenced while this record is
+     * in flight ({@code ProducerFencedException}); every later call on it fails. Otherwise: {@link
+     * #ACK}.
+     */
+    FENCED
   }
 
   /** A row of the outbox. */
@@ -98,7 +122,12 @@ final class DeliveryModel {
     final int number;
     final String key;
     final int partition;
+    final byte[] payload;
     String status = "PENDING";
+
+    /** Whether its transaction committed: until then no read sees it. */
+    boolean committed = true;
+
     int attempts;
     Instant nextAttemptAt;
     boolean replayed;
@@ -121,6 +150,8 @@ final class DeliveryModel {
       this.number = number;
       this.key = key;
       this.partition = partition;
+      this.payload =
+          ("{\"event\":" + number + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Override
@@ -156,6 +187,23 @@ final class DeliveryModel {
 
   final List<List<Row>> batches = new ArrayList<>();
 
+  /** Records whose value is not the payload their row committed, one line each. */
+  final List<String> wrongPayloads = new ArrayList<>();
+
+  /** Open writer transactions by slot: their rows have a {@code seq} but are not visible yet. */
+  final Map<Integer, List<Row>> openTransactions = new TreeMap<>();
+
+  /**
+   * The open transaction that wrote each key: another writer of the key waits for it (the
+   * aggregate's row lock), so per key, commit order is {@code seq} order.
+   */
+  private final Map<String, Integer> keyLocks = new HashMap<>();
+
+  /** Whether batches go through the real {@code KafkaEventPublisher} over scripted producers. */
+  final boolean realPublisher;
+
+  private @Nullable ManagedBatchSender publisher;
+
   /** Attempts recorded beyond what the broker's refusals allow, one line each. */
   final List<String> miscounted = new ArrayList<>();
 
@@ -168,9 +216,15 @@ final class DeliveryModel {
   private final CircuitBreaker breaker;
   private final Sender sender = new Sender();
   private final Store store = new Store();
-  private final Leases leases = new Leases();
-  private KeyHolds holds;
-  private PublishLoop loop;
+  private final BatchSender active;
+
+  /** The relay instances; each owns some partitions (all of them when there is one). */
+  private final List<Instance> instances = new ArrayList<>();
+
+  private int nextInstance;
+
+  /** Leases moved from one instance to another. */
+  int moves;
 
   DeliveryModel(
       int partitions,
@@ -206,7 +260,26 @@ final class DeliveryModel {
       Set<Integer> permanentPoison,
       int maxExcluded,
       boolean transactional) {
+    this(partitions, batchSize, script, poison, permanentPoison, maxExcluded, transactional, false);
+  }
+
+  /**
+   * @param realPublisher whether batches go through the real {@code KafkaEventPublisher} (and with
+   *     {@code transactional} its {@code TransactionalProducers}) over {@link ScriptedProducer}s,
+   *     instead of the scripted sender
+   */
+  DeliveryModel(
+      int partitions,
+      int batchSize,
+      List<Outcome> script,
+      Set<Integer> poison,
+      Set<Integer> permanentPoison,
+      int maxExcluded,
+      boolean transactional,
+      boolean realPublisher) {
     this.transactional = transactional;
+    this.realPublisher = realPublisher;
+    this.active = realPublisher ? new RealSender() : sender;
     this.commits = new TransactionalCommits(clock);
     this.maxExcluded = maxExcluded;
     this.partitions = partitions;
@@ -245,58 +318,184 @@ final class DeliveryModel {
 
   /** A new owner of every partition, as after a crash: state loaded from the rows. */
   void newOwner() {
-    holds = new KeyHolds(maxExcluded);
-    for (int p = 0; p < partitions; p++) {
-      Map<String, Instant> retrying = new HashMap<>();
-      for (Row row : rows.values()) {
-        if (row.partition == p
-            && row.status.equals("PENDING")
-            && (row.attempts > 0 || row.nextAttemptAt != null)) {
-          Instant at = row.nextAttemptAt == null ? Instant.EPOCH : row.nextAttemptAt;
-          retrying.merge(row.key, at, (a, b) -> a.isBefore(b) ? a : b);
-        }
-      }
-      holds.load(p, retrying);
+    if (publisher != null) {
+      publisher.close(Duration.ZERO); // the crashed process's producers are gone
+      publisher = null;
     }
-    DeliveryCore core =
-        new DeliveryCore(
-            new DeliveryCore.Policy(
-                4, IntervalFunction.ofExponentialBackoff(1000, 2.0, 60_000), null, clock),
-            holds,
-            breaker,
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            sender);
-    loop =
-        new PublishLoop(
-            store,
-            leases,
-            core,
-            sender,
-            new WakeUpSignal(),
-            () -> true,
-            pause,
-            new PublishLoop.Pacing(batchSize, Duration.ofMillis(10), Duration.ofSeconds(1)),
-            0,
-            1);
+    if (instances.isEmpty()) {
+      Instance only = new Instance();
+      for (int p = 0; p < partitions; p++) {
+        only.owned.add(p);
+      }
+      instances.add(only);
+    }
+    instances.forEach(Instance::restart);
   }
 
+  /**
+   * Splits the partitions between two relay instances (even and odd), each with its own key holds,
+   * delivery core and publishing loop. Only with the scripted sender (one producer per instance
+   * would be needed for the real publisher).
+   */
+  void twoInstances() {
+    if (realPublisher) {
+      throw new IllegalStateException("moving leases needs the scripted sender");
+    }
+    Instance odd = new Instance();
+    instances.get(0).owned.removeIf(p -> p % 2 == 1);
+    for (int p = 1; p < partitions; p += 2) {
+      odd.owned.add(p);
+    }
+    instances.add(odd);
+    instances.forEach(Instance::restart);
+  }
+
+  /**
+   * Hands partition {@code p} (mod the partitions) to the other instance, as a rebalance does: the
+   * owner finishes its batch in flight and drops the partition's state; the new owner claims it and
+   * loads its state from the rows, as {@code LeaseManager} does.
+   */
+  void moveLease(int p) {
+    if (instances.size() < 2) {
+      return;
+    }
+    int partition = Math.floorMod(p, partitions);
+    Instance from = instances.stream().filter(i -> i.owned.contains(partition)).findFirst().get();
+    Instance to = instances.get(0) == from ? instances.get(1) : instances.get(0);
+    from.loop.finishInFlight();
+    from.owned.remove(partition);
+    from.holds.drop(partition);
+    to.owned.add(partition);
+    to.holds.load(partition, retrying(partition));
+    moves++;
+  }
+
+  /** The keys of a partition that failed before, by their rows, as a lease claim loads them. */
+  private Map<String, Instant> retrying(int p) {
+    Map<String, Instant> retrying = new HashMap<>();
+    for (Row row : rows.values()) {
+      if (row.partition == p
+          && row.committed
+          && row.status.equals("PENDING")
+          && (row.attempts > 0 || row.nextAttemptAt != null)) {
+        Instant at = row.nextAttemptAt == null ? Instant.EPOCH : row.nextAttemptAt;
+        retrying.merge(row.key, at, (a, b) -> a.isBefore(b) ? a : b);
+      }
+    }
+    return retrying;
+  }
+
+  /** One relay instance: its leases, key holds, delivery core and publishing loop. */
+  final class Instance implements PartitionLeases {
+    final Set<Integer> owned = new java.util.TreeSet<>();
+    KeyHolds holds;
+    PublishLoop loop;
+
+    /** Started afresh (after a crash): state loaded from the rows. */
+    void restart() {
+      holds = new KeyHolds(maxExcluded);
+      for (int p : owned) {
+        holds.load(p, retrying(p));
+      }
+      DeliveryCore core =
+          new DeliveryCore(
+              new DeliveryCore.Policy(
+                  4, IntervalFunction.ofExponentialBackoff(1000, 2.0, 60_000), null, clock),
+              holds,
+              breaker,
+              new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
+              active);
+      loop =
+          new PublishLoop(
+              store,
+              this,
+              core,
+              active,
+              new WakeUpSignal(),
+              () -> true,
+              pause,
+              new PublishLoop.Pacing(batchSize, Duration.ofMillis(10), Duration.ofSeconds(1)),
+              0,
+              1);
+    }
+
+    @Override
+    public Set<Integer> beginBatch(int slot, int slots) {
+      return new HashSet<>(owned);
+    }
+
+    @Override
+    public boolean stillOwns(Set<Integer> partitions) {
+      return owned.containsAll(partitions);
+    }
+
+    @Override
+    public void endBatch(Set<Integer> partitions) {}
+  }
+
+  /**
+   * A writer appends an event and commits; if an open transaction holds the key, the writer waits
+   * for its lock, so the event commits with it (after it, in {@code seq} order).
+   */
   void append(int keyIndex) {
+    Integer holder = keyLocks.get("k" + keyIndex);
+    if (holder != null) {
+      appendIn(holder, keyIndex);
+    } else {
+      insert(keyIndex);
+    }
+  }
+
+  /**
+   * A writer's open transaction {@code slot} appends an event: it gets its {@code seq} now and
+   * becomes visible when the transaction commits. A key held by another open transaction joins that
+   * one instead (the writer waits for the aggregate's lock).
+   */
+  void appendIn(int slot, int keyIndex) {
+    int tx = keyLocks.getOrDefault("k" + keyIndex, slot);
+    Row row = insert(keyIndex);
+    row.committed = false;
+    openTransactions.computeIfAbsent(tx, t -> new ArrayList<>()).add(row);
+    keyLocks.put(row.key, tx);
+  }
+
+  /** Commits the open transaction {@code slot}, if any: its rows become visible at once. */
+  void commit(int slot) {
+    List<Row> written = openTransactions.remove(slot);
+    if (written != null) {
+      written.forEach(r -> r.committed = true);
+      keyLocks.values().removeIf(t -> t == slot);
+    }
+  }
+
+  /** Commits every open transaction, oldest slot first. */
+  void commitAll() {
+    List.copyOf(openTransactions.keySet()).forEach(this::commit);
+  }
+
+  private Row insert(int keyIndex) {
     String key = "k" + keyIndex;
     Row row = new Row(nextSeq++, nextNumber++, key, Math.floorMod(key.hashCode(), partitions));
     rows.put(row.seq, row);
     UUID id = UUID.randomUUID();
     ids.put(row.seq, id);
     byId.put(id, row);
+    return row;
   }
 
   /** One step of the publishing thread, failures handled as its run loop does. */
   boolean step() {
+    Instance instance = instances.get(nextInstance++ % instances.size());
     try {
-      return loop.step();
+      return instance.loop.step();
     } catch (SQLException | RuntimeException e) {
       if (e instanceof Crash) {
         crashes++;
-        newOwner();
+        if (instances.size() == 1) {
+          newOwner();
+        } else {
+          instance.restart();
+        }
       }
       return false;
     }
@@ -309,9 +508,15 @@ final class DeliveryModel {
   /** Sends everything that can be sent with a healthy broker; poison events end parked. */
   void drain() {
     scripted = false;
+    commitAll();
     for (int i = 0; i < 5000 && pending() > 0; i++) {
       if (!step()) {
-        Instant due = holds.nextDue();
+        Instant due =
+            instances.stream()
+                .map(instance -> instance.holds.nextDue())
+                .filter(java.util.Objects::nonNull)
+                .min(Instant::compareTo)
+                .orElse(null);
         Instant now = clock.instant();
         long wait = due == null ? 10 : Math.max(10, Duration.between(now, due).toMillis() + 1);
         tick(Math.min(wait, 10_000));
@@ -321,7 +526,7 @@ final class DeliveryModel {
 
   void replayOneParked() {
     for (Row row : rows.values()) {
-      if (row.status.equals("DEAD")) {
+      if (row.status.equals("DEAD") && row.committed) {
         row.status = "PENDING";
         row.attempts = 0;
         row.nextAttemptAt = null;
@@ -333,7 +538,7 @@ final class DeliveryModel {
   }
 
   long pending() {
-    return rows.values().stream().filter(r -> r.status.equals("PENDING")).count();
+    return rows.values().stream().filter(r -> r.committed && r.status.equals("PENDING")).count();
   }
 
   private PendingEvent pendingOf(Row row) {
@@ -343,7 +548,7 @@ final class DeliveryModel {
             "T",
             row.key,
             "E",
-            null,
+            row.payload,
             Map.of(),
             null,
             Instant.EPOCH,
@@ -378,6 +583,7 @@ final class DeliveryModel {
         List<String> skip = excluded.getOrDefault(p, List.of());
         for (Row row : rows.values()) {
           if (row.partition != p
+              || !row.committed
               || !row.status.equals("PENDING")
               || skip.contains(row.key)
               || sent.contains(row.seq)
@@ -447,28 +653,85 @@ final class DeliveryModel {
     }
   }
 
-  /** Shuts the transactional commit threads down. */
+  /** Shuts the transactional commit threads and the real publisher's producers down. */
   void close() {
     commits.close();
+    if (publisher != null) {
+      publisher.close(Duration.ZERO);
+      publisher = null;
+    }
   }
 
-  final class Leases implements PartitionLeases {
+  /**
+   * The real publisher over scripted producers: the script decides each record's fate in {@link
+   * ScriptedProducer}; the publisher, its {@code TransactionalProducers} and {@code KafkaErrors}
+   * decide what the relay makes of it.
+   */
+  final class RealSender implements BatchSender, ScriptedProducer.World {
     @Override
-    public Set<Integer> beginBatch(int slot, int slots) {
-      Set<Integer> all = new HashSet<>();
-      for (int p = 0; p < partitions; p++) {
-        all.add(p);
+    public InFlight send(List<PendingEvent> batch) {
+      sends++;
+      batches.add(batch.stream().map(DeliveryModel.this::rowOf).toList());
+      if (publisher == null) {
+        publisher =
+            ModelPublishers.create(
+                clock,
+                transactional ? "model" : null,
+                config -> new ScriptedProducer(this, transactional));
       }
-      return all;
+      return publisher.send(batch);
     }
 
     @Override
-    public boolean stillOwns(Set<Integer> owned) {
+    public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
       return true;
     }
 
+    private Row rowOf(ProducerRecord<byte[], byte[]> record) {
+      return byId.get(
+          UUID.fromString(
+              new String(
+                  record.headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
+                  java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     @Override
-    public void endBatch(Set<Integer> owned) {}
+    public Outcome outcome(ProducerRecord<byte[], byte[]> record) {
+      Row row = rowOf(record);
+      if (permanentPoison.contains(row.number)) {
+        return Outcome.TOO_LARGE;
+      }
+      if (poison.contains(row.number)) {
+        return Outcome.REFUSED;
+      }
+      return scripted ? script.next() : Outcome.ACK;
+    }
+
+    @Override
+    public void refused(ProducerRecord<byte[], byte[]> record) {
+      Row row = rowOf(record);
+      row.refused = true;
+      row.countable++;
+    }
+
+    @Override
+    public void written(ProducerRecord<byte[], byte[]> record) {
+      Row row = rowOf(record);
+      log.add(row);
+      if (!java.util.Arrays.equals(record.value(), row.payload)) {
+        wrongPayloads.add(
+            "event "
+                + row.number
+                + " published with a payload of "
+                + (record.value() == null ? 0 : record.value().length)
+                + " bytes, not its own");
+      }
+    }
+
+    @Override
+    public void unacknowledged(ProducerRecord<byte[], byte[]> record) {
+      rowOf(record).mayDuplicate = true;
+    }
   }
 
   /**
