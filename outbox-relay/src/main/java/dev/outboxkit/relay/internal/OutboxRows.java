@@ -70,7 +70,18 @@ public final class OutboxRows {
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
    * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
-   * page of held keys only, read past).
+   * page of held keys only, read past) together with every row of a key that has a pending row up
+   * to that {@code seq}.
+   *
+   * <p>Why the read past is sound although {@code seq} is assigned at insert and a row becomes
+   * visible at commit: the rows up to the position that were visible when it was set were all of
+   * held keys, whose later events are held back in memory anyway. A row up to it that commits later
+   * (of any key K) is not read while the position stands, but neither is any later row of K: the
+   * statement leaves out every key with a pending row up to the position, in one snapshot. A later
+   * event of K written after that row committed (the order we promise) is visible only together
+   * with it, so it cannot pass it. Rows above the position come in {@code seq} order, as in any
+   * read; the position is dropped after a read with something to send or a short one, so the late
+   * row is read from the start soon after.
    */
   public Fetched fetch(
       Connection c,
@@ -83,7 +94,7 @@ public final class OutboxRows {
     int required = 0;
     int skipping = 0;
     for (int partition : partitions) {
-      required += 2 + (after.containsKey(partition) ? 1 : 0);
+      required += 2 + (after.containsKey(partition) ? 3 : 0);
       required += inFlight.getOrDefault(partition, List.of()).size();
       skipping += excluded.getOrDefault(partition, List.of()).isEmpty() ? 0 : 1;
     }
@@ -102,7 +113,7 @@ public final class OutboxRows {
           .append(COLUMNS)
           .append(" FROM ")
           .append(t)
-          .append(" WHERE status = 'PENDING' AND partition_no = ?");
+          .append(" r WHERE status = 'PENDING' AND partition_no = ?");
       binds.add(partition);
       if (!skip.isEmpty()) {
         sql.append(" AND aggregateid NOT IN (")
@@ -119,7 +130,16 @@ public final class OutboxRows {
       }
       Long from = after.get(partition);
       if (from != null) {
-        sql.append(" AND seq > ?");
+        // Past a page of held keys, but never past an unread row of a key: seq is assigned at
+        // insert and a row becomes visible at commit, so a row below the position may have
+        // committed since that page was read. A key with any pending row up to the position is
+        // left out here, in the same statement (one snapshot), and read from the start again.
+        sql.append(" AND seq > ? AND NOT EXISTS (SELECT 1 FROM ")
+            .append(t)
+            .append(" b WHERE b.status = 'PENDING' AND b.partition_no = ? AND b.seq <= ?")
+            .append(" AND b.aggregateid = r.aggregateid)");
+        binds.add(from);
+        binds.add(partition);
         binds.add(from);
       }
       sql.append(" ORDER BY seq LIMIT ?)");

@@ -17,7 +17,9 @@ interface PollingStore {
   /**
    * Up to {@code perPartition} of the oldest pending events of each partition, in {@code seq}
    * order, leaving out the keys of {@code excluded}, the events of {@code inFlight}, and in the
-   * partitions of {@code after} every row up to that {@code seq}.
+   * partitions of {@code after} every row up to that {@code seq} and every row of a key that has a
+   * pending row up to it (one that committed after the page was read past: its key's later events
+   * must not pass it).
    */
   OutboxRows.Fetched fetch(
       Set<Integer> partitions,

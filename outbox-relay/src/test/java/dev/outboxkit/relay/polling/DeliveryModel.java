@@ -376,12 +376,21 @@ final class DeliveryModel {
       for (int p : owned) {
         int n = 0;
         List<String> skip = excluded.getOrDefault(p, List.of());
+        long from = after.getOrDefault(p, 0L);
+        // As the SQL: past the read position, no key that has a pending row up to it.
+        Set<String> below = new HashSet<>();
+        for (Row row : rows.values()) {
+          if (row.partition == p && row.status.equals("PENDING") && row.seq <= from) {
+            below.add(row.key);
+          }
+        }
         for (Row row : rows.values()) {
           if (row.partition != p
               || !row.status.equals("PENDING")
               || skip.contains(row.key)
               || sent.contains(row.seq)
-              || row.seq <= after.getOrDefault(p, 0L)) {
+              || row.seq <= from
+              || below.contains(row.key)) {
             continue;
           }
           out.add(pendingOf(row));
