@@ -148,7 +148,10 @@ final class PollingRelay implements OutboxRelay {
             });
     PublishLoop.Pacing pacing =
         new PublishLoop.Pacing(
-            settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
+            settings.batchSize(),
+            settings.batchBytes(),
+            settings.minPollInterval(),
+            settings.maxPollInterval());
     int threads = settings.publishThreads();
     for (int slot = 0; slot < threads; slot++) {
       ManagedBatchSender publisher = PollingStartUp.publisher(settings, id, slot, threads);

@@ -368,7 +368,8 @@ final class DeliveryModel {
         int perPartition,
         Map<Integer, List<String>> excluded,
         List<PendingEvent> inFlight,
-        Map<Integer, Long> after) {
+        Map<Integer, Long> after,
+        long maxBytes) {
       Set<Long> sent = new HashSet<>();
       inFlight.forEach(e -> sent.add(e.seq()));
       List<PendingEvent> out = new ArrayList<>();
