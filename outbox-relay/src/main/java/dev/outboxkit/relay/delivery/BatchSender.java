@@ -2,6 +2,7 @@ package dev.outboxkit.relay.delivery;
 
 import dev.outboxkit.relay.internal.PendingEvent;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Hands batches of events to the broker. The relays hold the Kafka implementation as a {@link
@@ -27,6 +28,16 @@ public interface BatchSender {
 
   /** Hands a batch over without waiting for acknowledgements. */
   InFlight send(List<PendingEvent> batch);
+
+  /**
+   * Hands a batch over while {@code mayHandOver} allows it, asked before each event: handing over
+   * can block (a full buffer, metadata, a transaction to initialise), and a relay must not hand an
+   * event over once its lease no longer outlasts the delivery timeout. The events not handed over
+   * come back {@link PublishResult.Deferred}: sent again later, never failed for this.
+   */
+  default InFlight send(List<PendingEvent> batch, BooleanSupplier mayHandOver) {
+    return send(batch);
+  }
 
   /**
    * Sends a copy of a parked event to the dead-letter topic and waits for it.

@@ -130,13 +130,24 @@ final class KafkaEventPublisher implements ManagedBatchSender {
    */
   @Override
   public InFlight send(List<PendingEvent> batch) {
+    return send(batch, () -> true);
+  }
+
+  /**
+   * As {@link #send(List)}, asking {@code mayHandOver} before each event (the relay's send window):
+   * once it says no, the rest of the batch is deferred, not handed over.
+   */
+  @Override
+  public InFlight send(List<PendingEvent> batch, java.util.function.BooleanSupplier mayHandOver) {
     List<CompletableFuture<PublishResult>> results = new ArrayList<>(batch.size());
     Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
     boolean brokerUnreachable = false;
+    boolean windowClosed = false;
     for (PendingEvent pending : batch) {
-      if (brokerUnreachable || held.contains(pending.key())) {
+      windowClosed = windowClosed || brokerUnreachable || !mayHandOver.getAsBoolean();
+      if (windowClosed || brokerUnreachable || held.contains(pending.key())) {
         results.add(CompletableFuture.completedFuture(new PublishResult.Deferred(pending)));
         continue;
       }

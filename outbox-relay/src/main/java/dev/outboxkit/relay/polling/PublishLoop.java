@@ -273,7 +273,10 @@ final class PublishLoop implements Runnable {
       // Checked again here, under the pause barrier: a batch read before pause() returned is not
       // sent after it.
       try {
-        sending = pause.unlessPaused(() -> sender.send(batch));
+        // The send window is asked again before every event: handing over can block for long.
+        Set<Integer> partitions = read.partitions();
+        sending =
+            pause.unlessPaused(() -> sender.send(batch, () -> leases.stillOwns(partitions)));
       } catch (RuntimeException e) {
         core.release();
         leases.endBatch(read.partitions());
