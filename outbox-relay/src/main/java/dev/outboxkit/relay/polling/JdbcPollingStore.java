@@ -69,7 +69,8 @@ final class JdbcPollingStore implements PollingStore {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
     OutboxRows.Fetched fetched =
-        jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes));
+        jdbc.autoCommit(
+            c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes));
     if (!fetched.undecodable().isEmpty()) {
       int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
       for (OutboxRows.Undecodable row : fetched.undecodable()) {

@@ -275,8 +275,7 @@ final class PublishLoop implements Runnable {
       try {
         // The send window is asked again before every event: handing over can block for long.
         Set<Integer> partitions = read.partitions();
-        sending =
-            pause.unlessPaused(() -> sender.send(batch, () -> leases.stillOwns(partitions)));
+        sending = pause.unlessPaused(() -> sender.send(batch, () -> leases.stillOwns(partitions)));
       } catch (RuntimeException e) {
         core.release();
         leases.endBatch(read.partitions());
