@@ -97,6 +97,7 @@ public interface OutboxRelay extends AutoCloseable {
     private @Nullable String deadLetterTopic;
     private boolean verifyTopics = true;
     private int batchSize = RelayDefaults.BATCH_SIZE;
+    private long batchBytes = RelayDefaults.BATCH_BYTES;
     private int publishThreads = RelayDefaults.PUBLISH_THREADS;
     private Duration minPollInterval = RelayDefaults.MIN_POLL_INTERVAL;
     private Duration maxPollInterval = RelayDefaults.MAX_POLL_INTERVAL;
@@ -261,6 +262,29 @@ public interface OutboxRelay extends AutoCloseable {
      */
     public Builder batchSize(int size) {
       this.batchSize = between("batchSize", size, 1, 10_000);
+      return this;
+    }
+
+    /**
+     * The most bytes of events (payloads and headers, as stored) a publishing thread holds at once:
+     * the batch in flight and the batch read ahead together. A read stops adding rows once the
+     * budget is reached, in {@code seq} order; its first row always fits, so no event is too large
+     * to be read. With CDC it bounds Debezium's queue ({@code max.queue.size.in.bytes}). Default:
+     * 64 MiB ({@link RelayDefaults#BATCH_BYTES}). Events per batch stay bounded by {@link
+     * #batchSize} too.
+     *
+     * @param bytes 1 KiB to 2 GiB
+     */
+    public Builder batchBytes(long bytes) {
+      if (bytes < 1024 || bytes > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            "batchBytes must be between 1024 and "
+                + Integer.MAX_VALUE
+                + " but was "
+                + bytes
+                + " (outbox.relay.polling.batch-bytes)");
+      }
+      this.batchBytes = bytes;
       return this;
     }
 
@@ -565,6 +589,7 @@ public interface OutboxRelay extends AutoCloseable {
               deadLetterTopic,
               verifyTopics,
               batchSize,
+              batchBytes,
               publishThreads,
               minPollInterval,
               maxPollInterval,

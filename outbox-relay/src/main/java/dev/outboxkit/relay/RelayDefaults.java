@@ -12,6 +12,14 @@ public final class RelayDefaults {
   public static final int BATCH_SIZE = 500;
 
   /**
+   * The most bytes (payloads and headers, as stored) of events a publishing thread holds at once,
+   * the batch in flight and the one read ahead together: 64 MiB. A read stops adding rows once it
+   * is reached; its first row always fits. CDC gives it to Debezium as {@code
+   * max.queue.size.in.bytes}.
+   */
+  public static final long BATCH_BYTES = 64L * 1024 * 1024;
+
+  /**
    * Publishing threads per relay instance: {@value}. Each owns a share of the instance's partitions
    * and its own producer.
    */

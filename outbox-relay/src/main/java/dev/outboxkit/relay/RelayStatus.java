@@ -80,6 +80,13 @@ public record RelayStatus(
     /** Finishing its in-flight batch and releasing its leases. */
     STOPPING,
     /** Stopped; cannot be started again. */
-    STOPPED
+    STOPPED,
+    /**
+     * A publishing thread died of an error it could not handle (an {@code OutOfMemoryError}, a
+     * {@code LinkageError}); the relay released its leases so that other instances take over, and
+     * publishes nothing. {@code lastError} names the cause. Close it and start a new relay (or
+     * restart the process). Health reports it DOWN.
+     */
+    FAILED
   }
 }

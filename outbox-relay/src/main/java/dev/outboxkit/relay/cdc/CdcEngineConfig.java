@@ -44,6 +44,8 @@ final class CdcEngineConfig {
     p.setProperty("heartbeat.interval.ms", String.valueOf(options.heartbeatInterval().toMillis()));
     p.setProperty("max.batch.size", String.valueOf(settings.batchSize()));
     p.setProperty("max.queue.size", String.valueOf(settings.batchSize() * 4));
+    // The queue holds changes (payloads included) between the engine's reader and our handler.
+    p.setProperty("max.queue.size.in.bytes", String.valueOf(settings.batchBytes()));
     p.setProperty("poll.interval.ms", String.valueOf(settings.minPollInterval().toMillis()));
     p.setProperty("offset.flush.interval.ms", "0");
     p.setProperty("offset.flush.timeout.ms", "10000");

@@ -58,9 +58,12 @@ public final class KeyHolds {
 
   /**
    * Where reads of each partition start: past a page that held keys filled, so that more waiting
-   * keys than a read can leave out in SQL cannot starve a partition's other keys. Every row up to
-   * that {@code seq} is of a held key, which keeps the read-past safe: a held key's events go only
-   * after its held event, which is read again once a read past comes back empty.
+   * keys than a read can leave out in SQL cannot starve a partition's other keys. This is not a
+   * cursor over committed rows: {@code seq} is assigned at insert, so a row up to that {@code seq}
+   * may commit after the page was read. The read past therefore leaves out every key that has a
+   * pending row up to the position (see {@code OutboxRows#fetch}): the rows it skips are then of
+   * held keys, whose events go only after their held event, or of keys none of whose rows it reads;
+   * both are read again from the start once a read past sends something or comes back short.
    */
   public Map<Integer, Long> readAfter(Collection<Integer> partitions) {
     Map<Integer, Long> after = new HashMap<>();

@@ -33,6 +33,26 @@ public final class OutboxRows {
    */
   static final int MAX_BINDS = 30_000;
 
+  /** Bytes counted per row besides payload and headers. */
+  static final int ROW_OVERHEAD = 256;
+
+  /**
+   * A row's size against the byte budget: its payload and headers as stored, plus what the rest of
+   * the row and the event object take.
+   */
+  private static final String ROW_BYTES =
+      "COALESCE(OCTET_LENGTH(payload), 0) + COALESCE(OCTET_LENGTH(headers), 0) + " + ROW_OVERHEAD;
+
+  /** An event's size as {@link #ROW_BYTES} counts it, near enough, for a batch in memory. */
+  public static long bytes(PendingEvent event) {
+    byte[] payload = event.event().payload();
+    long size = ROW_OVERHEAD + (payload == null ? 0 : payload.length);
+    for (Map.Entry<String, String> header : event.event().headers().entrySet()) {
+      size += header.getKey().length() + header.getValue().length() + 6;
+    }
+    return size;
+  }
+
   private static final String COLUMNS =
       "seq, id, aggregatetype, aggregateid, type, payload, headers, tenant, created_at,"
           + " partition_no, attempts, next_attempt_at";
@@ -50,16 +70,19 @@ public final class OutboxRows {
   }
 
   /**
-   * What one poll read: rows of every partition, whether any partition has more, and rows that
-   * could not be turned into an event (broken headers JSON, a malformed id), to be parked.
+   * What one poll read: rows of every partition, whether any partition has more, rows that could
+   * not be turned into an event (broken headers JSON, a malformed id), to be parked, the partitions
+   * whose page ended (by the row limit or the byte budget), and whether the byte budget cut the
+   * read short (partitions without a row in it were then not read at all).
    */
   public record Fetched(
       List<PendingEvent> rows,
       boolean more,
       List<Undecodable> undecodable,
-      java.util.Set<Integer> fullPartitions) {
+      java.util.Set<Integer> fullPartitions,
+      boolean cutByBytes) {
     public Fetched(List<PendingEvent> rows, java.util.Set<Integer> fullPartitions) {
-      this(rows, !fullPartitions.isEmpty(), List.of(), fullPartitions);
+      this(rows, !fullPartitions.isEmpty(), List.of(), fullPartitions, false);
     }
   }
 
@@ -70,7 +93,19 @@ public final class OutboxRows {
    * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
    * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
-   * page of held keys only, read past).
+   * page of held keys only, read past) together with every row of a key that has a pending row up
+   * to that {@code seq}. Rows come in {@code seq} order up to the one that reaches {@code maxBytes}
+   * (payloads and headers; the first row always comes).
+   *
+   * <p>Why the read past is sound although {@code seq} is assigned at insert and a row becomes
+   * visible at commit: the rows up to the position that were visible when it was set were all of
+   * held keys, whose later events are held back in memory anyway. A row up to it that commits later
+   * (of any key K) is not read while the position stands, but neither is any later row of K: the
+   * statement leaves out every key with a pending row up to the position, in one snapshot. A later
+   * event of K written after that row committed (the order we promise) is visible only together
+   * with it, so it cannot pass it. Rows above the position come in {@code seq} order, as in any
+   * read; the position is dropped after a read with something to send or a short one, so the late
+   * row is read from the start soon after.
    */
   public Fetched fetch(
       Connection c,
@@ -78,12 +113,13 @@ public final class OutboxRows {
       int perPartition,
       Map<Integer, List<String>> excluded,
       Map<Integer, List<Long>> inFlight,
-      Map<Integer, Long> after)
+      Map<Integer, Long> after,
+      long maxBytes)
       throws SQLException {
-    int required = 0;
+    int required = 1;
     int skipping = 0;
     for (int partition : partitions) {
-      required += 2 + (after.containsKey(partition) ? 1 : 0);
+      required += 2 + (after.containsKey(partition) ? 3 : 0);
       required += inFlight.getOrDefault(partition, List.of()).size();
       skipping += excluded.getOrDefault(partition, List.of()).isEmpty() ? 0 : 1;
     }
@@ -100,9 +136,11 @@ public final class OutboxRows {
       }
       sql.append("(SELECT ")
           .append(COLUMNS)
-          .append(" FROM ")
+          .append(", ")
+          .append(ROW_BYTES)
+          .append(" AS row_bytes FROM ")
           .append(t)
-          .append(" WHERE status = 'PENDING' AND partition_no = ?");
+          .append(" r WHERE status = 'PENDING' AND partition_no = ?");
       binds.add(partition);
       if (!skip.isEmpty()) {
         sql.append(" AND aggregateid NOT IN (")
@@ -119,16 +157,38 @@ public final class OutboxRows {
       }
       Long from = after.get(partition);
       if (from != null) {
-        sql.append(" AND seq > ?");
+        // Past a page of held keys, but never past an unread row of a key: seq is assigned at
+        // insert and a row becomes visible at commit, so a row below the position may have
+        // committed since that page was read. A key with any pending row up to the position is
+        // left out here, in the same statement (one snapshot), and read from the start again.
+        sql.append(" AND seq > ? AND NOT EXISTS (SELECT 1 FROM ")
+            .append(t)
+            .append(" b WHERE b.status = 'PENDING' AND b.partition_no = ? AND b.seq <= ?")
+            .append(" AND b.aggregateid = r.aggregateid)");
+        binds.add(from);
+        binds.add(partition);
         binds.add(from);
       }
       sql.append(" ORDER BY seq LIMIT ?)");
       binds.add(perPartition);
     }
+    // The byte budget, applied in the database so that rows past it are not even transferred: the
+    // rows of every partition in seq order, up to the one that reaches the budget (the first row
+    // always passes). What is kept is a seq prefix of every partition's rows, as order needs.
+    String budgeted =
+        "SELECT "
+            + COLUMNS
+            + ", in_partition, total FROM (SELECT u.*, SUM(row_bytes) OVER (ORDER BY seq) AS upto,"
+            + " COUNT(*) OVER (PARTITION BY partition_no) AS in_partition, COUNT(*) OVER () AS total"
+            + " FROM ("
+            + sql
+            + ") u) w WHERE upto - row_bytes < ? ORDER BY seq";
+    binds.add(maxBytes);
     List<PendingEvent> rows = new ArrayList<>();
     List<Undecodable> undecodable = new ArrayList<>();
     java.util.Set<Integer> full = new java.util.HashSet<>();
-    try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+    boolean cut = false;
+    try (PreparedStatement statement = c.prepareStatement(budgeted)) {
       for (int i = 0; i < binds.size(); i++) {
         Object value = binds.get(i);
         if (value instanceof Integer n) {
@@ -140,12 +200,17 @@ public final class OutboxRows {
         }
       }
       Map<Integer, Integer> counts = new java.util.HashMap<>();
+      Map<Integer, Integer> candidates = new java.util.HashMap<>();
+      int total = 0;
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
           int partition = rs.getInt("partition_no");
-          if (counts.merge(partition, 1, Integer::sum) >= perPartition) {
+          int count = counts.merge(partition, 1, Integer::sum);
+          if (count >= perPartition) {
             full.add(partition);
           }
+          candidates.put(partition, rs.getInt("in_partition"));
+          total = rs.getInt("total");
           PendingEvent row;
           try {
             row =
@@ -163,9 +228,17 @@ public final class OutboxRows {
           rows.add(row);
         }
       }
+      // Cut by the budget: a partition with rows left is a page that ended (read on past it like a
+      // full one), and the read has more.
+      for (Map.Entry<Integer, Integer> kept : counts.entrySet()) {
+        if (candidates.get(kept.getKey()) > kept.getValue()) {
+          full.add(kept.getKey());
+        }
+      }
+      cut = total > rows.size() + undecodable.size();
     }
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
-    return new Fetched(rows, !full.isEmpty(), undecodable, full);
+    return new Fetched(rows, !full.isEmpty() || cut, undecodable, full, cut);
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */

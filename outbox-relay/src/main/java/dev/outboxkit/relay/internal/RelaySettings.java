@@ -28,6 +28,7 @@ public record RelaySettings(
     @Nullable String deadLetterTopic,
     boolean verifyTopics,
     int batchSize,
+    long batchBytes,
     int publishThreads,
     Duration minPollInterval,
     Duration maxPollInterval,
@@ -62,6 +63,8 @@ public record RelaySettings(
         + instanceId
         + ", batchSize="
         + batchSize
+        + ", batchBytes="
+        + batchBytes
         + ", publishThreads="
         + publishThreads
         + ", leaseTtl="

@@ -61,14 +61,16 @@ final class JdbcPollingStore implements PollingStore {
       int perPartition,
       Map<Integer, List<String>> excluded,
       List<PendingEvent> inFlight,
-      Map<Integer, Long> after)
+      Map<Integer, Long> after,
+      long maxBytes)
       throws SQLException {
     Map<Integer, List<Long>> sent = new HashMap<>();
     for (PendingEvent event : inFlight) {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
     OutboxRows.Fetched fetched =
-        jdbc.autoCommit(c -> rows.fetch(c, partitions, perPartition, excluded, sent, after));
+        jdbc.autoCommit(
+            c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes));
     if (!fetched.undecodable().isEmpty()) {
       int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
       for (OutboxRows.Undecodable row : fetched.undecodable()) {

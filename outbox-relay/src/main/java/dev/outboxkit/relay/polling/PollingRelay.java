@@ -47,6 +47,9 @@ final class PollingRelay implements OutboxRelay {
   private final List<Thread> workers = new CopyOnWriteArrayList<>();
   private final Jdbc jdbc;
   private final PauseSwitch pause = new PauseSwitch();
+  private final java.util.concurrent.CountDownLatch failedOver =
+      new java.util.concurrent.CountDownLatch(1);
+  private volatile @Nullable String failure;
 
   private @Nullable OutboxDialect dialect;
   private @Nullable RelayMetrics metrics;
@@ -146,7 +149,10 @@ final class PollingRelay implements OutboxRelay {
             });
     PublishLoop.Pacing pacing =
         new PublishLoop.Pacing(
-            settings.batchSize(), settings.minPollInterval(), settings.maxPollInterval());
+            settings.batchSize(),
+            settings.batchBytes(),
+            settings.minPollInterval(),
+            settings.maxPollInterval());
     int threads = settings.publishThreads();
     for (int slot = 0; slot < threads; slot++) {
       ManagedBatchSender publisher = PollingStartUp.publisher(settings, id, slot, threads);
@@ -200,6 +206,7 @@ final class PollingRelay implements OutboxRelay {
     for (int slot = 0; slot < loops.size(); slot++) {
       Thread worker =
           daemon(loops.get(slot), "outboxkit-relay-" + id + (loops.size() == 1 ? "" : "-" + slot));
+      worker.setUncaughtExceptionHandler(this::publisherDied);
       workers.add(worker);
       worker.start();
     }
@@ -254,6 +261,9 @@ final class PollingRelay implements OutboxRelay {
         lastBatchAt = at;
       }
     }
+    if (failure != null) {
+      lastError = failure;
+    }
     CircuitBreaker breaker = this.breaker;
     PollingHousekeeping jobs = this.housekeepingJobs;
     return new RelayStatus(
@@ -285,15 +295,84 @@ final class PollingRelay implements OutboxRelay {
     return new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
   }
 
+  /**
+   * A publishing thread ended with a throwable its loop does not handle (an {@link Error}: out of
+   * memory, a stack overflow, a class missing at run time). Left alone, its partitions would stay
+   * leased, renewed by the heartbeat, while nothing publishes them. Runs on the dying thread (no
+   * new thread is needed, which matters when memory ran out): the relay fails over as {@link
+   * #close} stops (the other threads end, the producers close, then the leases are released), and
+   * its status says {@link RelayStatus.State#FAILED}.
+   */
+  private void publisherDied(Thread thread, Throwable error) {
+    if (!state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.FAILED)) {
+      log.error(
+          "Outbox relay {}: publishing thread {} died while the relay stopped",
+          settings.instanceId(),
+          thread.getName(),
+          error);
+      return;
+    }
+    failure = "Publishing thread " + thread.getName() + " died: " + error;
+    log.error(
+        "Outbox relay {}: publishing thread {} died; the relay stops and releases its leases so"
+            + " that other instances take over. Close it and start a new one (or restart the"
+            + " process).",
+        settings.instanceId(),
+        thread.getName(),
+        error);
+    try {
+      stopPublishing(thread);
+      log.error(
+          "Outbox relay {} failed over: it holds no lease and publishes nothing",
+          settings.instanceId());
+    } finally {
+      failedOver.countDown();
+    }
+  }
+
   @Override
   public void close() {
     if (!state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.STOPPING)) {
       state.compareAndSet(RelayStatus.State.NEW, RelayStatus.State.STOPPED);
+      if (state.get() == RelayStatus.State.FAILED) {
+        closeFailed();
+      }
       return;
     }
+    stopPublishing(null);
+    if (metrics != null) {
+      metrics.close();
+    }
+    state.set(RelayStatus.State.STOPPED);
+    log.info("Outbox relay {} stopped", settings.instanceId());
+  }
+
+  /** After a fail-over: waits until it released the leases; the state stays FAILED. */
+  private void closeFailed() {
+    try {
+      if (!failedOver.await(
+          settings.shutdownTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS)) {
+        log.warn("Outbox relay {} is still failing over", settings.instanceId());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (metrics != null) {
+      metrics.close();
+    }
+  }
+
+  /**
+   * Stops the publishing threads (but {@code self}, the caller's own), the lease and measuring
+   * threads and the producers, then releases the leases.
+   */
+  private void stopPublishing(@Nullable Thread self) {
     long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
     wakeUp();
     for (Thread worker : workers) {
+      if (worker == self) {
+        continue;
+      }
       try {
         worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         if (worker.isAlive()) {
@@ -320,11 +399,6 @@ final class PollingRelay implements OutboxRelay {
     if (leases != null) {
       leases.leave();
     }
-    if (metrics != null) {
-      metrics.close();
-    }
-    state.set(RelayStatus.State.STOPPED);
-    log.info("Outbox relay {} stopped", settings.instanceId());
   }
 
   private void shutdownThreads() {

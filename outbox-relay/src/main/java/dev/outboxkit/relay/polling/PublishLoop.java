@@ -1,5 +1,6 @@
 package dev.outboxkit.relay.polling;
 
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.delivery.BatchSender;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.OutboxRows;
@@ -22,6 +23,10 @@ import org.slf4j.LoggerFactory;
  * batch's outcome is known: a later event of a key whose event failed or was deferred is never sent
  * before it.
  *
+ * <p>Memory is bounded by bytes as well as rows: the batch in flight and the batch read ahead share
+ * {@link Pacing#batchBytes}; a read stops at what is left of it (its first row always comes), and
+ * no read ahead starts once the batch in flight used it up.
+ *
  * <p>Waiting: a full batch is followed by the next at once; after an empty poll the wait starts at
  * the minimum poll interval and doubles up to the maximum, unless a wake-up signal ends it.
  */
@@ -29,8 +34,17 @@ final class PublishLoop implements Runnable {
 
   private static final Logger log = LoggerFactory.getLogger(PublishLoop.class);
 
-  /** How much to read and how long to wait between empty polls. */
-  record Pacing(int batchSize, Duration minPollInterval, Duration maxPollInterval) {}
+  /**
+   * How much to read and how long to wait between empty polls; {@code batchBytes} bounds the bytes
+   * of the batch in flight and the one read ahead together.
+   */
+  record Pacing(
+      int batchSize, long batchBytes, Duration minPollInterval, Duration maxPollInterval) {
+
+    Pacing(int batchSize, Duration minPollInterval, Duration maxPollInterval) {
+      this(batchSize, RelayDefaults.BATCH_BYTES, minPollInterval, maxPollInterval);
+    }
+  }
 
   private final PollingStore store;
   private final PartitionLeases leases;
@@ -74,7 +88,25 @@ final class PublishLoop implements Runnable {
 
   /** A batch read from the outbox, its partitions marked in flight. */
   private record Read(
-      List<PendingEvent> rows, Set<Integer> partitions, boolean more, Set<Integer> full) {}
+      List<PendingEvent> rows,
+      Set<Integer> partitions,
+      boolean more,
+      Set<Integer> full,
+      boolean cut) {
+
+    /**
+     * The partitions whose read position the read moves: all read, or when the byte budget cut it
+     * short, those it reached (the others were not read, and keep their position).
+     */
+    Set<Integer> paged() {
+      if (!cut) {
+        return partitions;
+      }
+      Set<Integer> reached = new java.util.HashSet<>(full);
+      rows.forEach(row -> reached.add(row.partition()));
+      return reached;
+    }
+  }
 
   /** A batch handed to the producer, awaiting acknowledgements. */
   private record InFlight(
@@ -190,6 +222,15 @@ final class PublishLoop implements Runnable {
   }
 
   private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
+    // The batch in flight and the one read ahead share the byte budget; a fresh read has it all
+    // (its first row always fits).
+    long budget = pacing.batchBytes();
+    for (PendingEvent event : inFlight) {
+      budget -= OutboxRows.bytes(event);
+    }
+    if (budget <= 0) {
+      return null;
+    }
     Set<Integer> partitions = leases.beginBatch(slot, slots);
     if (partitions.isEmpty()) {
       return null;
@@ -202,13 +243,19 @@ final class PublishLoop implements Runnable {
               perPartition,
               core.holds().excluded(partitions, core.now()),
               inFlight,
-              core.holds().readAfter(partitions));
+              core.holds().readAfter(partitions),
+              budget);
       if (fetched.rows().isEmpty()) {
         core.holds().paged(partitions, fetched.fullPartitions(), List.of(), List.of());
         leases.endBatch(partitions);
         return null;
       }
-      return new Read(fetched.rows(), partitions, fetched.more(), fetched.fullPartitions());
+      return new Read(
+          fetched.rows(),
+          partitions,
+          fetched.more(),
+          fetched.fullPartitions(),
+          fetched.cutByBytes());
     } catch (SQLException | RuntimeException e) {
       leases.endBatch(partitions);
       throw e;
@@ -218,7 +265,7 @@ final class PublishLoop implements Runnable {
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch = core.select(read.rows());
     // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
-    core.holds().paged(read.partitions(), read.full(), read.rows(), batch);
+    core.holds().paged(read.paged(), read.full(), read.rows(), batch);
     boolean sendable = !batch.isEmpty() && leases.stillOwns(read.partitions());
     boolean permission = permitted || (sendable && core.tryAcquire());
     BatchSender.InFlight sending = null;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -215,6 +216,7 @@ class CdcTlsTests {
         null,
         false,
         100,
+        RelayDefaults.BATCH_BYTES,
         1,
         Duration.ofMillis(10),
         second,

@@ -79,12 +79,64 @@ class OutboxRowsIntegrationTests {
               100,
               excluded,
               Map.of(),
-              Map.of());
+              Map.of(),
+              Long.MAX_VALUE);
     }
     assertThat(fetched.rows()).hasSize(199);
     assertThat(fetched.rows())
         .as("the first held key of a partition is still left out in SQL")
         .noneMatch(r -> r.key().equals("key-0"));
+  }
+
+  /**
+   * Issue 19, finding 3: a read stops adding rows once the byte budget is reached, oldest first
+   * over every partition, so a thread never holds batch-size rows of up to 1 MB; its first row
+   * always comes, however large.
+   */
+  @Test
+  void aReadStopsAtTheByteBudgetAndAlwaysTakesItsFirstRow() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(4).build();
+    String big = "x".repeat(10_000);
+    tx.execute(
+        c ->
+            outbox.appendAll(
+                IntStream.range(0, 12)
+                    .mapToObj(k -> OutboxMessage.of("bytes", "key-" + k, "Sized", big))
+                    .toList()));
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    List<Integer> all = List.of(0, 1, 2, 3);
+    OutboxRows.Fetched everything;
+    OutboxRows.Fetched budgeted;
+    OutboxRows.Fetched tiny;
+    try (Connection c = db.dataSource().getConnection()) {
+      everything = rows.fetch(c, all, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE);
+      budgeted = rows.fetch(c, all, 100, Map.of(), Map.of(), Map.of(), 35_000);
+      tiny = rows.fetch(c, all, 100, Map.of(), Map.of(), Map.of(), 1_024);
+    }
+    assertThat(everything.rows()).hasSize(12);
+    assertThat(everything.cutByBytes()).isFalse();
+    assertThat(everything.more()).isFalse();
+    // Each row counts about 10 kB: the fourth starts past 30 kB, the fifth past the budget.
+    assertThat(budgeted.rows())
+        .as("the oldest rows up to the one that reaches the budget")
+        .containsExactlyElementsOf(everything.rows().subList(0, 4));
+    assertThat(budgeted.cutByBytes()).isTrue();
+    assertThat(budgeted.more()).isTrue();
+    long before = 0;
+    for (PendingEvent row : budgeted.rows().subList(0, 3)) {
+      before += OutboxRows.bytes(row);
+    }
+    assertThat(before).isLessThan(35_000);
+    assertThat(tiny.rows())
+        .as("a row larger than the whole budget still comes, alone")
+        .containsExactly(everything.rows().get(0));
+    assertThat(tiny.more()).isTrue();
   }
 
   /**

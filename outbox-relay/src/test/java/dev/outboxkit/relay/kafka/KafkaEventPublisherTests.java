@@ -131,6 +131,37 @@ class KafkaEventPublisherTests {
         .hasMessageContaining("closed");
   }
 
+  /**
+   * Issue 19, finding 8: the send window (the lease outlasting the delivery timeout) was checked
+   * once per batch, but handing a batch over can block for long (no metadata, a full buffer). Once
+   * the window closes during the hand-over, the rest of the batch is deferred, not handed over
+   * (here it would block for max.block.ms on a broker that does not exist, then fail).
+   */
+  @Test
+  void eventsAfterTheSendWindowClosedAreDeferredNotHandedOver() {
+    KafkaEventPublisher publisher = publisher(NO_BROKER, TopicRouter.prefixed("t."));
+    try {
+      PendingEvent big = event(1, "a", 2000);
+      PendingEvent late = event(2, "b", 10);
+      PendingEvent later = event(3, "c", 10);
+      java.util.concurrent.atomic.AtomicInteger asked =
+          new java.util.concurrent.atomic.AtomicInteger();
+
+      long started = System.nanoTime();
+      List<PublishResult> results =
+          publisher.send(List.of(big, late, later), () -> asked.getAndIncrement() == 0).await();
+
+      assertThat(results.get(0)).isInstanceOf(PublishResult.Failed.class);
+      assertThat(results.subList(1, 3))
+          .containsExactly(new PublishResult.Deferred(late), new PublishResult.Deferred(later));
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .as("no wait for the producer")
+          .isLessThan(Duration.ofSeconds(3));
+    } finally {
+      publisher.close(Duration.ZERO);
+    }
+  }
+
   @Test
   void startFailsFastNamingThePropertiesWhenKafkaRefusesTheSettings() {
     KafkaEventPublisher publisher =

@@ -573,7 +573,8 @@ final class DeliveryModel {
         int perPartition,
         Map<Integer, List<String>> excluded,
         List<PendingEvent> inFlight,
-        Map<Integer, Long> after) {
+        Map<Integer, Long> after,
+        long maxBytes) {
       Set<Long> sent = new HashSet<>();
       inFlight.forEach(e -> sent.add(e.seq()));
       List<PendingEvent> out = new ArrayList<>();
@@ -581,13 +582,22 @@ final class DeliveryModel {
       for (int p : owned) {
         int n = 0;
         List<String> skip = excluded.getOrDefault(p, List.of());
+        long from = after.getOrDefault(p, 0L);
+        // As the SQL: past the read position, no key that has a pending row up to it.
+        Set<String> below = new HashSet<>();
+        for (Row row : rows.values()) {
+          if (row.partition == p && row.status.equals("PENDING") && row.seq <= from) {
+            below.add(row.key);
+          }
+        }
         for (Row row : rows.values()) {
           if (row.partition != p
               || !row.committed
               || !row.status.equals("PENDING")
               || skip.contains(row.key)
               || sent.contains(row.seq)
-              || row.seq <= after.getOrDefault(p, 0L)) {
+              || row.seq <= from
+              || below.contains(row.key)) {
             continue;
           }
           out.add(pendingOf(row));

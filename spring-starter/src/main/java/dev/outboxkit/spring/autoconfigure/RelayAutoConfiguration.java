@@ -84,6 +84,7 @@ public final class RelayAutoConfiguration {
             .deadLetterTopic(relay.topics().deadLetter())
             .verifyTopics(relay.topics().verify())
             .batchSize(relay.polling().batchSize())
+            .batchBytes(relay.polling().batchBytes().toBytes())
             .publishThreads(relay.polling().publishThreads())
             .pollInterval(relay.polling().minInterval(), relay.polling().maxInterval())
             .listenNotify(relay.polling().listenNotify())

@@ -11,6 +11,7 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * The relay, under {@code outbox.relay.*}: when enabled, the application publishes its own outbox
@@ -218,6 +219,9 @@ public record RelayProperties(
    * How the relay reads the outbox.
    *
    * @param batchSize Maximum number of events read, sent and marked per batch.
+   * @param batchBytes Maximum bytes of events (payloads and headers) a publishing thread holds at
+   *     once, the batch in flight and the one read ahead together; a read stops at it in seq order
+   *     (its first row always comes). With CDC, Debezium's max.queue.size.in.bytes.
    * @param publishThreads Publishing threads of this instance, each with a share of its partitions
    *     and its own producer. More overlap reading, sending and deleting; the crash duplicate bound
    *     becomes one batch per thread.
@@ -228,6 +232,7 @@ public record RelayProperties(
    */
   public record Polling(
       @DefaultValue("" + RelayDefaults.BATCH_SIZE) int batchSize,
+      @DefaultValue("64MB") DataSize batchBytes,
       @DefaultValue("" + RelayDefaults.PUBLISH_THREADS) int publishThreads,
       @DefaultValue("10ms") Duration minInterval,
       @DefaultValue("1s") Duration maxInterval,
@@ -236,6 +241,10 @@ public record RelayProperties(
 
     public Polling {
       between("outbox.relay.polling.batch-size", batchSize, 1, 10_000);
+      if (batchBytes.toBytes() < 1024 || batchBytes.toBytes() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            "outbox.relay.polling.batch-bytes must be between 1KB and 2GB but was " + batchBytes);
+      }
       between("outbox.relay.polling.publish-threads", publishThreads, 1, 16);
       atLeast("outbox.relay.polling.min-interval", minInterval, Duration.ofMillis(1));
       atLeast("outbox.relay.polling.max-interval", maxInterval, minInterval);

@@ -102,6 +102,17 @@ class RelayAutoConfigurationIntegrationTests {
         .withPropertyValues(
             "outbox.relay.enabled=true",
             "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+            "outbox.relay.polling.batch-bytes=100B")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("outbox.relay.polling.batch-bytes"));
+    runner()
+        .withPropertyValues(
+            "outbox.relay.enabled=true",
+            "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
             "outbox.relay.leases.ttl=1s",
             "outbox.relay.leases.heartbeat-interval=1s")
         .run(
