@@ -165,7 +165,13 @@ final class ChaosEnvironment implements AutoCloseable {
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
                 60_000))) {
       client
-          .createTopics(List.of(new NewTopic(name, partitions, (short) -1)))
+          .createTopics(
+              List.of(
+                  new NewTopic(name, partitions, (short) -1)
+                      // The broker stamps each record when it appends it: the takeover times are
+                      // measured on these stamps. (The relay sets CreateTime to the event's
+                      // creation, which says nothing about when it was published.)
+                      .configs(Map.of("message.timestamp.type", "LogAppendTime"))))
           .all()
           .get(60, TimeUnit.SECONDS);
     } catch (ExecutionException e) {

@@ -2,6 +2,7 @@ package dev.outboxkit.chaos;
 
 /**
  * One record read back from the topic: its key, the event number from its payload, where it sits
- * and its timestamp (set by the relay's producer when it sent it).
+ * and when the broker appended it (the kit's topic has {@code
+ * message.timestamp.type=LogAppendTime}).
  */
 record Delivery(String key, int n, int kafkaPartition, long offset, long timestampMillis) {}

@@ -8,9 +8,9 @@ import java.util.TreeMap;
 
 /**
  * Takeover and recovery times: after each fault, for every outbox partition it affected, the time
- * until the first record of that partition sent after it (the producer's timestamp); the fault's
- * figure is the slowest partition's. A partition is stuck when that takes longer than {@code
- * --stuck-after}, or never comes although events of it were committed after the fault.
+ * until the first record of that partition the broker appended after it; the fault's figure is the
+ * slowest partition's. A partition is stuck when that takes longer than {@code --stuck-after}, or
+ * never comes although events of it were committed after the fault.
  */
 record Timing(List<Long> takeovers, List<Long> recoveries, List<String> stuck) {
 
