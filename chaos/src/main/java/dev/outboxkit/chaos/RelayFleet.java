@@ -149,7 +149,7 @@ final class RelayFleet implements AutoCloseable {
     }
   }
 
-  /** Wakes frozen relays and kills every relay process this fleet started. */
+  /** Kills every relay process this fleet started (SIGKILL ends frozen ones too). */
   @Override
   public synchronized void close() {
     for (Relay relay : all) {
