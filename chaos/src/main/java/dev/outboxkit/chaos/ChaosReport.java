@@ -1,0 +1,134 @@
+package dev.outboxkit.chaos;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The outcome of a run: what was done, what the ledger check found, and every violation. A run
+ * passes when {@link #violations()} is empty.
+ *
+ * @param environment the servers used
+ * @param mode polling or CDC
+ * @param seed the fault schedule's seed
+ * @param cycles fault cycles injected
+ * @param faultsByType injections per fault name
+ * @param skippedFaults faults asked for that cannot run here, with the reason
+ * @param events events whose commit returned
+ * @param inDoubt events whose commit failed (may or may not have committed)
+ * @param inDoubtDelivered of those, the ones delivered (they had committed)
+ * @param records records read back (every copy)
+ * @param lost committed events never delivered
+ * @param reordered first copies that came after a later event of their key
+ * @param duplicates copies beyond the first
+ * @param duplicateBound the stated bound on duplicates (see docs/chaos.md)
+ * @param unknown records that no writer wrote
+ * @param takeoverMillis per kill or pause of a relay holding partitions: time to the next publish
+ *     of every partition it held
+ * @param recoveryMillis per database fault: time from its end to the next publish of every
+ *     partition
+ * @param stuckPartitions partitions that published nothing for longer than the stuck bound after a
+ *     fault, or never again
+ * @param violations every broken guarantee, one line each
+ * @param examples a few offending records per violation kind
+ * @param durationSeconds the run's wall-clock time
+ */
+public record ChaosReport(
+    String environment,
+    String mode,
+    long seed,
+    int cycles,
+    Map<String, Integer> faultsByType,
+    Map<String, String> skippedFaults,
+    long events,
+    long inDoubt,
+    long inDoubtDelivered,
+    long records,
+    long lost,
+    long reordered,
+    long duplicates,
+    long duplicateBound,
+    long unknown,
+    List<Long> takeoverMillis,
+    List<Long> recoveryMillis,
+    List<String> stuckPartitions,
+    List<String> violations,
+    List<String> examples,
+    long durationSeconds) {
+
+  /** Whether every guarantee held. */
+  @JsonProperty("passed")
+  public boolean passed() {
+    return violations.isEmpty();
+  }
+
+  /** The median of takeover times, or -1 without any. */
+  @JsonProperty("takeoverP50Millis")
+  public long takeoverP50() {
+    return percentile(takeoverMillis, 50);
+  }
+
+  /** The longest takeover, or -1 without any. */
+  @JsonProperty("takeoverMaxMillis")
+  public long takeoverMax() {
+    return percentile(takeoverMillis, 100);
+  }
+
+  static long percentile(List<Long> values, int percentile) {
+    if (values.isEmpty()) {
+      return -1;
+    }
+    List<Long> sorted = values.stream().sorted().toList();
+    int index = (int) Math.ceil(percentile / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+  }
+
+  /** The report as people read it. */
+  public String toText() {
+    StringBuilder out = new StringBuilder();
+    out.append("OutboxKit chaos run: ").append(passed() ? "PASSED" : "FAILED").append('\n');
+    out.append("  environment   ").append(environment).append('\n');
+    out.append("  mode          ").append(mode).append(", seed ").append(seed).append('\n');
+    out.append("  cycles        ").append(cycles).append(' ').append(faultsByType).append('\n');
+    skippedFaults.forEach(
+        (fault, why) ->
+            out.append("  skipped       ").append(fault).append(": ").append(why).append('\n'));
+    out.append("  events        ")
+        .append(events)
+        .append(" committed, ")
+        .append(inDoubt)
+        .append(" in doubt (")
+        .append(inDoubtDelivered)
+        .append(" of them delivered)\n");
+    out.append("  records       ").append(records).append('\n');
+    out.append("  lost          ").append(lost).append('\n');
+    out.append("  reordered     ").append(reordered).append('\n');
+    out.append("  duplicates    ")
+        .append(duplicates)
+        .append(" (bound ")
+        .append(duplicateBound)
+        .append(")\n");
+    out.append("  unknown       ").append(unknown).append('\n');
+    out.append("  takeover      ")
+        .append(takeoverMillis.size())
+        .append(" measured, p50 ")
+        .append(takeoverP50())
+        .append(" ms, max ")
+        .append(takeoverMax())
+        .append(" ms\n");
+    out.append("  recovery      ")
+        .append(recoveryMillis.size())
+        .append(" measured, p50 ")
+        .append(percentile(recoveryMillis, 50))
+        .append(" ms, max ")
+        .append(percentile(recoveryMillis, 100))
+        .append(" ms\n");
+    out.append("  stuck         ")
+        .append(stuckPartitions.isEmpty() ? "none" : stuckPartitions)
+        .append('\n');
+    out.append("  duration      ").append(durationSeconds).append(" s\n");
+    violations.forEach(v -> out.append("  VIOLATION     ").append(v).append('\n'));
+    examples.forEach(e -> out.append("    e.g. ").append(e).append('\n'));
+    return out.toString();
+  }
+}

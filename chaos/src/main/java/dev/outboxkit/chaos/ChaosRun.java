@@ -1,0 +1,236 @@
+package dev.outboxkit.chaos;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.test.DatabaseKind;
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One chaos run: prepare the tables and topic, start the relays, the writers and the topic reader,
+ * inject faults in a loop, stop the writers, drain, and check the ledger.
+ */
+public final class ChaosRun {
+
+  private static final int TOPIC_PARTITIONS = 8;
+
+  private final ChaosConfig config;
+  private final PrintStream out;
+  private final Clock clock;
+
+  public ChaosRun(ChaosConfig config, PrintStream out, Clock clock) {
+    this.config = config;
+    this.out = out;
+    this.clock = clock;
+  }
+
+  /** Runs and returns the report; throws only when the run could not be set up or carried out. */
+  public ChaosReport run() throws Exception {
+    long started = clock.millis();
+    String runId = Long.toString(Math.abs(config.seed()) % 1_000_000) + "x" + (started % 100_000);
+    String topic = "chaos" + runId;
+    String cdcName = "outboxkit_chaos";
+    Random random = new Random(config.seed());
+    try (ChaosEnvironment environment = ChaosEnvironment.open(config)) {
+      out.println("[chaos] " + environment.description() + ", mode " + config.mode());
+      OutboxDialect dialect = Schema.prepare(environment.admin(), config.mode());
+      if (config.mode() == Mode.CDC) {
+        dropCdcState(environment, cdcName);
+      }
+      environment.createTopic(topic, TOPIC_PARTITIONS);
+      Ledger ledger = new Ledger();
+      HikariDataSource writerPool =
+          ChaosEnvironment.pool(
+              environment.jdbcUrl(),
+              environment.user(),
+              environment.password(),
+              "chaos-writers",
+              config.writers() + 1);
+      JdbcTransactions transactions = JdbcTransactions.of(writerPool);
+      Outbox outbox = Outbox.builder().connectionProvider(transactions).dialect(dialect).build();
+      List<FaultRecord> done = new ArrayList<>();
+      Map<String, String> skipped = new LinkedHashMap<>();
+      try (writerPool;
+          RelayFleet fleet = new RelayFleet(config, environment, cdcName);
+          TopicReader reader =
+              new TopicReader(environment.bootstrapServers(), topic, TOPIC_PARTITIONS);
+          Writers writers = new Writers(config, transactions, outbox, topic, ledger, clock)) {
+        fleet.startAll();
+        out.println("[chaos] " + config.relays() + " relays started; writing to " + topic);
+        reader.start();
+        writers.start();
+        FaultContext context =
+            new FaultContext(
+                config,
+                environment,
+                fleet,
+                random,
+                clock,
+                cdcName,
+                () -> new HashSet<>(ledger.partitions().values()));
+        List<Fault> faults = usable(Faults.named(config.faults()), context, skipped);
+        Pause.of(config.settle());
+        List<Fault> schedule = new ArrayList<>();
+        long stopFaultsAt = started + config.maxDuration().toMillis();
+        for (int cycle = 1; cycle <= config.cycles() && !faults.isEmpty(); cycle++) {
+          if (clock.millis() > stopFaultsAt) {
+            out.println("[chaos] --max-duration reached after " + (cycle - 1) + " cycles");
+            break;
+          }
+          if (schedule.isEmpty()) {
+            // Rounds of every fault in a seeded random order: each kind gets its share of cycles.
+            schedule.addAll(faults);
+            Collections.shuffle(schedule, random);
+          }
+          Fault fault = schedule.remove(0);
+          FaultRecord record = fault.inject(context);
+          done.add(record);
+          out.printf(
+              "[chaos] cycle %d: %s of %s (%d ms), %d events committed%n",
+              cycle,
+              record.fault(),
+              record.target(),
+              record.endMillis() - record.startMillis(),
+              ledger.certain());
+          respawnDead(fleet, done);
+          Pause.of(config.settle());
+        }
+        writers.close();
+        out.println("[chaos] writers stopped; draining");
+        drain(reader, ledger);
+        long end = clock.millis();
+        LedgerCheck.Result result =
+            LedgerCheck.check(ledger, reader.deliveries(), done, config, end);
+        return report(environment, done, skipped, result, started, end);
+      }
+    }
+  }
+
+  private List<Fault> usable(List<Fault> asked, FaultContext context, Map<String, String> skipped) {
+    List<Fault> usable = new ArrayList<>();
+    for (Fault fault : asked) {
+      String why = fault.unavailableReason(context);
+      if (why == null) {
+        usable.add(fault);
+      } else {
+        skipped.put(fault.name(), why);
+        out.println("[chaos] skipping " + fault.name() + ": " + why);
+      }
+    }
+    return usable;
+  }
+
+  /** A relay that died by itself is a finding: note it, and replace it so the run goes on. */
+  private void respawnDead(RelayFleet fleet, List<FaultRecord> done) {
+    for (RelayFleet.Relay dead : fleet.unexpectedlyDead()) {
+      out.println(
+          "[chaos] relay "
+              + dead.id()
+              + " exited by itself ("
+              + dead.process().exitValue()
+              + "); its log ends:\n"
+              + RelayFleet.tail(dead, 30));
+      long now = clock.millis();
+      done.add(
+          new FaultRecord(
+              "relay-exited", dead.id(), now, now, FaultRecord.Measure.NONE, Set.of(), 1));
+      fleet.respawn(dead.slot());
+    }
+  }
+
+  /** Waits until every committed event was read, or the drain timeout; then reads a bit more. */
+  private void drain(TopicReader reader, Ledger ledger) {
+    long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+    Set<String> committed = new HashSet<>();
+    for (Ledger.Written w : ledger.all()) {
+      if (w.certain()) {
+        committed.add(w.key() + "#" + w.n());
+      }
+    }
+    while (System.nanoTime() < deadline) {
+      Set<String> missing = new HashSet<>(committed);
+      for (Delivery d : reader.deliveries()) {
+        missing.remove(d.key() + "#" + d.n());
+      }
+      if (missing.isEmpty()) {
+        break;
+      }
+      Pause.millis(500);
+    }
+    // Late copies (a woken zombie, a retried batch) count too.
+    Pause.of(Duration.ofSeconds(3));
+  }
+
+  private void dropCdcState(ChaosEnvironment environment, String cdcName) throws SQLException {
+    try (Connection c = environment.admin().getConnection()) {
+      if (environment.kind() == DatabaseKind.POSTGRESQL) {
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    + " WHERE slot_name = ? AND NOT active")) {
+          ps.setString(1, cdcName);
+          ps.execute();
+        }
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement("DELETE FROM " + RelayDefaults.CDC_STATE_TABLE + " WHERE name = ?")) {
+        ps.setString(1, cdcName);
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  private ChaosReport report(
+      ChaosEnvironment environment,
+      List<FaultRecord> done,
+      Map<String, String> skipped,
+      LedgerCheck.Result r,
+      long started,
+      long end) {
+    Map<String, Integer> byType = new TreeMap<>();
+    long cycles = done.stream().filter(f -> !f.fault().equals("relay-exited")).count();
+    done.forEach(f -> byType.merge(f.fault(), 1, Integer::sum));
+    List<String> violations = new ArrayList<>(r.violations());
+    if (byType.containsKey("relay-exited")) {
+      violations.add(byType.get("relay-exited") + " relays exited by themselves");
+    }
+    return new ChaosReport(
+        environment.description(),
+        config.mode().name().toLowerCase(java.util.Locale.ROOT),
+        config.seed(),
+        (int) cycles,
+        byType,
+        skipped,
+        r.events(),
+        r.inDoubt(),
+        r.inDoubtDelivered(),
+        r.records(),
+        r.lost(),
+        r.reordered(),
+        r.duplicates(),
+        r.duplicateBound(),
+        r.unknown(),
+        r.takeoverMillis(),
+        r.recoveryMillis(),
+        r.stuckPartitions(),
+        violations,
+        r.examples(),
+        (end - started) / 1000);
+  }
+}

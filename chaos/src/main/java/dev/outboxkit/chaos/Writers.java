@@ -1,0 +1,132 @@
+package dev.outboxkit.chaos;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The application under test: writer threads that commit events for their own keys ({@code key-k}
+ * belongs to writer {@code k mod writers}), several keys per transaction, each key's events
+ * numbered 0, 1, 2... in the payload ({@code "<n>:<key>"}). The rate is shared evenly. A failed
+ * commit (the faults make many) is recorded as in doubt and its numbers are never reused; the
+ * writer pauses briefly and goes on.
+ */
+final class Writers implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Writers.class);
+  private static final int KEYS_PER_TRANSACTION = 10;
+
+  private final ChaosConfig config;
+  private final JdbcTransactions transactions;
+  private final Outbox outbox;
+  private final String topic;
+  private final Ledger ledger;
+  private final Clock clock;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final AtomicLong failures = new AtomicLong();
+  private final List<Thread> threads = new ArrayList<>();
+
+  Writers(
+      ChaosConfig config,
+      JdbcTransactions transactions,
+      Outbox outbox,
+      String topic,
+      Ledger ledger,
+      Clock clock) {
+    this.config = config;
+    this.transactions = transactions;
+    this.outbox = outbox;
+    this.topic = topic;
+    this.ledger = ledger;
+    this.clock = clock;
+  }
+
+  void start() {
+    for (int w = 0; w < config.writers(); w++) {
+      int writer = w;
+      Thread thread = new Thread(() -> write(writer), "chaos-writer-" + w);
+      thread.setDaemon(true);
+      threads.add(thread);
+      thread.start();
+    }
+  }
+
+  private void write(int writer) {
+    List<String> keys = new ArrayList<>();
+    for (int k = writer; k < config.keys(); k += config.writers()) {
+      keys.add("key-" + k);
+    }
+    if (keys.isEmpty()) {
+      return;
+    }
+    int[] next = new int[keys.size()];
+    double perSecond = (double) config.rate() / config.writers();
+    long started = System.nanoTime();
+    long written = 0;
+    int cursor = 0;
+    while (running.get()) {
+      int size = Math.min(KEYS_PER_TRANSACTION, keys.size());
+      List<OutboxMessage> messages = new ArrayList<>(size);
+      List<String> batchKeys = new ArrayList<>(size);
+      List<Integer> numbers = new ArrayList<>(size);
+      for (int i = 0; i < size; i++) {
+        int index = (cursor + i) % keys.size();
+        String key = keys.get(index);
+        int n = next[index]++;
+        batchKeys.add(key);
+        numbers.add(n);
+        messages.add(OutboxMessage.of(topic, key, "ChaosCounted", n + ":" + key));
+      }
+      cursor = (cursor + size) % keys.size();
+      try {
+        List<OutboxEvent> events = transactions.inTransaction(c -> outbox.appendAll(messages));
+        long now = clock.millis();
+        for (int i = 0; i < size; i++) {
+          ledger.committed(batchKeys.get(i), numbers.get(i), events.get(i).partition(), now);
+        }
+      } catch (RuntimeException e) {
+        long now = clock.millis();
+        for (int i = 0; i < size; i++) {
+          ledger.inDoubt(batchKeys.get(i), numbers.get(i), now);
+        }
+        if (failures.incrementAndGet() % 50 == 1) {
+          log.info("Writer {}: a commit failed (in doubt), going on: {}", writer, e.toString());
+        }
+        Pause.millis(100);
+      }
+      written += size;
+      long due = started + (long) (written / perSecond * 1e9);
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        Pause.millis(Math.max(1, wait / 1_000_000));
+      }
+    }
+  }
+
+  /** Commits that failed: their events are in doubt. */
+  long failures() {
+    return failures.get();
+  }
+
+  /** Stops the writers after their transaction under way. */
+  @Override
+  public void close() {
+    running.set(false);
+    for (Thread thread : threads) {
+      try {
+        thread.join(60_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+}

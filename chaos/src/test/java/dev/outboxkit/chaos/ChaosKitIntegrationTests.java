@@ -1,0 +1,69 @@
+package dev.outboxkit.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.test.DatabaseKind;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The kit's short run, so it keeps working: embedded PostgreSQL and Kafka, two polling relay
+ * processes, a few cycles of every fault, then the ledger check. Its assertions are the kit's own:
+ * nothing lost, nothing reordered, duplicates within the bound.
+ */
+class ChaosKitIntegrationTests {
+
+  @TempDir Path work;
+
+  @Test
+  void aShortPostgresPollingRunLosesAndReordersNothing() throws Exception {
+    ChaosConfig config =
+        new ChaosConfig(
+            DatabaseKind.POSTGRESQL,
+            Mode.POLLING,
+            null,
+            "",
+            "",
+            null,
+            2,
+            20,
+            2,
+            150,
+            4,
+            List.of("kill-relay", "pause-relay", "kill-connections", "restart-database"),
+            19L,
+            Duration.ofSeconds(2),
+            100,
+            Duration.ofSeconds(3),
+            Duration.ofMillis(250),
+            Duration.ofSeconds(90),
+            Duration.ofSeconds(60),
+            Duration.ofMinutes(3),
+            work.resolve("report.json"),
+            work);
+
+    ChaosReport report = new ChaosRun(config, System.out, Clock.systemUTC()).run();
+    System.out.print(report.toText());
+    ChaosMain.write(report, config.report());
+
+    assertThat(report.cycles()).isEqualTo(4);
+    assertThat(report.events()).isPositive();
+    assertThat(report.lost()).as(report.toText()).isZero();
+    assertThat(report.reordered()).as(report.toText()).isZero();
+    assertThat(report.unknown()).isZero();
+    assertThat(report.duplicates()).isLessThanOrEqualTo(report.duplicateBound());
+    assertThat(report.records()).isGreaterThanOrEqualTo(report.events());
+    assertThat(report.violations()).as(report.toText()).isEmpty();
+    assertThat(work.resolve("report.json")).content().contains("\"passed\" : true");
+  }
+
+  @Test
+  void badArgumentsExitWithStatusTwoAndAClearMessage() {
+    assertThat(ChaosMain.execute("--mode", "sometimes")).isEqualTo(2);
+    assertThat(ChaosMain.execute("--faults", "meteor")).isEqualTo(2);
+  }
+}
