@@ -9,12 +9,14 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * The kit's short run, so it keeps working: embedded PostgreSQL and Kafka, two polling relay
  * processes, a few cycles of every fault, then the ledger check. Its assertions are the kit's own:
  * nothing lost, nothing reordered, duplicates within the bound.
  */
+@ServerTest
 class ChaosKitIntegrationTests {
 
   @TempDir Path work;

@@ -18,6 +18,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * Issue 19, finding 3: a publishing thread that dies of an {@link Error} (here a {@link
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * status is FAILED with the cause, its leases are released, and another instance takes the
  * partitions and publishes the event.
  */
+@ServerTest
 class PublishingThreadDeathIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

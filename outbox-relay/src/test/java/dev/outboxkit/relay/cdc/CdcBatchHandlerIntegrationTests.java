@@ -205,6 +205,7 @@ class CdcBatchHandlerIntegrationTests {
         null,
         false,
         100,
+        dev.outboxkit.relay.RelayDefaults.BATCH_BYTES,
         1,
         Duration.ofMillis(10),
         second,
@@ -225,6 +226,7 @@ class CdcBatchHandlerIntegrationTests {
         new SimpleMeterRegistry(),
         Clock.systemUTC(),
         "gate-test",
-        null);
+        null,
+        dev.outboxkit.relay.RelayDefaults.STALL_TIMEOUT);
   }
 }

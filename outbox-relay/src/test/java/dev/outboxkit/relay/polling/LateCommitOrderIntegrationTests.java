@@ -35,6 +35,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.outboxkit.test.ServerTest;
 
 /**
  * Issue 19, finding 2: the polling relay reads past a page of held keys (more waiting keys than a
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the relay's SQL); the sender records what it is handed, refuses the {@code held-*} keys (kept
  * waiting an hour) and acknowledges the rest, so no broker is needed to observe the order.
  */
+@ServerTest
 class LateCommitOrderIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
