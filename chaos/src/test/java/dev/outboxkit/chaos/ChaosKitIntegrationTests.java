@@ -3,13 +3,13 @@ package dev.outboxkit.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.ServerTest;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import dev.outboxkit.test.ServerTest;
 
 /**
  * The kit's short run, so it keeps working: embedded PostgreSQL and Kafka, two polling relay

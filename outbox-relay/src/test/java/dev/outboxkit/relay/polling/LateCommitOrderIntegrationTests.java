@@ -18,6 +18,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.core.IntervalFunction;
@@ -35,7 +36,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import dev.outboxkit.test.ServerTest;
 
 /**
  * Issue 19, finding 2: the polling relay reads past a page of held keys (more waiting keys than a

@@ -9,6 +9,7 @@ import dev.outboxkit.spring.OutboxRelayHealthIndicator;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
 import dev.outboxkit.test.KafkaTestBroker;
+import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,7 +31,6 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
-import dev.outboxkit.test.ServerTest;
 
 /**
  * Health follows progress, not only lag and failure counts (issue 19, finding 7): a relay that has
