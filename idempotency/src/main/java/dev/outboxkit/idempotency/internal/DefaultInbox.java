@@ -115,10 +115,7 @@ public final class DefaultInbox implements Inbox {
       return "null";
     }
     StringBuilder shown = new StringBuilder("'");
-    messageId
-        .chars()
-        .limit(64)
-        .forEach(c -> shown.append(c >= 0x20 && c <= 0x7E ? (char) c : '?'));
+    messageId.chars().limit(64).forEach(c -> shown.append(c >= 0x20 && c <= 0x7E ? (char) c : '?'));
     shown.append(messageId.length() > 64 ? "...'" : "'");
     return shown + " (" + messageId.length() + " characters)";
   }

@@ -21,13 +21,13 @@ import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * Fuzz test of the inbox's header parsing: records with any {@value OutboxHeaders#EVENT_ID}
- * headers (none, empty, several, any bytes) through {@link KafkaInbox} and a real inbox table (H2
- * in memory). Kept inputs under {@code KafkaInboxFuzzTestsInputs/}; {@code JAZZER_FUZZ=1} fuzzes
+ * Fuzz test of the inbox's header parsing: records with any {@value OutboxHeaders#EVENT_ID} headers
+ * (none, empty, several, any bytes) through {@link KafkaInbox} and a real inbox table (H2 in
+ * memory). Kept inputs under {@code KafkaInboxFuzzTestsInputs/}; {@code JAZZER_FUZZ=1} fuzzes
  * (docs/testing.md).
  *
- * <p>Properties: a record whose last id header is 1 to 255 visible ASCII characters is handled
- * once and then skipped as a duplicate; any other record is refused with an {@link
+ * <p>Properties: a record whose last id header is 1 to 255 visible ASCII characters is handled once
+ * and then skipped as a duplicate; any other record is refused with an {@link
  * InvalidIdempotencyKeyException} whose message is one bounded line (it gets logged), and its
  * handler never runs.
  */
@@ -69,7 +69,8 @@ class KafkaInboxFuzzTests {
     AtomicInteger runs = new AtomicInteger();
 
     try {
-      boolean handled = tx.inTransaction(c -> kafkaInbox.process(record, r -> runs.incrementAndGet()));
+      boolean handled =
+          tx.inTransaction(c -> kafkaInbox.process(record, r -> runs.incrementAndGet()));
       assertThat(valid).as("accepted only a valid id").isTrue();
       assertThat(handled).isTrue();
     } catch (InvalidIdempotencyKeyException e) {

@@ -40,12 +40,12 @@ import tools.jackson.databind.json.JsonMapper;
  * Fuzz test of the HTTP {@code Idempotency-Key} filter: any method, path, query, key header (none,
  * several, quoted, any text), client header, content type, declared length, body and form
  * parameters, driven through Spring's {@link MockHttpServletRequest} and a real key table (H2 in
- * memory, Spring transactions). Kept inputs under {@code IdempotencyFilterFuzzTestsInputs/};
- * {@code JAZZER_FUZZ=1} fuzzes (docs/testing.md).
+ * memory, Spring transactions). Kept inputs under {@code IdempotencyFilterFuzzTestsInputs/}; {@code
+ * JAZZER_FUZZ=1} fuzzes (docs/testing.md).
  *
  * <p>Properties: the filter never throws and never answers 5xx; its own answers are RFC 9457
- * problems whose {@code status} is the response status; the handler runs at most once and sees
- * the exact body the client sent; a stored response is replayed byte for byte, without running the
+ * problems whose {@code status} is the response status; the handler runs at most once and sees the
+ * exact body the client sent; a stored response is replayed byte for byte, without running the
  * handler again.
  */
 class IdempotencyFilterFuzzTests {
@@ -188,7 +188,8 @@ class IdempotencyFilterFuzzTests {
     List<String> keys = new ArrayList<>();
     int keyCount = data.consumeInt(0, 2);
     for (int i = 0; i < keyCount; i++) {
-      keys.add(data.consumeBoolean() ? "\"" + data.consumeString(40) + "\"" : data.consumeString(300));
+      keys.add(
+          data.consumeBoolean() ? "\"" + data.consumeString(40) + "\"" : data.consumeString(300));
     }
     String client = data.consumeBoolean() ? null : data.consumeString(300);
     String contentType =
@@ -204,7 +205,8 @@ class IdempotencyFilterFuzzTests {
       parameters.put(data.consumeString(10), data.consumeString(30));
     }
     byte[] body = data.consumeRemainingAsBytes();
-    return new Request(method, uri, query, keys, client, contentType, declaredLength, parameters, body);
+    return new Request(
+        method, uri, query, keys, client, contentType, declaredLength, parameters, body);
   }
 
   /** One fuzzed request, sent once and, when it was stored, again. */
@@ -245,8 +247,11 @@ class IdempotencyFilterFuzzTests {
       http.setHeader("Location", "/payments/" + runs.get());
       http.getOutputStream()
           .write(
-              ("{\"bytes\":" + bytes.length + ",\"uri\":" + JSON.writeValueAsString(
-                      ((HttpServletRequest) request).getRequestURI()) + "}")
+              ("{\"bytes\":"
+                      + bytes.length
+                      + ",\"uri\":"
+                      + JSON.writeValueAsString(((HttpServletRequest) request).getRequestURI())
+                      + "}")
                   .getBytes(StandardCharsets.UTF_8));
     }
   }

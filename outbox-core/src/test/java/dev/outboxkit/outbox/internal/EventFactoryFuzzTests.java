@@ -125,7 +125,8 @@ class EventFactoryFuzzTests {
     } else {
       assertThat(event.payload()).isEqualTo(PayloadSerializer.json().serialize(payload));
     }
-    assertThat(event.payload() == null ? 0 : event.payload().length).isLessThanOrEqualTo(MAX_PAYLOAD);
+    assertThat(event.payload() == null ? 0 : event.payload().length)
+        .isLessThanOrEqualTo(MAX_PAYLOAD);
     String headers = HeadersCodec.encode(event.headers());
     assertThat(headers == null ? 0 : headers.getBytes(StandardCharsets.UTF_8).length)
         .isLessThanOrEqualTo(MAX_HEADERS);

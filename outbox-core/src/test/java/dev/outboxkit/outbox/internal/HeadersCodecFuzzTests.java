@@ -47,7 +47,8 @@ class HeadersCodecFuzzTests {
     try {
       decoded = HeadersCodec.decode(column);
     } catch (IllegalArgumentException e) {
-      assertThat(e).hasMessageStartingWith("The headers column must hold a JSON object of string values");
+      assertThat(e)
+          .hasMessageStartingWith("The headers column must hold a JSON object of string values");
       return;
     }
     assertThat(decoded).isNotNull().doesNotContainKey(null).doesNotContainValue(null);
