@@ -162,13 +162,18 @@ final class ChangeDecoder {
   static RowRef rowOf(SourceRecord record) {
     try {
       Struct after = ((Struct) record.value()).getStruct("after");
-      Object seq = after.get("seq");
-      Object key = after.get("aggregateid");
+      Object seq = field(after, "seq");
+      Object key = field(after, "aggregateid");
       return new RowRef(
           seq instanceof Number n ? n.longValue() : null, key == null ? null : key.toString());
     } catch (RuntimeException e) {
       return new RowRef(null, null);
     }
+  }
+
+  /** A column's value, or null when the row has none: one missing column must not hide the seq. */
+  private static @Nullable Object field(Struct row, String name) {
+    return row.schema().field(name) == null ? null : row.get(name);
   }
 
   private static byte @Nullable [] bytes(Struct row) {
