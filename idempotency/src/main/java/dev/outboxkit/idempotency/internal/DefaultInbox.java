@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,9 +101,23 @@ public final class DefaultInbox implements Inbox {
         || messageId.length() > 255
         || !messageId.chars().allMatch(c -> c >= 0x21 && c <= 0x7E)) {
       throw new InvalidIdempotencyKeyException(
-          "messageId must be 1 to 255 visible ASCII characters but was '" + messageId + "'");
+          "messageId must be 1 to 255 visible ASCII characters but was " + excerpt(messageId));
     }
     return IdempotencyKey.of(consumer, messageId);
+  }
+
+  /**
+   * The id as it may be logged: it comes from a record header anyone can write, so at most 64
+   * characters, anything but visible ASCII shown as '?' (no line breaks or escapes in log lines).
+   */
+  private static String excerpt(@Nullable String messageId) {
+    if (messageId == null) {
+      return "null";
+    }
+    StringBuilder shown = new StringBuilder("'");
+    messageId.chars().limit(64).forEach(c -> shown.append(c >= 0x20 && c <= 0x7E ? (char) c : '?'));
+    shown.append(messageId.length() > 64 ? "...'" : "'");
+    return shown + " (" + messageId.length() + " characters)";
   }
 
   private Counter duplicates(String consumer) {

@@ -4,10 +4,11 @@ import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.internal.HeadersCodec;
 import dev.outboxkit.relay.internal.PendingEvent;
 import java.nio.ByteBuffer;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.Date;
-import java.util.Objects;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
@@ -61,24 +62,98 @@ final class ChangeDecoder {
     }
     String op = value.getString("op");
     Struct after = value.getStruct("after");
-    if (after == null
-        || !("c".equals(op) || "r".equals(op))
-        || !"PENDING".equals(after.getString("status"))) {
+    if (after == null || !("c".equals(op) || "r".equals(op))) {
+      return null;
+    }
+    // A row whose status cannot be read is not ignored: it may be an event (it is parked).
+    if (!"PENDING".equals(text(after, "status", true))) {
       return null;
     }
     OutboxEvent event =
         new OutboxEvent(
-            UUID.fromString(after.get("id").toString()),
-            after.getString("aggregatetype"),
-            after.getString("aggregateid"),
-            after.getString("type"),
-            bytes(after.get("payload")),
-            HeadersCodec.decode(after.getString("headers")),
-            after.getString("tenant"),
-            instant(after.get("created_at")),
-            ((Number) after.get("partition_no")).intValue());
-    long seq = ((Number) after.get("seq")).longValue();
+            uuid(after),
+            text(after, "aggregatetype", true),
+            text(after, "aggregateid", true),
+            text(after, "type", true),
+            bytes(after),
+            headers(after),
+            text(after, "tenant", false),
+            createdAt(after),
+            number(after, "partition_no").intValue());
+    long seq = number(after, "seq").longValue();
     return new Change(new PendingEvent(seq, event, 0, null), commitMillis(record));
+  }
+
+  /*
+   * Column readers: a change of the outbox table that should be published but cannot be read fails
+   * with an IllegalArgumentException naming the column, which the batch handler stores as the
+   * parked row's last error (and Kafka Connect reports for the transform). Never a
+   * NullPointerException or ClassCastException, and never an envelope with a null key.
+   */
+
+  private static @Nullable Object column(Struct row, String name, boolean required) {
+    if (row.schema().field(name) == null) {
+      throw unreadable(name, "is missing from the change record");
+    }
+    Object value = row.get(name);
+    if (value == null && required) {
+      throw unreadable(name, "is null");
+    }
+    return value;
+  }
+
+  private static @Nullable String text(Struct row, String name, boolean required) {
+    Object value = column(row, name, required);
+    if (value == null || value instanceof String) {
+      return (String) value;
+    }
+    throw unreadable(name, "is not text but " + value.getClass().getSimpleName());
+  }
+
+  private static Number number(Struct row, String name) {
+    Object value = column(row, name, true);
+    if (value instanceof Number n) {
+      return n;
+    }
+    throw unreadable(name, "is not a number but " + value.getClass().getSimpleName());
+  }
+
+  private static UUID uuid(Struct row) {
+    String id = text(row, "id", true);
+    try {
+      return UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      throw unreadable("id", "is not a UUID", e);
+    }
+  }
+
+  private static Map<String, String> headers(Struct row) {
+    try {
+      return HeadersCodec.decode(text(row, "headers", false));
+    } catch (IllegalArgumentException e) {
+      throw unreadable("headers", e.getMessage(), e);
+    }
+  }
+
+  private static Instant createdAt(Struct row) {
+    Object value = column(row, "created_at", true);
+    try {
+      return instant(value);
+    } catch (DateTimeException | ArithmeticException | IllegalArgumentException e) {
+      throw unreadable("created_at", "is not a time: " + e.getMessage(), e);
+    }
+  }
+
+  private static IllegalArgumentException unreadable(String column, String problem) {
+    return new IllegalArgumentException(
+        "Outbox change cannot be decoded: column '" + column + "' " + problem);
+  }
+
+  private static IllegalArgumentException unreadable(
+      String column, String problem, Exception cause) {
+    IllegalArgumentException e = unreadable(column, problem);
+    e.initCause(cause);
+    return e;
   }
 
   /** The outbox row a change record is about, as far as it can be read: for parking it. */
@@ -87,8 +162,8 @@ final class ChangeDecoder {
   static RowRef rowOf(SourceRecord record) {
     try {
       Struct after = ((Struct) record.value()).getStruct("after");
-      Object seq = after.get("seq");
-      Object key = after.get("aggregateid");
+      Object seq = field(after, "seq");
+      Object key = field(after, "aggregateid");
       return new RowRef(
           seq instanceof Number n ? n.longValue() : null, key == null ? null : key.toString());
     } catch (RuntimeException e) {
@@ -116,38 +191,43 @@ final class ChangeDecoder {
     try {
       Struct after = ((Struct) record.value()).getStruct("after");
       return new RowImage(
-          UUID.fromString(after.get("id").toString()),
-          Objects.requireNonNull(after.getString("aggregatetype")),
-          Objects.requireNonNull(after.getString("aggregateid")),
-          Objects.requireNonNull(after.getString("type")),
-          bytes(after.get("payload")),
-          after.getString("headers"),
-          after.getString("tenant"),
-          instant(after.get("created_at")),
-          ((Number) after.get("partition_no")).intValue());
+          uuid(after),
+          text(after, "aggregatetype", true),
+          text(after, "aggregateid", true),
+          text(after, "type", true),
+          bytes(after),
+          text(after, "headers", false),
+          text(after, "tenant", false),
+          createdAt(after),
+          number(after, "partition_no").intValue());
     } catch (RuntimeException e) {
       return null;
     }
   }
 
-  private static byte @Nullable [] bytes(@Nullable Object value) {
-    if (value == null) {
-      return null;
+  /** A column's value, or null when the row has none: one missing column must not hide the seq. */
+  private static @Nullable Object field(Struct row, String name) {
+    return row.schema().field(name) == null ? null : row.get(name);
+  }
+
+  private static byte @Nullable [] bytes(Struct row) {
+    Object value = column(row, "payload", false);
+    if (value == null || value instanceof byte[]) {
+      return (byte[]) value;
     }
-    if (value instanceof byte[] b) {
+    if (value instanceof ByteBuffer buffer) {
+      byte[] b = new byte[buffer.remaining()];
+      buffer.duplicate().get(b);
       return b;
     }
-    ByteBuffer buffer = ((ByteBuffer) value).duplicate();
-    byte[] b = new byte[buffer.remaining()];
-    buffer.get(b);
-    return b;
+    throw unreadable("payload", "is not bytes but " + value.getClass().getSimpleName());
   }
 
   /**
    * PostgreSQL {@code timestamptz} arrives as an ISO string; MySQL/MariaDB {@code DATETIME(6)} as
    * microseconds since the epoch of its wall-clock value, which OutboxKit writes in UTC.
    */
-  static Instant instant(Object value) {
+  static Instant instant(@Nullable Object value) {
     if (value instanceof String s) {
       return OffsetDateTime.parse(s).toInstant();
     }
