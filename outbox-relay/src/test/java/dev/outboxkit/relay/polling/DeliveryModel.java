@@ -152,7 +152,7 @@ final class DeliveryModel {
       this.key = key;
       this.partition = partition;
       this.payload =
-          ("{\"event\":" + number + "}").getBytes(StandardCharsets.UTF_8);
+          ("{\"event\":" + number + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Override
@@ -671,13 +671,10 @@ final class DeliveryModel {
 
   /** The record the publisher makes of a row, as far as {@link ScriptedProducer.World} reads it. */
   ProducerRecord<byte[], byte[]> recordOf(Row row) {
+    byte[] id = ids.get(row.seq).toString().getBytes(StandardCharsets.UTF_8);
     ProducerRecord<byte[], byte[]> record =
         new ProducerRecord<>("T", row.key.getBytes(StandardCharsets.UTF_8), row.payload);
-    record
-        .headers()
-        .add(
-            OutboxHeaders.EVENT_ID,
-            ids.get(row.seq).toString().getBytes(StandardCharsets.UTF_8));
+    record.headers().add(OutboxHeaders.EVENT_ID, id);
     return record;
   }
 
@@ -720,7 +717,7 @@ final class DeliveryModel {
           UUID.fromString(
               new String(
                   record.headers().lastHeader(OutboxHeaders.EVENT_ID).value(),
-                  StandardCharsets.UTF_8)));
+                  java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     @Override
@@ -744,8 +741,8 @@ final class DeliveryModel {
 
     /**
      * Called from the publisher's commit threads, several at once: a batch's partitions commit side
-     * by side. The topic is written under its lock, or two commits writing at once lose a record (an
-     * event the model then reports lost though the publisher did nothing wrong). The publishing
+     * by side. The topic is written under its lock, or two commits writing at once lose a record
+     * (an event the model then reports lost though the publisher did nothing wrong). The publishing
      * thread reads the topic only after it joined the commits.
      */
     @Override

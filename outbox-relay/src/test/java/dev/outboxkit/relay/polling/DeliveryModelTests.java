@@ -406,13 +406,11 @@ class DeliveryModelTests {
       List<Row> events = List.copyOf(model.rows.values());
       int writes = 100_000;
       CyclicBarrier start = new CyclicBarrier(2);
-      ExecutorService commits =
-          Executors.newFixedThreadPool(2);
+      ExecutorService commits = Executors.newFixedThreadPool(2);
       try {
         List<Future<?>> done = new ArrayList<>();
         for (Row event : events) {
-          ProducerRecord<byte[], byte[]> record =
-              model.recordOf(event);
+          ProducerRecord<byte[], byte[]> record = model.recordOf(event);
           done.add(
               commits.submit(
                   () -> {

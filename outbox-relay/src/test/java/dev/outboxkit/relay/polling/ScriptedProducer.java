@@ -49,7 +49,8 @@ final class ScriptedProducer extends MockProducer<byte[], byte[]> {
 
     /**
      * The broker wrote the record (visible to {@code read_committed} consumers). With transactions
-     * this is called at commit, from the publisher's commit threads, for several partitions at once.
+     * this is called at commit, from the publisher's commit threads, for several partitions at
+     * once.
      */
     void written(ProducerRecord<byte[], byte[]> record);
 
