@@ -19,6 +19,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -663,6 +664,20 @@ final class DeliveryModel {
     }
   }
 
+  /** What the real publisher's scripted producers report to (only with the real publisher). */
+  ScriptedProducer.World world() {
+    return (RealSender) active;
+  }
+
+  /** The record the publisher makes of a row, as far as {@link ScriptedProducer.World} reads it. */
+  ProducerRecord<byte[], byte[]> recordOf(Row row) {
+    byte[] id = ids.get(row.seq).toString().getBytes(StandardCharsets.UTF_8);
+    ProducerRecord<byte[], byte[]> record =
+        new ProducerRecord<>("T", row.key.getBytes(StandardCharsets.UTF_8), row.payload);
+    record.headers().add(OutboxHeaders.EVENT_ID, id);
+    return record;
+  }
+
   /** Shuts the transactional commit threads and the real publisher's producers down. */
   void close() {
     commits.close();
@@ -724,17 +739,25 @@ final class DeliveryModel {
       row.countable++;
     }
 
+    /**
+     * Called from the publisher's commit threads, several at once: a batch's partitions commit side
+     * by side. The topic is written under its lock, or two commits writing at once lose a record
+     * (an event the model then reports lost though the publisher did nothing wrong). The publishing
+     * thread reads the topic only after it joined the commits.
+     */
     @Override
     public void written(ProducerRecord<byte[], byte[]> record) {
       Row row = rowOf(record);
-      log.add(row);
-      if (!java.util.Arrays.equals(record.value(), row.payload)) {
-        wrongPayloads.add(
-            "event "
-                + row.number
-                + " published with a payload of "
-                + (record.value() == null ? 0 : record.value().length)
-                + " bytes, not its own");
+      synchronized (log) {
+        log.add(row);
+        if (!java.util.Arrays.equals(record.value(), row.payload)) {
+          wrongPayloads.add(
+              "event "
+                  + row.number
+                  + " published with a payload of "
+                  + (record.value() == null ? 0 : record.value().length)
+                  + " bytes, not its own");
+        }
       }
     }
 

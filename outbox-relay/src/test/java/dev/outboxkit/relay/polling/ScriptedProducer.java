@@ -47,7 +47,11 @@ final class ScriptedProducer extends MockProducer<byte[], byte[]> {
     /** The broker refused the record for a reason of its own (not its health). */
     void refused(ProducerRecord<byte[], byte[]> record);
 
-    /** The broker wrote the record (visible to {@code read_committed} consumers). */
+    /**
+     * The broker wrote the record (visible to {@code read_committed} consumers). With transactions
+     * this is called at commit, from the publisher's commit threads, for several partitions at
+     * once.
+     */
     void written(ProducerRecord<byte[], byte[]> record);
 
     /** The record was written, but its acknowledgement is lost: a duplicate to come. */
