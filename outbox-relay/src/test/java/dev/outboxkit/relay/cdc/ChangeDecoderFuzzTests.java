@@ -93,9 +93,7 @@ class ChangeDecoderFuzzTests {
       change = new ChangeDecoder(TABLE).decode(record);
     } catch (IllegalArgumentException e) {
       assertThat(publishable).as("rejected an ignorable change: %s", e.getMessage()).isTrue();
-      assertThat(wellFormed)
-          .as("rejected a well-formed row: %s", e.getMessage())
-          .isFalse();
+      assertThat(wellFormed).as("rejected a well-formed row: %s", e.getMessage()).isFalse();
       assertThat(e.getMessage()).as("names the column").containsPattern(columnNames(columns));
       assertRowRef(record, columns);
       return;
@@ -124,8 +122,9 @@ class ChangeDecoderFuzzTests {
   }
 
   /**
-   * Whether the decoder may publish this change (inserts and snapshot reads only: updates are
-   * the relay's own bookkeeping, a replay is a re-insert): a row change of the outbox table, unless its status can be read and is not {@code PENDING}.
+   * Whether the decoder may publish this change (inserts and snapshot reads only: updates are the
+   * relay's own bookkeeping, a replay is a re-insert): a row change of the outbox table, unless its
+   * status can be read and is not {@code PENDING}.
    */
   private static boolean publishable(
       String op, String table, boolean noAfter, Map<String, Column> columns) {
