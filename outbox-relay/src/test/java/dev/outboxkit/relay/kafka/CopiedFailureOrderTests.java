@@ -30,12 +30,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Review of issue 19 ({@code TransactionalProducers.deferCopiedFailures}): in a transaction, the
  * record the broker refuses fails first, and kafka-clients then fails the batches still undrained
- * in its accumulator with that same error ({@code Sender} → {@code abortUndrainedBatches(lastError)}).
- * An undrained record is not necessarily a later one of the outbox batch: a record handed over
- * earlier, to another topic whose leader's connection is not ready yet, is still in the
- * accumulator when the refused record's response arrives. The copy is then first in batch order,
- * and choosing "first in batch order" as the one that failed on its own parks the healthy event
- * (PERMANENT) and defers the bad one.
+ * in its accumulator with that same error ({@code Sender} → {@code
+ * abortUndrainedBatches(lastError)}). An undrained record is not necessarily a later one of the
+ * outbox batch: a record handed over earlier, to another topic whose leader's connection is not
+ * ready yet, is still in the accumulator when the refused record's response arrives. The copy is
+ * then first in batch order, and choosing "first in batch order" as the one that failed on its own
+ * parks the healthy event (PERMANENT) and defers the bad one.
  */
 class CopiedFailureOrderTests {
 
@@ -109,8 +109,8 @@ class CopiedFailureOrderTests {
 
   /**
    * Records to {@code t.Order} stay undrained (their leader not ready); the first record to {@code
-   * t.Invoice} is refused by the broker: its callback gets the error first, then kafka-clients fails
-   * the undrained records with the same error instance, and the commit is refused.
+   * t.Invoice} is refused by the broker: its callback gets the error first, then kafka-clients
+   * fails the undrained records with the same error instance, and the commit is refused.
    */
   private static final class RefusesTheSecondTopic extends MockProducer<byte[], byte[]> {
 
