@@ -150,16 +150,20 @@ final class KafkaEventPublisher implements ManagedBatchSender {
     private final List<CompletableFuture<PublishResult>> results;
     private final AtomicBoolean reset;
     private final Map<Integer, Producer<byte[], byte[]>> open;
+    // The events whose send failed, in the order the failures arrived (see awaitCommits).
+    private final List<PendingEvent> failedInOrder;
 
     private Sending(
         List<PendingEvent> batch,
         List<CompletableFuture<PublishResult>> results,
         AtomicBoolean reset,
-        Map<Integer, Producer<byte[], byte[]>> open) {
+        Map<Integer, Producer<byte[], byte[]>> open,
+        List<PendingEvent> failedInOrder) {
       this.batch = batch;
       this.results = results;
       this.reset = reset;
       this.open = open;
+      this.failedInOrder = failedInOrder;
     }
 
     @Override
@@ -196,6 +200,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
     Map<Integer, Producer<byte[], byte[]>> open = new LinkedHashMap<>();
     Set<String> held = new HashSet<>();
     AtomicBoolean reset = new AtomicBoolean();
+    List<PendingEvent> failedInOrder = java.util.Collections.synchronizedList(new ArrayList<>());
     boolean brokerUnreachable = false;
     boolean windowOpen = true;
     for (PendingEvent pending : batch) {
@@ -224,8 +229,11 @@ final class KafkaEventPublisher implements ManagedBatchSender {
         producer.send(
             record,
             (metadata, error) -> {
-              if (error != null && KafkaErrors.needsNewProducer(error)) {
-                reset.set(true);
+              if (error != null) {
+                failedInOrder.add(pending);
+                if (KafkaErrors.needsNewProducer(error)) {
+                  reset.set(true);
+                }
               }
               result.complete(SendResults.ofCallback(pending, error, clock));
             });
@@ -244,6 +252,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
             KafkaErrors.needsNewProducer(e)
                 || (transactions == null && KafkaErrors.inErrorState(e)));
         held.add(pending.key());
+        failedInOrder.add(pending);
         result.complete(SendResults.failed(pending, e));
         // send() blocks up to max.block.ms when it has no metadata: once that happened, the
         // broker is out of reach for the rest of the batch too, so do not wait once per event.
@@ -252,7 +261,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
       }
       results.add(result);
     }
-    return new Sending(batch, results, reset, open);
+    return new Sending(batch, results, reset, open, failedInOrder);
   }
 
   /**
@@ -270,7 +279,13 @@ final class KafkaEventPublisher implements ManagedBatchSender {
     List<PendingEvent> batch = sending.batch;
     AtomicBoolean reset = sending.reset;
     if (transactions != null) {
-      return transactions.awaitCommits(batch, results, reset, sending.open, deliveryTimeoutMillis);
+      return transactions.awaitCommits(
+          batch,
+          results,
+          reset,
+          sending.open,
+          deliveryTimeoutMillis,
+          List.copyOf(sending.failedInOrder));
     }
     try {
       producer.get().flush();

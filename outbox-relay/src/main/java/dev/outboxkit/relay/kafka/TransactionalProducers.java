@@ -137,6 +137,21 @@ final class TransactionalProducers {
       AtomicBoolean reset,
       Map<Integer, Producer<byte[], byte[]>> open,
       long timeoutMillis) {
+    return awaitCommits(batch, results, reset, open, timeoutMillis, List.of());
+  }
+
+  /**
+   * As above, with {@code failedInOrder}: the events whose send failed, in the order the failures
+   * arrived. The first of a partition is the one that failed on its own (see {@link
+   * #deferCopiedFailures}); events not in it come after, in batch order.
+   */
+  List<PublishResult> awaitCommits(
+      List<PendingEvent> batch,
+      List<CompletableFuture<PublishResult>> results,
+      AtomicBoolean reset,
+      Map<Integer, Producer<byte[], byte[]>> open,
+      long timeoutMillis,
+      List<PendingEvent> failedInOrder) {
     Map<Integer, PendingEvent> firstOfPartition = new HashMap<>();
     for (PendingEvent pending : batch) {
       firstOfPartition.putIfAbsent(pending.partition(), pending);
@@ -152,7 +167,7 @@ final class TransactionalProducers {
       }
       done.add(r);
     }
-    deferCopiedFailures(done, aborted.keySet());
+    deferCopiedFailures(done, aborted.keySet(), failedInOrder);
     for (int i = 0; i < done.size(); i++) {
       PublishResult r = done.get(i);
       PublishResult.Failed commitFailure = aborted.get(r.event().partition());
@@ -183,11 +198,26 @@ final class TransactionalProducers {
    * wrong: in a partition whose transaction was aborted, a failure that repeats the first one's
    * error word for word is deferred (sent again, no attempt counted) instead of counted. An event
    * that is bad itself fails again on its own, first of its partition, in a later batch.
+   *
+   * <p>"First" is the order in which the failures arrived, not batch order: an undrained record may
+   * have been handed over before the refused one (to a topic whose leader was not ready yet), and
+   * its copy of the error arrives after the original.
    */
   private static void deferCopiedFailures(
-      List<PublishResult> done, Set<Integer> abortedPartitions) {
-    Map<Integer, String> firstError = new HashMap<>();
+      List<PublishResult> done, Set<Integer> abortedPartitions, List<PendingEvent> failedInOrder) {
+    Map<Long, Integer> arrival = new HashMap<>();
+    for (PendingEvent failed : failedInOrder) {
+      arrival.putIfAbsent(failed.seq(), arrival.size());
+    }
+    List<Integer> order = new ArrayList<>();
     for (int i = 0; i < done.size(); i++) {
+      order.add(i);
+    }
+    order.sort(
+        java.util.Comparator.comparingInt(
+            (Integer i) -> arrival.getOrDefault(done.get(i).event().seq(), Integer.MAX_VALUE)));
+    Map<Integer, String> firstError = new HashMap<>();
+    for (int i : order) {
       if (!(done.get(i) instanceof PublishResult.Failed f)
           || !abortedPartitions.contains(f.event().partition())
           || (f.kind() != FailureKind.PERMANENT && f.kind() != FailureKind.EVENT)) {
