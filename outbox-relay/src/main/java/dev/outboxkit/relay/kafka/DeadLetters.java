@@ -36,7 +36,9 @@ final class DeadLetters {
   private final TopicRouter router;
   private final SharedProducer producer;
   private final String threadName;
-  private volatile @Nullable ExecutorService copier;
+  private @Nullable ExecutorService copier;
+  // Set by close(): no copying thread is started after it (it would never be stopped).
+  private boolean closed;
 
   /**
    * @param router the topic router, for the original-topic header
@@ -57,8 +59,14 @@ final class DeadLetters {
    */
   CompletableFuture<Void> copy(PendingEvent pending, String topic, String error) {
     CompletableFuture<Void> done = new CompletableFuture<>();
+    ExecutorService c = copier();
+    if (c == null) {
+      done.completeExceptionally(
+          new IllegalStateException("The relay stopped before the copy was sent"));
+      return done;
+    }
     try {
-      copier().execute(new Copy(pending, topic, error, done));
+      c.execute(new Copy(pending, topic, error, done));
     } catch (RejectedExecutionException e) {
       done.completeExceptionally(
           new IllegalStateException(
@@ -131,7 +139,11 @@ final class DeadLetters {
     return new IllegalStateException(KafkaErrors.describe(error), error);
   }
 
-  private ExecutorService copier() {
+  /** The copying executor, started on first use; {@code null} once closed. */
+  private synchronized @Nullable ExecutorService copier() {
+    if (closed) {
+      return null;
+    }
     ExecutorService c = copier;
     if (c == null) {
       c =
@@ -156,8 +168,12 @@ final class DeadLetters {
    * producer (waiting up to {@code timeout} for its buffered copies).
    */
   void close(Duration timeout) {
-    ExecutorService c = copier;
-    copier = null;
+    ExecutorService c;
+    synchronized (this) {
+      closed = true;
+      c = copier;
+      copier = null;
+    }
     if (c != null) {
       c.shutdown();
       try {
