@@ -57,6 +57,8 @@ final class CdcMetrics implements AutoCloseable {
   private final @Nullable Gauge slotGauge;
   private final OutboxDialect dialect;
   private final StallDetector stall;
+  // The prefix of this process's owner names in the state table (SessionLock.ownerName).
+  private final String self;
   private long sharedMark;
 
   private CdcMetrics(
@@ -68,6 +70,7 @@ final class CdcMetrics implements AutoCloseable {
     this.relay = relay;
     this.dialect = dialect;
     this.stall = new StallDetector(settings.clock(), settings.stallTimeout());
+    this.self = settings.instanceId() + "~";
     this.registry = settings.meterRegistry();
     this.options = options;
     this.clock = settings.clock();
@@ -203,7 +206,10 @@ final class CdcMetrics implements AutoCloseable {
         }
         Instant updated = dialect.getInstant(rs, "updated_at");
         long mark = updated == null ? 0 : updated.toEpochMilli();
-        if (options.offsetsInKafka() != null && rs.getString("owner_id") != null) {
+        String holder = rs.getString("owner_id");
+        // Another holder's renewals, never this instance's own: the holder judges itself by
+        // what it publishes, and its heartbeat renews the lease while it is stuck on a batch.
+        if (options.offsetsInKafka() != null && holder != null && !holder.startsWith(self)) {
           Instant expires = dialect.getInstant(rs, "expires_at");
           mark = 31 * mark + (expires == null ? 0 : expires.toEpochMilli());
         }
