@@ -54,9 +54,11 @@ final class CdcRowStore {
   }
 
   /**
-   * Records a parked event: its row becomes {@code DEAD} with the error (or, when the writer
-   * already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay it like
-   * any parked event. The delivery core already logged it and sent the dead-letter copy.
+   * Records a parked event: its pending row becomes {@code DEAD} with the error (or, when the
+   * writer already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay
+   * it like any parked event. A row that is no longer pending (published and kept, or parked
+   * before: an engine re-reads the inserts after its last stored offset) is left as it is. The
+   * delivery core already logged it and sent the dead-letter copy.
    */
   void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
@@ -68,11 +70,14 @@ final class CdcRowStore {
                 c.prepareStatement(
                     "UPDATE "
                         + t
-                        + " SET status = 'DEAD', attempts = ?, last_error = ? WHERE id = ?")) {
+                        + " SET status = 'DEAD', attempts = ?, last_error = ?"
+                        + " WHERE id = ? AND status = 'PENDING'")) {
               update.setInt(1, attempts);
               update.setString(2, message);
               dialect.setUuid(update, 3, e.id());
-              if (update.executeUpdate() > 0) {
+              if (update.executeUpdate() > 0 || exists(c, e.id())) {
+                // Parked now, or its row is not pending any more: an engine that re-read an old
+                // insert decided again about an event published (and kept) or parked before.
                 return null;
               }
             }

@@ -13,19 +13,13 @@ import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelaySettings;
-import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -192,41 +186,6 @@ class CdcBatchHandlerIntegrationTests {
   }
 
   private static RelaySettings settings() {
-    Duration second = Duration.ofSeconds(1);
-    return new RelaySettings(
-        db.dataSource(),
-        OutboxDialect.postgresql(),
-        OutboxTable.DEFAULT,
-        OutboxTable.of("outbox_lease"),
-        OutboxTable.of("outbox_member"),
-        1,
-        Map.of(),
-        TopicRouter.prefixed(""),
-        null,
-        false,
-        100,
-        dev.outboxkit.relay.RelayDefaults.BATCH_BYTES,
-        1,
-        Duration.ofMillis(10),
-        second,
-        Duration.ofSeconds(10),
-        Duration.ofMillis(250),
-        second,
-        3,
-        second,
-        2.0,
-        second,
-        second,
-        CircuitBreakerConfig.ofDefaults(),
-        null,
-        second,
-        false,
-        false,
-        db.dataSource(),
-        new SimpleMeterRegistry(),
-        Clock.systemUTC(),
-        "gate-test",
-        null,
-        dev.outboxkit.relay.RelayDefaults.STALL_TIMEOUT);
+    return CdcTestSettings.postgres(db.dataSource(), "gate-test");
   }
 }
