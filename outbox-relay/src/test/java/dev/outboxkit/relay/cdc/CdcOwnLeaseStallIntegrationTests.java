@@ -9,17 +9,13 @@ import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
-import dev.outboxkit.relay.spi.TopicRouter;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -101,41 +97,6 @@ class CdcOwnLeaseStallIntegrationTests {
   }
 
   private static RelaySettings settings(Clock clock) {
-    Duration second = Duration.ofSeconds(1);
-    return new RelaySettings(
-        db.dataSource(),
-        OutboxDialect.postgresql(),
-        OutboxTable.DEFAULT,
-        OutboxTable.of("outbox_lease"),
-        OutboxTable.of("outbox_member"),
-        1,
-        Map.of(),
-        TopicRouter.prefixed(""),
-        null,
-        false,
-        100,
-        dev.outboxkit.relay.RelayDefaults.BATCH_BYTES,
-        1,
-        Duration.ofMillis(10),
-        second,
-        Duration.ofSeconds(10),
-        Duration.ofMillis(250),
-        second,
-        3,
-        second,
-        2.0,
-        second,
-        second,
-        CircuitBreakerConfig.ofDefaults(),
-        null,
-        second,
-        false,
-        false,
-        db.dataSource(),
-        new SimpleMeterRegistry(),
-        clock,
-        "own-lease-test",
-        null,
-        dev.outboxkit.relay.RelayDefaults.STALL_TIMEOUT);
+    return CdcTestSettings.postgres(db.dataSource(), "own-lease-test", clock);
   }
 }

@@ -22,6 +22,11 @@ final class CdcTestSettings {
   private CdcTestSettings() {}
 
   static RelaySettings postgres(DataSource dataSource, String instanceId) {
+    return postgres(dataSource, instanceId, Clock.systemUTC());
+  }
+
+  /** As above, on the given clock (progress and lease times read it). */
+  static RelaySettings postgres(DataSource dataSource, String instanceId, Clock clock) {
     Duration second = Duration.ofSeconds(1);
     return new RelaySettings(
         dataSource,
@@ -54,7 +59,7 @@ final class CdcTestSettings {
         false,
         dataSource,
         new SimpleMeterRegistry(),
-        Clock.systemUTC(),
+        clock,
         instanceId,
         null,
         RelayDefaults.STALL_TIMEOUT);
