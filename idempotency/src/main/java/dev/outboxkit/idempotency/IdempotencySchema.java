@@ -1,5 +1,6 @@
 package dev.outboxkit.idempotency;
 
+import dev.outboxkit.idempotency.internal.dialect.IdempotencyDialect;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
@@ -42,91 +43,11 @@ public final class IdempotencySchema {
    * @param dialect the database's dialect
    * @param keys the key table
    * @param inbox the inbox table
+   * @throws IllegalArgumentException for a dialect without idempotency SQL, naming what it lacks
    */
   public static List<String> createStatements(
       OutboxDialect dialect, OutboxTable keys, OutboxTable inbox) {
-    String k = keys.qualifiedName();
-    String i = inbox.qualifiedName();
-    String kn = keys.name();
-    String in = inbox.name();
-    return switch (dialect.name()) {
-      case "postgresql" ->
-          List.of(
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  scope       VARCHAR(255) NOT NULL,
-                  idem_key    VARCHAR(255) NOT NULL,
-                  fingerprint VARCHAR(255) NOT NULL,
-                  result      BYTEA,
-                  created_at  TIMESTAMPTZ  NOT NULL,
-                  expires_at  TIMESTAMPTZ  NOT NULL,
-                  CONSTRAINT %s_pk PRIMARY KEY (scope, idem_key)
-              )"""
-                  .formatted(k, kn),
-              "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(kn, k),
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  consumer    VARCHAR(255) NOT NULL,
-                  message_id  VARCHAR(255) NOT NULL,
-                  created_at  TIMESTAMPTZ  NOT NULL,
-                  expires_at  TIMESTAMPTZ  NOT NULL,
-                  CONSTRAINT %s_pk PRIMARY KEY (consumer, message_id)
-              )"""
-                  .formatted(i, in),
-              "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(in, i));
-      case "mysql", "mariadb" ->
-          List.of(
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  scope       VARCHAR(255) NOT NULL,
-                  idem_key    VARCHAR(255) NOT NULL,
-                  fingerprint VARCHAR(255) NOT NULL,
-                  result      LONGBLOB,
-                  created_at  DATETIME(6)  NOT NULL,
-                  expires_at  DATETIME(6)  NOT NULL,
-                  PRIMARY KEY (scope, idem_key),
-                  KEY %s_expires_idx (expires_at)
-              ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                  .formatted(k, kn),
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  consumer    VARCHAR(255) NOT NULL,
-                  message_id  VARCHAR(255) NOT NULL,
-                  created_at  DATETIME(6)  NOT NULL,
-                  expires_at  DATETIME(6)  NOT NULL,
-                  PRIMARY KEY (consumer, message_id),
-                  KEY %s_expires_idx (expires_at)
-              ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                  .formatted(i, in));
-      case "h2" ->
-          List.of(
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  scope       VARCHAR(255) NOT NULL,
-                  idem_key    VARCHAR(255) NOT NULL,
-                  fingerprint VARCHAR(255) NOT NULL,
-                  result      BINARY VARYING,
-                  created_at  TIMESTAMP(6) WITH TIME ZONE NOT NULL,
-                  expires_at  TIMESTAMP(6) WITH TIME ZONE NOT NULL,
-                  CONSTRAINT %s_pk PRIMARY KEY (scope, idem_key)
-              )"""
-                  .formatted(k, kn),
-              "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)"
-                  .formatted(keys.schema() == null ? kn : keys.schema() + "." + kn, k),
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  consumer    VARCHAR(255) NOT NULL,
-                  message_id  VARCHAR(255) NOT NULL,
-                  created_at  TIMESTAMP(6) WITH TIME ZONE NOT NULL,
-                  expires_at  TIMESTAMP(6) WITH TIME ZONE NOT NULL,
-                  CONSTRAINT %s_pk PRIMARY KEY (consumer, message_id)
-              )"""
-                  .formatted(i, in),
-              "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)"
-                  .formatted(inbox.schema() == null ? in : inbox.schema() + "." + in, i));
-      default ->
-          throw new IllegalArgumentException("No idempotency schema for dialect " + dialect.name());
-    };
+    return IdempotencyDialect.of(dialect).createStatements(keys, inbox);
   }
 
   /**

@@ -1,0 +1,122 @@
+package dev.outboxkit.idempotency.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the key table and the inbox need from one database, asked as capabilities (in the manner of
+ * db-scheduler's {@code JdbcCustomization}) instead of by switching on the database's name: the
+ * tables, insert-if-absent, delete-with-limit, a lock timeout set and restored, which errors mean a
+ * lock timeout, a retryable conflict or a lost transaction, and whether an error aborts the
+ * transaction (then a savepoint guards each statement that may fail).
+ *
+ * <p>One instance per key or inbox table: an instance may remember a server setting it read once.
+ */
+public abstract class IdempotencyDialect {
+
+  private static final List<Named> KNOWN =
+      List.of(
+          new Named(PostgresIdempotencyDialect.NAMES, PostgresIdempotencyDialect::new),
+          new Named(MySqlIdempotencyDialect.NAMES, MySqlIdempotencyDialect::new),
+          new Named(H2IdempotencyDialect.NAMES, H2IdempotencyDialect::new));
+
+  /**
+   * The idempotency SQL for a dialect, chosen once.
+   *
+   * @throws IllegalArgumentException naming the dialect and what it lacks, for a dialect whose name
+   *     is none of the built-in databases'
+   */
+  public static IdempotencyDialect of(OutboxDialect dialect) {
+    for (Named known : KNOWN) {
+      if (known.names().contains(dialect.name())) {
+        return known.factory().get();
+      }
+    }
+    throw new IllegalArgumentException(
+        "Idempotency keys and the inbox have no SQL for the dialect '"
+            + dialect.name()
+            + "' ("
+            + dialect.getClass().getName()
+            + "): they need its insert-if-absent, delete-with-limit, lock timeout (set and"
+            + " restored), recognition of lock-timeout, conflict and lost-transaction errors, and"
+            + " the key and inbox tables, which exist for "
+            + String.join(", ", KNOWN.stream().flatMap(k -> k.names().stream()).toList())
+            + ". Use one of those dialects (OutboxDialect.named(...)).");
+  }
+
+  private record Named(
+      List<String> names, java.util.function.Supplier<IdempotencyDialect> factory) {}
+
+  /** The statements that create the key table, the inbox table and their indexes when missing. */
+  public abstract List<String> createStatements(OutboxTable keys, OutboxTable inbox);
+
+  /**
+   * An insert that does nothing, rather than fail, when the conflict columns already hold the key.
+   */
+  public abstract String insertIfAbsent(
+      String table, String columns, String placeholders, String conflictColumns);
+
+  /** A suffix for a read that must see the latest committed row, not the transaction's snapshot. */
+  public String latestCommittedRead() {
+    return "";
+  }
+
+  /**
+   * A delete of at most {@code ?} (second parameter) rows of {@code table} whose {@code expires_at}
+   * is before {@code ?} (first parameter).
+   */
+  public abstract String deleteExpired(String table);
+
+  /**
+   * Whether any error aborts the whole transaction, so that a statement which may fail needs a
+   * savepoint for the caller's transaction to stay usable.
+   */
+  public boolean errorAbortsTransaction() {
+    return false;
+  }
+
+  /**
+   * Sets how long statements of this transaction (or session) wait for another transaction's lock.
+   *
+   * @return the previous setting, for {@link #restoreLockTimeout}
+   */
+  public abstract String setLockTimeout(Connection connection, Duration timeout)
+      throws SQLException;
+
+  /** Restores the setting {@link #setLockTimeout} returned. */
+  public abstract void restoreLockTimeout(Connection connection, String previous)
+      throws SQLException;
+
+  /** Whether a statement failed because a lock was not granted in time. */
+  public abstract boolean isLockTimeout(SQLException e);
+
+  /**
+   * Whether a statement failed on a conflict with a concurrent transaction (deadlock, serialization
+   * failure) that is handled like a lock timeout.
+   */
+  public boolean isRetryableConflict(SQLException e) {
+    return false;
+  }
+
+  /**
+   * Whether the server rolled back the caller's whole transaction with this error, so nothing may
+   * carry on as if its earlier writes were still there.
+   */
+  public boolean transactionLost(Connection connection, SQLException e) throws SQLException {
+    return false;
+  }
+
+  /** The first column of the one row a query answers. */
+  static String single(PreparedStatement statement) throws SQLException {
+    try (ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+}

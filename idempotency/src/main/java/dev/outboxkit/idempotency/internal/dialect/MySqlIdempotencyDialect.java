@@ -1,0 +1,120 @@
+package dev.outboxkit.idempotency.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Idempotency keys and the inbox on MySQL and MariaDB (InnoDB), whose SQL here is the same for
+ * both.
+ */
+final class MySqlIdempotencyDialect extends IdempotencyDialect {
+
+  static final List<String> NAMES = List.of("mysql", "mariadb");
+
+  private volatile @Nullable Boolean rollbackOnTimeout;
+
+  @Override
+  public List<String> createStatements(OutboxTable keys, OutboxTable inbox) {
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            scope       VARCHAR(255) NOT NULL,
+            idem_key    VARCHAR(255) NOT NULL,
+            fingerprint VARCHAR(255) NOT NULL,
+            result      LONGBLOB,
+            created_at  DATETIME(6)  NOT NULL,
+            expires_at  DATETIME(6)  NOT NULL,
+            PRIMARY KEY (scope, idem_key),
+            KEY %s_expires_idx (expires_at)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin\
+        """
+            .formatted(keys.qualifiedName(), keys.name()),
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            consumer    VARCHAR(255) NOT NULL,
+            message_id  VARCHAR(255) NOT NULL,
+            created_at  DATETIME(6)  NOT NULL,
+            expires_at  DATETIME(6)  NOT NULL,
+            PRIMARY KEY (consumer, message_id),
+            KEY %s_expires_idx (expires_at)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin\
+        """
+            .formatted(inbox.qualifiedName(), inbox.name()));
+  }
+
+  @Override
+  public String insertIfAbsent(
+      String table, String columns, String placeholders, String conflictColumns) {
+    return "INSERT IGNORE INTO " + table + " (" + columns + ") VALUES (" + placeholders + ")";
+  }
+
+  /**
+   * InnoDB's REPEATABLE READ would otherwise answer from the snapshot taken before the key was
+   * committed by the other transaction; a locking read sees the latest committed version.
+   */
+  @Override
+  public String latestCommittedRead() {
+    return " LOCK IN SHARE MODE";
+  }
+
+  @Override
+  public String deleteExpired(String table) {
+    return "DELETE FROM " + table + " WHERE expires_at < ? LIMIT ?";
+  }
+
+  @Override
+  public String setLockTimeout(Connection connection, Duration timeout) throws SQLException {
+    String previous;
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT @@SESSION.innodb_lock_wait_timeout")) {
+      previous = single(statement);
+    }
+    setTimeout(connection, Math.max(1, (timeout.toMillis() + 999) / 1000));
+    return previous;
+  }
+
+  @Override
+  public void restoreLockTimeout(Connection connection, String previous) throws SQLException {
+    setTimeout(connection, Long.parseLong(previous));
+  }
+
+  private static void setTimeout(Connection connection, long seconds) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SET SESSION innodb_lock_wait_timeout = ?")) {
+      statement.setLong(1, seconds);
+      statement.execute();
+    }
+  }
+
+  @Override
+  public boolean isLockTimeout(SQLException e) {
+    return e.getErrorCode() == 1205;
+  }
+
+  /**
+   * A deadlock, or a lock timeout with {@code innodb_rollback_on_timeout=ON}: the server rolled the
+   * whole transaction back.
+   */
+  @Override
+  public boolean transactionLost(Connection connection, SQLException e) throws SQLException {
+    return e.getErrorCode() == 1213 || (e.getErrorCode() == 1205 && rollbackOnTimeout(connection));
+  }
+
+  private boolean rollbackOnTimeout(Connection connection) throws SQLException {
+    Boolean known = rollbackOnTimeout;
+    if (known == null) {
+      try (PreparedStatement statement =
+          connection.prepareStatement("SELECT @@GLOBAL.innodb_rollback_on_timeout")) {
+        String value = single(statement);
+        known = "1".equals(value) || "ON".equalsIgnoreCase(value);
+      }
+      rollbackOnTimeout = known; // a server start-up option: it cannot change while we run
+    }
+    return known;
+  }
+}

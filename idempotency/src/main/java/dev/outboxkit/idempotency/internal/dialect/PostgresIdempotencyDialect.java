@@ -1,0 +1,109 @@
+package dev.outboxkit.idempotency.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+
+/** Idempotency keys and the inbox on PostgreSQL. */
+final class PostgresIdempotencyDialect extends IdempotencyDialect {
+
+  static final List<String> NAMES = List.of("postgresql");
+
+  @Override
+  public List<String> createStatements(OutboxTable keys, OutboxTable inbox) {
+    String k = keys.qualifiedName();
+    String i = inbox.qualifiedName();
+    String kn = keys.name();
+    String in = inbox.name();
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            scope       VARCHAR(255) NOT NULL,
+            idem_key    VARCHAR(255) NOT NULL,
+            fingerprint VARCHAR(255) NOT NULL,
+            result      BYTEA,
+            created_at  TIMESTAMPTZ  NOT NULL,
+            expires_at  TIMESTAMPTZ  NOT NULL,
+            CONSTRAINT %s_pk PRIMARY KEY (scope, idem_key)
+        )\
+        """
+            .formatted(k, kn),
+        "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(kn, k),
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            consumer    VARCHAR(255) NOT NULL,
+            message_id  VARCHAR(255) NOT NULL,
+            created_at  TIMESTAMPTZ  NOT NULL,
+            expires_at  TIMESTAMPTZ  NOT NULL,
+            CONSTRAINT %s_pk PRIMARY KEY (consumer, message_id)
+        )\
+        """
+            .formatted(i, in),
+        "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(in, i));
+  }
+
+  @Override
+  public String insertIfAbsent(
+      String table, String columns, String placeholders, String conflictColumns) {
+    return "INSERT INTO "
+        + table
+        + " ("
+        + columns
+        + ") VALUES ("
+        + placeholders
+        + ") ON CONFLICT ("
+        + conflictColumns
+        + ") DO NOTHING";
+  }
+
+  @Override
+  public String deleteExpired(String table) {
+    return "DELETE FROM "
+        + table
+        + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+        + table
+        + " WHERE expires_at < ? LIMIT ?))";
+  }
+
+  /**
+   * PostgreSQL aborts the whole transaction on any error; a savepoint keeps the caller's
+   * transaction usable after a lock timeout, a deadlock or a serialization failure.
+   */
+  @Override
+  public boolean errorAbortsTransaction() {
+    return true;
+  }
+
+  @Override
+  public String setLockTimeout(Connection connection, Duration timeout) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', ?, true)")) {
+      statement.setString(1, Math.max(1, timeout.toMillis()) + "ms");
+      return single(statement);
+    }
+  }
+
+  @Override
+  public void restoreLockTimeout(Connection connection, String previous) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT set_config('lock_timeout', ?, true)")) {
+      statement.setString(1, previous);
+      statement.executeQuery().close();
+    }
+  }
+
+  @Override
+  public boolean isLockTimeout(SQLException e) {
+    return "55P03".equals(e.getSQLState());
+  }
+
+  /** Deadlock or serialization failure, handled like a lock timeout. */
+  @Override
+  public boolean isRetryableConflict(SQLException e) {
+    return "40P01".equals(e.getSQLState()) || "40001".equals(e.getSQLState());
+  }
+}
