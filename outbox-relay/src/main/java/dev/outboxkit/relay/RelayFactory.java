@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.dialect.RelaySql;
 import dev.outboxkit.relay.polling.PollingRelays;
 import java.time.Duration;
 import java.util.Arrays;
@@ -14,9 +15,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The one way from the relay's API to its implementations: {@link OutboxRelay.Builder#build}
- * validates what depends on several options here and hands the settings to the polling or the CDC
- * factory. The CDC factory is reached only after checking that Debezium is on the class path, so a
- * polling relay never loads a Debezium class. Does no I/O.
+ * validates what depends on several options here (a configured dialect must be one the relay has
+ * SQL for) and hands the settings to the polling or the CDC factory; the CDC factory checks that
+ * Debezium is on the class path before it loads a Debezium class. Does no I/O.
  */
 final class RelayFactory {
 
@@ -24,37 +25,14 @@ final class RelayFactory {
 
   /** The polling relay, or the CDC relay when {@code cdc} is set. */
   static OutboxRelay create(RelaySettings settings, @Nullable CdcOptions cdc) {
+    OutboxDialect dialect = settings.dialect();
+    if (dialect != null) {
+      RelaySql.of(dialect); // a dialect the relay has no SQL for fails here, naming what it lacks
+    }
     if (cdc == null) {
       return PollingRelays.create(settings);
     }
-    // The binlog connector is picked at start-up from the server the CDC user reaches (a
-    // jdbc:mariadb: URL may point at MySQL): here only one of the two needs to be present.
-    OutboxDialect dialect = settings.dialect();
-    String connector = cdc.connectorClass(dialect == null ? null : dialect.name());
-    List<String> connectors =
-        connector.endsWith("PostgresConnector")
-            ? List.of(connector)
-            : List.of(
-                "io.debezium.connector.mysql.MySqlConnector",
-                "io.debezium.connector.mariadb.MariaDbConnector");
-    if (!present("io.debezium.engine.DebeziumEngine")
-        || connectors.stream().noneMatch(RelayFactory::present)) {
-      throw new IllegalStateException(
-          "CDC mode needs io.debezium.engine.DebeziumEngine and "
-              + String.join(" or ", connectors)
-              + " on the class path: add io.debezium:debezium-embedded and the connector of"
-              + " your database (debezium-connector-postgres, -mariadb or -mysql)");
-    }
     return CdcRelays.create(settings, cdc);
-  }
-
-  private static boolean present(String className) {
-    try {
-      Class.forName(className, false, RelayFactory.class.getClassLoader());
-      return true;
-    } catch (ClassNotFoundException e) {
-      return false;
-    }
   }
 
   /**

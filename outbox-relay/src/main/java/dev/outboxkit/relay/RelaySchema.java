@@ -5,10 +5,10 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.TableColumns;
+import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -64,17 +64,10 @@ public final class RelaySchema {
    * @param members the member table
    */
   public static List<String> upgradeStatements(OutboxDialect dialect, OutboxTable members) {
-    String type =
-        dialect.name().equals("h2")
-            ? "BOOLEAN DEFAULT FALSE NOT NULL"
-            : "BOOLEAN NOT NULL DEFAULT FALSE";
+    RelaySql sql = RelaySql.of(dialect);
     return List.of(
-        "ALTER TABLE %s ADD COLUMN %s%s %s"
-            .formatted(
-                members.qualifiedName(),
-                TableColumns.ifNotExists(dialect),
-                SESSION_LOCK_COLUMN,
-                type));
+        sql.addColumnIfNotExists(
+            members, SESSION_LOCK_COLUMN, sql.notNullWithDefault("BOOLEAN", "FALSE")));
   }
 
   /**
@@ -88,89 +81,7 @@ public final class RelaySchema {
    */
   public static List<String> createStatements(
       OutboxDialect dialect, OutboxTable outbox, OutboxTable leases, OutboxTable members) {
-    String l = leases.qualifiedName();
-    String m = members.qualifiedName();
-    List<String> statements = new ArrayList<>();
-    switch (dialect.name()) {
-      case "postgresql" -> {
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                partition_no INTEGER      NOT NULL PRIMARY KEY,
-                owner_id     VARCHAR(255),
-                epoch        BIGINT       NOT NULL DEFAULT 0,
-                expires_at   TIMESTAMPTZ
-            )"""
-                .formatted(l));
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                member_id    VARCHAR(255) NOT NULL PRIMARY KEY,
-                heartbeat_at TIMESTAMPTZ  NOT NULL,
-                expires_at   TIMESTAMPTZ  NOT NULL
-            )"""
-                .formatted(m));
-        statements.add(
-            """
-            CREATE OR REPLACE FUNCTION outboxkit_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                PERFORM pg_notify(TG_TABLE_NAME, '');
-                RETURN NULL;
-            END
-            $$""");
-        statements.add(
-            "DROP TRIGGER IF EXISTS %s_notify ON %s"
-                .formatted(outbox.name(), outbox.qualifiedName()));
-        statements.add(
-            """
-            CREATE TRIGGER %s_notify AFTER INSERT ON %s
-                FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_notify()"""
-                .formatted(outbox.name(), outbox.qualifiedName()));
-      }
-      case "mysql", "mariadb" -> {
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                partition_no INT          NOT NULL,
-                owner_id     VARCHAR(255) NULL,
-                epoch        BIGINT       NOT NULL DEFAULT 0,
-                expires_at   DATETIME(6)  NULL,
-                PRIMARY KEY (partition_no)
-            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                .formatted(l));
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                member_id    VARCHAR(255) NOT NULL,
-                heartbeat_at DATETIME(6)  NOT NULL,
-                expires_at   DATETIME(6)  NOT NULL,
-                PRIMARY KEY (member_id)
-            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                .formatted(m));
-      }
-      case "h2" -> {
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                partition_no INTEGER      NOT NULL PRIMARY KEY,
-                owner_id     VARCHAR(255),
-                epoch        BIGINT       DEFAULT 0 NOT NULL,
-                expires_at   TIMESTAMP(6) WITH TIME ZONE
-            )"""
-                .formatted(l));
-        statements.add(
-            """
-            CREATE TABLE IF NOT EXISTS %s (
-                member_id    VARCHAR(255) NOT NULL PRIMARY KEY,
-                heartbeat_at TIMESTAMP(6) WITH TIME ZONE NOT NULL,
-                expires_at   TIMESTAMP(6) WITH TIME ZONE NOT NULL
-            )"""
-                .formatted(m));
-      }
-      default ->
-          throw new IllegalArgumentException("No relay schema for dialect " + dialect.name());
-    }
-    return List.copyOf(statements);
+    return RelaySql.of(dialect).createStatements(outbox, leases, members);
   }
 
   /**

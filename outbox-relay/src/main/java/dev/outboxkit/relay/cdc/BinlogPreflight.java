@@ -1,6 +1,5 @@
 package dev.outboxkit.relay.cdc;
 
-import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -36,8 +35,12 @@ final class BinlogPreflight {
 
   private BinlogPreflight() {}
 
-  static void check(Connection c, OutboxDialect source, String user) throws SQLException {
-    boolean mysql = source.name().equals("mysql");
+  /**
+   * Runs the checks.
+   *
+   * @param mysql whether the server is MySQL proper ({@code SET PERSIST}, GTID modes), not MariaDB
+   */
+  static void check(Connection c, boolean mysql, String user) throws SQLException {
     String logBin;
     String format;
     String image;
@@ -121,7 +124,8 @@ final class BinlogPreflight {
     try (Statement s = c.createStatement();
         ResultSet rs =
             s.executeQuery(
-                "SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention hours'")) {
+                "SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention"
+                    + " hours'")) {
       rds = true;
       rdsHours = rs.next() ? rs.getString(1) : null;
     } catch (SQLException e) {

@@ -24,6 +24,7 @@ final class CdcEngineConfig {
    */
   static Properties of(
       RelaySettings settings, CdcOptions options, OutboxDialect d, String bindingKey) {
+    ChangeLogSource source = ChangeLogSource.of(d);
     Properties p = new Properties();
     URI url = sourceUrl(options.jdbcUrl());
     OutboxTable table = settings.table();
@@ -33,7 +34,7 @@ final class CdcEngineConfig {
             ? table.schema()
             : url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
     p.setProperty("name", options.name());
-    p.setProperty("connector.class", connectorClass(d));
+    p.setProperty("connector.class", source.connectorClass());
     p.setProperty("topic.prefix", options.name());
     p.setProperty("database.hostname", url.getHost());
     p.setProperty("database.user", options.username());
@@ -64,60 +65,15 @@ final class CdcEngineConfig {
     p.setProperty(
         "bootstrap.servers",
         String.valueOf(settings.producerProperties().get("bootstrap.servers")));
-    if (d.name().equals("postgresql")) {
-      String schema = table.schema() == null ? "public" : table.schema();
-      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
-      p.setProperty("database.dbname", database);
-      p.setProperty("plugin.name", "pgoutput");
-      p.setProperty("slot.name", options.name());
-      p.setProperty("publication.name", options.publication());
-      p.setProperty("publication.autocreate.mode", "disabled");
-      p.setProperty("table.include.list", schema + "\\." + table.name());
-      snapshotInSeqOrder(p, schema + "." + table.name());
-      // A logical message passes any publication filter, so the slot's position moves on while
-      // only other tables change; without it the server keeps their WAL for the slot.
-      p.setProperty(
-          "heartbeat.action.query",
-          "SELECT pg_logical_emit_message(false, '" + HEARTBEAT_PREFIX + "', now()::varchar)");
-    } else {
-      p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 3306 : url.getPort()));
-      p.setProperty("database.server.id", String.valueOf(options.serverId()));
-      p.setProperty("database.include.list", database);
-      p.setProperty("table.include.list", database + "\\." + table.name());
-      snapshotInSeqOrder(p, database + "." + table.name());
-      p.setProperty("include.schema.changes", "false");
-      // The first start's snapshot takes a short global read lock (FLUSH TABLES WITH READ LOCK,
-      // table locks where that is refused) so that its binlog position and its read view (START
-      // TRANSACTION WITH CONSISTENT SNAPSHOT) are taken at one instant. With "none" Debezium takes
-      // neither lock nor consistent-snapshot transaction, and a transaction written to the binlog
-      // before the position but not yet visible to the read view is lost: see docs/cdc.md.
-      p.setProperty("snapshot.locking.mode", "minimal");
+    source.engineProperties(p, url, table, database, options);
+    if (source.schemaHistoryNeeded()) {
       p.setProperty("schema.history.internal", DatabaseSchemaHistory.class.getName());
       p.setProperty("schema.history.internal." + DatabaseOffsetStore.BINDING, bindingKey);
       p.setProperty("schema.history.internal.store.only.captured.tables.ddl", "true");
     }
-    CdcTls.properties(options.jdbcUrl(), connectorClass(d)).forEach(p::setProperty);
+    CdcTls.properties(options.jdbcUrl(), source.connectorClass()).forEach(p::setProperty);
     options.debeziumProperties().forEach(p::setProperty);
     return p;
-  }
-
-  /**
-   * Debezium's connector for the server the CDC connection talks to (not the URL's prefix: the
-   * MariaDB connector fails on MySQL 8 and the MySQL connector on MariaDB).
-   *
-   * @param source the dialect detected over the CDC connection
-   */
-  static String connectorClass(OutboxDialect source) {
-    return switch (source.name()) {
-      case "postgresql" -> "io.debezium.connector.postgresql.PostgresConnector";
-      case "mariadb" -> "io.debezium.connector.mariadb.MariaDbConnector";
-      case "mysql" -> "io.debezium.connector.mysql.MySqlConnector";
-      default ->
-          throw new IllegalStateException(
-              "outbox.relay.mode=cdc needs PostgreSQL, MySQL or MariaDB; outbox.relay.cdc.url"
-                  + " talks to "
-                  + source.name());
-    };
   }
 
   /**
@@ -125,7 +81,7 @@ final class CdcEngineConfig {
    * heap order, which after updates or VACUUM differs from {@code seq}, and a backlog left by the
    * polling relay would go out of order per key.
    */
-  private static void snapshotInSeqOrder(Properties p, String qualified) {
+  static void snapshotInSeqOrder(Properties p, String qualified) {
     p.setProperty("snapshot.select.statement.overrides", qualified);
     p.setProperty(
         "snapshot.select.statement.overrides." + qualified,

@@ -33,6 +33,7 @@ final class CdcLease {
   private final Jdbc jdbc;
   private final OutboxDialect dialect;
   private final String t;
+  private final String insertStateRow;
   private final String name;
   private final String owner;
   private final Duration ttl;
@@ -55,6 +56,7 @@ final class CdcLease {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = table.qualifiedName();
+    this.insertStateRow = ChangeLogSource.of(dialect).insertIfAbsent(t, "name, epoch", "?, 0");
     this.name = name;
     this.owner = owner;
     this.ttl = ttl;
@@ -109,11 +111,7 @@ final class CdcLease {
     long started = System.nanoTime();
     return jdbc.autoCommit(
         c -> {
-          try (PreparedStatement insert =
-              c.prepareStatement(
-                  dialect.name().equals("postgresql")
-                      ? "INSERT INTO " + t + " (name, epoch) VALUES (?, 0) ON CONFLICT DO NOTHING"
-                      : "INSERT IGNORE INTO " + t + " (name, epoch) VALUES (?, 0)")) {
+          try (PreparedStatement insert = c.prepareStatement(insertStateRow)) {
             insert.setString(1, name);
             insert.executeUpdate();
           }

@@ -91,7 +91,8 @@ final class CdcMetrics implements AutoCloseable {
   static CdcMetrics register(RelaySettings settings, CdcOptions options, OutboxDialect dialect) {
     RelayMetrics relay = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     try {
-      return new CdcMetrics(settings, options, dialect, relay, dialect.name().equals("postgresql"));
+      return new CdcMetrics(
+          settings, options, dialect, relay, ChangeLogSource.of(dialect).replicationSlot());
     } catch (RuntimeException e) {
       relay.close();
       throw e;

@@ -96,9 +96,7 @@ public record CdcOptions(
               + " slot)");
     }
     Objects.requireNonNull(jdbcUrl, "cdc.url");
-    if (!(jdbcUrl.startsWith("jdbc:postgresql:")
-        || jdbcUrl.startsWith("jdbc:mariadb:")
-        || jdbcUrl.startsWith("jdbc:mysql:"))) {
+    if (!ChangeLogSource.anyReads(jdbcUrl)) {
       throw new IllegalArgumentException(
           "cdc.url must be a PostgreSQL, MariaDB or MySQL JDBC URL but was " + jdbcUrl);
     }
@@ -126,12 +124,7 @@ public record CdcOptions(
    *     yet
    */
   public String connectorClass(@Nullable String dialectName) {
-    if (jdbcUrl.startsWith("jdbc:postgresql:")) {
-      return "io.debezium.connector.postgresql.PostgresConnector";
-    }
-    return jdbcUrl.startsWith("jdbc:mariadb:") || "mariadb".equals(dialectName)
-        ? "io.debezium.connector.mariadb.MariaDbConnector"
-        : "io.debezium.connector.mysql.MySqlConnector";
+    return ChangeLogSource.guess(jdbcUrl, dialectName).connectorClass();
   }
 
   /** A builder with defaults: name {@code outboxkit}, publication {@code outboxkit_pub}. */

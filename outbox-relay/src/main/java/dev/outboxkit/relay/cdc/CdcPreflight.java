@@ -57,20 +57,12 @@ final class CdcPreflight {
     props.setProperty("password", options.password());
     Set<String> set = new java.util.HashSet<>();
     CdcTls.parameters(options.jdbcUrl()).keySet().forEach(n -> set.add(n.toLowerCase(Locale.ROOT)));
-    String url = options.jdbcUrl();
-    if (url.startsWith("jdbc:postgresql:")) {
-      putUnlessSet(props, set, "connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-      putUnlessSet(props, set, "loginTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-      putUnlessSet(props, set, "socketTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS));
-    } else if (url.startsWith("jdbc:mysql:") || url.startsWith("jdbc:mariadb:")) {
-      // Connector/J's connectTimeout covers the TCP connect only; the greeting waits on reads.
-      putUnlessSet(props, set, "connectTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS * 1000));
-      putUnlessSet(props, set, "socketTimeout", String.valueOf(CONNECT_TIMEOUT_SECONDS * 1000));
-    }
+    ChangeLogSource.guess(options.jdbcUrl(), null)
+        .connectTimeouts(props, set, CONNECT_TIMEOUT_SECONDS);
     return props;
   }
 
-  private static void putUnlessSet(Properties props, Set<String> set, String name, String value) {
+  static void putUnlessSet(Properties props, Set<String> set, String name, String value) {
     if (!set.contains(name.toLowerCase(Locale.ROOT))) {
       props.setProperty(name, value);
     }
@@ -90,7 +82,8 @@ final class CdcPreflight {
               + dataSource.name()
               + ": both must name the same database server");
     }
-    String connector = CdcEngineConfig.connectorClass(source);
+    ChangeLogSource log = ChangeLogSource.of(source);
+    String connector = log.connectorClass();
     try {
       Class.forName(connector, false, CdcPreflight.class.getClassLoader());
     } catch (ClassNotFoundException e) {
@@ -99,8 +92,8 @@ final class CdcPreflight {
               + source.name()
               + ", whose CDC needs "
               + connector
-              + " on the class path: add io.debezium:debezium-connector-"
-              + source.name().replace("postgresql", "postgres"),
+              + " on the class path: add io.debezium:"
+              + log.connectorArtifact(),
           e);
     }
     return source;
@@ -120,18 +113,10 @@ final class CdcPreflight {
       OutboxTable outbox,
       String user)
       throws SQLException {
-    switch (source.name()) {
-      case "postgresql" -> postgres(c, options, outbox, user);
-      case "mysql", "mariadb" -> BinlogPreflight.check(cdc, source, user);
-      default ->
-          throw new IllegalStateException(
-              "outbox.relay.mode=cdc needs PostgreSQL, MySQL or MariaDB; this database is "
-                  + source.name()
-                  + ". Use outbox.relay.mode=polling.");
-    }
+    ChangeLogSource.of(source).preflight(c, cdc, options, outbox, user);
   }
 
-  private static void postgres(Connection c, CdcOptions options, OutboxTable outbox, String user)
+  static void postgres(Connection c, CdcOptions options, OutboxTable outbox, String user)
       throws SQLException {
     String walLevel = single(c, "SHOW wal_level");
     if (!"logical".equals(walLevel)) {

@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.TableColumns;
+import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -63,9 +64,7 @@ public final class CdcSchema {
    */
   public static List<String> upgradeStatements(OutboxDialect dialect, OutboxTable table) {
     return List.of(
-        "ALTER TABLE %s ADD COLUMN %s%s VARCHAR(255) NULL"
-            .formatted(
-                table.qualifiedName(), TableColumns.ifNotExists(dialect), SESSION_LOCK_COLUMN));
+        RelaySql.of(dialect).addColumnIfNotExists(table, SESSION_LOCK_COLUMN, "VARCHAR(255) NULL"));
   }
 
   /** The schema history table (MySQL/MariaDB) that goes with a state table. */
@@ -81,46 +80,7 @@ public final class CdcSchema {
    * @param table the state table
    */
   public static List<String> createStatements(OutboxDialect dialect, OutboxTable table) {
-    String t = table.qualifiedName();
-    String h = historyTable(table).qualifiedName();
-    return switch (dialect.name()) {
-      case "postgresql" ->
-          List.of(
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  name       VARCHAR(64)  NOT NULL PRIMARY KEY,
-                  owner_id   VARCHAR(255),
-                  epoch      BIGINT       NOT NULL DEFAULT 0,
-                  expires_at TIMESTAMPTZ,
-                  offsets    TEXT,
-                  updated_at TIMESTAMPTZ
-              )"""
-                  .formatted(t));
-      case "mysql", "mariadb" ->
-          List.of(
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  name       VARCHAR(64)  NOT NULL,
-                  seq        BIGINT       NOT NULL,
-                  record     MEDIUMTEXT   NOT NULL,
-                  PRIMARY KEY (name, seq)
-              ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                  .formatted(h),
-              """
-              CREATE TABLE IF NOT EXISTS %s (
-                  name       VARCHAR(64)  NOT NULL,
-                  owner_id   VARCHAR(255) NULL,
-                  epoch      BIGINT       NOT NULL DEFAULT 0,
-                  expires_at DATETIME(6)  NULL,
-                  offsets    MEDIUMTEXT   NULL,
-                  updated_at DATETIME(6)  NULL,
-                  PRIMARY KEY (name)
-              ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
-                  .formatted(t));
-      default ->
-          throw new IllegalArgumentException(
-              "CDC needs PostgreSQL, MySQL or MariaDB; not " + dialect.name());
-    };
+    return ChangeLogSource.of(dialect).stateTableStatements(table, historyTable(table));
   }
 
   /**

@@ -69,9 +69,9 @@ final class CdcStartUp {
   /** The state table, and on MySQL/MariaDB the schema history table next to it, must exist. */
   private static void verifyStateTable(Connection c, OutboxDialect dialect, CdcOptions options) {
     List<OutboxTable> tables =
-        dialect.name().equals("postgresql")
-            ? List.of(options.stateTable())
-            : List.of(options.stateTable(), CdcSchema.historyTable(options.stateTable()));
+        ChangeLogSource.of(dialect).schemaHistoryNeeded()
+            ? List.of(options.stateTable(), CdcSchema.historyTable(options.stateTable()))
+            : List.of(options.stateTable());
     for (OutboxTable table : tables) {
       verifyTable(c, dialect, table);
     }

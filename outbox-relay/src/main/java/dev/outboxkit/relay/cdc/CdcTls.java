@@ -60,15 +60,11 @@ final class CdcTls {
   static Map<String, String> properties(String jdbcUrl, String connectorClass) {
     Map<String, String> params = parameters(jdbcUrl);
     Map<String, String> p = new LinkedHashMap<>();
-    if (jdbcUrl.startsWith("jdbc:postgresql:")) {
-      postgres(params, p);
-    } else {
-      binlog(params, p, jdbcUrl.startsWith("jdbc:mariadb:"), connectorClass.contains("MariaDb"));
-    }
+    ChangeLogSource.ofConnector(connectorClass).tlsProperties(jdbcUrl, params, p);
     return p;
   }
 
-  private static void postgres(Map<String, String> params, Map<String, String> p) {
+  static void postgres(Map<String, String> params, Map<String, String> p) {
     params.forEach(
         (name, value) -> {
           if (PG_PARAMETERS.contains(name)) {
@@ -94,7 +90,7 @@ final class CdcTls {
    * MySQL Connector/J ({@code jdbc:mysql:}) or MariaDB Connector/J ({@code jdbc:mariadb:}) names,
    * rendered for the MySQL or the MariaDB connector, whose mode names differ.
    */
-  private static void binlog(
+  static void binlog(
       Map<String, String> params, Map<String, String> p, boolean mariaDbUrl, boolean mariaDb) {
     String trust = mariaDbUrl ? "trustStore" : "trustCertificateKeyStoreUrl";
     String trustPassword = mariaDbUrl ? "trustStorePassword" : "trustCertificateKeyStorePassword";

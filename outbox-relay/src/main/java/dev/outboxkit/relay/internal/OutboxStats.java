@@ -2,6 +2,7 @@ package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,10 +20,15 @@ import org.jspecify.annotations.Nullable;
 public final class OutboxStats {
 
   private final OutboxDialect dialect;
+  private final RelaySql sql;
   private final String t;
 
+  /**
+   * @throws IllegalArgumentException for a dialect without the relay's SQL, naming what it lacks
+   */
   public OutboxStats(OutboxDialect dialect, OutboxTable table) {
     this.dialect = dialect;
+    this.sql = RelaySql.of(dialect);
     this.t = table.qualifiedName();
   }
 
@@ -92,17 +98,7 @@ public final class OutboxStats {
 
   /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
   public int purgePublished(Connection c, Instant before, int limit) throws SQLException {
-    String sql =
-        dialect.name().equals("mysql") || dialect.name().equals("mariadb")
-            ? "DELETE FROM "
-                + t
-                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?"
-            : "DELETE FROM "
-                + t
-                + " WHERE seq IN (SELECT seq FROM "
-                + t
-                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
-    try (PreparedStatement statement = c.prepareStatement(sql)) {
+    try (PreparedStatement statement = c.prepareStatement(sql.deletePublished(t))) {
       dialect.setInstant(statement, 1, before);
       statement.setInt(2, limit);
       return statement.executeUpdate();

@@ -1,7 +1,6 @@
 package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
@@ -35,11 +34,6 @@ public final class TableColumns {
       }
     }
     return columns;
-  }
-
-  /** {@code "IF NOT EXISTS "} for {@code ADD COLUMN} where the database has it (not MySQL). */
-  public static String ifNotExists(OutboxDialect dialect) {
-    return dialect.name().equals("mysql") ? "" : "IF NOT EXISTS ";
   }
 
   /** Runs {@code statements} when {@code table} has no {@code column}. */

@@ -1,0 +1,105 @@
+package dev.outboxkit.relay.cdc;
+
+import dev.outboxkit.outbox.OutboxTable;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/** PostgreSQL's change log: logical decoding with pgoutput through a slot and a publication. */
+final class PostgresChangeLog extends ChangeLogSource {
+
+  @Override
+  String dialectName() {
+    return "postgresql";
+  }
+
+  @Override
+  String urlPrefix() {
+    return "jdbc:postgresql:";
+  }
+
+  @Override
+  String connectorClass() {
+    return "io.debezium.connector.postgresql.PostgresConnector";
+  }
+
+  @Override
+  String connectorArtifact() {
+    return "debezium-connector-postgres";
+  }
+
+  @Override
+  void engineProperties(
+      Properties p, URI url, OutboxTable table, String database, CdcOptions options) {
+    String schema = table.schema() == null ? "public" : table.schema();
+    p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
+    p.setProperty("database.dbname", database);
+    p.setProperty("plugin.name", "pgoutput");
+    p.setProperty("slot.name", options.name());
+    p.setProperty("publication.name", options.publication());
+    p.setProperty("publication.autocreate.mode", "disabled");
+    p.setProperty("table.include.list", schema + "\\." + table.name());
+    CdcEngineConfig.snapshotInSeqOrder(p, schema + "." + table.name());
+    // A logical message passes any publication filter, so the slot's position moves on while
+    // only other tables change; without it the server keeps their WAL for the slot.
+    p.setProperty(
+        "heartbeat.action.query",
+        "SELECT pg_logical_emit_message(false, '"
+            + CdcEngineConfig.HEARTBEAT_PREFIX
+            + "', now()::varchar)");
+  }
+
+  @Override
+  void preflight(Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user)
+      throws SQLException {
+    CdcPreflight.postgres(c, options, outbox, user);
+  }
+
+  @Override
+  void tlsProperties(String jdbcUrl, Map<String, String> params, Map<String, String> p) {
+    CdcTls.postgres(params, p);
+  }
+
+  @Override
+  void connectTimeouts(Properties props, Set<String> set, int seconds) {
+    CdcPreflight.putUnlessSet(props, set, "connectTimeout", String.valueOf(seconds));
+    CdcPreflight.putUnlessSet(props, set, "loginTimeout", String.valueOf(seconds));
+    CdcPreflight.putUnlessSet(props, set, "socketTimeout", String.valueOf(seconds));
+  }
+
+  @Override
+  boolean replicationSlot() {
+    return true;
+  }
+
+  @Override
+  List<String> stateTableStatements(OutboxTable state, OutboxTable history) {
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            name       VARCHAR(64)  NOT NULL PRIMARY KEY,
+            owner_id   VARCHAR(255),
+            epoch      BIGINT       NOT NULL DEFAULT 0,
+            expires_at TIMESTAMPTZ,
+            offsets    TEXT,
+            updated_at TIMESTAMPTZ
+        )\
+        """
+            .formatted(state.qualifiedName()));
+  }
+
+  @Override
+  String insertIfAbsent(String table, String columns, String values) {
+    return "INSERT INTO "
+        + table
+        + " ("
+        + columns
+        + ") VALUES ("
+        + values
+        + ") ON CONFLICT DO NOTHING";
+  }
+}

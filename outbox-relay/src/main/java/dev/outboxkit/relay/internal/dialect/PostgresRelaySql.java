@@ -1,0 +1,50 @@
+package dev.outboxkit.relay.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import java.util.List;
+
+/**
+ * The relay's tables on PostgreSQL, with the statement-level trigger that NOTIFYs relays when
+ * events are appended.
+ */
+final class PostgresRelaySql extends RelaySql {
+
+  static final String NAME = "postgresql";
+
+  @Override
+  public List<String> createStatements(
+      OutboxTable outbox, OutboxTable leases, OutboxTable members) {
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            partition_no INTEGER      NOT NULL PRIMARY KEY,
+            owner_id     VARCHAR(255),
+            epoch        BIGINT       NOT NULL DEFAULT 0,
+            expires_at   TIMESTAMPTZ
+        )\
+        """
+            .formatted(leases.qualifiedName()),
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            member_id    VARCHAR(255) NOT NULL PRIMARY KEY,
+            heartbeat_at TIMESTAMPTZ  NOT NULL,
+            expires_at   TIMESTAMPTZ  NOT NULL
+        )\
+        """
+            .formatted(members.qualifiedName()),
+        """
+        CREATE OR REPLACE FUNCTION outboxkit_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify(TG_TABLE_NAME, '');
+            RETURN NULL;
+        END
+        $$\
+        """,
+        "DROP TRIGGER IF EXISTS %s_notify ON %s".formatted(outbox.name(), outbox.qualifiedName()),
+        """
+        CREATE TRIGGER %s_notify AFTER INSERT ON %s
+            FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_notify()\
+        """
+            .formatted(outbox.name(), outbox.qualifiedName()));
+  }
+}

@@ -1,0 +1,97 @@
+package dev.outboxkit.relay.internal.dialect;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * What the relay's own tables and housekeeping need from one database, asked as capabilities (in
+ * the manner of db-scheduler's {@code JdbcCustomization}) instead of by switching on the database's
+ * name: the lease and member tables, adding a column if it does not exist, a column type with its
+ * default, and a delete of a bounded number of rows. The publishing path's SQL comes from the
+ * {@link OutboxDialect} itself. Immutable.
+ */
+public abstract class RelaySql {
+
+  private static final List<Named> KNOWN =
+      List.of(
+          new Named(PostgresRelaySql.NAME, PostgresRelaySql::new),
+          new Named(MySqlRelaySql.NAME, MySqlRelaySql::new),
+          new Named(MariaDbRelaySql.NAME, MariaDbRelaySql::new),
+          new Named(H2RelaySql.NAME, H2RelaySql::new));
+
+  private record Named(String name, Supplier<RelaySql> factory) {}
+
+  /**
+   * The relay's SQL for a dialect, chosen once.
+   *
+   * @throws IllegalArgumentException naming the dialect and what it lacks, for a dialect whose name
+   *     is none of the built-in databases'
+   */
+  public static RelaySql of(OutboxDialect dialect) {
+    for (Named known : KNOWN) {
+      if (known.name().equals(dialect.name())) {
+        return known.factory().get();
+      }
+    }
+    throw new IllegalArgumentException(
+        "The relay has no SQL for the dialect '"
+            + dialect.name()
+            + "' ("
+            + dialect.getClass().getName()
+            + "): it needs its lease and member tables, add-column-if-not-exists and"
+            + " delete-with-limit, which exist for "
+            + String.join(", ", KNOWN.stream().map(Named::name).toList())
+            + ". Use one of those dialects (OutboxDialect.named(...)).");
+  }
+
+  /**
+   * The statements that create the lease and member tables (and where the database can wake relays,
+   * the trigger on the outbox table) when missing.
+   */
+  public abstract List<String> createStatements(
+      OutboxTable outbox, OutboxTable leases, OutboxTable members);
+
+  /**
+   * An {@code ALTER TABLE} that adds a column, doing nothing where the database can say {@code IF
+   * NOT EXISTS}; see {@link #addColumnIsIdempotent()}.
+   *
+   * @param definition the column's type and constraints
+   */
+  public String addColumnIfNotExists(OutboxTable table, String column, String definition) {
+    return "ALTER TABLE %s ADD COLUMN %s%s %s"
+        .formatted(
+            table.qualifiedName(),
+            addColumnIsIdempotent() ? "IF NOT EXISTS " : "",
+            column,
+            definition);
+  }
+
+  /**
+   * Whether {@link #addColumnIfNotExists} says {@code IF NOT EXISTS}; where not, two relays
+   * starting at once may both add the column, and the loser's "duplicate column" error is ignored.
+   */
+  public boolean addColumnIsIdempotent() {
+    return true;
+  }
+
+  /**
+   * A column definition of {@code type}, not null, with a default, in the order the database takes.
+   */
+  public String notNullWithDefault(String type, String defaultValue) {
+    return type + " NOT NULL DEFAULT " + defaultValue;
+  }
+
+  /**
+   * A delete of at most {@code ?} (second parameter) rows of {@code outbox}, lowest {@code seq}
+   * first, published before {@code ?} (first parameter).
+   */
+  public String deletePublished(String outbox) {
+    return "DELETE FROM "
+        + outbox
+        + " WHERE seq IN (SELECT seq FROM "
+        + outbox
+        + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
+  }
+}
