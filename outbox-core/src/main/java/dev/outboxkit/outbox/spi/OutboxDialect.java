@@ -17,7 +17,10 @@ import org.jspecify.annotations.Nullable;
  * OutboxTable}.
  *
  * <p>Code asks a dialect what it supports ({@link #supportsSkipLocked()}) rather than switching on
- * database names. Implementations are immutable and thread-safe.
+ * database names. The relay and the idempotency module keep their own SQL in one class per
+ * database, chosen once by {@link #name()}: they accept a dialect only under a built-in name and
+ * otherwise fail when they are built, naming what they lack. Implementations are immutable and
+ * thread-safe.
  */
 public interface OutboxDialect {
 
