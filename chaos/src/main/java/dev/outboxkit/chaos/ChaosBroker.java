@@ -29,9 +29,10 @@ import org.jspecify.annotations.Nullable;
  * restarted. (The in-JVM broker of {@code outbox-test} cannot be restarted.) Its log is {@code
  * broker.log} in the run's work directory.
  *
- * <p>Secured (for the ACL fault), clients connect with SASL/PLAIN and the {@code StandardAuthorizer}
- * checks ACLs: the kit is a super user ({@value #ADMIN}), the relays are {@value #RELAY} and may
- * only do what the kit granted them. The passwords are drawn per run and never logged.
+ * <p>Secured (for the ACL fault), clients connect with SASL/PLAIN and the {@code
+ * StandardAuthorizer} checks ACLs: the kit is a super user ({@value #ADMIN}), the relays are
+ * {@value #RELAY} and may only do what the kit granted them. The passwords are drawn per run and
+ * never logged.
  */
 final class ChaosBroker implements AutoCloseable {
 
@@ -67,7 +68,8 @@ final class ChaosBroker implements AutoCloseable {
       int[] ports = freePorts(2);
       Path properties = dir.resolve("server.properties");
       Map<String, String> passwords =
-          secured ? Map.of(ADMIN, Uuid.randomUuid().toString(), RELAY, Uuid.randomUuid().toString())
+          secured
+              ? Map.of(ADMIN, Uuid.randomUuid().toString(), RELAY, Uuid.randomUuid().toString())
               : null;
       String config =
           config(dir, ports[0], ports[1])
@@ -205,8 +207,7 @@ final class ChaosBroker implements AutoCloseable {
     String classPath =
         System.getProperty("outboxkit.chaos.classpath", System.getProperty("java.class.path"));
     List<String> command =
-        new ArrayList<>(
-            List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-cp", classPath, mainClass));
+        new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-cp", classPath, mainClass));
     command.addAll(List.of(args));
     try {
       return new ProcessBuilder(command)
@@ -237,8 +238,8 @@ final class ChaosBroker implements AutoCloseable {
   }
 
   /**
-   * Starts the broker on its ports and log directory and waits until every partition of every
-   * topic has a leader; returns how long that took.
+   * Starts the broker on its ports and log directory and waits until every partition of every topic
+   * has a leader; returns how long that took.
    */
   synchronized Duration restart() {
     long started = System.nanoTime();

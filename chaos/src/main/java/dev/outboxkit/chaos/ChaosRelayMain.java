@@ -17,10 +17,10 @@ import java.util.Properties;
  * One standalone relay, in a JVM of its own that the kit kills with {@code kill -9} or freezes with
  * SIGSTOP: the relay as an application embeds it ({@link OutboxRelay#builder()}), with default
  * settings except the batch size, leases and a dead-letter topic the run states. Arguments: JDBC
- * URL, user, Kafka bootstrap servers, instance id, {@code polling} or {@code cdc}, batch size, lease
- * TTL (ms), heartbeat (ms), CDC engine name, control directory, dead-letter topic. The password
- * comes from the environment variable {@code OUTBOXKIT_CHAOS_PASSWORD}, so it shows in no process
- * list. Kafka client settings beyond the servers (security) come from {@code
+ * URL, user, Kafka bootstrap servers, instance id, {@code polling} or {@code cdc}, batch size,
+ * lease TTL (ms), heartbeat (ms), CDC engine name, control directory, dead-letter topic. The
+ * password comes from the environment variable {@code OUTBOXKIT_CHAOS_PASSWORD}, so it shows in no
+ * process list. Kafka client settings beyond the servers (security) come from {@code
  * kafka-client.properties} in the control directory when present. Prints {@code RELAY STARTED <id>}
  * once started.
  *

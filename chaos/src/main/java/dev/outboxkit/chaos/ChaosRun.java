@@ -8,8 +8,6 @@ import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.test.DatabaseKind;
 import java.io.PrintStream;
-import org.apache.kafka.common.acl.AclBinding;
-import org.apache.kafka.common.acl.AclOperation;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -24,6 +22,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
 
 /**
  * One chaos run: prepare the tables and topic, start the relays, the writers and the topic reader,
@@ -153,10 +153,14 @@ public final class ChaosRun {
         long end = clock.millis();
         LedgerCheck.Result result =
             LedgerCheck.check(
-                ledger, reader.deliveries(), done, config, end, poison.committed(),
+                ledger,
+                reader.deliveries(),
+                done,
+                config,
+                end,
+                poison.committed(),
                 poison.parkedIds());
-        return report(
-            environment, done, skipped, result, poison.parkedOf(topic), started, end);
+        return report(environment, done, skipped, result, poison.parkedOf(topic), started, end);
       }
     }
   }

@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The relay process's side of faults that must happen inside it: the kit creates a file in the
- * relay's control directory ({@link #THROW_ERROR}), a watcher thread sees it, deletes it and arms
- * a one-shot {@link InjectedError} that the next event routed on a publishing thread throws, as an
+ * relay's control directory ({@link #THROW_ERROR}), a watcher thread sees it, deletes it and arms a
+ * one-shot {@link InjectedError} that the next event routed on a publishing thread throws, as an
  * {@code OutOfMemoryError} or a linkage error would. The router is otherwise the relay's default
  * (the aggregate type is the topic).
  */

@@ -46,7 +46,9 @@ record FaultRecord(
   enum Measure {
     TAKEOVER,
     RECOVERY,
-    /** Other keys' progress while the fault lasts: from its start to every partition's next publish. */
+    /**
+     * Other keys' progress while the fault lasts: from its start to every partition's next publish.
+     */
     STALL,
     NONE
   }

@@ -37,8 +37,13 @@ final class KillRelayThreadFault implements Fault {
     if (held.isEmpty()) {
       // A relay without partitions routes nothing: the error would stay armed until it gets some.
       return new FaultRecord(
-          name(), "none (no relay held partitions)", start, start, FaultRecord.Measure.NONE,
-          held, 0);
+          name(),
+          "none (no relay held partitions)",
+          start,
+          start,
+          FaultRecord.Measure.NONE,
+          held,
+          0);
     }
     try {
       Files.writeString(victim.control().resolve(ChaosSignals.THROW_ERROR), "");

@@ -15,8 +15,8 @@ import java.util.UUID;
 /**
  * Events no broker will take: routed to the run's poison topic, whose {@code max.message.bytes} is
  * smaller than their payload, so the broker refuses each with {@code RecordTooLargeException} and
- * the relay must park it (a permanent error) and copy it to the dead-letter topic. Each has a key of
- * its own. The ledger check counts a parked poison event as handled; one that is neither parked
+ * the relay must park it (a permanent error) and copy it to the dead-letter topic. Each has a key
+ * of its own. The ledger check counts a parked poison event as handled; one that is neither parked
  * nor left in the outbox was dropped.
  */
 final class PoisonEvents {
@@ -40,7 +40,9 @@ final class PoisonEvents {
     this.parked = parked;
   }
 
-  /** Commits {@code count} poison events in one transaction; returns their ids (none if it failed). */
+  /**
+   * Commits {@code count} poison events in one transaction; returns their ids (none if it failed).
+   */
   synchronized List<UUID> write(int count) {
     List<OutboxMessage> messages = new ArrayList<>();
     String payload = "x".repeat(PAYLOAD_BYTES);

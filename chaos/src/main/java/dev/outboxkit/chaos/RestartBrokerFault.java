@@ -4,12 +4,12 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The Kafka broker crashes ({@code kill -9} of its process: no shutdown, unflushed segments),
- * stays down for a second and comes back on the same port and log directory after log recovery,
- * as a broker host that died and restarted. Sends fail or time out meanwhile; the relays must keep
- * every event and resend, within the duplicate bound. Embedded broker only: a broker named with
- * {@code --bootstrap-servers} is not this kit's to kill (restart one of yours by hand during a run
- * and the ledger check still holds you to the same guarantees).
+ * The Kafka broker crashes ({@code kill -9} of its process: no shutdown, unflushed segments), stays
+ * down for a second and comes back on the same port and log directory after log recovery, as a
+ * broker host that died and restarted. Sends fail or time out meanwhile; the relays must keep every
+ * event and resend, within the duplicate bound. Embedded broker only: a broker named with {@code
+ * --bootstrap-servers} is not this kit's to kill (restart one of yours by hand during a run and the
+ * ledger check still holds you to the same guarantees).
  */
 final class RestartBrokerFault implements Fault {
 
