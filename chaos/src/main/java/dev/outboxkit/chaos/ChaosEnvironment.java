@@ -3,26 +3,41 @@ package dev.outboxkit.chaos;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.test.DatabaseKind;
-import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.RestartableDatabaseServer;
 import dev.outboxkit.test.TestDatabase;
-import dev.outboxkit.test.TestServers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The database and Kafka of a run: the user's own ({@code --jdbc-url}, {@code
  * --bootstrap-servers}), or embedded ones this run starts: a restartable database server of its own
- * (so the database-restart fault can crash it) and the in-JVM KRaft broker of {@code outbox-test}.
+ * (so the database-restart fault can crash it) and a Kafka broker in a child process of its own (so
+ * the broker-restart fault can crash it too).
  */
 final class ChaosEnvironment implements AutoCloseable {
 
@@ -33,6 +48,7 @@ final class ChaosEnvironment implements AutoCloseable {
   private final String bootstrapServers;
   private final @Nullable RestartableDatabaseServer server;
   private final @Nullable TestDatabase database;
+  private final @Nullable ChaosBroker broker;
   private final String description;
   private final HikariDataSource admin;
 
@@ -44,6 +60,7 @@ final class ChaosEnvironment implements AutoCloseable {
       String bootstrapServers,
       @Nullable RestartableDatabaseServer server,
       @Nullable TestDatabase database,
+      @Nullable ChaosBroker broker,
       String description) {
     this.kind = kind;
     this.jdbcUrl = jdbcUrl;
@@ -52,6 +69,7 @@ final class ChaosEnvironment implements AutoCloseable {
     this.bootstrapServers = bootstrapServers;
     this.server = server;
     this.database = database;
+    this.broker = broker;
     this.description = description;
     this.admin = pool(jdbcUrl, user, password, "chaos-admin", 2);
   }
@@ -60,36 +78,46 @@ final class ChaosEnvironment implements AutoCloseable {
   static ChaosEnvironment open(ChaosConfig config) {
     String servers;
     String kafka;
+    ChaosBroker broker = null;
     if (config.bootstrapServers() != null) {
       servers = config.bootstrapServers();
       kafka = "Kafka at " + servers;
     } else {
-      KafkaTestBroker broker = TestServers.kafka();
+      broker = ChaosBroker.start(config.workDir(), config.faults().contains(AclRefusalFault.NAME));
       servers = broker.bootstrapServers();
       kafka = broker.toString();
     }
-    if (config.jdbcUrl() != null) {
+    try {
+      if (config.jdbcUrl() != null) {
+        return new ChaosEnvironment(
+            kindOf(config.jdbcUrl()),
+            config.jdbcUrl(),
+            config.user(),
+            config.password(),
+            servers,
+            null,
+            null,
+            broker,
+            "database at " + config.jdbcUrl() + ", " + kafka);
+      }
+      RestartableDatabaseServer server = RestartableDatabaseServer.start(config.database());
+      TestDatabase db = server.createDatabase("chaos");
       return new ChaosEnvironment(
-          kindOf(config.jdbcUrl()),
-          config.jdbcUrl(),
-          config.user(),
-          config.password(),
+          config.database(),
+          db.jdbcUrl(),
+          db.username(),
+          db.password(),
           servers,
-          null,
-          null,
-          "database at " + config.jdbcUrl() + ", " + kafka);
+          server,
+          db,
+          broker,
+          server.description() + ", " + kafka);
+    } catch (RuntimeException e) {
+      if (broker != null) {
+        broker.close();
+      }
+      throw e;
     }
-    RestartableDatabaseServer server = RestartableDatabaseServer.start(config.database());
-    TestDatabase db = server.createDatabase("chaos");
-    return new ChaosEnvironment(
-        config.database(),
-        db.jdbcUrl(),
-        db.username(),
-        db.password(),
-        servers,
-        server,
-        db,
-        server.description() + ", " + kafka);
   }
 
   static DatabaseKind kindOf(String jdbcUrl) {
@@ -146,6 +174,64 @@ final class ChaosEnvironment implements AutoCloseable {
     return server;
   }
 
+  /** The run's own Kafka broker, which faults may crash and restart; null for the user's. */
+  @Nullable ChaosBroker restartableBroker() {
+    return broker;
+  }
+
+  /**
+   * Writes the Kafka client settings a relay needs beyond the bootstrap servers: its SASL login on
+   * a secured embedded broker, none otherwise (an empty file keeps the relay's defaults).
+   */
+  void writeClientProperties(Path file) {
+    Properties properties = new Properties();
+    if (broker != null) {
+      broker.clientProperties(ChaosBroker.RELAY).forEach(properties::put);
+    }
+    try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      properties.store(writer, "Kafka client settings of a chaos relay");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not write " + file, e);
+    }
+  }
+
+  /** The Kafka client settings of the kit's own clients (admin, reader) beyond the servers. */
+  Map<String, Object> kafkaClientProperties() {
+    return broker == null ? Map.of() : broker.clientProperties(ChaosBroker.ADMIN);
+  }
+
+  /** Whether the broker checks ACLs (a secured embedded broker). */
+  boolean kafkaAuthorizes() {
+    return broker != null && broker.secured();
+  }
+
+  /** An ACL entry allowing the relays' principal {@code operation} on a topic. */
+  static AclBinding relayAcl(String topic, AclOperation operation) {
+    return new AclBinding(
+        new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+        new AccessControlEntry(
+            "User:" + ChaosBroker.RELAY, "*", operation, AclPermissionType.ALLOW));
+  }
+
+  /** Grants ({@code true}) or revokes ACL entries on the broker. */
+  void acls(boolean grant, List<AclBinding> bindings) {
+    try (Admin client = kafkaAdmin()) {
+      if (grant) {
+        client.createAcls(bindings).all().get(60, TimeUnit.SECONDS);
+      } else {
+        client
+            .deleteAcls(bindings.stream().map(AclBinding::toFilter).toList())
+            .all()
+            .get(60, TimeUnit.SECONDS);
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("Could not change the relays' ACLs", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while changing ACLs", e);
+    }
+  }
+
   /** Connections for the kit itself (schema, lease look-ups, killing other connections). */
   HikariDataSource admin() {
     return admin;
@@ -157,21 +243,50 @@ final class ChaosEnvironment implements AutoCloseable {
 
   /** Creates the topic, or keeps it when it exists. */
   void createTopic(String name, int partitions) {
-    try (Admin client =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                60_000))) {
+    // The broker stamps each record when it appends it: the takeover times are measured on these
+    // stamps. (The relay sets CreateTime to the event's creation, which says nothing about when it
+    // was published.)
+    createTopic(name, partitions, Map.of("message.timestamp.type", "LogAppendTime"));
+  }
+
+  /** A Kafka admin client for the run's broker. */
+  Admin kafkaAdmin() {
+    Map<String, Object> config = new HashMap<>(kafkaClientProperties());
+    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
+    return Admin.create(config);
+  }
+
+  /** Deletes the topic, or does nothing when it is missing. */
+  void deleteTopic(String name) {
+    try (Admin client = kafkaAdmin()) {
+      try {
+        client.deleteTopics(List.of(name)).all().get(60, TimeUnit.SECONDS);
+      } finally {
+        // Deletion completes in the background: a create before it is done would find the topic.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (client.listTopics().names().get(30, TimeUnit.SECONDS).contains(name)
+            && System.nanoTime() < deadline) {
+          Pause.millis(100);
+        }
+      }
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+        throw new IllegalStateException("Could not delete topic " + name, e.getCause());
+      }
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("Timed out deleting topic " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while deleting topic " + name, e);
+    }
+  }
+
+  /** Creates the topic with these settings, or keeps it when it exists. */
+  void createTopic(String name, int partitions, Map<String, String> configs) {
+    try (Admin client = kafkaAdmin()) {
       client
-          .createTopics(
-              List.of(
-                  new NewTopic(name, partitions, (short) -1)
-                      // The broker stamps each record when it appends it: the takeover times are
-                      // measured on these stamps. (The relay sets CreateTime to the event's
-                      // creation, which says nothing about when it was published.)
-                      .configs(Map.of("message.timestamp.type", "LogAppendTime"))))
+          .createTopics(List.of(new NewTopic(name, partitions, (short) -1).configs(configs)))
           .all()
           .get(60, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
@@ -198,6 +313,9 @@ final class ChaosEnvironment implements AutoCloseable {
     }
     if (server != null) {
       server.close();
+    }
+    if (broker != null) {
+      broker.close();
     }
   }
 }

@@ -2,30 +2,47 @@ package dev.outboxkit.chaos;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Properties;
 
 /**
  * One standalone relay, in a JVM of its own that the kit kills with {@code kill -9} or freezes with
  * SIGSTOP: the relay as an application embeds it ({@link OutboxRelay#builder()}), with default
- * settings except the batch size and leases the run states. Arguments: JDBC URL, user, Kafka
- * bootstrap servers, instance id, {@code polling} or {@code cdc}, batch size, lease TTL (ms),
- * heartbeat (ms), CDC engine name. The password comes from the environment variable {@code
- * OUTBOXKIT_CHAOS_PASSWORD}, so it shows in no process list. Prints {@code RELAY STARTED <id>} once
- * started.
+ * settings except the batch size, leases and a dead-letter topic the run states. Arguments: JDBC
+ * URL, user, Kafka bootstrap servers, instance id, {@code polling} or {@code cdc}, batch size,
+ * lease TTL (ms), heartbeat (ms), CDC engine name, control directory, dead-letter topic. The
+ * password comes from the environment variable {@code OUTBOXKIT_CHAOS_PASSWORD}, so it shows in no
+ * process list. Kafka client settings beyond the servers (security) come from {@code
+ * kafka-client.properties} in the control directory when present. Prints {@code RELAY STARTED <id>}
+ * once started.
+ *
+ * <p>A relay whose publishing thread died fails over (its status says {@code FAILED}); this process
+ * then exits with status {@value #FAILED_EXIT}, as a liveness probe would have the pod restarted.
  */
 public final class ChaosRelayMain {
 
   static final String PASSWORD_VARIABLE = "OUTBOXKIT_CHAOS_PASSWORD";
   static final String STARTED = "RELAY STARTED";
+  static final String CLIENT_PROPERTIES = "kafka-client.properties";
+
+  /** The exit status of a relay that failed over after a thread died. */
+  static final int FAILED_EXIT = 70;
 
   private ChaosRelayMain() {}
 
-  public static void main(String[] args) throws InterruptedException {
-    if (args.length != 9) {
+  public static void main(String[] args) throws InterruptedException, IOException {
+    if (args.length != 11) {
       throw new IllegalArgumentException(
-          "Expected 9 arguments (url user servers id mode batch ttlMs heartbeatMs cdcName), got "
+          "Expected 11 arguments (url user servers id mode batch ttlMs heartbeatMs cdcName"
+              + " controlDir deadLetterTopic), got "
               + args.length);
     }
     String url = args[0];
@@ -33,8 +50,11 @@ public final class ChaosRelayMain {
     String password = System.getenv().getOrDefault(PASSWORD_VARIABLE, "");
     String id = args[3];
     Mode mode = Mode.valueOf(args[4].toUpperCase(java.util.Locale.ROOT));
+    Path control = Path.of(args[9]);
+    ChaosSignals signals = new ChaosSignals(control);
+    signals.start();
     HikariDataSource dataSource = ChaosEnvironment.pool(url, user, password, "relay-" + id, 4);
-    OutboxRelay relay =
+    OutboxRelay.Builder builder =
         OutboxRelay.builder()
             .dataSource(dataSource)
             .bootstrapServers(args[2])
@@ -43,6 +63,8 @@ public final class ChaosRelayMain {
             .leases(
                 Duration.ofMillis(Long.parseLong(args[6])),
                 Duration.ofMillis(Long.parseLong(args[7])))
+            .topicRouter(signals.router())
+            .deadLetterTopic(args[10])
             .cdc(
                 mode == Mode.CDC
                     ? CdcOptions.builder(url, user, password)
@@ -51,11 +73,31 @@ public final class ChaosRelayMain {
                         .heartbeatInterval(Duration.ofMillis(500))
                         .build()
                     : null)
-            .meterRegistry(new SimpleMeterRegistry())
-            .build();
+            .meterRegistry(new SimpleMeterRegistry());
+    clientProperties(control).forEach((k, v) -> builder.producerProperty((String) k, v));
+    OutboxRelay relay = builder.build();
     relay.start();
     System.out.println(STARTED + " " + id);
     System.out.flush();
-    Thread.currentThread().join();
+    while (true) {
+      RelayStatus status = relay.status();
+      if (status.state() == RelayStatus.State.FAILED) {
+        System.out.println("RELAY FAILED " + id + ": " + status.lastError());
+        System.out.flush();
+        System.exit(FAILED_EXIT);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  static Properties clientProperties(Path control) throws IOException {
+    Properties properties = new Properties();
+    Path file = control.resolve(CLIENT_PROPERTIES);
+    if (Files.exists(file)) {
+      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        properties.load(reader);
+      }
+    }
+    return properties;
   }
 }

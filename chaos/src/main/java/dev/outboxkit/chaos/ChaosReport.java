@@ -23,10 +23,15 @@ import java.util.Map;
  * @param duplicates copies beyond the first
  * @param duplicateBound the stated bound on duplicates (see docs/chaos.md)
  * @param unknown records that no writer wrote
+ * @param poisonEvents poison events committed (see {@code missing-dead-letter-topic})
+ * @param poisonParked of those, the ones parked (the rest were dropped: a violation)
  * @param takeoverMillis per kill or pause of a relay holding partitions: time to the next publish
  *     of every partition it held
  * @param recoveryMillis per database fault: time from its end to the next publish of every
  *     partition
+ * @param stallMillis per fault that must not hold other keys up: time from its start to the next
+ *     publish of every partition
+ * @param timesByFault the takeover, recovery and stall times by fault name, in injection order
  * @param stuckPartitions partitions that published nothing for longer than the stuck bound after a
  *     fault, or never again
  * @param violations every broken guarantee, one line each
@@ -49,8 +54,12 @@ public record ChaosReport(
     long duplicates,
     long duplicateBound,
     long unknown,
+    long poisonEvents,
+    long poisonParked,
     List<Long> takeoverMillis,
     List<Long> recoveryMillis,
+    List<Long> stallMillis,
+    Map<String, List<Long>> timesByFault,
     List<String> stuckPartitions,
     List<String> violations,
     List<String> examples,
@@ -123,6 +132,24 @@ public record ChaosReport(
         .append(" ms, max ")
         .append(percentile(recoveryMillis, 100))
         .append(" ms\n");
+    if (poisonEvents > 0) {
+      out.append("  poison        ")
+          .append(poisonEvents)
+          .append(" committed, ")
+          .append(poisonParked)
+          .append(" parked\n");
+    }
+    timesByFault.forEach(
+        (fault, times) ->
+            out.append("  ")
+                .append(fault)
+                .append(": ")
+                .append(times.size())
+                .append(" measured, p50 ")
+                .append(percentile(times, 50))
+                .append(" ms, max ")
+                .append(percentile(times, 100))
+                .append(" ms\n"));
     out.append("  stuck         ")
         .append(stuckPartitions.isEmpty() ? "none" : stuckPartitions)
         .append('\n');

@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.test.DatabaseKind;
 import java.io.PrintStream;
@@ -21,6 +22,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
 
 /**
  * One chaos run: prepare the tables and topic, start the relays, the writers and the topic reader,
@@ -54,6 +57,13 @@ public final class ChaosRun {
         dropCdcState(environment, cdcName);
       }
       environment.createTopic(topic, TOPIC_PARTITIONS);
+      String deadLetterTopic = topic + "-dlt";
+      String poisonTopic = topic + "-small";
+      environment.createTopic(deadLetterTopic, 1, Map.of());
+      environment.createTopic(
+          poisonTopic,
+          1,
+          Map.of("max.message.bytes", String.valueOf(PoisonEvents.TOPIC_MAX_BYTES)));
       Ledger ledger = new Ledger();
       HikariDataSource writerPool =
           ChaosEnvironment.pool(
@@ -64,12 +74,35 @@ public final class ChaosRun {
               config.writers() + 1);
       JdbcTransactions transactions = JdbcTransactions.of(writerPool);
       Outbox outbox = Outbox.builder().connectionProvider(transactions).dialect(dialect).build();
+      if (environment.kafkaAuthorizes()) {
+        // What a relay needs: describe (the topic check) and write, on each of its topics.
+        List<AclBinding> grants = new ArrayList<>();
+        for (String t : List.of(topic, deadLetterTopic, poisonTopic)) {
+          grants.add(ChaosEnvironment.relayAcl(t, AclOperation.DESCRIBE));
+          grants.add(ChaosEnvironment.relayAcl(t, AclOperation.WRITE));
+        }
+        environment.acls(true, grants);
+      }
+      PoisonEvents poison =
+          new PoisonEvents(
+              transactions,
+              outbox,
+              poisonTopic,
+              OutboxRelay.builder()
+                  .dataSource(environment.admin())
+                  .bootstrapServers(environment.bootstrapServers())
+                  .build()
+                  .parkedEvents());
       List<FaultRecord> done = new ArrayList<>();
       Map<String, String> skipped = new LinkedHashMap<>();
       try (writerPool;
-          RelayFleet fleet = new RelayFleet(config, environment, cdcName);
+          RelayFleet fleet = new RelayFleet(config, environment, cdcName, deadLetterTopic);
           TopicReader reader =
-              new TopicReader(environment.bootstrapServers(), topic, TOPIC_PARTITIONS);
+              new TopicReader(
+                  environment.bootstrapServers(),
+                  environment.kafkaClientProperties(),
+                  topic,
+                  TOPIC_PARTITIONS);
           Writers writers = new Writers(config, transactions, outbox, topic, ledger, clock)) {
         fleet.startAll();
         out.println("[chaos] " + config.relays() + " relays started; writing to " + topic);
@@ -83,6 +116,9 @@ public final class ChaosRun {
                 random,
                 clock,
                 cdcName,
+                topic,
+                deadLetterTopic,
+                poison,
                 () -> new HashSet<>(ledger.partitions().values()));
         List<Fault> faults = usable(Faults.named(config.faults()), context, skipped);
         Pause.of(config.settle());
@@ -116,8 +152,15 @@ public final class ChaosRun {
         drain(reader, ledger);
         long end = clock.millis();
         LedgerCheck.Result result =
-            LedgerCheck.check(ledger, reader.deliveries(), done, config, end);
-        return report(environment, done, skipped, result, started, end);
+            LedgerCheck.check(
+                ledger,
+                reader.deliveries(),
+                done,
+                config,
+                end,
+                poison.committed(),
+                poison.parkedIds());
+        return report(environment, done, skipped, result, poison.parkedOf(topic), started, end);
       }
     }
   }
@@ -201,6 +244,7 @@ public final class ChaosRun {
       List<FaultRecord> done,
       Map<String, String> skipped,
       LedgerCheck.Result r,
+      long healthyParked,
       long started,
       long end) {
     Map<String, Integer> byType = new TreeMap<>();
@@ -209,6 +253,15 @@ public final class ChaosRun {
     List<String> violations = new ArrayList<>(r.violations());
     if (byType.containsKey("relay-exited")) {
       violations.add(byType.get("relay-exited") + " relays exited by themselves");
+    }
+    if (healthyParked > 0) {
+      violations.add(
+          healthyParked + " healthy events were parked (they count as lost until replayed)");
+    }
+    for (FaultRecord f : done) {
+      if (f.problem() != null) {
+        violations.add(f.fault() + " at " + f.startMillis() + ": " + f.problem());
+      }
     }
     return new ChaosReport(
         environment.description(),
@@ -226,8 +279,12 @@ public final class ChaosRun {
         r.duplicates(),
         r.duplicateBound(),
         r.unknown(),
+        r.poisonEvents(),
+        r.poisonParked(),
         r.takeoverMillis(),
         r.recoveryMillis(),
+        r.stallMillis(),
+        r.timesByFault(),
         r.stuckPartitions(),
         violations,
         r.examples(),

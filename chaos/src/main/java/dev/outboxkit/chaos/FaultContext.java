@@ -13,8 +13,8 @@ import java.util.function.Supplier;
 
 /**
  * What a fault may touch: the run's configuration and servers, the relay fleet, the seeded random
- * source (victims are drawn from it, so a seed replays a schedule), the clock, and who holds which
- * outbox partitions now.
+ * source (victims are drawn from it, so a seed replays a schedule), the clock, the relays'
+ * dead-letter topic, the poison events, and who holds which outbox partitions now.
  */
 record FaultContext(
     ChaosConfig config,
@@ -23,6 +23,9 @@ record FaultContext(
     Random random,
     Clock clock,
     String cdcName,
+    String topic,
+    String deadLetterTopic,
+    PoisonEvents poison,
     Supplier<Set<Integer>> allPartitions) {
 
   /**

@@ -15,7 +15,11 @@ final class Faults {
             new KillRelayFault(),
             new PauseRelayFault(),
             new KillConnectionsFault(),
-            new RestartDatabaseFault())) {
+            new RestartDatabaseFault(),
+            new RestartBrokerFault(),
+            new KillRelayThreadFault(),
+            new MissingDeadLetterTopicFault(),
+            new AclRefusalFault())) {
       ALL.put(fault.name(), fault);
     }
   }

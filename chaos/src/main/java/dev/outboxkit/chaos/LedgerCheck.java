@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 /**
  * Checks the records read back against the writers' ledger: lost events (committed, never
@@ -28,8 +29,12 @@ final class LedgerCheck {
       long duplicates,
       long duplicateBound,
       long unknown,
+      long poisonEvents,
+      long poisonParked,
       List<Long> takeoverMillis,
       List<Long> recoveryMillis,
+      List<Long> stallMillis,
+      Map<String, List<Long>> timesByFault,
       List<String> stuckPartitions,
       List<String> violations,
       List<String> examples) {}
@@ -41,7 +46,9 @@ final class LedgerCheck {
       List<Delivery> deliveries,
       List<FaultRecord> faults,
       ChaosConfig config,
-      long endMillis) {
+      long endMillis,
+      List<UUID> poison,
+      Set<UUID> parked) {
     List<String> violations = new ArrayList<>();
     List<String> examples = new ArrayList<>();
     Map<String, Set<Integer>> certain = new HashMap<>();
@@ -115,6 +122,14 @@ final class LedgerCheck {
     if (unknown > 0) {
       violations.add(unknown + " records no writer wrote");
     }
+    long poisonParked = poison.stream().filter(parked::contains).count();
+    if (poisonParked < poison.size()) {
+      violations.add(
+          (poison.size() - poisonParked) + " poison events were dropped instead of parked");
+      poison.stream()
+          .filter(id -> !parked.contains(id))
+          .forEach(id -> example(examples, "not parked: poison event " + id));
+    }
     if (!timing.stuck().isEmpty()) {
       violations.add(timing.stuck().size() + " partitions stuck after a fault");
     }
@@ -128,8 +143,12 @@ final class LedgerCheck {
         duplicates,
         bound,
         unknown,
+        poison.size(),
+        poisonParked,
         timing.takeovers(),
         timing.recoveries(),
+        timing.stalls(),
+        timing.byFault(),
         timing.stuck(),
         violations,
         examples);

@@ -21,19 +21,22 @@ final class RelayFleet implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
   /** A relay process and its log. */
-  record Relay(int slot, String id, Process process, Path log) {}
+  record Relay(int slot, String id, Process process, Path log, Path control) {}
 
   private final ChaosConfig config;
   private final ChaosEnvironment environment;
   private final String cdcName;
+  private final String deadLetterTopic;
   private final List<Relay> relays = new ArrayList<>();
   private final List<Relay> all = new ArrayList<>();
   private int generation;
 
-  RelayFleet(ChaosConfig config, ChaosEnvironment environment, String cdcName) {
+  RelayFleet(
+      ChaosConfig config, ChaosEnvironment environment, String cdcName, String deadLetterTopic) {
     this.config = config;
     this.environment = environment;
     this.cdcName = cdcName;
+    this.deadLetterTopic = deadLetterTopic;
   }
 
   /** Starts one relay per slot and waits until each reports it started. */
@@ -83,6 +86,16 @@ final class RelayFleet implements AutoCloseable {
     }
   }
 
+  /** Waits up to {@code timeout} for a relay process to end; whether it did. */
+  static boolean awaitExit(Relay relay, Duration timeout) {
+    try {
+      return relay.process().waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted", e);
+    }
+  }
+
   /** Relays that died without being killed by a fault (a crash of the relay itself). */
   synchronized List<Relay> unexpectedlyDead() {
     return relays.stream().filter(r -> !r.process().isAlive()).toList();
@@ -106,6 +119,8 @@ final class RelayFleet implements AutoCloseable {
     try {
       Files.createDirectories(config.workDir());
       Path log = config.workDir().resolve(id + ".log");
+      Path control = Files.createDirectories(config.workDir().resolve("control").resolve(id));
+      environment.writeClientProperties(control.resolve(ChaosRelayMain.CLIENT_PROPERTIES));
       ProcessBuilder builder =
           new ProcessBuilder(
                   java,
@@ -123,11 +138,13 @@ final class RelayFleet implements AutoCloseable {
                   String.valueOf(config.batchSize()),
                   String.valueOf(config.leaseTtl().toMillis()),
                   String.valueOf(config.heartbeat().toMillis()),
-                  cdcName)
+                  cdcName,
+                  control.toString(),
+                  deadLetterTopic)
               .redirectErrorStream(true)
               .redirectOutput(log.toFile());
       builder.environment().put(ChaosRelayMain.PASSWORD_VARIABLE, environment.password());
-      Relay relay = new Relay(slot, id, builder.start(), log);
+      Relay relay = new Relay(slot, id, builder.start(), log, control);
       all.add(relay);
       awaitStarted(relay);
       return relay;

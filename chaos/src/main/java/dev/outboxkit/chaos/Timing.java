@@ -10,9 +10,16 @@ import java.util.TreeMap;
  * Takeover and recovery times: after each fault, for every outbox partition it affected, the time
  * until the first record of that partition the broker appended after it; the fault's figure is the
  * slowest partition's. A partition is stuck when that takes longer than {@code --stuck-after}, or
- * never comes although events of it were committed after the fault.
+ * never comes although events of it were committed after the fault. A stall (a fault that must not
+ * hold other keys up, such as poison events with the dead-letter topic missing) is measured from
+ * the fault's start, like a takeover.
  */
-record Timing(List<Long> takeovers, List<Long> recoveries, List<String> stuck) {
+record Timing(
+    List<Long> takeovers,
+    List<Long> recoveries,
+    List<Long> stalls,
+    Map<String, List<Long>> byFault,
+    List<String> stuck) {
 
   static Timing of(
       Ledger ledger,
@@ -40,9 +47,12 @@ record Timing(List<Long> takeovers, List<Long> recoveries, List<String> stuck) {
     }
     List<Long> takeovers = new ArrayList<>();
     List<Long> recoveries = new ArrayList<>();
+    List<Long> stalls = new ArrayList<>();
+    Map<String, List<Long>> byFault = new TreeMap<>();
     List<String> stuck = new ArrayList<>();
-    long stuckAfter = config.stuckAfter().toMillis();
     for (FaultRecord fault : faults) {
+      long stuckAfter =
+          fault.stuckAfterMillis() > 0 ? fault.stuckAfterMillis() : config.stuckAfter().toMillis();
       if (fault.measure() == FaultRecord.Measure.NONE || fault.partitions().isEmpty()) {
         continue;
       }
@@ -69,9 +79,15 @@ record Timing(List<Long> takeovers, List<Long> recoveries, List<String> stuck) {
         slowest = Math.max(slowest, waited);
       }
       if (slowest >= 0) {
-        (fault.measure() == FaultRecord.Measure.TAKEOVER ? takeovers : recoveries).add(slowest);
+        (switch (fault.measure()) {
+              case TAKEOVER -> takeovers;
+              case STALL -> stalls;
+              default -> recoveries;
+            })
+            .add(slowest);
+        byFault.computeIfAbsent(fault.fault(), f -> new ArrayList<>()).add(slowest);
       }
     }
-    return new Timing(takeovers, recoveries, stuck);
+    return new Timing(takeovers, recoveries, stalls, byFault, stuck);
   }
 }

@@ -26,6 +26,7 @@ final class TopicReader implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TopicReader.class);
 
   private final String bootstrapServers;
+  private final Map<String, Object> clientProperties;
   private final String topic;
   private final int partitions;
   private final List<Delivery> deliveries = new ArrayList<>();
@@ -33,8 +34,10 @@ final class TopicReader implements AutoCloseable {
   private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
   private final Thread thread;
 
-  TopicReader(String bootstrapServers, String topic, int partitions) {
+  TopicReader(
+      String bootstrapServers, Map<String, Object> clientProperties, String topic, int partitions) {
     this.bootstrapServers = bootstrapServers;
+    this.clientProperties = Map.copyOf(clientProperties);
     this.topic = topic;
     this.partitions = partitions;
     this.thread = new Thread(this::read, "chaos-topic-reader");
@@ -46,21 +49,14 @@ final class TopicReader implements AutoCloseable {
   }
 
   private void read() {
+    Map<String, Object> config = new java.util.HashMap<>(clientProperties);
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
     try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false,
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-                "earliest",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                5000),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> assigned = awaitPartitions(consumer);
       consumer.assign(assigned);
       consumer.seekToBeginning(assigned);
