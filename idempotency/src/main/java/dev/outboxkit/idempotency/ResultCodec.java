@@ -57,8 +57,8 @@ public interface ResultCodec {
    * Encrypts what {@code delegate} stores (e.g. stored HTTP responses: server-generated ids,
    * tokens) with a payload codec such as {@code TinkPayloadCodec}, bound to the scope and key it is
    * stored under: a stored result copied to another key fails. A stored result that was altered,
-   * copied, or written before encryption was turned on fails with {@link
-   * PayloadIntegrityException} instead of being replayed.
+   * copied, or written before encryption was turned on fails with {@link PayloadIntegrityException}
+   * instead of being replayed.
    *
    * @param delegate turns results into bytes and back, e.g. {@link #json()}; not null
    * @param codec encrypts those bytes; not null

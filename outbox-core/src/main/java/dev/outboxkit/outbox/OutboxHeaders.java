@@ -30,7 +30,9 @@ public final class OutboxHeaders {
    */
   public static final String PAYLOAD_ENCODING = "outbox-payload-encoding";
 
-  /** Set with {@link #PAYLOAD_ENCODING}: the id of the key that encrypted the payload (not secret). */
+  /**
+   * Set with {@link #PAYLOAD_ENCODING}: the id of the key that encrypted the payload (not secret).
+   */
   public static final String KEY_ID = "outbox-key-id";
 
   /** The reserved prefix. */

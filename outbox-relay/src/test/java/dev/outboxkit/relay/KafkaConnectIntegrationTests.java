@@ -131,21 +131,28 @@ class KafkaConnectIntegrationTests {
     }
     providers.forEach(
         (k, v) ->
-            worker.put(
-                (String) k, ((String) v).replace(SHIPPED_SECRETS_DIR, secrets.toString())));
+            worker.put((String) k, ((String) v).replace(SHIPPED_SECRETS_DIR, secrets.toString())));
     connect = new ConnectStandalone().startConnect(worker);
 
     URI url = URI.create(db.database().jdbcUrl().substring("jdbc:".length()));
     Map<String, String> substitutions =
         Map.of(
-            "${DB_HOST}", url.getHost(),
-            "${DB_PORT}", String.valueOf(url.getPort()),
-            "${DB_NAME}", url.getPath().substring(1),
-            "${DB_USER}", db.database().username(),
-            SHIPPED_SECRETS_DIR, secrets.toString(),
-            "${SLOT_NAME}", "connect_test",
-            "${TOPIC_PREFIX}", "connect-",
-            "${KAFKA_BOOTSTRAP_SERVERS}", kafka.bootstrapServers());
+            "${DB_HOST}",
+            url.getHost(),
+            "${DB_PORT}",
+            String.valueOf(url.getPort()),
+            "${DB_NAME}",
+            url.getPath().substring(1),
+            "${DB_USER}",
+            db.database().username(),
+            SHIPPED_SECRETS_DIR,
+            secrets.toString(),
+            "${SLOT_NAME}",
+            "connect_test",
+            "${TOPIC_PREFIX}",
+            "connect-",
+            "${KAFKA_BOOTSTRAP_SERVERS}",
+            kafka.bootstrapServers());
     JsonNode shipped =
         JsonMapper.builder().build().readTree(Path.of("../deploy/kafka-connect/" + file).toFile());
     Map<String, String> config = new LinkedHashMap<>();

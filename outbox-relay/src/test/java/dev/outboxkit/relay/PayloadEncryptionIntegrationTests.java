@@ -151,10 +151,11 @@ class PayloadEncryptionIntegrationTests {
     assertThat(cdc.status().lastError()).isNull();
     byte[] cdcValue = record(viaCdc, captured).value();
     assertThat(text(cdcValue)).doesNotContain(PAN);
-    assertThat(after.decode(
-            dev.outboxkit.outbox.spi.PayloadCodec.Context.of(captured),
-            headers(record(viaCdc, captured)),
-            cdcValue))
+    assertThat(
+            after.decode(
+                dev.outboxkit.outbox.spi.PayloadCodec.Context.of(captured),
+                headers(record(viaCdc, captured)),
+                cdcValue))
         .isEqualTo(json("card-3"));
 
     // The consumer inbox with the rotated keyset reads every event in plaintext.
@@ -171,9 +172,7 @@ class PayloadEncryptionIntegrationTests {
     all.add(record(viaCdc, captured));
     for (ConsumerRecord<byte[], byte[]> r : all) {
       tx.execute(
-          c ->
-              inbox.processDecoded(
-                  after, r, d -> seen.put(text(d.key()), text(d.value()))));
+          c -> inbox.processDecoded(after, r, d -> seen.put(text(d.key()), text(d.value()))));
     }
     assertThat(seen)
         .containsEntry("card-1", text(json("card-1")))
@@ -199,14 +198,15 @@ class PayloadEncryptionIntegrationTests {
                 original.headers().toArray()),
             original.leaderEpoch());
     String inboxId = old.id() + "-replayed";
-    KafkaInbox byCustomId = KafkaInbox.of(
-        Inbox.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .meterRegistry(new SimpleMeterRegistry())
-            .build(),
-        "ledger",
-        r -> inboxId);
+    KafkaInbox byCustomId =
+        KafkaInbox.of(
+            Inbox.builder()
+                .connectionProvider(tx)
+                .dialect(dialect)
+                .meterRegistry(new SimpleMeterRegistry())
+                .build(),
+            "ledger",
+            r -> inboxId);
     List<String> handled = new ArrayList<>();
     assertThatThrownBy(
             () ->
@@ -243,7 +243,10 @@ class PayloadEncryptionIntegrationTests {
     Outbox outbox =
         Outbox.builder().connectionProvider(tx).dialect(dialect).payloadCodec(codec).build();
     return tx.inTransaction(
-        c -> outbox.append(OutboxMessage.of(type, card, "CardStored", new String(json(card), StandardCharsets.UTF_8))));
+        c ->
+            outbox.append(
+                OutboxMessage.of(
+                    type, card, "CardStored", new String(json(card), StandardCharsets.UTF_8))));
   }
 
   private static byte[] json(String card) {

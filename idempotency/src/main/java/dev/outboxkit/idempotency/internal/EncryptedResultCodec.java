@@ -110,8 +110,7 @@ public final class EncryptedResultCodec implements ResultCodec {
   private static PayloadCodec.Context context(IdempotencyKey key) {
     String scope = key.scope();
     String id = key.key();
-    byte[] name =
-        (scope.length() + ":" + scope + id).getBytes(StandardCharsets.UTF_8);
+    byte[] name = (scope.length() + ":" + scope + id).getBytes(StandardCharsets.UTF_8);
     return new PayloadCodec.Context(
         UUID.nameUUIDFromBytes(name), "idempotency-result:" + scope, id);
   }

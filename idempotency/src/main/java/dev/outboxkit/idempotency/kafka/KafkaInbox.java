@@ -82,8 +82,8 @@ public final class KafkaInbox {
    * PayloadIntegrityException}, leaves no id in the inbox and runs no handler, so it is never
    * counted as processed. Let the listener container park it: with Spring Kafka, a {@code
    * DefaultErrorHandler} with a {@code DeadLetterPublishingRecoverer} and {@code
-   * addNotRetryableExceptions(PayloadIntegrityException.class)} sends it to the dead-letter topic at
-   * once (retrying cannot fix it) and the partition moves on.
+   * addNotRetryableExceptions(PayloadIntegrityException.class)} sends it to the dead-letter topic
+   * at once (retrying cannot fix it) and the partition moves on.
    *
    * @param codec the writer's payload codec, not null
    * @param record the record as received (ciphertext)

@@ -12,9 +12,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 
 /**
- * Consumer-side reading of records the OutboxKit relay published: reverses the {@link
- * PayloadCodec} the writer used (payload encryption), checking the payload against the record's
- * event id header, aggregate type header and key. Works for dead-letter copies too.
+ * Consumer-side reading of records the OutboxKit relay published: reverses the {@link PayloadCodec}
+ * the writer used (payload encryption), checking the payload against the record's event id header,
+ * aggregate type header and key. Works for dead-letter copies too.
  *
  * <pre>{@code
  * byte[] json = OutboxRecords.decode(codec, record); // throws PayloadIntegrityException if tampered

@@ -28,9 +28,9 @@ import java.util.Objects;
  *   <li><b>Binding.</b> The associated data is the event id, aggregate type and aggregate id: a
  *       ciphertext copied onto another event, or a record whose key or {@code outbox-event-id}
  *       header was changed, fails to decrypt.
- *   <li><b>Key id.</b> The primary key's id goes into the {@value OutboxHeaders#KEY_ID} header
- *       (and Tink's 5-byte ciphertext prefix) and {@value OutboxHeaders#PAYLOAD_ENCODING} says
- *       {@value #ENCODING}. The id is not secret.
+ *   <li><b>Key id.</b> The primary key's id goes into the {@value OutboxHeaders#KEY_ID} header (and
+ *       Tink's 5-byte ciphertext prefix) and {@value OutboxHeaders#PAYLOAD_ENCODING} says {@value
+ *       #ENCODING}. The id is not secret.
  *   <li><b>Rotation.</b> Add a key to the keyset and make it primary: new events use it, every key
  *       still in the keyset decrypts the events written before. Remove an old key only once no
  *       stored, parked or retained record needs it.

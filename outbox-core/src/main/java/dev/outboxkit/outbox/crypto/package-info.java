@@ -1,6 +1,6 @@
 /**
- * Payload encryption for the outbox: {@link dev.outboxkit.outbox.crypto.TinkPayloadCodec}, a
- * {@link dev.outboxkit.outbox.spi.PayloadCodec} with Google Tink AEAD. Needs {@code
+ * Payload encryption for the outbox: {@link dev.outboxkit.outbox.crypto.TinkPayloadCodec}, a {@link
+ * dev.outboxkit.outbox.spi.PayloadCodec} with Google Tink AEAD. Needs {@code
  * com.google.crypto.tink:tink} on the class path (an optional dependency of outbox-core).
  */
 @NullMarked

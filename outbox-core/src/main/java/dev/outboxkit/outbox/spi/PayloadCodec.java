@@ -30,8 +30,7 @@ public interface PayloadCodec {
   /**
    * Encodes a payload.
    *
-   * @param context the event the payload belongs to, not null; an encryption binds the result to
-   *     it
+   * @param context the event the payload belongs to, not null; an encryption binds the result to it
    * @param payload the serialized payload, not null
    * @return the bytes to store and the headers to add, not null
    * @throws RuntimeException when it cannot encode; the append fails and writes nothing

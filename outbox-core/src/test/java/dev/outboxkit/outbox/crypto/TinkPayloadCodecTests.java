@@ -140,8 +140,8 @@ class TinkPayloadCodecTests {
   /** The base64 key material of a JSON keyset. */
   private static String keyValueOf(String json) {
     Map<String, Object> first = new HashMap<>();
-    java.util.regex.Matcher value = java.util.regex.Pattern.compile("\"value\":\\s*\"([^\"]+)\"")
-        .matcher(json);
+    java.util.regex.Matcher value =
+        java.util.regex.Pattern.compile("\"value\":\\s*\"([^\"]+)\"").matcher(json);
     assertThat(value.find()).isTrue();
     first.put("value", value.group(1));
     return (String) first.get("value");

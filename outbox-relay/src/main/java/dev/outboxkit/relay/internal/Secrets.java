@@ -10,9 +10,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Keeps secrets out of {@code toString}, logs, health details and exception messages: values of
  * properties whose name says they hold one (password, secret, JAAS configuration, token,
- * credentials, private key material such as {@code ssl.keystore.key}, registry credentials such
- * as {@code basic.auth.user.info}) are shown as {@value #MASK}; in any other value, passwords in
- * JDBC URL parameters and the password of {@code user:password@} in URLs are masked.
+ * credentials, private key material such as {@code ssl.keystore.key}, registry credentials such as
+ * {@code basic.auth.user.info}) are shown as {@value #MASK}; in any other value, passwords in JDBC
+ * URL parameters and the password of {@code user:password@} in URLs are masked.
  */
 public final class Secrets {
 
@@ -47,14 +47,14 @@ public final class Secrets {
           (name, value) ->
               shown.put(
                   name,
-                  isSecret(name)
-                      ? MASK
-                      : value instanceof String text ? maskedUrl(text) : value));
+                  isSecret(name) ? MASK : value instanceof String text ? maskedUrl(text) : value));
     }
     return new LinkedHashMap<>(shown);
   }
 
-  /** A URL with any {@code password=} parameter and the password of {@code user:password@} masked. */
+  /**
+   * A URL with any {@code password=} parameter and the password of {@code user:password@} masked.
+   */
   public static @Nullable String maskedUrl(@Nullable String url) {
     if (url == null) {
       return null;

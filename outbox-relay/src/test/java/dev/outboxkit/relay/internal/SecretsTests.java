@@ -66,8 +66,8 @@ class SecretsTests {
         .isEqualTo("http://registry-user:****@registry:8081");
     assertThat(Secrets.maskedUrl("jdbc:postgresql://db:5432/app?user=u&sslpassword=s3cr3t"))
         .doesNotContain("s3cr3t");
-    assertThat(Secrets.maskedUrl("jdbc:postgresql://db:5432/app?user=u")).isEqualTo(
-        "jdbc:postgresql://db:5432/app?user=u");
+    assertThat(Secrets.maskedUrl("jdbc:postgresql://db:5432/app?user=u"))
+        .isEqualTo("jdbc:postgresql://db:5432/app?user=u");
   }
 
   @Test

@@ -50,7 +50,9 @@ public final class PayloadEncryptionAutoConfiguration {
   /** Stored idempotency results through the same codec. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(ResultCodec.class)
-  @ConditionalOnBooleanProperty(name = "outbox.encryption.idempotency-results", matchIfMissing = true)
+  @ConditionalOnBooleanProperty(
+      name = "outbox.encryption.idempotency-results",
+      matchIfMissing = true)
   static class EncryptedResults {
 
     @Bean

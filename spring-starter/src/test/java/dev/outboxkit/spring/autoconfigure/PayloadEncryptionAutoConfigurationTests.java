@@ -79,7 +79,9 @@ class PayloadEncryptionAutoConfigurationTests {
                   context
                       .getBean(JdbcTemplate.class)
                       .queryForObject(
-                          "SELECT payload FROM outbox_event WHERE id = ?", byte[].class, event.id());
+                          "SELECT payload FROM outbox_event WHERE id = ?",
+                          byte[].class,
+                          event.id());
               assertThat(new String(stored, StandardCharsets.ISO_8859_1)).doesNotContain("4111");
               assertThat(event.headers()).containsKey(OutboxHeaders.KEY_ID);
               TinkPayloadCodec codec = context.getBean(TinkPayloadCodec.class);
@@ -108,9 +110,7 @@ class PayloadEncryptionAutoConfigurationTests {
                       () -> codec.decode(other, stored, String.class))
                   .isInstanceOf(PayloadIntegrityException.class);
               org.assertj.core.api.Assertions.assertThatThrownBy(
-                      () ->
-                          codec.decode(
-                              key, ResultCodec.json().encode("plain"), String.class))
+                      () -> codec.decode(key, ResultCodec.json().encode("plain"), String.class))
                   .isInstanceOf(PayloadIntegrityException.class)
                   .hasMessageContaining("not an encrypted result");
               assertThat(context.getBean(PayloadEncryptionProperties.class).toString())
@@ -140,8 +140,6 @@ class PayloadEncryptionAutoConfigurationTests {
     runner
         .withPropertyValues("outbox.encryption.keyset=" + keyset)
         .withClassLoader(new FilteredClassLoader(KeysetHandle.class))
-        .run(
-            context ->
-                assertThat(context).hasNotFailed().doesNotHaveBean(PayloadCodec.class));
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(PayloadCodec.class));
   }
 }
