@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.internal.JdbcOutboxStore;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.HeaderContributor;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.outbox.spi.PayloadCodec;
 import dev.outboxkit.outbox.spi.PayloadSerializer;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -92,6 +93,7 @@ public interface Outbox {
     private OutboxTable table = OutboxTable.DEFAULT;
     private PayloadSerializer serializer = PayloadSerializer.json();
     private final List<HeaderContributor> headerContributors = new ArrayList<>();
+    private @Nullable PayloadCodec payloadCodec;
     private final List<Runnable> commitListeners = new ArrayList<>();
     private Clock clock = Clock.systemUTC();
     private int partitions = OutboxDefaults.PARTITIONS;
@@ -238,6 +240,20 @@ public interface Outbox {
     }
 
     /**
+     * Encodes (encrypts) every payload before its row is written, so the table, the database's
+     * change log, Kafka and the dead-letter topic hold only what the codec produced. Default: none,
+     * payloads are stored as serialized. Size limits apply to the payload before encoding.
+     *
+     * @param codec the codec, e.g. {@code TinkPayloadCodec}; not null
+     * @return this builder
+     * @since 0.1
+     */
+    public Builder payloadCodec(PayloadCodec codec) {
+      this.payloadCodec = Objects.requireNonNull(codec, "payloadCodec");
+      return this;
+    }
+
+    /**
      * Builds the outbox. Does no I/O: the table is checked by {@link OutboxSchema#verify}.
      *
      * @throws IllegalStateException when a required option is missing
@@ -257,7 +273,13 @@ public interface Outbox {
           List.copyOf(commitListeners),
           new JdbcOutboxStore(dialect, table, insertBatchSize, insertBatchBytes),
           new EventFactory(
-              clock, serializer, headerContributors, partitions, maxPayloadBytes, maxHeadersBytes));
+              clock,
+              serializer,
+              headerContributors,
+              partitions,
+              maxPayloadBytes,
+              maxHeadersBytes,
+              payloadCodec));
     }
   }
 }

@@ -24,6 +24,17 @@ public final class OutboxHeaders {
   /** On dead-letter copies: the topic the event was meant for. */
   public static final String ORIGINAL_TOPIC = "outbox-original-topic";
 
+  /**
+   * Set by a {@link dev.outboxkit.outbox.spi.PayloadCodec} that encrypts: the encoding of the
+   * payload, e.g. {@code tink-aead-v1}. A consumer that finds it must decode the value first.
+   */
+  public static final String PAYLOAD_ENCODING = "outbox-payload-encoding";
+
+  /**
+   * Set with {@link #PAYLOAD_ENCODING}: the id of the key that encrypted the payload (not secret).
+   */
+  public static final String KEY_ID = "outbox-key-id";
+
   /** The reserved prefix. */
   public static final String RESERVED_PREFIX = "outbox-";
 

@@ -55,6 +55,9 @@ class KafkaConnectIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
+  /** Where the shipped files expect the worker's secrets. */
+  private static final String SHIPPED_SECRETS_DIR = "/etc/kafka-connect/secrets";
+
   private Connect<StandaloneHerder> connect;
   private OutboxRelay polling;
 
@@ -116,19 +119,40 @@ class KafkaConnectIntegrationTests {
     worker.put("offset.flush.interval.ms", "1000");
     worker.put("listeners", "http://127.0.0.1:0");
     worker.put("plugin.discovery", "only_scan");
+    // The shipped worker settings for secrets, the secrets folder moved to a temporary one.
+    Path secrets = Files.createDirectories(work.resolve("secrets"));
+    Files.writeString(
+        secrets.resolve("outboxkit-db.properties"), "password=" + db.database().password() + "\n");
+    java.util.Properties providers = new java.util.Properties();
+    try (var in =
+        Files.newBufferedReader(
+            Path.of("../deploy/kafka-connect/worker-config-providers.properties"))) {
+      providers.load(in);
+    }
+    providers.forEach(
+        (k, v) ->
+            worker.put((String) k, ((String) v).replace(SHIPPED_SECRETS_DIR, secrets.toString())));
     connect = new ConnectStandalone().startConnect(worker);
 
     URI url = URI.create(db.database().jdbcUrl().substring("jdbc:".length()));
     Map<String, String> substitutions =
         Map.of(
-            "${DB_HOST}", url.getHost(),
-            "${DB_PORT}", String.valueOf(url.getPort()),
-            "${DB_NAME}", url.getPath().substring(1),
-            "${DB_USER}", db.database().username(),
-            "${DB_PASSWORD}", db.database().password(),
-            "${SLOT_NAME}", "connect_test",
-            "${TOPIC_PREFIX}", "connect-",
-            "${KAFKA_BOOTSTRAP_SERVERS}", kafka.bootstrapServers());
+            "${DB_HOST}",
+            url.getHost(),
+            "${DB_PORT}",
+            String.valueOf(url.getPort()),
+            "${DB_NAME}",
+            url.getPath().substring(1),
+            "${DB_USER}",
+            db.database().username(),
+            SHIPPED_SECRETS_DIR,
+            secrets.toString(),
+            "${SLOT_NAME}",
+            "connect_test",
+            "${TOPIC_PREFIX}",
+            "connect-",
+            "${KAFKA_BOOTSTRAP_SERVERS}",
+            kafka.bootstrapServers());
     JsonNode shipped =
         JsonMapper.builder().build().readTree(Path.of("../deploy/kafka-connect/" + file).toFile());
     Map<String, String> config = new LinkedHashMap<>();
@@ -148,6 +172,13 @@ class KafkaConnectIntegrationTests {
     FutureCallback<Herder.Created<ConnectorInfo>> created = new FutureCallback<>();
     connect.herder().putConnectorConfig(shipped.get("name").asString(), config, false, created);
     created.get(60, TimeUnit.SECONDS);
+    // What Connect stores (config topic) and shows (REST API) is the reference, not the password.
+    FutureCallback<Map<String, String>> stored = new FutureCallback<>();
+    connect.herder().connectorConfig(shipped.get("name").asString(), stored);
+    assertThat(stored.get(30, TimeUnit.SECONDS))
+        .containsEntry(
+            "database.password",
+            "${file:" + secrets.resolve("outboxkit-db.properties") + ":password}");
 
     List<ConsumerRecord<byte[], byte[]>> viaConnect;
     try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), "connect-" + topic)) {

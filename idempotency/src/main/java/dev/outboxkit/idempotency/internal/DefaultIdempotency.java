@@ -115,7 +115,7 @@ public final class DefaultIdempotency implements Idempotency {
     // If the work, the encoding or the update throws, Savepoints.around undoes the key and the
     // work's writes together.
     T result = work.get();
-    sql.saveResult(connection, key, codec.encode(result));
+    sql.saveResult(connection, key, codec.encode(key, result));
     return new IdempotencyOutcome.Executed<>(result);
   }
 
@@ -132,7 +132,7 @@ public final class DefaultIdempotency implements Idempotency {
     }
     return stored.fingerprint().equals(fingerprint)
         ? new IdempotencyOutcome.Replayed<>(
-            codec.decode(stored.result(), resultType), stored.createdAt())
+            codec.decode(key, stored.result(), resultType), stored.createdAt())
         : new IdempotencyOutcome.Mismatch<>(key);
   }
 

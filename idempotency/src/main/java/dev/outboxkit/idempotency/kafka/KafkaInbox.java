@@ -3,6 +3,8 @@ package dev.outboxkit.idempotency.kafka;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
 import dev.outboxkit.outbox.OutboxHeaders;
+import dev.outboxkit.outbox.PayloadIntegrityException;
+import dev.outboxkit.outbox.spi.PayloadCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -71,6 +73,31 @@ public final class KafkaInbox {
   public <K, V> boolean process(
       ConsumerRecord<K, V> record, Consumer<? super ConsumerRecord<K, V>> handler) {
     return inbox.process(consumer, messageId.apply(record), () -> handler.accept(record));
+  }
+
+  /**
+   * Handles a record of encrypted events unless it was handled before; the handler sees the
+   * plaintext. The payload is checked <em>before</em> the id is claimed: a record that fails
+   * (tampered, moved to another event, a key this consumer lacks) throws {@link
+   * PayloadIntegrityException}, leaves no id in the inbox and runs no handler, so it is never
+   * counted as processed. Let the listener container park it: with Spring Kafka, a {@code
+   * DefaultErrorHandler} with a {@code DeadLetterPublishingRecoverer} and {@code
+   * addNotRetryableExceptions(PayloadIntegrityException.class)} sends it to the dead-letter topic
+   * at once (retrying cannot fix it) and the partition moves on.
+   *
+   * @param codec the writer's payload codec, not null
+   * @param record the record as received (ciphertext)
+   * @param handler the handling of the decoded record, in the caller's transaction
+   * @return {@code true} when the handler ran, {@code false} for a duplicate
+   * @throws PayloadIntegrityException when the payload fails its check
+   * @since 0.1
+   */
+  public <K> boolean processDecoded(
+      PayloadCodec codec,
+      ConsumerRecord<K, byte[]> record,
+      Consumer<? super ConsumerRecord<K, byte[]>> handler) {
+    ConsumerRecord<K, byte[]> decoded = OutboxRecords.decoded(codec, record);
+    return inbox.process(consumer, messageId.apply(record), () -> handler.accept(decoded));
   }
 
   /**

@@ -3,9 +3,11 @@ package dev.outboxkit.outbox.internal;
 import dev.outboxkit.outbox.InvalidEventException;
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxException;
 import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.spi.HeaderContributor;
+import dev.outboxkit.outbox.spi.PayloadCodec;
 import dev.outboxkit.outbox.spi.PayloadSerializer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -38,6 +40,7 @@ public final class EventFactory {
   private final int partitions;
   private final int maxPayloadBytes;
   private final int maxHeadersBytes;
+  private final @Nullable PayloadCodec codec;
 
   public EventFactory(
       Clock clock,
@@ -46,6 +49,22 @@ public final class EventFactory {
       int partitions,
       int maxPayloadBytes,
       int maxHeadersBytes) {
+    this(clock, serializer, contributors, partitions, maxPayloadBytes, maxHeadersBytes, null);
+  }
+
+  /**
+   * @param codec applied to every non-null payload once the event is valid and has its id; {@code
+   *     null} stores payloads as serialized
+   */
+  public EventFactory(
+      Clock clock,
+      PayloadSerializer serializer,
+      List<HeaderContributor> contributors,
+      int partitions,
+      int maxPayloadBytes,
+      int maxHeadersBytes,
+      @Nullable PayloadCodec codec) {
+    this.codec = codec;
     this.clock = clock;
     this.ids = new UuidV7Generator(clock);
     this.serializer = serializer;
@@ -103,8 +122,18 @@ public final class EventFactory {
         return null;
       }
       Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+      java.util.UUID id = ids.next();
+      if (codec != null && payload != null) {
+        // Limits apply to what the application wrote; the codec's overhead is its own.
+        PayloadCodec.Encoded encoded =
+            encode(
+                new PayloadCodec.Context(id, message.aggregateType(), message.aggregateId()),
+                payload);
+        payload = encoded.payload();
+        headers.putAll(encoded.headers());
+      }
       return new OutboxEvent(
-          ids.next(),
+          id,
           message.aggregateType(),
           message.aggregateId(),
           message.eventType(),
@@ -113,6 +142,24 @@ public final class EventFactory {
           message.tenant(),
           now,
           Partitions.of(message.aggregateId(), partitions));
+    }
+
+    private PayloadCodec.Encoded encode(PayloadCodec.Context context, byte[] payload) {
+      try {
+        return java.util.Objects.requireNonNull(
+            codec.encode(context, payload), "payload codec returned null");
+      } catch (RuntimeException e) {
+        // The payload is not in the message: it may be the very data the codec protects.
+        throw new OutboxException(
+            "Payload codec "
+                + codec.getClass().getName()
+                + " could not encode the payload of event "
+                + context.eventId()
+                + " ("
+                + context.aggregateType()
+                + "); nothing was written",
+            e);
+      }
     }
 
     private static void checkAggregateType(

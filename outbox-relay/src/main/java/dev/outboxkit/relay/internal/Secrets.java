@@ -8,18 +8,26 @@ import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Keeps secrets out of {@code toString}, logs and health details: values of properties whose name
- * says they hold one (password, secret, JAAS configuration, token, credentials) and passwords in
- * JDBC URLs are shown as {@value #MASK}.
+ * Keeps secrets out of {@code toString}, logs, health details and exception messages: values of
+ * properties whose name says they hold one (password, secret, JAAS configuration, token,
+ * credentials, private key material such as {@code ssl.keystore.key}, registry credentials such as
+ * {@code basic.auth.user.info}) are shown as {@value #MASK}; in any other value, passwords in JDBC
+ * URL parameters and the password of {@code user:password@} in URLs are masked.
  */
 public final class Secrets {
 
   public static final String MASK = "****";
 
   private static final Pattern SECRET_NAME =
-      Pattern.compile(".*(password|secret|jaas|token|credential|passphrase).*");
+      Pattern.compile(
+          ".*(password|secret|jaas|token|credential|passphrase|user\\.info|userinfo"
+              + "|keystore\\.key|private\\.key|api\\.key|apikey).*");
 
+  // password=, sslpassword=, ssl.key.password= … up to the next & or ;
   private static final Pattern URL_PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
+
+  // scheme://user:password@host — the password ends at the '@' before the host.
+  private static final Pattern URL_USER_INFO = Pattern.compile("(//[^/:@\\s]*:)[^@/\\s]*(@)");
 
   private Secrets() {}
 
@@ -28,17 +36,30 @@ public final class Secrets {
     return SECRET_NAME.matcher(name.toLowerCase(Locale.ROOT)).matches();
   }
 
-  /** The map with the values of secret properties masked, sorted by name. */
+  /**
+   * The map with the values of secret properties masked, and credentials in the URLs of other
+   * values masked, sorted by name.
+   */
   public static Map<String, Object> masked(@Nullable Map<String, ?> properties) {
     Map<String, Object> shown = new TreeMap<>();
     if (properties != null) {
-      properties.forEach((name, value) -> shown.put(name, isSecret(name) ? MASK : value));
+      properties.forEach(
+          (name, value) ->
+              shown.put(
+                  name,
+                  isSecret(name) ? MASK : value instanceof String text ? maskedUrl(text) : value));
     }
     return new LinkedHashMap<>(shown);
   }
 
-  /** A JDBC URL with any {@code password=} parameter masked. */
+  /**
+   * A URL with any {@code password=} parameter and the password of {@code user:password@} masked.
+   */
   public static @Nullable String maskedUrl(@Nullable String url) {
-    return url == null ? null : URL_PASSWORD.matcher(url).replaceAll("$1" + MASK);
+    if (url == null) {
+      return null;
+    }
+    String shown = URL_PASSWORD.matcher(url).replaceAll("$1" + MASK);
+    return URL_USER_INFO.matcher(shown).replaceAll("$1" + MASK + "$2");
   }
 }

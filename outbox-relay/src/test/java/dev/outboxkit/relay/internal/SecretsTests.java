@@ -38,4 +38,42 @@ class SecretsTests {
     assertThat(Secrets.maskedUrl("jdbc:mysql://db/app?user=u&password=s3cr3t&ssl=true"))
         .isEqualTo("jdbc:mysql://db/app?user=u&password=****&ssl=true");
   }
+
+  @Test
+  void keyMaterialRegistryCredentialsAndJaasAreSecretWhateverTheirPrefix() {
+    assertThat(Secrets.isSecret("ssl.keystore.key")).isTrue();
+    assertThat(Secrets.isSecret("producer.override.ssl.keystore.key")).isTrue();
+    assertThat(Secrets.isSecret("basic.auth.user.info")).isTrue();
+    assertThat(Secrets.isSecret("schema.registry.basic.auth.user.info")).isTrue();
+    assertThat(Secrets.isSecret("sasl.jaas.config")).isTrue();
+    assertThat(Secrets.isSecret("database.sslkey")).isFalse();
+    assertThat(Secrets.isSecret("ssl.keystore.location")).isFalse();
+    assertThat(Secrets.isSecret("key.converter")).isFalse();
+    assertThat(
+            Secrets.masked(
+                Map.of(
+                    "ssl.keystore.key", "-----BEGIN PRIVATE KEY----- s3cr3t",
+                    "basic.auth.user.info", "user:s3cr3t")))
+        .containsEntry("ssl.keystore.key", Secrets.MASK)
+        .containsEntry("basic.auth.user.info", Secrets.MASK);
+  }
+
+  @Test
+  void userInfoInUrlsIsMasked() {
+    assertThat(Secrets.maskedUrl("jdbc:mysql://app:s3cr3t@db:3306/app?ssl=true"))
+        .isEqualTo("jdbc:mysql://app:****@db:3306/app?ssl=true");
+    assertThat(Secrets.maskedUrl("http://registry-user:s3cr3t@registry:8081"))
+        .isEqualTo("http://registry-user:****@registry:8081");
+    assertThat(Secrets.maskedUrl("jdbc:postgresql://db:5432/app?user=u&sslpassword=s3cr3t"))
+        .doesNotContain("s3cr3t");
+    assertThat(Secrets.maskedUrl("jdbc:postgresql://db:5432/app?user=u"))
+        .isEqualTo("jdbc:postgresql://db:5432/app?user=u");
+  }
+
+  @Test
+  void secretValuesInsideAPropertyValueAreMasked() {
+    // A URL-valued property (schema registry, OAuth token endpoint) can carry credentials too.
+    assertThat(Secrets.masked(Map.of("schema.registry.url", "https://u:s3cr3t@registry:8081")))
+        .containsEntry("schema.registry.url", "https://u:****@registry:8081");
+  }
 }

@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.HeaderContributor;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.outbox.spi.PayloadCodec;
 import dev.outboxkit.outbox.spi.PayloadSerializer;
 import dev.outboxkit.spring.OutboxApplicationEventListener;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
@@ -101,7 +102,8 @@ public final class OutboxAutoConfiguration {
       OutboxProperties properties,
       ObjectProvider<HeaderContributor> headerContributors,
       ObjectProvider<OutboxBuilderCustomizer> customizers,
-      ObjectProvider<Clock> clock) {
+      ObjectProvider<Clock> clock,
+      ObjectProvider<PayloadCodec> payloadCodec) {
     OutboxProperties.Store store = properties.store();
     Outbox.Builder builder =
         Outbox.builder()
@@ -115,6 +117,7 @@ public final class OutboxAutoConfiguration {
             .maxPayloadBytes((int) properties.events().maxPayloadSize().toBytes())
             .maxHeadersBytes((int) properties.events().maxHeadersSize().toBytes());
     clock.ifUnique(builder::clock);
+    payloadCodec.ifUnique(builder::payloadCodec);
     headerContributors.orderedStream().forEach(builder::headerContributor);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();

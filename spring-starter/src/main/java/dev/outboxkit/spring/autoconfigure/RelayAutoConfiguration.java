@@ -135,9 +135,9 @@ public final class RelayAutoConfiguration {
     } catch (SQLException e) {
       throw new IllegalStateException(
           "outbox.relay.session-connection.url: no JDBC driver on the class path accepts '"
-              + url
+              + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
               + "' (it should be a jdbc: URL of the outbox's database that bypasses the pooler): "
-              + e.getMessage());
+              + dev.outboxkit.relay.internal.Secrets.maskedUrl(e.getMessage()));
     }
     return new DriverManagerDataSource(
         url,

@@ -267,10 +267,14 @@ public record RelayProperties(
   public record SessionConnection(
       @Nullable String url, @Nullable String username, @Nullable String password) {
 
-    /** No secrets in logs. */
+    /** No secrets in logs: the password is left out and credentials in the URL are masked. */
     @Override
     public String toString() {
-      return "SessionConnection[url=" + url + ", username=" + username + "]";
+      return "SessionConnection[url="
+          + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
+          + ", username="
+          + username
+          + "]";
     }
   }
 
