@@ -198,7 +198,12 @@ class HelmChartTests {
     assertThat(at(monitor, "spec", "endpoints", "0", "path")).isEqualTo("/actuator/prometheus");
     String jobLabel = (String) at(monitor, "spec", "jobLabel");
     String job = (String) at(kind(docs, "Service"), "metadata", "labels", jobLabel);
-    assertThat(Files.readString(DeployFiles.rules())).contains("job=\"" + job + "\"");
+    // One job per release, named like the application tag, and selected by the shipped rules.
+    assertThat(job).isEqualTo("payments-outbox-relay");
+    assertThat(at(env(container(docs)).get("SPRING_APPLICATION_NAME"), "value")).isEqualTo(job);
+    String rulesText = Files.readString(DeployFiles.rules());
+    assertThat(rulesText).contains("job=~\".*outbox-relay.*\"").doesNotContain("job=\"");
+    assertThat(job).matches(".*outbox-relay.*");
     Map<String, Object> podLabels =
         (Map<String, Object>)
             at(kind(docs, "Deployment"), "spec", "template", "metadata", "labels");
@@ -212,6 +217,25 @@ class HelmChartTests {
     assertThat(at(policy, "spec", "ingress", "0", "ports"))
         .isEqualTo(List.of(Map.of("port", "management", "protocol", "TCP")));
     assertThat(((List<?>) at(policy, "spec", "ingress"))).hasSize(1);
+  }
+
+  @Test
+  void eachReleaseHasItsOwnApplicationNameAndJob() {
+    List<Map<String, Object>> payments = render(Map.of());
+    List<Map<String, Object>> orders =
+        render(Map.of("applicationName", "orders-outbox-relay", "outbox.tableName", "orders_out"));
+    for (List<Map<String, Object>> docs : List.of(payments, orders)) {
+      String jobLabel = (String) at(kind(docs, "ServiceMonitor"), "spec", "jobLabel");
+      assertThat(at(kind(docs, "Service"), "metadata", "labels", jobLabel))
+          .isEqualTo(at(env(container(docs)).get("SPRING_APPLICATION_NAME"), "value"));
+    }
+    assertThat(at(env(container(payments)).get("SPRING_APPLICATION_NAME"), "value"))
+        .isEqualTo("payments-outbox-relay");
+    assertThat(at(env(container(orders)).get("SPRING_APPLICATION_NAME"), "value"))
+        .isEqualTo("orders-outbox-relay");
+    // A name the shipped rules' job selector would miss is refused.
+    assertThatThrownBy(() -> render(Map.of("applicationName", "orders")))
+        .hasMessageContaining("applicationName must contain outbox-relay");
   }
 
   @Test
