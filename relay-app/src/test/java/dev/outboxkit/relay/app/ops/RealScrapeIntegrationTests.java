@@ -111,7 +111,8 @@ class RealScrapeIntegrationTests {
               () -> {
                 Scrape s = new Scrape(RelayApps.scrape(app));
                 return s.value("outbox_events_published_total") == 2
-                    && s.value("outbox_events_dead_total") == 1;
+                    && s.value("outbox_events_dead_total") == 1
+                    && s.value("outbox_events_parked") == 1;
               });
       return RelayApps.scrape(app);
     }
@@ -210,6 +211,8 @@ class RealScrapeIntegrationTests {
             "outbox_events_published_total",
             "outbox_publish_failures_total",
             "outbox_events_dead_total",
+            "outbox_events_parked",
+            "outbox_events_parked_oldest_age_seconds",
             "outbox_relay_batch_size_count",
             "outbox_relay_partitions_owned",
             "outbox_relay_partitions_configured",
