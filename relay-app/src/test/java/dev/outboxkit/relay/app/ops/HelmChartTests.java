@@ -220,6 +220,92 @@ class HelmChartTests {
   }
 
   @Test
+  void readinessLeavesOutTheRelaysHealthSoABrokerOutageNeverTakesEveryPodOutAtOnce()
+      throws IOException {
+    // Lag and failures are alerted on (OutboxLagHigh, OutboxRelayCircuitOpen): with the relay's
+    // health in readiness, a Kafka outage made every pod unready at once, and with the PDB and
+    // maxUnavailable 0 node drains and rollouts waited forever.
+    String properties =
+        Files.readString(
+            DeployFiles.root().resolve("relay-app/src/main/resources/application.properties"));
+    assertThat(properties)
+        .containsPattern("(?m)^management\\.endpoint\\.health\\.group\\.readiness\\.include=")
+        .doesNotContainPattern(
+            "(?m)^management\\.endpoint\\.health\\.group\\.readiness\\.include=.*outboxRelay")
+        .doesNotContainPattern(
+            "(?m)^management\\.endpoint\\.health\\.group\\.liveness\\.include=.*outboxRelay");
+    assertThat(Files.readString(DeployFiles.rules()))
+        .contains("alert: OutboxLagHigh", "alert: OutboxRelayCircuitOpen");
+  }
+
+  @Test
+  void unhealthyPodsMayAlwaysBeEvicted() {
+    for (String mode : List.of("polling", "cdc")) {
+      Map<String, Object> pdb = kind(render(Map.of("mode", mode)), "PodDisruptionBudget");
+      assertThat(at(pdb, "spec", "unhealthyPodEvictionPolicy")).as(mode).isEqualTo("AlwaysAllow");
+      assertThat(at(pdb, "spec", "minAvailable")).as(mode).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void cdcActiveAndStandbyNeverShareANodeAndPollingInstancesSpreadWhenTheyCan() {
+    Map<String, Object> selector =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                "spec",
+                "selector",
+                "matchLabels");
+    Map<String, Object> cdc =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                "spec",
+                "template",
+                "spec",
+                "affinity",
+                "podAntiAffinity");
+    assertThat(cdc).containsOnlyKeys("requiredDuringSchedulingIgnoredDuringExecution");
+    assertThat(at(cdc, "requiredDuringSchedulingIgnoredDuringExecution", "0", "topologyKey"))
+        .isEqualTo("kubernetes.io/hostname");
+    assertThat(
+            at(
+                cdc,
+                "requiredDuringSchedulingIgnoredDuringExecution",
+                "0",
+                "labelSelector",
+                "matchLabels"))
+        .isEqualTo(selector);
+
+    Map<String, Object> polling =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of()), "Deployment"),
+                "spec",
+                "template",
+                "spec",
+                "affinity",
+                "podAntiAffinity");
+    assertThat(polling).containsOnlyKeys("preferredDuringSchedulingIgnoredDuringExecution");
+    assertThat(
+            at(
+                polling,
+                "preferredDuringSchedulingIgnoredDuringExecution",
+                "0",
+                "podAffinityTerm",
+                "topologyKey"))
+        .isEqualTo("kubernetes.io/hostname");
+
+    Map<String, Object> none =
+        (Map<String, Object>)
+            at(kind(render(Map.of("podAntiAffinity", "none")), "Deployment"), "spec", "template");
+    assertThat((Map<String, Object>) none.get("spec")).doesNotContainKey("affinity");
+    assertThatThrownBy(() -> render(Map.of("podAntiAffinity", "sometimes")))
+        .hasMessageContaining("podAntiAffinity must be required, preferred, none or empty");
+  }
+
+  @Test
   void eachReleaseHasItsOwnApplicationNameAndJob() {
     List<Map<String, Object>> payments = render(Map.of());
     List<Map<String, Object>> orders =
