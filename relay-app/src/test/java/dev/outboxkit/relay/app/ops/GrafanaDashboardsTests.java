@@ -113,7 +113,8 @@ class GrafanaDashboardsTests {
                         "namespace=~\"$namespace\"",
                         "application=~\"$application\"")
                     .doesNotContain("by (application")
-                    .doesNotContain("by (le, application"));
+                    .doesNotContain("by (le, application")
+                    .doesNotContain("[30d]"));
     Dashboards.variableSelectors()
         .forEach(
             (where, selector) -> {
