@@ -29,3 +29,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+
+{{- define "outbox-relay.applicationName" -}}
+{{- default (include "outbox-relay.fullname" .) .Values.applicationName -}}
+{{- end -}}

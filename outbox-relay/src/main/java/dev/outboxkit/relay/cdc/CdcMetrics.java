@@ -3,6 +3,7 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxStats;
+import dev.outboxkit.relay.internal.ParkedGauges;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.StallDetector;
@@ -57,6 +58,7 @@ final class CdcMetrics implements AutoCloseable {
   private final @Nullable Gauge slotGauge;
   private final OutboxDialect dialect;
   private final StallDetector stall;
+  private @Nullable ParkedGauges parked;
   // The prefix of this process's owner names in the state table (SessionLock.ownerName).
   private final String self;
   private long sharedMark;
@@ -187,6 +189,10 @@ final class CdcMetrics implements AutoCloseable {
                 ? "the change stream waits to be read (engine running here)"
                 : "the change stream waits to be read (no engine runs here)";
     stall.observe(waiting, 31 * relay.progress() + sharedMark);
+    if (parked == null) {
+      parked = new ParkedGauges(stats, relay, clock, ParkedGauges.INTERVAL);
+    }
+    parked.measureIfDue(jdbc);
   }
 
   /**

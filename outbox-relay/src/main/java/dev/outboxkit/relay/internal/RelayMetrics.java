@@ -26,6 +26,8 @@ public final class RelayMetrics {
   private final AtomicLong lagMillis = new AtomicLong(-1);
   private final AtomicLong progress = new AtomicLong();
   private final AtomicInteger owned = new AtomicInteger();
+  private final AtomicLong parkedCount = new AtomicLong(-1);
+  private final AtomicLong oldestParkedMillis = new AtomicLong(-1);
   private final Timer latency;
   private final Counter published;
   private final Counter retriableFailures;
@@ -49,6 +51,24 @@ public final class RelayMetrics {
             .tags(tags)
             .description(
                 "Age of the oldest pending event; zero when none is pending; NaN when unknown")
+            .baseUnit("seconds")
+            .register(registry));
+    meters.add(
+        Gauge.builder("outbox.events.parked", parkedCount, b -> b.get() < 0 ? Double.NaN : b.get())
+            .tags(tags)
+            .description(
+                "Parked events (status DEAD) waiting for an operator to replay or purge them; NaN"
+                    + " when unknown")
+            .register(registry));
+    meters.add(
+        Gauge.builder(
+                "outbox.events.parked.oldest.age",
+                oldestParkedMillis,
+                l -> l.get() < 0 ? Double.NaN : l.get() / 1000.0)
+            .tags(tags)
+            .description(
+                "Age of the oldest parked event (since its append); zero when none is parked; NaN"
+                    + " when unknown")
             .baseUnit("seconds")
             .register(registry));
     meters.add(
@@ -134,6 +154,11 @@ public final class RelayMetrics {
     progress.incrementAndGet();
   }
 
+  /** Events this relay has parked since it started. */
+  public long parkedHere() {
+    return (long) dead.count();
+  }
+
   /** Progress other than an event published or parked (CDC: a batch's position stored). */
   public void progressed() {
     progress.incrementAndGet();
@@ -169,6 +194,18 @@ public final class RelayMetrics {
   public void outbox(long pending, @Nullable Duration lag) {
     backlog.set(pending);
     lagMillis.set(lag == null ? -1 : Math.max(0, lag.toMillis()));
+  }
+
+  /**
+   * Sets the parked gauges.
+   *
+   * @param count parked events, or -1 when unknown
+   * @param oldestAge the oldest parked event's age, zero when none is parked, {@code null} when
+   *     unknown (the gauges read NaN, never a stale value)
+   */
+  public void parked(long count, @Nullable Duration oldestAge) {
+    parkedCount.set(count);
+    oldestParkedMillis.set(oldestAge == null ? -1 : Math.max(0, oldestAge.toMillis()));
   }
 
   /**

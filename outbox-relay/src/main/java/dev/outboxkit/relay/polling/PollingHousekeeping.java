@@ -4,6 +4,7 @@ import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.OutboxStats;
+import dev.outboxkit.relay.internal.ParkedGauges;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.StallDetector;
@@ -41,6 +42,7 @@ final class PollingHousekeeping {
   private final RelayMetrics metrics;
   private final BooleanSupplier publishing;
   private final StallDetector stall;
+  private final ParkedGauges parked;
   private long oldestMark;
 
   /**
@@ -58,6 +60,7 @@ final class PollingHousekeeping {
     this.metrics = metrics;
     this.publishing = publishing;
     this.stall = new StallDetector(settings.clock(), settings.stallTimeout());
+    this.parked = new ParkedGauges(stats, metrics, settings.clock(), ParkedGauges.INTERVAL);
   }
 
   /** Why the relay is stalled, or {@code null} (see {@link StallDetector#stalled}). */
@@ -97,6 +100,7 @@ final class PollingHousekeeping {
       log.debug("Could not measure the outbox backlog", e);
     }
     stall.observe(publishing.getAsBoolean() ? waiting : null, 31 * metrics.progress() + oldestMark);
+    parked.measureIfDue(jdbc);
   }
 
   private void purgePublished() {

@@ -8,12 +8,15 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -202,6 +205,94 @@ class OutboxRowsIntegrationTests {
       assertThat(rows.stats(c, 16)).isEqualTo(new OutboxStats.Stats(0, null));
       assertThat(rows.backlog(c)).isZero();
     }
+  }
+
+  /**
+   * The parked gauges: how many events are parked and the oldest one's age, from one bounded
+   * statement, measured once a minute and at once after this relay parked an event; NaN (never a
+   * stale value) when the measurement fails.
+   */
+  @Test
+  void parkedGaugesCountTheParkedEventsAndAgeTheOldest() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      // 1,000 rows: every 100th parked (the oldest at 00:00:00), the rest pending or published.
+      s.execute(
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+              + " partition_no, status) SELECT gen_random_uuid(), 'parked', 'key-' || i,"
+              + " 'Counted', '\\x30'::bytea,"
+              + " TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', i % 16,"
+              + " CASE WHEN i % 100 = 0 THEN 'DEAD' WHEN i % 2 = 0 THEN 'PUBLISHED'"
+              + " ELSE 'PENDING' END FROM generate_series(0, 999) AS i");
+    }
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection()) {
+      assertThat(stats.parked(c))
+          .isEqualTo(new OutboxStats.Parked(10, java.time.Instant.parse("2026-01-01T00:00:00Z")));
+    }
+
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    RelayMetrics metrics = new RelayMetrics(registry, "outbox_event");
+    MutableClock clock = new MutableClock();
+    clock.advance(
+        Duration.between(clock.instant(), java.time.Instant.parse("2026-01-01T02:00:00Z")));
+    ParkedGauges gauges = new ParkedGauges(stats, metrics, clock, ParkedGauges.INTERVAL);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isNaN();
+    assertThat(registry.get("outbox.events.parked.oldest.age").gauge().value()).isNaN();
+    Jdbc jdbc = new Jdbc(db.dataSource());
+    gauges.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isEqualTo(10.0);
+    assertThat(registry.get("outbox.events.parked.oldest.age").gauge().value()).isEqualTo(7200.0);
+
+    // The oldest is replayed by an operator: seen within the interval, not before.
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "UPDATE outbox_event SET status = 'PENDING' WHERE status = 'DEAD'"
+              + " AND created_at = TIMESTAMPTZ '2026-01-01 00:00:00+00'");
+    }
+    clock.advance(Duration.ofSeconds(30));
+    gauges.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isEqualTo(10.0);
+    clock.advance(Duration.ofSeconds(30));
+    gauges.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isEqualTo(9.0);
+    assertThat(registry.get("outbox.events.parked.oldest.age").gauge().value())
+        .isEqualTo(7200.0 + 60 - 100);
+
+    // This relay parks one: measured at once, without waiting for the interval.
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("UPDATE outbox_event SET status = 'DEAD' WHERE aggregateid = 'key-1'");
+    }
+    metrics.parked();
+    clock.advance(Duration.ofSeconds(1));
+    gauges.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isEqualTo(10.0);
+
+    // Nothing parked: zero and zero.
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    clock.advance(ParkedGauges.INTERVAL);
+    gauges.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isZero();
+    assertThat(registry.get("outbox.events.parked.oldest.age").gauge().value()).isZero();
+
+    // A failed measurement: NaN, not the last value.
+    ParkedGauges broken =
+        new ParkedGauges(
+            new OutboxStats(dialect, OutboxTable.of("no_such_outbox")),
+            metrics,
+            clock,
+            ParkedGauges.INTERVAL);
+    broken.measureIfDue(jdbc);
+    assertThat(registry.get("outbox.events.parked").gauge().value()).isNaN();
+    assertThat(registry.get("outbox.events.parked.oldest.age").gauge().value()).isNaN();
+    metrics.close();
   }
 
   /** The backlog and oldest event by COUNT(*) and MIN(created_at) over every pending row. */

@@ -71,6 +71,21 @@ final class Dashboards {
     return selectors;
   }
 
+  /** Every query variable's whole query ({@code label_values(selector, label)}). */
+  static Map<String, String> variableQueries() throws IOException {
+    Map<String, String> queries = new LinkedHashMap<>();
+    for (Path file : files()) {
+      for (JsonNode variable : read(file).path("templating").path("list")) {
+        if (variable.path("type").asString().equals("query")) {
+          queries.put(
+              file.getFileName() + " $" + variable.path("name").asString(),
+              variable.path("query").path("query").asString());
+        }
+      }
+    }
+    return queries;
+  }
+
   /** Grafana's variables replaced by what promtool can parse. */
   static String forPromtool(String expr) {
     return expr.replace("$__rate_interval", "5m")

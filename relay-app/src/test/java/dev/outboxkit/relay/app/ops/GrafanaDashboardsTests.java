@@ -88,7 +88,7 @@ class GrafanaDashboardsTests {
   }
 
   @Test
-  void dashboardsFilterByApplicationTableAndInstance() throws Exception {
+  void dashboardsFilterByClusterNamespaceApplicationTableAndInstance() throws Exception {
     Map<String, List<String>> variables = new LinkedHashMap<>();
     for (Path file : Dashboards.files()) {
       List<String> names = new ArrayList<>();
@@ -99,12 +99,32 @@ class GrafanaDashboardsTests {
       variables.put(file.getFileName().toString(), names);
     }
     assertThat(variables.get("outbox-relay.json"))
-        .contains("datasource", "application", "table", "instance");
+        .contains("datasource", "cluster", "namespace", "application", "table", "instance");
     assertThat(variables.get("outbox-idempotency.json"))
-        .contains("datasource", "application", "instance", "consumer");
+        .contains("datasource", "cluster", "namespace", "application", "instance", "consumer");
+    // Two releases in two namespaces (or clusters) never add up in one panel.
     Dashboards.targets()
         .forEach(
-            (where, expr) -> assertThat(expr).as(where).contains("application=~\"$application\""));
+            (where, expr) ->
+                assertThat(expr)
+                    .as(where)
+                    .contains(
+                        "cluster=~\"$cluster\"",
+                        "namespace=~\"$namespace\"",
+                        "application=~\"$application\"")
+                    .doesNotContain("by (application")
+                    .doesNotContain("by (le, application")
+                    .doesNotContain("[30d]"));
+    Dashboards.variableSelectors()
+        .forEach(
+            (where, selector) -> {
+              if (!where.endsWith("$cluster")) {
+                assertThat(selector).as(where).contains("cluster=~\"$cluster\"");
+              }
+              if (!where.endsWith("$cluster") && !where.endsWith("$namespace")) {
+                assertThat(selector).as(where).contains("namespace=~\"$namespace\"");
+              }
+            });
   }
 
   @Test

@@ -198,7 +198,12 @@ class HelmChartTests {
     assertThat(at(monitor, "spec", "endpoints", "0", "path")).isEqualTo("/actuator/prometheus");
     String jobLabel = (String) at(monitor, "spec", "jobLabel");
     String job = (String) at(kind(docs, "Service"), "metadata", "labels", jobLabel);
-    assertThat(Files.readString(DeployFiles.rules())).contains("job=\"" + job + "\"");
+    // One job per release, named like the application tag, and selected by the shipped rules.
+    assertThat(job).isEqualTo("payments-outbox-relay");
+    assertThat(at(env(container(docs)).get("SPRING_APPLICATION_NAME"), "value")).isEqualTo(job);
+    String rulesText = Files.readString(DeployFiles.rules());
+    assertThat(rulesText).contains("job=~\".*outbox-relay.*\"").doesNotContain("job=\"");
+    assertThat(job).matches(".*outbox-relay.*");
     Map<String, Object> podLabels =
         (Map<String, Object>)
             at(kind(docs, "Deployment"), "spec", "template", "metadata", "labels");
@@ -212,6 +217,111 @@ class HelmChartTests {
     assertThat(at(policy, "spec", "ingress", "0", "ports"))
         .isEqualTo(List.of(Map.of("port", "management", "protocol", "TCP")));
     assertThat(((List<?>) at(policy, "spec", "ingress"))).hasSize(1);
+  }
+
+  @Test
+  void readinessLeavesOutTheRelaysHealthSoABrokerOutageNeverTakesEveryPodOutAtOnce()
+      throws IOException {
+    // Lag and failures are alerted on (OutboxLagHigh, OutboxRelayCircuitOpen): with the relay's
+    // health in readiness, a Kafka outage made every pod unready at once, and with the PDB and
+    // maxUnavailable 0 node drains and rollouts waited forever.
+    String properties =
+        Files.readString(
+            DeployFiles.root().resolve("relay-app/src/main/resources/application.properties"));
+    assertThat(properties)
+        .containsPattern("(?m)^management\\.endpoint\\.health\\.group\\.readiness\\.include=")
+        .doesNotContainPattern(
+            "(?m)^management\\.endpoint\\.health\\.group\\.readiness\\.include=.*outboxRelay")
+        .doesNotContainPattern(
+            "(?m)^management\\.endpoint\\.health\\.group\\.liveness\\.include=.*outboxRelay");
+    assertThat(Files.readString(DeployFiles.rules()))
+        .contains("alert: OutboxLagHigh", "alert: OutboxRelayCircuitOpen");
+  }
+
+  @Test
+  void unhealthyPodsMayAlwaysBeEvicted() {
+    for (String mode : List.of("polling", "cdc")) {
+      Map<String, Object> pdb = kind(render(Map.of("mode", mode)), "PodDisruptionBudget");
+      assertThat(at(pdb, "spec", "unhealthyPodEvictionPolicy")).as(mode).isEqualTo("AlwaysAllow");
+      assertThat(at(pdb, "spec", "minAvailable")).as(mode).isEqualTo(1);
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void cdcActiveAndStandbyNeverShareANodeAndPollingInstancesSpreadWhenTheyCan() {
+    Map<String, Object> selector =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                "spec",
+                "selector",
+                "matchLabels");
+    Map<String, Object> cdc =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                "spec",
+                "template",
+                "spec",
+                "affinity",
+                "podAntiAffinity");
+    assertThat(cdc).containsOnlyKeys("requiredDuringSchedulingIgnoredDuringExecution");
+    assertThat(at(cdc, "requiredDuringSchedulingIgnoredDuringExecution", "0", "topologyKey"))
+        .isEqualTo("kubernetes.io/hostname");
+    assertThat(
+            at(
+                cdc,
+                "requiredDuringSchedulingIgnoredDuringExecution",
+                "0",
+                "labelSelector",
+                "matchLabels"))
+        .isEqualTo(selector);
+
+    Map<String, Object> polling =
+        (Map<String, Object>)
+            at(
+                kind(render(Map.of()), "Deployment"),
+                "spec",
+                "template",
+                "spec",
+                "affinity",
+                "podAntiAffinity");
+    assertThat(polling).containsOnlyKeys("preferredDuringSchedulingIgnoredDuringExecution");
+    assertThat(
+            at(
+                polling,
+                "preferredDuringSchedulingIgnoredDuringExecution",
+                "0",
+                "podAffinityTerm",
+                "topologyKey"))
+        .isEqualTo("kubernetes.io/hostname");
+
+    Map<String, Object> none =
+        (Map<String, Object>)
+            at(kind(render(Map.of("podAntiAffinity", "none")), "Deployment"), "spec", "template");
+    assertThat((Map<String, Object>) none.get("spec")).doesNotContainKey("affinity");
+    assertThatThrownBy(() -> render(Map.of("podAntiAffinity", "sometimes")))
+        .hasMessageContaining("podAntiAffinity must be required, preferred, none or empty");
+  }
+
+  @Test
+  void eachReleaseHasItsOwnApplicationNameAndJob() {
+    List<Map<String, Object>> payments = render(Map.of());
+    List<Map<String, Object>> orders =
+        render(Map.of("applicationName", "orders-outbox-relay", "outbox.tableName", "orders_out"));
+    for (List<Map<String, Object>> docs : List.of(payments, orders)) {
+      String jobLabel = (String) at(kind(docs, "ServiceMonitor"), "spec", "jobLabel");
+      assertThat(at(kind(docs, "Service"), "metadata", "labels", jobLabel))
+          .isEqualTo(at(env(container(docs)).get("SPRING_APPLICATION_NAME"), "value"));
+    }
+    assertThat(at(env(container(payments)).get("SPRING_APPLICATION_NAME"), "value"))
+        .isEqualTo("payments-outbox-relay");
+    assertThat(at(env(container(orders)).get("SPRING_APPLICATION_NAME"), "value"))
+        .isEqualTo("orders-outbox-relay");
+    // A name the shipped rules' job selector would miss is refused.
+    assertThatThrownBy(() -> render(Map.of("applicationName", "orders")))
+        .hasMessageContaining("applicationName must contain outbox-relay");
   }
 
   @Test

@@ -111,7 +111,8 @@ class RealScrapeIntegrationTests {
               () -> {
                 Scrape s = new Scrape(RelayApps.scrape(app));
                 return s.value("outbox_events_published_total") == 2
-                    && s.value("outbox_events_dead_total") == 1;
+                    && s.value("outbox_events_dead_total") == 1
+                    && s.value("outbox_events_parked") == 1;
               });
       return RelayApps.scrape(app);
     }
@@ -176,7 +177,8 @@ class RealScrapeIntegrationTests {
                               .isTrue()));
     }
     for (String label : d.groupingLabels()) {
-      if (!Set.of("instance", "job", "le").contains(label)) {
+      // Target labels that Prometheus (or the Operator, or an external label) adds to every series.
+      if (!Set.of("instance", "job", "le", "namespace", "cluster").contains(label)) {
         assertThat(scrape.hasLabel(label)).as("%s groups by %s", where, label).isTrue();
       }
     }
@@ -209,6 +211,8 @@ class RealScrapeIntegrationTests {
             "outbox_events_published_total",
             "outbox_publish_failures_total",
             "outbox_events_dead_total",
+            "outbox_events_parked",
+            "outbox_events_parked_oldest_age_seconds",
             "outbox_relay_batch_size_count",
             "outbox_relay_partitions_owned",
             "outbox_relay_partitions_configured",
