@@ -208,6 +208,14 @@ final class CdcEngineRunner {
     }
     Thread thread = new Thread(built, "outboxkit-cdc-engine-" + id);
     thread.setDaemon(true);
+    // An engine thread that dies of a throwable the engine lets through is an engine that ended:
+    // the next tick gives the lease up and starts it again after a backoff, as for any failure.
+    thread.setUncaughtExceptionHandler(
+        (dead, error) -> {
+          running.failure = "The CDC engine's thread died: " + error;
+          log.error("CDC engine {} thread died", options.name(), error);
+          running.done.countDown();
+        });
     thread.start();
     metrics.engineStarted();
     metrics.relay().owned(settings.partitions());
