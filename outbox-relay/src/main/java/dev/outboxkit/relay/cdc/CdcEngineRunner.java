@@ -185,16 +185,17 @@ final class CdcEngineRunner {
             settings.clock()));
     batches.engineStarting();
     AtomicReference<Running> self = new AtomicReference<>();
+    java.util.Properties config = CdcEngineConfig.of(settings, options, source, key);
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-            .using(CdcEngineConfig.of(settings, options, source, key))
+            .using(config)
             .notifying(batches.forRun(() -> isCurrentAndLive(self.get())))
             .using(
                 (success, message, error) -> {
                   Running r = self.get();
                   if (r != null) {
                     if (!success && !r.stopping) {
-                      r.failure = message + (error == null ? "" : ": " + error);
+                      r.failure = ConnectorRefusals.explain(config, message, error);
                       log.error("CDC engine {} stopped: {}", options.name(), r.failure, error);
                     }
                     r.done.countDown();
