@@ -105,6 +105,20 @@ public interface OutboxDialect {
     return null;
   }
 
+  /**
+   * A {@code SELECT} that ends any other server session still streaming from the replication slot
+   * named by its one string parameter, or {@code null} when the database's change log has no slots.
+   * A CDC relay runs it, as the CDC user, right after it took its engine's lease and before it
+   * starts the engine: a slot serves one session at a time, and the session of a holder that was
+   * frozen (SIGSTOP, a long pause) keeps the slot until the server's own timeout, so the new engine
+   * would be refused and retry for many seconds.
+   *
+   * @since 0.2
+   */
+  default @Nullable String endReplicationSlotHolderSql() {
+    return null;
+  }
+
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

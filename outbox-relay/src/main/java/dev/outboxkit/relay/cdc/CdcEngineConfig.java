@@ -70,6 +70,10 @@ final class CdcEngineConfig {
       p.setProperty("database.dbname", database);
       p.setProperty("plugin.name", "pgoutput");
       p.setProperty("slot.name", options.name());
+      // A slot still held by a deposed holder's session is taken from it before the engine starts
+      // (CdcEngineRunner); the server frees it a moment later. Debezium's default wait between
+      // attempts (10 s) would make that moment the bulk of a takeover.
+      p.setProperty("slot.retry.delay.ms", "500");
       p.setProperty("publication.name", options.publication());
       p.setProperty("publication.autocreate.mode", "disabled");
       p.setProperty("table.include.list", schema + "\\." + table.name());

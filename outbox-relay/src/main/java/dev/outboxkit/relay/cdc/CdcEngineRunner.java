@@ -184,6 +184,7 @@ final class CdcEngineRunner {
             () -> epoch,
             settings.clock()));
     batches.engineStarting();
+    endStaleSlotHolder();
     AtomicReference<Running> self = new AtomicReference<>();
     java.util.Properties config = CdcEngineConfig.of(settings, options, source, key);
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
@@ -220,6 +221,40 @@ final class CdcEngineRunner {
     thread.start();
     metrics.engineStarted();
     metrics.relay().owned(settings.partitions());
+  }
+
+  /**
+   * Ends the session of a deposed holder that still streams from this engine's replication slot (a
+   * process frozen with the slot, which the server would keep for it until {@code
+   * wal_sender_timeout}), where the source's change log has slots. Runs only right after this
+   * instance took the lease, so the session it ends is never the lease holder's. As the CDC user,
+   * who may end its own sessions; a failure only costs time (the engine retries the slot).
+   */
+  private void endStaleSlotHolder() {
+    String sql = source.endReplicationSlotHolderSql();
+    if (sql == null) {
+      return;
+    }
+    try (java.sql.Connection c = CdcPreflight.connect(options);
+        java.sql.PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, options.name());
+      try (java.sql.ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          log.warn(
+              "CDC relay {} ended the session that still held the replication slot of engine {}"
+                  + " (a deposed holder, frozen or cut off)",
+              id,
+              options.name());
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.warn(
+          "CDC relay {} could not end a deposed holder's session on slot {}; the engine waits"
+              + " for the slot: {}",
+          id,
+          options.name(),
+          e.toString());
+    }
   }
 
   /** Stops the engine, if one runs, waiting up to the shutdown timeout for its thread to end. */

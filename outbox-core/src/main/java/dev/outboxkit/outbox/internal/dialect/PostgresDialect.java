@@ -47,6 +47,12 @@ final class PostgresDialect extends SqlDialect {
   }
 
   @Override
+  public String endReplicationSlotHolderSql() {
+    return "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+        + " WHERE slot_name = ? AND active_pid IS NOT NULL AND active_pid <> pg_backend_pid()";
+  }
+
+  @Override
   public List<String> createTableStatements(OutboxTable table) {
     String t = table.qualifiedName();
     String n = table.name();
