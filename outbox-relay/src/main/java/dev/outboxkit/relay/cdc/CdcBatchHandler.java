@@ -208,7 +208,14 @@ final class CdcBatchHandler {
       long started = System.nanoTime();
       List<PublishResult> results;
       try {
-        BatchSender.InFlight inFlight = gate.unlessPaused(() -> publisher.send(selected));
+        // The lease is asked again before each event, as in polling: a hand-over that outlives
+        // the send window (a full buffer, the process paused in the middle of it) stops there,
+        // and what was not handed over comes back deferred (then the lease check below ends it).
+        BatchSender.InFlight inFlight =
+            gate.unlessPaused(
+                () ->
+                    publisher.send(
+                        selected, () -> live.getAsBoolean() && lease.heldFor(sendWindow())));
         if (inFlight == null) {
           core.release(); // paused between the wait above and the hand-over: wait again
           continue;
@@ -244,11 +251,19 @@ final class CdcBatchHandler {
     return acked;
   }
 
+  /**
+   * How long the lease must still last for a send to start: the producer's delivery timeout plus
+   * half a heartbeat, so a deposed engine's records are acknowledged or given up before a successor
+   * may take over.
+   */
+  private Duration sendWindow() {
+    return settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2));
+  }
+
   private void requireLease(BooleanSupplier live) throws InterruptedException {
-    // A send starts only while the lease outlives it (the producer's delivery timeout plus half a
-    // heartbeat), so a deposed engine's records are acknowledged or given up before a successor
-    // may take over. A renewal that is late (not failed) is waited for, up to the lease's end.
-    Duration window = settings.sendTimeout().plus(settings.heartbeatInterval().dividedBy(2));
+    // A send starts only while the lease outlives it (see sendWindow). A renewal that is late
+    // (not failed) is waited for, up to the lease's end.
+    Duration window = sendWindow();
     while (true) {
       if (!lease.validByTtl() || !live.getAsBoolean()) {
         throw new LeaseLost(

@@ -184,17 +184,19 @@ final class CdcEngineRunner {
             () -> epoch,
             settings.clock()));
     batches.engineStarting();
+    endStaleSlotHolder();
     AtomicReference<Running> self = new AtomicReference<>();
+    java.util.Properties config = CdcEngineConfig.of(settings, options, source, key);
     DebeziumEngine<RecordChangeEvent<SourceRecord>> built =
         DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-            .using(CdcEngineConfig.of(settings, options, source, key))
+            .using(config)
             .notifying(batches.forRun(() -> isCurrentAndLive(self.get())))
             .using(
                 (success, message, error) -> {
                   Running r = self.get();
                   if (r != null) {
                     if (!success && !r.stopping) {
-                      r.failure = message + (error == null ? "" : ": " + error);
+                      r.failure = ConnectorRefusals.explain(config, message, error);
                       log.error("CDC engine {} stopped: {}", options.name(), r.failure, error);
                     }
                     r.done.countDown();
@@ -208,9 +210,51 @@ final class CdcEngineRunner {
     }
     Thread thread = new Thread(built, "outboxkit-cdc-engine-" + id);
     thread.setDaemon(true);
+    // An engine thread that dies of a throwable the engine lets through is an engine that ended:
+    // the next tick gives the lease up and starts it again after a backoff, as for any failure.
+    thread.setUncaughtExceptionHandler(
+        (dead, error) -> {
+          running.failure = "The CDC engine's thread died: " + error;
+          log.error("CDC engine {} thread died", options.name(), error);
+          running.done.countDown();
+        });
     thread.start();
     metrics.engineStarted();
     metrics.relay().owned(settings.partitions());
+  }
+
+  /**
+   * Ends the session of a deposed holder that still streams from this engine's replication slot (a
+   * process frozen with the slot, which the server would keep for it until {@code
+   * wal_sender_timeout}), where the source's change log has slots. Runs only right after this
+   * instance took the lease, so the session it ends is never the lease holder's. As the CDC user,
+   * who may end its own sessions; a failure only costs time (the engine retries the slot).
+   */
+  private void endStaleSlotHolder() {
+    String sql = ChangeLogSource.of(source).endReplicationSlotHolderSql();
+    if (sql == null) {
+      return;
+    }
+    try (java.sql.Connection c = CdcPreflight.connect(options);
+        java.sql.PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, options.name());
+      try (java.sql.ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          log.warn(
+              "CDC relay {} ended the session that still held the replication slot of engine {}"
+                  + " (a deposed holder, frozen or cut off)",
+              id,
+              options.name());
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      log.warn(
+          "CDC relay {} could not end a deposed holder's session on slot {}; the engine waits"
+              + " for the slot: {}",
+          id,
+          options.name(),
+          e.toString());
+    }
   }
 
   /** Stops the engine, if one runs, waiting up to the shutdown timeout for its thread to end. */

@@ -15,12 +15,14 @@ import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.relay.internal.ThreadDeaths;
 import dev.outboxkit.relay.kafka.KafkaPublishers;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +72,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
   private final AtomicReference<RelayStatus.State> state =
       new AtomicReference<>(RelayStatus.State.NEW);
   private final PauseSwitch pauseSwitch = new PauseSwitch();
+  private final CountDownLatch failedOver = new CountDownLatch(1);
+  private volatile @Nullable String failure;
 
   // Set by start(), in this order; what a failed start had set is undone by shutDown().
   private volatile @Nullable OutboxDialect dialect;
@@ -180,16 +184,21 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     this.scheduler = scheduler;
     long beat = settings.heartbeatInterval().toMillis();
     // At a fixed rate: a standby judges a missed renewal by 1.5 intervals between renewals.
-    scheduler.scheduleAtFixedRate(runner::tick, 0, beat, TimeUnit.MILLISECONDS);
+    // Guarded: a tick that throws would be cancelled silently by the executor, leaving the engine
+    // streaming without renewals while the status says RUNNING; the relay fails over instead.
+    scheduler.scheduleAtFixedRate(
+        ThreadDeaths.guard(runner::tick, this::threadDied), 0, beat, TimeUnit.MILLISECONDS);
     // The gauges get a thread of their own, as in polling: counting millions of pending rows
     // (after a broker outage) must not delay a renewal, which would pause sends and invite a
     // standby.
     ScheduledExecutorService housekeeping = daemonThread("outboxkit-cdc-metrics-" + id);
     this.housekeeping = housekeeping;
     housekeeping.scheduleWithFixedDelay(
-        () ->
-            metrics.measure(
-                jdbc, stats, runner.engineLive(), state.get() == RelayStatus.State.RUNNING),
+        ThreadDeaths.guard(
+            () ->
+                metrics.measure(
+                    jdbc, stats, runner.engineLive(), state.get() == RelayStatus.State.RUNNING),
+            this::threadDied),
         0,
         settings.metricsInterval().toMillis(),
         TimeUnit.MILLISECONDS);
@@ -262,6 +271,9 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     CdcEngineRunner runner = this.runner;
     String lastError = runner == null ? null : runner.lastError();
     String error = core == null || core.lastError() == null ? lastError : core.lastError();
+    if (failure != null) {
+      error = failure;
+    }
     return new RelayStatus(
         id,
         state.get(),
@@ -291,14 +303,69 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
 
   @Override
   public void close() {
-    RelayStatus.State s = state.getAndSet(RelayStatus.State.STOPPING);
-    if (s == RelayStatus.State.STOPPED || s == RelayStatus.State.STOPPING) {
-      state.set(RelayStatus.State.STOPPED);
-      return;
+    while (true) {
+      RelayStatus.State s = state.get();
+      if (s == RelayStatus.State.FAILED) {
+        awaitFailover();
+        return;
+      }
+      if (s == RelayStatus.State.STOPPED || s == RelayStatus.State.STOPPING) {
+        state.set(RelayStatus.State.STOPPED);
+        return;
+      }
+      if (state.compareAndSet(s, RelayStatus.State.STOPPING)) {
+        break;
+      }
     }
     shutDown(settings.shutdownTimeout());
     state.set(RelayStatus.State.STOPPED);
     log.info("CDC relay {} stopped", id);
+  }
+
+  /**
+   * A thread of the relay ended with a throwable its code does not handle (an {@link Error}, or a
+   * bug): the lease thread (its tick) or the measuring thread. A dead lease thread would leave the
+   * engine streaming without renewals, and a standby waiting for the lease, while the status says
+   * RUNNING. The relay fails over as {@link #close} stops (the engine, then the producer, then the
+   * lease is released so that a standby takes over at once), on a thread of its own, and its status
+   * says {@link RelayStatus.State#FAILED} with the cause.
+   */
+  private void threadDied(Thread thread, Throwable error) {
+    RelayStatus.State s = state.get();
+    if ((s != RelayStatus.State.RUNNING && s != RelayStatus.State.PAUSED)
+        || !state.compareAndSet(s, RelayStatus.State.FAILED)) {
+      log.warn("CDC relay {}: thread {} died while the relay stopped", id, thread.getName(), error);
+      return;
+    }
+    failure = "Thread " + thread.getName() + " died: " + error;
+    log.error(
+        "CDC relay {}: thread {} died; the relay stops its engine and releases its lease so that a"
+            + " standby takes over. Close it and start a new one (or restart the process).",
+        id,
+        thread.getName(),
+        error);
+    ThreadDeaths.failOverOnNewThread(
+        "outboxkit-cdc-failover-" + id,
+        () -> {
+          try {
+            shutDown(settings.shutdownTimeout());
+            log.error("CDC relay {} failed over: it holds no lease and publishes nothing", id);
+          } finally {
+            failedOver.countDown();
+          }
+        });
+  }
+
+  /** After a fail-over: waits until it released the lease; the state stays FAILED. */
+  private void awaitFailover() {
+    try {
+      if (!failedOver.await(
+          settings.shutdownTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS)) {
+        log.warn("CDC relay {} is still failing over", id);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**

@@ -40,6 +40,10 @@ final class PostgresChangeLog extends ChangeLogSource {
     p.setProperty("database.dbname", database);
     p.setProperty("plugin.name", "pgoutput");
     p.setProperty("slot.name", options.name());
+    // A slot still held by a deposed holder's session is taken from it before the engine starts
+    // (CdcEngineRunner); the server frees it a moment later. Debezium's default wait between
+    // attempts (10 s) would make that moment the bulk of a takeover.
+    p.setProperty("slot.retry.delay.ms", "500");
     p.setProperty("publication.name", options.publication());
     p.setProperty("publication.autocreate.mode", "disabled");
     p.setProperty("table.include.list", schema + "\\." + table.name());
@@ -101,5 +105,11 @@ final class PostgresChangeLog extends ChangeLogSource {
         + ") VALUES ("
         + values
         + ") ON CONFLICT DO NOTHING";
+  }
+
+  @Override
+  String endReplicationSlotHolderSql() {
+    return "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+        + " WHERE slot_name = ? AND active_pid IS NOT NULL AND active_pid <> pg_backend_pid()";
   }
 }

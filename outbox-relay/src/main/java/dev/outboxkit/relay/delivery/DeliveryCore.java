@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link FailureKind#BROKER} and {@link FailureKind#ACCESS}: retried after backoff, its key
  *       held, no attempt counted (a broker outage or an ACL change must not park healthy events);
  *       they feed the circuit breaker when nothing of the batch got through;
- *   <li>deferred: its key held, sent again at once.
+ *   <li>deferred: its key held, sent again at once. A batch of which every event was deferred
+ *       reached no broker: it gives its breaker permission back instead of counting a success.
  * </ul>
  *
  * One instance per publishing thread; the {@link KeyHolds} and the breaker may be shared.
@@ -157,6 +158,10 @@ public final class DeliveryCore {
     metrics.batch(results.size());
     if (brokerTrouble && acked.isEmpty()) {
       breaker.onError(elapsedNanos, TimeUnit.NANOSECONDS, new IllegalStateException(first.error()));
+    } else if (acked.isEmpty() && first == null) {
+      // Nothing was handed over (every event deferred: the send window closed before the first):
+      // nothing proves the broker works, and a half-open breaker's trial must not close it.
+      breaker.releasePermission();
     } else {
       breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
     }

@@ -7,6 +7,7 @@ import dev.outboxkit.relay.internal.LeaseStore.LeaseRow;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.SessionLock;
+import dev.outboxkit.relay.internal.ThreadDeaths;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -196,15 +198,20 @@ final class LeaseManager implements PartitionLeases {
   /**
    * Runs the heartbeat on {@code thread} every heartbeat interval (the first one an interval from
    * now; call {@link #heartbeat} once before), and {@link Rebalancer#catchUp} every fifth of it.
-   * Partitions drained for another instance are released on it too.
+   * Partitions drained for another instance are released on it too. A job that ends by a throwable
+   * it does not handle is reported to {@code died}.
    */
-  void schedule(ScheduledExecutorService thread) {
+  void schedule(ScheduledExecutorService thread, BiConsumer<Thread, Throwable> died) {
     rebalancer.leaseThread(thread);
     long beat = heartbeatInterval.toNanos();
     // At a fixed rate, not delay: others judge a missed heartbeat by 1.5 intervals between starts.
-    thread.scheduleAtFixedRate(this::heartbeat, beat, beat, TimeUnit.NANOSECONDS);
+    // Guarded: a job that throws is cancelled silently by the executor (no more heartbeats while
+    // the relay says RUNNING); the relay must fail over instead.
+    thread.scheduleAtFixedRate(
+        ThreadDeaths.guard(this::heartbeat, died), beat, beat, TimeUnit.NANOSECONDS);
     long step = Math.max(1, beat / 5);
-    thread.scheduleWithFixedDelay(rebalancer::catchUp, step, step, TimeUnit.NANOSECONDS);
+    thread.scheduleWithFixedDelay(
+        ThreadDeaths.guard(rebalancer::catchUp, died), step, step, TimeUnit.NANOSECONDS);
   }
 
   /** The partitions this instance holds valid leases on; none once its leases have lapsed. */

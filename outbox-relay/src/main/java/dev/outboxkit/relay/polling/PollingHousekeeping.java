@@ -8,11 +8,13 @@ import dev.outboxkit.relay.internal.ParkedGauges;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.StallDetector;
+import dev.outboxkit.relay.internal.ThreadDeaths;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -68,14 +70,19 @@ final class PollingHousekeeping {
     return stall.stalled();
   }
 
-  /** Measures now and every metrics interval, and purges (if configured), on {@code thread}. */
-  void schedule(ScheduledExecutorService thread) {
+  /**
+   * Measures now and every metrics interval, and purges (if configured), on {@code thread}; a job
+   * that ends by a throwable it does not handle is reported to {@code died}.
+   */
+  void schedule(ScheduledExecutorService thread, BiConsumer<Thread, Throwable> died) {
     long beat = settings.heartbeatInterval().toMillis();
     long measure = settings.metricsInterval().toMillis();
-    thread.scheduleWithFixedDelay(this::measure, 0, measure, TimeUnit.MILLISECONDS);
+    thread.scheduleWithFixedDelay(
+        ThreadDeaths.guard(this::measure, died), 0, measure, TimeUnit.MILLISECONDS);
     if (settings.keepPublishedFor() != null) {
       long purge = Math.max(beat, Math.min(60_000, settings.keepPublishedFor().toMillis() / 2));
-      thread.scheduleWithFixedDelay(this::purgePublished, purge, purge, TimeUnit.MILLISECONDS);
+      thread.scheduleWithFixedDelay(
+          ThreadDeaths.guard(this::purgePublished, died), purge, purge, TimeUnit.MILLISECONDS);
     }
   }
 

@@ -13,6 +13,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.ThreadDeaths;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -178,7 +179,7 @@ final class PollingRelay implements OutboxRelay {
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
     this.scheduler = scheduler;
-    leases.schedule(scheduler);
+    leases.schedule(scheduler, this::threadDied);
     // Gauges and purging get a thread of their own: with millions of events pending (after a
     // broker outage) their queries take long, and the heartbeat must not wait behind them, or the
     // leases lapse exactly while the backlog drains.
@@ -193,7 +194,7 @@ final class PollingRelay implements OutboxRelay {
             metrics,
             () -> state.get() == RelayStatus.State.RUNNING && !pause.paused());
     this.housekeepingJobs = jobs;
-    jobs.schedule(housekeeping);
+    jobs.schedule(housekeeping, this::threadDied);
     if (settings.listenNotify()
         && dialect.supportsListenNotify()
         && PgNotificationListener.driverPresent()) {
@@ -201,12 +202,14 @@ final class PollingRelay implements OutboxRelay {
           new PgNotificationListener(
               settings.sessionDataSource(), settings.table().name(), this::wakeUp);
       this.listener = listener;
-      daemon(listener, "outboxkit-relay-notify-" + id).start();
+      Thread listening = daemon(listener, "outboxkit-relay-notify-" + id);
+      listening.setUncaughtExceptionHandler(this::threadDied);
+      listening.start();
     }
     for (int slot = 0; slot < loops.size(); slot++) {
       Thread worker =
           daemon(loops.get(slot), "outboxkit-relay-" + id + (loops.size() == 1 ? "" : "-" + slot));
-      worker.setUncaughtExceptionHandler(this::publisherDied);
+      worker.setUncaughtExceptionHandler(this::threadDied);
       workers.add(worker);
       worker.start();
     }
@@ -296,38 +299,43 @@ final class PollingRelay implements OutboxRelay {
   }
 
   /**
-   * A publishing thread ended with a throwable its loop does not handle (an {@link Error}: out of
-   * memory, a stack overflow, a class missing at run time). Left alone, its partitions would stay
-   * leased, renewed by the heartbeat, while nothing publishes them. Runs on the dying thread (no
-   * new thread is needed, which matters when memory ran out): the relay fails over as {@link
-   * #close} stops (the other threads end, the producers close, then the leases are released), and
-   * its status says {@link RelayStatus.State#FAILED}.
+   * A long-lived thread of the relay ended with a throwable its code does not handle (an {@link
+   * Error}: out of memory, a stack overflow, a class missing at run time): a publishing thread, the
+   * lease thread (its heartbeat job), the measuring thread or the LISTEN thread. Left alone, a dead
+   * publishing thread's partitions would stay leased, renewed by the heartbeat, while nothing
+   * publishes them; a dead lease thread would let the leases lapse while the status says RUNNING.
+   * The relay fails over as {@link #close} stops (the other threads end, the producers close, then
+   * the leases are released), on a thread of its own, and its status says {@link
+   * RelayStatus.State#FAILED} with the cause.
    */
-  private void publisherDied(Thread thread, Throwable error) {
+  private void threadDied(Thread thread, Throwable error) {
     if (!state.compareAndSet(RelayStatus.State.RUNNING, RelayStatus.State.FAILED)) {
-      log.error(
-          "Outbox relay {}: publishing thread {} died while the relay stopped",
+      log.warn(
+          "Outbox relay {}: thread {} died while the relay stopped",
           settings.instanceId(),
           thread.getName(),
           error);
       return;
     }
-    failure = "Publishing thread " + thread.getName() + " died: " + error;
+    failure = "Thread " + thread.getName() + " died: " + error;
     log.error(
-        "Outbox relay {}: publishing thread {} died; the relay stops and releases its leases so"
-            + " that other instances take over. Close it and start a new one (or restart the"
-            + " process).",
+        "Outbox relay {}: thread {} died; the relay stops and releases its leases so that other"
+            + " instances take over. Close it and start a new one (or restart the process).",
         settings.instanceId(),
         thread.getName(),
         error);
-    try {
-      stopPublishing(thread);
-      log.error(
-          "Outbox relay {} failed over: it holds no lease and publishes nothing",
-          settings.instanceId());
-    } finally {
-      failedOver.countDown();
-    }
+    ThreadDeaths.failOverOnNewThread(
+        "outboxkit-relay-failover-" + settings.instanceId(),
+        () -> {
+          try {
+            stopPublishing();
+            log.error(
+                "Outbox relay {} failed over: it holds no lease and publishes nothing",
+                settings.instanceId());
+          } finally {
+            failedOver.countDown();
+          }
+        });
   }
 
   @Override
@@ -339,7 +347,7 @@ final class PollingRelay implements OutboxRelay {
       }
       return;
     }
-    stopPublishing(null);
+    stopPublishing();
     if (metrics != null) {
       metrics.close();
     }
@@ -363,10 +371,11 @@ final class PollingRelay implements OutboxRelay {
   }
 
   /**
-   * Stops the publishing threads (but {@code self}, the caller's own), the lease and measuring
-   * threads and the producers, then releases the leases.
+   * Stops the publishing threads (but the caller's own), the lease and measuring threads and the
+   * producers, then releases the leases.
    */
-  private void stopPublishing(@Nullable Thread self) {
+  private void stopPublishing() {
+    Thread self = Thread.currentThread();
     long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
     wakeUp();
     for (Thread worker : workers) {

@@ -263,9 +263,20 @@ final class PublishLoop implements Runnable {
   }
 
   private @Nullable InFlight send(Read read, boolean permitted) {
-    List<PendingEvent> batch = core.select(read.rows());
-    // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
-    core.holds().paged(read.paged(), read.full(), read.rows(), batch);
+    List<PendingEvent> batch;
+    try {
+      batch = core.select(read.rows());
+      // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
+      core.holds().paged(read.paged(), read.full(), read.rows(), batch);
+    } catch (RuntimeException e) {
+      // Or the partitions would stay in flight for good (never drained, so never handed to
+      // another instance) and a half-open breaker would have lost its trial permission.
+      if (permitted) {
+        core.release();
+      }
+      leases.endBatch(read.partitions());
+      throw e;
+    }
     boolean sendable = !batch.isEmpty() && leases.stillOwns(read.partitions());
     boolean permission = permitted || (sendable && core.tryAcquire());
     BatchSender.InFlight sending = null;

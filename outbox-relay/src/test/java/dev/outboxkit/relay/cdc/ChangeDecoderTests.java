@@ -92,6 +92,23 @@ class ChangeDecoderTests {
     assertThat(decoder.decode(change("c", "DEAD", 1, "{}"))).as("a parked copy").isNull();
   }
 
+  /**
+   * Issue 19, reviewer suspicion 3(c), confirmed and by design: a polling relay replays a parked
+   * event in place ({@code UPDATE ... SET status = 'PENDING', attempts = 0}), and CDC publishes
+   * inserts only, so a polling-mode replay on a table a CDC relay reads is never published by it.
+   * The CDC relay's own replay re-inserts (see {@code JdbcParkedEvents}); docs/cdc.md says to
+   * replay through the relay of the mode that publishes the table.
+   */
+  @Test
+  void aPollingModeReplayInPlaceIsAnUpdateThatCdcDoesNotPublish() {
+    assertThat(decoder.decode(change("u", "PENDING", 0, "{}")))
+        .as("DEAD -> PENDING in place, as the polling relay's replay writes it")
+        .isNull();
+    assertThat(decoder.decode(change("c", "PENDING", 0, "{}")))
+        .as("the CDC relay's replay: a fresh insert of the event")
+        .isNotNull();
+  }
+
   @Test
   void theImageOfAnUndecodableChangeKeepsItsRawColumnsForParking() {
     SourceRecord broken = change("c", "PENDING", 0, "{not json");

@@ -46,6 +46,7 @@ final class PostgresDialect extends SqlDialect {
     return true;
   }
 
+
   @Override
   public List<String> createTableStatements(OutboxTable table) {
     String t = table.qualifiedName();
