@@ -103,6 +103,13 @@ public final class RelayDefaults {
   /** CDC: how often the engine records its position while the outbox is idle. */
   public static final Duration CDC_HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
 
+  /**
+   * The audit trail of operations on parked events, in the outbox table's schema.
+   *
+   * @since 0.7
+   */
+  public static final String AUDIT_TABLE = "outbox_audit";
+
   /** CDC: the table of leases and offsets. */
   public static final String CDC_STATE_TABLE = "outbox_cdc_state";
 }

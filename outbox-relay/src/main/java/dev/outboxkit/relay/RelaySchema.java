@@ -85,8 +85,8 @@ public final class RelaySchema {
   }
 
   /**
-   * Creates the relay's tables when they do not exist, and adds the columns of later versions to
-   * tables made before them. Safe to run at every start.
+   * Creates the relay's tables (and the {@link AuditSchema audit table}) when they do not exist,
+   * and adds the columns of later versions to tables made before them. Safe to run at every start.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -107,6 +107,7 @@ public final class RelaySchema {
       }
       TableColumns.addIfMissing(
           connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
+      AuditSchema.create(connection, dialect, AuditSchema.table(outbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
     }

@@ -36,6 +36,7 @@ class RelaySchemaMigrationIntegrationTests {
 
   private static final OutboxTable LEASES = OutboxTable.of(RelayDefaults.LEASE_TABLE);
   private static final OutboxTable MEMBERS = OutboxTable.of(RelayDefaults.MEMBER_TABLE);
+  private static final OutboxTable AUDIT = OutboxTable.of(RelayDefaults.AUDIT_TABLE);
   private static final OutboxTable CDC_STATE = OutboxTable.of(RelayDefaults.CDC_STATE_TABLE);
 
   @ParameterizedTest
@@ -53,6 +54,14 @@ class RelaySchemaMigrationIntegrationTests {
     OutboxDialect dialect = OutboxDialect.named(name);
     assertThat(ShippedScripts.statements(RelaySchema.upgradeScriptLocation(dialect)))
         .isEqualTo(RelaySchema.upgradeStatements(dialect, MEMBERS));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
+  void shippedAuditScriptIsWhatAuditSchemaCreates(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(AuditSchema.scriptLocation(dialect)))
+        .isEqualTo(AuditSchema.createStatements(dialect, AUDIT));
   }
 
   @ParameterizedTest
@@ -145,10 +154,11 @@ class RelaySchemaMigrationIntegrationTests {
               .migrate();
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
-      // CDC and V0_6 its session-lock column.
-      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 4 : 6);
+      // CDC and V0_6 its session-lock column, V0_7 the audit table.
+      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 5 : 7);
       try (Connection connection = database.dataSource().getConnection()) {
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
+        AuditSchema.verify(connection, dialect, AUDIT);
         if (kind != DatabaseKind.H2) {
           assertCdcTablesExist(connection);
         }
@@ -186,6 +196,7 @@ class RelaySchemaMigrationIntegrationTests {
             .execute();
       }
       RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
+      AuditSchema.verify(connection, OutboxDialect.named(kind.key()), AUDIT);
       if (kind != DatabaseKind.H2) {
         assertCdcTablesExist(connection);
       }

@@ -1,9 +1,11 @@
 package dev.outboxkit.spring;
 
+import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.AuditEntry.Operation;
 import dev.outboxkit.relay.ParkedEvent;
 import dev.outboxkit.relay.ParkedEvents;
 import java.security.Principal;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,8 +13,6 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.DeleteOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -23,21 +23,27 @@ import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 
 /**
  * {@code /actuator/outboxparked}: the operator's view of parked events. {@code GET} lists the
- * oldest (default 100, {@code ?limit=}), {@code POST} with {@code {"ids": "id1,id2"}} or {@code
- * {"ids": "all"}} puts them back in the queue, {@code DELETE /actuator/outboxparked/{id}} deletes
- * one for good.
+ * oldest (default 100, at most 1000, {@code ?limit=}), {@code POST} with {@code {"ids": "id1,id2"}}
+ * or {@code {"ids": "all"}} puts them back in the queue, {@code DELETE /actuator/outboxparked/{id}}
+ * deletes one for good.
  *
  * <p>Safe by default: replay and purge change data, so they run only for a caller that the
  * application authenticated (Spring Security) and that has the operator role ({@code
  * outbox.relay.management.operator-role}, default {@code OUTBOX_OPERATOR}); otherwise they answer
  * 401 (no caller) or 403 (another role, or no Spring Security at all: writes are then off) and
- * change nothing. Reads stay available wherever the endpoint is exposed. Every write, and every
- * refused write, is logged to the {@code dev.outboxkit.audit} logger with the caller's name.
+ * change nothing. Reads stay available wherever the endpoint is exposed.
+ *
+ * <p>Everything is audited ({@link dev.outboxkit.relay.AuditTrail}, listed by {@link
+ * OutboxAuditEndpoint}): listings, replays and purges write their record in the same transaction,
+ * with the caller's name and address; refused calls (including ids that are not UUIDs, answered
+ * 400) are recorded too. Caller-supplied text reaches the trail and its log only sanitised and
+ * capped.
  */
 @Endpoint(id = "outboxparked")
 public final class OutboxParkedEventsEndpoint {
 
-  private static final Logger audit = LoggerFactory.getLogger("dev.outboxkit.audit");
+  /** The most events one listing returns. */
+  public static final int MAX_LIST = 1000;
 
   private final Supplier<ParkedEvents> parked;
   private final boolean writesEnabled;
@@ -65,14 +71,16 @@ public final class OutboxParkedEventsEndpoint {
   }
 
   /**
-   * @param limit the most events to list, default 100
+   * @param security who calls (recorded in the audit trail)
+   * @param limit the most events to list, default 100, at most {@value #MAX_LIST}
    */
   @ReadOperation
-  public Map<String, Object> list(@Nullable Integer limit) {
+  public Map<String, Object> list(SecurityContext security, @Nullable Integer limit) {
     ParkedEvents events = parked.get();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("count", events.count());
-    List<ParkedEvent> listed = events.list(limit == null ? 100 : Math.max(1, limit));
+    int n = limit == null ? 100 : Math.min(MAX_LIST, Math.max(1, limit));
+    List<ParkedEvent> listed = events.as(actor(security)).list(n);
     result.put("events", listed);
     return result;
   }
@@ -83,17 +91,19 @@ public final class OutboxParkedEventsEndpoint {
    */
   @WriteOperation
   public WebEndpointResponse<Map<String, Object>> replay(SecurityContext security, String ids) {
-    WebEndpointResponse<Map<String, Object>> refused = refuse(security, "replay", ids);
+    WebEndpointResponse<Map<String, Object>> refused = refuse(security, Operation.REPLAY, ids);
     if (refused != null) {
       return refused;
     }
-    int replayed =
-        ids.strip().equalsIgnoreCase("all")
-            ? parked.get().replayAll()
-            : parked.get().replay(uuids(ids));
-    audit.info(
-        "outboxparked replay by {}: ids={} replayed={}", name(security), ids.strip(), replayed);
-    return new WebEndpointResponse<>(Map.of("replayed", replayed));
+    ParkedEvents events = parked.get().as(actor(security));
+    if (ids.strip().equalsIgnoreCase("all")) {
+      return new WebEndpointResponse<>(Map.of("replayed", events.replayAll()));
+    }
+    List<UUID> parsed = uuids(ids);
+    if (parsed == null) {
+      return invalid(security, Operation.REPLAY, ids);
+    }
+    return new WebEndpointResponse<>(Map.of("replayed", events.replay(parsed)));
   }
 
   /**
@@ -103,17 +113,20 @@ public final class OutboxParkedEventsEndpoint {
   @DeleteOperation
   public WebEndpointResponse<Map<String, Object>> purge(
       SecurityContext security, @Selector String id) {
-    WebEndpointResponse<Map<String, Object>> refused = refuse(security, "purge", id);
+    WebEndpointResponse<Map<String, Object>> refused = refuse(security, Operation.PURGE, id);
     if (refused != null) {
       return refused;
     }
-    int purged = parked.get().purge(List.of(UUID.fromString(id)));
-    audit.info("outboxparked purge by {}: id={} purged={}", name(security), id, purged);
+    List<UUID> parsed = uuids(id);
+    if (parsed == null || parsed.size() != 1) {
+      return invalid(security, Operation.PURGE, id);
+    }
+    int purged = parked.get().as(actor(security)).purge(parsed);
     return new WebEndpointResponse<>(Map.of("purged", purged));
   }
 
   private @Nullable WebEndpointResponse<Map<String, Object>> refuse(
-      SecurityContext security, String operation, String ids) {
+      SecurityContext security, Operation operation, String ids) {
     Principal principal = security.getPrincipal();
     String reason;
     int status;
@@ -132,21 +145,38 @@ public final class OutboxParkedEventsEndpoint {
     } else {
       return null;
     }
-    audit.warn(
-        "outboxparked {} refused ({}) for {}: ids={}", operation, status, name(security), ids);
+    parked.get().auditTrail().refused(actor(security), operation, ids, status + " " + reason);
     return new WebEndpointResponse<>(Map.of("error", reason), status);
   }
 
-  private static String name(SecurityContext security) {
-    Principal principal = security.getPrincipal();
-    return principal == null ? "anonymous" : principal.getName();
+  private WebEndpointResponse<Map<String, Object>> invalid(
+      SecurityContext security, Operation operation, String ids) {
+    String reason = "ids must be UUIDs separated by commas, or all";
+    parked.get().auditTrail().refused(actor(security), operation, ids, "400 " + reason);
+    return new WebEndpointResponse<>(Map.of("error", reason), 400);
   }
 
-  private static List<UUID> uuids(String ids) {
-    return Arrays.stream(ids.split(","))
-        .map(String::strip)
-        .filter(id -> !id.isEmpty())
-        .map(UUID::fromString)
-        .toList();
+  static AuditActor actor(SecurityContext security) {
+    Principal principal = security.getPrincipal();
+    String name = principal == null ? null : principal.getName();
+    return new AuditActor(
+        name == null || name.isBlank() ? "anonymous" : name, RequestSource.address());
+  }
+
+  /** The ids, or {@code null} when one of them is not a UUID. */
+  private static @Nullable List<UUID> uuids(String ids) {
+    List<UUID> parsed = new ArrayList<>();
+    for (String id : ids.split(",", -1)) {
+      String trimmed = id.strip();
+      if (trimmed.isEmpty()) {
+        continue;
+      }
+      try {
+        parsed.add(UUID.fromString(trimmed));
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
+    }
+    return parsed;
   }
 }

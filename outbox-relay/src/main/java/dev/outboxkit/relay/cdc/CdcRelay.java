@@ -132,7 +132,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     CdcMetrics metrics = CdcMetrics.register(settings, options, dialect);
     this.metrics = metrics;
     CdcRowStore rowStore = new CdcRowStore(settings, jdbc, dialect, rows, metrics.relay());
-    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true);
+    this.parked =
+        new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true, settings.clock());
     ManagedBatchSender publisher = KafkaPublishers.create(settings, "outboxkit-cdc-" + id);
     this.publisher = publisher;
     publisher.start();
@@ -298,7 +299,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     if (d == null) {
       d = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
     }
-    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {}, true);
+    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {}, true, settings.clock());
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.AuditSchema;
 import dev.outboxkit.relay.internal.TableColumns;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
@@ -98,6 +99,8 @@ public final class CdcSchema {
       }
       TableColumns.addIfMissing(
           connection, table, SESSION_LOCK_COLUMN, upgradeStatements(dialect, table));
+      // The audit trail of parked-event operations, in the state table's schema.
+      AuditSchema.create(connection, dialect, AuditSchema.table(table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create the CDC table " + table, e);
     }

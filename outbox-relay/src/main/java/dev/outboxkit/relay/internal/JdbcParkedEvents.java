@@ -1,44 +1,95 @@
 package dev.outboxkit.relay.internal;
 
+import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.AuditEntry;
+import dev.outboxkit.relay.AuditEntry.Operation;
+import dev.outboxkit.relay.AuditSchema;
+import dev.outboxkit.relay.AuditTrail;
 import dev.outboxkit.relay.ParkedEvent;
 import dev.outboxkit.relay.ParkedEvents;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 
-/** {@link ParkedEvents} on the outbox table: rows with status {@code DEAD}. */
+/**
+ * {@link ParkedEvents} on the outbox table: rows with status {@code DEAD}. Every listing and change
+ * runs in one transaction together with its audit record ({@link JdbcAuditTrail}); a change that
+ * fails leaves a {@code FAILED} record written afterwards in a transaction of its own.
+ */
 public final class JdbcParkedEvents implements ParkedEvents {
+
+  private static final int PAGE = 500;
 
   private final Jdbc jdbc;
   private final OutboxDialect dialect;
   private final String t;
   private final Runnable onReplay;
   private final boolean reinsert;
-
-  /** For the polling relay: a replay sets the row back to {@code PENDING} in place. */
-  public JdbcParkedEvents(Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay) {
-    this(jdbc, dialect, table, onReplay, false);
-  }
+  private final JdbcAuditTrail audit;
+  private final AuditActor actor;
 
   /**
+   * @param onReplay runs after a replay committed (the polling relay wakes up)
    * @param reinsert whether a replay deletes the parked row and inserts a fresh {@code PENDING}
    *     copy (same id, new {@code seq}) instead of updating it: the CDC relay needs the change to
    *     carry every column, and an update leaves PostgreSQL's unchanged TOASTed values (payloads
    *     over about 2 KB) out of the change, so Debezium would publish a placeholder instead
+   * @param clock stamps the audit records
    */
   public JdbcParkedEvents(
-      Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay, boolean reinsert) {
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      OutboxTable table,
+      Runnable onReplay,
+      boolean reinsert,
+      Clock clock) {
+    this(
+        jdbc,
+        dialect,
+        table.qualifiedName(),
+        onReplay,
+        reinsert,
+        new JdbcAuditTrail(jdbc, dialect, AuditSchema.table(table), clock),
+        AuditActor.APPLICATION);
+  }
+
+  private JdbcParkedEvents(
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      String t,
+      Runnable onReplay,
+      boolean reinsert,
+      JdbcAuditTrail audit,
+      AuditActor actor) {
     this.jdbc = jdbc;
     this.dialect = dialect;
-    this.t = table.qualifiedName();
+    this.t = t;
     this.onReplay = onReplay;
     this.reinsert = reinsert;
+    this.audit = audit;
+    this.actor = actor;
+  }
+
+  @Override
+  public ParkedEvents as(AuditActor actor) {
+    return new JdbcParkedEvents(
+        jdbc, dialect, t, onReplay, reinsert, audit, Objects.requireNonNull(actor, "actor"));
+  }
+
+  @Override
+  public AuditTrail auditTrail() {
+    return audit;
   }
 
   @Override
@@ -46,34 +97,15 @@ public final class JdbcParkedEvents implements ParkedEvents {
     if (limit < 1) {
       throw new IllegalArgumentException("limit must be at least 1 but was " + limit);
     }
-    return jdbc.unchecked(
-        "Could not list parked events in " + t,
+    List<ParkedEvent> events = new ArrayList<>();
+    audited(
+        Operation.LIST,
+        "limit=" + limit,
         c -> {
-          try (PreparedStatement statement =
-              c.prepareStatement(
-                  "SELECT seq, id, aggregatetype, aggregateid, type, attempts, last_error,"
-                      + " created_at FROM "
-                      + t
-                      + " WHERE status = 'DEAD' ORDER BY seq")) {
-            statement.setMaxRows(limit);
-            List<ParkedEvent> events = new ArrayList<>();
-            try (ResultSet rs = statement.executeQuery()) {
-              while (rs.next()) {
-                events.add(
-                    new ParkedEvent(
-                        rs.getLong("seq"),
-                        dialect.getUuid(rs, "id"),
-                        rs.getString("aggregatetype"),
-                        rs.getString("aggregateid"),
-                        rs.getString("type"),
-                        rs.getInt("attempts"),
-                        rs.getString("last_error"),
-                        Objects.requireNonNull(dialect.getInstant(rs, "created_at"))));
-              }
-            }
-            return events;
-          }
+          events.addAll(select(c, limit));
+          return new Done(events.size(), "limit=" + limit);
         });
+    return events;
   }
 
   @Override
@@ -92,154 +124,269 @@ public final class JdbcParkedEvents implements ParkedEvents {
 
   @Override
   public int replay(Collection<UUID> ids) {
-    if (reinsert) {
-      int replayed = reinsert(List.copyOf(ids));
-      onReplay.run();
-      return replayed;
-    }
+    List<UUID> copy = List.copyOf(ids);
+    String target = AuditText.ids(copy);
     int replayed =
-        byId(
-            "UPDATE "
-                + t
-                + " SET status = 'PENDING', attempts = 0, next_attempt_at = NULL"
-                + " WHERE status = 'DEAD' AND id = ?",
-            ids,
-            "replay");
+        audited(Operation.REPLAY, target, c -> new Done(requeue(c, copy), target)).count();
     onReplay.run();
     return replayed;
   }
 
+  /**
+   * Replays page by page (one transaction and one audit record each, naming the ids it resolved),
+   * up to the newest event parked when the call began: events parked again meanwhile, or copies the
+   * CDC replay inserted, are not visited twice.
+   */
   @Override
   public int replayAll() {
-    if (reinsert) {
-      int replayed = 0;
-      for (List<UUID> page = deadIds(500); !page.isEmpty(); page = deadIds(500)) {
-        replayed += reinsert(page);
+    long upTo = jdbc.unchecked("Could not list parked events in " + t, this::newestParkedSeq);
+    int replayed = 0;
+    long after = Long.MIN_VALUE;
+    boolean any = false;
+    while (true) {
+      long from = after;
+      List<Parked> page =
+          jdbc.unchecked("Could not list parked events in " + t, c -> deadPage(c, from, upTo));
+      if (page.isEmpty()) {
+        break;
       }
-      onReplay.run();
-      return replayed;
+      any = true;
+      after = page.get(page.size() - 1).seq();
+      List<UUID> ids = page.stream().map(Parked::id).toList();
+      String target = "all: " + AuditText.ids(ids);
+      replayed += audited(Operation.REPLAY, target, c -> new Done(requeue(c, ids), target)).count();
     }
-    int replayed =
-        jdbc.unchecked(
-            "Could not replay parked events in " + t,
-            c -> {
-              try (PreparedStatement statement =
-                  c.prepareStatement(
-                      "UPDATE "
-                          + t
-                          + " SET status = 'PENDING', attempts = 0, next_attempt_at = NULL"
-                          + " WHERE status = 'DEAD'")) {
-                return statement.executeUpdate();
-              }
-            });
+    if (!any) {
+      audited(Operation.REPLAY, "all: none parked", c -> new Done(0, "all: none parked"));
+    }
     onReplay.run();
     return replayed;
   }
 
   @Override
   public int purge(Collection<UUID> ids) {
-    return byId("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", ids, "purge");
+    List<UUID> copy = List.copyOf(ids);
+    String target = AuditText.ids(copy);
+    return audited(
+            Operation.PURGE,
+            target,
+            c ->
+                new Done(
+                    byId(c, "DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", copy),
+                    target))
+        .count();
   }
 
-  private List<UUID> deadIds(int limit) {
-    return jdbc.unchecked(
-        "Could not list parked events in " + t,
-        c -> {
-          try (PreparedStatement statement =
-              c.prepareStatement("SELECT id FROM " + t + " WHERE status = 'DEAD' ORDER BY seq")) {
-            statement.setMaxRows(limit);
-            List<UUID> ids = new ArrayList<>();
-            try (ResultSet rs = statement.executeQuery()) {
-              while (rs.next()) {
-                ids.add(dialect.getUuid(rs, "id"));
-              }
-            }
-            return ids;
-          }
-        });
+  @Override
+  public int purgeCreatedBefore(Instant cutoff, int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1 but was " + limit);
+    }
+    String filter = "created before " + cutoff;
+    return audited(
+            Operation.RETENTION_PURGE,
+            filter,
+            c -> {
+              List<UUID> ids = createdBefore(c, cutoff, limit);
+              int purged = byId(c, "DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", ids);
+              return new Done(purged, filter + ": " + AuditText.ids(ids));
+            })
+        .count();
+  }
+
+  /** What a change did: how many events, and the target as recorded. */
+  private record Done(int count, String target) {}
+
+  /**
+   * Runs {@code change} and writes its audit record in the same transaction; logs the record after
+   * the commit. On failure: a FAILED record of its own, then the failure.
+   */
+  private Done audited(Operation operation, String requested, Jdbc.Work<Done> change) {
+    AuditEntry[] written = new AuditEntry[1];
+    try {
+      Done done =
+          jdbc.inTransaction(
+              c -> {
+                Done d = change.apply(c);
+                written[0] =
+                    audit.entry(
+                        actor, operation, d.target(), d.count(), AuditEntry.Outcome.OK, null);
+                audit.record(c, written[0]);
+                return d;
+              });
+      JdbcAuditTrail.log(written[0]);
+      return done;
+    } catch (SQLException | RuntimeException e) {
+      AuditEntry failed =
+          audit.entry(
+              actor,
+              operation,
+              requested,
+              0,
+              AuditEntry.Outcome.FAILED,
+              e.getClass().getSimpleName() + ": " + e.getMessage());
+      try {
+        audit.recordAlone(failed);
+      } catch (RuntimeException recording) {
+        e.addSuppressed(recording);
+      }
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new OutboxStoreException(
+          "Could not "
+              + operation.name().toLowerCase(java.util.Locale.ROOT)
+              + " parked events in "
+              + t,
+          (SQLException) e);
+    }
+  }
+
+  private List<ParkedEvent> select(Connection c, int limit) throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT seq, id, aggregatetype, aggregateid, type, attempts, last_error,"
+                + " created_at FROM "
+                + t
+                + " WHERE status = 'DEAD' ORDER BY seq")) {
+      statement.setMaxRows(limit);
+      List<ParkedEvent> events = new ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          events.add(
+              new ParkedEvent(
+                  rs.getLong("seq"),
+                  dialect.getUuid(rs, "id"),
+                  rs.getString("aggregatetype"),
+                  rs.getString("aggregateid"),
+                  rs.getString("type"),
+                  rs.getInt("attempts"),
+                  rs.getString("last_error"),
+                  Objects.requireNonNull(dialect.getInstant(rs, "created_at"))));
+        }
+      }
+      return events;
+    }
+  }
+
+  private int requeue(Connection c, List<UUID> ids) throws SQLException {
+    if (reinsert) {
+      return reinsert(c, ids);
+    }
+    return byId(
+        c,
+        "UPDATE "
+            + t
+            + " SET status = 'PENDING', attempts = 0, next_attempt_at = NULL"
+            + " WHERE status = 'DEAD' AND id = ?",
+        ids);
+  }
+
+  private record Parked(long seq, UUID id) {}
+
+  private long newestParkedSeq(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement("SELECT MAX(seq) FROM " + t + " WHERE status = 'DEAD'");
+        ResultSet rs = statement.executeQuery()) {
+      rs.next();
+      long max = rs.getLong(1);
+      return rs.wasNull() ? Long.MIN_VALUE : max;
+    }
+  }
+
+  private List<Parked> deadPage(Connection c, long after, long upTo) throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT seq, id FROM "
+                + t
+                + " WHERE status = 'DEAD' AND seq > ? AND seq <= ? ORDER BY seq")) {
+      statement.setLong(1, after);
+      statement.setLong(2, upTo);
+      statement.setMaxRows(PAGE);
+      List<Parked> page = new ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          page.add(new Parked(rs.getLong("seq"), dialect.getUuid(rs, "id")));
+        }
+      }
+      return page;
+    }
+  }
+
+  private List<UUID> createdBefore(Connection c, Instant cutoff, int limit) throws SQLException {
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT id FROM " + t + " WHERE status = 'DEAD' AND created_at < ? ORDER BY seq")) {
+      dialect.setInstant(statement, 1, cutoff);
+      statement.setMaxRows(limit);
+      List<UUID> ids = new ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          ids.add(dialect.getUuid(rs, "id"));
+        }
+      }
+      return ids;
+    }
   }
 
   /**
-   * Replaces each parked row by a fresh pending copy, in one transaction. The row is read with a
-   * lock and the copy inserted only if the delete removed it: a purge (or another replay) that
-   * commits first wins, and the event is not brought back.
+   * Replaces each parked row by a fresh pending copy. The row is read with a lock and the copy
+   * inserted only if the delete removed it: a purge (or another replay) that commits first wins,
+   * and the event is not brought back.
    */
-  private int reinsert(List<UUID> ids) {
-    if (ids.isEmpty()) {
-      return 0;
+  private int reinsert(Connection c, List<UUID> ids) throws SQLException {
+    int replayed = 0;
+    try (PreparedStatement select =
+            c.prepareStatement(
+                "SELECT id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                    + " created_at, partition_no FROM "
+                    + t
+                    + " WHERE status = 'DEAD' AND id = ? FOR UPDATE");
+        PreparedStatement delete =
+            c.prepareStatement("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?");
+        PreparedStatement insert =
+            c.prepareStatement(
+                "INSERT INTO "
+                    + t
+                    + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                    + " created_at, partition_no, status, attempts)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0)")) {
+      for (UUID id : ids) {
+        dialect.setUuid(select, 1, id);
+        try (ResultSet rs = select.executeQuery()) {
+          if (!rs.next()) {
+            continue;
+          }
+          dialect.setUuid(insert, 1, id);
+          insert.setString(2, rs.getString("aggregatetype"));
+          insert.setString(3, rs.getString("aggregateid"));
+          insert.setString(4, rs.getString("type"));
+          insert.setBytes(5, rs.getBytes("payload"));
+          insert.setString(6, rs.getString("headers"));
+          insert.setString(7, rs.getString("tenant"));
+          dialect.setInstant(
+              insert, 8, Objects.requireNonNull(dialect.getInstant(rs, "created_at")));
+          insert.setInt(9, rs.getInt("partition_no"));
+        }
+        dialect.setUuid(delete, 1, id);
+        if (delete.executeUpdate() == 0) {
+          continue;
+        }
+        insert.executeUpdate();
+        replayed++;
+      }
     }
-    try {
-      return jdbc.inTransaction(
-          c -> {
-            int replayed = 0;
-            try (PreparedStatement select =
-                    c.prepareStatement(
-                        "SELECT id, aggregatetype, aggregateid, type, payload, headers, tenant,"
-                            + " created_at, partition_no FROM "
-                            + t
-                            + " WHERE status = 'DEAD' AND id = ? FOR UPDATE");
-                PreparedStatement delete =
-                    c.prepareStatement("DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?");
-                PreparedStatement insert =
-                    c.prepareStatement(
-                        "INSERT INTO "
-                            + t
-                            + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
-                            + " created_at, partition_no, status, attempts)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0)")) {
-              for (UUID id : ids) {
-                dialect.setUuid(select, 1, id);
-                try (ResultSet rs = select.executeQuery()) {
-                  if (!rs.next()) {
-                    continue;
-                  }
-                  dialect.setUuid(insert, 1, id);
-                  insert.setString(2, rs.getString("aggregatetype"));
-                  insert.setString(3, rs.getString("aggregateid"));
-                  insert.setString(4, rs.getString("type"));
-                  insert.setBytes(5, rs.getBytes("payload"));
-                  insert.setString(6, rs.getString("headers"));
-                  insert.setString(7, rs.getString("tenant"));
-                  dialect.setInstant(
-                      insert, 8, Objects.requireNonNull(dialect.getInstant(rs, "created_at")));
-                  insert.setInt(9, rs.getInt("partition_no"));
-                }
-                dialect.setUuid(delete, 1, id);
-                if (delete.executeUpdate() == 0) {
-                  continue;
-                }
-                insert.executeUpdate();
-                replayed++;
-              }
-            }
-            return replayed;
-          });
-    } catch (java.sql.SQLException e) {
-      throw new dev.outboxkit.outbox.OutboxStoreException(
-          "Could not replay parked events in " + t, e);
-    }
+    return replayed;
   }
 
-  private int byId(String sql, Collection<UUID> ids, String what) {
-    List<UUID> copy = List.copyOf(ids);
-    if (copy.isEmpty()) {
-      return 0;
-    }
-    try {
-      return jdbc.inTransaction(
-          c -> {
-            try (PreparedStatement statement = c.prepareStatement(sql)) {
-              int changed = 0;
-              for (UUID id : copy) {
-                dialect.setUuid(statement, 1, id);
-                changed += statement.executeUpdate();
-              }
-              return changed;
-            }
-          });
-    } catch (java.sql.SQLException e) {
-      throw new dev.outboxkit.outbox.OutboxStoreException(
-          "Could not " + what + " parked events in " + t, e);
+  private int byId(Connection c, String sql, List<UUID> ids) throws SQLException {
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      int changed = 0;
+      for (UUID id : ids) {
+        dialect.setUuid(statement, 1, id);
+        changed += statement.executeUpdate();
+      }
+      return changed;
     }
   }
 }

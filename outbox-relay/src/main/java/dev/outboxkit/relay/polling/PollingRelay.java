@@ -135,7 +135,9 @@ final class PollingRelay implements OutboxRelay {
     CircuitBreaker breaker =
         CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
     this.breaker = breaker;
-    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
+    this.parked =
+        new JdbcParkedEvents(
+            jdbc, dialect, settings.table(), this::wakeUp, false, settings.clock());
     DeliveryCore.Policy policy = DeliveryCore.Policy.of(settings);
     PollingStore store =
         new JdbcPollingStore(
@@ -295,7 +297,8 @@ final class PollingRelay implements OutboxRelay {
     if (dialect == null) {
       dialect = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
     }
-    return new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp);
+    return new JdbcParkedEvents(
+        jdbc, dialect, settings.table(), this::wakeUp, false, settings.clock());
   }
 
   /**

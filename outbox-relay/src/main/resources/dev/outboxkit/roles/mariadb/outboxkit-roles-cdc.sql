@@ -21,3 +21,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state_history TO outboxkit_cd
 -- after it (docs/cdc.md).
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, RELOAD ON *.* TO outboxkit_cdc
 ;
+
+-- The audit trail of operations on parked events (V0_7__outboxkit_audit.sql): append and read, never
+-- change or delete.
+GRANT SELECT, INSERT ON outbox_audit TO outboxkit_cdc
+;

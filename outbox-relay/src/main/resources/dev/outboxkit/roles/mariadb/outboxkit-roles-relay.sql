@@ -13,3 +13,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_relay_lease TO outboxkit_relay
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_relay_member TO outboxkit_relay
 ;
+
+-- The audit trail of operations on parked events (V0_7__outboxkit_audit.sql): append and read, never
+-- change or delete.
+GRANT SELECT, INSERT ON outbox_audit TO outboxkit_relay
+;

@@ -30,3 +30,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_cdc_state TO outboxkit_cdc
 -- GRANT rds_replication TO cdc_user). The publication (CREATE PUBLICATION outboxkit_pub FOR TABLE
 -- outbox_event) is created and owned by the administrator who owns the outbox table: owning it would need
 -- ownership of the table, which the CDC user must not have. See docs/roles.md.
+
+-- The audit trail of operations on parked events (V0_7__outboxkit_audit.sql): append and read, never
+-- change or delete.
+GRANT SELECT, INSERT ON outbox_audit TO outboxkit_cdc
+;

@@ -81,7 +81,12 @@ class ParkedRowsIntegrationTests {
     execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
     JdbcParkedEvents parked =
         new JdbcParkedEvents(
-            new Jdbc(db.dataSource()), dialect, OutboxTable.DEFAULT, () -> {}, true);
+            new Jdbc(db.dataSource()),
+            dialect,
+            OutboxTable.DEFAULT,
+            () -> {},
+            true,
+            java.time.Clock.systemUTC());
     try (Connection purge = db.dataSource().getConnection()) {
       purge.setAutoCommit(false);
       try (PreparedStatement delete =

@@ -3,8 +3,10 @@ package dev.outboxkit.spring.autoconfigure;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.ParkedRetention;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.spring.OutboxAuditEndpoint;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
 import dev.outboxkit.spring.OutboxParkedEventsEndpoint;
 import dev.outboxkit.spring.OutboxRelayBuilderCustomizer;
@@ -26,6 +28,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
@@ -242,6 +245,39 @@ public final class RelayAutoConfiguration {
           relay::parkedEvents,
           ClassUtils.isPresent(SPRING_SECURITY, OutboxParkedEventsEndpoint.class.getClassLoader()),
           management.operatorRole());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnAvailableEndpoint
+    OutboxAuditEndpoint outboxAuditEndpoint(OutboxRelay relay) {
+      return new OutboxAuditEndpoint(relay::parkedEvents);
+    }
+  }
+
+  /** Purges parked events past {@code outbox.relay.parked.retention}, when that is set. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnProperty(prefix = "outbox.relay.parked", name = "retention")
+  @EnableConfigurationProperties(ParkedRetentionProperties.class)
+  static class RetentionConfiguration {
+
+    @Bean(initMethod = "start", destroyMethod = "close")
+    @ConditionalOnMissingBean
+    ParkedRetention outboxParkedRetention(
+        OutboxRelay relay,
+        ParkedRetentionProperties properties,
+        OutboxProperties outbox,
+        ObjectProvider<MeterRegistry> meterRegistry,
+        ObjectProvider<Clock> clock) {
+      return ParkedRetention.of(
+          relay::parkedEvents,
+          java.util.Objects.requireNonNull(properties.retention(), "outbox.relay.parked.retention"),
+          properties.checkInterval(),
+          properties.batchSize(),
+          clock.getIfUnique(Clock::systemUTC),
+          meterRegistry.getIfAvailable(
+              io.micrometer.core.instrument.simple.SimpleMeterRegistry::new),
+          outbox.store().table().name());
     }
   }
 

@@ -3,6 +3,9 @@ package dev.outboxkit.spring.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.AuditEntry;
+import dev.outboxkit.relay.AuditTrail;
 import dev.outboxkit.relay.ParkedEvent;
 import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.spring.OutboxParkedEventsEndpoint;
@@ -53,6 +56,39 @@ class OutboxParkedEventsEndpointTests {
       calls.add("purge " + ids);
       return ids.size();
     }
+
+    @Override
+    public int purgeCreatedBefore(java.time.Instant cutoff, int limit) {
+      calls.add("purgeCreatedBefore " + cutoff);
+      return 0;
+    }
+
+    @Override
+    public ParkedEvents as(AuditActor actor) {
+      calls.add("as " + actor);
+      return this;
+    }
+
+    @Override
+    public AuditTrail auditTrail() {
+      return trail;
+    }
+
+    final List<String> refusals = new ArrayList<>();
+
+    private final AuditTrail trail =
+        new AuditTrail() {
+          @Override
+          public void refused(
+              AuditActor actor, AuditEntry.Operation operation, String target, String reason) {
+            refusals.add(actor.principal() + " " + operation + " " + target + " " + reason);
+          }
+
+          @Override
+          public List<AuditEntry> list(int limit, @Nullable Long before) {
+            return List.of();
+          }
+        };
   }
 
   private static SecurityContext caller(@Nullable String name, String... roles) {
@@ -86,7 +122,7 @@ class OutboxParkedEventsEndpointTests {
     assertThat(replay.getBody().toString()).contains("outbox.relay.management.operator-role");
     assertThat(purge.getStatus()).isEqualTo(403);
     assertThat(parked.calls).isEmpty();
-    assertThat(endpoint.list(null)).containsEntry("count", 1L);
+    assertThat(endpoint.list(SecurityContext.NONE, null)).containsEntry("count", 1L);
   }
 
   @Test
@@ -113,7 +149,51 @@ class OutboxParkedEventsEndpointTests {
     assertThat(endpoint(true).replay(operator, "all").getStatus()).isEqualTo(200);
     assertThat(endpoint(true).purge(operator, ID.toString()).getStatus()).isEqualTo(200);
     assertThat(parked.calls)
-        .containsExactly("replay [" + ID + "]", "replayAll", "purge [" + ID + "]");
+        .containsExactly(
+            "as AuditActor[principal=operator, sourceAddress=null]",
+            "replay [" + ID + "]",
+            "as AuditActor[principal=operator, sourceAddress=null]",
+            "replayAll",
+            "as AuditActor[principal=operator, sourceAddress=null]",
+            "purge [" + ID + "]");
+    assertThat(parked.refusals).isEmpty();
+  }
+
+  @Test
+  void refusalsAreRecordedInTheAuditTrail() {
+    endpoint(true).replay(SecurityContext.NONE, "all");
+    endpoint(true).purge(caller("viewer", "VIEWER"), ID.toString());
+    endpoint(false).purge(caller("operator", "OUTBOX_OPERATOR"), ID.toString());
+    assertThat(parked.refusals)
+        .containsExactly(
+            "anonymous REPLAY all 401 authentication required",
+            "viewer PURGE "
+                + ID
+                + " 403 role OUTBOX_OPERATOR required (outbox.relay.management.operator-role)",
+            "operator PURGE "
+                + ID
+                + " 403 replay and purge are off: they need Spring Security to identify the caller"
+                + " and the role OUTBOX_OPERATOR (outbox.relay.management.operator-role)");
+  }
+
+  @Test
+  void idsThatAreNotUuidsAreRefusedWith400AndRecorded() {
+    SecurityContext operator = caller("operator", "OUTBOX_OPERATOR");
+    WebEndpointResponse<?> replay = endpoint(true).replay(operator, ID + ",nope");
+    WebEndpointResponse<?> purge = endpoint(true).purge(operator, "nope");
+    assertThat(replay.getStatus()).isEqualTo(400);
+    assertThat(purge.getStatus()).isEqualTo(400);
+    assertThat(parked.calls).doesNotContain("replay [" + ID + "]");
+    assertThat(parked.refusals)
+        .containsExactly(
+            "operator REPLAY " + ID + ",nope 400 ids must be UUIDs separated by commas, or all",
+            "operator PURGE nope 400 ids must be UUIDs separated by commas, or all");
+  }
+
+  @Test
+  void aListingIsMadeAsTheCaller() {
+    endpoint(true).list(caller("viewer", "VIEWER"), 5);
+    assertThat(parked.calls).containsExactly("as AuditActor[principal=viewer, sourceAddress=null]");
   }
 
   @Test

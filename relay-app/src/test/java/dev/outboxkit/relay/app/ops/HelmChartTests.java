@@ -130,6 +130,52 @@ class HelmChartTests {
         .hasMessageContaining("is required");
   }
 
+  /** Issue 20, finding 4: TLS on the management port from a keystore Secret, probes over HTTPS. */
+  @Test
+  void managementTlsMountsTheKeystoreSecretAndProbesAndScrapesUseHttps() {
+    List<Map<String, Object>> docs =
+        render(
+            Map.of(
+                "management.tls.enabled", "true",
+                "management.tls.existingSecret", "relay-management-tls",
+                "management.oidc.issuerUri", "https://login.example.com/realms/payments"));
+    Map<String, Object> container = container(docs);
+    Map<String, Map<String, Object>> env = env(container);
+    assertThat(at(env.get("MANAGEMENT_SERVER_SSL_ENABLED"), "value")).isEqualTo("true");
+    assertThat(at(env.get("MANAGEMENT_SERVER_SSL_KEY_STORE"), "value"))
+        .isEqualTo("file:/etc/outbox-relay/tls/keystore.p12");
+    assertThat(
+            at(
+                env.get("MANAGEMENT_SERVER_SSL_KEY_STORE_PASSWORD"),
+                "valueFrom",
+                "secretKeyRef",
+                "name"))
+        .isEqualTo("relay-management-tls");
+    assertThat(at(env.get("SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_ISSUER_URI"), "value"))
+        .isEqualTo("https://login.example.com/realms/payments");
+    for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+      assertThat(at(container, probe, "httpGet", "scheme")).as(probe).isEqualTo("HTTPS");
+    }
+    assertThat(
+            at(
+                kind(docs, "Deployment"),
+                "spec",
+                "template",
+                "spec",
+                "volumes",
+                "1",
+                "secret",
+                "secretName"))
+        .isEqualTo("relay-management-tls");
+    assertThat(at(kind(docs, "ServiceMonitor"), "spec", "endpoints", "0", "scheme"))
+        .isEqualTo("https");
+    // Off by default: plain HTTP probes, no keystore.
+    Map<String, Object> plain = container(render(Map.of()));
+    assertThat(env(plain)).doesNotContainKey("MANAGEMENT_SERVER_SSL_ENABLED");
+    assertThatThrownBy(() -> render(Map.of("management.tls.enabled", "true")))
+        .hasMessageContaining("management.tls.existingSecret is required");
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void probesHitTheAppsProbeGroupsOnItsManagementPort() throws IOException {

@@ -1,0 +1,83 @@
+package dev.outboxkit.relay.internal;
+
+import dev.outboxkit.relay.AuditEntry;
+import java.util.List;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Makes caller-influenced text safe for the audit table and log: every control or line/paragraph
+ * separator character becomes {@code \\uXXXX} (so a CR/LF in an id cannot forge a log line), and
+ * the result is cut to a maximum length with a marker saying how much was dropped.
+ */
+public final class AuditText {
+
+  /** Longest principal or source address kept. */
+  public static final int MAX_NAME = 255;
+
+  /** Longest target kept (fits the table's column). */
+  public static final int MAX_TARGET = 4000;
+
+  /** Longest reason kept. */
+  public static final int MAX_REASON = 1000;
+
+  /** Longest piece of a caller's raw input (e.g. invalid ids) kept in a refusal's target. */
+  public static final int MAX_RAW_INPUT = 100;
+
+  private AuditText() {}
+
+  /**
+   * @param text any text, or {@code null}
+   * @param max the most characters to return, at least 20
+   * @return the text with control characters escaped, at most {@code max} characters long
+   */
+  public static @Nullable String clean(@Nullable String text, int max) {
+    if (text == null) {
+      return null;
+    }
+    StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 8);
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isISOControl(c)
+          || c == '\u2028'
+          || c == '\u2029'
+          || Character.getType(c) == Character.FORMAT) {
+        out.append(String.format("\\u%04x", (int) c));
+      } else {
+        out.append(c);
+      }
+    }
+    if (out.length() <= max) {
+      return out.toString();
+    }
+    String marker = "...(" + (out.length() - max) + " more)";
+    return out.substring(0, max - marker.length()) + marker;
+  }
+
+  /** Like {@link #clean(String, int)} for a value that is never null. */
+  public static String cleanNonNull(String text, int max) {
+    String cleaned = clean(text, max);
+    return cleaned == null ? "" : cleaned;
+  }
+
+  /**
+   * The target of an operation on ids: all of them when there are at most {@link
+   * AuditEntry#MAX_LISTED_IDS}, otherwise their count and the first and last.
+   */
+  public static String ids(List<UUID> ids) {
+    if (ids.size() <= AuditEntry.MAX_LISTED_IDS) {
+      StringBuilder out = new StringBuilder("ids=");
+      for (int i = 0; i < ids.size(); i++) {
+        out.append(i == 0 ? "" : ",").append(ids.get(i));
+      }
+      return out.toString();
+    }
+    return "ids: "
+        + ids.size()
+        + " from "
+        + ids.get(0)
+        + " to "
+        + ids.get(ids.size() - 1)
+        + " (first and last in parking order)";
+  }
+}

@@ -1,0 +1,264 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.AuditEntry;
+import dev.outboxkit.relay.AuditEntry.Operation;
+import dev.outboxkit.relay.AuditEntry.Outcome;
+import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail of parked-event operations against a real database (one subclass per database):
+ * each change commits together with its record, a failed change leaves a FAILED record and no
+ * change, refusals are recorded, caller text is sanitised and capped in the table and the log.
+ */
+abstract class AuditTrailContractTests {
+
+  static final Instant NOW = Instant.parse("2026-12-06T03:00:00Z");
+  static final AuditActor ALICE = new AuditActor("alice", "10.0.0.7");
+
+  abstract TestDatabaseExtension db();
+
+  OutboxDialect dialect;
+  private Outbox outbox;
+  private JdbcTransactions tx;
+  ParkedEvents parked;
+  private final Logger auditLog = (Logger) LoggerFactory.getLogger(JdbcAuditTrail.LOGGER);
+  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+
+  @BeforeEach
+  void setUp() throws SQLException {
+    dialect = RelayTables.create(db().dataSource());
+    execute("DELETE FROM outbox_event");
+    execute("DELETE FROM outbox_audit");
+    tx = JdbcTransactions.of(db().dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    parked =
+        new JdbcParkedEvents(
+            new Jdbc(db().dataSource()),
+            dialect,
+            OutboxTable.DEFAULT,
+            () -> {},
+            reinsert(),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    logged.start();
+    auditLog.addAppender(logged);
+  }
+
+  @AfterEach
+  void release() {
+    auditLog.detachAppender(logged);
+  }
+
+  /** Whether replays re-insert (the CDC relay's way) rather than update in place. */
+  boolean reinsert() {
+    return false;
+  }
+
+  @Test
+  void aReplayCommitsWithItsRecordNamingWhoWhatWhenAndFromWhere() throws Exception {
+    List<UUID> ids = park(2);
+    assertThat(parked.as(ALICE).replay(ids)).isEqualTo(2);
+    AuditEntry entry = only();
+    assertThat(entry.principal()).isEqualTo("alice");
+    assertThat(entry.sourceAddress()).isEqualTo("10.0.0.7");
+    assertThat(entry.operation()).isEqualTo(Operation.REPLAY);
+    assertThat(entry.outcome()).isEqualTo(Outcome.OK);
+    assertThat(entry.count()).isEqualTo(2);
+    assertThat(entry.target()).isEqualTo("ids=" + ids.get(0) + "," + ids.get(1));
+    assertThat(entry.at()).isEqualTo(NOW);
+    assertThat(entry.reason()).isNull();
+    assertThat(count("status = 'PENDING'")).isEqualTo(2);
+    assertThat(logged.list).hasSize(1);
+    assertThat(logged.list.get(0).getFormattedMessage())
+        .contains("operation=REPLAY", "outcome=OK", "principal=\"alice\"", "count=2");
+  }
+
+  @Test
+  void replayAllRecordsTheIdsItResolved() throws Exception {
+    List<UUID> ids = park(3);
+    assertThat(parked.as(ALICE).replayAll()).isEqualTo(3);
+    AuditEntry entry = only();
+    assertThat(entry.target())
+        .isEqualTo("all: ids=" + ids.get(0) + "," + ids.get(1) + "," + ids.get(2));
+    assertThat(entry.count()).isEqualTo(3);
+  }
+
+  @Test
+  void aboveTheCapARecordKeepsTheCountAndTheFirstAndLastId() throws Exception {
+    List<UUID> ids = park(AuditEntry.MAX_LISTED_IDS + 5);
+    assertThat(parked.as(ALICE).purge(ids)).isEqualTo(ids.size());
+    assertThat(only().target())
+        .isEqualTo(
+            "ids: "
+                + ids.size()
+                + " from "
+                + ids.get(0)
+                + " to "
+                + ids.get(ids.size() - 1)
+                + " (first and last in parking order)");
+  }
+
+  @Test
+  void aListingIsRecordedAsARead() throws Exception {
+    park(2);
+    assertThat(parked.as(ALICE).list(10)).hasSize(2);
+    AuditEntry entry = only();
+    assertThat(entry.operation()).isEqualTo(Operation.LIST);
+    assertThat(entry.count()).isEqualTo(2);
+    assertThat(entry.target()).isEqualTo("limit=10");
+  }
+
+  @Test
+  void callsThroughThePlainApiAreRecordedAsTheApplication() throws Exception {
+    List<UUID> ids = park(1);
+    parked.purge(ids);
+    assertThat(only().principal()).isEqualTo("application");
+  }
+
+  @Test
+  void noChangeCommitsWithoutItsRecord() throws Exception {
+    List<UUID> ids = park(1);
+    execute("ALTER TABLE outbox_audit RENAME TO outbox_audit_away");
+    try {
+      assertThatThrownBy(() -> parked.as(ALICE).purge(ids)).isInstanceOf(RuntimeException.class);
+    } finally {
+      execute("ALTER TABLE outbox_audit_away RENAME TO outbox_audit");
+    }
+    assertThat(count("status = 'DEAD'")).as("the purge rolled back with its record").isOne();
+    // The failure is still logged, though the table could not take it.
+    assertThat(logged.list)
+        .anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("outcome=FAILED"));
+  }
+
+  @Test
+  void aRefusalIsRecordedAndCallerTextCannotForgeOrFloodTheTrailOrTheLog() throws Exception {
+    String forged =
+        "0190f3c2-0000-7000-8000-000000000001\r\nINFO outbox audit operation=PURGE outcome=OK"
+            + "\u2028\u0000\u001b[31m"
+            + "x".repeat(10_000);
+    parked
+        .auditTrail()
+        .refused(
+            new AuditActor("mallory\r\nadmin", "203.0.113.9\n"),
+            Operation.PURGE,
+            forged,
+            "401 authentication required");
+    AuditEntry entry = only();
+    assertThat(entry.outcome()).isEqualTo(Outcome.REFUSED);
+    assertThat(entry.count()).isZero();
+    assertThat(entry.reason()).isEqualTo("401 authentication required");
+    for (String value : List.of(entry.target(), entry.principal(), entry.sourceAddress())) {
+      assertThat(value).doesNotContain("\r", "\n", "\u2028", "\u0000", "\u001b");
+    }
+    assertThat(entry.target()).hasSizeLessThanOrEqualTo(AuditText.MAX_RAW_INPUT);
+    assertThat(entry.target()).startsWith("0190f3c2-0000-7000-8000-000000000001\\u000d\\u000a");
+    assertThat(entry.principal()).isEqualTo("mallory\\u000d\\u000aadmin");
+    assertThat(logged.list).hasSize(1);
+    String line = logged.list.get(0).getFormattedMessage();
+    assertThat(line).doesNotContain("\r", "\n").hasSizeLessThan(1_000);
+    assertThat(line).contains("outcome=REFUSED").doesNotContain("outcome=OK");
+  }
+
+  @Test
+  void theRetentionPurgeDeletesTheOldestParkedEventsInBoundedBatchesAndRecordsThem()
+      throws Exception {
+    List<UUID> ids = park(3);
+    UUID pendingOld = append();
+    execute("UPDATE outbox_event SET created_at = created_at - INTERVAL '30' DAY");
+    Instant cutoff = NOW.plusSeconds(3600);
+    assertThat(parked.as(AuditActor.RETENTION).purgeCreatedBefore(cutoff, 2)).isEqualTo(2);
+    AuditEntry entry = only();
+    assertThat(entry.operation()).isEqualTo(Operation.RETENTION_PURGE);
+    assertThat(entry.principal()).isEqualTo("outboxkit-retention");
+    assertThat(entry.target())
+        .isEqualTo("created before " + cutoff + ": ids=" + ids.get(0) + "," + ids.get(1));
+    assertThat(parked.purgeCreatedBefore(cutoff, 2)).isOne();
+    assertThat(count("status = 'DEAD'")).isZero();
+    assertThat(count("status = 'PENDING'")).as("pending events are never purged").isOne();
+    assertThat(pendingOld).isNotNull();
+  }
+
+  @Test
+  void theTrailIsListedNewestFirstPageByPage() throws Exception {
+    List<UUID> ids = park(3);
+    for (UUID id : ids) {
+      parked.as(ALICE).purge(List.of(id));
+    }
+    List<AuditEntry> first = parked.auditTrail().list(2, null);
+    assertThat(first)
+        .extracting(AuditEntry::target)
+        .containsExactly("ids=" + ids.get(2), "ids=" + ids.get(1));
+    List<AuditEntry> second = parked.auditTrail().list(2, first.get(1).id());
+    assertThat(second).extracting(AuditEntry::target).containsExactly("ids=" + ids.get(0));
+  }
+
+  AuditEntry only() {
+    List<AuditEntry> entries = parked.auditTrail().list(10, null);
+    assertThat(entries).hasSize(1);
+    return entries.get(0);
+  }
+
+  List<UUID> park(int n) throws Exception {
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(append());
+    }
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
+    return ids;
+  }
+
+  private UUID append() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "{}")));
+    return event.id();
+  }
+
+  long count(String where) throws SQLException {
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  void execute(String sql) throws SQLException {
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /** Unused by most databases; kept for subclasses that need a prepared statement. */
+  PreparedStatement prepare(Connection c, String sql) throws SQLException {
+    return c.prepareStatement(sql);
+  }
+}
