@@ -299,7 +299,9 @@ class IdempotencyAutoConfigurationTests {
               request.setContent("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
               MockHttpServletResponse response = new MockHttpServletResponse();
               filter.doFilter(
-                  request, response, (req, res) -> ((MockHttpServletResponse) res).setStatus(201));
+                  request,
+                  response,
+                  (req, res) -> ((jakarta.servlet.http.HttpServletResponse) res).setStatus(201));
               assertThat(response.getStatus()).isEqualTo(201);
               assertThat(
                       new org.springframework.jdbc.core.JdbcTemplate(
