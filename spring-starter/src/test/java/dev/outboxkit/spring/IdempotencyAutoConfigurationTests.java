@@ -6,26 +6,26 @@ import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.idempotency.web.IdempotencyScopeResolver;
 import dev.outboxkit.outbox.OutboxSchemaException;
 import dev.outboxkit.spring.autoconfigure.IdempotencyAutoConfiguration;
+import dev.outboxkit.spring.autoconfigure.IdempotencyProperties;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import java.util.UUID;
-import dev.outboxkit.idempotency.web.IdempotencyScopeResolver;
-import dev.outboxkit.spring.autoconfigure.IdempotencyProperties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.springframework.boot.test.system.CapturedOutput;
-import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.mock.web.MockHttpServletRequest;
-import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
 
 @ExtendWith(OutputCaptureExtension.class)
 class IdempotencyAutoConfigurationTests {
@@ -194,6 +194,7 @@ class IdempotencyAutoConfigurationTests {
                     .hasMessageContaining(
                         "Idempotency key table 'idempotency_key' does not exist"));
   }
+
   @Test
   void refusesCredentialHeadersInReplayedHeadersNamingTheProperty() {
     for (String header : new String[] {"Set-Cookie", "Authorization", "proxy-authorization"}) {

@@ -136,7 +136,8 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       if (!settings.sharedAnonymousScope()) {
         // Without a caller, one client could receive another's stored response or pre-claim its
         // key: refuse rather than share.
-        log.debug("Refused an Idempotency-Key on {}: no caller to scope it", request.getRequestURI());
+        log.debug(
+            "Refused an Idempotency-Key on {}: no caller to scope it", request.getRequestURI());
         reject(
             response,
             request,

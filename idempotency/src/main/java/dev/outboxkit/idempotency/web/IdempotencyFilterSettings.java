@@ -48,8 +48,8 @@ public record IdempotencyFilterSettings(
   public static final String REPLAYED_HEADER = "Idempotent-Replayed";
 
   /**
-   * The header ({@code false}) on a response whose body was too large to store with its key, and
-   * on its replays (which then carry no body).
+   * The header ({@code false}) on a response whose body was too large to store with its key, and on
+   * its replays (which then carry no body).
    */
   public static final String BODY_STORED_HEADER = "Idempotent-Body-Stored";
 

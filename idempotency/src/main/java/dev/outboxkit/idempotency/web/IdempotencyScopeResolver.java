@@ -12,8 +12,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The default, {@link #principal()}, uses the authenticated principal ({@code
  * request.getUserPrincipal()}, which Spring Security fills when its filter chain runs before the
- * idempotency filter). Define your own for what your authentication knows better, e.g. a JWT's issuer
- * and subject (subjects of two issuers may be equal), a tenant plus user, or an API key's id:
+ * idempotency filter). Define your own for what your authentication knows better, e.g. a JWT's
+ * issuer and subject (subjects of two issuers may be equal), a tenant plus user, or an API key's
+ * id:
  *
  * <pre>{@code
  * @Bean
@@ -26,8 +27,8 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>A resolver returns {@code null} when it cannot name the caller. The filter then refuses the
- * keyed request (403 problem) unless the shared anonymous scope was chosen explicitly: a key without
- * a caller would let one caller receive another's stored response or pre-claim its key.
+ * keyed request (403 problem) unless the shared anonymous scope was chosen explicitly: a key
+ * without a caller would let one caller receive another's stored response or pre-claim its key.
  * Implementations are thread-safe and must not read the request body.
  *
  * @since 0.1.0
@@ -64,7 +65,9 @@ public interface IdempotencyScopeResolver {
   static IdempotencyScopeResolver principal() {
     return request -> {
       Principal principal = request.getUserPrincipal();
-      return principal == null ? null : ClientScopes.scope(ClientScopes.PRINCIPAL, principal.getName());
+      return principal == null
+          ? null
+          : ClientScopes.scope(ClientScopes.PRINCIPAL, principal.getName());
     };
   }
 
@@ -103,9 +106,7 @@ public interface IdempotencyScopeResolver {
         || prefix.length() > 64
         || prefix.chars().anyMatch(Character::isISOControl)) {
       throw new IllegalArgumentException(
-          "prefix must be 1 to 64 characters without control characters but was '"
-              + prefix
-              + "'");
+          "prefix must be 1 to 64 characters without control characters but was '" + prefix + "'");
     }
     Objects.requireNonNull(name, "name");
     return request -> {

@@ -15,11 +15,11 @@ import org.jspecify.annotations.Nullable;
  * to live.
  *
  * <p>{@link #hmacSha256(byte[]) HMAC-SHA256} with a secret key is the recommended choice: a plain
- * SHA-256 of a body that holds a card number (PAN) can be brute-forced from the table, because a PAN
- * has few unknown digits; without the key an HMAC cannot. {@link #sha256()} stays available as an
- * explicit choice for bodies without secrets. Changing the algorithm or the key changes every
- * fingerprint: a retry of a key stored before the change is answered 422 until the key expires.
- * The key never appears in {@link #toString()}. Thread-safe.
+ * SHA-256 of a body that holds a card number (PAN) can be brute-forced from the table, because a
+ * PAN has few unknown digits; without the key an HMAC cannot. {@link #sha256()} stays available as
+ * an explicit choice for bodies without secrets. Changing the algorithm or the key changes every
+ * fingerprint: a retry of a key stored before the change is answered 422 until the key expires. The
+ * key never appears in {@link #toString()}. Thread-safe.
  *
  * @since 0.1.0
  */

@@ -50,7 +50,12 @@ class IdempotencyFilterSecurityTests {
     assertThat(harness.jdbc.queryForObject("SELECT count(*) FROM idempotency_key", Integer.class))
         .isZero();
     assertThat(
-            harness.registry.get("idempotency.requests").tag("outcome", "rejected").counter().count())
+            harness
+                .registry
+                .get("idempotency.requests")
+                .tag("outcome", "rejected")
+                .counter()
+                .count())
         .isEqualTo(2);
   }
 
@@ -125,7 +130,9 @@ class IdempotencyFilterSecurityTests {
     MockHttpServletResponse first =
         FilterHarness.send(filter, FilterHarness.post("k-big", "{}", "alice", null), handler);
     assertThat(first.getStatus()).isEqualTo(201);
-    assertThat(first.getContentAsString()).startsWith("{\"id\":\"payment-1\"").hasSizeGreaterThan(200);
+    assertThat(first.getContentAsString())
+        .startsWith("{\"id\":\"payment-1\"")
+        .hasSizeGreaterThan(200);
     assertThat(first.getHeader("Idempotent-Body-Stored")).isEqualTo("false");
     MockHttpServletResponse replay =
         FilterHarness.send(filter, FilterHarness.post("k-big", "{}", "alice", null), handler);

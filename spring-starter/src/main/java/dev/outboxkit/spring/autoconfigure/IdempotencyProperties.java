@@ -92,8 +92,8 @@ public record IdempotencyProperties(
    *     scoped per client. Not authentication: any caller can send any value. Unset: the principal
    *     only. Ignored when the application defines an IdempotencyScopeResolver bean.
    * @param sharedAnonymousScope Whether a keyed request without a caller (no principal, no client
-   *     header) shares one scope with every other such request, so one caller can receive
-   *     another's stored response. Default false: such a request is refused with 403.
+   *     header) shares one scope with every other such request, so one caller can receive another's
+   *     stored response. Default false: such a request is refused with 403.
    * @param maxBodySize Largest request body of an idempotent request; larger ones get 413.
    * @param maxStoredResponseSize Largest response body stored with its key. A larger response is
    *     sent normally with Idempotent-Body-Stored: false; its key and status are kept, so a retry
@@ -174,7 +174,11 @@ public record IdempotencyProperties(
 
     @Override
     public String toString() {
-      return "Fingerprint[algorithm=" + algorithm + ", key=" + (key == null ? "unset" : "******") + "]";
+      return "Fingerprint[algorithm="
+          + algorithm
+          + ", key="
+          + (key == null ? "unset" : "******")
+          + "]";
     }
   }
 

@@ -35,7 +35,8 @@ final class JwtIdempotencyScenario {
     registry.add("outbox.store.auto-create", () -> "true");
     registry.add("outbox.idempotency.auto-create", () -> "true");
     registry.add(
-        "outbox.idempotency.http.fingerprint.key", () -> "jwt-test-fingerprint-key-0123456789abcdef");
+        "outbox.idempotency.http.fingerprint.key",
+        () -> "jwt-test-fingerprint-key-0123456789abcdef");
   }
 
   /** A token for {@code subject}, signed with the issuer's private key. */

@@ -86,7 +86,9 @@ class PostgresJwtIdempotencyIntegrationTests {
     for (HttpResponse<String> refused : java.util.List.of(anonymous, again)) {
       assertThat(refused.statusCode()).isEqualTo(403);
       assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
-      assertThat(refused.body()).contains("idempotency-caller-unknown").contains("not authenticated");
+      assertThat(refused.body())
+          .contains("idempotency-caller-unknown")
+          .contains("not authenticated");
     }
     assertThat(orders.executions.get()).isEqualTo(before);
     // The same public endpoint with a token works and is scoped to its subject.

@@ -62,7 +62,8 @@ abstract class HttpIdempotencyContractTests {
     registry.add("outbox.idempotency.http.paths", () -> "/by-path/**");
     registry.add("outbox.idempotency.http.max-stored-response-size", () -> "2KB");
     registry.add(
-        "outbox.idempotency.http.fingerprint.key", () -> "contract-fingerprint-key-0123456789abcdef");
+        "outbox.idempotency.http.fingerprint.key",
+        () -> "contract-fingerprint-key-0123456789abcdef");
   }
 
   @LocalServerPort int port;
