@@ -25,7 +25,11 @@ public final class IdempotencyPurger {
   private final int batchSize;
   private final int maxBatches;
   private final Clock clock;
+  private final OutboxTable keyTable;
+  private final OutboxTable inboxTable;
   private final Counter purged;
+  private final Counter keyFailures;
+  private final Counter inboxFailures;
 
   /**
    * @param dataSource where the tables are
@@ -50,6 +54,8 @@ public final class IdempotencyPurger {
       throw new IllegalArgumentException("batchSize and maxBatches must be at least 1");
     }
     this.dataSource = dataSource;
+    this.keyTable = keyTable;
+    this.inboxTable = inboxTable;
     this.keys = IdempotencySql.of(dialect, keyTable);
     this.inbox = InboxSql.of(dialect, inboxTable);
     this.batchSize = batchSize;
@@ -59,36 +65,73 @@ public final class IdempotencyPurger {
         Counter.builder("idempotency.keys.purged")
             .description("Expired idempotency keys and inbox entries deleted")
             .register(registry);
+    // Registered now, so a scrape shows 0 before the first failure and alerts can rely on it.
+    this.keyFailures = failures(registry, keyTable);
+    this.inboxFailures = failures(registry, inboxTable);
+  }
+
+  private static Counter failures(MeterRegistry registry, OutboxTable table) {
+    return Counter.builder("idempotency.purge.failures")
+        .description("Purges of expired idempotency keys or inbox entries that failed, by table")
+        .tag("table", table.qualifiedName())
+        .register(registry);
   }
 
   /**
-   * Deletes expired rows of both tables, at most {@code batchSize * maxBatches} of each.
+   * Deletes expired rows of both tables, at most {@code batchSize * maxBatches} of each. A table
+   * whose purge fails is counted in {@code idempotency.purge.failures{table}}; the other table is
+   * still purged, then the first failure is thrown.
    *
    * @return the number of rows deleted
+   * @throws OutboxStoreException when either table could not be purged
    */
   public int purgeExpired() {
+    int total = 0;
+    OutboxStoreException failure = null;
+    try {
+      total += purge(keys::purge, keyTable);
+    } catch (OutboxStoreException e) {
+      keyFailures.increment();
+      failure = e;
+    }
+    try {
+      total += purge(inbox::purge, inboxTable);
+    } catch (OutboxStoreException e) {
+      inboxFailures.increment();
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    return total;
+  }
+
+  private int purge(Batch batchDelete, OutboxTable table) {
     int total = 0;
     try (Connection connection = dataSource.getConnection()) {
       connection.setAutoCommit(true);
       for (int batch = 0; batch < maxBatches; batch++) {
-        int deleted = keys.purge(connection, clock.instant(), batchSize);
+        int deleted = batchDelete.delete(connection, clock.instant(), batchSize);
         total += deleted;
         if (deleted < batchSize) {
           break;
         }
       }
-      for (int batch = 0; batch < maxBatches; batch++) {
-        int deleted = inbox.purge(connection, clock.instant(), batchSize);
-        total += deleted;
-        if (deleted < batchSize) {
-          break;
-        }
-      }
+      return total;
     } catch (SQLException e) {
-      throw new OutboxStoreException("Could not purge expired idempotency keys", e);
+      throw new OutboxStoreException("Could not purge expired rows of " + table.qualifiedName(), e);
     } finally {
       purged.increment(total);
     }
-    return total;
+  }
+
+  /** One bounded delete of expired rows. */
+  @FunctionalInterface
+  private interface Batch {
+    int delete(Connection connection, java.time.Instant now, int limit) throws SQLException;
   }
 }

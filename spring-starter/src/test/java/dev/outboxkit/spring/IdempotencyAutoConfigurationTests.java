@@ -6,20 +6,28 @@ import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.Inbox;
+import dev.outboxkit.idempotency.web.IdempotencyScopeResolver;
 import dev.outboxkit.outbox.OutboxSchemaException;
 import dev.outboxkit.spring.autoconfigure.IdempotencyAutoConfiguration;
+import dev.outboxkit.spring.autoconfigure.IdempotencyProperties;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
 
+@ExtendWith(OutputCaptureExtension.class)
 class IdempotencyAutoConfigurationTests {
 
   private final AutoConfigurations configurations =
@@ -185,5 +193,124 @@ class IdempotencyAutoConfigurationTests {
                     .isInstanceOf(OutboxSchemaException.class)
                     .hasMessageContaining(
                         "Idempotency key table 'idempotency_key' does not exist"));
+  }
+
+  @Test
+  void refusesCredentialHeadersInReplayedHeadersNamingTheProperty() {
+    for (String header : new String[] {"Set-Cookie", "Authorization", "proxy-authorization"}) {
+      runner
+          .withPropertyValues("outbox.idempotency.http.replayed-headers=Content-Type," + header)
+          .run(
+              context ->
+                  assertThat(context)
+                      .getFailure()
+                      .hasStackTraceContaining(
+                          "outbox.idempotency.http.replayed-headers must not contain " + header));
+    }
+  }
+
+  @Test
+  void idempotentEndpointsNeedAFingerprintKeyOrAnExplicitSha256() {
+    WebApplicationContextRunner web =
+        new WebApplicationContextRunner()
+            .withConfiguration(configurations)
+            .withPropertyValues(
+                "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+                "outbox.store.auto-create=true",
+                "outbox.idempotency.auto-create=true",
+                "outbox.idempotency.http.paths=/payments/**");
+    web.run(
+        context ->
+            assertThat(context)
+                .getFailure()
+                .hasStackTraceContaining("outbox.idempotency.http.fingerprint.key is not set")
+                .hasStackTraceContaining("outbox.idempotency.http.fingerprint.algorithm=sha256"));
+    web.withPropertyValues("outbox.idempotency.http.fingerprint.algorithm=sha256")
+        .run(context -> assertThat(context).hasNotFailed());
+    String key = "a-secret-fingerprint-key-0123456789abcdef";
+    web.withPropertyValues("outbox.idempotency.http.fingerprint.key=" + key)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(IdempotencyProperties.class).toString())
+                  .doesNotContain(key);
+            });
+    web.withPropertyValues("outbox.idempotency.http.fingerprint.key=too-short")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "outbox.idempotency.http.fingerprint.key must have at least 32 bytes but"
+                            + " has 9"));
+  }
+
+  @Test
+  void anApplicationWithoutIdempotentEndpointsNeedsNoFingerprintSetting() {
+    new WebApplicationContextRunner()
+        .withConfiguration(configurations)
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+            "outbox.store.auto-create=true",
+            "outbox.idempotency.auto-create=true")
+        .run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void warnsAtStartUpWhenTheFilterHasNoSourceOfCallers(CapturedOutput output) {
+    WebApplicationContextRunner web =
+        new WebApplicationContextRunner()
+            .withConfiguration(configurations)
+            .withPropertyValues(
+                "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+                "outbox.store.auto-create=true",
+                "outbox.idempotency.auto-create=true");
+    web.run(context -> assertThat(context).hasNotFailed());
+    assertThat(output).contains("The Idempotency-Key filter has no source of callers");
+    web.withPropertyValues("outbox.idempotency.http.shared-anonymous-scope=true")
+        .run(context -> assertThat(context).hasNotFailed());
+    assertThat(output)
+        .contains("outbox.idempotency.http.shared-anonymous-scope=true: keyed requests without");
+  }
+
+  @Test
+  void aScopeResolverBeanScopesTheKeys() throws Exception {
+    new WebApplicationContextRunner()
+        .withConfiguration(configurations)
+        .withPropertyValues(
+            "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+            "outbox.store.auto-create=true",
+            "outbox.idempotency.auto-create=true",
+            "outbox.idempotency.http.paths=/payments/**",
+            "outbox.idempotency.http.fingerprint.algorithm=sha256")
+        .withBean(
+            IdempotencyScopeResolver.class,
+            () -> IdempotencyScopeResolver.of("tenant:", r -> r.getHeader("X-Tenant")))
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              jakarta.servlet.Filter filter =
+                  context
+                      .getBean("idempotencyFilterRegistration", FilterRegistrationBean.class)
+                      .getFilter();
+              MockHttpServletRequest request = new MockHttpServletRequest("POST", "/payments/1");
+              request.addHeader("Idempotency-Key", "k-1");
+              request.addHeader("X-Tenant", "acme");
+              request.setContentType("application/json");
+              request.setContent("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+              MockHttpServletResponse response = new MockHttpServletResponse();
+              filter.doFilter(
+                  request,
+                  response,
+                  (req, res) -> ((jakarta.servlet.http.HttpServletResponse) res).setStatus(201));
+              assertThat(response.getStatus()).isEqualTo(201);
+              assertThat(
+                      new org.springframework.jdbc.core.JdbcTemplate(
+                              context.getBean(javax.sql.DataSource.class))
+                          .queryForObject(
+                              "SELECT scope FROM idempotency_key WHERE idem_key = 'k-1'",
+                              String.class))
+                  .isEqualTo("tenant:acme");
+            });
   }
 }

@@ -9,10 +9,18 @@ package dev.outboxkit.idempotency.web;
 public interface CacheableResponses {
 
   /**
-   * 2xx, 3xx (a redirect after a POST is a success) and 4xx except 409 (conflict) and 429 (rate
-   * limited); never 5xx.
+   * 2xx, 3xx (a redirect after a POST is a success) and 4xx except authentication and authorization
+   * failures (401, 403, 407: the caller may fix its credentials or be granted access and retry with
+   * the same key), 409 (conflict) and 429 (rate limited); never 5xx.
    */
-  CacheableResponses DEFAULT = status -> status < 500 && status != 409 && status != 429;
+  CacheableResponses DEFAULT =
+      status ->
+          status < 500
+              && status != 401
+              && status != 403
+              && status != 407
+              && status != 409
+              && status != 429;
 
   /**
    * @param status the response status

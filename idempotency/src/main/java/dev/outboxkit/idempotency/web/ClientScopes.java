@@ -1,15 +1,12 @@
 package dev.outboxkit.idempotency.web;
 
 import dev.outboxkit.idempotency.IdempotencyDefaults;
-import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
-import java.security.Principal;
 import java.util.HexFormat;
-import org.jspecify.annotations.Nullable;
 
 /**
- * The scope of a request's key: the authenticated principal, else a client header, else one
- * anonymous scope.
+ * The scopes the built-in {@link IdempotencyScopeResolver}s produce, and the one shared anonymous
+ * scope a deployment may opt into.
  *
  * <p>A scope must fit the 255-character key column, but principal names need not: an X.509 subject
  * DN easily passes it, which would make every request of that user a 400. Such a name is replaced,
@@ -27,15 +24,6 @@ final class ClientScopes {
   static final String HASHED = "sha256:";
 
   private ClientScopes() {}
-
-  static String of(HttpServletRequest request, @Nullable String clientHeader) {
-    Principal principal = request.getUserPrincipal();
-    if (principal != null) {
-      return scope(PRINCIPAL, principal.getName());
-    }
-    String client = clientHeader == null ? null : request.getHeader(clientHeader);
-    return client == null || client.isBlank() ? ANONYMOUS : scope(CLIENT, client.strip());
-  }
 
   static String scope(String prefix, String name) {
     if (prefix.length() + name.length() <= IdempotencyDefaults.MAX_KEY_LENGTH

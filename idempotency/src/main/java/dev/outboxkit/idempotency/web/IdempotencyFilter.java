@@ -20,6 +20,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.server.PathContainer;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -39,6 +41,7 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <ul>
  *   <li>missing key where required, or a malformed key: 400;
+ *   <li>a key but no caller to scope it (no principal, nothing the resolver knows): 403;
  *   <li>body over the limit: 413;
  *   <li>same key, different request (method, path, query or body): 422, handler not run;
  *   <li>same key while the first request is still running (past the lock timeout): 409 with {@code
@@ -47,15 +50,21 @@ import tools.jackson.databind.json.JsonMapper;
  *       Idempotent-Replayed: true}, handler not run.
  * </ul>
  *
- * <p>Only cacheable responses are stored (by default 2xx and 4xx except 409 and 429). Any other
- * response, or one whose transaction was marked rollback-only, rolls the transaction back, key
- * included, so a retry runs the handler again. Errors are RFC 9457 problem details. The key is
- * scoped to the client: the authenticated principal, or a configured header; a name too long for
- * the key column (an X.509 DN, say) is replaced by its SHA-256, so it still scopes keys instead of
- * failing every request. Form posts are fingerprinted by their parameters, each name and value
- * length-prefixed, so no newline or {@code =} in a value makes two forms alike.
+ * <p>Only cacheable responses are stored (by default 2xx, 3xx and 4xx except 401, 403, 407, 409 and
+ * 429). Any other response, or one whose transaction was marked rollback-only, rolls the
+ * transaction back, key included, so a retry runs the handler again. A response body larger than
+ * the configured limit is not stored (the key and status are, so the work never runs twice); the
+ * response says so in {@code Idempotent-Body-Stored: false}. Errors are RFC 9457 problem details.
+ * The key is scoped to the caller by an {@link IdempotencyScopeResolver} (by default the
+ * authenticated principal); a keyed request whose caller is unknown is refused with 403 unless the
+ * shared anonymous scope was chosen. Fingerprints are HMAC-SHA256 under a secret key, or SHA-256
+ * when chosen explicitly ({@link RequestFingerprinting}). Form posts are fingerprinted by their
+ * parameters, each name and value length-prefixed, so no newline or {@code =} in a value makes two
+ * forms alike.
  */
 public final class IdempotencyFilter extends OncePerRequestFilter {
+
+  private static final Logger log = LoggerFactory.getLogger(IdempotencyFilter.class);
 
   private static final String PROBLEM_JSON = "application/problem+json";
 
@@ -66,6 +75,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
   private final List<PathPattern> patterns;
   private final MeterRegistry registry;
   private final JsonMapper json = JsonMapper.builder().build();
+  private final Counter notStored;
 
   /**
    * @param idempotency records keys and responses
@@ -88,6 +98,11 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     this.patterns =
         settings.pathPatterns().stream().map(PathPatternParser.defaultInstance::parse).toList();
     this.registry = registry;
+    this.notStored =
+        Counter.builder("idempotency.responses.not.stored")
+            .description("Responses whose body was too large to store with their key")
+            .tag("reason", "too-large")
+            .register(registry);
   }
 
   @Override
@@ -116,11 +131,29 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       }
       return;
     }
+    String scope = settings.scopeResolver().resolve(request);
+    if (scope == null) {
+      if (!settings.sharedAnonymousScope()) {
+        // Without a caller, one client could receive another's stored response or pre-claim its
+        // key: refuse rather than share.
+        log.debug(
+            "Refused an Idempotency-Key on {}: no caller to scope it", request.getRequestURI());
+        reject(
+            response,
+            request,
+            403,
+            "Idempotency caller unknown",
+            "This "
+                + settings.headerName()
+                + " cannot be scoped to a caller: the request is not authenticated"
+                + " (and names no client). Authenticate the request and retry with the same key.");
+        return;
+      }
+      scope = ClientScopes.ANONYMOUS;
+    }
     IdempotencyKey key;
     try {
-      key =
-          IdempotencyKey.of(
-              ClientScopes.of(request, settings.clientHeader()), unquote(header.trim()));
+      key = IdempotencyKey.of(scope, unquote(header.trim()));
     } catch (InvalidIdempotencyKeyException e) {
       reject(response, request, 400, "Invalid Idempotency-Key", e.getMessage());
       return;
@@ -132,7 +165,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     if (isForm(request)) {
       // The container parses form bodies from the stream itself (for @RequestParam), and filters
       // such as CSRF may have done so already: fingerprint the parsed parameters instead.
-      run(key, RequestFingerprints.ofForm(request), request, response, chain);
+      run(key, RequestFingerprints.ofForm(fingerprinting(), request), request, response, chain);
       return;
     }
     byte[] body = readBody(request);
@@ -142,7 +175,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     }
     run(
         key,
-        RequestFingerprints.ofBody(request, body),
+        RequestFingerprints.ofBody(fingerprinting(), request, body),
         new CachedBodyRequest(request, body),
         response,
         chain);
@@ -188,15 +221,14 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
                                   + request.getRequestURI()
                                   + " started async processing (Callable, DeferredResult, ...)");
                         }
-                        StoredResponse stored = stored(capture);
                         // sendError bodies are rendered later by an error dispatch this filter
                         // does not see: such a response cannot be replayed faithfully.
                         if (capture.errorSent
-                            || !settings.cacheable().isCacheable(stored.status())
+                            || !settings.cacheable().isCacheable(capture.getStatus())
                             || status.isRollbackOnly()) {
                           throw new NotStored();
                         }
-                        return stored;
+                        return stored(capture, request);
                       }));
     } catch (IdempotencyKeyInFlightException e) {
       // The database rolled the transaction back while it waited for the key (e.g. a deadlock).
@@ -239,6 +271,15 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
               + " is still being processed;"
               + " retry after it completes");
     }
+  }
+
+  private RequestFingerprinting fingerprinting() {
+    RequestFingerprinting fingerprinting = settings.fingerprinting();
+    if (fingerprinting == null) {
+      throw new IllegalStateException(
+          "No request fingerprinting configured: choose HMAC-SHA256 with a key or SHA-256");
+    }
+    return fingerprinting;
   }
 
   /** {@code null}: not idempotent; otherwise whether the key is required. */
@@ -287,7 +328,31 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
         && type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded");
   }
 
-  private StoredResponse stored(ContentCachingResponseWrapper capture) {
+  private StoredResponse stored(ContentCachingResponseWrapper capture, HttpServletRequest request) {
+    int size = capture.getContentSize();
+    if (size > settings.maxStoredResponseBytes()) {
+      // Keep the key (the work committed and must never run twice) but not the body: the client
+      // learns it now, and its retries get the status and headers without the body.
+      log.warn(
+          "Response to {} {} (status {}, {} bytes) is larger than the {} bytes stored with an"
+              + " idempotency key: the key is kept, a replay carries no body",
+          request.getMethod(),
+          request.getRequestURI(),
+          capture.getStatus(),
+          size,
+          settings.maxStoredResponseBytes());
+      notStored.increment();
+      capture.setHeader(IdempotencyFilterSettings.BODY_STORED_HEADER, "false");
+      Map<String, List<String>> headers = new LinkedHashMap<>();
+      for (String name : settings.replayedHeaders()) {
+        List<String> values = new ArrayList<>(capture.getHeaders(name));
+        if (!name.equalsIgnoreCase("Content-Type") && !values.isEmpty()) {
+          headers.put(name, values);
+        }
+      }
+      headers.put(IdempotencyFilterSettings.BODY_STORED_HEADER, List.of("false"));
+      return new StoredResponse(capture.getStatus(), headers, new byte[0]);
+    }
     Map<String, List<String>> headers = new LinkedHashMap<>();
     for (String name : settings.replayedHeaders()) {
       List<String> values = new ArrayList<>(capture.getHeaders(name));

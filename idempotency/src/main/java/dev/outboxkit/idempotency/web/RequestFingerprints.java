@@ -4,12 +4,12 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What identifies a request for its idempotency key: SHA-256 over method, path, query and body.
+ * What identifies a request for its idempotency key: a digest ({@link RequestFingerprinting},
+ * HMAC-SHA256 or SHA-256) over method, path, query and body.
  *
  * <p>Form posts are fingerprinted by their parsed parameters (the container may have consumed the
  * body already). Each name and value is length-prefixed, names sorted, values in request order, so
@@ -22,16 +22,16 @@ final class RequestFingerprints {
   private RequestFingerprints() {}
 
   /** The fingerprint of a request whose raw body was read. */
-  static String ofBody(HttpServletRequest request, byte[] body) {
-    MessageDigest digest = sha256();
+  static String ofBody(RequestFingerprinting algorithm, HttpServletRequest request, byte[] body) {
+    RequestFingerprinting.Digest digest = algorithm.start();
     requestLine(digest, request);
     digest.update(body);
-    return HexFormat.of().formatHex(digest.digest());
+    return digest.hex();
   }
 
   /** The fingerprint of a form post, by its parsed parameters. */
-  static String ofForm(HttpServletRequest request) {
-    MessageDigest digest = sha256();
+  static String ofForm(RequestFingerprinting algorithm, HttpServletRequest request) {
+    RequestFingerprinting.Digest digest = algorithm.start();
     digest.update("\nform\n".getBytes(StandardCharsets.UTF_8));
     requestLine(digest, request);
     for (Map.Entry<String, String[]> parameter :
@@ -41,11 +41,11 @@ final class RequestFingerprints {
         lengthPrefixed(digest, value);
       }
     }
-    return HexFormat.of().formatHex(digest.digest());
+    return digest.hex();
   }
 
   /** Method, path and query; none of them can hold a raw newline. */
-  private static void requestLine(MessageDigest digest, HttpServletRequest request) {
+  private static void requestLine(RequestFingerprinting.Digest digest, HttpServletRequest request) {
     digest.update(request.getMethod().getBytes(StandardCharsets.UTF_8));
     digest.update((byte) '\n');
     digest.update(request.getRequestURI().getBytes(StandardCharsets.UTF_8));
@@ -57,7 +57,7 @@ final class RequestFingerprints {
     digest.update((byte) '\n');
   }
 
-  private static void lengthPrefixed(MessageDigest digest, String text) {
+  private static void lengthPrefixed(RequestFingerprinting.Digest digest, String text) {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     digest.update((bytes.length + ":").getBytes(StandardCharsets.US_ASCII));
     digest.update(bytes);

@@ -88,10 +88,13 @@ class IdempotencyFilterFuzzTests {
             "Idempotency-Key",
             List.of("/payments/**"),
             Set.of("POST", "PATCH"),
-            "X-Client",
+            IdempotencyScopeResolver.header("X-Client"),
+            false,
             MAX_BODY,
+            IdempotencyFilterSettings.DEFAULT_MAX_STORED_RESPONSE_BYTES,
             List.of("Content-Type", "Location"),
-            CacheableResponses.DEFAULT);
+            CacheableResponses.DEFAULT,
+            RequestFingerprinting.hmacSha256("fuzz-fingerprint-key-0123456789abcdef"));
     filter =
         new IdempotencyFilter(
             idempotency,
@@ -168,7 +171,7 @@ class IdempotencyFilterFuzzTests {
       JsonNode problem = JSON.readTree(response.getContentAsByteArray());
       assertThat(problem.get("status").asInt()).isEqualTo(response.getStatus());
       assertThat(problem.get("title").asString()).isNotBlank();
-      assertThat(response.getStatus()).isIn(400, 409, 413, 422);
+      assertThat(response.getStatus()).isIn(400, 403, 409, 413, 422);
     }
   }
 

@@ -7,7 +7,9 @@ import dev.outboxkit.idempotency.ResultCodec;
 import dev.outboxkit.idempotency.web.CacheableResponses;
 import dev.outboxkit.idempotency.web.IdempotencyFilter;
 import dev.outboxkit.idempotency.web.IdempotencyFilterSettings;
+import dev.outboxkit.idempotency.web.IdempotencyScopeResolver;
 import dev.outboxkit.idempotency.web.Idempotent;
+import dev.outboxkit.idempotency.web.RequestFingerprinting;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.OutboxDialect;
@@ -19,6 +21,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -32,6 +35,7 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.core.env.Environment;
 import org.springframework.http.server.RequestPath;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.web.method.HandlerMethod;
@@ -147,6 +151,12 @@ public final class IdempotencyAutoConfiguration {
 
     private static final Set<String> UNSAFE_METHODS = Set.of("POST", "PUT", "PATCH", "DELETE");
 
+    /** The idempotency filter's order: after Spring Security's filter chain (-100 by default). */
+    static final int ORDER = 0;
+
+    /** The bean name of Spring Security's servlet filter chain. */
+    private static final String SECURITY_FILTER_CHAIN = "springSecurityFilterChain";
+
     @Bean
     @ConditionalOnMissingBean(name = "idempotencyFilterRegistration")
     FilterRegistrationBean<IdempotencyFilter> idempotencyFilterRegistration(
@@ -155,21 +165,36 @@ public final class IdempotencyAutoConfiguration {
         IdempotencyProperties properties,
         ObjectProvider<RequestMappingHandlerMapping> mappings,
         ObjectProvider<CacheableResponses> cacheable,
-        ObjectProvider<MeterRegistry> meterRegistry) {
+        ObjectProvider<IdempotencyScopeResolver> scopeResolver,
+        ObjectProvider<MeterRegistry> meterRegistry,
+        ListableBeanFactory beans,
+        Environment environment) {
       IdempotencyProperties.Http http = properties.http();
       Set<String> methods =
           http.methods().stream()
               .map(m -> m.toUpperCase(java.util.Locale.ROOT))
               .collect(Collectors.toSet());
+      IdempotencyScopeResolver resolver = scopeResolver.getIfUnique();
+      IdempotencyScopeChecks.warnAboutScopeSources(
+          http, resolver != null, beans.containsBean(SECURITY_FILTER_CHAIN), environment, ORDER);
+      if (resolver == null) {
+        resolver = IdempotencyScopeResolver.principal();
+        if (http.clientHeader() != null && !http.clientHeader().isBlank()) {
+          resolver = resolver.orElse(IdempotencyScopeResolver.header(http.clientHeader()));
+        }
+      }
       IdempotencyFilterSettings settings =
           new IdempotencyFilterSettings(
               http.headerName(),
               http.paths(),
               methods,
-              http.clientHeader(),
+              resolver,
+              http.sharedAnonymousScope(),
               (int) http.maxBodySize().toBytes(),
+              (int) http.maxStoredResponseSize().toBytes(),
               http.replayedHeaders(),
-              cacheable.getIfUnique(() -> CacheableResponses.DEFAULT));
+              cacheable.getIfUnique(() -> CacheableResponses.DEFAULT),
+              fingerprinting(http.fingerprint()));
       IdempotencyFilter filter =
           new IdempotencyFilter(
               idempotency,
@@ -180,14 +205,27 @@ public final class IdempotencyAutoConfiguration {
       FilterRegistrationBean<IdempotencyFilter> registration = new FilterRegistrationBean<>(filter);
       registration.setName("idempotencyFilter");
       // After Spring Security's filter chain (order -100), so the principal scopes the key.
-      registration.setOrder(0);
+      registration.setOrder(ORDER);
       return registration;
+    }
+
+    /** {@code null} when HMAC is chosen (the default) without a key: the verifier says so. */
+    private static @Nullable RequestFingerprinting fingerprinting(
+        IdempotencyProperties.Fingerprint fingerprint) {
+      if (fingerprint.algorithm() == IdempotencyProperties.FingerprintAlgorithm.SHA256) {
+        return RequestFingerprinting.sha256();
+      }
+      return fingerprint.key() == null ? null : RequestFingerprinting.hmacSha256(fingerprint.key());
     }
 
     @Bean
     static IdempotentHandlerVerifier idempotentHandlerVerifier(
-        ObjectProvider<RequestMappingHandlerMapping> mappings) {
-      return new IdempotentHandlerVerifier(mappings);
+        ObjectProvider<RequestMappingHandlerMapping> mappings, IdempotencyProperties properties) {
+      IdempotencyProperties.Http http = properties.http();
+      boolean fingerprintChosen =
+          http.fingerprint().algorithm() == IdempotencyProperties.FingerprintAlgorithm.SHA256
+              || http.fingerprint().key() != null;
+      return new IdempotentHandlerVerifier(mappings, !http.paths().isEmpty(), fingerprintChosen);
     }
 
     private static @Nullable Idempotent annotation(

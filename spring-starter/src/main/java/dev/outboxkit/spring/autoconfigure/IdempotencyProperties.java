@@ -2,8 +2,10 @@ package dev.outboxkit.spring.autoconfigure;
 
 import dev.outboxkit.idempotency.IdempotencyDefaults;
 import dev.outboxkit.outbox.OutboxTable;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -87,9 +89,18 @@ public record IdempotencyProperties(
    *     /payments/**. Requests to them must carry a key.
    * @param methods HTTP methods the path patterns apply to.
    * @param clientHeader Header naming the client when no principal is authenticated; keys are
-   *     scoped per client. Unset: the principal only (anonymous requests share one scope).
+   *     scoped per client. Not authentication: any caller can send any value. Unset: the principal
+   *     only. Ignored when the application defines an IdempotencyScopeResolver bean.
+   * @param sharedAnonymousScope Whether a keyed request without a caller (no principal, no client
+   *     header) shares one scope with every other such request, so one caller can receive another's
+   *     stored response. Default false: such a request is refused with 403.
    * @param maxBodySize Largest request body of an idempotent request; larger ones get 413.
-   * @param replayedHeaders Response headers stored and sent again on a replay.
+   * @param maxStoredResponseSize Largest response body stored with its key. A larger response is
+   *     sent normally with Idempotent-Body-Stored: false; its key and status are kept, so a retry
+   *     replays the status and headers without the body.
+   * @param replayedHeaders Response headers stored and sent again on a replay. Never Set-Cookie,
+   *     Authorization or Proxy-Authorization.
+   * @param fingerprint How requests are fingerprinted for their key.
    */
   public record Http(
       @DefaultValue("true") boolean enabled,
@@ -97,8 +108,11 @@ public record IdempotencyProperties(
       @DefaultValue List<String> paths,
       @DefaultValue({"POST", "PATCH"}) Set<String> methods,
       @Nullable String clientHeader,
+      @DefaultValue("false") boolean sharedAnonymousScope,
       @DefaultValue("1MB") DataSize maxBodySize,
-      @DefaultValue({"Content-Type", "Location"}) List<String> replayedHeaders) {
+      @DefaultValue("1MB") DataSize maxStoredResponseSize,
+      @DefaultValue({"Content-Type", "Location"}) List<String> replayedHeaders,
+      @DefaultValue Fingerprint fingerprint) {
 
     /** Checks every value, naming the property. */
     public Http {
@@ -110,8 +124,74 @@ public record IdempotencyProperties(
             "outbox.idempotency.http.max-body-size must be between 1B and 64MB but was "
                 + maxBodySize);
       }
+      if (maxStoredResponseSize.toBytes() < 0
+          || maxStoredResponseSize.toBytes() > 64L * 1024 * 1024) {
+        throw new IllegalArgumentException(
+            "outbox.idempotency.http.max-stored-response-size must be between 0B and 64MB but was "
+                + maxStoredResponseSize);
+      }
+      for (String header : replayedHeaders) {
+        // The same list as IdempotencyFilterSettings.CREDENTIAL_HEADERS, without loading the web
+        // classes in applications that have none.
+        if (CREDENTIAL_HEADERS.contains(header.strip().toLowerCase(Locale.ROOT))) {
+          throw new IllegalArgumentException(
+              "outbox.idempotency.http.replayed-headers must not contain "
+                  + header
+                  + ": a replay would hand one caller's session or credentials to whoever"
+                  + " retries the key");
+        }
+      }
     }
   }
+
+  /**
+   * How requests are fingerprinted, to recognise the same request under the same key.
+   *
+   * @param algorithm HMAC_SHA256 (the default; needs a key) or SHA256 (plain, keyless: a card
+   *     number in a body could be brute-forced from the key table, so choose it only for bodies
+   *     without such secrets).
+   * @param key The HMAC key, at least 32 bytes (e.g. openssl rand -base64 32). A secret: pass it
+   *     from a secret store or an environment variable. Changing it makes retries of keys stored
+   *     before the change get 422 until those keys expire.
+   */
+  public record Fingerprint(
+      @DefaultValue("HMAC_SHA256") FingerprintAlgorithm algorithm, @Nullable String key) {
+
+    /** Checks the key's length, never showing it. */
+    public Fingerprint {
+      if (key != null && algorithm == FingerprintAlgorithm.SHA256) {
+        throw new IllegalArgumentException(
+            "outbox.idempotency.http.fingerprint.key is set but"
+                + " outbox.idempotency.http.fingerprint.algorithm is sha256, which uses no key:"
+                + " remove one of them");
+      }
+      if (key != null && key.getBytes(StandardCharsets.UTF_8).length < 32) {
+        throw new IllegalArgumentException(
+            "outbox.idempotency.http.fingerprint.key must have at least 32 bytes but has "
+                + key.getBytes(StandardCharsets.UTF_8).length);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Fingerprint[algorithm="
+          + algorithm
+          + ", key="
+          + (key == null ? "unset" : "******")
+          + "]";
+    }
+  }
+
+  /** Fingerprint algorithms. */
+  public enum FingerprintAlgorithm {
+    /** HMAC-SHA256 under {@code outbox.idempotency.http.fingerprint.key}. */
+    HMAC_SHA256,
+    /** Plain SHA-256, an explicit choice for bodies without secrets. */
+    SHA256
+  }
+
+  private static final Set<String> CREDENTIAL_HEADERS =
+      Set.of("set-cookie", "set-cookie2", "authorization", "proxy-authorization", "cookie");
 
   private static void table(String property, String name) {
     try {

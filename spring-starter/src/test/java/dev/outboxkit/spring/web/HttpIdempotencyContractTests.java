@@ -60,6 +60,10 @@ abstract class HttpIdempotencyContractTests {
     registry.add("outbox.idempotency.http.client-header", () -> "X-Client-Id");
     registry.add("outbox.idempotency.http.max-body-size", () -> "1KB");
     registry.add("outbox.idempotency.http.paths", () -> "/by-path/**");
+    registry.add("outbox.idempotency.http.max-stored-response-size", () -> "2KB");
+    registry.add(
+        "outbox.idempotency.http.fingerprint.key",
+        () -> "contract-fingerprint-key-0123456789abcdef");
   }
 
   @LocalServerPort int port;
@@ -191,6 +195,53 @@ abstract class HttpIdempotencyContractTests {
     assertThat(other.statusCode()).isEqualTo(201);
     assertThat(other.headers().firstValue("Idempotent-Replayed")).isEmpty();
     assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-scope'")).isEqualTo(2);
+  }
+
+  @Test
+  void aKeyWithoutPrincipalOrClientIsRefusedAndNeverShared() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-anonymous\",\"amountMinor\":1}";
+    int before = controller.executions.get();
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<String> refused = post("/payments", key, body, null);
+      assertThat(refused.statusCode()).isEqualTo(403);
+      assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+      assertThat(refused.body()).contains("idempotency-caller-unknown");
+    }
+    assertThat(controller.executions.get()).isEqualTo(before);
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-anonymous'")).isZero();
+  }
+
+  @Test
+  void aForbiddenAnswerIsNotStoredSoAGrantedRetryRuns() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-403\",\"amountMinor\":1}";
+    int before = controller.executions.get();
+    assertThat(post("/forbidden", key, body, "client-a").statusCode()).isEqualTo(403);
+    HttpResponse<String> again = post("/forbidden", key, body, "client-a");
+    assertThat(again.statusCode()).isEqualTo(403);
+    assertThat(again.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(controller.executions.get() - before).isEqualTo(2);
+  }
+
+  @Test
+  void aResponseOverTheStoredLimitIsSentWholeAndReplayedWithoutItsBody() throws Exception {
+    String key = UUID.randomUUID().toString();
+    String body = "{\"account\":\"acc-large\",\"amountMinor\":1}";
+    int before = controller.executions.get();
+    HttpResponse<String> first = post("/statements", key, body, "client-a");
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(first.body()).hasSizeGreaterThan(4096);
+    assertThat(first.headers().firstValue("Idempotent-Body-Stored")).hasValue("false");
+    HttpResponse<String> replay = post("/statements", key, body, "client-a");
+    assertThat(replay.statusCode()).isEqualTo(201);
+    assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(replay.headers().firstValue("Idempotent-Body-Stored")).hasValue("false");
+    assertThat(replay.headers().firstValue("Location"))
+        .isEqualTo(first.headers().firstValue("Location"));
+    assertThat(replay.body()).isEmpty();
+    assertThat(controller.executions.get() - before).isOne();
+    assertThat(count("SELECT count(*) FROM web_payment WHERE account = 'acc-large'")).isOne();
   }
 
   @Test
@@ -491,8 +542,10 @@ abstract class HttpIdempotencyContractTests {
         HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
             .timeout(Duration.ofSeconds(60))
             .header("Content-Type", "application/json")
-            .header("X-Client-Id", client)
             .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (client != null) {
+      request.header("X-Client-Id", client);
+    }
     if (key != null) {
       request.header("Idempotency-Key", key);
     }

@@ -100,6 +100,24 @@ public class PaymentController {
         .body(Map.of("reason", "insufficient funds"));
   }
 
+  /** A business authorization failure: a 403 must not be stored, the caller may be granted. */
+  @Idempotent
+  @PostMapping("/forbidden")
+  public ResponseEntity<Map<String, String>> forbidden(@RequestBody Authorize request) {
+    probe.executions.incrementAndGet();
+    return ResponseEntity.status(HttpStatus.FORBIDDEN).body(Map.of("reason", "not permitted"));
+  }
+
+  /** A response larger than the stored-response limit the tests configure (2 KB). */
+  @Idempotent
+  @PostMapping("/statements")
+  @Transactional
+  public ResponseEntity<Map<String, String>> statement(@RequestBody Authorize request) {
+    Payment payment = work(request).getBody();
+    return ResponseEntity.created(URI.create("/payments/" + payment.id()))
+        .body(Map.of("id", payment.id(), "lines", "x".repeat(4096)));
+  }
+
   private ResponseEntity<Payment> work(Authorize request) {
     probe.executions.incrementAndGet();
     String id = UUID.randomUUID().toString();

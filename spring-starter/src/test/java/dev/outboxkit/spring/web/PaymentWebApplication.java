@@ -13,8 +13,20 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.web.filter.OncePerRequestFilter;
 
-/** A payment API with idempotent endpoints, for the HTTP tests. */
-@SpringBootApplication
+/**
+ * A payment API with idempotent endpoints, for the HTTP tests. Spring Security is on the test
+ * classpath (for the JWT tests in {@code dev.outboxkit.spring.jwt}); this application keeps its
+ * header-driven stand-in instead, so its auto-configuration is left out.
+ */
+@SpringBootApplication(
+    excludeName = {
+      "org.springframework.boot.security.autoconfigure.SecurityAutoConfiguration",
+      "org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration",
+      "org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterAutoConfiguration",
+      "org.springframework.boot.security.autoconfigure.web.servlet.ServletWebSecurityAutoConfiguration",
+      "org.springframework.boot.security.autoconfigure.actuate.web.servlet"
+          + ".ManagementWebSecurityAutoConfiguration"
+    })
 public class PaymentWebApplication {
 
   @Bean
