@@ -46,4 +46,21 @@ class MySqlRelaySql extends RelaySql {
         + outbox
         + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?";
   }
+
+  @Override
+  public String createAuditTable() {
+    return """
+        CREATE TABLE IF NOT EXISTS %s (
+            id             BIGINT        NOT NULL AUTO_INCREMENT,
+            occurred_at    DATETIME(6)   NOT NULL,
+            principal      VARCHAR(255)  NOT NULL,
+            source_address VARCHAR(255)  NULL,
+            operation      VARCHAR(32)   NOT NULL,
+            target         VARCHAR(4000) NOT NULL,
+            item_count     INT           NOT NULL,
+            outcome        VARCHAR(16)   NOT NULL,
+            reason         VARCHAR(1000) NULL,
+            PRIMARY KEY (id)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""";
+  }
 }

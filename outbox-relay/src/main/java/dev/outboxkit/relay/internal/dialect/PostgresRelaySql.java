@@ -47,4 +47,20 @@ final class PostgresRelaySql extends RelaySql {
         """
             .formatted(outbox.name(), outbox.qualifiedName()));
   }
+
+  @Override
+  public String createAuditTable() {
+    return """
+        CREATE TABLE IF NOT EXISTS %s (
+            id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            occurred_at    TIMESTAMPTZ   NOT NULL,
+            principal      VARCHAR(255)  NOT NULL,
+            source_address VARCHAR(255),
+            operation      VARCHAR(32)   NOT NULL,
+            target         VARCHAR(4000) NOT NULL,
+            item_count     INTEGER       NOT NULL,
+            outcome        VARCHAR(16)   NOT NULL,
+            reason         VARCHAR(1000)
+        )""";
+  }
 }

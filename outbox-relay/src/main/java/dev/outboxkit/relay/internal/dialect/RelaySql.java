@@ -94,4 +94,10 @@ public abstract class RelaySql {
         + outbox
         + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
   }
+
+  /**
+   * The {@code CREATE TABLE IF NOT EXISTS} of the audit table, with one {@code %s} for its qualified
+   * name; the same columns as the shipped script {@code V0_7__outboxkit_audit.sql}.
+   */
+  public abstract String createAuditTable();
 }
