@@ -61,6 +61,7 @@ abstract class RoleScriptsContractTests {
    * the user of {@code cdc}, the replication role.
    */
   static final String CDC_DML = "cdc_relay";
+
   static final KafkaTestBroker kafka = TestServers.kafka();
 
   private final List<HikariDataSource> pools = new ArrayList<>();
@@ -287,8 +288,8 @@ abstract class RoleScriptsContractTests {
   }
 
   /**
-   * The polling relay's parked-event work under its role: a poison event (its topic does not
-   * exist) is parked, listed, replayed once the topic exists and published; another is purged.
+   * The polling relay's parked-event work under its role: a poison event (its topic does not exist)
+   * is parked, listed, replayed once the topic exists and published; another is purged.
    */
   @Test
   void relayRoleParksReplaysAndPurgesWithTheRealPollingRelay() throws SQLException {
@@ -374,7 +375,8 @@ abstract class RoleScriptsContractTests {
       assertThat(adminCount("outbox_event")).isZero();
 
       // The lease and the offsets (and on MySQL/MariaDB the schema history) were written.
-      assertThat(adminCount("outbox_cdc_state WHERE name = '" + engine + "' AND offsets IS NOT NULL"))
+      assertThat(
+              adminCount("outbox_cdc_state WHERE name = '" + engine + "' AND offsets IS NOT NULL"))
           .isOne();
       assertSchemaHistoryWritten(engine);
       assertThat(meters.get("outbox.relay.cleanup.failures").counter().count()).isZero();

@@ -129,9 +129,7 @@ class CdcRowStoreIntegrationTests {
     execute("GRANT SELECT, INSERT, UPDATE ON outbox_event TO " + user);
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(
-        db.jdbcUrl()
-            .replaceAll("([?&])(user|password)=[^&]*&?", "$1")
-            .replaceAll("[?&]$", ""));
+        db.jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", ""));
     config.setUsername(user);
     config.setPassword("Row-store-pw-1");
     config.setMaximumPoolSize(1);

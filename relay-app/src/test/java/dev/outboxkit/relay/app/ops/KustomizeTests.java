@@ -279,8 +279,7 @@ class KustomizeTests {
         .containsEntry("OUTBOX_RELAY_MODE", "polling")
         .doesNotContainKey("OUTBOX_RELAY_CDC_NAME");
     Map<String, Object> chartCdc =
-        containerEnv(
-            HelmChartTests.container(HelmChartTests.render(HelmChartTests.CDC)), Map.of());
+        containerEnv(HelmChartTests.container(HelmChartTests.render(HelmChartTests.CDC)), Map.of());
     assertThat(cdc)
         .containsEntry("OUTBOX_RELAY_MODE", "cdc")
         .containsEntry("OUTBOX_RELAY_CDC_NAME", (String) chartCdc.get("OUTBOX_RELAY_CDC_NAME"));
@@ -294,7 +293,8 @@ class KustomizeTests {
   @SuppressWarnings("unchecked")
   void theCdcOverlayTakesTheReplicationUserFromASecretOfItsOwn() throws Exception {
     Path overlay = KUSTOMIZE.resolve("overlays/cdc");
-    assertThat((List<String>) load(overlay.resolve("kustomization.yaml")).get("patchesStrategicMerge"))
+    assertThat(
+            (List<String>) load(overlay.resolve("kustomization.yaml")).get("patchesStrategicMerge"))
         .contains("replication-user.yaml");
     Map<String, Object> patch =
         (Map<String, Object>)
