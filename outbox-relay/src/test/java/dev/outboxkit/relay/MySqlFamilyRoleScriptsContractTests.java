@@ -26,6 +26,11 @@ abstract class MySqlFamilyRoleScriptsContractTests extends RoleScriptsContractTe
     admin.execute("DROP USER IF EXISTS '" + user + "'@'%'");
   }
 
+  @Override
+  void cannotReadTheChangeLog(Statement statement) {
+    assertRefused(statement, "SHOW BINLOG EVENTS LIMIT 1");
+  }
+
   /** The binlog, as a replica reads it: its files and its events. */
   @Override
   void readsTheChangeLog(Connection cdc) throws SQLException {

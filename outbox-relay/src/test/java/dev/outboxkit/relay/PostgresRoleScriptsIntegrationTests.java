@@ -45,6 +45,27 @@ class PostgresRoleScriptsIntegrationTests extends RoleScriptsContractTests {
   }
 
   @Override
+  void cannotReadTheChangeLog(Statement statement) {
+    assertRefused(
+        statement, "SELECT pg_create_logical_replication_slot('okt_roles_refused', 'pgoutput')");
+  }
+
+  /** pgoutput needs no schema history: the relation comes with every change. */
+  @Override
+  void assertSchemaHistoryWritten(String engine) {}
+
+  @Override
+  void dropReplicationSlot(String engine) throws SQLException {
+    try (Connection admin = db.dataSource().getConnection();
+        Statement s = admin.createStatement()) {
+      s.execute(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
+              + engine
+              + "' AND NOT active");
+    }
+  }
+
+  @Override
   void dropLoginUser(Statement admin, String user) throws SQLException {
     admin.execute("DROP ROLE IF EXISTS " + user);
   }

@@ -18,6 +18,7 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcPreflightProbe;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
@@ -25,6 +26,7 @@ import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -50,6 +52,16 @@ import org.junit.jupiter.api.TestInstance;
 abstract class RoleScriptsContractTests {
 
   static final String PASSWORD = "Role-test-pw-1";
+
+  /** The shipped roles, each held by its own login user. */
+  static final List<String> ROLES = List.of("writer", "relay", "cdc", "cdc_relay");
+
+  /**
+   * The role whose user runs the CDC relay's own statements (its DataSource); Debezium logs in as
+   * the user of {@code cdc}, the replication role.
+   */
+  static final String CDC_DML = "cdc_relay";
+
   static final KafkaTestBroker kafka = TestServers.kafka();
 
   private final List<HikariDataSource> pools = new ArrayList<>();
@@ -91,7 +103,7 @@ abstract class RoleScriptsContractTests {
           s.execute(sql);
         }
       }
-      for (String role : List.of("writer", "relay", "cdc")) {
+      for (String role : ROLES) {
         createLoginUser(s, user(role), "outboxkit_" + role);
       }
     }
@@ -102,7 +114,7 @@ abstract class RoleScriptsContractTests {
     pools.forEach(HikariDataSource::close);
     try (Connection c = database().dataSource().getConnection();
         Statement s = c.createStatement()) {
-      for (String role : List.of("writer", "relay", "cdc")) {
+      for (String role : ROLES) {
         dropLoginUser(s, user(role));
       }
     }
@@ -139,6 +151,9 @@ abstract class RoleScriptsContractTests {
 
   /** Proves the CDC user may read the change log, the server's way. */
   abstract void readsTheChangeLog(Connection cdc) throws SQLException;
+
+  /** Proves a user without the replication role is refused the change log. */
+  abstract void cannotReadTheChangeLog(Statement statement);
 
   /**
    * Creates the PostgreSQL publication of the outbox as its owner would; on MySQL and MariaDB there
@@ -272,6 +287,123 @@ abstract class RoleScriptsContractTests {
     }
   }
 
+  /**
+   * The polling relay's parked-event work under its role: a poison event (its topic does not exist)
+   * is parked, listed, replayed once the topic exists and published; another is purged.
+   */
+  @Test
+  void relayRoleParksReplaysAndPurgesWithTheRealPollingRelay() throws SQLException {
+    String topic = "rolespark" + database().kind().key() + System.nanoTime() % 100_000;
+    String missing = topic + "late";
+    kafka.createTopic(topic, 1);
+    JdbcTransactions writerTx = JdbcTransactions.of(as("writer"));
+    Outbox outbox = Outbox.builder().connectionProvider(writerTx).dialect(dialect).build();
+    try (OutboxRelay relay =
+            RelayTestSupport.fastRelay(as("relay"), kafka.bootstrapServers())
+                .maxAttempts(1)
+                .build();
+        KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
+      relay.start();
+      writerTx.execute(c -> outbox.append(missing, "poison-1", "Poison", "p1"));
+      writerTx.execute(c -> outbox.append(topic, "fine", "Fine", "f"));
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(30))).hasSize(1);
+      awaitParkedAndPublishedRowsGone(relay, 1);
+
+      kafka.createTopic(missing, 1);
+      try (KafkaReader late = new KafkaReader(kafka.bootstrapServers(), missing)) {
+        assertThat(relay.parkedEvents().replayAll()).isOne();
+        assertThat(late.readAtLeast(1, Duration.ofSeconds(30))).hasSize(1);
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> adminCount("outbox_event") == 0);
+
+      writerTx.execute(c -> outbox.append(missing + "x", "poison-2", "Poison", "p2"));
+      awaitParkedAndPublishedRowsGone(relay, 1);
+      assertThat(relay.parkedEvents().purge(List.of(relay.parkedEvents().list(1).get(0).id())))
+          .isOne();
+      assertThat(adminCount("outbox_event")).isZero();
+    }
+  }
+
+  /**
+   * Issue 20, finding 1: the real CDC relay, Debezium reading the change log as the replication
+   * user and the relay's own statements (lease, offsets, schema history, parking, replay, purge,
+   * deleting published rows) running as the CDC relay's DML user.
+   */
+  @Test
+  void cdcRelayRunsEndToEndUnderTheReplicationAndTheDmlRole() throws SQLException {
+    String engine = "okt_roles_cdc_" + System.nanoTime() % 100_000;
+    String topic = "rolescdc" + database().kind().key() + System.nanoTime() % 100_000;
+    String missing = topic + "late";
+    kafka.createTopic(topic, 1);
+    String publication = createPublicationAsAdministrator();
+    JdbcTransactions writerTx = JdbcTransactions.of(as("writer"));
+    Outbox outbox = Outbox.builder().connectionProvider(writerTx).dialect(dialect).build();
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (OutboxRelay relay =
+            RelayTestSupport.fastRelay(as(CDC_DML), kafka.bootstrapServers())
+                .meterRegistry(meters)
+                .maxAttempts(1)
+                .cdc(
+                    CdcOptions.builder(roleUrl(), user("cdc"), PASSWORD)
+                        .name(engine)
+                        .publication(publication)
+                        .autoCreate(false)
+                        .serverId(5_400 + System.nanoTime() % 1_000)
+                        .heartbeatInterval(Duration.ofMillis(500))
+                        .build())
+                .build();
+        KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
+      relay.start();
+      writerTx.execute(c -> outbox.append(missing, "poison-1", "Poison", "p1"));
+      writerTx.execute(c -> outbox.append(topic, "fine", "Fine", "f1"));
+      writerTx.execute(c -> outbox.append(topic, "fine", "Fine", "f2"));
+      assertThat(reader.readAtLeast(2, Duration.ofSeconds(90))).hasSize(2);
+      // Parked on its row, published rows deleted: both with the DML user's privileges.
+      awaitParkedAndPublishedRowsGone(relay, 1);
+
+      kafka.createTopic(missing, 1);
+      try (KafkaReader late = new KafkaReader(kafka.bootstrapServers(), missing)) {
+        assertThat(relay.parkedEvents().replayAll()).isOne();
+        assertThat(late.readAtLeast(1, Duration.ofSeconds(90))).hasSize(1);
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> adminCount("outbox_event") == 0);
+
+      writerTx.execute(c -> outbox.append(missing + "x", "poison-2", "Poison", "p2"));
+      awaitParkedAndPublishedRowsGone(relay, 1);
+      assertThat(relay.parkedEvents().purge(List.of(relay.parkedEvents().list(1).get(0).id())))
+          .isOne();
+      assertThat(adminCount("outbox_event")).isZero();
+
+      // The lease and the offsets (and on MySQL/MariaDB the schema history) were written.
+      assertThat(
+              adminCount("outbox_cdc_state WHERE name = '" + engine + "' AND offsets IS NOT NULL"))
+          .isOne();
+      assertSchemaHistoryWritten(engine);
+      assertThat(meters.get("outbox.relay.cleanup.failures").counter().count()).isZero();
+    } finally {
+      dropReplicationSlot(engine);
+    }
+  }
+
+  /** The binlog connectors' schema history was stored under the engine's name. */
+  void assertSchemaHistoryWritten(String engine) throws SQLException {
+    assertThat(adminCount("outbox_cdc_state_history WHERE name = '" + engine + "'")).isPositive();
+  }
+
+  /** Drops the engine's replication slot (PostgreSQL); nothing to drop on MySQL/MariaDB. */
+  void dropReplicationSlot(String engine) throws SQLException {}
+
+  /** Waits until exactly {@code parked} rows are parked and no other row is left. */
+  void awaitParkedAndPublishedRowsGone(OutboxRelay relay, int parked) {
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .untilAsserted(
+            () -> {
+              assertThat(relay.parkedEvents().count()).isEqualTo(parked);
+              assertThat(adminCount("outbox_event")).as("rows left").isEqualTo(parked);
+            });
+  }
+
   @Test
   void relayCannotReadBusinessTablesNorIdempotencyKeysNorWriteEvents() throws SQLException {
     try (Connection c = as("relay").getConnection();
@@ -296,9 +428,6 @@ abstract class RoleScriptsContractTests {
       try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event")) {
         assertThat(rs.next()).isTrue();
       }
-      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_cdc_state")) {
-        assertThat(rs.next()).isTrue();
-      }
       readsTheChangeLog(c);
       // The CDC relay's own start-up checks (replication grants, publication) pass for this user.
       CdcPreflightProbe.check(
@@ -308,6 +437,29 @@ abstract class RoleScriptsContractTests {
       assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_lease");
       assertRefused(s, "DELETE FROM outbox_event");
       assertRefused(s, "UPDATE outbox_event SET status = 'DONE'");
+      // Its lease and offsets are written by the CDC relay's DML user, not by the replication user.
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_cdc_state");
+      assertRefused(s, "UPDATE outbox_cdc_state SET owner_id = 'me'");
+    }
+  }
+
+  /**
+   * The CDC relay's DML user may change outbox rows and its state, but may not read the change log,
+   * touch business tables, idempotency keys, the inbox or the polling relay's tables.
+   */
+  @Test
+  void cdcRelayRoleChangesTheOutboxAndItsStateAndNothingElse() throws SQLException {
+    try (Connection c = as(CDC_DML).getConnection();
+        Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_cdc_state")) {
+        assertThat(rs.next()).isTrue();
+      }
+      cannotReadTheChangeLog(s);
+      assertRefused(s, "SELECT COUNT(*) FROM payment");
+      assertRefused(s, "SELECT COUNT(*) FROM idempotency_key");
+      assertRefused(s, "SELECT COUNT(*) FROM inbox_message");
+      assertRefused(s, "SELECT COUNT(*) FROM outbox_relay_lease");
+      assertRefused(s, "DELETE FROM outbox_cdc_state");
     }
   }
 
@@ -319,12 +471,16 @@ abstract class RoleScriptsContractTests {
             e -> assertThat(isPermissionDenied((SQLException) e)).as(e.getMessage()).isTrue());
   }
 
-  /** PostgreSQL 42501; MySQL/MariaDB 1142 (table) and 1143 (column) access denied. */
+  /**
+   * PostgreSQL 42501; MySQL/MariaDB 1142 (table) and 1143 (column) access denied, 1227 (a global
+   * privilege such as REPLICATION SLAVE missing).
+   */
   static boolean isPermissionDenied(SQLException e) {
     String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
     return "42501".equals(e.getSQLState())
         || e.getErrorCode() == 1142
         || e.getErrorCode() == 1143
+        || e.getErrorCode() == 1227
         || message.contains("permission denied")
         || message.contains("command denied");
   }

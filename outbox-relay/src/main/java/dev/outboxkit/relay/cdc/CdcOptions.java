@@ -22,9 +22,12 @@ import org.jspecify.annotations.Nullable;
  *     offsets; one active engine per name
  * @param jdbcUrl the database, {@code jdbc:postgresql://host:port/db}, {@code
  *     jdbc:mariadb://host:port/db} or {@code jdbc:mysql://host:port/db}
- * @param username a user with the REPLICATION attribute or membership in {@code rds_replication}
+ * @param username the replication user Debezium logs in as (the shipped role {@code
+ *     outboxkit_cdc}): the REPLICATION attribute or membership in {@code rds_replication}
  *     (PostgreSQL) or REPLICATION SLAVE, REPLICATION CLIENT and RELOAD grants (MySQL/MariaDB;
- *     RELOAD for the first start's snapshot lock)
+ *     RELOAD for the first start's snapshot lock), and SELECT on the outbox. The relay's own
+ *     statements run on its {@code DataSource} as another user ({@code outboxkit_cdc_relay}); see
+ *     docs/roles.md
  * @param password its password
  * @param publication the PostgreSQL publication, limited to the outbox table
  * @param autoCreate whether to create the publication (PostgreSQL) and the state table when

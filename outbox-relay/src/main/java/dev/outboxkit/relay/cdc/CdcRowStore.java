@@ -283,9 +283,19 @@ final class CdcRowStore {
       Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
       jdbc.autoCommit(c -> rows.markPublished(c, seqs, at));
     } catch (SQLException e) {
-      // Harmless for CDC (the position is what counts); the rows are cleaned up by a later
-      // batch's statement or would be re-sent only if polling took over.
-      log.debug("Could not delete published rows", e);
+      // The events are not sent again (the stored position is what counts), but the rows stay in
+      // the table until someone deletes them, and polling would send them again if it took over.
+      // A refused statement (a DataSource user without DELETE, issue 20) repeats on every batch:
+      // say so loudly and count it, so the pile-up is seen before the table grows.
+      metrics.cleanupFailed(seqs.size());
+      log.warn(
+          "Could not {} {} published row(s) of {}: {} (they stay in the table; the relay's"
+              + " DataSource user needs {} on it, see docs/roles.md)",
+          settings.keepPublishedFor() == null ? "delete" : "mark",
+          seqs.size(),
+          t,
+          e.toString(),
+          settings.keepPublishedFor() == null ? "DELETE" : "UPDATE");
     }
   }
 }

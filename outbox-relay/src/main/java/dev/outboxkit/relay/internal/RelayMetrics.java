@@ -36,6 +36,7 @@ public final class RelayMetrics {
   private final Counter deadLetterFailures;
   private final DistributionSummary batchSize;
   private final Counter measurementFailures;
+  private final Counter cleanupFailures;
 
   public RelayMetrics(MeterRegistry registry, String table) {
     this.registry = registry;
@@ -132,6 +133,16 @@ public final class RelayMetrics {
                     "Backlog or lag measurements that failed; the gauges read NaN until one"
                         + " succeeds")
                 .register(registry));
+    cleanupFailures =
+        add(
+            Counter.builder("outbox.relay.cleanup.failures")
+                .tags(tags)
+                .description(
+                    "Published rows the CDC relay could not delete or mark published (refused or"
+                        + " failed statement); they stay in the table, their events are not sent"
+                        + " again")
+                .baseUnit("rows")
+                .register(registry));
   }
 
   private <M extends Meter> M add(M meter) {
@@ -175,6 +186,11 @@ public final class RelayMetrics {
   /** A dead-letter copy that failed; called from the copying thread. */
   public void deadLetterFailed() {
     deadLetterFailures.increment();
+  }
+
+  /** Published rows whose delete (or mark) failed: they stay in the table. */
+  public void cleanupFailed(int rows) {
+    cleanupFailures.increment(rows);
   }
 
   public void batch(int size) {

@@ -2,6 +2,12 @@ package dev.outboxkit.relay.cdc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxMessage;
@@ -21,9 +27,11 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the CDC relay's parking does to rows that are no longer pending, against a real PostgreSQL.
@@ -39,10 +47,11 @@ class CdcRowStoreIntegrationTests {
   private Outbox outbox;
   private JdbcTransactions tx;
   private CdcRowStore store;
+  private OutboxDialect dialect;
 
   @BeforeEach
   void setUp() throws SQLException {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    dialect = RelayTables.create(db.dataSource());
     execute("DELETE FROM outbox_event");
     tx = JdbcTransactions.of(db.dataSource());
     outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
@@ -98,6 +107,65 @@ class CdcRowStoreIntegrationTests {
     store.park(new PendingEvent(goneSeq, gone, 0, null), "bad", 3);
 
     assertThat(statuses()).containsExactly("DEAD", "DEAD");
+  }
+
+  /**
+   * Issue 20, finding 1: a DataSource user refused {@code DELETE} (the shipped CDC role before it
+   * was split) left every published row in the table, logged at DEBUG only, so nobody saw the table
+   * grow. The refusal is now a WARN naming the privilege and counted in {@code
+   * outbox.relay.cleanup.failures}.
+   */
+  @Test
+  void aRefusedDeleteOfPublishedRowsIsLoggedAtWarnAndCounted() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    String user = "okt_rowstore_nodelete";
+    execute("DROP ROLE IF EXISTS " + user);
+    execute("CREATE ROLE " + user + " LOGIN PASSWORD 'Row-store-pw-1'");
+    execute(
+        "DO $$ BEGIN EXECUTE format('GRANT USAGE ON SCHEMA %I TO "
+            + user
+            + "', current_schema()); END $$");
+    execute("GRANT SELECT, INSERT, UPDATE ON outbox_event TO " + user);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(
+        db.jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", ""));
+    config.setUsername(user);
+    config.setPassword("Row-store-pw-1");
+    config.setMaximumPoolSize(1);
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    Logger logger = (Logger) LoggerFactory.getLogger(CdcRowStore.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try (HikariDataSource refused = new HikariDataSource(config)) {
+      CdcRowStore refusedStore =
+          new CdcRowStore(
+              CdcTestSettings.postgres(refused, "row-store-test"),
+              new Jdbc(refused),
+              dialect,
+              new OutboxRows(dialect, OutboxTable.DEFAULT),
+              new RelayMetrics(meters, "outbox_event"));
+
+      refusedStore.markPublished(List.of(seq));
+    } finally {
+      logger.detachAppender(appender);
+      execute("DROP OWNED BY " + user);
+      execute("DROP ROLE " + user);
+    }
+
+    assertThat(statuses()).as("the row stays").containsExactly("PENDING");
+    assertThat(meters.get("outbox.relay.cleanup.failures").counter().count()).isEqualTo(1.0);
+    assertThat(appender.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .contains("Could not delete 1 published row(s)")
+                  .contains("permission denied")
+                  .contains("needs DELETE");
+            });
   }
 
   private long seqOf(OutboxEvent event) throws SQLException {

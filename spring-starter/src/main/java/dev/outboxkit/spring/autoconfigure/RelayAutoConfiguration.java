@@ -160,6 +160,21 @@ public final class RelayAutoConfiguration {
           "outbox.relay.mode=cdc needs the database's JDBC URL for Debezium: set"
               + " outbox.relay.cdc.url (or spring.datasource.url)");
     }
+    // Two users (docs/roles.md): Debezium logs in as the replication user of outbox.relay.cdc.*,
+    // the relay's own statements run on the DataSource. Half of the replication credentials would
+    // silently pair one user's name with the other's password: refuse it, naming what is missing.
+    if ((cdc.username() == null) != (cdc.password() == null)) {
+      String missing = cdc.username() == null ? "username" : "password";
+      String set = cdc.username() == null ? "password" : "username";
+      throw new IllegalStateException(
+          "outbox.relay.cdc."
+              + missing
+              + " is not set but outbox.relay.cdc."
+              + set
+              + " is: set both to the replication user Debezium logs in as (role outboxkit_cdc,"
+              + " docs/roles.md), or neither to use spring.datasource.username and"
+              + " spring.datasource.password for both");
+    }
     String username =
         cdc.username() != null
             ? cdc.username()

@@ -74,9 +74,13 @@ public record RelayProperties(
    * @param name The engine's name: the PostgreSQL replication slot and the key of its lease and
    *     offsets. One active instance per name; the others stand by.
    * @param url JDBC URL Debezium connects with. Default: spring.datasource.url.
-   * @param username A user with REPLICATION (PostgreSQL) or REPLICATION SLAVE and REPLICATION
-   *     CLIENT (MySQL/MariaDB). Default: spring.datasource.username.
-   * @param password Its password. Default: spring.datasource.password.
+   * @param username The replication user Debezium logs in as (role outboxkit_cdc): REPLICATION
+   *     (PostgreSQL) or REPLICATION SLAVE, REPLICATION CLIENT and RELOAD (MySQL/MariaDB), and
+   *     SELECT on the outbox. The relay's own statements (lease, offsets, parking, deleting
+   *     published rows, replay, purge) run on spring.datasource, whose user holds
+   *     outboxkit_cdc_relay. Set together with the password. Default: spring.datasource.username.
+   * @param password The replication user's password. Set together with the username. Default:
+   *     spring.datasource.password.
    * @param publication The PostgreSQL publication, limited to the outbox table.
    * @param autoCreate Whether to create the publication and the CDC state table when missing.
    * @param serverId MySQL/MariaDB replica server id, unique among the server's replicas.

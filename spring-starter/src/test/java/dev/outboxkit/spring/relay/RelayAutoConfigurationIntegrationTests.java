@@ -305,6 +305,34 @@ class RelayAutoConfigurationIntegrationTests {
                     .hasMessageContaining("outbox.relay.cdc.url"));
   }
 
+  /**
+   * Issue 20: the replication user's name without its password used to take the password of
+   * spring.datasource (another user's), failing later with an authentication error that named no
+   * property.
+   */
+  @Test
+  void cdcModeWithHalfOfTheReplicationCredentialsFailsNamingTheMissingProperty() {
+    for (String[] half :
+        List.of(
+            new String[] {"outbox.relay.cdc.username=replicator", "outbox.relay.cdc.password"},
+            new String[] {"outbox.relay.cdc.password=secret", "outbox.relay.cdc.username"})) {
+      runner()
+          .withPropertyValues(
+              "outbox.relay.enabled=true",
+              "outbox.relay.mode=cdc",
+              half[0],
+              "outbox.relay.kafka.bootstrap-servers=" + kafka.bootstrapServers())
+          .run(
+              context ->
+                  assertThat(context)
+                      .hasFailed()
+                      .getFailure()
+                      .rootCause()
+                      .hasMessageContaining(half[1] + " is not set")
+                      .hasMessageContaining("replication user"));
+    }
+  }
+
   @Test
   void cdcModeWithABadEngineNameFailsNamingTheProperty() {
     runner()

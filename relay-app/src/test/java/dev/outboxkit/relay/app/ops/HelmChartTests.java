@@ -39,6 +39,10 @@ class HelmChartTests {
           "kafka.bootstrapServers", "kafka:9092",
           "operator.existingSecret", "relay-operator");
 
+  /** CDC mode with its one further required value: the replication user's Secret. */
+  static final Map<String, String> CDC =
+      Map.of("mode", "cdc", "cdc.replication.existingSecret", "relay-replication");
+
   private static Yaml yaml() {
     return new Yaml(new SafeConstructor(new LoaderOptions()));
   }
@@ -120,6 +124,34 @@ class HelmChartTests {
         copy.resolve("values.yaml"), new Yaml(options).dump(values), StandardCharsets.UTF_8);
     LintResult lint = new Helm(copy).lint().strict().call();
     assertThat(lint.isFailed()).as("%s", lint.getMessages()).isFalse();
+  }
+
+  /**
+   * Issue 20: CDC mode runs as two database users, each from its own Secret: Debezium's replication
+   * user ({@code outbox.relay.cdc.username/password}) and the relay's DML user (its DataSource).
+   * Before, the chart passed one user for both, which with the shipped roles could not run the
+   * relay.
+   */
+  @Test
+  void cdcModeTakesTheReplicationUserFromASecretOfItsOwn() {
+    assertThatThrownBy(() -> render(Map.of("mode", "cdc")))
+        .hasMessageContaining("cdc.replication.existingSecret is required with mode=cdc");
+    Map<String, Map<String, Object>> env =
+        env(
+            container(
+                render(
+                    Map.of(
+                        "mode", "cdc",
+                        "cdc.replication.existingSecret", "relay-replication",
+                        "cdc.replication.usernameKey", "user",
+                        "cdc.replication.passwordKey", "pass"))));
+    assertThat(at(env.get("OUTBOX_RELAY_CDC_USERNAME"), "valueFrom", "secretKeyRef"))
+        .isEqualTo(Map.of("name", "relay-replication", "key", "user"));
+    assertThat(at(env.get("OUTBOX_RELAY_CDC_PASSWORD"), "valueFrom", "secretKeyRef"))
+        .isEqualTo(Map.of("name", "relay-replication", "key", "pass"));
+    assertThat(at(env.get("SPRING_DATASOURCE_USERNAME"), "valueFrom", "secretKeyRef", "name"))
+        .isEqualTo("relay-db");
+    assertThat(env.get("OUTBOX_RELAY_CDC_PASSWORD")).doesNotContainKey("value");
   }
 
   @Test
@@ -206,7 +238,7 @@ class HelmChartTests {
   @Test
   void everyEnvironmentVariableBindsToARealPropertyAndSecretsAreReferenced() throws Exception {
     Set<String> envForms = ConfigurationPropertiesTests.environmentVariableForms();
-    for (Map<String, String> mode : List.of(Map.of("mode", "polling"), Map.of("mode", "cdc"))) {
+    for (Map<String, String> mode : List.of(Map.of("mode", "polling"), CDC)) {
       Map<String, Map<String, Object>> env = env(container(render(mode)));
       for (String name : env.keySet()) {
         if (!Set.of("PORT", "MANAGEMENT_PORT", "JAVA_TOOL_OPTIONS").contains(name)) {
@@ -228,6 +260,8 @@ class HelmChartTests {
           .isEqualTo(at(env.get("OUTBOX_RELAY_MANAGEMENT_OPERATOR_ROLE"), "value"));
       assertThat(at(env.get("OUTBOX_RELAY_MODE"), "value")).isEqualTo(mode.get("mode"));
       assertThat(env.containsKey("OUTBOX_RELAY_CDC_NAME"))
+          .isEqualTo(mode.get("mode").equals("cdc"));
+      assertThat(env.containsKey("OUTBOX_RELAY_CDC_USERNAME"))
           .isEqualTo(mode.get("mode").equals("cdc"));
     }
     assertThat(render(Map.of()).stream().map(d -> d.get("kind"))).doesNotContain("Secret");

@@ -285,11 +285,44 @@ class KustomizeTests {
         .containsEntry("OUTBOX_RELAY_MODE", "polling")
         .doesNotContainKey("OUTBOX_RELAY_CDC_NAME");
     Map<String, Object> chartCdc =
-        containerEnv(
-            HelmChartTests.container(HelmChartTests.render(Map.of("mode", "cdc"))), Map.of());
+        containerEnv(HelmChartTests.container(HelmChartTests.render(HelmChartTests.CDC)), Map.of());
     assertThat(cdc)
         .containsEntry("OUTBOX_RELAY_MODE", "cdc")
         .containsEntry("OUTBOX_RELAY_CDC_NAME", (String) chartCdc.get("OUTBOX_RELAY_CDC_NAME"));
+  }
+
+  /**
+   * Issue 20: the CDC overlay gives Debezium's replication user a Secret of its own, with the same
+   * variables and keys as the chart; the relay's DML user stays the base's {@code outbox-relay-db}.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void theCdcOverlayTakesTheReplicationUserFromASecretOfItsOwn() throws Exception {
+    Path overlay = KUSTOMIZE.resolve("overlays/cdc");
+    assertThat(
+            (List<String>) load(overlay.resolve("kustomization.yaml")).get("patchesStrategicMerge"))
+        .contains("replication-user.yaml");
+    Map<String, Object> patch =
+        (Map<String, Object>)
+            HelmChartTests.at(
+                load(overlay.resolve("replication-user.yaml")),
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "0");
+    Map<String, Object> env = containerEnv(patch, Map.of());
+    Map<String, Object> chart =
+        containerEnv(HelmChartTests.container(HelmChartTests.render(HelmChartTests.CDC)), Map.of());
+    for (String name : List.of("OUTBOX_RELAY_CDC_USERNAME", "OUTBOX_RELAY_CDC_PASSWORD")) {
+      assertThat(HelmChartTests.at(env.get(name), "secretKeyRef", "name"))
+          .as(name)
+          .isEqualTo("outbox-relay-cdc-replication");
+      assertThat(HelmChartTests.at(env.get(name), "secretKeyRef", "key"))
+          .as(name)
+          .isEqualTo(HelmChartTests.at(chart.get(name), "secretKeyRef", "key"));
+    }
+    assertThat(env).doesNotContainKeys("SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD");
   }
 
   // ---- built with kubectl kustomize ----
@@ -376,10 +409,17 @@ class KustomizeTests {
     assertThat(HelmChartTests.at(HelmChartTests.kind(polling, "Deployment"), "spec", "replicas"))
         .isEqualTo(3);
     List<Map<String, Object>> cdc = build(KUSTOMIZE.resolve("overlays/cdc"));
-    assertThat(builtEnv(cdc))
+    Map<String, Object> cdcEnv = builtEnv(cdc);
+    assertThat(cdcEnv)
         .containsEntry("OUTBOX_RELAY_MODE", "cdc")
         .containsEntry("OUTBOX_RELAY_CDC_NAME", "outboxkit")
         .containsEntry("SPRING_DATASOURCE_URL", baseEnv.get("SPRING_DATASOURCE_URL"));
+    // Two users: the base's DML user and, merged in by the overlay, the replication user.
+    assertThat(HelmChartTests.at(cdcEnv.get("SPRING_DATASOURCE_USERNAME"), "secretKeyRef", "name"))
+        .isEqualTo("outbox-relay-db");
+    assertThat(HelmChartTests.at(cdcEnv.get("OUTBOX_RELAY_CDC_USERNAME"), "secretKeyRef", "name"))
+        .isEqualTo("outbox-relay-cdc-replication");
+    assertThat(builtEnv(polling)).doesNotContainKey("OUTBOX_RELAY_CDC_USERNAME");
     assertThat(HelmChartTests.at(HelmChartTests.kind(cdc, "Deployment"), "spec", "replicas"))
         .isEqualTo(2);
     assertThat(cdc.stream().map(d -> d.get("kind"))).doesNotContain("Secret");
