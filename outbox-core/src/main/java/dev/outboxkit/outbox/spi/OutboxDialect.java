@@ -108,7 +108,6 @@ public interface OutboxDialect {
     return null;
   }
 
-
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

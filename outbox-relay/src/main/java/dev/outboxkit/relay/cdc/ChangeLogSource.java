@@ -154,11 +154,11 @@ abstract class ChangeLogSource {
   /** Whether the engine reads through a replication slot whose retained WAL is measured. */
   /**
    * A {@code SELECT} that ends any other server session still streaming from the replication slot
-   * named by its one string parameter, or {@code null} when the change log has no slots. A CDC relay
-   * runs it, as the CDC user, right after it took its engine's lease and before it starts the engine:
-   * a slot serves one session at a time, and the session of a holder that was frozen (SIGSTOP, a long
-   * pause) keeps the slot until the server's own timeout, so the new engine would be refused and
-   * retry for many seconds.
+   * named by its one string parameter, or {@code null} when the change log has no slots. A CDC
+   * relay runs it, as the CDC user, right after it took its engine's lease and before it starts the
+   * engine: a slot serves one session at a time, and the session of a holder that was frozen
+   * (SIGSTOP, a long pause) keeps the slot until the server's own timeout, so the new engine would
+   * be refused and retry for many seconds.
    */
   @Nullable String endReplicationSlotHolderSql() {
     return null;

@@ -46,7 +46,6 @@ final class PostgresDialect extends SqlDialect {
     return true;
   }
 
-
   @Override
   public List<String> createTableStatements(OutboxTable table) {
     String t = table.qualifiedName();

@@ -96,8 +96,8 @@ public abstract class RelaySql {
   }
 
   /**
-   * The {@code CREATE TABLE IF NOT EXISTS} of the audit table, with one {@code %s} for its qualified
-   * name; the same columns as the shipped script {@code V0_7__outboxkit_audit.sql}.
+   * The {@code CREATE TABLE IF NOT EXISTS} of the audit table, with one {@code %s} for its
+   * qualified name; the same columns as the shipped script {@code V0_7__outboxkit_audit.sql}.
    */
   public abstract String createAuditTable();
 }
