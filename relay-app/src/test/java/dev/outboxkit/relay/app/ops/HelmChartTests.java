@@ -320,8 +320,9 @@ class HelmChartTests {
 
   @Test
   void unhealthyPodsMayAlwaysBeEvicted() {
-    for (String mode : List.of("polling", "cdc")) {
-      Map<String, Object> pdb = kind(render(Map.of("mode", mode)), "PodDisruptionBudget");
+    for (Map<String, String> values : List.of(Map.of("mode", "polling"), CDC)) {
+      String mode = values.get("mode");
+      Map<String, Object> pdb = kind(render(values), "PodDisruptionBudget");
       assertThat(at(pdb, "spec", "unhealthyPodEvictionPolicy")).as(mode).isEqualTo("AlwaysAllow");
       assertThat(at(pdb, "spec", "minAvailable")).as(mode).isEqualTo(1);
     }
@@ -333,14 +334,14 @@ class HelmChartTests {
     Map<String, Object> selector =
         (Map<String, Object>)
             at(
-                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                kind(render(CDC), "Deployment"),
                 "spec",
                 "selector",
                 "matchLabels");
     Map<String, Object> cdc =
         (Map<String, Object>)
             at(
-                kind(render(Map.of("mode", "cdc")), "Deployment"),
+                kind(render(CDC), "Deployment"),
                 "spec",
                 "template",
                 "spec",
