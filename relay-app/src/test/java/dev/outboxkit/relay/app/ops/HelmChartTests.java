@@ -333,11 +333,7 @@ class HelmChartTests {
   void cdcActiveAndStandbyNeverShareANodeAndPollingInstancesSpreadWhenTheyCan() {
     Map<String, Object> selector =
         (Map<String, Object>)
-            at(
-                kind(render(CDC), "Deployment"),
-                "spec",
-                "selector",
-                "matchLabels");
+            at(kind(render(CDC), "Deployment"), "spec", "selector", "matchLabels");
     Map<String, Object> cdc =
         (Map<String, Object>)
             at(
