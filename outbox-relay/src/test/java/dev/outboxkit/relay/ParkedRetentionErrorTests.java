@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
  * stack overflow in a driver) ends the retention schedule in silence. {@code ParkedRetention.run}
  * catches only {@link RuntimeException}: the Error reaches the {@code ScheduledExecutorService},
  * which cancels the periodic task and keeps the throwable in a future nobody reads. No failure is
- * counted, nothing is logged, and retention never runs again while every metric looks healthy
- * (the very silence {@code ThreadDeaths} was written to end for the relay's own periodic jobs).
- * Under the project's rules the Error need not be swallowed, but its end must be visible: counted
- * in {@code outbox.parked.retention.failures} (and logged) before it ends the schedule.
+ * counted, nothing is logged, and retention never runs again while every metric looks healthy (the
+ * very silence {@code ThreadDeaths} was written to end for the relay's own periodic jobs). Under
+ * the project's rules the Error need not be swallowed, but its end must be visible: counted in
+ * {@code outbox.parked.retention.failures} (and logged) before it ends the schedule.
  */
 class ParkedRetentionErrorTests {
 
