@@ -101,7 +101,8 @@ public record CdcOptions(
     Objects.requireNonNull(jdbcUrl, "cdc.url");
     if (!ChangeLogSource.anyReads(jdbcUrl)) {
       throw new IllegalArgumentException(
-          "cdc.url must be a PostgreSQL, MariaDB or MySQL JDBC URL but was " + jdbcUrl);
+          "cdc.url must be a PostgreSQL, MariaDB or MySQL JDBC URL but was "
+              + dev.outboxkit.relay.internal.Secrets.maskedUrl(jdbcUrl));
     }
     Objects.requireNonNull(username, "cdc.username");
     Objects.requireNonNull(password, "cdc.password");

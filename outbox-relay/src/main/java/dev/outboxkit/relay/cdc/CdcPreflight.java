@@ -34,9 +34,22 @@ final class CdcPreflight {
           "CDC relay could not connect to outbox.relay.cdc.url as outbox.relay.cdc.username '"
               + options.username()
               + "': "
-              + e.getMessage(),
-          e);
+              + dev.outboxkit.relay.internal.Secrets.maskedUrl(e.getMessage()),
+          causeUnlessItQuotesASecret(e));
     }
+  }
+
+  /**
+   * The driver's exception as a cause, unless its message quotes a secret (drivers quote a URL they
+   * cannot parse whole, {@code password=} included): a stack trace prints every cause.
+   */
+  static @org.jspecify.annotations.Nullable SQLException causeUnlessItQuotesASecret(
+      SQLException e) {
+    String message = e.getMessage();
+    return java.util.Objects.equals(
+            message, dev.outboxkit.relay.internal.Secrets.maskedUrl(message))
+        ? e
+        : null;
   }
 
   /**

@@ -245,11 +245,11 @@ final class CdcTls {
               + ") as "
               + options.username()
               + ": "
-              + e.getMessage()
+              + dev.outboxkit.relay.internal.Secrets.maskedUrl(e.getMessage())
               + ". Check the URL's TLS settings (for a certificate error: sslrootcert on"
               + " PostgreSQL, trustCertificateKeyStoreUrl / trustStore on MySQL/MariaDB, and that"
               + " the certificate names the URL's host), the user and outbox.relay.cdc.password.",
-          e);
+          CdcPreflight.causeUnlessItQuotesASecret(e));
     }
   }
 

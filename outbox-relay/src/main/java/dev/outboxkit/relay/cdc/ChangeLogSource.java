@@ -64,7 +64,9 @@ abstract class ChangeLogSource {
         return source;
       }
     }
-    throw new IllegalArgumentException("No CDC source reads the JDBC URL " + jdbcUrl);
+    throw new IllegalArgumentException(
+        "No CDC source reads the JDBC URL "
+            + dev.outboxkit.relay.internal.Secrets.maskedUrl(jdbcUrl));
   }
 
   /** Whether the driver of any source reads the URL. */
