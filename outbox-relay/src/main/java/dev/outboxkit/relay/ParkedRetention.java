@@ -153,6 +153,13 @@ public final class ParkedRetention implements AutoCloseable {
     } catch (RuntimeException e) {
       failures.increment();
       log.warn("Retention purge of parked events failed; it runs again in {}", interval, e);
+    } catch (Error e) {
+      // Not carried on from: the executor ends the schedule. Counted and logged first, so the end
+      // is seen (failures metric, ERROR line) instead of retention silently never running again.
+      failures.increment();
+      log.error(
+          "Retention purge of parked events ended by an error; retention stops until a restart", e);
+      throw e;
     }
   }
 

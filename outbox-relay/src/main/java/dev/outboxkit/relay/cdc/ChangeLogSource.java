@@ -153,7 +153,6 @@ abstract class ChangeLogSource {
    */
   abstract void connectTimeouts(Properties props, Set<String> set, int seconds);
 
-  /** Whether the engine reads through a replication slot whose retained WAL is measured. */
   /**
    * A {@code SELECT} that ends any other server session still streaming from the replication slot
    * named by its one string parameter, or {@code null} when the change log has no slots. A CDC
@@ -166,6 +165,7 @@ abstract class ChangeLogSource {
     return null;
   }
 
+  /** Whether the engine reads through a replication slot whose retained WAL is measured. */
   boolean replicationSlot() {
     return false;
   }
