@@ -63,43 +63,52 @@ final class CdcRowStore {
   void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
     OutboxEvent e = pending.event();
+    boolean parkedNow;
     try {
-      jdbc.autoCommit(
-          c -> {
-            try (PreparedStatement update =
-                c.prepareStatement(
-                    "UPDATE "
-                        + t
-                        + " SET status = 'DEAD', attempts = ?, last_error = ?"
-                        + " WHERE id = ? AND status = 'PENDING'")) {
-              update.setInt(1, attempts);
-              update.setString(2, message);
-              dialect.setUuid(update, 3, e.id());
-              if (update.executeUpdate() > 0 || exists(c, e.id())) {
-                // Parked now, or its row is not pending any more: an engine that re-read an old
-                // insert decided again about an event published (and kept) or parked before.
-                return null;
-              }
-            }
-            insertDead(
-                c,
-                new ChangeDecoder.RowImage(
-                    e.id(),
-                    e.aggregateType(),
-                    e.aggregateId(),
-                    e.eventType(),
-                    e.payload(),
-                    HeadersCodec.encode(e.headers()),
-                    e.tenant(),
-                    e.createdAt(),
-                    e.partition()),
-                attempts,
-                message);
-            return null;
-          });
+      parkedNow =
+          jdbc.autoCommit(
+              c -> {
+                try (PreparedStatement update =
+                    c.prepareStatement(
+                        "UPDATE "
+                            + t
+                            + " SET status = 'DEAD', attempts = ?, last_error = ?"
+                            + " WHERE id = ? AND status = 'PENDING'")) {
+                  update.setInt(1, attempts);
+                  update.setString(2, message);
+                  dialect.setUuid(update, 3, e.id());
+                  if (update.executeUpdate() > 0) {
+                    return true;
+                  }
+                  if (exists(c, e.id())) {
+                    // Its row is not pending any more: an engine that re-read an old insert decided
+                    // again about an event published (and kept) or parked before.
+                    return false;
+                  }
+                }
+                insertDead(
+                    c,
+                    new ChangeDecoder.RowImage(
+                        e.id(),
+                        e.aggregateType(),
+                        e.aggregateId(),
+                        e.eventType(),
+                        e.payload(),
+                        HeadersCodec.encode(e.headers()),
+                        e.tenant(),
+                        e.createdAt(),
+                        e.partition()),
+                    attempts,
+                    message);
+                return true;
+              });
     } catch (SQLException ex) {
       // Not parked: fail the batch, so it is read again and nothing is lost.
       throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
+    }
+    if (parkedNow) {
+      // Counted once committed: the parked gauges count the table at once when this number moves.
+      metrics.parked();
     }
   }
 

@@ -222,7 +222,8 @@ public final class DeliveryCore {
                 }
               });
     }
-    metrics.parked();
+    // Not counted here: the store counts it once the row is DEAD in the table (see
+    // RelayMetrics#parked), or the parked gauges could count before the commit and miss it.
   }
 
   /** Batches in a row with at least one failure. */

@@ -118,5 +118,9 @@ final class JdbcPollingStore implements PollingStore {
     } catch (Throwable e) {
       throw new IllegalStateException(e);
     }
+    // Counted once committed: the parked gauges count the table at once when this number moves.
+    if (!outcome.parked().isEmpty()) {
+      onParked.accept(outcome.parked().size());
+    }
   }
 }
