@@ -26,6 +26,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The broker goes away for a while and comes back on the same port with its data: the circuit
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * duplicates than one batch.
  */
 @ServerTest
+@Isolated
 class BrokerOutageIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -27,6 +27,7 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The active CDC relay is a JVM of its own, killed with SIGKILL under load; a standby in this JVM
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * lost, per-key order kept, duplicates within the batch that was in flight.
  */
 @ServerTest
+@Isolated
 abstract class CdcRelayCrashContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

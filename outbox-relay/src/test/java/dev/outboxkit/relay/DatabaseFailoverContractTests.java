@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The database server is killed with SIGKILL under load and restarted on the same port, as when a
@@ -53,6 +54,7 @@ import org.junit.jupiter.api.Test;
  * committed before the restart being published. One subclass per database.
  */
 @ServerTest
+@Isolated
 abstract class DatabaseFailoverContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

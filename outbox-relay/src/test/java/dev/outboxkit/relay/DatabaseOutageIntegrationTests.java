@@ -21,6 +21,7 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The database goes away (every connection cut, new ones refused) while the relay runs: its leases
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * everything in order.
  */
 @ServerTest
+@Isolated
 class DatabaseOutageIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -37,6 +37,7 @@ import org.apache.kafka.connect.util.FutureCallback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -47,6 +48,7 @@ import tools.jackson.databind.json.JsonMapper;
  * polling relay sends for the same rows.
  */
 @ServerTest
+@Isolated
 class KafkaConnectIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension postgres = TestDatabaseExtension.postgres();

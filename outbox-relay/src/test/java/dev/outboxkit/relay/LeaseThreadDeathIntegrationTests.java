@@ -31,6 +31,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Issue 19, remaining part of finding 3: not only the publishing threads, every long-lived thread
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * (real) database, as a {@link LinkageError} (a class missing at run time).
  */
 @ServerTest
+@Isolated
 class LeaseThreadDeathIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

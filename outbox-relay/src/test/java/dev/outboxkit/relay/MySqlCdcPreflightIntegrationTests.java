@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The CDC relay's start-up checks on a real MySQL 8 server, one refused condition at a time, each
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the CDC user's own connection.
  */
 @ServerTest
+@Isolated
 class MySqlCdcPreflightIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();

@@ -25,6 +25,7 @@ import java.time.Duration;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * PostgreSQL specifics of the CDC relay: it refuses to start, naming the fix, without logical WAL
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * while only other tables change.
  */
 @ServerTest
+@Isolated
 class PostgresCdcPreflightIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

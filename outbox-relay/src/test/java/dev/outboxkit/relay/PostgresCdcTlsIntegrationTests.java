@@ -30,6 +30,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The CDC engine reads the WAL over TLS as the JDBC URL says: against a PostgreSQL that accepts
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.Test;
  * a wrong CA, or no TLS, stops {@code start()} naming {@code outbox.relay.cdc.url}.
  */
 @ServerTest
+@Isolated
 class PostgresCdcTlsIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

@@ -19,6 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Issue 19, finding 3: a publishing thread that dies of an {@link Error} (here a {@link
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * partitions and publishes the event.
  */
 @ServerTest
+@Isolated
 class PublishingThreadDeathIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

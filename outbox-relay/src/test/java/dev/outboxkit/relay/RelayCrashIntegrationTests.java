@@ -20,12 +20,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * A relay JVM killed with SIGKILL in the middle of its work, then a new one: nothing is lost,
  * per-key order holds, and duplicates stay within the batches that were in flight.
  */
 @ServerTest
+@Isolated
 class RelayCrashIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -25,6 +25,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The polling relay's marks are not fenced by the lease epoch (see docs/guarantees.md): a deposed
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * resumes.
  */
 @ServerTest
+@Isolated
 class RelayLateMarkIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

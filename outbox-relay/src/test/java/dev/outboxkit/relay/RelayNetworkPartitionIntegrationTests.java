@@ -38,6 +38,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * A zombie made by the network: the active relay's connections to the broker and to the database
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * transactions, and a {@code read_committed} consumer sees nothing from it after the takeover.
  */
 @ServerTest
+@Isolated
 class RelayNetworkPartitionIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -25,6 +25,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Fast takeover after a crash: two relay JVMs with the default-like lease TTL of 30 s; one is
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * session's lock and a heartbeat is missed, not after the TTL. One subclass per database.
  */
 @ServerTest
+@Isolated
 abstract class RelayTakeoverContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * A zombie: the active relay's whole process is frozen (SIGSTOP, as a long GC pause or a stalled VM
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * and send time, {@link SenderTags}), every key's first copies stay in order and nothing is lost.
  */
 @ServerTest
+@Isolated
 class RelayZombieIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

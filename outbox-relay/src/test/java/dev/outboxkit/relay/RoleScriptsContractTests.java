@@ -41,6 +41,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The shipped least-privilege role scripts ({@code dev/outboxkit/roles/<db>/*.sql}) on a real
@@ -49,6 +50,7 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ServerTest
+@Isolated
 abstract class RoleScriptsContractTests {
 
   static final String PASSWORD = "Role-test-pw-1";

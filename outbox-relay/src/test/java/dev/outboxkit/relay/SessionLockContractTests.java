@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The session lock behind fast takeover, on direct connections of each database: it stays held
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * per database.
  */
 @ServerTest
+@Isolated
 abstract class SessionLockContractTests {
 
   abstract TestDatabaseExtension database();

@@ -27,8 +27,14 @@ final class CdcPreflight {
    * user's grants are those of that connection, not of the relay's {@code DataSource}.
    */
   static Connection connect(CdcOptions options) {
+    return connect(options, CONNECT_TIMEOUT_SECONDS);
+  }
+
+  /** {@link #connect(CdcOptions)} with another time limit (tests of the limit wait less). */
+  static Connection connect(CdcOptions options, int timeoutSeconds) {
     try {
-      return DriverManager.getConnection(options.jdbcUrl(), connectionProperties(options));
+      return DriverManager.getConnection(
+          options.jdbcUrl(), connectionProperties(options, timeoutSeconds));
     } catch (SQLException e) {
       throw new IllegalStateException(
           "CDC relay could not connect to outbox.relay.cdc.url as outbox.relay.cdc.username '"
@@ -65,13 +71,16 @@ final class CdcPreflight {
    * own defaults wait without limit for the server's greeting.
    */
   static Properties connectionProperties(CdcOptions options) {
+    return connectionProperties(options, CONNECT_TIMEOUT_SECONDS);
+  }
+
+  private static Properties connectionProperties(CdcOptions options, int timeoutSeconds) {
     Properties props = new Properties();
     props.setProperty("user", options.username());
     props.setProperty("password", options.password());
     Set<String> set = new java.util.HashSet<>();
     CdcTls.parameters(options.jdbcUrl()).keySet().forEach(n -> set.add(n.toLowerCase(Locale.ROOT)));
-    ChangeLogSource.guess(options.jdbcUrl(), null)
-        .connectTimeouts(props, set, CONNECT_TIMEOUT_SECONDS);
+    ChangeLogSource.guess(options.jdbcUrl(), null).connectTimeouts(props, set, timeoutSeconds);
     return props;
   }
 

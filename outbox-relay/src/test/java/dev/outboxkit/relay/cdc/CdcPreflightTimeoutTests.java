@@ -58,13 +58,25 @@ class CdcPreflightTimeoutTests {
     String url = scheme + "://127.0.0.1:" + silent.getLocalPort() + "/app";
     CdcOptions options = CdcOptions.builder(url, "cdc", "secret").build();
     long started = System.nanoTime();
-    assertThatThrownBy(() -> CdcPreflight.connect(options).close())
+    // A limit of 1 s, not the default 10 s: the same driver properties, a tenth of the wait.
+    assertThatThrownBy(() -> CdcPreflight.connect(options, 1).close())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("outbox.relay.cdc.url");
     Duration waited = Duration.ofNanos(System.nanoTime() - started);
     assertThat(accepted).as("the driver reached the silent server").isNotEmpty();
-    // The limit is 10 s; the bound is generous for a loaded machine, and far from "forever".
-    assertThat(waited).isLessThan(Duration.ofSeconds(25));
+    assertThat(waited).isLessThan(Duration.ofSeconds(15));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"jdbc:postgresql", "jdbc:mysql", "jdbc:mariadb"})
+  void theDefaultLimitIsTenSecondsForConnectingAndEachAnswer(String scheme) {
+    CdcOptions options =
+        CdcOptions.builder(scheme + "://127.0.0.1:5432/app", "cdc", "secret").build();
+    var props = CdcPreflight.connectionProperties(options);
+    assertThat(props.getProperty("connectTimeout"))
+        .as("the default limit, in the unit each driver takes (s or ms)")
+        .isIn("10", "10000");
+    assertThat(props.getProperty("socketTimeout")).isIn("10", "10000");
   }
 
   @ParameterizedTest

@@ -33,6 +33,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -40,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * each change commits together with its record, a failed change leaves a FAILED record and no
  * change, refusals are recorded, caller text is sanitised and capped in the table and the log.
  */
+@Isolated
 abstract class AuditTrailContractTests {
 
   static final Instant NOW = Instant.parse("2026-12-06T03:00:00Z");

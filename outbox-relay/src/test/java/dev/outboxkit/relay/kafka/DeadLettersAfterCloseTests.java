@@ -15,12 +15,14 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * A dead-letter copy asked for after {@link DeadLetters#close} (a batch decided by a publishing
  * thread that outlived the relay's stop) must fail at once without starting a copying thread: a
  * thread started then is never stopped, since close() already ran.
  */
+@Isolated
 class DeadLettersAfterCloseTests {
 
   private static final String THREAD = "dlt-after-close-test-dead-letters";

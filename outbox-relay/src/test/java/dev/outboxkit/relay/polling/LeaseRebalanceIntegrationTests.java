@@ -26,6 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Rebalancing under a backlog: a publishing thread with a batch always in flight (it reads the next
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * instance. Heartbeats are driven by the test, so the outcome does not depend on timing.
  */
 @ServerTest
+@Isolated
 class LeaseRebalanceIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * When a send may start, with session locks (fast takeover): others may take this instance's
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * valid. The heartbeat runs on a thread of the test, slowed by row locks a test transaction holds.
  */
 @ServerTest
+@Isolated
 class LeaseSendGuardIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();

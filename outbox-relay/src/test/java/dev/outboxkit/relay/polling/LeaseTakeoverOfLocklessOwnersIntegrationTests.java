@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Fast takeover judges a peer dead when its heartbeat is late and its session lock is free. An
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * test; the lease TTL is 30 s.
  */
 @ServerTest
+@Isolated
 class LeaseTakeoverOfLocklessOwnersIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
