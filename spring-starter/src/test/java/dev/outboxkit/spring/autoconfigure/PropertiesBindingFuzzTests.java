@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Configuration;
@@ -78,14 +77,6 @@ class PropertiesBindingFuzzTests {
     assertThat(names).hasSizeGreaterThan(50);
   }
 
-  @Disabled(
-      "Harness problem, not a binding bug (issue 19, item 5): under the Jazzer agent every input fails"
-          + " with 'Unable to use value object binding with constructor [...RelayManagementProperties"
-          + "(java.lang.String)] as parameter names cannot be discovered' (Spring Boot's message), so"
-          + " 'Unable to create instance' names no property; without the agent an empty value, 'x' and"
-          + " '-1' for each of the 73 outbox.* properties bind or fail naming the property"
-          + " (docs/testing.md)."
-          + " Kept input crash-da39a3ee...")
   @FuzzTest(maxDuration = "60s")
   void bindsOrFailsNamingTheProperty(FuzzedDataProvider data) {
     Map<String, Object> values = new LinkedHashMap<>();
