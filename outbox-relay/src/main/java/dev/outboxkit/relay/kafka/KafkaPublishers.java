@@ -31,16 +31,7 @@ public final class KafkaPublishers {
    * @return a publisher not started yet, for one publishing thread
    */
   public static ManagedBatchSender create(RelaySettings settings, String clientId) {
-    ManagedBatchSender publisher =
-        new KafkaEventPublisher(
-            settings.producerProperties(),
-            clientId,
-            settings.sendTimeout(),
-            settings.topicRouter(),
-            settings.verifyTopics(),
-            settings.clock(),
-            settings.transactionalIdPrefix(),
-            settings.deadLetterTopic());
+    ManagedBatchSender publisher = kafka(settings, clientId);
     // Wrapped only when observed: a relay without a registry pays nothing per event.
     if (settings.observationRegistry() == ObservationRegistry.NOOP) {
       return publisher;
@@ -50,5 +41,17 @@ public final class KafkaPublishers {
         settings.topicRouter(),
         settings.observationRegistry(),
         settings.publishObservationConvention());
+  }
+
+  private static ManagedBatchSender kafka(RelaySettings settings, String clientId) {
+    return new KafkaEventPublisher(
+        settings.producerProperties(),
+        clientId,
+        settings.sendTimeout(),
+        settings.topicRouter(),
+        settings.verifyTopics(),
+        settings.clock(),
+        settings.transactionalIdPrefix(),
+        settings.deadLetterTopic());
   }
 }
