@@ -8,10 +8,12 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.observation.OutboxPublishObservationConvention;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -116,6 +118,8 @@ public interface OutboxRelay extends AutoCloseable {
     private boolean sessionLocks = true;
     private @Nullable DataSource sessionDataSource;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
+    private @Nullable OutboxPublishObservationConvention publishObservationConvention;
     private Clock clock = Clock.systemUTC();
     private @Nullable String instanceId;
     private @Nullable String transactionalIdPrefix;
@@ -478,6 +482,36 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
+     * Observes each event sent to Kafka as one {@code outbox.publish} observation (polling and CDC
+     * alike), continuing the trace that the event's {@code traceparent} header carries from its
+     * append; see {@link dev.outboxkit.relay.observation.OutboxPublishContext}. Default: {@link
+     * ObservationRegistry#NOOP}, which observes nothing and costs nothing per event.
+     *
+     * @param registry the registry, not null
+     * @return this builder
+     * @since 0.1
+     */
+    public Builder observationRegistry(ObservationRegistry registry) {
+      this.observationRegistry = Objects.requireNonNull(registry, "observationRegistry");
+      return this;
+    }
+
+    /**
+     * Names and tags of the publish observations. Default: {@link
+     * dev.outboxkit.relay.observation.DefaultOutboxPublishObservationConvention}, or a global
+     * convention registered on the registry that supports the publish context.
+     *
+     * @param convention the convention, not null
+     * @return this builder
+     * @since 0.1
+     */
+    public Builder publishObservationConvention(OutboxPublishObservationConvention convention) {
+      this.publishObservationConvention =
+          Objects.requireNonNull(convention, "publishObservationConvention");
+      return this;
+    }
+
+    /**
      * The clock for leases, retries and lag. Default: {@link Clock#systemUTC()}. Lease expiry is
      * compared across instances, so their clocks must agree to well within the lease TTL (NTP).
      *
@@ -611,7 +645,9 @@ public interface OutboxRelay extends AutoCloseable {
               clock,
               instanceId != null ? instanceId : defaultInstanceId(),
               transactionalIdPrefix,
-              stallTimeout);
+              stallTimeout,
+              observationRegistry,
+              publishObservationConvention);
       return RelayFactory.create(settings, cdc);
     }
 

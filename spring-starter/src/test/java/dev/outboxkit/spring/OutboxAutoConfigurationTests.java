@@ -5,11 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxSchemaException;
+import dev.outboxkit.outbox.observation.DefaultOutboxAppendObservationConvention;
+import dev.outboxkit.outbox.observation.OutboxAppendObservationConvention;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.HeaderContributor;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.spring.autoconfigure.OutboxAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.OutboxProperties;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationHandler;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.transport.SenderContext;
 import io.micrometer.tracing.TraceContext;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
@@ -263,6 +269,73 @@ class OutboxAutoConfigurationTests {
                       "traceparent",
                       "00-" + span.context().traceId() + "-" + span.context().spanId() + "-01");
             });
+  }
+
+  @Test
+  void observesEachAppendWhenAnObservationRegistryExistsAndStoresWhatItsHandlerPropagated() {
+    List<Observation.Context> stopped = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ObservationRegistry registry = ObservationRegistry.create();
+    registry
+        .observationConfig()
+        .observationHandler(
+            new ObservationHandler<SenderContext<Map<String, String>>>() {
+              @Override
+              public void onStart(SenderContext<Map<String, String>> context) {
+                // What a tracing handler does: write the observation's context into the carrier.
+                context
+                    .getSetter()
+                    .set(
+                        context.getCarrier(),
+                        "traceparent",
+                        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+              }
+
+              @Override
+              public void onStop(SenderContext<Map<String, String>> context) {
+                stopped.add(context);
+              }
+
+              @Override
+              public boolean supportsContext(Observation.Context context) {
+                return context instanceof SenderContext<?>;
+              }
+            });
+    runner
+        .withBean(ObservationRegistry.class, () -> registry)
+        .withBean(
+            OutboxAppendObservationConvention.class,
+            () ->
+                new DefaultOutboxAppendObservationConvention() {
+                  @Override
+                  public String getName() {
+                    return "payments.outbox.append";
+                  }
+                })
+        .run(
+            context -> {
+              Outbox outbox = context.getBean(Outbox.class);
+              OutboxEvent event =
+                  inTransaction(context, () -> outbox.append("Order", "o-1", "OrderPlaced", "{}"));
+              assertThat(event.headers())
+                  .containsEntry(
+                      "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+              assertThat(stopped).hasSize(1);
+              Observation.Context observed = stopped.get(0);
+              assertThat(observed.getName()).isEqualTo("payments.outbox.append");
+              assertThat(observed.getContextualName()).isEqualTo("create Order");
+              assertThat(observed.getLowCardinalityKeyValue("outbox.aggregate.type").getValue())
+                  .isEqualTo("Order");
+              assertThat(observed.getHighCardinalityKeyValue("messaging.message.id").getValue())
+                  .isEqualTo(event.id().toString());
+            });
+  }
+
+  @Test
+  void observesNothingWithoutAnObservationRegistry() {
+    runner.run(
+        context ->
+            assertThat(context.getBean(Outbox.class).getClass().getSimpleName())
+                .isEqualTo("DefaultOutbox"));
   }
 
   private static <T> T inTransaction(ApplicationContext context, Supplier<T> work) {

@@ -5,12 +5,16 @@ import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
 import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.PayloadIntegrityException;
 import dev.outboxkit.outbox.spi.PayloadCodec;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The {@link Inbox} for Kafka records: one listener, one consumer name, message ids taken from the
@@ -30,15 +34,65 @@ import org.apache.kafka.common.header.Header;
  */
 public final class KafkaInbox {
 
+  private static final DefaultOutboxInboxObservationConvention DEFAULT_CONVENTION =
+      new DefaultOutboxInboxObservationConvention();
+
   private final Inbox inbox;
   private final String consumer;
   private final Function<ConsumerRecord<?, ?>, String> messageId;
+  // NOOP unless observed(...): process() then skips the observation entirely.
+  private final ObservationRegistry observations;
+  private final @Nullable OutboxInboxObservationConvention convention;
 
   private KafkaInbox(
       Inbox inbox, String consumer, Function<ConsumerRecord<?, ?>, String> messageId) {
+    this(inbox, consumer, messageId, ObservationRegistry.NOOP, null);
+  }
+
+  private KafkaInbox(
+      Inbox inbox,
+      String consumer,
+      Function<ConsumerRecord<?, ?>, String> messageId,
+      ObservationRegistry observations,
+      @Nullable OutboxInboxObservationConvention convention) {
     this.inbox = Objects.requireNonNull(inbox, "inbox");
     this.consumer = Objects.requireNonNull(consumer, "consumer");
     this.messageId = Objects.requireNonNull(messageId, "messageId");
+    this.observations = Objects.requireNonNull(observations, "observationRegistry");
+    this.convention = convention;
+  }
+
+  /**
+   * This inbox, with each processed record observed ({@value
+   * DefaultOutboxInboxObservationConvention#NAME}): the observation continues the trace whose W3C
+   * {@code traceparent} the record carries from its append, and is in scope while the handler runs,
+   * so the handler's own spans (SQL, HTTP) join that trace too. Duplicates are observed as well
+   * ({@code outbox.inbox.outcome=duplicate}).
+   *
+   * @param registry the registry, not null; {@link ObservationRegistry#NOOP} observes nothing
+   * @return a new inbox; this one is unchanged
+   * @since 0.1
+   */
+  public KafkaInbox observed(ObservationRegistry registry) {
+    return new KafkaInbox(inbox, consumer, messageId, registry, convention);
+  }
+
+  /**
+   * As {@link #observed(ObservationRegistry)}, with names and tags of your own.
+   *
+   * @param registry the registry, not null
+   * @param convention the convention, not null
+   * @return a new inbox; this one is unchanged
+   * @since 0.1
+   */
+  public KafkaInbox observed(
+      ObservationRegistry registry, OutboxInboxObservationConvention convention) {
+    return new KafkaInbox(
+        inbox,
+        consumer,
+        messageId,
+        registry,
+        Objects.requireNonNull(convention, "observationConvention"));
   }
 
   /**
@@ -72,7 +126,9 @@ public final class KafkaInbox {
    */
   public <K, V> boolean process(
       ConsumerRecord<K, V> record, Consumer<? super ConsumerRecord<K, V>> handler) {
-    return inbox.process(consumer, messageId.apply(record), () -> handler.accept(record));
+    return observe(
+        record,
+        () -> inbox.process(consumer, messageId.apply(record), () -> handler.accept(record)));
   }
 
   /**
@@ -96,8 +152,27 @@ public final class KafkaInbox {
       PayloadCodec codec,
       ConsumerRecord<K, byte[]> record,
       Consumer<? super ConsumerRecord<K, byte[]>> handler) {
-    ConsumerRecord<K, byte[]> decoded = OutboxRecords.decoded(codec, record);
-    return inbox.process(consumer, messageId.apply(record), () -> handler.accept(decoded));
+    return observe(
+        record,
+        () -> {
+          ConsumerRecord<K, byte[]> decoded = OutboxRecords.decoded(codec, record);
+          return inbox.process(consumer, messageId.apply(record), () -> handler.accept(decoded));
+        });
+  }
+
+  /** Runs the processing of one record, as an observation when this inbox is observed. */
+  private boolean observe(ConsumerRecord<?, ?> record, BooleanSupplier processing) {
+    if (observations.isNoop()) {
+      return processing.getAsBoolean();
+    }
+    OutboxInboxContext context = new OutboxInboxContext(record, consumer);
+    return Observation.createNotStarted(convention, DEFAULT_CONVENTION, () -> context, observations)
+        .observe(
+            () -> {
+              boolean handled = processing.getAsBoolean();
+              context.handled(handled);
+              return handled;
+            });
   }
 
   /**

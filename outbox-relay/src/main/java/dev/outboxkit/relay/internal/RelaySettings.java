@@ -2,9 +2,11 @@ package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.observation.OutboxPublishObservationConvention;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -50,7 +52,84 @@ public record RelaySettings(
     Clock clock,
     String instanceId,
     @Nullable String transactionalIdPrefix,
-    Duration stallTimeout) {
+    Duration stallTimeout,
+    ObservationRegistry observationRegistry,
+    @Nullable OutboxPublishObservationConvention publishObservationConvention) {
+
+  /** The settings without observations (publish observations off). */
+  public RelaySettings(
+      DataSource dataSource,
+      @Nullable OutboxDialect dialect,
+      OutboxTable table,
+      OutboxTable leaseTable,
+      OutboxTable memberTable,
+      int partitions,
+      Map<String, Object> producerProperties,
+      TopicRouter topicRouter,
+      @Nullable String deadLetterTopic,
+      boolean verifyTopics,
+      int batchSize,
+      long batchBytes,
+      int publishThreads,
+      Duration minPollInterval,
+      Duration maxPollInterval,
+      Duration leaseTtl,
+      Duration heartbeatInterval,
+      Duration metricsInterval,
+      int maxAttempts,
+      Duration retryInitialInterval,
+      double retryMultiplier,
+      Duration retryMaxInterval,
+      Duration sendTimeout,
+      CircuitBreakerConfig circuitBreaker,
+      @Nullable Duration keepPublishedFor,
+      Duration shutdownTimeout,
+      boolean listenNotify,
+      boolean sessionLocks,
+      DataSource sessionDataSource,
+      MeterRegistry meterRegistry,
+      Clock clock,
+      String instanceId,
+      @Nullable String transactionalIdPrefix,
+      Duration stallTimeout) {
+    this(
+        dataSource,
+        dialect,
+        table,
+        leaseTable,
+        memberTable,
+        partitions,
+        producerProperties,
+        topicRouter,
+        deadLetterTopic,
+        verifyTopics,
+        batchSize,
+        batchBytes,
+        publishThreads,
+        minPollInterval,
+        maxPollInterval,
+        leaseTtl,
+        heartbeatInterval,
+        metricsInterval,
+        maxAttempts,
+        retryInitialInterval,
+        retryMultiplier,
+        retryMaxInterval,
+        sendTimeout,
+        circuitBreaker,
+        keepPublishedFor,
+        shutdownTimeout,
+        listenNotify,
+        sessionLocks,
+        sessionDataSource,
+        meterRegistry,
+        clock,
+        instanceId,
+        transactionalIdPrefix,
+        stallTimeout,
+        ObservationRegistry.NOOP,
+        null);
+  }
 
   /** The settings that matter when reading a log, with secret producer properties masked. */
   @Override

@@ -2,6 +2,7 @@ package dev.outboxkit.relay.kafka;
 
 import dev.outboxkit.relay.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.RelaySettings;
+import io.micrometer.observation.ObservationRegistry;
 
 /**
  * The one way into the Kafka package from the relays: creates the publisher that sends their
@@ -21,7 +22,8 @@ public final class KafkaPublishers {
    * <p>Taken from {@code settings}: the producer properties, the send timeout (the producer's
    * delivery timeout), the topic router, whether to check that a topic exists before sending to it,
    * the clock for acknowledgement times, the transactional id prefix, and the dead-letter topic
-   * (whose existence {@link ManagedBatchSender#start()} checks).
+   * (whose existence {@link ManagedBatchSender#start()} checks), and the observation registry: when
+   * it is not {@code NOOP}, each event sent is a publish observation ({@code ObservedBatchSender}).
    *
    * @param settings the relay's settings, not null
    * @param clientId the producer's client id, not null (transactional producers add {@code
@@ -29,6 +31,19 @@ public final class KafkaPublishers {
    * @return a publisher not started yet, for one publishing thread
    */
   public static ManagedBatchSender create(RelaySettings settings, String clientId) {
+    ManagedBatchSender publisher = kafka(settings, clientId);
+    // Wrapped only when observed: a relay without a registry pays nothing per event.
+    if (settings.observationRegistry() == ObservationRegistry.NOOP) {
+      return publisher;
+    }
+    return new ObservedBatchSender(
+        publisher,
+        settings.topicRouter(),
+        settings.observationRegistry(),
+        settings.publishObservationConvention());
+  }
+
+  private static ManagedBatchSender kafka(RelaySettings settings, String clientId) {
     return new KafkaEventPublisher(
         settings.producerProperties(),
         clientId,

@@ -2,6 +2,8 @@ package dev.outboxkit.spring.autoconfigure;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.observation.OutboxAppendObservationConvention;
+import dev.outboxkit.outbox.observation.OutboxObservations;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.HeaderContributor;
 import dev.outboxkit.outbox.spi.OutboxDialect;
@@ -11,6 +13,7 @@ import dev.outboxkit.spring.OutboxApplicationEventListener;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
 import dev.outboxkit.spring.SpringConnectionProvider;
 import dev.outboxkit.spring.TracingHeaderContributor;
+import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;
 import java.sql.Connection;
@@ -33,8 +36,10 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * An {@link Outbox} bound to the application's {@link DataSource} and its Spring-managed
  * transactions, its table checked at start-up, and {@link
- * dev.outboxkit.spring.OutboxApplicationEvent}s appended when published. Every bean backs off when
- * the application defines its own.
+ * dev.outboxkit.spring.OutboxApplicationEvent}s appended when published. With an {@link
+ * ObservationRegistry} bean, each append is observed ({@code outbox.append}, renamed or retagged by
+ * an {@link OutboxAppendObservationConvention} bean) and its trace context stored in the events'
+ * headers. Every bean backs off when the application defines its own.
  */
 @AutoConfiguration(
     afterName = {
@@ -103,7 +108,9 @@ public final class OutboxAutoConfiguration {
       ObjectProvider<HeaderContributor> headerContributors,
       ObjectProvider<OutboxBuilderCustomizer> customizers,
       ObjectProvider<Clock> clock,
-      ObjectProvider<PayloadCodec> payloadCodec) {
+      ObjectProvider<PayloadCodec> payloadCodec,
+      ObjectProvider<ObservationRegistry> observationRegistry,
+      ObjectProvider<OutboxAppendObservationConvention> appendConvention) {
     OutboxProperties.Store store = properties.store();
     Outbox.Builder builder =
         Outbox.builder()
@@ -120,7 +127,10 @@ public final class OutboxAutoConfiguration {
     payloadCodec.ifUnique(builder::payloadCodec);
     headerContributors.orderedStream().forEach(builder::headerContributor);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
-    return builder.build();
+    // Observed when the application has an ObservationRegistry (Boot's observation support):
+    // each append is an outbox.append observation whose trace context goes into the headers.
+    return OutboxObservations.observe(
+        builder.build(), observationRegistry.getIfUnique(), appendConvention.getIfUnique());
   }
 
   @Bean

@@ -6,6 +6,7 @@ import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.ParkedRetention;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.observation.OutboxPublishObservationConvention;
 import dev.outboxkit.spring.OutboxAuditEndpoint;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
 import dev.outboxkit.spring.OutboxParkedEventsEndpoint;
@@ -15,6 +16,7 @@ import dev.outboxkit.spring.OutboxRelayLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.observation.ObservationRegistry;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -65,7 +67,9 @@ public final class RelayAutoConfiguration {
       Environment environment,
       ObjectProvider<MeterRegistry> meterRegistry,
       ObjectProvider<Clock> clock,
-      ObjectProvider<OutboxRelayBuilderCustomizer> customizers) {
+      ObjectProvider<OutboxRelayBuilderCustomizer> customizers,
+      ObjectProvider<ObservationRegistry> observationRegistry,
+      ObjectProvider<OutboxPublishObservationConvention> publishConvention) {
     List<String> servers = relay.kafka().bootstrapServers();
     String bootstrap =
         servers != null && !servers.isEmpty()
@@ -119,6 +123,9 @@ public final class RelayAutoConfiguration {
       builder.instanceId(relay.instanceId());
     }
     clock.ifUnique(builder::clock);
+    // Each event sent is an outbox.publish observation continuing its append's trace.
+    observationRegistry.ifUnique(builder::observationRegistry);
+    publishConvention.ifUnique(builder::publishObservationConvention);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();
   }

@@ -2,8 +2,10 @@ package dev.outboxkit.samples.ledger;
 
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.idempotency.kafka.KafkaInbox;
+import io.micrometer.observation.ObservationRegistry;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
@@ -20,8 +22,13 @@ public class LedgerListener {
   private final KafkaInbox inbox;
   private final Ledger ledger;
 
-  public LedgerListener(Inbox inbox, Ledger ledger) {
-    this.inbox = KafkaInbox.of(inbox, "ledger");
+  public LedgerListener(
+      Inbox inbox, Ledger ledger, ObjectProvider<ObservationRegistry> observations) {
+    // Observed when the application has an ObservationRegistry: each record's processing continues
+    // the trace its traceparent header carries from the payment service's request.
+    this.inbox =
+        KafkaInbox.of(inbox, "ledger")
+            .observed(observations.getIfUnique(() -> ObservationRegistry.NOOP));
     this.ledger = ledger;
   }
 

@@ -1,0 +1,95 @@
+package dev.outboxkit.relay.kafka;
+
+import static dev.outboxkit.relay.kafka.InMemorySender.pending;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.relay.delivery.BatchSender;
+import dev.outboxkit.relay.delivery.PublishResult;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.observation.OutboxPublishContext;
+import dev.outboxkit.relay.spi.TopicRouter;
+import io.micrometer.common.KeyValue;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationHandler;
+import io.micrometer.observation.ObservationRegistry;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class ObservedBatchSenderTests {
+
+  private final List<OutboxPublishContext> stopped = new CopyOnWriteArrayList<>();
+
+  private ObservationRegistry recording() {
+    ObservationRegistry registry = ObservationRegistry.create();
+    registry
+        .observationConfig()
+        .observationHandler(
+            new ObservationHandler<OutboxPublishContext>() {
+              @Override
+              public void onStop(OutboxPublishContext context) {
+                stopped.add(context);
+              }
+
+              @Override
+              public boolean supportsContext(Observation.Context context) {
+                return context instanceof OutboxPublishContext;
+              }
+            });
+    return registry;
+  }
+
+  @Test
+  void observesEachEventOfABatchWithItsOutcomeTopicAndIdButNoPayloadOrKey() {
+    PendingEvent acked = pending(1, "Payment", "PaymentAuthorized");
+    PendingEvent failed = pending(2, "Payment", "PaymentCaptured");
+    PendingEvent deferred = pending(3, "Payment", "PaymentRefunded");
+    InMemorySender delegate =
+        new InMemorySender(
+            p ->
+                p == acked
+                    ? new PublishResult.Acked(p, Instant.EPOCH)
+                    : p == failed
+                        ? new PublishResult.Failed(
+                            p, "TimeoutException: no ack", PublishResult.FailureKind.BROKER)
+                        : new PublishResult.Deferred(p));
+    ObservedBatchSender sender =
+        new ObservedBatchSender(delegate, TopicRouter.prefixed("t-"), recording(), null);
+
+    List<PublishResult> results = sender.send(List.of(acked, failed, deferred)).await();
+
+    assertThat(results).hasSize(3);
+    assertThat(stopped).hasSize(3);
+    assertThat(stopped)
+        .extracting(c -> c.getLowCardinalityKeyValue("outbox.outcome").getValue())
+        .containsExactly("acked", "failed", "deferred");
+    assertThat(stopped)
+        .extracting(Observation.Context::getContextualName)
+        .containsOnly("send t-Payment");
+    assertThat(stopped.get(0).getHighCardinalityKeyValue("messaging.message.id").getValue())
+        .isEqualTo(acked.event().id().toString());
+    assertThat(stopped.get(1).getError()).hasMessageContaining("BROKER");
+    String allValues =
+        stopped.stream()
+            .flatMap(c -> c.getAllKeyValues().stream())
+            .map(KeyValue::getValue)
+            .collect(Collectors.joining(","));
+    assertThat(allValues).doesNotContain("secret-payload").doesNotContain("key-1");
+  }
+
+  @Test
+  void aRegistryWithoutHandlersCostsNoContextPerEvent() {
+    InMemorySender delegate = new InMemorySender(p -> new PublishResult.Acked(p, Instant.EPOCH));
+    ObservedBatchSender sender =
+        new ObservedBatchSender(
+            delegate, TopicRouter.prefixed("t-"), ObservationRegistry.create(), null);
+
+    BatchSender.InFlight inFlight = sender.send(List.of(pending(1, "Payment", "X")));
+
+    // The delegate's own in-flight batch comes back: nothing was wrapped or observed.
+    assertThat(inFlight.getClass().getEnclosingClass()).isEqualTo(InMemorySender.class);
+    assertThat(inFlight.await()).hasSize(1);
+  }
+}
