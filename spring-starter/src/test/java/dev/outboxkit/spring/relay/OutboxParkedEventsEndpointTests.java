@@ -74,6 +74,36 @@ class OutboxParkedEventsEndpointTests {
       return trail;
     }
 
+    @Override
+    public List<dev.outboxkit.relay.ParkedGroup> groups(dev.outboxkit.relay.ParkedFilter filter) {
+      calls.add("groups " + filter.describe());
+      return List.of();
+    }
+
+    @Override
+    public List<ParkedEvent> list(dev.outboxkit.relay.ParkedFilter filter, int limit) {
+      calls.add("list " + filter.describe() + " " + limit);
+      return List.of();
+    }
+
+    @Override
+    public dev.outboxkit.relay.BulkResult replay(
+        dev.outboxkit.relay.ParkedFilter filter,
+        int batchSize,
+        java.util.function.Consumer<dev.outboxkit.relay.BulkResult> progress) {
+      calls.add("replay " + filter.describe() + " batch " + batchSize);
+      return new dev.outboxkit.relay.BulkResult(1, 1, 1);
+    }
+
+    @Override
+    public dev.outboxkit.relay.BulkResult purge(
+        dev.outboxkit.relay.ParkedFilter filter,
+        int batchSize,
+        java.util.function.Consumer<dev.outboxkit.relay.BulkResult> progress) {
+      calls.add("purge " + filter.describe() + " batch " + batchSize);
+      return new dev.outboxkit.relay.BulkResult(1, 1, 1);
+    }
+
     final List<String> refusals = new ArrayList<>();
 
     private final AuditTrail trail =
