@@ -1,0 +1,90 @@
+package dev.outboxkit.relay.app.cli;
+
+import dev.outboxkit.relay.ParkedFilter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The selection options shared by the {@code parked} commands, turned into a {@link ParkedFilter}.
+ */
+final class FilterOptions {
+
+  private static final Pattern AGO = Pattern.compile("(\\d+)([smhd])");
+
+  @Option(
+      names = "--group",
+      paramLabel = "ID",
+      description = "Only the failure group with this id (from 'parked groups').")
+  @Nullable String group;
+
+  @Option(
+      names = "--error-like",
+      paramLabel = "TEXT",
+      description =
+          "Only events whose last error contains TEXT, ignoring case; % or * match any text (then"
+              + " the whole error must match).")
+  @Nullable String errorLike;
+
+  @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this event type.")
+  @Nullable String type;
+
+  @Option(
+      names = "--aggregate-type",
+      paramLabel = "TYPE",
+      description = "Only events of this aggregate type.")
+  @Nullable String aggregateType;
+
+  @Option(
+      names = "--since",
+      paramLabel = "WHEN",
+      description =
+          "Only events appended since WHEN: an instant (2026-12-06T03:00:00Z) or an age (30m, 2h,"
+              + " 7d).")
+  @Nullable String since;
+
+  @Parameters(paramLabel = "ID", description = "Only these event ids.")
+  List<UUID> ids = new ArrayList<>();
+
+  ParkedFilter filter(Clock clock) {
+    return ParkedFilter.all()
+        .withGroup(group)
+        .withErrorLike(errorLike)
+        .withEventType(type)
+        .withAggregateType(aggregateType)
+        .withSince(since == null ? null : since(since, clock))
+        .withIds(ids);
+  }
+
+  static Instant since(String value, Clock clock) {
+    Matcher ago = AGO.matcher(value.strip());
+    if (ago.matches()) {
+      long n = Long.parseLong(ago.group(1));
+      Duration d =
+          switch (ago.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+          };
+      return clock.instant().minus(d);
+    }
+    try {
+      return Instant.parse(value.strip());
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException(
+          "--since must be an instant like 2026-12-06T03:00:00Z or an age like 30m, 2h, 7d but was '"
+              + value
+              + "'");
+    }
+  }
+}
