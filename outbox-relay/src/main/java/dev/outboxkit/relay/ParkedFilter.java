@@ -159,6 +159,37 @@ public record ParkedFilter(
     return String.join(" ", parts);
   }
 
+  /**
+   * Reads a {@code since} condition as operators type it: an instant ({@code 2026-12-06T03:00:00Z})
+   * or an age ({@code 30s}, {@code 30m}, {@code 2h}, {@code 7d}) counted back from {@code now}.
+   *
+   * @throws IllegalArgumentException naming both forms when {@code text} is neither
+   */
+  public static Instant since(String text, Instant now) {
+    java.util.regex.Matcher ago = AGO.matcher(text.strip());
+    if (ago.matches()) {
+      long n = Long.parseLong(ago.group(1));
+      java.time.Duration d =
+          switch (ago.group(2)) {
+            case "s" -> java.time.Duration.ofSeconds(n);
+            case "m" -> java.time.Duration.ofMinutes(n);
+            case "h" -> java.time.Duration.ofHours(n);
+            default -> java.time.Duration.ofDays(n);
+          };
+      return now.minus(d);
+    }
+    try {
+      return Instant.parse(text.strip());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IllegalArgumentException(
+          "since must be an instant like 2026-12-06T03:00:00Z or an age like 30m, 2h, 7d but was '"
+              + text
+              + "'");
+    }
+  }
+
+  private static final Pattern AGO = Pattern.compile("(\\d{1,9})([smhd])");
+
   private static boolean like(@Nullable String error, String pattern) {
     if (error == null) {
       return false;

@@ -413,7 +413,8 @@ abstract class RoleScriptsContractTests {
       assertRefused(s, "SELECT COUNT(*) FROM idempotency_key");
       assertRefused(s, "SELECT COUNT(*) FROM inbox_message");
       assertRefused(s, "SELECT COUNT(*) FROM outbox_cdc_state");
-      // INSERT into outbox_event is granted since 0.8: a replay re-inserts the parked row with a new
+      // INSERT into outbox_event is granted since 0.8: a replay re-inserts the parked row with a
+      // new
       // seq (relayRoleParksReplaysAndPurgesWithTheRealPollingRelay), as the CDC relay's always did.
     }
   }

@@ -93,10 +93,10 @@ class ChangeDecoderTests {
   }
 
   /**
-   * Issue 19, reviewer suspicion 3(c): a replay in place ({@code UPDATE ... SET status =
-   * 'PENDING', attempts = 0}, as the polling relay wrote it before 0.8 and as SQL by hand still
-   * does) is an update, and CDC publishes inserts only, so it is never published. Since 0.8 every
-   * replay re-inserts (see {@code JdbcParkedEvents}), in both modes.
+   * Issue 19, reviewer suspicion 3(c): a replay in place ({@code UPDATE ... SET status = 'PENDING',
+   * attempts = 0}, as the polling relay wrote it before 0.8 and as SQL by hand still does) is an
+   * update, and CDC publishes inserts only, so it is never published. Since 0.8 every replay
+   * re-inserts (see {@code JdbcParkedEvents}), in both modes.
    */
   @Test
   void aPollingModeReplayInPlaceIsAnUpdateThatCdcDoesNotPublish() {

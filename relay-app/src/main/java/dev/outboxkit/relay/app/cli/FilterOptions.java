@@ -2,14 +2,10 @@ package dev.outboxkit.relay.app.cli;
 
 import dev.outboxkit.relay.ParkedFilter;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -18,8 +14,6 @@ import picocli.CommandLine.Parameters;
  * The selection options shared by the {@code parked} commands, turned into a {@link ParkedFilter}.
  */
 final class FilterOptions {
-
-  private static final Pattern AGO = Pattern.compile("(\\d+)([smhd])");
 
   @Option(
       names = "--group",
@@ -66,25 +60,10 @@ final class FilterOptions {
   }
 
   static Instant since(String value, Clock clock) {
-    Matcher ago = AGO.matcher(value.strip());
-    if (ago.matches()) {
-      long n = Long.parseLong(ago.group(1));
-      Duration d =
-          switch (ago.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-          };
-      return clock.instant().minus(d);
-    }
     try {
-      return Instant.parse(value.strip());
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(
-          "--since must be an instant like 2026-12-06T03:00:00Z or an age like 30m, 2h, 7d but was '"
-              + value
-              + "'");
+      return ParkedFilter.since(value, clock.instant());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--" + e.getMessage(), e);
     }
   }
 }
