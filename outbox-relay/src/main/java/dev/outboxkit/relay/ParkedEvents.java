@@ -4,15 +4,25 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /**
  * Lists, replays and purges parked events: those the relay stopped retrying after its maximum
  * number of attempts or a permanent error. Each method is one short transaction of its own; all are
  * safe while relays run.
  *
- * <p>Replaying puts an event back in the queue with its attempts reset. It is published after the
- * events of its aggregate that were published while it was parked: replay is the operator's choice
- * to deliver it late.
+ * <p>Replaying puts an event back in the queue with its attempts reset, at the end of its key's
+ * queue: the parked row is replaced by a pending copy (same id, payload, headers and append time)
+ * with a new {@code seq}. It is therefore published after every event of its key that was appended
+ * before the replay, those published while it was parked and those still pending alike: a replayed
+ * event never overtakes a later event of its key. Replay is the operator's choice to deliver it
+ * late.
+ *
+ * <p>Bulk operations ({@link #groups}, {@link #replay(ParkedFilter, int, Consumer)}, {@link
+ * #purge(ParkedFilter, int, Consumer)}) select events with a {@link ParkedFilter}, e.g. one {@link
+ * ParkedGroup failure group}, and change them in batches: one transaction and one audit record
+ * (naming the filter and the ids it resolved) per batch, so a run over 40,000 events neither holds
+ * one long transaction nor leaves unaudited changes when it is interrupted.
  *
  * <p>Every listing, replay and purge is recorded in the {@link #auditTrail() audit trail}: a change
  * writes its record in the same transaction, so no change commits without its record. Calls are
@@ -65,6 +75,49 @@ public interface ParkedEvents {
    * @since 0.7
    */
   int purgeCreatedBefore(Instant cutoff, int limit);
+
+  /**
+   * Parked events grouped by their {@link FailureFingerprint failure}, largest group first. Reads
+   * every matching parked event (in pages, in one transaction); recorded as a listing.
+   *
+   * @param filter which events to group ({@link ParkedFilter#all()} for all)
+   * @since 0.8
+   */
+  List<ParkedGroup> groups(ParkedFilter filter);
+
+  /**
+   * The oldest parked events that match a filter, in append order; recorded as a listing.
+   *
+   * @param filter which events
+   * @param limit the most to return, at least 1
+   * @since 0.8
+   */
+  List<ParkedEvent> list(ParkedFilter filter, int limit);
+
+  /**
+   * Puts the parked events that match {@code filter} back in the queue, {@code batchSize} per
+   * transaction, each batch with its audit record. Visits the events parked when the call began
+   * once, oldest first; events parked again meanwhile wait for another call.
+   *
+   * @param filter which events
+   * @param batchSize events per transaction, 1 to 10,000
+   * @param progress told the running totals after each committed batch, on the calling thread
+   * @return the totals
+   * @since 0.8
+   */
+  BulkResult replay(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress);
+
+  /**
+   * Deletes for good the parked events that match {@code filter}, {@code batchSize} per
+   * transaction, each batch with its audit record.
+   *
+   * @param filter which events
+   * @param batchSize events per transaction, 1 to 10,000
+   * @param progress told the running totals after each committed batch, on the calling thread
+   * @return the totals
+   * @since 0.8
+   */
+  BulkResult purge(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress);
 
   /**
    * The same parked events, with every operation recorded as done by {@code actor}.

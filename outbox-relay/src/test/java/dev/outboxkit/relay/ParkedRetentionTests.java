@@ -74,6 +74,28 @@ class ParkedRetentionTests {
     public AuditTrail auditTrail() {
       throw new UnsupportedOperationException();
     }
+
+    @Override
+    public List<ParkedGroup> groups(ParkedFilter filter) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public List<ParkedEvent> list(ParkedFilter filter, int limit) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public BulkResult replay(
+        ParkedFilter filter, int batchSize, java.util.function.Consumer<BulkResult> progress) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public BulkResult purge(
+        ParkedFilter filter, int batchSize, java.util.function.Consumer<BulkResult> progress) {
+      throw new UnsupportedOperationException();
+    }
   }
 
   private final ScriptedParked parked = new ScriptedParked();

@@ -58,6 +58,7 @@ abstract class PollingRelayContractTests {
 
   private final List<OutboxRelay> relays = new CopyOnWriteArrayList<>();
   String topic;
+  OutboxDialect dialect;
   Outbox outbox;
   JdbcTransactions tx;
 
@@ -69,7 +70,7 @@ abstract class PollingRelayContractTests {
 
   @BeforeEach
   void setUp() throws SQLException {
-    OutboxDialect dialect = RelayTables.create(dataSource());
+    dialect = RelayTables.create(dataSource());
     try (Connection c = dataSource().getConnection();
         Statement s = c.createStatement()) {
       s.execute("DELETE FROM outbox_event");
@@ -290,6 +291,65 @@ abstract class PollingRelayContractTests {
     }
     assertThat(relay.parkedEvents().count()).isZero();
     await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
+  }
+
+  /**
+   * Issue 21: a replayed event never overtakes a later event of its key that still waits. Two
+   * events parked by one ACL mistake (their errors differ only in offsets) form one group; key-a
+   * has a later event still pending. The group is replayed in batches of one before the relay
+   * starts. The replay used to set the parked row back to {@code PENDING} with its old {@code seq},
+   * so key-a's replayed event was sent before key-a's later event.
+   */
+  @Test
+  void aReplayedGroupGoesBehindTheLaterPendingEventsOfItsKeys() throws Exception {
+    List<OutboxEvent> events =
+        tx.inTransaction(
+            c ->
+                outbox.appendAll(
+                    List.of(
+                        OutboxMessage.of(topic, "key-a", "First", "a1"),
+                        OutboxMessage.of(topic, "key-b", "First", "b1"),
+                        OutboxMessage.of(topic, "key-a", "Second", "a2"))));
+    String refused =
+        "TopicAuthorizationException: Not authorized to access topics: [" + topic + "]";
+    park(events.get(0), refused + " at offset 17 on broker-1:9092");
+    park(events.get(1), refused + " at offset 4711 on broker-2:9092");
+    OutboxRelay relay = relay(b -> b);
+    ParkedEvents parked = relay.parkedEvents();
+    List<ParkedGroup> groups = parked.groups(ParkedFilter.all());
+    assertThat(groups).hasSize(1);
+    assertThat(groups.get(0).count()).isEqualTo(2);
+    assertThat(groups.get(0).exampleIds()).containsExactly(events.get(0).id(), events.get(1).id());
+    List<BulkResult> progress = new ArrayList<>();
+    BulkResult result =
+        parked.replay(ParkedFilter.group(groups.get(0).fingerprint().id()), 1, progress::add);
+    assertThat(result).isEqualTo(new BulkResult(2, 2, 2));
+    assertThat(progress).hasSize(2);
+
+    relay.start();
+    try (KafkaReader reader = reader()) {
+      reader.readAtLeast(3, Duration.ofSeconds(30));
+      List<ConsumerRecord<byte[], byte[]>> records = reader.readFor(Duration.ofMillis(300));
+      assertThat(records)
+          .filteredOn(r -> text(r.key()).equals("key-a"))
+          .extracting(r -> text(r.value()))
+          .as("key-a: the later pending event first, then the replayed one")
+          .containsExactly("a2", "a1");
+      assertThat(records).extracting(r -> text(r.value())).containsOnlyOnce("b1");
+    }
+    assertThat(parked.count()).isZero();
+  }
+
+  private void park(OutboxEvent event, String error) throws SQLException {
+    try (Connection c = dataSource().getConnection();
+        java.sql.PreparedStatement s =
+            c.prepareStatement(
+                "UPDATE outbox_event SET status = 'DEAD', attempts = 10, last_error = ?"
+                    + " WHERE id = ?")) {
+      s.setString(1, error);
+      dialect.setUuid(s, 2, event.id());
+      assertThat(s.executeUpdate()).isEqualTo(1);
+    }
   }
 
   /**

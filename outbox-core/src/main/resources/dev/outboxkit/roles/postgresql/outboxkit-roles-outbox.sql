@@ -29,8 +29,10 @@ $$
 GRANT INSERT ON outbox_event TO outboxkit_writer
 ;
 
--- The polling relay claims (SELECT ... FOR UPDATE SKIP LOCKED), marks (UPDATE) and deletes published rows.
-GRANT SELECT, UPDATE, DELETE ON outbox_event TO outboxkit_relay
+-- The polling relay claims (SELECT ... FOR UPDATE SKIP LOCKED), marks (UPDATE) and deletes published rows;
+-- a replay of a parked event replaces its row by a pending copy with a new seq (DELETE, then INSERT), so the
+-- replayed event goes to the end of its key's queue and never overtakes a later event of its key.
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_event TO outboxkit_relay
 ;
 
 -- The replication user (Debezium) reads the outbox's changes from the change log; SELECT lets it read the

@@ -132,8 +132,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     CdcMetrics metrics = CdcMetrics.register(settings, options, dialect);
     this.metrics = metrics;
     CdcRowStore rowStore = new CdcRowStore(settings, jdbc, dialect, rows, metrics.relay());
-    this.parked =
-        new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, true, settings.clock());
+    this.parked = new JdbcParkedEvents(jdbc, dialect, settings.table(), () -> {}, settings.clock());
     ManagedBatchSender publisher = KafkaPublishers.create(settings, "outboxkit-cdc-" + id);
     this.publisher = publisher;
     publisher.start();
@@ -299,7 +298,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     if (d == null) {
       d = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
     }
-    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {}, true, settings.clock());
+    return new JdbcParkedEvents(jdbc, d, settings.table(), () -> {}, settings.clock());
   }
 
   @Override

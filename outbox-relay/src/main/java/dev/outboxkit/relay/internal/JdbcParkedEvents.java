@@ -8,8 +8,11 @@ import dev.outboxkit.relay.AuditEntry;
 import dev.outboxkit.relay.AuditEntry.Operation;
 import dev.outboxkit.relay.AuditSchema;
 import dev.outboxkit.relay.AuditTrail;
+import dev.outboxkit.relay.BulkResult;
 import dev.outboxkit.relay.ParkedEvent;
 import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.ParkedFilter;
+import dev.outboxkit.relay.ParkedGroup;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -21,45 +24,45 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /**
  * {@link ParkedEvents} on the outbox table: rows with status {@code DEAD}. Every listing and change
  * runs in one transaction together with its audit record ({@link JdbcAuditTrail}); a change that
  * fails leaves a {@code FAILED} record written afterwards in a transaction of its own.
+ *
+ * <p>A replay always replaces the parked row by a fresh {@code PENDING} copy (same id, new {@code
+ * seq}), in both modes. Polling orders each key's events by {@code seq}, so an update that kept the
+ * old {@code seq} would put the replayed event before later events of its key that still wait,
+ * overtaking them; the copy goes to the end of its key's queue. The CDC relay needs the copy
+ * anyway: the change must carry every column, and an update leaves PostgreSQL's unchanged TOASTed
+ * values (payloads over about 2 KB) out of the change, so Debezium would publish a placeholder
+ * instead.
  */
 public final class JdbcParkedEvents implements ParkedEvents {
 
-  private static final int PAGE = 500;
+  /** The largest batch of one bulk transaction. */
+  public static final int MAX_BATCH = 10_000;
 
   private final Jdbc jdbc;
   private final OutboxDialect dialect;
   private final String t;
   private final Runnable onReplay;
-  private final boolean reinsert;
+  private final ParkedScan scan;
   private final JdbcAuditTrail audit;
   private final AuditActor actor;
 
   /**
    * @param onReplay runs after a replay committed (the polling relay wakes up)
-   * @param reinsert whether a replay deletes the parked row and inserts a fresh {@code PENDING}
-   *     copy (same id, new {@code seq}) instead of updating it: the CDC relay needs the change to
-   *     carry every column, and an update leaves PostgreSQL's unchanged TOASTed values (payloads
-   *     over about 2 KB) out of the change, so Debezium would publish a placeholder instead
    * @param clock stamps the audit records
    */
   public JdbcParkedEvents(
-      Jdbc jdbc,
-      OutboxDialect dialect,
-      OutboxTable table,
-      Runnable onReplay,
-      boolean reinsert,
-      Clock clock) {
+      Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay, Clock clock) {
     this(
         jdbc,
         dialect,
         table.qualifiedName(),
         onReplay,
-        reinsert,
         new JdbcAuditTrail(jdbc, dialect, AuditSchema.table(table), clock),
         AuditActor.APPLICATION);
   }
@@ -69,14 +72,13 @@ public final class JdbcParkedEvents implements ParkedEvents {
       OutboxDialect dialect,
       String t,
       Runnable onReplay,
-      boolean reinsert,
       JdbcAuditTrail audit,
       AuditActor actor) {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = t;
     this.onReplay = onReplay;
-    this.reinsert = reinsert;
+    this.scan = new ParkedScan(dialect, t);
     this.audit = audit;
     this.actor = actor;
   }
@@ -84,7 +86,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
   @Override
   public ParkedEvents as(AuditActor actor) {
     return new JdbcParkedEvents(
-        jdbc, dialect, t, onReplay, reinsert, audit, Objects.requireNonNull(actor, "actor"));
+        jdbc, dialect, t, onReplay, audit, Objects.requireNonNull(actor, "actor"));
   }
 
   @Override
@@ -134,33 +136,135 @@ public final class JdbcParkedEvents implements ParkedEvents {
 
   /**
    * Replays page by page (one transaction and one audit record each, naming the ids it resolved),
-   * up to the newest event parked when the call began: events parked again meanwhile, or copies the
-   * CDC replay inserted, are not visited twice.
+   * up to the newest event parked when the call began: events parked again meanwhile, or the copies
+   * the replay inserted, are not visited twice.
    */
   @Override
   public int replayAll() {
-    long upTo = jdbc.unchecked("Could not list parked events in " + t, this::newestParkedSeq);
-    int replayed = 0;
-    long after = Long.MIN_VALUE;
-    boolean any = false;
-    while (true) {
-      long from = after;
-      List<Parked> page =
-          jdbc.unchecked("Could not list parked events in " + t, c -> deadPage(c, from, upTo));
-      if (page.isEmpty()) {
-        break;
-      }
-      any = true;
-      after = page.get(page.size() - 1).seq();
-      List<UUID> ids = page.stream().map(Parked::id).toList();
-      String target = "all: " + AuditText.ids(ids);
-      replayed += audited(Operation.REPLAY, target, c -> new Done(requeue(c, ids), target)).count();
+    return (int) replay(ParkedFilter.all(), ParkedScan.PAGE, progress -> {}).changed();
+  }
+
+  @Override
+  public List<ParkedGroup> groups(ParkedFilter filter) {
+    Objects.requireNonNull(filter, "filter");
+    String target = "groups: " + filter.describe();
+    List<ParkedGroup> result = new ArrayList<>();
+    audited(
+        Operation.LIST,
+        target,
+        c -> {
+          ParkedGroups groups = new ParkedGroups();
+          long upTo = scan.newestSeq(c);
+          long after = Long.MIN_VALUE;
+          boolean more = true;
+          while (more) {
+            ParkedScan.Page page = scan.page(c, filter, after, upTo);
+            page.events().forEach(groups::add);
+            after = page.last();
+            more = page.more();
+          }
+          result.addAll(groups.result());
+          return new Done((int) Math.min(Integer.MAX_VALUE, groups.events()), target);
+        });
+    return result;
+  }
+
+  @Override
+  public List<ParkedEvent> list(ParkedFilter filter, int limit) {
+    Objects.requireNonNull(filter, "filter");
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1 but was " + limit);
     }
-    if (!any) {
-      audited(Operation.REPLAY, "all: none parked", c -> new Done(0, "all: none parked"));
-    }
+    String target = "limit=" + limit + " " + filter.describe();
+    List<ParkedEvent> events = new ArrayList<>();
+    audited(
+        Operation.LIST,
+        target,
+        c -> {
+          long upTo = scan.newestSeq(c);
+          long after = Long.MIN_VALUE;
+          boolean more = true;
+          while (more && events.size() < limit) {
+            ParkedScan.Page page = scan.page(c, filter, after, upTo);
+            page.events().stream().limit(limit - events.size()).forEach(events::add);
+            after = page.last();
+            more = page.more();
+          }
+          return new Done(events.size(), target);
+        });
+    return events;
+  }
+
+  @Override
+  public BulkResult replay(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress) {
+    BulkResult result = bulk(Operation.REPLAY, filter, batchSize, progress, this::requeue);
     onReplay.run();
-    return replayed;
+    return result;
+  }
+
+  @Override
+  public BulkResult purge(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress) {
+    return bulk(Operation.PURGE, filter, batchSize, progress, this::delete);
+  }
+
+  /** A change to a batch of parked events, by id. */
+  private interface Change {
+    int apply(Connection c, List<UUID> ids) throws SQLException;
+  }
+
+  /**
+   * Walks the parked events up to the newest parked when it began and changes those that match in
+   * batches of {@code batchSize}: each batch one transaction with its audit record naming the
+   * filter and the ids. A run that matches nothing leaves one record saying so.
+   */
+  private BulkResult bulk(
+      Operation operation,
+      ParkedFilter filter,
+      int batchSize,
+      Consumer<BulkResult> progress,
+      Change change) {
+    Objects.requireNonNull(filter, "filter");
+    Objects.requireNonNull(progress, "progress");
+    if (batchSize < 1 || batchSize > MAX_BATCH) {
+      throw new IllegalArgumentException(
+          "batchSize must be 1 to " + MAX_BATCH + " but was " + batchSize);
+    }
+    String what = filter.describe();
+    long upTo = jdbc.unchecked("Could not list parked events in " + t, scan::newestSeq);
+    BulkResult result = BulkResult.NONE;
+    List<UUID> batch = new ArrayList<>();
+    long after = Long.MIN_VALUE;
+    boolean more = true;
+    while (more) {
+      long from = after;
+      ParkedScan.Page page =
+          jdbc.unchecked(
+              "Could not list parked events in " + t, c -> scan.page(c, filter, from, upTo));
+      after = page.last();
+      more = page.more();
+      for (ParkedEvent event : page.events()) {
+        batch.add(event.id());
+        if (batch.size() == batchSize) {
+          result = commit(operation, what, batch, change, result);
+          progress.accept(result);
+          batch.clear();
+        }
+      }
+    }
+    if (!batch.isEmpty() || result.batches() == 0) {
+      result = commit(operation, what, batch, change, result);
+      progress.accept(result);
+    }
+    return result;
+  }
+
+  private BulkResult commit(
+      Operation operation, String what, List<UUID> batch, Change change, BulkResult before) {
+    List<UUID> ids = List.copyOf(batch);
+    String target = ids.isEmpty() ? what + ": none matched" : what + ": " + AuditText.ids(ids);
+    int changed = audited(operation, target, c -> new Done(change.apply(c, ids), target)).count();
+    return new BulkResult(
+        before.batches() + 1, before.matched() + ids.size(), before.changed() + changed);
   }
 
   @Override
@@ -270,47 +374,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
   }
 
   private int requeue(Connection c, List<UUID> ids) throws SQLException {
-    if (reinsert) {
-      return reinsert(c, ids);
-    }
-    return byId(
-        c,
-        "UPDATE "
-            + t
-            + " SET status = 'PENDING', attempts = 0, next_attempt_at = NULL"
-            + " WHERE status = 'DEAD' AND id = ?",
-        ids);
+    return reinsert(c, ids);
   }
 
-  private record Parked(long seq, UUID id) {}
-
-  private long newestParkedSeq(Connection c) throws SQLException {
-    try (PreparedStatement statement =
-            c.prepareStatement("SELECT MAX(seq) FROM " + t + " WHERE status = 'DEAD'");
-        ResultSet rs = statement.executeQuery()) {
-      rs.next();
-      long max = rs.getLong(1);
-      return rs.wasNull() ? Long.MIN_VALUE : max;
-    }
-  }
-
-  private List<Parked> deadPage(Connection c, long after, long upTo) throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "SELECT seq, id FROM "
-                + t
-                + " WHERE status = 'DEAD' AND seq > ? AND seq <= ? ORDER BY seq")) {
-      statement.setLong(1, after);
-      statement.setLong(2, upTo);
-      statement.setMaxRows(PAGE);
-      List<Parked> page = new ArrayList<>();
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          page.add(new Parked(rs.getLong("seq"), dialect.getUuid(rs, "id")));
-        }
-      }
-      return page;
-    }
+  private int delete(Connection c, List<UUID> ids) throws SQLException {
+    return byId(c, "DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", ids);
   }
 
   private List<UUID> createdBefore(Connection c, Instant cutoff, int limit) throws SQLException {

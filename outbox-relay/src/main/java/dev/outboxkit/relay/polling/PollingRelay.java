@@ -136,8 +136,7 @@ final class PollingRelay implements OutboxRelay {
         CircuitBreaker.of("outboxkit-relay-" + settings.table().name(), settings.circuitBreaker());
     this.breaker = breaker;
     this.parked =
-        new JdbcParkedEvents(
-            jdbc, dialect, settings.table(), this::wakeUp, false, settings.clock());
+        new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp, settings.clock());
     DeliveryCore.Policy policy = DeliveryCore.Policy.of(settings);
     PollingStore store =
         new JdbcPollingStore(
@@ -297,8 +296,7 @@ final class PollingRelay implements OutboxRelay {
     if (dialect == null) {
       dialect = jdbc.unchecked("Could not detect the database", OutboxDialect::detect);
     }
-    return new JdbcParkedEvents(
-        jdbc, dialect, settings.table(), this::wakeUp, false, settings.clock());
+    return new JdbcParkedEvents(jdbc, dialect, settings.table(), this::wakeUp, settings.clock());
   }
 
   /**

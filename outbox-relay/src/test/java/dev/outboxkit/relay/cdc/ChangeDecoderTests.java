@@ -93,19 +93,18 @@ class ChangeDecoderTests {
   }
 
   /**
-   * Issue 19, reviewer suspicion 3(c), confirmed and by design: a polling relay replays a parked
-   * event in place ({@code UPDATE ... SET status = 'PENDING', attempts = 0}), and CDC publishes
-   * inserts only, so a polling-mode replay on a table a CDC relay reads is never published by it.
-   * The CDC relay's own replay re-inserts (see {@code JdbcParkedEvents}); docs/cdc.md says to
-   * replay through the relay of the mode that publishes the table.
+   * Issue 19, reviewer suspicion 3(c): a replay in place ({@code UPDATE ... SET status = 'PENDING',
+   * attempts = 0}, as the polling relay wrote it before 0.8 and as SQL by hand still does) is an
+   * update, and CDC publishes inserts only, so it is never published. Since 0.8 every replay
+   * re-inserts (see {@code JdbcParkedEvents}), in both modes.
    */
   @Test
   void aPollingModeReplayInPlaceIsAnUpdateThatCdcDoesNotPublish() {
     assertThat(decoder.decode(change("u", "PENDING", 0, "{}")))
-        .as("DEAD -> PENDING in place, as the polling relay's replay writes it")
+        .as("DEAD -> PENDING in place, as SQL by hand writes it")
         .isNull();
     assertThat(decoder.decode(change("c", "PENDING", 0, "{}")))
-        .as("the CDC relay's replay: a fresh insert of the event")
+        .as("a relay's replay: a fresh insert of the event")
         .isNotNull();
   }
 

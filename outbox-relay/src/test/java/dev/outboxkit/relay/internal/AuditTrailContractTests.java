@@ -16,7 +16,10 @@ import dev.outboxkit.relay.AuditActor;
 import dev.outboxkit.relay.AuditEntry;
 import dev.outboxkit.relay.AuditEntry.Operation;
 import dev.outboxkit.relay.AuditEntry.Outcome;
+import dev.outboxkit.relay.BulkResult;
 import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.ParkedFilter;
+import dev.outboxkit.relay.ParkedGroup;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
@@ -69,7 +72,6 @@ abstract class AuditTrailContractTests {
             dialect,
             OutboxTable.DEFAULT,
             () -> {},
-            reinsert(),
             Clock.fixed(NOW, ZoneOffset.UTC));
     logged.start();
     auditLog.addAppender(logged);
@@ -78,11 +80,6 @@ abstract class AuditTrailContractTests {
   @AfterEach
   void release() {
     auditLog.detachAppender(logged);
-  }
-
-  /** Whether replays re-insert (the CDC relay's way) rather than update in place. */
-  boolean reinsert() {
-    return false;
   }
 
   @Test
@@ -127,6 +124,65 @@ abstract class AuditTrailContractTests {
                 + " to "
                 + ids.get(ids.size() - 1)
                 + " (first and last in parking order)");
+  }
+
+  /**
+   * Issue 21: a group is replayed or purged in bounded batches, each its own transaction with one
+   * record naming the filter and the ids it resolved; events of other groups stay parked.
+   */
+  @Test
+  void aGroupIsReplayedAndPurgedInBatchesOfOneRecordEachNamingTheFilterAndTheIds()
+      throws Exception {
+    List<UUID> acl = park(5);
+    for (int i = 0; i < acl.size(); i++) {
+      setError(
+          acl.get(i),
+          "TopicAuthorizationException: Not authorized to access topics: [orders] (offset "
+              + (17 + 13 * i)
+              + ")");
+    }
+    UUID other = append();
+    execute(
+        "UPDATE outbox_event SET status = 'DEAD', last_error = 'RecordTooLargeException: 2000001"
+            + " bytes' WHERE status = 'PENDING'");
+    List<ParkedGroup> groups = parked.as(ALICE).groups(ParkedFilter.all());
+    assertThat(groups).extracting(ParkedGroup::count).containsExactly(5L, 1L);
+    ParkedGroup first = groups.get(0);
+    assertThat(first.fingerprint().exceptionClass()).isEqualTo("TopicAuthorizationException");
+    assertThat(first.fingerprint().message())
+        .isEqualTo("Not authorized to access topics: [orders] (offset <n>)");
+    assertThat(first.exampleIds()).containsExactlyElementsOf(acl.subList(0, ParkedGroup.EXAMPLES));
+    assertThat(first.aggregateTypes()).containsExactly("t");
+    assertThat(groups.get(1).exampleIds()).containsExactly(other);
+
+    List<BulkResult> progress = new ArrayList<>();
+    BulkResult replayed =
+        parked.as(ALICE).replay(ParkedFilter.group(first.fingerprint().id()), 2, progress::add);
+    assertThat(replayed).isEqualTo(new BulkResult(3, 5, 5));
+    assertThat(progress)
+        .containsExactly(new BulkResult(1, 2, 2), new BulkResult(2, 4, 4), replayed);
+    assertThat(count("status = 'PENDING'")).isEqualTo(5);
+    assertThat(count("status = 'DEAD'")).isEqualTo(1);
+    List<AuditEntry> records = parked.auditTrail().list(10, null);
+    assertThat(records).hasSize(4); // the grouping, then three batches
+    String filter = "group=" + first.fingerprint().id();
+    assertThat(records.get(2).target())
+        .isEqualTo(filter + ": ids=" + acl.get(0) + "," + acl.get(1));
+    assertThat(records.get(0).target()).isEqualTo(filter + ": ids=" + acl.get(4));
+    assertThat(records.get(0).operation()).isEqualTo(Operation.REPLAY);
+    assertThat(records.get(0).principal()).isEqualTo("alice");
+    assertThat(records.get(3).operation()).isEqualTo(Operation.LIST);
+    assertThat(records.get(3).target()).isEqualTo("groups: all");
+
+    BulkResult purged =
+        parked.as(ALICE).purge(ParkedFilter.all().withErrorLike("recordtoolarge%"), 10, p -> {});
+    assertThat(purged).isEqualTo(new BulkResult(1, 1, 1));
+    assertThat(count("status = 'DEAD'")).isZero();
+    assertThat(parked.auditTrail().list(1, null).get(0).target())
+        .isEqualTo("error-like=recordtoolarge%: ids=" + other);
+    BulkResult none = parked.as(ALICE).purge(ParkedFilter.all(), 10, p -> {});
+    assertThat(none).isEqualTo(new BulkResult(1, 0, 0));
+    assertThat(parked.auditTrail().list(1, null).get(0).target()).isEqualTo("all: none matched");
   }
 
   @Test
@@ -256,6 +312,16 @@ abstract class AuditTrailContractTests {
     try (Connection c = db().dataSource().getConnection();
         Statement s = c.createStatement()) {
       s.execute(sql);
+    }
+  }
+
+  private void setError(UUID id, String error) throws SQLException {
+    try (Connection c = db().dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement("UPDATE outbox_event SET last_error = ? WHERE id = ?")) {
+      s.setString(1, error);
+      dialect.setUuid(s, 2, id);
+      s.executeUpdate();
     }
   }
 

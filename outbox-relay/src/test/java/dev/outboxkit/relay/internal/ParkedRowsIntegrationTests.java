@@ -85,7 +85,6 @@ class ParkedRowsIntegrationTests {
             dialect,
             OutboxTable.DEFAULT,
             () -> {},
-            true,
             java.time.Clock.systemUTC());
     try (Connection purge = db.dataSource().getConnection()) {
       purge.setAutoCommit(false);

@@ -74,6 +74,36 @@ class OutboxParkedEventsEndpointTests {
       return trail;
     }
 
+    @Override
+    public List<dev.outboxkit.relay.ParkedGroup> groups(dev.outboxkit.relay.ParkedFilter filter) {
+      calls.add("groups " + filter.describe());
+      return List.of();
+    }
+
+    @Override
+    public List<ParkedEvent> list(dev.outboxkit.relay.ParkedFilter filter, int limit) {
+      calls.add("list " + filter.describe() + " " + limit);
+      return List.of();
+    }
+
+    @Override
+    public dev.outboxkit.relay.BulkResult replay(
+        dev.outboxkit.relay.ParkedFilter filter,
+        int batchSize,
+        java.util.function.Consumer<dev.outboxkit.relay.BulkResult> progress) {
+      calls.add("replay " + filter.describe() + " batch " + batchSize);
+      return new dev.outboxkit.relay.BulkResult(1, 1, 1);
+    }
+
+    @Override
+    public dev.outboxkit.relay.BulkResult purge(
+        dev.outboxkit.relay.ParkedFilter filter,
+        int batchSize,
+        java.util.function.Consumer<dev.outboxkit.relay.BulkResult> progress) {
+      calls.add("purge " + filter.describe() + " batch " + batchSize);
+      return new dev.outboxkit.relay.BulkResult(1, 1, 1);
+    }
+
     final List<String> refusals = new ArrayList<>();
 
     private final AuditTrail trail =
@@ -188,6 +218,48 @@ class OutboxParkedEventsEndpointTests {
         .containsExactly(
             "operator REPLAY " + ID + ",nope 400 ids must be UUIDs separated by commas, or all",
             "operator PURGE nope 400 ids must be UUIDs separated by commas, or all");
+  }
+
+  /** Issue 21: groups, and replay or purge of a filter in batches, through the same checks. */
+  @Test
+  void groupsAreListedAndAFilterIsReplayedOrPurgedInBatchesOnlyByTheOperator() {
+    SecurityContext operator = caller("operator", "OUTBOX_OPERATOR");
+    assertThat(endpoint(true).list(operator, null, true, "abc", null, null, null, null))
+        .containsKey("groups");
+    WebEndpointResponse<?> viewer =
+        endpoint(true)
+            .replay(caller("viewer", "VIEWER"), null, "abc", null, null, null, null, null, null);
+    assertThat(viewer.getStatus()).isEqualTo(403);
+    WebEndpointResponse<?> nothing =
+        endpoint(true).replay(operator, null, null, null, null, null, null, null, null);
+    assertThat(nothing.getStatus()).isEqualTo(400);
+    WebEndpointResponse<?> badSince =
+        endpoint(true).purgeMatching(operator, null, null, null, null, "yesterday", null, null);
+    assertThat(badSince.getStatus()).isEqualTo(400);
+    WebEndpointResponse<?> replay =
+        endpoint(true).replay(operator, null, "abc", "denied%", null, "order", null, null, 50);
+    assertThat(replay.getStatus()).isEqualTo(200);
+    assertThat(replay.getBody().toString()).contains("replayed=1", "batches=1");
+    WebEndpointResponse<?> dry =
+        endpoint(true).purgeMatching(operator, null, null, "Paid", null, null, true, null);
+    assertThat(dry.getBody().toString()).contains("dryRun=true", "matched=0");
+    WebEndpointResponse<?> purge =
+        endpoint(true).purgeMatching(operator, "abc", null, null, null, null, false, null);
+    assertThat(purge.getStatus()).isEqualTo(200);
+    assertThat(parked.calls)
+        .contains(
+            "groups group=abc",
+            "replay group=abc error-like=denied% aggregate-type=order batch 50",
+            "groups type=Paid",
+            "purge group=abc batch 500");
+    assertThat(parked.refusals)
+        .containsExactly(
+            "viewer REPLAY group=abc 403 role OUTBOX_OPERATOR required"
+                + " (outbox.relay.management.operator-role)",
+            "operator REPLAY null null null null null 400 name ids (or all), a group or a filter"
+                + " (errorLike, type, aggregateType, since)",
+            "operator PURGE null null null null yesterday 400 since must be an instant like"
+                + " 2026-12-06T03:00:00Z or an age like 30m, 2h, 7d but was 'yesterday'");
   }
 
   @Test

@@ -1,0 +1,259 @@
+package dev.outboxkit.relay;
+
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.JdbcParkedEvents;
+import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.relay.internal.OutboxStats;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What an operator reads about an outbox and its relays from the database alone, without running a
+ * relay: the backlog, the parked events (and their management), who holds which partition, and the
+ * start-up checks a relay would run. The operator CLI ({@code java -jar outbox-relay-app.jar
+ * status|leases|check|parked}) is built on it. Reads only, apart from {@link #parkedEvents()};
+ * every method is one short auto-commit read of its own and safe while relays run.
+ *
+ * @since 0.8
+ */
+public final class RelayInspection {
+
+  private final Jdbc jdbc;
+  private final OutboxDialect dialect;
+  private final OutboxTable outbox;
+  private final OutboxTable leases;
+  private final OutboxTable members;
+  private final int partitions;
+  private final Clock clock;
+
+  private RelayInspection(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      OutboxTable outbox,
+      OutboxTable leases,
+      OutboxTable members,
+      int partitions,
+      Clock clock) {
+    this.jdbc = new Jdbc(Objects.requireNonNull(dataSource, "dataSource"));
+    this.dialect = Objects.requireNonNull(dialect, "dialect");
+    this.outbox = Objects.requireNonNull(outbox, "outbox");
+    this.leases = Objects.requireNonNull(leases, "leases");
+    this.members = Objects.requireNonNull(members, "members");
+    if (partitions < 1) {
+      throw new IllegalArgumentException("partitions must be at least 1 but was " + partitions);
+    }
+    this.partitions = partitions;
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * The inspection of an outbox and the default lease tables ({@link RelayDefaults#LEASE_TABLE},
+   * {@link RelayDefaults#MEMBER_TABLE}). Does no I/O.
+   *
+   * @param dataSource the outbox's database
+   * @param dialect its dialect
+   * @param outbox the outbox table
+   * @param partitions {@code outbox.store.partitions}, as the relays use it
+   * @param clock stamps audit records of parked-event operations
+   */
+  public static RelayInspection of(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      OutboxTable outbox,
+      int partitions,
+      Clock clock) {
+    return new RelayInspection(
+        dataSource,
+        dialect,
+        outbox,
+        OutboxTable.of(RelayDefaults.LEASE_TABLE),
+        OutboxTable.of(RelayDefaults.MEMBER_TABLE),
+        partitions,
+        clock);
+  }
+
+  /**
+   * The outbox's parked events, managed as through a relay's {@link OutboxRelay#parkedEvents()}
+   * (same audit trail). Replays wake no relay: polling relays see them at their next poll, or at
+   * once on PostgreSQL through the NOTIFY trigger.
+   */
+  public ParkedEvents parkedEvents() {
+    return new JdbcParkedEvents(jdbc, dialect, outbox, () -> {}, clock);
+  }
+
+  /**
+   * The backlog and the parked events, with ages by the database's clock.
+   *
+   * @param pending events waiting to be published
+   * @param oldestPending age of the oldest of them, or {@code null} when none waits
+   * @param parked parked events (counted up to 100,000)
+   * @param oldestParked age of the oldest of them, or {@code null} when none is parked
+   * @param databaseNow the database's clock when it was read
+   */
+  public record Backlog(
+      long pending,
+      @Nullable Duration oldestPending,
+      long parked,
+      @Nullable Duration oldestParked,
+      Instant databaseNow) {}
+
+  /**
+   * One partition's lease.
+   *
+   * @param partition the outbox partition
+   * @param owner the instance holding it, or {@code null} when free
+   * @param epoch how often it changed owner
+   * @param expiresAt when the lease lapses unless renewed, or {@code null}
+   * @param expired whether it lapsed already, by the database's clock
+   */
+  public record Lease(
+      int partition,
+      @Nullable String owner,
+      long epoch,
+      @Nullable Instant expiresAt,
+      boolean expired) {}
+
+  /**
+   * A relay instance registered in the member table.
+   *
+   * @param id its instance id
+   * @param heartbeatAt its last heartbeat, by the database's clock
+   * @param sessionLock whether it held its session lock then (others take over at once after it
+   *     missed a heartbeat only when it did)
+   */
+  public record Member(String id, @Nullable Instant heartbeatAt, boolean sessionLock) {}
+
+  /**
+   * The leases and the members, read together.
+   *
+   * @param leases every partition's lease, by partition
+   * @param members every registered instance, by id
+   * @param databaseNow the database's clock when they were read
+   */
+  public record Leases(List<Lease> leases, List<Member> members, Instant databaseNow) {}
+
+  /**
+   * One start-up check.
+   *
+   * @param name what was checked
+   * @param ok whether it passed
+   * @param detail what is wrong and what to do, or what was found
+   */
+  public record Check(String name, boolean ok, String detail) {}
+
+  /** The backlog and parked events now. */
+  public Backlog backlog() {
+    return read(
+        "Could not measure the outbox " + outbox,
+        c -> {
+          OutboxStats stats = new OutboxStats(dialect, outbox);
+          Instant now = LeaseStore.databaseNow(c, dialect);
+          OutboxStats.Stats pending = stats.stats(c, partitions);
+          OutboxStats.Parked parked = stats.parked(c);
+          return new Backlog(
+              pending.backlog(),
+              age(pending.oldest(), now),
+              parked.count(),
+              age(parked.oldest(), now),
+              now);
+        });
+  }
+
+  /** The lease table and the member table now. */
+  public Leases leases() {
+    return read(
+        "Could not read the lease tables " + leases + ", " + members,
+        c -> {
+          LeaseStore store = new LeaseStore(dialect, leases, members);
+          Instant now = store.now(c);
+          List<Lease> all = new ArrayList<>();
+          for (LeaseStore.LeaseRow row : store.all(c)) {
+            boolean expired = row.expiresAt() == null || !row.expiresAt().isAfter(now);
+            all.add(new Lease(row.partition(), row.owner(), row.epoch(), row.expiresAt(), expired));
+          }
+          List<Member> found = new ArrayList<>();
+          for (LeaseStore.Member m : store.members(c)) {
+            found.add(new Member(m.id(), m.heartbeatAt(), m.sessionLock()));
+          }
+          return new Leases(all, found, now);
+        });
+  }
+
+  /**
+   * The checks a polling relay runs before it starts: the outbox, lease and audit tables with every
+   * column, and no pending event in a partition beyond {@code partitions}. Each is run even when
+   * another failed. A database that cannot be reached throws.
+   */
+  public List<Check> check() {
+    return read(
+        "Could not check the outbox " + outbox,
+        c -> {
+          List<Check> checks = new ArrayList<>();
+          checks.add(
+              check("outbox table " + outbox, () -> OutboxSchema.verify(c, dialect, outbox)));
+          checks.add(
+              check(
+                  "relay tables " + leases + ", " + members,
+                  () -> RelaySchema.verify(c, dialect, leases, members)));
+          OutboxTable audit = AuditSchema.table(outbox);
+          checks.add(check("audit table " + audit, () -> AuditSchema.verify(c, dialect, audit)));
+          checks.add(partitions(c));
+          return checks;
+        });
+  }
+
+  private Check partitions(Connection c) {
+    String name = "partitions of pending events (outbox.store.partitions=" + partitions + ")";
+    try {
+      int highest = new OutboxStats(dialect, outbox).maxPendingPartition(c);
+      if (highest >= partitions) {
+        return new Check(
+            name,
+            false,
+            "pending events in partition "
+                + highest
+                + ": writers and relays must use the same number of partitions");
+      }
+      return new Check(name, true, highest < 0 ? "none pending" : "highest " + highest);
+    } catch (SQLException | RuntimeException e) {
+      return new Check(name, false, e.getMessage());
+    }
+  }
+
+  private static Check check(String name, Runnable verify) {
+    try {
+      verify.run();
+      return new Check(name, true, "present");
+    } catch (RuntimeException e) {
+      return new Check(name, false, String.valueOf(e.getMessage()));
+    }
+  }
+
+  private static @Nullable Duration age(@Nullable Instant then, Instant now) {
+    if (then == null) {
+      return null;
+    }
+    Duration age = Duration.between(then, now);
+    return age.isNegative() ? Duration.ZERO : age;
+  }
+
+  private <T> T read(String what, Jdbc.Work<T> work) {
+    try {
+      return jdbc.autoCommit(work);
+    } catch (SQLException e) {
+      throw new OutboxStoreException(what, e);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package dev.outboxkit.relay.app.cli;
+
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.RelayInspection;
+import dev.outboxkit.spring.autoconfigure.OutboxProperties;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.Banner;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The database side of one CLI run: a Spring context built from the relay's own configuration
+ * ({@code application.properties} of the jar, environment variables, {@code --key=value}
+ * arguments), with the relay itself, the web server and the start-up schema check off, so that the
+ * CLI connects exactly where the relay would and starts nothing. Booted on first use, so {@code
+ * --help} and usage errors need no database.
+ */
+final class CliSession implements AutoCloseable {
+
+  /** What the CLI turns off in the relay's configuration: it only reads and manages. */
+  private static final List<String> OVERRIDES =
+      List.of(
+          "--outbox.relay.enabled=false",
+          "--outbox.store.validate-schema=false",
+          "--outbox.store.auto-create=false",
+          "--spring.main.log-startup-info=false",
+          "--logging.level.root=WARN");
+
+  private final List<String> properties;
+  private final Clock clock;
+  private final AuditActor actor;
+  private @Nullable ConfigurableApplicationContext context;
+  private @Nullable RelayInspection inspection;
+
+  CliSession(List<String> properties, Clock clock, AuditActor actor) {
+    this.properties = List.copyOf(properties);
+    this.clock = clock;
+    this.actor = actor;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  AuditActor actor() {
+    return actor;
+  }
+
+  RelayInspection inspection() {
+    RelayInspection current = inspection;
+    if (current != null) {
+      return current;
+    }
+    List<String> args = new ArrayList<>(properties);
+    args.addAll(OVERRIDES);
+    ConfigurableApplicationContext started =
+        new SpringApplicationBuilder(CliBoot.class)
+            .web(WebApplicationType.NONE)
+            .bannerMode(Banner.Mode.OFF)
+            .registerShutdownHook(false)
+            .run(args.toArray(String[]::new));
+    context = started;
+    OutboxProperties outbox = started.getBean(OutboxProperties.class);
+    current =
+        RelayInspection.of(
+            started.getBean(DataSource.class),
+            started.getBean(OutboxDialect.class),
+            outbox.store().table(),
+            outbox.store().partitions(),
+            clock);
+    inspection = current;
+    return current;
+  }
+
+  @Override
+  public void close() {
+    ConfigurableApplicationContext started = context;
+    if (started != null) {
+      started.close();
+    }
+  }
+
+  /**
+   * The CLI's Spring configuration: auto-configuration only. Not a {@code @Configuration}, so the
+   * relay application's component scan never picks it up.
+   */
+  @EnableAutoConfiguration
+  static class CliBoot {}
+}

@@ -1,0 +1,204 @@
+package dev.outboxkit.relay.app.cli;
+
+import dev.outboxkit.relay.RelayInspection;
+import dev.outboxkit.relay.RelayInspection.Backlog;
+import dev.outboxkit.relay.RelayInspection.Check;
+import dev.outboxkit.relay.RelayInspection.Lease;
+import dev.outboxkit.relay.RelayInspection.Leases;
+import dev.outboxkit.relay.RelayInspection.Member;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code status}, {@code leases} and {@code check}: what the relays' tables say, read only. */
+final class RelayCommands {
+
+  private RelayCommands() {}
+
+  @Command(
+      name = "status",
+      description =
+          "Backlog (pending events and the oldest one's age), parked events, and who owns how many"
+              + " partitions. Circuit state and CDC slot are per relay process: see its"
+              + " /actuator/health and metrics.")
+  static final class Status implements Callable<Integer> {
+    private final CliContext cli;
+    @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
+
+    Status(CliContext cli) {
+      this.cli = cli;
+    }
+
+    @Override
+    public Integer call() {
+      Output out = cli.output(json);
+      RelayInspection inspection = cli.session().inspection();
+      Backlog backlog = inspection.backlog();
+      Leases leases = inspection.leases();
+      Map<String, Integer> owned = new TreeMap<>();
+      int free = 0;
+      for (Lease lease : leases.leases()) {
+        if (lease.owner() == null || lease.expired()) {
+          free++;
+        } else {
+          owned.merge(lease.owner(), 1, Integer::sum);
+        }
+      }
+      out.line("Database time    %s", backlog.databaseNow());
+      out.line(
+          "Pending events   %d (oldest %s)",
+          backlog.pending(), Output.age(backlog.oldestPending()));
+      out.line(
+          "Parked events    %d (oldest %s)%s",
+          backlog.parked(),
+          Output.age(backlog.oldestParked()),
+          backlog.parked() > 0 ? ": see 'parked groups'" : "");
+      out.line("Partitions       %d, %d unowned or expired", leases.leases().size(), free);
+      out.line("");
+      List<List<String>> rows = new ArrayList<>();
+      for (Member m : leases.members()) {
+        rows.add(
+            List.of(
+                m.id(),
+                String.valueOf(owned.getOrDefault(m.id(), 0)),
+                heartbeat(m, leases),
+                m.sessionLock() ? "yes" : "no"));
+      }
+      out.table(List.of("INSTANCE", "PARTITIONS", "LAST HEARTBEAT", "SESSION LOCK"), rows);
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("databaseTime", backlog.databaseNow().toString());
+      doc.put("pending", backlog.pending());
+      doc.put("oldestPendingSeconds", seconds(backlog.oldestPending()));
+      doc.put("parked", backlog.parked());
+      doc.put("oldestParkedSeconds", seconds(backlog.oldestParked()));
+      doc.put("partitions", leases.leases().size());
+      doc.put("unownedPartitions", free);
+      List<Map<String, Object>> instances = new ArrayList<>();
+      for (Member m : leases.members()) {
+        Map<String, Object> i = new LinkedHashMap<>();
+        i.put("id", m.id());
+        i.put("partitions", owned.getOrDefault(m.id(), 0));
+        i.put("heartbeatAt", m.heartbeatAt() == null ? null : m.heartbeatAt().toString());
+        i.put("sessionLock", m.sessionLock());
+        instances.add(i);
+      }
+      doc.put("instances", instances);
+      out.document(doc);
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(
+      name = "leases",
+      description = "Every partition's lease (owner, epoch, expiry) and every relay instance.")
+  static final class LeasesCommand implements Callable<Integer> {
+    private final CliContext cli;
+    @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
+
+    LeasesCommand(CliContext cli) {
+      this.cli = cli;
+    }
+
+    @Override
+    public Integer call() {
+      Output out = cli.output(json);
+      Leases leases = cli.session().inspection().leases();
+      List<List<String>> rows = new ArrayList<>();
+      List<Map<String, Object>> docs = new ArrayList<>();
+      for (Lease lease : leases.leases()) {
+        String state = lease.owner() == null ? "free" : lease.expired() ? "expired" : "held";
+        Duration left =
+            lease.expiresAt() == null
+                ? null
+                : Duration.between(leases.databaseNow(), lease.expiresAt());
+        rows.add(
+            List.of(
+                String.valueOf(lease.partition()),
+                lease.owner() == null ? "-" : Output.cut(lease.owner(), 60),
+                String.valueOf(lease.epoch()),
+                left == null || left.isNegative() ? "-" : Output.age(left),
+                state));
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("partition", lease.partition());
+        doc.put("owner", lease.owner());
+        doc.put("epoch", lease.epoch());
+        doc.put("expiresAt", lease.expiresAt() == null ? null : lease.expiresAt().toString());
+        doc.put("state", state);
+        docs.add(doc);
+      }
+      out.table(List.of("PARTITION", "OWNER", "EPOCH", "EXPIRES IN", "STATE"), rows);
+      out.line("");
+      List<List<String>> members = new ArrayList<>();
+      List<Map<String, Object>> memberDocs = new ArrayList<>();
+      for (Member m : leases.members()) {
+        members.add(
+            List.of(Output.cut(m.id(), 60), heartbeat(m, leases), m.sessionLock() ? "yes" : "no"));
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("id", m.id());
+        doc.put("heartbeatAt", m.heartbeatAt() == null ? null : m.heartbeatAt().toString());
+        doc.put("sessionLock", m.sessionLock());
+        memberDocs.add(doc);
+      }
+      out.table(List.of("INSTANCE", "LAST HEARTBEAT", "SESSION LOCK"), members);
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("databaseTime", leases.databaseNow().toString());
+      doc.put("leases", docs);
+      doc.put("instances", memberDocs);
+      out.document(doc);
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(
+      name = "check",
+      description =
+          "The relay's start-up checks, printable before a deploy: outbox, lease and audit tables"
+              + " with every column, and no pending event beyond outbox.store.partitions.")
+  static final class CheckCommand implements Callable<Integer> {
+    private final CliContext cli;
+    @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
+
+    CheckCommand(CliContext cli) {
+      this.cli = cli;
+    }
+
+    @Override
+    public Integer call() {
+      Output out = cli.output(json);
+      List<Check> checks = cli.session().inspection().check();
+      List<Map<String, Object>> docs = new ArrayList<>();
+      boolean ok = true;
+      for (Check check : checks) {
+        ok &= check.ok();
+        out.line("%-4s  %s: %s", check.ok() ? "OK" : "FAIL", check.name(), check.detail());
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("name", check.name());
+        doc.put("ok", check.ok());
+        doc.put("detail", check.detail());
+        docs.add(doc);
+      }
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("ok", ok);
+      doc.put("checks", docs);
+      out.document(doc);
+      return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
+    }
+  }
+
+  private static String heartbeat(Member m, Leases leases) {
+    return m.heartbeatAt() == null
+        ? "-"
+        : Output.age(Duration.between(m.heartbeatAt(), leases.databaseNow())) + " ago";
+  }
+
+  private static @Nullable Long seconds(@Nullable Duration d) {
+    return d == null ? null : d.toSeconds();
+  }
+}

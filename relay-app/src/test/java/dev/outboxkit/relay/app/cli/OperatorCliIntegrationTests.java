@@ -1,0 +1,361 @@
+package dev.outboxkit.relay.app.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.RelaySchema;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestServers;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The operator CLI run in process against a real PostgreSQL (a database of its own on the shared
+ * server), configured as the relay is ({@code --spring.datasource.*}): output, exit code, database
+ * state and audit rows of each command. The methods form one operator session, in order.
+ */
+@ServerTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class OperatorCliIntegrationTests {
+
+  static final String SECRET = "Qx9cliSecret";
+  static final TestDatabase db = TestServers.postgres().createDatabase("operator_cli");
+  static final List<UUID> acl = new ArrayList<>();
+  static UUID tooLarge;
+  static UUID laterPending;
+
+  @AfterAll
+  static void dropDatabase() {
+    db.close();
+  }
+
+  /** What one CLI run printed and returned. */
+  record Run(int code, String out, String err) {
+    String all() {
+      return out + err;
+    }
+  }
+
+  static Run cli(String... command) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    List<String> args = new ArrayList<>(List.of(command));
+    args.add("--spring.datasource.url=" + db.jdbcUrl());
+    args.add("--spring.datasource.username=" + db.username());
+    // Embedded PostgreSQL trusts local connections: the password is carried, never checked.
+    args.add("--spring.datasource.password=" + SECRET);
+    int code =
+        OperatorCli.run(
+            args.toArray(String[]::new),
+            new PrintWriter(out, true),
+            new PrintWriter(err, true),
+            Map.of("HOSTNAME", "ops-box"));
+    Run run = new Run(code, out.toString(), err.toString());
+    assertThat(run.all()).as("secrets in the output").doesNotContain(SECRET);
+    return run;
+  }
+
+  @Test
+  @Order(1)
+  void checkFailsNamingWhatIsMissingBeforeTheSchemaIsApplied() {
+    Run run = cli("check");
+    assertThat(run.code()).as(run.all()).isEqualTo(ExitCodes.CHECK_FAILED);
+    assertThat(run.out()).contains("FAIL  outbox table outbox_event");
+  }
+
+  @Test
+  @Order(2)
+  void checkPassesOnceTheSchemaIsThereAndSaysSoInJson() throws Exception {
+    try (Connection c = db.dataSource().getConnection()) {
+      OutboxDialect dialect = OutboxDialect.detect(c);
+      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+      RelaySchema.create(
+          c,
+          dialect,
+          OutboxTable.DEFAULT,
+          OutboxTable.of(RelayDefaults.LEASE_TABLE),
+          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
+    }
+    Run run = cli("check", "--json");
+    assertThat(run.code()).as(run.all()).isEqualTo(ExitCodes.OK);
+    assertThat(run.out()).startsWith("{").containsPattern(json("ok", "true"));
+  }
+
+  @Test
+  @Order(3)
+  void statusAndLeasesShowTheBacklogTheParkedEventsAndWhoOwnsWhat() throws Exception {
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+    }
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    for (int i = 0; i < 5; i++) {
+      OutboxEvent e =
+          tx.inTransaction(
+              c -> outbox.append(OutboxMessage.of("order", "o-1", "OrderPlaced", "{}")));
+      acl.add(e.id());
+      park(
+          e.id(),
+          "TopicAuthorizationException: Not authorized to access topics: [order] (offset "
+              + (100 + 7 * i)
+              + ")");
+    }
+    tooLarge =
+        tx.inTransaction(c -> outbox.append(OutboxMessage.of("payment", "p-1", "Paid", "{}"))).id();
+    park(tooLarge, "RecordTooLargeException: The message is 2000001 bytes when serialized");
+    laterPending =
+        tx.inTransaction(c -> outbox.append(OutboxMessage.of("order", "o-1", "OrderShipped", "{}")))
+            .id();
+    execute(
+        "INSERT INTO outbox_relay_member (member_id, heartbeat_at, expires_at, session_lock)"
+            + " VALUES ('relay-a', now(), now() + interval '30 seconds', true)");
+    execute(
+        "INSERT INTO outbox_relay_lease (partition_no, owner_id, epoch, expires_at)"
+            + " SELECT p, CASE WHEN p < 12 THEN 'relay-a' END, 3,"
+            + " CASE WHEN p < 12 THEN now() + interval '30 seconds' END"
+            + " FROM generate_series(0, 15) p");
+
+    Run status = cli("status");
+    assertThat(status.code()).as(status.all()).isZero();
+    assertThat(status.out())
+        .contains("Pending events   1 (oldest ")
+        .contains("Parked events    6 (oldest ")
+        .contains("Partitions       16, 4 unowned or expired")
+        .containsPattern("relay-a +12 +\\d+s ago +yes");
+    Run json = cli("status", "--json");
+    assertThat(json.out())
+        .containsPattern(json("pending", "1"))
+        .containsPattern(json("parked", "6"))
+        .containsPattern(json("unownedPartitions", "4"));
+
+    Run leases = cli("leases");
+    assertThat(leases.code()).isZero();
+    assertThat(leases.out()).containsPattern("(?m)^0 +relay-a +3 +\\d+s +held$");
+    assertThat(leases.out()).containsPattern("(?m)^15 +- +3 +- +free$");
+  }
+
+  @Test
+  @Order(4)
+  void groupsShowOneGroupPerFailureAndADryRunChangesNothing() throws Exception {
+    Run groups = cli("parked", "groups");
+    assertThat(groups.code()).as(groups.all()).isZero();
+    String group = groupOf(groups.out(), "TopicAuthorizationException");
+    assertThat(groups.out())
+        .containsPattern(
+            group
+                + " +5 +.*order +OrderPlaced +TopicAuthorizationException: Not"
+                + " authorized to access topics: \\[order\\] \\(offset <n>\\)")
+        .contains(group + " e.g. " + acl.get(0) + " " + acl.get(1) + " " + acl.get(2))
+        .contains("RecordTooLargeException: The message is <n> bytes when serialized");
+
+    Run dry = cli("parked", "replay", "--group", group, "--batch-size", "2", "--dry-run");
+    assertThat(dry.code()).as(dry.all()).isZero();
+    assertThat(dry.out())
+        .contains(
+            "Dry run: would replay 5 parked events (group="
+                + group
+                + ") in 3 batches of at"
+                + " most 2; nothing changed.");
+    assertThat(count("status = 'DEAD'")).isEqualTo(6);
+
+    Run unconfirmed = cli("parked", "replay", "--group", group);
+    assertThat(unconfirmed.code()).isEqualTo(ExitCodes.REFUSED);
+    assertThat(unconfirmed.err()).contains("confirmation required: add --yes");
+    assertThat(count("status = 'DEAD'")).isEqualTo(6);
+    assertThat(lastAudit())
+        .isEqualTo(
+            "REFUSED REPLAY cli:"
+                + System.getProperty("user.name")
+                + " cli@ops-box group="
+                + group);
+
+    Run nothing = cli("parked", "purge", "--yes");
+    assertThat(nothing.code()).isEqualTo(ExitCodes.REFUSED);
+    assertThat(nothing.err()).contains("nothing selected");
+  }
+
+  @Test
+  @Order(5)
+  void aGroupIsReplayedInBatchesBehindTheLaterEventOfItsKeyWithOneAuditRowPerBatch()
+      throws Exception {
+    String group = groupOf(cli("parked", "groups").out(), "TopicAuthorizationException");
+    Run run =
+        cli(
+            "parked",
+            "replay",
+            "--group",
+            group,
+            "--batch-size",
+            "2",
+            "--yes",
+            "--operator",
+            "alice");
+    assertThat(run.code()).as(run.all()).isZero();
+    assertThat(run.out())
+        .contains("batch 1: 2 matched, 2 replayed so far")
+        .contains("batch 3: 5 matched, 5 replayed so far")
+        .contains("Replayed 5 of 5 matching parked events (group=" + group + ") in 3 batches.");
+    assertThat(count("status = 'PENDING'")).isEqualTo(6);
+    assertThat(count("status = 'DEAD'")).isEqualTo(1);
+    // Each replayed event now comes after the later event of its key.
+    assertThat(
+            count(
+                "status = 'PENDING' AND seq < (SELECT seq FROM outbox_event WHERE id = '"
+                    + laterPending
+                    + "')"))
+        .isZero();
+    List<String> audit = audit("operation = 'REPLAY' AND outcome = 'OK'");
+    assertThat(audit)
+        .containsExactly(
+            "alice cli@ops-box group=" + group + ": ids=" + acl.get(0) + "," + acl.get(1),
+            "alice cli@ops-box group=" + group + ": ids=" + acl.get(2) + "," + acl.get(3),
+            "alice cli@ops-box group=" + group + ": ids=" + acl.get(4));
+  }
+
+  @Test
+  @Order(6)
+  void aFilterIsPurgedAndListedInJson() throws Exception {
+    Run list = cli("parked", "list", "--aggregate-type", "payment", "--json");
+    assertThat(list.code()).isZero();
+    assertThat(list.out())
+        .containsPattern(json("id", "\"" + tooLarge + "\""))
+        .containsPattern(json("eventType", "\"Paid\""));
+    Run purge =
+        cli(
+            "parked",
+            "purge",
+            "--error-like",
+            "recordtoolarge%",
+            "--since",
+            "1h",
+            "--yes",
+            "--json");
+    assertThat(purge.code()).as(purge.all()).isZero();
+    assertThat(purge.out())
+        .containsPattern(json("changed", "1"))
+        .containsPattern(json("batches", "1"));
+    assertThat(purge.err()).contains("batch 1: 1 matched, 1 purged so far");
+    assertThat(count("status = 'DEAD'")).isZero();
+    assertThat(audit("operation = 'PURGE' AND outcome = 'OK'"))
+        .containsExactly(
+            "cli:"
+                + System.getProperty("user.name")
+                + " cli@ops-box error-like=recordtoolarge% since="
+                + purgeSince(purge)
+                + ": ids="
+                + tooLarge);
+  }
+
+  @Test
+  @Order(7)
+  void aWrongCommandLineIsAUsageErrorWithoutTouchingTheDatabase() {
+    Run run = cli("parked", "replay", "--batch-size", "0", "--all", "--yes");
+    assertThat(run.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(run.err()).contains("--batch-size must be 1 to 10000 but was 0");
+    Run unknown = cli("parked", "explode");
+    assertThat(unknown.code()).isEqualTo(ExitCodes.USAGE);
+    Run help = cli("--help");
+    assertThat(help.code()).isZero();
+    assertThat(help.out()).contains("status", "leases", "check", "parked", "Exit codes:");
+  }
+
+  /** A JSON member, whatever the pretty printer puts around the colon. */
+  private static String json(String name, String value) {
+    return "\"" + name + "\" ?: " + Pattern.quote(value);
+  }
+
+  private static String purgeSince(Run purge) throws SQLException {
+    String target = audit("operation = 'PURGE' AND outcome = 'OK'").get(0);
+    Matcher m = Pattern.compile("since=(\\S+):").matcher(target);
+    assertThat(m.find()).as(target).isTrue();
+    return m.group(1);
+  }
+
+  private static String groupOf(String groupsOutput, String exceptionClass) {
+    Matcher m = Pattern.compile("(?m)^([0-9a-f]{12}) .*" + exceptionClass).matcher(groupsOutput);
+    assertThat(m.find()).as(groupsOutput).isTrue();
+    return m.group(1);
+  }
+
+  private static void park(UUID id, String error) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement(
+                "UPDATE outbox_event SET status = 'DEAD', attempts = 10, last_error = ?"
+                    + " WHERE id = ?")) {
+      s.setString(1, error);
+      s.setObject(2, id);
+      assertThat(s.executeUpdate()).isEqualTo(1);
+    }
+  }
+
+  private static long count(String where) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM outbox_event WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static String lastAudit() throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT outcome, operation, principal, source_address, target FROM outbox_audit"
+                    + " ORDER BY id DESC LIMIT 1")) {
+      rs.next();
+      return String.join(
+          " ", rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5));
+    }
+  }
+
+  private static List<String> audit(String where) throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT principal, source_address, target FROM outbox_audit WHERE "
+                    + where
+                    + " ORDER BY id")) {
+      while (rs.next()) {
+        rows.add(String.join(" ", rs.getString(1), rs.getString(2), rs.getString(3)));
+      }
+    }
+    return rows;
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
