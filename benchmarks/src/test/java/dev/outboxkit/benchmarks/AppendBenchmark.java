@@ -34,8 +34,8 @@ import org.junit.jupiter.api.Test;
  * ./mvnw -B -pl benchmarks -am test -Dtest=AppendBenchmark -Dsurefire.failIfNoSpecifiedTests=false
  * </pre>
  *
- * <p>Contenders, interleaved (raw, appendAll, append, raw, ...) after warm-up rounds, each pass on an
- * empty table (truncated outside the timing):
+ * <p>Contenders, interleaved (raw, appendAll, append, raw, ...) after warm-up rounds, each pass on
+ * an empty table (truncated outside the timing):
  *
  * <ul>
  *   <li>{@code raw}: what a hand-written outbox does: one {@code INSERT ... VALUES (...), (...)} of
@@ -142,9 +142,7 @@ class AppendBenchmark {
           median,
           Collections.max(entry.getValue()),
           rawMedian == null ? "n/a" : String.format(Locale.ROOT, "%.2f", median / rawMedian),
-          entry.getValue().stream()
-              .map(r -> String.format(Locale.ROOT, "%.0f", r))
-              .toList());
+          entry.getValue().stream().map(r -> String.format(Locale.ROOT, "%.0f", r)).toList());
     }
   }
 
