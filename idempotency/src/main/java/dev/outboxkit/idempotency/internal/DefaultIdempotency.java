@@ -69,8 +69,16 @@ public final class DefaultIdempotency implements Idempotency {
                   throw new NoActiveTransactionException(
                       "Idempotency needs a transaction: the key must commit with the work's writes");
                 }
+                if (sql.sendsStatementsTogether()) {
+                  // SAVEPOINT goes with the claim, RELEASE with the result: two round trips.
+                  return Savepoints.piggybacked(
+                      connection,
+                      savepoint ->
+                          claimAndRun(connection, savepoint, key, fingerprint, resultType, work));
+                }
                 return Savepoints.around(
-                    connection, () -> claimAndRun(connection, key, fingerprint, resultType, work));
+                    connection,
+                    () -> claimAndRun(connection, null, key, fingerprint, resultType, work));
               });
     } catch (DialectSupport.TransactionLostException e) {
       counter("conflict").increment();
@@ -82,8 +90,13 @@ public final class DefaultIdempotency implements Idempotency {
     return outcome;
   }
 
+  /**
+   * @param savepoint the savepoint whose statements ride along with the claim and the result, or
+   *     {@code null} when the caller took one already
+   */
   private <T> IdempotencyOutcome<T> claimAndRun(
       Connection connection,
+      Savepoints.@Nullable Piggyback savepoint,
       IdempotencyKey key,
       String fingerprint,
       Class<T> resultType,
@@ -91,7 +104,14 @@ public final class DefaultIdempotency implements Idempotency {
       throws SQLException {
     Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
     DialectSupport.Claim claim =
-        sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
+        sql.claim(
+            connection,
+            savepoint == null ? null : savepoint.begin(),
+            key,
+            fingerprint,
+            now,
+            now.plus(ttl),
+            lockTimeout);
     if (claim == DialectSupport.Claim.EXISTS) {
       IdempotencySql.StoredKey stored = sql.find(connection, key);
       if (stored != null && stored.expiresAt().isBefore(now)) {
@@ -115,7 +135,13 @@ public final class DefaultIdempotency implements Idempotency {
     // If the work, the encoding or the update throws, Savepoints.around undoes the key and the
     // work's writes together.
     T result = work.get();
-    sql.saveResult(connection, key, codec.encode(key, result));
+    byte @Nullable [] encoded = codec.encode(key, result);
+    if (savepoint == null) {
+      sql.saveResult(connection, key, encoded);
+    } else {
+      sql.saveResult(connection, key, encoded, savepoint.release());
+      savepoint.released();
+    }
     return new IdempotencyOutcome.Executed<>(result);
   }
 

@@ -7,8 +7,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What differs between databases when a transaction claims a key that a concurrent transaction may
@@ -55,6 +57,15 @@ public final class DialectSupport {
     return sql.insertIfAbsent(table, columns, "?" + ", ?".repeat(values - 1), conflictColumns);
   }
 
+  /**
+   * Whether the driver sends the statements of one string (separated by semicolons) in one round
+   * trip, so a {@code SAVEPOINT} or {@code RELEASE SAVEPOINT} can ride along with another
+   * statement.
+   */
+  public boolean sendsStatementsTogether() {
+    return sql.sendsStatementsTogether();
+  }
+
   /** A suffix for a read that must see the latest committed row, not the transaction's snapshot. */
   public String latestCommittedRead() {
     return sql.latestCommittedRead();
@@ -76,27 +87,106 @@ public final class DialectSupport {
     }
   }
 
+  /** Binds the parameters of a statement. */
+  @FunctionalInterface
+  public interface Binder {
+    void bind(PreparedStatement statement) throws SQLException;
+  }
+
   /**
-   * Runs a prepared insert-if-absent with a bounded wait for a concurrent holder of the key.
+   * Runs an insert-if-absent with a bounded wait for a concurrent holder of the key.
    *
-   * @param statement the prepared, bound statement of {@link #insertIfAbsent}
+   * @param insert the statement of {@link #insertIfAbsent}
+   * @param binder binds its parameters
    */
-  public Claim claim(Connection connection, PreparedStatement statement, Duration lockTimeout)
+  public Claim claim(Connection connection, String insert, Binder binder, Duration lockTimeout)
       throws SQLException {
-    int updated = boundedUpdate(connection, statement, lockTimeout);
+    return claim(connection, null, insert, binder, lockTimeout);
+  }
+
+  /**
+   * Runs an insert-if-absent with a bounded wait, in the same round trip as {@code before} where
+   * {@link #sendsStatementsTogether()}.
+   *
+   * @param before a statement that answers no rows (e.g. a {@code SAVEPOINT}), or {@code null}
+   */
+  public Claim claim(
+      Connection connection,
+      @Nullable String before,
+      String insert,
+      Binder binder,
+      Duration lockTimeout)
+      throws SQLException {
+    int updated = boundedUpdate(connection, before, insert, binder, lockTimeout);
     return updated < 0 ? Claim.LOCKED : updated == 1 ? Claim.INSERTED : Claim.EXISTS;
   }
 
   /**
-   * Runs a prepared insert, update or delete that may wait for another transaction's row lock, with
-   * the wait bounded by {@code lockTimeout}.
+   * Runs an insert, update or delete that may wait for another transaction's row lock, with the
+   * wait bounded by {@code lockTimeout}: in one round trip where the dialect can send the timeout,
+   * the savepoint and the statement together ({@link IdempotencyDialect#boundedInOneRoundTrip}),
+   * else step by step.
    *
    * @return the update count, or {@code -1} when the lock was not granted in time (the caller's
    *     transaction is still usable); a duplicate key counts as 0 rows
    * @throws SQLException when the server rolled the whole transaction back ({@link
    *     #transactionLost}), or for any other failure
    */
-  public int boundedUpdate(Connection connection, PreparedStatement statement, Duration lockTimeout)
+  public int boundedUpdate(
+      Connection connection, String statement, Binder binder, Duration lockTimeout)
+      throws SQLException {
+    return boundedUpdate(connection, null, statement, binder, lockTimeout);
+  }
+
+  private int boundedUpdate(
+      Connection connection,
+      @Nullable String before,
+      String statement,
+      Binder binder,
+      Duration lockTimeout)
+      throws SQLException {
+    IdempotencyDialect.@Nullable Pipelined pipelined =
+        sql.boundedInOneRoundTrip(statement, lockTimeout);
+    if (pipelined != null && before != null) {
+      pipelined = pipelined.after(before);
+    } else if (before != null) {
+      throw new IllegalStateException("The dialect does not send statements together");
+    }
+    if (pipelined == null) {
+      try (PreparedStatement prepared = connection.prepareStatement(statement)) {
+        binder.bind(prepared);
+        return boundedUpdate(connection, prepared, lockTimeout);
+      }
+    }
+    try (PreparedStatement prepared = connection.prepareStatement(pipelined.sql())) {
+      binder.bind(prepared);
+      try {
+        return pipelined.updateCount(prepared);
+      } catch (SQLException e) {
+        // The savepoint of the round trip undoes the statement and the lock timeout together.
+        try (Statement undo = connection.createStatement()) {
+          undo.execute(pipelined.undo());
+        } catch (SQLException undoFailed) {
+          e.addSuppressed(undoFailed);
+          throw e;
+        }
+        return failed(connection, e);
+      }
+    }
+  }
+
+  /**
+   * Runs a prepared insert, update or delete that may wait for another transaction's row lock, with
+   * the wait bounded by {@code lockTimeout}, step by step: set the timeout, take a savepoint where
+   * an error aborts the transaction, run the statement, restore the timeout.
+   *
+   * @return the update count, or {@code -1} when the lock was not granted in time (the caller's
+   *     transaction is still usable); a duplicate key counts as 0 rows
+   * @throws SQLException when the server rolled the whole transaction back ({@link
+   *     #transactionLost}), or for any other failure
+   */
+  private int boundedUpdate(
+      Connection connection, PreparedStatement statement, Duration lockTimeout)
       throws SQLException {
     String previous = sql.setLockTimeout(connection, lockTimeout);
     // Where an error aborts the whole transaction, a savepoint keeps the caller's transaction
@@ -114,17 +204,7 @@ public final class DialectSupport {
       if (savepoint != null) {
         connection.rollback(savepoint);
       }
-      if (transactionLost(connection, e)) {
-        // The server rolled the whole transaction back: nothing may carry on in it.
-        throw new TransactionLostException(e);
-      }
-      if (isLockTimeout(e) || sql.isRetryableConflict(e)) {
-        return -1;
-      }
-      if (isDuplicateKey(e)) {
-        return 0;
-      }
-      throw e;
+      return failed(connection, e);
     } finally {
       try {
         sql.restoreLockTimeout(connection, previous);
@@ -136,6 +216,21 @@ public final class DialectSupport {
         }
       }
     }
+  }
+
+  /** What a failed bounded statement means, once the caller's transaction is usable again. */
+  private int failed(Connection connection, SQLException e) throws SQLException {
+    if (transactionLost(connection, e)) {
+      // The server rolled the whole transaction back: nothing may carry on in it.
+      throw new TransactionLostException(e);
+    }
+    if (isLockTimeout(e) || sql.isRetryableConflict(e)) {
+      return -1;
+    }
+    if (isDuplicateKey(e)) {
+      return 0;
+    }
+    throw e;
   }
 
   /**

@@ -47,6 +47,11 @@ public final class IdempotencySql {
     return table;
   }
 
+  /** See {@link DialectSupport#sendsStatementsTogether()}. */
+  public boolean sendsStatementsTogether() {
+    return support.sendsStatementsTogether();
+  }
+
   public DialectSupport.Claim claim(
       Connection c,
       IdempotencyKey key,
@@ -55,14 +60,36 @@ public final class IdempotencySql {
       Instant expiresAt,
       Duration lockTimeout)
       throws SQLException {
-    try (PreparedStatement statement = c.prepareStatement(insert)) {
-      statement.setString(1, key.scope());
-      statement.setString(2, key.key());
-      statement.setString(3, fingerprint);
-      support.dialect().setInstant(statement, 4, now);
-      support.dialect().setInstant(statement, 5, expiresAt);
-      return support.claim(c, statement, lockTimeout);
-    }
+    return claim(c, null, key, fingerprint, now, expiresAt, lockTimeout);
+  }
+
+  /**
+   * Claims the key in the same round trip as {@code before} (see {@link
+   * DialectSupport#sendsStatementsTogether()}).
+   *
+   * @param before a statement that answers no rows, or {@code null}
+   */
+  public DialectSupport.Claim claim(
+      Connection c,
+      @Nullable String before,
+      IdempotencyKey key,
+      String fingerprint,
+      Instant now,
+      Instant expiresAt,
+      Duration lockTimeout)
+      throws SQLException {
+    return support.claim(
+        c,
+        before,
+        insert,
+        statement -> {
+          statement.setString(1, key.scope());
+          statement.setString(2, key.key());
+          statement.setString(3, fingerprint);
+          support.dialect().setInstant(statement, 4, now);
+          support.dialect().setInstant(statement, 5, expiresAt);
+        },
+        lockTimeout);
   }
 
   public @Nullable StoredKey find(Connection c, IdempotencyKey key) throws SQLException {
@@ -85,11 +112,24 @@ public final class IdempotencySql {
 
   public void saveResult(Connection c, IdempotencyKey key, byte @Nullable [] result)
       throws SQLException {
+    saveResult(c, key, result, null);
+  }
+
+  /**
+   * Stores the result, in the same round trip as {@code after} (see {@link
+   * DialectSupport#sendsStatementsTogether()}).
+   *
+   * @param after a statement that answers no rows, or {@code null}
+   */
+  public void saveResult(
+      Connection c, IdempotencyKey key, byte @Nullable [] result, @Nullable String after)
+      throws SQLException {
     try (PreparedStatement statement =
         c.prepareStatement(
             "UPDATE "
                 + table.qualifiedName()
-                + " SET result = ? WHERE scope = ? AND idem_key = ?")) {
+                + " SET result = ? WHERE scope = ? AND idem_key = ?"
+                + (after == null ? "" : "; " + after))) {
       if (result == null) {
         statement.setNull(1, Types.VARBINARY);
       } else {
@@ -97,7 +137,7 @@ public final class IdempotencySql {
       }
       statement.setString(2, key.scope());
       statement.setString(3, key.key());
-      statement.executeUpdate();
+      statement.execute();
     }
   }
 
@@ -109,16 +149,18 @@ public final class IdempotencySql {
    */
   public boolean deleteExpired(Connection c, IdempotencyKey key, Instant now, Duration lockTimeout)
       throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(
+    return support.boundedUpdate(
+            c,
             "DELETE FROM "
                 + table.qualifiedName()
-                + " WHERE scope = ? AND idem_key = ? AND expires_at < ?")) {
-      statement.setString(1, key.scope());
-      statement.setString(2, key.key());
-      support.dialect().setInstant(statement, 3, now);
-      return support.boundedUpdate(c, statement, lockTimeout) >= 0;
-    }
+                + " WHERE scope = ? AND idem_key = ? AND expires_at < ?",
+            statement -> {
+              statement.setString(1, key.scope());
+              statement.setString(2, key.key());
+              support.dialect().setInstant(statement, 3, now);
+            },
+            lockTimeout)
+        >= 0;
   }
 
   public int purge(Connection c, Instant now, int limit) throws SQLException {

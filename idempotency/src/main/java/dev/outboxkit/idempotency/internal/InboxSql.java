@@ -3,7 +3,6 @@ package dev.outboxkit.idempotency.internal;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,13 +41,16 @@ public final class InboxSql {
       Instant expiresAt,
       Duration lockTimeout)
       throws SQLException {
-    try (PreparedStatement statement = c.prepareStatement(insert)) {
-      statement.setString(1, consumer);
-      statement.setString(2, messageId);
-      support.dialect().setInstant(statement, 3, now);
-      support.dialect().setInstant(statement, 4, expiresAt);
-      return support.claim(c, statement, lockTimeout);
-    }
+    return support.claim(
+        c,
+        insert,
+        statement -> {
+          statement.setString(1, consumer);
+          statement.setString(2, messageId);
+          support.dialect().setInstant(statement, 3, now);
+          support.dialect().setInstant(statement, 4, expiresAt);
+        },
+        lockTimeout);
   }
 
   public int purge(Connection c, Instant now, int limit) throws SQLException {

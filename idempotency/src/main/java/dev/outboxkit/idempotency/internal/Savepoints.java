@@ -3,6 +3,7 @@ package dev.outboxkit.idempotency.internal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Statement;
 
 /**
  * Makes claiming a key and running its work one unit inside the caller's transaction.
@@ -46,6 +47,72 @@ final class Savepoints {
       throw e;
     }
     connection.releaseSavepoint(savepoint);
+    return result;
+  }
+
+  /**
+   * A savepoint whose {@code SAVEPOINT} and {@code RELEASE SAVEPOINT} ride along with the work's
+   * first and last statements, for a driver that sends the statements of one string in one round
+   * trip ({@link DialectSupport#sendsStatementsTogether()}): two round trips fewer than {@link
+   * #around}, with the same effect.
+   */
+  static final class Piggyback {
+
+    private static final String NAME = "outboxkit_idempotency";
+
+    private boolean begun;
+    private boolean released;
+
+    /** The statement that takes the savepoint; the work sends it before its first statement. */
+    String begin() {
+      begun = true;
+      return "SAVEPOINT " + NAME;
+    }
+
+    /** The statement that releases the savepoint; the work sends it after its last statement. */
+    String release() {
+      return "RELEASE SAVEPOINT " + NAME;
+    }
+
+    /** Tells that the statement carrying {@link #release()} succeeded. */
+    void released() {
+      released = true;
+    }
+  }
+
+  /** Work that sends the statements of a {@link Piggyback} savepoint with its own. */
+  @FunctionalInterface
+  interface PiggybackWork<T> {
+    T run(Piggyback savepoint) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} inside a {@link Piggyback} savepoint: released (with the work's last
+   * statement, or after it) when it returns, rolled back to when it throws.
+   */
+  static <T> T piggybacked(Connection connection, PiggybackWork<T> work) throws SQLException {
+    Piggyback savepoint = new Piggyback();
+    T result;
+    try {
+      result = work.run(savepoint);
+    } catch (DialectSupport.TransactionLostException e) {
+      throw e;
+    } catch (SQLException | RuntimeException | Error e) {
+      if (savepoint.begun && !savepoint.released) {
+        try (Statement undo = connection.createStatement()) {
+          undo.execute(
+              "ROLLBACK TO SAVEPOINT " + Piggyback.NAME + "; RELEASE SAVEPOINT " + Piggyback.NAME);
+        } catch (SQLException rollbackFailed) {
+          e.addSuppressed(rollbackFailed);
+        }
+      }
+      throw e;
+    }
+    if (savepoint.begun && !savepoint.released) {
+      try (Statement release = connection.createStatement()) {
+        release.execute(savepoint.release());
+      }
+    }
     return result;
   }
 }

@@ -8,6 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the key table and the inbox need from one database, asked as capabilities (in the manner of
@@ -92,6 +93,56 @@ public abstract class IdempotencyDialect {
   /** Restores the setting {@link #setLockTimeout} returned. */
   public abstract void restoreLockTimeout(Connection connection, String previous)
       throws SQLException;
+
+  /**
+   * Whether the driver sends the statements of one string (separated by semicolons) in one round
+   * trip and answers each in turn; then {@link #boundedInOneRoundTrip} is not {@code null}.
+   *
+   * @since 0.8
+   */
+  public boolean sendsStatementsTogether() {
+    return false;
+  }
+
+  /**
+   * {@code statement} wrapped so that one round trip takes a savepoint, sets the lock timeout, runs
+   * the statement and restores the timeout; {@code null} (the default) when the dialect does this
+   * step by step, as it must where not {@link #sendsStatementsTogether} ({@link #setLockTimeout}, a
+   * savepoint where {@link #errorAbortsTransaction}, the statement, {@link #restoreLockTimeout}).
+   * The wrapped statement binds the same parameters.
+   *
+   * @param statement an insert, update or delete with {@code ?} parameters
+   * @param timeout how long the statement may wait for another transaction's lock
+   * @since 0.8
+   */
+  public @Nullable Pipelined boundedInOneRoundTrip(String statement, Duration timeout) {
+    return null;
+  }
+
+  /**
+   * A statement sent together with its savepoint and lock timeout.
+   *
+   * @param sql the statements, in one string the driver sends in one round trip
+   * @param position the 0-based position of the wrapped statement's result among the results
+   * @param undo run after a failure: back to the savepoint (which also restores the lock timeout),
+   *     then release it, so the caller's transaction is usable again
+   */
+  public record Pipelined(String sql, int position, String undo) {
+
+    /** This round trip with {@code statement} (one that answers no rows) sent first. */
+    public Pipelined after(String statement) {
+      return new Pipelined(statement + "; " + sql, position + 1, undo);
+    }
+
+    /** Executes the bound statement and answers the wrapped statement's update count. */
+    public int updateCount(PreparedStatement statement) throws SQLException {
+      statement.execute();
+      for (int i = 0; i < position; i++) {
+        statement.getMoreResults();
+      }
+      return statement.getUpdateCount();
+    }
+  }
 
   /** Whether a statement failed because a lock was not granted in time. */
   public abstract boolean isLockTimeout(SQLException e);

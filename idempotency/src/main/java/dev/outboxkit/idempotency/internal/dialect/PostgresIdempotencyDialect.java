@@ -97,6 +97,32 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
   }
 
   @Override
+  public boolean sendsStatementsTogether() {
+    return true;
+  }
+
+  /**
+   * pgjdbc sends the statements of one string (separated by semicolons) with one sync, so the
+   * savepoint, the lock timeout, the statement and the restore cost one round trip instead of five.
+   * The previous timeout is kept in a transaction-local setting of our own for the restore; a
+   * failure skips the rest, and rolling back to the savepoint restores the timeout as well.
+   */
+  @Override
+  public Pipelined boundedInOneRoundTrip(String statement, Duration timeout) {
+    return new Pipelined(
+        "SAVEPOINT outboxkit_bounded;"
+            + " SELECT set_config('outboxkit.lock_timeout', current_setting('lock_timeout'), true),"
+            + " set_config('lock_timeout', '"
+            + Math.max(1, timeout.toMillis())
+            + "ms', true); "
+            + statement
+            + "; SELECT set_config('lock_timeout', current_setting('outboxkit.lock_timeout'), true);"
+            + " RELEASE SAVEPOINT outboxkit_bounded",
+        2,
+        "ROLLBACK TO SAVEPOINT outboxkit_bounded; RELEASE SAVEPOINT outboxkit_bounded");
+  }
+
+  @Override
   public boolean isLockTimeout(SQLException e) {
     return "55P03".equals(e.getSQLState());
   }

@@ -1,0 +1,224 @@
+package dev.outboxkit.benchmarks;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestServers;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Append throughput next to a raw multi-row {@code INSERT} of the same rows in the same
+ * transactions, in one JVM on the shared test servers. Run it with (see docs/benchmarks.md):
+ *
+ * <pre>
+ * ./mvnw -B -pl benchmarks -am test -Dtest=AppendBenchmark -Dsurefire.failIfNoSpecifiedTests=false
+ * </pre>
+ *
+ * <p>Contenders, interleaved (raw, appendAll, append, raw, ...) after warm-up rounds, each pass on
+ * an empty table (truncated outside the timing):
+ *
+ * <ul>
+ *   <li>{@code raw}: what a hand-written outbox does: one {@code INSERT ... VALUES (...), (...)} of
+ *       the envelope columns per transaction, a random UUID and the current time per row;
+ *   <li>{@code appendAll}: {@link Outbox#appendAll} of the transaction's events;
+ *   <li>{@code append}: {@link Outbox#append} once per event.
+ * </ul>
+ *
+ * <p>System properties: {@code bench.events} per pass (50000), {@code bench.tx} events per
+ * transaction (100), {@code bench.payload} bytes (1024), {@code bench.keys} (500), {@code
+ * bench.passes} (5), {@code bench.warmup} rounds (2), {@code bench.databases} (postgresql; also
+ * mariadb, mysql), {@code bench.contenders} (raw,appendAll,append).
+ */
+@ServerTest
+class AppendBenchmark {
+
+  private static final int EVENTS = Integer.getInteger("bench.events", 50_000);
+  private static final int TX = Integer.getInteger("bench.tx", 100);
+  private static final int PAYLOAD = Integer.getInteger("bench.payload", 1024);
+  private static final int KEYS = Integer.getInteger("bench.keys", 500);
+  private static final int PASSES = Integer.getInteger("bench.passes", 5);
+  private static final int WARMUP = Integer.getInteger("bench.warmup", 2);
+  private static final List<String> DATABASES =
+      Arrays.asList(System.getProperty("bench.databases", "postgresql").split(","));
+  private static final List<String> CONTENDERS =
+      Arrays.asList(System.getProperty("bench.contenders", "raw,appendAll,append").split(","));
+
+  private final byte[] payload = payload();
+  private final List<String> report = new ArrayList<>();
+
+  private static byte[] payload() {
+    byte[] bytes = new byte[PAYLOAD];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = (byte) ('a' + i % 26);
+    }
+    return bytes;
+  }
+
+  @Test
+  void appendNextToRawInsert() throws Exception {
+    line(
+        "events/pass=%d tx=%d payload=%dB keys=%d passes=%d warmup=%d cores=%d java=%s",
+        EVENTS,
+        TX,
+        PAYLOAD,
+        KEYS,
+        PASSES,
+        WARMUP,
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
+    for (String name : DATABASES) {
+      DatabaseKind kind = DatabaseKind.valueOf(name.toUpperCase(Locale.ROOT));
+      try (TestDatabase db =
+          TestServers.database(kind)
+              .createDatabase("append_" + name + "_" + (System.nanoTime() % 10000))) {
+        run(name, db);
+      }
+    }
+    System.out.println();
+    System.out.println("==== AppendBenchmark ====");
+    report.forEach(System.out::println);
+  }
+
+  private void run(String name, TestDatabase db) throws Exception {
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    String rawSql = rawInsert(TX);
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
+    for (int round = -WARMUP; round < PASSES; round++) {
+      for (String contender : CONTENDERS) {
+        truncate(db);
+        long start = System.nanoTime();
+        switch (contender) {
+          case "raw" -> raw(tx, rawSql);
+          case "appendAll" -> appendAll(tx, outbox);
+          case "append" -> append(tx, outbox);
+          default -> throw new IllegalArgumentException("Unknown contender " + contender);
+        }
+        double rate = EVENTS / ((System.nanoTime() - start) / 1e9);
+        System.out.printf(
+            Locale.ROOT,
+            "%s %s %s: %,.0f events/s%n",
+            name,
+            round < 0 ? "warm-up" : "pass " + (round + 1),
+            contender,
+            rate);
+        if (round >= 0) {
+          rates.computeIfAbsent(contender, k -> new ArrayList<>()).add(rate);
+        }
+      }
+    }
+    Double rawMedian = rates.containsKey("raw") ? median(rates.get("raw")) : null;
+    for (Map.Entry<String, List<Double>> entry : rates.entrySet()) {
+      double median = median(entry.getValue());
+      line(
+          "%s %-9s median %,8.0f  best %,8.0f events/s  ratio to raw %s  passes %s",
+          name,
+          entry.getKey(),
+          median,
+          Collections.max(entry.getValue()),
+          rawMedian == null ? "n/a" : String.format(Locale.ROOT, "%.2f", median / rawMedian),
+          entry.getValue().stream().map(r -> String.format(Locale.ROOT, "%.0f", r)).toList());
+    }
+  }
+
+  /** The hand-written outbox: one multi-row insert per transaction. */
+  private void raw(JdbcTransactions tx, String sql) {
+    for (int from = 0; from < EVENTS; from += TX) {
+      int first = from;
+      tx.execute(
+          c -> {
+            OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+            try (PreparedStatement s = c.prepareStatement(sql)) {
+              int index = 1;
+              for (int i = first; i < first + TX; i++) {
+                String key = "key-" + i % KEYS;
+                s.setObject(index++, UUID.randomUUID());
+                s.setString(index++, "Bench");
+                s.setString(index++, key);
+                s.setString(index++, "BenchEvent");
+                s.setBytes(index++, payload);
+                s.setNull(index++, Types.VARCHAR);
+                s.setNull(index++, Types.VARCHAR);
+                s.setObject(index++, now);
+                s.setInt(index++, Math.floorMod(key.hashCode(), 16));
+              }
+              s.executeUpdate();
+            }
+          });
+    }
+  }
+
+  private void appendAll(JdbcTransactions tx, Outbox outbox) {
+    for (int from = 0; from < EVENTS; from += TX) {
+      List<OutboxMessage> messages = new ArrayList<>(TX);
+      for (int i = from; i < from + TX; i++) {
+        messages.add(OutboxMessage.of("Bench", "key-" + i % KEYS, "BenchEvent", payload));
+      }
+      tx.execute(c -> outbox.appendAll(messages));
+    }
+  }
+
+  private void append(JdbcTransactions tx, Outbox outbox) {
+    for (int from = 0; from < EVENTS; from += TX) {
+      int first = from;
+      tx.execute(
+          c -> {
+            for (int i = first; i < first + TX; i++) {
+              outbox.append(OutboxMessage.of("Bench", "key-" + i % KEYS, "BenchEvent", payload));
+            }
+          });
+    }
+  }
+
+  private static String rawInsert(int rows) {
+    String row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    return "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, headers,"
+        + " tenant, created_at, partition_no) VALUES "
+        + String.join(", ", Collections.nCopies(rows, row));
+  }
+
+  private static void truncate(TestDatabase db) throws Exception {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("TRUNCATE TABLE outbox_event");
+    }
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private void line(String format, Object... args) {
+    String text = String.format(Locale.ROOT, format, args);
+    report.add(text);
+    System.out.println(text);
+  }
+}
