@@ -221,6 +221,10 @@ final class PeerReport {
             "latency (ms, log)",
             "fraction of events");
     chart.getStyler().setXAxisLogarithmic(true);
+    chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setYAxisMax(1.0);
+    chart.getStyler().setYAxisDecimalPattern("0.0");
+    chart.getStyler().setYAxisTickMarkSpacingHint(60);
     for (LatencyResult latency : latencies.values()) {
       List<Long> sorted = latency.sortedMillis();
       if (sorted.isEmpty()) {
