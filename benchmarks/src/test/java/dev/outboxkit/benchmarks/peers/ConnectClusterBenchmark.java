@@ -355,16 +355,36 @@ class ConnectClusterBenchmark {
     }
   }
 
+  /**
+   * Drops the slot once its last walsender is gone (a database with a logical slot cannot be
+   * dropped); a walsender that outlives its stopped worker is ended first.
+   */
   private static void dropSlot(TestDatabase db, String id) {
+    String slot = "'cluster_" + id + "'";
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      s.execute(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-              + " WHERE slot_name = 'cluster_"
-              + id
-              + "' AND NOT active");
+      for (int attempt = 0; attempt < 40; attempt++) {
+        s.execute(
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = "
+                + slot
+                + " AND active");
+        s.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = "
+                + slot
+                + " AND NOT active");
+        try (var rs =
+            s.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = " + slot)) {
+          rs.next();
+          if (rs.getInt(1) == 0) {
+            return;
+          }
+        }
+        Thread.sleep(250);
+      }
+      System.out.println("[connect] replication slot " + slot + " still there after 10 s");
     } catch (Exception e) {
       System.out.println("[connect] could not drop the replication slot: " + e);
     }
   }
+
 }
