@@ -386,5 +386,4 @@ class ConnectClusterBenchmark {
       System.out.println("[connect] could not drop the replication slot: " + e);
     }
   }
-
 }

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
  * one in-JVM broker, on one workload: a backlog of events of 1 KiB over 500 keys, appended in
  * transactions of 100 while draining is paused, then drained to Kafka; a consumer's arrival times
  * are the measurement for all. Passes are interleaved (A B C D, A B C D, …) after a full-size
- * warm-up pass each; then one latency pass each at a steady append rate. Writes the
- * Markdown table and the plots into {@code docs/benchmarks/} (see docs/benchmarks.md):
+ * warm-up pass each; then one latency pass each at a steady append rate. Writes the Markdown table
+ * and the plots into {@code docs/benchmarks/} (see docs/benchmarks.md):
  *
  * <pre>
  * ./mvnw -B -pl benchmarks -am test -Dtest=PeerBenchmark -Dsurefire.failIfNoSpecifiedTests=false

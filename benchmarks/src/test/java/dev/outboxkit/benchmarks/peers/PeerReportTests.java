@@ -65,7 +65,14 @@ class PeerReportTests {
 
     String markdown =
         new PeerReport(
-                directory, List.of("header"), results, latencies, settings, failures, 500, "kit",
+                directory,
+                List.of("header"),
+                results,
+                latencies,
+                settings,
+                failures,
+                500,
+                "kit",
                 "raw")
             .write();
 
@@ -74,8 +81,7 @@ class PeerReportTests {
         .contains("| raw | 1,000 | 1,000 | 4.00 | 1.00 |")
         .contains("| slow | not measured: pass 1: only 3 of 10 events arrived |");
     assertThat(Files.readString(directory.resolve("peers.md"))).isEqualTo(markdown);
-    for (String plot :
-        List.of("throughput", "latency-cdf", "drain-over-time", "backlog-vs-rate")) {
+    for (String plot : List.of("throughput", "latency-cdf", "drain-over-time", "backlog-vs-rate")) {
       Path png = directory.resolve("peers-" + plot + ".png");
       assertThat(png).exists();
       assertThat(Files.size(png)).isGreaterThan(1000);
