@@ -1,12 +1,12 @@
 package dev.outboxkit.relay;
 
-import static dev.outboxkit.outbox.internal.Checks.atLeast;
-import static dev.outboxkit.outbox.internal.Checks.between;
+import static dev.outboxkit.relay.internal.Checks.between;
 
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.internal.CircuitBreakers;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.observation.OutboxPublishObservationConvention;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -16,11 +16,9 @@ import io.micrometer.core.instrument.Metrics;
 import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.jspecify.annotations.Nullable;
@@ -80,67 +78,65 @@ public interface OutboxRelay extends AutoCloseable {
   }
 
   /**
-   * Configures an {@link OutboxRelay}. Options are checked when set, naming the option in the
-   * message; the relay copies them at {@link #build()}.
+   * Wires an {@link OutboxRelay}: its collaborators (data sources, dialect, outbox table and
+   * partitions, topic router, meter registry, clock) and its {@link RelayConfig}, given at once
+   * with {@link #config} or option by option. The option setters forward to {@link
+   * RelayConfig.Builder}, which checks each value when set and names the property and the method in
+   * the message; the relay copies everything at {@link #build()}.
+   *
+   * <p>Unlike {@link RelayConfig}, this builder accepts the polling-only options ({@link
+   * #publishThreads}, {@link #listenNotify}, {@link #leaseTables}) together with {@link #cdc} and
+   * ignores them in CDC mode, as it always did.
    */
   final class Builder {
-
-    private static final Pattern INSTANCE_ID = Pattern.compile("[A-Za-z0-9._:@-]{1,200}");
-    private static final Pattern TRANSACTIONAL_ID_PREFIX = Pattern.compile("[A-Za-z0-9._-]{1,200}");
 
     private @Nullable DataSource dataSource;
     private @Nullable OutboxDialect dialect;
     private OutboxTable table = OutboxTable.DEFAULT;
-    private OutboxTable leaseTable = OutboxTable.of(RelayDefaults.LEASE_TABLE);
-    private OutboxTable memberTable = OutboxTable.of(RelayDefaults.MEMBER_TABLE);
     private int partitions = OutboxDefaults.PARTITIONS;
-    private final Map<String, Object> producerProperties = new LinkedHashMap<>();
     private TopicRouter topicRouter = TopicRouter.prefixed("");
-    private @Nullable String deadLetterTopic;
-    private boolean verifyTopics = true;
-    private int batchSize = RelayDefaults.BATCH_SIZE;
-    private long batchBytes = RelayDefaults.BATCH_BYTES;
-    private int publishThreads = RelayDefaults.PUBLISH_THREADS;
-    private Duration minPollInterval = RelayDefaults.MIN_POLL_INTERVAL;
-    private Duration maxPollInterval = RelayDefaults.MAX_POLL_INTERVAL;
-    private Duration leaseTtl = RelayDefaults.LEASE_TTL;
-    private Duration heartbeatInterval = RelayDefaults.HEARTBEAT_INTERVAL;
-    private Duration metricsInterval = RelayDefaults.METRICS_INTERVAL;
-    private int maxAttempts = RelayDefaults.MAX_ATTEMPTS;
-    private Duration retryInitialInterval = RelayDefaults.RETRY_INITIAL_INTERVAL;
-    private double retryMultiplier = RelayDefaults.RETRY_MULTIPLIER;
-    private Duration retryMaxInterval = RelayDefaults.RETRY_MAX_INTERVAL;
-    private @Nullable Duration sendTimeout;
-    private CircuitBreakerConfig circuitBreaker = defaultCircuitBreaker();
-    private @Nullable Duration keepPublishedFor;
-    private Duration shutdownTimeout = RelayDefaults.SHUTDOWN_TIMEOUT;
-    private boolean listenNotify = true;
-    private boolean sessionLocks = true;
     private @Nullable DataSource sessionDataSource;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
     private @Nullable OutboxPublishObservationConvention publishObservationConvention;
     private Clock clock = Clock.systemUTC();
-    private @Nullable String instanceId;
-    private @Nullable String transactionalIdPrefix;
+    // The value options live in RelayConfig, checked there; this builder forwards to it.
+    private RelayConfig.Builder config = RelayConfig.custom();
+    private RelayConfig.Polling polling = RelayConfig.Polling.ofDefaults();
     private @Nullable CdcOptions cdc;
-    private Duration stallTimeout = RelayDefaults.STALL_TIMEOUT;
+    private @Nullable CircuitBreakerConfig circuitBreakerConfig;
 
     private Builder() {}
 
     /**
-     * The circuit breaker used when none is set: it opens when half of the last 4 batches (at least
-     * 2) had retriable send failures, and lets one trial batch through after 5 seconds.
+     * The circuit breaker used when none is set: {@link RelayConfig.CircuitBreaker#ofDefaults()} as
+     * a Resilience4j configuration.
+     *
+     * @deprecated Resilience4j is an implementation detail; use {@link
+     *     RelayConfig.CircuitBreaker#ofDefaults()}.
      */
+    @Deprecated(since = "0.1")
     public static CircuitBreakerConfig defaultCircuitBreaker() {
-      return CircuitBreakerConfig.custom()
-          .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-          .slidingWindowSize(4)
-          .minimumNumberOfCalls(2)
-          .failureRateThreshold(50)
-          .waitDurationInOpenState(Duration.ofSeconds(5))
-          .permittedNumberOfCallsInHalfOpenState(1)
-          .build();
+      return CircuitBreakers.toResilience4j(RelayConfig.CircuitBreaker.ofDefaults());
+    }
+
+    /**
+     * Sets every value option at once; later setters of this builder change single options of it.
+     * The outbox table, partitions, data sources, dialect, router, registry and clock are set here,
+     * not in the configuration.
+     *
+     * @param config the configuration, e.g. the one the Spring Boot starter bound
+     */
+    public Builder config(RelayConfig config) {
+      this.config = RelayConfig.from(Objects.requireNonNull(config, "config"));
+      if (config.mode() instanceof RelayConfig.Polling p) {
+        this.polling = p;
+        this.cdc = null;
+      } else if (config.mode() instanceof RelayConfig.Cdc c) {
+        this.cdc = c.options();
+      }
+      this.circuitBreakerConfig = null;
+      return this;
     }
 
     /**
@@ -183,8 +179,10 @@ public interface OutboxRelay extends AutoCloseable {
      * @param members the table of live instances
      */
     public Builder leaseTables(OutboxTable leases, OutboxTable members) {
-      this.leaseTable = Objects.requireNonNull(leases, "leaseTable");
-      this.memberTable = Objects.requireNonNull(members, "memberTable");
+      this.polling =
+          polling.withLeaseTables(
+              Objects.requireNonNull(leases, "leaseTable"),
+              Objects.requireNonNull(members, "memberTable"));
       return this;
     }
 
@@ -207,7 +205,8 @@ public interface OutboxRelay extends AutoCloseable {
      * @param servers {@code host:port[,host:port...]}
      */
     public Builder bootstrapServers(String servers) {
-      return producerProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+      config.bootstrapServers(servers);
+      return this;
     }
 
     /**
@@ -220,8 +219,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param value its value
      */
     public Builder producerProperty(String name, Object value) {
-      producerProperties.put(
-          Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+      config.producerProperty(name, value);
       return this;
     }
 
@@ -243,7 +241,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param topic the dead-letter topic, or {@code null} for none
      */
     public Builder deadLetterTopic(@Nullable String topic) {
-      this.deadLetterTopic = topic;
+      config.deadLetterTopic(topic);
       return this;
     }
 
@@ -255,7 +253,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param verify whether to check
      */
     public Builder verifyTopics(boolean verify) {
-      this.verifyTopics = verify;
+      config.verifyTopics(verify);
       return this;
     }
 
@@ -265,7 +263,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param size 1 to 10,000
      */
     public Builder batchSize(int size) {
-      this.batchSize = between("batchSize", size, 1, 10_000);
+      config.batchSize(size);
       return this;
     }
 
@@ -280,15 +278,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param bytes 1 KiB to 2 GiB
      */
     public Builder batchBytes(long bytes) {
-      if (bytes < 1024 || bytes > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(
-            "batchBytes must be between 1024 and "
-                + Integer.MAX_VALUE
-                + " but was "
-                + bytes
-                + " (outbox.relay.polling.batch-bytes)");
-      }
-      this.batchBytes = bytes;
+      config.batchBytes(bytes);
       return this;
     }
 
@@ -302,7 +292,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param threads 1 to 16
      */
     public Builder publishThreads(int threads) {
-      this.publishThreads = between("publishThreads", threads, 1, 16);
+      this.polling = polling.withPublishThreads(threads);
       return this;
     }
 
@@ -315,8 +305,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param max the longest wait, at least {@code min}
      */
     public Builder pollInterval(Duration min, Duration max) {
-      this.minPollInterval = atLeast("pollInterval.min", min, Duration.ofMillis(1));
-      this.maxPollInterval = atLeast("pollInterval.max", max, min);
+      config.pollInterval(min, max);
       return this;
     }
 
@@ -331,10 +320,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param heartbeat the renewal interval, at most a third of {@code ttl}
      */
     public Builder leases(Duration ttl, Duration heartbeat) {
-      atLeast("leases.heartbeat", heartbeat, Duration.ofMillis(10));
-      atLeast("leases.ttl", ttl, heartbeat.multipliedBy(3));
-      this.leaseTtl = ttl;
-      this.heartbeatInterval = heartbeat;
+      config.leases(ttl, heartbeat);
       return this;
     }
 
@@ -344,7 +330,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param interval at least 10 ms
      */
     public Builder metricsInterval(Duration interval) {
-      this.metricsInterval = atLeast("metricsInterval", interval, Duration.ofMillis(10));
+      config.metricsInterval(interval);
       return this;
     }
 
@@ -354,7 +340,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param attempts at least 1
      */
     public Builder maxAttempts(int attempts) {
-      this.maxAttempts = between("maxAttempts", attempts, 1, 1_000_000);
+      config.maxAttempts(attempts);
       return this;
     }
 
@@ -367,13 +353,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param max the longest wait, at least {@code initial}
      */
     public Builder retryBackoff(Duration initial, double multiplier, Duration max) {
-      this.retryInitialInterval = atLeast("retryBackoff.initial", initial, Duration.ofMillis(1));
-      if (!(multiplier >= 1.0) || Double.isInfinite(multiplier)) {
-        throw new IllegalArgumentException(
-            "retryBackoff.multiplier must be at least 1.0 but was " + multiplier);
-      }
-      this.retryMultiplier = multiplier;
-      this.retryMaxInterval = atLeast("retryBackoff.max", max, initial);
+      config.retryBackoff(initial, multiplier, max);
       return this;
     }
 
@@ -389,7 +369,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param timeout at least 1 s
      */
     public Builder sendTimeout(Duration timeout) {
-      this.sendTimeout = atLeast("sendTimeout", timeout, Duration.ofSeconds(1));
+      config.sendTimeout(Objects.requireNonNull(timeout, "sendTimeout"));
       return this;
     }
 
@@ -399,9 +379,25 @@ public interface OutboxRelay extends AutoCloseable {
      * #defaultCircuitBreaker()}.
      *
      * @param config a Resilience4j configuration
+     * @deprecated Resilience4j is an implementation detail; use {@link
+     *     #circuitBreaker(RelayConfig.CircuitBreaker)}.
      */
+    @Deprecated(since = "0.1")
     public Builder circuitBreaker(CircuitBreakerConfig config) {
-      this.circuitBreaker = Objects.requireNonNull(config, "circuitBreaker");
+      this.circuitBreakerConfig = Objects.requireNonNull(config, "circuitBreaker");
+      return this;
+    }
+
+    /**
+     * The circuit breaker around the broker: while open, the relay sends nothing and events wait in
+     * the outbox. A batch with retriable send failures counts as a failed call. Default: {@link
+     * RelayConfig.CircuitBreaker#ofDefaults()}.
+     *
+     * @param breaker the breaker's settings
+     */
+    public Builder circuitBreaker(RelayConfig.CircuitBreaker breaker) {
+      config.circuitBreaker(breaker);
+      this.circuitBreakerConfig = null;
       return this;
     }
 
@@ -412,8 +408,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param retention how long to keep them, or {@code null} to delete at once
      */
     public Builder keepPublishedFor(@Nullable Duration retention) {
-      this.keepPublishedFor =
-          retention == null ? null : atLeast("keepPublishedFor", retention, Duration.ZERO);
+      config.keepPublishedFor(retention);
       return this;
     }
 
@@ -423,7 +418,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param timeout at least zero
      */
     public Builder shutdownTimeout(Duration timeout) {
-      this.shutdownTimeout = atLeast("shutdownTimeout", timeout, Duration.ZERO);
+      config.shutdownTimeout(timeout);
       return this;
     }
 
@@ -434,7 +429,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param enabled whether to listen
      */
     public Builder listenNotify(boolean enabled) {
-      this.listenNotify = enabled;
+      this.polling = polling.withListenNotify(enabled);
       return this;
     }
 
@@ -450,7 +445,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param enabled whether to use session locks
      */
     public Builder sessionLocks(boolean enabled) {
-      this.sessionLocks = enabled;
+      config.sessionLocks(enabled);
       return this;
     }
 
@@ -528,11 +523,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param id up to 200 letters, digits and {@code . _ : @ -}
      */
     public Builder instanceId(String id) {
-      if (!INSTANCE_ID.matcher(Objects.requireNonNull(id, "instanceId")).matches()) {
-        throw new IllegalArgumentException(
-            "instanceId '" + id + "' must match " + INSTANCE_ID.pattern());
-      }
-      this.instanceId = id;
+      config.instanceId(Objects.requireNonNull(id, "instanceId"));
       return this;
     }
 
@@ -563,15 +554,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param prefix up to 200 letters, digits and {@code . _ -}, or {@code null} for off
      */
     public Builder transactionalFencing(@Nullable String prefix) {
-      if (prefix != null && !TRANSACTIONAL_ID_PREFIX.matcher(prefix).matches()) {
-        throw new IllegalArgumentException(
-            "transactional id prefix '"
-                + prefix
-                + "' must match "
-                + TRANSACTIONAL_ID_PREFIX.pattern()
-                + " (outbox.relay.kafka.transactional-id-prefix)");
-      }
-      this.transactionalIdPrefix = prefix;
+      config.transactionalFencing(prefix);
       return this;
     }
 
@@ -588,9 +571,7 @@ public interface OutboxRelay extends AutoCloseable {
      * @param timeout at least 1 s
      */
     public Builder stallTimeout(Duration timeout) {
-      this.stallTimeout =
-          atLeast(
-              "stallTimeout (outbox.relay.health.stall-timeout)", timeout, Duration.ofSeconds(1));
+      config.stallTimeout(timeout);
       return this;
     }
 
@@ -604,72 +585,58 @@ public interface OutboxRelay extends AutoCloseable {
       if (dataSource == null) {
         throw new IllegalStateException("OutboxRelay.builder() needs a dataSource");
       }
+      RelayConfig relay = (cdc == null ? config.polling(polling) : config.cdc(cdc)).build();
+      Map<String, Object> producerProperties = relay.kafka().producerProperties();
       if (!producerProperties.containsKey(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
         throw new IllegalStateException(
             "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to");
       }
       RelayFactory.checkProducerProperties(producerProperties);
-      checkStallTimeout();
+      // CDC has no publishing threads, LISTEN or lease tables: the defaults stand in for them.
+      RelayConfig.Polling reading =
+          relay.mode() instanceof RelayConfig.Polling p ? p : RelayConfig.Polling.ofDefaults();
+      String instanceId = relay.instanceId();
       RelaySettings settings =
           new RelaySettings(
               dataSource,
               dialect,
               table,
-              leaseTable,
-              memberTable,
+              reading.leaseTable(),
+              reading.memberTable(),
               partitions,
-              Map.copyOf(producerProperties),
+              producerProperties,
               topicRouter,
-              deadLetterTopic,
-              verifyTopics,
-              batchSize,
-              batchBytes,
-              publishThreads,
-              minPollInterval,
-              maxPollInterval,
-              leaseTtl,
-              heartbeatInterval,
-              metricsInterval,
-              maxAttempts,
-              retryInitialInterval,
-              retryMultiplier,
-              retryMaxInterval,
-              RelayFactory.sendTimeout(sendTimeout, leaseTtl, heartbeatInterval),
-              circuitBreaker,
-              keepPublishedFor,
-              shutdownTimeout,
-              listenNotify,
-              sessionLocks,
+              relay.kafka().deadLetterTopic(),
+              relay.kafka().verifyTopics(),
+              relay.batches().batchSize(),
+              relay.batches().batchBytes(),
+              reading.publishThreads(),
+              relay.batches().minPollInterval(),
+              relay.batches().maxPollInterval(),
+              relay.leases().ttl(),
+              relay.leases().heartbeatInterval(),
+              relay.batches().metricsInterval(),
+              relay.retry().maxAttempts(),
+              relay.retry().initialInterval(),
+              relay.retry().multiplier(),
+              relay.retry().maxInterval(),
+              relay.effectiveSendTimeout(),
+              circuitBreakerConfig != null
+                  ? circuitBreakerConfig
+                  : CircuitBreakers.toResilience4j(relay.circuitBreaker()),
+              relay.keepPublishedFor(),
+              relay.shutdownTimeout(),
+              reading.listenNotify(),
+              relay.leases().sessionLocks(),
               sessionDataSource != null ? sessionDataSource : dataSource,
               meterRegistry,
               clock,
               instanceId != null ? instanceId : defaultInstanceId(),
-              transactionalIdPrefix,
-              stallTimeout,
+              relay.kafka().transactionalIdPrefix(),
+              relay.stallTimeout(),
               observationRegistry,
               publishObservationConvention);
       return RelayFactory.create(settings, cdc);
-    }
-
-    private void checkStallTimeout() {
-      if (stallTimeout.compareTo(metricsInterval.multipliedBy(2)) <= 0) {
-        throw new IllegalStateException(
-            "stallTimeout (outbox.relay.health.stall-timeout) is "
-                + stallTimeout
-                + " but must be longer than two metrics intervals ("
-                + metricsInterval.multipliedBy(2)
-                + ", outbox.relay.polling.metrics-interval): progress is judged per measurement."
-                + " Raise the stall timeout or measure more often.");
-      }
-      if (cdc != null && stallTimeout.compareTo(cdc.heartbeatInterval().multipliedBy(3)) <= 0) {
-        throw new IllegalStateException(
-            "stallTimeout (outbox.relay.health.stall-timeout) is "
-                + stallTimeout
-                + " but must be longer than three CDC heartbeats ("
-                + cdc.heartbeatInterval().multipliedBy(3)
-                + ", outbox.relay.cdc.heartbeat-interval): an idle change stream shows progress"
-                + " once per heartbeat. Raise the stall timeout or shorten the heartbeat.");
-      }
     }
 
     private static String defaultInstanceId() {

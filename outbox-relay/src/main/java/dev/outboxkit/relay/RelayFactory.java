@@ -6,7 +6,6 @@ import dev.outboxkit.relay.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import dev.outboxkit.relay.polling.PollingRelays;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -84,44 +83,5 @@ final class RelayFactory {
               + allowed[0]
               + ". Remove the property.");
     }
-  }
-
-  /**
-   * The producer's delivery timeout: the one set, which must leave more than two heartbeats of the
-   * lease TTL, or else {@code min(15 s, ttl - 3 heartbeats)}, at least 1 s. A relay must never be
-   * sending when its lease can be claimed by another.
-   *
-   * @throws IllegalStateException naming both properties when the TTL is too short
-   */
-  static Duration sendTimeout(
-      @Nullable Duration sendTimeout, Duration leaseTtl, Duration heartbeatInterval) {
-    Duration window = leaseTtl.minus(heartbeatInterval.multipliedBy(2));
-    if (sendTimeout == null) {
-      Duration fitting = leaseTtl.minus(heartbeatInterval.multipliedBy(3));
-      Duration chosen =
-          fitting.compareTo(RelayDefaults.SEND_TIMEOUT) < 0 ? fitting : RelayDefaults.SEND_TIMEOUT;
-      chosen = chosen.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : chosen;
-      if (window.compareTo(chosen) <= 0) {
-        throw new IllegalStateException(
-            "leases.ttl ("
-                + leaseTtl
-                + ") must exceed the send timeout (at least 1 s) by more than two heartbeats ("
-                + heartbeatInterval.multipliedBy(2)
-                + ") (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
-      }
-      return chosen;
-    }
-    if (window.compareTo(sendTimeout) <= 0) {
-      throw new IllegalStateException(
-          "leases.ttl ("
-              + leaseTtl
-              + ") must be longer than sendTimeout ("
-              + sendTimeout
-              + ") plus two heartbeats ("
-              + heartbeatInterval.multipliedBy(2)
-              + "): a relay must never be sending when its lease can be claimed by another"
-              + " (outbox.relay.leases.ttl, outbox.relay.send-timeout)");
-    }
-    return sendTimeout;
   }
 }

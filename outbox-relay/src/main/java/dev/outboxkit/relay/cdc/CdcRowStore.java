@@ -1,7 +1,7 @@
 package dev.outboxkit.relay.cdc;
 
 import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.internal.HeadersCodec;
+import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.Jdbc;
@@ -94,7 +94,7 @@ final class CdcRowStore {
                         e.aggregateId(),
                         e.eventType(),
                         e.payload(),
-                        HeadersCodec.encode(e.headers()),
+                        OutboxColumns.encodeHeaders(e.headers()),
                         e.tenant(),
                         e.createdAt(),
                         e.partition()),

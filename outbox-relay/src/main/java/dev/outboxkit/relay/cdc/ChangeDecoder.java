@@ -1,7 +1,7 @@
 package dev.outboxkit.relay.cdc;
 
 import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.internal.HeadersCodec;
+import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.relay.internal.PendingEvent;
 import java.nio.ByteBuffer;
 import java.time.DateTimeException;
@@ -129,7 +129,7 @@ final class ChangeDecoder {
 
   private static Map<String, String> headers(Struct row) {
     try {
-      return HeadersCodec.decode(text(row, "headers", false));
+      return OutboxColumns.decodeHeaders(text(row, "headers", false));
     } catch (IllegalArgumentException e) {
       throw unreadable("headers", e.getMessage(), e);
     }

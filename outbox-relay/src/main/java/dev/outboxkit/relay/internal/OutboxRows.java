@@ -1,7 +1,7 @@
 package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.outbox.internal.JdbcOutboxStore;
+import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -216,7 +216,7 @@ public final class OutboxRows {
             row =
                 new PendingEvent(
                     rs.getLong("seq"),
-                    JdbcOutboxStore.readEnvelope(rs, dialect),
+                    OutboxColumns.readEvent(rs, dialect),
                     rs.getInt("attempts"),
                     dialect.getInstant(rs, "next_attempt_at"));
           } catch (RuntimeException e) {

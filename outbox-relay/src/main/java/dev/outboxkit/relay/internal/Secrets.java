@@ -1,65 +1,31 @@
 package dev.outboxkit.relay.internal;
 
-import java.util.LinkedHashMap;
-import java.util.Locale;
+import dev.outboxkit.relay.SecretMasking;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Keeps secrets out of {@code toString}, logs, health details and exception messages: values of
- * properties whose name says they hold one (password, secret, JAAS configuration, token,
- * credentials, private key material such as {@code ssl.keystore.key}, registry credentials such as
- * {@code basic.auth.user.info}) are shown as {@value #MASK}; in any other value, passwords in JDBC
- * URL parameters and the password of {@code user:password@} in URLs are masked.
+ * The relay's short name for {@link SecretMasking}, which holds the rules: kept so that the relay's
+ * many call sites read as before; code outside this module uses {@link SecretMasking}.
  */
 public final class Secrets {
 
-  public static final String MASK = "****";
-
-  private static final Pattern SECRET_NAME =
-      Pattern.compile(
-          ".*(password|secret|jaas|token|credential|passphrase|user\\.info|userinfo"
-              + "|keystore\\.key|private\\.key|api\\.key|apikey).*");
-
-  // password=, sslpassword=, ssl.key.password= … up to the next & or ;
-  private static final Pattern URL_PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
-
-  // scheme://user:password@host — the password ends at the '@' before the host.
-  private static final Pattern URL_USER_INFO = Pattern.compile("(//[^/:@\\s]*:)[^@/\\s]*(@)");
+  public static final String MASK = SecretMasking.MASK;
 
   private Secrets() {}
 
-  /** Whether a property of this name holds a secret. */
+  /** See {@link SecretMasking#isSecret}. */
   public static boolean isSecret(String name) {
-    return SECRET_NAME.matcher(name.toLowerCase(Locale.ROOT)).matches();
+    return SecretMasking.isSecret(name);
   }
 
-  /**
-   * The map with the values of secret properties masked, and credentials in the URLs of other
-   * values masked, sorted by name.
-   */
+  /** See {@link SecretMasking#masked}. */
   public static Map<String, Object> masked(@Nullable Map<String, ?> properties) {
-    Map<String, Object> shown = new TreeMap<>();
-    if (properties != null) {
-      properties.forEach(
-          (name, value) ->
-              shown.put(
-                  name,
-                  isSecret(name) ? MASK : value instanceof String text ? maskedUrl(text) : value));
-    }
-    return new LinkedHashMap<>(shown);
+    return SecretMasking.masked(properties);
   }
 
-  /**
-   * A URL with any {@code password=} parameter and the password of {@code user:password@} masked.
-   */
+  /** See {@link SecretMasking#maskedUrl}. */
   public static @Nullable String maskedUrl(@Nullable String url) {
-    if (url == null) {
-      return null;
-    }
-    String shown = URL_PASSWORD.matcher(url).replaceAll("$1" + MASK);
-    return URL_USER_INFO.matcher(shown).replaceAll("$1" + MASK + "$2");
+    return SecretMasking.maskedUrl(url);
   }
 }

@@ -80,47 +80,21 @@ public final class RelayAutoConfiguration {
           "outbox.relay.enabled=true needs the Kafka cluster: set outbox.relay.kafka.bootstrap-servers"
               + " (or spring.kafka.bootstrap-servers)");
     }
+    // The options bind to the relay's configuration type, which holds their defaults and checks.
+    @Nullable CdcOptions cdc =
+        relay.mode() == RelayProperties.Mode.CDC ? cdcOptions(relay, environment) : null;
     OutboxRelay.Builder builder =
         OutboxRelay.builder()
             .dataSource(dataSource)
             .dialect(dialect)
             .table(outbox.store().table())
             .partitions(outbox.store().partitions())
-            .bootstrapServers(bootstrap)
             .topicRouter(relay.topics().router())
-            .deadLetterTopic(relay.topics().deadLetter())
-            .verifyTopics(relay.topics().verify())
-            .batchSize(relay.polling().batchSize())
-            .batchBytes(relay.polling().batchBytes().toBytes())
-            .publishThreads(relay.polling().publishThreads())
-            .pollInterval(relay.polling().minInterval(), relay.polling().maxInterval())
-            .listenNotify(relay.polling().listenNotify())
-            .metricsInterval(relay.polling().metricsInterval())
-            .leases(relay.leases().ttl(), relay.leases().heartbeatInterval())
-            .sessionLocks(relay.leases().sessionLocks())
-            .maxAttempts(relay.retry().maxAttempts())
-            .retryBackoff(
-                relay.retry().initialInterval(),
-                relay.retry().multiplier(),
-                relay.retry().maxInterval())
-            .shutdownTimeout(relay.shutdownTimeout())
-            .keepPublishedFor(relay.keepPublishedFor())
-            .stallTimeout(relay.health().stallTimeout())
+            .config(relay.toConfig(bootstrap, cdc))
             .meterRegistry(meterRegistry.getIfUnique(() -> Metrics.globalRegistry));
-    if (relay.sendTimeout() != null) {
-      builder.sendTimeout(relay.sendTimeout());
-    }
-    relay.kafka().producerProperties().forEach(builder::producerProperty);
-    builder.transactionalFencing(relay.kafka().transactionalIdPrefix());
     DataSource session = sessionDataSource(relay.sessionConnection(), environment);
     if (session != null) {
       builder.sessionDataSource(session);
-    }
-    if (relay.mode() == RelayProperties.Mode.CDC) {
-      builder.cdc(cdcOptions(relay, environment));
-    }
-    if (relay.instanceId() != null) {
-      builder.instanceId(relay.instanceId());
     }
     clock.ifUnique(builder::clock);
     // Each event sent is an outbox.publish observation continuing its append's trace.
@@ -145,9 +119,9 @@ public final class RelayAutoConfiguration {
     } catch (SQLException e) {
       throw new IllegalStateException(
           "outbox.relay.session-connection.url: no JDBC driver on the class path accepts '"
-              + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
+              + dev.outboxkit.relay.SecretMasking.maskedUrl(url)
               + "' (it should be a jdbc: URL of the outbox's database that bypasses the pooler): "
-              + dev.outboxkit.relay.internal.Secrets.maskedUrl(e.getMessage()));
+              + dev.outboxkit.relay.SecretMasking.maskedUrl(e.getMessage()));
     }
     return new DriverManagerDataSource(
         url,
@@ -192,15 +166,24 @@ public final class RelayAutoConfiguration {
             : environment.getProperty("spring.datasource.password", "");
     CdcOptions.Builder options;
     try {
-      options =
-          CdcOptions.builder(url, username, password)
-              .name(cdc.name())
-              .publication(cdc.publication())
-              .autoCreate(cdc.autoCreate() || relay.autoCreate())
-              .serverId(cdc.serverId())
-              .heartbeatInterval(cdc.heartbeatInterval())
-              .offsetsInKafka(cdc.offsetsTopic())
-              .deletePublished(cdc.deletePublished());
+      options = CdcOptions.builder(url, username, password);
+      if (cdc.name() != null) {
+        options.name(cdc.name());
+      }
+      if (cdc.publication() != null) {
+        options.publication(cdc.publication());
+      }
+      options.autoCreate(Boolean.TRUE.equals(cdc.autoCreate()) || relay.autoCreate());
+      if (cdc.serverId() != null) {
+        options.serverId(cdc.serverId());
+      }
+      if (cdc.heartbeatInterval() != null) {
+        options.heartbeatInterval(cdc.heartbeatInterval());
+      }
+      options.offsetsInKafka(cdc.offsetsTopic());
+      if (cdc.deletePublished() != null) {
+        options.deletePublished(cdc.deletePublished());
+      }
       if (cdc.debezium() != null) {
         cdc.debezium().forEach(options::debeziumProperty);
       }

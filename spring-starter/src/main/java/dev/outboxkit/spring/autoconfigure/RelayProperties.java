@@ -1,9 +1,12 @@
 package dev.outboxkit.spring.autoconfigure;
 
-import static dev.outboxkit.outbox.internal.Checks.atLeast;
-import static dev.outboxkit.outbox.internal.Checks.between;
+import static dev.outboxkit.spring.autoconfigure.PropertyChecks.atLeast;
+import static dev.outboxkit.spring.autoconfigure.PropertyChecks.between;
 
+import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.SecretMasking;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.spi.TopicRouter;
 import java.time.Duration;
 import java.util.List;
@@ -15,8 +18,12 @@ import org.springframework.util.unit.DataSize;
 
 /**
  * The relay, under {@code outbox.relay.*}: when enabled, the application publishes its own outbox
- * to Kafka. Defaults come from {@link RelayDefaults}; bad values stop the application with a
- * message naming the property.
+ * to Kafka. The relay's options bind to {@link RelayConfig}, which holds their defaults ({@link
+ * RelayDefaults}) and checks: a property left unset here takes the configuration's default, and a
+ * bad value stops the application with the configuration's message naming the property. Options of
+ * the other mode (outbox.relay.cdc.* in polling mode, polling.publish-threads and
+ * polling.listen-notify in cdc mode) are refused, not ignored. What only the starter has (enabled,
+ * auto-create, the health indicator's limits, topics, session connections) is checked here.
  *
  * @param enabled Whether to run the relay inside this application.
  * @param mode How the relay reads the outbox: polling (the table, partition leases between
@@ -33,7 +40,7 @@ import org.springframework.util.unit.DataSize;
  * @param sendTimeout How long the producer may take to get a record acknowledged, retries included.
  *     Must be shorter than leases.ttl minus two heartbeats (fencing). Default: 15s, or leases.ttl
  *     minus three heartbeats when that is less (at least 1s).
- * @param shutdownTimeout How long stopping waits for the batch in flight.
+ * @param shutdownTimeout How long stopping waits for the batch in flight. Default: 30s.
  * @param keepPublishedFor Keep published events (status PUBLISHED) this long before deleting them;
  *     unset deletes them as soon as the broker acknowledged them.
  * @param health When the relay's health indicator reports DOWN.
@@ -54,11 +61,151 @@ public record RelayProperties(
     @DefaultValue Topics topics,
     @DefaultValue Retry retry,
     @Nullable Duration sendTimeout,
-    @DefaultValue("30s") Duration shutdownTimeout,
+    @Nullable Duration shutdownTimeout,
     @Nullable Duration keepPublishedFor,
     @DefaultValue Health health,
     @DefaultValue Cdc cdc,
     @DefaultValue SessionConnection sessionConnection) {
+
+  /**
+   * Binds this relay's options to the relay's configuration type, which checks them.
+   *
+   * @param bootstrapServers the Kafka cluster, or {@code null} when it is not known yet
+   * @param cdcOptions the change-log source in mode=cdc, or {@code null} to check the rest only
+   * @return the configuration
+   * @throws IllegalArgumentException naming the property of a bad value
+   */
+  public RelayConfig toConfig(@Nullable String bootstrapServers, @Nullable CdcOptions cdcOptions) {
+    return bind(
+        mode,
+        instanceId,
+        kafka,
+        polling,
+        leases,
+        topics,
+        retry,
+        sendTimeout,
+        shutdownTimeout,
+        keepPublishedFor,
+        health,
+        bootstrapServers,
+        cdcOptions);
+  }
+
+  // Static because the compact constructor checks the values before the fields are assigned.
+  private static RelayConfig bind(
+      Mode mode,
+      @Nullable String instanceId,
+      Kafka kafka,
+      Polling polling,
+      Leases leases,
+      Topics topics,
+      Retry retry,
+      @Nullable Duration sendTimeout,
+      @Nullable Duration shutdownTimeout,
+      @Nullable Duration keepPublishedFor,
+      Health health,
+      @Nullable String bootstrapServers,
+      @Nullable CdcOptions cdcOptions) {
+    RelayConfig defaults = RelayConfig.ofDefaults();
+    RelayConfig.Builder config = RelayConfig.custom();
+    if (bootstrapServers != null) {
+      config.bootstrapServers(bootstrapServers);
+    }
+    kafka.producerProperties().forEach(config::producerProperty);
+    config.transactionalFencing(kafka.transactionalIdPrefix());
+    config.sendTimeout(sendTimeout);
+    config.deadLetterTopic(topics.deadLetter());
+    if (topics.verify() != null) {
+      config.verifyTopics(topics.verify());
+    }
+    if (polling.batchSize() != null) {
+      config.batchSize(polling.batchSize());
+    }
+    if (polling.batchBytes() != null) {
+      config.batchBytes(polling.batchBytes().toBytes());
+    }
+    config.pollInterval(
+        or(polling.minInterval(), defaults.batches().minPollInterval()),
+        or(polling.maxInterval(), defaults.batches().maxPollInterval()));
+    if (polling.metricsInterval() != null) {
+      config.metricsInterval(polling.metricsInterval());
+    }
+    config.leases(
+        or(leases.ttl(), defaults.leases().ttl()),
+        or(leases.heartbeatInterval(), defaults.leases().heartbeatInterval()));
+    if (leases.sessionLocks() != null) {
+      config.sessionLocks(leases.sessionLocks());
+    }
+    if (retry.maxAttempts() != null) {
+      config.maxAttempts(retry.maxAttempts());
+    }
+    config.retryBackoff(
+        or(retry.initialInterval(), defaults.retry().initialInterval()),
+        or(retry.multiplier(), defaults.retry().multiplier()),
+        or(retry.maxInterval(), defaults.retry().maxInterval()));
+    if (shutdownTimeout != null) {
+      config.shutdownTimeout(shutdownTimeout);
+    }
+    config.keepPublishedFor(keepPublishedFor);
+    if (health.stallTimeout() != null) {
+      config.stallTimeout(health.stallTimeout());
+    }
+    config.instanceId(instanceId);
+    if (mode == Mode.CDC) {
+      if (cdcOptions != null) {
+        config.cdc(cdcOptions);
+      }
+    } else {
+      RelayConfig.Polling reading = RelayConfig.Polling.ofDefaults();
+      if (polling.publishThreads() != null) {
+        reading = reading.withPublishThreads(polling.publishThreads());
+      }
+      if (polling.listenNotify() != null) {
+        reading = reading.withListenNotify(polling.listenNotify());
+      }
+      config.polling(reading);
+    }
+    try {
+      return config.build();
+    } catch (IllegalStateException e) {
+      // Options that do not fit together are bad property values here.
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private static <T> T or(@Nullable T value, T otherwise) {
+    return value != null ? value : otherwise;
+  }
+
+  /** Options of the other mode are refused: they would be silently ignored. */
+  private static void checkModeOptions(Mode mode, Polling polling, Cdc cdc) {
+    if (mode == Mode.CDC) {
+      if (polling.publishThreads() != null) {
+        throw otherMode(mode, "outbox.relay.polling.publish-threads", "polling");
+      }
+      if (polling.listenNotify() != null) {
+        throw otherMode(mode, "outbox.relay.polling.listen-notify", "polling");
+      }
+      return;
+    }
+    String set = cdc.firstSet();
+    if (set != null) {
+      throw otherMode(mode, "outbox.relay.cdc." + set, "cdc");
+    }
+  }
+
+  private static IllegalArgumentException otherMode(Mode mode, String property, String itsMode) {
+    return new IllegalArgumentException(
+        property
+            + " is set but outbox.relay.mode is "
+            + mode.name().toLowerCase(java.util.Locale.ROOT)
+            + ": it applies only to mode="
+            + itsMode
+            + ". Remove it or set outbox.relay.mode="
+            + itsMode
+            + ".");
+  }
 
   /** How the relay reads the outbox. */
   public enum Mode {
@@ -92,16 +239,16 @@ public record RelayProperties(
    * @param debezium Further Debezium engine properties, applied last.
    */
   public record Cdc(
-      @DefaultValue(RelayDefaults.CDC_NAME) String name,
+      @Nullable String name,
       @Nullable String url,
       @Nullable String username,
       @Nullable String password,
-      @DefaultValue(RelayDefaults.CDC_PUBLICATION) String publication,
-      @DefaultValue("false") boolean autoCreate,
-      @DefaultValue("" + RelayDefaults.CDC_SERVER_ID) long serverId,
-      @DefaultValue("10s") Duration heartbeatInterval,
+      @Nullable String publication,
+      @Nullable Boolean autoCreate,
+      @Nullable Long serverId,
+      @Nullable Duration heartbeatInterval,
       @Nullable String offsetsTopic,
-      @DefaultValue("true") boolean deletePublished,
+      @Nullable Boolean deletePublished,
       @Nullable Map<String, String> debezium) {
 
     /** The CDC properties with the password and secret Debezium properties masked. */
@@ -110,11 +257,11 @@ public record RelayProperties(
       return "Cdc[name="
           + name
           + ", url="
-          + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
+          + SecretMasking.maskedUrl(url)
           + ", username="
           + username
           + ", password="
-          + (password == null ? null : dev.outboxkit.relay.internal.Secrets.MASK)
+          + (password == null ? null : SecretMasking.MASK)
           + ", publication="
           + publication
           + ", autoCreate="
@@ -128,51 +275,67 @@ public record RelayProperties(
           + ", deletePublished="
           + deletePublished
           + ", debezium="
-          + dev.outboxkit.relay.internal.Secrets.masked(debezium)
+          + SecretMasking.masked(debezium)
           + "]";
     }
 
-    public Cdc {
-      atLeast("outbox.relay.cdc.heartbeat-interval", heartbeatInterval, Duration.ofMillis(100));
-      if (!name.matches("[a-z0-9_]{1,63}")) {
-        throw new IllegalArgumentException(
-            "outbox.relay.cdc.name must be 1 to 63 lower-case letters, digits or '_' but was '"
-                + name
-                + "'");
+    /** The kebab-case name of the first property that is set, or {@code null} when none is. */
+    @Nullable String firstSet() {
+      Object[] values = {
+        name,
+        url,
+        username,
+        password,
+        publication,
+        autoCreate,
+        serverId,
+        heartbeatInterval,
+        offsetsTopic,
+        deletePublished,
+        debezium
+      };
+      String[] names = {
+        "name",
+        "url",
+        "username",
+        "password",
+        "publication",
+        "auto-create",
+        "server-id",
+        "heartbeat-interval",
+        "offsets-topic",
+        "delete-published",
+        "debezium"
+      };
+      for (int i = 0; i < values.length; i++) {
+        if (values[i] != null) {
+          return names[i];
+        }
       }
-      if (!publication.matches("[a-z0-9_]{1,63}")) {
-        throw new IllegalArgumentException(
-            "outbox.relay.cdc.publication must be 1 to 63 lower-case letters, digits or '_' but"
-                + " was '"
-                + publication
-                + "'");
-      }
+      return null;
     }
   }
 
-  /** Checks the values that are not part of a group. */
+  /**
+   * Checks every value through {@link RelayConfig} (the Kafka cluster and the change-log source
+   * come from the environment later and are checked when the relay is built).
+   */
   public RelayProperties {
-    if (sendTimeout != null) {
-      atLeast("outbox.relay.send-timeout", sendTimeout, Duration.ofSeconds(1));
-    }
-    if (sendTimeout != null
-        && leases != null
-        && leases.ttl().compareTo(sendTimeout.plus(leases.heartbeatInterval().multipliedBy(2)))
-            <= 0) {
-      throw new IllegalArgumentException(
-          "outbox.relay.leases.ttl ("
-              + leases.ttl()
-              + ") must be longer than outbox.relay.send-timeout ("
-              + sendTimeout
-              + ") plus two outbox.relay.leases.heartbeat-interval ("
-              + leases.heartbeatInterval().multipliedBy(2)
-              + "): a relay must never be sending while its lease can be claimed by another."
-              + " Raise the ttl or lower the send timeout.");
-    }
-    atLeast("outbox.relay.shutdown-timeout", shutdownTimeout, Duration.ZERO);
-    if (keepPublishedFor != null) {
-      atLeast("outbox.relay.keep-published-for", keepPublishedFor, Duration.ZERO);
-    }
+    checkModeOptions(mode, polling, cdc);
+    bind(
+        mode,
+        instanceId,
+        kafka,
+        polling,
+        leases,
+        topics,
+        retry,
+        sendTimeout,
+        shutdownTimeout,
+        keepPublishedFor,
+        health,
+        null,
+        null);
   }
 
   /**
@@ -191,17 +354,6 @@ public record RelayProperties(
       @Nullable Map<String, String> properties,
       @Nullable String transactionalIdPrefix) {
 
-    public Kafka {
-      if (transactionalIdPrefix != null
-          && !transactionalIdPrefix.matches("[A-Za-z0-9._-]{1,200}")) {
-        throw new IllegalArgumentException(
-            "outbox.relay.kafka.transactional-id-prefix must be 1 to 200 letters, digits and"
-                + " . _ - (was '"
-                + transactionalIdPrefix
-                + "')");
-      }
-    }
-
     public Map<String, String> producerProperties() {
       return properties == null ? Map.of() : properties;
     }
@@ -212,7 +364,7 @@ public record RelayProperties(
       return "Kafka[bootstrapServers="
           + bootstrapServers
           + ", properties="
-          + dev.outboxkit.relay.internal.Secrets.masked(properties)
+          + SecretMasking.masked(properties)
           + ", transactionalIdPrefix="
           + transactionalIdPrefix
           + "]";
@@ -235,26 +387,13 @@ public record RelayProperties(
    * @param metricsInterval How often outbox.backlog and outbox.lag are measured.
    */
   public record Polling(
-      @DefaultValue("" + RelayDefaults.BATCH_SIZE) int batchSize,
-      @DefaultValue("64MB") DataSize batchBytes,
-      @DefaultValue("" + RelayDefaults.PUBLISH_THREADS) int publishThreads,
-      @DefaultValue("10ms") Duration minInterval,
-      @DefaultValue("1s") Duration maxInterval,
-      @DefaultValue("true") boolean listenNotify,
-      @DefaultValue("5s") Duration metricsInterval) {
-
-    public Polling {
-      between("outbox.relay.polling.batch-size", batchSize, 1, 10_000);
-      if (batchBytes.toBytes() < 1024 || batchBytes.toBytes() > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(
-            "outbox.relay.polling.batch-bytes must be between 1KB and 2GB but was " + batchBytes);
-      }
-      between("outbox.relay.polling.publish-threads", publishThreads, 1, 16);
-      atLeast("outbox.relay.polling.min-interval", minInterval, Duration.ofMillis(1));
-      atLeast("outbox.relay.polling.max-interval", maxInterval, minInterval);
-      atLeast("outbox.relay.polling.metrics-interval", metricsInterval, Duration.ofMillis(10));
-    }
-  }
+      @Nullable Integer batchSize,
+      @Nullable DataSize batchBytes,
+      @Nullable Integer publishThreads,
+      @Nullable Duration minInterval,
+      @Nullable Duration maxInterval,
+      @Nullable Boolean listenNotify,
+      @Nullable Duration metricsInterval) {}
 
   /**
    * Direct connections for the relay's session: its session lock (fast takeover after a crash) and
@@ -275,7 +414,7 @@ public record RelayProperties(
     @Override
     public String toString() {
       return "SessionConnection[url="
-          + dev.outboxkit.relay.internal.Secrets.maskedUrl(url)
+          + SecretMasking.maskedUrl(url)
           + ", username="
           + username
           + "]";
@@ -296,21 +435,9 @@ public record RelayProperties(
    *     (PgBouncer in transaction mode, RDS Proxy) set session-connection.url, or turn this off.
    */
   public record Leases(
-      @DefaultValue("30s") Duration ttl,
-      @DefaultValue("500ms") Duration heartbeatInterval,
-      @DefaultValue("true") boolean sessionLocks) {
-
-    public Leases {
-      atLeast("outbox.relay.leases.heartbeat-interval", heartbeatInterval, Duration.ofMillis(10));
-      if (ttl.compareTo(heartbeatInterval.multipliedBy(3)) < 0) {
-        throw new IllegalArgumentException(
-            "outbox.relay.leases.ttl must be at least three heartbeat intervals ("
-                + heartbeatInterval.multipliedBy(3)
-                + ") but was "
-                + ttl);
-      }
-    }
-  }
+      @Nullable Duration ttl,
+      @Nullable Duration heartbeatInterval,
+      @Nullable Boolean sessionLocks) {}
 
   /**
    * Where events are published.
@@ -325,7 +452,7 @@ public record RelayProperties(
       @DefaultValue("") String prefix,
       @Nullable Map<String, String> mapping,
       @Nullable String deadLetter,
-      @DefaultValue("true") boolean verify) {
+      @Nullable Boolean verify) {
 
     public Topics {
       try {
@@ -353,21 +480,10 @@ public record RelayProperties(
    * @param maxInterval Longest wait between two attempts.
    */
   public record Retry(
-      @DefaultValue("" + RelayDefaults.MAX_ATTEMPTS) int maxAttempts,
-      @DefaultValue("1s") Duration initialInterval,
-      @DefaultValue("" + RelayDefaults.RETRY_MULTIPLIER) double multiplier,
-      @DefaultValue("5m") Duration maxInterval) {
-
-    public Retry {
-      between("outbox.relay.retry.max-attempts", maxAttempts, 1, 1_000_000);
-      atLeast("outbox.relay.retry.initial-interval", initialInterval, Duration.ofMillis(1));
-      if (!(multiplier >= 1.0)) {
-        throw new IllegalArgumentException(
-            "outbox.relay.retry.multiplier must be at least 1.0 but was " + multiplier);
-      }
-      atLeast("outbox.relay.retry.max-interval", maxInterval, initialInterval);
-    }
-  }
+      @Nullable Integer maxAttempts,
+      @Nullable Duration initialInterval,
+      @Nullable Double multiplier,
+      @Nullable Duration maxInterval) {}
 
   /**
    * When the relay's health indicator reports DOWN.
@@ -382,12 +498,12 @@ public record RelayProperties(
   public record Health(
       @DefaultValue("5m") Duration maxLag,
       @DefaultValue("10") int maxConsecutiveFailures,
-      @DefaultValue("5m") Duration stallTimeout) {
+      @Nullable Duration stallTimeout) {
 
+    /** The indicator's own limits; the stall timeout is the relay's, checked by RelayConfig. */
     public Health {
       atLeast("outbox.relay.health.max-lag", maxLag, Duration.ofSeconds(1));
       between("outbox.relay.health.max-consecutive-failures", maxConsecutiveFailures, 1, 1_000_000);
-      atLeast("outbox.relay.health.stall-timeout", stallTimeout, Duration.ofSeconds(1));
     }
   }
 }

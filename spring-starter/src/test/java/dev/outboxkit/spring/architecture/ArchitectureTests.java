@@ -9,11 +9,17 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.Dependency;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchCondition;
+import com.tngtech.archunit.lang.ArchRule;
+import com.tngtech.archunit.lang.ConditionEvents;
+import com.tngtech.archunit.lang.SimpleConditionEvent;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -152,6 +158,73 @@ class ArchitectureTests {
         .should()
         .haveRawReturnType(JavaClass.Predicates.INTERFACES)
         .check(CLASSES);
+  }
+
+  /**
+   * The root package of each module; a module's {@code internal} packages are its own. Listed
+   * explicitly because {@code dev.outboxkit.relay.app} (the relay application) is a module of its
+   * own inside the relay's package name.
+   */
+  static final List<String> MODULE_ROOTS =
+      List.of(
+          "dev.outboxkit.outbox",
+          "dev.outboxkit.relay",
+          "dev.outboxkit.relay.app",
+          "dev.outboxkit.idempotency",
+          "dev.outboxkit.spring",
+          "dev.outboxkit.test");
+
+  /**
+   * A module uses another module only through its published types: no class reaches into another
+   * module's {@code ..internal..} packages, however it names them (import or fully qualified), and
+   * no class is exempt by name.
+   */
+  @Test
+  void noModuleUsesAnotherModulesInternals() {
+    NO_MODULE_USES_ANOTHER_MODULES_INTERNALS.check(CLASSES);
+  }
+
+  static final ArchRule NO_MODULE_USES_ANOTHER_MODULES_INTERNALS =
+      classes()
+          .that()
+          .resideInAPackage("dev.outboxkit..")
+          .should(
+              new ArchCondition<JavaClass>("use no other module's internal packages") {
+                @Override
+                public void check(JavaClass type, ConditionEvents events) {
+                  String module = moduleOf(type.getPackageName());
+                  for (Dependency dependency : type.getDirectDependenciesFromSelf()) {
+                    String target = dependency.getTargetClass().getPackageName();
+                    String targetModule = moduleOf(target);
+                    if (!targetModule.equals(module)
+                        && (target.equals(targetModule + ".internal")
+                            || target.startsWith(targetModule + ".internal."))) {
+                      events.add(
+                          SimpleConditionEvent.violated(
+                              dependency,
+                              "module "
+                                  + module
+                                  + " uses "
+                                  + targetModule
+                                  + "'s internals: "
+                                  + dependency.getDescription()));
+                    }
+                  }
+                }
+              });
+
+  /** The longest module root that contains the package, or the package itself when none does. */
+  static String moduleOf(String packageName) {
+    String module = packageName;
+    int longest = -1;
+    for (String root : MODULE_ROOTS) {
+      if ((packageName.equals(root) || packageName.startsWith(root + "."))
+          && root.length() > longest) {
+        module = root;
+        longest = root.length();
+      }
+    }
+    return module;
   }
 
   @Test

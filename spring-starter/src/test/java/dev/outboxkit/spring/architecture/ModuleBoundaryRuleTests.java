@@ -1,0 +1,58 @@
+package dev.outboxkit.spring.architecture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The module-boundary rule of {@link ArchitectureTests} catches a violation: a class of the starter
+ * that calls into the core's internal package fails it, naming both sides, while a class of the
+ * core may use its own internals.
+ */
+class ModuleBoundaryRuleTests {
+
+  @Test
+  void failsWhenAClassUsesAnotherModulesInternalPackage() {
+    var classes =
+        new ClassFileImporter()
+            .importClasses(
+                ReachesIntoTheCore.class, dev.outboxkit.outbox.internal.HeadersCodec.class);
+
+    assertThatThrownBy(
+            () -> ArchitectureTests.NO_MODULE_USES_ANOTHER_MODULES_INTERNALS.check(classes))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("module dev.outboxkit.spring uses dev.outboxkit.outbox's internals")
+        .hasMessageContaining(ReachesIntoTheCore.class.getName())
+        .hasMessageContaining("HeadersCodec.decode");
+  }
+
+  @Test
+  void aModuleMayUseItsOwnInternals() {
+    var classes =
+        new ClassFileImporter()
+            .importClasses(
+                dev.outboxkit.outbox.internal.JdbcOutboxStore.class,
+                dev.outboxkit.outbox.internal.HeadersCodec.class);
+
+    assertThatCode(() -> ArchitectureTests.NO_MODULE_USES_ANOTHER_MODULES_INTERNALS.check(classes))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
+  void theRelayApplicationIsAModuleOfItsOwn() {
+    assertThat(ArchitectureTests.moduleOf("dev.outboxkit.relay.app.web"))
+        .isEqualTo("dev.outboxkit.relay.app");
+    assertThat(ArchitectureTests.moduleOf("dev.outboxkit.relay.internal.dialect"))
+        .isEqualTo("dev.outboxkit.relay");
+  }
+
+  /** A fixture that breaks the rule: the starter's package, the core's internal codec. */
+  static final class ReachesIntoTheCore {
+    static Object headers(String json) {
+      return dev.outboxkit.outbox.internal.HeadersCodec.decode(json);
+    }
+  }
+}
