@@ -8,8 +8,28 @@ import java.time.Duration;
  */
 public final class RelayDefaults {
 
-  /** The most events read, sent and marked per batch: {@value}. */
+  /**
+   * Events read, sent and marked per batch: {@value}. With this default the polling relay adapts to
+   * a backlog: while reads come back full it doubles the batch up to {@link
+   * #ADAPTIVE_MAX_BATCH_SIZE}, and returns to this size after a read that is not full. Any other
+   * value is a fixed batch size.
+   */
   public static final int BATCH_SIZE = 500;
+
+  /**
+   * The largest batch the polling relay grows to under a backlog with the default {@link
+   * #BATCH_SIZE}: {@value}. It bounds the duplicates a crash can cause (one batch per publishing
+   * thread) and keeps a read's rows within PostgreSQL's default {@code work_mem} for 1 KiB events.
+   */
+  public static final int ADAPTIVE_MAX_BATCH_SIZE = 2000;
+
+  /**
+   * The largest batch the polling relay reads with {@code batchSize} set: {@link
+   * #ADAPTIVE_MAX_BATCH_SIZE} for the default, the size itself otherwise.
+   */
+  public static int maxBatchSize(int batchSize) {
+    return batchSize == BATCH_SIZE ? Math.max(batchSize, ADAPTIVE_MAX_BATCH_SIZE) : batchSize;
+  }
 
   /**
    * The most bytes (payloads and headers, as stored) of events a publishing thread holds at once,

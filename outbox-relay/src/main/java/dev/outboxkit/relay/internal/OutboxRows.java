@@ -3,6 +3,7 @@ package dev.outboxkit.relay.internal;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * The relay's statements on the outbox table. Pending events are read per partition, each partition
  * in {@code seq} order through the pending index, and combined with {@code UNION ALL}: a single
  * {@code ORDER BY seq} over several partitions would sort the whole backlog on every poll. Rows are
- * marked in bulk, one statement per chunk of {@value #CHUNK} rows.
+ * marked in bulk, one statement per chunk of {@value #CHUNK} rows, or where the database binds
+ * arrays ({@link RelaySql#bindsArrays}) one statement of constant text per batch.
  */
 public final class OutboxRows {
 
@@ -60,9 +62,16 @@ public final class OutboxRows {
   private final OutboxDialect dialect;
   private final String t;
 
+  /** Lists bound as one array each (see {@link RelaySql#bindsArrays}). */
+  private final boolean arrays;
+
+  /**
+   * @throws IllegalArgumentException for a dialect without the relay's SQL, naming what it lacks
+   */
   public OutboxRows(OutboxDialect dialect, OutboxTable table) {
     this.dialect = dialect;
     this.t = table.qualifiedName();
+    this.arrays = RelaySql.of(dialect).bindsArrays();
   }
 
   public OutboxDialect dialect() {
@@ -142,14 +151,20 @@ public final class OutboxRows {
           .append(t)
           .append(" r WHERE status = 'PENDING' AND partition_no = ?");
       binds.add(partition);
-      if (!skip.isEmpty()) {
+      List<Long> sent = inFlight.getOrDefault(partition, List.of());
+      if (arrays) {
+        // Always both conditions, empty or not: the same text for every read of these
+        // partitions, so the plan of the statement is reused.
+        sql.append(" AND aggregateid <> ALL(?) AND seq <> ALL(?)");
+        binds.add(c.createArrayOf("varchar", skip.toArray()));
+        binds.add(c.createArrayOf("bigint", sent.toArray()));
+      } else if (!skip.isEmpty()) {
         sql.append(" AND aggregateid NOT IN (")
             .append(String.join(", ", Collections.nCopies(skip.size(), "?")))
             .append(")");
         binds.addAll(skip);
       }
-      List<Long> sent = inFlight.getOrDefault(partition, List.of());
-      if (!sent.isEmpty()) {
+      if (!arrays && !sent.isEmpty()) {
         sql.append(" AND seq NOT IN (")
             .append(String.join(", ", Collections.nCopies(sent.size(), "?")))
             .append(")");
@@ -195,6 +210,8 @@ public final class OutboxRows {
           statement.setInt(i + 1, n);
         } else if (value instanceof Long seq) {
           statement.setLong(i + 1, seq);
+        } else if (value instanceof java.sql.Array array) {
+          statement.setArray(i + 1, array);
         } else {
           statement.setString(i + 1, (String) value);
         }
@@ -268,6 +285,9 @@ public final class OutboxRows {
    */
   public int markPublished(Connection c, List<Long> seqs, @Nullable Instant publishedAt)
       throws SQLException {
+    if (arrays) {
+      return markPublishedAsArray(c, seqs, publishedAt);
+    }
     int marked = 0;
     for (int from = 0; from < seqs.size(); from += CHUNK) {
       List<Long> chunk = seqs.subList(from, Math.min(seqs.size(), from + CHUNK));
@@ -293,6 +313,26 @@ public final class OutboxRows {
       }
     }
     return marked;
+  }
+
+  /** {@link #markPublished} in one statement of constant text, the seqs bound as one array. */
+  private int markPublishedAsArray(Connection c, List<Long> seqs, @Nullable Instant publishedAt)
+      throws SQLException {
+    String sql =
+        publishedAt == null
+            ? "DELETE FROM " + t + " WHERE status = 'PENDING' AND seq = ANY(?)"
+            : "UPDATE "
+                + t
+                + " SET status = 'PUBLISHED', published_at = ? WHERE status = 'PENDING'"
+                + " AND seq = ANY(?)";
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      int index = 1;
+      if (publishedAt != null) {
+        dialect.setInstant(statement, index++, publishedAt);
+      }
+      statement.setArray(index, c.createArrayOf("bigint", seqs.toArray()));
+      return statement.executeUpdate();
+    }
   }
 
   /** A failed attempt: retry later, or park. */

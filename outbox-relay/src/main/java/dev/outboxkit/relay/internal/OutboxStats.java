@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -45,20 +46,14 @@ public final class OutboxStats {
   public record Stats(long backlog, @Nullable Instant oldest) {}
 
   /**
-   * {@link Stats} without visiting every pending row for the oldest: the count is answered from the
-   * pending index (an index-only scan on PostgreSQL), and the oldest event is the first by {@code
+   * {@link Stats} without visiting every pending row: the count is {@link #backlog} (exact up to
+   * {@link #BACKLOG_COUNT_LIMIT}, estimated above), and the oldest event is the first by {@code
    * seq} of each partition (one index probe each). {@code seq} and {@code created_at} are set
    * together at append, so this is the oldest up to clock skew between writers; {@code
    * MIN(created_at)} instead read the whole backlog from the table every metrics interval.
    */
   public Stats stats(Connection c, int partitions) throws SQLException {
-    long backlog;
-    try (PreparedStatement statement =
-            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
-        ResultSet rs = statement.executeQuery()) {
-      rs.next();
-      backlog = rs.getLong(1);
-    }
+    long backlog = backlog(c);
     Instant oldest = null;
     for (int from = 0; backlog > 0 && from < partitions; from += 256) {
       int to = Math.min(partitions, from + 256);
@@ -119,15 +114,82 @@ public final class OutboxStats {
     }
   }
 
-  /** The number of pending rows (CDC's backlog; its lag comes from the stream). */
+  /** Pending rows counted one by one at most; above, the backlog is estimated. */
+  public static final int BACKLOG_COUNT_LIMIT = 100_000;
+
+  /**
+   * The number of pending rows (also CDC's backlog; its lag comes from the stream), exact up to
+   * {@link #BACKLOG_COUNT_LIMIT}. Above, it is the span of {@code seq} between the lowest and the
+   * highest pending row (two probes at the ends of the primary key's index, found through the
+   * pending rows): an upper bound, exact while pending rows are consecutive, as in a backlog that
+   * builds up during a broker outage. A full {@code COUNT(*)} of ten million pending rows every
+   * metrics interval read the whole pending index (and waited on I/O) while the relay drained.
+   */
   public long backlog(Connection c) throws SQLException {
-    try (PreparedStatement statement =
-            c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE status = 'PENDING'");
-        ResultSet rs = statement.executeQuery()) {
-      rs.next();
-      return rs.getLong(1);
-    }
+    return backlog(c, BACKLOG_COUNT_LIMIT);
   }
+
+  /** {@link #backlog(Connection)} with another count limit (for tests). */
+  long backlog(Connection c, int countLimit) throws SQLException {
+    long counted;
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM "
+                + t
+                + " WHERE status = 'PENDING' LIMIT ?) pending_rows")) {
+      statement.setInt(1, countLimit);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        counted = rs.getLong(1);
+      }
+    }
+    if (counted < countLimit) {
+      return counted;
+    }
+    // Rows may have been published between the statements: never below what was counted.
+    return Math.max(counted, seqSpan(c, maxPendingPartition(c) + 1));
+  }
+
+  /**
+   * Highest minus lowest {@code seq} of the pending rows, plus one: the first and the last pending
+   * row of each partition, one probe each of the pending index, {@value #PROBES_PER_STATEMENT}
+   * partitions per statement.
+   */
+  private long seqSpan(Connection c, int partitions) throws SQLException {
+    long low = Long.MAX_VALUE;
+    long high = Long.MIN_VALUE;
+    for (int from = 0; from < partitions; from += PROBES_PER_STATEMENT) {
+      int to = Math.min(partitions, from + PROBES_PER_STATEMENT);
+      StringBuilder sql = new StringBuilder("SELECT MIN(seq), MAX(seq) FROM (");
+      for (int p = from; p < to; p++) {
+        for (String direction : List.of("", " DESC")) {
+          sql.append(p == from && direction.isEmpty() ? "" : " UNION ALL ")
+              .append("(SELECT seq FROM ")
+              .append(t)
+              .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
+              .append(direction)
+              .append(" LIMIT 1)");
+        }
+      }
+      sql.append(") ends");
+      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+        int index = 1;
+        for (int p = from; p < to; p++) {
+          statement.setInt(index++, p);
+          statement.setInt(index++, p);
+        }
+        try (ResultSet rs = statement.executeQuery()) {
+          if (rs.next() && rs.getObject(1) != null) {
+            low = Math.min(low, rs.getLong(1));
+            high = Math.max(high, rs.getLong(2));
+          }
+        }
+      }
+    }
+    return low > high ? 0 : high - low + 1;
+  }
+
+  private static final int PROBES_PER_STATEMENT = 128;
 
   /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
   public int purgePublished(Connection c, Instant before, int limit) throws SQLException {

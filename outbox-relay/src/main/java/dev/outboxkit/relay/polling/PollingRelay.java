@@ -3,6 +3,7 @@ package dev.outboxkit.relay.polling;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.delivery.DeliveryCore;
 import dev.outboxkit.relay.delivery.KeyHolds;
@@ -152,6 +153,7 @@ final class PollingRelay implements OutboxRelay {
     PublishLoop.Pacing pacing =
         new PublishLoop.Pacing(
             settings.batchSize(),
+            RelayDefaults.maxBatchSize(settings.batchSize()),
             settings.batchBytes(),
             settings.minPollInterval(),
             settings.maxPollInterval());

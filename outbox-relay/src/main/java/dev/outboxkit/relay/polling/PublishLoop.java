@@ -27,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * {@link Pacing#batchBytes}; a read stops at what is left of it (its first row always comes), and
  * no read ahead starts once the batch in flight used it up.
  *
+ * <p>Batch size adapts to the backlog: full reads double the next read's size up to {@link
+ * Pacing#maxBatchSize} (fewer, larger reads, deletes and commits while draining); a read that is
+ * not full brings it back to {@link Pacing#batchSize}. The crash duplicate bound is the larger
+ * size.
+ *
  * <p>Waiting: a full batch is followed by the next at once; after an empty poll the wait starts at
  * the minimum poll interval and doubles up to the maximum, unless a wake-up signal ends it.
  */
@@ -36,13 +41,27 @@ final class PublishLoop implements Runnable {
 
   /**
    * How much to read and how long to wait between empty polls; {@code batchBytes} bounds the bytes
-   * of the batch in flight and the one read ahead together.
+   * of the batch in flight and the one read ahead together. A read asks for {@code batchSize}
+   * events; while reads come back full (a backlog) the next asks for twice as many, up to {@code
+   * maxBatchSize}, and after a read that is not full it asks for {@code batchSize} again.
    */
   record Pacing(
-      int batchSize, long batchBytes, Duration minPollInterval, Duration maxPollInterval) {
+      int batchSize,
+      int maxBatchSize,
+      long batchBytes,
+      Duration minPollInterval,
+      Duration maxPollInterval) {
 
+    Pacing {
+      if (maxBatchSize < batchSize) {
+        throw new IllegalArgumentException(
+            "maxBatchSize " + maxBatchSize + " is below batchSize " + batchSize);
+      }
+    }
+
+    /** A fixed batch size. */
     Pacing(int batchSize, Duration minPollInterval, Duration maxPollInterval) {
-      this(batchSize, RelayDefaults.BATCH_BYTES, minPollInterval, maxPollInterval);
+      this(batchSize, batchSize, RelayDefaults.BATCH_BYTES, minPollInterval, maxPollInterval);
     }
   }
 
@@ -57,6 +76,9 @@ final class PublishLoop implements Runnable {
   private final int slot;
   private final int slots;
   private Duration idleWait;
+
+  /** Events the next read asks for: grows under a backlog, see {@link Pacing}. */
+  private int batchTarget;
 
   PublishLoop(
       PollingStore store,
@@ -80,6 +102,7 @@ final class PublishLoop implements Runnable {
     this.slot = slot;
     this.slots = slots;
     this.idleWait = pacing.minPollInterval();
+    this.batchTarget = pacing.batchSize();
   }
 
   DeliveryCore core() {
@@ -236,7 +259,7 @@ final class PublishLoop implements Runnable {
       return null;
     }
     try {
-      int perPartition = Math.max(1, -Math.floorDiv(-pacing.batchSize(), partitions.size()));
+      int perPartition = Math.max(1, -Math.floorDiv(-batchTarget, partitions.size()));
       OutboxRows.Fetched fetched =
           store.fetch(
               partitions,
@@ -245,6 +268,11 @@ final class PublishLoop implements Runnable {
               inFlight,
               core.holds().readAfter(partitions),
               budget);
+      // Only a read that every row limit cut (not the byte budget) says the next may be larger.
+      batchTarget =
+          fetched.more() && !fetched.cutByBytes()
+              ? Math.min(pacing.maxBatchSize(), batchTarget * 2)
+              : fetched.cutByBytes() ? batchTarget : pacing.batchSize();
       if (fetched.rows().isEmpty()) {
         core.holds().paged(partitions, fetched.fullPartitions(), List.of(), List.of());
         leases.endBatch(partitions);

@@ -208,6 +208,42 @@ class OutboxRowsIntegrationTests {
   }
 
   /**
+   * Issue 23: the backlog gauge counts pending rows one by one only up to a limit (a full count of
+   * ten million pending rows every metrics interval waited on I/O while the relay drained); above
+   * it, the span of pending seqs, found by probing each partition's first and last pending row: an
+   * upper bound, exact while the pending rows are consecutive.
+   */
+  @Test
+  void theBacklogIsCountedUpToALimitAndEstimatedFromTheSeqSpanAbove() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      s.execute(
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+              + " partition_no) SELECT gen_random_uuid(), 'span', 'key-' || i, 'Counted',"
+              + " '\\x30'::bytea, now(), i % 4 FROM generate_series(1, 30) AS i");
+    }
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      assertThat(stats.backlog(c, 100)).as("under the limit: counted").isEqualTo(30);
+      assertThat(stats.backlog(c, 10)).as("over it: consecutive rows, exact").isEqualTo(30);
+      s.execute(
+          "UPDATE outbox_event SET status = 'DEAD' WHERE seq IN (SELECT seq FROM outbox_event"
+              + " ORDER BY seq OFFSET 10 LIMIT 5)");
+      assertThat(stats.backlog(c, 100)).isEqualTo(25);
+      assertThat(stats.backlog(c, 10)).as("over the limit: an upper bound").isEqualTo(30);
+      s.execute(
+          "DELETE FROM outbox_event WHERE seq IN (SELECT seq FROM outbox_event WHERE status ="
+              + " 'PENDING' ORDER BY seq DESC LIMIT 22)");
+      assertThat(stats.backlog(c, 2)).as("over the limit: the span of what is left").isEqualTo(3);
+      s.execute("DELETE FROM outbox_event");
+      assertThat(stats.backlog(c, 10)).isZero();
+    }
+  }
+
+  /**
    * The parked gauges: how many events are parked and the oldest one's age, from one bounded
    * statement, measured once a minute and at once after this relay parked an event; NaN (never a
    * stale value) when the measurement fails.

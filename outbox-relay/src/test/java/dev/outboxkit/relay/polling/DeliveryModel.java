@@ -415,7 +415,13 @@ final class DeliveryModel {
               new WakeUpSignal(),
               () -> true,
               pause,
-              new PublishLoop.Pacing(batchSize, Duration.ofMillis(10), Duration.ofSeconds(1)),
+              // Reads grow under a backlog (up to four times), as with the default batch size.
+              new PublishLoop.Pacing(
+                  batchSize,
+                  batchSize * 4,
+                  dev.outboxkit.relay.RelayDefaults.BATCH_BYTES,
+                  Duration.ofMillis(10),
+                  Duration.ofSeconds(1)),
               0,
               1);
     }

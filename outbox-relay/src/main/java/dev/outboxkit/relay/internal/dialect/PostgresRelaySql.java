@@ -49,6 +49,11 @@ final class PostgresRelaySql extends RelaySql {
   }
 
   @Override
+  public boolean bindsArrays() {
+    return true;
+  }
+
+  @Override
   public String createAuditTable() {
     return """
         CREATE TABLE IF NOT EXISTS %s (

@@ -77,6 +77,15 @@ public abstract class RelaySql {
   }
 
   /**
+   * Whether a list of values is bound as one array parameter ({@code seq = ANY(?)}, {@code seq <>
+   * ALL(?)}) instead of one parameter per value: the statement's text then does not change with the
+   * list's length, so the database parses and plans it once per connection and reuses the plan.
+   */
+  public boolean bindsArrays() {
+    return false;
+  }
+
+  /**
    * A column definition of {@code type}, not null, with a default, in the order the database takes.
    */
   public String notNullWithDefault(String type, String defaultValue) {

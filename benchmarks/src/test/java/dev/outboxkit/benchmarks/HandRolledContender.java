@@ -1,0 +1,22 @@
+package dev.outboxkit.benchmarks;
+
+/** The {@link HandRolledRelay} on OutboxKit's table. */
+final class HandRolledContender implements DrainContender {
+
+  @Override
+  public String name() {
+    return "hand-rolled";
+  }
+
+  @Override
+  public void prepare(Pass pass) throws Exception {
+    OutboxBacklog.load(pass);
+  }
+
+  @Override
+  public AutoCloseable start(Pass pass) {
+    HandRolledRelay relay = new HandRolledRelay(pass.db().dataSource(), pass.bootstrapServers());
+    relay.start();
+    return relay;
+  }
+}

@@ -1,0 +1,56 @@
+package dev.outboxkit.benchmarks;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxSchema;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.RelaySchema;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The shared backlog of the drain contenders that read OutboxKit's {@code outbox_event} table: the
+ * schema (with the relay's tables), and the pass's events appended with {@code appendAll} of 1,000
+ * per transaction, then {@code VACUUM ANALYZE} (unless {@code -Dbench.vacuum=false}) so that every
+ * pass starts from a table without the previous pass's dead rows.
+ */
+final class OutboxBacklog {
+
+  private OutboxBacklog() {}
+
+  static void load(DrainContender.Pass pass) throws Exception {
+    OutboxDialect dialect;
+    try (Connection c = pass.db().dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+      RelaySchema.create(
+          c,
+          dialect,
+          OutboxTable.DEFAULT,
+          OutboxTable.of(RelayDefaults.LEASE_TABLE),
+          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
+    }
+    JdbcTransactions tx = JdbcTransactions.of(pass.db().dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    for (int from = 0; from < pass.events(); from += 1000) {
+      List<OutboxMessage> messages = new ArrayList<>(1000);
+      for (int i = from; i < Math.min(pass.events(), from + 1000); i++) {
+        messages.add(
+            OutboxMessage.of(pass.topic(), "key-" + i % pass.keys(), "Bench", pass.payload()));
+      }
+      tx.execute(c -> outbox.appendAll(messages));
+    }
+    if (Boolean.parseBoolean(System.getProperty("bench.vacuum", "true"))) {
+      try (Connection c = pass.db().dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        c.setAutoCommit(true);
+        s.execute("VACUUM ANALYZE outbox_event");
+      }
+    }
+  }
+}
