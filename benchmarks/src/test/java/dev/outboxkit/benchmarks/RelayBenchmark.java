@@ -343,7 +343,9 @@ class RelayBenchmark {
     System.getProperties().stringPropertyNames().stream()
         .filter(name -> name.startsWith(prefix))
         .forEach(
-            name -> options.debeziumProperty(name.substring(prefix.length()), System.getProperty(name)));
+            name ->
+                options.debeziumProperty(
+                    name.substring(prefix.length()), System.getProperty(name)));
     return options.build();
   }
 

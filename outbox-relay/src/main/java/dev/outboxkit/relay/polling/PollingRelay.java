@@ -230,11 +230,11 @@ final class PollingRelay implements OutboxRelay {
   }
 
   /**
-   * The events a batch reads. With transactional fencing each batch costs one Kafka transaction
-   * (a commit, its markers, a new transaction per producer) for every outbox partition it touches,
-   * whatever its size, so a batch reads {@value #FENCED_BATCH_FACTOR} times the batch size (at
-   * most 10,000; the byte budget still applies): under a backlog each transaction carries that
-   * many more events. An outbox that keeps up reads what is pending, so small batches stay small.
+   * The events a batch reads. With transactional fencing each batch costs one Kafka transaction (a
+   * commit, its markers, a new transaction per producer) for every outbox partition it touches,
+   * whatever its size, so a batch reads {@value #FENCED_BATCH_FACTOR} times the batch size (at most
+   * 10,000; the byte budget still applies): under a backlog each transaction carries that many more
+   * events. An outbox that keeps up reads what is pending, so small batches stay small.
    */
   static int batchEvents(int batchSize, boolean fenced) {
     return fenced ? Math.min(MAX_FENCED_BATCH, batchSize * FENCED_BATCH_FACTOR) : batchSize;
