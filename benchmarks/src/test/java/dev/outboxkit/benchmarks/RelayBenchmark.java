@@ -116,7 +116,7 @@ class RelayBenchmark {
           TestServers.database(kind)
               .createDatabase("bench_" + name + "_" + (System.nanoTime() % 10000))) {
         for (String mode : MODES) {
-          String engine = "bench_" + mode + "_" + System.nanoTime() % 100_000;
+          String engine = "bench_" + mode.replace('-', '_') + "_" + System.nanoTime() % 100_000;
           try {
             throughput(name, db, mode, engine);
             latency(name, db, mode, engine + "_lat");
