@@ -62,6 +62,8 @@ class RelayBenchmark {
   private static final int RATE = Integer.getInteger("bench.rate", 1000);
   private static final int SECONDS = Integer.getInteger("bench.seconds", 20);
   private static final int BATCH = Integer.getInteger("bench.batch", RelayDefaults.BATCH_SIZE);
+  // -Dbench.fencedBatch: the batch of the polling-fenced mode only (default: bench.batch).
+  private static final int FENCED_BATCH = Integer.getInteger("bench.fencedBatch", BATCH);
   private static final int THREADS =
       Integer.getInteger("bench.threads", RelayDefaults.PUBLISH_THREADS);
   private static final List<String> DATABASES =
@@ -72,6 +74,8 @@ class RelayBenchmark {
   private final KafkaTestBroker kafka = TestServers.kafka();
   private final byte[] payload = payload();
   private final List<String> report = new ArrayList<>();
+  // Per "database mode": each pass's drain rate and latency p50 / p95 / p99, for the medians.
+  private final Map<String, List<double[]>> passes = new java.util.LinkedHashMap<>();
   private double raw;
 
   private static byte[] payload() {
@@ -112,7 +116,7 @@ class RelayBenchmark {
           TestServers.database(kind)
               .createDatabase("bench_" + name + "_" + (System.nanoTime() % 10000))) {
         for (String mode : MODES) {
-          String engine = "bench_" + mode + "_" + System.nanoTime() % 100_000;
+          String engine = "bench_" + mode.replace('-', '_') + "_" + System.nanoTime() % 100_000;
           try {
             throughput(name, db, mode, engine);
             latency(name, db, mode, engine + "_lat");
@@ -122,9 +126,57 @@ class RelayBenchmark {
         }
       }
     }
+    medians();
     System.out.println();
     System.out.println("==== RelayBenchmark ====");
     report.forEach(System.out::println);
+  }
+
+  private double[] pass(String name, String mode) {
+    List<double[]> of = passes.computeIfAbsent(name + " " + mode, k -> new ArrayList<>());
+    if (of.isEmpty() || of.get(of.size() - 1)[1] >= 0) {
+      of.add(new double[] {-1, -1, -1, -1});
+    }
+    return of.get(of.size() - 1);
+  }
+
+  private static double median(List<double[]> of, int column) {
+    double[] values = of.stream().mapToDouble(v -> v[column]).sorted().toArray();
+    int n = values.length;
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  }
+
+  /**
+   * The median of each mode's passes, and each mode's drain as a ratio to the first mode's (with
+   * modes interleaved, A B A B..., the ratio inside one run is the figure to read on a noisy host).
+   */
+  private void medians() {
+    for (String name : DATABASES) {
+      double first = Double.NaN;
+      for (String mode : new java.util.LinkedHashSet<>(MODES)) {
+        List<double[]> of = passes.getOrDefault(name + " " + mode, List.of());
+        if (of.isEmpty()) {
+          continue;
+        }
+        double drain = median(of, 0);
+        if (Double.isNaN(first)) {
+          first = drain;
+        }
+        line(
+            "median of %d: %s %s drain %,.0f events/s (%.2f of %s); latency p50 %.0f / p95 %.0f"
+                + " / p99 %.0f ms; drains %s",
+            of.size(),
+            name,
+            mode,
+            drain,
+            drain / first,
+            MODES.get(0),
+            median(of, 1),
+            median(of, 2),
+            median(of, 3),
+            of.stream().map(v -> String.format(Locale.ROOT, "%,.0f", v[0])).toList());
+      }
+    }
   }
 
   private void line(String format, Object... args) {
@@ -232,22 +284,69 @@ class RelayBenchmark {
 
   private OutboxRelay relay(
       TestDatabase db, SimpleMeterRegistry registry, String mode, String engine) {
-    return OutboxRelay.builder()
+    OutboxRelay.Builder builder = OutboxRelay.builder();
+    producerProperties().forEach(builder::producerProperty);
+    return builder
         .dataSource(db.dataSource())
         .bootstrapServers(kafka.bootstrapServers())
-        .batchSize(BATCH)
+        // polling-fenced-unscaled: a fenced batch as large as before the relay read 4 x the batch
+        // size with fencing (PollingRelay.batchEvents), for a before/after in one run.
+        .batchSize(
+            mode.equals("polling-fenced-unscaled")
+                ? Math.max(1, BATCH / 4)
+                : mode.startsWith("polling-fenced") ? FENCED_BATCH : BATCH)
         .publishThreads(THREADS)
         .meterRegistry(registry)
-        .transactionalFencing(mode.equals("polling-fenced") ? "outboxkit-" + engine : null)
-        .cdc(
-            mode.equals("cdc")
-                ? CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
-                    .name(engine)
-                    .autoCreate(true)
-                    .heartbeatInterval(Duration.ofSeconds(1))
-                    .build()
-                : null)
+        .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null)
+        .cdc(mode.startsWith("cdc") ? cdcOptions(db, engine, mode.equals("cdc-before")) : null)
         .build();
+  }
+
+  /** {@code -Dbench.producer.<property>=<value>} adds a producer property (every mode). */
+  private static Map<String, Object> producerProperties() {
+    String prefix = "bench.producer.";
+    Map<String, Object> properties = new java.util.HashMap<>();
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith(prefix))
+        .forEach(name -> properties.put(name.substring(prefix.length()), System.getProperty(name)));
+    return properties;
+  }
+
+  /** The CDC options; {@code -Dbench.debezium.<property>=<value>} adds an engine property. */
+  private static CdcOptions cdcOptions(TestDatabase db, String engine, boolean before) {
+    CdcOptions.Builder options =
+        CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
+            .name(engine)
+            .autoCreate(true)
+            .heartbeatInterval(Duration.ofSeconds(1));
+    if (before) {
+      // cdc-before: the engine as configured before 2026-12-06, for a before/after in one run: a
+      // publication of every operation (so the relay's deletes are streamed too), no operation
+      // skipped in the connector, a 10 ms poll interval.
+      try (Connection c = db.dataSource().getConnection();
+          java.sql.Statement s = c.createStatement()) {
+        // Created once per database, never dropped: a slot decodes with the publication as it
+        // was when the change was written.
+        s.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname ="
+                + " 'bench_all_ops') THEN CREATE PUBLICATION bench_all_ops FOR TABLE"
+                + " public.outbox_event; END IF; END $$");
+      } catch (java.sql.SQLException e) {
+        throw new IllegalStateException(e);
+      }
+      options
+          .publication("bench_all_ops")
+          .debeziumProperty("skipped.operations", "t")
+          .debeziumProperty("poll.interval.ms", "10");
+    }
+    String prefix = "bench.debezium.";
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith(prefix))
+        .forEach(
+            name ->
+                options.debeziumProperty(
+                    name.substring(prefix.length()), System.getProperty(name)));
+    return options.build();
   }
 
   private void fill(JdbcTransactions tx, Outbox outbox, String topic, int events) {
@@ -266,12 +365,17 @@ class RelayBenchmark {
     long start = System.nanoTime();
     try (OutboxRelay relay = relay(db, registry, mode, engine)) {
       relay.start();
-      while (registry.find("outbox.events.published").counter() == null
-          || registry.get("outbox.events.published").counter().count() < events) {
-        Thread.sleep(5);
-        if (seconds(start) > 600) {
-          throw new IllegalStateException("relay did not drain in 10 minutes");
-        }
+      awaitPublished(registry, events, start);
+    }
+  }
+
+  private static void awaitPublished(SimpleMeterRegistry registry, int events, long start)
+      throws InterruptedException {
+    while (registry.find("outbox.events.published").counter() == null
+        || registry.get("outbox.events.published").counter().count() < events) {
+      Thread.sleep(5);
+      if (seconds(start) > 600) {
+        throw new IllegalStateException("relay did not drain in 10 minutes");
       }
     }
   }
@@ -286,7 +390,16 @@ class RelayBenchmark {
     // CDC: the warm-up run also creates the slot and stores a position, so the measured run reads
     // the backlog from the log (streaming), as the polling relay reads it from the table.
     fill(tx, outbox, topic, EVENTS / 5);
-    drain(db, new SimpleMeterRegistry(), EVENTS / 5, mode, engine);
+    SimpleMeterRegistry warm = new SimpleMeterRegistry();
+    try (OutboxRelay relay = relay(db, warm, mode, engine)) {
+      relay.start();
+      awaitPublished(warm, EVENTS / 5, System.nanoTime());
+      // CDC: that backlog came through the initial snapshot. One event appended now comes from
+      // the log, so the position stored is a streaming one: a position stored in the middle of
+      // the snapshot would make the measured run snapshot the table again instead of streaming.
+      fill(tx, outbox, topic, 1);
+      awaitPublished(warm, EVENTS / 5 + 1, System.nanoTime());
+    }
     long fill = System.nanoTime();
     fill(tx, outbox, topic, EVENTS);
     line(
@@ -295,6 +408,7 @@ class RelayBenchmark {
     long start = System.nanoTime();
     drain(db, new SimpleMeterRegistry(), EVENTS, mode, engine);
     double rate = EVENTS / seconds(start);
+    pass(name, mode)[0] = rate;
     line(
         "%s %s: relay drained %d events in %.1f s = %,.0f events/s (start-up included); raw"
             + " producer in the same run %,.0f events/s; ratio %.0f %%",
@@ -382,6 +496,10 @@ class RelayBenchmark {
         }
         int written = n[0] - before;
         millis.sort(null);
+        double[] pass = passes.get(name + " " + mode).get(passes.get(name + " " + mode).size() - 1);
+        pass[1] = at(millis, 0.50);
+        pass[2] = at(millis, 0.95);
+        pass[3] = at(millis, 0.99);
         line(
             "%s %s: latency at %,d events/s for %d s after a 5 s warm-up (%s): %d received, %.0f"
                 + " events/s written; append -> consumer p50=%d ms p95=%d ms p99=%d ms max=%d ms",
@@ -389,7 +507,7 @@ class RelayBenchmark {
             mode,
             RATE,
             SECONDS,
-            mode.equals("cdc")
+            mode.startsWith("cdc")
                 ? "streaming the change log"
                 : notify ? "LISTEN/NOTIFY wake-up" : "in-process commit signal wake-up",
             millis.size(),

@@ -128,6 +128,40 @@ class PostgresCdcPreflightIntegrationTests {
     }
   }
 
+  /**
+   * The relay publishes inserts only; its own deletes (one per published row) and updates would
+   * double what the server decodes and streams and what the engine parses.
+   */
+  @Test
+  void anAutoCreatedPublicationPublishesInsertsOnly() throws Exception {
+    RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP PUBLICATION IF EXISTS inserts_pub");
+      try {
+        dev.outboxkit.relay.cdc.CdcPreflightProbe.checkCreatingPublication(
+            c,
+            OutboxDialect.postgresql(),
+            db.database().jdbcUrl(),
+            db.database().username(),
+            db.database().password(),
+            "inserts_pub");
+        try (ResultSet rs =
+            s.executeQuery(
+                "SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication"
+                    + " WHERE pubname = 'inserts_pub'")) {
+          assertThat(rs.next()).as("publication created").isTrue();
+          assertThat(rs.getBoolean(1)).as("publishes inserts").isTrue();
+          assertThat(rs.getBoolean(2)).as("publishes updates").isFalse();
+          assertThat(rs.getBoolean(3)).as("publishes deletes").isFalse();
+          assertThat(rs.getBoolean(4)).as("publishes truncates").isFalse();
+        }
+      } finally {
+        s.execute("DROP PUBLICATION IF EXISTS inserts_pub");
+      }
+    }
+  }
+
   private static void probe(Connection c, String user) throws Exception {
     dev.outboxkit.relay.cdc.CdcPreflightProbe.check(
         c, OutboxDialect.postgresql(), db.database().jdbcUrl(), user, "pw", "rds_pub");

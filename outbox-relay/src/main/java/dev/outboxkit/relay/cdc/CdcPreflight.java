@@ -180,13 +180,17 @@ final class CdcPreflight {
         exists = rs.next();
       }
     }
+    // Inserts only: the relay publishes inserts, and its own deletes (one per published row) and
+    // updates (retries, parking) would otherwise double what the server decodes and sends and what
+    // the engine parses, only to be ignored (see ChangeDecoder).
     String create =
         "CREATE PUBLICATION "
             + options.publication()
             + " FOR TABLE "
             + schema
             + "."
-            + outbox.name();
+            + outbox.name()
+            + " WITH (publish = 'insert')";
     if (!exists) {
       if (!options.autoCreate()) {
         throw new IllegalStateException(

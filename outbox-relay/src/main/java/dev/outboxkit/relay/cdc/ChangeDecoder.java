@@ -216,6 +216,13 @@ final class ChangeDecoder {
       return (byte[]) value;
     }
     if (value instanceof ByteBuffer buffer) {
+      if (buffer.hasArray()
+          && buffer.arrayOffset() == 0
+          && buffer.position() == 0
+          && buffer.remaining() == buffer.array().length) {
+        // The change's own copy of the column (the connector made it for this row): no second copy.
+        return buffer.array();
+      }
       byte[] b = new byte[buffer.remaining()];
       buffer.duplicate().get(b);
       return b;
@@ -224,12 +231,76 @@ final class ChangeDecoder {
   }
 
   /**
+   * The common shape of a PostgreSQL {@code timestamptz} change value, {@code
+   * yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}, read without a {@code DateTimeFormatter} (which cost as much as
+   * the rest of a change's decoding); {@code null} for any other shape, which {@link
+   * OffsetDateTime#parse} then reads or refuses.
+   *
+   * @throws java.time.DateTimeException for a field out of range (month 13), as the parser would
+   */
+  static @Nullable Instant utcInstant(String s) {
+    int n = s.length();
+    if (n < 20
+        || n > 30
+        || s.charAt(n - 1) != 'Z'
+        || s.charAt(4) != '-'
+        || s.charAt(7) != '-'
+        || s.charAt(10) != 'T'
+        || s.charAt(13) != ':'
+        || s.charAt(16) != ':') {
+      return null;
+    }
+    int year = digits(s, 0, 4);
+    int month = digits(s, 5, 7);
+    int day = digits(s, 8, 10);
+    int hour = digits(s, 11, 13);
+    int minute = digits(s, 14, 16);
+    int second = digits(s, 17, 19);
+    int nanos = 0;
+    if (n > 20) {
+      // A fraction of 1 to 9 digits between the seconds and the Z.
+      if (s.charAt(19) != '.' || n == 21) {
+        return null;
+      }
+      int fraction = digits(s, 20, n - 1);
+      if (fraction < 0) {
+        return null;
+      }
+      nanos = fraction;
+      for (int i = n - 1 - 20; i < 9; i++) {
+        nanos *= 10;
+      }
+    } else if (s.charAt(19) != 'Z') {
+      return null;
+    }
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) {
+      return null;
+    }
+    return java.time.LocalDateTime.of(year, month, day, hour, minute, second, nanos)
+        .toInstant(java.time.ZoneOffset.UTC);
+  }
+
+  /** The decimal number in {@code s[from, to)}, or -1 when a character is not an ASCII digit. */
+  private static int digits(String s, int from, int to) {
+    int value = 0;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      value = value * 10 + (c - '0');
+    }
+    return value;
+  }
+
+  /**
    * PostgreSQL {@code timestamptz} arrives as an ISO string; MySQL/MariaDB {@code DATETIME(6)} as
    * microseconds since the epoch of its wall-clock value, which OutboxKit writes in UTC.
    */
   static Instant instant(@Nullable Object value) {
     if (value instanceof String s) {
-      return OffsetDateTime.parse(s).toInstant();
+      Instant utc = utcInstant(s);
+      return utc != null ? utc : OffsetDateTime.parse(s).toInstant();
     }
     if (value instanceof Long micros) {
       return Instant.ofEpochSecond(

@@ -40,6 +40,11 @@ final class PollingRelay implements OutboxRelay {
 
   private static final Logger log = LoggerFactory.getLogger(PollingRelay.class);
 
+  /** How many times the batch size a batch reads with transactional fencing; see batchEvents. */
+  static final int FENCED_BATCH_FACTOR = 4;
+
+  private static final int MAX_FENCED_BATCH = 10_000;
+
   private final RelaySettings settings;
   private final AtomicReference<RelayStatus.State> state =
       new AtomicReference<>(RelayStatus.State.NEW);
@@ -152,8 +157,10 @@ final class PollingRelay implements OutboxRelay {
             });
     PublishLoop.Pacing pacing =
         new PublishLoop.Pacing(
-            settings.batchSize(),
-            RelayDefaults.maxBatchSize(settings.batchSize()),
+            batchEvents(settings.batchSize(), settings.transactionalIdPrefix() != null),
+            Math.max(
+                batchEvents(settings.batchSize(), settings.transactionalIdPrefix() != null),
+                RelayDefaults.maxBatchSize(settings.batchSize())),
             settings.batchBytes(),
             settings.minPollInterval(),
             settings.maxPollInterval());
@@ -221,8 +228,19 @@ final class PollingRelay implements OutboxRelay {
         id,
         settings.table(),
         settings.partitions(),
-        settings.batchSize(),
+        batchEvents(settings.batchSize(), settings.transactionalIdPrefix() != null),
         leases.owned());
+  }
+
+  /**
+   * The events a batch reads. With transactional fencing each batch costs one Kafka transaction (a
+   * commit, its markers, a new transaction per producer) for every outbox partition it touches,
+   * whatever its size, so a batch reads {@value #FENCED_BATCH_FACTOR} times the batch size (at most
+   * 10,000; the byte budget still applies): under a backlog each transaction carries that many more
+   * events. An outbox that keeps up reads what is pending, so small batches stay small.
+   */
+  static int batchEvents(int batchSize, boolean fenced) {
+    return fenced ? Math.min(MAX_FENCED_BATCH, batchSize * FENCED_BATCH_FACTOR) : batchSize;
   }
 
   private static Thread daemon(Runnable r, String name) {

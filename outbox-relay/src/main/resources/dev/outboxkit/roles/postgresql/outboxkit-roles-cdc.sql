@@ -34,8 +34,8 @@ GRANT SELECT, INSERT, UPDATE ON outbox_cdc_state TO outboxkit_cdc_relay
 -- Logical replication needs the REPLICATION attribute, which PostgreSQL never passes on through role
 -- membership: give it to the CDC login user itself (ALTER ROLE cdc_user WITH REPLICATION; on RDS/Aurora
 -- GRANT rds_replication TO cdc_user). The publication (CREATE PUBLICATION outboxkit_pub FOR TABLE
--- outbox_event) is created and owned by the administrator who owns the outbox table: owning it would need
--- ownership of the table, which the CDC user must not have.
+-- outbox_event WITH (publish = 'insert')) is created and owned by the administrator who owns the outbox
+-- table: owning it would need ownership of the table, which the CDC user must not have.
 -- REPLICATION lets that user decode the WAL of every table of the database: the publication limits what is
 -- published, not what the user could read. See "What the replication user can see" in docs/roles.md.
 

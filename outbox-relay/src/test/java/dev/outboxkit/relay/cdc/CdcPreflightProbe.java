@@ -30,4 +30,21 @@ public final class CdcPreflightProbe {
             .build();
     CdcPreflight.check(connection, connection, dialect, options, OutboxTable.DEFAULT, user);
   }
+
+  /** As {@link #check}, creating a missing publication over {@code connection} (auto-create). */
+  public static void checkCreatingPublication(
+      Connection connection,
+      OutboxDialect dialect,
+      String jdbcUrl,
+      String user,
+      String password,
+      String publication)
+      throws SQLException {
+    CdcOptions options =
+        CdcOptions.builder(jdbcUrl, user, password)
+            .publication(publication)
+            .autoCreate(true)
+            .build();
+    CdcPreflight.check(connection, connection, dialect, options, OutboxTable.DEFAULT, user);
+  }
 }

@@ -119,4 +119,66 @@ class ChangeDecoderTests {
     assertThat(image.aggregateId()).isEqualTo("p-1");
     assertThat(image.partition()).isEqualTo(3);
   }
+
+  /**
+   * The fast reading of a {@code timestamptz} value gives exactly what {@code OffsetDateTime.parse}
+   * gives, for every fraction length, and leaves every other shape to it (or refuses as it does).
+   */
+  @Test
+  void aUtcTimestampIsReadAsTheIsoParserReadsIt() {
+    java.util.Random random = new java.util.Random(23);
+    for (int i = 0; i < 20_000; i++) {
+      java.time.Instant instant =
+          java.time.Instant.ofEpochSecond(
+              random.nextLong(-62_000_000_000L, 253_000_000_000L),
+              i % 3 == 0 ? 0 : random.nextInt(1_000_000_000));
+      if (i % 5 == 0) {
+        instant = instant.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+      }
+      String text =
+          java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(
+              instant.atOffset(java.time.ZoneOffset.UTC));
+      assertThat(ChangeDecoder.instant(text)).as(text).isEqualTo(instant);
+      assertThat(ChangeDecoder.utcInstant(text))
+          .as(text)
+          .isIn(instant, null); // null only for a year outside 0000-9999
+    }
+    assertThat(ChangeDecoder.utcInstant("2026-12-01T10:00:00.5Z"))
+        .isEqualTo(java.time.Instant.parse("2026-12-01T10:00:00.500Z"));
+    assertThat(ChangeDecoder.instant("2026-12-01T12:00:00+02:00"))
+        .isEqualTo(java.time.Instant.parse("2026-12-01T10:00:00Z"));
+    for (String odd :
+        new String[] {
+          "2026-12-01T10:00:00.Z",
+          "2026-12-01T10:00Z",
+          "2026-12-01 10:00:00Z",
+          "2026-1x-01T10:00:00Z",
+          "2026-12-01T10:00:00.1234567890Z",
+          "+2026-12-01T10:00:00Z"
+        }) {
+      assertThat(ChangeDecoder.utcInstant(odd)).as(odd).isNull();
+    }
+    for (String outOfRange :
+        new String[] {"2026-13-01T10:00:00Z", "2026-02-30T10:00:00Z", "2026-12-01T24:00:00Z"}) {
+      assertThatThrownBy(() -> ChangeDecoder.instant(outOfRange))
+          .as(outOfRange)
+          .isInstanceOf(java.time.DateTimeException.class);
+      assertThatThrownBy(() -> java.time.OffsetDateTime.parse(outOfRange))
+          .as(outOfRange)
+          .isInstanceOf(java.time.DateTimeException.class);
+    }
+  }
+
+  @Test
+  void aPayloadBufferIsReadWhetherItIsTheWholeArrayOrASlice() {
+    byte[] whole = "payload".getBytes(StandardCharsets.UTF_8);
+    java.nio.ByteBuffer slice =
+        java.nio.ByteBuffer.wrap("xxpayloadyy".getBytes(StandardCharsets.UTF_8), 2, 7);
+    for (java.nio.ByteBuffer buffer :
+        new java.nio.ByteBuffer[] {java.nio.ByteBuffer.wrap(whole), slice, slice.slice()}) {
+      SourceRecord record = change("c", "PENDING", 0, "{}");
+      ((Struct) record.value()).getStruct("after").put("payload", buffer);
+      assertThat(decoder.decode(record).event().event().payload()).isEqualTo(whole);
+    }
+  }
 }

@@ -109,7 +109,8 @@ class RelayJarCdcIT {
     try (Connection c = db.openConnection();
         Statement s = c.createStatement()) {
       // What the CDC start-up check tells a user without auto-create to run.
-      s.execute("CREATE PUBLICATION outboxkit_pub FOR TABLE public.outbox_event");
+      s.execute(
+          "CREATE PUBLICATION outboxkit_pub FOR TABLE public.outbox_event WITH (publish = 'insert')");
     }
     kafka.createTopic(TOPIC, 2);
     tx = JdbcTransactions.of(db.dataSource());
