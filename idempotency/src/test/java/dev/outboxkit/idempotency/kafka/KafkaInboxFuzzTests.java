@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzz test of the inbox's header parsing: records with any {@value OutboxHeaders#EVENT_ID} headers
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.BeforeAll;
  * InvalidIdempotencyKeyException} whose message is one bounded line (it gets logged), and its
  * handler never runs.
  */
+@Tag("fuzz")
 class KafkaInboxFuzzTests {
 
   private static final AtomicInteger consumers = new AtomicInteger();

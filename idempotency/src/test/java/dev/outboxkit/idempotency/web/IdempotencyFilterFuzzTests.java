@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 import org.springframework.mock.web.MockHttpServletRequest;
@@ -48,6 +49,7 @@ import tools.jackson.databind.json.JsonMapper;
  * exact body the client sent; a stored response is replayed byte for byte, without running the
  * handler again.
  */
+@Tag("fuzz")
 class IdempotencyFilterFuzzTests {
 
   private static final JsonMapper JSON = JsonMapper.builder().build();

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzz test of event validation and envelope building ({@code Outbox.append} runs exactly this
@@ -34,6 +35,7 @@ import java.util.regex.Pattern;
  * {@link InvalidEventException} whose violations each name their event and field; a batch is
  * rejected exactly when one of its events alone would be, with the same violations.
  */
+@Tag("fuzz")
 class EventFactoryFuzzTests {
 
   private static final Clock CLOCK =

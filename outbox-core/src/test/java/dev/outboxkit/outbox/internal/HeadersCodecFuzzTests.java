@@ -6,12 +6,14 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzz tests of the headers column's codec. In {@code ./mvnw verify} they replay the kept inputs
  * under {@code src/test/resources/.../HeadersCodecFuzzTestsInputs/}; {@code JAZZER_FUZZ=1} fuzzes
  * (docs/testing.md).
  */
+@Tag("fuzz")
 class HeadersCodecFuzzTests {
 
   /** Whatever headers an event has, the column gives back the same names, values and order. */

@@ -17,6 +17,7 @@ import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzz test of CDC change decoding: Debezium-shaped change records of the outbox table (and of
@@ -31,6 +32,7 @@ import org.apache.kafka.connect.source.SourceRecord;
  * with a missing id, type, aggregate or time (a {@code null} key would break per-key order); {@link
  * ChangeDecoder#rowOf} always finds the row's {@code seq} to park it by.
  */
+@Tag("fuzz")
 class ChangeDecoderFuzzTests {
 
   private static final String TABLE = "outbox_event";

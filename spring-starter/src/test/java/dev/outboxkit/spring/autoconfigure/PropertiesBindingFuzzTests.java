@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Configuration;
@@ -28,6 +29,7 @@ import tools.jackson.databind.json.JsonMapper;
  * set, and nothing in the failure's chain is a {@link NullPointerException}, {@link
  * ClassCastException}, index or arithmetic error (a bug in a properties class, not a clear error).
  */
+@Tag("fuzz")
 class PropertiesBindingFuzzTests {
 
   private static final List<Class<? extends Throwable>> BUGS =
