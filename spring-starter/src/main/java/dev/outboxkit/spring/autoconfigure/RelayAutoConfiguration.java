@@ -31,6 +31,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -65,7 +66,8 @@ public final class RelayAutoConfiguration {
       Environment environment,
       ObjectProvider<MeterRegistry> meterRegistry,
       ObjectProvider<Clock> clock,
-      ObjectProvider<OutboxRelayBuilderCustomizer> customizers) {
+      ObjectProvider<OutboxRelayBuilderCustomizer> customizers,
+      ObjectProvider<LoggingSystem> loggingSystem) {
     List<String> servers = relay.kafka().bootstrapServers();
     String bootstrap =
         servers != null && !servers.isEmpty()
@@ -113,6 +115,8 @@ public final class RelayAutoConfiguration {
       builder.sessionDataSource(session);
     }
     if (relay.mode() == RelayProperties.Mode.CDC) {
+      // Before the engine starts: at DEBUG two Debezium loggers print the database password.
+      loggingSystem.ifAvailable(DebeziumSecretLoggers::pin);
       builder.cdc(cdcOptions(relay, environment));
     }
     if (relay.instanceId() != null) {
