@@ -8,7 +8,8 @@ import java.util.List;
  * to, so two clients never collide).
  *
  * @param scope where the key is unique, e.g. {@code "http:client-42"}; 1 to 255 characters, no
- *     control characters
+ *     control characters, not ending with whitespace (MySQL's and MariaDB's PAD SPACE collation
+ *     would make {@code "a"} and {@code "a "} one scope)
  * @param key the client's key; 1 to 255 visible ASCII characters (what HTTP headers carry)
  */
 public record IdempotencyKey(String scope, String key) {
@@ -24,6 +25,11 @@ public record IdempotencyKey(String scope, String key) {
       problems.add("scope must be at most 255 characters but has " + scope.length());
     } else if (scope.chars().anyMatch(Character::isISOControl)) {
       problems.add("scope must not contain control characters");
+    } else if (Character.isWhitespace(scope.charAt(scope.length() - 1))) {
+      // MySQL's and MariaDB's utf8mb4_bin pads: 'a' and 'a ' are one primary key there.
+      problems.add(
+          "scope must not end with a space or other whitespace (MySQL and MariaDB compare 'a'"
+              + " and 'a ' as equal, so two scopes would share keys)");
     }
     if (key == null || key.isEmpty()) {
       problems.add("key must not be empty");

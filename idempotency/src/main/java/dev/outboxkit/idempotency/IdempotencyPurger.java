@@ -80,23 +80,30 @@ public final class IdempotencyPurger {
   /**
    * Deletes expired rows of both tables, at most {@code batchSize * maxBatches} of each. A table
    * whose purge fails is counted in {@code idempotency.purge.failures{table}}; the other table is
-   * still purged, then the first failure is thrown.
+   * still purged, then the first failure is thrown. An {@link Error} is counted and thrown at once.
    *
    * @return the number of rows deleted
    * @throws OutboxStoreException when either table could not be purged
    */
   public int purgeExpired() {
     int total = 0;
-    OutboxStoreException failure = null;
+    RuntimeException failure = null;
     try {
       total += purge(keys::purge, keyTable);
-    } catch (OutboxStoreException e) {
+    } catch (RuntimeException e) {
       keyFailures.increment();
       failure = e;
+    } catch (Error e) {
+      // Not carried on from, but counted first: a scheduler that ends on it must not end unseen.
+      keyFailures.increment();
+      throw e;
     }
     try {
       total += purge(inbox::purge, inboxTable);
-    } catch (OutboxStoreException e) {
+    } catch (Error e) {
+      inboxFailures.increment();
+      throw e;
+    } catch (RuntimeException e) {
       inboxFailures.increment();
       if (failure == null) {
         failure = e;

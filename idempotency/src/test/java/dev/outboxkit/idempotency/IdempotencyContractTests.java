@@ -114,6 +114,41 @@ abstract class IdempotencyContractTests {
     assertThat(meters.counter("idempotency.requests", "outcome", "replayed").count()).isOne();
   }
 
+  /**
+   * Review finding: MySQL's and MariaDB's {@code utf8mb4_bin} is a PAD SPACE collation, so the
+   * primary key compares {@code 'tenant:acme'} and {@code 'tenant:acme '} as equal: a custom scope
+   * resolver that hands back a trailing space (a header value, a claim) put two callers in one
+   * scope, the second receiving the first's stored result. Such a scope is refused on every
+   * database; it never shares a key.
+   */
+  @Test
+  void scopesThatDifferOnlyByATrailingSpaceNeverShareAKey() {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    tx.inTransaction(
+        c ->
+            idempotency.execute(
+                IdempotencyKey.of("tenant:acme", "k-pad"),
+                "fp",
+                Receipt.class,
+                () -> charge(c, "k-pad", 1)));
+    try {
+      IdempotencyOutcome<?> padded =
+          tx.inTransaction(
+              c ->
+                  idempotency.execute(
+                      IdempotencyKey.of("tenant:acme ", "k-pad"),
+                      "fp",
+                      Receipt.class,
+                      () -> charge(c, "k-pad", 2)));
+      assertThat(padded)
+          .as("outcome for the scope with a trailing space")
+          .isNotInstanceOf(IdempotencyOutcome.Replayed.class);
+    } catch (InvalidIdempotencyKeyException refused) {
+      assertThat(refused).hasMessageContaining("scope must not end with");
+    }
+    assertThat(runs).as("work run, the refused one not among them").hasValue(1);
+  }
+
   @Test
   void keysAreScopedSoTwoClientsNeverCollide() {
     Idempotency idempotency = idempotency(Duration.ofSeconds(5));

@@ -131,6 +131,39 @@ class EventFactoryTests {
         .hasMessageContaining("headers must be at most 1024 bytes in all but are 2010");
   }
 
+  /**
+   * Review finding: the headers limit was checked before the payload codec added its own headers
+   * (encoding, key id), so an event whose headers were just under the limit was stored over it: at
+   * the largest limit (a MySQL {@code TEXT}) the insert then failed with the database's error, or
+   * the relay met a header set larger than it was promised. The limit is on the headers as stored.
+   */
+  @Test
+  void theHeadersLimitCountsTheHeadersThePayloadCodecAdds() {
+    dev.outboxkit.outbox.spi.PayloadCodec codec =
+        new dev.outboxkit.outbox.spi.PayloadCodec() {
+          @Override
+          public Encoded encode(Context context, byte[] payload) {
+            return new Encoded(
+                payload,
+                Map.of(OutboxHeaders.PAYLOAD_ENCODING, "test-v1", OutboxHeaders.KEY_ID, "42"));
+          }
+
+          @Override
+          public byte[] decode(Context context, Map<String, String> headers, byte[] payload) {
+            return payload;
+          }
+        };
+    EventFactory encrypting =
+        new EventFactory(CLOCK, PayloadSerializer.json(), List.of(), 16, 100, 1024, codec);
+    // {"big":"v…"} is 1020 bytes: under the limit before the codec's headers, over it after.
+    OutboxMessage message =
+        OutboxMessage.of("Payment", "p", "T", "{}").withHeader("big", "v".repeat(1010));
+    assertThatThrownBy(() -> encrypting.create(List.of(message)))
+        .isInstanceOf(InvalidEventException.class)
+        .hasMessageContaining("headers must be at most 1024 bytes in all but are")
+        .hasMessageContaining("payload codec");
+  }
+
   @Test
   void reportsPayloadsTheSerializerCannotHandleWithTheCause() {
     EventFactory failing =

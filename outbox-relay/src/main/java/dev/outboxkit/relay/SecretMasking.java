@@ -32,8 +32,10 @@ public final class SecretMasking {
   // password=, sslpassword=, ssl.key.password= … up to the next & or ;
   private static final Pattern URL_PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
 
-  // scheme://user:password@host — the password ends at the '@' before the host.
-  private static final Pattern URL_USER_INFO = Pattern.compile("(//[^/:@\\s]*:)[^@/\\s]*(@)");
+  // user:password@host, after '//' or quoted bare by a driver (MySQL: "authority segment
+  // 'app:pw@db:3306'"). The password runs to the LAST '@' of the segment: a password may hold '@'.
+  private static final Pattern URL_USER_INFO =
+      Pattern.compile("((?:^|[\\s'\"/(=,;])[^\\s'\"/:@]*:)[^\\s'\"/]*(@)");
 
   private SecretMasking() {}
 

@@ -158,8 +158,16 @@ public final class DefaultIdempotency implements Idempotency {
     }
     return stored.fingerprint().equals(fingerprint)
         ? new IdempotencyOutcome.Replayed<>(
-            codec.decode(key, stored.result(), resultType), stored.createdAt())
+            decoded(key, stored.result(), resultType), stored.createdAt())
         : new IdempotencyOutcome.Mismatch<>(key);
+  }
+
+  private <T> @Nullable T decoded(IdempotencyKey key, byte @Nullable [] result, Class<T> type) {
+    try {
+      return codec.decode(key, result, type);
+    } catch (RuntimeException e) {
+      throw new dev.outboxkit.idempotency.IdempotencyResultUnreadableException(key, e);
+    }
   }
 
   private Counter counter(String outcome) {

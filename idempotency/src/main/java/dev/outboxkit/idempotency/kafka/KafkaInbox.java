@@ -144,14 +144,22 @@ public final class KafkaInbox {
    * @param codec the writer's payload codec, not null
    * @param record the record as received (ciphertext)
    * @param handler the handling of the decoded record, in the caller's transaction
+   *     <p>A tombstone (null value) is refused the same way: it carries no ciphertext, so nothing
+   *     proves who wrote it, and claiming the id in its header would let anyone able to write to
+   *     the topic have the genuine event with that id skipped as a duplicate. Read tombstones you
+   *     expect with {@link #process} and a message id of your own.
    * @return {@code true} when the handler ran, {@code false} for a duplicate
-   * @throws PayloadIntegrityException when the payload fails its check
+   * @throws PayloadIntegrityException when the payload fails its check, or the record is a
+   *     tombstone
    * @since 0.1
    */
   public <K> boolean processDecoded(
       PayloadCodec codec,
       ConsumerRecord<K, byte[]> record,
       Consumer<? super ConsumerRecord<K, byte[]>> handler) {
+    if (record.value() == null) {
+      throw forgeableTombstone(record);
+    }
     return observe(
         record,
         () -> {
@@ -195,6 +203,31 @@ public final class KafkaInbox {
       }
     }
     return handled;
+  }
+
+  private static PayloadIntegrityException forgeableTombstone(ConsumerRecord<?, ?> record) {
+    Header header = record.headers().lastHeader(OutboxHeaders.EVENT_ID);
+    java.util.UUID id = null;
+    try {
+      id =
+          header == null || header.value() == null
+              ? null
+              : java.util.UUID.fromString(new String(header.value(), StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      // Not quoted: the header is caller-written text.
+    }
+    return new PayloadIntegrityException(
+        id,
+        "Record "
+            + record.topic()
+            + "-"
+            + record.partition()
+            + "@"
+            + record.offset()
+            + (id == null ? "" : " (event " + id + ")")
+            + " is a tombstone (no value): with payload encryption nothing authenticates it, so"
+            + " its id is not claimed and no handler runs; park it and investigate",
+        null);
   }
 
   /**

@@ -4,6 +4,7 @@ import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyKey;
 import dev.outboxkit.idempotency.IdempotencyKeyInFlightException;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
+import dev.outboxkit.idempotency.IdempotencyResultUnreadableException;
 import dev.outboxkit.idempotency.InvalidIdempotencyKeyException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -43,6 +44,9 @@ import tools.jackson.databind.json.JsonMapper;
  *   <li>missing key where required, or a malformed key: 400;
  *   <li>a key but no caller to scope it (no principal, nothing the resolver knows): 403;
  *   <li>body over the limit: 413;
+ *   <li>a multipart body (its parts cannot be both fingerprinted and parsed by the handler): 415;
+ *   <li>a stored response that can no longer be decoded (codec keys changed): 500 saying the work
+ *       was done, logged with the key;
  *   <li>same key, different request (method, path, query or body): 422, handler not run;
  *   <li>same key while the first request is still running (past the lock timeout): 409 with {@code
  *       Retry-After};
@@ -158,6 +162,21 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       reject(response, request, 400, "Invalid Idempotency-Key", e.getMessage());
       return;
     }
+    if (isMultipart(request)) {
+      // Its raw body would be read to fingerprint it, leaving the container nothing to parse the
+      // parts from: the handler would run without them and its answer be stored under the key.
+      reject(
+          response,
+          request,
+          415,
+          "Multipart not idempotent",
+          "A request with an "
+              + settings.headerName()
+              + " cannot be multipart: its parts could not be both fingerprinted and handed to the"
+              + " handler. Send the content as JSON or a form (application/x-www-form-urlencoded),"
+              + " or upload without a key and name the upload in a keyed request.");
+      return;
+    }
     if (request.getContentLengthLong() > settings.maxBodyBytes()) {
       rejectTooLarge(request, response);
       return;
@@ -230,6 +249,26 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
                         }
                         return stored(capture, request);
                       }));
+    } catch (IdempotencyResultUnreadableException e) {
+      // Neither the bytes nor the codec's message (which may quote them) reach the log.
+      log.error(
+          "The stored response for idempotency key '{}' in scope '{}' cannot be decoded ({}):"
+              + " retries with this key get 500 until it expires, and the work is not run again."
+              + " Check the result codec's keys (removed, or encryption turned on later)",
+          key.key(),
+          key.scope(),
+          e.getCause() == null ? e.getClass().getName() : e.getCause().getClass().getName());
+      problem(
+          response,
+          request,
+          500,
+          "Stored response unreadable",
+          "The request with this "
+              + settings.headerName()
+              + " was processed, but its stored response can no longer be read, so it cannot be"
+              + " replayed. Retrying with this key will not help: look up the outcome of the"
+              + " operation, and use a new key only for a new operation.");
+      return;
     } catch (IdempotencyKeyInFlightException e) {
       // The database rolled the transaction back while it waited for the key (e.g. a deadlock).
       response.setHeader("Retry-After", "1");
@@ -320,6 +359,11 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       byte[] body = in.readNBytes(settings.maxBodyBytes() + 1);
       return body.length > settings.maxBodyBytes() ? null : body;
     }
+  }
+
+  private static boolean isMultipart(HttpServletRequest request) {
+    String type = request.getContentType();
+    return type != null && type.toLowerCase(Locale.ROOT).startsWith("multipart/");
   }
 
   private static boolean isForm(HttpServletRequest request) {

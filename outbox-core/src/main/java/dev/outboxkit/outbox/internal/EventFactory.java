@@ -124,13 +124,30 @@ public final class EventFactory {
       Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
       java.util.UUID id = ids.next();
       if (codec != null && payload != null) {
-        // Limits apply to what the application wrote; the codec's overhead is its own.
+        // The payload limit applies to what the application wrote; the codec's overhead is its own.
         PayloadCodec.Encoded encoded =
             encode(
                 new PayloadCodec.Context(id, message.aggregateType(), message.aggregateId()),
                 payload);
         payload = encoded.payload();
         headers.putAll(encoded.headers());
+      }
+      // Measured as stored (the codec's headers included): the JSON text in UTF-8, escapes too.
+      int bytes =
+          headers.isEmpty()
+              ? 0
+              : HeadersCodec.encode(headers).getBytes(StandardCharsets.UTF_8).length;
+      if (bytes > maxHeadersBytes) {
+        violations.add(
+            prefix
+                + "headers must be at most "
+                + maxHeadersBytes
+                + " bytes in all but are "
+                + bytes
+                + (codec != null && message.payload() != null
+                    ? " with the headers the payload codec adds"
+                    : ""));
+        return null;
       }
       return new OutboxEvent(
           id,
@@ -258,18 +275,7 @@ public final class EventFactory {
           valid = false;
         }
       }
-      if (valid && !headers.isEmpty()) {
-        // Measured as stored: the JSON text in UTF-8, escapes included.
-        int bytes = HeadersCodec.encode(headers).getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > maxHeadersBytes) {
-          violations.add(
-              prefix
-                  + "headers must be at most "
-                  + maxHeadersBytes
-                  + " bytes in all but are "
-                  + bytes);
-        }
-      }
+      // Their size is checked in create(), once the payload codec has added its own.
       return headers;
     }
 

@@ -166,7 +166,12 @@ public final class DeliveryCore {
       breaker.onSuccess(elapsedNanos, TimeUnit.NANOSECONDS);
     }
     boolean failures = first != null;
-    consecutiveFailures = failures ? consecutiveFailures + 1 : 0;
+    if (failures) {
+      consecutiveFailures++;
+    } else if (!acked.isEmpty() || deferred.isEmpty()) {
+      // A batch of which nothing was handed over (all deferred) proves nothing: the streak stays.
+      consecutiveFailures = 0;
+    }
     lastBatchAt = now;
     if (failures) {
       lastError = first.error();

@@ -49,4 +49,38 @@ class CdcUrlSecretsTests {
       assertThat(String.valueOf(t.getMessage())).as("message of %s", t).doesNotContain("s3cr3t");
     }
   }
+
+  /**
+   * MySQL Connector/J refuses a URL whose authority it cannot parse (here a password holding an
+   * {@code @}) with "Malformed database URL, failed to parse the URL authority segment
+   * 'app:s3cr@t-tail@db:3306'": the segment has no {@code //} before it, and the password's own
+   * {@code @} ended the old pattern early. The session connection and the CDC checks mask the
+   * driver's message with {@code Secrets.maskedUrl} before they quote it.
+   */
+  @Test
+  void theMySqlDriversMalformedAuthorityMessageIsMasked() {
+    Throwable thrown =
+        catchThrowable(
+            () ->
+                java.sql.DriverManager.getConnection(
+                        "jdbc:mysql://app:s3cr@t-tail@db:3306/app", "u", "p")
+                    .close());
+    assertThat(thrown).hasMessageContaining("s3cr@t-tail");
+    assertThat(dev.outboxkit.relay.internal.Secrets.maskedUrl(thrown.getMessage()))
+        .contains("authority segment 'app:****@db:3306'")
+        .doesNotContain("s3cr")
+        .doesNotContain("t-tail");
+  }
+
+  /** The driver's wording, masked whether or not it quotes the segment with {@code //}. */
+  @Test
+  void userInfoWithoutASchemeIsMasked() {
+    assertThat(
+            dev.outboxkit.relay.internal.Secrets.maskedUrl(
+                "Malformed database URL, failed to parse the connection string near"
+                    + " ';authority segment 'app:s3cr@t-tail@db:3306'."))
+        .doesNotContain("s3cr")
+        .doesNotContain("t-tail")
+        .contains("db:3306");
+  }
 }

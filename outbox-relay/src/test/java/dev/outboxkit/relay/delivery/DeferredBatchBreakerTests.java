@@ -92,6 +92,34 @@ class DeferredBatchBreakerTests {
     assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
   }
 
+  /**
+   * Review finding: a batch of which nothing was handed over reset {@code consecutiveFailures} to
+   * 0, so a relay failing every batch, with fully deferred batches between (the send window closed
+   * before the first event), showed a failure streak of 0 or 1 in its status and health instead of
+   * a growing one. Nothing reached the broker: the streak must stay as it was.
+   */
+  @Test
+  void aFullyDeferredBatchLeavesTheFailureStreakAsItWas() {
+    DeliveryCore core = core(CircuitBreaker.ofDefaults("streak"));
+    core.decide(
+        List.of(
+            new PublishResult.Failed(row(1, "a"), "broker down", PublishResult.FailureKind.EVENT)),
+        1_000_000);
+    core.decide(
+        List.of(
+            new PublishResult.Failed(row(2, "b"), "broker down", PublishResult.FailureKind.EVENT)),
+        1_000_000);
+    assertThat(core.consecutiveFailures()).isEqualTo(2);
+
+    core.decide(List.of(new PublishResult.Deferred(row(3, "c"))), 1_000_000);
+
+    assertThat(core.consecutiveFailures())
+        .as("failure streak after a batch of which nothing was handed over")
+        .isEqualTo(2);
+    core.decide(List.of(new PublishResult.Acked(row(4, "d"), NOW)), 1_000_000);
+    assertThat(core.consecutiveFailures()).as("an acknowledgement ends the streak").isZero();
+  }
+
   /** Sends nothing: the decisions under test never send (no dead-letter topic is set). */
   private static final class InMemoryBatchSenderForBreaker implements BatchSender {
     @Override

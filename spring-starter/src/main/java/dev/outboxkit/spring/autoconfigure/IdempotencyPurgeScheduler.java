@@ -12,7 +12,8 @@ import org.springframework.context.SmartLifecycle;
 
 /**
  * Runs the {@link IdempotencyPurger} on a schedule, on one named daemon thread, started and stopped
- * with the application context. A failed purge is logged and retried at the next interval.
+ * with the application context. A failed purge is logged and retried at the next interval; an
+ * {@link Error} is counted by the purger, logged at ERROR and ends the schedule.
  */
 final class IdempotencyPurgeScheduler implements SmartLifecycle {
 
@@ -51,6 +52,12 @@ final class IdempotencyPurgeScheduler implements SmartLifecycle {
       }
     } catch (RuntimeException e) {
       log.warn("Purging expired idempotency keys failed; retrying in {}", interval, e);
+    } catch (Error e) {
+      // Not carried on from: the executor ends the schedule. The purger counted it in
+      // idempotency.purge.failures (IdempotencyPurgeFailing); say here that purging has stopped.
+      log.error(
+          "Purging expired idempotency keys ended by an error; purging stops until a restart", e);
+      throw e;
     }
   }
 

@@ -33,6 +33,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -69,7 +70,8 @@ public final class RelayAutoConfiguration {
       ObjectProvider<Clock> clock,
       ObjectProvider<OutboxRelayBuilderCustomizer> customizers,
       ObjectProvider<ObservationRegistry> observationRegistry,
-      ObjectProvider<OutboxPublishObservationConvention> publishConvention) {
+      ObjectProvider<OutboxPublishObservationConvention> publishConvention,
+      ObjectProvider<LoggingSystem> loggingSystem) {
     List<String> servers = relay.kafka().bootstrapServers();
     String bootstrap =
         servers != null && !servers.isEmpty()
@@ -95,6 +97,10 @@ public final class RelayAutoConfiguration {
     DataSource session = sessionDataSource(relay.sessionConnection(), environment);
     if (session != null) {
       builder.sessionDataSource(session);
+    }
+    if (cdc != null) {
+      // Before the engine starts: at DEBUG two Debezium loggers print the database password.
+      loggingSystem.ifAvailable(DebeziumSecretLoggers::pin);
     }
     clock.ifUnique(builder::clock);
     // Each event sent is an outbox.publish observation continuing its append's trace.

@@ -76,10 +76,12 @@ class ManagementOAuth2TlsIntegrationTests {
             + "\n-----END PUBLIC KEY-----\n");
     Path keystore = dir.resolve("management.p12");
     keytool(keystore);
+    // Per-person Basic accounts next to the bearer tokens: both ways to log in at once.
     app =
-        RelayApps.start(
+        RelayApps.startWith(
+            new Class<?>[] {PerPersonAccounts.class},
             db,
-            kafka,
+            kafka.bootstrapServers(),
             "spring.security.oauth2.resourceserver.jwt.public-key-location=file:" + publicKey,
             "management.server.ssl.enabled=true",
             "management.server.ssl.key-store=file:" + keystore,
@@ -123,6 +125,48 @@ class ManagementOAuth2TlsIntegrationTests {
     assertThat(trail)
         .contains("\"principal\":\"bob\"", "\"outcome\":\"REFUSED\"", "\"operation\":\"PURGE\"")
         .contains("\"operation\":\"LIST\"");
+  }
+
+  /**
+   * Issue 20, operator access: Basic (per-person accounts from a {@code UserDetailsService}) and
+   * bearer tokens enabled together on the management port. Each works as if alone: an operator
+   * account replays and is named in the trail, a Basic account without the role reads but cannot
+   * replay, a wrong password is 401 and logged as a Basic failure, and tokens keep working.
+   */
+  @Test
+  void basicAccountsAndBearerTokensWorkTogether() throws Exception {
+    UUID id = parkOne();
+    String olga = basic("olga", OLGA_PASSWORD);
+    String rita = basic("rita", RITA_PASSWORD);
+    assertThat(call("GET", PATH, rita, null).statusCode()).isEqualTo(200);
+    assertThat(call("POST", PATH, rita, "{\"ids\":\"" + id + "\"}").statusCode()).isEqualTo(403);
+    assertThat(status(id)).isEqualTo("DEAD");
+    HttpResponse<String> replay = call("POST", PATH, olga, "{\"ids\":\"" + id + "\"}");
+    assertThat(replay.statusCode()).isEqualTo(200);
+    assertThat(replay.body()).contains("\"replayed\":1");
+    assertThat(call("GET", "/actuator/outboxaudit?limit=5", olga, null).body())
+        .contains("\"principal\":\"olga\"", "\"operation\":\"REPLAY\"", "\"outcome\":\"OK\"");
+    assertThat(call("GET", PATH, token(key, "alice", "outbox:read", 300), null).statusCode())
+        .isEqualTo(200);
+
+    Logger login = (Logger) LoggerFactory.getLogger("dev.outboxkit.audit.login");
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    login.addAppender(logged);
+    try {
+      assertThat(call("GET", PATH, basic("olga", "wrong-" + OLGA_PASSWORD), null).statusCode())
+          .isEqualTo(401);
+      assertThat(logged.list)
+          .singleElement()
+          .satisfies(
+              event ->
+                  assertThat(event.getFormattedMessage())
+                      .startsWith("management login failed scheme=basic")
+                      .contains("olga")
+                      .doesNotContain(OLGA_PASSWORD));
+    } finally {
+      login.detachAppender(logged);
+    }
   }
 
   @Test
@@ -172,6 +216,32 @@ class ManagementOAuth2TlsIntegrationTests {
               assertThat(response.statusCode()).isEqualTo(200);
             })
         .isInstanceOfAny(java.io.IOException.class, AssertionError.class);
+  }
+
+  static final String OLGA_PASSWORD = "olga-" + UUID.randomUUID();
+  static final String RITA_PASSWORD = "rita-" + UUID.randomUUID();
+
+  /** Per-person Basic accounts: an operator and a reader without a role. */
+  @org.springframework.context.annotation.Configuration(proxyBeanMethods = false)
+  static class PerPersonAccounts {
+    @org.springframework.context.annotation.Bean
+    org.springframework.security.core.userdetails.UserDetailsService perPersonAccounts() {
+      return new org.springframework.security.provisioning.InMemoryUserDetailsManager(
+          org.springframework.security.core.userdetails.User.withUsername("olga")
+              .password("{noop}" + OLGA_PASSWORD)
+              .roles("OUTBOX_OPERATOR")
+              .build(),
+          org.springframework.security.core.userdetails.User.withUsername("rita")
+              .password("{noop}" + RITA_PASSWORD)
+              .roles()
+              .build());
+    }
+  }
+
+  private static String basic(String user, String password) {
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private static UUID parkOne() {

@@ -78,7 +78,10 @@ class RealScrapeIntegrationTests {
             kafka,
             "outbox.idempotency.enabled=true",
             "outbox.idempotency.auto-create=true",
-            "outbox.relay.retry.max-attempts=1")) {
+            "outbox.relay.retry.max-attempts=1",
+            // Registers outbox_parked_retention_failures_total, which OutboxParkedRetentionFailing
+            // reads.
+            "outbox.relay.parked.retention=30d")) {
       Outbox outbox = app.getBean(Outbox.class);
       Idempotency idempotency = app.getBean(Idempotency.class);
       Inbox inbox = app.getBean(Inbox.class);

@@ -29,6 +29,12 @@ final class RelayApps {
   /** The same against a Kafka cluster of the test's own (e.g. one it stops). */
   static ConfigurableApplicationContext start(
       TestDatabase db, String bootstrapServers, String... extra) {
+    return startWith(new Class<?>[0], db, bootstrapServers, extra);
+  }
+
+  /** The relay app with configuration classes of the test's own (e.g. its user accounts). */
+  static ConfigurableApplicationContext startWith(
+      Class<?>[] sources, TestDatabase db, String bootstrapServers, String... extra) {
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -49,6 +55,7 @@ final class RelayApps {
       args.add("--" + e);
     }
     return new SpringApplicationBuilder(OutboxRelayApplication.class)
+        .sources(sources)
         .run(args.toArray(String[]::new));
   }
 
