@@ -12,7 +12,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
+@ResourceLock(CdcTestLocks.BINLOG_CLIENTS)
 class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mariadb();

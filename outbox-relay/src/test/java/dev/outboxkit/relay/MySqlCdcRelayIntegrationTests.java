@@ -3,8 +3,10 @@ package dev.outboxkit.relay;
 import dev.outboxkit.test.TestDatabaseExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /** The CDC contract on a real MySQL 8 server's binlog, read by Debezium's MySQL connector. */
+@ResourceLock(CdcTestLocks.BINLOG_CLIENTS)
 class MySqlCdcRelayIntegrationTests extends CdcRelayContractTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();

@@ -101,8 +101,9 @@ class RelayCrashIntegrationTests {
       assertThat(ordering.violations()).isEmpty();
       assertThat(ordering.distinct()).isEqualTo(keys * perKey);
       // At most the batch in flight when the process died: the relay has one unacknowledged batch
-      // at a time, of up to ceil(batchSize / partitions) rows from each of the 16 partitions.
-      int batch = 16 * -Math.floorDiv(-RelayDefaults.BATCH_SIZE, 16);
+      // at a time, of up to ceil(batchSize / partitions) rows from each of the 16 partitions; with
+      // the default batch size a read grows under a backlog, up to maxBatchSize.
+      int batch = 16 * -Math.floorDiv(-RelayDefaults.maxBatchSize(RelayDefaults.BATCH_SIZE), 16);
       assertThat(ordering.duplicates()).isLessThanOrEqualTo(batch);
     } finally {
       writer.shutdownNow();

@@ -80,7 +80,8 @@ class RelayLateMarkIntegrationTests {
             (proxy, method, args) -> {
               if (method.getName().equals("prepareStatement")) {
                 String sql = (String) args[0];
-                if (sql.startsWith("DELETE FROM outbox_event WHERE") && sql.contains("seq IN")) {
+                if (sql.startsWith("DELETE FROM outbox_event WHERE")
+                    && (sql.contains("seq IN") || sql.contains("seq = ANY"))) {
                   markArrived.countDown();
                   assertThat(markGate.await(60, TimeUnit.SECONDS)).isTrue();
                 } else if (beatsFrozen && sql.startsWith("UPDATE outbox_relay_member")) {
