@@ -102,6 +102,36 @@ class ParkedRowsIntegrationTests {
     assertThat(count("1 = 1")).as("rows left after the purge").isZero();
   }
 
+  /**
+   * Review of 0.8 (review2): a replay re-inserts each parked row with a new {@code seq}, in the
+   * order of the ids it was given ({@code ParkedEvents.replay(Collection)}, the endpoint's {@code
+   * ?ids=b,a}). Two parked events of one key replayed in one call then swap places: the relay
+   * delivers a key's events in {@code seq} order, so the later event would reach Kafka first.
+   * Before 0.8 a polling replay kept the old {@code seq}s and with them the append order.
+   */
+  @Test
+  void replayingTwoEventsOfOneKeyKeepsTheirAppendOrderWhateverTheOrderOfTheIds() throws Exception {
+    OutboxEvent first =
+        tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "first")));
+    OutboxEvent second =
+        tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "second")));
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
+    JdbcParkedEvents parked =
+        new JdbcParkedEvents(
+            new Jdbc(db.dataSource()),
+            dialect,
+            OutboxTable.DEFAULT,
+            () -> {},
+            java.time.Clock.systemUTC());
+
+    assertThat(parked.replay(List.of(second.id(), first.id()))).isEqualTo(2);
+
+    assertThat(count("status = 'PENDING'")).isEqualTo(2);
+    assertThat(seqOf(first))
+        .as("seq of the first event appended, after the replay (the second's is %d)", seqOf(second))
+        .isLessThan(seqOf(second));
+  }
+
   private long waitingForALock() throws SQLException {
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement();

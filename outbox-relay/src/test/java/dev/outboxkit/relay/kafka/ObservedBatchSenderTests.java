@@ -92,4 +92,42 @@ class ObservedBatchSenderTests {
     assertThat(inFlight.getClass().getEnclosingClass()).isEqualTo(InMemorySender.class);
     assertThat(inFlight.await()).hasSize(1);
   }
+
+  /**
+   * Review of 0.8 (review2): an observation handler that throws when an observation stops (a
+   * tracing or metrics handler bug, an exporter refusing a span) made {@code await()} throw after
+   * the broker had acknowledged the batch. The relay then records nothing for it and sends the same
+   * events again on its next poll, and again after that: with a handler that always throws, every
+   * batch is published over and over and the outbox never drains. The broker's results must come
+   * back whatever the observations do.
+   */
+  @Test
+  void aHandlerThatThrowsOnStopDoesNotLoseTheBrokersAcknowledgements() {
+    ObservationRegistry registry = ObservationRegistry.create();
+    registry
+        .observationConfig()
+        .observationHandler(
+            new ObservationHandler<OutboxPublishContext>() {
+              @Override
+              public void onStop(OutboxPublishContext context) {
+                throw new IllegalStateException("exporter refused the span");
+              }
+
+              @Override
+              public boolean supportsContext(Observation.Context context) {
+                return context instanceof OutboxPublishContext;
+              }
+            });
+    PendingEvent one = pending(1, "Payment", "PaymentAuthorized");
+    PendingEvent two = pending(2, "Payment", "PaymentCaptured");
+    InMemorySender delegate = new InMemorySender(p -> new PublishResult.Acked(p, Instant.EPOCH));
+    ObservedBatchSender sender =
+        new ObservedBatchSender(delegate, TopicRouter.prefixed("t-"), registry, null);
+
+    BatchSender.InFlight inFlight = sender.send(List.of(one, two));
+
+    assertThat(org.assertj.core.api.Assertions.catchThrowable(inFlight::await))
+        .as("await() of a batch the broker acknowledged")
+        .isNull();
+  }
 }
