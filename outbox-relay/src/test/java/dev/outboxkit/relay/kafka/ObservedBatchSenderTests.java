@@ -130,4 +130,46 @@ class ObservedBatchSenderTests {
         .as("await() of a batch the broker acknowledged")
         .isNull();
   }
+
+  /**
+   * Review of 0.8 (review2): an observation handler that throws when an observation starts made
+   * {@code send()} throw before anything reached the delegate (and left the observations started
+   * before it unstopped). The polling loop logs the failure and polls again, so with a handler that
+   * always throws no event is ever published while the relay reports itself running.
+   */
+  @Test
+  void aHandlerThatThrowsOnStartDoesNotStopTheBatchFromBeingHandedOver() {
+    ObservationRegistry registry = ObservationRegistry.create();
+    registry
+        .observationConfig()
+        .observationHandler(
+            new ObservationHandler<OutboxPublishContext>() {
+              @Override
+              public void onStart(OutboxPublishContext context) {
+                throw new IllegalStateException("tracer refused the span");
+              }
+
+              @Override
+              public boolean supportsContext(Observation.Context context) {
+                return context instanceof OutboxPublishContext;
+              }
+            });
+    List<PendingEvent> handedOver = new CopyOnWriteArrayList<>();
+    InMemorySender delegate =
+        new InMemorySender(
+            p -> {
+              handedOver.add(p);
+              return new PublishResult.Acked(p, Instant.EPOCH);
+            });
+    ObservedBatchSender sender =
+        new ObservedBatchSender(delegate, TopicRouter.prefixed("t-"), registry, null);
+    PendingEvent one = pending(1, "Payment", "PaymentAuthorized");
+    PendingEvent two = pending(2, "Payment", "PaymentCaptured");
+
+    Throwable thrown =
+        org.assertj.core.api.Assertions.catchThrowable(() -> sender.send(List.of(one, two)));
+
+    assertThat(thrown).as("send() of a batch whose observations could not start").isNull();
+    assertThat(handedOver).containsExactly(one, two);
+  }
 }
