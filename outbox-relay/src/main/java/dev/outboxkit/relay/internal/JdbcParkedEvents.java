@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -397,12 +398,33 @@ public final class JdbcParkedEvents implements ParkedEvents {
     }
   }
 
+  /** The parked ones of {@code ids}, ordered by their seq (the order they were appended in). */
+  private List<UUID> inSeqOrder(Connection c, List<UUID> ids) throws SQLException {
+    List<Map.Entry<Long, UUID>> parked = new ArrayList<>(ids.size());
+    try (PreparedStatement select =
+        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
+      for (UUID id : ids) {
+        dialect.setUuid(select, 1, id);
+        try (ResultSet rs = select.executeQuery()) {
+          if (rs.next()) {
+            parked.add(Map.entry(rs.getLong(1), id));
+          }
+        }
+      }
+    }
+    parked.sort(Map.Entry.comparingByKey());
+    return parked.stream().map(Map.Entry::getValue).toList();
+  }
+
   /**
    * Replaces each parked row by a fresh pending copy. The row is read with a lock and the copy
    * inserted only if the delete removed it: a purge (or another replay) that commits first wins,
    * and the event is not brought back.
    */
-  private int reinsert(Connection c, List<UUID> ids) throws SQLException {
+  private int reinsert(Connection c, List<UUID> requested) throws SQLException {
+    // In the order the events were appended, not the order the ids were given: each copy takes
+    // the next seq, and the relay sends a key's events in seq order.
+    List<UUID> ids = inSeqOrder(c, requested);
     int replayed = 0;
     try (PreparedStatement select =
             c.prepareStatement(

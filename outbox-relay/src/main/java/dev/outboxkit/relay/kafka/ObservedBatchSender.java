@@ -13,8 +13,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Wraps the publisher so that each event of a batch is one publish observation, from the moment the
@@ -27,6 +30,10 @@ final class ObservedBatchSender implements ManagedBatchSender {
 
   private static final DefaultOutboxPublishObservationConvention DEFAULT =
       new DefaultOutboxPublishObservationConvention();
+
+  private static final Logger log = LoggerFactory.getLogger(ObservedBatchSender.class);
+
+  private static final AtomicBoolean WARNED = new AtomicBoolean();
 
   private final ManagedBatchSender delegate;
   private final TopicRouter router;
@@ -59,9 +66,17 @@ final class ObservedBatchSender implements ManagedBatchSender {
     List<OutboxPublishContext> contexts = new ArrayList<>(batch.size());
     for (PendingEvent pending : batch) {
       OutboxPublishContext context = new OutboxPublishContext(pending.event(), topic(pending));
+      Observation observation;
+      try {
+        observation = Observation.createNotStarted(convention, DEFAULT, () -> context, registry);
+        observation.start();
+      } catch (RuntimeException e) {
+        // A handler or convention that fails must not keep the event from being sent.
+        warnOnce("start", e);
+        observation = Observation.NOOP;
+      }
       contexts.add(context);
-      observations.add(
-          Observation.createNotStarted(convention, DEFAULT, () -> context, registry).start());
+      observations.add(observation);
     }
     InFlight inFlight;
     try {
@@ -104,6 +119,17 @@ final class ObservedBatchSender implements ManagedBatchSender {
 
   private static void stop(
       Observation observation, OutboxPublishContext context, @Nullable PublishResult result) {
+    try {
+      record(observation, context, result);
+    } catch (RuntimeException e) {
+      // The broker's results stand whatever a handler does with the span: lost, the rows would
+      // stay pending and be sent again, batch after batch.
+      warnOnce("stop", e);
+    }
+  }
+
+  private static void record(
+      Observation observation, OutboxPublishContext context, @Nullable PublishResult result) {
     if (result instanceof PublishResult.Acked) {
       context.outcome(OutboxPublishContext.Outcome.ACKED);
     } else if (result instanceof PublishResult.Failed failed) {
@@ -119,9 +145,26 @@ final class ObservedBatchSender implements ManagedBatchSender {
   private static void stopAll(
       List<Observation> observations, List<OutboxPublishContext> contexts, RuntimeException e) {
     for (int i = 0; i < observations.size(); i++) {
-      contexts.get(i).outcome(OutboxPublishContext.Outcome.FAILED);
-      observations.get(i).error(e);
-      observations.get(i).stop();
+      try {
+        contexts.get(i).outcome(OutboxPublishContext.Outcome.FAILED);
+        observations.get(i).error(e);
+        observations.get(i).stop();
+      } catch (RuntimeException handlerFailure) {
+        warnOnce("stop", handlerFailure);
+      }
+    }
+  }
+
+  /** Says once per process that publish observations fail, without failing a send for it. */
+  private static void warnOnce(String phase, RuntimeException e) {
+    if (WARNED.compareAndSet(false, true)) {
+      log.warn(
+          "A publish observation failed to {} ({}); events are sent regardless, and the"
+              + " observations may be incomplete. Check the observation handlers and conventions.",
+          phase,
+          e.toString());
+    } else {
+      log.debug("A publish observation failed to {}", phase, e);
     }
   }
 
