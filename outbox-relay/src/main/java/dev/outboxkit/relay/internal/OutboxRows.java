@@ -260,19 +260,52 @@ public final class OutboxRows {
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */
   public Map<String, Instant> retrying(Connection c, int partition) throws SQLException {
-    Map<String, Instant> keys = new java.util.HashMap<>();
+    return retrying(c, List.of(partition)).getOrDefault(partition, Map.of());
+  }
+
+  /**
+   * The keys that failed before and their retry times, by partition, for every partition given, in
+   * one statement (read at lease claim). One statement, not one per partition: the statement reads
+   * every pending row of the partitions (nothing indexes the failed ones alone), and the rows of
+   * the partitions are interleaved on the table's pages, so one statement per partition visited
+   * every page of a backlog once per partition: 16 partitions of a 1 M backlog took tens of
+   * seconds on the lease thread before the first send.
+   */
+  public Map<Integer, Map<String, Instant>> retrying(Connection c, Collection<Integer> partitions)
+      throws SQLException {
+    Map<Integer, Map<String, Instant>> keys = new java.util.HashMap<>();
+    if (partitions.isEmpty()) {
+      return keys;
+    }
+    String in =
+        arrays
+            ? "partition_no = ANY(?)"
+            : "partition_no IN ("
+                + String.join(", ", Collections.nCopies(partitions.size(), "?"))
+                + ")";
     try (PreparedStatement statement =
         c.prepareStatement(
-            "SELECT aggregateid, next_attempt_at FROM "
+            "SELECT partition_no, aggregateid, next_attempt_at FROM "
                 + t
-                + " WHERE status = 'PENDING' AND partition_no = ?"
+                + " WHERE status = 'PENDING' AND "
+                + in
                 + " AND (attempts > 0 OR next_attempt_at IS NOT NULL)")) {
-      statement.setInt(1, partition);
+      if (arrays) {
+        statement.setArray(1, c.createArrayOf("integer", partitions.toArray()));
+      } else {
+        int index = 1;
+        for (int partition : partitions) {
+          statement.setInt(index++, partition);
+        }
+      }
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
           Instant at = dialect.getInstant(rs, "next_attempt_at");
-          keys.merge(
-              rs.getString(1), at == null ? Instant.EPOCH : at, (a, b) -> a.isBefore(b) ? a : b);
+          keys.computeIfAbsent(rs.getInt("partition_no"), p -> new java.util.HashMap<>())
+              .merge(
+                  rs.getString("aggregateid"),
+                  at == null ? Instant.EPOCH : at,
+                  (a, b) -> a.isBefore(b) ? a : b);
         }
       }
     }

@@ -46,39 +46,87 @@ public final class OutboxStats {
   public record Stats(long backlog, @Nullable Instant oldest) {}
 
   /**
-   * {@link Stats} without visiting every pending row: the count is {@link #backlog} (exact up to
-   * {@link #BACKLOG_COUNT_LIMIT}, estimated above), and the oldest event is the first by {@code
-   * seq} of each partition (one index probe each). {@code seq} and {@code created_at} are set
-   * together at append, so this is the oldest up to clock skew between writers; {@code
-   * MIN(created_at)} instead read the whole backlog from the table every metrics interval.
+   * {@link Stats} without visiting every pending row: the count is exact up to {@link
+   * #BACKLOG_COUNT_LIMIT} and estimated above it as in {@link #backlog}, and the oldest event is the
+   * first by {@code seq} of each partition. {@code seq} and {@code created_at} are set together at
+   * append, so this is the oldest up to clock skew between writers; {@code MIN(created_at)} instead
+   * read the whole backlog every metrics interval.
+   *
+   * <p>The first pending row of each partition (for the oldest and for the low end of the
+   * estimate) is found once, in the same probes: finding it walks every index entry of the rows
+   * deleted before it that vacuum has not removed yet, which with a snapshot held elsewhere (a long
+   * query, a forgotten {@code BEGIN}) is every row published since, so each such walk costs as much
+   * as a read of the relay.
    */
   public Stats stats(Connection c, int partitions) throws SQLException {
-    long backlog = backlog(c);
+    return stats(c, partitions, BACKLOG_COUNT_LIMIT);
+  }
+
+  /** {@link #stats(Connection, int)} with another count limit (for tests). */
+  Stats stats(Connection c, int partitions, int countLimit) throws SQLException {
+    long counted = count(c, countLimit);
+    if (counted == 0) {
+      return new Stats(0, null);
+    }
+    boolean estimate = counted >= countLimit;
+    Ends ends = ends(c, estimate ? Math.max(partitions, maxPendingPartition(c) + 1) : partitions);
+    long backlog = estimate ? Math.max(counted, ends.span()) : counted;
+    return new Stats(backlog, ends.oldest());
+  }
+
+  /**
+   * The lowest and the highest pending {@code seq} and the oldest first event over the partitions'
+   * first and last pending rows.
+   */
+  private record Ends(long low, long high, @Nullable Instant oldest) {
+    long span() {
+      return low > high ? 0 : high - low + 1;
+    }
+  }
+
+  /** {@link Ends} by two probes per partition, {@value #PROBES_PER_STATEMENT} per statement. */
+  private Ends ends(Connection c, int partitions) throws SQLException {
+    long low = Long.MAX_VALUE;
+    long high = Long.MIN_VALUE;
     Instant oldest = null;
-    for (int from = 0; backlog > 0 && from < partitions; from += 256) {
-      int to = Math.min(partitions, from + 256);
-      StringBuilder sql = new StringBuilder("SELECT MIN(created_at) AS oldest FROM (");
+    for (int from = 0; from < partitions; from += PROBES_PER_STATEMENT) {
+      int to = Math.min(partitions, from + PROBES_PER_STATEMENT);
+      StringBuilder sql =
+          new StringBuilder(
+              "SELECT MIN(CASE WHEN last_row = 0 THEN seq END) AS low, MAX(seq) AS high,"
+                  + " MIN(CASE WHEN last_row = 0 THEN created_at END) AS oldest FROM (");
       for (int p = from; p < to; p++) {
-        sql.append(p == from ? "" : " UNION ALL ")
-            .append("(SELECT created_at FROM ")
-            .append(t)
-            .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq LIMIT 1)");
+        for (int last = 0; last < 2; last++) {
+          sql.append(p == from && last == 0 ? "" : " UNION ALL ")
+              .append("(SELECT ")
+              .append(last)
+              .append(" AS last_row, seq, created_at FROM ")
+              .append(t)
+              .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
+              .append(last == 1 ? " DESC" : "")
+              .append(" LIMIT 1)");
+        }
       }
-      sql.append(") oldest_per_partition");
+      sql.append(") ends");
       try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+        int index = 1;
         for (int p = from; p < to; p++) {
-          statement.setInt(p - from + 1, p);
+          statement.setInt(index++, p);
+          statement.setInt(index++, p);
         }
         try (ResultSet rs = statement.executeQuery()) {
-          rs.next();
-          Instant first = dialect.getInstant(rs, "oldest");
-          if (first != null && (oldest == null || first.isBefore(oldest))) {
-            oldest = first;
+          if (rs.next() && rs.getObject("low") != null) {
+            low = Math.min(low, rs.getLong("low"));
+            high = Math.max(high, rs.getLong("high"));
+            Instant first = dialect.getInstant(rs, "oldest");
+            if (first != null && (oldest == null || first.isBefore(oldest))) {
+              oldest = first;
+            }
           }
         }
       }
     }
-    return new Stats(backlog, oldest);
+    return new Ends(low, high, oldest);
   }
 
   /** The most parked events {@link #parked} counts; more read as this many. */
@@ -120,8 +168,7 @@ public final class OutboxStats {
   /**
    * The number of pending rows (also CDC's backlog; its lag comes from the stream), exact up to
    * {@link #BACKLOG_COUNT_LIMIT}. Above, it is the span of {@code seq} between the lowest and the
-   * highest pending row (two probes at the ends of the primary key's index, found through the
-   * pending rows): an upper bound, exact while pending rows are consecutive, as in a backlog that
+   * highest pending row (two probes per partition at the ends of its pending rows): an upper bound, exact while pending rows are consecutive, as in a backlog that
    * builds up during a broker outage. A full {@code COUNT(*)} of ten million pending rows every
    * metrics interval read the whole pending index (and waited on I/O) while the relay drained.
    */
@@ -131,62 +178,27 @@ public final class OutboxStats {
 
   /** {@link #backlog(Connection)} with another count limit (for tests). */
   long backlog(Connection c, int countLimit) throws SQLException {
-    long counted;
+    long counted = count(c, countLimit);
+    if (counted < countLimit) {
+      return counted;
+    }
+    // Rows may have been published between the statements: never below what was counted.
+    return Math.max(counted, ends(c, maxPendingPartition(c) + 1).span());
+  }
+
+  /** Pending rows, counted up to {@code limit}. */
+  private long count(Connection c, int limit) throws SQLException {
     try (PreparedStatement statement =
         c.prepareStatement(
             "SELECT COUNT(*) FROM (SELECT 1 FROM "
                 + t
                 + " WHERE status = 'PENDING' LIMIT ?) pending_rows")) {
-      statement.setInt(1, countLimit);
+      statement.setInt(1, limit);
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
-        counted = rs.getLong(1);
+        return rs.getLong(1);
       }
     }
-    if (counted < countLimit) {
-      return counted;
-    }
-    // Rows may have been published between the statements: never below what was counted.
-    return Math.max(counted, seqSpan(c, maxPendingPartition(c) + 1));
-  }
-
-  /**
-   * Highest minus lowest {@code seq} of the pending rows, plus one: the first and the last pending
-   * row of each partition, one probe each of the pending index, {@value #PROBES_PER_STATEMENT}
-   * partitions per statement.
-   */
-  private long seqSpan(Connection c, int partitions) throws SQLException {
-    long low = Long.MAX_VALUE;
-    long high = Long.MIN_VALUE;
-    for (int from = 0; from < partitions; from += PROBES_PER_STATEMENT) {
-      int to = Math.min(partitions, from + PROBES_PER_STATEMENT);
-      StringBuilder sql = new StringBuilder("SELECT MIN(seq), MAX(seq) FROM (");
-      for (int p = from; p < to; p++) {
-        for (String direction : List.of("", " DESC")) {
-          sql.append(p == from && direction.isEmpty() ? "" : " UNION ALL ")
-              .append("(SELECT seq FROM ")
-              .append(t)
-              .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
-              .append(direction)
-              .append(" LIMIT 1)");
-        }
-      }
-      sql.append(") ends");
-      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
-        int index = 1;
-        for (int p = from; p < to; p++) {
-          statement.setInt(index++, p);
-          statement.setInt(index++, p);
-        }
-        try (ResultSet rs = statement.executeQuery()) {
-          if (rs.next() && rs.getObject(1) != null) {
-            low = Math.min(low, rs.getLong(1));
-            high = Math.max(high, rs.getLong(2));
-          }
-        }
-      }
-    }
-    return low > high ? 0 : high - low + 1;
   }
 
   private static final int PROBES_PER_STATEMENT = 128;

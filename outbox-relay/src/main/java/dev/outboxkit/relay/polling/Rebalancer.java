@@ -265,23 +265,32 @@ final class Rebalancer {
     if (!free.isEmpty()) {
       Collections.rotate(free, Math.floorMod(me.hashCode(), free.size()));
     }
-    int claimed = 0;
+    List<LeaseRow> taken = new ArrayList<>();
     for (LeaseRow row : free) {
-      if (claimed == count) {
+      if (taken.size() == count) {
         break;
       }
-      boolean taken =
+      boolean won =
           row.owner() != null && dead.contains(row.owner())
               ? store.claimFrom(
                   c, row.partition(), row.epoch(), row.expiresAt(), row.owner(), me, expires)
               : store.claim(c, row.partition(), row.epoch(), me, now, expires);
-      if (taken) {
-        gate.load(row.partition(), rows.retrying(c, row.partition()));
-        leases.claimed(row.partition(), row.epoch() + 1);
-        claimed++;
-        log.debug("Relay {} claimed outbox partition {}", me, row.partition());
+      if (won) {
+        taken.add(row);
       }
     }
-    return claimed;
+    if (taken.isEmpty()) {
+      return 0;
+    }
+    // The failed keys of every partition won, in one read of their pending rows, loaded before any
+    // of the partitions can be read (leases.claimed).
+    Map<Integer, Map<String, Instant>> retrying =
+        rows.retrying(c, taken.stream().map(LeaseRow::partition).toList());
+    for (LeaseRow row : taken) {
+      gate.load(row.partition(), retrying.getOrDefault(row.partition(), Map.of()));
+      leases.claimed(row.partition(), row.epoch() + 1);
+      log.debug("Relay {} claimed outbox partition {}", me, row.partition());
+    }
+    return taken.size();
   }
 }

@@ -229,6 +229,11 @@ class OutboxRowsIntegrationTests {
         Statement s = c.createStatement()) {
       assertThat(stats.backlog(c, 100)).as("under the limit: counted").isEqualTo(30);
       assertThat(stats.backlog(c, 10)).as("over it: consecutive rows, exact").isEqualTo(30);
+      java.time.Instant oldest = stats.stats(c, 4, 100).oldest();
+      assertThat(oldest).isNotNull();
+      assertThat(stats.stats(c, 4, 10))
+          .as("the gauges' stats estimate the same way, the oldest from the same probes")
+          .isEqualTo(new OutboxStats.Stats(30, oldest));
       s.execute(
           "UPDATE outbox_event SET status = 'DEAD' WHERE seq IN (SELECT seq FROM outbox_event"
               + " ORDER BY seq OFFSET 10 LIMIT 5)");
@@ -238,8 +243,48 @@ class OutboxRowsIntegrationTests {
           "DELETE FROM outbox_event WHERE seq IN (SELECT seq FROM outbox_event WHERE status ="
               + " 'PENDING' ORDER BY seq DESC LIMIT 22)");
       assertThat(stats.backlog(c, 2)).as("over the limit: the span of what is left").isEqualTo(3);
+      assertThat(stats.stats(c, 4, 2).backlog()).isEqualTo(3);
       s.execute("DELETE FROM outbox_event");
       assertThat(stats.backlog(c, 10)).isZero();
+    }
+  }
+
+  /**
+   * Issue 23: a lease claim reads the failed keys of every partition it won in one statement (one
+   * statement per partition visited every page of a large backlog once per partition); by
+   * partition, the same keys and earliest retry times as one read per partition.
+   */
+  @Test
+  void theFailedKeysOfSeveralPartitionsAreReadInOneStatementByPartition() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      s.execute(
+          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+              + " partition_no, attempts, next_attempt_at) SELECT gen_random_uuid(), 'retry',"
+              + " 'key-' || (i % 6), 'Failed', '\\x30'::bytea, now(), i % 3,"
+              + " CASE WHEN i % 4 = 0 THEN 1 ELSE 0 END,"
+              + " CASE WHEN i % 4 = 0 THEN TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL"
+              + " '1 second' END FROM generate_series(0, 23) AS i");
+    }
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection()) {
+      Map<Integer, Map<String, java.time.Instant>> all = rows.retrying(c, List.of(0, 1, 2, 5));
+      for (int partition : List.of(0, 1, 2, 5)) {
+        assertThat(all.getOrDefault(partition, Map.of()))
+            .as("partition %d", partition)
+            .isEqualTo(rows.retrying(c, partition));
+      }
+      // The rows i = 0, 4, 8, 12, 16, 20 failed: 0 and 12 are key-0 in partition 0 (the earlier
+      // retry time wins), 4 and 16 key-4 in partition 1, 8 and 20 key-2 in partition 2.
+      assertThat(all.get(0))
+          .containsOnlyKeys("key-0")
+          .containsEntry("key-0", java.time.Instant.parse("2026-01-01T00:00:00Z"));
+      assertThat(all.get(1)).containsOnlyKeys("key-4");
+      assertThat(all.get(2)).containsOnlyKeys("key-2");
+      assertThat(all).doesNotContainKey(5);
+      assertThat(rows.retrying(c, List.of())).isEmpty();
     }
   }
 
