@@ -97,10 +97,11 @@ public final class OutboxStats {
                   + " MIN(CASE WHEN last_row = 0 THEN created_at END) AS oldest FROM (");
       for (int p = from; p < to; p++) {
         for (int last = 0; last < 2; last++) {
+          // The last row's probe reads the index only (its created_at is not needed).
           sql.append(p == from && last == 0 ? "" : " UNION ALL ")
               .append("(SELECT ")
               .append(last)
-              .append(" AS last_row, seq, created_at FROM ")
+              .append(last == 0 ? " AS last_row, seq, created_at FROM " : ", seq, NULL FROM ")
               .append(t)
               .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
               .append(last == 1 ? " DESC" : "")
