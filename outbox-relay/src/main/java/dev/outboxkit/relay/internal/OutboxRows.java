@@ -268,8 +268,8 @@ public final class OutboxRows {
    * one statement (read at lease claim). One statement, not one per partition: the statement reads
    * every pending row of the partitions (nothing indexes the failed ones alone), and the rows of
    * the partitions are interleaved on the table's pages, so one statement per partition visited
-   * every page of a backlog once per partition: 16 partitions of a 1 M backlog took tens of
-   * seconds on the lease thread before the first send.
+   * every page of a backlog once per partition: 16 partitions of a 1 M backlog took tens of seconds
+   * on the lease thread before the first send.
    */
   public Map<Integer, Map<String, Instant>> retrying(Connection c, Collection<Integer> partitions)
       throws SQLException {

@@ -8,7 +8,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -47,16 +46,16 @@ public final class OutboxStats {
 
   /**
    * {@link Stats} without visiting every pending row: the count is exact up to {@link
-   * #BACKLOG_COUNT_LIMIT} and estimated above it as in {@link #backlog}, and the oldest event is the
-   * first by {@code seq} of each partition. {@code seq} and {@code created_at} are set together at
-   * append, so this is the oldest up to clock skew between writers; {@code MIN(created_at)} instead
-   * read the whole backlog every metrics interval.
+   * #BACKLOG_COUNT_LIMIT} and estimated above it as in {@link #backlog}, and the oldest event is
+   * the first by {@code seq} of each partition. {@code seq} and {@code created_at} are set together
+   * at append, so this is the oldest up to clock skew between writers; {@code MIN(created_at)}
+   * instead read the whole backlog every metrics interval.
    *
-   * <p>The first pending row of each partition (for the oldest and for the low end of the
-   * estimate) is found once, in the same probes: finding it walks every index entry of the rows
-   * deleted before it that vacuum has not removed yet, which with a snapshot held elsewhere (a long
-   * query, a forgotten {@code BEGIN}) is every row published since, so each such walk costs as much
-   * as a read of the relay.
+   * <p>The first pending row of each partition (for the oldest and for the low end of the estimate)
+   * is found once, in the same probes: finding it walks every index entry of the rows deleted
+   * before it that vacuum has not removed yet, which with a snapshot held elsewhere (a long query,
+   * a forgotten {@code BEGIN}) is every row published since, so each such walk costs as much as a
+   * read of the relay.
    */
   public Stats stats(Connection c, int partitions) throws SQLException {
     return stats(c, partitions, BACKLOG_COUNT_LIMIT);
@@ -169,9 +168,10 @@ public final class OutboxStats {
   /**
    * The number of pending rows (also CDC's backlog; its lag comes from the stream), exact up to
    * {@link #BACKLOG_COUNT_LIMIT}. Above, it is the span of {@code seq} between the lowest and the
-   * highest pending row (two probes per partition at the ends of its pending rows): an upper bound, exact while pending rows are consecutive, as in a backlog that
-   * builds up during a broker outage. A full {@code COUNT(*)} of ten million pending rows every
-   * metrics interval read the whole pending index (and waited on I/O) while the relay drained.
+   * highest pending row (two probes per partition at the ends of its pending rows): an upper bound,
+   * exact while pending rows are consecutive, as in a backlog that builds up during a broker
+   * outage. A full {@code COUNT(*)} of ten million pending rows every metrics interval read the
+   * whole pending index (and waited on I/O) while the relay drained.
    */
   public long backlog(Connection c) throws SQLException {
     return backlog(c, BACKLOG_COUNT_LIMIT);
