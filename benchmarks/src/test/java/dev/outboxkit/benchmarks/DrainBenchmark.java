@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
  * bench.keys} (500), {@code bench.partitions} (topic partitions, 8), {@code bench.passes} (3),
  * {@code bench.contenders} (hand-rolled,outboxkit-polling), {@code bench.vacuum} (true), {@code
  * bench.timeout} (seconds per pass, 600; a pass that times out reports its rate so far and is
- * listed); {@code bench.batch} and {@code bench.threads} override
- * OutboxKit's defaults; {@code bench.holdSnapshot} (false): another session holds a {@code
- * REPEATABLE READ} snapshot from before each contender starts until the pass ends ({@link
- * HeldSnapshot}); contender {@code snapshot-position} is the {@link SnapshotPositionRelay}.
+ * listed); {@code bench.batch} and {@code bench.threads} override OutboxKit's defaults; {@code
+ * bench.holdSnapshot} (false): another session holds a {@code REPEATABLE READ} snapshot from before
+ * each contender starts until the pass ends ({@link HeldSnapshot}); contender {@code
+ * snapshot-position} is the {@link SnapshotPositionRelay}.
  */
 @ServerTest
 class DrainBenchmark {
