@@ -38,7 +38,8 @@ import org.junit.jupiter.api.Test;
  * ends, so no row deleted during the drain can be vacuumed or its index entries killed); {@code
  * bench.batch} and {@code bench.threads} override OutboxKit's defaults. A pass that times out is
  * reported with the rate of what arrived in time, marked as such, and the rest of its backlog is
- * deleted before the next pass.
+ * deleted before the next pass. Contender {@code snapshot-position} is the {@link
+ * SnapshotPositionRelay} (no deletes on the hot path).
  */
 @ServerTest
 class DrainBenchmark {
@@ -56,7 +57,11 @@ class DrainBenchmark {
   static final Map<String, DrainContender> KNOWN = new LinkedHashMap<>();
 
   static {
-    for (DrainContender c : List.of(new HandRolledContender(), new OutboxKitPollingContender())) {
+    for (DrainContender c :
+        List.of(
+            new HandRolledContender(),
+            new OutboxKitPollingContender(),
+            new SnapshotPositionContender())) {
       KNOWN.put(c.name(), c);
     }
   }
