@@ -117,8 +117,21 @@ public final class RelayDefaults {
   /** CDC: the PostgreSQL publication, limited to the outbox table. */
   public static final String CDC_PUBLICATION = "outboxkit_pub";
 
-  /** CDC: the MySQL/MariaDB replica server id. */
-  public static final long CDC_SERVER_ID = 184_054;
+  /**
+   * CDC: the lowest MySQL/MariaDB replica server id an engine derives from its name when {@code
+   * cdc.server-id} is not set. Hand-numbered replicas and Debezium's examples use small ids (1, 2,
+   * 100, 5400-6400); the derived ids stay above a million.
+   *
+   * @since 0.9
+   */
+  public static final long CDC_DERIVED_SERVER_ID_MIN = 1_000_000;
+
+  /**
+   * CDC: the highest derived replica server id, the largest id MySQL and MariaDB accept (2^32 - 1).
+   *
+   * @since 0.9
+   */
+  public static final long CDC_DERIVED_SERVER_ID_MAX = 4_294_967_295L;
 
   /** CDC: how often the engine records its position while the outbox is idle. */
   public static final Duration CDC_HEARTBEAT_INTERVAL = Duration.ofSeconds(10);

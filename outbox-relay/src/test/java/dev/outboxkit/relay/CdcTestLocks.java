@@ -4,10 +4,10 @@ package dev.outboxkit.relay;
 final class CdcTestLocks {
 
   /**
-   * The binlog client of a CDC engine on the shared MySQL or MariaDB server: engines built with the
-   * default {@code cdc.server-id} connect as the same replica, and the server refuses the second
-   * ("A slave with the same server_uuid/server_id is already connected"), so such classes take
-   * turns.
+   * The binlog clients of CDC engines on the shared MySQL or MariaDB server. Engines with different
+   * names derive different {@code cdc.server-id}s (a server refuses a second client with the same
+   * id: "A slave with the same server_uuid/server_id is already connected"), but these classes
+   * still take turns: each starts several engines and snapshots, which is heavy on two cores.
    */
   static final String BINLOG_CLIENTS = "mysql-family-binlog-clients";
 

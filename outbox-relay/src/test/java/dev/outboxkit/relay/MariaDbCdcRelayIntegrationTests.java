@@ -46,6 +46,30 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   }
 
   /**
+   * Issue 20: two engines with different names and no {@code cdc.server-id} read one server at the
+   * same time. Before, both connected as replica 184054 and the server dropped one whenever the
+   * other connected ("A slave with the same server_uuid/server_id is already connected").
+   */
+  @Test
+  void twoEnginesWithDifferentNamesReadOneServerAtTheSameTime() {
+    OutboxRelay first = relay(c -> c, b -> b);
+    OutboxRelay second = relay(c -> c.name(engine + "_b"), b -> b);
+    first.start();
+    second.start();
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "twice", "Twice", "0")));
+    try (KafkaReader reader = reader(topic)) {
+      // Each engine publishes the event once.
+      assertThat(reader.readAtLeast(2, Duration.ofSeconds(60))).hasSize(2);
+    }
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "again", "Again", "1")));
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(4, Duration.ofSeconds(60))).hasSize(4);
+    }
+    assertThat(first.status().lastError()).isNull();
+    assertThat(second.status().lastError()).isNull();
+  }
+
+  /**
    * Issue 12: a {@code jdbc:mysql:} URL (MySQL Connector/J) that reaches MariaDB gets the MariaDB
    * connector (the MySQL connector fails on MariaDB's binlog status statement).
    */

@@ -59,9 +59,9 @@ abstract class PayloadEncryptionContractTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
-  private static final String PAN = "4111111111111111";
+  static final String PAN = "4111111111111111";
 
-  private final List<OutboxRelay> relays = new ArrayList<>();
+  final List<OutboxRelay> relays = new ArrayList<>();
 
   @AfterEach
   void close() throws Exception {
@@ -228,14 +228,14 @@ abstract class PayloadEncryptionContractTests {
     }
   }
 
-  private OutboxRelay started(OutboxRelay.Builder builder) {
+  OutboxRelay started(OutboxRelay.Builder builder) {
     OutboxRelay relay = builder.build();
     relays.add(relay);
     relay.start();
     return relay;
   }
 
-  private static OutboxEvent append(
+  static OutboxEvent append(
       JdbcTransactions tx,
       OutboxDialect dialect,
       TinkPayloadCodec codec,
@@ -250,11 +250,11 @@ abstract class PayloadEncryptionContractTests {
                     type, card, "CardStored", new String(json(card), StandardCharsets.UTF_8))));
   }
 
-  private static byte[] json(String card) {
+  static byte[] json(String card) {
     return ("{\"card\":\"" + card + "\",\"pan\":\"" + PAN + "\"}").getBytes(StandardCharsets.UTF_8);
   }
 
-  private Map<String, byte[]> storedPayloads(OutboxDialect dialect) throws Exception {
+  Map<String, byte[]> storedPayloads(OutboxDialect dialect) throws Exception {
     Map<String, byte[]> stored = new LinkedHashMap<>();
     try (Connection c = db().dataSource().getConnection();
         Statement s = c.createStatement();
@@ -277,7 +277,7 @@ abstract class PayloadEncryptionContractTests {
     }
   }
 
-  private static ConsumerRecord<byte[], byte[]> record(
+  static ConsumerRecord<byte[], byte[]> record(
       List<ConsumerRecord<byte[], byte[]>> records, OutboxEvent event) {
     return records.stream()
         .filter(r -> event.id().toString().equals(headers(r).get(OutboxHeaders.EVENT_ID)))
@@ -285,7 +285,7 @@ abstract class PayloadEncryptionContractTests {
         .orElseThrow(() -> new AssertionError("no record of event " + event.id()));
   }
 
-  private static String text(byte[] bytes) {
+  static String text(byte[] bytes) {
     return new String(bytes, StandardCharsets.ISO_8859_1);
   }
 }

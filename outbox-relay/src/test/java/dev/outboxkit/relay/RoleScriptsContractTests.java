@@ -290,6 +290,44 @@ abstract class RoleScriptsContractTests {
   }
 
   /**
+   * Issue 20: a relay whose role may not append to the audit trail (role scripts older than 0.7, or
+   * a hand-made role) stops at start-up naming the table, the grant and the script, instead of
+   * starting and failing the operator's first replay or purge. Re-running the shipped script mends
+   * it.
+   */
+  @Test
+  void relayWhoseRoleMayNotAppendToTheAuditTrailIsRefusedAtStartUpUntilTheScriptIsRerun()
+      throws SQLException {
+    String script = "dev/outboxkit/roles/" + database().kind().key() + "/outboxkit-roles-relay.sql";
+    try {
+      admin("REVOKE INSERT ON outbox_audit FROM outboxkit_relay");
+      try (OutboxRelay relay =
+          RelayTestSupport.fastRelay(as("relay"), kafka.bootstrapServers()).build()) {
+        assertThatThrownBy(relay::start)
+            .hasMessageContaining("outbox_audit")
+            .hasMessageContaining("INSERT")
+            .hasMessageContaining(script);
+      }
+    } finally {
+      for (String sql : ShippedScripts.statements(script)) {
+        admin(sql);
+      }
+    }
+    try (OutboxRelay relay =
+        RelayTestSupport.fastRelay(as("relay"), kafka.bootstrapServers()).build()) {
+      relay.start();
+      assertThat(relay.status().lastError()).isNull();
+    }
+  }
+
+  private void admin(String sql) throws SQLException {
+    try (Connection c = database().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /**
    * The polling relay's parked-event work under its role: a poison event (its topic does not exist)
    * is parked, listed, replayed once the topic exists and published; another is purged.
    */

@@ -32,7 +32,8 @@ import org.jspecify.annotations.Nullable;
  * @param publication the PostgreSQL publication, limited to the outbox table
  * @param autoCreate whether to create the publication (PostgreSQL) and the state table when
  *     missing; otherwise a missing one stops the start naming the statement to run
- * @param serverId the MySQL/MariaDB replica server id, unique among the server's replicas
+ * @param serverId the MySQL/MariaDB replica server id, unique among the server's replicas; by
+ *     default derived from {@code name} (see {@link Builder#serverId(long)})
  * @param heartbeatInterval how often the engine records its position while the outbox is idle, so
  *     PostgreSQL can recycle WAL written for other tables
  * @param stateTable the table of leases and offsets
@@ -144,7 +145,7 @@ public record CdcOptions(
     private String name = RelayDefaults.CDC_NAME;
     private String publication = RelayDefaults.CDC_PUBLICATION;
     private boolean autoCreate;
-    private long serverId = RelayDefaults.CDC_SERVER_ID;
+    private @Nullable Long serverId;
     private Duration heartbeatInterval = RelayDefaults.CDC_HEARTBEAT_INTERVAL;
     private OutboxTable stateTable = OutboxTable.of(RelayDefaults.CDC_STATE_TABLE);
     private @Nullable String offsetsInKafka;
@@ -172,6 +173,19 @@ public record CdcOptions(
       return this;
     }
 
+    /**
+     * The MySQL/MariaDB replica server id the binlog client connects as; it must differ from every
+     * other replica and binlog client of that server, or the server drops the older connection ("A
+     * slave with the same server_uuid/server_id is already connected").
+     *
+     * <p>Default: derived from the engine's {@link #name(String) name}, a hash (SHA-256) of the
+     * name into {@link RelayDefaults#CDC_DERIVED_SERVER_ID_MIN} to {@link
+     * RelayDefaults#CDC_DERIVED_SERVER_ID_MAX}, the same on every start and every replica of the
+     * relay. Engines with different names thus get different ids without configuration: two names
+     * collide with probability 1 in 4.29 billion (n engines on one server: about n²/8.6 billion).
+     * Set an id when the server's replicas are numbered in that range or an id is assigned by
+     * policy; a set id always wins.
+     */
     public Builder serverId(long serverId) {
       this.serverId = serverId;
       return this;
@@ -203,6 +217,7 @@ public record CdcOptions(
     }
 
     public CdcOptions build() {
+      Objects.requireNonNull(name, "cdc.name");
       return new CdcOptions(
           name,
           jdbcUrl,
@@ -210,7 +225,7 @@ public record CdcOptions(
           password,
           publication,
           autoCreate,
-          serverId,
+          serverId != null ? serverId : MySqlChangeLog.defaultServerId(name),
           heartbeatInterval,
           stateTable,
           offsetsInKafka,

@@ -3,6 +3,7 @@ package dev.outboxkit.relay.cdc;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.AuditAccess;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.RelaySettings;
 import java.sql.Connection;
@@ -62,6 +63,8 @@ final class CdcStartUp {
             verifyStateTable(c, dialect, options);
             return null;
           });
+      AuditAccess.verify(
+          jdbc, dialect, settings.table(), "outboxkit_cdc_relay", "outboxkit-roles-cdc.sql");
       return new Verified(dialect, source);
     }
   }

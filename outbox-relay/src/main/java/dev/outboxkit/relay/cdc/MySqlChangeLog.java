@@ -1,7 +1,12 @@
 package dev.outboxkit.relay.cdc;
 
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.relay.RelayDefaults;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -60,6 +65,26 @@ class MySqlChangeLog extends ChangeLogSource {
     // neither lock nor consistent-snapshot transaction, and a transaction written to the binlog
     // before the position but not yet visible to the read view is lost: see docs/cdc.md.
     p.setProperty("snapshot.locking.mode", "minimal");
+  }
+
+  /**
+   * The replica server id of an engine whose {@code cdc.server-id} is not set: the first eight
+   * bytes of the SHA-256 of its name, reduced into the derived range. Stable across starts and
+   * releases (a changed id is harmless for the offsets, which are keyed by name, but would surprise
+   * an operator who allowed it in a firewall or monitoring rule).
+   */
+  static long defaultServerId(String engineName) {
+    byte[] hash;
+    try {
+      hash =
+          MessageDigest.getInstance("SHA-256").digest(engineName.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+    long span =
+        RelayDefaults.CDC_DERIVED_SERVER_ID_MAX - RelayDefaults.CDC_DERIVED_SERVER_ID_MIN + 1;
+    return RelayDefaults.CDC_DERIVED_SERVER_ID_MIN
+        + Long.remainderUnsigned(ByteBuffer.wrap(hash).getLong(), span);
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.delivery.KeyHolds;
 import dev.outboxkit.relay.delivery.ManagedBatchSender;
+import dev.outboxkit.relay.internal.AuditAccess;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
@@ -16,8 +17,8 @@ import dev.outboxkit.relay.kafka.KafkaPublishers;
 import java.sql.SQLException;
 
 /**
- * The polling relay's checks before anything starts (the outbox and lease tables, and the
- * partitions of pending events), and the lease manager and producers it starts with.
+ * The polling relay's checks before anything starts (the outbox, lease and audit tables, the audit
+ * grant, and the partitions of pending events), and the lease manager and producers it starts with.
  */
 final class PollingStartUp {
 
@@ -38,6 +39,8 @@ final class PollingStartUp {
           RelaySchema.verify(c, dialect, settings.leaseTable(), settings.memberTable());
           return null;
         });
+    AuditAccess.verify(
+        jdbc, dialect, settings.table(), "outboxkit_relay", "outboxkit-roles-relay.sql");
     OutboxRows rows = new OutboxRows(dialect, settings.table());
     int highest = jdbc.autoCommit(new OutboxStats(dialect, settings.table())::maxPendingPartition);
     if (highest >= settings.partitions()) {

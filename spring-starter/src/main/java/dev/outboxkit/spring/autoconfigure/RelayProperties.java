@@ -230,7 +230,9 @@ public record RelayProperties(
    *     spring.datasource.password.
    * @param publication The PostgreSQL publication, limited to the outbox table.
    * @param autoCreate Whether to create the publication and the CDC state table when missing.
-   * @param serverId MySQL/MariaDB replica server id, unique among the server's replicas.
+   * @param serverId MySQL/MariaDB replica server id, unique among the server's replicas and binlog
+   *     clients. Default: derived from the engine name (a hash into 1000000 to 4294967295), so
+   *     engines with different names differ.
    * @param heartbeatInterval How often the engine records its position while the outbox is idle
    *     (keeps the slot from retaining WAL written for other tables).
    * @param offsetsTopic Store offsets in this Kafka topic instead of the CDC state table.
