@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * LeaseManager} heartbeat (lease thread), the {@link PollingHousekeeping} gauges and purging (a
  * thread of their own), and on PostgreSQL a {@link PgNotificationListener}; {@link PollingStartUp}
  * checks the tables and builds the leases and producers. Every state change is one compare-and-set
- * on {@link #state}.
+ * on {@link #state}. With the default thread count, {@link PublishSlots} lets as many of the
+ * publishing threads read as the backlog needs.
  */
 final class PollingRelay implements OutboxRelay {
 
