@@ -46,7 +46,12 @@ class DrainBenchmark {
   static final Map<String, DrainContender> KNOWN = new LinkedHashMap<>();
 
   static {
-    for (DrainContender c : List.of(new HandRolledContender(), new OutboxKitPollingContender())) {
+    for (DrainContender c :
+        List.of(
+            new HandRolledContender(),
+            new OutboxKitPollingContender(),
+            new OutboxKitPollingContender(2),
+            new OutboxKitPollingContender(4))) {
       KNOWN.put(c.name(), c);
     }
   }
