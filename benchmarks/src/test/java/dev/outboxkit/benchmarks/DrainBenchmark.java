@@ -61,6 +61,8 @@ class DrainBenchmark {
         List.of(
             new HandRolledContender(),
             new OutboxKitPollingContender(),
+            new OutboxKitPollingContender(2),
+            new OutboxKitPollingContender(4),
             new SnapshotPositionContender())) {
       KNOWN.put(c.name(), c);
     }

@@ -9,9 +9,24 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  */
 final class OutboxKitPollingContender implements DrainContender {
 
+  /** A fixed number of publishing threads, or null for the defaults (and {@code bench.threads}). */
+  private final Integer fixedThreads;
+
+  OutboxKitPollingContender() {
+    this(null);
+  }
+
+  /**
+   * The same relay with {@code threads} fixed publishing threads, to run next to the defaults in
+   * one JVM ({@code outboxkit-polling-<threads>t}).
+   */
+  OutboxKitPollingContender(Integer threads) {
+    this.fixedThreads = threads;
+  }
+
   @Override
   public String name() {
-    return "outboxkit-polling";
+    return fixedThreads == null ? "outboxkit-polling" : "outboxkit-polling-" + fixedThreads + "t";
   }
 
   @Override
@@ -30,7 +45,7 @@ final class OutboxKitPollingContender implements DrainContender {
     if (batch != null) {
       builder.batchSize(batch);
     }
-    Integer threads = Integer.getInteger("bench.threads");
+    Integer threads = fixedThreads != null ? fixedThreads : Integer.getInteger("bench.threads");
     if (threads != null) {
       builder.publishThreads(threads);
     }

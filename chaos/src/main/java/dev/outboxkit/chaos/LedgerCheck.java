@@ -1,5 +1,7 @@
 package dev.outboxkit.chaos;
 
+import dev.outboxkit.outbox.OutboxDefaults;
+import dev.outboxkit.relay.RelayDefaults;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -106,8 +108,14 @@ final class LedgerCheck {
         }
       }
     }
+    // Per publishing thread a batch in flight and one read ahead; the relays run with the default
+    // thread count, which grows to maxPublishThreads under a backlog.
+    int threads =
+        RelayDefaults.maxPublishThreads(RelayDefaults.PUBLISH_THREADS, OutboxDefaults.PARTITIONS);
     long bound =
-        faults.stream().mapToLong(f -> (long) f.relaysHit() * 2 * config.batchSize()).sum();
+        faults.stream()
+            .mapToLong(f -> (long) f.relaysHit() * 2 * threads * config.batchSize())
+            .sum();
 
     Timing timing = Timing.of(ledger, deliveries, faults, config, endMillis);
     if (lost > 0) {

@@ -287,7 +287,9 @@ public interface OutboxRelay extends AutoCloseable {
      * thread publishes a share of the instance's partitions (partition mod threads) with its own
      * producer, so reading, sending and marking of different partitions overlap. Per-key order is
      * unaffected (a key lives in one partition); the crash duplicate bound becomes one batch per
-     * thread.
+     * thread. The default adapts to the backlog (without transactional fencing): {@link
+     * RelayDefaults#maxPublishThreads} threads start and 1 to all of them read, as reads come back
+     * full or not; any other value is a fixed count.
      *
      * @param threads 1 to 16
      */

@@ -41,9 +41,34 @@ public final class RelayDefaults {
 
   /**
    * Publishing threads per relay instance: {@value}. Each owns a share of the instance's partitions
-   * and its own producer.
+   * and its own producer. With this default (and without transactional fencing) the polling relay
+   * adapts to a backlog: it starts {@link #maxPublishThreads} threads, of which one reads at first;
+   * while reads come back full another one takes a share of the partitions, and after a while
+   * without a full read one gives its share back. Any other value is a fixed number of threads.
    */
   public static final int PUBLISH_THREADS = 1;
+
+  /**
+   * The most publishing threads the polling relay grows to under a backlog with the default {@link
+   * #PUBLISH_THREADS}: {@value}, or fewer when there are fewer partitions. Each thread has one
+   * batch in flight and one read ahead, so it multiplies the crash duplicate bound.
+   *
+   * @since 0.8
+   */
+  public static final int ADAPTIVE_MAX_PUBLISH_THREADS = 4;
+
+  /**
+   * The most publishing threads the polling relay runs with {@code publishThreads} set, over {@code
+   * partitions} outbox partitions: {@link #ADAPTIVE_MAX_PUBLISH_THREADS} (at most one per
+   * partition) for the default, the number itself otherwise.
+   *
+   * @since 0.8
+   */
+  public static int maxPublishThreads(int publishThreads, int partitions) {
+    return publishThreads == PUBLISH_THREADS
+        ? Math.max(1, Math.min(ADAPTIVE_MAX_PUBLISH_THREADS, partitions))
+        : publishThreads;
+  }
 
   /** The shortest wait between polls of an idle outbox. */
   public static final Duration MIN_POLL_INTERVAL = Duration.ofMillis(10);

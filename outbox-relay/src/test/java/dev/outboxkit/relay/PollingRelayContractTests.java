@@ -165,6 +165,65 @@ abstract class PollingRelayContractTests {
     await().atMost(Duration.ofSeconds(30)).until(() -> rows("1 = 1") == 0);
   }
 
+  /** Whether the relays of this contract adapt their publishing threads (not when fenced). */
+  boolean adaptsPublishThreads() {
+    return true;
+  }
+
+  /**
+   * Issue 23: with the default thread count a backlog adds publishing threads (partitions move
+   * between them only while no batch is open), and every event still arrives in per-key order.
+   */
+  @Test
+  void aBacklogAddsPublishingThreadsAndKeepsPerKeyOrder() throws Exception {
+    int keys = 200;
+    int perKey = 200;
+    for (int n = 0; n < perKey; n++) {
+      int seq = n;
+      tx.execute(
+          c ->
+              outbox.appendAll(
+                  java.util.stream.IntStream.range(0, keys)
+                      .mapToObj(k -> OutboxMessage.of(topic, "key-" + k, "Counted", seq + ":" + k))
+                      .toList()));
+    }
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    OutboxRelay relay = relay(b -> b.meterRegistry(registry));
+    relay.start();
+    AtomicInteger most = new AtomicInteger();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(10))
+        .until(
+            () -> {
+              most.accumulateAndGet(
+                  (int) registry.get("outbox.relay.publish.threads").gauge().value(), Math::max);
+              return rows("status = 'PENDING'") == 0;
+            });
+    try (KafkaReader reader = reader()) {
+      List<ConsumerRecord<byte[], byte[]>> records =
+          reader.readUntil(r -> Ordering.of(r).distinct() >= keys * perKey, Duration.ofSeconds(60));
+      Ordering ordering = Ordering.of(records);
+      assertThat(ordering.violations()).isEmpty();
+      assertThat(ordering.distinct()).isEqualTo(keys * perKey);
+    }
+    if (adaptsPublishThreads()) {
+      // The threads stay for 5 s after the last full read, so the gauge is seen above 1 even on a
+      // fast drain.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(
+                          Math.max(
+                              most.get(),
+                              (int) registry.get("outbox.relay.publish.threads").gauge().value()))
+                      .isGreaterThan(1));
+    } else {
+      assertThat(most.get()).isEqualTo(1);
+    }
+  }
+
   @Test
   void threeRelaysDeliverEveryEventOfConcurrentWritersInPerKeyOrder() throws Exception {
     int keys = 200;
@@ -589,7 +648,8 @@ abstract class PollingRelayContractTests {
             new Class<?>[] {DataSource.class},
             (proxy, method, args) -> {
               if (method.getName().equals("getConnection")
-                  && Thread.currentThread().getName().equals("outboxkit-relay-pausing")
+                  // The first publishing thread: "-0" when the thread count adapts to the backlog.
+                  && Thread.currentThread().getName().matches("outboxkit-relay-pausing(-0)?")
                   && first.compareAndSet(true, false)) {
                 reached.countDown();
                 release.await();

@@ -21,4 +21,10 @@ class PostgresFencedPollingRelayIntegrationTests extends PollingRelayContractTes
   OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
     return builder.transactionalFencing("outboxkit-contract-" + topic);
   }
+
+  /** Fenced relays keep a fixed thread count: transactional ids must not move between producers. */
+  @Override
+  boolean adaptsPublishThreads() {
+    return false;
+  }
 }

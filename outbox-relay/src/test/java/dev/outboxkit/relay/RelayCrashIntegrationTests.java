@@ -100,11 +100,13 @@ class RelayCrashIntegrationTests {
           ordering.violations().size());
       assertThat(ordering.violations()).isEmpty();
       assertThat(ordering.distinct()).isEqualTo(keys * perKey);
-      // At most the batch in flight when the process died: the relay has one unacknowledged batch
-      // at a time, of up to ceil(batchSize / partitions) rows from each of the 16 partitions; with
-      // the default batch size a read grows under a backlog, up to maxBatchSize.
+      // At most the batches in flight when the process died: each publishing thread has one
+      // unacknowledged batch at a time, of up to ceil(batchSize / partitions) rows from each of the
+      // 16 partitions; with the default batch size a read grows under a backlog, up to
+      // maxBatchSize, and with the default thread count up to maxPublishThreads threads send.
       int batch = 16 * -Math.floorDiv(-RelayDefaults.maxBatchSize(RelayDefaults.BATCH_SIZE), 16);
-      assertThat(ordering.duplicates()).isLessThanOrEqualTo(batch);
+      int threads = RelayDefaults.maxPublishThreads(RelayDefaults.PUBLISH_THREADS, 16);
+      assertThat(ordering.duplicates()).isLessThanOrEqualTo(batch * threads);
     } finally {
       writer.shutdownNow();
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -22,6 +23,7 @@ public final class RelayMetrics {
 
   private final MeterRegistry registry;
   private final List<Meter> meters = new ArrayList<>();
+  private final String table;
   private final AtomicLong backlog = new AtomicLong(-1);
   private final AtomicLong lagMillis = new AtomicLong(-1);
   private final AtomicLong progress = new AtomicLong();
@@ -40,6 +42,7 @@ public final class RelayMetrics {
 
   public RelayMetrics(MeterRegistry registry, String table) {
     this.registry = registry;
+    this.table = table;
     Tags tags = Tags.of("table", table);
     meters.add(
         Gauge.builder("outbox.backlog", backlog, b -> b.get() < 0 ? Double.NaN : b.get())
@@ -241,6 +244,18 @@ public final class RelayMetrics {
   public @Nullable Duration lag() {
     long millis = lagMillis.get();
     return millis < 0 ? null : Duration.ofMillis(millis);
+  }
+
+  /**
+   * Registers {@code outbox.relay.publish.threads}: the polling relay's publishing threads that
+   * read now, as {@code active} reports them (fixed, or adapted to the backlog).
+   */
+  public void publishThreads(IntSupplier active) {
+    meters.add(
+        Gauge.builder("outbox.relay.publish.threads", active::getAsInt)
+            .tags(Tags.of("table", table))
+            .description("Publishing threads of this polling relay instance that read now")
+            .register(registry));
   }
 
   /** Removes this relay's meters, so a new relay on the same registry starts afresh. */

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * LeaseManager} heartbeat (lease thread), the {@link PollingHousekeeping} gauges and purging (a
  * thread of their own), and on PostgreSQL a {@link PgNotificationListener}; {@link PollingStartUp}
  * checks the tables and builds the leases and producers. Every state change is one compare-and-set
- * on {@link #state}.
+ * on {@link #state}. With the default thread count, {@link PublishSlots} lets as many of the
+ * publishing threads read as the backlog needs.
  */
 final class PollingRelay implements OutboxRelay {
 
@@ -164,7 +165,12 @@ final class PollingRelay implements OutboxRelay {
             settings.batchBytes(),
             settings.minPollInterval(),
             settings.maxPollInterval());
-    int threads = settings.publishThreads();
+    PublishSlots adaptive = adaptiveThreads(leases, id);
+    PartitionLeases slotLeases = adaptive == null ? leases : adaptive;
+    PollingStore reads =
+        adaptive == null ? store : adaptive.observing(store, settings.batchBytes());
+    int threads = adaptive == null ? settings.publishThreads() : adaptive.max();
+    metrics.publishThreads(adaptive == null ? () -> threads : adaptive::active);
     for (int slot = 0; slot < threads; slot++) {
       ManagedBatchSender publisher = PollingStartUp.publisher(settings, id, slot, threads);
       publishers.add(publisher);
@@ -173,8 +179,8 @@ final class PollingRelay implements OutboxRelay {
       signals.add(signal);
       loops.add(
           new PublishLoop(
-              store,
-              leases,
+              reads,
+              slotLeases,
               new DeliveryCore(policy, holds, breaker, metrics, publisher),
               publisher,
               signal,
@@ -224,12 +230,32 @@ final class PollingRelay implements OutboxRelay {
       worker.start();
     }
     log.info(
-        "Outbox relay {} started on {} ({} partitions, batch {}), owning {}",
+        "Outbox relay {} started on {} ({} partitions, batch {}, publishing threads {}), owning {}",
         id,
         settings.table(),
         settings.partitions(),
         batchEvents(settings.batchSize(), settings.transactionalIdPrefix() != null),
+        adaptive == null ? threads : "1 to " + threads + " by backlog",
         leases.owned());
+  }
+
+  /**
+   * With the default number of publishing threads and no transactional fencing, the slots that let
+   * as many of them read as the backlog needs; null for a fixed number. Fenced producers stay with
+   * one thread per partition share: a transactional id is per partition, and moving a partition to
+   * another thread's producer would fence the first one.
+   */
+  private @Nullable PublishSlots adaptiveThreads(PartitionLeases leases, String id) {
+    int max = RelayDefaults.maxPublishThreads(settings.publishThreads(), settings.partitions());
+    if (settings.publishThreads() != RelayDefaults.PUBLISH_THREADS
+        || settings.transactionalIdPrefix() != null
+        || max == 1) {
+      return null;
+    }
+    ThreadScaling scaling =
+        new ThreadScaling(
+            max, ThreadScaling.GROW_AFTER, ThreadScaling.IDLE_AFTER, System.nanoTime());
+    return new PublishSlots(leases, scaling, System::nanoTime, this::wakeUp, id);
   }
 
   /**

@@ -382,7 +382,8 @@ public record RelayProperties(
    *     (its first row always comes). With CDC, Debezium's max.queue.size.in.bytes.
    * @param publishThreads Publishing threads of this instance, each with a share of its partitions
    *     and its own producer. More overlap reading, sending and deleting; the crash duplicate bound
-   *     becomes one batch per thread.
+   *     becomes one batch per thread. Unset or 1 (without transactional fencing): adapts to the
+   *     backlog, 1 to min(4, partitions) threads reading; any other value is fixed.
    * @param minInterval First wait after an empty poll; it doubles while polls stay empty.
    * @param maxInterval Longest wait between polls of an idle outbox.
    * @param listenNotify Whether to wake up on PostgreSQL NOTIFY from the outbox trigger.
