@@ -5,6 +5,7 @@ import static dev.outboxkit.relay.internal.Checks.between;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.internal.cdc.ChangeLogSource;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -128,7 +129,7 @@ public record CdcOptions(
    *     yet
    */
   public String connectorClass(@Nullable String dialectName) {
-    return ChangeLogSource.guess(jdbcUrl, dialectName).connectorClass();
+    return ChangeLogSource.connectorClassFor(jdbcUrl, dialectName);
   }
 
   /** A builder with defaults: name {@code outboxkit}, publication {@code outboxkit_pub}. */
