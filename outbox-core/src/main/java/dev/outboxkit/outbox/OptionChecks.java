@@ -1,4 +1,4 @@
-package dev.outboxkit.outbox.internal;
+package dev.outboxkit.outbox;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -6,10 +6,13 @@ import java.util.Objects;
 /**
  * The range checks of every OutboxKit builder and properties class, so each option fails with the
  * same message shape: the option or property name, the allowed range, the value given.
+ *
+ * <p>Public so that the modules share this one implementation (a module does not use another's
+ * internal packages); it is meant for OutboxKit's own option types, applications need not use it.
  */
-public final class Checks {
+public final class OptionChecks {
 
-  private Checks() {}
+  private OptionChecks() {}
 
   /**
    * @param name the option or property, as the user writes it

@@ -1,7 +1,7 @@
 package dev.outboxkit.relay.cdc;
 
-import static dev.outboxkit.relay.internal.Checks.atLeast;
-import static dev.outboxkit.relay.internal.Checks.between;
+import static dev.outboxkit.outbox.OptionChecks.atLeast;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.RelayDefaults;

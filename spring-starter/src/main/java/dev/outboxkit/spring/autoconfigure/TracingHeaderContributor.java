@@ -1,4 +1,4 @@
-package dev.outboxkit.spring;
+package dev.outboxkit.spring.autoconfigure;
 
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.spi.HeaderContributor;
@@ -14,7 +14,7 @@ import java.util.Map;
  * the producer's trace even though the relay sends the record later, from another thread or
  * process.
  */
-public final class TracingHeaderContributor implements HeaderContributor {
+final class TracingHeaderContributor implements HeaderContributor {
 
   private final Tracer tracer;
   private final Propagator propagator;
@@ -23,7 +23,7 @@ public final class TracingHeaderContributor implements HeaderContributor {
    * @param tracer the application's tracer
    * @param propagator how trace context is written into headers
    */
-  public TracingHeaderContributor(Tracer tracer, Propagator propagator) {
+  TracingHeaderContributor(Tracer tracer, Propagator propagator) {
     this.tracer = tracer;
     this.propagator = propagator;
   }

@@ -7,6 +7,7 @@ import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -62,6 +63,8 @@ final class CdcTestSettings {
         clock,
         instanceId,
         null,
-        RelayDefaults.STALL_TIMEOUT);
+        RelayDefaults.STALL_TIMEOUT,
+        ObservationRegistry.NOOP,
+        null);
   }
 }

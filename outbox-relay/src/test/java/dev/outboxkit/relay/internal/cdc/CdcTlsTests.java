@@ -11,6 +11,7 @@ import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.spi.TopicRouter;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -239,6 +240,8 @@ class CdcTlsTests {
         Clock.systemUTC(),
         "test",
         null,
-        Duration.ofMinutes(5));
+        Duration.ofMinutes(5),
+        ObservationRegistry.NOOP,
+        null);
   }
 }
