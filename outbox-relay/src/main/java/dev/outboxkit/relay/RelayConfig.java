@@ -1,7 +1,7 @@
 package dev.outboxkit.relay;
 
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.OptionChecks;
+import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import java.time.Duration;
 import java.util.Arrays;
