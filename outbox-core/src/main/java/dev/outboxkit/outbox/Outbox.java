@@ -1,6 +1,6 @@
 package dev.outboxkit.outbox;
 
-import static dev.outboxkit.outbox.internal.Checks.between;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.outbox.internal.EventFactory;
 import dev.outboxkit.outbox.internal.JdbcOutboxStore;

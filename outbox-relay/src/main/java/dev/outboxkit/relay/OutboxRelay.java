@@ -1,6 +1,6 @@
 package dev.outboxkit.relay;
 
-import static dev.outboxkit.relay.internal.Checks.between;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;

@@ -1,5 +1,6 @@
 package dev.outboxkit.relay;
 
+import dev.outboxkit.outbox.OptionChecks;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import java.time.Duration;
@@ -437,20 +438,15 @@ public final class RelayConfig {
   }
 
   static void checkBetween(String name, long value, long min, long max) {
-    if (value < min || value > max) {
-      throw new IllegalArgumentException(
-          name + " must be between " + min + " and " + max + " but was " + value);
-    }
+    OptionChecks.between(name, value, min, max);
   }
 
+  /** As {@link OptionChecks#atLeast}, but a missing value is a bad option, not a bug. */
   static Duration checkAtLeast(String name, @Nullable Duration value, Duration min) {
     if (value == null) {
       throw new IllegalArgumentException(name + " must be set");
     }
-    if (value.compareTo(min) < 0) {
-      throw new IllegalArgumentException(name + " must be at least " + min + " but was " + value);
-    }
-    return value;
+    return OptionChecks.atLeast(name, value, min);
   }
 
   /**

@@ -2,10 +2,10 @@ package dev.outboxkit.relay;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.cdc.CdcRelays;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
-import dev.outboxkit.relay.polling.PollingRelays;
+import dev.outboxkit.relay.internal.polling.PollingRelays;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.cdc.CdcPreflightProbe;
+import dev.outboxkit.relay.internal.cdc.CdcPreflightProbe;
 import dev.outboxkit.test.MySqlServer;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;

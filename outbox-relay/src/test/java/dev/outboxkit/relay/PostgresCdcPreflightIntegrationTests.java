@@ -139,7 +139,7 @@ class PostgresCdcPreflightIntegrationTests {
         Statement s = c.createStatement()) {
       s.execute("DROP PUBLICATION IF EXISTS inserts_pub");
       try {
-        dev.outboxkit.relay.cdc.CdcPreflightProbe.checkCreatingPublication(
+        dev.outboxkit.relay.internal.cdc.CdcPreflightProbe.checkCreatingPublication(
             c,
             OutboxDialect.postgresql(),
             db.database().jdbcUrl(),
@@ -163,7 +163,7 @@ class PostgresCdcPreflightIntegrationTests {
   }
 
   private static void probe(Connection c, String user) throws Exception {
-    dev.outboxkit.relay.cdc.CdcPreflightProbe.check(
+    dev.outboxkit.relay.internal.cdc.CdcPreflightProbe.check(
         c, OutboxDialect.postgresql(), db.database().jdbcUrl(), user, "pw", "rds_pub");
   }
 

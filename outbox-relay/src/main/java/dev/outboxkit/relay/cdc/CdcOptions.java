@@ -1,10 +1,12 @@
 package dev.outboxkit.relay.cdc;
+import dev.outboxkit.relay.internal.cdc.MySqlChangeLog;
 
-import static dev.outboxkit.relay.internal.Checks.atLeast;
-import static dev.outboxkit.relay.internal.Checks.between;
+import static dev.outboxkit.outbox.OptionChecks.atLeast;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.internal.cdc.ChangeLogSource;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -129,7 +131,7 @@ public record CdcOptions(
    *     yet
    */
   public String connectorClass(@Nullable String dialectName) {
-    return ChangeLogSource.guess(jdbcUrl, dialectName).connectorClass();
+    return ChangeLogSource.connectorClassFor(jdbcUrl, dialectName);
   }
 
   /** A builder with defaults: name {@code outboxkit}, publication {@code outboxkit_pub}. */

@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.AuditSchema;
 import dev.outboxkit.relay.internal.TableColumns;
+import dev.outboxkit.relay.internal.cdc.ChangeLogSource;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -81,7 +82,7 @@ public final class CdcSchema {
    * @param table the state table
    */
   public static List<String> createStatements(OutboxDialect dialect, OutboxTable table) {
-    return ChangeLogSource.of(dialect).stateTableStatements(table, historyTable(table));
+    return ChangeLogSource.stateTableStatementsFor(dialect, table, historyTable(table));
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.outboxkit.relay.cdc;
 
-import dev.outboxkit.relay.kafka.KafkaRecords;
+import dev.outboxkit.relay.internal.cdc.ChangeDecoder;
+import dev.outboxkit.relay.internal.kafka.KafkaRecords;
 import dev.outboxkit.relay.spi.TopicRouter;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;

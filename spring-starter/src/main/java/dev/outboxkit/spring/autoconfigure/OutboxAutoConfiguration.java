@@ -12,7 +12,6 @@ import dev.outboxkit.outbox.spi.PayloadSerializer;
 import dev.outboxkit.spring.OutboxApplicationEventListener;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
 import dev.outboxkit.spring.SpringConnectionProvider;
-import dev.outboxkit.spring.TracingHeaderContributor;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
 import io.micrometer.tracing.propagation.Propagator;

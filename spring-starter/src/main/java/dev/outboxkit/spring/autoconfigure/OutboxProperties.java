@@ -1,6 +1,6 @@
 package dev.outboxkit.spring.autoconfigure;
 
-import static dev.outboxkit.spring.autoconfigure.PropertyChecks.between;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxTable;

@@ -1,7 +1,7 @@
 package dev.outboxkit.spring.autoconfigure;
 
-import static dev.outboxkit.spring.autoconfigure.PropertyChecks.atLeast;
-import static dev.outboxkit.spring.autoconfigure.PropertyChecks.between;
+import static dev.outboxkit.outbox.OptionChecks.atLeast;
+import static dev.outboxkit.outbox.OptionChecks.between;
 
 import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;

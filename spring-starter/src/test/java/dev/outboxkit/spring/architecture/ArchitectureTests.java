@@ -1,17 +1,18 @@
 package dev.outboxkit.spring.architecture;
 
-import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
-import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.name;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import com.tngtech.archunit.core.domain.Dependency;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaCodeUnit;
+import com.tngtech.archunit.core.domain.JavaField;
+import com.tngtech.archunit.core.domain.JavaMember;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -19,14 +20,19 @@ import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.lang.ConditionEvents;
 import com.tngtech.archunit.lang.SimpleConditionEvent;
+import com.tngtech.archunit.library.dependencies.SliceAssignment;
+import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
  * The conventions of shared/STYLE.md as rules over the compiled classes of every module: which way
  * dependencies point, that the relay's API reaches its implementations only through one factory
- * (which hands over to one per mode), that implementations are not public, and that the relay's
- * packages have no cycles.
+ * (which hands over to one per mode), that no module uses another's {@code internal} packages and
+ * no API package exposes one, and that the relay's packages have no cycles. The rules name
+ * packages, never classes.
  */
 class ArchitectureTests {
 
@@ -70,93 +76,168 @@ class ArchitectureTests {
         .check(CLASSES);
   }
 
-  @Test
-  void theRelayApiReachesItsImplementationsOnlyThroughOneFactory() {
-    // CdcOptions (and its builder) is a public options type that lives next to the CDC code.
-    noClasses()
-        .that()
-        .resideInAPackage("dev.outboxkit.relay")
-        .and(not(simpleName("RelayFactory")))
-        .should()
-        .dependOnClassesThat(
-            resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.cdc..")
-                .and(not(simpleName("CdcOptions")))
-                .and(not(name("dev.outboxkit.relay.cdc.CdcOptions$Builder"))))
-        .check(CLASSES);
-    noClasses()
-        .that()
-        .resideInAPackage("dev.outboxkit.relay")
-        .should()
-        .dependOnClassesThat(
-            resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.cdc..")
-                .and(not(simpleName("PollingRelays")))
-                .and(not(simpleName("CdcRelays")))
-                .and(not(simpleName("CdcOptions")))
-                .and(not(name("dev.outboxkit.relay.cdc.CdcOptions$Builder"))))
-        .check(CLASSES);
-  }
+  /** The packages of the two relay modes. */
+  private static final String[] MODE_PACKAGES = {
+    "dev.outboxkit.relay.internal.polling..", "dev.outboxkit.relay.internal.cdc.."
+  };
 
+  /**
+   * The relay's API reaches the two modes through one factory: one class of the root package
+   * depends on the mode packages, whichever it is. The other API packages stay out of them, except
+   * the CDC API package ({@code CdcOptions}, {@code CdcSchema}, the Connect transform), which
+   * shares its connector knowledge and decoder with the CDC mode.
+   */
   @Test
-  void relayImplementationsAreNotPublic() {
-    classes()
+  void theRelayApiReachesTheModesThroughOneFactory() {
+    Set<String> reaching = new TreeSet<>();
+    for (JavaClass type : CLASSES) {
+      if (type.getPackageName().equals("dev.outboxkit.relay")
+          && type.getDirectDependenciesFromSelf().stream()
+              .anyMatch(d -> resideInAnyPackage(MODE_PACKAGES).test(d.getTargetClass()))) {
+        String name = type.getName();
+        reaching.add(name.contains("$") ? name.substring(0, name.indexOf('$')) : name);
+      }
+    }
+    assertThat(reaching)
+        .as("classes of dev.outboxkit.relay that reach a mode")
+        .hasSizeLessThanOrEqualTo(1);
+    noClasses()
         .that()
-        .resideInAnyPackage("dev.outboxkit.relay.polling..", "dev.outboxkit.relay.delivery..")
+        .resideInAPackage("dev.outboxkit.relay..")
         .and()
-        .areTopLevelClasses()
-        .and(not(simpleName("PollingRelays")))
-        .and(not(simpleName("DeliveryCore")))
-        .and(not(simpleName("DeliveryOutcome")))
-        .and(not(simpleName("KeyHolds")))
-        .and(not(simpleName("PublishResult")))
-        .and(not(simpleName("BatchSender")))
-        .and(not(simpleName("ManagedBatchSender")))
+        .resideOutsideOfPackages(
+            "dev.outboxkit.relay",
+            "dev.outboxkit.relay.cdc",
+            "dev.outboxkit.relay.internal..",
+            "dev.outboxkit.relay.app..")
         .should()
-        .notHaveModifier(JavaModifier.PUBLIC)
-        .check(CLASSES);
-    classes()
-        .that()
-        .resideInAPackage("dev.outboxkit.relay.cdc")
-        .and()
-        .areTopLevelClasses()
-        // Public because something outside instantiates them by name or they are user-facing:
-        // the Connect SMT, the Debezium offset store and schema history, options and schema.
-        .and(not(simpleName("CdcRelays")))
-        .and(not(simpleName("CdcOptions")))
-        .and(not(simpleName("CdcSchema")))
-        .and(not(simpleName("OutboxRecordRouter")))
-        .and(not(simpleName("DatabaseOffsetStore")))
-        .and(not(simpleName("DatabaseSchemaHistory")))
-        .should()
-        .notHaveModifier(JavaModifier.PUBLIC)
+        .dependOnClassesThat()
+        .resideInAnyPackage(MODE_PACKAGES)
         .check(CLASSES);
   }
 
   /**
-   * The Kafka package is reached through one factory, {@code KafkaPublishers}, whose public methods
-   * return an interface; the publisher and its delegates stay package-private. {@code KafkaRecords}
-   * is the one other public type: the Kafka Connect transform in the CDC package maps records with
-   * it, so that both relay modes and the transform produce identical records by construction.
+   * No public type of an API package (any package of ours that is not an {@code internal} one) has
+   * a type of an internal package in its public signature: its supertypes, and the types of its
+   * public and protected fields, parameters, results and exceptions, type arguments included.
+   * Implementation types may be public inside an internal package (Debezium loads {@code
+   * DatabaseOffsetStore} by name); users never need to name one.
    */
   @Test
-  void theKafkaPackageIsReachedOnlyThroughItsFactory() {
-    classes()
+  void apiPackagesExposeNoImplementation() {
+    API_PACKAGES_EXPOSE_NO_IMPLEMENTATION.check(CLASSES);
+  }
+
+  static boolean isInternal(String packageName) {
+    return packageName.endsWith(".internal") || packageName.contains(".internal.");
+  }
+
+  static final ArchRule API_PACKAGES_EXPOSE_NO_IMPLEMENTATION =
+      classes()
+          .that()
+          .resideInAPackage("dev.outboxkit..")
+          .and()
+          .resideOutsideOfPackage("..internal..")
+          .and()
+          .arePublic()
+          .should(
+              new ArchCondition<JavaClass>("expose no type of an internal package") {
+                @Override
+                public void check(JavaClass type, ConditionEvents events) {
+                  for (JavaClass outer = type; outer != null; ) {
+                    if (!outer.getModifiers().contains(JavaModifier.PUBLIC)) {
+                      return; // not reachable from outside its package
+                    }
+                    outer = outer.getEnclosingClass().orElse(null);
+                  }
+                  type.getSuperclass()
+                      .ifPresent(
+                          t -> report(type, "its superclass", t.getAllInvolvedRawTypes(), events));
+                  type.getInterfaces()
+                      .forEach(
+                          t -> report(type, "an interface", t.getAllInvolvedRawTypes(), events));
+                  for (JavaMember member : type.getMembers()) {
+                    if (member.getModifiers().contains(JavaModifier.SYNTHETIC)
+                        || !(member.getModifiers().contains(JavaModifier.PUBLIC)
+                            || member.getModifiers().contains(JavaModifier.PROTECTED))) {
+                      continue;
+                    }
+                    String where = member.getFullName();
+                    if (member instanceof JavaField field) {
+                      report(type, where, field.getType().getAllInvolvedRawTypes(), events);
+                    } else if (member instanceof JavaCodeUnit code) {
+                      report(type, where, code.getReturnType().getAllInvolvedRawTypes(), events);
+                      code.getParameterTypes()
+                          .forEach(t -> report(type, where, t.getAllInvolvedRawTypes(), events));
+                      code.getThrowsClause()
+                          .getTypes()
+                          .forEach(t -> report(type, where, Set.of(t), events));
+                    }
+                  }
+                }
+
+                private void report(
+                    JavaClass type, String where, Set<JavaClass> involved, ConditionEvents events) {
+                  for (JavaClass used : involved) {
+                    if (used.getPackageName().startsWith("dev.outboxkit.")
+                        && isInternal(used.getPackageName())) {
+                      events.add(
+                          SimpleConditionEvent.violated(
+                              type,
+                              type.getName() + " exposes " + used.getName() + " in " + where));
+                    }
+                  }
+                }
+              });
+
+  /**
+   * The Kafka package is reached only by the two modes and the Connect transform, and its public
+   * methods hand out interfaces or Kafka's own types: the publisher and its delegates stay hidden
+   * behind the factory, and both modes and the transform build identical records by construction.
+   */
+  @Test
+  void theKafkaPackageIsReachedOnlyThroughInterfaces() {
+    noClasses()
         .that()
-        .resideInAPackage("dev.outboxkit.relay.kafka")
+        .resideOutsideOfPackages("dev.outboxkit.relay.internal.kafka..", "dev.outboxkit.relay.cdc")
         .and()
-        .areTopLevelClasses()
-        .and(not(simpleName("KafkaPublishers")))
-        .and(not(simpleName("KafkaRecords")))
+        .resideOutsideOfPackages(MODE_PACKAGES)
         .should()
-        .notHaveModifier(JavaModifier.PUBLIC)
+        .dependOnClassesThat()
+        .resideInAPackage("dev.outboxkit.relay.internal.kafka..")
         .check(CLASSES);
     methods()
         .that()
         .areDeclaredInClassesThat()
-        .haveFullyQualifiedName("dev.outboxkit.relay.kafka.KafkaPublishers")
+        .resideInAPackage("dev.outboxkit.relay.internal.kafka..")
+        .and()
+        .areDeclaredInClassesThat()
+        .arePublic()
         .and()
         .arePublic()
         .should()
-        .haveRawReturnType(JavaClass.Predicates.INTERFACES)
+        .haveRawReturnType(
+            JavaClass.Predicates.INTERFACES.or(resideInAnyPackage("org.apache.kafka..")))
+        .check(CLASSES);
+  }
+
+  /**
+   * Spring MVC, the servlet API and the Kafka client are optional dependencies of the idempotency
+   * module: its root package, which every user loads, names none of them (they live in its {@code
+   * web} and {@code kafka} packages).
+   */
+  @Test
+  void idempotencysRootPackageNeedsNoOptionalDependency() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.outboxkit.idempotency")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "org.springframework.web..",
+            "org.springframework.http..",
+            "jakarta.servlet..",
+            "org.apache.kafka..")
         .check(CLASSES);
   }
 
@@ -227,8 +308,34 @@ class ArchitectureTests {
     return module;
   }
 
+  /**
+   * The relay's components by package: {@code relay.X} and {@code relay.internal.X} are one
+   * component X (the CDC API's options and transform with the CDC mode they configure), {@code
+   * relay.internal} itself is one; the root package, which wires them, is left out.
+   */
+  static final SliceAssignment RELAY_COMPONENTS =
+      new SliceAssignment() {
+        private static final String RELAY = "dev.outboxkit.relay.";
+
+        @Override
+        public SliceIdentifier getIdentifierOf(JavaClass type) {
+          String packageName = type.getPackageName();
+          if (!packageName.startsWith(RELAY)) {
+            return SliceIdentifier.ignore();
+          }
+          String[] parts = packageName.substring(RELAY.length()).split("\\.");
+          return SliceIdentifier.of(
+              parts[0].equals("internal") && parts.length > 1 ? parts[1] : parts[0]);
+        }
+
+        @Override
+        public String getDescription() {
+          return "the relay's components (an API package with its internal implementation)";
+        }
+      };
+
   @Test
   void theRelaysPackagesHaveNoCycles() {
-    slices().matching("dev.outboxkit.relay.(*)..").should().beFreeOfCycles().check(CLASSES);
+    slices().assignedFrom(RELAY_COMPONENTS).should().beFreeOfCycles().check(CLASSES);
   }
 }

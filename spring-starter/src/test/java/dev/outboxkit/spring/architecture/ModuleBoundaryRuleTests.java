@@ -49,6 +49,27 @@ class ModuleBoundaryRuleTests {
         .isEqualTo("dev.outboxkit.relay");
   }
 
+  @Test
+  void failsWhenAnApiTypeExposesAnInternalTypeEvenAsATypeArgument() {
+    var classes = new ClassFileImporter().importClasses(ExposesAnInternalType.class);
+
+    assertThatThrownBy(() -> ArchitectureTests.API_PACKAGES_EXPOSE_NO_IMPLEMENTATION.check(classes))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining(
+            ExposesAnInternalType.class.getName()
+                + " exposes dev.outboxkit.outbox.internal.JdbcOutboxStore in "
+                + ExposesAnInternalType.class.getName()
+                + ".store()");
+  }
+
+  @Test
+  void anApiTypeMayUseItsModulesInternalsInsideItsBody() {
+    var classes = new ClassFileImporter().importClasses(UsesAnInternalTypeInside.class);
+
+    assertThatCode(() -> ArchitectureTests.API_PACKAGES_EXPOSE_NO_IMPLEMENTATION.check(classes))
+        .doesNotThrowAnyException();
+  }
+
   /** A fixture that breaks the rule: the starter's package, the core's internal codec. */
   static final class ReachesIntoTheCore {
     static Object headers(String json) {

@@ -1,0 +1,250 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.relay.internal.SessionLock;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The active/standby lease of one CDC engine: a row of the state table with owner, epoch and
+ * expiry. Taking it over is a conditional update on the epoch seen, so of two standbys racing for
+ * an expired lease exactly one wins; renewing and releasing are conditional on owner and epoch. The
+ * holder trusts its lease only until its last successful renewal plus the ttl, measured on its own
+ * monotonic clock, and starts a send only while the lease outlives it. Expiry is judged by the
+ * database's clock. With session locks, a standby takes over as soon as the holder missed a renewal
+ * and its session is gone (a crashed process), instead of waiting for the ttl; only when the row
+ * names the holder as holding its lock at its last renewal ({@code session_lock_owner}), since the
+ * lock of a holder that has none (locks off for it, behind a pooler, or a relay older than that
+ * column, which never writes it) is free while it lives.
+ */
+final class CdcLease {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcLease.class);
+
+  private final Jdbc jdbc;
+  private final OutboxDialect dialect;
+  private final String t;
+  private final String insertStateRow;
+  private final String name;
+  private final String owner;
+  private final Duration ttl;
+  private final Duration heartbeat;
+  private final @Nullable SessionLock sessionLock;
+  private volatile long epoch = -1;
+  private volatile long validUntilNanos;
+  private volatile long renewedAtNanos;
+  private volatile boolean locked;
+
+  CdcLease(
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      OutboxTable table,
+      String name,
+      String owner,
+      Duration ttl,
+      Duration heartbeat,
+      @Nullable SessionLock sessionLock) {
+    this.jdbc = jdbc;
+    this.dialect = dialect;
+    this.t = table.qualifiedName();
+    this.insertStateRow = ChangeLogSource.of(dialect).insertIfAbsent(t, "name, epoch", "?, 0");
+    this.name = name;
+    this.owner = owner;
+    this.ttl = ttl;
+    this.heartbeat = heartbeat;
+    this.sessionLock = sessionLock;
+  }
+
+  /** The epoch of the lease held, or -1. */
+  long epoch() {
+    return epoch;
+  }
+
+  /** Whether this instance holds the lease now, by its own clock. */
+  boolean held() {
+    return heldFor(Duration.ZERO);
+  }
+
+  /**
+   * Whether this instance holds the lease for at least {@code window} more: a send starts only
+   * then, so that it ends before anyone may take the lease. With session locks, also only while the
+   * last renewal is recent, since a standby may take over once one is missed.
+   */
+  boolean heldFor(Duration window) {
+    long now = System.nanoTime();
+    return epoch >= 0
+        && validUntilNanos - now > window.toNanos()
+        && (sessionLock == null || now - renewedAtNanos < heartbeat.toNanos() * 3 / 2);
+  }
+
+  /** Whether the lease is still this instance's by the ttl alone (a renewal may be late). */
+  boolean validByTtl() {
+    return epoch >= 0 && validUntilNanos - System.nanoTime() > 0;
+  }
+
+  /** Makes sure this instance's session lock is held (a no-op without session locks). */
+  void keepSessionLock() {
+    locked = sessionLock != null && sessionLock.ensureHeld();
+  }
+
+  /** Closes the session lock's connection. */
+  void closeSessionLock() {
+    if (sessionLock != null) {
+      sessionLock.close();
+    }
+  }
+
+  /**
+   * Takes the lease if it is free or expired, or if its holder is gone: it missed a renewal (1.5
+   * heartbeats by the database's clock) and its session lock is free.
+   */
+  boolean tryAcquire() throws SQLException {
+    long started = System.nanoTime();
+    return jdbc.autoCommit(
+        c -> {
+          try (PreparedStatement insert = c.prepareStatement(insertStateRow)) {
+            insert.setString(1, name);
+            insert.executeUpdate();
+          }
+          long seen;
+          String holder;
+          Instant expires;
+          @Nullable String lockedOwner;
+          try (PreparedStatement select =
+              c.prepareStatement(
+                  "SELECT owner_id, epoch, expires_at, session_lock_owner FROM "
+                      + t
+                      + " WHERE name = ?")) {
+            select.setString(1, name);
+            try (ResultSet rs = select.executeQuery()) {
+              rs.next();
+              holder = rs.getString(1);
+              seen = rs.getLong(2);
+              expires = dialect.getInstant(rs, "expires_at");
+              lockedOwner = rs.getString("session_lock_owner");
+            }
+          }
+          Instant now = LeaseStore.databaseNow(c, dialect);
+          if (holder != null && expires != null && expires.isAfter(now)) {
+            Instant lastRenewal = expires.minus(ttl);
+            boolean missed =
+                lastRenewal.isBefore(now.minus(heartbeat.multipliedBy(3).dividedBy(2)));
+            if (holder.equals(owner)
+                || !missed
+                || !holder.equals(lockedOwner)
+                || sessionLock == null
+                || !sessionLock.isGone(holder)) {
+              return false;
+            }
+          }
+          try (PreparedStatement take =
+              c.prepareStatement(
+                  "UPDATE "
+                      + t
+                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock_owner = ?"
+                      + " WHERE name = ? AND epoch = ?")) {
+            take.setString(1, owner);
+            take.setLong(2, seen + 1);
+            dialect.setInstant(take, 3, now.plus(ttl));
+            take.setString(4, locked ? owner : null);
+            take.setString(5, name);
+            take.setLong(6, seen);
+            if (take.executeUpdate() != 1) {
+              return false;
+            }
+          }
+          epoch = seen + 1;
+          validUntilNanos = started + ttl.toNanos();
+          renewedAtNanos = started;
+          return true;
+        });
+  }
+
+  /** Extends the lease; false when it was taken over (or released) meanwhile. */
+  boolean renew() throws SQLException {
+    long started = System.nanoTime();
+    long held = epoch;
+    if (held < 0) {
+      return false;
+    }
+    boolean renewed =
+        jdbc.autoCommit(
+            c -> {
+              try (PreparedStatement s =
+                  c.prepareStatement(
+                      "UPDATE "
+                          + t
+                          + " SET expires_at = ?, session_lock_owner = ?"
+                          + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
+                dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect).plus(ttl));
+                s.setString(2, locked ? owner : null);
+                s.setString(3, name);
+                s.setString(4, owner);
+                s.setLong(5, held);
+                return s.executeUpdate() == 1;
+              }
+            });
+    if (renewed) {
+      validUntilNanos = started + ttl.toNanos();
+      renewedAtNanos = started;
+    } else {
+      epoch = -1;
+    }
+    return renewed;
+  }
+
+  /**
+   * Gives the lease up so that a standby takes over at once. It is forgotten here in any case; when
+   * the database refuses the release, the row keeps this instance as owner until the ttl runs out
+   * (logged at WARN with the cause), and a standby takes over only then.
+   */
+  void release() {
+    long held = epoch;
+    epoch = -1;
+    if (held < 0) {
+      return;
+    }
+    try {
+      jdbc.autoCommit(
+          c -> {
+            try (PreparedStatement s =
+                c.prepareStatement(
+                    "UPDATE "
+                        + t
+                        + " SET owner_id = NULL, expires_at = NULL, session_lock_owner = NULL"
+                        + " WHERE name = ? AND owner_id = ?"
+                        + " AND epoch = ?")) {
+              s.setString(1, name);
+              s.setString(2, owner);
+              s.setLong(3, held);
+              return s.executeUpdate();
+            }
+          });
+    } catch (SQLException e) {
+      log.warn(
+          "CDC relay {} could not release the lease of engine {} (epoch {}): {}; it expires by"
+              + " itself within the lease ttl of {} (outbox.relay.leases.ttl), a standby takes"
+              + " over then",
+          owner,
+          name,
+          held,
+          e.toString(),
+          ttl,
+          e);
+    }
+  }
+
+  /** Forgets the lease locally (it is lost or being given up). */
+  void drop() {
+    epoch = -1;
+  }
+}

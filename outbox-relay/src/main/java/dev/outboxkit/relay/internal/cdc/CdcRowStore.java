@@ -1,0 +1,310 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.jdbc.OutboxColumns;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the CDC relay records in the outbox table: parked events by id and undecodable changes by
+ * {@code seq} (inserting a {@code DEAD} copy from the change when the writer already deleted the
+ * row), and published rows deleted in bulk. The stream's position is stored elsewhere (offsets
+ * under the lease).
+ */
+final class CdcRowStore {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcRowStore.class);
+
+  private final RelaySettings settings;
+  private final Jdbc jdbc;
+  private final OutboxDialect dialect;
+  private final OutboxRows rows;
+  private final RelayMetrics metrics;
+  private final String t;
+
+  CdcRowStore(
+      RelaySettings settings,
+      Jdbc jdbc,
+      OutboxDialect dialect,
+      OutboxRows rows,
+      RelayMetrics metrics) {
+    this.settings = settings;
+    this.jdbc = jdbc;
+    this.dialect = dialect;
+    this.rows = rows;
+    this.metrics = metrics;
+    this.t = settings.table().qualifiedName();
+  }
+
+  /**
+   * Records a parked event: its pending row becomes {@code DEAD} with the error (or, when the
+   * writer already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay
+   * it like any parked event. A row that is no longer pending (published and kept, or parked
+   * before: an engine re-reads the inserts after its last stored offset) is left as it is. The
+   * delivery core already logged it and sent the dead-letter copy.
+   */
+  void park(PendingEvent pending, String error, int attempts) {
+    String message = error.length() > 2000 ? error.substring(0, 2000) : error;
+    OutboxEvent e = pending.event();
+    boolean parkedNow;
+    try {
+      parkedNow =
+          jdbc.autoCommit(
+              c -> {
+                try (PreparedStatement update =
+                    c.prepareStatement(
+                        "UPDATE "
+                            + t
+                            + " SET status = 'DEAD', attempts = ?, last_error = ?"
+                            + " WHERE id = ? AND status = 'PENDING'")) {
+                  update.setInt(1, attempts);
+                  update.setString(2, message);
+                  dialect.setUuid(update, 3, e.id());
+                  if (update.executeUpdate() > 0) {
+                    return true;
+                  }
+                  if (exists(c, e.id())) {
+                    // Its row is not pending any more: an engine that re-read an old insert decided
+                    // again about an event published (and kept) or parked before.
+                    return false;
+                  }
+                }
+                insertDead(
+                    c,
+                    new ChangeDecoder.RowImage(
+                        e.id(),
+                        e.aggregateType(),
+                        e.aggregateId(),
+                        e.eventType(),
+                        e.payload(),
+                        OutboxColumns.encodeHeaders(e.headers()),
+                        e.tenant(),
+                        e.createdAt(),
+                        e.partition()),
+                    attempts,
+                    message);
+                return true;
+              });
+    } catch (SQLException ex) {
+      // Not parked: fail the batch, so it is read again and nothing is lost.
+      throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
+    }
+    if (parkedNow) {
+      // Counted once committed: the parked gauges count the table at once when this number moves.
+      metrics.parked();
+    }
+  }
+
+  private void insertDead(Connection c, ChangeDecoder.RowImage row, int attempts, String message)
+      throws SQLException {
+    try (PreparedStatement insert =
+        c.prepareStatement(
+            "INSERT INTO "
+                + t
+                + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
+                + " created_at, partition_no, status, attempts, last_error)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DEAD', ?, ?)")) {
+      dialect.setUuid(insert, 1, row.id());
+      insert.setString(2, row.aggregateType());
+      insert.setString(3, row.aggregateId());
+      insert.setString(4, row.type());
+      insert.setBytes(5, row.payload());
+      insert.setString(6, row.headers());
+      insert.setString(7, row.tenant());
+      dialect.setInstant(insert, 8, row.createdAt());
+      insert.setInt(9, row.partition());
+      insert.setInt(10, attempts);
+      insert.setString(11, message);
+      insert.executeUpdate();
+    }
+  }
+
+  /** How an undecodable change was recorded. */
+  private enum Parking {
+    /** Its row, or a {@code DEAD} row built from the change, now holds it with the error. */
+    PARKED,
+    /** A row of its id is there already, not pending (parked before an engine restart). */
+    ALREADY_THERE,
+    /** Its row is gone and not even its stored columns can be read. */
+    UNREADABLE
+  }
+
+  /**
+   * Parks a change that cannot be read as an event: its row by {@code seq}, or, when the writer
+   * already deleted the row, a {@code DEAD} row built from the change's columns (the raw headers
+   * kept), so an operator sees it, can mend it and replay it. A failed write fails the batch.
+   */
+  void parkUndecodable(SourceRecord record, RuntimeException error) {
+    ChangeDecoder.RowRef row = ChangeDecoder.rowOf(record);
+    String reason = "Undecodable row: " + error;
+    String message = reason.length() > 2000 ? reason.substring(0, 2000) : reason;
+    Parking parking;
+    try {
+      parking =
+          jdbc.autoCommit(
+              c -> {
+                if (row.seq() != null
+                    && rows.parkUndecodable(
+                            c,
+                            List.of(
+                                new OutboxRows.Undecodable(
+                                    row.seq(), row.aggregateId(), error.toString())))
+                        > 0) {
+                  return Parking.PARKED;
+                }
+                ChangeDecoder.RowImage image = ChangeDecoder.imageOf(record);
+                if (image == null) {
+                  return Parking.UNREADABLE;
+                }
+                if (exists(c, image.id())) {
+                  return Parking.ALREADY_THERE;
+                }
+                insertDead(c, image, 1, message);
+                return Parking.PARKED;
+              });
+    } catch (SQLException e) {
+      // Not parked: fail the batch, so it is read again and nothing is lost.
+      throw new IllegalStateException("Could not park undecodable row " + row.seq() + ": " + e, e);
+    }
+    switch (parking) {
+      case PARKED -> {
+        metrics.parked();
+        log.error(
+            "Parked outbox row seq {} (aggregate id {}): its change cannot be read as an event: {}",
+            row.seq(),
+            row.aggregateId(),
+            error.toString());
+      }
+      case ALREADY_THERE ->
+          log.warn(
+              "A change of outbox row seq {} (aggregate id {}) cannot be read as an event; a row"
+                  + " of its id was recorded before (parked earlier): {}",
+              row.seq(),
+              row.aggregateId(),
+              error.toString());
+      case UNREADABLE ->
+          log.error(
+              "A change of the outbox table cannot be read as an event, its row is gone and not"
+                  + " even its id, keys and creation time can be read (seq {}, aggregate id {}),"
+                  + " so it cannot be parked: {}",
+              row.seq(),
+              row.aggregateId(),
+              error.toString());
+    }
+  }
+
+  private boolean exists(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement select =
+        c.prepareStatement("SELECT COUNT(*) FROM " + t + " WHERE id = ?")) {
+      dialect.setUuid(select, 1, id);
+      try (ResultSet rs = select.executeQuery()) {
+        rs.next();
+        return rs.getLong(1) > 0;
+      }
+    }
+  }
+
+  /**
+   * Records failed attempts that will be retried on their rows ({@code attempts}, {@code
+   * next_attempt_at}, {@code last_error}), as the polling relay does, so a restarted engine goes on
+   * counting instead of starting again at zero. The row's update is a change the decoder skips (it
+   * publishes inserts only). A row the writer already deleted keeps no count; a failed write only
+   * loses the count, not the event.
+   */
+  void recordRetries(List<DeliveryOutcome.Failure> retries) {
+    if (retries.isEmpty()) {
+      return;
+    }
+    List<OutboxRows.Failure> failures =
+        retries.stream()
+            .map(
+                f ->
+                    new OutboxRows.Failure(
+                        f.event().seq(),
+                        f.attempts(),
+                        f.nextAttemptAt() != null ? f.nextAttemptAt() : settings.clock().instant(),
+                        f.error()))
+            .toList();
+    try {
+      jdbc.autoCommit(
+          c -> {
+            rows.recordFailures(c, failures);
+            return null;
+          });
+    } catch (SQLException e) {
+      log.warn(
+          "Could not record {} failed attempt(s) on their rows; a restart would count them again"
+              + " from the rows' last recorded attempts: {}",
+          failures.size(),
+          e.toString());
+    }
+  }
+
+  /**
+   * The attempts recorded so far on pending rows that failed before (by this engine before a
+   * restart, or by the polling relay): a restarted engine reads the stream's insert images again,
+   * whose attempts are zero.
+   */
+  Map<UUID, Integer> attemptsSoFar() {
+    try {
+      return jdbc.autoCommit(
+          c -> {
+            Map<UUID, Integer> attempts = new HashMap<>();
+            try (PreparedStatement select =
+                    c.prepareStatement(
+                        "SELECT id, attempts FROM "
+                            + t
+                            + " WHERE status = 'PENDING' AND attempts > 0");
+                ResultSet rs = select.executeQuery()) {
+              while (rs.next()) {
+                attempts.put(dialect.getUuid(rs, "id"), rs.getInt("attempts"));
+              }
+            }
+            return attempts;
+          });
+    } catch (SQLException e) {
+      log.warn(
+          "Could not read the attempts recorded on failed rows; they are counted from zero: {}",
+          e.toString());
+      return Map.of();
+    }
+  }
+
+  void markPublished(List<Long> seqs) {
+    try {
+      Instant at = settings.keepPublishedFor() == null ? null : settings.clock().instant();
+      jdbc.autoCommit(c -> rows.markPublished(c, seqs, at));
+    } catch (SQLException e) {
+      // The events are not sent again (the stored position is what counts), but the rows stay in
+      // the table until someone deletes them, and polling would send them again if it took over.
+      // A refused statement (a DataSource user without DELETE, issue 20) repeats on every batch:
+      // say so loudly and count it, so the pile-up is seen before the table grows.
+      metrics.cleanupFailed(seqs.size());
+      log.warn(
+          "Could not {} {} published row(s) of {}: {} (they stay in the table; the relay's"
+              + " DataSource user needs {} on it, see docs/roles.md)",
+          settings.keepPublishedFor() == null ? "delete" : "mark",
+          seqs.size(),
+          t,
+          e.toString(),
+          settings.keepPublishedFor() == null ? "DELETE" : "UPDATE");
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/** PostgreSQL's change log: logical decoding with pgoutput through a slot and a publication. */
+final class PostgresChangeLog extends ChangeLogSource {
+
+  @Override
+  String dialectName() {
+    return "postgresql";
+  }
+
+  @Override
+  String urlPrefix() {
+    return "jdbc:postgresql:";
+  }
+
+  @Override
+  String connectorClass() {
+    return "io.debezium.connector.postgresql.PostgresConnector";
+  }
+
+  @Override
+  String connectorArtifact() {
+    return "debezium-connector-postgres";
+  }
+
+  @Override
+  void engineProperties(
+      Properties p, URI url, OutboxTable table, String database, CdcOptions options) {
+    String schema = table.schema() == null ? "public" : table.schema();
+    p.setProperty("database.port", String.valueOf(url.getPort() < 0 ? 5432 : url.getPort()));
+    p.setProperty("database.dbname", database);
+    p.setProperty("plugin.name", "pgoutput");
+    p.setProperty("slot.name", options.name());
+    // A slot still held by a deposed holder's session is taken from it before the engine starts
+    // (CdcEngineRunner); the server frees it a moment later. Debezium's default wait between
+    // attempts (10 s) would make that moment the bulk of a takeover.
+    p.setProperty("slot.retry.delay.ms", "500");
+    p.setProperty("publication.name", options.publication());
+    p.setProperty("publication.autocreate.mode", "disabled");
+    p.setProperty("table.include.list", schema + "\\." + table.name());
+    CdcEngineConfig.snapshotInSeqOrder(p, schema + "." + table.name());
+    // A logical message passes any publication filter, so the slot's position moves on while
+    // only other tables change; without it the server keeps their WAL for the slot.
+    p.setProperty(
+        "heartbeat.action.query",
+        "SELECT pg_logical_emit_message(false, '"
+            + CdcEngineConfig.HEARTBEAT_PREFIX
+            + "', now()::varchar)");
+  }
+
+  @Override
+  void preflight(Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user)
+      throws SQLException {
+    CdcPreflight.postgres(c, options, outbox, user);
+  }
+
+  @Override
+  void tlsProperties(String jdbcUrl, Map<String, String> params, Map<String, String> p) {
+    CdcTls.postgres(params, p);
+  }
+
+  @Override
+  void connectTimeouts(Properties props, Set<String> set, int seconds) {
+    CdcPreflight.putUnlessSet(props, set, "connectTimeout", String.valueOf(seconds));
+    CdcPreflight.putUnlessSet(props, set, "loginTimeout", String.valueOf(seconds));
+    CdcPreflight.putUnlessSet(props, set, "socketTimeout", String.valueOf(seconds));
+  }
+
+  @Override
+  boolean replicationSlot() {
+    return true;
+  }
+
+  @Override
+  List<String> stateTableStatements(OutboxTable state, OutboxTable history) {
+    return List.of(
+        """
+        CREATE TABLE IF NOT EXISTS %s (
+            name       VARCHAR(64)  NOT NULL PRIMARY KEY,
+            owner_id   VARCHAR(255),
+            epoch      BIGINT       NOT NULL DEFAULT 0,
+            expires_at TIMESTAMPTZ,
+            offsets    TEXT,
+            updated_at TIMESTAMPTZ
+        )\
+        """
+            .formatted(state.qualifiedName()));
+  }
+
+  @Override
+  String insertIfAbsent(String table, String columns, String values) {
+    return "INSERT INTO "
+        + table
+        + " ("
+        + columns
+        + ") VALUES ("
+        + values
+        + ") ON CONFLICT DO NOTHING";
+  }
+
+  @Override
+  String endReplicationSlotHolderSql() {
+    return "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
+        + " WHERE slot_name = ? AND active_pid IS NOT NULL AND active_pid <> pg_backend_pid()";
+  }
+}

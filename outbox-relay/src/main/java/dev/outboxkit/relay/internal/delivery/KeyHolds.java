@@ -1,0 +1,286 @@
+package dev.outboxkit.relay.internal.delivery;
+
+import dev.outboxkit.relay.internal.PendingEvent;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Per-key order across failures. A key is <em>held</em> from the moment one of its events comes
+ * back unresolved (failed and due for a retry, or deferred) until that event is acknowledged or
+ * parked. While held, no later event of the key is sent: not from the next poll, and not from a
+ * batch that was read ahead while the failing one was in flight. The held event itself goes again
+ * when it is due; after a failure it goes alone, and its successors follow once it is resolved.
+ *
+ * <p>State is kept per outbox partition: the polling relay loads it from the rows' {@code attempts}
+ * and {@code next_attempt_at} when it claims a lease and drops it with the lease, so it survives a
+ * change of owner. Thread-safe: several publishing threads share one instance, each on its own
+ * partitions.
+ */
+public final class KeyHolds {
+
+  /**
+   * At most this many waiting keys of one partition are left out of a read in SQL; the rest are
+   * filtered in memory, and the polling loop pages past a page of held keys only.
+   */
+  public static final int MAX_EXCLUDED = 1000;
+
+  private final int maxExcluded;
+
+  /**
+   * @param seq the held event's sequence number, or -1 when not yet known (state loaded at lease
+   *     claim: the first event of the key read is the held one)
+   * @param due when it may be sent again
+   * @param alone whether it goes alone (after a failure) or with its key's later events (deferred)
+   */
+  private record Hold(long seq, Instant due, boolean alone) {}
+
+  private final Map<Integer, Map<String, Hold>> holds = new ConcurrentHashMap<>();
+
+  public KeyHolds() {
+    this(MAX_EXCLUDED);
+  }
+
+  /** With a smaller SQL exclusion list, for tests of the paging past held keys. */
+  public KeyHolds(int maxExcluded) {
+    this.maxExcluded = maxExcluded;
+  }
+
+  /** Per partition: the {@code seq} up to which every pending row is of a held key. */
+  private final Map<Integer, Long> pagedPast = new ConcurrentHashMap<>();
+
+  /**
+   * Where reads of each partition start: past a page that held keys filled, so that more waiting
+   * keys than a read can leave out in SQL cannot starve a partition's other keys. This is not a
+   * cursor over committed rows: {@code seq} is assigned at insert, so a row up to that {@code seq}
+   * may commit after the page was read. The read past therefore leaves out every key that has a
+   * pending row up to the position (see {@code OutboxRows#fetch}): the rows it skips are then of
+   * held keys, whose events go only after their held event, or of keys none of whose rows it reads;
+   * both are read again from the start once a read past sends something or comes back short.
+   */
+  public Map<Integer, Long> readAfter(Collection<Integer> partitions) {
+    Map<Integer, Long> after = new HashMap<>();
+    for (int partition : partitions) {
+      Long seq = pagedPast.get(partition);
+      if (seq != null) {
+        after.put(partition, seq);
+      }
+    }
+    return after;
+  }
+
+  /**
+   * Moves the read position of the partitions read: past a full page of which nothing could be
+   * sent, or back to the start after a page with something to send or an empty read.
+   *
+   * @return whether a read position moved forward (the caller reads again at once)
+   */
+  public boolean paged(
+      Collection<Integer> partitions,
+      Collection<Integer> fullPartitions,
+      List<PendingEvent> read,
+      List<PendingEvent> selected) {
+    Map<Integer, Long> last = new HashMap<>();
+    for (PendingEvent row : read) {
+      last.merge(row.partition(), row.seq(), Math::max);
+    }
+    Set<Integer> sending = new HashSet<>();
+    for (PendingEvent row : selected) {
+      sending.add(row.partition());
+    }
+    boolean moved = false;
+    for (int partition : partitions) {
+      Long end = last.get(partition);
+      if (end != null
+          && fullPartitions.contains(partition)
+          && !sending.contains(partition)
+          && headsKnown(partition)) {
+        pagedPast.put(partition, end);
+        moved = true;
+      } else {
+        pagedPast.remove(partition);
+      }
+    }
+    return moved;
+  }
+
+  /**
+   * Whether every held key of the partition knows its held event. A key loaded at lease claim does
+   * not until its first event is read, and that must be its oldest: reading past a page then would
+   * let a later event pass for it.
+   */
+  private boolean headsKnown(int partition) {
+    Map<String, Hold> keys = holds.get(partition);
+    return keys == null || keys.values().stream().allMatch(h -> h.seq() >= 0);
+  }
+
+  /**
+   * Forgets everything (the CDC relay starts every batch afresh: its batches hold their events).
+   */
+  public void clear() {
+    holds.clear();
+    pagedPast.clear();
+  }
+
+  /** Loads a partition's state when its lease is claimed: the keys that failed before. */
+  public void load(int partition, Map<String, Instant> retrying) {
+    pagedPast.remove(partition);
+    Map<String, Hold> keys = new ConcurrentHashMap<>();
+    retrying.forEach((key, due) -> keys.put(key, new Hold(-1, due, true)));
+    holds.put(partition, keys);
+  }
+
+  /** Forgets a partition whose lease was lost or released. */
+  public void drop(int partition) {
+    pagedPast.remove(partition);
+    holds.remove(partition);
+  }
+
+  /** The keys to leave out of the next read: those held until a time still to come. */
+  public Map<Integer, List<String>> excluded(Collection<Integer> partitions, Instant now) {
+    Map<Integer, List<String>> excluded = new HashMap<>();
+    for (int partition : partitions) {
+      Map<String, Hold> keys = holds.get(partition);
+      if (keys == null || keys.isEmpty()) {
+        continue;
+      }
+      List<String> wait = new ArrayList<>();
+      keys.forEach(
+          (key, hold) -> {
+            if (hold.due().isAfter(now) && wait.size() < maxExcluded) {
+              wait.add(key);
+            }
+          });
+      if (!wait.isEmpty()) {
+        excluded.put(partition, wait);
+      }
+    }
+    return excluded;
+  }
+
+  /** The earliest time a held event becomes due, or {@code null} when no key is held. */
+  public @Nullable Instant nextDue() {
+    Instant next = null;
+    for (Map<String, Hold> keys : holds.values()) {
+      for (Hold hold : keys.values()) {
+        if (next == null || hold.due().isBefore(next)) {
+          next = hold.due();
+        }
+      }
+    }
+    return next;
+  }
+
+  /** Whether a key is held. */
+  public boolean isHeld(int partition, String key) {
+    Map<String, Hold> keys = holds.get(partition);
+    return keys != null && keys.containsKey(key);
+  }
+
+  /**
+   * The events to send now, in the order given (which must be {@code seq} order per key): held keys
+   * contribute at most their held event, once it is due; other keys everything.
+   */
+  public List<PendingEvent> select(List<PendingEvent> rows, Instant now) {
+    List<PendingEvent> selected = new ArrayList<>(rows.size());
+    Set<String> stopped = new HashSet<>();
+    Set<String> following = new HashSet<>();
+    for (PendingEvent row : rows) {
+      String key = row.key();
+      if (stopped.contains(key)) {
+        continue;
+      }
+      if (following.contains(key)) {
+        // Behind its deferred event in this same batch: the producer keeps them in order.
+        selected.add(row);
+        continue;
+      }
+      Map<String, Hold> keys =
+          holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
+      Hold hold = keys.get(key);
+      if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
+        // Failed before, under this or an earlier owner: it goes alone when due.
+        Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
+        hold = new Hold(row.seq(), due, true);
+        keys.put(key, hold);
+      }
+      if (hold == null) {
+        selected.add(row);
+        continue;
+      }
+      if (hold.seq() >= 0 && row.seq() > hold.seq()) {
+        // A later event of a held key (read ahead, or read before the hold was known).
+        stopped.add(key);
+        continue;
+      }
+      if (hold.seq() >= 0 && row.seq() < hold.seq()) {
+        // An older event of the key back from parking (a replay): it may go, but the held event
+        // stays held, and nothing after it follows in this batch.
+        selected.add(row);
+        continue;
+      }
+      if (hold.seq() < 0) {
+        // The first event of the key seen since the state was loaded: it is the held one.
+        hold = new Hold(row.seq(), hold.due(), hold.alone());
+        keys.put(key, hold);
+      }
+      if (hold.due().isAfter(now)) {
+        stopped.add(key);
+        continue;
+      }
+      selected.add(row);
+      if (hold.alone()) {
+        stopped.add(key);
+      } else {
+        following.add(key);
+      }
+    }
+    return selected;
+  }
+
+  /** The event was acknowledged: its key is free if it was the held one. */
+  void acknowledged(PendingEvent event) {
+    release(event);
+  }
+
+  /** The event was parked: its key is free if it was the held one. */
+  void parked(PendingEvent event) {
+    release(event);
+  }
+
+  /** The event failed and is due again at {@code due}; it goes alone then. */
+  void retryLater(PendingEvent event, Instant due) {
+    hold(event, due, true);
+  }
+
+  /** The event was not sent; it may go again at once, with its key's later events. */
+  void deferred(PendingEvent event, Instant now) {
+    hold(event, now, false);
+  }
+
+  private void hold(PendingEvent event, Instant due, boolean alone) {
+    Map<String, Hold> keys =
+        holds.computeIfAbsent(event.partition(), p -> new ConcurrentHashMap<>());
+    keys.compute(
+        event.key(),
+        (key, held) ->
+            held != null && held.seq() >= 0 && held.seq() < event.seq()
+                ? held // an earlier event of the key is still unresolved: it stays the held one
+                : new Hold(event.seq(), due, alone));
+  }
+
+  private void release(PendingEvent event) {
+    Map<String, Hold> keys = holds.get(event.partition());
+    if (keys != null) {
+      keys.computeIfPresent(
+          event.key(), (key, held) -> held.seq() < 0 || held.seq() == event.seq() ? null : held);
+    }
+  }
+}

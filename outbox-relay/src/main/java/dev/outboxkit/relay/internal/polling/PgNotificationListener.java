@@ -1,0 +1,83 @@
+package dev.outboxkit.relay.internal.polling;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Holds one connection in {@code LISTEN} on the outbox table's channel and wakes the publishing
+ * thread on every notification. The shipped trigger notifies once per inserting statement, and
+ * PostgreSQL delivers it at commit, so a wake-up always finds the new rows visible. A lost
+ * connection is re-established after a second; meanwhile the relay simply polls.
+ */
+final class PgNotificationListener implements Runnable {
+
+  private static final Logger log = LoggerFactory.getLogger(PgNotificationListener.class);
+
+  private final DataSource dataSource;
+  private final String channel;
+  private final Runnable onNotify;
+  private volatile boolean stopped;
+
+  PgNotificationListener(DataSource dataSource, String table, Runnable onNotify) {
+    this.dataSource = dataSource;
+    this.channel = table.toLowerCase(Locale.ROOT);
+    this.onNotify = onNotify;
+  }
+
+  static boolean driverPresent() {
+    try {
+      Class.forName(
+          "org.postgresql.PGConnection", false, PgNotificationListener.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
+  }
+
+  void stop() {
+    stopped = true;
+  }
+
+  @Override
+  public void run() {
+    boolean warned = false;
+    while (!stopped) {
+      try (Connection c = dataSource.getConnection()) {
+        c.setAutoCommit(true);
+        try (Statement statement = c.createStatement()) {
+          statement.execute("LISTEN \"" + channel + "\"");
+        }
+        PGConnection pg = c.unwrap(PGConnection.class);
+        warned = false;
+        onNotify.run();
+        while (!stopped) {
+          PGNotification[] notifications = pg.getNotifications(250);
+          if (notifications != null && notifications.length > 0) {
+            onNotify.run();
+          }
+        }
+      } catch (SQLException e) {
+        if (!warned) {
+          log.warn(
+              "LISTEN on channel {} failed; polling only until it is back: {}",
+              channel,
+              e.toString());
+          warned = true;
+        }
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import io.debezium.relational.history.SchemaHistory;
+import java.util.Properties;
+import org.apache.kafka.connect.storage.OffsetBackingStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The engine properties that decide how much work and waiting each change costs. */
+class CdcEngineConfigTests {
+
+  private static Properties config(String dialect, String url) {
+    CdcOptions options = CdcOptions.builder(url, "u", "pw").build();
+    return CdcEngineConfig.of(
+        CdcTestSettings.postgres(null, "config-test"),
+        options,
+        OutboxDialect.named(dialect),
+        "binding");
+  }
+
+  private static Properties config(String dialect) {
+    return config(
+        dialect,
+        dialect.equals("postgresql")
+            ? "jdbc:postgresql://db:5432/app"
+            : "jdbc:" + dialect + "://db:3306/app");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
+  void skipsTheRelaysOwnUpdatesAndDeletesInsideTheConnector(String dialect) {
+    assertThat(config(dialect).getProperty("skipped.operations")).isEqualTo("u,d,t");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
+  void anEngineBatchIsAtMostOneRelayBatchSoACrashResendsAtMostOneBatch(String dialect) {
+    // CdcTestSettings: batch size 100.
+    assertThat(config(dialect).getProperty("max.batch.size")).isEqualTo("100");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
+  void aChangeWaitsAtMostAMillisecondForABatchToFill(String dialect) {
+    assertThat(config(dialect).getProperty("poll.interval.ms")).isEqualTo("1");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
+  void aUsersDebeziumPropertyStillWins(String dialect) {
+    CdcOptions options =
+        CdcOptions.builder(
+                dialect.equals("postgresql")
+                    ? "jdbc:postgresql://db:5432/app"
+                    : "jdbc:" + dialect + "://db:3306/app",
+                "u",
+                "pw")
+            .debeziumProperty("skipped.operations", "t")
+            .debeziumProperty("poll.interval.ms", "250")
+            .build();
+    Properties p =
+        CdcEngineConfig.of(
+            CdcTestSettings.postgres(null, "config-test"),
+            options,
+            OutboxDialect.named(dialect),
+            "binding");
+    assertThat(p.getProperty("skipped.operations")).isEqualTo("t");
+    assertThat(p.getProperty("poll.interval.ms")).isEqualTo("250");
+  }
+
+  /**
+   * Kafka Connect and Debezium create the state stores from the class names in the engine
+   * properties, through a public constructor without arguments, from their own packages: the
+   * classes stay public, and the configured names are the classes' names wherever they live.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"mariadb", "mysql"})
+  void theConfiguredStateStoresLoadByName(String dialect) throws ReflectiveOperationException {
+    Properties p = config(dialect);
+
+    Class<?> offsets = Class.forName(p.getProperty("offset.storage"));
+    Class<?> history = Class.forName(p.getProperty("schema.history.internal"));
+
+    assertThat(offsets).isEqualTo(DatabaseOffsetStore.class);
+    assertThat(history).isEqualTo(DatabaseSchemaHistory.class);
+    assertThat(offsets.getConstructor().newInstance()).isInstanceOf(OffsetBackingStore.class);
+    assertThat(history.getConstructor().newInstance()).isInstanceOf(SchemaHistory.class);
+  }
+
+  @Test
+  void postgresNeedsNoSchemaHistoryButLoadsTheOffsetStoreByName()
+      throws ReflectiveOperationException {
+    Properties p = config("postgresql");
+
+    assertThat(p.getProperty("schema.history.internal")).isNull();
+    assertThat(Class.forName(p.getProperty("offset.storage")).getConstructor().newInstance())
+        .isInstanceOf(DatabaseOffsetStore.class);
+  }
+}

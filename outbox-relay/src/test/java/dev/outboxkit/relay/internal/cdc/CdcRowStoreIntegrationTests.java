@@ -1,0 +1,210 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the CDC relay's parking does to rows that are no longer pending, against a real PostgreSQL.
+ * An engine re-reads the inserts after its last stored offset (a crash before the offset commit),
+ * so it can decide again about an event whose row was published and kept ({@code keepPublishedFor})
+ * or parked meanwhile: parking it then must leave that row as it is.
+ */
+@ServerTest
+@Isolated
+class CdcRowStoreIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private Outbox outbox;
+  private JdbcTransactions tx;
+  private CdcRowStore store;
+  private OutboxDialect dialect;
+
+  @BeforeEach
+  void setUp() throws SQLException {
+    dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    tx = JdbcTransactions.of(db.dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    RelaySettings settings = CdcTestSettings.postgres(db.dataSource(), "row-store-test");
+    store =
+        new CdcRowStore(
+            settings,
+            new Jdbc(db.dataSource()),
+            dialect,
+            new OutboxRows(dialect, OutboxTable.DEFAULT),
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
+  }
+
+  /**
+   * Review of issue 19: {@code park} set {@code status = 'DEAD'} by id whatever the row's status,
+   * so a re-read of a published row that failed this time turned it into a parked event, and a
+   * replay would have published it a second time.
+   */
+  @Test
+  void parkingARePublishedRowLeavesItPublished() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    execute("UPDATE outbox_event SET status = 'PUBLISHED' WHERE seq = " + seq);
+
+    store.park(new PendingEvent(seq, event, 0, null), "refused on a re-read", 1);
+
+    assertThat(statuses()).as("the published row, and no parked copy").containsExactly("PUBLISHED");
+  }
+
+  /** The same for a row parked before: it keeps its first error, and no second row appears. */
+  @Test
+  void parkingAnAlreadyParkedRowAddsNothing() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'first' WHERE seq = " + seq);
+
+    store.park(new PendingEvent(seq, event, 0, null), "second", 1);
+
+    assertThat(statuses()).containsExactly("DEAD");
+    assertThat(lastError(seq)).isEqualTo("first");
+  }
+
+  /** A pending row is parked in place; a row its writer deleted is parked as a copy. */
+  @Test
+  void aPendingRowIsParkedAndADeletedOneIsParkedAsACopy() throws Exception {
+    OutboxEvent kept = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "a", "E", "0")));
+    OutboxEvent gone = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "b", "E", "0")));
+    long keptSeq = seqOf(kept);
+    long goneSeq = seqOf(gone);
+    execute("DELETE FROM outbox_event WHERE seq = " + goneSeq);
+
+    store.park(new PendingEvent(keptSeq, kept, 0, null), "bad", 3);
+    store.park(new PendingEvent(goneSeq, gone, 0, null), "bad", 3);
+
+    assertThat(statuses()).containsExactly("DEAD", "DEAD");
+  }
+
+  /**
+   * Issue 20, finding 1: a DataSource user refused {@code DELETE} (the shipped CDC role before it
+   * was split) left every published row in the table, logged at DEBUG only, so nobody saw the table
+   * grow. The refusal is now a WARN naming the privilege and counted in {@code
+   * outbox.relay.cleanup.failures}.
+   */
+  @Test
+  void aRefusedDeleteOfPublishedRowsIsLoggedAtWarnAndCounted() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    String user = "okt_rowstore_nodelete";
+    execute("DROP ROLE IF EXISTS " + user);
+    execute("CREATE ROLE " + user + " LOGIN PASSWORD 'Row-store-pw-1'");
+    execute(
+        "DO $$ BEGIN EXECUTE format('GRANT USAGE ON SCHEMA %I TO "
+            + user
+            + "', current_schema()); END $$");
+    execute("GRANT SELECT, INSERT, UPDATE ON outbox_event TO " + user);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(
+        db.jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", ""));
+    config.setUsername(user);
+    config.setPassword("Row-store-pw-1");
+    config.setMaximumPoolSize(1);
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    Logger logger = (Logger) LoggerFactory.getLogger(CdcRowStore.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try (HikariDataSource refused = new HikariDataSource(config)) {
+      CdcRowStore refusedStore =
+          new CdcRowStore(
+              CdcTestSettings.postgres(refused, "row-store-test"),
+              new Jdbc(refused),
+              dialect,
+              new OutboxRows(dialect, OutboxTable.DEFAULT),
+              new RelayMetrics(meters, "outbox_event"));
+
+      refusedStore.markPublished(List.of(seq));
+    } finally {
+      logger.detachAppender(appender);
+      execute("DROP OWNED BY " + user);
+      execute("DROP ROLE " + user);
+    }
+
+    assertThat(statuses()).as("the row stays").containsExactly("PENDING");
+    assertThat(meters.get("outbox.relay.cleanup.failures").counter().count()).isEqualTo(1.0);
+    assertThat(appender.list)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getLevel()).isEqualTo(Level.WARN);
+              assertThat(e.getFormattedMessage())
+                  .contains("Could not delete 1 published row(s)")
+                  .contains("permission denied")
+                  .contains("needs DELETE");
+            });
+  }
+
+  private long seqOf(OutboxEvent event) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT seq FROM outbox_event WHERE id = '" + event.id() + "'")) {
+      assertThat(rs.next()).isTrue();
+      return rs.getLong(1);
+    }
+  }
+
+  private String lastError(long seq) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT last_error FROM outbox_event WHERE seq = " + seq)) {
+      assertThat(rs.next()).isTrue();
+      return rs.getString(1);
+    }
+  }
+
+  private java.util.List<String> statuses() throws SQLException {
+    java.util.List<String> statuses = new java.util.ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT status FROM outbox_event ORDER BY seq")) {
+      while (rs.next()) {
+        statuses.add(rs.getString(1));
+      }
+    }
+    return statuses;
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package dev.outboxkit.relay.internal.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.relay.internal.PendingEvent;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class KeyHoldsTests {
+
+  private static final Instant NOW = Instant.parse("2026-11-23T10:00:00Z");
+
+  private static PendingEvent row(long seq, String key, int attempts, Instant next) {
+    return new PendingEvent(
+        seq,
+        new OutboxEvent(UUID.randomUUID(), "T", key, "E", null, Map.of(), null, NOW, 0),
+        attempts,
+        next);
+  }
+
+  @Test
+  void aKeyWaitingForItsRetryHoldsBackItsLaterEventsOnly() {
+    KeyHolds holds = new KeyHolds();
+    PendingEvent failed = row(1, "a", 1, NOW.plusSeconds(5));
+    List<PendingEvent> selected =
+        holds.select(List.of(failed, row(2, "a", 0, null), row(3, "b", 0, null)), NOW);
+    assertThat(selected).extracting(PendingEvent::seq).containsExactly(3L);
+    assertThat(holds.excluded(Set.of(0), NOW)).containsEntry(0, List.of("a"));
+  }
+
+  @Test
+  void aDueRetryIsSentAloneAndReleasesItsKeyOnceAcknowledged() {
+    KeyHolds holds = new KeyHolds();
+    PendingEvent retry = row(1, "a", 1, NOW.minusSeconds(1));
+    holds.retryLater(retry, NOW.minusSeconds(1));
+    assertThat(holds.select(List.of(retry, row(2, "a", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L);
+    holds.acknowledged(retry);
+    assertThat(holds.select(List.of(row(2, "a", 0, null)), NOW)).hasSize(1);
+    assertThat(holds.excluded(Set.of(0), NOW)).isEmpty();
+  }
+
+  @Test
+  void aDeferredEventHoldsBackLaterEventsReadAheadUntilItIsSent() {
+    KeyHolds holds = new KeyHolds();
+    PendingEvent parked = row(1, "a", 0, null);
+    PendingEvent deferred = row(2, "a", 0, null);
+    holds.parked(parked);
+    holds.deferred(deferred, NOW);
+    // Read ahead while 1 and 2 were in flight: 3 must wait for 2.
+    assertThat(holds.select(List.of(row(3, "a", 0, null), row(4, "b", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(4L);
+    // Read again: 2 goes, and 3 with it (a deferred event did not fail itself).
+    assertThat(holds.select(List.of(deferred, row(3, "a", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L, 3L);
+  }
+
+  @Test
+  void anEarlierUnresolvedEventStaysTheHeldOneWhenALaterOneIsDeferred() {
+    KeyHolds holds = new KeyHolds();
+    PendingEvent failed = row(1, "a", 1, null);
+    holds.retryLater(failed, NOW.plusSeconds(5));
+    holds.deferred(row(2, "a", 0, null), NOW);
+    assertThat(holds.select(List.of(row(2, "a", 0, null)), NOW)).isEmpty();
+    assertThat(holds.nextDue()).isEqualTo(NOW.plusSeconds(5));
+  }
+
+  @Test
+  void stateLoadedAtLeaseClaimIsDroppedWithTheLease() {
+    KeyHolds holds = new KeyHolds();
+    holds.load(0, Map.of("a", NOW.plusSeconds(60)));
+    assertThat(holds.excluded(Set.of(0), NOW)).containsEntry(0, List.of("a"));
+    assertThat(holds.select(List.of(row(7, "a", 0, null)), NOW)).isEmpty();
+    holds.drop(0);
+    assertThat(holds.excluded(Set.of(0), NOW)).isEmpty();
+  }
+}

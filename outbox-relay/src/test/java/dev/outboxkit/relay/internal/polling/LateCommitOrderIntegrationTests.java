@@ -1,0 +1,211 @@
+package dev.outboxkit.relay.internal.polling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PauseSwitch;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.delivery.BatchSender;
+import dev.outboxkit.relay.internal.delivery.DeliveryCore;
+import dev.outboxkit.relay.internal.delivery.KeyHolds;
+import dev.outboxkit.relay.internal.delivery.PublishResult;
+import dev.outboxkit.relay.internal.delivery.PublishResult.FailureKind;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.core.IntervalFunction;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Issue 19, finding 2: the polling relay reads past a page of held keys (more waiting keys than a
+ * read leaves out in SQL), but {@code seq} is assigned at insert and a row becomes visible at
+ * commit. A row of key K with a smaller {@code seq} than the read-past position that commits after
+ * the page was read (and before K's next event is even written, as a writer that serializes its
+ * aggregate's transactions does) must still be published before K's next event.
+ *
+ * <p>Drives the real {@link PublishLoop} step by step over real PostgreSQL (outbox rows, leases,
+ * the relay's SQL); the sender records what it is handed, refuses the {@code held-*} keys (kept
+ * waiting an hour) and acknowledges the rest, so no broker is needed to observe the order.
+ */
+@ServerTest
+class LateCommitOrderIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  /** Every event handed to the sender, in order. */
+  private final List<PendingEvent> handed = new ArrayList<>();
+
+  @Test
+  void aRowCommittedLateBelowTheReadPastPositionIsPublishedBeforeItsKeysNextEvent()
+      throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
+    LeaseManager leases =
+        TestLeaseManagers.create(db.dataSource(), dialect, "late~1", Duration.ofSeconds(1), null);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    // One outbox partition (0), so that every row is on one page of the 16 the relay reads.
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(1).build();
+    tx.execute(c -> append(outbox, "held-a", "held-b", "held-c", "held-d"));
+    // K's first event: seq assigned now, visible only when this transaction commits.
+    CountDownLatch inserted = new CountDownLatch(1);
+    CountDownLatch commit = new CountDownLatch(1);
+    long[] firstOfK = new long[1];
+    Thread writer =
+        new Thread(
+            () ->
+                tx.execute(
+                    c -> {
+                      append(outbox, "K");
+                      firstOfK[0] = seqOf(c, "K");
+                      inserted.countDown();
+                      await(commit);
+                    }),
+            "late-committer");
+    writer.start();
+    assertThat(inserted.await(30, TimeUnit.SECONDS)).isTrue();
+    tx.execute(c -> append(outbox, "held-e", "held-f", "held-g", "held-h"));
+
+    KeyHolds holds = new KeyHolds(1);
+    PublishLoop loop = loop(dialect, leases, holds);
+    // Every held-* event fails once (an hour to its retry), then the relay pages past them, one
+    // key left out in SQL; step until its read position is past K's invisible row.
+    boolean past = false;
+    for (int i = 0; i < 60 && !past; i++) {
+      loop.step();
+      Long after = holds.readAfter(Set.of(0)).get(0);
+      past = after != null && after > firstOfK[0] && handed.size() >= 8;
+    }
+    assertThat(past).as("the relay reads past a page of held keys beyond K's row").isTrue();
+
+    commit.countDown();
+    writer.join(30_000);
+    try (Connection c = db.dataSource().getConnection()) {
+      assertThat(seqOf(c, "K")).as("K's first event committed").isEqualTo(firstOfK[0]);
+    }
+    tx.execute(c -> append(outbox, "K"));
+
+    for (int i = 0; i < 60; i++) {
+      loop.step();
+    }
+    loop.finishInFlight();
+    assertThat(handed)
+        .filteredOn(e -> e.key().equals("K"))
+        .extracting(PendingEvent::seq)
+        .as("K's events, in the order the relay handed them over")
+        .isSorted()
+        .hasSize(2);
+  }
+
+  private static void append(Outbox outbox, String... keys) {
+    for (String key : keys) {
+      outbox.append(OutboxMessage.of("late", key, "Happened", "{}"));
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static long seqOf(Connection c, String key) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT MIN(seq) FROM outbox_event WHERE aggregateid = '" + key + "'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private PublishLoop loop(OutboxDialect dialect, LeaseManager leases, KeyHolds holds) {
+    Clock clock = Clock.systemUTC();
+    BatchSender sender = new RecordingSender();
+    PollingStore store =
+        new JdbcPollingStore(
+            new Jdbc(db.dataSource()),
+            new OutboxRows(dialect, OutboxTable.DEFAULT),
+            null,
+            clock,
+            n -> {});
+    DeliveryCore core =
+        new DeliveryCore(
+            new DeliveryCore.Policy(10, IntervalFunction.of(Duration.ofHours(1)), null, clock),
+            holds,
+            CircuitBreaker.ofDefaults("late"),
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
+            sender);
+    return new PublishLoop(
+        store,
+        leases,
+        core,
+        sender,
+        new WakeUpSignal(),
+        () -> true,
+        new PauseSwitch(),
+        // 32 events over the 16 leased partitions: 2 rows per partition and read.
+        new PublishLoop.Pacing(32, Duration.ofMillis(10), Duration.ofSeconds(1)),
+        0,
+        1);
+  }
+
+  /** Refuses the held-* keys for a reason of the event, acknowledges the rest. */
+  private final class RecordingSender implements BatchSender {
+    @Override
+    public InFlight send(List<PendingEvent> batch) {
+      handed.addAll(batch);
+      List<PublishResult> results = new ArrayList<>();
+      for (PendingEvent e : batch) {
+        results.add(
+            e.key().startsWith("held-")
+                ? new PublishResult.Failed(e, "refused by the test", FailureKind.EVENT)
+                : new PublishResult.Acked(e, Clock.systemUTC().instant()));
+      }
+      return new InFlight() {
+        @Override
+        public List<PendingEvent> batch() {
+          return batch;
+        }
+
+        @Override
+        public List<PublishResult> await() {
+          return results;
+        }
+      };
+    }
+
+    @Override
+    public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
+      return false;
+    }
+  }
+}
