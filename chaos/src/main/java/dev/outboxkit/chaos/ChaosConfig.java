@@ -1,5 +1,6 @@
 package dev.outboxkit.chaos;
 
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.test.DatabaseKind;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +25,8 @@ import org.jspecify.annotations.Nullable;
  * @param faults names of the faults to draw from (see {@link Faults})
  * @param seed the seed of the fault schedule: the same seed draws the same faults and victims
  * @param settle time between two faults, under load
- * @param batchSize the relays' batch size (the duplicate bound is stated in batches)
+ * @param batchSize the relays' batch size (the duplicate bound is stated in batches, see {@link
+ *     #relayMaxBatchSize})
  * @param leaseTtl the relays' lease time-to-live
  * @param heartbeat the relays' heartbeat interval
  * @param drainTimeout how long the end of the run waits for the last events
@@ -88,6 +90,16 @@ public record ChaosConfig(
   /** Whether the database is one this run started (and may restart). */
   public boolean embeddedDatabase() {
     return jdbcUrl == null;
+  }
+
+  /**
+   * The largest batch a relay of this run reads, which the duplicate bound counts in: in polling
+   * mode the relay's own rule ({@link RelayDefaults#maxBatchSize}: with the default batch size the
+   * batch grows under a backlog up to {@link RelayDefaults#ADAPTIVE_MAX_BATCH_SIZE}), in CDC mode
+   * the batch size (the engine's {@code max.batch.size}).
+   */
+  public int relayMaxBatchSize() {
+    return mode == Mode.POLLING ? RelayDefaults.maxBatchSize(batchSize) : batchSize;
   }
 
   /** Whether Kafka is the in-JVM broker this run started. */

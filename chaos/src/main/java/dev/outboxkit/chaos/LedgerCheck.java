@@ -106,8 +106,10 @@ final class LedgerCheck {
         }
       }
     }
+    // A batch in flight and the one read ahead per relay a fault hits, each up to the largest
+    // batch the relay reads (not the configured size: the polling relay's adaptive batch grows).
     long bound =
-        faults.stream().mapToLong(f -> (long) f.relaysHit() * 2 * config.batchSize()).sum();
+        faults.stream().mapToLong(f -> (long) f.relaysHit() * 2 * config.relayMaxBatchSize()).sum();
 
     Timing timing = Timing.of(ledger, deliveries, faults, config, endMillis);
     if (lost > 0) {
