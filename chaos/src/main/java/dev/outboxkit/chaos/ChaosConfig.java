@@ -1,5 +1,7 @@
 package dev.outboxkit.chaos;
 
+import dev.outboxkit.outbox.OutboxDefaults;
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.test.DatabaseKind;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +26,8 @@ import org.jspecify.annotations.Nullable;
  * @param faults names of the faults to draw from (see {@link Faults})
  * @param seed the seed of the fault schedule: the same seed draws the same faults and victims
  * @param settle time between two faults, under load
- * @param batchSize the relays' batch size (the duplicate bound is stated in batches)
+ * @param batchSize the relays' batch size (the duplicate bound is stated in batches, see {@link
+ *     #relayMaxBatchSize})
  * @param leaseTtl the relays' lease time-to-live
  * @param heartbeat the relays' heartbeat interval
  * @param drainTimeout how long the end of the run waits for the last events
@@ -88,6 +91,27 @@ public record ChaosConfig(
   /** Whether the database is one this run started (and may restart). */
   public boolean embeddedDatabase() {
     return jdbcUrl == null;
+  }
+
+  /**
+   * The largest batch a relay of this run reads, which the duplicate bound counts in: in polling
+   * mode the relay's own rule ({@link RelayDefaults#maxBatchSize}: with the default batch size the
+   * batch grows under a backlog up to {@link RelayDefaults#ADAPTIVE_MAX_BATCH_SIZE}), in CDC mode
+   * the batch size (the engine's {@code max.batch.size}).
+   */
+  public int relayMaxBatchSize() {
+    return mode == Mode.POLLING ? RelayDefaults.maxBatchSize(batchSize) : batchSize;
+  }
+
+  /**
+   * The most publishing threads one relay runs: the kit starts polling relays with the default
+   * thread count, which grows under a backlog (the relay's own rule, {@code
+   * RelayDefaults.maxPublishThreads}); a CDC relay hands its batches over on one thread.
+   */
+  public int relayMaxPublishThreads() {
+    return mode == Mode.POLLING
+        ? RelayDefaults.maxPublishThreads(RelayDefaults.PUBLISH_THREADS, OutboxDefaults.PARTITIONS)
+        : 1;
   }
 
   /** Whether Kafka is the in-JVM broker this run started. */

@@ -131,7 +131,7 @@ public final class ChaosMain implements Callable<Integer> {
     if (report != null) {
       write(result, report);
     }
-    return result.passed() ? 0 : 1;
+    return !result.valid() ? 4 : result.passed() ? 0 : 1;
   }
 
   ChaosConfig config() {

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 
 /**
@@ -53,6 +54,10 @@ public final class ChaosRelayMain {
     Path control = Path.of(args[9]);
     ChaosSignals signals = new ChaosSignals(control);
     signals.start();
+    Duration ttl = Duration.ofMillis(Long.parseLong(args[6]));
+    StarvationWatch starvation =
+        StarvationWatch.ofThisJvm(StarvationWatch.limitFor(ttl), signals.pausedByKit());
+    starvation.start();
     HikariDataSource dataSource = ChaosEnvironment.pool(url, user, password, "relay-" + id, 4);
     OutboxRelay.Builder builder =
         OutboxRelay.builder()
@@ -60,9 +65,7 @@ public final class ChaosRelayMain {
             .bootstrapServers(args[2])
             .instanceId(id)
             .batchSize(Integer.parseInt(args[5]))
-            .leases(
-                Duration.ofMillis(Long.parseLong(args[6])),
-                Duration.ofMillis(Long.parseLong(args[7])))
+            .leases(ttl, Duration.ofMillis(Long.parseLong(args[7])))
             .topicRouter(signals.router())
             .deadLetterTopic(args[10])
             .cdc(
@@ -79,7 +82,15 @@ public final class ChaosRelayMain {
     relay.start();
     System.out.println(STARTED + " " + id);
     System.out.flush();
+    int reported = 0;
     while (true) {
+      List<StarvationWatch.Episode> episodes = starvation.episodes();
+      for (; reported < episodes.size(); reported++) {
+        // The kit reads these lines from the log: a starved relay makes the run invalid.
+        System.out.println(
+            ChaosSignals.STARVED + " " + episodes.get(reported).describe("relay " + id));
+        System.out.flush();
+      }
       RelayStatus status = relay.status();
       if (status.state() == RelayStatus.State.FAILED) {
         System.out.println("RELAY FAILED " + id + ": " + status.lastError());

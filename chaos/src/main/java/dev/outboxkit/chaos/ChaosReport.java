@@ -5,8 +5,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The outcome of a run: what was done, what the ledger check found, and every violation. A run
- * passes when {@link #violations()} is empty.
+ * The outcome of a run: what was done, what the ledger check found, and every violation. A run is
+ * {@link #valid()} when neither the kit nor a relay process was starved of CPU or stopped by
+ * garbage collection beyond the limit ({@link StarvationWatch}); a run that was is neither a pass
+ * nor a failure, since its timing checks measured the machine. A valid run passes when {@link
+ * #violations()} is empty.
  *
  * @param environment the servers used
  * @param mode polling or CDC
@@ -36,6 +39,8 @@ import java.util.Map;
  *     fault, or never again
  * @param violations every broken guarantee, one line each
  * @param examples a few offending records per violation kind
+ * @param starvation every starvation episode of the kit or a relay, one line each; any makes the
+ *     run invalid
  * @param durationSeconds the run's wall-clock time
  */
 public record ChaosReport(
@@ -63,12 +68,25 @@ public record ChaosReport(
     List<String> stuckPartitions,
     List<String> violations,
     List<String> examples,
+    List<String> starvation,
     long durationSeconds) {
 
-  /** Whether every guarantee held. */
+  /** Whether the run measured the relay: no process of it was starved. */
+  @JsonProperty("valid")
+  public boolean valid() {
+    return starvation.isEmpty();
+  }
+
+  /** Whether the run was valid and every guarantee held. */
   @JsonProperty("passed")
   public boolean passed() {
-    return violations.isEmpty();
+    return valid() && violations.isEmpty();
+  }
+
+  /** {@code PASSED}, {@code FAILED}, or {@code INVALID} when a process was starved. */
+  @JsonProperty("result")
+  public String result() {
+    return !valid() ? "INVALID" : passed() ? "PASSED" : "FAILED";
   }
 
   /** The median of takeover times, or -1 without any. */
@@ -95,7 +113,12 @@ public record ChaosReport(
   /** The report as people read it. */
   public String toText() {
     StringBuilder out = new StringBuilder();
-    out.append("OutboxKit chaos run: ").append(passed() ? "PASSED" : "FAILED").append('\n');
+    out.append("OutboxKit chaos run: ").append(result());
+    if (!valid()) {
+      out.append(" (starved: the figures measure the machine, not the relay; run it again on a")
+          .append(" quieter machine)");
+    }
+    out.append('\n');
     out.append("  environment   ").append(environment).append('\n');
     out.append("  mode          ").append(mode).append(", seed ").append(seed).append('\n');
     out.append("  cycles        ").append(cycles).append(' ').append(faultsByType).append('\n');
@@ -154,7 +177,9 @@ public record ChaosReport(
         .append(stuckPartitions.isEmpty() ? "none" : stuckPartitions)
         .append('\n');
     out.append("  duration      ").append(durationSeconds).append(" s\n");
-    violations.forEach(v -> out.append("  VIOLATION     ").append(v).append('\n'));
+    starvation.forEach(s -> out.append("  STARVED       ").append(s).append('\n'));
+    String label = valid() ? "  VIOLATION     " : "  (not judged)  ";
+    violations.forEach(v -> out.append(label).append(v).append('\n'));
     examples.forEach(e -> out.append("    e.g. ").append(e).append('\n'));
     return out.toString();
   }

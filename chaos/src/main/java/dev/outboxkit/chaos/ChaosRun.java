@@ -50,7 +50,13 @@ public final class ChaosRun {
     String topic = "chaos" + runId;
     String cdcName = "outboxkit_chaos";
     Random random = new Random(config.seed());
-    try (ChaosEnvironment environment = ChaosEnvironment.open(config)) {
+    // Watching from once the servers are up to the end of the drain: a kit starved meanwhile
+    // (its writers, reader and fault timing) measures the machine, not the relays.
+    try (StarvationWatch starvation =
+            StarvationWatch.ofThisJvm(
+                StarvationWatch.limitFor(config.leaseTtl()), (a, b) -> false);
+        ChaosEnvironment environment = ChaosEnvironment.open(config)) {
+      starvation.start();
       out.println("[chaos] " + environment.description() + ", mode " + config.mode());
       OutboxDialect dialect = Schema.prepare(environment.admin(), config.mode());
       if (config.mode() == Mode.CDC) {
@@ -160,7 +166,11 @@ public final class ChaosRun {
                 end,
                 poison.committed(),
                 poison.parkedIds());
-        return report(environment, done, skipped, result, poison.parkedOf(topic), started, end);
+        List<String> starved = new ArrayList<>();
+        starvation.episodes().forEach(e -> starved.add(e.describe("the kit")));
+        starved.addAll(fleet.starvation());
+        return report(
+            environment, done, skipped, result, poison.parkedOf(topic), starved, started, end);
       }
     }
   }
@@ -245,6 +255,7 @@ public final class ChaosRun {
       Map<String, String> skipped,
       LedgerCheck.Result r,
       long healthyParked,
+      List<String> starved,
       long started,
       long end) {
     Map<String, Integer> byType = new TreeMap<>();
@@ -288,6 +299,7 @@ public final class ChaosRun {
         r.stuckPartitions(),
         violations,
         r.examples(),
+        starved,
         (end - started) / 1000);
   }
 }

@@ -18,6 +18,16 @@ final class ChaosSignals {
   /** The file whose appearance makes the next publishing thread die. */
   static final String THROW_ERROR = "throw-error";
 
+  /**
+   * The file the kit creates just before it freezes the relay (SIGSTOP, {@code pause-relay}): the
+   * relay's {@link StarvationWatch} takes the stall it wakes up to as the kit's doing, not as
+   * starvation, and deletes the file.
+   */
+  static final String PAUSED = "paused";
+
+  /** The line a relay prints for each starvation episode; the kit collects them from the logs. */
+  static final String STARVED = "CHAOS STARVED";
+
   /** The error the kit injects: not one the relay can handle and carry on. */
   static final class InjectedError extends Error {
     private static final long serialVersionUID = 1L;
@@ -52,6 +62,27 @@ final class ChaosSignals {
         // The kit's file system hiccuped: try again on the next tick.
       }
       Pause.millis(50);
+    }
+  }
+
+  /** Excuses a stall the kit caused by freezing the process (see {@link #PAUSED}). */
+  StarvationWatch.Excuse pausedByKit() {
+    Path marker = controlDir.resolve(PAUSED);
+    return (from, to) -> {
+      try {
+        return Files.deleteIfExists(marker);
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    };
+  }
+
+  /** Marks {@code controlDir} as about to be frozen by the kit (before SIGSTOP). */
+  static void markPaused(Path controlDir) {
+    try {
+      Files.writeString(controlDir.resolve(PAUSED), "");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("Could not mark " + controlDir + " as paused", e);
     }
   }
 

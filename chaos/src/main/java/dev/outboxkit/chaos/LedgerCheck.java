@@ -108,14 +108,11 @@ final class LedgerCheck {
         }
       }
     }
-    // Per publishing thread a batch in flight and one read ahead; the relays run with the default
-    // thread count, which grows to maxPublishThreads under a backlog.
-    int threads =
-        RelayDefaults.maxPublishThreads(RelayDefaults.PUBLISH_THREADS, OutboxDefaults.PARTITIONS);
-    long bound =
-        faults.stream()
-            .mapToLong(f -> (long) f.relaysHit() * 2 * threads * config.batchSize())
-            .sum();
+    // Per publishing thread of each relay a fault hits, a batch in flight and the one read ahead,
+    // each up to the largest batch the relay reads (the polling relay's adaptive batch grows, and
+    // so does its number of threads under a backlog).
+    long perRelay = 2L * config.relayMaxPublishThreads() * config.relayMaxBatchSize();
+    long bound = faults.stream().mapToLong(f -> f.relaysHit() * perRelay).sum();
 
     Timing timing = Timing.of(ledger, deliveries, faults, config, endMillis);
     if (lost > 0) {

@@ -26,6 +26,8 @@ final class PauseRelayFault implements Fault {
   public FaultRecord inject(FaultContext context) {
     RelayFleet.Relay victim = context.pickVictim();
     Set<Integer> held = context.partitionsHeldBy(victim.id());
+    // The relay's starvation watch takes the stall it wakes up to as this fault, not starvation.
+    ChaosSignals.markPaused(victim.control());
     RelayFleet.signal(victim, "STOP");
     // Taken once the process is frozen: no record it sent can carry a later timestamp.
     long start = context.clock().millis();

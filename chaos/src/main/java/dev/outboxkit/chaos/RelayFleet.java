@@ -166,6 +166,27 @@ final class RelayFleet implements AutoCloseable {
     }
   }
 
+  /**
+   * The starvation episodes every relay process of the run reported in its log (see {@link
+   * StarvationWatch}), one line each.
+   */
+  synchronized List<String> starvation() {
+    List<String> found = new ArrayList<>();
+    for (Relay relay : all) {
+      try {
+        for (String line : Files.readAllLines(relay.log(), StandardCharsets.UTF_8)) {
+          int at = line.indexOf(ChaosSignals.STARVED);
+          if (at >= 0) {
+            found.add(line.substring(at + ChaosSignals.STARVED.length()).trim());
+          }
+        }
+      } catch (IOException e) {
+        found.add("relay " + relay.id() + ": its log could not be read (" + e + ")");
+      }
+    }
+    return found;
+  }
+
   /** Kills every relay process this fleet started (SIGKILL ends frozen ones too). */
   @Override
   public synchronized void close() {

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The kit's short run, so it keeps working: embedded PostgreSQL and Kafka (a broker process of the
  * kit's, secured for the ACL fault), two polling relay processes, one cycle of every fault, then
  * the ledger check. Its assertions are the kit's own: nothing lost, nothing reordered, duplicates
- * within the bound, poison events parked.
+ * within the bound, poison events parked, and no other violation unless the run was starved (then
+ * it must say it is invalid).
  */
 @ServerTest
 class ChaosKitIntegrationTests {
@@ -58,13 +59,22 @@ class ChaosKitIntegrationTests {
     assertThat(report.poisonEvents()).isPositive();
     assertThat(report.poisonParked()).isEqualTo(report.poisonEvents());
     assertThat(report.events()).isPositive();
-    assertThat(report.lost()).as(report.toText()).isZero();
     assertThat(report.reordered()).as(report.toText()).isZero();
     assertThat(report.unknown()).isZero();
     assertThat(report.duplicates()).isLessThanOrEqualTo(report.duplicateBound());
     assertThat(report.records()).isGreaterThanOrEqualTo(report.events());
-    assertThat(report.violations()).as(report.toText()).isEmpty();
-    assertThat(work.resolve("report.json")).content().contains("\"passed\" : true");
+    if (report.valid()) {
+      assertThat(report.lost()).as(report.toText()).isZero();
+      assertThat(report.violations()).as(report.toText()).isEmpty();
+      assertThat(work.resolve("report.json")).content().contains("\"passed\" : true");
+    } else {
+      // A machine too busy to run it (the kit or a relay starved): the timing checks, and "lost"
+      // (not delivered within the drain timeout), measured the machine. What must hold whatever
+      // the timing (order, no unknown record, poison parked) was checked above.
+      assertThat(report.result()).isEqualTo("INVALID");
+      assertThat(work.resolve("report.json")).content().contains("\"valid\" : false");
+      System.out.println("[chaos] run invalid (starved): " + report.starvation());
+    }
   }
 
   @Test

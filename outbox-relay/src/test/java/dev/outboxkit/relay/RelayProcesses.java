@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -14,6 +16,7 @@ import org.jspecify.annotations.Nullable;
 final class RelayProcesses implements AutoCloseable {
 
   private final List<Process> started = new ArrayList<>();
+  private static final Map<Long, Path> LOGS = new ConcurrentHashMap<>();
   private boolean tagSenders;
 
   /**
@@ -86,6 +89,7 @@ final class RelayProcesses implements AutoCloseable {
     Process process =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     started.add(process);
+    LOGS.put(process.pid(), log);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (!Files.readString(log).contains("RELAY STARTED")) {
       assertThat(process.isAlive()).as("relay process, see %s", log).isTrue();
@@ -93,6 +97,20 @@ final class RelayProcesses implements AutoCloseable {
       Thread.sleep(50);
     }
     return process;
+  }
+
+  /** The last {@code lines} lines of a relay process's log, for a failure message. */
+  static String tail(Process process, int lines) {
+    Path log = LOGS.get(process.pid());
+    if (log == null) {
+      return "(no log)";
+    }
+    try {
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (java.io.IOException e) {
+      return "(log " + log + " unreadable: " + e + ")";
+    }
   }
 
   @Override

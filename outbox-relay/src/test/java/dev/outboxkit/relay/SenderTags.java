@@ -10,8 +10,11 @@ import org.apache.kafka.common.header.Header;
 /**
  * A producer interceptor for relay processes ({@link RelayProcessMain} with {@code
  * -Doutboxkit.test.tagSenders=true}): every record gets the sending relay's instance id and the
- * wall-clock time at which the relay called {@code send()}, so a test can tell which instance
- * produced a record, and when.
+ * time at which the relay called {@code send()}, so a test can tell which instance produced a
+ * record, and when: by the wall clock, and by the monotonic clock ({@code System.nanoTime()}, on
+ * Linux {@code CLOCK_MONOTONIC}, one clock for every process of the machine), which a test that
+ * compares the relay's send times with its own should use: the wall clock may be stepped (a VM's
+ * clock set by its host, NTP) between two readings, the monotonic one is not.
  */
 public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
 
@@ -20,6 +23,9 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
 
   /** {@code System.currentTimeMillis()} when the relay called {@code send()}. */
   static final String SENT_AT = "test-sent-at";
+
+  /** {@code System.nanoTime()} when the relay called {@code send()}. */
+  static final String SENT_NANOS = "test-sent-nanos";
 
   /** The system property naming the instance, set by {@link RelayProcessMain}. */
   static final String INSTANCE_PROPERTY = "outboxkit.test.instance";
@@ -37,6 +43,9 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
     record
         .headers()
         .add(SENT_AT, Long.toString(System.currentTimeMillis()).getBytes(StandardCharsets.UTF_8));
+    record
+        .headers()
+        .add(SENT_NANOS, Long.toString(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
     return record;
   }
 
@@ -54,5 +63,13 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
   static long sentAt(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
     Header h = record.headers().lastHeader(SENT_AT);
     return h == null ? -1 : Long.parseLong(new String(h.value(), StandardCharsets.UTF_8));
+  }
+
+  /** The sender's {@code System.nanoTime()} at {@code send()}; comparable within one machine. */
+  static long sentNanos(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
+    Header h = record.headers().lastHeader(SENT_NANOS);
+    return h == null
+        ? Long.MIN_VALUE
+        : Long.parseLong(new String(h.value(), StandardCharsets.UTF_8));
   }
 }

@@ -198,7 +198,13 @@ final class CdcBatchHandler {
         Thread.sleep(settings.maxPollInterval().toMillis());
         continue;
       }
-      List<PendingEvent> selected = core.select(todo);
+      List<PendingEvent> selected;
+      try {
+        selected = core.select(todo);
+      } catch (RuntimeException e) {
+        core.release(); // as below: the permission was not used for a send
+        throw e;
+      }
       if (selected.isEmpty()) {
         core.release();
         Instant due = core.holds().nextDue();
@@ -222,8 +228,11 @@ final class CdcBatchHandler {
           continue;
         }
         results = inFlight.await();
-      } catch (RuntimeException e) {
-        core.release(); // or the breaker's trial permission would be gone for good
+      } catch (RuntimeException | Error e) {
+        // Or the breaker's trial permission would be gone for good: this relay survives the end
+        // of its engine (an Error on the publishing thread ends only the engine), takes the lease
+        // again later, and its next engine would wait for a permission forever. Rethrown as is.
+        core.release();
         throw e;
       }
       DeliveryOutcome outcome = core.decide(results, System.nanoTime() - started);

@@ -21,6 +21,7 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Instant;
@@ -82,6 +83,8 @@ class CdcHandOverWindowIntegrationTests {
           .build();
 
   private final List<Long> handedOver = new CopyOnWriteArrayList<>();
+  private volatile boolean dieOnSend;
+  private CircuitBreaker breaker;
   private CdcLease lease;
   private CdcMetrics metrics;
   private CdcBatchHandler handler;
@@ -114,6 +117,13 @@ class CdcHandOverWindowIntegrationTests {
     assertThat(lease.tryAcquire()).isTrue();
     metrics = CdcMetrics.register(settings, options, dialect);
     BatchSender publisher = new LosingTheLeaseSender();
+    // One trial call when half-open, so a trial permission lost for good shows at once.
+    breaker =
+        CircuitBreaker.of(
+            "window",
+            CircuitBreakerConfig.from(settings.circuitBreaker())
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .build());
     handler =
         new CdcBatchHandler(
             settings,
@@ -128,7 +138,7 @@ class CdcHandOverWindowIntegrationTests {
             new DeliveryCore(
                 DeliveryCore.Policy.of(settings),
                 new KeyHolds(),
-                CircuitBreaker.of("window", settings.circuitBreaker()),
+                breaker,
                 metrics.relay(),
                 publisher),
             publisher,
@@ -158,6 +168,42 @@ class CdcHandOverWindowIntegrationTests {
   }
 
   /**
+   * Seen in a chaos run (PostgreSQL CDC, kill-relay-thread right after acl-refusal): a publishing
+   * thread that dies of an {@code Error} in the middle of a hand-over (an OutOfMemoryError, the
+   * kit's injected error) while the breaker was half-open kept the breaker's one trial permission:
+   * the engine ended, the relay took the lease again later, and its new engine waited for a
+   * permission forever (every partition stuck, the relay healthy). The permission must be given
+   * back whatever ends the hand-over.
+   */
+  @Test
+  void aHandOverEndedByAnErrorGivesTheBreakersTrialPermissionBack() {
+    breaker.transitionToOpenState();
+    breaker.transitionToHalfOpenState();
+    dieOnSend = true;
+
+    assertThatThrownBy(
+            () -> handler.forRun(() -> true).handleBatch(List.of(insert(1, "k1")), new Committer()))
+        .isInstanceOf(DiedInSend.class);
+
+    assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
+    assertThat(breaker.tryAcquirePermission())
+        .as("the half-open breaker's trial permission after the hand-over died")
+        .isTrue();
+  }
+
+  /**
+   * What a publishing thread dies of in {@link
+   * #aHandOverEndedByAnErrorGivesTheBreakersTrialPermissionBack}.
+   */
+  private static final class DiedInSend extends Error {
+    private static final long serialVersionUID = 1L;
+
+    DiedInSend() {
+      super("the publishing thread died in the middle of a hand-over");
+    }
+  }
+
+  /**
    * Hands events over one by one, asking {@code mayHandOver} before each as the Kafka publisher
    * does; the lease is lost (as a pause in the middle of a hand-over would make it) once the first
    * event is handed over. Without a window to ask, every event is handed over.
@@ -170,6 +216,9 @@ class CdcHandOverWindowIntegrationTests {
 
     @Override
     public InFlight send(List<PendingEvent> batch, BooleanSupplier mayHandOver) {
+      if (dieOnSend) {
+        throw new DiedInSend();
+      }
       List<PublishResult> results = new ArrayList<>();
       boolean open = true;
       for (PendingEvent event : batch) {
