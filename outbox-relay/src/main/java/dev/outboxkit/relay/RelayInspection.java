@@ -4,7 +4,6 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.cdc.CdcChecks;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
@@ -220,7 +219,7 @@ public final class RelayInspection {
 
   /**
    * The checks a CDC relay runs before it starts: those of {@link #check()}, then the CDC ones of
-   * {@link CdcChecks} (the CDC URL and connection, the server and its connector, {@code wal_level}
+   * {@code CdcChecks} (the CDC URL and connection, the server and its connector, {@code wal_level}
    * or the binlog settings, the replication privilege, the publication and slot, the state table).
    * Reads only: what {@code auto-create} would create is reported, not created.
    *
@@ -230,7 +229,7 @@ public final class RelayInspection {
   public List<Check> check(CdcOptions cdc) {
     List<Check> checks = new ArrayList<>(check());
     try {
-      checks.addAll(CdcChecks.run(dataSource, dialect, outbox, cdc));
+      checks.addAll(RelayFactory.cdcChecks(dataSource, dialect, outbox, cdc));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not check CDC for the outbox " + outbox, e);
     }

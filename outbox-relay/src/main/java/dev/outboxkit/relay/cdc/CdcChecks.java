@@ -14,17 +14,18 @@ import javax.sql.DataSource;
 
 /**
  * The CDC relay's start-up checks as a list an operator reads before a deploy ({@code java -jar
- * outbox-relay-app.jar check} in CDC mode, through {@link RelayInspection#check(CdcOptions)}): the
- * CDC URL and its TLS parameters, the connection as the CDC user, the server it reaches and its
- * Debezium connector, the change log settings (PostgreSQL: {@code wal_level}, the replication
- * privilege, the publication and the replication slot; MySQL and MariaDB: the binlog settings and
- * the replication grants) and the CDC state table. The same code the relay runs at start, but it
- * never creates anything: a publication or state table that {@code auto-create} would create is
- * reported as such. Each failure names the property, grant or statement that fixes it.
+ * outbox-relay-app.jar check} in CDC mode, through {@link RelayInspection#check(CdcOptions)} and
+ * {@link CdcRelays#checks}): the CDC URL and its TLS parameters, the connection as the CDC user,
+ * the server it reaches and its Debezium connector, the change log settings (PostgreSQL: {@code
+ * wal_level}, the replication privilege, the publication and the replication slot; MySQL and
+ * MariaDB: the binlog settings and the replication grants) and the CDC state table. The same code
+ * the relay runs at start, but it never creates anything: a publication or state table that {@code
+ * auto-create} would create is reported as such. Each failure names the property, grant or
+ * statement that fixes it.
  *
  * @since 0.9
  */
-public final class CdcChecks {
+final class CdcChecks {
 
   /** What a check reads when the relay would create what is missing. */
   static final String CREATED_AT_START =
@@ -43,7 +44,7 @@ public final class CdcChecks {
    * @return the checks, in the order the relay runs them
    * @throws SQLException when the relay's data source cannot be reached
    */
-  public static List<Check> run(
+  static List<Check> run(
       DataSource dataSource, OutboxDialect dialect, OutboxTable outbox, CdcOptions options)
       throws SQLException {
     Objects.requireNonNull(dataSource, "dataSource");
