@@ -35,6 +35,16 @@ public final class OutboxHeaders {
    */
   public static final String KEY_ID = "outbox-key-id";
 
+  /**
+   * On a replayed event: when it was first appended (ISO-8601, e.g. {@code
+   * 2026-12-03T08:15:30.123456Z}). A replay makes the event pending again as of the replay, so its
+   * lag, delivery latency and Kafka timestamp count from then; this header keeps the original time
+   * for consumers and audits. A second replay keeps the first value.
+   *
+   * @since 0.9
+   */
+  public static final String APPENDED_AT = "outbox-appended-at";
+
   /** The reserved prefix. */
   public static final String RESERVED_PREFIX = "outbox-";
 

@@ -15,7 +15,8 @@ import org.jspecify.annotations.Nullable;
  * @param eventType the event type
  * @param attempts how many times the relay tried to publish it
  * @param lastError why the last attempt failed
- * @param createdAt when it was appended
+ * @param createdAt when it was appended, or for an event replayed before when that replay made it
+ *     pending again (the append time is then in its {@code outbox-appended-at} header)
  */
 public record ParkedEvent(
     long seq,

@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  *     {@code *} stand for any text, and a pattern with one must match the whole error
  * @param eventType only events of this type (exact)
  * @param aggregateType only events of this aggregate type (exact)
- * @param since only events appended at or after this instant
+ * @param since only events appended (or last replayed, see {@link ParkedEvent#createdAt()}) at or
+ *     after this instant
  * @param ids only these events (empty: no restriction by id)
  * @since 0.8
  */

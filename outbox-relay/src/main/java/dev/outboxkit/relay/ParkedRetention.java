@@ -19,10 +19,11 @@ import org.slf4j.LoggerFactory;
  * batch is one short transaction that also writes its {@link AuditEntry.Operation#RETENTION_PURGE}
  * record naming the ids it deleted. Off unless configured ({@code outbox.relay.parked.retention}).
  *
- * <p>Age counts from the event's {@code created_at}: the outbox keeps no parking time. An event
- * that spent long pending (held back behind its key, or retried for days) before it was parked may
- * therefore be purged soon after parking; choose a retention well above the longest time an event
- * can take to be parked, and alert on {@code outbox.events.dead} so that operators look first.
+ * <p>Age counts from the event's {@code created_at} (its append, or its last replay): the outbox
+ * keeps no parking time. An event that spent long pending (held back behind its key, or retried for
+ * days) before it was parked may therefore be purged soon after parking; choose a retention well
+ * above the longest time an event can take to be parked, and alert on {@code outbox.events.dead} so
+ * that operators look first.
  *
  * <p>Metrics: {@code outbox.parked.retention.purged} (events deleted) and {@code
  * outbox.parked.retention.failures} (runs that failed; the audit trail holds a FAILED record).

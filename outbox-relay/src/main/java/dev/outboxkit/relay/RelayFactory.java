@@ -40,6 +40,16 @@ final class RelayFactory {
    *
    * @throws IllegalStateException naming the property and what to do
    */
+  /** The CDC relay's start-up checks, for {@link RelayInspection#check(CdcOptions)}. */
+  static java.util.List<RelayInspection.Check> cdcChecks(
+      javax.sql.DataSource dataSource,
+      dev.outboxkit.outbox.spi.OutboxDialect dialect,
+      dev.outboxkit.outbox.OutboxTable outbox,
+      CdcOptions options)
+      throws java.sql.SQLException {
+    return dev.outboxkit.relay.internal.cdc.CdcRelays.checks(dataSource, dialect, outbox, options);
+  }
+
   static void checkProducerProperties(Map<String, Object> producerProperties) {
     checkProducerProperty(producerProperties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     checkProducerProperty(producerProperties, ProducerConfig.ACKS_CONFIG, "all", "-1");

@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.LeaseStore;
@@ -30,6 +31,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class RelayInspection {
 
+  private final DataSource dataSource;
   private final Jdbc jdbc;
   private final OutboxDialect dialect;
   private final OutboxTable outbox;
@@ -46,7 +48,8 @@ public final class RelayInspection {
       OutboxTable members,
       int partitions,
       Clock clock) {
-    this.jdbc = new Jdbc(Objects.requireNonNull(dataSource, "dataSource"));
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this.jdbc = new Jdbc(dataSource);
     this.dialect = Objects.requireNonNull(dialect, "dialect");
     this.outbox = Objects.requireNonNull(outbox, "outbox");
     this.leases = Objects.requireNonNull(leases, "leases");
@@ -212,6 +215,25 @@ public final class RelayInspection {
           checks.add(partitions(c));
           return checks;
         });
+  }
+
+  /**
+   * The checks a CDC relay runs before it starts: those of {@link #check()}, then the CDC ones of
+   * {@code CdcChecks} (the CDC URL and connection, the server and its connector, {@code wal_level}
+   * or the binlog settings, the replication privilege, the publication and slot, the state table).
+   * Reads only: what {@code auto-create} would create is reported, not created.
+   *
+   * @param cdc the CDC options as the relay uses them
+   * @since 0.9
+   */
+  public List<Check> check(CdcOptions cdc) {
+    List<Check> checks = new ArrayList<>(check());
+    try {
+      checks.addAll(RelayFactory.cdcChecks(dataSource, dialect, outbox, cdc));
+    } catch (SQLException e) {
+      throw new OutboxStoreException("Could not check CDC for the outbox " + outbox, e);
+    }
+    return checks;
   }
 
   private Check partitions(Connection c) {

@@ -1,9 +1,12 @@
 package dev.outboxkit.relay;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.internal.cdc.CdcPreflightProbe;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.cdc.CdcPreflightProbe;
 import dev.outboxkit.test.MySqlServer;
 import dev.outboxkit.test.ServerTest;
@@ -14,6 +17,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -173,6 +177,53 @@ class MySqlCdcPreflightIntegrationTests {
             "outbox.relay.mode=polling");
       }
     }
+  }
+
+  /**
+   * Issue 21: the operator CLI's {@code check} in CDC mode ({@link
+   * RelayInspection#check(CdcOptions)}) lists the same binlog refusal as one failed line naming the
+   * fix, after the connection and the server passed, and creates no state table.
+   */
+  @Test
+  void theOperatorsCheckListsTheBinlogRefusalNamingTheFix() throws SQLException {
+    execute("SET GLOBAL binlog_row_image = 'MINIMAL'");
+    TestDatabase database = db.database();
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+    }
+    List<RelayInspection.Check> checks =
+        RelayInspection.of(
+                db.dataSource(),
+                dialect,
+                dev.outboxkit.outbox.OutboxTable.DEFAULT,
+                16,
+                java.time.Clock.systemUTC())
+            .check(
+                CdcOptions.builder(database.jdbcUrl(), database.username(), database.password())
+                    .build());
+    assertThat(checks)
+        .filteredOn(c -> c.name().startsWith("CDC connection as"))
+        .singleElement()
+        .matches(RelayInspection.Check::ok);
+    assertThat(checks)
+        .filteredOn(c -> c.name().equals("CDC server and Debezium connector"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.ok()).as(c.detail()).isTrue());
+    assertThat(checks)
+        .filteredOn(c -> c.name().startsWith("change log settings and grants"))
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.ok()).isFalse();
+              assertThat(c.detail())
+                  .contains("binlog_row_image is MINIMAL (global value) but CDC needs FULL")
+                  .contains("SET PERSIST binlog_row_image = 'FULL'");
+            });
+    assertThat(checks)
+        .filteredOn(c -> c.name().startsWith("CDC state table"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.ok()).as("state table absent, no auto-create").isFalse());
   }
 
   /**

@@ -1,7 +1,9 @@
 package dev.outboxkit.relay.internal;
 
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.AuditActor;
 import dev.outboxkit.relay.AuditEntry;
@@ -19,13 +21,16 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@link ParkedEvents} on the outbox table: rows with status {@code DEAD}. Every listing and change
@@ -52,10 +57,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
   private final ParkedScan scan;
   private final JdbcAuditTrail audit;
   private final AuditActor actor;
+  private final Clock clock;
 
   /**
    * @param onReplay runs after a replay committed (the polling relay wakes up)
-   * @param clock stamps the audit records
+   * @param clock stamps the audit records and the time a replayed event becomes pending again
    */
   public JdbcParkedEvents(
       Jdbc jdbc, OutboxDialect dialect, OutboxTable table, Runnable onReplay, Clock clock) {
@@ -65,7 +71,8 @@ public final class JdbcParkedEvents implements ParkedEvents {
         table.qualifiedName(),
         onReplay,
         new JdbcAuditTrail(jdbc, dialect, AuditSchema.table(table), clock),
-        AuditActor.APPLICATION);
+        AuditActor.APPLICATION,
+        clock);
   }
 
   private JdbcParkedEvents(
@@ -74,7 +81,8 @@ public final class JdbcParkedEvents implements ParkedEvents {
       String t,
       Runnable onReplay,
       JdbcAuditTrail audit,
-      AuditActor actor) {
+      AuditActor actor,
+      Clock clock) {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = t;
@@ -82,12 +90,13 @@ public final class JdbcParkedEvents implements ParkedEvents {
     this.scan = new ParkedScan(dialect, t);
     this.audit = audit;
     this.actor = actor;
+    this.clock = clock;
   }
 
   @Override
   public ParkedEvents as(AuditActor actor) {
     return new JdbcParkedEvents(
-        jdbc, dialect, t, onReplay, audit, Objects.requireNonNull(actor, "actor"));
+        jdbc, dialect, t, onReplay, audit, Objects.requireNonNull(actor, "actor"), clock);
   }
 
   @Override
@@ -420,11 +429,20 @@ public final class JdbcParkedEvents implements ParkedEvents {
    * Replaces each parked row by a fresh pending copy. The row is read with a lock and the copy
    * inserted only if the delete removed it: a purge (or another replay) that commits first wins,
    * and the event is not brought back.
+   *
+   * <p>The copy is pending as of now: its {@code created_at} is the replay time, and the append
+   * time moves to the {@link OutboxHeaders#APPENDED_AT} header (kept from an earlier replay). Every
+   * age the relay reports counts from {@code created_at}: the oldest pending event ({@code
+   * outbox.lag}, the health's lag), the delivery latency and the Kafka timestamp. With the old time
+   * an event parked three days ago read as three days of lag right after its replay and fired the
+   * lag alerts, and a broker with {@code log.message.timestamp.before.max.ms} could refuse it. Kept
+   * in a header rather than a column, so the schema does not change.
    */
   private int reinsert(Connection c, List<UUID> requested) throws SQLException {
     // In the order the events were appended, not the order the ids were given: each copy takes
     // the next seq, and the relay sends a key's events in seq order.
     List<UUID> ids = inSeqOrder(c, requested);
+    Instant pendingSince = clock.instant().truncatedTo(ChronoUnit.MICROS);
     int replayed = 0;
     try (PreparedStatement select =
             c.prepareStatement(
@@ -447,15 +465,15 @@ public final class JdbcParkedEvents implements ParkedEvents {
           if (!rs.next()) {
             continue;
           }
+          Instant appended = Objects.requireNonNull(dialect.getInstant(rs, "created_at"));
           dialect.setUuid(insert, 1, id);
           insert.setString(2, rs.getString("aggregatetype"));
           insert.setString(3, rs.getString("aggregateid"));
           insert.setString(4, rs.getString("type"));
           insert.setBytes(5, rs.getBytes("payload"));
-          insert.setString(6, rs.getString("headers"));
+          insert.setString(6, withAppendedAt(rs.getString("headers"), appended));
           insert.setString(7, rs.getString("tenant"));
-          dialect.setInstant(
-              insert, 8, Objects.requireNonNull(dialect.getInstant(rs, "created_at")));
+          dialect.setInstant(insert, 8, pendingSince);
           insert.setInt(9, rs.getInt("partition_no"));
         }
         dialect.setUuid(delete, 1, id);
@@ -467,6 +485,22 @@ public final class JdbcParkedEvents implements ParkedEvents {
       }
     }
     return replayed;
+  }
+
+  /**
+   * The headers column with {@link OutboxHeaders#APPENDED_AT} added unless an earlier replay set
+   * it. A column that is not valid headers JSON (an event parked for exactly that) is kept as it
+   * is: the replay must not fail on it, and the relay parks it again with its reason.
+   */
+  static @Nullable String withAppendedAt(@Nullable String column, Instant appended) {
+    Map<String, String> headers;
+    try {
+      headers = new LinkedHashMap<>(OutboxColumns.decodeHeaders(column));
+    } catch (IllegalArgumentException unreadable) {
+      return column;
+    }
+    headers.putIfAbsent(OutboxHeaders.APPENDED_AT, appended.toString());
+    return OutboxColumns.encodeHeaders(headers);
   }
 
   private int byId(Connection c, String sql, List<UUID> ids) throws SQLException {

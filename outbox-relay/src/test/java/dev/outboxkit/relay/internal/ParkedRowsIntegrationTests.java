@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxDefaults;
 import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
@@ -17,8 +20,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -132,6 +139,53 @@ class ParkedRowsIntegrationTests {
         .isLessThan(seqOf(second));
   }
 
+  /**
+   * Issue 21: a replay re-inserted the parked row with a new {@code seq} but its old {@code
+   * created_at}, so right after replaying an event parked days ago the oldest pending event (the
+   * {@code outbox.lag} gauge, the health's lag and {@code status}) read days old and fired the lag
+   * alerts. The lag now counts from when the event became pending again; the append time stays in
+   * the {@code outbox-appended-at} header.
+   */
+  @Test
+  void aReplayedEventCountsItsLagFromTheReplayAndKeepsItsAppendTimeInAHeader() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    Instant appended = Instant.now().minus(Duration.ofDays(3)).truncatedTo(ChronoUnit.MICROS);
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement park =
+            c.prepareStatement(
+                "UPDATE outbox_event SET status = 'DEAD', last_error = 'parked', created_at = ?"
+                    + " WHERE id = ?")) {
+      dialect.setInstant(park, 1, appended);
+      dialect.setUuid(park, 2, event.id());
+      assertThat(park.executeUpdate()).isEqualTo(1);
+    }
+    Clock clock = Clock.systemUTC();
+    JdbcParkedEvents parked =
+        new JdbcParkedEvents(
+            new Jdbc(db.dataSource()), dialect, OutboxTable.DEFAULT, () -> {}, clock);
+
+    assertThat(parked.replay(List.of(event.id()))).isEqualTo(1);
+
+    RelayInspection.Backlog backlog =
+        RelayInspection.of(
+                db.dataSource(), dialect, OutboxTable.DEFAULT, OutboxDefaults.PARTITIONS, clock)
+            .backlog();
+    assertThat(backlog.pending()).isEqualTo(1);
+    assertThat(backlog.oldestPending())
+        .as("age of the oldest pending event right after replaying one appended 3 days ago")
+        .isLessThan(Duration.ofMinutes(1));
+    Row replayed = pending(event.id());
+    assertThat(replayed.headers())
+        .contains("\"" + OutboxHeaders.APPENDED_AT + "\":\"" + appended + "\"");
+    assertThat(replayed.createdAt()).isAfter(appended.plus(Duration.ofDays(2)));
+
+    // Parked again and replayed again: the header still names the first append.
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked again'");
+    assertThat(parked.replay(List.of(event.id()))).isEqualTo(1);
+    assertThat(pending(event.id()).headers())
+        .contains("\"" + OutboxHeaders.APPENDED_AT + "\":\"" + appended + "\"");
+  }
+
   private long waitingForALock() throws SQLException {
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement();
@@ -141,6 +195,21 @@ class ParkedRowsIntegrationTests {
                     + " AND query LIKE '%outbox_event%'")) {
       rs.next();
       return rs.getLong(1);
+    }
+  }
+
+  private record Row(Instant createdAt, String headers) {}
+
+  private Row pending(UUID id) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement(
+                "SELECT created_at, headers FROM outbox_event WHERE status = 'PENDING' AND id = ?")) {
+      dialect.setUuid(s, 1, id);
+      try (ResultSet rs = s.executeQuery()) {
+        assertThat(rs.next()).as("pending row of %s", id).isTrue();
+        return new Row(dialect.getInstant(rs, "created_at"), rs.getString("headers"));
+      }
     }
   }
 

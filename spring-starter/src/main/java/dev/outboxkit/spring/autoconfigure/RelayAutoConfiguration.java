@@ -139,7 +139,18 @@ public final class RelayAutoConfiguration {
             : environment.getProperty("spring.datasource.password"));
   }
 
-  private static CdcOptions cdcOptions(RelayProperties relay, Environment environment) {
+  /**
+   * The CDC options the relay uses for these properties, with {@code spring.datasource.*} as the
+   * fallback for the URL and the credentials; the operator CLI's {@code check} uses it to check
+   * what the relay would. Does no I/O.
+   *
+   * @param relay the bound {@code outbox.relay.*} properties
+   * @param environment the environment ({@code spring.datasource.*})
+   * @throws IllegalStateException when no URL is set, or only half of the credentials
+   * @throws IllegalArgumentException for an invalid option, naming its property
+   * @since 0.9
+   */
+  public static CdcOptions cdcOptions(RelayProperties relay, Environment environment) {
     RelayProperties.Cdc cdc = relay.cdc();
     String url = cdc.url() != null ? cdc.url() : environment.getProperty("spring.datasource.url");
     if (url == null || url.isBlank()) {

@@ -141,6 +141,13 @@ final class CdcPreflight {
 
   static void postgres(Connection c, CdcOptions options, OutboxTable outbox, String user)
       throws SQLException {
+    walLevel(c);
+    replication(c, user);
+    publication(c, options, outbox, options.autoCreate());
+  }
+
+  /** PostgreSQL's {@code wal_level}, which must be {@code logical}; returns it. */
+  static String walLevel(Connection c) throws SQLException {
     String walLevel = single(c, "SHOW wal_level");
     if (!"logical".equals(walLevel)) {
       throw new IllegalStateException(
@@ -150,6 +157,11 @@ final class CdcPreflight {
               + " the server (on RDS/Aurora: rds.logical_replication = 1 in the parameter group),"
               + " or use outbox.relay.mode=polling.");
     }
+    return walLevel;
+  }
+
+  /** The CDC user may decode the WAL: the REPLICATION attribute, superuser or rds_replication. */
+  static void replication(Connection c, String user) throws SQLException {
     // Role attributes are not inherited, but RDS/Aurora grant replication through membership in
     // rds_replication (there is no REPLICATION attribute to give there).
     try (PreparedStatement s =
@@ -172,19 +184,21 @@ final class CdcPreflight {
         }
       }
     }
+  }
+
+  /**
+   * The publication exists and includes the outbox table; created when missing and {@code create}.
+   *
+   * @return whether it existed
+   */
+  static boolean publication(Connection c, CdcOptions options, OutboxTable outbox, boolean create)
+      throws SQLException {
     String schema = outbox.schema() == null ? "public" : outbox.schema();
-    boolean exists;
-    try (PreparedStatement s =
-        c.prepareStatement("SELECT puballtables FROM pg_publication WHERE pubname = ?")) {
-      s.setString(1, options.publication());
-      try (ResultSet rs = s.executeQuery()) {
-        exists = rs.next();
-      }
-    }
+    boolean exists = publicationExists(c, options.publication());
     // Inserts only: the relay publishes inserts, and its own deletes (one per published row) and
     // updates (retries, parking) would otherwise double what the server decodes and sends and what
     // the engine parses, only to be ignored (see ChangeDecoder).
-    String create =
+    String createStatement =
         "CREATE PUBLICATION "
             + options.publication()
             + " FOR TABLE "
@@ -193,28 +207,28 @@ final class CdcPreflight {
             + outbox.name()
             + " WITH (publish = 'insert')";
     if (!exists) {
-      if (!options.autoCreate()) {
+      if (!create) {
         throw new IllegalStateException(
             "PostgreSQL publication '"
                 + options.publication()
                 + "' does not exist. Run "
-                + create
+                + createStatement
                 + " as the table's owner, or set outbox.relay.cdc.auto-create=true.");
       }
       try (Statement s = c.createStatement()) {
-        s.execute(create);
+        s.execute(createStatement);
       } catch (SQLException e) {
         throw new IllegalStateException(
             "Could not create the publication ("
                 + e.getMessage()
                 + "). Run "
-                + create
+                + createStatement
                 + " as the owner of "
                 + outbox
                 + ".",
             e);
       }
-      return;
+      return false;
     }
     try (PreparedStatement s =
         c.prepareStatement(
@@ -240,6 +254,18 @@ final class CdcPreflight {
                   + outbox.name()
                   + ".");
         }
+      }
+    }
+    return true;
+  }
+
+  /** Whether a PostgreSQL publication of this name exists. */
+  static boolean publicationExists(Connection c, String publication) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement("SELECT puballtables FROM pg_publication WHERE pubname = ?")) {
+      s.setString(1, publication);
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next();
       }
     }
   }

@@ -42,4 +42,20 @@ public final class CdcRelays {
       return false;
     }
   }
+
+  /**
+   * The CDC relay's start-up checks as an operator's list ({@code check} of the CLI), reading only;
+   * see {@code CdcChecks}. Reached from {@code RelayInspection} through {@code RelayFactory}.
+   *
+   * @throws java.sql.SQLException when the relay's data source cannot be reached
+   * @since 0.9
+   */
+  public static java.util.List<dev.outboxkit.relay.RelayInspection.Check> checks(
+      javax.sql.DataSource dataSource,
+      dev.outboxkit.outbox.spi.OutboxDialect dialect,
+      dev.outboxkit.outbox.OutboxTable outbox,
+      CdcOptions options)
+      throws java.sql.SQLException {
+    return CdcChecks.run(dataSource, dialect, outbox, options);
+  }
 }

@@ -72,7 +72,7 @@ final class CdcStartUp {
   }
 
   /** The state table, and on MySQL/MariaDB the schema history table next to it, must exist. */
-  private static void verifyStateTable(Connection c, OutboxDialect dialect, CdcOptions options) {
+  static void verifyStateTable(Connection c, OutboxDialect dialect, CdcOptions options) {
     List<OutboxTable> tables =
         ChangeLogSource.of(dialect).schemaHistoryNeeded()
             ? List.of(options.stateTable(), CdcSchema.historyTable(options.stateTable()))
@@ -90,6 +90,23 @@ final class CdcStartUp {
             + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
             + " outbox.relay.cdc.auto-create=true (plain Java: CdcOptions.Builder#autoCreate).",
         "CDC state");
+  }
+
+  /** Whether the state table (and the schema history table where needed) exist. */
+  static boolean stateTablesExist(Connection c, OutboxDialect dialect, CdcOptions options) {
+    List<OutboxTable> tables =
+        ChangeLogSource.of(dialect).schemaHistoryNeeded()
+            ? List.of(options.stateTable(), CdcSchema.historyTable(options.stateTable()))
+            : List.of(options.stateTable());
+    for (OutboxTable table : tables) {
+      try (PreparedStatement s =
+          c.prepareStatement("SELECT name FROM " + table.qualifiedName() + " WHERE 1 = 0")) {
+        s.executeQuery().close();
+      } catch (SQLException e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void verifyTable(Connection c, OutboxDialect dialect, OutboxTable table) {

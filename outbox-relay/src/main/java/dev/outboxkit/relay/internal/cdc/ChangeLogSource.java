@@ -3,6 +3,7 @@ package dev.outboxkit.relay.internal.cdc;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.RelayInspection;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -164,6 +165,22 @@ public abstract class ChangeLogSource {
   abstract void preflight(
       Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user)
       throws SQLException;
+
+  /**
+   * The {@link #preflight} as separate checks for an operator ({@code check} of the CLI), each
+   * naming what to change when it fails; reads only, creates nothing. By default one check of the
+   * whole preflight (it only reads).
+   */
+  List<RelayInspection.Check> checks(
+      Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user) {
+    return List.of(
+        CdcChecks.check(
+            "change log settings and grants of '" + user + "' (outbox.relay.cdc.username)",
+            () -> {
+              preflight(c, cdc, options, outbox, user);
+              return "as CDC needs them";
+            }));
+  }
 
   /**
    * Adds the connector's TLS properties for the URL's parameters to {@code p}.

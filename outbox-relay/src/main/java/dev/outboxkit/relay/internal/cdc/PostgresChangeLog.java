@@ -2,8 +2,11 @@ package dev.outboxkit.relay.internal.cdc;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.RelayInspection;
 import java.net.URI;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +65,74 @@ final class PostgresChangeLog extends ChangeLogSource {
   void preflight(Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user)
       throws SQLException {
     CdcPreflight.postgres(c, options, outbox, user);
+  }
+
+  @Override
+  List<RelayInspection.Check> checks(
+      Connection c, Connection cdc, CdcOptions options, OutboxTable outbox, String user) {
+    String publication = options.publication();
+    return List.of(
+        CdcChecks.check("wal_level", () -> CdcPreflight.walLevel(c)),
+        CdcChecks.check(
+            "replication privilege of '" + user + "' (outbox.relay.cdc.username)",
+            () -> {
+              CdcPreflight.replication(c, user);
+              return "REPLICATION, superuser or rds_replication";
+            }),
+        CdcChecks.check(
+            "publication '" + publication + "' (outbox.relay.cdc.publication)",
+            () -> {
+              if (options.autoCreate() && !CdcPreflight.publicationExists(c, publication)) {
+                return CdcChecks.CREATED_AT_START;
+              }
+              CdcPreflight.publication(c, options, outbox, false);
+              return "includes " + outbox;
+            }),
+        CdcChecks.check(
+            "replication slot '" + options.name() + "' (outbox.relay.cdc.name)",
+            () -> slot(c, options.name())));
+  }
+
+  /**
+   * The slot the engine reads through: absent is fine (the engine creates it at its first start);
+   * present, it must be a pgoutput slot of this database, and its retained WAL is reported.
+   */
+  private static String slot(Connection c, String name) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT database, current_database() AS here, plugin, slot_type, active,"
+                + " pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) AS retained"
+                + " FROM pg_replication_slots WHERE slot_name = ?")) {
+      s.setString(1, name);
+      try (ResultSet rs = s.executeQuery()) {
+        if (!rs.next()) {
+          return "absent; the engine creates it at its first start";
+        }
+        if (!"logical".equals(rs.getString("slot_type"))
+            || !"pgoutput".equals(rs.getString("plugin"))
+            || !rs.getString("here").equals(rs.getString("database"))) {
+          throw new IllegalStateException(
+              "slot '"
+                  + name
+                  + "' is a "
+                  + rs.getString("slot_type")
+                  + " slot of plugin "
+                  + rs.getString("plugin")
+                  + " in database "
+                  + rs.getString("database")
+                  + ", not a pgoutput slot of "
+                  + rs.getString("here")
+                  + ": choose another outbox.relay.cdc.name, or drop it with SELECT"
+                  + " pg_drop_replication_slot('"
+                  + name
+                  + "') if nothing uses it");
+        }
+        return (rs.getBoolean("active") ? "present, streaming" : "present, not streaming")
+            + ", retains "
+            + rs.getString("retained")
+            + " of WAL";
+      }
+    }
   }
 
   @Override

@@ -3,7 +3,10 @@ package dev.outboxkit.relay.app.cli;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.AuditActor;
 import dev.outboxkit.relay.RelayInspection;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.spring.autoconfigure.OutboxProperties;
+import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
+import dev.outboxkit.spring.autoconfigure.RelayProperties;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +16,8 @@ import org.springframework.boot.Banner;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
@@ -77,6 +82,21 @@ final class CliSession implements AutoCloseable {
             clock);
     inspection = current;
     return current;
+  }
+
+  /**
+   * The CDC options the relay would use, bound from the same configuration, or {@code null} in
+   * polling mode ({@code outbox.relay.mode}).
+   */
+  @Nullable CdcOptions cdcOptions() {
+    inspection();
+    ConfigurableApplicationContext started = java.util.Objects.requireNonNull(context);
+    RelayProperties relay =
+        Binder.get(started.getEnvironment())
+            .bindOrCreate("outbox.relay", Bindable.of(RelayProperties.class));
+    return relay.mode() == RelayProperties.Mode.CDC
+        ? RelayAutoConfiguration.cdcOptions(relay, started.getEnvironment())
+        : null;
   }
 
   @Override

@@ -6,6 +6,7 @@ import dev.outboxkit.relay.RelayInspection.Check;
 import dev.outboxkit.relay.RelayInspection.Lease;
 import dev.outboxkit.relay.RelayInspection.Leases;
 import dev.outboxkit.relay.RelayInspection.Member;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -160,7 +161,9 @@ final class RelayCommands {
       name = "check",
       description =
           "The relay's start-up checks, printable before a deploy: outbox, lease and audit tables"
-              + " with every column, and no pending event beyond outbox.store.partitions.")
+              + " with every column, and no pending event beyond outbox.store.partitions; in CDC"
+              + " mode also the CDC connection, wal_level or the binlog settings, the replication"
+              + " privilege, the publication and slot, and the CDC state table.")
   static final class CheckCommand implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -172,7 +175,9 @@ final class RelayCommands {
     @Override
     public Integer call() {
       Output out = cli.output(json);
-      List<Check> checks = cli.session().inspection().check();
+      CdcOptions cdc = cli.session().cdcOptions();
+      List<Check> checks =
+          cdc == null ? cli.session().inspection().check() : cli.session().inspection().check(cdc);
       List<Map<String, Object>> docs = new ArrayList<>();
       boolean ok = true;
       for (Check check : checks) {

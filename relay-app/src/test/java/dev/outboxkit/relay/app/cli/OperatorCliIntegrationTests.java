@@ -284,6 +284,79 @@ class OperatorCliIntegrationTests {
     assertThat(help.out()).contains("status", "leases", "check", "parked", "Exit codes:");
   }
 
+  /**
+   * Issue 21: in CDC mode {@code check} checks what the CDC relay checks at start, and creates
+   * nothing: the publication and the state table that {@code auto-create} would create are reported
+   * as such, a missing publication without it fails naming the property and the statement.
+   */
+  @Test
+  @Order(8)
+  void checkInCdcModeChecksTheChangeLogAndCreatesNothing() throws Exception {
+    String[] cdc = {
+      "--outbox.relay.mode=cdc", "--outbox.relay.cdc.name=operator_cli_check",
+    };
+    Run missing = cli(with(cdc, "check"));
+    assertThat(missing.code()).as(missing.all()).isEqualTo(ExitCodes.CHECK_FAILED);
+    assertThat(missing.out())
+        .contains("OK    outbox table outbox_event")
+        .contains("OK    CDC connection as '" + db.username() + "'")
+        .contains("OK    CDC server and Debezium connector: postgresql")
+        .contains("OK    wal_level: logical")
+        .contains("OK    replication privilege of '" + db.username() + "'")
+        .contains(
+            "FAIL  publication 'outboxkit_pub' (outbox.relay.cdc.publication): PostgreSQL"
+                + " publication 'outboxkit_pub' does not exist. Run CREATE PUBLICATION"
+                + " outboxkit_pub FOR TABLE public.outbox_event WITH (publish = 'insert')")
+        .contains("outbox.relay.cdc.auto-create=true")
+        .contains(
+            "OK    replication slot 'operator_cli_check' (outbox.relay.cdc.name): absent; the"
+                + " engine creates it at its first start")
+        .containsPattern(
+            "FAIL  CDC state table \\S*outbox_cdc_state: The CDC table \\S*outbox_cdc_state is"
+                + " missing");
+
+    Run autoCreate = cli(with(cdc, "check", "--outbox.relay.cdc.auto-create=true"));
+    assertThat(autoCreate.code()).as(autoCreate.all()).isEqualTo(ExitCodes.OK);
+    assertThat(autoCreate.out())
+        .contains(
+            "OK    publication 'outboxkit_pub' (outbox.relay.cdc.publication): absent; the relay"
+                + " creates it at start (outbox.relay.cdc.auto-create=true)")
+        .containsPattern(
+            "OK    CDC state table \\S*outbox_cdc_state: absent; the relay creates it");
+    assertThat(single("SELECT COUNT(*) FROM pg_publication")).as("publications created").isZero();
+    assertThat(single("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'outbox_cdc_state'"))
+        .as("state tables created")
+        .isZero();
+
+    execute("CREATE PUBLICATION outboxkit_pub FOR TABLE public.outbox_relay_lease");
+    Run wrongTable = cli(with(cdc, "check", "--outbox.relay.cdc.auto-create=true", "--json"));
+    assertThat(wrongTable.code()).as(wrongTable.all()).isEqualTo(ExitCodes.CHECK_FAILED);
+    assertThat(wrongTable.out())
+        .contains(
+            "does not include public.outbox_event. Run ALTER PUBLICATION outboxkit_pub ADD"
+                + " TABLE public.outbox_event.");
+    execute("ALTER PUBLICATION outboxkit_pub ADD TABLE public.outbox_event");
+    Run present = cli(with(cdc, "check", "--outbox.relay.cdc.auto-create=true"));
+    assertThat(present.code()).as(present.all()).isEqualTo(ExitCodes.OK);
+    assertThat(present.out())
+        .contains("OK    publication 'outboxkit_pub' (outbox.relay.cdc.publication): includes");
+  }
+
+  private static String[] with(String[] first, String... more) {
+    List<String> all = new ArrayList<>(List.of(more));
+    all.addAll(List.of(first));
+    return all.toArray(String[]::new);
+  }
+
+  private static long single(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   /** A JSON member, whatever the pretty printer puts around the colon. */
   private static String json(String name, String value) {
     return "\"" + name + "\" ?: " + Pattern.quote(value);

@@ -60,11 +60,11 @@ public final class DemoStack implements AutoCloseable {
   private final ConfigurableApplicationContext ledger;
   private final ConfigurableApplicationContext payments;
 
-  private DemoStack(Settings settings) {
+  private DemoStack(Settings settings, Class<?>... sources) {
     this.settings = settings;
     this.ledger =
         run(
-            LedgerServiceApplication.application(),
+            LedgerServiceApplication.application().sources(sources),
             settings.ledgerDb(),
             settings.ledgerPort(),
             Map.of("spring.kafka.bootstrap-servers", settings.kafka()));
@@ -72,7 +72,7 @@ public final class DemoStack implements AutoCloseable {
     awaitLedgerConsumer(ledger);
     this.payments =
         run(
-            PaymentServiceApplication.application(),
+            PaymentServiceApplication.application().sources(sources),
             settings.paymentDb(),
             settings.paymentPort(),
             Map.of(
@@ -84,6 +84,14 @@ public final class DemoStack implements AutoCloseable {
   /** Starts the ledger, then the payment service (the ledger creates the payment topic). */
   public static DemoStack start(Settings settings) {
     return new DemoStack(settings);
+  }
+
+  /**
+   * {@link #start(Settings)} with configuration classes added to both services' contexts (a test's
+   * tracing set-up, for example).
+   */
+  public static DemoStack start(Settings settings, Class<?>... sources) {
+    return new DemoStack(settings, sources);
   }
 
   public Settings settings() {
