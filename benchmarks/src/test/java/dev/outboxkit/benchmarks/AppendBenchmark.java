@@ -57,8 +57,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * mariadb, mysql), {@code bench.contenders} (raw,appendAll,append), {@code bench.transactions}
  * ({@code jdbc}: {@link JdbcTransactions}, where {@code append} inserts at each call; {@code
  * spring}: Spring's {@link JdbcTransactionManager} with the starter's {@link
- * OutboxTransactionListener}, where {@code append} is deferred to the commit as the starter does
- * by default; {@code spring-immediate}: the same without deferring).
+ * OutboxTransactionListener}, where {@code append} is deferred to the commit as the starter does by
+ * default; {@code spring-immediate}: the same without deferring). The contender {@code
+ * append-immediate} appends one by one without deferring, in the same transactions: with {@code
+ * spring}, {@code append} against {@code append-immediate} is deferring's gain in one run.
  */
 @ServerTest
 class AppendBenchmark {
@@ -121,12 +123,9 @@ class AppendBenchmark {
       OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
     }
     Transactions tx = transactions(db.dataSource());
-    Outbox outbox =
-        Outbox.builder()
-            .connectionProvider(tx.connections())
-            .dialect(dialect)
-            .deferAppends(TRANSACTIONS.equals("spring"))
-            .build();
+    Outbox.Builder builder = Outbox.builder().connectionProvider(tx.connections()).dialect(dialect);
+    Outbox outbox = builder.deferAppends(TRANSACTIONS.equals("spring")).build();
+    Outbox immediate = builder.deferAppends(false).build();
     String rawSql = rawInsert(TX);
     Map<String, List<Double>> rates = new LinkedHashMap<>();
     for (int round = -WARMUP; round < PASSES; round++) {
@@ -137,6 +136,7 @@ class AppendBenchmark {
           case "raw" -> raw(tx, rawSql);
           case "appendAll" -> appendAll(tx, outbox);
           case "append" -> append(tx, outbox);
+          case "append-immediate" -> append(tx, immediate);
           default -> throw new IllegalArgumentException("Unknown contender " + contender);
         }
         double rate = EVENTS / ((System.nanoTime() - start) / 1e9);

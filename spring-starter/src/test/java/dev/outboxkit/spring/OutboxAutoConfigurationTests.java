@@ -123,22 +123,22 @@ class OutboxAutoConfigurationTests {
         .withConfiguration(
             AutoConfigurations.of(TransactionManagerCustomizationAutoConfiguration.class))
         .run(
-        context -> {
-          assertThat(context).hasSingleBean(OutboxTransactionListener.class);
-          Outbox outbox = context.getBean(Outbox.class);
-          JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
-          TransactionTemplate configured =
-              new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
-          assertThat(visibleInTheTransaction(configured, outbox, jdbc)).isZero();
-          // A transaction manager the application built without the listener: inserted at once.
-          TransactionTemplate own =
-              new TransactionTemplate(
-                  new org.springframework.jdbc.support.JdbcTransactionManager(
-                      context.getBean(javax.sql.DataSource.class)));
-          assertThat(visibleInTheTransaction(own, outbox, jdbc)).isOne();
-          assertThat(jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class))
-              .isEqualTo(2);
-        });
+            context -> {
+              assertThat(context).hasSingleBean(OutboxTransactionListener.class);
+              Outbox outbox = context.getBean(Outbox.class);
+              JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+              TransactionTemplate configured =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              assertThat(visibleInTheTransaction(configured, outbox, jdbc)).isZero();
+              // A transaction manager the application built without the listener: inserted at once.
+              TransactionTemplate own =
+                  new TransactionTemplate(
+                      new org.springframework.jdbc.support.JdbcTransactionManager(
+                          context.getBean(javax.sql.DataSource.class)));
+              assertThat(visibleInTheTransaction(own, outbox, jdbc)).isOne();
+              assertThat(jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class))
+                  .isEqualTo(2);
+            });
   }
 
   @Test

@@ -28,8 +28,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.jdbc.support.JdbcTransactionManager;
+import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -242,8 +242,7 @@ abstract class TransactionalOutboxContractTests {
                 outbox.append("Payment", "held-nested", "dropped", "{}");
                 inner.setRollbackOnly();
               });
-          nested.executeWithoutResult(
-              inner -> outbox.append("Payment", "held-nested", "E1", "{}"));
+          nested.executeWithoutResult(inner -> outbox.append("Payment", "held-nested", "E1", "{}"));
           assertThat(types("held-nested")).isEmpty();
           outbox.append("Payment", "held-nested", "E2", "{}");
         });
