@@ -5,13 +5,17 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.spring.OutboxTransactionListener;
+import dev.outboxkit.spring.SpringConnectionProvider;
 import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.OffsetDateTime;
@@ -24,7 +28,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.support.JdbcTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Append throughput next to a raw multi-row {@code INSERT} of the same rows in the same
@@ -47,7 +54,13 @@ import org.junit.jupiter.api.Test;
  * <p>System properties: {@code bench.events} per pass (50000), {@code bench.tx} events per
  * transaction (100), {@code bench.payload} bytes (1024), {@code bench.keys} (500), {@code
  * bench.passes} (5), {@code bench.warmup} rounds (2), {@code bench.databases} (postgresql; also
- * mariadb, mysql), {@code bench.contenders} (raw,appendAll,append).
+ * mariadb, mysql), {@code bench.contenders} (raw,appendAll,append), {@code bench.transactions}
+ * ({@code jdbc}: {@link JdbcTransactions}, where {@code append} inserts at each call; {@code
+ * spring}: Spring's {@link JdbcTransactionManager} with the starter's {@link
+ * OutboxTransactionListener}, where {@code append} is deferred to the commit as the starter does by
+ * default; {@code spring-immediate}: the same without deferring). The contender {@code
+ * append-immediate} appends one by one without deferring, in the same transactions: with {@code
+ * spring}, {@code append} against {@code append-immediate} is deferring's gain in one run.
  */
 @ServerTest
 class AppendBenchmark {
@@ -63,6 +76,8 @@ class AppendBenchmark {
   private static final List<String> CONTENDERS =
       Arrays.asList(System.getProperty("bench.contenders", "raw,appendAll,append").split(","));
 
+  private static final String TRANSACTIONS = System.getProperty("bench.transactions", "jdbc");
+
   private final byte[] payload = payload();
   private final List<String> report = new ArrayList<>();
 
@@ -77,13 +92,15 @@ class AppendBenchmark {
   @Test
   void appendNextToRawInsert() throws Exception {
     line(
-        "events/pass=%d tx=%d payload=%dB keys=%d passes=%d warmup=%d cores=%d java=%s",
+        "events/pass=%d tx=%d payload=%dB keys=%d passes=%d warmup=%d transactions=%s cores=%d"
+            + " java=%s",
         EVENTS,
         TX,
         PAYLOAD,
         KEYS,
         PASSES,
         WARMUP,
+        TRANSACTIONS,
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
     for (String name : DATABASES) {
@@ -105,8 +122,10 @@ class AppendBenchmark {
       dialect = OutboxDialect.detect(c);
       OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
     }
-    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    Transactions tx = transactions(db.dataSource());
+    Outbox.Builder builder = Outbox.builder().connectionProvider(tx.connections()).dialect(dialect);
+    Outbox outbox = builder.deferAppends(TRANSACTIONS.equals("spring")).build();
+    Outbox immediate = builder.deferAppends(false).build();
     String rawSql = rawInsert(TX);
     Map<String, List<Double>> rates = new LinkedHashMap<>();
     for (int round = -WARMUP; round < PASSES; round++) {
@@ -117,6 +136,7 @@ class AppendBenchmark {
           case "raw" -> raw(tx, rawSql);
           case "appendAll" -> appendAll(tx, outbox);
           case "append" -> append(tx, outbox);
+          case "append-immediate" -> append(tx, immediate);
           default -> throw new IllegalArgumentException("Unknown contender " + contender);
         }
         double rate = EVENTS / ((System.nanoTime() - start) / 1e9);
@@ -147,7 +167,7 @@ class AppendBenchmark {
   }
 
   /** The hand-written outbox: one multi-row insert per transaction. */
-  private void raw(JdbcTransactions tx, String sql) {
+  private void raw(Transactions tx, String sql) {
     for (int from = 0; from < EVENTS; from += TX) {
       int first = from;
       tx.execute(
@@ -173,7 +193,7 @@ class AppendBenchmark {
     }
   }
 
-  private void appendAll(JdbcTransactions tx, Outbox outbox) {
+  private void appendAll(Transactions tx, Outbox outbox) {
     for (int from = 0; from < EVENTS; from += TX) {
       List<OutboxMessage> messages = new ArrayList<>(TX);
       for (int i = from; i < from + TX; i++) {
@@ -183,7 +203,7 @@ class AppendBenchmark {
     }
   }
 
-  private void append(JdbcTransactions tx, Outbox outbox) {
+  private void append(Transactions tx, Outbox outbox) {
     for (int from = 0; from < EVENTS; from += TX) {
       int first = from;
       tx.execute(
@@ -193,6 +213,61 @@ class AppendBenchmark {
             }
           });
     }
+  }
+
+  /** The transactions of a pass: every contender runs in the same kind. */
+  private interface Transactions {
+    ConnectionProvider connections();
+
+    void execute(JdbcTransactions.ConnectionAction work);
+  }
+
+  private static Transactions transactions(DataSource dataSource) {
+    if (TRANSACTIONS.equals("jdbc")) {
+      JdbcTransactions jdbc = JdbcTransactions.of(dataSource);
+      return new Transactions() {
+        @Override
+        public ConnectionProvider connections() {
+          return jdbc;
+        }
+
+        @Override
+        public void execute(JdbcTransactions.ConnectionAction work) {
+          jdbc.execute(work);
+        }
+      };
+    }
+    if (!TRANSACTIONS.equals("spring") && !TRANSACTIONS.equals("spring-immediate")) {
+      throw new IllegalArgumentException("bench.transactions: jdbc, spring or spring-immediate");
+    }
+    JdbcTransactionManager manager = new JdbcTransactionManager(dataSource);
+    if (TRANSACTIONS.equals("spring")) {
+      manager.addListener(new OutboxTransactionListener(dataSource));
+    }
+    TransactionTemplate template = new TransactionTemplate(manager);
+    SpringConnectionProvider spring = new SpringConnectionProvider(dataSource);
+    return new Transactions() {
+      @Override
+      public ConnectionProvider connections() {
+        return spring;
+      }
+
+      @Override
+      public void execute(JdbcTransactions.ConnectionAction work) {
+        template.executeWithoutResult(
+            status -> {
+              try {
+                spring.withTransactionConnection(
+                    connection -> {
+                      work.accept(connection);
+                      return null;
+                    });
+              } catch (SQLException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+      }
+    };
   }
 
   private static String rawInsert(int rows) {

@@ -32,7 +32,10 @@ import org.jspecify.annotations.Nullable;
  * {@link ConnectionProvider}, and throws {@link NoActiveTransactionException} when there is none:
  * the outbox never commits on its own. <b>Validation.</b> Events are checked and serialized before
  * anything is written; a bad one throws {@link InvalidEventException} and leaves the transaction
- * untouched. <b>Threads.</b> Instances are thread-safe; create one per table and share it.
+ * untouched. <b>Deferred appends.</b> With {@link Builder#deferAppends(boolean)}, {@link
+ * #append(OutboxMessage)} validates the event at once but inserts the events of a transaction
+ * together, just before it commits. <b>Threads.</b> Instances are thread-safe; create one per table
+ * and share it.
  */
 public interface Outbox {
 
@@ -43,7 +46,10 @@ public interface Outbox {
    * @return the stored envelope, with its id, timestamp and partition
    * @throws InvalidEventException when the event is invalid; nothing was written
    * @throws NoActiveTransactionException when no transaction is active
-   * @throws OutboxStoreException when the database refused the insert; roll the transaction back
+   * @throws OutboxStoreException when the database refused the insert; roll the transaction back.
+   *     With {@link Builder#deferAppends(boolean) deferred appends} the insert may come later, so
+   *     this may also come from a later {@code append}, {@code appendAll} or {@link #flush()}, or
+   *     from the commit (which then rolls the transaction back)
    */
   OutboxEvent append(OutboxMessage message);
 
@@ -74,6 +80,17 @@ public interface Outbox {
    */
   List<OutboxEvent> appendAll(List<OutboxMessage> messages);
 
+  /**
+   * Inserts the events this transaction appended and the outbox still holds ({@link
+   * Builder#deferAppends(boolean)}), so that queries later in the transaction see their rows. Does
+   * nothing when appends are not deferred or nothing is held.
+   *
+   * @throws NoActiveTransactionException when appends are deferred and no transaction is active
+   * @throws OutboxStoreException when the database refused the insert; roll the transaction back
+   * @since 0.2
+   */
+  default void flush() {}
+
   /** The table this outbox writes to. */
   OutboxTable table();
 
@@ -101,6 +118,7 @@ public interface Outbox {
     private int insertBatchBytes = OutboxDefaults.INSERT_BATCH_BYTES;
     private int maxPayloadBytes = OutboxDefaults.MAX_PAYLOAD_BYTES;
     private int maxHeadersBytes = OutboxDefaults.MAX_HEADERS_BYTES;
+    private boolean deferAppends;
 
     private Builder() {}
 
@@ -164,7 +182,8 @@ public interface Outbox {
      * commits ({@link ConnectionProvider#afterCommit}). Default: none.
      *
      * @param listener a short, non-blocking action; it runs on the committing thread, once per
-     *     {@code append}/{@code appendAll} call
+     *     {@code append}/{@code appendAll} call (once per transaction when appends are {@link
+     *     #deferAppends(boolean) deferred})
      * @since 0.1
      */
     public Builder commitListener(Runnable listener) {
@@ -254,6 +273,39 @@ public interface Outbox {
     }
 
     /**
+     * Holds the events that {@link Outbox#append(OutboxMessage)} adds in a transaction and inserts
+     * them together, in append order, with one multi-row insert just before the transaction
+     * commits: one round trip per transaction instead of one per event. Default: {@code false}.
+     *
+     * <p>Only when the {@link ConnectionProvider} can run work before commit ({@link
+     * ConnectionProvider#bindToTransaction}; the Spring binding can, {@link
+     * dev.outboxkit.outbox.jdbc.JdbcTransactions} cannot); otherwise appends are inserted at once
+     * as without this option. What stays the same: every event is validated at {@code append}, so
+     * an invalid one throws there; events commit and roll back with the transaction; savepoints of
+     * the transaction framework undo held events too. What changes:
+     *
+     * <ul>
+     *   <li>a database error on the insert (a missing table, a refused privilege, a full disk)
+     *       surfaces from the commit, which rolls the whole transaction back, or from a later
+     *       {@code append} that fills one insert ({@link #insertBatchSize}, {@link
+     *       #insertBatchBytes}) or from {@link Outbox#flush()};
+     *   <li>queries in the same transaction see the rows only after {@link Outbox#flush()};
+     *   <li>{@link Outbox#appendAll} still inserts at its call, after the events held before it;
+     *   <li>savepoints set directly on the JDBC connection are not seen: code that does so must
+     *       tell the provider ({@link ConnectionProvider#savepointSet}), as OutboxKit's idempotency
+     *       support does.
+     * </ul>
+     *
+     * @param defer whether to hold appends until the commit
+     * @return this builder
+     * @since 0.2
+     */
+    public Builder deferAppends(boolean defer) {
+      this.deferAppends = defer;
+      return this;
+    }
+
+    /**
      * Builds the outbox. Does no I/O: the table is checked by {@link OutboxSchema#verify}.
      *
      * @throws IllegalStateException when a required option is missing
@@ -279,7 +331,10 @@ public interface Outbox {
               partitions,
               maxPayloadBytes,
               maxHeadersBytes,
-              payloadCodec));
+              payloadCodec),
+          deferAppends,
+          Math.min(insertBatchSize, dialect.maxRowsPerInsert()),
+          insertBatchBytes);
     }
   }
 }

@@ -5,7 +5,10 @@ import dev.outboxkit.outbox.spi.ConnectionProvider;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.DataSourceUtils;
@@ -20,6 +23,14 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * <p>Works with any transaction manager that binds the {@link DataSource}'s connection to the
  * thread ({@code DataSourceTransactionManager}, {@code JdbcTransactionManager}, {@code
  * JpaTransactionManager}). Thread-safe.
+ *
+ * <p>State bound with {@link #bindToTransaction} (an outbox's deferred appends) is a transaction
+ * resource with a {@link TransactionSynchronization}: Spring's savepoint callbacks ({@code NESTED}
+ * propagation, {@code TransactionStatus.createSavepoint}) reach it, and it is unbound while its
+ * transaction is suspended and after completion. Its {@code beforeCommit} is run by the {@link
+ * OutboxTransactionListener}, so only transactions that listener marked get state; all others
+ * (read-only ones, ones of a transaction manager without the listener) get none, and their appends
+ * are inserted at once.
  */
 public final class SpringConnectionProvider implements ConnectionProvider {
 
@@ -74,5 +85,91 @@ public final class SpringConnectionProvider implements ConnectionProvider {
             }
           }
         });
+  }
+
+  @Override
+  public <S extends TransactionBound> @Nullable S bindToTransaction(
+      Object key, Supplier<S> factory) {
+    if (!TransactionSynchronizationManager.isSynchronizationActive()
+        || !TransactionSynchronizationManager.isActualTransactionActive()
+        || TransactionSynchronizationManager.isCurrentTransactionReadOnly()
+        || !OutboxTransactionListener.covered(dataSource)) {
+      return null;
+    }
+    @SuppressWarnings("unchecked")
+    S bound = (S) TransactionSynchronizationManager.getResource(key);
+    if (bound != null) {
+      return bound;
+    }
+    S created = factory.get();
+    TransactionSynchronizationManager.bindResource(key, created);
+    TransactionSynchronizationManager.registerSynchronization(new BoundState(key, created));
+    return created;
+  }
+
+  @Override
+  public void savepointSet(Object savepoint) {
+    forEachBound(state -> state.savepointSet(savepoint));
+  }
+
+  @Override
+  public void rolledBackToSavepoint(Object savepoint) {
+    forEachBound(state -> state.rolledBackToSavepoint(savepoint));
+  }
+
+  /** Only our own states: other synchronizations never hear of savepoints Spring did not set. */
+  private static void forEachBound(Consumer<TransactionBound> action) {
+    if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+      return;
+    }
+    for (TransactionSynchronization synchronization :
+        TransactionSynchronizationManager.getSynchronizations()) {
+      if (synchronization instanceof BoundState bound) {
+        action.accept(bound.state);
+      }
+    }
+  }
+
+  /**
+   * Runs a bound state's savepoint callbacks and keeps it bound to its own transaction only; the
+   * {@link OutboxTransactionListener} runs its {@code beforeCommit}.
+   */
+  static final class BoundState implements TransactionSynchronization {
+    private final Object key;
+    private final TransactionBound state;
+
+    BoundState(Object key, TransactionBound state) {
+      this.key = key;
+      this.state = state;
+    }
+
+    @Override
+    public void suspend() {
+      TransactionSynchronizationManager.unbindResourceIfPossible(key);
+    }
+
+    @Override
+    public void resume() {
+      TransactionSynchronizationManager.bindResource(key, state);
+    }
+
+    TransactionBound state() {
+      return state;
+    }
+
+    @Override
+    public void savepoint(Object savepoint) {
+      state.savepointSet(savepoint);
+    }
+
+    @Override
+    public void savepointRollback(Object savepoint) {
+      state.rolledBackToSavepoint(savepoint);
+    }
+
+    @Override
+    public void afterCompletion(int status) {
+      TransactionSynchronizationManager.unbindResourceIfPossible(key);
+    }
   }
 }

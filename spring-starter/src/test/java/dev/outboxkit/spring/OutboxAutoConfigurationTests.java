@@ -33,6 +33,7 @@ import org.springframework.boot.jdbc.autoconfigure.JdbcTemplateAutoConfiguration
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.boot.transaction.autoconfigure.TransactionManagerCustomizationAutoConfiguration;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -113,6 +114,60 @@ class OutboxAutoConfigurationTests {
               assertThat(context.getBean(Outbox.class)).isSameAs(OwnBeans.OUTBOX);
               assertThat(context.getBean(OutboxDialect.class)).isSameAs(OutboxDialect.postgresql());
             });
+  }
+
+  @Test
+  void holdsAppendsUntilTheCommitOnlyInTransactionsOfManagersWithItsListener() {
+    // Boot's transaction-manager customization adds TransactionExecutionListener beans.
+    runner
+        .withConfiguration(
+            AutoConfigurations.of(TransactionManagerCustomizationAutoConfiguration.class))
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(OutboxTransactionListener.class);
+              Outbox outbox = context.getBean(Outbox.class);
+              JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+              TransactionTemplate configured =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              assertThat(visibleInTheTransaction(configured, outbox, jdbc)).isZero();
+              // A transaction manager the application built without the listener: inserted at once.
+              TransactionTemplate own =
+                  new TransactionTemplate(
+                      new org.springframework.jdbc.support.JdbcTransactionManager(
+                          context.getBean(javax.sql.DataSource.class)));
+              assertThat(visibleInTheTransaction(own, outbox, jdbc)).isOne();
+              assertThat(jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class))
+                  .isEqualTo(2);
+            });
+  }
+
+  @Test
+  void insertsEachAppendAtOnceWhenDeferringIsTurnedOff() {
+    runner
+        .withPropertyValues("outbox.store.defer-appends=false")
+        .run(
+            context -> {
+              assertThat(context).doesNotHaveBean(OutboxTransactionListener.class);
+              TransactionTemplate transactions =
+                  new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+              assertThat(
+                      visibleInTheTransaction(
+                          transactions,
+                          context.getBean(Outbox.class),
+                          context.getBean(JdbcTemplate.class)))
+                  .isOne();
+            });
+  }
+
+  /** Appends one event and counts the outbox rows the transaction itself sees. */
+  private static Integer visibleInTheTransaction(
+      TransactionTemplate transactions, Outbox outbox, JdbcTemplate jdbc) {
+    return transactions.execute(
+        status -> {
+          int before = jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class);
+          outbox.append("Order", "o-" + UUID.randomUUID(), "OrderPlaced", "{}");
+          return jdbc.queryForObject("SELECT count(*) FROM outbox_event", Integer.class) - before;
+        });
   }
 
   @Test

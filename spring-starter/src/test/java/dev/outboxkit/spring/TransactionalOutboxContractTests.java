@@ -3,9 +3,16 @@ package dev.outboxkit.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outboxkit.idempotency.Idempotency;
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.outbox.InvalidEventException;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxStoreException;
+import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
+import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.spring.app.PaymentAuthorized;
 import dev.outboxkit.spring.app.PaymentService;
 import dev.outboxkit.spring.app.PaymentTestApplication;
@@ -15,12 +22,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -51,6 +63,10 @@ abstract class TransactionalOutboxContractTests {
   @Autowired TransactionTemplate transactions;
   @Autowired ApplicationEventPublisher events;
   @Autowired ConnectionProvider connections;
+  @Autowired OutboxDialect dialect;
+  @Autowired Idempotency idempotency;
+  @Autowired OutboxTransactionListener listener;
+  @Autowired DataSource dataSource;
 
   @Test
   void jpaJdbcTemplateAndOutboxCommitTogether() {
@@ -108,6 +124,193 @@ abstract class TransactionalOutboxContractTests {
           status.setRollbackOnly();
         });
     assertThat(rolledBack).isFalse();
+  }
+
+  // Deferred appends (outbox.store.defer-appends, on by default): events appended one by one are
+  // held and inserted together just before the commit.
+
+  @Test
+  void eventsAppendedOneByOneAreHeldUntilTheCommitThenAllThereInAppendOrder() {
+    transactions.executeWithoutResult(
+        status -> {
+          jdbc.update("INSERT INTO payment_audit (payment_id, action) VALUES ('held', 'A')");
+          for (int i = 0; i < 5; i++) {
+            outbox.append("Payment", "held-order", "E" + i, "{}");
+          }
+          // Held, not inserted: the transaction's own query does not see them yet.
+          assertThat(count("SELECT count(*) FROM outbox_event WHERE aggregateid = 'held-order'"))
+              .isZero();
+        });
+
+    assertThat(types("held-order")).containsExactly("E0", "E1", "E2", "E3", "E4");
+  }
+
+  @Test
+  void aRollbackLeavesNoneOfTheHeldEvents() {
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-rollback", "E0", "{}");
+          outbox.append("Payment", "held-rollback", "E1", "{}");
+          status.setRollbackOnly();
+        });
+    assertThatThrownBy(
+            () ->
+                transactions.executeWithoutResult(
+                    status -> {
+                      outbox.append("Payment", "held-rollback", "E2", "{}");
+                      throw new IllegalStateException("business failure");
+                    }))
+        .hasMessage("business failure");
+
+    assertThat(types("held-rollback")).isEmpty();
+  }
+
+  @Test
+  void aDatabaseFailureAtTheCommitRollsBackTheBusinessRowAndReachesTheCaller() {
+    // An outbox whose table does not exist: the insert fails only when the held events go in.
+    Outbox missingTable =
+        Outbox.builder()
+            .connectionProvider(connections)
+            .dialect(dialect)
+            .table(OutboxTable.of("no_such_outbox"))
+            .deferAppends(true)
+            .build();
+
+    assertThatThrownBy(
+            () ->
+                transactions.executeWithoutResult(
+                    status -> {
+                      jdbc.update(
+                          "INSERT INTO payment_audit (payment_id, action) VALUES ('held-fail', 'A')");
+                      missingTable.append("Payment", "held-fail", "E0", "{}");
+                      outbox.append("Payment", "held-fail", "E1", "{}");
+                    }))
+        .isInstanceOf(OutboxStoreException.class)
+        .hasMessageContaining("no_such_outbox");
+
+    assertThat(count("SELECT count(*) FROM payment_audit WHERE payment_id = 'held-fail'")).isZero();
+    assertThat(types("held-fail")).isEmpty();
+  }
+
+  @Test
+  void anInvalidEventFailsAtItsAppendBeforeTheCommit() {
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-invalid", "E0", "{}");
+          assertThatThrownBy(() -> outbox.append("Payment", " ", "E1", "{}"))
+              .isInstanceOf(InvalidEventException.class);
+          outbox.append("Payment", "held-invalid", "E2", "{}");
+        });
+
+    assertThat(types("held-invalid")).containsExactly("E0", "E2");
+  }
+
+  @Test
+  void appendAllInsertsAtItsCallAfterTheHeldEventsSoOrderIsKept() {
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-mixed", "E0", "{}");
+          outbox.appendAll(
+              List.of(
+                  OutboxMessage.of("Payment", "held-mixed", "E1", "{}"),
+                  OutboxMessage.of("Payment", "held-mixed", "E2", "{}")));
+          assertThat(types("held-mixed")).containsExactly("E0", "E1", "E2");
+          outbox.append("Payment", "held-mixed", "E3", "{}");
+          assertThat(types("held-mixed")).containsExactly("E0", "E1", "E2");
+          outbox.flush();
+          assertThat(types("held-mixed")).containsExactly("E0", "E1", "E2", "E3");
+          outbox.append("Payment", "held-mixed", "E4", "{}");
+        });
+
+    assertThat(types("held-mixed")).containsExactly("E0", "E1", "E2", "E3", "E4");
+  }
+
+  @Test
+  void aNestedTransactionRolledBackDropsTheEventsItHeldOnly() {
+    // JpaTransactionManager allows no savepoints by default; a JDBC transaction manager on the
+    // same DataSource with the starter's listener does (NESTED = a savepoint Spring announces).
+    JdbcTransactionManager manager = new JdbcTransactionManager(dataSource);
+    manager.addListener(listener);
+    TransactionTemplate outer = new TransactionTemplate(manager);
+    TransactionTemplate nested = new TransactionTemplate(manager);
+    nested.setPropagationBehavior(TransactionDefinition.PROPAGATION_NESTED);
+    outer.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-nested", "E0", "{}");
+          nested.executeWithoutResult(
+              inner -> {
+                outbox.append("Payment", "held-nested", "dropped", "{}");
+                inner.setRollbackOnly();
+              });
+          nested.executeWithoutResult(inner -> outbox.append("Payment", "held-nested", "E1", "{}"));
+          assertThat(types("held-nested")).isEmpty();
+          outbox.append("Payment", "held-nested", "E2", "{}");
+        });
+
+    assertThat(types("held-nested")).containsExactly("E0", "E1", "E2");
+  }
+
+  @Test
+  void anInnerRequiresNewTransactionHoldsAndCommitsItsOwnEvents() {
+    TransactionTemplate requiresNew = new TransactionTemplate(transactions.getTransactionManager());
+    requiresNew.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-new", "outer", "{}");
+          requiresNew.executeWithoutResult(
+              inner -> outbox.append("Payment", "held-new", "inner", "{}"));
+          assertThat(types("held-new")).containsExactly("inner");
+          status.setRollbackOnly();
+        });
+
+    assertThat(types("held-new")).containsExactly("inner");
+  }
+
+  @Test
+  void anEventAppendedWhileTheTransactionCommitsIsInsertedEvenAsItsFirst() {
+    // E.g. from a @TransactionalEventListener(phase = BEFORE_COMMIT), in a transaction that
+    // appended nothing before: the listener's commit point runs after every synchronization.
+    transactions.executeWithoutResult(
+        status ->
+            TransactionSynchronizationManager.registerSynchronization(
+                new TransactionSynchronization() {
+                  @Override
+                  public void beforeCommit(boolean readOnly) {
+                    outbox.append("Payment", "held-late", "E0", "{}");
+                    outbox.append("Payment", "held-late", "E1", "{}");
+                  }
+                }));
+
+    assertThat(types("held-late")).containsExactly("E0", "E1");
+  }
+
+  @Test
+  void eventsOfIdempotentWorkThatFailedAreDroppedWithItsWrites() {
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", "held-idem", "E0", "{}");
+          assertThatThrownBy(
+                  () ->
+                      idempotency.execute(
+                          IdempotencyKey.of("test", "held-idem-" + System.nanoTime()),
+                          "f",
+                          String.class,
+                          () -> {
+                            outbox.append("Payment", "held-idem", "dropped", "{}");
+                            throw new IllegalStateException("work failed");
+                          }))
+              .hasMessage("work failed");
+          outbox.append("Payment", "held-idem", "E1", "{}");
+        });
+
+    assertThat(types("held-idem")).containsExactly("E0", "E1");
+  }
+
+  private List<Object> types(String aggregateId) {
+    return jdbc.queryForList(
+        "SELECT type FROM outbox_event WHERE aggregateid = ? ORDER BY seq",
+        Object.class,
+        aggregateId);
   }
 
   private int count(String sql) {

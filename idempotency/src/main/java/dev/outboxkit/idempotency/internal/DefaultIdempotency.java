@@ -73,11 +73,13 @@ public final class DefaultIdempotency implements Idempotency {
                   // SAVEPOINT goes with the claim, RELEASE with the result: two round trips.
                   return Savepoints.piggybacked(
                       connection,
+                      connections,
                       savepoint ->
                           claimAndRun(connection, savepoint, key, fingerprint, resultType, work));
                 }
                 return Savepoints.around(
                     connection,
+                    connections,
                     () -> claimAndRun(connection, null, key, fingerprint, resultType, work));
               });
     } catch (DialectSupport.TransactionLostException e) {

@@ -64,7 +64,8 @@ public final class DefaultInbox implements Inbox {
             }
             // A handler that throws is undone with its id, so a caller that commits anyway
             // keeps none of its writes and the redelivery handles the message afresh.
-            return Savepoints.around(connection, () -> claimAndHandle(connection, id, handler));
+            return Savepoints.around(
+                connection, connections, () -> claimAndHandle(connection, id, handler));
           });
     } catch (DialectSupport.TransactionLostException e) {
       throw new IdempotencyKeyInFlightException(id, e);

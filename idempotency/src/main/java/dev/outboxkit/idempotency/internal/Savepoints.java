@@ -1,5 +1,6 @@
 package dev.outboxkit.idempotency.internal;
 
+import dev.outboxkit.outbox.spi.ConnectionProvider;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -13,6 +14,10 @@ import java.sql.Statement;
  * the retry would run it again. A savepoint taken before the claim lets us undo exactly the claim
  * and the work's SQL on any failure, while the caller's own writes, before and after, stay; on
  * PostgreSQL it also keeps the caller's transaction usable after a failed statement.
+ *
+ * <p>Each savepoint is announced to the {@link ConnectionProvider} ({@link
+ * ConnectionProvider#savepointSet}, {@link ConnectionProvider#rolledBackToSavepoint}): outbox
+ * events the work appended and an outbox holds for the commit are then dropped with the work's SQL.
  */
 final class Savepoints {
 
@@ -28,8 +33,10 @@ final class Savepoints {
    * Runs {@code work} inside a savepoint: released when it returns, rolled back to when it throws
    * (the exception then reaches the caller unchanged).
    */
-  static <T> T around(Connection connection, SqlWork<T> work) throws SQLException {
+  static <T> T around(Connection connection, ConnectionProvider connections, SqlWork<T> work)
+      throws SQLException {
     Savepoint savepoint = connection.setSavepoint();
+    connections.savepointSet(savepoint);
     T result;
     try {
       result = work.run();
@@ -37,6 +44,7 @@ final class Savepoints {
       // The server rolled the whole transaction back; the savepoint went with it.
       throw e;
     } catch (SQLException | RuntimeException | Error e) {
+      connections.rolledBackToSavepoint(savepoint);
       try {
         connection.rollback(savepoint);
       } catch (SQLException rollbackFailed) {
@@ -90,8 +98,13 @@ final class Savepoints {
    * Runs {@code work} inside a {@link Piggyback} savepoint: released (with the work's last
    * statement, or after it) when it returns, rolled back to when it throws.
    */
-  static <T> T piggybacked(Connection connection, PiggybackWork<T> work) throws SQLException {
+  static <T> T piggybacked(
+      Connection connection, ConnectionProvider connections, PiggybackWork<T> work)
+      throws SQLException {
     Piggyback savepoint = new Piggyback();
+    // Announced before the work sends SAVEPOINT with its first statement; nothing is appended
+    // in between.
+    connections.savepointSet(savepoint);
     T result;
     try {
       result = work.run(savepoint);
@@ -99,6 +112,7 @@ final class Savepoints {
       throw e;
     } catch (SQLException | RuntimeException | Error e) {
       if (savepoint.begun && !savepoint.released) {
+        connections.rolledBackToSavepoint(savepoint);
         try (Statement undo = connection.createStatement()) {
           undo.execute(
               "ROLLBACK TO SAVEPOINT " + Piggyback.NAME + "; RELEASE SAVEPOINT " + Piggyback.NAME);

@@ -98,7 +98,7 @@ public final class JdbcOutboxStore {
     return to;
   }
 
-  private static long size(OutboxEvent event) {
+  static long size(OutboxEvent event) {
     long bytes = event.payload() == null ? 0 : event.payload().length;
     for (Map.Entry<String, String> header : event.headers().entrySet()) {
       bytes += header.getKey().length() + header.getValue().length();

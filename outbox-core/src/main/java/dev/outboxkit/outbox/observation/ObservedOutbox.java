@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -39,20 +40,34 @@ final class ObservedOutbox implements Outbox {
 
   @Override
   public OutboxEvent append(OutboxMessage message) {
-    return appendAll(List.of(Objects.requireNonNull(message, "message"))).get(0);
+    // The delegate's own append, so that a deferring outbox can hold the event for the commit.
+    return observed(
+            List.of(Objects.requireNonNull(message, "message")),
+            messages -> List.of(delegate.append(messages.get(0))))
+        .get(0);
   }
 
   @Override
   public List<OutboxEvent> appendAll(List<OutboxMessage> messages) {
     Objects.requireNonNull(messages, "messages");
+    return observed(messages, delegate::appendAll);
+  }
+
+  @Override
+  public void flush() {
+    delegate.flush();
+  }
+
+  private List<OutboxEvent> observed(
+      List<OutboxMessage> messages, Function<List<OutboxMessage>, List<OutboxEvent>> call) {
     if (messages.isEmpty() || registry.isNoop()) {
-      return delegate.appendAll(messages);
+      return call.apply(messages);
     }
     OutboxAppendContext context = new OutboxAppendContext(delegate.table(), messages);
     Observation observation =
         Observation.createNotStarted(convention, DEFAULT, () -> context, registry).start();
     try (Observation.Scope scope = observation.openScope()) {
-      List<OutboxEvent> events = delegate.appendAll(withPropagated(messages, context));
+      List<OutboxEvent> events = call.apply(withPropagated(messages, context));
       context.events(events);
       return events;
     } catch (RuntimeException e) {

@@ -3,6 +3,8 @@ package dev.outboxkit.outbox.spi;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Gives the outbox the JDBC connection of the caller's active transaction, so events commit and
@@ -38,6 +40,82 @@ public interface ConnectionProvider {
    * @since 0.1
    */
   default void afterCommit(Runnable callback) {}
+
+  /**
+   * Binds state to the transaction active on the calling thread, so the outbox can hold the events
+   * of a transaction and insert them together just before it commits ({@link
+   * dev.outboxkit.outbox.Outbox.Builder#deferAppends}).
+   *
+   * <p>Returns the state bound under {@code key} in this transaction, created with {@code factory}
+   * on the first call. From then on the provider runs the state's callbacks: {@link
+   * TransactionBound#beforeCommit} once, inside the transaction, before it commits; the savepoint
+   * callbacks for every savepoint set or rolled back to in the transaction. A transaction suspended
+   * for an inner one (e.g. Spring's {@code REQUIRES_NEW}) does not share its state with it.
+   *
+   * <p>The default returns {@code null}: the provider cannot run work before commit, so the outbox
+   * writes at once. A provider that cannot see every savepoint of its transactions must return
+   * {@code null} too.
+   *
+   * @param key identifies the state; compared by identity
+   * @param factory creates the state on the first call in a transaction
+   * @return the bound state, or {@code null} when this provider cannot hold state for the active
+   *     transaction
+   * @throws NoActiveTransactionException when no transaction is active on this thread
+   * @since 0.2
+   */
+  default <S extends TransactionBound> @Nullable S bindToTransaction(
+      Object key, Supplier<S> factory) {
+    return null;
+  }
+
+  /**
+   * Tells state bound to the active transaction that a savepoint is being set. Code that sets
+   * savepoints on the transaction's connection itself (not through the transaction framework) calls
+   * it, so events held for the commit are undone with a rollback to the savepoint. The default does
+   * nothing.
+   *
+   * @param savepoint identifies the savepoint; compared by identity
+   * @since 0.2
+   */
+  default void savepointSet(Object savepoint) {}
+
+  /**
+   * Tells state bound to the active transaction that the transaction is being rolled back to a
+   * savepoint announced with {@link #savepointSet}. The default does nothing.
+   *
+   * @param savepoint the savepoint
+   * @since 0.2
+   */
+  default void rolledBackToSavepoint(Object savepoint) {}
+
+  /**
+   * State bound to one transaction with {@link #bindToTransaction}, and the callbacks a provider
+   * runs on it, on the transaction's thread.
+   *
+   * @since 0.2
+   */
+  interface TransactionBound {
+
+    /**
+     * Runs once just before the transaction commits, inside it. An exception rolls the transaction
+     * back and reaches the caller of the commit. Never runs when the transaction rolls back.
+     */
+    void beforeCommit();
+
+    /**
+     * A savepoint was set in the transaction.
+     *
+     * @param savepoint identifies it; compared by identity
+     */
+    void savepointSet(Object savepoint);
+
+    /**
+     * The transaction is being rolled back to a savepoint.
+     *
+     * @param savepoint the savepoint; one this state has not seen was set before the state existed
+     */
+    void rolledBackToSavepoint(Object savepoint);
+  }
 
   /**
    * Work with a transaction's connection.

@@ -11,6 +11,7 @@ import dev.outboxkit.outbox.spi.PayloadCodec;
 import dev.outboxkit.outbox.spi.PayloadSerializer;
 import dev.outboxkit.spring.OutboxApplicationEventListener;
 import dev.outboxkit.spring.OutboxBuilderCustomizer;
+import dev.outboxkit.spring.OutboxTransactionListener;
 import dev.outboxkit.spring.SpringConnectionProvider;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
@@ -96,6 +97,18 @@ public final class OutboxAutoConfiguration {
         dataSource, dialect, store.table(), store.autoCreate(), store.validateSchema());
   }
 
+  /**
+   * The commit point of deferred appends; Spring Boot adds it to the transaction managers it
+   * configures. Without it (or with {@code outbox.store.defer-appends=false}) appends are inserted
+   * at once.
+   */
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnBooleanProperty(name = "outbox.store.defer-appends", matchIfMissing = true)
+  OutboxTransactionListener outboxTransactionListener(DataSource dataSource) {
+    return new OutboxTransactionListener(dataSource);
+  }
+
   @Bean
   @ConditionalOnMissingBean
   Outbox outbox(
@@ -120,6 +133,7 @@ public final class OutboxAutoConfiguration {
             .partitions(store.partitions())
             .insertBatchSize(store.insertBatchSize())
             .insertBatchBytes((int) store.insertBatchBytes().toBytes())
+            .deferAppends(store.deferAppends())
             .maxPayloadBytes((int) properties.events().maxPayloadSize().toBytes())
             .maxHeadersBytes((int) properties.events().maxHeadersSize().toBytes());
     clock.ifUnique(builder::clock);

@@ -45,6 +45,10 @@ public record OutboxProperties(
    *     fail naming what is missing.
    * @param insertBatchSize Maximum number of rows per multi-row insert when appending many events.
    * @param insertBatchBytes Maximum payload and header bytes per multi-row insert.
+   * @param deferAppends Whether events appended one by one in a Spring transaction are held and
+   *     inserted together just before it commits (one round trip per transaction instead of one per
+   *     event). Invalid events still fail at append; a database error on the insert surfaces from
+   *     the commit, which rolls the transaction back. Set false to insert each event at its append.
    */
   public record Store(
       @DefaultValue(OutboxDefaults.TABLE_NAME) String tableName,
@@ -53,7 +57,8 @@ public record OutboxProperties(
       @DefaultValue("false") boolean autoCreate,
       @DefaultValue("true") boolean validateSchema,
       @DefaultValue("" + OutboxDefaults.INSERT_BATCH_SIZE) int insertBatchSize,
-      @DefaultValue("" + OutboxDefaults.INSERT_BATCH_BYTES + "B") DataSize insertBatchBytes) {
+      @DefaultValue("" + OutboxDefaults.INSERT_BATCH_BYTES + "B") DataSize insertBatchBytes,
+      @DefaultValue("true") boolean deferAppends) {
 
     /** Checks every value, naming the property in the message. */
     public Store {
