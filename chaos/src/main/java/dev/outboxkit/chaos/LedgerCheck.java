@@ -1,7 +1,5 @@
 package dev.outboxkit.chaos;
 
-import dev.outboxkit.outbox.OutboxDefaults;
-import dev.outboxkit.relay.RelayDefaults;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

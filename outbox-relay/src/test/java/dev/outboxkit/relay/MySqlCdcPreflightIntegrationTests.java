@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.internal.cdc.CdcPreflightProbe;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.cdc.CdcPreflightProbe;
 import dev.outboxkit.test.MySqlServer;

@@ -1,5 +1,4 @@
 package dev.outboxkit.relay.cdc;
-import dev.outboxkit.relay.internal.cdc.MySqlChangeLog;
 
 import static dev.outboxkit.outbox.OptionChecks.atLeast;
 import static dev.outboxkit.outbox.OptionChecks.between;
@@ -227,7 +226,7 @@ public record CdcOptions(
           password,
           publication,
           autoCreate,
-          serverId != null ? serverId : MySqlChangeLog.defaultServerId(name),
+          serverId != null ? serverId : ChangeLogSource.derivedServerId(name),
           heartbeatInterval,
           stateTable,
           offsetsInKafka,

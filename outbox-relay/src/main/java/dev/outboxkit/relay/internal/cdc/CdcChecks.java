@@ -1,11 +1,11 @@
 package dev.outboxkit.relay.internal.cdc;
-import dev.outboxkit.relay.cdc.CdcOptions;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.RelayInspection.Check;
 import dev.outboxkit.relay.SecretMasking;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;

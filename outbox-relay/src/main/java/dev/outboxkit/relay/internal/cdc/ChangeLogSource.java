@@ -2,8 +2,8 @@ package dev.outboxkit.relay.internal.cdc;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.RelayInspection;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -87,6 +87,15 @@ public abstract class ChangeLogSource {
    */
   public static String connectorClassFor(String jdbcUrl, @Nullable String dialectName) {
     return guess(jdbcUrl, dialectName).connectorClass();
+  }
+
+  /**
+   * The replica server id a binlog reader uses when {@code cdc.server-id} is not set, derived from
+   * the engine name (see {@code MySqlChangeLog}). For {@code CdcOptions}; the PostgreSQL connector
+   * ignores it.
+   */
+  public static long derivedServerId(String engineName) {
+    return MySqlChangeLog.defaultServerId(engineName);
   }
 
   /**

@@ -1,8 +1,8 @@
 package dev.outboxkit.relay.internal.cdc;
 
 import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.RelayInspection;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

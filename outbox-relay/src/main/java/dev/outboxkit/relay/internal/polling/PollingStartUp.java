@@ -3,8 +3,6 @@ package dev.outboxkit.relay.internal.polling;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelaySchema;
-import dev.outboxkit.relay.internal.delivery.KeyHolds;
-import dev.outboxkit.relay.internal.delivery.ManagedBatchSender;
 import dev.outboxkit.relay.internal.AuditAccess;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;

@@ -1,8 +1,8 @@
 package dev.outboxkit.relay.internal.polling;
 
-import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;

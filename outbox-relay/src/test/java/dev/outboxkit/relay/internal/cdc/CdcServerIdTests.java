@@ -1,10 +1,10 @@
 package dev.outboxkit.relay.internal.cdc;
-import dev.outboxkit.relay.cdc.CdcOptions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayDefaults;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.stream.IntStream;

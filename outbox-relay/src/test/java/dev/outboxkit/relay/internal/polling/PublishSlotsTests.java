@@ -2,9 +2,9 @@ package dev.outboxkit.relay.internal.polling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
