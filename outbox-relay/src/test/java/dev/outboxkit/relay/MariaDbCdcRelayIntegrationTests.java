@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.test.TestDatabaseExtension;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -35,6 +36,7 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
         Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE IF NOT EXISTS billing");
       OutboxSchema.create(c, dialect, billing);
+      AuditSchema.create(c, dialect, AuditSchema.table(billing));
       s.execute("DELETE FROM billing.outbox_event");
     }
     Outbox writer = Outbox.builder().connectionProvider(tx).dialect(dialect).table(billing).build();
@@ -47,21 +49,35 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
 
   /**
    * Issue 20: two engines with different names and no {@code cdc.server-id} read one server at the
-   * same time. Before, both connected as replica 184054 and the server dropped one whenever the
-   * other connected ("A slave with the same server_uuid/server_id is already connected").
+   * same time, each its own outbox table (two services sharing a server). Before, both connected as
+   * replica 184054 and the server dropped one whenever the other connected ("A slave with the same
+   * server_uuid/server_id is already connected").
    */
   @Test
-  void twoEnginesWithDifferentNamesReadOneServerAtTheSameTime() {
+  void twoEnginesWithDifferentNamesReadOneServerAtTheSameTime() throws Exception {
+    OutboxTable other = OutboxTable.of("engine_b.outbox_event");
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE IF NOT EXISTS engine_b");
+      OutboxSchema.create(c, dialect, other);
+      AuditSchema.create(c, dialect, AuditSchema.table(other));
+      s.execute("DELETE FROM engine_b.outbox_event");
+    }
+    Outbox otherWriter =
+        Outbox.builder().connectionProvider(tx).dialect(dialect).table(other).build();
     OutboxRelay first = relay(c -> c, b -> b);
-    OutboxRelay second = relay(c -> c.name(engine + "_b"), b -> b);
+    OutboxRelay second = relay(c -> c.name(engine + "_b"), b -> b.table(other));
     first.start();
     second.start();
-    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "twice", "Twice", "0")));
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "first", "First", "0")));
+    tx.execute(c -> otherWriter.append(OutboxMessage.of(topic, "second", "Second", "0")));
     try (KafkaReader reader = reader(topic)) {
-      // Each engine publishes the event once.
-      assertThat(reader.readAtLeast(2, Duration.ofSeconds(60))).hasSize(2);
+      assertThat(reader.readAtLeast(2, Duration.ofSeconds(60)))
+          .extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+          .containsExactlyInAnyOrder("first", "second");
     }
-    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "again", "Again", "1")));
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "first", "First", "1")));
+    tx.execute(c -> otherWriter.append(OutboxMessage.of(topic, "second", "Second", "1")));
     try (KafkaReader reader = reader(topic)) {
       assertThat(reader.readAtLeast(4, Duration.ofSeconds(60))).hasSize(4);
     }

@@ -177,7 +177,7 @@ abstract class PollingRelayContractTests {
   @Test
   void aBacklogAddsPublishingThreadsAndKeepsPerKeyOrder() throws Exception {
     int keys = 200;
-    int perKey = 200;
+    int perKey = 100;
     for (int n = 0; n < perKey; n++) {
       int seq = n;
       tx.execute(
