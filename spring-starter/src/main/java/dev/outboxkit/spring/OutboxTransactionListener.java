@@ -57,22 +57,32 @@ public final class OutboxTransactionListener implements TransactionExecutionList
     if (!transaction.isNewTransaction() || !covered(dataSource)) {
       return; // a nested (savepoint) commit: the enclosing transaction's commit inserts them
     }
+    CommitPoint point =
+        (CommitPoint) TransactionSynchronizationManager.getResource(key(dataSource));
     for (TransactionSynchronization synchronization :
         TransactionSynchronizationManager.getSynchronizations()) {
       if (synchronization instanceof SpringConnectionProvider.BoundState bound) {
         bound.state().beforeCommit();
       }
     }
+    // Past this point nothing would flush a newly held event: an append made while the manager
+    // commits (a JPA flush's entity callbacks) or after it (afterCommit) is inserted at once.
+    if (point != null) {
+      point.passed = true;
+    }
   }
 
-  /** Whether the active transaction of this data source was marked by the listener. */
+  /**
+   * Whether the active transaction of this data source was marked by the listener and has not yet
+   * passed its commit point.
+   */
   static boolean covered(DataSource dataSource) {
     if (!(TransactionSynchronizationManager.getResource(key(dataSource))
         instanceof CommitPoint point)) {
       return false;
     }
     Object connection = TransactionSynchronizationManager.getResource(dataSource);
-    return connection != null && connection == point.connection;
+    return !point.passed && connection != null && connection == point.connection;
   }
 
   private static Key key(DataSource dataSource) {
@@ -89,6 +99,9 @@ public final class OutboxTransactionListener implements TransactionExecutionList
   private static final class CommitPoint implements TransactionSynchronization {
     private final Key key;
     private final Object connection;
+
+    /** Set once the commit point has flushed: later appends of the transaction are not held. */
+    private boolean passed;
 
     CommitPoint(Key key, Object connection) {
       this.key = key;

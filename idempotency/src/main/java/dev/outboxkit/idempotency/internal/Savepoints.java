@@ -27,6 +27,13 @@ final class Savepoints {
     T run() throws SQLException;
   }
 
+  /**
+   * A savepoint no bound state has seen: by the {@code TransactionBound} contract, rolling back to
+   * it drops everything held in the transaction, as the server's rollback of the whole transaction
+   * (a deadlock, a lock timeout with {@code innodb_rollback_on_timeout}) did to its rows.
+   */
+  private static final Object WHOLE_TRANSACTION = new Object();
+
   private Savepoints() {}
 
   /**
@@ -41,7 +48,9 @@ final class Savepoints {
     try {
       result = work.run();
     } catch (DialectSupport.TransactionLostException e) {
-      // The server rolled the whole transaction back; the savepoint went with it.
+      // The server rolled the whole transaction back; the savepoint went with it, and so did
+      // everything the transaction wrote before: events held for its commit must go too.
+      connections.rolledBackToSavepoint(WHOLE_TRANSACTION);
       throw e;
     } catch (SQLException | RuntimeException | Error e) {
       connections.rolledBackToSavepoint(savepoint);
@@ -109,6 +118,7 @@ final class Savepoints {
     try {
       result = work.run(savepoint);
     } catch (DialectSupport.TransactionLostException e) {
+      connections.rolledBackToSavepoint(WHOLE_TRANSACTION);
       throw e;
     } catch (SQLException | RuntimeException | Error e) {
       if (savepoint.begun && !savepoint.released) {

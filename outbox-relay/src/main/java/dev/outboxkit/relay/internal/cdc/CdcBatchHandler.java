@@ -201,8 +201,8 @@ final class CdcBatchHandler {
       List<PendingEvent> selected;
       try {
         selected = core.select(todo);
-      } catch (RuntimeException e) {
-        core.release(); // as below: the permission was not used for a send
+      } catch (RuntimeException | Error e) {
+        core.release(); // as below (an Error too): the permission was not used for a send
         throw e;
       }
       if (selected.isEmpty()) {
