@@ -33,6 +33,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
@@ -215,8 +216,12 @@ class RelayAutoConfigurationIntegrationTests {
               OutboxRelayHealthIndicator health = context.getBean(OutboxRelayHealthIndicator.class);
               await()
                   .atMost(Duration.ofSeconds(30))
-                  .until(() -> health.health().getStatus().equals(Status.UP));
-              assertThat(health.health().getDetails()).containsEntry("ownedPartitions", 16);
+                  .untilAsserted(
+                      () -> {
+                        Health up = health.health();
+                        assertThat(up.getStatus()).isEqualTo(Status.UP);
+                        assertThat(up.getDetails()).containsEntry("ownedPartitions", 16);
+                      });
               assertThat(
                       context
                           .getBean(MeterRegistry.class)
