@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -161,6 +162,9 @@ public final class DemoStack implements AutoCloseable {
     return application.run(args.toArray(String[]::new));
   }
 
+  /** Embedded databases made in this JVM: two stacks in one JVM (tests) must not share one. */
+  private static final AtomicInteger EMBEDDED_DATABASES = new AtomicInteger();
+
   private static Database database(String prefix, String embeddedName) {
     String url = env(prefix + "_URL", null);
     if (url != null) {
@@ -168,7 +172,13 @@ public final class DemoStack implements AutoCloseable {
     }
     // A fresh embedded database per run, dropped at exit, so runs never see each other's rows.
     TestDatabase db =
-        TestServers.postgres().createDatabase(embeddedName + "_" + ProcessHandle.current().pid());
+        TestServers.postgres()
+            .createDatabase(
+                embeddedName
+                    + "_"
+                    + ProcessHandle.current().pid()
+                    + "_"
+                    + EMBEDDED_DATABASES.incrementAndGet());
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
