@@ -7,9 +7,10 @@ package dev.outboxkit.test;
  *
  * <p>Every way of getting a server in this module ({@link TestServers}, {@link
  * TestDatabaseExtension}, {@link PgBouncerServer}, {@link MySqlServer}, {@link
- * RestartableDatabaseServer}, {@link ProxiedKafkaBroker}) asks {@link #refuseServer(String)} first,
- * so a test that starts a server but was left untagged fails in the fast lane with a message naming
- * the fix, instead of slowing the lane down unnoticed.
+ * RestartableDatabaseServer}) asks {@link #refuseServer(String)} first, so a test that starts a
+ * server but was left untagged fails in the fast lane with a message naming the fix, instead of
+ * slowing the lane down unnoticed. Servers built on this module elsewhere (this project's proxied
+ * Kafka broker, say) call it too.
  */
 public final class FastLane {
 

@@ -49,7 +49,6 @@ class FastLaneTests {
   @Test
   void refusesTheServersATestStartsForItself() {
     assertRefused(PgBouncerServer::get, "PgBouncer");
-    assertRefused(ProxiedKafkaBroker::start, "a Kafka broker behind a proxy");
     assertRefused(MySqlServer::start, "a MySQL server of its own");
     assertRefused(
         () -> RestartableDatabaseServer.start(DatabaseKind.MARIADB),
