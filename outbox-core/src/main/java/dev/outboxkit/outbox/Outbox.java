@@ -289,7 +289,9 @@ public interface Outbox {
      *       surfaces from the commit, which rolls the whole transaction back, or from a later
      *       {@code append} that fills one insert ({@link #insertBatchSize}, {@link
      *       #insertBatchBytes}) or from {@link Outbox#flush()};
-     *   <li>queries in the same transaction see the rows only after {@link Outbox#flush()};
+     *   <li>queries in the same transaction see the rows only after {@link Outbox#flush()} (or, in
+     *       Spring under a JDBC transaction manager, {@code TransactionStatus.flush()}; a JPA
+     *       manager's flush reaches only its EntityManager);
      *   <li>{@link Outbox#appendAll} still inserts at its call, after the events held before it;
      *   <li>savepoints set directly on the JDBC connection are not seen: code that does so must
      *       tell the provider ({@link ConnectionProvider#savepointSet}), as OutboxKit's idempotency

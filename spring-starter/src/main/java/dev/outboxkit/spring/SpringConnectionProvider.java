@@ -167,6 +167,16 @@ public final class SpringConnectionProvider implements ConnectionProvider {
       state.rolledBackToSavepoint(savepoint);
     }
 
+    /**
+     * {@code TransactionStatus.flush()}: a JDBC transaction manager flushes its synchronizations,
+     * so held events are inserted and the transaction's queries see them. (A JPA manager flushes
+     * only its EntityManager; {@code Outbox.flush()} works under any manager.)
+     */
+    @Override
+    public void flush() {
+      state.flush();
+    }
+
     @Override
     public void afterCompletion(int status) {
       TransactionSynchronizationManager.unbindResourceIfPossible(key);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyOutcome;
 import dev.outboxkit.outbox.InvalidEventException;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import dev.outboxkit.outbox.Outbox;
@@ -304,6 +305,148 @@ abstract class TransactionalOutboxContractTests {
         });
 
     assertThat(types("held-idem")).containsExactly("E0", "E1");
+  }
+
+  /**
+   * Review suspicion: the piggybacked idempotency savepoint has one fixed name, so an idempotent
+   * call inside another could release or roll back the outer one's savepoint, or restore the wrong
+   * held events. The inner failure must undo only the inner writes, key and events.
+   */
+  @Test
+  void aFailedIdempotentCallInsideAnotherUndoesOnlyItsOwnWritesKeyAndEvents() {
+    String outerKey = "nest-outer-" + System.nanoTime();
+    String innerKey = "nest-inner-" + System.nanoTime();
+    String id = "held-nest-" + System.nanoTime();
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", id, "E0", "{}");
+          IdempotencyOutcome<String> outer =
+              idempotency.execute(
+                  IdempotencyKey.of("test", outerKey),
+                  "f",
+                  String.class,
+                  () -> {
+                    audit(id, "outer-before");
+                    outbox.append("Payment", id, "O1", "{}");
+                    assertThatThrownBy(
+                            () ->
+                                idempotency.execute(
+                                    IdempotencyKey.of("test", innerKey),
+                                    "f",
+                                    String.class,
+                                    () -> {
+                                      audit(id, "inner");
+                                      outbox.append("Payment", id, "dropped", "{}");
+                                      throw new IllegalStateException("inner failed");
+                                    }))
+                        .hasMessage("inner failed");
+                    audit(id, "outer-after");
+                    outbox.append("Payment", id, "O2", "{}");
+                    return "outer done";
+                  });
+          assertThat(outer).isInstanceOf(IdempotencyOutcome.Executed.class);
+          outbox.append("Payment", id, "E1", "{}");
+        });
+
+    assertThat(types(id)).containsExactly("E0", "O1", "O2", "E1");
+    assertThat(
+            jdbc.queryForList(
+                "SELECT action FROM payment_audit WHERE payment_id = ? ORDER BY id",
+                String.class,
+                id))
+        .containsExactly("outer-before", "outer-after");
+    assertThat(keys(outerKey)).isOne();
+    assertThat(keys(innerKey)).isZero();
+  }
+
+  /** The other way round: a successful inner call is undone with the outer call that failed. */
+  @Test
+  void aSucceededIdempotentCallInsideAFailedOneIsUndoneWithIt() {
+    String outerKey = "nest-outer-" + System.nanoTime();
+    String innerKey = "nest-inner-" + System.nanoTime();
+    String id = "held-nest-" + System.nanoTime();
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", id, "E0", "{}");
+          assertThatThrownBy(
+                  () ->
+                      idempotency.execute(
+                          IdempotencyKey.of("test", outerKey),
+                          "f",
+                          String.class,
+                          () -> {
+                            outbox.append("Payment", id, "dropped-outer", "{}");
+                            IdempotencyOutcome<String> inner =
+                                idempotency.execute(
+                                    IdempotencyKey.of("test", innerKey),
+                                    "f",
+                                    String.class,
+                                    () -> {
+                                      audit(id, "inner");
+                                      outbox.append("Payment", id, "dropped-inner", "{}");
+                                      return "inner done";
+                                    });
+                            assertThat(inner).isInstanceOf(IdempotencyOutcome.Executed.class);
+                            audit(id, "outer");
+                            throw new IllegalStateException("outer failed");
+                          }))
+              .hasMessage("outer failed");
+          outbox.append("Payment", id, "E1", "{}");
+        });
+
+    assertThat(types(id)).containsExactly("E0", "E1");
+    assertThat(count("SELECT count(*) FROM payment_audit WHERE payment_id = '" + id + "'"))
+        .isZero();
+    assertThat(keys(outerKey)).isZero();
+    assertThat(keys(innerKey)).isZero();
+  }
+
+  /**
+   * {@code TransactionStatus.flush()} of a JDBC transaction manager flushes the transaction's
+   * synchronizations: the held events are inserted then, so the transaction's own queries see them
+   * (a JPA manager's flush reaches only the EntityManager: there {@code outbox.flush()} does it).
+   */
+  @Test
+  void transactionStatusFlushInsertsTheHeldEventsSoTheTransactionSeesThem() {
+    JdbcTransactionManager manager = new JdbcTransactionManager(dataSource);
+    manager.addListener(listener);
+    String id = "held-status-flush-" + System.nanoTime();
+    new TransactionTemplate(manager)
+        .executeWithoutResult(
+            status -> {
+              outbox.append("Payment", id, "E0", "{}");
+              outbox.append("Payment", id, "E1", "{}");
+              assertThat(types(id)).isEmpty();
+              status.flush();
+              assertThat(types(id)).containsExactly("E0", "E1");
+              outbox.append("Payment", id, "E2", "{}");
+            });
+
+    assertThat(types(id)).containsExactly("E0", "E1", "E2");
+  }
+
+  /** {@code outbox.flush()} does it under any transaction manager, JPA's included. */
+  @Test
+  void outboxFlushInsertsTheHeldEventsUnderTheJpaTransactionManager() {
+    String id = "held-outbox-flush-" + System.nanoTime();
+    transactions.executeWithoutResult(
+        status -> {
+          outbox.append("Payment", id, "E0", "{}");
+          assertThat(types(id)).isEmpty();
+          outbox.flush();
+          assertThat(types(id)).containsExactly("E0");
+        });
+
+    assertThat(types(id)).containsExactly("E0");
+  }
+
+  private void audit(String paymentId, String action) {
+    jdbc.update("INSERT INTO payment_audit (payment_id, action) VALUES (?, ?)", paymentId, action);
+  }
+
+  private int keys(String key) {
+    return jdbc.queryForObject(
+        "SELECT count(*) FROM idempotency_key WHERE idem_key LIKE ?", Integer.class, "%" + key);
   }
 
   private List<Object> types(String aggregateId) {

@@ -64,6 +64,7 @@ public final class HeldAppends implements ConnectionProvider.TransactionBound {
   }
 
   /** Inserts the held events now, in append order. */
+  @Override
   public void flush() {
     if (failure != null) {
       throw new OutboxException(

@@ -115,6 +115,15 @@ public interface ConnectionProvider {
      * @param savepoint the savepoint; one this state has not seen was set before the state existed
      */
     void rolledBackToSavepoint(Object savepoint);
+
+    /**
+     * The transaction's owner asked to flush pending work to the database now (Spring's {@code
+     * TransactionStatus.flush()} under a JDBC transaction manager), so the transaction's own
+     * queries see it. An exception reaches that caller. The default does nothing.
+     *
+     * @since 0.9
+     */
+    default void flush() {}
   }
 
   /**

@@ -159,6 +159,18 @@ public interface OutboxDialect {
    */
   boolean isMissingTable(SQLException e);
 
+  /**
+   * Whether an exception says that the user lacks a privilege on an object (a missing grant), as
+   * opposed to a lock timeout, a lost connection or any other failure. The default recognises the
+   * SQL standard's SQLSTATE {@code 42501} (PostgreSQL's {@code insufficient_privilege}).
+   *
+   * @param e the exception
+   * @since 0.9
+   */
+  default boolean isPermissionDenied(SQLException e) {
+    return "42501".equals(e.getSQLState());
+  }
+
   /** The envelope columns that {@link #insertStatement} binds, in bind order. */
   List<String> INSERT_COLUMNS =
       List.of(

@@ -31,9 +31,10 @@ public final class AuditAccess {
    *     outboxkit_cdc_relay})
    * @param roleScript the file name of the shipped script that grants it
    * @throws dev.outboxkit.outbox.OutboxSchemaException when the table or a column is missing
-   * @throws IllegalStateException when the user may not append, naming the table, the grant and the
-   *     script
-   * @throws SQLException when the database cannot be reached
+   * @throws IllegalStateException when the user may not append ({@link
+   *     OutboxDialect#isPermissionDenied}), naming the table, the grant and the script
+   * @throws SQLException when the database cannot be reached, or the probe fails for another reason
+   *     (a lock timeout), saying so
    */
   public static void verify(
       Jdbc jdbc, OutboxDialect dialect, OutboxTable outbox, String role, String roleScript)
@@ -66,6 +67,21 @@ public final class AuditAccess {
               + table
               + " WHERE 1 = 0");
     } catch (SQLException e) {
+      if (!dialect.isPermissionDenied(e)) {
+        // A lock timeout, a lost connection, a cancelled statement: no verdict on the grant, so
+        // say what happened instead of sending the operator to rerun a role script.
+        throw new SQLException(
+            "Could not check the audit table "
+                + audit
+                + " at start-up: the probe insert failed with SQLSTATE "
+                + e.getSQLState()
+                + " ("
+                + e.getMessage()
+                + "), which is not a missing privilege",
+            e.getSQLState(),
+            e.getErrorCode(),
+            e);
+      }
       throw new IllegalStateException(
           "The relay's database user may not append to the audit table "
               + audit

@@ -21,6 +21,7 @@ import dev.outboxkit.relay.ParkedEvents;
 import dev.outboxkit.relay.ParkedFilter;
 import dev.outboxkit.relay.ParkedGroup;
 import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -328,5 +329,97 @@ abstract class AuditTrailContractTests {
   /** Unused by most databases; kept for subclasses that need a prepared statement. */
   PreparedStatement prepare(Connection c, String sql) throws SQLException {
     return c.prepareStatement(sql);
+  }
+
+  /**
+   * Review suspicion: the start-up audit probe reported any SQLException as a missing grant. With
+   * another session holding {@code lock} on the audit table (until {@code unlock}) and the probe's
+   * session set {@code impatient}, the probe times out waiting for the lock: that is what must be
+   * reported, not a missing grant and a script to rerun.
+   */
+  void probeUnderALockTimeout(String lock, String unlock, String impatient) throws SQLException {
+    TestDatabase server = db().database();
+    try (Connection holder = db().dataSource().getConnection()) {
+      holder.setAutoCommit(false);
+      try (Statement s = holder.createStatement()) {
+        s.execute(lock);
+      }
+      try {
+        Jdbc jdbc =
+            new Jdbc(
+                new SessionDataSource(
+                    db().jdbcUrl(), server.username(), server.password(), impatient));
+        assertThatThrownBy(
+                () ->
+                    AuditAccess.verify(
+                        jdbc,
+                        dialect,
+                        OutboxTable.DEFAULT,
+                        "outboxkit_relay",
+                        "outboxkit-roles-relay.sql"))
+            .isInstanceOf(SQLException.class)
+            .hasMessageContaining("Could not check the audit table")
+            .hasMessageNotContaining("may not append")
+            .hasMessageNotContaining("Grant");
+      } finally {
+        holder.rollback();
+        try (Statement s = holder.createStatement()) {
+          s.execute(unlock);
+        }
+        holder.setAutoCommit(true);
+      }
+    }
+  }
+
+  /** Fresh unpooled connections with one session setting, so no pooled session keeps it. */
+  private record SessionDataSource(String url, String user, String password, String setting)
+      implements javax.sql.DataSource {
+    @Override
+    public Connection getConnection() throws SQLException {
+      Connection c = java.sql.DriverManager.getConnection(url, user, password);
+      try (Statement s = c.createStatement()) {
+        s.execute(setting);
+      } catch (SQLException e) {
+        c.close();
+        throw e;
+      }
+      return c;
+    }
+
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+      throw new SQLException("not used");
+    }
+
+    @Override
+    public java.io.PrintWriter getLogWriter() {
+      return null;
+    }
+
+    @Override
+    public void setLogWriter(java.io.PrintWriter out) {}
+
+    @Override
+    public void setLoginTimeout(int seconds) {}
+
+    @Override
+    public int getLoginTimeout() {
+      return 0;
+    }
+
+    @Override
+    public java.util.logging.Logger getParentLogger() {
+      return java.util.logging.Logger.getGlobal();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+      throw new SQLException("not a wrapper");
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+      return false;
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @ServerTest
@@ -12,5 +13,11 @@ class MariaDbAuditTrailIntegrationTests extends AuditTrailContractTests {
   @Override
   TestDatabaseExtension db() {
     return db;
+  }
+
+  @Test
+  void aLockTimeoutOfTheStartUpProbeIsReportedAsSuchNotAsAMissingGrant() throws Exception {
+    probeUnderALockTimeout(
+        "LOCK TABLES outbox_audit WRITE", "UNLOCK TABLES", "SET SESSION lock_wait_timeout = 1");
   }
 }

@@ -48,4 +48,12 @@ class PostgresAuditTrailIntegrationTests extends AuditTrailContractTests {
     assertThat(entry.reason()).contains("deletes refused by the test");
     assertThat(count("status = 'DEAD'")).isOne();
   }
+
+  @Test
+  void aLockTimeoutOfTheStartUpProbeIsReportedAsSuchNotAsAMissingGrant() throws Exception {
+    probeUnderALockTimeout(
+        "LOCK TABLE outbox_audit IN ACCESS EXCLUSIVE MODE",
+        "SELECT 1",
+        "SET lock_timeout = '300ms'");
+  }
 }

@@ -50,4 +50,10 @@ final class H2Dialect extends SqlDialect {
   public boolean isMissingTable(SQLException e) {
     return "42S02".equals(e.getSQLState()) || "42S04".equals(e.getSQLState());
   }
+
+  /** H2's {@code NOT_ENOUGH_RIGHTS_FOR_1}. */
+  @Override
+  public boolean isPermissionDenied(SQLException e) {
+    return "90096".equals(e.getSQLState()) || super.isPermissionDenied(e);
+  }
 }

@@ -23,6 +23,15 @@ final class MySqlDialect extends SqlDialect {
     super(name);
   }
 
+  /**
+   * {@code ER_TABLEACCESS_DENIED_ERROR} (1142) and {@code ER_COLUMNACCESS_DENIED_ERROR} (1143):
+   * MySQL and MariaDB give them SQLSTATE {@code 42000}, which syntax errors share.
+   */
+  @Override
+  public boolean isPermissionDenied(SQLException e) {
+    return e.getErrorCode() == 1142 || e.getErrorCode() == 1143 || super.isPermissionDenied(e);
+  }
+
   @Override
   public boolean supportsSkipLocked() {
     return true;

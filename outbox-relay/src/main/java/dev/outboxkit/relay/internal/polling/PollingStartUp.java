@@ -88,9 +88,12 @@ final class PollingStartUp {
             : null);
   }
 
-  /** The producer of publishing thread {@code slot} of {@code threads}, not started yet. */
+  /**
+   * The producer of publishing thread {@code slot} of {@code threads}, not started yet. Only the
+   * first checks the dead-letter topic at start: with the broker down each check waits 5 s.
+   */
   static ManagedBatchSender publisher(RelaySettings settings, String id, int slot, int threads) {
     String suffix = threads == 1 ? "" : "-" + slot;
-    return KafkaPublishers.create(settings, "outboxkit-relay-" + id + suffix);
+    return KafkaPublishers.create(settings, "outboxkit-relay-" + id + suffix, slot == 0);
   }
 }
