@@ -6,11 +6,14 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.ResourceLock;
@@ -92,5 +95,61 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   @Test
   void aMySqlUrlThatReachesMariaDbIsReadWithTheMariaDbConnector() {
     publishesThroughTheUrl(db.database().jdbcUrl().replace("jdbc:mariadb:", "jdbc:mysql:"));
+  }
+
+  /**
+   * Issue 21: the operator CLI's {@code check} in CDC mode runs {@link RelayInspection#check(
+   * CdcOptions)}; tested on PostgreSQL and MySQL 8 before, here on MariaDB. The server as the tests
+   * run it passes; a CDC user without the replication grants is refused with every missing grant
+   * and the statement that fixes it. Only a user of its own is created: the server's global
+   * settings, shared with the other CDC tests, stay as they are.
+   */
+  @Test
+  void theOperatorsCdcCheckPassesOnMariaDbAndNamesTheMissingGrants() throws Exception {
+    var database = db.database();
+    RelayInspection inspection =
+        RelayInspection.of(dataSource(), dialect, OutboxTable.DEFAULT, 16, Clock.systemUTC());
+    List<RelayInspection.Check> ready =
+        inspection.check(
+            CdcOptions.builder(database.jdbcUrl(), database.username(), database.password())
+                .build());
+    assertThat(ready)
+        .filteredOn(c -> c.name().equals("CDC server and Debezium connector"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.detail()).contains("MariaDbConnector"));
+    assertThat(ready)
+        .filteredOn(c -> c.name().startsWith("change log settings and grants"))
+        .singleElement()
+        .satisfies(c -> assertThat(c.ok()).as(c.detail()).isTrue());
+
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP USER IF EXISTS 'cdc_check_partial'@'%'");
+      s.execute("CREATE USER 'cdc_check_partial'@'%' IDENTIFIED BY 'pw'");
+      // It may read the outbox's database (its connection must open), but not the binlog.
+      String schema = java.net.URI.create(database.jdbcUrl().substring(5)).getPath().substring(1);
+      s.execute("GRANT SELECT ON `" + schema + "`.* TO 'cdc_check_partial'@'%'");
+      s.execute("GRANT REPLICATION CLIENT ON *.* TO 'cdc_check_partial'@'%'");
+    }
+    try {
+      List<RelayInspection.Check> refused =
+          inspection.check(
+              CdcOptions.builder(database.jdbcUrl(), "cdc_check_partial", "pw").build());
+      assertThat(refused)
+          .filteredOn(c -> c.name().startsWith("change log settings and grants"))
+          .singleElement()
+          .satisfies(
+              c -> {
+                assertThat(c.ok()).isFalse();
+                assertThat(c.detail())
+                    .contains("lacks REPLICATION SLAVE, RELOAD ON *.*")
+                    .contains("GRANT REPLICATION SLAVE, REPLICATION CLIENT, RELOAD ON *.*");
+              });
+    } finally {
+      try (Connection c = dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("DROP USER IF EXISTS 'cdc_check_partial'@'%'");
+      }
+    }
   }
 }

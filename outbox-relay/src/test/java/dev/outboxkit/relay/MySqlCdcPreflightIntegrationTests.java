@@ -78,6 +78,26 @@ class MySqlCdcPreflightIntegrationTests {
         "SET PERSIST binlog_format = 'ROW'");
   }
 
+  /**
+   * Issue 21: the checks stopped at the first wrong setting, so an operator fixed one, redeployed,
+   * and met the next. Every wrong setting is listed in one refusal.
+   */
+  @Test
+  void refusesEveryWrongSettingAtOnceNamingEachFix() throws SQLException {
+    execute("SET GLOBAL binlog_format = 'STATEMENT'");
+    execute("SET GLOBAL binlog_row_image = 'MINIMAL'");
+    execute("SET GLOBAL binlog_expire_logs_seconds = 3600");
+    grantPartial("REPLICATION CLIENT ON *.*");
+    assertRefused(
+        () -> preflight("cdc_partial"),
+        "binlog_format is STATEMENT (global value) but CDC needs ROW",
+        "SET PERSIST binlog_format = 'ROW'",
+        "binlog_row_image is MINIMAL (global value) but CDC needs FULL",
+        "SET PERSIST binlog_row_image = 'FULL'",
+        "binlog_expire_logs_seconds",
+        "REPLICATION SLAVE");
+  }
+
   @Test
   void refusesATransitionalGtidModeNamingTheFix() throws SQLException {
     execute("SET GLOBAL gtid_mode = 'OFF_PERMISSIVE'");

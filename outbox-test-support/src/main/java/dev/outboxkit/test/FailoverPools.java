@@ -5,10 +5,10 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.time.Duration;
 
 /**
- * HikariCP pools configured the way docs/relay.md ("Database failover") tells users to configure
- * theirs, so that a database that dies or fails over gives callers an error within seconds instead
- * of a hang: a bounded wait for a pooled connection, and connect and socket timeouts in the JDBC
- * driver.
+ * HikariCP pools configured the way docs/production-checklist.md ("Database failover") tells users
+ * to configure theirs, so that a database that dies or fails over gives callers an error within
+ * seconds instead of a hang: a bounded wait for a pooled connection, and connect and socket
+ * timeouts in the JDBC driver.
  *
  * <table>
  *   <caption>Settings</caption>

@@ -16,7 +16,7 @@ import java.util.function.IntSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The relay's meters. Their names are public contract (see docs/relay.md); the only tag is the
+ * The relay's meters. Their names are public contract (see docs/monitoring.md); the only tag is the
  * outbox table, plus {@code kind} on failures, so cardinality stays fixed.
  */
 public final class RelayMetrics {

@@ -5,7 +5,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -18,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * The MySQL/MariaDB part of {@link CdcPreflight}, run over the CDC user's own connection: the
  * binlog's global settings (what new writer sessions get), GTID mode, how long the server keeps
  * binlogs (on RDS/Aurora: {@code binlog retention hours}), and the CDC user's grants including
- * those of its active roles. Each refusal names the setting and the statement that fixes it.
+ * those of its active roles. Each refusal names the setting and the statement that fixes it; every
+ * wrong one is named at once.
  */
 final class BinlogPreflight {
 
@@ -36,7 +39,8 @@ final class BinlogPreflight {
   private BinlogPreflight() {}
 
   /**
-   * Runs the checks.
+   * Runs every check and refuses with all the settings and grants that are wrong, each naming its
+   * fix, in one message (a binary log that is off is refused alone: nothing else matters then).
    *
    * @param mysql whether the server is MySQL proper ({@code SET PERSIST}, GTID modes), not MariaDB
    */
@@ -65,8 +69,9 @@ final class BinlogPreflight {
               + " RDS/Aurora: enable automated backups, binlog_format=ROW in the parameter"
               + " group), or use outbox.relay.mode=polling.");
     }
+    List<String> problems = new ArrayList<>();
     if (!"ROW".equalsIgnoreCase(format)) {
-      throw new IllegalStateException(
+      problems.add(
           "binlog_format is "
               + format
               + " (global value) but CDC needs ROW. Run "
@@ -76,7 +81,7 @@ final class BinlogPreflight {
               + "; sessions opened before keep their own value until they reconnect.");
     }
     if (image != null && !"FULL".equalsIgnoreCase(image)) {
-      throw new IllegalStateException(
+      problems.add(
           "binlog_row_image is "
               + image
               + " (global value) but CDC needs FULL: with "
@@ -88,20 +93,33 @@ final class BinlogPreflight {
               + "; sessions opened before keep their own value until they reconnect.");
     }
     if (mysql) {
-      gtidMode(c, persist);
+      gtidMode(c, persist, problems);
     }
-    boolean rds = retention(c, mysql, persist);
-    grants(c, user, rds);
+    boolean rds = retention(c, mysql, persist, problems);
+    grants(c, user, rds, problems);
+    if (problems.size() == 1) {
+      throw new IllegalStateException(problems.get(0));
+    }
+    if (!problems.isEmpty()) {
+      // All at once: an operator who fixes one setting and redeploys should not meet the next.
+      StringBuilder all =
+          new StringBuilder(problems.size() + " change log prerequisites are not met:");
+      for (int i = 0; i < problems.size(); i++) {
+        all.append(" (").append(i + 1).append(") ").append(problems.get(i));
+      }
+      throw new IllegalStateException(all.toString());
+    }
   }
 
   /**
    * The transitional GTID modes mix anonymous and GTID transactions in one binlog; the connector's
    * position is then neither a file offset one can trust across a failover nor a GTID set.
    */
-  private static void gtidMode(Connection c, String persist) throws SQLException {
+  private static void gtidMode(Connection c, String persist, List<String> problems)
+      throws SQLException {
     String mode = single(c, "SELECT @@GLOBAL.gtid_mode");
     if (mode != null && mode.toUpperCase(Locale.ROOT).endsWith("_PERMISSIVE")) {
-      throw new IllegalStateException(
+      problems.add(
           "gtid_mode is "
               + mode
               + ", a transitional mode, but CDC needs ON (recommended: after a failover the"
@@ -113,12 +131,12 @@ final class BinlogPreflight {
   }
 
   /**
-   * Refuses a binlog retention shorter than {@link #MIN_RETENTION}.
+   * Adds a problem when the binlog retention is shorter than {@link #MIN_RETENTION}.
    *
    * @return whether the server is RDS/Aurora (its {@code mysql.rds_configuration} is readable)
    */
-  private static boolean retention(Connection c, boolean mysql, String persist)
-      throws SQLException {
+  private static boolean retention(
+      Connection c, boolean mysql, String persist, List<String> problems) throws SQLException {
     String rdsHours;
     boolean rds;
     try (Statement s = c.createStatement();
@@ -145,7 +163,7 @@ final class BinlogPreflight {
     if (rds) {
       long hours = parse(rdsHours);
       if (hours < MIN_RETENTION.toHours()) {
-        throw new IllegalStateException(
+        problems.add(
             "RDS/Aurora keeps binlogs for "
                 + (rdsHours == null ? "no time at all ('binlog retention hours' is NULL)" : hours)
                 + (rdsHours == null ? "" : " hours ('binlog retention hours')")
@@ -168,7 +186,7 @@ final class BinlogPreflight {
       seconds = Duration.ofDays(days).toSeconds();
     }
     if (seconds > 0 && seconds < MIN_RETENTION.toSeconds()) {
-      throw new IllegalStateException(
+      problems.add(
           "The server purges binlogs after "
               + seconds
               + " seconds ("
@@ -184,7 +202,8 @@ final class BinlogPreflight {
     return false;
   }
 
-  private static void grants(Connection c, String user, boolean rds) throws SQLException {
+  private static void grants(Connection c, String user, boolean rds, List<String> problems)
+      throws SQLException {
     Set<String> global = new HashSet<>();
     Set<String> any = new HashSet<>();
     try {
@@ -211,7 +230,7 @@ final class BinlogPreflight {
       missing.append(", RELOAD");
     }
     if (missing.length() > 0) {
-      throw new IllegalStateException(
+      problems.add(
           "User '"
               + user
               + "' lacks "
@@ -224,7 +243,7 @@ final class BinlogPreflight {
               + "' (or grant the role outboxkit_cdc of outboxkit-roles-cdc.sql).");
     }
     if (rds && !all && !any.contains("LOCK TABLES")) {
-      throw new IllegalStateException(
+      problems.add(
           "User '"
               + user
               + "' lacks LOCK TABLES: RDS/Aurora refuse the global read lock, so the first"

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Review of issue 19, finding 7 (CDC progress check) with offsets in Kafka: the state row's lease
  * expiry counts as progress so that a standby behind a healthy holder stays UP ("that holder judges
- * itself", docs/relay.md). But the holder's own renewals moved the expiry too, so the active
+ * itself", docs/monitoring.md). But the holder's own renewals moved the expiry too, so the active
  * instance, stuck on a batch (broker down) while its heartbeat renews the lease, was never stalled.
  */
 @ServerTest

@@ -620,8 +620,8 @@ class DeliveryModelTests {
   /**
    * A commit refused because the partition's producer was fenced (its transaction outlived {@code
    * transaction.timeout.ms} and the coordinator aborted it) is a commit failure like any other:
-   * docs/relay.md says the partition's events are retried without counting an attempt, so repeated
-   * fencing must not park them.
+   * docs/concepts.md says the partition's events are retried without counting an attempt, so
+   * repeated fencing must not park them.
    */
   @Example
   void aFencedCommitCountsNoAttemptAndParksNothing() {

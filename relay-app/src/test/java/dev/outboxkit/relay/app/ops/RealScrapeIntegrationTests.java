@@ -261,6 +261,7 @@ class RealScrapeIntegrationTests {
         }
       }
     }
-    assertThat(ran).hasSizeGreaterThan(10);
+    // Most runbook steps use the operator CLI now; SQL is left where it has no command yet.
+    assertThat(ran).hasSizeGreaterThanOrEqualTo(8);
   }
 }

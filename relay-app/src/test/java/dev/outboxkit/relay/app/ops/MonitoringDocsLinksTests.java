@@ -12,17 +12,18 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * docs/relay.md links every shipped operations artefact, and every relative link in it leads to a
- * file or directory that exists.
+ * docs/monitoring.md, the page of the operations pack (moved there from relay.md), links every
+ * shipped operations artefact, and every relative link in it leads to a file or directory that
+ * exists.
  */
-class RelayDocsLinksTests {
+class MonitoringDocsLinksTests {
 
   private static final Pattern LINK = Pattern.compile("\\]\\(([^)#\\s]+)(#[^)]*)?\\)");
 
   @Test
-  void relayMdLinksEveryArtefactAndEveryRelativeLinkResolves() throws Exception {
+  void monitoringMdLinksEveryArtefactAndEveryRelativeLinkResolves() throws Exception {
     Path docs = DeployFiles.root().resolve("docs");
-    String text = Files.readString(docs.resolve("relay.md"), StandardCharsets.UTF_8);
+    String text = Files.readString(docs.resolve("monitoring.md"), StandardCharsets.UTF_8);
     Set<Path> targets = new LinkedHashSet<>();
     Matcher m = LINK.matcher(text);
     while (m.find()) {
@@ -31,7 +32,7 @@ class RelayDocsLinksTests {
         continue;
       }
       Path target = docs.resolve(href).normalize();
-      assertThat(target).as("docs/relay.md links %s", href).exists();
+      assertThat(target).as("docs/monitoring.md links %s", href).exists();
       targets.add(DeployFiles.root().relativize(target));
     }
     assertThat(targets)
