@@ -52,8 +52,9 @@ import org.junit.jupiter.api.Test;
  * System properties: {@code bench.events} (100000), {@code bench.payload} (1024 bytes), {@code
  * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb), {@code bench.rate} (1000/s),
  * {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code bench.modes}
- * (polling,cdc; also cdc-before, polling-fenced, polling-fenced-unscaled, and any mode with the
- * suffix -asynccommit, whose latency writer commits with synchronous_commit=off on PostgreSQL).
+ * (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled, and any mode
+ * with the suffix -asynccommit, whose latency writer commits with synchronous_commit=off on
+ * PostgreSQL).
  */
 @ServerTest
 class RelayBenchmark {
@@ -313,7 +314,7 @@ class RelayBenchmark {
         .publishThreads(THREADS)
         .meterRegistry(registry)
         .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null)
-        .cdc(mode.startsWith("cdc") ? cdcOptions(db, engine, mode.equals("cdc-before")) : null)
+        .cdc(mode.startsWith("cdc") ? cdcOptions(db, engine, mode) : null)
         .build();
   }
 
@@ -328,13 +329,18 @@ class RelayBenchmark {
   }
 
   /** The CDC options; {@code -Dbench.debezium.<property>=<value>} adds an engine property. */
-  private static CdcOptions cdcOptions(TestDatabase db, String engine, boolean before) {
+  private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode) {
     CdcOptions.Builder options =
         CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
             .name(engine)
             .autoCreate(true)
             .heartbeatInterval(Duration.ofSeconds(1));
-    if (before) {
+    if (mode.equals("cdc-1thread")) {
+      // The engine's pool that hands every record over and back (Debezium's
+      // ParallelSmtAndConvertBatchProcessor) with one thread instead of one per core.
+      options.debeziumProperty("record.processing.threads", "1");
+    }
+    if (mode.equals("cdc-before")) {
       // cdc-before: the engine as configured before 2026-12-06, for a before/after in one run: a
       // publication of every operation (so the relay's deletes are streamed too), no operation
       // skipped in the connector, a 10 ms poll interval.
