@@ -101,7 +101,9 @@ public final class OutboxRows {
   public record Undecodable(long seq, @Nullable String aggregateId, String error) {}
 
   /**
-   * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
+   * Reads the oldest pending rows of the partitions: without a read-past position, up to {@code
+   * perPartition} × the number of partitions over all of them in {@code seq} order ({@code
+   * fetchInSeqOrder}); with one, up to {@code perPartition} of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
    * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
    * page of held keys only, read past) together with every row of a key that has a pending row up
