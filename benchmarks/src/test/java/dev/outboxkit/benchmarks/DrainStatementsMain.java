@@ -30,7 +30,8 @@ import java.util.TreeSet;
  * rolled back) and prints the median, and {@code EXPLAIN (ANALYZE, BUFFERS)} of the relay's read:
  *
  * <ul>
- *   <li>the relay's read of 2,000 events over 16 partitions, as {@link OutboxRows#fetch} sends it;
+ *   <li>the relay's read of 2,000 events over 16 partitions, as {@link OutboxRows#fetch} sends it
+ *       (one walk in {@code seq} order since schema version 8);
  *   <li>the same read ahead, leaving out the 2,000 rows of the batch in flight;
  *   <li>the same read without the byte budget's window functions;
  *   <li>a publishing thread's read when 4 threads share the 16 partitions (4 × 500);
@@ -170,9 +171,15 @@ final class DrainStatementsMain {
   /** The relay's read statement and its binds, recorded while {@link OutboxRows#fetch} ran. */
   private record Captured(String sql, List<Object[]> binds) {
 
-    /** The read without the byte budget: the inner {@code UNION ALL} of the partitions. */
+    /**
+     * The read without the byte budget: the inner walk in {@code seq} order (or, in a read past
+     * held keys, the inner {@code UNION ALL} of the partitions).
+     */
     int inner(Connection c) throws SQLException {
-      String inner = sql.substring(sql.indexOf("AS total FROM (") + 15, sql.lastIndexOf(") u) w"));
+      String inner =
+          sql.contains("AS upto FROM (")
+              ? sql.substring(sql.indexOf("AS upto FROM (") + 14, sql.lastIndexOf(") w) b"))
+              : sql.substring(sql.indexOf("AS total FROM (") + 15, sql.lastIndexOf(") u) w"));
       try (PreparedStatement s = c.prepareStatement(inner)) {
         bind(s, binds.subList(0, binds.size() - 1));
         int n = 0;

@@ -15,8 +15,8 @@ import java.util.List;
  * Creates and checks the relay's tables: partition leases and live instances, plus on PostgreSQL
  * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
  * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql}, then
- * {@code V0_5__outboxkit_relay_session_lock.sql}, for Flyway; {@code
- * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
+ * {@code V0_5__outboxkit_relay_session_lock.sql} and {@code V0_8__outboxkit_pending_seq_index.sql},
+ * for Flyway; {@code dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
   /**
@@ -71,6 +71,30 @@ public final class RelaySchema {
   }
 
   /**
+   * The classpath location of the shipped Flyway script that adds the index the polling relay reads
+   * pending rows through, oldest first over all its partitions in one walk (version 8).
+   *
+   * @param dialect the dialect
+   * @since 0.8
+   */
+  public static String pendingSeqIndexScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_8__outboxkit_pending_seq_index.sql";
+  }
+
+  /**
+   * The statements of version 8 on the outbox table: an index of pending rows in {@code seq} order.
+   * Idempotent where the database has {@code CREATE INDEX IF NOT EXISTS} (MySQL has not; {@link
+   * #create} ignores its "duplicate key name" error there).
+   *
+   * @param dialect the database's dialect
+   * @param outbox the outbox table
+   * @since 0.8
+   */
+  public static List<String> pendingSeqIndexStatements(OutboxDialect dialect, OutboxTable outbox) {
+    return List.of(RelaySql.of(dialect).createPendingSeqIndex(outbox));
+  }
+
+  /**
    * The statements that create the relay's tables (and on PostgreSQL the NOTIFY trigger on the
    * outbox table) when missing.
    *
@@ -86,7 +110,8 @@ public final class RelaySchema {
 
   /**
    * Creates the relay's tables (and the {@link AuditSchema audit table}) when they do not exist,
-   * and adds the columns of later versions to tables made before them. Safe to run at every start.
+   * and adds the columns of later versions to tables made before them and the pending index of
+   * version 8 to the outbox table. Safe to run at every start.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -107,9 +132,24 @@ public final class RelaySchema {
       }
       TableColumns.addIfMissing(
           connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
+      createPendingSeqIndex(statement, dialect, outbox);
       AuditSchema.create(connection, dialect, AuditSchema.table(outbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
+    }
+  }
+
+  private static void createPendingSeqIndex(
+      Statement statement, OutboxDialect dialect, OutboxTable outbox) throws SQLException {
+    for (String sql : pendingSeqIndexStatements(dialect, outbox)) {
+      try {
+        statement.execute(sql);
+      } catch (SQLException e) {
+        // MySQL's ER_DUP_KEYNAME: the index is there (an earlier start or another instance).
+        if (RelaySql.of(dialect).indexIsIdempotent() || e.getErrorCode() != 1061) {
+          throw e;
+        }
+      }
     }
   }
 

@@ -58,6 +58,14 @@ class RelaySchemaMigrationIntegrationTests {
 
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
+  void shippedPendingSeqIndexScriptIsWhatRelaySchemaAdds(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(RelaySchema.pendingSeqIndexScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.pendingSeqIndexStatements(dialect, OutboxTable.DEFAULT));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
   void shippedAuditScriptIsWhatAuditSchemaCreates(String name) {
     OutboxDialect dialect = OutboxDialect.named(name);
     assertThat(ShippedScripts.statements(AuditSchema.scriptLocation(dialect)))
@@ -117,8 +125,12 @@ class RelaySchemaMigrationIntegrationTests {
                   CdcSchema.upgradeStatements(dialect, CDC_STATE));
             });
       }
+      assertThat(hasPendingSeqIndex(connection)).as("version 1 has no seq-order index").isFalse();
+      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      // Again: the index of version 8 is there now (MySQL has no CREATE INDEX IF NOT EXISTS).
       RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
       RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
+      assertThat(hasPendingSeqIndex(connection)).isTrue();
       if (kind != DatabaseKind.H2) {
         CdcSchema.create(connection, dialect, CDC_STATE);
         CdcSchema.create(connection, dialect, CDC_STATE);
@@ -154,9 +166,10 @@ class RelaySchemaMigrationIntegrationTests {
               .migrate();
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
-      // CDC and V0_6 its session-lock column, V0_7 the audit table.
-      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 5 : 7);
+      // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index.
+      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 6 : 8);
       try (Connection connection = database.dataSource().getConnection()) {
+        assertThat(hasPendingSeqIndex(connection)).isTrue();
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
         AuditSchema.verify(connection, dialect, AUDIT);
         if (kind != DatabaseKind.H2) {
@@ -197,6 +210,7 @@ class RelaySchemaMigrationIntegrationTests {
       }
       RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
       AuditSchema.verify(connection, OutboxDialect.named(kind.key()), AUDIT);
+      assertThat(hasPendingSeqIndex(connection)).isTrue();
       if (kind != DatabaseKind.H2) {
         assertCdcTablesExist(connection);
       }
@@ -259,5 +273,23 @@ class RelaySchemaMigrationIntegrationTests {
         + kind.key().toLowerCase(Locale.ROOT)
         + "_"
         + ProcessHandle.current().pid();
+  }
+
+  /** Whether the outbox table has the index of version 8 (any letter case the database keeps). */
+  private static boolean hasPendingSeqIndex(Connection connection) throws Exception {
+    for (String table : List.of("outbox_event", "OUTBOX_EVENT")) {
+      try (ResultSet rs =
+          connection
+              .getMetaData()
+              .getIndexInfo(connection.getCatalog(), null, table, false, false)) {
+        while (rs.next()) {
+          String index = rs.getString("INDEX_NAME");
+          if (index != null && index.equalsIgnoreCase("outbox_event_pending_seq_idx")) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 }

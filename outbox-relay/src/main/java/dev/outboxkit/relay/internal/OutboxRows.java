@@ -17,11 +17,13 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The relay's statements on the outbox table. Pending events are read per partition, each partition
- * in {@code seq} order through the pending index, and combined with {@code UNION ALL}: a single
- * {@code ORDER BY seq} over several partitions would sort the whole backlog on every poll. Rows are
- * marked in bulk, one statement per chunk of {@value #CHUNK} rows, or where the database binds
- * arrays ({@link RelaySql#bindsArrays}) one statement of constant text per batch.
+ * The relay's statements on the outbox table. Pending events are read oldest first over all the
+ * partitions of a read in one walk of the pending rows in {@code seq} order (the index of schema
+ * version 8); only a read that pages past held keys reads partition by partition (through the
+ * pending index of version 1, each partition in {@code seq} order, combined with {@code UNION
+ * ALL}), since its position is per partition. Rows are marked in bulk, one statement per chunk of
+ * {@value #CHUNK} rows, or where the database binds arrays ({@link RelaySql#bindsArrays}) one
+ * statement of constant text per batch.
  */
 public final class OutboxRows {
 
@@ -99,7 +101,9 @@ public final class OutboxRows {
   public record Undecodable(long seq, @Nullable String aggregateId, String error) {}
 
   /**
-   * Reads up to {@code perPartition} of the oldest pending rows of each partition, leaving out the
+   * Reads the oldest pending rows of the partitions: without a read-past position, up to {@code
+   * perPartition} × the number of partitions over all of them in {@code seq} order ({@code
+   * fetchInSeqOrder}); with one, up to {@code perPartition} of each partition, leaving out the
    * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
    * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
    * page of held keys only, read past) together with every row of a key that has a pending row up
@@ -125,6 +129,9 @@ public final class OutboxRows {
       Map<Integer, Long> after,
       long maxBytes)
       throws SQLException {
+    if (after.isEmpty()) {
+      return fetchInSeqOrder(c, partitions, perPartition, excluded, inFlight, maxBytes);
+    }
     int required = 1;
     int skipping = 0;
     for (int partition : partitions) {
@@ -204,18 +211,7 @@ public final class OutboxRows {
     java.util.Set<Integer> full = new java.util.HashSet<>();
     boolean cut = false;
     try (PreparedStatement statement = c.prepareStatement(budgeted)) {
-      for (int i = 0; i < binds.size(); i++) {
-        Object value = binds.get(i);
-        if (value instanceof Integer n) {
-          statement.setInt(i + 1, n);
-        } else if (value instanceof Long seq) {
-          statement.setLong(i + 1, seq);
-        } else if (value instanceof java.sql.Array array) {
-          statement.setArray(i + 1, array);
-        } else {
-          statement.setString(i + 1, (String) value);
-        }
-      }
+      bind(statement, binds);
       Map<Integer, Integer> counts = new java.util.HashMap<>();
       Map<Integer, Integer> candidates = new java.util.HashMap<>();
       int total = 0;
@@ -228,21 +224,10 @@ public final class OutboxRows {
           }
           candidates.put(partition, rs.getInt("in_partition"));
           total = rs.getInt("total");
-          PendingEvent row;
-          try {
-            row =
-                new PendingEvent(
-                    rs.getLong("seq"),
-                    OutboxColumns.readEvent(rs, dialect),
-                    rs.getInt("attempts"),
-                    dialect.getInstant(rs, "next_attempt_at"));
-          } catch (RuntimeException e) {
-            // One poison row must not stop the poll of every partition of this thread.
-            undecodable.add(
-                new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
-            continue;
+          PendingEvent row = decode(rs, undecodable);
+          if (row != null) {
+            rows.add(row);
           }
-          rows.add(row);
         }
       }
       // Cut by the budget: a partition with rows left is a page that ended (read on past it like a
@@ -256,6 +241,143 @@ public final class OutboxRows {
     }
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
     return new Fetched(rows, !full.isEmpty() || cut, undecodable, full, cut);
+  }
+
+  /**
+   * {@link #fetch} without a read-past position: the oldest pending rows of all the partitions in
+   * one walk of the pending rows in {@code seq} order (the index of schema version 8), up to {@code
+   * perPartition} × the number of partitions, then cut at the byte budget by a running sum over
+   * rows already in that order (no sort). One walk visits each heap page once, where a walk per
+   * partition visits a page per row (a partition's rows are every n-th row of the table); with dead
+   * index entries at the head of the index (a drain before vacuum, a held snapshot) that is the
+   * difference between a buffer access per page and one per row.
+   *
+   * <p>What a partition's rows in the result are is unchanged: its oldest pending rows, a {@code
+   * seq} prefix of what this snapshot sees of it, so order per key holds as before (no position is
+   * kept: a row with a smaller {@code seq} that commits later is read by the next read). A read
+   * that the row limit or the budget ended is a page that ended for every partition it read. Keys
+   * left out are left out of every partition read (a key has its rows in one partition unless the
+   * partition count changed; then it only waits for its hold elsewhere, nothing passes it).
+   */
+  private Fetched fetchInSeqOrder(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight,
+      long maxBytes)
+      throws SQLException {
+    int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
+    List<Long> sent = new ArrayList<>();
+    inFlight.values().forEach(sent::addAll);
+    List<String> skip = new ArrayList<>();
+    excluded.forEach(
+        (partition, keys) -> {
+          if (partitions.contains(partition)) {
+            skip.addAll(keys);
+          }
+        });
+    if (!arrays && skip.size() > MAX_BINDS - partitions.size() - sent.size() - 2) {
+      // Held keys not left out in SQL are filtered in memory (see MAX_BINDS).
+      skip.subList(Math.max(0, MAX_BINDS - partitions.size() - sent.size() - 2), skip.size())
+          .clear();
+    }
+    StringBuilder where = new StringBuilder(" WHERE status = 'PENDING'");
+    List<Object> binds = new ArrayList<>();
+    if (arrays) {
+      // Always every condition, empty or not: the same text for every read, so its plan is reused.
+      where.append(" AND partition_no = ANY(?) AND aggregateid <> ALL(?) AND seq <> ALL(?)");
+      binds.add(c.createArrayOf("integer", partitions.toArray()));
+      binds.add(c.createArrayOf("varchar", skip.toArray()));
+      binds.add(c.createArrayOf("bigint", sent.toArray()));
+    } else {
+      where.append(" AND partition_no IN (").append(marks(partitions.size())).append(")");
+      binds.addAll(partitions);
+      if (!skip.isEmpty()) {
+        where.append(" AND aggregateid NOT IN (").append(marks(skip.size())).append(")");
+        binds.addAll(skip);
+      }
+      if (!sent.isEmpty()) {
+        where.append(" AND seq NOT IN (").append(marks(sent.size())).append(")");
+        binds.addAll(sent);
+      }
+    }
+    binds.add(limit);
+    binds.add(maxBytes);
+    String sql =
+        "SELECT "
+            + COLUMNS
+            + ", upto FROM (SELECT w.*, SUM(row_bytes) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED"
+            + " PRECEDING AND CURRENT ROW) AS upto FROM (SELECT "
+            + COLUMNS
+            + ", "
+            + ROW_BYTES
+            + " AS row_bytes FROM "
+            + t
+            + where
+            + " ORDER BY seq LIMIT ?) w) b WHERE upto - row_bytes < ? ORDER BY seq";
+    List<PendingEvent> rows = new ArrayList<>();
+    List<Undecodable> undecodable = new ArrayList<>();
+    int read = 0;
+    long upto = 0;
+    try (PreparedStatement statement = c.prepareStatement(sql)) {
+      bind(statement, binds);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          read++;
+          upto = rs.getLong("upto");
+          PendingEvent row = decode(rs, undecodable);
+          if (row != null) {
+            rows.add(row);
+          }
+        }
+      }
+    }
+    boolean full = read >= limit;
+    // The row that reached the budget came: rows may follow it (if none did, one more read finds
+    // nothing).
+    boolean cut = !full && read > 0 && upto >= maxBytes;
+    java.util.Set<Integer> ended = new java.util.HashSet<>();
+    if (full || cut) {
+      ended.addAll(partitions);
+    }
+    return new Fetched(rows, full || cut, undecodable, ended, cut);
+  }
+
+  private static String marks(int count) {
+    return String.join(", ", Collections.nCopies(count, "?"));
+  }
+
+  private static void bind(PreparedStatement statement, List<Object> binds) throws SQLException {
+    for (int i = 0; i < binds.size(); i++) {
+      Object value = binds.get(i);
+      if (value instanceof Integer n) {
+        statement.setInt(i + 1, n);
+      } else if (value instanceof Long seq) {
+        statement.setLong(i + 1, seq);
+      } else if (value instanceof java.sql.Array array) {
+        statement.setArray(i + 1, array);
+      } else {
+        statement.setString(i + 1, (String) value);
+      }
+    }
+  }
+
+  /** The row as an event, or {@code null} after adding it to {@code undecodable}. */
+  private @Nullable PendingEvent decode(ResultSet rs, List<Undecodable> undecodable)
+      throws SQLException {
+    try {
+      return new PendingEvent(
+          rs.getLong("seq"),
+          OutboxColumns.readEvent(rs, dialect),
+          rs.getInt("attempts"),
+          dialect.getInstant(rs, "next_attempt_at"));
+    } catch (RuntimeException e) {
+      // One poison row must not stop the poll of every partition of this thread.
+      undecodable.add(
+          new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
+      return null;
+    }
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */

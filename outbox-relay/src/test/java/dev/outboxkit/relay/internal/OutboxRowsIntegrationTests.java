@@ -143,6 +143,71 @@ class OutboxRowsIntegrationTests {
   }
 
   /**
+   * Issue 23: a read takes the oldest pending rows of all its partitions in one walk in {@code seq}
+   * order (not a page per partition), and keeps no position: a row whose {@code seq} is smaller
+   * than rows already read but whose transaction committed later is read by the next read, first.
+   */
+  @Test
+  void aReadTakesTheOldestRowsOverAllPartitionsAndALateCommitIsReadNext() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(4).build();
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    List<Integer> all = List.of(0, 1, 2, 3);
+    try (Connection late = db.dataSource().getConnection()) {
+      // The late transaction takes the smallest seq, then stays open while 40 rows commit.
+      late.setAutoCommit(false);
+      try (Statement s = late.createStatement()) {
+        s.execute(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+                + " partition_no) VALUES (gen_random_uuid(), 'seq', 'late-key', 'Late',"
+                + " '\\x30'::bytea, now(), 2)");
+      }
+      tx.execute(
+          c ->
+              outbox.appendAll(
+                  IntStream.range(0, 40)
+                      .mapToObj(k -> OutboxMessage.of("seq", "key-" + (k % 7), "Early", "0"))
+                      .toList()));
+      OutboxRows.Fetched first;
+      OutboxRows.Fetched everything;
+      try (Connection c = db.dataSource().getConnection()) {
+        first = rows.fetch(c, all, 3, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE);
+        everything = rows.fetch(c, all, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE);
+      }
+      assertThat(everything.rows()).hasSize(40).noneMatch(r -> r.key().equals("late-key"));
+      assertThat(first.rows())
+          .as("3 per partition × 4 partitions: the 12 oldest rows of all, in seq order")
+          .containsExactlyElementsOf(everything.rows().subList(0, 12));
+      assertThat(first.more()).isTrue();
+      assertThat(first.fullPartitions()).containsExactlyInAnyOrderElementsOf(all);
+      assertThat(everything.more()).isFalse();
+      assertThat(everything.fullPartitions()).isEmpty();
+      late.commit();
+    }
+    try (Connection c = db.dataSource().getConnection()) {
+      OutboxRows.Fetched next = rows.fetch(c, all, 3, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE);
+      assertThat(next.rows().get(0).key())
+          .as("the row that committed last has the smallest seq and is read first")
+          .isEqualTo("late-key");
+      OutboxRows.Fetched aside =
+          rows.fetch(
+              c,
+              all,
+              3,
+              Map.of(next.rows().get(0).partition(), List.of("late-key")),
+              Map.of(),
+              Map.of(),
+              Long.MAX_VALUE);
+      assertThat(aside.rows()).noneMatch(r -> r.key().equals("late-key")).hasSize(12);
+    }
+  }
+
+  /**
    * The gauges' query finds the same backlog and oldest event as {@code COUNT(*)} and {@code
    * MIN(created_at)} over every pending row, through the pending index. Rows: {@code
    * -Doutboxkit.statsRows} (default 100,000); prints both plans and times.

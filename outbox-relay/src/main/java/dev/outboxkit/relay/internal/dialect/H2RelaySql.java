@@ -32,6 +32,15 @@ final class H2RelaySql extends RelaySql {
   }
 
   /** H2 wants the default before {@code NOT NULL}. */
+  /** H2 keeps index names per schema, so a qualified table gets a qualified index name. */
+  @Override
+  public String createPendingSeqIndex(OutboxTable outbox) {
+    String name = outbox.name() + "_pending_seq_idx";
+    return "CREATE INDEX IF NOT EXISTS %s ON %s (status, seq)"
+        .formatted(
+            outbox.schema() == null ? name : outbox.schema() + "." + name, outbox.qualifiedName());
+  }
+
   @Override
   public String notNullWithDefault(String type, String defaultValue) {
     return type + " DEFAULT " + defaultValue + " NOT NULL";

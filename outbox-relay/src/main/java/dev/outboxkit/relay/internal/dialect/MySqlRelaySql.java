@@ -39,6 +39,18 @@ class MySqlRelaySql extends RelaySql {
     return false;
   }
 
+  /** MySQL has no {@code CREATE INDEX IF NOT EXISTS}. */
+  @Override
+  public String createPendingSeqIndex(OutboxTable outbox) {
+    return "CREATE INDEX %s_pending_seq_idx ON %s (status, seq)"
+        .formatted(outbox.name(), outbox.qualifiedName());
+  }
+
+  @Override
+  public boolean indexIsIdempotent() {
+    return false;
+  }
+
   /** MySQL refuses {@code LIMIT} in a subquery of {@code IN}, but deletes with a limit itself. */
   @Override
   public String deletePublished(String outbox) {

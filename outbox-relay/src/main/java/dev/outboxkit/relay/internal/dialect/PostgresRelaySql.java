@@ -48,6 +48,13 @@ final class PostgresRelaySql extends RelaySql {
             .formatted(outbox.name(), outbox.qualifiedName()));
   }
 
+  /** A partial index: only pending rows, the few a drained outbox has, in {@code seq} order. */
+  @Override
+  public String createPendingSeqIndex(OutboxTable outbox) {
+    return "CREATE INDEX IF NOT EXISTS %s_pending_seq_idx ON %s (seq) WHERE status = 'PENDING'"
+        .formatted(outbox.name(), outbox.qualifiedName());
+  }
+
   @Override
   public boolean bindsArrays() {
     return true;

@@ -86,6 +86,28 @@ public abstract class RelaySql {
   }
 
   /**
+   * The {@code CREATE INDEX} of the index the polling relay reads pending rows through, oldest
+   * first over every partition it owns in one walk (version 8 of the schema, {@code
+   * V0_8__outboxkit_pending_seq_index.sql}): pending rows in {@code seq} order. Without it the read
+   * walks the primary key, correct but through every published and parked row too. Idempotent where
+   * the database has {@code CREATE INDEX IF NOT EXISTS}; see {@link #indexIsIdempotent()}.
+   *
+   * @param outbox the outbox table
+   */
+  public String createPendingSeqIndex(OutboxTable outbox) {
+    return "CREATE INDEX IF NOT EXISTS %s_pending_seq_idx ON %s (status, seq)"
+        .formatted(outbox.name(), outbox.qualifiedName());
+  }
+
+  /**
+   * Whether {@link #createPendingSeqIndex} says {@code IF NOT EXISTS}; where not, a "duplicate key
+   * name" error means the index is there already.
+   */
+  public boolean indexIsIdempotent() {
+    return true;
+  }
+
+  /**
    * A column definition of {@code type}, not null, with a default, in the order the database takes.
    */
   public String notNullWithDefault(String type, String defaultValue) {

@@ -71,9 +71,10 @@ class LateCommitOrderIntegrationTests {
     assertThat(leases.owned()).hasSize(16);
 
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    // One outbox partition (0), so that every row is on one page of the 16 the relay reads.
+    // One outbox partition (0). A read takes the 32 oldest pending rows of the leased partitions
+    // in seq order; 40 held keys, 20 on each side of K's row, fill a read with held keys only.
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(1).build();
-    tx.execute(c -> append(outbox, "held-a", "held-b", "held-c", "held-d"));
+    tx.execute(c -> append(outbox, held(0, 20)));
     // K's first event: seq assigned now, visible only when this transaction commits.
     CountDownLatch inserted = new CountDownLatch(1);
     CountDownLatch commit = new CountDownLatch(1);
@@ -91,7 +92,7 @@ class LateCommitOrderIntegrationTests {
             "late-committer");
     writer.start();
     assertThat(inserted.await(30, TimeUnit.SECONDS)).isTrue();
-    tx.execute(c -> append(outbox, "held-e", "held-f", "held-g", "held-h"));
+    tx.execute(c -> append(outbox, held(20, 40)));
 
     KeyHolds holds = new KeyHolds(1);
     PublishLoop loop = loop(dialect, leases, holds);
@@ -101,7 +102,7 @@ class LateCommitOrderIntegrationTests {
     for (int i = 0; i < 60 && !past; i++) {
       loop.step();
       Long after = holds.readAfter(Set.of(0)).get(0);
-      past = after != null && after > firstOfK[0] && handed.size() >= 8;
+      past = after != null && after > firstOfK[0] && handed.size() >= 40;
     }
     assertThat(past).as("the relay reads past a page of held keys beyond K's row").isTrue();
 
@@ -128,6 +129,12 @@ class LateCommitOrderIntegrationTests {
     for (String key : keys) {
       outbox.append(OutboxMessage.of("late", key, "Happened", "{}"));
     }
+  }
+
+  private static String[] held(int from, int to) {
+    return java.util.stream.IntStream.range(from, to)
+        .mapToObj(i -> "held-" + i)
+        .toArray(String[]::new);
   }
 
   private static void await(CountDownLatch latch) {
@@ -172,7 +179,8 @@ class LateCommitOrderIntegrationTests {
         new WakeUpSignal(),
         () -> true,
         new PauseSwitch(),
-        // 32 events over the 16 leased partitions: 2 rows per partition and read.
+        // 32 events over the 16 leased partitions: the 32 oldest in one walk, or 2 rows per
+        // partition in a read past held keys.
         new PublishLoop.Pacing(32, Duration.ofMillis(10), Duration.ofSeconds(1)),
         0,
         1);
