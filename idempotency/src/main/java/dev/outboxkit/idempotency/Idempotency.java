@@ -5,7 +5,9 @@ import dev.outboxkit.idempotency.internal.IdempotencySql;
 import dev.outboxkit.outbox.NoActiveTransactionException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.ConnectionProvider;
+import java.util.Collection;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -48,8 +50,35 @@ public interface Idempotency {
    * @throws NoActiveTransactionException when no transaction is active
    * @throws InvalidIdempotencyKeyException when the fingerprint is empty or too long
    */
+  default <T> IdempotencyOutcome<T> execute(
+      IdempotencyKey key, String fingerprint, Class<T> resultType, Supplier<@Nullable T> work) {
+    return execute(key, fingerprint, Set.of(), resultType, work);
+  }
+
+  /**
+   * Runs {@code work} unless the key was used before, also accepting earlier forms of the request's
+   * fingerprint: a key stored with any of {@code earlierFingerprints} replays like one stored with
+   * {@code fingerprint}. This is how a fingerprint key is rotated without answering retries of keys
+   * stored before the rotation as a mismatch; a new key is always stored with {@code fingerprint}.
+   *
+   * @param key the key and its scope
+   * @param fingerprint the request's fingerprint as it is computed now; 1 to 255 characters
+   * @param earlierFingerprints the same request's fingerprint as computed before a rotation (e.g.
+   *     under previous HMAC keys); empty without rotation
+   * @param resultType the result's type, to read a stored result back
+   * @param work the work; it runs in the caller's transaction and must not commit it
+   * @return what happened; never {@code null}
+   * @throws RuntimeException what the work or the {@link ResultCodec} threw, after its writes and
+   *     the key were rolled back to a savepoint
+   * @throws NoActiveTransactionException when no transaction is active
+   * @throws InvalidIdempotencyKeyException when the fingerprint is empty or too long
+   */
   <T> IdempotencyOutcome<T> execute(
-      IdempotencyKey key, String fingerprint, Class<T> resultType, Supplier<@Nullable T> work);
+      IdempotencyKey key,
+      String fingerprint,
+      Collection<String> earlierFingerprints,
+      Class<T> resultType,
+      Supplier<@Nullable T> work);
 
   /** A builder; {@link Builder#connectionProvider} and {@link Builder#dialect} are required. */
   static Builder builder() {

@@ -114,6 +114,55 @@ abstract class IdempotencyContractTests {
     assertThat(meters.counter("idempotency.requests", "outcome", "replayed").count()).isOne();
   }
 
+  /** Fingerprint key rotation: a key stored under an earlier fingerprint replays, others do not. */
+  @Test
+  void earlierFingerprintsReplayAndNewKeysStoreTheCurrentOne() throws SQLException {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(5));
+    call(idempotency, "k-rot", "fp-old", 1250);
+
+    IdempotencyOutcome<Receipt> rotated =
+        tx.inTransaction(
+            c ->
+                idempotency.execute(
+                    IdempotencyKey.of("client-1", "k-rot"),
+                    "fp-new",
+                    List.of("fp-old"),
+                    Receipt.class,
+                    () -> charge(c, "k-rot", 9999)));
+    IdempotencyOutcome<Receipt> unknownEarlier =
+        tx.inTransaction(
+            c ->
+                idempotency.execute(
+                    IdempotencyKey.of("client-1", "k-rot"),
+                    "fp-new",
+                    List.of("fp-other"),
+                    Receipt.class,
+                    () -> charge(c, "k-rot", 9999)));
+    tx.inTransaction(
+        c ->
+            idempotency.execute(
+                IdempotencyKey.of("client-1", "k-fresh"),
+                "fp-new",
+                List.of("fp-old"),
+                Receipt.class,
+                () -> charge(c, "k-fresh", 1)));
+
+    assertThat(rotated)
+        .isInstanceOfSatisfying(
+            IdempotencyOutcome.Replayed.class,
+            replayed -> assertThat(replayed.result()).isEqualTo(new Receipt("k-rot", 1250)));
+    assertThat(unknownEarlier).isInstanceOf(IdempotencyOutcome.Mismatch.class);
+    assertThat(runs).hasValue(2);
+    try (Connection connection = db().dataSource().getConnection();
+        Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery(
+                "SELECT fingerprint FROM idempotency_key WHERE idem_key = 'k-fresh'")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("fp-new");
+    }
+  }
+
   /**
    * Review finding: MySQL's and MariaDB's {@code utf8mb4_bin} is a PAD SPACE collation, so the
    * primary key compares {@code 'tenant:acme'} and {@code 'tenant:acme '} as equal: a custom scope

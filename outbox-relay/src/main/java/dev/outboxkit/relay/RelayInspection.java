@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.internal.AuditAccess;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.LeaseStore;
@@ -30,6 +31,13 @@ import org.jspecify.annotations.Nullable;
  * @since 0.8
  */
 public final class RelayInspection {
+
+  /** The shipped roles whose grants a relay's start-up checks name (docs/roles.md). */
+  private static final String POLLING_ROLE = "outboxkit_relay";
+
+  private static final String POLLING_ROLE_SCRIPT = "outboxkit-roles-relay.sql";
+  private static final String CDC_ROLE = "outboxkit_cdc_relay";
+  private static final String CDC_ROLE_SCRIPT = "outboxkit-roles-cdc.sql";
 
   private final DataSource dataSource;
   private final Jdbc jdbc;
@@ -196,10 +204,15 @@ public final class RelayInspection {
 
   /**
    * The checks a polling relay runs before it starts: the outbox, lease and audit tables with every
-   * column, and no pending event in a partition beyond {@code partitions}. Each is run even when
-   * another failed. A database that cannot be reached throws.
+   * column, the grant to append to the audit table (the relay's rolled-back probe), and no pending
+   * event in a partition beyond {@code partitions}. Each is run even when another failed. A
+   * database that cannot be reached throws.
    */
   public List<Check> check() {
+    return check(POLLING_ROLE, POLLING_ROLE_SCRIPT);
+  }
+
+  private List<Check> check(String role, String roleScript) {
     return read(
         "Could not check the outbox " + outbox,
         c -> {
@@ -211,7 +224,9 @@ public final class RelayInspection {
                   "relay tables " + leases + ", " + members,
                   () -> RelaySchema.verify(c, dialect, leases, members)));
           OutboxTable audit = AuditSchema.table(outbox);
-          checks.add(check("audit table " + audit, () -> AuditSchema.verify(c, dialect, audit)));
+          Check table = check("audit table " + audit, () -> AuditSchema.verify(c, dialect, audit));
+          checks.add(table);
+          checks.add(auditAppend(c, audit, table.ok(), role, roleScript));
           checks.add(partitions(c));
           return checks;
         });
@@ -227,13 +242,32 @@ public final class RelayInspection {
    * @since 0.9
    */
   public List<Check> check(CdcOptions cdc) {
-    List<Check> checks = new ArrayList<>(check());
+    List<Check> checks = new ArrayList<>(check(CDC_ROLE, CDC_ROLE_SCRIPT));
     try {
       checks.addAll(RelayFactory.cdcChecks(dataSource, dialect, outbox, cdc));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not check CDC for the outbox " + outbox, e);
     }
     return checks;
+  }
+
+  /**
+   * The relay's start-up probe of the audit grant: an INSERT ... SELECT that matches no row, rolled
+   * back. Replays, purges and the parked retention write their audit record in the same
+   * transaction, so a missing grant would otherwise surface at the operator's first replay.
+   */
+  private Check auditAppend(
+      Connection c, OutboxTable audit, boolean tablePresent, String role, String roleScript) {
+    String name = "audit append grant on " + audit + " (role " + role + ")";
+    if (!tablePresent) {
+      return new Check(name, false, "not checked: the audit table check failed");
+    }
+    try {
+      AuditAccess.probe(c, dialect, audit, role, roleScript);
+      return new Check(name, true, "granted (probe rolled back, nothing written)");
+    } catch (SQLException | RuntimeException e) {
+      return new Check(name, false, String.valueOf(e.getMessage()));
+    }
   }
 
   private Check partitions(Connection c) {

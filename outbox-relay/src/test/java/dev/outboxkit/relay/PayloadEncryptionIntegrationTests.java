@@ -45,7 +45,7 @@ class PayloadEncryptionIntegrationTests extends PayloadEncryptionContractTests {
   void dropChangeLogState(Statement statement) throws SQLException {
     statement.execute(
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-            + " WHERE slot_name = 'crypto_cdc' AND NOT active");
+            + " WHERE slot_name IN ('crypto_cdc', 'crypto_cdc_park') AND NOT active");
   }
 
   /**
@@ -99,6 +99,104 @@ class PayloadEncryptionIntegrationTests extends PayloadEncryptionContractTests {
       assertThat(relay.parkedEvents().auditTrail().list(100, null).toString())
           .contains("REPLAY")
           .doesNotContain(PAN);
+    } finally {
+      root.detachAppender(logs);
+    }
+    List<String> leaks = new ArrayList<>();
+    for (ILoggingEvent e : List.copyOf(logs.list)) {
+      String line = e.getFormattedMessage() + throwableText(e.getThrowableProxy());
+      if (line.contains(PAN)) {
+        leaks.add(line);
+      }
+    }
+    assertThat(leaks).as("log lines quoting the plaintext").isEmpty();
+  }
+
+  /**
+   * Issue 20, the CDC variant of the test above: in CDC mode an encrypted event that cannot be sent
+   * (its topic does not exist) is parked as its stored ciphertext, never dropped, while the next
+   * events of other keys flow on; nothing shows the plaintext, and a replay once the topic exists
+   * sends the ciphertext byte for byte, which still decrypts. The relay never decrypts, so a
+   * tampered ciphertext travels the same way and is caught by the consumer (see the contract test).
+   */
+  @Test
+  void inCdcModeAParkedEncryptedEventIsKeptWhileOtherKeysFlowAndItsReplayStillDecrypts()
+      throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dev.outboxkit.relay.cdc.CdcSchema.create(
+          c, dialect, dev.outboxkit.outbox.OutboxTable.of("outbox_cdc_state"));
+      s.execute("DELETE FROM outbox_event");
+    }
+    AeadConfig.register();
+    TinkPayloadCodec codec =
+        TinkPayloadCodec.of(KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM));
+    long suffix = System.nanoTime() % 100_000;
+    String missing = "CdcParked" + suffix;
+    String flowing = "CdcFlowing" + suffix;
+    kafka.createTopic(flowing, 1);
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Logger root = (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    root.addAppender(logs);
+    try {
+      OutboxRelay relay =
+          started(
+              RelayTestSupport.fastRelay(db().dataSource(), kafka.bootstrapServers())
+                  .maxAttempts(3)
+                  .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))
+                  .cdc(
+                      dev.outboxkit.relay.cdc.CdcOptions.builder(
+                              db().database().jdbcUrl(),
+                              db().database().username(),
+                              db().database().password())
+                          // Not crypto_cdc: the state table keeps that engine's offset, whose slot
+                          // the other test drops when it ends.
+                          .name("crypto_cdc_park")
+                          .autoCreate(true)
+                          .deletePublished(false)
+                          .heartbeatInterval(Duration.ofMillis(500))
+                          .build()));
+      OutboxEvent parked = append(tx, dialect, codec, missing, "card-parked");
+      List<OutboxEvent> next = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        next.add(append(tx, dialect, codec, flowing, "card-next-" + i));
+      }
+      byte[] ciphertext = storedPayloads(dialect).get(parked.id().toString());
+
+      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), flowing)) {
+        List<ConsumerRecord<byte[], byte[]>> flowed = reader.readAtLeast(3, Duration.ofSeconds(90));
+        for (OutboxEvent event : next) {
+          ConsumerRecord<byte[], byte[]> r = record(flowed, event);
+          assertThat(codec.decode(PayloadCodec.Context.of(event), headers(r), r.value()))
+              .isEqualTo(json(event.aggregateId()));
+        }
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> relay.parkedEvents().count() == 1);
+      assertThat(relay.parkedEvents().list(10).get(0).id()).isEqualTo(parked.id());
+      assertThat(storedPayloads(dialect).get(parked.id().toString()))
+          .as("the parked row keeps the ciphertext")
+          .isEqualTo(ciphertext);
+      assertThat(parkedRowText(parked)).doesNotContain(PAN);
+      assertThat(relay.parkedEvents().list(10).toString()).doesNotContain(PAN);
+      assertThat(relay.status().toString()).doesNotContain(PAN);
+      assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
+
+      kafka.createTopic(missing, 1);
+      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), missing)) {
+        assertThat(relay.parkedEvents().replay(List.of(parked.id()))).isOne();
+        ConsumerRecord<byte[], byte[]> replayed =
+            record(reader.readAtLeast(1, Duration.ofSeconds(60)), parked);
+        assertThat(replayed.value()).isEqualTo(ciphertext);
+        assertThat(headers(replayed))
+            .containsEntry(OutboxHeaders.PAYLOAD_ENCODING, TinkPayloadCodec.ENCODING)
+            .containsEntry(OutboxHeaders.KEY_ID, codec.primaryKeyId());
+        assertThat(
+                codec.decode(PayloadCodec.Context.of(parked), headers(replayed), replayed.value()))
+            .isEqualTo(json("card-parked"));
+      }
     } finally {
       root.detachAppender(logs);
     }

@@ -113,6 +113,7 @@ class IdempotencyAutoConfigurationTests {
           public <T> IdempotencyOutcome<T> execute(
               dev.outboxkit.idempotency.IdempotencyKey key,
               String fingerprint,
+              java.util.Collection<String> earlierFingerprints,
               Class<T> resultType,
               java.util.function.Supplier<T> work) {
             return new IdempotencyOutcome.InFlight<>(key);
@@ -243,6 +244,64 @@ class IdempotencyAutoConfigurationTests {
                     .hasStackTraceContaining(
                         "outbox.idempotency.http.fingerprint.key must have at least 32 bytes but"
                             + " has 9"));
+  }
+
+  /** Issue 20: the fingerprint key ring, bound from properties, its secrets never shown. */
+  @Test
+  void previousFingerprintKeysAreBoundCheckedAndNeverShown() {
+    WebApplicationContextRunner web =
+        new WebApplicationContextRunner()
+            .withConfiguration(configurations)
+            .withPropertyValues(
+                "spring.datasource.url=jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1",
+                "outbox.store.auto-create=true",
+                "outbox.idempotency.auto-create=true",
+                "outbox.idempotency.http.paths=/payments/**");
+    String current = "the-current-fingerprint-key-0123456789ab";
+    String previous = "the-previous-fingerprint-key-0123456789a";
+    web.withPropertyValues(
+            "outbox.idempotency.http.fingerprint.key=" + current,
+            "outbox.idempotency.http.fingerprint.previous-keys[0]=" + previous)
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              IdempotencyProperties.Fingerprint fingerprint =
+                  context.getBean(IdempotencyProperties.class).http().fingerprint();
+              assertThat(fingerprint.previousKeys()).containsExactly(previous);
+              assertThat(context.getBean(IdempotencyProperties.class).toString())
+                  .contains("previousKeys=1")
+                  .doesNotContain(current)
+                  .doesNotContain(previous);
+            });
+    web.withPropertyValues(
+            "outbox.idempotency.http.fingerprint.key=" + current,
+            "outbox.idempotency.http.fingerprint.previous-keys=" + previous + ",old-and-short")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "outbox.idempotency.http.fingerprint.previous-keys[1] must have at least 32"
+                            + " bytes but has 13")
+                    .satisfies(
+                        failure ->
+                            assertThat(stackTrace(failure))
+                                .doesNotContain("old-and-short")
+                                .doesNotContain(current)));
+    web.withPropertyValues("outbox.idempotency.http.fingerprint.previous-keys=" + previous)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "outbox.idempotency.http.fingerprint.previous-keys is set but"
+                            + " outbox.idempotency.http.fingerprint.key is not"));
+  }
+
+  private static String stackTrace(Throwable failure) {
+    java.io.StringWriter text = new java.io.StringWriter();
+    failure.printStackTrace(new java.io.PrintWriter(text));
+    return text.toString();
   }
 
   @Test

@@ -17,6 +17,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Collection;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -56,10 +58,15 @@ public final class DefaultIdempotency implements Idempotency {
 
   @Override
   public <T> IdempotencyOutcome<T> execute(
-      IdempotencyKey key, String fingerprint, Class<T> resultType, Supplier<@Nullable T> work) {
+      IdempotencyKey key,
+      String fingerprint,
+      Collection<String> earlierFingerprints,
+      Class<T> resultType,
+      Supplier<@Nullable T> work) {
     if (fingerprint == null || fingerprint.isEmpty() || fingerprint.length() > 255) {
       throw new InvalidIdempotencyKeyException("fingerprint must be 1 to 255 characters");
     }
+    Fingerprints fingerprints = new Fingerprints(fingerprint, Set.copyOf(earlierFingerprints));
     IdempotencyOutcome<T> outcome;
     try {
       outcome =
@@ -75,12 +82,12 @@ public final class DefaultIdempotency implements Idempotency {
                       connection,
                       connections,
                       savepoint ->
-                          claimAndRun(connection, savepoint, key, fingerprint, resultType, work));
+                          claimAndRun(connection, savepoint, key, fingerprints, resultType, work));
                 }
                 return Savepoints.around(
                     connection,
                     connections,
-                    () -> claimAndRun(connection, null, key, fingerprint, resultType, work));
+                    () -> claimAndRun(connection, null, key, fingerprints, resultType, work));
               });
     } catch (DialectSupport.TransactionLostException e) {
       counter("conflict").increment();
@@ -100,10 +107,11 @@ public final class DefaultIdempotency implements Idempotency {
       Connection connection,
       Savepoints.@Nullable Piggyback savepoint,
       IdempotencyKey key,
-      String fingerprint,
+      Fingerprints fingerprints,
       Class<T> resultType,
       Supplier<@Nullable T> work)
       throws SQLException {
+    String fingerprint = fingerprints.current();
     Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
     DialectSupport.Claim claim =
         sql.claim(
@@ -125,10 +133,10 @@ public final class DefaultIdempotency implements Idempotency {
         claim = sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
         if (claim == DialectSupport.Claim.EXISTS) {
           // A concurrent caller replaced it first and committed: answer from its key.
-          return existing(sql.find(connection, key), key, fingerprint, resultType, now);
+          return existing(sql.find(connection, key), key, fingerprints, resultType, now);
         }
       } else {
-        return existing(stored, key, fingerprint, resultType, now);
+        return existing(stored, key, fingerprints, resultType, now);
       }
     }
     if (claim == DialectSupport.Claim.LOCKED) {
@@ -150,7 +158,7 @@ public final class DefaultIdempotency implements Idempotency {
   private <T> IdempotencyOutcome<T> existing(
       IdempotencySql.@Nullable StoredKey stored,
       IdempotencyKey key,
-      String fingerprint,
+      Fingerprints fingerprints,
       Class<T> resultType,
       Instant now) {
     if (stored == null || stored.expiresAt().isBefore(now)) {
@@ -158,7 +166,7 @@ public final class DefaultIdempotency implements Idempotency {
       // deleted again meanwhile: let the caller retry.
       return new IdempotencyOutcome.InFlight<>(key);
     }
-    return stored.fingerprint().equals(fingerprint)
+    return fingerprints.matches(stored.fingerprint())
         ? new IdempotencyOutcome.Replayed<>(
             decoded(key, stored.result(), resultType), stored.createdAt())
         : new IdempotencyOutcome.Mismatch<>(key);
@@ -169,6 +177,13 @@ public final class DefaultIdempotency implements Idempotency {
       return codec.decode(key, result, type);
     } catch (RuntimeException e) {
       throw new dev.outboxkit.idempotency.IdempotencyResultUnreadableException(key, e);
+    }
+  }
+
+  /** The request's fingerprint now, and as it was computed before a key rotation. */
+  private record Fingerprints(String current, Set<String> earlier) {
+    boolean matches(String stored) {
+      return stored.equals(current) || earlier.contains(stored);
     }
   }
 

@@ -184,7 +184,15 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
     if (isForm(request)) {
       // The container parses form bodies from the stream itself (for @RequestParam), and filters
       // such as CSRF may have done so already: fingerprint the parsed parameters instead.
-      run(key, RequestFingerprints.ofForm(fingerprinting(), request), request, response, chain);
+      RequestFingerprinting algorithm = fingerprinting();
+      run(
+          key,
+          RequestFingerprints.ofForm(algorithm, request),
+          RequestFingerprints.underPreviousKeys(
+              algorithm, previous -> RequestFingerprints.ofForm(previous, request)),
+          request,
+          response,
+          chain);
       return;
     }
     byte[] body = readBody(request);
@@ -192,9 +200,12 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
       rejectTooLarge(request, response);
       return;
     }
+    RequestFingerprinting algorithm = fingerprinting();
     run(
         key,
-        RequestFingerprints.ofBody(fingerprinting(), request, body),
+        RequestFingerprints.ofBody(algorithm, request, body),
+        RequestFingerprints.underPreviousKeys(
+            algorithm, previous -> RequestFingerprints.ofBody(previous, request, body)),
         new CachedBodyRequest(request, body),
         response,
         chain);
@@ -213,6 +224,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
   private void run(
       IdempotencyKey key,
       String fingerprint,
+      List<String> earlierFingerprints,
       HttpServletRequest request,
       HttpServletResponse response,
       FilterChain chain)
@@ -226,6 +238,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
                   idempotency.execute(
                       key,
                       fingerprint,
+                      earlierFingerprints,
                       StoredResponse.class,
                       () -> {
                         try {

@@ -5,6 +5,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.jspecify.annotations.Nullable;
@@ -17,9 +18,16 @@ import org.jspecify.annotations.Nullable;
  * <p>{@link #hmacSha256(byte[]) HMAC-SHA256} with a secret key is the recommended choice: a plain
  * SHA-256 of a body that holds a card number (PAN) can be brute-forced from the table, because a
  * PAN has few unknown digits; without the key an HMAC cannot. {@link #sha256()} stays available as
- * an explicit choice for bodies without secrets. Changing the algorithm or the key changes every
- * fingerprint: a retry of a key stored before the change is answered 422 until the key expires. The
- * key never appears in {@link #toString()}. Thread-safe.
+ * an explicit choice for bodies without secrets.
+ *
+ * <p><b>Key rotation.</b> Changing the algorithm or the key changes every fingerprint. To rotate
+ * the HMAC key without answering retries of keys stored before the change with 422, keep the old
+ * key in the ring: {@code hmacSha256(newKey).withPreviousKeys(List.of(oldKey))}. New fingerprints
+ * use the current key only; a stored fingerprint is also accepted when it matches the request under
+ * one of the previous keys (every key of the ring is tried, so nothing about the key is stored).
+ * Keep a previous key for at least the key table's time to live after the rotation; once it is
+ * removed, retries of keys stored under it get 422 until they expire, exactly as without a ring. No
+ * key ever appears in {@link #toString()} or in an exception message. Thread-safe.
  *
  * @since 0.1.0
  */
@@ -31,9 +39,11 @@ public final class RequestFingerprinting {
   private static final String HMAC = "HmacSHA256";
 
   private final @Nullable SecretKeySpec key;
+  private final List<RequestFingerprinting> previous;
 
-  private RequestFingerprinting(@Nullable SecretKeySpec key) {
+  private RequestFingerprinting(@Nullable SecretKeySpec key, List<RequestFingerprinting> previous) {
     this.key = key;
+    this.previous = previous;
   }
 
   /**
@@ -44,14 +54,7 @@ public final class RequestFingerprinting {
    * @throws IllegalArgumentException when the key is shorter (the message never shows the key)
    */
   public static RequestFingerprinting hmacSha256(byte[] key) {
-    if (key == null || key.length < MIN_KEY_BYTES) {
-      throw new IllegalArgumentException(
-          "the fingerprint key must have at least "
-              + MIN_KEY_BYTES
-              + " bytes but has "
-              + (key == null ? 0 : key.length));
-    }
-    return new RequestFingerprinting(new SecretKeySpec(Arrays.copyOf(key, key.length), HMAC));
+    return new RequestFingerprinting(secret("the fingerprint key", key), List.of());
   }
 
   /**
@@ -65,12 +68,71 @@ public final class RequestFingerprinting {
 
   /** Plain SHA-256, without a key: only for bodies that hold no secret a guess could confirm. */
   public static RequestFingerprinting sha256() {
-    return new RequestFingerprinting(null);
+    return new RequestFingerprinting(null, List.of());
+  }
+
+  /**
+   * This HMAC key as the current one, with earlier keys still accepted when a stored fingerprint is
+   * compared (see the class comment). Replaces any previous keys given before.
+   *
+   * @param previousKeys the earlier keys, newest first, each at least {@value #MIN_KEY_BYTES}
+   *     bytes; copied
+   * @throws IllegalArgumentException when a key is too short (the message names its position, never
+   *     the key)
+   * @throws IllegalStateException when this is plain SHA-256, which has no key to rotate
+   */
+  public RequestFingerprinting withPreviousKeys(List<byte[]> previousKeys) {
+    if (key == null) {
+      throw new IllegalStateException(
+          "plain SHA-256 fingerprints use no key, so there are no previous keys to accept");
+    }
+    List<RequestFingerprinting> ring = new java.util.ArrayList<>(previousKeys.size());
+    for (int i = 0; i < previousKeys.size(); i++) {
+      ring.add(
+          new RequestFingerprinting(
+              secret("previous fingerprint key #" + (i + 1), previousKeys.get(i)), List.of()));
+    }
+    return new RequestFingerprinting(key, List.copyOf(ring));
+  }
+
+  /**
+   * {@link #withPreviousKeys(List)} with keys given as text (their UTF-8 bytes).
+   *
+   * @param previousKeys the earlier keys, newest first, each at least {@value #MIN_KEY_BYTES} bytes
+   *     in UTF-8
+   */
+  public RequestFingerprinting withPreviousTextKeys(List<String> previousKeys) {
+    return withPreviousKeys(
+        previousKeys.stream()
+            .map(k -> k == null ? new byte[0] : k.getBytes(StandardCharsets.UTF_8))
+            .toList());
   }
 
   /** Whether this is keyed (HMAC). */
   public boolean isKeyed() {
     return key != null;
+  }
+
+  /** How many previous keys are still accepted (0 without rotation). */
+  public int previousKeyCount() {
+    return previous.size();
+  }
+
+  /** One single-key fingerprinting per previous key, newest first. */
+  List<RequestFingerprinting> previous() {
+    return previous;
+  }
+
+  private static SecretKeySpec secret(String name, byte[] key) {
+    if (key == null || key.length < MIN_KEY_BYTES) {
+      throw new IllegalArgumentException(
+          name
+              + " must have at least "
+              + MIN_KEY_BYTES
+              + " bytes but has "
+              + (key == null ? 0 : key.length));
+    }
+    return new SecretKeySpec(Arrays.copyOf(key, key.length), HMAC);
   }
 
   /** A fresh digest for one request. */
@@ -90,7 +152,12 @@ public final class RequestFingerprinting {
 
   @Override
   public String toString() {
-    return key == null ? "SHA-256" : "HMAC-SHA256 (key hidden)";
+    if (key == null) {
+      return "SHA-256";
+    }
+    return previous.isEmpty()
+        ? "HMAC-SHA256 (key hidden)"
+        : "HMAC-SHA256 (key hidden, " + previous.size() + " previous accepted)";
   }
 
   /** Bytes in, a hex digest out. */

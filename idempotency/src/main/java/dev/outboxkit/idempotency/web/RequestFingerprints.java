@@ -4,8 +4,10 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * What identifies a request for its idempotency key: a digest ({@link RequestFingerprinting},
@@ -42,6 +44,15 @@ final class RequestFingerprints {
       }
     }
     return digest.hex();
+  }
+
+  /**
+   * The same request's fingerprints under the previous keys of a rotated HMAC key, newest first;
+   * empty without rotation.
+   */
+  static List<String> underPreviousKeys(
+      RequestFingerprinting algorithm, Function<RequestFingerprinting, String> fingerprint) {
+    return algorithm.previous().stream().map(fingerprint).toList();
   }
 
   /** Method, path and query; none of them can hold a raw newline. */

@@ -19,6 +19,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.h2.jdbcx.JdbcDataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -28,16 +29,24 @@ import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
-/** The HTTP filter over a real key table (H2 in memory) and Spring transactions, for unit tests. */
+/**
+ * The HTTP filter over a real key table and Spring transactions: H2 in memory for unit tests, or a
+ * real database for integration tests.
+ */
 final class FilterHarness {
 
-  final JdbcDataSource dataSource = new JdbcDataSource();
+  final DataSource dataSource;
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   final JdbcTemplate jdbc;
   final Idempotency idempotency;
 
   FilterHarness() throws SQLException {
-    dataSource.setURL("jdbc:h2:mem:filter-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+    this(h2());
+  }
+
+  /** Over a key table in {@code dataSource}, created if absent. */
+  FilterHarness(DataSource dataSource) throws SQLException {
+    this.dataSource = dataSource;
     OutboxDialect dialect;
     try (Connection connection = dataSource.getConnection()) {
       dialect = OutboxDialect.detect(connection);
@@ -50,6 +59,12 @@ final class FilterHarness {
     jdbc = new JdbcTemplate(dataSource);
     idempotency =
         Idempotency.builder().connectionProvider(this::inTransaction).dialect(dialect).build();
+  }
+
+  private static DataSource h2() {
+    JdbcDataSource h2 = new JdbcDataSource();
+    h2.setURL("jdbc:h2:mem:filter-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+    return h2;
   }
 
   IdempotencyFilter filter(IdempotencyFilterSettings settings) {

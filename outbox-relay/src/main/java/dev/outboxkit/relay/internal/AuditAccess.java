@@ -48,7 +48,16 @@ public final class AuditAccess {
         });
   }
 
-  private static void probe(
+  /**
+   * The append probe alone, on a connection in auto-commit mode (left so): the operator CLI's
+   * {@code check} runs it before a relay is started.
+   *
+   * @param audit the audit table
+   * @throws IllegalStateException when the user may not append, naming the table, the grant and the
+   *     script
+   * @throws SQLException when the probe's transaction cannot be rolled back
+   */
+  public static void probe(
       Connection c, OutboxDialect dialect, OutboxTable audit, String role, String roleScript)
       throws SQLException {
     String columns =

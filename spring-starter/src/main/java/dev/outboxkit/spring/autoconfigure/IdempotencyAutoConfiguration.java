@@ -215,7 +215,10 @@ public final class IdempotencyAutoConfiguration {
       if (fingerprint.algorithm() == IdempotencyProperties.FingerprintAlgorithm.SHA256) {
         return RequestFingerprinting.sha256();
       }
-      return fingerprint.key() == null ? null : RequestFingerprinting.hmacSha256(fingerprint.key());
+      return fingerprint.key() == null
+          ? null
+          : RequestFingerprinting.hmacSha256(fingerprint.key())
+              .withPreviousTextKeys(fingerprint.previousKeys());
     }
 
     @Bean

@@ -151,11 +151,16 @@ public record IdempotencyProperties(
    *     number in a body could be brute-forced from the key table, so choose it only for bodies
    *     without such secrets).
    * @param key The HMAC key, at least 32 bytes (e.g. openssl rand -base64 32). A secret: pass it
-   *     from a secret store or an environment variable. Changing it makes retries of keys stored
-   *     before the change get 422 until those keys expire.
+   *     from a secret store or an environment variable. Changing it alone makes retries of keys
+   *     stored before the change get 422 until those keys expire; rotate with previous-keys.
+   * @param previousKeys Earlier HMAC keys, newest first, still accepted when a stored fingerprint
+   *     is compared (new fingerprints use key only). To rotate: make the new key the key and the
+   *     old one a previous key; remove it after the key table's ttl. Secrets, like key.
    */
   public record Fingerprint(
-      @DefaultValue("HMAC_SHA256") FingerprintAlgorithm algorithm, @Nullable String key) {
+      @DefaultValue("HMAC_SHA256") FingerprintAlgorithm algorithm,
+      @Nullable String key,
+      @DefaultValue List<String> previousKeys) {
 
     /** Checks the key's length, never showing it. */
     public Fingerprint {
@@ -170,6 +175,23 @@ public record IdempotencyProperties(
             "outbox.idempotency.http.fingerprint.key must have at least 32 bytes but has "
                 + key.getBytes(StandardCharsets.UTF_8).length);
       }
+      if (!previousKeys.isEmpty() && key == null) {
+        throw new IllegalArgumentException(
+            "outbox.idempotency.http.fingerprint.previous-keys is set but"
+                + " outbox.idempotency.http.fingerprint.key is not: previous keys are only accepted"
+                + " next to a current key");
+      }
+      for (int i = 0; i < previousKeys.size(); i++) {
+        int bytes = previousKeys.get(i).getBytes(StandardCharsets.UTF_8).length;
+        if (bytes < 32) {
+          throw new IllegalArgumentException(
+              "outbox.idempotency.http.fingerprint.previous-keys["
+                  + i
+                  + "] must have at least 32 bytes but has "
+                  + bytes);
+        }
+      }
+      previousKeys = List.copyOf(previousKeys);
     }
 
     @Override
@@ -178,6 +200,8 @@ public record IdempotencyProperties(
           + algorithm
           + ", key="
           + (key == null ? "unset" : "******")
+          + ", previousKeys="
+          + previousKeys.size()
           + "]";
     }
   }

@@ -12,6 +12,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.ShippedScripts;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.io.PrintWriter;
@@ -61,11 +62,20 @@ class OperatorCliIntegrationTests {
   }
 
   static Run cli(String... command) {
+    return cliAs(db.username(), command);
+  }
+
+  static Run cliAs(String user, String... command) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     List<String> args = new ArrayList<>(List.of(command));
-    args.add("--spring.datasource.url=" + db.jdbcUrl());
-    args.add("--spring.datasource.username=" + db.username());
+    // The URL names the administrator (user=...), which the driver prefers to the username.
+    String url =
+        user.equals(db.username())
+            ? db.jdbcUrl()
+            : db.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+    args.add("--spring.datasource.url=" + url);
+    args.add("--spring.datasource.username=" + user);
     // Embedded PostgreSQL trusts local connections: the password is carried, never checked.
     args.add("--spring.datasource.password=" + SECRET);
     int code =
@@ -303,6 +313,8 @@ class OperatorCliIntegrationTests {
         .contains("OK    CDC server and Debezium connector: postgresql")
         .contains("OK    wal_level: logical")
         .contains("OK    replication privilege of '" + db.username() + "'")
+        .containsPattern(
+            "OK    audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\)")
         .contains(
             "FAIL  publication 'outboxkit_pub' (outbox.relay.cdc.publication): PostgreSQL"
                 + " publication 'outboxkit_pub' does not exist. Run CREATE PUBLICATION"
@@ -340,6 +352,55 @@ class OperatorCliIntegrationTests {
     assertThat(present.code()).as(present.all()).isEqualTo(ExitCodes.OK);
     assertThat(present.out())
         .contains("OK    publication 'outboxkit_pub' (outbox.relay.cdc.publication): includes");
+  }
+
+  /**
+   * Issue 20: {@code check} runs the relay's audit write probe, so an operator sees a missing audit
+   * grant before starting the relay (which would refuse to start), not at the first replay. Run as
+   * a login user holding only the shipped {@code outboxkit_relay} role.
+   */
+  @Test
+  @Order(9)
+  void checkUnderTheShippedRelayRoleProbesTheAuditGrant() throws Exception {
+    String user = "cli_check_relay_" + ProcessHandle.current().pid();
+    String relayScript = "dev/outboxkit/roles/postgresql/outboxkit-roles-relay.sql";
+    for (String script :
+        List.of("dev/outboxkit/roles/postgresql/outboxkit-roles-outbox.sql", relayScript)) {
+      for (String sql : ShippedScripts.statements(script)) {
+        execute(sql);
+      }
+    }
+    execute("DROP ROLE IF EXISTS " + user);
+    execute("CREATE ROLE " + user + " LOGIN IN ROLE outboxkit_relay");
+    long auditRows = single("SELECT COUNT(*) FROM outbox_audit");
+    try {
+      Run granted = cliAs(user, "check");
+      assertThat(granted.code()).as(granted.all()).isEqualTo(ExitCodes.OK);
+      assertThat(granted.out())
+          .containsPattern(
+              "OK    audit append grant on \\S*outbox_audit \\(role outboxkit_relay\\): granted");
+
+      execute("REVOKE INSERT ON outbox_audit FROM outboxkit_relay");
+      Run refused = cliAs(user, "check");
+      assertThat(refused.code()).as(refused.all()).isEqualTo(ExitCodes.CHECK_FAILED);
+      assertThat(refused.out())
+          .containsPattern(
+              "FAIL  audit append grant on \\S*outbox_audit \\(role outboxkit_relay\\)")
+          .contains("Grant SELECT, INSERT ON")
+          .contains("outboxkit-roles-relay.sql")
+          .contains("OK    outbox table outbox_event");
+      assertThat(single("SELECT COUNT(*) FROM outbox_audit"))
+          .as("the probe writes nothing")
+          .isEqualTo(auditRows);
+    } finally {
+      for (String sql : ShippedScripts.statements(relayScript)) {
+        execute(sql);
+      }
+      execute("DROP OWNED BY " + user);
+      execute("DROP ROLE IF EXISTS " + user);
+    }
+    Run mended = cliAs(db.username(), "check");
+    assertThat(mended.code()).as(mended.all()).isEqualTo(ExitCodes.OK);
   }
 
   private static String[] with(String[] first, String... more) {

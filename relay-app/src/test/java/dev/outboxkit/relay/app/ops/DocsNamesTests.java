@@ -35,7 +35,7 @@ class DocsNamesTests {
 
   private static final Pattern PROPERTY =
       Pattern.compile("(?<![\\w.])outbox\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+");
-  private static final Pattern LITERAL = Pattern.compile("\"(outbox\\.[a-z0-9.\\-]+)");
+  private static final Pattern LITERAL = Pattern.compile("\"(?:\\$\\{)?(outbox\\.[a-z0-9.\\-]+)");
   private static final Pattern CODE_SPAN = Pattern.compile("`([^`\\n]+)`");
   private static final Pattern TYPE_AND_METHOD =
       Pattern.compile("([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)(?:[.#]([a-z]\\w*))?(?:\\(\\))?");
