@@ -97,18 +97,26 @@ public final class OutboxRows {
     }
   }
 
+  /**
+   * A read position ({@code after} of {@link #fetch}) that asks for the partition's own page from
+   * its start, with no read-past condition: for a partition whose held keys a read cannot all leave
+   * out in SQL, so that its unsendable rows fill only its own page, not a read over all partitions.
+   */
+  public static final long OWN_PAGE = Long.MIN_VALUE;
+
   /** A pending row whose columns do not make an event. */
   public record Undecodable(long seq, @Nullable String aggregateId, String error) {}
 
   /**
-   * Reads the oldest pending rows of the partitions: without a read-past position, up to {@code
-   * perPartition} × the number of partitions over all of them in {@code seq} order ({@code
-   * fetchInSeqOrder}); with one, up to {@code perPartition} of each partition, leaving out the
-   * given aggregate ids of each partition (keys waiting for a retry) and the given rows (a batch
-   * still in flight), and in the partitions of {@code after} the rows up to that {@code seq} (a
-   * page of held keys only, read past) together with every row of a key that has a pending row up
-   * to that {@code seq}. Rows come in {@code seq} order up to the one that reaches {@code maxBytes}
-   * (payloads and headers; the first row always comes).
+   * Reads the oldest pending rows of the partitions: without a read-past position ({@link
+   * #OWN_PAGE} is one) and when SQL can leave out every given key, up to {@code perPartition} × the
+   * number of partitions over all of them in {@code seq} order ({@code fetchInSeqOrder}); otherwise
+   * up to {@code perPartition} of each partition, leaving out the given aggregate ids of each
+   * partition (keys waiting for a retry) and the given rows (a batch still in flight), and in the
+   * partitions of {@code after} the rows up to that {@code seq} (a page of held keys only, read
+   * past) together with every row of a key that has a pending row up to that {@code seq}. Rows come
+   * in {@code seq} order up to the one that reaches {@code maxBytes} (payloads and headers; the
+   * first row always comes).
    *
    * <p>Why the read past is sound although {@code seq} is assigned at insert and a row becomes
    * visible at commit: the rows up to the position that were visible when it was set were all of
@@ -129,13 +137,14 @@ public final class OutboxRows {
       Map<Integer, Long> after,
       long maxBytes)
       throws SQLException {
-    if (after.isEmpty()) {
+    if (after.isEmpty() && leavesOutEveryKey(partitions, excluded, inFlight)) {
       return fetchInSeqOrder(c, partitions, perPartition, excluded, inFlight, maxBytes);
     }
     int required = 1;
     int skipping = 0;
     for (int partition : partitions) {
-      required += 2 + (after.containsKey(partition) ? 3 : 0);
+      Long position = after.get(partition);
+      required += 2 + (position != null && position != OWN_PAGE ? 3 : 0);
       required += inFlight.getOrDefault(partition, List.of()).size();
       skipping += excluded.getOrDefault(partition, List.of()).isEmpty() ? 0 : 1;
     }
@@ -178,7 +187,7 @@ public final class OutboxRows {
         binds.addAll(sent);
       }
       Long from = after.get(partition);
-      if (from != null) {
+      if (from != null && from != OWN_PAGE) {
         // Past a page of held keys, but never past an unread row of a key: seq is assigned at
         // insert and a row becomes visible at commit, so a row below the position may have
         // committed since that page was read. A key with any pending row up to the position is
@@ -259,6 +268,38 @@ public final class OutboxRows {
    * left out are left out of every partition read (a key has its rows in one partition unless the
    * partition count changed; then it only waits for its hold elsewhere, nothing passes it).
    */
+  /**
+   * Whether one walk in {@code seq} order can leave out every given key in SQL. When it cannot (IN
+   * lists past {@link #MAX_BINDS}), the rest of the held keys' rows would come into the read and
+   * could fill it, with nothing to send, for every partition of the read; partition by partition
+   * they fill only their own partition's page.
+   */
+  private boolean leavesOutEveryKey(
+      Collection<Integer> partitions,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight) {
+    if (arrays) {
+      return true;
+    }
+    long binds = partitions.size() + 2L + skipped(partitions, excluded).size();
+    for (List<Long> seqs : inFlight.values()) {
+      binds += seqs.size();
+    }
+    return binds <= MAX_BINDS;
+  }
+
+  private static List<String> skipped(
+      Collection<Integer> partitions, Map<Integer, List<String>> excluded) {
+    List<String> skip = new ArrayList<>();
+    excluded.forEach(
+        (partition, keys) -> {
+          if (partitions.contains(partition)) {
+            skip.addAll(keys);
+          }
+        });
+    return skip;
+  }
+
   private Fetched fetchInSeqOrder(
       Connection c,
       Collection<Integer> partitions,
@@ -270,18 +311,7 @@ public final class OutboxRows {
     int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
     List<Long> sent = new ArrayList<>();
     inFlight.values().forEach(sent::addAll);
-    List<String> skip = new ArrayList<>();
-    excluded.forEach(
-        (partition, keys) -> {
-          if (partitions.contains(partition)) {
-            skip.addAll(keys);
-          }
-        });
-    if (!arrays && skip.size() > MAX_BINDS - partitions.size() - sent.size() - 2) {
-      // Held keys not left out in SQL are filtered in memory (see MAX_BINDS).
-      skip.subList(Math.max(0, MAX_BINDS - partitions.size() - sent.size() - 2), skip.size())
-          .clear();
-    }
+    List<String> skip = skipped(partitions, excluded);
     StringBuilder where = new StringBuilder(" WHERE status = 'PENDING'");
     List<Object> binds = new ArrayList<>();
     if (arrays) {

@@ -1,5 +1,6 @@
 package dev.outboxkit.relay.internal.delivery;
 
+import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -63,7 +64,9 @@ public final class KeyHolds {
    * may commit after the page was read. The read past therefore leaves out every key that has a
    * pending row up to the position (see {@code OutboxRows#fetch}): the rows it skips are then of
    * held keys, whose events go only after their held event, or of keys none of whose rows it reads;
-   * both are read again from the start once a read past sends something or comes back short.
+   * both are read again from the start once a read past sends something or comes back short. A
+   * partition that holds more keys than a read leaves out in SQL, and is not read past, gets {@link
+   * OutboxRows#OWN_PAGE}: its own page from the start.
    */
   public Map<Integer, Long> readAfter(Collection<Integer> partitions) {
     Map<Integer, Long> after = new HashMap<>();
@@ -71,9 +74,22 @@ public final class KeyHolds {
       Long seq = pagedPast.get(partition);
       if (seq != null) {
         after.put(partition, seq);
+      } else if (crowded(partition)) {
+        after.put(partition, OutboxRows.OWN_PAGE);
       }
     }
     return after;
+  }
+
+  /**
+   * Whether the partition holds more keys than a read leaves out in SQL. The rest of its held keys'
+   * rows then come into reads and cannot be sent; in one walk over several partitions in {@code
+   * seq} order they could fill the whole read, and the other partitions would wait for those keys'
+   * retries. Such a partition is read on a page of its own ({@link OutboxRows#OWN_PAGE}).
+   */
+  private boolean crowded(int partition) {
+    Map<String, Hold> keys = holds.get(partition);
+    return keys != null && keys.size() > maxExcluded;
   }
 
   /**

@@ -32,15 +32,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Review finding (merge of Dec 6, issue 23 read): one partition's held keys must not starve the
  * other partitions of the same publishing thread.
  *
- * <p>A lease claim loads the keys that failed before with their held event unknown ({@code seq}
- * -1, learned when the key is first read). Only {@code maxExcluded} of them are left out of a read
- * in SQL; the rest are read and filtered in memory, and a partition is paged past only once every
- * held key knows its held event ({@code KeyHolds.headsKnown}), which a key left out in SQL never
- * does before its retry is due. The per-partition read gave every partition its own page, so the
- * other partitions were read whatever one partition held. The read over all partitions in {@code
- * seq} order fills with the held partition's older rows, nothing in it can be sent, the partition
- * is not paged past, and the same rows are read again on every poll: an event in another partition
- * waits until those retries are due (up to the maximum backoff, 5 minutes by default).
+ * <p>A lease claim loads the keys that failed before with their held event unknown ({@code seq} -1,
+ * learned when the key is first read). Only {@code maxExcluded} of them are left out of a read in
+ * SQL; the rest are read and filtered in memory, and a partition is paged past only once every held
+ * key knows its held event ({@code KeyHolds.headsKnown}), which a key left out in SQL never does
+ * before its retry is due. The per-partition read gave every partition its own page, so the other
+ * partitions were read whatever one partition held. The read over all partitions in {@code seq}
+ * order fills with the held partition's older rows, nothing in it can be sent, the partition is not
+ * paged past, and the same rows are read again on every poll: an event in another partition waits
+ * until those retries are due (up to the maximum backoff, 5 minutes by default).
  *
  * <p>Drives the real {@link PublishLoop} over real PostgreSQL; the sender acknowledges everything
  * it is handed.
