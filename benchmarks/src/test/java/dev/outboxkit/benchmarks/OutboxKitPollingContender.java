@@ -1,6 +1,7 @@
 package dev.outboxkit.benchmarks;
 
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -36,20 +37,21 @@ final class OutboxKitPollingContender implements DrainContender {
 
   @Override
   public AutoCloseable start(Pass pass) {
-    OutboxRelay.Builder builder =
-        OutboxRelay.builder()
-            .dataSource(pass.db().dataSource())
-            .bootstrapServers(pass.bootstrapServers())
-            .meterRegistry(new SimpleMeterRegistry());
+    RelayConfig.Builder config = RelayConfig.custom().bootstrapServers(pass.bootstrapServers());
     Integer batch = Integer.getInteger("bench.batch");
     if (batch != null) {
-      builder.batchSize(batch);
+      config.batchSize(batch);
     }
     Integer threads = fixedThreads != null ? fixedThreads : Integer.getInteger("bench.threads");
     if (threads != null) {
-      builder.publishThreads(threads);
+      config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(threads));
     }
-    OutboxRelay relay = builder.build();
+    OutboxRelay relay =
+        OutboxRelay.builder()
+            .dataSource(pass.db().dataSource())
+            .config(config.build())
+            .meterRegistry(new SimpleMeterRegistry())
+            .build();
     relay.start();
     return relay;
   }

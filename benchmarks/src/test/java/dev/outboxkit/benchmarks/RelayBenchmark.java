@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.cdc.CdcOptions;
@@ -300,10 +301,9 @@ class RelayBenchmark {
         pass.endsWith(ASYNC_COMMIT)
             ? pass.substring(0, pass.length() - ASYNC_COMMIT.length())
             : pass;
-    OutboxRelay.Builder builder = OutboxRelay.builder();
-    producerProperties().forEach(builder::producerProperty);
-    return builder
-        .dataSource(db.dataSource())
+    RelayConfig.Builder config = RelayConfig.custom();
+    producerProperties().forEach(config::producerProperty);
+    config
         .bootstrapServers(kafka.bootstrapServers())
         // polling-fenced-unscaled: a fenced batch as large as before the relay read 4 x the batch
         // size with fencing (PollingRelay.batchEvents), for a before/after in one run.
@@ -311,10 +311,16 @@ class RelayBenchmark {
             mode.equals("polling-fenced-unscaled")
                 ? Math.max(1, BATCH / 4)
                 : mode.startsWith("polling-fenced") ? FENCED_BATCH : BATCH)
-        .publishThreads(THREADS)
+        .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null);
+    if (mode.startsWith("cdc")) {
+      config.cdc(cdcOptions(db, engine, mode));
+    } else {
+      config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(THREADS));
+    }
+    return OutboxRelay.builder()
+        .dataSource(db.dataSource())
         .meterRegistry(registry)
-        .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null)
-        .cdc(mode.startsWith("cdc") ? cdcOptions(db, engine, mode) : null)
+        .config(config.build())
         .build();
   }
 

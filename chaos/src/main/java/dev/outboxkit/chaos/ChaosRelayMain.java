@@ -2,6 +2,7 @@ package dev.outboxkit.chaos;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -59,25 +60,28 @@ public final class ChaosRelayMain {
         StarvationWatch.ofThisJvm(StarvationWatch.limitFor(ttl), signals.pausedByKit());
     starvation.start();
     HikariDataSource dataSource = ChaosEnvironment.pool(url, user, password, "relay-" + id, 4);
-    OutboxRelay.Builder builder =
-        OutboxRelay.builder()
-            .dataSource(dataSource)
+    RelayConfig.Builder config =
+        RelayConfig.custom()
             .bootstrapServers(args[2])
             .instanceId(id)
             .batchSize(Integer.parseInt(args[5]))
             .leases(ttl, Duration.ofMillis(Long.parseLong(args[7])))
+            .deadLetterTopic(args[10]);
+    if (mode == Mode.CDC) {
+      config.cdc(
+          CdcOptions.builder(url, user, password)
+              .name(args[8])
+              .autoCreate(true)
+              .heartbeatInterval(Duration.ofMillis(500))
+              .build());
+    }
+    clientProperties(control).forEach((k, v) -> config.producerProperty((String) k, v));
+    OutboxRelay.Builder builder =
+        OutboxRelay.builder()
+            .dataSource(dataSource)
             .topicRouter(signals.router())
-            .deadLetterTopic(args[10])
-            .cdc(
-                mode == Mode.CDC
-                    ? CdcOptions.builder(url, user, password)
-                        .name(args[8])
-                        .autoCreate(true)
-                        .heartbeatInterval(Duration.ofMillis(500))
-                        .build()
-                    : null)
+            .config(config.build())
             .meterRegistry(new SimpleMeterRegistry());
-    clientProperties(control).forEach((k, v) -> builder.producerProperty((String) k, v));
     OutboxRelay relay = builder.build();
     relay.start();
     System.out.println(STARTED + " " + id);

@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.test.DatabaseKind;
 import java.io.PrintStream;
@@ -96,7 +97,8 @@ public final class ChaosRun {
               poisonTopic,
               OutboxRelay.builder()
                   .dataSource(environment.admin())
-                  .bootstrapServers(environment.bootstrapServers())
+                  .config(
+                      RelayConfig.custom().bootstrapServers(environment.bootstrapServers()).build())
                   .build()
                   .parkedEvents());
       List<FaultRecord> done = new ArrayList<>();

@@ -10,12 +10,10 @@ import dev.outboxkit.relay.internal.CircuitBreakers;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.observation.OutboxPublishObservationConvention;
 import dev.outboxkit.relay.spi.TopicRouter;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -30,14 +28,15 @@ import org.jspecify.annotations.Nullable;
  * instance publishes only partitions it holds, so any number of instances may run against one
  * outbox. Per batch it reads the oldest pending events of its partitions, sends them with an
  * idempotent producer ({@code acks=all}), waits for the broker's acknowledgements and only then
- * marks them done (deleted, or kept as {@code PUBLISHED} for {@link Builder#keepPublishedFor}). A
- * crash between the acknowledgement and the mark re-sends that batch: duplicates are bounded by the
- * in-flight batch, and consumers deduplicate on the {@code outbox-event-id} header.
+ * marks them done (deleted, or kept as {@code PUBLISHED} for {@link
+ * RelayConfig#keepPublishedFor()}). A crash between the acknowledgement and the mark re-sends that
+ * batch: duplicates are bounded by the in-flight batch, and consumers deduplicate on the {@code
+ * outbox-event-id} header.
  *
  * <p>A failed event is retried with exponential backoff and blocks the later events of its
- * aggregate id only; after {@link Builder#maxAttempts} attempts, or at once for a permanent error
- * (a record larger than the producer allows), it is parked with status {@code DEAD}, and can be
- * replayed through {@link #parkedEvents()}.
+ * aggregate id only; after {@link RelayConfig.Retry#maxAttempts()} attempts, or at once for a
+ * permanent error (a record larger than the producer allows), it is parked with status {@code
+ * DEAD}, and can be replayed through {@link #parkedEvents()}.
  *
  * <p>Threads: {@link #start()} starts a publishing thread, a lease/metrics thread and, on
  * PostgreSQL, a LISTEN thread, all named {@code outboxkit-relay-*}. {@link #close()} finishes or
@@ -72,21 +71,28 @@ public interface OutboxRelay extends AutoCloseable {
   @Override
   void close();
 
-  /** A builder; {@link Builder#dataSource} and {@link Builder#bootstrapServers} are required. */
+  /**
+   * A builder; {@link Builder#dataSource} is required, and the {@link Builder#config configuration}
+   * must name the Kafka cluster ({@link RelayConfig.Builder#bootstrapServers}).
+   */
   static Builder builder() {
     return new Builder();
   }
 
   /**
    * Wires an {@link OutboxRelay}: its collaborators (data sources, dialect, outbox table and
-   * partitions, topic router, meter registry, clock) and its {@link RelayConfig}, given at once
-   * with {@link #config} or option by option. The option setters forward to {@link
-   * RelayConfig.Builder}, which checks each value when set and names the property and the method in
-   * the message; the relay copies everything at {@link #build()}.
+   * partitions, topic router, registries, clock) and its {@link RelayConfig}, which holds every
+   * value option (Kafka, batches, leases, retries, the mode and its options) and checks them in one
+   * place. Because the mode is part of that value, options of polling cannot be given to a CDC
+   * relay or the other way round.
    *
-   * <p>Unlike {@link RelayConfig}, this builder accepts the polling-only options ({@link
-   * #publishThreads}, {@link #listenNotify}, {@link #leaseTables}) together with {@link #cdc} and
-   * ignores them in CDC mode, as it always did.
+   * <pre>{@code
+   * OutboxRelay relay =
+   *     OutboxRelay.builder()
+   *         .dataSource(dataSource)
+   *         .config(RelayConfig.custom().bootstrapServers("kafka:9092").batchSize(500).build())
+   *         .build();
+   * }</pre>
    */
   final class Builder {
 
@@ -100,43 +106,29 @@ public interface OutboxRelay extends AutoCloseable {
     private ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
     private @Nullable OutboxPublishObservationConvention publishObservationConvention;
     private Clock clock = Clock.systemUTC();
-    // The value options live in RelayConfig, checked there; this builder forwards to it.
-    private RelayConfig.Builder config = RelayConfig.custom();
-    private RelayConfig.Polling polling = RelayConfig.Polling.ofDefaults();
-    private @Nullable CdcOptions cdc;
-    private @Nullable CircuitBreakerConfig circuitBreakerConfig;
+    private RelayConfig config = RelayConfig.ofDefaults();
 
     private Builder() {}
 
     /**
-     * The circuit breaker used when none is set: {@link RelayConfig.CircuitBreaker#ofDefaults()} as
-     * a Resilience4j configuration.
-     *
-     * @deprecated Resilience4j is an implementation detail; use {@link
-     *     RelayConfig.CircuitBreaker#ofDefaults()}.
-     */
-    @Deprecated(since = "0.1")
-    public static CircuitBreakerConfig defaultCircuitBreaker() {
-      return CircuitBreakers.toResilience4j(RelayConfig.CircuitBreaker.ofDefaults());
-    }
-
-    /**
-     * Sets every value option at once; later setters of this builder change single options of it.
-     * The outbox table, partitions, data sources, dialect, router, registry and clock are set here,
-     * not in the configuration.
+     * The value options: Kafka, batches, leases, retries, circuit breaker, timeouts and the mode
+     * (polling or CDC). Default: {@link RelayConfig#ofDefaults()}, which names no Kafka cluster, so
+     * a relay needs this. Replaces a configuration set before; to change one option of it, use
+     * {@link RelayConfig#from(RelayConfig) RelayConfig.from}({@link #currentConfig()}).
      *
      * @param config the configuration, e.g. the one the Spring Boot starter bound
      */
     public Builder config(RelayConfig config) {
-      this.config = RelayConfig.from(Objects.requireNonNull(config, "config"));
-      if (config.mode() instanceof RelayConfig.Polling p) {
-        this.polling = p;
-        this.cdc = null;
-      } else if (config.mode() instanceof RelayConfig.Cdc c) {
-        this.cdc = c.options();
-      }
-      this.circuitBreakerConfig = null;
+      this.config = Objects.requireNonNull(config, "config");
       return this;
+    }
+
+    /**
+     * The configuration set so far ({@link RelayConfig#ofDefaults()} when none was), e.g. for a
+     * Spring Boot customizer that changes one option of the bound configuration.
+     */
+    public RelayConfig currentConfig() {
+      return config;
     }
 
     /**
@@ -172,21 +164,6 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
-     * The lease tables. Defaults: {@value RelayDefaults#LEASE_TABLE} and {@value
-     * RelayDefaults#MEMBER_TABLE}. Relays of different outbox tables need their own lease tables.
-     *
-     * @param leases the partition lease table
-     * @param members the table of live instances
-     */
-    public Builder leaseTables(OutboxTable leases, OutboxTable members) {
-      this.polling =
-          polling.withLeaseTables(
-              Objects.requireNonNull(leases, "leaseTable"),
-              Objects.requireNonNull(members, "memberTable"));
-      return this;
-    }
-
-    /**
      * The number of outbox partitions; must equal the writers'. Default: {@value
      * OutboxDefaults#PARTITIONS}. The relay refuses to start when the lease table was set up with
      * another number.
@@ -195,31 +172,6 @@ public interface OutboxRelay extends AutoCloseable {
      */
     public Builder partitions(int partitions) {
       this.partitions = between("partitions", partitions, 1, OutboxDefaults.MAX_PARTITIONS);
-      return this;
-    }
-
-    /**
-     * The Kafka cluster. Required (here or as {@code bootstrap.servers} in {@link
-     * #producerProperty}).
-     *
-     * @param servers {@code host:port[,host:port...]}
-     */
-    public Builder bootstrapServers(String servers) {
-      config.bootstrapServers(servers);
-      return this;
-    }
-
-    /**
-     * A Kafka producer property, e.g. security settings, {@code compression.type} or {@code
-     * linger.ms}. The relay enforces {@code enable.idempotence=true} and {@code acks=all}, and sets
-     * byte-array serializers; properties that would weaken delivery are refused at {@link
-     * #build()}.
-     *
-     * @param name the property name
-     * @param value its value
-     */
-    public Builder producerProperty(String name, Object value) {
-      config.producerProperty(name, value);
       return this;
     }
 
@@ -234,232 +186,14 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
-     * A topic that receives a copy of every event when it is parked, with headers {@code
-     * outbox-error} and {@code outbox-original-topic}. Default: none (the parked row stays in the
-     * outbox either way).
-     *
-     * @param topic the dead-letter topic, or {@code null} for none
-     */
-    public Builder deadLetterTopic(@Nullable String topic) {
-      config.deadLetterTopic(topic);
-      return this;
-    }
-
-    /**
-     * Whether to check that a topic exists before the first send to it (with an admin client), so
-     * that a missing topic fails fast as a retriable error instead of blocking the producer for
-     * {@code max.block.ms}. Turn it off when brokers create topics automatically. Default: on.
-     *
-     * @param verify whether to check
-     */
-    public Builder verifyTopics(boolean verify) {
-      config.verifyTopics(verify);
-      return this;
-    }
-
-    /**
-     * The most events per batch. Default: {@value RelayDefaults#BATCH_SIZE}.
-     *
-     * @param size 1 to 10,000
-     */
-    public Builder batchSize(int size) {
-      config.batchSize(size);
-      return this;
-    }
-
-    /**
-     * The most bytes of events (payloads and headers, as stored) a publishing thread holds at once:
-     * the batch in flight and the batch read ahead together. A read stops adding rows once the
-     * budget is reached, in {@code seq} order; its first row always fits, so no event is too large
-     * to be read. With CDC it bounds Debezium's queue ({@code max.queue.size.in.bytes}). Default:
-     * 64 MiB ({@link RelayDefaults#BATCH_BYTES}). Events per batch stay bounded by {@link
-     * #batchSize} too.
-     *
-     * @param bytes 1 KiB to 2 GiB
-     */
-    public Builder batchBytes(long bytes) {
-      config.batchBytes(bytes);
-      return this;
-    }
-
-    /**
-     * Publishing threads of this instance. Default: {@value RelayDefaults#PUBLISH_THREADS}. Each
-     * thread publishes a share of the instance's partitions (partition mod threads) with its own
-     * producer, so reading, sending and marking of different partitions overlap. Per-key order is
-     * unaffected (a key lives in one partition); the crash duplicate bound becomes one batch per
-     * thread. The default adapts to the backlog (without transactional fencing): {@link
-     * RelayDefaults#maxPublishThreads} threads start and 1 to all of them read, as reads come back
-     * full or not; any other value is a fixed count.
-     *
-     * @param threads 1 to 16
-     */
-    public Builder publishThreads(int threads) {
-      this.polling = polling.withPublishThreads(threads);
-      return this;
-    }
-
-    /**
-     * The adaptive poll interval: after an empty poll the relay waits {@code min}, doubling up to
-     * {@code max} while polls stay empty; a full batch is followed by the next without waiting.
-     * Defaults: 10 ms and 1 s.
-     *
-     * @param min the first wait, at least 1 ms
-     * @param max the longest wait, at least {@code min}
-     */
-    public Builder pollInterval(Duration min, Duration max) {
-      config.pollInterval(min, max);
-      return this;
-    }
-
-    /**
-     * Partition leases: an instance renews its leases every {@code heartbeat}; a lease not renewed
-     * for {@code ttl} may be taken over. Defaults: 30 s and 500 ms. A crashed instance's partitions
-     * resume 1.5 to 2.5 heartbeats after its last one with {@link #sessionLocks} (the default), at
-     * most {@code ttl + heartbeat} without; a gracefully stopped one's at the others' next
-     * heartbeat.
-     *
-     * @param ttl the lease duration
-     * @param heartbeat the renewal interval, at most a third of {@code ttl}
-     */
-    public Builder leases(Duration ttl, Duration heartbeat) {
-      config.leases(ttl, heartbeat);
-      return this;
-    }
-
-    /**
-     * How often the backlog and lag gauges are measured (one aggregate query). Default: 5 s.
-     *
-     * @param interval at least 10 ms
-     */
-    public Builder metricsInterval(Duration interval) {
-      config.metricsInterval(interval);
-      return this;
-    }
-
-    /**
-     * Attempts before an event is parked. Default: {@value RelayDefaults#MAX_ATTEMPTS}.
-     *
-     * @param attempts at least 1
-     */
-    public Builder maxAttempts(int attempts) {
-      config.maxAttempts(attempts);
-      return this;
-    }
-
-    /**
-     * The wait before retrying a failed event: {@code initial * multiplier^(attempts-1)}, capped at
-     * {@code max}, with ±20 % jitter. Defaults: 1 s, 2.0, 5 min.
-     *
-     * @param initial the first wait, at least 1 ms
-     * @param multiplier at least 1.0
-     * @param max the longest wait, at least {@code initial}
-     */
-    public Builder retryBackoff(Duration initial, double multiplier, Duration max) {
-      config.retryBackoff(initial, multiplier, max);
-      return this;
-    }
-
-    /**
-     * How long the producer may take to get a record acknowledged ({@code delivery.timeout.ms}).
-     * Default: 15 s, or less when the leases are shorter: {@code ttl - 3 heartbeats}, at least 1 s.
-     *
-     * <p>Fencing: a send starts only while the relay's leases stay valid for longer than this plus
-     * half a heartbeat, so a deposed owner's records are acknowledged or given up before a
-     * successor may claim its partitions. {@link #build()} therefore refuses {@code ttl <= timeout
-     * + 2 heartbeats}.
-     *
-     * @param timeout at least 1 s
-     */
-    public Builder sendTimeout(Duration timeout) {
-      config.sendTimeout(Objects.requireNonNull(timeout, "sendTimeout"));
-      return this;
-    }
-
-    /**
-     * The circuit breaker around the broker: while open, the relay sends nothing and events wait in
-     * the outbox. A batch with retriable send failures counts as a failed call. Default: {@link
-     * #defaultCircuitBreaker()}.
-     *
-     * @param config a Resilience4j configuration
-     * @deprecated Resilience4j is an implementation detail; use {@link
-     *     #circuitBreaker(RelayConfig.CircuitBreaker)}.
-     */
-    @Deprecated(since = "0.1")
-    public Builder circuitBreaker(CircuitBreakerConfig config) {
-      this.circuitBreakerConfig = Objects.requireNonNull(config, "circuitBreaker");
-      return this;
-    }
-
-    /**
-     * The circuit breaker around the broker: while open, the relay sends nothing and events wait in
-     * the outbox. A batch with retriable send failures counts as a failed call. Default: {@link
-     * RelayConfig.CircuitBreaker#ofDefaults()}.
-     *
-     * @param breaker the breaker's settings
-     */
-    public Builder circuitBreaker(RelayConfig.CircuitBreaker breaker) {
-      config.circuitBreaker(breaker);
-      this.circuitBreakerConfig = null;
-      return this;
-    }
-
-    /**
-     * Keeps published events as status {@code PUBLISHED} for {@code retention}, then deletes them
-     * in bounded batches. Default: {@code null}, delete at once (cheapest).
-     *
-     * @param retention how long to keep them, or {@code null} to delete at once
-     */
-    public Builder keepPublishedFor(@Nullable Duration retention) {
-      config.keepPublishedFor(retention);
-      return this;
-    }
-
-    /**
-     * How long {@link OutboxRelay#close()} waits for the in-flight batch. Default: 30 s.
-     *
-     * @param timeout at least zero
-     */
-    public Builder shutdownTimeout(Duration timeout) {
-      config.shutdownTimeout(timeout);
-      return this;
-    }
-
-    /**
-     * Whether to LISTEN for the outbox table's NOTIFY on PostgreSQL (sent by the trigger of the
-     * shipped relay script). Default: on; ignored on other databases.
-     *
-     * @param enabled whether to listen
-     */
-    public Builder listenNotify(boolean enabled) {
-      this.polling = polling.withListenNotify(enabled);
-      return this;
-    }
-
-    /**
-     * Whether each instance holds a session-scoped lock (PostgreSQL advisory lock, MySQL/MariaDB
-     * {@code GET_LOCK}) on a connection of its own, so that the others take over its partitions
-     * within about two heartbeats after it crashes, instead of after the lease TTL. Default: on;
-     * ignored where the database has no such locks. Behind a transaction pooler (PgBouncer in
-     * transaction mode, RDS Proxy) a session lock does not stay with the relay: give it direct
-     * connections with {@link #sessionDataSource}, or turn this off (takeover then waits for the
-     * TTL).
-     *
-     * @param enabled whether to use session locks
-     */
-    public Builder sessionLocks(boolean enabled) {
-      config.sessionLocks(enabled);
-      return this;
-    }
-
-    /**
-     * Connections for what needs a server session of its own: the {@link #sessionLocks session
-     * lock} and PostgreSQL {@code LISTEN}. Give direct connections here when the {@link
-     * #dataSource} goes through a transaction pooler (PgBouncer in transaction mode, RDS Proxy),
-     * where neither stays with the relay's session; reads and marks keep using the pooled ones. The
-     * relay holds at most two of these connections, each open for as long as it runs, so an
-     * unpooled data source (a new connection per call) suits best. Default: the {@link
-     * #dataSource}. Without it behind a transaction pooler, the relay notices that its lock is not
-     * kept, turns session locks off and says so once; takeover then waits for the lease TTL.
+     * Connections for what needs a server session of its own: the session lock ({@link
+     * RelayConfig.Builder#sessionLocks}) and PostgreSQL {@code LISTEN}. Give direct connections
+     * here when the {@link #dataSource} goes through a transaction pooler (PgBouncer in transaction
+     * mode, RDS Proxy), where neither stays with the relay's session; reads and marks keep using
+     * the pooled ones. The relay holds at most two of these connections, each open for as long as
+     * it runs, so an unpooled data source (a new connection per call) suits best. Default: the
+     * {@link #dataSource}. Without it behind a transaction pooler, the relay notices that its lock
+     * is not kept, turns session locks off and says so once; takeover then waits for the lease TTL.
      *
      * @param sessionDataSource direct connections to the same database
      */
@@ -520,83 +254,27 @@ public interface OutboxRelay extends AutoCloseable {
     }
 
     /**
-     * This instance's id in the lease tables. Default: host name, process id and a random suffix.
-     *
-     * @param id up to 200 letters, digits and {@code . _ : @ -}
-     */
-    public Builder instanceId(String id) {
-      config.instanceId(Objects.requireNonNull(id, "instanceId"));
-      return this;
-    }
-
-    /**
-     * Reads the outbox with change data capture (Debezium's embedded engine on the PostgreSQL WAL
-     * or the MySQL/MariaDB binlog) instead of polling. Needs {@code io.debezium:debezium-embedded}
-     * and the connector of your database on the class path. The Kafka records are the same.
-     *
-     * @param options the CDC options, or {@code null} for polling
-     */
-    public Builder cdc(@Nullable CdcOptions options) {
-      this.cdc = options;
-      return this;
-    }
-
-    /**
-     * Turns on transactional fencing: each outbox partition is published by a producer with the
-     * transactional id {@code <prefix>-<partition>}, one Kafka transaction per batch and partition.
-     * An instance that takes a partition over fences the previous owner's producer off and aborts
-     * its open transaction, so records of a deposed owner that reach the broker late are never seen
-     * by {@code read_committed} consumers. Costs a commit per partition and batch (see
-     * docs/benchmarks.md) and is only useful when consumers read with {@code
-     * isolation.level=read_committed}. Off by default.
-     *
-     * <p>The prefix must be the same for every relay instance of one outbox table and unique in the
-     * Kafka cluster for that table: two outboxes with one prefix fence each other.
-     *
-     * @param prefix up to 200 letters, digits and {@code . _ -}, or {@code null} for off
-     */
-    public Builder transactionalFencing(@Nullable String prefix) {
-      config.transactionalFencing(prefix);
-      return this;
-    }
-
-    /**
-     * How long work may wait while nothing moves before {@link RelayStatus#stalled()} says why (and
-     * the Spring Boot health indicator reports DOWN). Work waits when pending events are in the
-     * outbox (polling), while the change stream is to be read (CDC, running and not paused), or
-     * when measuring the backlog fails; it moves when an event is published or parked, or, in CDC,
-     * when a batch's position is stored by this instance or (through the state table) by the active
-     * one. Default: {@link RelayDefaults#STALL_TIMEOUT}. {@link #build()} refuses a timeout of two
-     * {@link #metricsInterval}s or less, and in CDC of three engine heartbeats or less (an idle
-     * stream shows progress only once per heartbeat).
-     *
-     * @param timeout at least 1 s
-     */
-    public Builder stallTimeout(Duration timeout) {
-      config.stallTimeout(timeout);
-      return this;
-    }
-
-    /**
      * Builds the relay. Does no I/O and starts no thread.
      *
-     * @throws IllegalStateException when a required option is missing or producer properties would
-     *     weaken delivery
+     * @throws IllegalStateException when the data source or the Kafka cluster is missing or
+     *     producer properties would weaken delivery
      */
     public OutboxRelay build() {
       if (dataSource == null) {
         throw new IllegalStateException("OutboxRelay.builder() needs a dataSource");
       }
-      RelayConfig relay = (cdc == null ? config.polling(polling) : config.cdc(cdc)).build();
+      RelayConfig relay = config;
       Map<String, Object> producerProperties = relay.kafka().producerProperties();
       if (!producerProperties.containsKey(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
         throw new IllegalStateException(
-            "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to");
+            "OutboxRelay.builder() needs bootstrapServers: the Kafka cluster to publish to"
+                + " (RelayConfig.custom().bootstrapServers(...), given with config(...))");
       }
       RelayFactory.checkProducerProperties(producerProperties);
       // CDC has no publishing threads, LISTEN or lease tables: the defaults stand in for them.
       RelayConfig.Polling reading =
           relay.mode() instanceof RelayConfig.Polling p ? p : RelayConfig.Polling.ofDefaults();
+      @Nullable CdcOptions cdc = relay.mode() instanceof RelayConfig.Cdc c ? c.options() : null;
       String instanceId = relay.instanceId();
       RelaySettings settings =
           new RelaySettings(
@@ -623,9 +301,7 @@ public interface OutboxRelay extends AutoCloseable {
               relay.retry().multiplier(),
               relay.retry().maxInterval(),
               relay.effectiveSendTimeout(),
-              circuitBreakerConfig != null
-                  ? circuitBreakerConfig
-                  : CircuitBreakers.toResilience4j(relay.circuitBreaker()),
+              CircuitBreakers.toResilience4j(relay.circuitBreaker()),
               relay.keepPublishedFor(),
               relay.shutdownTimeout(),
               reading.listenNotify(),

@@ -396,7 +396,11 @@ public final class RelayConfig {
     }
 
     /**
-     * These options with another number of publishing threads.
+     * These options with another number of publishing threads. Each thread publishes a share of the
+     * instance's partitions (partition mod threads) with its own producer; per-key order is
+     * unaffected, and the crash duplicate bound becomes one batch per thread. The default ({@link
+     * RelayDefaults#PUBLISH_THREADS}) adapts to the backlog (without transactional fencing); any
+     * other value is a fixed count.
      *
      * @param threads 1 to 16
      */
@@ -522,8 +526,10 @@ public final class RelayConfig {
     }
 
     /**
-     * A Kafka producer property ({@code outbox.relay.kafka.properties.*}). The relay refuses those
-     * that would weaken delivery when it is built.
+     * A Kafka producer property ({@code outbox.relay.kafka.properties.*}), e.g. security settings,
+     * {@code compression.type} or {@code linger.ms}. The relay enforces {@code
+     * enable.idempotence=true} and {@code acks=all} and sets byte-array serializers; it refuses
+     * properties that would weaken delivery when it is built.
      *
      * @param name the property name
      * @param value its value
@@ -535,8 +541,16 @@ public final class RelayConfig {
     }
 
     /**
-     * Transactional fencing ({@code outbox.relay.kafka.transactional-id-prefix}); see {@link
-     * OutboxRelay.Builder#transactionalFencing}.
+     * Transactional fencing ({@code outbox.relay.kafka.transactional-id-prefix}): each outbox
+     * partition is published by a producer with the transactional id {@code <prefix>-<partition>},
+     * one Kafka transaction per batch and partition. An instance that takes a partition over fences
+     * the previous owner's producer off and aborts its open transaction, so records of a deposed
+     * owner that reach the broker late are never seen by {@code read_committed} consumers. Costs a
+     * commit per partition and batch (see docs/benchmarks.md) and is only useful when consumers
+     * read with {@code isolation.level=read_committed}. Off by default.
+     *
+     * <p>The prefix must be the same for every relay instance of one outbox table and unique in the
+     * Kafka cluster for that table: two outboxes with one prefix fence each other.
      *
      * @param prefix up to 200 letters, digits and {@code . _ -}, or {@code null} for off
      */
@@ -554,7 +568,10 @@ public final class RelayConfig {
 
     /**
      * The producer's delivery timeout ({@code outbox.relay.send-timeout}); {@code null}: {@link
-     * RelayConfig#effectiveSendTimeout() derived from the leases}.
+     * RelayConfig#effectiveSendTimeout() derived from the leases}. A send starts only while the
+     * relay's leases stay valid for longer than this plus half a heartbeat, so a deposed owner's
+     * records are acknowledged or given up before a successor may claim its partitions; {@link
+     * #build()} therefore refuses {@code ttl <= timeout + 2 heartbeats}.
      *
      * @param timeout at least 1 s, or {@code null}
      */
@@ -568,7 +585,9 @@ public final class RelayConfig {
     }
 
     /**
-     * The dead-letter topic ({@code outbox.relay.topics.dead-letter}).
+     * The dead-letter topic ({@code outbox.relay.topics.dead-letter}): receives a copy of every
+     * event when it is parked, with headers {@code outbox-error} and {@code outbox-original-topic}.
+     * Default: none (the parked row stays in the outbox either way).
      *
      * @param topic the topic, or {@code null} for none
      */
@@ -601,7 +620,10 @@ public final class RelayConfig {
 
     /**
      * The most bytes of events a publishing thread holds at once ({@code
-     * outbox.relay.polling.batch-bytes}).
+     * outbox.relay.polling.batch-bytes}): the batch in flight and the batch read ahead together. A
+     * read stops adding rows once the budget is reached, in {@code seq} order; its first row always
+     * fits, so no event is too large to be read. With CDC it bounds Debezium's queue ({@code
+     * max.queue.size.in.bytes}). Default: {@link RelayDefaults#BATCH_BYTES}.
      *
      * @param bytes 1 KiB to 2 GiB
      */
@@ -612,7 +634,9 @@ public final class RelayConfig {
     }
 
     /**
-     * The adaptive poll interval ({@code outbox.relay.polling.min-interval}, {@code max-interval}).
+     * The adaptive poll interval ({@code outbox.relay.polling.min-interval}, {@code max-interval}):
+     * after an empty poll the relay waits {@code min}, doubling up to {@code max} while polls stay
+     * empty; a full batch is followed by the next without waiting.
      *
      * @param min the first wait, at least 1 ms
      * @param max the longest wait, at least {@code min}
@@ -641,7 +665,11 @@ public final class RelayConfig {
     }
 
     /**
-     * Partition leases ({@code outbox.relay.leases.ttl}, {@code heartbeat-interval}).
+     * Partition leases ({@code outbox.relay.leases.ttl}, {@code heartbeat-interval}): an instance
+     * renews its leases every {@code heartbeat}; a lease not renewed for {@code ttl} may be taken
+     * over. A crashed instance's partitions resume 1.5 to 2.5 heartbeats after its last one with
+     * {@link #sessionLocks} (the default), at most {@code ttl + heartbeat} without; a gracefully
+     * stopped one's at the others' next heartbeat.
      *
      * @param ttl the lease duration, at least three heartbeats
      * @param heartbeat the renewal interval, at least 10 ms
@@ -659,7 +687,11 @@ public final class RelayConfig {
 
     /**
      * Whether each instance holds a session-scoped lock ({@code
-     * outbox.relay.leases.session-locks}).
+     * outbox.relay.leases.session-locks}): a PostgreSQL advisory lock or MySQL/MariaDB {@code
+     * GET_LOCK} on a connection of its own, so that the others take over its partitions within
+     * about two heartbeats after it crashes, instead of after the lease TTL. Default: on; ignored
+     * where the database has no such locks. Behind a transaction pooler give the relay direct
+     * connections with {@link OutboxRelay.Builder#sessionDataSource}, or turn this off.
      *
      * @param enabled whether to use session locks
      */

@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  * @param lastBatchAt when the last batch finished, or {@code null}
  * @param stalled why this instance is stalled, or {@code null}: work waited (a backlog, a change
  *     stream to read, or measurements that kept failing) and nothing was published, parked or
- *     acknowledged for the stall timeout ({@code OutboxRelay.Builder#stallTimeout})
+ *     acknowledged for the stall timeout ({@code RelayConfig.Builder#stallTimeout})
  */
 public record RelayStatus(
     String instanceId,

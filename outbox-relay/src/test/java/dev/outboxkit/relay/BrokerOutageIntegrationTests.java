@@ -9,7 +9,6 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -97,17 +96,19 @@ class BrokerOutageIntegrationTests {
     try (OutboxRelay relay =
         OutboxRelay.builder()
             .dataSource(db.dataSource())
-            .bootstrapServers(servers)
             .meterRegistry(registry)
-            .metricsInterval(Duration.ofMillis(100))
-            .leases(Duration.ofSeconds(5), Duration.ofMillis(500))
-            .sendTimeout(Duration.ofSeconds(3))
-            .batchSize(BATCH)
-            .maxAttempts(1000)
-            .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))
-            .circuitBreaker(
-                CircuitBreakerConfig.from(OutboxRelay.Builder.defaultCircuitBreaker())
-                    .waitDurationInOpenState(Duration.ofSeconds(1))
+            .config(
+                RelayConfig.custom()
+                    .bootstrapServers(servers)
+                    .metricsInterval(Duration.ofMillis(100))
+                    .leases(Duration.ofSeconds(5), Duration.ofMillis(500))
+                    .sendTimeout(Duration.ofSeconds(3))
+                    .batchSize(BATCH)
+                    .maxAttempts(1000)
+                    .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))
+                    // The default breaker, waiting 1 s instead of 5 s in the open state.
+                    .circuitBreaker(
+                        new RelayConfig.CircuitBreaker(4, 2, 50, Duration.ofSeconds(1), 1))
                     .build())
             .build()) {
       relay.start();

@@ -117,15 +117,14 @@ abstract class CdcRelayContractTests {
   }
 
   /** Options a subclass runs the whole contract with, e.g. transactional fencing. */
-  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+  TestRelayBuilder contractOptions(TestRelayBuilder builder) {
     return builder;
   }
 
-  OutboxRelay relay(
-      UnaryOperator<CdcOptions.Builder> cdc, UnaryOperator<OutboxRelay.Builder> more) {
+  OutboxRelay relay(UnaryOperator<CdcOptions.Builder> cdc, UnaryOperator<TestRelayBuilder> more) {
     OutboxRelay relay =
         more.apply(
-                contractOptions(OutboxRelay.builder())
+                contractOptions(TestRelayBuilder.relay())
                     .dataSource(dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .cdc(cdc.apply(cdcOptions(engine)).build())
@@ -148,7 +147,7 @@ abstract class CdcRelayContractTests {
     TestDatabase db = database().database();
     engines.add(engine);
     OutboxRelay relay =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .cdc(
@@ -250,7 +249,7 @@ abstract class CdcRelayContractTests {
     }
     cdc.close();
     OutboxRelay polling =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .topicRouter(TopicRouter.prefixed("poll-"))
@@ -518,7 +517,7 @@ abstract class CdcRelayContractTests {
     appendCounted(50, 100, 5);
     cdc.close();
     OutboxRelay polling =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
@@ -704,7 +703,7 @@ abstract class CdcRelayContractTests {
     String scheme = dialect.name().equals("postgresql") ? "postgresql" : "mariadb";
     TestDatabase db = database().database();
     OutboxRelay relay =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .cdc(

@@ -87,7 +87,7 @@ abstract class CdcRelayCrashContractTests {
       assertThat(reader.readAtLeast(1, Duration.ofSeconds(60))).hasSize(1);
     }
     standby =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(database().dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .instanceId("cdc-standby")

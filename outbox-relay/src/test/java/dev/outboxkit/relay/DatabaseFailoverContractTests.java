@@ -96,7 +96,7 @@ abstract class DatabaseFailoverContractTests {
 
       // Default relay settings: lease TTL 30 s, heartbeat 1 s, poll 10 ms..1 s, session locks on.
       OutboxRelay relay =
-          OutboxRelay.builder()
+          TestRelayBuilder.relay()
               .dataSource(relayPool)
               .bootstrapServers(kafka.bootstrapServers())
               .meterRegistry(new SimpleMeterRegistry())

@@ -54,7 +54,7 @@ class DatabaseOutageIntegrationTests {
                                 k -> OutboxMessage.of(topic, "key-" + k, "Counted", next[k]++ + ""))
                             .toList()));
     try (OutboxRelay relay =
-            OutboxRelay.builder()
+            TestRelayBuilder.relay()
                 .dataSource(db.dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
                 .meterRegistry(new SimpleMeterRegistry())

@@ -188,7 +188,7 @@ class KafkaConnectIntegrationTests {
       viaConnect = reader.readFor(Duration.ofMillis(500));
     }
     polling =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(db.dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .topicRouter(TopicRouter.prefixed("poll-"))

@@ -152,7 +152,7 @@ class LeaseThreadDeathIntegrationTests {
   private OutboxRelay cdcRelay(DataSource dataSource) {
     TestDatabase database = db.database();
     return relay(
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource)
             .sessionDataSource(db.dataSource())
             .bootstrapServers(kafka.bootstrapServers())
@@ -206,7 +206,7 @@ class LeaseThreadDeathIntegrationTests {
             });
   }
 
-  private OutboxRelay relay(OutboxRelay.Builder builder) {
+  private OutboxRelay relay(TestRelayBuilder builder) {
     OutboxRelay relay = builder.build();
     relays.add(relay);
     return relay;

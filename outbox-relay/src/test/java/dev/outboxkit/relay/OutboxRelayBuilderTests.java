@@ -6,10 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.relay.spi.TopicRouter;
+import java.lang.reflect.Method;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 
@@ -28,10 +31,22 @@ class OutboxRelayBuilderTests {
         0);
   }
 
+  /** A relay of an H2 data source with these value options. */
+  private static OutboxRelay relay(UnaryOperator<RelayConfig.Builder> options) {
+    return OutboxRelay.builder()
+        .dataSource(new JdbcDataSource())
+        .config(options.apply(RelayConfig.custom()).build())
+        .build();
+  }
+
   @Test
   void needsADataSourceAndKafka() {
     assertThatIllegalStateException()
-        .isThrownBy(() -> OutboxRelay.builder().bootstrapServers("localhost:9092").build())
+        .isThrownBy(
+            () ->
+                OutboxRelay.builder()
+                    .config(RelayConfig.custom().bootstrapServers("localhost:9092").build())
+                    .build())
         .withMessageContaining("dataSource");
     assertThatIllegalStateException()
         .isThrownBy(() -> OutboxRelay.builder().dataSource(new JdbcDataSource()).build())
@@ -39,20 +54,45 @@ class OutboxRelayBuilderTests {
   }
 
   @Test
+  void takesValueOptionsOnlyThroughItsConfiguration() {
+    // Collaborators and wiring only: every value option (and so each mode's own) is RelayConfig's.
+    assertThat(
+            Arrays.stream(OutboxRelay.Builder.class.getMethods())
+                .filter(m -> m.getDeclaringClass() == OutboxRelay.Builder.class)
+                .map(Method::getName)
+                .distinct())
+        .containsExactlyInAnyOrder(
+            "config",
+            "currentConfig",
+            "dataSource",
+            "sessionDataSource",
+            "dialect",
+            "table",
+            "partitions",
+            "topicRouter",
+            "meterRegistry",
+            "observationRegistry",
+            "publishObservationConvention",
+            "clock",
+            "build");
+    RelayConfig config = RelayConfig.custom().bootstrapServers("localhost:9092").build();
+    assertThat(OutboxRelay.builder().currentConfig()).isEqualTo(RelayConfig.ofDefaults());
+    assertThat(OutboxRelay.builder().config(config).currentConfig()).isSameAs(config);
+  }
+
+  @Test
   void refusesProducerPropertiesThatWeakenDelivery() {
-    OutboxRelay.Builder builder =
-        OutboxRelay.builder().dataSource(new JdbcDataSource()).bootstrapServers("localhost:9092");
     assertThatIllegalStateException()
-        .isThrownBy(() -> builder.producerProperty("acks", "1").build())
+        .isThrownBy(
+            () -> relay(c -> c.bootstrapServers("localhost:9092").producerProperty("acks", "1")))
         .withMessageContaining("acks=1");
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new JdbcDataSource())
-                    .bootstrapServers("localhost:9092")
-                    .producerProperty("enable.idempotence", "false")
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9092")
+                            .producerProperty("enable.idempotence", "false")))
         .withMessageContaining("enable.idempotence");
   }
 
@@ -62,21 +102,19 @@ class OutboxRelayBuilderTests {
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
-                    .bootstrapServers("localhost:9")
-                    .leases(Duration.ofSeconds(30), Duration.ofSeconds(5))
-                    .sendTimeout(Duration.ofSeconds(20))
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9")
+                            .leases(Duration.ofSeconds(30), Duration.ofSeconds(5))
+                            .sendTimeout(Duration.ofSeconds(20))))
         .withMessageContaining("leases.ttl")
         .withMessageContaining("sendTimeout")
         .withMessageContaining("outbox.relay.send-timeout");
     // Without an explicit timeout, short leases get a fitting one.
-    OutboxRelay.builder()
-        .dataSource(new org.h2.jdbcx.JdbcDataSource())
-        .bootstrapServers("localhost:9")
-        .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
-        .build();
+    relay(
+        c ->
+            c.bootstrapServers("localhost:9")
+                .leases(Duration.ofSeconds(2), Duration.ofMillis(250)));
   }
 
   @Test
@@ -84,31 +122,24 @@ class OutboxRelayBuilderTests {
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
-                    .bootstrapServers("localhost:9")
-                    .producerProperty("max.in.flight.requests.per.connection", 6)
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9")
+                            .producerProperty("max.in.flight.requests.per.connection", 6)))
         .withMessageContaining("max.in.flight.requests.per.connection");
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new org.h2.jdbcx.JdbcDataSource())
-                    .bootstrapServers("localhost:9")
-                    .producerProperty("transactional.id", "x")
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9")
+                            .producerProperty("transactional.id", "x")))
         .withMessageContaining("transactional.id");
     // Review finding: these replaced the timings the lease check counts on.
     for (String timing : java.util.List.of("delivery.timeout.ms", "max.block.ms")) {
       assertThatIllegalStateException()
           .isThrownBy(
-              () ->
-                  OutboxRelay.builder()
-                      .dataSource(new org.h2.jdbcx.JdbcDataSource())
-                      .bootstrapServers("localhost:9")
-                      .producerProperty(timing, 120_000)
-                      .build())
+              () -> relay(c -> c.bootstrapServers("localhost:9").producerProperty(timing, 120_000)))
           .withMessageContaining(timing)
           .withMessageContaining("outbox.relay.send-timeout");
     }
@@ -116,7 +147,7 @@ class OutboxRelayBuilderTests {
 
   @Test
   void namesTheOptionInEveryValidationMessage() {
-    OutboxRelay.Builder builder = OutboxRelay.builder();
+    RelayConfig.Builder builder = RelayConfig.custom();
     assertThatIllegalArgumentException()
         .isThrownBy(() -> builder.batchSize(0))
         .withMessageContaining("batchSize");
@@ -136,55 +167,45 @@ class OutboxRelayBuilderTests {
         .isThrownBy(() -> builder.instanceId("a b"))
         .withMessageContaining("instanceId");
     assertThatIllegalArgumentException()
-        .isThrownBy(() -> builder.partitions(0))
+        .isThrownBy(() -> OutboxRelay.builder().partitions(0))
         .withMessageContaining("partitions");
   }
 
   @Test
   void refusesAStallTimeoutThatMeasurementsOrCdcHeartbeatsCouldReachNamingTheProperty() {
     assertThatIllegalArgumentException()
-        .isThrownBy(() -> OutboxRelay.builder().stallTimeout(Duration.ofMillis(500)))
+        .isThrownBy(() -> RelayConfig.custom().stallTimeout(Duration.ofMillis(500)))
         .withMessageContaining("outbox.relay.health.stall-timeout");
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new JdbcDataSource())
-                    .bootstrapServers("localhost:9092")
-                    .metricsInterval(Duration.ofSeconds(5))
-                    .stallTimeout(Duration.ofSeconds(10))
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9092")
+                            .metricsInterval(Duration.ofSeconds(5))
+                            .stallTimeout(Duration.ofSeconds(10))))
         .withMessageContaining("outbox.relay.health.stall-timeout")
         .withMessageContaining("outbox.relay.polling.metrics-interval");
     assertThatIllegalStateException()
         .isThrownBy(
             () ->
-                OutboxRelay.builder()
-                    .dataSource(new JdbcDataSource())
-                    .bootstrapServers("localhost:9092")
-                    .stallTimeout(Duration.ofSeconds(30))
-                    .cdc(
-                        dev.outboxkit.relay.cdc.CdcOptions.builder(
-                                "jdbc:postgresql://db/app", "u", "p")
-                            .build())
-                    .build())
+                relay(
+                    c ->
+                        c.bootstrapServers("localhost:9092")
+                            .stallTimeout(Duration.ofSeconds(30))
+                            .cdc(
+                                dev.outboxkit.relay.cdc.CdcOptions.builder(
+                                        "jdbc:postgresql://db/app", "u", "p")
+                                    .build())))
         .withMessageContaining("outbox.relay.cdc.heartbeat-interval");
     assertThat(
-            OutboxRelay.builder()
-                .dataSource(new JdbcDataSource())
-                .bootstrapServers("localhost:9092")
-                .stallTimeout(Duration.ofSeconds(11))
-                .build())
+            relay(c -> c.bootstrapServers("localhost:9092").stallTimeout(Duration.ofSeconds(11))))
         .isNotNull();
   }
 
   @Test
   void buildingDoesNoIo() {
-    OutboxRelay relay =
-        OutboxRelay.builder()
-            .dataSource(new JdbcDataSource())
-            .bootstrapServers("nowhere:1")
-            .build();
+    OutboxRelay relay = relay(c -> c.bootstrapServers("nowhere:1"));
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.NEW);
     relay.close();
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);

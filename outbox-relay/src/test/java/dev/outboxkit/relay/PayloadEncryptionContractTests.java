@@ -107,7 +107,7 @@ abstract class PayloadEncryptionContractTests {
     stored.values().forEach(payload -> assertThat(text(payload)).doesNotContain(PAN));
     OutboxRelay polling =
         started(
-            OutboxRelay.builder()
+            TestRelayBuilder.relay()
                 .dataSource(db().dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
                 .topicRouter(TopicRouter.prefixed("poll-"))
@@ -129,7 +129,7 @@ abstract class PayloadEncryptionContractTests {
     // CDC: the same bytes come out of the change log.
     OutboxRelay cdc =
         started(
-            OutboxRelay.builder()
+            TestRelayBuilder.relay()
                 .dataSource(db().dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
                 .topicRouter(TopicRouter.prefixed("cdc-"))
@@ -228,7 +228,7 @@ abstract class PayloadEncryptionContractTests {
     }
   }
 
-  OutboxRelay started(OutboxRelay.Builder builder) {
+  OutboxRelay started(TestRelayBuilder builder) {
     OutboxRelay relay = builder.build();
     relays.add(relay);
     relay.start();

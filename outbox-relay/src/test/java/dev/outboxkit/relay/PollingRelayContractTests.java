@@ -89,15 +89,15 @@ abstract class PollingRelayContractTests {
   }
 
   /** Options a subclass runs the whole contract with, e.g. transactional fencing. */
-  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+  TestRelayBuilder contractOptions(TestRelayBuilder builder) {
     return builder;
   }
 
-  OutboxRelay relay(UnaryOperator<OutboxRelay.Builder> options) {
+  OutboxRelay relay(UnaryOperator<TestRelayBuilder> options) {
     OutboxRelay relay =
         options
             .apply(
-                contractOptions(OutboxRelay.builder())
+                contractOptions(TestRelayBuilder.relay())
                     .dataSource(dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .leases(Duration.ofSeconds(2), Duration.ofMillis(250))
@@ -276,7 +276,8 @@ abstract class PollingRelayContractTests {
       records = reader.readFor(Duration.ofMillis(300));
       Ordering ordering = Ordering.of(records);
       System.out.printf(
-          "[%s] 3 relays, %d events over %d keys: %d distinct, %d duplicates, %d order violations%n",
+          "[%s] 3 relays, %d events over %d keys: %d distinct, %d duplicates, %d order"
+              + " violations%n",
           getClass().getSimpleName(),
           keys * perKey,
           keys,
@@ -427,7 +428,7 @@ abstract class PollingRelayContractTests {
             "The dead-letter topic '"
                 + dlt
                 + "' does not exist: create it, or change or unset"
-                + " outbox.relay.topics.dead-letter (OutboxRelay.Builder.deadLetterTopic)");
+                + " outbox.relay.topics.dead-letter (RelayConfig.Builder.deadLetterTopic)");
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.STOPPED);
     assertThat(leasesOwnedBy(dataSource(), relay.status().instanceId())).isZero();
 
@@ -665,7 +666,7 @@ abstract class PollingRelayContractTests {
   @Test
   void rebalancingMovesLeasesWithoutTwoOwnersPublishingOnePartition() throws Exception {
     Map<Integer, List<String>> publishers = new ConcurrentHashMap<>();
-    UnaryOperator<OutboxRelay.Builder> recording =
+    UnaryOperator<TestRelayBuilder> recording =
         b -> {
           String id = "relay-" + UUID.randomUUID().toString().substring(0, 6);
           return b.instanceId(id)

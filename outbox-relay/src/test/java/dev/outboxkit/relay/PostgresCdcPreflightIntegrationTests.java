@@ -40,8 +40,8 @@ class PostgresCdcPreflightIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();
 
-  private static OutboxRelay.Builder relay(DataSource dataSource, CdcOptions options) {
-    return OutboxRelay.builder()
+  private static TestRelayBuilder relay(DataSource dataSource, CdcOptions options) {
+    return TestRelayBuilder.relay()
         .dataSource(dataSource)
         .bootstrapServers(kafka.bootstrapServers())
         .cdc(options)

@@ -143,7 +143,7 @@ class PostgresCdcSlotTakeoverIntegrationTests {
   private OutboxRelay relay() {
     TestDatabase database = db.database();
     OutboxRelay relay =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(db.dataSource())
             .bootstrapServers(kafka.bootstrapServers())
             .cdc(

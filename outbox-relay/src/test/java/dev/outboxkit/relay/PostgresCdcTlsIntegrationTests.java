@@ -294,7 +294,7 @@ class PostgresCdcTlsIntegrationTests {
   }
 
   private static OutboxRelay relay(String cdcUrl, String name) {
-    return OutboxRelay.builder()
+    return TestRelayBuilder.relay()
         .dataSource(dataSource)
         .bootstrapServers(kafka.bootstrapServers())
         .cdc(CdcOptions.builder(cdcUrl, CDC_USER, "").name(name).autoCreate(true).build())

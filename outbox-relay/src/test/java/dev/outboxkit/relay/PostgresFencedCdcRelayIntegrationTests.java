@@ -17,7 +17,7 @@ class PostgresFencedCdcRelayIntegrationTests extends CdcRelayContractTests {
   }
 
   @Override
-  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+  TestRelayBuilder contractOptions(TestRelayBuilder builder) {
     return builder.transactionalFencing("outboxkit-cdc-contract-" + topic);
   }
 }

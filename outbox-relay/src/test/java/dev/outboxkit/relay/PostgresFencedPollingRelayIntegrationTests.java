@@ -18,7 +18,7 @@ class PostgresFencedPollingRelayIntegrationTests extends PollingRelayContractTes
   }
 
   @Override
-  OutboxRelay.Builder contractOptions(OutboxRelay.Builder builder) {
+  TestRelayBuilder contractOptions(TestRelayBuilder builder) {
     return builder.transactionalFencing("outboxkit-contract-" + topic);
   }
 

@@ -105,7 +105,7 @@ class PostgresTracingIntegrationTests {
                     .build()));
   }
 
-  private void oneTrace(String topic, UnaryOperator<OutboxRelay.Builder> mode) {
+  private void oneTrace(String topic, UnaryOperator<TestRelayBuilder> mode) {
     kafka.createTopic(topic, 2);
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox =
@@ -113,7 +113,7 @@ class PostgresTracingIntegrationTests {
             Outbox.builder().connectionProvider(tx).dialect(dialect).build(), tracing.registry);
     relay =
         mode.apply(
-                OutboxRelay.builder()
+                TestRelayBuilder.relay()
                     .dataSource(db.dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .leases(Duration.ofSeconds(2), Duration.ofMillis(250))

@@ -99,7 +99,7 @@ class PublishingThreadDeathIntegrationTests {
     assertThat(doomed.status().state()).isEqualTo(RelayStatus.State.FAILED);
   }
 
-  private OutboxRelay relay(OutboxRelay.Builder builder) {
+  private OutboxRelay relay(TestRelayBuilder builder) {
     OutboxRelay relay = builder.build();
     relays.add(relay);
     return relay;

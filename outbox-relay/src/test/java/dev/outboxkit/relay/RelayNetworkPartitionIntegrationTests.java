@@ -178,8 +178,8 @@ class RelayNetworkPartitionIntegrationTests {
       Ordering ordering = Ordering.of(records);
       int late = staleFromZombie(records, "outboxkit-relay-" + zombieId);
       System.out.printf(
-          "[network partition, %s] %d events: %d distinct, %d duplicates, %d order violations;"
-              + " %d requests held by the proxy; %d late records of the deposed owner, of events the"
+          "[network partition, %s] %d events: %d distinct, %d duplicates, %d order violations; %d"
+              + " requests held by the proxy; %d late records of the deposed owner, of events the"
               + " successor had delivered (read_committed)%n",
           fencing ? "transactional fencing" : "no fencing",
           total,
@@ -224,7 +224,7 @@ class RelayNetworkPartitionIntegrationTests {
   private OutboxRelay relay(
       javax.sql.DataSource dataSource, String instanceId, String transactionalIdPrefix) {
     OutboxRelay relay =
-        OutboxRelay.builder()
+        TestRelayBuilder.relay()
             .dataSource(dataSource)
             .bootstrapServers(kafka.bootstrapServers())
             .producerProperty(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, Tagging.class.getName())

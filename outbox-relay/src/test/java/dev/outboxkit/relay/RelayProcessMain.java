@@ -31,7 +31,7 @@ public final class RelayProcessMain {
                         ? Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)))
                         : Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1))))
             .toArray(Duration[]::new);
-    OutboxRelay.Builder builder = OutboxRelay.builder();
+    TestRelayBuilder builder = TestRelayBuilder.relay();
     if (Boolean.getBoolean("outboxkit.test.tagSenders")) {
       System.setProperty(SenderTags.INSTANCE_PROPERTY, args[4]);
       builder.producerProperty("interceptor.classes", SenderTags.class.getName());

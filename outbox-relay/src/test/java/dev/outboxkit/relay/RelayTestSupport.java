@@ -70,8 +70,8 @@ final class RelayTestSupport {
    * A relay builder with the tests' fast settings: 2 s leases with 250 ms heartbeats, 5-100 ms
    * polls, metrics every 100 ms, its own meter registry.
    */
-  static OutboxRelay.Builder fastRelay(DataSource dataSource, String bootstrapServers) {
-    return OutboxRelay.builder()
+  static TestRelayBuilder fastRelay(DataSource dataSource, String bootstrapServers) {
+    return TestRelayBuilder.relay()
         .dataSource(dataSource)
         .bootstrapServers(bootstrapServers)
         .leases(java.time.Duration.ofSeconds(2), java.time.Duration.ofMillis(250))

@@ -33,7 +33,7 @@ class UnknownDialectTests {
             () ->
                 OutboxRelay.builder()
                     .dataSource(new JdbcDataSource())
-                    .bootstrapServers("localhost:9092")
+                    .config(RelayConfig.custom().bootstrapServers("localhost:9092").build())
                     .dialect(new Renamed("oracle", OutboxDialect.postgresql()))
                     .build())
         .isInstanceOf(IllegalArgumentException.class)

@@ -7,6 +7,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
+import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.test.TestDatabase;
@@ -90,7 +91,7 @@ final class OutboxKitContender implements Contender {
     relay =
         OutboxRelay.builder()
             .dataSource(db.dataSource())
-            .bootstrapServers(bootstrapServers)
+            .config(RelayConfig.custom().bootstrapServers(bootstrapServers).build())
             .meterRegistry(new SimpleMeterRegistry())
             .build();
     relay.start();

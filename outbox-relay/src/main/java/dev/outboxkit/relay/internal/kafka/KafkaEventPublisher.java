@@ -368,7 +368,7 @@ final class KafkaEventPublisher implements ManagedBatchSender {
           "The dead-letter topic '"
               + topic
               + "' does not exist: create it, or change or unset outbox.relay.topics.dead-letter"
-              + " (OutboxRelay.Builder.deadLetterTopic)");
+              + " (RelayConfig.Builder.deadLetterTopic)");
     }
     if (answer == TopicCheck.Answer.UNKNOWN) {
       log.warn(
