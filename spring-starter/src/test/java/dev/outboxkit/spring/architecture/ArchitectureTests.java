@@ -133,62 +133,93 @@ class ArchitectureTests {
   }
 
   static final ArchRule API_PACKAGES_EXPOSE_NO_IMPLEMENTATION =
-      classes()
-          .that()
-          .resideInAPackage("dev.outboxkit..")
-          .and()
-          .resideOutsideOfPackage("..internal..")
-          .and()
-          .arePublic()
+      publicApiTypes()
           .should(
-              new ArchCondition<JavaClass>("expose no type of an internal package") {
-                @Override
-                public void check(JavaClass type, ConditionEvents events) {
-                  for (JavaClass outer = type; outer != null; ) {
-                    if (!outer.getModifiers().contains(JavaModifier.PUBLIC)) {
-                      return; // not reachable from outside its package
-                    }
-                    outer = outer.getEnclosingClass().orElse(null);
-                  }
-                  type.getSuperclass()
-                      .ifPresent(
-                          t -> report(type, "its superclass", t.getAllInvolvedRawTypes(), events));
-                  type.getInterfaces()
-                      .forEach(
-                          t -> report(type, "an interface", t.getAllInvolvedRawTypes(), events));
-                  for (JavaMember member : type.getMembers()) {
-                    if (member.getModifiers().contains(JavaModifier.SYNTHETIC)
-                        || !(member.getModifiers().contains(JavaModifier.PUBLIC)
-                            || member.getModifiers().contains(JavaModifier.PROTECTED))) {
-                      continue;
-                    }
-                    String where = member.getFullName();
-                    if (member instanceof JavaField field) {
-                      report(type, where, field.getType().getAllInvolvedRawTypes(), events);
-                    } else if (member instanceof JavaCodeUnit code) {
-                      report(type, where, code.getReturnType().getAllInvolvedRawTypes(), events);
-                      code.getParameterTypes()
-                          .forEach(t -> report(type, where, t.getAllInvolvedRawTypes(), events));
-                      code.getThrowsClause()
-                          .getTypes()
-                          .forEach(t -> report(type, where, Set.of(t), events));
-                    }
-                  }
-                }
+              exposeNoTypeThat(
+                  "expose no type of an internal package",
+                  used ->
+                      used.getPackageName().startsWith("dev.outboxkit.")
+                          && isInternal(used.getPackageName())));
 
-                private void report(
-                    JavaClass type, String where, Set<JavaClass> involved, ConditionEvents events) {
-                  for (JavaClass used : involved) {
-                    if (used.getPackageName().startsWith("dev.outboxkit.")
-                        && isInternal(used.getPackageName())) {
-                      events.add(
-                          SimpleConditionEvent.violated(
-                              type,
-                              type.getName() + " exposes " + used.getName() + " in " + where));
-                    }
-                  }
-                }
-              });
+  /**
+   * Resilience4j is how the relay implements its circuit breaker, not part of its API: no public
+   * signature of an API package names one of its types (the relay's {@code RelayConfig} has its own
+   * {@code CircuitBreaker} value; the internal packages map it to Resilience4j's configuration).
+   */
+  @Test
+  void apiPackagesExposeNoResilience4jType() {
+    API_PACKAGES_EXPOSE_NO_RESILIENCE4J.check(CLASSES);
+  }
+
+  static final ArchRule API_PACKAGES_EXPOSE_NO_RESILIENCE4J =
+      publicApiTypes()
+          .should(
+              exposeNoTypeThat(
+                  "expose no Resilience4j type",
+                  used -> used.getPackageName().startsWith("io.github.resilience4j")));
+
+  /** The types of every API package of ours: any package that is not an internal one. */
+  private static com.tngtech.archunit.lang.syntax.elements.GivenClassesConjunction
+      publicApiTypes() {
+    return classes()
+        .that()
+        .resideInAPackage("dev.outboxkit..")
+        .and()
+        .resideOutsideOfPackage("..internal..")
+        .and()
+        .arePublic();
+  }
+
+  /**
+   * A public type (public all the way out) names no {@code forbidden} type in its public signature:
+   * its supertypes, and the types of its public and protected fields, parameters, results and
+   * exceptions, type arguments included.
+   */
+  private static ArchCondition<JavaClass> exposeNoTypeThat(
+      String description, java.util.function.Predicate<JavaClass> forbidden) {
+    return new ArchCondition<JavaClass>(description) {
+      @Override
+      public void check(JavaClass type, ConditionEvents events) {
+        for (JavaClass outer = type; outer != null; ) {
+          if (!outer.getModifiers().contains(JavaModifier.PUBLIC)) {
+            return; // not reachable from outside its package
+          }
+          outer = outer.getEnclosingClass().orElse(null);
+        }
+        type.getSuperclass()
+            .ifPresent(t -> report(type, "its superclass", t.getAllInvolvedRawTypes(), events));
+        type.getInterfaces()
+            .forEach(t -> report(type, "an interface", t.getAllInvolvedRawTypes(), events));
+        for (JavaMember member : type.getMembers()) {
+          if (member.getModifiers().contains(JavaModifier.SYNTHETIC)
+              || !(member.getModifiers().contains(JavaModifier.PUBLIC)
+                  || member.getModifiers().contains(JavaModifier.PROTECTED))) {
+            continue;
+          }
+          String where = member.getFullName();
+          if (member instanceof JavaField field) {
+            report(type, where, field.getType().getAllInvolvedRawTypes(), events);
+          } else if (member instanceof JavaCodeUnit code) {
+            report(type, where, code.getReturnType().getAllInvolvedRawTypes(), events);
+            code.getParameterTypes()
+                .forEach(t -> report(type, where, t.getAllInvolvedRawTypes(), events));
+            code.getThrowsClause().getTypes().forEach(t -> report(type, where, Set.of(t), events));
+          }
+        }
+      }
+
+      private void report(
+          JavaClass type, String where, Set<JavaClass> involved, ConditionEvents events) {
+        for (JavaClass used : involved) {
+          if (forbidden.test(used)) {
+            events.add(
+                SimpleConditionEvent.violated(
+                    type, type.getName() + " exposes " + used.getName() + " in " + where));
+          }
+        }
+      }
+    };
+  }
 
   /**
    * The Kafka package is reached only by the two modes and the Connect transform, and its public

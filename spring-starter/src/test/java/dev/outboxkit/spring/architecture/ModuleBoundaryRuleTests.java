@@ -8,9 +8,10 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import org.junit.jupiter.api.Test;
 
 /**
- * The module-boundary rule of {@link ArchitectureTests} catches a violation: a class of the starter
- * that calls into the core's internal package fails it, naming both sides, while a class of the
- * core may use its own internals.
+ * The module-boundary and API rules of {@link ArchitectureTests} catch a violation: a class of the
+ * starter that calls into the core's internal package fails it, naming both sides, while a class of
+ * the core may use its own internals; an API type that names an internal or a Resilience4j type in
+ * its signature fails the API rules.
  */
 class ModuleBoundaryRuleTests {
 
@@ -67,6 +68,25 @@ class ModuleBoundaryRuleTests {
     var classes = new ClassFileImporter().importClasses(UsesAnInternalTypeInside.class);
 
     assertThatCode(() -> ArchitectureTests.API_PACKAGES_EXPOSE_NO_IMPLEMENTATION.check(classes))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
+  void failsWhenAnApiTypeTakesAResilience4jType() {
+    var classes = new ClassFileImporter().importClasses(ExposesResilience4j.class);
+
+    assertThatThrownBy(() -> ArchitectureTests.API_PACKAGES_EXPOSE_NO_RESILIENCE4J.check(classes))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining(
+            ExposesResilience4j.class.getName()
+                + " exposes io.github.resilience4j.circuitbreaker.CircuitBreakerConfig in "
+                + ExposesResilience4j.class.getName()
+                + ".circuitBreaker(");
+    // A type that uses no Resilience4j type keeps to it.
+    assertThatCode(
+            () ->
+                ArchitectureTests.API_PACKAGES_EXPOSE_NO_RESILIENCE4J.check(
+                    new ClassFileImporter().importClasses(UsesAnInternalTypeInside.class)))
         .doesNotThrowAnyException();
   }
 
