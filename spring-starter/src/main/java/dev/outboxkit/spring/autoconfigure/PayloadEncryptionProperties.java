@@ -11,11 +11,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * com.google.crypto.tink:tink} on the class path. Only writers and consumers need the keyset; the
  * relay never does.
  *
+ * @param keyset A Tink cleartext JSON keyset as text, e.g. from an environment variable
+ *     (OUTBOX_ENCRYPTION_KEYSET); the same as keyset-file. Never printed. Set one of keyset-file
+ *     and keyset.
  * @param keysetFile A Tink cleartext JSON keyset file (tinkey create-keyset --key-template
  *     AES256_GCM --out-format json), readable by this process only, e.g. a mounted Kubernetes
  *     Secret.
- * @param keyset The same keyset as text, e.g. from an environment variable
- *     (OUTBOX_ENCRYPTION_KEYSET). Never printed. Set one of keyset-file and keyset.
  * @param idempotencyResults Whether stored idempotency results (HTTP responses replayed for a
  *     repeated Idempotency-Key) are encrypted with the same keyset.
  */
@@ -24,6 +25,10 @@ public record PayloadEncryptionProperties(
     @Nullable Path keysetFile,
     @Nullable String keyset,
     @DefaultValue("true") boolean idempotencyResults) {
+
+  // The @param of keyset comes before keysetFile's: the metadata processor finds a component's
+  // @param by prefix, and "@param keyset" after "@param keysetFile" gave outbox.encryption.keyset
+  // the other one's text (ConfigurationDocsTests.noPropertyBorrowsAnotherOnesDescription).
 
   /** Checks that at most one source of the keyset is set. */
   public PayloadEncryptionProperties {

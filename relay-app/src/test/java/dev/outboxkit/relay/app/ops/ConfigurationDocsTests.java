@@ -69,7 +69,8 @@ class ConfigurationDocsTests {
   }
 
   /** A property of the generated metadata. */
-  record Metadata(String name, String type, @Nullable String defaultValue) {}
+  record Metadata(
+      String name, String type, @Nullable String defaultValue, @Nullable String description) {}
 
   @Test
   void everyStarterPropertyIsDocumentedOnceAndNothingElse() {
@@ -86,6 +87,31 @@ class ConfigurationDocsTests {
         .isEmpty();
     assertThat(stale).as("rows of docs/configuration.md that are no property").isEmpty();
     assertThat(documented).hasSizeGreaterThan(80);
+  }
+
+  /**
+   * The metadata takes a record component's description from its {@code @param}, found by prefix:
+   * {@code @param keyset} written after {@code @param keysetFile} gave {@code
+   * outbox.encryption.keyset} the text "File A Tink cleartext JSON keyset file ...", the other
+   * property's description behind the rest of its name.
+   */
+  @Test
+  void noPropertyBorrowsAnotherOnesDescription() {
+    Map<String, Metadata> metadata = metadata();
+    List<String> borrowed = new ArrayList<>();
+    for (Metadata property : metadata.values()) {
+      for (Metadata other : metadata.values()) {
+        if (property.description() != null
+            && other.description() != null
+            && property.description().length() > other.description().length()
+            && property.description().endsWith(other.description())) {
+          borrowed.add(property.name() + " ends with the description of " + other.name());
+        }
+      }
+    }
+    assertThat(borrowed).isEmpty();
+    assertThat(metadata.get("outbox.encryption.keyset").description())
+        .startsWith("A Tink cleartext JSON keyset as text");
   }
 
   @Test
@@ -302,9 +328,13 @@ class ConfigurationDocsTests {
                           .map(JsonNode::asString)
                           .collect(Collectors.joining(", "))
                       : value.asString();
+          JsonNode description = property.get("description");
           Metadata metadata =
               new Metadata(
-                  property.path("name").asString(), property.path("type").asString(), defaultValue);
+                  property.path("name").asString(),
+                  property.path("type").asString(),
+                  defaultValue,
+                  description == null || description.isNull() ? null : description.asString());
           properties.put(metadata.name(), metadata);
         }
       }
