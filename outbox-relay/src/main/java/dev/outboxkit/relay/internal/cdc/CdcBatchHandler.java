@@ -63,6 +63,7 @@ final class CdcBatchHandler {
   private final CdcLease lease;
   private final CdcMetrics metrics;
   private final Gate gate;
+  private final @Nullable DeletesWithOffsets withOffsets;
   private volatile boolean engineStarted = true;
   // Engine thread only: attempts recorded on rows before this engine started, by event id.
   private Map<UUID, Integer> earlierAttempts = Map.of();
@@ -77,6 +78,25 @@ final class CdcBatchHandler {
       CdcLease lease,
       CdcMetrics metrics,
       Gate gate) {
+    this(settings, options, decoder, rowStore, core, publisher, lease, metrics, gate, null);
+  }
+
+  /**
+   * @param withOffsets where a batch's published rows wait to be deleted with the offsets stored
+   *     after it, in one statement; {@code null} to delete them before the offsets are stored
+   */
+  CdcBatchHandler(
+      RelaySettings settings,
+      CdcOptions options,
+      ChangeDecoder decoder,
+      CdcRowStore rowStore,
+      DeliveryCore core,
+      BatchSender publisher,
+      CdcLease lease,
+      CdcMetrics metrics,
+      Gate gate,
+      @Nullable DeletesWithOffsets withOffsets) {
+    this.withOffsets = withOffsets;
     this.settings = settings;
     this.options = options;
     this.id = settings.instanceId();
@@ -87,6 +107,11 @@ final class CdcBatchHandler {
     this.lease = lease;
     this.metrics = metrics;
     this.gate = gate;
+  }
+
+  /** Where published rows wait for the offsets, for the engine's offset store; or null. */
+  @Nullable DeletesWithOffsets deletesWithOffsets() {
+    return withOffsets;
   }
 
   /**
@@ -157,14 +182,29 @@ final class CdcBatchHandler {
                   .toList(),
               live);
       if (options.deletePublished() && !published.isEmpty()) {
-        rowStore.markPublished(published);
+        if (withOffsets != null) {
+          // Deleted by the statement that stores the position after this batch (one round trip
+          // and one transaction for both); the rows are published either way.
+          withOffsets.defer(published);
+        } else {
+          rowStore.markPublished(published);
+        }
       }
     }
-    requireLease(live);
-    for (RecordChangeEvent<SourceRecord> record : records) {
-      committer.markProcessed(record);
+    try {
+      requireLease(live);
+      for (RecordChangeEvent<SourceRecord> record : records) {
+        committer.markProcessed(record);
+      }
+      committer.markBatchFinished();
+    } finally {
+      // What the offsets' statement did not delete (it failed, the lease was lost, Debezium did
+      // not store the offsets): deleted on its own, as without the one statement.
+      List<Long> left = withOffsets == null ? null : withOffsets.take();
+      if (left != null) {
+        rowStore.markPublished(left);
+      }
     }
-    committer.markBatchFinished();
     metrics.settled();
   }
 

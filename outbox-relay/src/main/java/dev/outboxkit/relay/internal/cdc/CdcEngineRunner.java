@@ -183,7 +183,8 @@ final class CdcEngineRunner {
             options.name(),
             owner,
             () -> epoch,
-            settings.clock()));
+            settings.clock(),
+            batches.deletesWithOffsets()));
     batches.engineStarting();
     endStaleSlotHolder();
     AtomicReference<Running> self = new AtomicReference<>();

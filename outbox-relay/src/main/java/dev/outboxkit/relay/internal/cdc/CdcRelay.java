@@ -124,6 +124,22 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     }
   }
 
+  /**
+   * Where a batch's published rows wait to be deleted by the statement that stores the offsets
+   * after it, when the offsets are in the state table, rows are deleted (not kept as published) and
+   * the database has such a statement; otherwise {@code null}: deleted on their own, before.
+   */
+  private @Nullable DeletesWithOffsets deletesWithOffsets(OutboxDialect dialect) {
+    if (options.offsetsInKafka() != null || settings.keepPublishedFor() != null) {
+      return null;
+    }
+    String sql =
+        ChangeLogSource.of(dialect)
+            .offsetsWithDeleteSql(
+                options.stateTable().qualifiedName(), settings.table().qualifiedName());
+    return sql == null ? null : new DeletesWithOffsets(sql);
+  }
+
   private void startUp() throws SQLException {
     CdcStartUp.Verified verified = CdcStartUp.verify(settings, options, jdbc);
     OutboxDialect dialect = verified.dialect();
@@ -168,7 +184,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
             publisher,
             lease,
             metrics,
-            this);
+            this,
+            deletesWithOffsets(dialect));
     CdcEngineRunner runner =
         new CdcEngineRunner(
             settings,

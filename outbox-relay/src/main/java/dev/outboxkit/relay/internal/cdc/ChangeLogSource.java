@@ -216,6 +216,18 @@ public abstract class ChangeLogSource {
     return null;
   }
 
+  /**
+   * One statement that stores the engine's offsets under its lease and, only when they were stored,
+   * deletes the published rows whose {@code seq}s it binds as one array; {@code null} where the
+   * database has no such statement (the rows are then deleted by a statement of their own before
+   * the offsets are stored). Parameters: offsets, updated_at, name, owner_id, epoch, then the array
+   * of {@code seq}s (SQL type {@code bigint}). It returns one row with one column: the number of
+   * state rows updated, 1, or 0 when the lease was lost (then nothing is deleted either).
+   */
+  @Nullable String offsetsWithDeleteSql(String stateTable, String outboxTable) {
+    return null;
+  }
+
   /** Whether the engine reads through a replication slot whose retained WAL is measured. */
   boolean replicationSlot() {
     return false;

@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +19,9 @@ import javax.sql.DataSource;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.runtime.WorkerConfig;
 import org.apache.kafka.connect.storage.MemoryOffsetBackingStore;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Debezium's offsets in the CDC state table, in the engine's row, written only while this instance
@@ -39,7 +43,10 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
       String name,
       String owner,
       LongSupplier epoch,
-      Clock clock) {}
+      Clock clock,
+      @Nullable DeletesWithOffsets deletes) {}
+
+  private static final Logger log = LoggerFactory.getLogger(DatabaseOffsetStore.class);
 
   private static final Map<String, Binding> BINDINGS = new ConcurrentHashMap<>();
 
@@ -92,6 +99,29 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
   protected void save() {
     // A position is only worth storing once the schema history it needs is stored.
     DatabaseSchemaHistory.awaitStored(bindingKey);
+    String offsets = encode(data);
+    DeletesWithOffsets deletes = binding.deletes();
+    List<Long> published = deletes == null ? null : deletes.take();
+    if (deletes != null && published != null) {
+      // The batch's published rows go with the position after it, in one statement. Whatever it
+      // did not delete goes back to the batch handler, which deletes it on its own afterwards.
+      try {
+        if (storeWithDeletes(deletes.sql(), offsets, published)) {
+          return;
+        }
+        deletes.giveBack(published);
+        throw lost();
+      } catch (SQLException e) {
+        // E.g. a DataSource user without DELETE (the handler's own statement reports that): the
+        // position is stored without the deletes.
+        deletes.giveBack(published);
+        log.debug(
+            "CDC engine {}: offsets and deletes in one statement failed ({}); storing the offsets"
+                + " alone",
+            binding.name(),
+            e.toString());
+      }
+    }
     try (Connection c = binding.dataSource().getConnection();
         PreparedStatement s =
             c.prepareStatement(
@@ -100,20 +130,43 @@ public final class DatabaseOffsetStore extends MemoryOffsetBackingStore {
                     + " SET offsets = ?, updated_at = ? WHERE name = ? AND owner_id = ?"
                     + " AND epoch = ?")) {
       c.setAutoCommit(true);
-      s.setString(1, encode(data));
-      binding.dialect().setInstant(s, 2, binding.clock().instant());
-      s.setString(3, binding.name());
-      s.setString(4, binding.owner());
-      s.setLong(5, binding.epoch().getAsLong());
+      bindState(s, offsets);
       if (s.executeUpdate() != 1) {
-        throw new ConnectException(
-            "CDC engine "
-                + binding.name()
-                + " lost its lease: offsets not stored (another instance is active)");
+        throw lost();
       }
     } catch (SQLException e) {
       throw new ConnectException("Could not store the CDC offsets of " + binding.name(), e);
     }
+  }
+
+  /** Stores the offsets and deletes the published rows; false when the lease was lost. */
+  private boolean storeWithDeletes(String sql, String offsets, List<Long> published)
+      throws SQLException {
+    try (Connection c = binding.dataSource().getConnection();
+        PreparedStatement s = c.prepareStatement(sql)) {
+      c.setAutoCommit(true);
+      bindState(s, offsets);
+      s.setArray(6, c.createArrayOf("bigint", published.toArray()));
+      try (ResultSet rs = s.executeQuery()) {
+        return rs.next() && rs.getLong(1) == 1;
+      }
+    }
+  }
+
+  /** Offsets, updated_at, name, owner_id and epoch, in this order. */
+  private void bindState(PreparedStatement s, String offsets) throws SQLException {
+    s.setString(1, offsets);
+    binding.dialect().setInstant(s, 2, binding.clock().instant());
+    s.setString(3, binding.name());
+    s.setString(4, binding.owner());
+    s.setLong(5, binding.epoch().getAsLong());
+  }
+
+  private ConnectException lost() {
+    return new ConnectException(
+        "CDC engine "
+            + binding.name()
+            + " lost its lease: offsets not stored (another instance is active)");
   }
 
   @Override

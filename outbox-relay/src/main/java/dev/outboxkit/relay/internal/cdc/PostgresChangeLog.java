@@ -179,6 +179,22 @@ final class PostgresChangeLog extends ChangeLogSource {
         + ") ON CONFLICT DO NOTHING";
   }
 
+  /**
+   * Data-modifying {@code WITH} parts run once, to completion, in the statement's one transaction
+   * whether or not the main query reads them; the {@code DELETE} reads the {@code UPDATE}'s {@code
+   * RETURNING}, so a lost lease deletes nothing.
+   */
+  @Override
+  String offsetsWithDeleteSql(String stateTable, String outboxTable) {
+    return "WITH stored AS (UPDATE "
+        + stateTable
+        + " SET offsets = ?, updated_at = ? WHERE name = ? AND owner_id = ? AND epoch = ?"
+        + " RETURNING 1), deleted AS (DELETE FROM "
+        + outboxTable
+        + " WHERE status = 'PENDING' AND seq = ANY(?) AND EXISTS (SELECT 1 FROM stored))"
+        + " SELECT COUNT(*) FROM stored";
+  }
+
   @Override
   String endReplicationSlotHolderSql() {
     return "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"

@@ -50,6 +50,18 @@ class CdcEngineConfigTests {
     assertThat(config(dialect).getProperty("poll.interval.ms")).isEqualTo("1");
   }
 
+  /**
+   * Issue 23: Debezium's default wait before restarting the connector after a retriable error (10
+   * s) was the bulk of every recovery after killed connections and database restarts in the chaos
+   * runs.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
+  void aRetriableErrorRestartsTheConnectorAfterOneSecond(String dialect) {
+    assertThat(config(dialect).getProperty("retriable.restart.connector.wait.ms"))
+        .isEqualTo("1000");
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mariadb", "mysql"})
   void aUsersDebeziumPropertyStillWins(String dialect) {
@@ -62,6 +74,7 @@ class CdcEngineConfigTests {
                 "pw")
             .debeziumProperty("skipped.operations", "t")
             .debeziumProperty("poll.interval.ms", "250")
+            .debeziumProperty("retriable.restart.connector.wait.ms", "5000")
             .build();
     Properties p =
         CdcEngineConfig.of(
@@ -71,6 +84,7 @@ class CdcEngineConfigTests {
             "binding");
     assertThat(p.getProperty("skipped.operations")).isEqualTo("t");
     assertThat(p.getProperty("poll.interval.ms")).isEqualTo("250");
+    assertThat(p.getProperty("retriable.restart.connector.wait.ms")).isEqualTo("5000");
   }
 
   /**
