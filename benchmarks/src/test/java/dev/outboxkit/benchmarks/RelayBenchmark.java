@@ -51,11 +51,11 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * System properties: {@code bench.events} (100000), {@code bench.payload} (1024 bytes), {@code
- * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb), {@code bench.rate} (1000/s),
- * {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code bench.modes}
- * (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled, and any mode
- * with the suffix -asynccommit, whose latency writer commits with synchronous_commit=off on
- * PostgreSQL).
+ * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb; also mysql), {@code bench.rate}
+ * (1000/s), {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code
+ * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled,
+ * and any mode with the suffix -asynccommit, whose latency writer commits with
+ * synchronous_commit=off on PostgreSQL).
  */
 @ServerTest
 class RelayBenchmark {
@@ -117,8 +117,8 @@ class RelayBenchmark {
       line("raw idempotent producer: not measured (-Dbench.raw=false)");
     }
     for (String name : DATABASES) {
-      DatabaseKind kind =
-          name.equals("postgresql") ? DatabaseKind.POSTGRESQL : DatabaseKind.MARIADB;
+      // postgresql, mariadb or mysql (before, any name but postgresql ran on MariaDB).
+      DatabaseKind kind = DatabaseKind.valueOf(name.trim().toUpperCase(Locale.ROOT));
       try (TestDatabase db =
           TestServers.database(kind)
               .createDatabase("bench_" + name + "_" + (System.nanoTime() % 10000))) {

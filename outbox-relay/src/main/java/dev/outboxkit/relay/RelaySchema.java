@@ -15,8 +15,9 @@ import java.util.List;
  * Creates and checks the relay's tables: partition leases and live instances, plus on PostgreSQL
  * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
  * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql}, then
- * {@code V0_5__outboxkit_relay_session_lock.sql} and {@code V0_8__outboxkit_pending_seq_index.sql},
- * for Flyway; {@code dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
+ * {@code V0_5__outboxkit_relay_session_lock.sql}, {@code V0_8__outboxkit_pending_seq_index.sql} and
+ * on PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, for Flyway; {@code
+ * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
   /**
@@ -95,6 +96,30 @@ public final class RelaySchema {
   }
 
   /**
+   * The classpath location of the shipped Flyway script of version 9, the outbox table's autovacuum
+   * settings; shipped for PostgreSQL only (the other databases have no such per-table settings, so
+   * their schema goes from version 8 to 10 when there is one).
+   *
+   * @param dialect the dialect
+   * @since 0.9
+   */
+  public static String outboxStorageScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_9__outboxkit_outbox_autovacuum.sql";
+  }
+
+  /**
+   * The statements of version 9 on the outbox table: autovacuum settings for a queue table
+   * (PostgreSQL storage parameters); empty for the other databases.
+   *
+   * @param dialect the database's dialect
+   * @param outbox the outbox table
+   * @since 0.9
+   */
+  public static List<String> outboxStorageStatements(OutboxDialect dialect, OutboxTable outbox) {
+    return RelaySql.of(dialect).outboxStorageStatements(outbox);
+  }
+
+  /**
    * The statements that create the relay's tables (and on PostgreSQL the NOTIFY trigger on the
    * outbox table) when missing.
    *
@@ -110,8 +135,9 @@ public final class RelaySchema {
 
   /**
    * Creates the relay's tables (and the {@link AuditSchema audit table}) when they do not exist,
-   * and adds the columns of later versions to tables made before them and the pending index of
-   * version 8 to the outbox table. Safe to run at every start.
+   * and adds the columns of later versions to tables made before them, the pending index of version
+   * 8 to the outbox table and, where the table has no autovacuum settings of its own yet, those of
+   * version 9 (PostgreSQL). Safe to run at every start.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -133,6 +159,7 @@ public final class RelaySchema {
       TableColumns.addIfMissing(
           connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
       createPendingSeqIndex(statement, dialect, outbox);
+      tuneOutboxStorage(connection, statement, dialect, outbox);
       AuditSchema.create(connection, dialect, AuditSchema.table(outbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);
@@ -150,6 +177,30 @@ public final class RelaySchema {
           throw e;
         }
       }
+    }
+  }
+
+  /**
+   * Version 9, only on a table without autovacuum settings: an operator's own settings stay, and a
+   * table set up before needs no {@code ALTER TABLE} (and its lock) at every start.
+   */
+  private static void tuneOutboxStorage(
+      Connection connection, Statement statement, OutboxDialect dialect, OutboxTable outbox)
+      throws SQLException {
+    String tuned = RelaySql.of(dialect).outboxStorageTunedQuery();
+    if (tuned == null) {
+      return;
+    }
+    try (java.sql.PreparedStatement query = connection.prepareStatement(tuned)) {
+      query.setString(1, outbox.qualifiedName());
+      try (java.sql.ResultSet rs = query.executeQuery()) {
+        if (rs.next()) {
+          return;
+        }
+      }
+    }
+    for (String sql : outboxStorageStatements(dialect, outbox)) {
+      statement.execute(sql);
     }
   }
 

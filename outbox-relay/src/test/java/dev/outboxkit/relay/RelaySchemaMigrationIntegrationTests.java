@@ -26,6 +26,7 @@ import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -62,6 +63,74 @@ class RelaySchemaMigrationIntegrationTests {
     OutboxDialect dialect = OutboxDialect.named(name);
     assertThat(ShippedScripts.statements(RelaySchema.pendingSeqIndexScriptLocation(dialect)))
         .isEqualTo(RelaySchema.pendingSeqIndexStatements(dialect, OutboxTable.DEFAULT));
+  }
+
+  @Test
+  void shippedAutovacuumScriptIsWhatRelaySchemaSetsOnPostgres() {
+    OutboxDialect dialect = OutboxDialect.named("postgresql");
+    assertThat(RelaySchema.outboxStorageStatements(dialect, OutboxTable.DEFAULT)).isNotEmpty();
+    assertThat(ShippedScripts.statements(RelaySchema.outboxStorageScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.outboxStorageStatements(dialect, OutboxTable.DEFAULT));
+  }
+
+  /** Version 9 is PostgreSQL's only: the others have no per-table vacuum settings. */
+  @ParameterizedTest
+  @ValueSource(strings = {"mysql", "mariadb", "h2"})
+  void version9HasNothingToSetElsewhere(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(RelaySchema.outboxStorageStatements(dialect, OutboxTable.DEFAULT)).isEmpty();
+    assertThat(
+            getClass()
+                .getClassLoader()
+                .getResource(RelaySchema.outboxStorageScriptLocation(dialect)))
+        .isNull();
+  }
+
+  /**
+   * {@code create} sets the autovacuum settings of version 9 on an outbox table without any, and
+   * leaves a table alone whose settings an operator chose.
+   */
+  @Test
+  void createSetsTheAutovacuumSettingsOnlyWhereNoneWereChosen() throws Exception {
+    assumeAvailable(DatabaseKind.POSTGRESQL);
+    OutboxDialect dialect = OutboxDialect.named("postgresql");
+    try (TestDatabase fresh =
+            TestServers.database(DatabaseKind.POSTGRESQL)
+                .createDatabase(name("autovacuum", DatabaseKind.POSTGRESQL));
+        Connection connection = fresh.dataSource().getConnection()) {
+      OutboxSchema.create(connection, dialect, OutboxTable.DEFAULT);
+      assertThat(reloptions(connection)).isEmpty();
+      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      assertThat(reloptions(connection))
+          .contains(
+              "autovacuum_vacuum_scale_factor=0",
+              "autovacuum_vacuum_threshold=20000",
+              "autovacuum_vacuum_cost_delay=0");
+      try (Statement s = connection.createStatement()) {
+        s.execute(
+            "ALTER TABLE outbox_event RESET (autovacuum_vacuum_scale_factor,"
+                + " autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay,"
+                + " autovacuum_analyze_scale_factor, autovacuum_analyze_threshold)");
+        s.execute("ALTER TABLE outbox_event SET (autovacuum_vacuum_threshold = 5000)");
+      }
+      RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      assertThat(reloptions(connection))
+          .as("an operator's own setting stays, and nothing is added to it")
+          .containsExactly("autovacuum_vacuum_threshold=5000");
+    }
+  }
+
+  private static List<String> reloptions(Connection connection) throws Exception {
+    try (Statement s = connection.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT unnest(reloptions) FROM pg_class WHERE oid = 'outbox_event'::regclass")) {
+      List<String> options = new java.util.ArrayList<>();
+      while (rs.next()) {
+        options.add(rs.getString(1));
+      }
+      return options;
+    }
   }
 
   @ParameterizedTest
@@ -166,10 +235,20 @@ class RelaySchemaMigrationIntegrationTests {
               .migrate();
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
-      // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index.
-      assertThat(result.migrationsExecuted).isEqualTo(kind == DatabaseKind.H2 ? 6 : 8);
+      // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index,
+      // and on PostgreSQL V0_9 the outbox table's autovacuum settings.
+      assertThat(result.migrationsExecuted)
+          .isEqualTo(
+              switch (kind) {
+                case H2 -> 6;
+                case POSTGRESQL -> 9;
+                default -> 8;
+              });
       try (Connection connection = database.dataSource().getConnection()) {
         assertThat(hasPendingSeqIndex(connection)).isTrue();
+        if (kind == DatabaseKind.POSTGRESQL) {
+          assertThat(reloptions(connection)).contains("autovacuum_vacuum_scale_factor=0");
+        }
         RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
         AuditSchema.verify(connection, dialect, AUDIT);
         if (kind != DatabaseKind.H2) {
@@ -211,6 +290,9 @@ class RelaySchemaMigrationIntegrationTests {
       RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
       AuditSchema.verify(connection, OutboxDialect.named(kind.key()), AUDIT);
       assertThat(hasPendingSeqIndex(connection)).isTrue();
+      if (kind == DatabaseKind.POSTGRESQL) {
+        assertThat(reloptions(connection)).contains("autovacuum_vacuum_scale_factor=0");
+      }
       if (kind != DatabaseKind.H2) {
         assertCdcTablesExist(connection);
       }
@@ -249,7 +331,8 @@ class RelaySchemaMigrationIntegrationTests {
   private static void assertCdcTablesExist(Connection connection) throws Exception {
     try (Statement s = connection.createStatement()) {
       s.executeQuery(
-              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock_owner FROM "
+              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock_owner"
+                  + " FROM "
                   + CDC_STATE.qualifiedName())
           .close();
       if (!connection.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres")) {

@@ -64,6 +64,9 @@ public final class OutboxRows {
   private final OutboxDialect dialect;
   private final String t;
 
+  /** The database's statement shapes. */
+  private final RelaySql relaySql;
+
   /** Lists bound as one array each (see {@link RelaySql#bindsArrays}). */
   private final boolean arrays;
 
@@ -73,7 +76,8 @@ public final class OutboxRows {
   public OutboxRows(OutboxDialect dialect, OutboxTable table) {
     this.dialect = dialect;
     this.t = table.qualifiedName();
-    this.arrays = RelaySql.of(dialect).bindsArrays();
+    this.relaySql = RelaySql.of(dialect);
+    this.arrays = relaySql.bindsArrays();
   }
 
   public OutboxDialect dialect() {
@@ -210,8 +214,8 @@ public final class OutboxRows {
         "SELECT "
             + COLUMNS
             + ", in_partition, total FROM (SELECT u.*, SUM(row_bytes) OVER (ORDER BY seq) AS upto,"
-            + " COUNT(*) OVER (PARTITION BY partition_no) AS in_partition, COUNT(*) OVER () AS total"
-            + " FROM ("
+            + " COUNT(*) OVER (PARTITION BY partition_no) AS in_partition, COUNT(*) OVER () AS"
+            + " total FROM ("
             + sql
             + ") u) w WHERE upto - row_bytes < ? ORDER BY seq";
     binds.add(maxBytes);
@@ -300,7 +304,14 @@ public final class OutboxRows {
     return skip;
   }
 
-  private Fetched fetchInSeqOrder(
+  /** A statement and its bind values, in order. */
+  record Statement(String sql, List<Object> binds) {}
+
+  /**
+   * The statement of {@code fetchInSeqOrder} with its binds (the row limit is the second last):
+   * also what the read plan tests ask the database to {@code EXPLAIN}.
+   */
+  Statement seqOrderRead(
       Connection c,
       Collection<Integer> partitions,
       int perPartition,
@@ -334,18 +345,23 @@ public final class OutboxRows {
     }
     binds.add(limit);
     binds.add(maxBytes);
-    String sql =
-        "SELECT "
-            + COLUMNS
-            + ", upto FROM (SELECT w.*, SUM(row_bytes) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED"
-            + " PRECEDING AND CURRENT ROW) AS upto FROM (SELECT "
-            + COLUMNS
-            + ", "
-            + ROW_BYTES
-            + " AS row_bytes FROM "
-            + t
-            + where
-            + " ORDER BY seq LIMIT ?) w) b WHERE upto - row_bytes < ? ORDER BY seq";
+    String sql = relaySql.budgetedSeqOrderRead(t, COLUMNS, ROW_BYTES, where.toString());
+    return new Statement(sql, binds);
+  }
+
+  private Fetched fetchInSeqOrder(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight,
+      long maxBytes)
+      throws SQLException {
+    int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
+    Statement statementAndBinds =
+        seqOrderRead(c, partitions, perPartition, excluded, inFlight, maxBytes);
+    String sql = statementAndBinds.sql();
+    List<Object> binds = statementAndBinds.binds();
     List<PendingEvent> rows = new ArrayList<>();
     List<Undecodable> undecodable = new ArrayList<>();
     int read = 0;
@@ -378,7 +394,7 @@ public final class OutboxRows {
     return String.join(", ", Collections.nCopies(count, "?"));
   }
 
-  private static void bind(PreparedStatement statement, List<Object> binds) throws SQLException {
+  static void bind(PreparedStatement statement, List<Object> binds) throws SQLException {
     for (int i = 0; i < binds.size(); i++) {
       Object value = binds.get(i);
       if (value instanceof Integer n) {

@@ -55,6 +55,36 @@ final class PostgresRelaySql extends RelaySql {
         .formatted(outbox.name(), outbox.qualifiedName());
   }
 
+  /**
+   * Autovacuum as a queue table needs it: PostgreSQL's defaults wait for 20 % of the table's rows
+   * to be dead before a vacuum (2 M deletes at a 10 M backlog, all at the head of the indexes every
+   * read starts from) and then throttle it. Here a vacuum is due after a fixed number of deleted
+   * rows, about a second of draining, and runs unthrottled on this one table; the planner's
+   * statistics follow the backlog the same way. Why these values: docs/benchmarks.md, "Autovacuum
+   * for the outbox table".
+   */
+  @Override
+  public List<String> outboxStorageStatements(OutboxTable outbox) {
+    return List.of(
+        """
+        ALTER TABLE %s SET (
+            autovacuum_vacuum_scale_factor = 0,
+            autovacuum_vacuum_threshold = 20000,
+            autovacuum_vacuum_cost_delay = 0,
+            autovacuum_analyze_scale_factor = 0,
+            autovacuum_analyze_threshold = 100000
+        )\
+        """
+            .formatted(outbox.qualifiedName()));
+  }
+
+  /** Any autovacuum storage parameter on the table: someone chose them, keep them. */
+  @Override
+  public String outboxStorageTunedQuery() {
+    return "SELECT 1 FROM pg_class WHERE oid = CAST(? AS regclass)"
+        + " AND array_to_string(reloptions, ',') LIKE '%autovacuum%'";
+  }
+
   @Override
   public boolean bindsArrays() {
     return true;
@@ -63,16 +93,17 @@ final class PostgresRelaySql extends RelaySql {
   @Override
   public String createAuditTable() {
     return """
-        CREATE TABLE IF NOT EXISTS %s (
-            id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            occurred_at    TIMESTAMPTZ   NOT NULL,
-            principal      VARCHAR(255)  NOT NULL,
-            source_address VARCHAR(255),
-            operation      VARCHAR(32)   NOT NULL,
-            target         VARCHAR(4000) NOT NULL,
-            item_count     INTEGER       NOT NULL,
-            outcome        VARCHAR(16)   NOT NULL,
-            reason         VARCHAR(1000)
-        )""";
+    CREATE TABLE IF NOT EXISTS %s (
+        id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        occurred_at    TIMESTAMPTZ   NOT NULL,
+        principal      VARCHAR(255)  NOT NULL,
+        source_address VARCHAR(255),
+        operation      VARCHAR(32)   NOT NULL,
+        target         VARCHAR(4000) NOT NULL,
+        item_count     INTEGER       NOT NULL,
+        outcome        VARCHAR(16)   NOT NULL,
+        reason         VARCHAR(1000)
+    )\
+    """;
   }
 }

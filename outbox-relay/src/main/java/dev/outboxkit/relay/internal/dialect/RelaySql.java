@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.util.List;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the relay's own tables and housekeeping need from one database, asked as capabilities (in
@@ -105,6 +106,54 @@ public abstract class RelaySql {
    */
   public boolean indexIsIdempotent() {
     return true;
+  }
+
+  /**
+   * The polling read in {@code seq} order with its byte budget: the oldest pending rows that match
+   * {@code where} (it starts with {@code WHERE}), at most a bound row limit, cut at the row that
+   * reaches a bound byte budget (binds: those of {@code where}, the limit, the budget). Returns
+   * {@code columns} and {@code upto}, the running sum of {@code rowBytes} up to each row, in {@code
+   * seq} order. Here the running sum is a window over the rows themselves, which already come in
+   * {@code seq} order: PostgreSQL and H2 stream the subqueries, nothing is sorted or stored.
+   *
+   * @param table the outbox table's qualified name
+   * @param columns the columns to return, comma-separated, unqualified
+   * @param rowBytes the expression of a row's size against the budget
+   * @param where the read's condition, from {@code WHERE}
+   */
+  public String budgetedSeqOrderRead(String table, String columns, String rowBytes, String where) {
+    return "SELECT "
+        + columns
+        + ", upto FROM (SELECT w.*, SUM(row_bytes) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED"
+        + " PRECEDING AND CURRENT ROW) AS upto FROM (SELECT "
+        + columns
+        + ", "
+        + rowBytes
+        + " AS row_bytes FROM "
+        + table
+        + where
+        + " ORDER BY seq LIMIT ?) w) b WHERE upto - row_bytes < ? ORDER BY seq";
+  }
+
+  /**
+   * The statements of version 9 of the schema on the outbox table ({@code
+   * V0_9__outboxkit_outbox_autovacuum.sql}): settings that make the database clean up after a queue
+   * table, whose every row is deleted soon after its insert. None by default (no such per-table
+   * settings, or none needed).
+   *
+   * @param outbox the outbox table
+   */
+  public List<String> outboxStorageStatements(OutboxTable outbox) {
+    return List.of();
+  }
+
+  /**
+   * A query with one bind, the outbox table's qualified name, that returns a row when the table has
+   * settings of its own already (set by an operator or an earlier start), which the automatic
+   * creation then leaves as they are; {@code null} where {@link #outboxStorageStatements} is empty.
+   */
+  public @Nullable String outboxStorageTunedQuery() {
+    return null;
   }
 
   /**
