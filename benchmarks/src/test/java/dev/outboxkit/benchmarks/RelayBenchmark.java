@@ -1,5 +1,6 @@
 package dev.outboxkit.benchmarks;
 
+import dev.outboxkit.benchmarks.peers.Producers;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxSchema;
@@ -12,7 +13,6 @@ import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
-import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.KafkaTopics;
 import dev.outboxkit.test.ServerTest;
@@ -35,11 +35,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -117,10 +115,9 @@ class RelayBenchmark {
       line("raw idempotent producer: not measured (-Dbench.raw=false)");
     }
     for (String name : DATABASES) {
-      // postgresql, mariadb or mysql (before, any name but postgresql ran on MariaDB).
-      DatabaseKind kind = DatabaseKind.valueOf(name.trim().toUpperCase(Locale.ROOT));
+      BenchDatabase database = BenchDatabase.named(name);
       try (TestDatabase db =
-          TestServers.database(kind)
+          TestServers.database(database.kind())
               .createDatabase("bench_" + name + "_" + (System.nanoTime() % 10000))) {
         for (String mode : MODES) {
           String engine = "bench_" + mode.replace('-', '_') + "_" + System.nanoTime() % 100_000;
@@ -128,7 +125,9 @@ class RelayBenchmark {
             throughput(name, db, mode, engine);
             latency(name, db, mode, engine + "_lat");
           } finally {
-            dropSlots(db, engine);
+            try (Connection c = db.dataSource().getConnection()) {
+              database.dropCdcLeftovers(c, engine);
+            }
           }
         }
       }
@@ -201,22 +200,7 @@ class RelayBenchmark {
     String topic = "raw" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, 8);
     try (KafkaProducer<byte[], byte[]> producer =
-        new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka.bootstrapServers(),
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-                true,
-                ProducerConfig.ACKS_CONFIG,
-                "all",
-                ProducerConfig.LINGER_MS_CONFIG,
-                5,
-                ProducerConfig.BATCH_SIZE_CONFIG,
-                256 * 1024,
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-                ByteArraySerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
-                ByteArraySerializer.class))) {
+        Producers.withByteKeys(kafka.bootstrapServers())) {
       // Wait until every partition has a leader, so no send waits for metadata.
       while (producer.partitionsFor(topic).stream().anyMatch(p -> p.leader() == null)) {
         Thread.sleep(10);
@@ -258,19 +242,6 @@ class RelayBenchmark {
 
   private static double seconds(long startNanos) {
     return (System.nanoTime() - startNanos) / 1e9;
-  }
-
-  private static void dropSlots(TestDatabase db, String prefix) throws Exception {
-    try (Connection c = db.dataSource().getConnection();
-        java.sql.Statement s = c.createStatement()) {
-      if (OutboxDialect.detect(c).name().equals("postgresql")) {
-        s.execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE"
-                + " slot_name LIKE '"
-                + prefix
-                + "%' AND NOT active");
-      }
-    }
   }
 
   private Outbox setUp(TestDatabase db, JdbcTransactions tx, Runnable... commitListeners)
@@ -529,14 +500,14 @@ class RelayBenchmark {
     // runs with synchronous_commit=off, where a commit's WAL waits for the WAL writer (up to
     // wal_writer_delay, 10 ms there) before a logical decoder may read it: a delay of the server
     // that only CDC sees, not the relay's.
-    String commit = !name.equals("postgresql") ? null : mode.endsWith(ASYNC_COMMIT) ? "off" : "on";
+    String commit = BenchDatabase.named(name).commitDurability(mode.endsWith(ASYNC_COMMIT));
     writer.scheduleAtFixedRate(
         () ->
             tx.execute(
                 c -> {
                   if (commit != null) {
                     try (java.sql.Statement s = c.createStatement()) {
-                      s.execute("SET LOCAL synchronous_commit TO " + commit);
+                      s.execute(commit);
                     }
                   }
                   outbox.append(OutboxMessage.of(topic, "key-" + n[0]++ % KEYS, "Bench", payload));

@@ -3,9 +3,6 @@ package dev.outboxkit.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.test.DatabaseKind;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -19,29 +16,7 @@ import org.junit.jupiter.api.Test;
 class DuplicateBoundTests {
 
   private static ChaosConfig config(Mode mode, int batchSize) {
-    return new ChaosConfig(
-        DatabaseKind.POSTGRESQL,
-        mode,
-        null,
-        "",
-        "",
-        null,
-        2,
-        40,
-        2,
-        200,
-        1,
-        Faults.names(),
-        1L,
-        Duration.ofSeconds(1),
-        batchSize,
-        Duration.ofSeconds(3),
-        Duration.ofMillis(250),
-        Duration.ofSeconds(60),
-        Duration.ofSeconds(60),
-        Duration.ofMinutes(10),
-        null,
-        Path.of("target", "chaos"));
+    return TestChaosConfigs.postgres(mode, batchSize);
   }
 
   private static long bound(ChaosConfig config, long duplicates) {

@@ -2,9 +2,6 @@ package dev.outboxkit.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.test.DatabaseKind;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -21,29 +18,7 @@ class StallTimingTests {
   private static final long BOUND = 8_000; // 2 × TTL 3 s + 2 s
 
   private static ChaosConfig config() {
-    return new ChaosConfig(
-        DatabaseKind.POSTGRESQL,
-        Mode.CDC,
-        null,
-        "",
-        "",
-        null,
-        2,
-        40,
-        2,
-        200,
-        1,
-        Faults.names(),
-        1L,
-        Duration.ofSeconds(1),
-        100,
-        Duration.ofSeconds(3),
-        Duration.ofMillis(250),
-        Duration.ofSeconds(60),
-        Duration.ofSeconds(60),
-        Duration.ofMinutes(10),
-        null,
-        Path.of("target", "chaos"));
+    return TestChaosConfigs.postgres(Mode.CDC, 100);
   }
 
   /** One key on outbox partition 0, committed every 500 ms, published when {@code publishes}. */
@@ -53,6 +28,18 @@ class StallTimingTests {
       ledger.committed("key-0", n, 0, n * 500L);
     }
     return ledger;
+  }
+
+  /** A {@code kill-connections} of 30 ms from {@code start} that partition 0 must recover from. */
+  private static FaultRecord killConnectionsAt(long start) {
+    return new FaultRecord(
+        "kill-connections",
+        "10 connections",
+        start,
+        start + 30,
+        FaultRecord.Measure.RECOVERY,
+        Set.of(0),
+        2);
   }
 
   private static FaultRecord poison(long start) {
@@ -72,15 +59,7 @@ class StallTimingTests {
   void aStallThatBeganWhileAnEarlierFaultWasStillRecoveringIsNotBlamedOnThePoison() {
     // kill-connections at 1,000 ms; the engine publishes again only at 11,500 ms (10 s restart
     // delay); the poison is committed at 2,500 ms, while that recovery is under way.
-    FaultRecord killConnections =
-        new FaultRecord(
-            "kill-connections",
-            "10 connections",
-            1_000,
-            1_030,
-            FaultRecord.Measure.RECOVERY,
-            Set.of(0),
-            2);
+    FaultRecord killConnections = killConnectionsAt(1_000);
     List<Delivery> deliveries =
         List.of(new Delivery("key-0", 0, 0, 0, 500), new Delivery("key-0", 1, 0, 1, 11_500));
 
@@ -105,15 +84,7 @@ class StallTimingTests {
 
   @Test
   void anEarlierFaultThatRecoveredBeforeThePoisonLeavesTheTightBoundInForce() {
-    FaultRecord killConnections =
-        new FaultRecord(
-            "kill-connections",
-            "10 connections",
-            1_000,
-            1_030,
-            FaultRecord.Measure.RECOVERY,
-            Set.of(0),
-            2);
+    FaultRecord killConnections = killConnectionsAt(1_000);
     List<Delivery> deliveries =
         List.of(
             new Delivery("key-0", 0, 0, 0, 500),

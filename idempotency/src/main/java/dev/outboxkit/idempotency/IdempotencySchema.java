@@ -51,7 +51,8 @@ public final class IdempotencySchema {
   }
 
   /**
-   * Creates both tables when missing. Safe to run at every start; for development and tests.
+   * Creates both tables when missing. Safe to run at every start (on existing tables it does not
+   * wait for open transactions that write to them); for development and tests.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the dialect
@@ -61,7 +62,8 @@ public final class IdempotencySchema {
   public static void create(
       Connection connection, OutboxDialect dialect, OutboxTable keys, OutboxTable inbox) {
     try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, keys, inbox)) {
+      for (String sql :
+          IdempotencyDialect.of(dialect).createMissingStatements(connection, keys, inbox)) {
         statement.execute(sql);
       }
     } catch (SQLException e) {

@@ -513,6 +513,62 @@ abstract class IdempotencyContractTests {
     }
   }
 
+  /**
+   * Auto-create runs at every start. On tables that are there it must not wait for a handler's open
+   * transaction that holds a key: a lock request that waits queues every later caller behind it.
+   */
+  @Test
+  void createOnExistingTablesDoesNotWaitForAnOpenTransactionHoldingAKey() throws Exception {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(10));
+    CountDownLatch holdsTheKey = new CountDownLatch(1);
+    CountDownLatch created = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "key-holder"));
+    try {
+      Future<IdempotencyOutcome<Receipt>> holder =
+          pool.submit(
+              () ->
+                  tx.inTransaction(
+                      c ->
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", "k-start"),
+                              "fp",
+                              Receipt.class,
+                              () -> {
+                                holdsTheKey.countDown();
+                                awaitLatch(created);
+                                return charge(c, "k-start", 1);
+                              })));
+      assertThat(holdsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
+      ExecutorService starter =
+          Executors.newSingleThreadExecutor(r -> new Thread(r, "schema-start-up"));
+      try {
+        Future<?> start =
+            starter.submit(
+                () -> {
+                  try (Connection connection = db().dataSource().getConnection()) {
+                    IdempotencySchema.create(
+                        connection,
+                        dialect,
+                        OutboxTable.of(IdempotencyDefaults.KEY_TABLE),
+                        OutboxTable.of(IdempotencyDefaults.INBOX_TABLE));
+                  }
+                  return null;
+                });
+        // Bounded: on existing tables the statements take milliseconds unless they wait.
+        assertThat(start)
+            .as("auto-create at start-up while a caller's transaction holds a key")
+            .succeedsWithin(Duration.ofSeconds(20));
+      } finally {
+        created.countDown();
+        starter.shutdownNow();
+      }
+      assertThat(holder.get(30, TimeUnit.SECONDS)).isInstanceOf(IdempotencyOutcome.Executed.class);
+    } finally {
+      created.countDown();
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void concurrentCallersOnAnExpiredKeyRunTheWorkOnceMore() throws Exception {
     Idempotency idempotency =

@@ -46,7 +46,9 @@ public final class OutboxSchema {
   }
 
   /**
-   * Creates the table and its indexes when they do not exist. Safe to run at every start.
+   * Creates the table and its indexes when they do not exist. Safe to run at every start: on an
+   * existing table it does not wait for the writers' open transactions ({@link
+   * OutboxDialect#createMissingStatements}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -55,7 +57,7 @@ public final class OutboxSchema {
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
     try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, table)) {
+      for (String sql : dialect.createMissingStatements(connection, table)) {
         statement.execute(sql);
       }
     } catch (SQLException e) {

@@ -137,7 +137,9 @@ public final class RelaySchema {
    * Creates the relay's tables (and the {@link AuditSchema audit table}) when they do not exist,
    * and adds the columns of later versions to tables made before them, the pending index of version
    * 8 to the outbox table and, where the table has no autovacuum settings of its own yet, those of
-   * version 9 (PostgreSQL). Safe to run at every start.
+   * version 9 (PostgreSQL). Safe to run at every start: what exists already is asked of the catalog
+   * where re-stating it would lock the outbox table, so a start does not wait for (and meanwhile
+   * stop) the writers' open transactions.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -152,13 +154,16 @@ public final class RelaySchema {
       OutboxTable outbox,
       OutboxTable leases,
       OutboxTable members) {
+    RelaySql relaySql = RelaySql.of(dialect);
     try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, outbox, leases, members)) {
+      for (String sql : relaySql.startUpStatements(connection, outbox, leases, members)) {
         statement.execute(sql);
       }
       TableColumns.addIfMissing(
           connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
-      createPendingSeqIndex(statement, dialect, outbox);
+      if (!relaySql.hasPendingSeqIndex(connection, outbox)) {
+        createPendingSeqIndex(statement, dialect, outbox);
+      }
       tuneOutboxStorage(connection, statement, dialect, outbox);
       AuditSchema.create(connection, dialect, AuditSchema.table(outbox));
     } catch (SQLException e) {

@@ -48,6 +48,9 @@ import tools.jackson.databind.json.JsonMapper;
  * polling relay sends for the same rows.
  */
 @ServerTest
+// Alone: it replaces Kafka's Exit procedure, which is JVM-wide (a Connect worker may call it from
+// any thread, and another class's Kafka code would meet the replaced one), and the worker's
+// replication slot has a fixed name.
 @Isolated
 class KafkaConnectIntegrationTests {
 

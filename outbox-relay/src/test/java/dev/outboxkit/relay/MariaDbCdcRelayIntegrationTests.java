@@ -124,12 +124,9 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
 
     try (Connection c = dataSource().getConnection();
         Statement s = c.createStatement()) {
-      s.execute("DROP USER IF EXISTS 'cdc_check_partial'@'%'");
-      s.execute("CREATE USER 'cdc_check_partial'@'%' IDENTIFIED BY 'pw'");
-      // It may read the outbox's database (its connection must open), but not the binlog.
-      String schema = java.net.URI.create(database.jdbcUrl().substring(5)).getPath().substring(1);
-      s.execute("GRANT SELECT ON `" + schema + "`.* TO 'cdc_check_partial'@'%'");
-      s.execute("GRANT REPLICATION CLIENT ON *.* TO 'cdc_check_partial'@'%'");
+      // It may read the outbox's database, but not the binlog.
+      BinlogUsers.createReadingUser(
+          s, database.jdbcUrl(), "cdc_check_partial", "pw", "REPLICATION CLIENT ON *.*");
     }
     try {
       List<RelayInspection.Check> refused =

@@ -249,11 +249,10 @@ class MySqlCdcPreflightIntegrationTests {
    * A user that reads the outbox's database (the snapshot needs SELECT) and holds {@code grant}.
    */
   private void grantPartial(String grant) throws SQLException {
-    String database =
-        java.net.URI.create(db.database().jdbcUrl().substring(5)).getPath().substring(1);
-    execute("CREATE USER 'cdc_partial'@'%' IDENTIFIED BY 'pw'");
-    execute("GRANT SELECT ON `" + database + "`.* TO 'cdc_partial'@'%'");
-    execute("GRANT " + grant + " TO 'cdc_partial'@'%'");
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      BinlogUsers.createReadingUser(s, db.database().jdbcUrl(), "cdc_partial", "pw", grant);
+    }
   }
 
   /** Runs the checks over a new connection as {@code user}, as the relay does at start-up. */

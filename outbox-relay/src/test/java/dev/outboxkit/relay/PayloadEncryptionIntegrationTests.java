@@ -79,23 +79,9 @@ class PayloadEncryptionIntegrationTests extends PayloadEncryptionContractTests {
                   .maxAttempts(1));
       await().atMost(Duration.ofSeconds(60)).until(() -> relay.parkedEvents().count() == 1);
 
-      assertThat(parkedRowText(event)).doesNotContain(PAN);
-      assertThat(relay.parkedEvents().list(10).toString()).doesNotContain(PAN);
-      assertThat(relay.status().toString()).doesNotContain(PAN);
+      assertShowsNoPlaintext(relay, event);
 
-      kafka.createTopic(type, 1);
-      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), type)) {
-        assertThat(relay.parkedEvents().replay(List.of(event.id()))).isOne();
-        ConsumerRecord<byte[], byte[]> replayed =
-            record(reader.readAtLeast(1, Duration.ofSeconds(60)), event);
-        assertThat(replayed.value()).isEqualTo(ciphertext);
-        assertThat(headers(replayed))
-            .containsEntry(OutboxHeaders.PAYLOAD_ENCODING, TinkPayloadCodec.ENCODING)
-            .containsEntry(OutboxHeaders.KEY_ID, codec.primaryKeyId());
-        assertThat(
-                codec.decode(PayloadCodec.Context.of(event), headers(replayed), replayed.value()))
-            .isEqualTo(json("card-parked"));
-      }
+      assertReplayIsTheCiphertextAndDecrypts(relay, codec, event, type, ciphertext);
       assertThat(relay.parkedEvents().auditTrail().list(100, null).toString())
           .contains("REPLAY")
           .doesNotContain(PAN);
@@ -179,24 +165,10 @@ class PayloadEncryptionIntegrationTests extends PayloadEncryptionContractTests {
       assertThat(storedPayloads(dialect).get(parked.id().toString()))
           .as("the parked row keeps the ciphertext")
           .isEqualTo(ciphertext);
-      assertThat(parkedRowText(parked)).doesNotContain(PAN);
-      assertThat(relay.parkedEvents().list(10).toString()).doesNotContain(PAN);
-      assertThat(relay.status().toString()).doesNotContain(PAN);
+      assertShowsNoPlaintext(relay, parked);
       assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
 
-      kafka.createTopic(missing, 1);
-      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), missing)) {
-        assertThat(relay.parkedEvents().replay(List.of(parked.id()))).isOne();
-        ConsumerRecord<byte[], byte[]> replayed =
-            record(reader.readAtLeast(1, Duration.ofSeconds(60)), parked);
-        assertThat(replayed.value()).isEqualTo(ciphertext);
-        assertThat(headers(replayed))
-            .containsEntry(OutboxHeaders.PAYLOAD_ENCODING, TinkPayloadCodec.ENCODING)
-            .containsEntry(OutboxHeaders.KEY_ID, codec.primaryKeyId());
-        assertThat(
-                codec.decode(PayloadCodec.Context.of(parked), headers(replayed), replayed.value()))
-            .isEqualTo(json("card-parked"));
-      }
+      assertReplayIsTheCiphertextAndDecrypts(relay, codec, parked, missing, ciphertext);
     } finally {
       root.detachAppender(logs);
     }
@@ -237,5 +209,33 @@ class PayloadEncryptionIntegrationTests extends PayloadEncryptionContractTests {
       text.append(' ').append(p.getClassName()).append(": ").append(p.getMessage());
     }
     return text.toString();
+  }
+
+  /** Neither the parked row, nor the parked-event list, nor the relay's status shows the PAN. */
+  private void assertShowsNoPlaintext(OutboxRelay relay, OutboxEvent event) throws Exception {
+    assertThat(parkedRowText(event)).doesNotContain(PAN);
+    assertThat(relay.parkedEvents().list(10).toString()).doesNotContain(PAN);
+    assertThat(relay.status().toString()).doesNotContain(PAN);
+  }
+
+  /**
+   * Replays the parked {@code event} to a {@code topic} made now: the record carries the stored
+   * ciphertext and the headers that let a consumer decrypt it to the original payload.
+   */
+  private void assertReplayIsTheCiphertextAndDecrypts(
+      OutboxRelay relay, TinkPayloadCodec codec, OutboxEvent event, String topic, byte[] ciphertext)
+      throws Exception {
+    kafka.createTopic(topic, 1);
+    try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), topic)) {
+      assertThat(relay.parkedEvents().replay(List.of(event.id()))).isOne();
+      ConsumerRecord<byte[], byte[]> replayed =
+          record(reader.readAtLeast(1, Duration.ofSeconds(60)), event);
+      assertThat(replayed.value()).isEqualTo(ciphertext);
+      assertThat(headers(replayed))
+          .containsEntry(OutboxHeaders.PAYLOAD_ENCODING, TinkPayloadCodec.ENCODING)
+          .containsEntry(OutboxHeaders.KEY_ID, codec.primaryKeyId());
+      assertThat(codec.decode(PayloadCodec.Context.of(event), headers(replayed), replayed.value()))
+          .isEqualTo(json("card-parked"));
+    }
   }
 }

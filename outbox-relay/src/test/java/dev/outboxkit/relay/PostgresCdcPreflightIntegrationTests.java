@@ -33,6 +33,9 @@ import org.junit.jupiter.api.parallel.Isolated;
  * while only other tables change.
  */
 @ServerTest
+// Alone: it creates and drops roles, which are server-wide on the shared PostgreSQL , and it
+// asserts the WAL its slot retains,
+// which every other class's writes on that server would grow.
 @Isolated
 class PostgresCdcPreflightIntegrationTests {
 

@@ -30,7 +30,6 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The CDC engine reads the WAL over TLS as the JDBC URL says: against a PostgreSQL that accepts
@@ -39,7 +38,8 @@ import org.junit.jupiter.api.parallel.Isolated;
  * a wrong CA, or no TLS, stops {@code start()} naming {@code outbox.relay.cdc.url}.
  */
 @ServerTest
-@Isolated
+// Not @Isolated: the TLS server, its pg_hba.conf and its role are this class's own; it shares only
+// the Kafka broker, whose topics it names itself.
 class PostgresCdcTlsIntegrationTests {
 
   static final KafkaTestBroker kafka = TestServers.kafka();

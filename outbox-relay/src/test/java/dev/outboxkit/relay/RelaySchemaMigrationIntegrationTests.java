@@ -3,8 +3,11 @@ package dev.outboxkit.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.ConnectionProvider;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.TableColumns;
@@ -15,9 +18,14 @@ import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import liquibase.command.CommandScope;
 import liquibase.command.core.UpdateCommandStep;
 import liquibase.command.core.helpers.DbUrlConnectionArgumentsCommandStep;
@@ -295,6 +303,60 @@ class RelaySchemaMigrationIntegrationTests {
       }
       if (kind != DatabaseKind.H2) {
         assertCdcTablesExist(connection);
+      }
+    }
+  }
+
+  /**
+   * Auto-create runs at every start. On a schema that is there already it must not wait for a
+   * writer's open transaction on the outbox table: a lock request that waits queues every later
+   * writer behind it, so one slow transaction would stop all appends while a relay starts.
+   */
+  @ParameterizedTest
+  @EnumSource(names = {"POSTGRESQL", "MARIADB", "MYSQL", "H2"})
+  void createOnAnExistingSchemaDoesNotWaitForAnOpenWriteToTheOutbox(DatabaseKind kind)
+      throws Exception {
+    assumeAvailable(kind);
+    OutboxDialect dialect = OutboxDialect.named(kind.key());
+    try (TestDatabase database =
+            TestServers.database(kind).createDatabase(name("openwrite", kind));
+        Connection writer = database.dataSource().getConnection()) {
+      try (Connection c = database.dataSource().getConnection()) {
+        OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+        RelaySchema.create(c, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+      }
+      writer.setAutoCommit(false);
+      Outbox.builder()
+          .connectionProvider(
+              new ConnectionProvider() {
+                @Override
+                public <T> T withTransactionConnection(ConnectionCallback<T> work)
+                    throws SQLException {
+                  return work.apply(writer);
+                }
+              })
+          .dialect(dialect)
+          .build()
+          .append(OutboxMessage.of("orders", "k", "Happened", "{}"));
+      ExecutorService starter =
+          Executors.newSingleThreadExecutor(r -> new Thread(r, "relay-start-up"));
+      try {
+        Future<?> start =
+            starter.submit(
+                () -> {
+                  try (Connection c = database.dataSource().getConnection()) {
+                    OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+                    RelaySchema.create(c, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
+                  }
+                  return null;
+                });
+        // Bounded: on an existing schema the statements take milliseconds unless they wait.
+        assertThat(start)
+            .as("auto-create at start-up while a writer's transaction on the outbox is open")
+            .succeedsWithin(Duration.ofSeconds(20));
+      } finally {
+        writer.rollback();
+        starter.shutdownNow();
       }
     }
   }

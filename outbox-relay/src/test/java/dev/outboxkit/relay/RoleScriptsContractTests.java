@@ -41,7 +41,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The shipped least-privilege role scripts ({@code dev/outboxkit/roles/<db>/*.sql}) on a real
@@ -50,7 +49,9 @@ import org.junit.jupiter.api.parallel.Isolated;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ServerTest
-@Isolated
+// Not @Isolated: the shipped roles are server-wide, but in this module only these subclasses create
+// them, one per server (PostgreSQL, MySQL, MariaDB), in a database and with login users of their
+// own; the scripts create a role only when missing and grant on that database's tables.
 abstract class RoleScriptsContractTests {
 
   static final String PASSWORD = "Role-test-pw-1";

@@ -44,6 +44,23 @@ public interface OutboxDialect {
   List<String> createTableStatements(OutboxTable table);
 
   /**
+   * The statements of {@link #createTableStatements} that a start on an existing table still has to
+   * run; {@link dev.outboxkit.outbox.OutboxSchema#create} runs these. All of them by default. A
+   * database whose {@code CREATE INDEX IF NOT EXISTS} locks the table before it notices the index
+   * exists (PostgreSQL takes a SHARE lock, which waits for every open write and holds up every
+   * later one) leaves out, after asking its catalog, the indexes that are there.
+   *
+   * @param connection a connection to ask the catalog through; no statement changes anything
+   * @param table the outbox table
+   * @throws SQLException when the catalog cannot be read
+   * @since 0.9
+   */
+  default List<String> createMissingStatements(Connection connection, OutboxTable table)
+      throws SQLException {
+    return createTableStatements(table);
+  }
+
+  /**
    * A multi-row insert of the envelope columns, {@code rows} rows of {@link #INSERT_COLUMNS} bind
    * parameters each, in that order.
    *

@@ -45,6 +45,9 @@ import org.slf4j.LoggerFactory;
  * each change commits together with its record, a failed change leaves a FAILED record and no
  * change, refusals are recorded, caller text is sanitised and capped in the table and the log.
  */
+// Alone: it captures the audit logger, which is JVM-wide; every other class that parks, replays or
+// purges events (the other databases' subclasses too) logs there, and the counts would include
+// them.
 @Isolated
 abstract class AuditTrailContractTests {
 

@@ -98,11 +98,7 @@ class OutboxRowsIntegrationTests {
    */
   @Test
   void aReadStopsAtTheByteBudgetAndAlwaysTakesItsFirstRow() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
+    OutboxDialect dialect = emptyOutbox();
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(4).build();
     String big = "x".repeat(10_000);
@@ -149,11 +145,7 @@ class OutboxRowsIntegrationTests {
    */
   @Test
   void aReadTakesTheOldestRowsOverAllPartitionsAndALateCommitIsReadNext() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
+    OutboxDialect dialect = emptyOutbox();
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(4).build();
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
@@ -280,15 +272,11 @@ class OutboxRowsIntegrationTests {
    */
   @Test
   void theBacklogIsCountedUpToALimitAndEstimatedFromTheSeqSpanAbove() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-      s.execute(
-          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
-              + " partition_no) SELECT gen_random_uuid(), 'span', 'key-' || i, 'Counted',"
-              + " '\\x30'::bytea, now(), i % 4 FROM generate_series(1, 30) AS i");
-    }
+    OutboxDialect dialect =
+        outboxWith(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+                + " partition_no) SELECT gen_random_uuid(), 'span', 'key-' || i, 'Counted',"
+                + " '\\x30'::bytea, now(), i % 4 FROM generate_series(1, 30) AS i");
     OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
@@ -321,18 +309,14 @@ class OutboxRowsIntegrationTests {
    */
   @Test
   void theFailedKeysOfSeveralPartitionsAreReadInOneStatementByPartition() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-      s.execute(
-          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
-              + " partition_no, attempts, next_attempt_at) SELECT gen_random_uuid(), 'retry',"
-              + " 'key-' || (i % 6), 'Failed', '\\x30'::bytea, now(), i % 3,"
-              + " CASE WHEN i % 4 = 0 THEN 1 ELSE 0 END,"
-              + " CASE WHEN i % 4 = 0 THEN TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL"
-              + " '1 second' END FROM generate_series(0, 23) AS i");
-    }
+    OutboxDialect dialect =
+        outboxWith(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+                + " partition_no, attempts, next_attempt_at) SELECT gen_random_uuid(), 'retry',"
+                + " 'key-' || (i % 6), 'Failed', '\\x30'::bytea, now(), i % 3,"
+                + " CASE WHEN i % 4 = 0 THEN 1 ELSE 0 END,"
+                + " CASE WHEN i % 4 = 0 THEN TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL"
+                + " '1 second' END FROM generate_series(0, 23) AS i");
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
     try (Connection c = db.dataSource().getConnection()) {
       Map<Integer, Map<String, java.time.Instant>> all = rows.retrying(c, List.of(0, 1, 2, 5));
@@ -360,19 +344,15 @@ class OutboxRowsIntegrationTests {
    */
   @Test
   void parkedGaugesCountTheParkedEventsAndAgeTheOldest() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-      // 1,000 rows: every 100th parked (the oldest at 00:00:00), the rest pending or published.
-      s.execute(
-          "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
-              + " partition_no, status) SELECT gen_random_uuid(), 'parked', 'key-' || i,"
-              + " 'Counted', '\\x30'::bytea,"
-              + " TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', i % 16,"
-              + " CASE WHEN i % 100 = 0 THEN 'DEAD' WHEN i % 2 = 0 THEN 'PUBLISHED'"
-              + " ELSE 'PENDING' END FROM generate_series(0, 999) AS i");
-    }
+    // 1,000 rows: every 100th parked (the oldest at 00:00:00), the rest pending or published.
+    OutboxDialect dialect =
+        outboxWith(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+                + " partition_no, status) SELECT gen_random_uuid(), 'parked', 'key-' || i,"
+                + " 'Counted', '\\x30'::bytea,"
+                + " TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', i % 16,"
+                + " CASE WHEN i % 100 = 0 THEN 'DEAD' WHEN i % 2 = 0 THEN 'PUBLISHED'"
+                + " ELSE 'PENDING' END FROM generate_series(0, 999) AS i");
     OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
     try (Connection c = db.dataSource().getConnection()) {
       assertThat(stats.parked(c))
@@ -452,5 +432,23 @@ class OutboxRowsIntegrationTests {
       rs.next();
       return new OutboxStats.Stats(rs.getLong("backlog"), dialect.getInstant(rs, "oldest"));
     }
+  }
+
+  /** The relay's tables, with an outbox that holds only the rows {@code inserts} add. */
+  private static OutboxDialect outboxWith(String... inserts) throws SQLException {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+      for (String insert : inserts) {
+        s.execute(insert);
+      }
+    }
+    return dialect;
+  }
+
+  /** The relay's tables, with an empty outbox. */
+  private static OutboxDialect emptyOutbox() throws SQLException {
+    return outboxWith();
   }
 }

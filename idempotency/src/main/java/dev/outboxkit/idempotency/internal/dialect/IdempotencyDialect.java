@@ -58,6 +58,19 @@ public abstract class IdempotencyDialect {
   public abstract List<String> createStatements(OutboxTable keys, OutboxTable inbox);
 
   /**
+   * The statements of {@link #createStatements} that a start on existing tables still has to run.
+   * All of them by default; a database whose {@code CREATE INDEX IF NOT EXISTS} locks the table
+   * before it notices the index exists leaves out, after asking its catalog, the indexes that are
+   * there: a lock that waits for a handler's open transaction holds up every later one.
+   *
+   * @param connection a connection to ask the catalog through
+   */
+  public List<String> createMissingStatements(
+      Connection connection, OutboxTable keys, OutboxTable inbox) throws SQLException {
+    return createStatements(keys, inbox);
+  }
+
+  /**
    * An insert that does nothing, rather than fail, when the conflict columns already hold the key.
    */
   public abstract String insertIfAbsent(

@@ -3,8 +3,10 @@ package dev.outboxkit.idempotency.internal.dialect;
 import dev.outboxkit.outbox.OutboxTable;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Idempotency keys and the inbox on PostgreSQL. */
@@ -31,7 +33,7 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
         )\
         """
             .formatted(k, kn),
-        "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(kn, k),
+        expiresIndex(keys),
         """
         CREATE TABLE IF NOT EXISTS %s (
             consumer    VARCHAR(255) NOT NULL,
@@ -42,7 +44,37 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
         )\
         """
             .formatted(i, in),
-        "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)".formatted(in, i));
+        expiresIndex(inbox));
+  }
+
+  private static String expiresIndex(OutboxTable table) {
+    return "CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)"
+        .formatted(table.name(), table.qualifiedName());
+  }
+
+  /** Leaves out each expiry index the catalog lists: PostgreSQL would lock its table first. */
+  @Override
+  public List<String> createMissingStatements(
+      Connection connection, OutboxTable keys, OutboxTable inbox) throws SQLException {
+    List<String> missing = new ArrayList<>(createStatements(keys, inbox));
+    for (OutboxTable table : List.of(keys, inbox)) {
+      if (hasIndex(connection, table, table.name() + "_expires_idx")) {
+        missing.remove(expiresIndex(table));
+      }
+    }
+    return List.copyOf(missing);
+  }
+
+  private static boolean hasIndex(Connection connection, OutboxTable table, String index)
+      throws SQLException {
+    try (PreparedStatement query =
+        connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      // CREATE INDEX puts the index in its table's schema.
+      query.setString(1, table.schema() == null ? index : table.schema() + "." + index);
+      try (ResultSet rs = query.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
   }
 
   @Override

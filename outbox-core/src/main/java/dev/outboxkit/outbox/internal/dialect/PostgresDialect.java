@@ -1,6 +1,9 @@
 package dev.outboxkit.outbox.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 
@@ -48,10 +51,35 @@ final class PostgresDialect extends SqlDialect {
 
   @Override
   public List<String> createTableStatements(OutboxTable table) {
+    return List.of(createTable(table), createPendingIndex(table));
+  }
+
+  /** Leaves out the pending index when the catalog lists it: see the interface. */
+  @Override
+  public List<String> createMissingStatements(Connection connection, OutboxTable table)
+      throws SQLException {
+    String index = table.name() + "_pending_idx";
+    try (PreparedStatement query =
+        connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      // CREATE INDEX puts the index in its table's schema.
+      query.setString(1, table.schema() == null ? index : table.schema() + "." + index);
+      try (ResultSet rs = query.executeQuery()) {
+        return rs.next() && rs.getBoolean(1)
+            ? List.of(createTable(table))
+            : createTableStatements(table);
+      }
+    }
+  }
+
+  private static String createPendingIndex(OutboxTable table) {
+    return "CREATE INDEX IF NOT EXISTS %s_pending_idx ON %s (partition_no, seq) WHERE status = 'PENDING'"
+        .formatted(table.name(), table.qualifiedName());
+  }
+
+  private static String createTable(OutboxTable table) {
     String t = table.qualifiedName();
     String n = table.name();
-    return List.of(
-        """
+    return """
         CREATE TABLE IF NOT EXISTS %s (
             seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             id              UUID          NOT NULL,
@@ -70,9 +98,7 @@ final class PostgresDialect extends SqlDialect {
             published_at    TIMESTAMPTZ,
             CONSTRAINT %s_id_uk UNIQUE (id)
         )"""
-            .formatted(t, n),
-        "CREATE INDEX IF NOT EXISTS %s_pending_idx ON %s (partition_no, seq) WHERE status = 'PENDING'"
-            .formatted(n, t));
+        .formatted(t, n);
   }
 
   @Override

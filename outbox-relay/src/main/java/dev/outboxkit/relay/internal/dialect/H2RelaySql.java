@@ -31,7 +31,6 @@ final class H2RelaySql extends RelaySql {
             .formatted(members.qualifiedName()));
   }
 
-  /** H2 wants the default before {@code NOT NULL}. */
   /** H2 keeps index names per schema, so a qualified table gets a qualified index name. */
   @Override
   public String createPendingSeqIndex(OutboxTable outbox) {
@@ -41,6 +40,7 @@ final class H2RelaySql extends RelaySql {
             outbox.schema() == null ? name : outbox.schema() + "." + name, outbox.qualifiedName());
   }
 
+  /** H2 wants the default before {@code NOT NULL}. */
   @Override
   public String notNullWithDefault(String type, String defaultValue) {
     return type + " DEFAULT " + defaultValue + " NOT NULL";

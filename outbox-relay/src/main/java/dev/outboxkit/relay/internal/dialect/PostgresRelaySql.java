@@ -1,6 +1,11 @@
 package dev.outboxkit.relay.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,6 +19,28 @@ final class PostgresRelaySql extends RelaySql {
   @Override
   public List<String> createStatements(
       OutboxTable outbox, OutboxTable leases, OutboxTable members) {
+    List<String> statements = new ArrayList<>(tablesAndFunction(leases, members));
+    statements.addAll(trigger(outbox));
+    return List.copyOf(statements);
+  }
+
+  /**
+   * Leaves out the trigger when the outbox table has it: {@code DROP TRIGGER} takes an ACCESS
+   * EXCLUSIVE lock on the table and {@code CREATE TRIGGER} a SHARE ROW EXCLUSIVE one, so re-making
+   * it at every start would wait for every open write on the outbox, and stop all new ones
+   * meanwhile. The function is still replaced, which locks no table.
+   */
+  @Override
+  public List<String> startUpStatements(
+      Connection connection, OutboxTable outbox, OutboxTable leases, OutboxTable members)
+      throws SQLException {
+    if (!hasNotifyTrigger(connection, outbox)) {
+      return createStatements(outbox, leases, members);
+    }
+    return tablesAndFunction(leases, members);
+  }
+
+  private static List<String> tablesAndFunction(OutboxTable leases, OutboxTable members) {
     return List.of(
         """
         CREATE TABLE IF NOT EXISTS %s (
@@ -39,13 +66,46 @@ final class PostgresRelaySql extends RelaySql {
             RETURN NULL;
         END
         $$\
-        """,
+        """);
+  }
+
+  private static List<String> trigger(OutboxTable outbox) {
+    return List.of(
         "DROP TRIGGER IF EXISTS %s_notify ON %s".formatted(outbox.name(), outbox.qualifiedName()),
         """
         CREATE TRIGGER %s_notify AFTER INSERT ON %s
             FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_notify()\
         """
             .formatted(outbox.name(), outbox.qualifiedName()));
+  }
+
+  private static boolean hasNotifyTrigger(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?)"
+                + " AND tgname = ?)")) {
+      query.setString(1, outbox.qualifiedName());
+      query.setString(2, outbox.name() + "_notify");
+      return exists(query);
+    }
+  }
+
+  @Override
+  public boolean hasPendingSeqIndex(Connection connection, OutboxTable outbox) throws SQLException {
+    String index = outbox.name() + "_pending_seq_idx";
+    try (PreparedStatement query =
+        connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      // CREATE INDEX puts the index in its table's schema.
+      query.setString(1, outbox.schema() == null ? index : outbox.schema() + "." + index);
+      return exists(query);
+    }
+  }
+
+  private static boolean exists(PreparedStatement query) throws SQLException {
+    try (ResultSet rs = query.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
   }
 
   /** A partial index: only pending rows, the few a drained outbox has, in {@code seq} order. */

@@ -2,6 +2,8 @@ package dev.outboxkit.relay.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -55,6 +57,20 @@ public abstract class RelaySql {
       OutboxTable outbox, OutboxTable leases, OutboxTable members);
 
   /**
+   * The statements of {@link #createStatements} that a start on an existing schema still has to
+   * run. All of them by default; a database on which a statement would lock the outbox table even
+   * when what it makes is there already leaves out, after asking its catalog, what exists: a lock
+   * request that waits for a writer's open transaction queues every later writer behind it.
+   *
+   * @param connection a connection to ask the catalog through
+   */
+  public List<String> startUpStatements(
+      Connection connection, OutboxTable outbox, OutboxTable leases, OutboxTable members)
+      throws SQLException {
+    return createStatements(outbox, leases, members);
+  }
+
+  /**
    * An {@code ALTER TABLE} that adds a column, doing nothing where the database can say {@code IF
    * NOT EXISTS}; see {@link #addColumnIsIdempotent()}.
    *
@@ -98,6 +114,18 @@ public abstract class RelaySql {
   public String createPendingSeqIndex(OutboxTable outbox) {
     return "CREATE INDEX IF NOT EXISTS %s_pending_seq_idx ON %s (status, seq)"
         .formatted(outbox.name(), outbox.qualifiedName());
+  }
+
+  /**
+   * Whether the catalog lists the index of {@link #createPendingSeqIndex}, asked where its {@code
+   * CREATE INDEX IF NOT EXISTS} would lock the outbox table before noticing the index exists. False
+   * by default: the statement runs, and does nothing or fails with an error the caller ignores.
+   *
+   * @param connection a connection to ask the catalog through
+   * @param outbox the outbox table
+   */
+  public boolean hasPendingSeqIndex(Connection connection, OutboxTable outbox) throws SQLException {
+    return false;
   }
 
   /**

@@ -5,20 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
-import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
-import dev.outboxkit.relay.internal.RelayMetrics;
-import dev.outboxkit.relay.internal.delivery.BatchSender;
-import dev.outboxkit.relay.internal.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.delivery.PublishResult;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.core.IntervalFunction;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Clock;
@@ -86,7 +78,15 @@ class ClaimedHoldsStarvationIntegrationTests {
     try (Connection c = db.dataSource().getConnection()) {
       holds.load(0, rows.retrying(c, 0));
     }
-    PublishLoop loop = loop(dialect, leases, holds);
+    PublishLoop loop =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed, e -> new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "starve");
     for (int i = 0; i < 20 && handed.stream().noneMatch(e -> e.key().equals("fresh")); i++) {
       loop.step();
     }
@@ -95,64 +95,5 @@ class ClaimedHoldsStarvationIntegrationTests {
         .extracting(PendingEvent::key)
         .as("partition 1's event is sent although partition 0 holds keys waiting for an hour")
         .contains("fresh");
-  }
-
-  private PublishLoop loop(OutboxDialect dialect, LeaseManager leases, KeyHolds holds) {
-    Clock clock = Clock.systemUTC();
-    BatchSender sender = new AckingSender();
-    PollingStore store =
-        new JdbcPollingStore(
-            new Jdbc(db.dataSource()),
-            new OutboxRows(dialect, OutboxTable.DEFAULT),
-            null,
-            clock,
-            n -> {});
-    DeliveryCore core =
-        new DeliveryCore(
-            new DeliveryCore.Policy(10, IntervalFunction.of(Duration.ofHours(1)), null, clock),
-            holds,
-            CircuitBreaker.ofDefaults("starve"),
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            sender);
-    return new PublishLoop(
-        store,
-        leases,
-        core,
-        sender,
-        new WakeUpSignal(),
-        () -> true,
-        new PauseSwitch(),
-        // 32 events over the 16 leased partitions: 2 per partition, or the 32 oldest of all.
-        new PublishLoop.Pacing(32, Duration.ofMillis(10), Duration.ofSeconds(1)),
-        0,
-        1);
-  }
-
-  /** Acknowledges every event it is handed. */
-  private final class AckingSender implements BatchSender {
-    @Override
-    public InFlight send(List<PendingEvent> batch) {
-      handed.addAll(batch);
-      List<PublishResult> results = new ArrayList<>();
-      for (PendingEvent e : batch) {
-        results.add(new PublishResult.Acked(e, Clock.systemUTC().instant()));
-      }
-      return new InFlight() {
-        @Override
-        public List<PendingEvent> batch() {
-          return batch;
-        }
-
-        @Override
-        public List<PublishResult> await() {
-          return results;
-        }
-      };
-    }
-
-    @Override
-    public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
-      return false;
-    }
   }
 }

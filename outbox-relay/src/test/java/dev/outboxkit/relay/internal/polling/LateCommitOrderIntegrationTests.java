@@ -4,25 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.internal.Jdbc;
-import dev.outboxkit.relay.internal.OutboxRows;
-import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
-import dev.outboxkit.relay.internal.RelayMetrics;
-import dev.outboxkit.relay.internal.delivery.BatchSender;
-import dev.outboxkit.relay.internal.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.delivery.PublishResult;
 import dev.outboxkit.relay.internal.delivery.PublishResult.FailureKind;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.core.IntervalFunction;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -95,7 +85,20 @@ class LateCommitOrderIntegrationTests {
     tx.execute(c -> append(outbox, held(20, 40)));
 
     KeyHolds holds = new KeyHolds(1);
-    PublishLoop loop = loop(dialect, leases, holds);
+    // The sender refuses the held-* keys for a reason of the event and acknowledges the rest.
+    PublishLoop loop =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed,
+                e ->
+                    e.key().startsWith("held-")
+                        ? new PublishResult.Failed(e, "refused by the test", FailureKind.EVENT)
+                        : new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "late");
     // Every held-* event fails once (an hour to its retry), then the relay pages past them, one
     // key left out in SQL; step until its read position is past K's invisible row.
     boolean past = false;
@@ -151,69 +154,6 @@ class LateCommitOrderIntegrationTests {
             s.executeQuery("SELECT MIN(seq) FROM outbox_event WHERE aggregateid = '" + key + "'")) {
       rs.next();
       return rs.getLong(1);
-    }
-  }
-
-  private PublishLoop loop(OutboxDialect dialect, LeaseManager leases, KeyHolds holds) {
-    Clock clock = Clock.systemUTC();
-    BatchSender sender = new RecordingSender();
-    PollingStore store =
-        new JdbcPollingStore(
-            new Jdbc(db.dataSource()),
-            new OutboxRows(dialect, OutboxTable.DEFAULT),
-            null,
-            clock,
-            n -> {});
-    DeliveryCore core =
-        new DeliveryCore(
-            new DeliveryCore.Policy(10, IntervalFunction.of(Duration.ofHours(1)), null, clock),
-            holds,
-            CircuitBreaker.ofDefaults("late"),
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
-            sender);
-    return new PublishLoop(
-        store,
-        leases,
-        core,
-        sender,
-        new WakeUpSignal(),
-        () -> true,
-        new PauseSwitch(),
-        // 32 events over the 16 leased partitions: the 32 oldest in one walk, or 2 rows per
-        // partition in a read past held keys.
-        new PublishLoop.Pacing(32, Duration.ofMillis(10), Duration.ofSeconds(1)),
-        0,
-        1);
-  }
-
-  /** Refuses the held-* keys for a reason of the event, acknowledges the rest. */
-  private final class RecordingSender implements BatchSender {
-    @Override
-    public InFlight send(List<PendingEvent> batch) {
-      handed.addAll(batch);
-      List<PublishResult> results = new ArrayList<>();
-      for (PendingEvent e : batch) {
-        results.add(
-            e.key().startsWith("held-")
-                ? new PublishResult.Failed(e, "refused by the test", FailureKind.EVENT)
-                : new PublishResult.Acked(e, Clock.systemUTC().instant()));
-      }
-      return new InFlight() {
-        @Override
-        public List<PendingEvent> batch() {
-          return batch;
-        }
-
-        @Override
-        public List<PublishResult> await() {
-          return results;
-        }
-      };
-    }
-
-    @Override
-    public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
-      return false;
     }
   }
 }
