@@ -35,7 +35,8 @@ interface BenchDatabase {
    * @throws IllegalArgumentException naming the databases the benchmark runs on
    */
   static BenchDatabase named(String name) {
-    List<BenchDatabase> known = List.of(
+    List<BenchDatabase> known =
+        List.of(
             new PostgresBenchDatabase(),
             new BinlogBenchDatabase(DatabaseKind.MARIADB),
             new BinlogBenchDatabase(DatabaseKind.MYSQL));
