@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -224,7 +225,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
   private void run(
       IdempotencyKey key,
       String fingerprint,
-      List<String> earlierFingerprints,
+      Collection<String> earlierFingerprints,
       HttpServletRequest request,
       HttpServletResponse response,
       FilterChain chain)

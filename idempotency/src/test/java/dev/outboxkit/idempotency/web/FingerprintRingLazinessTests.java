@@ -48,6 +48,8 @@ class FingerprintRingLazinessTests {
 
     assertThat(computed).as("HMACs computed before anything asked for them").hasValue(0);
     assertThat(earlier).hasSize(2);
+    assertThat(computed).as("the size needs no HMAC").hasValue(0);
+    assertThat(earlier.contains("a stored fingerprint")).isFalse();
     assertThat(computed).hasValue(2);
     assertThat(earlier).containsExactly(earlier.toArray(String[]::new));
     assertThat(computed).as("computed once, then kept").hasValue(2);
