@@ -298,10 +298,10 @@ abstract class PayloadEncryptionContractTests {
   }
 
   /**
-   * Issue 20, the CDC variant of the polling park test: in CDC mode an encrypted event that cannot be sent
-   * (its topic does not exist) is parked as its stored ciphertext, never dropped, while the next
-   * events of other keys flow on; nothing shows the plaintext, and a replay once the topic exists
-   * sends the ciphertext byte for byte, which still decrypts. The relay never decrypts, so a
+   * Issue 20, the CDC variant of the polling park test: in CDC mode an encrypted event that cannot
+   * be sent (its topic does not exist) is parked as its stored ciphertext, never dropped, while the
+   * next events of other keys flow on; nothing shows the plaintext, and a replay once the topic
+   * exists sends the ciphertext byte for byte, which still decrypts. The relay never decrypts, so a
    * tampered ciphertext travels the same way and is caught by the consumer ({@link
    * #bothRelaysDeliverCiphertextUnchangedAndTheInboxReadsPlaintextAcrossARotation}). Run by the
    * PostgreSQL (WAL) and MariaDB (binlog) subclasses.

@@ -25,10 +25,10 @@ import org.jspecify.annotations.Nullable;
  * key in the ring: {@code hmacSha256(newKey).withPreviousKeys(List.of(oldKey))}. New fingerprints
  * use the current key only; a stored fingerprint is also accepted when it matches the request under
  * one of the previous keys (every key of the ring is tried, so nothing about the key is stored;
- * those HMACs are computed only when the stored fingerprint is not the current one).
- * Keep a previous key for at least the key table's time to live after the rotation; once it is
- * removed, retries of keys stored under it get 422 until they expire, exactly as without a ring. No
- * key ever appears in {@link #toString()} or in an exception message. Thread-safe.
+ * those HMACs are computed only when the stored fingerprint is not the current one). Keep a
+ * previous key for at least the key table's time to live after the rotation; once it is removed,
+ * retries of keys stored under it get 422 until they expire, exactly as without a ring. No key ever
+ * appears in {@link #toString()} or in an exception message. Thread-safe.
  *
  * @since 0.1.0
  */

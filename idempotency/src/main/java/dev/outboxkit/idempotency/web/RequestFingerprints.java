@@ -71,7 +71,8 @@ final class RequestFingerprints {
     private final Function<RequestFingerprinting, String> fingerprint;
     private @Nullable List<String> computed;
 
-    Lazy(List<RequestFingerprinting> previous, Function<RequestFingerprinting, String> fingerprint) {
+    Lazy(
+        List<RequestFingerprinting> previous, Function<RequestFingerprinting, String> fingerprint) {
       this.previous = previous;
       this.fingerprint = fingerprint;
     }

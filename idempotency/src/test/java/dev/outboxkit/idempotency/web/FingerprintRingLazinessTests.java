@@ -79,8 +79,7 @@ class FingerprintRingLazinessTests {
     assertThat(counting.reads).hasPositiveValue();
 
     // A different body under an old key still mismatches.
-    assertThat(send(rotated, "k-old", "{\"amountMinor\":999}", handler).getStatus())
-        .isEqualTo(422);
+    assertThat(send(rotated, "k-old", "{\"amountMinor\":999}", handler).getStatus()).isEqualTo(422);
     assertThat(handler.runs).hasValue(2);
   }
 

@@ -67,9 +67,7 @@ abstract class OperatorCliCdcRolesContractTests {
 
   /** The URL without the administrator's credentials, so the CLI logs in as the role's user. */
   String roleUrl() {
-    return db().jdbcUrl()
-        .replaceAll("([?&])(user|password)=[^&]*&?", "$1")
-        .replaceAll("[?&]$", "");
+    return db().jdbcUrl().replaceAll("([?&])(user|password)=[^&]*&?", "$1").replaceAll("[?&]$", "");
   }
 
   @BeforeAll
@@ -102,9 +100,10 @@ abstract class OperatorCliCdcRolesContractTests {
     JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
     for (int i = 0; i < 3; i++) {
+      String aggregate = "p-" + i;
       UUID id =
           tx.inTransaction(
-                  c -> outbox.append(OutboxMessage.of("payment", "p-" + i, "Refunded", "{}")))
+                  c -> outbox.append(OutboxMessage.of("payment", aggregate, "Refunded", "{}")))
               .id();
       parked.add(id);
       park(id, "UnknownTopicOrPartitionException: This server does not host this topic-partition");
@@ -183,7 +182,9 @@ abstract class OperatorCliCdcRolesContractTests {
         .contains("Mode             cdc");
     Run json = cli("status", "--json");
     assertThat(json.code()).as(json.all()).isEqualTo(ExitCodes.OK);
-    assertThat(json.out()).containsPattern("\"parked\" ?: 3").containsPattern("\"mode\" ?: \"cdc\"");
+    assertThat(json.out())
+        .containsPattern("\"parked\" ?: 3")
+        .containsPattern("\"mode\" ?: \"cdc\"");
   }
 
   @Test
@@ -209,7 +210,8 @@ abstract class OperatorCliCdcRolesContractTests {
     Run replay = cli("parked", "replay", parked.get(0).toString(), "--yes", "--operator", "alice");
     assertThat(replay.code()).as(replay.all()).isEqualTo(ExitCodes.OK);
     assertThat(replay.out()).contains("Replayed 1 of 1");
-    assertThat(status(parked.get(0))).as("a fresh pending copy (CDC publishes the insert)")
+    assertThat(status(parked.get(0)))
+        .as("a fresh pending copy (CDC publishes the insert)")
         .isEqualTo("PENDING");
 
     Run purge = cli("parked", "purge", parked.get(1).toString(), "--yes", "--operator", "alice");
@@ -235,14 +237,14 @@ abstract class OperatorCliCdcRolesContractTests {
     Run check = cliAs(user("cdc"), "check");
     assertThat(check.code()).as(check.all()).isEqualTo(ExitCodes.CHECK_FAILED);
     assertThat(check.out())
-        .containsPattern("FAIL  audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\)")
+        .containsPattern(
+            "FAIL  audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\)")
         .contains("outboxkit-roles-cdc.sql");
   }
 
   private String status(UUID id) throws SQLException {
     try (Connection c = db().dataSource().getConnection();
-        PreparedStatement s =
-            c.prepareStatement("SELECT status FROM outbox_event WHERE id = ?")) {
+        PreparedStatement s = c.prepareStatement("SELECT status FROM outbox_event WHERE id = ?")) {
       dialect.setUuid(s, 1, id);
       try (ResultSet rs = s.executeQuery()) {
         return rs.next() ? rs.getString(1) : null;

@@ -23,7 +23,13 @@ class PostgresOperatorCliCdcRolesIntegrationTests extends OperatorCliCdcRolesCon
     admin.execute("DROP ROLE IF EXISTS " + user);
     String replication = role.equals("outboxkit_cdc") ? " REPLICATION" : "";
     admin.execute(
-        "CREATE ROLE " + user + " LOGIN" + replication + " PASSWORD '" + PASSWORD + "' IN ROLE "
+        "CREATE ROLE "
+            + user
+            + " LOGIN"
+            + replication
+            + " PASSWORD '"
+            + PASSWORD
+            + "' IN ROLE "
             + role);
   }
 
