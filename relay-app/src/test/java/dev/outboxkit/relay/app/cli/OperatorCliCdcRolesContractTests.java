@@ -163,7 +163,9 @@ abstract class OperatorCliCdcRolesContractTests {
     assertThat(run.out())
         .contains("OK    outbox table outbox_event")
         .contains("OK    CDC connection as '" + user("cdc") + "'")
-        .contains("OK    replication privilege of '" + user("cdc") + "'")
+        // PostgreSQL: the REPLICATION attribute; MySQL and MariaDB: the binlog grants.
+        .containsPattern(
+            "OK    (replication privilege|change log settings and grants) of '" + user("cdc") + "'")
         .containsPattern(
             "OK    audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\): granted")
         .containsPattern("OK    CDC state table \\S*outbox_cdc_state")
@@ -236,10 +238,11 @@ abstract class OperatorCliCdcRolesContractTests {
 
     Run check = cliAs(user("cdc"), "check");
     assertThat(check.code()).as(check.all()).isEqualTo(ExitCodes.CHECK_FAILED);
+    // PostgreSQL names the role script to run; MySQL and MariaDB refuse the user even a look at
+    // the audit table, and the append check is then not run.
     assertThat(check.out())
         .containsPattern(
-            "FAIL  audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\)")
-        .contains("outboxkit-roles-cdc.sql");
+            "FAIL  audit append grant on \\S*outbox_audit \\(role outboxkit_cdc_relay\\)");
   }
 
   private String status(UUID id) throws SQLException {
