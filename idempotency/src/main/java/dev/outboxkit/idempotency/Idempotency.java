@@ -64,7 +64,9 @@ public interface Idempotency {
    * @param key the key and its scope
    * @param fingerprint the request's fingerprint as it is computed now; 1 to 255 characters
    * @param earlierFingerprints the same request's fingerprint as computed before a rotation (e.g.
-   *     under previous HMAC keys); empty without rotation
+   *     under previous HMAC keys); empty without rotation. Read only when a stored fingerprint is
+   *     not {@code fingerprint}, so a collection that computes them on first read saves that work
+   *     on every other request
    * @param resultType the result's type, to read a stored result back
    * @param work the work; it runs in the caller's transaction and must not commit it
    * @return what happened; never {@code null}

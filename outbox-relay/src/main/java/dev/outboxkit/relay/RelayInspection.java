@@ -209,20 +209,27 @@ public final class RelayInspection {
    * database that cannot be reached throws.
    */
   public List<Check> check() {
-    return check(POLLING_ROLE, POLLING_ROLE_SCRIPT);
+    return check(POLLING_ROLE, POLLING_ROLE_SCRIPT, true);
   }
 
-  private List<Check> check(String role, String roleScript) {
+  /**
+   * @param pollingTables whether the lease and member tables are checked: the polling relay's,
+   *     which the CDC relay neither uses nor may read under its shipped role ({@code
+   *     outboxkit_cdc_relay})
+   */
+  private List<Check> check(String role, String roleScript, boolean pollingTables) {
     return read(
         "Could not check the outbox " + outbox,
         c -> {
           List<Check> checks = new ArrayList<>();
           checks.add(
               check("outbox table " + outbox, () -> OutboxSchema.verify(c, dialect, outbox)));
-          checks.add(
-              check(
-                  "relay tables " + leases + ", " + members,
-                  () -> RelaySchema.verify(c, dialect, leases, members)));
+          if (pollingTables) {
+            checks.add(
+                check(
+                    "relay tables " + leases + ", " + members,
+                    () -> RelaySchema.verify(c, dialect, leases, members)));
+          }
           OutboxTable audit = AuditSchema.table(outbox);
           Check table = check("audit table " + audit, () -> AuditSchema.verify(c, dialect, audit));
           checks.add(table);
@@ -233,16 +240,17 @@ public final class RelayInspection {
   }
 
   /**
-   * The checks a CDC relay runs before it starts: those of {@link #check()}, then the CDC ones of
-   * {@code CdcChecks} (the CDC URL and connection, the server and its connector, {@code wal_level}
-   * or the binlog settings, the replication privilege, the publication and slot, the state table).
-   * Reads only: what {@code auto-create} would create is reported, not created.
+   * The checks a CDC relay runs before it starts: those of {@link #check()} but the lease tables
+   * (the polling relay's, which the CDC relay does not use and its role may not read), then the CDC
+   * ones of {@code CdcChecks} (the CDC URL and connection, the server and its connector, {@code
+   * wal_level} or the binlog settings, the replication privilege, the publication and slot, the
+   * state table). Reads only: what {@code auto-create} would create is reported, not created.
    *
    * @param cdc the CDC options as the relay uses them
    * @since 0.9
    */
   public List<Check> check(CdcOptions cdc) {
-    List<Check> checks = new ArrayList<>(check(CDC_ROLE, CDC_ROLE_SCRIPT));
+    List<Check> checks = new ArrayList<>(check(CDC_ROLE, CDC_ROLE_SCRIPT, false));
     try {
       checks.addAll(RelayFactory.cdcChecks(dataSource, dialect, outbox, cdc));
     } catch (SQLException e) {

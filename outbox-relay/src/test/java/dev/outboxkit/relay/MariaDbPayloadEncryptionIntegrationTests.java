@@ -1,6 +1,7 @@
 package dev.outboxkit.relay;
 
 import dev.outboxkit.test.TestDatabaseExtension;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
@@ -13,5 +14,15 @@ class MariaDbPayloadEncryptionIntegrationTests extends PayloadEncryptionContract
   @Override
   TestDatabaseExtension db() {
     return db;
+  }
+
+  /**
+   * Issue 20: in CDC mode on the binlog too, an encrypted event that cannot be sent is parked as
+   * its ciphertext, never dropped, while other keys flow; its replay still decrypts.
+   */
+  @Test
+  void inCdcModeAParkedEncryptedEventIsKeptWhileOtherKeysFlowAndItsReplayStillDecrypts()
+      throws Exception {
+    cdcParksAnEncryptedEventItCannotSendAndItsReplayStillDecrypts();
   }
 }

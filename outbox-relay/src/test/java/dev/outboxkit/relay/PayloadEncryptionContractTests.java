@@ -3,7 +3,12 @@ package dev.outboxkit.relay;
 import static dev.outboxkit.relay.RelayTestSupport.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.core.read.ListAppender;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
@@ -19,6 +24,7 @@ import dev.outboxkit.outbox.PayloadIntegrityException;
 import dev.outboxkit.outbox.crypto.TinkPayloadCodec;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.outbox.spi.PayloadCodec;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.spi.TopicRouter;
@@ -31,6 +37,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +48,7 @@ import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Payload encryption end to end on a real database and broker: the outbox column and the Kafka
@@ -287,5 +295,132 @@ abstract class PayloadEncryptionContractTests {
 
   static String text(byte[] bytes) {
     return new String(bytes, StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * Issue 20, the CDC variant of the polling park test: in CDC mode an encrypted event that cannot
+   * be sent (its topic does not exist) is parked as its stored ciphertext, never dropped, while the
+   * next events of other keys flow on; nothing shows the plaintext, and a replay once the topic
+   * exists sends the ciphertext byte for byte, which still decrypts. The relay never decrypts, so a
+   * tampered ciphertext travels the same way and is caught by the consumer ({@link
+   * #bothRelaysDeliverCiphertextUnchangedAndTheInboxReadsPlaintextAcrossARotation}). Run by the
+   * PostgreSQL (WAL) and MariaDB (binlog) subclasses.
+   */
+  void cdcParksAnEncryptedEventItCannotSendAndItsReplayStillDecrypts() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dev.outboxkit.relay.cdc.CdcSchema.create(
+          c, dialect, dev.outboxkit.outbox.OutboxTable.of("outbox_cdc_state"));
+      s.execute("DELETE FROM outbox_event");
+    }
+    AeadConfig.register();
+    TinkPayloadCodec codec =
+        TinkPayloadCodec.of(KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM));
+    long suffix = System.nanoTime() % 100_000;
+    String missing = "CdcParked" + suffix;
+    String flowing = "CdcFlowing" + suffix;
+    kafka.createTopic(flowing, 1);
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Logger root = (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    root.addAppender(logs);
+    try {
+      OutboxRelay relay =
+          started(
+              RelayTestSupport.fastRelay(db().dataSource(), kafka.bootstrapServers())
+                  .maxAttempts(3)
+                  .retryBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(1))
+                  .cdc(
+                      dev.outboxkit.relay.cdc.CdcOptions.builder(
+                              db().database().jdbcUrl(),
+                              db().database().username(),
+                              db().database().password())
+                          // Not crypto_cdc: the state table keeps that engine's offset, whose slot
+                          // the other test drops when it ends.
+                          .name("crypto_cdc_park")
+                          .autoCreate(true)
+                          .deletePublished(false)
+                          .heartbeatInterval(Duration.ofMillis(500))
+                          .build()));
+      OutboxEvent parked = append(tx, dialect, codec, missing, "card-parked");
+      List<OutboxEvent> next = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        next.add(append(tx, dialect, codec, flowing, "card-next-" + i));
+      }
+      byte[] ciphertext = storedPayloads(dialect).get(parked.id().toString());
+
+      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), flowing)) {
+        List<ConsumerRecord<byte[], byte[]>> flowed = reader.readAtLeast(3, Duration.ofSeconds(90));
+        for (OutboxEvent event : next) {
+          ConsumerRecord<byte[], byte[]> r = record(flowed, event);
+          assertThat(codec.decode(PayloadCodec.Context.of(event), headers(r), r.value()))
+              .isEqualTo(json(event.aggregateId()));
+        }
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> relay.parkedEvents().count() == 1);
+      assertThat(relay.parkedEvents().list(10).get(0).id()).isEqualTo(parked.id());
+      assertThat(storedPayloads(dialect).get(parked.id().toString()))
+          .as("the parked row keeps the ciphertext")
+          .isEqualTo(ciphertext);
+      assertThat(parkedRowText(parked)).doesNotContain(PAN);
+      assertThat(relay.parkedEvents().list(10).toString()).doesNotContain(PAN);
+      assertThat(relay.status().toString()).doesNotContain(PAN);
+      assertThat(relay.status().state()).isEqualTo(RelayStatus.State.RUNNING);
+
+      kafka.createTopic(missing, 1);
+      try (KafkaReader reader = new KafkaReader(kafka.bootstrapServers(), missing)) {
+        assertThat(relay.parkedEvents().replay(List.of(parked.id()))).isOne();
+        ConsumerRecord<byte[], byte[]> replayed =
+            record(reader.readAtLeast(1, Duration.ofSeconds(60)), parked);
+        assertThat(replayed.value()).isEqualTo(ciphertext);
+        assertThat(headers(replayed))
+            .containsEntry(OutboxHeaders.PAYLOAD_ENCODING, TinkPayloadCodec.ENCODING)
+            .containsEntry(OutboxHeaders.KEY_ID, codec.primaryKeyId());
+        assertThat(
+                codec.decode(PayloadCodec.Context.of(parked), headers(replayed), replayed.value()))
+            .isEqualTo(json("card-parked"));
+      }
+    } finally {
+      root.detachAppender(logs);
+    }
+    List<String> leaks = new ArrayList<>();
+    for (ILoggingEvent e : List.copyOf(logs.list)) {
+      String line = e.getFormattedMessage() + throwableText(e.getThrowableProxy());
+      if (line.contains(PAN)) {
+        leaks.add(line);
+      }
+    }
+    assertThat(leaks).as("log lines quoting the plaintext").isEmpty();
+  }
+
+  /** Every column of the event's row, as text (binary columns decoded byte for byte). */
+  String parkedRowText(OutboxEvent event) throws SQLException {
+    StringBuilder text = new StringBuilder();
+    try (Connection c = db().dataSource().getConnection();
+        PreparedStatement s = c.prepareStatement("SELECT * FROM outbox_event WHERE id = ?")) {
+      OutboxDialect.detect(c).setUuid(s, 1, event.id());
+      try (ResultSet rs = s.executeQuery()) {
+        assertThat(rs.next()).as("the parked row").isTrue();
+        for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+          Object value = rs.getObject(i);
+          text.append(rs.getMetaData().getColumnName(i))
+              .append('=')
+              .append(value instanceof byte[] bytes ? text(bytes) : String.valueOf(value))
+              .append('\n');
+        }
+      }
+    }
+    assertThat(text).contains("DEAD");
+    return text.toString();
+  }
+
+  static String throwableText(IThrowableProxy proxy) {
+    StringBuilder text = new StringBuilder();
+    for (IThrowableProxy p = proxy; p != null; p = p.getCause()) {
+      text.append(' ').append(p.getClassName()).append(": ").append(p.getMessage());
+    }
+    return text.toString();
   }
 }

@@ -18,7 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
-import java.util.Set;
+import java.util.Objects;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -66,7 +66,11 @@ public final class DefaultIdempotency implements Idempotency {
     if (fingerprint == null || fingerprint.isEmpty() || fingerprint.length() > 255) {
       throw new InvalidIdempotencyKeyException("fingerprint must be 1 to 255 characters");
     }
-    Fingerprints fingerprints = new Fingerprints(fingerprint, Set.copyOf(earlierFingerprints));
+    // Not copied here: a caller may compute them lazily (the HTTP filter's HMACs under previous
+    // keys), and they are read only when a stored fingerprint is not the current one.
+    Fingerprints fingerprints =
+        new Fingerprints(
+            fingerprint, Objects.requireNonNull(earlierFingerprints, "earlierFingerprints"));
     IdempotencyOutcome<T> outcome;
     try {
       outcome =
@@ -181,7 +185,7 @@ public final class DefaultIdempotency implements Idempotency {
   }
 
   /** The request's fingerprint now, and as it was computed before a key rotation. */
-  private record Fingerprints(String current, Set<String> earlier) {
+  private record Fingerprints(String current, Collection<String> earlier) {
     boolean matches(String stored) {
       return stored.equals(current) || earlier.contains(stored);
     }

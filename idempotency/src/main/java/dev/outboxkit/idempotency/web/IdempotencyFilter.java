@@ -15,6 +15,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -224,7 +225,7 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
   private void run(
       IdempotencyKey key,
       String fingerprint,
-      List<String> earlierFingerprints,
+      Collection<String> earlierFingerprints,
       HttpServletRequest request,
       HttpServletResponse response,
       FilterChain chain)

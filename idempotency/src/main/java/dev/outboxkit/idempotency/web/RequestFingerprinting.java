@@ -24,10 +24,11 @@ import org.jspecify.annotations.Nullable;
  * the HMAC key without answering retries of keys stored before the change with 422, keep the old
  * key in the ring: {@code hmacSha256(newKey).withPreviousKeys(List.of(oldKey))}. New fingerprints
  * use the current key only; a stored fingerprint is also accepted when it matches the request under
- * one of the previous keys (every key of the ring is tried, so nothing about the key is stored).
- * Keep a previous key for at least the key table's time to live after the rotation; once it is
- * removed, retries of keys stored under it get 422 until they expire, exactly as without a ring. No
- * key ever appears in {@link #toString()} or in an exception message. Thread-safe.
+ * one of the previous keys (every key of the ring is tried, so nothing about the key is stored;
+ * those HMACs are computed only when the stored fingerprint is not the current one). Keep a
+ * previous key for at least the key table's time to live after the rotation; once it is removed,
+ * retries of keys stored under it get 422 until they expire, exactly as without a ring. No key ever
+ * appears in {@link #toString()} or in an exception message. Thread-safe.
  *
  * @since 0.1.0
  */
@@ -77,8 +78,8 @@ public final class RequestFingerprinting {
    *
    * @param previousKeys the earlier keys, newest first, each at least {@value #MIN_KEY_BYTES}
    *     bytes; copied
-   * @throws IllegalArgumentException when a key is too short (the message names its position, never
-   *     the key)
+   * @throws IllegalArgumentException when the list or a key is {@code null}, or a key is too short
+   *     (the message names the property and the position, never the key)
    * @throws IllegalStateException when this is plain SHA-256, which has no key to rotate
    */
   public RequestFingerprinting withPreviousKeys(List<byte[]> previousKeys) {
@@ -86,11 +87,18 @@ public final class RequestFingerprinting {
       throw new IllegalStateException(
           "plain SHA-256 fingerprints use no key, so there are no previous keys to accept");
     }
+    if (previousKeys == null) {
+      throw missingKeys();
+    }
     List<RequestFingerprinting> ring = new java.util.ArrayList<>(previousKeys.size());
     for (int i = 0; i < previousKeys.size(); i++) {
+      byte[] previousKey = previousKeys.get(i);
+      if (previousKey == null) {
+        throw missingKey(i);
+      }
       ring.add(
           new RequestFingerprinting(
-              secret("previous fingerprint key #" + (i + 1), previousKeys.get(i)), List.of()));
+              secret("previous fingerprint key #" + (i + 1), previousKey), List.of()));
     }
     return new RequestFingerprinting(key, List.copyOf(ring));
   }
@@ -102,10 +110,40 @@ public final class RequestFingerprinting {
    *     in UTF-8
    */
   public RequestFingerprinting withPreviousTextKeys(List<String> previousKeys) {
-    return withPreviousKeys(
-        previousKeys.stream()
-            .map(k -> k == null ? new byte[0] : k.getBytes(StandardCharsets.UTF_8))
-            .toList());
+    if (previousKeys == null) {
+      throw missingKeys();
+    }
+    List<byte[]> keys = new java.util.ArrayList<>(previousKeys.size());
+    for (int i = 0; i < previousKeys.size(); i++) {
+      String previousKey = previousKeys.get(i);
+      if (previousKey == null) {
+        throw missingKey(i);
+      }
+      keys.add(previousKey.getBytes(StandardCharsets.UTF_8));
+    }
+    return withPreviousKeys(keys);
+  }
+
+  /**
+   * The property the keys usually come from, named so that an operator who left it empty in a
+   * secret store finds it; the message never shows a key.
+   */
+  private static final String PREVIOUS_KEYS_PROPERTY =
+      "outbox.idempotency.http.fingerprint.previous-keys";
+
+  private static IllegalArgumentException missingKeys() {
+    return new IllegalArgumentException(
+        PREVIOUS_KEYS_PROPERTY + " must not be null; pass an empty list for no previous keys");
+  }
+
+  private static IllegalArgumentException missingKey(int index) {
+    return new IllegalArgumentException(
+        PREVIOUS_KEYS_PROPERTY
+            + "["
+            + index
+            + "] (previous fingerprint key #"
+            + (index + 1)
+            + ") is missing (null)");
   }
 
   /** Whether this is keyed (HMAC). */

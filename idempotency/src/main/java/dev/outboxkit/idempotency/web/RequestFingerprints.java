@@ -4,10 +4,14 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.AbstractCollection;
+import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What identifies a request for its idempotency key: a digest ({@link RequestFingerprinting},
@@ -48,11 +52,55 @@ final class RequestFingerprints {
 
   /**
    * The same request's fingerprints under the previous keys of a rotated HMAC key, newest first;
-   * empty without rotation.
+   * empty without rotation. Computed on first use and then kept: they are needed only when a stored
+   * fingerprint is not the current one (a key stored before the rotation, or a mismatch), so the
+   * usual request pays for no HMAC beyond the current key's.
    */
-  static List<String> underPreviousKeys(
+  static Collection<String> underPreviousKeys(
       RequestFingerprinting algorithm, Function<RequestFingerprinting, String> fingerprint) {
-    return algorithm.previous().stream().map(fingerprint).toList();
+    List<RequestFingerprinting> previous = algorithm.previous();
+    if (previous.isEmpty()) {
+      return List.of();
+    }
+    return new Lazy(previous, fingerprint);
+  }
+
+  /** The earlier fingerprints, computed when first read. Used by one request's thread. */
+  private static final class Lazy extends AbstractCollection<String> {
+    private final List<RequestFingerprinting> previous;
+    private final Function<RequestFingerprinting, String> fingerprint;
+    private @Nullable List<String> computed;
+
+    Lazy(
+        List<RequestFingerprinting> previous, Function<RequestFingerprinting, String> fingerprint) {
+      this.previous = previous;
+      this.fingerprint = fingerprint;
+    }
+
+    private List<String> computed() {
+      List<String> result = computed;
+      if (result == null) {
+        result = previous.stream().map(fingerprint).toList();
+        computed = result;
+      }
+      return result;
+    }
+
+    @Override
+    public Iterator<String> iterator() {
+      return computed().iterator();
+    }
+
+    @Override
+    public int size() {
+      // Known without computing any HMAC.
+      return previous.size();
+    }
+
+    @Override
+    public boolean contains(Object o) {
+      return computed().contains(o);
+    }
   }
 
   /** Method, path and query; none of them can hold a raw newline. */

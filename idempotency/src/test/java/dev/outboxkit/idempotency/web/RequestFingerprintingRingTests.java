@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.mock.web.MockHttpServletRequest;
@@ -79,6 +80,24 @@ class RequestFingerprintingRingTests {
         .hasMessage("previous fingerprint key #2 must have at least 32 bytes but has 16")
         .message()
         .doesNotContain("short-old-secret");
+  }
+
+  @Test
+  void missingPreviousKeysAreRefusedNamingThePropertyNotWithANullPointer() {
+    RequestFingerprinting current = RequestFingerprinting.hmacSha256(KEY_B);
+    String property = "outbox.idempotency.http.fingerprint.previous-keys";
+    assertThatThrownBy(() -> current.withPreviousKeys(null))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(property + " must not be null; pass an empty list for no previous keys");
+    assertThatThrownBy(() -> current.withPreviousTextKeys(null))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(property + " must not be null; pass an empty list for no previous keys");
+    assertThatThrownBy(() -> current.withPreviousKeys(Arrays.asList(KEY_A.getBytes(), null)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(property + "[1] (previous fingerprint key #2) is missing (null)");
+    assertThatThrownBy(() -> current.withPreviousTextKeys(Arrays.asList(null, KEY_A)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(property + "[0] (previous fingerprint key #1) is missing (null)");
   }
 
   @Test

@@ -55,7 +55,9 @@ public final class AuditAccess {
    * @param audit the audit table
    * @throws IllegalStateException when the user may not append, naming the table, the grant and the
    *     script
-   * @throws SQLException when the probe's transaction cannot be rolled back
+   * @throws SQLException when the probe fails for another reason than a missing grant, or the
+   *     rollback of a passed probe fails. A rollback that fails after a failed probe (a broken
+   *     connection) never replaces the probe's error: it is attached to it as suppressed
    */
   public static void probe(
       Connection c, OutboxDialect dialect, OutboxTable audit, String role, String roleScript)
@@ -77,39 +79,67 @@ public final class AuditAccess {
               + " WHERE 1 = 0");
     } catch (SQLException e) {
       if (!dialect.isPermissionDenied(e)) {
-        // A lock timeout, a lost connection, a cancelled statement: no verdict on the grant, so
-        // say what happened instead of sending the operator to rerun a role script.
-        throw new SQLException(
-            "Could not check the audit table "
-                + audit
-                + " at start-up: the probe insert failed with SQLSTATE "
-                + e.getSQLState()
-                + " ("
-                + e.getMessage()
-                + "), which is not a missing privilege",
-            e.getSQLState(),
-            e.getErrorCode(),
-            e);
+        throw rolledBack(c, noVerdict(e, audit));
       }
-      throw new IllegalStateException(
-          "The relay's database user may not append to the audit table "
-              + audit
-              + " ("
-              + e.getMessage()
-              + "). Replays, purges and the parked retention record each operation there in the"
-              + " same transaction, and would fail. Grant SELECT, INSERT ON "
-              + table
-              + " to the relay's user: run dev/outboxkit/roles/"
-              + dialect.name()
-              + "/"
-              + roleScript
-              + " from outbox-relay again (role "
-              + role
-              + ") and grant that role to the user; see docs/roles.md.",
-          e);
-    } finally {
+      throw rolledBack(c, notGranted(e, dialect, audit, role, roleScript));
+    } catch (RuntimeException e) {
+      throw rolledBack(c, e);
+    }
+    // The probe passed: a failing rollback is the error now, so nothing hides it.
+    c.rollback();
+    c.setAutoCommit(true);
+  }
+
+  /**
+   * A lock timeout, a lost connection, a cancelled statement: no verdict on the grant, so say what
+   * happened instead of sending the operator to rerun a role script.
+   */
+  private static SQLException noVerdict(SQLException e, OutboxTable audit) {
+    return new SQLException(
+        "Could not check the audit table "
+            + audit
+            + " at start-up: the probe insert failed with SQLSTATE "
+            + e.getSQLState()
+            + " ("
+            + e.getMessage()
+            + "), which is not a missing privilege",
+        e.getSQLState(),
+        e.getErrorCode(),
+        e);
+  }
+
+  private static IllegalStateException notGranted(
+      SQLException e, OutboxDialect dialect, OutboxTable audit, String role, String roleScript) {
+    return new IllegalStateException(
+        "The relay's database user may not append to the audit table "
+            + audit
+            + " ("
+            + e.getMessage()
+            + "). Replays, purges and the parked retention record each operation there in the"
+            + " same transaction, and would fail. Grant SELECT, INSERT ON "
+            + audit.qualifiedName()
+            + " to the relay's user: run dev/outboxkit/roles/"
+            + dialect.name()
+            + "/"
+            + roleScript
+            + " from outbox-relay again (role "
+            + role
+            + ") and grant that role to the user; see docs/roles.md.",
+        e);
+  }
+
+  /**
+   * Rolls the probe back after it failed and returns the failure to throw: when the rollback (or
+   * restoring auto-commit) fails too, typically because the connection broke, that failure is
+   * attached as suppressed instead of replacing why the probe failed.
+   */
+  private static <E extends Exception> E rolledBack(Connection c, E failure) {
+    try {
       c.rollback();
       c.setAutoCommit(true);
+    } catch (SQLException rollback) {
+      failure.addSuppressed(rollback);
     }
+    return failure;
   }
 }

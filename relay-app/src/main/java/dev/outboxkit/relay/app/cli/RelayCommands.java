@@ -42,6 +42,9 @@ final class RelayCommands {
       Output out = cli.output(json);
       RelayInspection inspection = cli.session().inspection();
       Backlog backlog = inspection.backlog();
+      if (cli.session().cdcOptions() != null) {
+        return cdcStatus(out, backlog);
+      }
       Leases leases = inspection.leases();
       Map<String, Integer> owned = new TreeMap<>();
       int free = 0;
@@ -52,15 +55,7 @@ final class RelayCommands {
           owned.merge(lease.owner(), 1, Integer::sum);
         }
       }
-      out.line("Database time    %s", backlog.databaseNow());
-      out.line(
-          "Pending events   %d (oldest %s)",
-          backlog.pending(), Output.age(backlog.oldestPending()));
-      out.line(
-          "Parked events    %d (oldest %s)%s",
-          backlog.parked(),
-          Output.age(backlog.oldestParked()),
-          backlog.parked() > 0 ? ": see 'parked groups'" : "");
+      printBacklog(out, backlog);
       out.line("Partitions       %d, %d unowned or expired", leases.leases().size(), free);
       out.line("");
       List<List<String>> rows = new ArrayList<>();
@@ -73,12 +68,7 @@ final class RelayCommands {
                 m.sessionLock() ? "yes" : "no"));
       }
       out.table(List.of("INSTANCE", "PARTITIONS", "LAST HEARTBEAT", "SESSION LOCK"), rows);
-      Map<String, Object> doc = new LinkedHashMap<>();
-      doc.put("databaseTime", backlog.databaseNow().toString());
-      doc.put("pending", backlog.pending());
-      doc.put("oldestPendingSeconds", seconds(backlog.oldestPending()));
-      doc.put("parked", backlog.parked());
-      doc.put("oldestParkedSeconds", seconds(backlog.oldestParked()));
+      Map<String, Object> doc = backlogDocument(backlog, "polling");
       doc.put("partitions", leases.leases().size());
       doc.put("unownedPartitions", free);
       List<Map<String, Object>> instances = new ArrayList<>();
@@ -94,11 +84,50 @@ final class RelayCommands {
       out.document(doc);
       return ExitCodes.OK;
     }
+
+    /**
+     * In CDC mode: the backlog and the parked events only. The partition leases are the polling
+     * relay's, which the CDC relay does not use and its shipped role ({@code outboxkit_cdc_relay})
+     * may not read; its own lease and slot are shown by its health endpoint.
+     */
+    private static int cdcStatus(Output out, Backlog backlog) {
+      printBacklog(out, backlog);
+      out.line(
+          "Mode             cdc (outbox.relay.mode): the CDC relay's lease and slot are in its"
+              + " /actuator/health");
+      out.document(backlogDocument(backlog, "cdc"));
+      return ExitCodes.OK;
+    }
+
+    private static void printBacklog(Output out, Backlog backlog) {
+      out.line("Database time    %s", backlog.databaseNow());
+      out.line(
+          "Pending events   %d (oldest %s)",
+          backlog.pending(), Output.age(backlog.oldestPending()));
+      out.line(
+          "Parked events    %d (oldest %s)%s",
+          backlog.parked(),
+          Output.age(backlog.oldestParked()),
+          backlog.parked() > 0 ? ": see 'parked groups'" : "");
+    }
+
+    private static Map<String, Object> backlogDocument(Backlog backlog, String mode) {
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("mode", mode);
+      doc.put("databaseTime", backlog.databaseNow().toString());
+      doc.put("pending", backlog.pending());
+      doc.put("oldestPendingSeconds", seconds(backlog.oldestPending()));
+      doc.put("parked", backlog.parked());
+      doc.put("oldestParkedSeconds", seconds(backlog.oldestParked()));
+      return doc;
+    }
   }
 
   @Command(
       name = "leases",
-      description = "Every partition's lease (owner, epoch, expiry) and every relay instance.")
+      description =
+          "Every partition's lease (owner, epoch, expiry) and every relay instance; polling mode"
+              + " only (a CDC relay holds no partition lease).")
   static final class LeasesCommand implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -110,6 +139,13 @@ final class RelayCommands {
     @Override
     public Integer call() {
       Output out = cli.output(json);
+      if (cli.session().cdcOptions() != null) {
+        // The CDC relay's shipped role may not read these tables, and a CDC relay holds none.
+        throw new IllegalArgumentException(
+            "partition leases belong to the polling relay, and this is configured for CDC"
+                + " (outbox.relay.mode=cdc): the CDC relay holds one lease, shown with its slot"
+                + " in its /actuator/health; 'status' shows the backlog");
+      }
       Leases leases = cli.session().inspection().leases();
       List<List<String>> rows = new ArrayList<>();
       List<Map<String, Object>> docs = new ArrayList<>();
@@ -160,9 +196,9 @@ final class RelayCommands {
   @Command(
       name = "check",
       description =
-          "The relay's start-up checks, printable before a deploy: outbox, lease and audit tables"
-              + " with every column, and no pending event beyond outbox.store.partitions; in CDC"
-              + " mode also the CDC connection, wal_level or the binlog settings, the replication"
+          "The relay's start-up checks, printable before a deploy: outbox, lease (polling mode"
+              + " only) and audit tables with every column, and no pending event beyond"
+              + " outbox.store.partitions; in CDC mode also the CDC connection, wal_level or the binlog settings, the replication"
               + " privilege, the publication and slot, and the CDC state table.")
   static final class CheckCommand implements Callable<Integer> {
     private final CliContext cli;
