@@ -91,10 +91,10 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   /**
    * Chaos run (MariaDB CDC, seed 1934, main 464cc26): the server dropped the binlog connection
    * ({@code KILL}, as a failover, a proxy restart or an operator does) and the engine read nothing
-   * for over 60 s while its relay kept the lease, so no standby took over. A killed binlog dump ends
-   * the stream without an error: Debezium's binlog client fails nothing and only its keep-alive
-   * thread reconnects, after {@code connect.keep.alive.interval.ms} (one minute by default) without
-   * an event. An event written after the kill must be published within seconds.
+   * for over 60 s while its relay kept the lease, so no standby took over. A killed binlog dump
+   * ends the stream without an error: Debezium's binlog client fails nothing and only its
+   * keep-alive thread reconnects, after {@code connect.keep.alive.interval.ms} (one minute by
+   * default) without an event. An event written after the kill must be published within seconds.
    */
   @Test
   void anEventWrittenAfterTheBinlogConnectionWasKilledIsPublishedWithinSeconds() throws Exception {
