@@ -89,6 +89,43 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   }
 
   /**
+   * Chaos run (MariaDB CDC, seed 1934, main 464cc26): the server dropped the binlog connection
+   * ({@code KILL}, as a failover, a proxy restart or an operator does) and the engine read nothing
+   * for over 60 s while its relay kept the lease, so no standby took over. A killed binlog dump
+   * ends the stream without an error: Debezium's binlog client fails nothing and only its
+   * keep-alive thread reconnects, after {@code connect.keep.alive.interval.ms} (one minute by
+   * default) without an event. An event written after the kill must be published within seconds.
+   */
+  @Test
+  void anEventWrittenAfterTheBinlogConnectionWasKilledIsPublishedWithinSeconds() throws Exception {
+    OutboxRelay relay = startRelay();
+    awaitStreaming();
+    List<Long> dumps = new java.util.ArrayList<>();
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      // Only this class's engines read the binlog now (CdcTestLocks.BINLOG_CLIENTS).
+      try (java.sql.ResultSet rs =
+          s.executeQuery(
+              "SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'")) {
+        while (rs.next()) {
+          dumps.add(rs.getLong(1));
+        }
+      }
+      assertThat(dumps).as("the engine's binlog dump on the server").isNotEmpty();
+      for (long id : dumps) {
+        s.execute("KILL " + id);
+      }
+    }
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "after-kill", "AfterKill", "0")));
+    try (KafkaReader reader = reader(topic)) {
+      assertThat(reader.readAtLeast(1, Duration.ofSeconds(30)))
+          .as("published within 30 s of the binlog connection's kill")
+          .hasSize(1);
+    }
+    assertThat(relay.status().lastError()).isNull();
+  }
+
+  /**
    * Issue 12: a {@code jdbc:mysql:} URL (MySQL Connector/J) that reaches MariaDB gets the MariaDB
    * connector (the MySQL connector fails on MariaDB's binlog status statement).
    */
