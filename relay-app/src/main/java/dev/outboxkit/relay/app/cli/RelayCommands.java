@@ -2,10 +2,13 @@ package dev.outboxkit.relay.app.cli;
 
 import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.RelayInspection.Backlog;
+import dev.outboxkit.relay.RelayInspection.CdcEngine;
+import dev.outboxkit.relay.RelayInspection.CdcState;
 import dev.outboxkit.relay.RelayInspection.Check;
 import dev.outboxkit.relay.RelayInspection.Lease;
 import dev.outboxkit.relay.RelayInspection.Leases;
 import dev.outboxkit.relay.RelayInspection.Member;
+import dev.outboxkit.relay.RelayInspection.ReplicationSlot;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,9 +29,9 @@ final class RelayCommands {
   @Command(
       name = "status",
       description =
-          "Backlog (pending events and the oldest one's age), parked events, and who owns how many"
-              + " partitions. Circuit state and CDC slot are per relay process: see its"
-              + " /actuator/health and metrics.")
+          "Backlog (pending events and the oldest one's age), parked events, who owns how many"
+              + " partitions, and in CDC mode the engine's owner and its slot's retained WAL (see"
+              + " 'cdc'). The circuit state is per relay process: see its /actuator/health.")
   static final class Status implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -62,6 +65,19 @@ final class RelayCommands {
           Output.age(backlog.oldestParked()),
           backlog.parked() > 0 ? ": see 'parked groups'" : "");
       out.line("Partitions       %d, %d unowned or expired", leases.leases().size(), free);
+      CdcOptions cdc = cli.session().cdcOptions();
+      Map<String, Object> cdcDoc = null;
+      if (cdc != null) {
+        CdcState state = inspection.cdc(cdc);
+        String line = cdcLine(state, cdc.name());
+        out.line("CDC engine       %s", line);
+        cdcDoc = new LinkedHashMap<>();
+        cdcDoc.put("name", cdc.name());
+        cdcDoc.put("owner", state.engine() == null ? null : state.engine().owner());
+        cdcDoc.put("epoch", state.engine() == null ? null : state.engine().epoch());
+        ReplicationSlot slot = slot(state, cdc.name());
+        cdcDoc.put("slotRetainedBytes", slot == null ? null : slot.retainedBytes());
+      }
       out.line("");
       List<List<String>> rows = new ArrayList<>();
       for (Member m : leases.members()) {
@@ -81,6 +97,9 @@ final class RelayCommands {
       doc.put("oldestParkedSeconds", seconds(backlog.oldestParked()));
       doc.put("partitions", leases.leases().size());
       doc.put("unownedPartitions", free);
+      if (cdcDoc != null) {
+        doc.put("cdc", cdcDoc);
+      }
       List<Map<String, Object>> instances = new ArrayList<>();
       for (Member m : leases.members()) {
         Map<String, Object> i = new LinkedHashMap<>();
@@ -195,6 +214,41 @@ final class RelayCommands {
       out.document(doc);
       return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
     }
+  }
+
+  /** The engine's owner and epoch, and its slot's retained WAL where the database has slots. */
+  private static String cdcLine(CdcState state, String name) {
+    CdcEngine engine = state.engine();
+    String owner =
+        engine == null
+            ? String.valueOf(state.note())
+            : name
+                + ": "
+                + (engine.owner() == null || engine.expired()
+                    ? "no owner"
+                    : "owner " + Output.cut(engine.owner(), 60))
+                + " (epoch "
+                + engine.epoch()
+                + ")";
+    if (state.slots() == null) {
+      return owner;
+    }
+    ReplicationSlot slot = slot(state, name);
+    return owner
+        + (slot == null
+            ? ", slot absent"
+            : ", slot "
+                + (slot.active() ? "active" : "inactive")
+                + ", retains "
+                + CdcCommand.bytes(slot.retainedBytes())
+                + " of WAL");
+  }
+
+  private static @Nullable ReplicationSlot slot(CdcState state, String name) {
+    List<ReplicationSlot> slots = state.slots();
+    return slots == null
+        ? null
+        : slots.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
   }
 
   private static String heartbeat(Member m, Leases leases) {
