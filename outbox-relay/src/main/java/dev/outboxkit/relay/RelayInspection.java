@@ -337,7 +337,7 @@ public final class RelayInspection {
   public CdcState cdc(@Nullable CdcOptions cdc) {
     return read(
         "Could not read the CDC state of " + outbox,
-        c -> dev.outboxkit.relay.internal.cdc.CdcRelays.state(c, dialect, cdc));
+        c -> RelayFactory.cdcState(c, dialect, cdc));
   }
 
   /** The backlog and parked events now. */
