@@ -50,6 +50,14 @@ final class RelayFactory {
     return dev.outboxkit.relay.internal.cdc.CdcRelays.checks(dataSource, dialect, outbox, options);
   }
 
+  static RelayInspection.CdcState cdcState(
+      java.sql.Connection c,
+      dev.outboxkit.outbox.spi.OutboxDialect dialect,
+      @org.jspecify.annotations.Nullable CdcOptions options)
+      throws java.sql.SQLException {
+    return dev.outboxkit.relay.internal.cdc.CdcRelays.state(c, dialect, options);
+  }
+
   static void checkProducerProperties(Map<String, Object> producerProperties) {
     checkProducerProperty(producerProperties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     checkProducerProperty(producerProperties, ProducerConfig.ACKS_CONFIG, "all", "-1");

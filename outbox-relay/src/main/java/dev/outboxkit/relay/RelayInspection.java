@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.UUID;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
@@ -163,6 +164,181 @@ public final class RelayInspection {
    * @param detail what is wrong and what to do, or what was found
    */
   public record Check(String name, boolean ok, String detail) {}
+
+  /**
+   * The pending events of one partition.
+   *
+   * @param partition the outbox partition
+   * @param pending its pending events
+   * @param failing those of them that failed at least once ({@code attempts > 0})
+   * @param oldest the oldest one's creation time
+   * @param maxAttempts the most attempts of any of them
+   * @param nextAttemptAt the latest next attempt of a failed one, or {@code null} when none
+   * @since 0.9
+   */
+  public record PartitionBacklog(
+      int partition,
+      long pending,
+      long failing,
+      @Nullable Instant oldest,
+      int maxAttempts,
+      @Nullable Instant nextAttemptAt) {}
+
+  /**
+   * Which pending events {@link #pending(PendingFilter, int)} lists; {@code null} means any.
+   *
+   * @param partition only this partition
+   * @param eventType only this event type
+   * @param aggregateType only this aggregate type
+   * @param failingOnly only events that failed at least once
+   * @since 0.9
+   */
+  public record PendingFilter(
+      @Nullable Integer partition,
+      @Nullable String eventType,
+      @Nullable String aggregateType,
+      boolean failingOnly) {
+
+    /** Every pending event. */
+    public static PendingFilter all() {
+      return new PendingFilter(null, null, null, false);
+    }
+  }
+
+  /**
+   * One pending event, without its payload and headers.
+   *
+   * @param seq its append order
+   * @param id the event id
+   * @param aggregateType its aggregate type
+   * @param aggregateId its aggregate id (the Kafka key)
+   * @param eventType its event type
+   * @param partition its outbox partition
+   * @param createdAt when it was appended
+   * @param attempts failed attempts so far
+   * @param nextAttemptAt when it is tried again, or {@code null}
+   * @param lastError the last failure, or {@code null}
+   * @since 0.9
+   */
+  public record Pending(
+      long seq,
+      UUID id,
+      String aggregateType,
+      String aggregateId,
+      String eventType,
+      int partition,
+      Instant createdAt,
+      int attempts,
+      @Nullable Instant nextAttemptAt,
+      @Nullable String lastError) {}
+
+  /**
+   * The CDC engine's row in the CDC state table.
+   *
+   * @param name the engine name ({@code outbox.relay.cdc.name})
+   * @param owner the instance holding the engine's lease, or {@code null}
+   * @param epoch how often the lease changed owner
+   * @param expiresAt when the lease lapses unless renewed, or {@code null}
+   * @param updatedAt when the offsets were last stored, or {@code null}
+   * @param expired whether the lease lapsed already, by the database's clock
+   * @param position the position Debezium stored (binlog file and position, or LSN), or {@code
+   *     null} when none is stored there (never started, or offsets kept in Kafka)
+   * @since 0.9
+   */
+  public record CdcEngine(
+      String name,
+      @Nullable String owner,
+      long epoch,
+      @Nullable Instant expiresAt,
+      @Nullable Instant updatedAt,
+      boolean expired,
+      @Nullable String position) {}
+
+  /**
+   * A replication slot of the server (PostgreSQL).
+   *
+   * @param name the slot name
+   * @param plugin its output plugin (or its type for a physical slot)
+   * @param database its database, or {@code null} for a physical slot
+   * @param active whether a session streams from it now
+   * @param activePid that session's process id, or {@code null}
+   * @param restartLsn the oldest WAL position it needs
+   * @param confirmedFlushLsn what its consumer confirmed
+   * @param walStatus the server's {@code wal_status} (reserved, extended, unreserved, lost)
+   * @param retainedBytes WAL the server keeps for it, or {@code null} when unknown
+   * @since 0.9
+   */
+  public record ReplicationSlot(
+      String name,
+      String plugin,
+      @Nullable String database,
+      boolean active,
+      @Nullable Integer activePid,
+      @Nullable String restartLsn,
+      @Nullable String confirmedFlushLsn,
+      @Nullable String walStatus,
+      @Nullable Long retainedBytes) {}
+
+  /**
+   * What the database says about CDC.
+   *
+   * @param engineName the configured engine name, or {@code null} in polling mode
+   * @param engine the engine's row, or {@code null} (see {@code note})
+   * @param note why there is no engine row, or {@code null}
+   * @param slots every replication slot of the server, or {@code null} when the database has no
+   *     slots (MySQL, MariaDB: the binlog position is the engine's {@link CdcEngine#position()})
+   * @param databaseNow the database's clock when it was read
+   * @since 0.9
+   */
+  public record CdcState(
+      @Nullable String engineName,
+      @Nullable CdcEngine engine,
+      @Nullable String note,
+      @Nullable List<ReplicationSlot> slots,
+      Instant databaseNow) {}
+
+  /**
+   * The pending events of each partition that has any, by partition. Reads every pending row once
+   * (a grouped count); {@link #backlog()} is the cheap total.
+   *
+   * @since 0.9
+   */
+  public List<PartitionBacklog> pendingByPartition() {
+    return read(
+        "Could not read the pending events of " + outbox,
+        c -> new OutboxStats(dialect, outbox).byPartition(c));
+  }
+
+  /**
+   * At most {@code limit} pending events that match, oldest ({@code seq} order) first, without
+   * payload or headers.
+   *
+   * @throws IllegalArgumentException for a limit outside 1 to 1000
+   * @since 0.9
+   */
+  public List<Pending> pending(PendingFilter filter, int limit) {
+    Objects.requireNonNull(filter, "filter");
+    if (limit < 1 || limit > 1000) {
+      throw new IllegalArgumentException("limit must be 1 to 1000 but was " + limit);
+    }
+    return read(
+        "Could not list the pending events of " + outbox,
+        c -> new OutboxStats(dialect, outbox).pending(c, filter, limit));
+  }
+
+  /**
+   * The CDC engine's lease and stored position, and the server's replication slots with the WAL
+   * each retains. Reads only, on this inspection's data source (no CDC connection).
+   *
+   * @param cdc the CDC options as the relay uses them, or {@code null} in polling mode (then only
+   *     the slots, e.g. one left behind by a former CDC relay)
+   * @since 0.9
+   */
+  public CdcState cdc(@Nullable CdcOptions cdc) {
+    return read(
+        "Could not read the CDC state of " + outbox,
+        c -> RelayFactory.cdcState(c, dialect, cdc));
+  }
 
   /** The backlog and parked events now. */
   public Backlog backlog() {

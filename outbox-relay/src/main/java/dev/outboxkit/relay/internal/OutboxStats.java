@@ -2,12 +2,16 @@ package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -200,6 +204,90 @@ public final class OutboxStats {
         return rs.getLong(1);
       }
     }
+  }
+
+  /**
+   * The pending events of each partition that has any, by partition: count, those that failed at
+   * least once, the oldest, the most attempts and the latest next attempt. For the operator CLI
+   * ({@code pending}); one grouped read of the pending rows, never on the publishing path.
+   */
+  public List<RelayInspection.PartitionBacklog> byPartition(Connection c) throws SQLException {
+    List<RelayInspection.PartitionBacklog> rows = new ArrayList<>();
+    try (PreparedStatement statement =
+            c.prepareStatement(
+                "SELECT partition_no, COUNT(*) AS pending,"
+                    + " SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS failing,"
+                    + " MIN(created_at) AS oldest, MAX(attempts) AS max_attempts,"
+                    + " MAX(next_attempt_at) AS next_attempt FROM "
+                    + t
+                    + " WHERE status = 'PENDING' GROUP BY partition_no ORDER BY partition_no");
+        ResultSet rs = statement.executeQuery()) {
+      while (rs.next()) {
+        rows.add(
+            new RelayInspection.PartitionBacklog(
+                rs.getInt("partition_no"),
+                rs.getLong("pending"),
+                rs.getLong("failing"),
+                dialect.getInstant(rs, "oldest"),
+                rs.getInt("max_attempts"),
+                dialect.getInstant(rs, "next_attempt")));
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * At most {@code limit} pending events that match, oldest (lowest {@code seq}) first, without
+   * their payload or headers. For the operator CLI ({@code pending list}).
+   */
+  public List<RelayInspection.Pending> pending(
+      Connection c, RelayInspection.PendingFilter filter, int limit) throws SQLException {
+    StringBuilder sql =
+        new StringBuilder(
+            "SELECT seq, id, aggregatetype, aggregateid, type, partition_no, created_at, attempts,"
+                + " next_attempt_at, last_error FROM ");
+    sql.append(t).append(" WHERE status = 'PENDING'");
+    List<Object> args = new ArrayList<>();
+    if (filter.partition() != null) {
+      sql.append(" AND partition_no = ?");
+      args.add(filter.partition());
+    }
+    if (filter.eventType() != null) {
+      sql.append(" AND type = ?");
+      args.add(filter.eventType());
+    }
+    if (filter.aggregateType() != null) {
+      sql.append(" AND aggregatetype = ?");
+      args.add(filter.aggregateType());
+    }
+    if (filter.failingOnly()) {
+      sql.append(" AND attempts > 0");
+    }
+    sql.append(" ORDER BY seq");
+    List<RelayInspection.Pending> events = new ArrayList<>();
+    try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+      for (int i = 0; i < args.size(); i++) {
+        statement.setObject(i + 1, args.get(i));
+      }
+      statement.setMaxRows(limit);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next() && events.size() < limit) {
+          events.add(
+              new RelayInspection.Pending(
+                  rs.getLong("seq"),
+                  dialect.getUuid(rs, "id"),
+                  rs.getString("aggregatetype"),
+                  rs.getString("aggregateid"),
+                  rs.getString("type"),
+                  rs.getInt("partition_no"),
+                  Objects.requireNonNull(dialect.getInstant(rs, "created_at")),
+                  rs.getInt("attempts"),
+                  dialect.getInstant(rs, "next_attempt_at"),
+                  rs.getString("last_error")));
+        }
+      }
+    }
+    return events;
   }
 
   private static final int PROBES_PER_STATEMENT = 128;

@@ -58,4 +58,20 @@ public final class CdcRelays {
       throws java.sql.SQLException {
     return CdcChecks.run(dataSource, dialect, outbox, options);
   }
+
+  /**
+   * The CDC engine's lease and stored position and the server's replication slots, reading only
+   * (see {@code CdcInspection}). Reached from {@code RelayInspection}.
+   *
+   * @param options the CDC options as the relay uses them, or {@code null} in polling mode (then
+   *     only the slots are read)
+   * @since 0.9
+   */
+  public static dev.outboxkit.relay.RelayInspection.CdcState state(
+      java.sql.Connection c,
+      dev.outboxkit.outbox.spi.OutboxDialect dialect,
+      @org.jspecify.annotations.Nullable CdcOptions options)
+      throws java.sql.SQLException {
+    return CdcInspection.read(c, dialect, options);
+  }
 }

@@ -217,6 +217,28 @@ public abstract class ChangeLogSource {
   }
 
   /**
+   * The change log source of a dialect, or {@code null} for a database without one (H2): for the
+   * operator's read of the CDC state, which also runs in polling mode.
+   */
+  static @Nullable ChangeLogSource find(OutboxDialect dialect) {
+    for (ChangeLogSource source : ALL) {
+      if (source.dialectName().equals(dialect.name())) {
+        return source;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Every replication slot of the server, by name, with the WAL it retains; {@code null} when the
+   * change log has no slots (then the position is the one Debezium stored in the state table).
+   * Reads a view any user may read; for the operator CLI's {@code cdc}.
+   */
+  @Nullable List<RelayInspection.ReplicationSlot> slots(Connection c) throws SQLException {
+    return null;
+  }
+
+  /**
    * One statement that stores the engine's offsets under its lease and, only when they were stored,
    * deletes the published rows whose {@code seq}s it binds as one array; {@code null} where the
    * database has no such statement (the rows are then deleted by a statement of their own before

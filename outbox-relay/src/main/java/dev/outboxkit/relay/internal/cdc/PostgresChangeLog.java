@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -133,6 +134,36 @@ final class PostgresChangeLog extends ChangeLogSource {
             + " of WAL";
       }
     }
+  }
+
+  @Override
+  List<RelayInspection.ReplicationSlot> slots(Connection c) throws SQLException {
+    List<RelayInspection.ReplicationSlot> slots = new ArrayList<>();
+    try (PreparedStatement s =
+            c.prepareStatement(
+                "SELECT slot_name, plugin, slot_type, database, active, active_pid,"
+                    + " restart_lsn::text AS restart_lsn,"
+                    + " confirmed_flush_lsn::text AS confirmed_flush_lsn, wal_status,"
+                    + " pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS retained"
+                    + " FROM pg_replication_slots ORDER BY slot_name");
+        ResultSet rs = s.executeQuery()) {
+      while (rs.next()) {
+        Object pid = rs.getObject("active_pid");
+        Object retained = rs.getObject("retained");
+        slots.add(
+            new RelayInspection.ReplicationSlot(
+                rs.getString("slot_name"),
+                rs.getString("plugin") == null ? rs.getString("slot_type") : rs.getString("plugin"),
+                rs.getString("database"),
+                rs.getBoolean("active"),
+                pid == null ? null : ((Number) pid).intValue(),
+                rs.getString("restart_lsn"),
+                rs.getString("confirmed_flush_lsn"),
+                rs.getString("wal_status"),
+                retained == null ? null : ((Number) retained).longValue()));
+      }
+    }
+    return slots;
   }
 
   @Override

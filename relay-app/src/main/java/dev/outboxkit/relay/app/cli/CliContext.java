@@ -12,13 +12,25 @@ import picocli.CommandLine.Option;
  */
 record CliContext(CliSession session, PrintWriter out, PrintWriter err) {
 
-  /** {@code --json}, shared by every command that prints a result. */
+  /** The formats of {@code --output}. */
+  enum Format {
+    TABLE,
+    JSON
+  }
+
+  /** {@code --json} or {@code --output json}, shared by every command that prints a result. */
   static final class JsonOption {
     @Option(names = "--json", description = "One JSON document instead of text tables.")
     boolean json;
+
+    @Option(
+        names = "--output",
+        paramLabel = "FORMAT",
+        description = "table (default) or json (the same as --json).")
+    Format format = Format.TABLE;
   }
 
   Output output(JsonOption option) {
-    return new Output(out, err, option.json);
+    return new Output(out, err, option.json || option.format == Format.JSON);
   }
 }

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 public final class OperatorCli {
 
   private static final Set<String> COMMANDS =
-      Set.of("status", "leases", "check", "parked", "help", "--help");
+      Set.of("status", "leases", "check", "pending", "cdc", "parked", "help", "--help");
   private static final Pattern PROPERTY = Pattern.compile("--[A-Za-z][\\w-]*\\.[\\w.\\[\\]-]+=.*");
 
   private OperatorCli() {}
@@ -92,6 +92,10 @@ public final class OperatorCli {
     root.addSubcommand(new RelayCommands.Status(cli));
     root.addSubcommand(new RelayCommands.LeasesCommand(cli));
     root.addSubcommand(new RelayCommands.CheckCommand(cli));
+    CommandLine pending = new CommandLine(new PendingCommands.Summary(cli));
+    pending.addSubcommand(new PendingCommands.ListCommand(cli));
+    root.addSubcommand(pending);
+    root.addSubcommand(new CdcCommand(cli));
     CommandLine parked = new CommandLine(new ParkedCommands.Parked());
     parked.addSubcommand(new ParkedCommands.Groups(cli));
     parked.addSubcommand(new ParkedCommands.ListCommand(cli));
@@ -99,6 +103,8 @@ public final class OperatorCli {
     parked.addSubcommand(new ParkedCommands.Purge(cli));
     root.addSubcommand(parked);
     root.addSubcommand(new CommandLine.HelpCommand());
+    // --output json as well as JSON; set last so that every subcommand has it.
+    root.setCaseInsensitiveEnumValuesAllowed(true);
     return root;
   }
 

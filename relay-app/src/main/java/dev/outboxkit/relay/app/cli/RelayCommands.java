@@ -2,10 +2,13 @@ package dev.outboxkit.relay.app.cli;
 
 import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.RelayInspection.Backlog;
+import dev.outboxkit.relay.RelayInspection.CdcEngine;
+import dev.outboxkit.relay.RelayInspection.CdcState;
 import dev.outboxkit.relay.RelayInspection.Check;
 import dev.outboxkit.relay.RelayInspection.Lease;
 import dev.outboxkit.relay.RelayInspection.Leases;
 import dev.outboxkit.relay.RelayInspection.Member;
+import dev.outboxkit.relay.RelayInspection.ReplicationSlot;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,9 +29,9 @@ final class RelayCommands {
   @Command(
       name = "status",
       description =
-          "Backlog (pending events and the oldest one's age), parked events, and who owns how many"
-              + " partitions. Circuit state and CDC slot are per relay process: see its"
-              + " /actuator/health and metrics.")
+          "Backlog (pending events and the oldest one's age), parked events, who owns how many"
+              + " partitions, and in CDC mode the engine's owner and its slot's retained WAL (see"
+              + " 'cdc'). The circuit state is per relay process: see its /actuator/health.")
   static final class Status implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -42,8 +45,9 @@ final class RelayCommands {
       Output out = cli.output(json);
       RelayInspection inspection = cli.session().inspection();
       Backlog backlog = inspection.backlog();
-      if (cli.session().cdcOptions() != null) {
-        return cdcStatus(out, backlog);
+      CdcOptions cdc = cli.session().cdcOptions();
+      if (cdc != null) {
+        return cdcStatus(out, backlog, inspection, cdc);
       }
       Leases leases = inspection.leases();
       Map<String, Integer> owned = new TreeMap<>();
@@ -86,16 +90,27 @@ final class RelayCommands {
     }
 
     /**
-     * In CDC mode: the backlog and the parked events only. The partition leases are the polling
-     * relay's, which the CDC relay does not use and its shipped role ({@code outboxkit_cdc_relay})
-     * may not read; its own lease and slot are shown by its health endpoint.
+     * In CDC mode: the backlog, the parked events and the CDC engine's lease and slot from the CDC
+     * state table. The partition leases are the polling relay's, which the CDC relay does not use
+     * and its shipped role ({@code outboxkit_cdc_relay}) may not read.
      */
-    private static int cdcStatus(Output out, Backlog backlog) {
+    private static int cdcStatus(
+        Output out, Backlog backlog, RelayInspection inspection, CdcOptions cdc) {
       printBacklog(out, backlog);
+      CdcState state = inspection.cdc(cdc);
+      out.line("CDC engine       %s", cdcLine(state, cdc.name()));
       out.line(
-          "Mode             cdc (outbox.relay.mode): the CDC relay's lease and slot are in its"
-              + " /actuator/health");
-      out.document(backlogDocument(backlog, "cdc"));
+          "Mode             cdc (outbox.relay.mode): the partition leases are the polling relay's;"
+              + " see 'cdc' for the engine's position");
+      Map<String, Object> cdcDoc = new LinkedHashMap<>();
+      cdcDoc.put("name", cdc.name());
+      cdcDoc.put("owner", state.engine() == null ? null : state.engine().owner());
+      cdcDoc.put("epoch", state.engine() == null ? null : state.engine().epoch());
+      ReplicationSlot slot = slot(state, cdc.name());
+      cdcDoc.put("slotRetainedBytes", slot == null ? null : slot.retainedBytes());
+      Map<String, Object> doc = backlogDocument(backlog, "cdc");
+      doc.put("cdc", cdcDoc);
+      out.document(doc);
       return ExitCodes.OK;
     }
 
@@ -231,6 +246,41 @@ final class RelayCommands {
       out.document(doc);
       return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
     }
+  }
+
+  /** The engine's owner and epoch, and its slot's retained WAL where the database has slots. */
+  private static String cdcLine(CdcState state, String name) {
+    CdcEngine engine = state.engine();
+    String owner =
+        engine == null
+            ? String.valueOf(state.note())
+            : name
+                + ": "
+                + (engine.owner() == null || engine.expired()
+                    ? "no owner"
+                    : "owner " + Output.cut(engine.owner(), 60))
+                + " (epoch "
+                + engine.epoch()
+                + ")";
+    if (state.slots() == null) {
+      return owner;
+    }
+    ReplicationSlot slot = slot(state, name);
+    return owner
+        + (slot == null
+            ? ", slot absent"
+            : ", slot "
+                + (slot.active() ? "active" : "inactive")
+                + ", retains "
+                + CdcCommand.bytes(slot.retainedBytes())
+                + " of WAL");
+  }
+
+  private static @Nullable ReplicationSlot slot(CdcState state, String name) {
+    List<ReplicationSlot> slots = state.slots();
+    return slots == null
+        ? null
+        : slots.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
   }
 
   private static String heartbeat(Member m, Leases leases) {

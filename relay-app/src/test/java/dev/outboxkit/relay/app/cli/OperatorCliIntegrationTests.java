@@ -291,7 +291,8 @@ class OperatorCliIntegrationTests {
     assertThat(unknown.code()).isEqualTo(ExitCodes.USAGE);
     Run help = cli("--help");
     assertThat(help.code()).isZero();
-    assertThat(help.out()).contains("status", "leases", "check", "parked", "Exit codes:");
+    assertThat(help.out())
+        .contains("status", "leases", "check", "pending", "cdc", "parked", "Exit codes:");
   }
 
   /**
@@ -401,6 +402,205 @@ class OperatorCliIntegrationTests {
     }
     Run mended = cliAs(db.username(), "check");
     assertThat(mended.code()).as(mended.all()).isEqualTo(ExitCodes.OK);
+  }
+
+  /**
+   * Issue 21: {@code pending} and {@code pending list} answer the runbooks' "which partitions wait,
+   * and why" without SQL: per partition counts, failures and attempts; one by one oldest first,
+   * filtered and bounded, never the payload.
+   */
+  @Test
+  @Order(10)
+  void pendingShowsEachPartitionAndListsTheOldestEventsFilteredAndBounded() throws Exception {
+    execute("DELETE FROM outbox_event WHERE status = 'PENDING'");
+    UUID placed =
+        pending("order", "o-1", "OrderPlaced", 3, 2, "TimeoutException: Expiring 1 record");
+    UUID second = pending("order", "o-2", "OrderPlaced", 3, 0, null);
+    UUID paid = pending("payment", "p-1", "Paid", 7, 0, null);
+    UUID shipped = pending("order", "o-1", "OrderShipped", 3, 0, null);
+    UUID refused = pending("payment", "p-2", "Paid", 7, 1, "NotLeaderOrFollowerException");
+
+    Run summary = cli("pending");
+    assertThat(summary.code()).as(summary.all()).isZero();
+    assertThat(summary.out())
+        .contains("Pending events   5 in 2 partitions")
+        .containsPattern("(?m)^PARTITION +PENDING +FAILING +OLDEST +MAX ATTEMPTS +NEXT ATTEMPT$")
+        .containsPattern("(?m)^3 +3 +1 +\\d+s +2 +\\d{4}-\\S+Z$")
+        .containsPattern("(?m)^7 +2 +1 +\\d+s +1 +\\d{4}-\\S+Z$");
+    assertThat(cli("pending", "--output", "json").out())
+        .startsWith("{")
+        .containsPattern(json("pending", "5"))
+        .containsPattern(json("failing", "1"));
+
+    Run first = cli("pending", "list", "--limit", "2");
+    assertThat(first.code()).as(first.all()).isZero();
+    assertThat(first.out())
+        .containsPattern(
+            "(?m)^\\d+ +"
+                + placed
+                + " +3 +order +o-1 +OrderPlaced +\\S+ +2 +\\S+ +"
+                + "TimeoutException: Expiring 1 record$")
+        .containsPattern("(?m)^\\d+ +" + second + " +3 +order +o-2 +OrderPlaced +\\S+ +0 +- +-$")
+        .contains("(first 2 shown; --limit shows more)")
+        .doesNotContain(paid.toString())
+        .doesNotContain("card-4242");
+    assertThat(first.out().indexOf(placed.toString()))
+        .as("oldest first")
+        .isLessThan(first.out().indexOf(second.toString()));
+
+    Run partition = cli("pending", "list", "--partition", "7");
+    assertThat(ids(partition.out())).containsExactly(paid, refused);
+    assertThat(partition.out()).doesNotContain("first 20 shown");
+    assertThat(ids(cli("pending", "list", "--aggregate-type", "payment", "--failing").out()))
+        .containsExactly(refused);
+    Run type = cli("pending", "list", "--type", "OrderShipped", "--json");
+    assertThat(type.out())
+        .startsWith("{")
+        .containsPattern(json("id", "\"" + shipped + "\""))
+        .containsPattern(json("partition", "3"))
+        .doesNotContain(placed.toString());
+
+    Run zero = cli("pending", "list", "--limit", "0");
+    assertThat(zero.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(zero.err()).contains("--limit must be 1 to 1000 but was 0");
+    Run word = cli("pending", "list", "--partition", "seven");
+    assertThat(word.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(word.err())
+        .contains("Invalid value for option '--partition': 'seven' is not an int");
+    Run format = cli("pending", "--output", "xml");
+    assertThat(format.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(format.err()).contains("Invalid value for option '--output'");
+  }
+
+  /**
+   * Issue 21: {@code cdc} shows the CDC engine's lease and stored position and every replication
+   * slot with the WAL it retains (the runbook's reads of outbox_cdc_state and
+   * pg_replication_slots); {@code status} sums it up in CDC mode.
+   */
+  @Test
+  @Order(11)
+  void cdcShowsTheEngineLeaseItsPositionAndTheReplicationSlots() throws Exception {
+    String slot = "operator_cli_cdc_" + ProcessHandle.current().pid();
+    String[] cdc = {"--outbox.relay.mode=cdc", "--outbox.relay.cdc.name=" + slot};
+    Run none = cli(with(cdc, "cdc"));
+    assertThat(none.code()).as(none.all()).isZero();
+    assertThat(none.out())
+        .containsPattern("CDC engine +CDC state table \\S*outbox_cdc_state absent");
+
+    try (Connection c = db.dataSource().getConnection()) {
+      dev.outboxkit.relay.cdc.CdcSchema.create(
+          c, OutboxDialect.detect(c), OutboxTable.of(RelayDefaults.CDC_STATE_TABLE));
+    }
+    String key = "[\"engine\",{\"server\":\"" + slot + "\"}]";
+    String value = "{\"lsn\":24023128,\"txId\":741}";
+    java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement(
+                "INSERT INTO outbox_cdc_state (name, owner_id, epoch, expires_at, offsets,"
+                    + " updated_at) VALUES (?, 'relay-a', 4, now() + interval '30 seconds', ?,"
+                    + " now())")) {
+      s.setString(1, slot);
+      s.setString(
+          2,
+          b64.encodeToString(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+              + " "
+              + b64.encodeToString(value.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+              + "\n");
+      s.executeUpdate();
+    }
+    execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+    try {
+      Run run = cli(with(cdc, "cdc"));
+      assertThat(run.code()).as(run.all()).isZero();
+      assertThat(run.out())
+          .contains("CDC engine       " + slot)
+          .containsPattern("Owner +relay-a \\(epoch 4, expires in \\d+s\\)")
+          .containsPattern("Offsets stored +\\d+s ago")
+          .contains("Position         {\"lsn\":24023128,\"txId\":741}")
+          .containsPattern(
+              "(?m)^SLOT +PLUGIN +DATABASE +ACTIVE +PID +RESTART LSN +CONFIRMED LSN +WAL STATUS"
+                  + " +RETAINED WAL$")
+          .containsPattern(
+              "(?m)^"
+                  + slot
+                  + " +pgoutput +"
+                  + db.name()
+                  + " +no +- +[0-9A-F]+/[0-9A-F]+ +[0-9A-F]+/[0-9A-F]+ +reserved +\\d+ (B|kB|MB)$");
+      Run json = cli(with(cdc, "cdc", "--json"));
+      assertThat(json.out())
+          .containsPattern(json("owner", "\"relay-a\""))
+          .containsPattern(json("epoch", "4"))
+          .containsPattern(json("name", "\"" + slot + "\""))
+          .containsPattern("\"retainedBytes\" ?: \\d+");
+
+      Run status = cli(with(cdc, "status"));
+      assertThat(status.code()).as(status.all()).isZero();
+      assertThat(status.out())
+          .containsPattern(
+              "CDC engine +"
+                  + slot
+                  + ": owner relay-a \\(epoch 4\\), slot inactive, retains \\d+ (B|kB|MB) of WAL");
+
+      Run polling = cli("cdc");
+      assertThat(polling.code()).isZero();
+      assertThat(polling.out())
+          .contains("CDC engine       outbox.relay.mode is polling: no CDC engine configured")
+          .containsPattern("(?m)^" + slot + " +pgoutput ");
+    } finally {
+      execute("SELECT pg_drop_replication_slot('" + slot + "')");
+    }
+  }
+
+  /** Appends an event with a payload no command may print, then sets its partition and failures. */
+  private static UUID pending(
+      String aggregateType,
+      String aggregateId,
+      String type,
+      int partition,
+      int attempts,
+      String error)
+      throws SQLException {
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection()) {
+      dialect = OutboxDialect.detect(c);
+    }
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    UUID id =
+        tx.inTransaction(
+                c ->
+                    outbox.append(
+                        OutboxMessage.of(
+                            aggregateType, aggregateId, type, "{\"card\":\"card-4242\"}")))
+            .id();
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement s =
+            c.prepareStatement(
+                "UPDATE outbox_event SET partition_no = ?, attempts = ?, last_error = ?,"
+                    + " next_attempt_at = CASE WHEN ? > 0 THEN now() + interval '1 minute' END"
+                    + " WHERE id = ?")) {
+      s.setInt(1, partition);
+      s.setInt(2, attempts);
+      s.setString(3, error);
+      s.setInt(4, attempts);
+      s.setObject(5, id);
+      assertThat(s.executeUpdate()).isEqualTo(1);
+    }
+    return id;
+  }
+
+  /** The event ids of a table, in the order printed. */
+  private static List<UUID> ids(String table) {
+    List<UUID> ids = new ArrayList<>();
+    Matcher m =
+        Pattern.compile(
+                "(?m)^\\d+ +([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) ")
+            .matcher(table);
+    while (m.find()) {
+      ids.add(UUID.fromString(m.group(1)));
+    }
+    return ids;
   }
 
   private static String[] with(String[] first, String... more) {
