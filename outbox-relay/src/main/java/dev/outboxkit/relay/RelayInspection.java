@@ -336,8 +336,7 @@ public final class RelayInspection {
    */
   public CdcState cdc(@Nullable CdcOptions cdc) {
     return read(
-        "Could not read the CDC state of " + outbox,
-        c -> RelayFactory.cdcState(c, dialect, cdc));
+        "Could not read the CDC state of " + outbox, c -> RelayFactory.cdcState(c, dialect, cdc));
   }
 
   /** The backlog and parked events now. */
