@@ -171,6 +171,15 @@ abstract class PollingRelayContractTests {
   }
 
   /**
+   * Whether a batch is sent in one Kafka transaction (fenced): a failing event aborts the records
+   * of other keys sent with it, which are committed again later, so records of different keys may
+   * arrive in another order than without fencing.
+   */
+  boolean sendsBatchesInTransactions() {
+    return false;
+  }
+
+  /**
    * Issue 23: with the default thread count a backlog adds publishing threads (partitions move
    * between them only while no batch is open), and every event still arrives in per-key order.
    */
@@ -318,13 +327,30 @@ abstract class PollingRelayContractTests {
                         OutboxMessage.of(topic, "key-b", "Fine", "1"))));
     relay.start();
     try (KafkaReader reader = reader()) {
-      List<ConsumerRecord<byte[], byte[]>> records = reader.readAtLeast(2, Duration.ofSeconds(10));
-      assertThat(records).extracting(r -> text(r.key())).containsExactly("key-b", "key-b");
-      // key-a's second event waits for the poison event until it is parked (attempts at ~0, 0.2,
-      // 0.6 s)
-      records = reader.readAtLeast(3, Duration.ofSeconds(15));
-      assertThat(records).hasSize(3);
-      assertThat(text(records.get(2).key())).isEqualTo("key-a");
+      List<ConsumerRecord<byte[], byte[]>> records;
+      if (!sendsBatchesInTransactions()) {
+        records = reader.readAtLeast(2, Duration.ofSeconds(10));
+        assertThat(records).extracting(r -> text(r.key())).containsExactly("key-b", "key-b");
+        // key-a's second event waits for the poison event until it is parked (attempts at ~0,
+        // 0.2, 0.6 s)
+        records = reader.readAtLeast(3, Duration.ofSeconds(15));
+        assertThat(records).hasSize(3);
+        assertThat(text(records.get(2).key())).isEqualTo("key-a");
+      } else {
+        // Fenced: key-b's later event may share a transaction with the poison event, be aborted
+        // with it and be committed again together with key-a's released event, after it in seq
+        // order (a clean-clone CI run saw key-b, key-a, key-b). Order holds per key.
+        records = reader.readAtLeast(3, Duration.ofSeconds(15));
+        assertThat(records).hasSize(3);
+        assertThat(records.stream().filter(r -> text(r.key()).equals("key-b")).toList())
+            .extracting(r -> text(r.value()))
+            .satisfiesExactly(
+                first -> assertThat(first).contains("0"),
+                second -> assertThat(second).contains("1"));
+        assertThat(records.stream().filter(r -> text(r.key()).equals("key-a")).toList())
+            .extracting(r -> text(r.value()))
+            .satisfiesExactly(afterPoison -> assertThat(afterPoison).contains("1"));
+      }
       assertThat(relay.parkedEvents().count()).isEqualTo(1);
       ParkedEvent parked = relay.parkedEvents().list(10).get(0);
       assertThat(parked.id()).isEqualTo(events.get(0).id());

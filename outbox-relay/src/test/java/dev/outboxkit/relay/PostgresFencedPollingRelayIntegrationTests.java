@@ -27,4 +27,9 @@ class PostgresFencedPollingRelayIntegrationTests extends PollingRelayContractTes
   boolean adaptsPublishThreads() {
     return false;
   }
+
+  @Override
+  boolean sendsBatchesInTransactions() {
+    return true;
+  }
 }
