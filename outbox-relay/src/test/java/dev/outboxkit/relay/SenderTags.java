@@ -27,6 +27,9 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
   /** {@code System.nanoTime()} when the relay called {@code send()}. */
   static final String SENT_NANOS = "test-sent-nanos";
 
+  /** The name of the thread that called {@code send()}: the relay's publishing thread. */
+  static final String SENDING_THREAD = "test-sending-thread";
+
   /** The system property naming the instance, set by {@link RelayProcessMain}. */
   static final String INSTANCE_PROPERTY = "outboxkit.test.instance";
 
@@ -46,6 +49,9 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
     record
         .headers()
         .add(SENT_NANOS, Long.toString(System.nanoTime()).getBytes(StandardCharsets.UTF_8));
+    record
+        .headers()
+        .add(SENDING_THREAD, Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8));
     return record;
   }
 
@@ -57,6 +63,13 @@ public final class SenderTags implements ProducerInterceptor<byte[], byte[]> {
 
   static String sender(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
     Header h = record.headers().lastHeader(SENDER);
+    return h == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  /** The thread that called {@code send()}, or empty. */
+  static String sendingThread(
+      org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
+    Header h = record.headers().lastHeader(SENDING_THREAD);
     return h == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
   }
 
