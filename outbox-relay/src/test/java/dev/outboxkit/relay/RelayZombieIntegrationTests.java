@@ -10,7 +10,12 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -53,6 +59,43 @@ class RelayZombieIntegrationTests {
     assertThat(kill.exitValue()).as("kill -%s", signal).isZero();
   }
 
+  /**
+   * Waits until every thread of the process is stopped. {@code kill -STOP} returns once the signal
+   * is queued; the kernel then stops the threads one after another (the thread that takes the
+   * signal stops the others), and on a busy machine a publishing thread went on sending for 2 ms
+   * after {@code kill} returned (a clean-clone CI run: a whole batch stamped "2 ms after the
+   * freeze"). Only after this is a send stamp later than the freeze one made after waking.
+   */
+  private static void awaitStopped(Process process) {
+    Path tasks = Path.of("/proc", String.valueOf(process.pid()), "task");
+    if (!Files.isDirectory(tasks)) {
+      throw new IllegalStateException("this test needs Linux's /proc to see a stopped process");
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(1))
+        .until(() -> allThreadsStopped(tasks));
+  }
+
+  private static boolean allThreadsStopped(Path tasks) throws IOException {
+    try (Stream<Path> threads = Files.list(tasks)) {
+      return threads.allMatch(
+          thread -> {
+            try {
+              String stat = Files.readString(thread.resolve("stat"));
+              // "tid (comm) S ...": the name may hold spaces and parentheses, the state follows
+              // the last ')'.
+              char state = stat.charAt(stat.lastIndexOf(')') + 2);
+              return state == 'T' || state == 't';
+            } catch (NoSuchFileException exited) {
+              return true;
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          });
+    }
+  }
+
   private int owned(String prefix) throws SQLException {
     return RelayTestSupport.leasesOwnedBy(db.dataSource(), prefix);
   }
@@ -82,6 +125,7 @@ class RelayZombieIntegrationTests {
           processes.start(db.database(), kafka.bootstrapServers(), "zombie-a", null, "3s,250ms");
       reader.readUntil(r -> r.size() >= 2_000, Duration.ofSeconds(60));
       signal(zombie, "STOP");
+      awaitStopped(zombie);
       // Every send() the zombie began before the freeze is stamped earlier than this. By the
       // monotonic clock, as the records are (SenderTags): the wall clock can be stepped between
       // the zombie's stamp and this reading, and a step back made records of the batch it was
