@@ -1,6 +1,7 @@
 package dev.outboxkit.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxkit.outbox.Outbox;
@@ -16,7 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,6 +97,49 @@ class RelayZombieIntegrationTests {
               throw new UncheckedIOException(e);
             }
           });
+    }
+  }
+
+  /** What is left in the outbox and who holds which lease, for a failure message. */
+  private String tableState() throws SQLException {
+    return query(
+            "SELECT partition_no, status, COUNT(*), MIN(seq), MAX(seq), MAX(attempts)"
+                + " FROM outbox_event GROUP BY partition_no, status ORDER BY partition_no")
+        + query("SELECT * FROM outbox_relay_lease ORDER BY 1");
+  }
+
+  private String query(String sql) throws SQLException {
+    StringBuilder out = new StringBuilder(sql).append('\n');
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      int columns = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        for (int i = 1; i <= columns; i++) {
+          out.append(i == 1 ? "  " : " | ").append(rs.getString(i));
+        }
+        out.append('\n');
+      }
+    }
+    return out.toString();
+  }
+
+  /** The relay process's threads, through the JDK's own jcmd, for a failure message. */
+  private static String threadDump(Process process) {
+    if (!process.isAlive()) {
+      return "(exited)";
+    }
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      Process dump =
+          new ProcessBuilder(jcmd.toString(), String.valueOf(process.pid()), "Thread.print")
+              .redirectErrorStream(true)
+              .start();
+      String text = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      dump.waitFor(30, TimeUnit.SECONDS);
+      return text;
+    } catch (IOException | InterruptedException e) {
+      return "(no thread dump: " + e + ")";
     }
   }
 
@@ -197,6 +244,20 @@ class RelayZombieIntegrationTests {
             lateFromBuffer);
       }
       Ordering ordering = Ordering.of(records);
+      if (ordering.distinct() < total) {
+        fail(
+            "%d of %d events reached Kafka within 120 s.%n%s%nzombie-a (alive %s):%n%s%n%s%n"
+                + "zombie-b (alive %s):%n%s%n%s",
+            ordering.distinct(),
+            total,
+            tableState(),
+            zombie.isAlive(),
+            RelayProcesses.tail(zombie, 60),
+            threadDump(zombie),
+            successor.isAlive(),
+            RelayProcesses.tail(successor, 60),
+            threadDump(successor));
+      }
       assertThat(records).allMatch(r -> !SenderTags.sender(r).isEmpty(), "tagged by its sender");
       // The send window is asked before each event is handed over, then send() stamps the record
       // (SenderTags' interceptor runs inside it). A freeze that lands between the two lets that one

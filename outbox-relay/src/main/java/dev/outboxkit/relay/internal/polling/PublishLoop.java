@@ -6,6 +6,7 @@ import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
+import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -113,6 +114,7 @@ final class PublishLoop implements Runnable {
   private record Read(
       List<PendingEvent> rows,
       Set<Integer> partitions,
+      KeyHolds.Ticket ticket,
       boolean more,
       Set<Integer> full,
       boolean cut) {
@@ -133,7 +135,11 @@ final class PublishLoop implements Runnable {
 
   /** A batch handed to the producer, awaiting acknowledgements. */
   private record InFlight(
-      BatchSender.InFlight sending, Set<Integer> partitions, long started, boolean more) {}
+      BatchSender.InFlight sending,
+      Set<Integer> partitions,
+      KeyHolds.Ticket ticket,
+      long started,
+      boolean more) {}
 
   private @Nullable InFlight current;
 
@@ -258,6 +264,8 @@ final class PublishLoop implements Runnable {
     if (partitions.isEmpty()) {
       return null;
     }
+    // Before the read: a lease lost and claimed again after it makes the batch's decisions stale.
+    KeyHolds.Ticket ticket = core.holds().ticket(partitions);
     try {
       int perPartition = Math.max(1, -Math.floorDiv(-batchTarget, partitions.size()));
       OutboxRows.Fetched fetched =
@@ -281,6 +289,7 @@ final class PublishLoop implements Runnable {
       return new Read(
           fetched.rows(),
           partitions,
+          ticket,
           fetched.more(),
           fetched.fullPartitions(),
           fetched.cutByBytes());
@@ -293,9 +302,9 @@ final class PublishLoop implements Runnable {
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch;
     try {
-      batch = core.select(read.rows());
+      batch = core.select(read.rows(), read.ticket());
       // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
-      core.holds().paged(read.paged(), read.full(), read.rows(), batch);
+      core.holds().paged(read.paged(), read.full(), read.rows(), batch, read.ticket());
     } catch (RuntimeException e) {
       // Or the partitions would stay in flight for good (never drained, so never handed to
       // another instance) and a half-open breaker would have lost its trial permission.
@@ -331,12 +340,14 @@ final class PublishLoop implements Runnable {
       leases.endBatch(read.partitions());
       return null;
     }
-    return new InFlight(sending, read.partitions(), System.nanoTime(), read.more());
+    return new InFlight(sending, read.partitions(), read.ticket(), System.nanoTime(), read.more());
   }
 
   private void complete(InFlight batch) throws SQLException {
     try {
-      store.record(core.decide(batch.sending().await(), System.nanoTime() - batch.started()));
+      store.record(
+          core.decide(
+              batch.sending().await(), System.nanoTime() - batch.started(), batch.ticket()));
     } finally {
       leases.endBatch(batch.partitions());
     }

@@ -42,6 +42,21 @@ final class TestLeaseManagers {
       Duration heartbeat,
       @Nullable SessionLock sessionLock)
       throws SQLException {
+    return create(dataSource, dialect, name, heartbeat, sessionLock, new KeyHolds());
+  }
+
+  /**
+   * As above, loading and dropping the key holds of the partitions it claims and loses in {@code
+   * gate}.
+   */
+  static LeaseManager create(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      String name,
+      Duration heartbeat,
+      @Nullable SessionLock sessionLock,
+      KeyHolds gate)
+      throws SQLException {
     LeaseManager m =
         new LeaseManager(
             new Jdbc(dataSource),
@@ -50,7 +65,7 @@ final class TestLeaseManagers {
                 OutboxTable.of(RelayDefaults.LEASE_TABLE),
                 OutboxTable.of(RelayDefaults.MEMBER_TABLE)),
             new OutboxRows(dialect, OutboxTable.DEFAULT),
-            new KeyHolds(),
+            gate,
             new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
             name,
             16,
