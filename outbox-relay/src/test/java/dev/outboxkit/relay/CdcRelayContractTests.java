@@ -188,6 +188,151 @@ abstract class CdcRelayContractTests {
     }
   }
 
+  /**
+   * Review (mdbcdc, {@code connect.keep.alive.interval.ms=5000}): the binlog client's keep-alive
+   * thread reconnects when it saw no event for 5 s, which is also the case while its reader thread
+   * is blocked putting a row into Debezium's full queue (the relay's handler held up by a slow
+   * broker). The reader is then in the middle of a transaction; the reconnect resumes from the
+   * client's position (updated after every row event) or GTID set (updated at commit). Every event
+   * of the transaction must still be published exactly once. MySQL and MariaDB only.
+   */
+  void aKeepAliveReconnectWhileTheQueueIsFullLosesAndRepeatsNothing() throws Exception {
+    AtomicBoolean blocked = new AtomicBoolean();
+    AtomicBoolean dumpEnded = new AtomicBoolean();
+    List<Long> dumpsBefore = new ArrayList<>();
+    TopicRouter slowOnce =
+        event -> {
+          if ("block".equals(event.aggregateId()) && blocked.compareAndSet(false, true)) {
+            // A broker that takes long: the handler holds this batch until the server ended the
+            // binlog dump the engine had (the keep-alive closed it), at most 30 s.
+            try {
+              await()
+                  .atMost(Duration.ofSeconds(30))
+                  .pollInterval(Duration.ofMillis(200))
+                  .until(() -> !binlogDumps().containsAll(dumpsBefore));
+              dumpEnded.set(true);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+              // reported by the assertion below
+            }
+          }
+          return event.aggregateType();
+        };
+    relay(c -> c, b -> b.topicRouter(slowOnce).batchSize(2).batchBytes(1024)).start();
+    awaitStreaming();
+    dumpsBefore.addAll(binlogDumps());
+    assertThat(dumpsBefore).as("the engine's binlog dump on the server").isNotEmpty();
+    int n = 40;
+    tx.execute(
+        c -> {
+          outbox.append(OutboxMessage.of(topic, "block", "E", "block"));
+          for (int i = 0; i < n; i++) {
+            outbox.append(OutboxMessage.of(topic, "k" + i, "E", String.valueOf(i)));
+          }
+        });
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "tail", "E", "tail")));
+    List<String> keys;
+    try (KafkaReader reader = reader(topic)) {
+      keys =
+          reader
+              .readUntil(
+                  records ->
+                      records.stream()
+                          .anyMatch(
+                              r -> "tail".equals(new String(r.key(), StandardCharsets.UTF_8))),
+                  Duration.ofSeconds(60))
+              .stream()
+              .map(r -> new String(r.key(), StandardCharsets.UTF_8))
+              .filter(k -> !k.equals("tail"))
+              .toList();
+    }
+    assertThat(dumpEnded)
+        .as(
+            "precondition: the keep-alive ended the engine's binlog dump while the reader was blocked")
+        .isTrue();
+    List<String> expected = new ArrayList<>();
+    expected.add("block");
+    for (int i = 0; i < n; i++) {
+      expected.add("k" + i);
+    }
+    assertThat(keys)
+        .as("every event of the transaction exactly once after a keep-alive reconnect")
+        .containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /**
+   * Review (mdbcdc): as {@link #aKeepAliveReconnectWhileTheQueueIsFullLosesAndRepeatsNothing}, but
+   * with no slow broker at all: one poison event (its topic router fails) is retried with backoff
+   * for about 11 s before it is parked, and the batch it is in is settled only then. Meanwhile the
+   * queue is full and the reader waits in the middle of the transaction, so the keep-alive
+   * reconnects. Every other event of the transaction must come exactly once, and the event after it
+   * must come at all.
+   */
+  void aPoisonEventRetriedLongerThanTheKeepAliveRepeatsNothing() throws Exception {
+    TopicRouter poisonFails =
+        event -> {
+          if ("poison".equals(event.aggregateId())) {
+            throw new IllegalStateException("no topic for the poison event");
+          }
+          return event.aggregateType();
+        };
+    relay(
+            c -> c,
+            b ->
+                b.topicRouter(poisonFails)
+                    .batchSize(2)
+                    .batchBytes(1024)
+                    .maxAttempts(5)
+                    .retryBackoff(Duration.ofSeconds(1), 2.0, Duration.ofSeconds(4)))
+        .start();
+    awaitStreaming();
+    int n = 40;
+    tx.execute(
+        c -> {
+          outbox.append(OutboxMessage.of(topic, "poison", "E", "poison"));
+          for (int i = 0; i < n; i++) {
+            outbox.append(OutboxMessage.of(topic, "k" + i, "E", String.valueOf(i)));
+          }
+        });
+    tx.execute(c -> outbox.append(OutboxMessage.of(topic, "tail", "E", "tail")));
+    List<String> keys;
+    try (KafkaReader reader = reader(topic)) {
+      keys =
+          reader
+              .readUntil(
+                  records ->
+                      records.stream()
+                          .anyMatch(
+                              r -> "tail".equals(new String(r.key(), StandardCharsets.UTF_8))),
+                  Duration.ofSeconds(60))
+              .stream()
+              .map(r -> new String(r.key(), StandardCharsets.UTF_8))
+              .toList();
+    }
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      expected.add("k" + i);
+    }
+    expected.add("tail");
+    assertThat(keys)
+        .as("the transaction's events exactly once, then the tail, within 60 s of one poison event")
+        .containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /** The server's binlog dump threads (this class's engines: CdcTestLocks.BINLOG_CLIENTS). */
+  List<Long> binlogDumps() throws SQLException {
+    List<Long> ids = new ArrayList<>();
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'")) {
+      while (rs.next()) {
+        ids.add(rs.getLong(1));
+      }
+    }
+    return ids;
+  }
+
   KafkaReader reader(String topic) {
     return new KafkaReader(kafka.bootstrapServers(), topic);
   }

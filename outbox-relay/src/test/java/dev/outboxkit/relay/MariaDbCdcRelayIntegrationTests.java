@@ -186,4 +186,14 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
       }
     }
   }
+
+  @Test
+  void aKeepAliveReconnectMidTransactionLosesAndRepeatsNothing() throws Exception {
+    aKeepAliveReconnectWhileTheQueueIsFullLosesAndRepeatsNothing();
+  }
+
+  @Test
+  void aPoisonEventRetriedLongerThanTheBinlogKeepAliveRepeatsNothing() throws Exception {
+    aPoisonEventRetriedLongerThanTheKeepAliveRepeatsNothing();
+  }
 }

@@ -22,6 +22,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns one Debezium batch of changes into sends and then into a stored position: decode every
@@ -30,6 +32,8 @@ import org.jspecify.annotations.Nullable;
  * that was not yet stored. Runs in the engine's thread.
  */
 final class CdcBatchHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcBatchHandler.class);
 
   /** What the handler asks of the relay around it; read on every wait. */
   interface Gate {
@@ -67,6 +71,9 @@ final class CdcBatchHandler {
   private volatile boolean engineStarted = true;
   // Engine thread only: attempts recorded on rows before this engine started, by event id.
   private Map<UUID, Integer> earlierAttempts = Map.of();
+  // Engine thread only, kept across engine runs: rows published or parked lately, so a change the
+  // change log sends again (a binlog reconnect mid-transaction) is not published again.
+  private final SettledChanges settled = new SettledChanges();
 
   CdcBatchHandler(
       RelaySettings settings,
@@ -151,6 +158,8 @@ final class CdcBatchHandler {
     }
     metrics.batchRead();
     List<ChangeDecoder.Change> changes = new ArrayList<>();
+    Set<UUID> inBatch = new HashSet<>();
+    int resent = 0;
     for (RecordChangeEvent<SourceRecord> record : records) {
       SourceRecord r = record.record();
       metrics.commitSeen(ChangeDecoder.commitMillis(r));
@@ -163,9 +172,26 @@ final class CdcBatchHandler {
         rowStore.parkUndecodable(r, e);
         change = null;
       }
-      if (change != null) {
-        changes.add(change);
+      if (change == null) {
+        continue;
       }
+      if (settled.contains(change.event())
+          || (!inBatch.add(change.event().event().id()) && sentAgainInBatch(changes, change))) {
+        // The change log sent this row's insert again (see SettledChanges): it was published or
+        // parked already, or it is in this batch once already.
+        resent++;
+        continue;
+      }
+      changes.add(change);
+    }
+    if (resent > 0) {
+      log.info(
+          "CDC relay {} skipped {} change(s) of engine {} that the change log sent again (a"
+              + " binlog reconnect in the middle of a transaction, or an engine restart reading"
+              + " again what this relay sent); they were published or parked already",
+          id,
+          resent,
+          options.name());
     }
     if (engineStarted) {
       engineStarted = false;
@@ -206,6 +232,18 @@ final class CdcBatchHandler {
       }
     }
     metrics.settled();
+  }
+
+  /** Whether {@code change}'s row (same id and seq) is among {@code changes} already. */
+  private static boolean sentAgainInBatch(
+      List<ChangeDecoder.Change> changes, ChangeDecoder.Change change) {
+    PendingEvent e = change.event();
+    for (ChangeDecoder.Change c : changes) {
+      if (c.event().seq() == e.seq() && c.event().event().id().equals(e.event().id())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -281,10 +319,12 @@ final class CdcBatchHandler {
       for (PendingEvent e : outcome.acked()) {
         acked.add(e.seq());
         done.add(e.event().id());
+        settled.settled(e);
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
         rowStore.park(f.event(), f.error(), f.attempts());
         done.add(f.event().event().id());
+        settled.settled(f.event());
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
         replaced.put(f.event().event().id(), f.updated());
