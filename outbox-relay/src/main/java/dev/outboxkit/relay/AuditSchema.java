@@ -3,6 +3,7 @@ package dev.outboxkit.relay;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
@@ -68,7 +69,8 @@ public final class AuditSchema {
   }
 
   /**
-   * Creates the audit table when it does not exist. Safe to run at every start.
+   * Creates the audit table when it does not exist. Safe to run at every start, also by instances
+   * starting together ({@link SchemaCreationLock}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -76,10 +78,17 @@ public final class AuditSchema {
    * @throws OutboxStoreException when the database refuses a statement
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
-    try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, table)) {
-        statement.execute(sql);
-      }
+    try {
+      SchemaCreationLock.run(
+          connection,
+          dialect,
+          () -> {
+            try (Statement statement = connection.createStatement()) {
+              for (String sql : createStatements(dialect, table)) {
+                statement.execute(sql);
+              }
+            }
+          });
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create audit table " + table, e);
     }
