@@ -8,7 +8,6 @@ import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 
 /**
@@ -64,17 +63,10 @@ public final class IdempotencySchema {
   public static void create(
       Connection connection, OutboxDialect dialect, OutboxTable keys, OutboxTable inbox) {
     try {
-      SchemaCreationLock.run(
+      SchemaCreationLock.execute(
           connection,
           dialect,
-          () -> {
-            try (Statement statement = connection.createStatement()) {
-              for (String sql :
-                  IdempotencyDialect.of(dialect).createMissingStatements(connection, keys, inbox)) {
-                statement.execute(sql);
-              }
-            }
-          });
+          () -> IdempotencyDialect.of(dialect).createMissingStatements(connection, keys, inbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create tables " + keys + " and " + inbox, e);
     }

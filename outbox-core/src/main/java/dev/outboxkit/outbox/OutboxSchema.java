@@ -58,16 +58,8 @@ public final class OutboxSchema {
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
     try {
-      SchemaCreationLock.run(
-          connection,
-          dialect,
-          () -> {
-            try (Statement statement = connection.createStatement()) {
-              for (String sql : dialect.createMissingStatements(connection, table)) {
-                statement.execute(sql);
-              }
-            }
-          });
+      SchemaCreationLock.execute(
+          connection, dialect, () -> dialect.createMissingStatements(connection, table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create outbox table " + table, e);
     }

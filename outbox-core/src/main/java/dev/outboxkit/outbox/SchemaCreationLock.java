@@ -4,6 +4,8 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -40,6 +42,39 @@ public final class SchemaCreationLock {
      * @throws SQLException from the driver
      */
     void run() throws SQLException;
+  }
+
+  /** The statements of a creation, worked out under the lock (after asking the catalog). */
+  @FunctionalInterface
+  public interface Statements {
+    /**
+     * The statements to run, in order.
+     *
+     * @throws SQLException when the catalog cannot be read
+     */
+    List<String> get() throws SQLException;
+  }
+
+  /**
+   * Runs, under the lock, the statements {@code statements} gives once the lock is held.
+   *
+   * @param connection the connection the statements run on
+   * @param dialect the database's dialect
+   * @param statements the statements that create what is missing
+   * @throws SQLException from the lock, a statement, or the commit
+   */
+  public static void execute(Connection connection, OutboxDialect dialect, Statements statements)
+      throws SQLException {
+    run(
+        connection,
+        dialect,
+        () -> {
+          try (Statement statement = connection.createStatement()) {
+            for (String sql : statements.get()) {
+              statement.execute(sql);
+            }
+          }
+        });
   }
 
   /**

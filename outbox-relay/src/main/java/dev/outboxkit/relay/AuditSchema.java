@@ -8,7 +8,6 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 
 /**
@@ -79,16 +78,7 @@ public final class AuditSchema {
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
     try {
-      SchemaCreationLock.run(
-          connection,
-          dialect,
-          () -> {
-            try (Statement statement = connection.createStatement()) {
-              for (String sql : createStatements(dialect, table)) {
-                statement.execute(sql);
-              }
-            }
-          });
+      SchemaCreationLock.execute(connection, dialect, () -> createStatements(dialect, table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create audit table " + table, e);
     }

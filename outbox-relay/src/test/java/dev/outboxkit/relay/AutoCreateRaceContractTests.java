@@ -12,6 +12,7 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.util.List;
 import javax.sql.DataSource;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,28 +29,28 @@ abstract class AutoCreateRaceContractTests {
   private static final int INSTANCES = 6;
   private static final int ROUNDS = 10;
 
+  private OutboxDialect dialect;
+
   abstract TestDatabaseExtension database();
+
+  @BeforeEach
+  void createDefaultTables() throws Exception {
+    dialect = RelayTables.create(database().dataSource());
+  }
 
   /** Instances starting together on a schema that exists (a rolling restart). */
   @Test
   void instancesStartingTogetherOnAnExistingSchemaAllStart() throws Exception {
-    DataSource ds = database().dataSource();
-    OutboxDialect dialect = RelayTables.create(ds);
     List<String> failures =
-        ConcurrentStarts.race(
-            INSTANCES,
-            ROUNDS,
-            round -> {
-              try (Connection c = ds.getConnection()) {
-                c.setAutoCommit(true);
-                OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-                RelaySchema.create(
-                    c,
-                    dialect,
-                    OutboxTable.DEFAULT,
-                    OutboxTable.of(RelayDefaults.LEASE_TABLE),
-                    OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-              }
+        startTogether(
+            (c, round) -> {
+              OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
+              RelaySchema.create(
+                  c,
+                  dialect,
+                  OutboxTable.DEFAULT,
+                  OutboxTable.of(RelayDefaults.LEASE_TABLE),
+                  OutboxTable.of(RelayDefaults.MEMBER_TABLE));
             });
     assertThat(failures).as("start-ups that failed").isEmpty();
   }
@@ -57,24 +58,17 @@ abstract class AutoCreateRaceContractTests {
   /** Instances starting together on an empty database (a first start): outbox and relay tables. */
   @Test
   void instancesStartingTogetherForTheFirstTimeAllStart() throws Exception {
-    DataSource ds = database().dataSource();
-    OutboxDialect dialect = RelayTables.create(ds);
     List<String> failures =
-        ConcurrentStarts.race(
-            INSTANCES,
-            ROUNDS,
-            round -> {
-              try (Connection c = ds.getConnection()) {
-                c.setAutoCommit(true);
-                OutboxTable outbox = OutboxTable.of("race_outbox_" + round);
-                OutboxSchema.create(c, dialect, outbox);
-                RelaySchema.create(
-                    c,
-                    dialect,
-                    outbox,
-                    OutboxTable.of("race_lease_" + round),
-                    OutboxTable.of("race_member_" + round));
-              }
+        startTogether(
+            (c, round) -> {
+              OutboxTable outbox = OutboxTable.of("race_outbox_" + round);
+              OutboxSchema.create(c, dialect, outbox);
+              RelaySchema.create(
+                  c,
+                  dialect,
+                  outbox,
+                  OutboxTable.of("race_lease_" + round),
+                  OutboxTable.of("race_member_" + round));
             });
     assertThat(failures).as("start-ups that failed").isEmpty();
   }
@@ -82,18 +76,27 @@ abstract class AutoCreateRaceContractTests {
   /** CDC relays starting together for the first time: the state table (and the audit table). */
   @Test
   void cdcInstancesStartingTogetherForTheFirstTimeAllStart() throws Exception {
-    DataSource ds = database().dataSource();
-    OutboxDialect dialect = RelayTables.create(ds);
     List<String> failures =
-        ConcurrentStarts.race(
-            INSTANCES,
-            ROUNDS,
-            round -> {
-              try (Connection c = ds.getConnection()) {
-                c.setAutoCommit(true);
-                CdcSchema.create(c, dialect, OutboxTable.of("race_cdc_state_" + round));
-              }
-            });
+        startTogether(
+            (c, round) -> CdcSchema.create(c, dialect, OutboxTable.of("race_cdc_state_" + round)));
     assertThat(failures).as("start-ups that failed").isEmpty();
+  }
+
+  /** One instance's start on its own auto-commit connection, as the relay's start-up does it. */
+  interface Start {
+    void run(Connection connection, int round) throws Exception;
+  }
+
+  private List<String> startTogether(Start start) throws Exception {
+    DataSource ds = database().dataSource();
+    return ConcurrentStarts.race(
+        INSTANCES,
+        ROUNDS,
+        round -> {
+          try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(true);
+            start.run(c, round);
+          }
+        });
   }
 }
