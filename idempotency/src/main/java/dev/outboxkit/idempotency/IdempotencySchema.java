@@ -4,10 +4,10 @@ import dev.outboxkit.idempotency.internal.dialect.IdempotencyDialect;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 
 /**
@@ -52,7 +52,8 @@ public final class IdempotencySchema {
 
   /**
    * Creates both tables when missing. Safe to run at every start (on existing tables it does not
-   * wait for open transactions that write to them); for development and tests.
+   * wait for open transactions that write to them; instances starting together create one after
+   * another, {@link SchemaCreationLock}); for development and tests.
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the dialect
@@ -61,11 +62,11 @@ public final class IdempotencySchema {
    */
   public static void create(
       Connection connection, OutboxDialect dialect, OutboxTable keys, OutboxTable inbox) {
-    try (Statement statement = connection.createStatement()) {
-      for (String sql :
-          IdempotencyDialect.of(dialect).createMissingStatements(connection, keys, inbox)) {
-        statement.execute(sql);
-      }
+    try {
+      SchemaCreationLock.execute(
+          connection,
+          dialect,
+          () -> IdempotencyDialect.of(dialect).createMissingStatements(connection, keys, inbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create tables " + keys + " and " + inbox, e);
     }

@@ -9,6 +9,7 @@ import dev.outboxkit.outbox.OutboxHeaders;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.ConcurrentStarts;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
@@ -783,6 +784,30 @@ abstract class IdempotencyContractTests {
       }
     }
     return notes;
+  }
+
+  /**
+   * Instances starting together for the first time each create the key and inbox tables: every one
+   * must start (on PostgreSQL two concurrent {@code CREATE TABLE IF NOT EXISTS} of one table failed
+   * on the catalog's unique index before the creation took a lock).
+   */
+  @Test
+  void instancesCreatingTheTablesTogetherAllStart() throws Exception {
+    List<String> failures =
+        ConcurrentStarts.race(
+            6,
+            5,
+            round -> {
+              try (Connection connection = db().dataSource().getConnection()) {
+                connection.setAutoCommit(true);
+                IdempotencySchema.create(
+                    connection,
+                    dialect,
+                    OutboxTable.of("race_key_" + round),
+                    OutboxTable.of("race_inbox_" + round));
+              }
+            });
+    assertThat(failures).as("start-ups that failed").isEmpty();
   }
 
   private int inboxIds() throws SQLException {

@@ -48,7 +48,8 @@ public final class OutboxSchema {
   /**
    * Creates the table and its indexes when they do not exist. Safe to run at every start: on an
    * existing table it does not wait for the writers' open transactions ({@link
-   * OutboxDialect#createMissingStatements}).
+   * OutboxDialect#createMissingStatements}), and instances starting together create one after
+   * another ({@link SchemaCreationLock}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -56,10 +57,9 @@ public final class OutboxSchema {
    * @throws OutboxStoreException when the database refuses a statement
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
-    try (Statement statement = connection.createStatement()) {
-      for (String sql : dialect.createMissingStatements(connection, table)) {
-        statement.execute(sql);
-      }
+    try {
+      SchemaCreationLock.execute(
+          connection, dialect, () -> dialect.createMissingStatements(connection, table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create outbox table " + table, e);
     }

@@ -3,11 +3,11 @@ package dev.outboxkit.relay;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 
 /**
@@ -68,7 +68,8 @@ public final class AuditSchema {
   }
 
   /**
-   * Creates the audit table when it does not exist. Safe to run at every start.
+   * Creates the audit table when it does not exist. Safe to run at every start, also by instances
+   * starting together ({@link SchemaCreationLock}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -76,10 +77,8 @@ public final class AuditSchema {
    * @throws OutboxStoreException when the database refuses a statement
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
-    try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, table)) {
-        statement.execute(sql);
-      }
+    try {
+      SchemaCreationLock.execute(connection, dialect, () -> createStatements(dialect, table));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create audit table " + table, e);
     }

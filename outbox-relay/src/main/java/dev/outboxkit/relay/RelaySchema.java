@@ -3,6 +3,7 @@ package dev.outboxkit.relay;
 import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.TableColumns;
 import dev.outboxkit.relay.internal.dialect.RelaySql;
@@ -139,7 +140,8 @@ public final class RelaySchema {
    * 8 to the outbox table and, where the table has no autovacuum settings of its own yet, those of
    * version 9 (PostgreSQL). Safe to run at every start: what exists already is asked of the catalog
    * where re-stating it would lock the outbox table, so a start does not wait for (and meanwhile
-   * stop) the writers' open transactions.
+   * stop) the writers' open transactions; instances starting together create one after another
+   * ({@link SchemaCreationLock}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -155,16 +157,23 @@ public final class RelaySchema {
       OutboxTable leases,
       OutboxTable members) {
     RelaySql relaySql = RelaySql.of(dialect);
-    try (Statement statement = connection.createStatement()) {
-      for (String sql : relaySql.startUpStatements(connection, outbox, leases, members)) {
-        statement.execute(sql);
-      }
-      TableColumns.addIfMissing(
-          connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
-      if (!relaySql.hasPendingSeqIndex(connection, outbox)) {
-        createPendingSeqIndex(statement, dialect, outbox);
-      }
-      tuneOutboxStorage(connection, statement, dialect, outbox);
+    try {
+      SchemaCreationLock.run(
+          connection,
+          dialect,
+          () -> {
+            try (Statement statement = connection.createStatement()) {
+              for (String sql : relaySql.startUpStatements(connection, outbox, leases, members)) {
+                statement.execute(sql);
+              }
+              TableColumns.addIfMissing(
+                  connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
+              if (!relaySql.hasPendingSeqIndex(connection, outbox)) {
+                createPendingSeqIndex(statement, dialect, outbox);
+              }
+              tuneOutboxStorage(connection, statement, dialect, outbox);
+            }
+          });
       AuditSchema.create(connection, dialect, AuditSchema.table(outbox));
     } catch (SQLException e) {
       throw new OutboxStoreException("Could not create relay tables " + leases + ", " + members, e);

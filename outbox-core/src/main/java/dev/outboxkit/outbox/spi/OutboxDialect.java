@@ -125,6 +125,20 @@ public interface OutboxDialect {
     return null;
   }
 
+  /**
+   * A {@code SELECT} that waits for and takes the lock named by its one string parameter under
+   * which instances starting at the same time create missing tables one after another, held until
+   * the transaction ends; {@code null} where the database has none (creations then take turns only
+   * within one JVM). Used by {@link dev.outboxkit.outbox.SchemaCreationLock}: on PostgreSQL two
+   * concurrent {@code CREATE TABLE IF NOT EXISTS} of one table can both pass the existence check,
+   * and the loser fails on the catalog's unique index instead of doing nothing.
+   *
+   * @since 0.10
+   */
+  default @Nullable String schemaCreationLockSql() {
+    return null;
+  }
+
   /** The most rows one insert may carry, from the database's limit on bind parameters. */
   default int maxRowsPerInsert() {
     return 65_535 / INSERT_COLUMNS.size();

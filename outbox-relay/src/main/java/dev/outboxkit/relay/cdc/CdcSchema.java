@@ -2,6 +2,7 @@ package dev.outboxkit.relay.cdc;
 
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.SchemaCreationLock;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.AuditSchema;
 import dev.outboxkit.relay.internal.TableColumns;
@@ -94,12 +95,19 @@ public final class CdcSchema {
    * @param table the state table
    */
   public static void create(Connection connection, OutboxDialect dialect, OutboxTable table) {
-    try (Statement statement = connection.createStatement()) {
-      for (String sql : createStatements(dialect, table)) {
-        statement.execute(sql);
-      }
-      TableColumns.addIfMissing(
-          connection, table, SESSION_LOCK_COLUMN, upgradeStatements(dialect, table));
+    try {
+      SchemaCreationLock.run(
+          connection,
+          dialect,
+          () -> {
+            try (Statement statement = connection.createStatement()) {
+              for (String sql : createStatements(dialect, table)) {
+                statement.execute(sql);
+              }
+            }
+            TableColumns.addIfMissing(
+                connection, table, SESSION_LOCK_COLUMN, upgradeStatements(dialect, table));
+          });
       // The audit trail of parked-event operations, in the state table's schema.
       AuditSchema.create(connection, dialect, AuditSchema.table(table));
     } catch (SQLException e) {

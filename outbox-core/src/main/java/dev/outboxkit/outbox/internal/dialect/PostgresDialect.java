@@ -29,6 +29,12 @@ final class PostgresDialect extends SqlDialect {
     return "SELECT pg_advisory_unlock(hashtextextended(?, 0))";
   }
 
+  /** Transaction-scoped: released by the commit or rollback, also when the session dies. */
+  @Override
+  public String schemaCreationLockSql() {
+    return "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))";
+  }
+
   /** A bigint advisory lock shows in pg_locks as classid (high half), objid (low half), 1. */
   @Override
   public String sessionLockHeldSql() {

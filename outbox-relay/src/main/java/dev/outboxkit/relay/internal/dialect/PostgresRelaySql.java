@@ -16,6 +16,21 @@ final class PostgresRelaySql extends RelaySql {
 
   static final String NAME = "postgresql";
 
+  /** The function's body, between the dollar quotes: what pg_proc.prosrc holds. */
+  private static final String NOTIFY_BODY =
+      """
+
+      BEGIN
+          PERFORM pg_notify(TG_TABLE_NAME, '');
+          RETURN NULL;
+      END
+      """;
+
+  private static final String NOTIFY_FUNCTION =
+      "CREATE OR REPLACE FUNCTION outboxkit_notify() RETURNS trigger LANGUAGE plpgsql AS $$"
+          + NOTIFY_BODY
+          + "$$";
+
   @Override
   public List<String> createStatements(
       OutboxTable outbox, OutboxTable leases, OutboxTable members) {
@@ -28,7 +43,9 @@ final class PostgresRelaySql extends RelaySql {
    * Leaves out the trigger when the outbox table has it: {@code DROP TRIGGER} takes an ACCESS
    * EXCLUSIVE lock on the table and {@code CREATE TRIGGER} a SHARE ROW EXCLUSIVE one, so re-making
    * it at every start would wait for every open write on the outbox, and stop all new ones
-   * meanwhile. The function is still replaced, which locks no table.
+   * meanwhile. Leaves out the function too when the catalog has it with this body: replacing it
+   * updates its catalog row, and two starts doing so at once failed with "tuple concurrently
+   * updated" (the start-ups now also take turns, {@code SchemaCreationLock}).
    */
   @Override
   public List<String> startUpStatements(
@@ -37,10 +54,31 @@ final class PostgresRelaySql extends RelaySql {
     if (!hasNotifyTrigger(connection, outbox)) {
       return createStatements(outbox, leases, members);
     }
-    return tablesAndFunction(leases, members);
+    List<String> statements = new ArrayList<>(tables(leases, members));
+    if (!hasNotifyFunction(connection)) {
+      statements.add(NOTIFY_FUNCTION);
+    }
+    return List.copyOf(statements);
   }
 
   private static List<String> tablesAndFunction(OutboxTable leases, OutboxTable members) {
+    List<String> statements = new ArrayList<>(tables(leases, members));
+    statements.add(NOTIFY_FUNCTION);
+    return statements;
+  }
+
+  /** Whether the function the trigger calls (found as the trigger finds it) has this body. */
+  private static boolean hasNotifyFunction(Connection connection) throws SQLException {
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure('outboxkit_notify()')"
+                + " AND prosrc = ?)")) {
+      query.setString(1, NOTIFY_BODY);
+      return exists(query);
+    }
+  }
+
+  private static List<String> tables(OutboxTable leases, OutboxTable members) {
     return List.of(
         """
         CREATE TABLE IF NOT EXISTS %s (
@@ -58,15 +96,7 @@ final class PostgresRelaySql extends RelaySql {
             expires_at   TIMESTAMPTZ  NOT NULL
         )\
         """
-            .formatted(members.qualifiedName()),
-        """
-        CREATE OR REPLACE FUNCTION outboxkit_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            PERFORM pg_notify(TG_TABLE_NAME, '');
-            RETURN NULL;
-        END
-        $$\
-        """);
+            .formatted(members.qualifiedName()));
   }
 
   private static List<String> trigger(OutboxTable outbox) {

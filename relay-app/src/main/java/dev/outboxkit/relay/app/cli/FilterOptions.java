@@ -11,9 +11,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * The selection options shared by the {@code parked} commands, turned into a {@link ParkedFilter}.
+ * The selection options shared by the {@code parked} commands, turned into a {@link ParkedFilter}:
+ * the {@link EventTypeOptions types} every listing has, and the parked events' own.
  */
-final class FilterOptions {
+final class FilterOptions extends EventTypeOptions {
 
   @Option(
       names = "--group",
@@ -28,15 +29,6 @@ final class FilterOptions {
           "Only events whose last error contains TEXT, ignoring case; % or * match any text (then"
               + " the whole error must match).")
   @Nullable String errorLike;
-
-  @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this event type.")
-  @Nullable String type;
-
-  @Option(
-      names = "--aggregate-type",
-      paramLabel = "TYPE",
-      description = "Only events of this aggregate type.")
-  @Nullable String aggregateType;
 
   @Option(
       names = "--since",

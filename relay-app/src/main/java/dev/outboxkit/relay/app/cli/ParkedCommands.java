@@ -68,9 +68,7 @@ final class ParkedCommands {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
     @Mixin FilterOptions filter = new FilterOptions();
-
-    @Option(names = "--limit", defaultValue = "50", description = "At most this many (1-1000).")
-    int limit;
+    @Mixin LimitOption limit = new LimitOption(50);
 
     ListCommand(CliContext cli) {
       this.cli = cli;
@@ -78,25 +76,22 @@ final class ParkedCommands {
 
     @Override
     public Integer call() {
-      if (limit < 1 || limit > 1000) {
-        throw new IllegalArgumentException("--limit must be 1 to 1000 but was " + limit);
-      }
+      int max = limit.value();
       Output out = cli.output(json);
-      List<ParkedEvent> events = events(cli).list(filter.filter(cli.session().clock()), limit);
-      List<List<String>> rows = new ArrayList<>();
-      List<Map<String, Object>> docs = new ArrayList<>();
+      List<ParkedEvent> events = events(cli).list(filter.filter(cli.session().clock()), max);
+      Listing listing = new Listing();
       for (ParkedEvent e : events) {
-        rows.add(
-            List.of(
-                String.valueOf(e.seq()),
-                e.id().toString(),
-                Output.cut(e.aggregateType(), 30),
-                Output.cut(e.aggregateId(), 30),
-                Output.cut(e.eventType(), 30),
-                String.valueOf(e.attempts()),
-                e.createdAt().toString(),
-                Output.cut(e.lastError(), 80)));
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc =
+            listing.add(
+                List.of(
+                    String.valueOf(e.seq()),
+                    e.id().toString(),
+                    Output.cut(e.aggregateType(), 30),
+                    Output.cut(e.aggregateId(), 30),
+                    Output.cut(e.eventType(), 30),
+                    String.valueOf(e.attempts()),
+                    e.createdAt().toString(),
+                    Output.cut(e.lastError(), 80)));
         doc.put("seq", e.seq());
         doc.put("id", e.id().toString());
         doc.put("aggregateType", e.aggregateType());
@@ -105,9 +100,9 @@ final class ParkedCommands {
         doc.put("attempts", e.attempts());
         doc.put("createdAt", e.createdAt().toString());
         doc.put("lastError", e.lastError());
-        docs.add(doc);
       }
-      out.table(
+      listing.table(
+          out,
           List.of(
               "SEQ",
               "ID",
@@ -116,9 +111,8 @@ final class ParkedCommands {
               "TYPE",
               "ATTEMPTS",
               "CREATED",
-              "ERROR"),
-          rows);
-      out.document(Map.of("events", docs));
+              "ERROR"));
+      out.document(Map.of("events", listing.docs()));
       return ExitCodes.OK;
     }
   }

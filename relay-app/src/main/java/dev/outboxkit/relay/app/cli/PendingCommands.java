@@ -6,7 +6,6 @@ import dev.outboxkit.relay.RelayInspection.Pending;
 import dev.outboxkit.relay.RelayInspection.PendingFilter;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,38 +43,36 @@ final class PendingCommands {
       RelayInspection inspection = cli.session().inspection();
       Instant now = inspection.backlog().databaseNow();
       List<PartitionBacklog> partitions = inspection.pendingByPartition();
-      List<List<String>> rows = new ArrayList<>();
-      List<Map<String, Object>> docs = new ArrayList<>();
+      Listing listing = new Listing();
       long total = 0;
       for (PartitionBacklog p : partitions) {
         total += p.pending();
-        rows.add(
-            List.of(
-                String.valueOf(p.partition()),
-                String.valueOf(p.pending()),
-                String.valueOf(p.failing()),
-                Output.age(age(p.oldest(), now)),
-                String.valueOf(p.maxAttempts()),
-                p.nextAttemptAt() == null ? "-" : p.nextAttemptAt().toString()));
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc =
+            listing.add(
+                List.of(
+                    String.valueOf(p.partition()),
+                    String.valueOf(p.pending()),
+                    String.valueOf(p.failing()),
+                    Output.age(age(p.oldest(), now)),
+                    String.valueOf(p.maxAttempts()),
+                    p.nextAttemptAt() == null ? "-" : p.nextAttemptAt().toString()));
         doc.put("partition", p.partition());
         doc.put("pending", p.pending());
         doc.put("failing", p.failing());
         doc.put("oldest", p.oldest() == null ? null : p.oldest().toString());
         doc.put("maxAttempts", p.maxAttempts());
         doc.put("nextAttemptAt", p.nextAttemptAt() == null ? null : p.nextAttemptAt().toString());
-        docs.add(doc);
       }
       out.line("Database time    %s", now);
       out.line("Pending events   %d in %d partitions", total, partitions.size());
       out.line("");
-      out.table(
-          List.of("PARTITION", "PENDING", "FAILING", "OLDEST", "MAX ATTEMPTS", "NEXT ATTEMPT"),
-          rows);
+      listing.table(
+          out,
+          List.of("PARTITION", "PENDING", "FAILING", "OLDEST", "MAX ATTEMPTS", "NEXT ATTEMPT"));
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("databaseTime", now.toString());
       doc.put("pending", total);
-      doc.put("partitions", docs);
+      doc.put("partitions", listing.docs());
       out.document(doc);
       return ExitCodes.OK;
     }
@@ -89,24 +86,14 @@ final class PendingCommands {
   static final class ListCommand implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
+    @Mixin EventTypeOptions types = new EventTypeOptions();
+    @Mixin LimitOption limit = new LimitOption(20);
 
     @Option(names = "--partition", paramLabel = "N", description = "Only this outbox partition.")
     @Nullable Integer partition;
 
-    @Option(names = "--type", paramLabel = "TYPE", description = "Only events of this event type.")
-    @Nullable String type;
-
-    @Option(
-        names = "--aggregate-type",
-        paramLabel = "TYPE",
-        description = "Only events of this aggregate type.")
-    @Nullable String aggregateType;
-
     @Option(names = "--failing", description = "Only events that failed at least once.")
     boolean failing;
-
-    @Option(names = "--limit", defaultValue = "20", description = "At most this many (1-1000).")
-    int limit;
 
     ListCommand(CliContext cli) {
       this.cli = cli;
@@ -114,9 +101,7 @@ final class PendingCommands {
 
     @Override
     public Integer call() {
-      if (limit < 1 || limit > 1000) {
-        throw new IllegalArgumentException("--limit must be 1 to 1000 but was " + limit);
-      }
+      int max = limit.value();
       if (partition != null && partition < 0) {
         throw new IllegalArgumentException("--partition must be 0 or more but was " + partition);
       }
@@ -124,23 +109,22 @@ final class PendingCommands {
       List<Pending> events =
           cli.session()
               .inspection()
-              .pending(new PendingFilter(partition, type, aggregateType, failing), limit);
-      List<List<String>> rows = new ArrayList<>();
-      List<Map<String, Object>> docs = new ArrayList<>();
+              .pending(new PendingFilter(partition, types.type, types.aggregateType, failing), max);
+      Listing listing = new Listing();
       for (Pending e : events) {
-        rows.add(
-            List.of(
-                String.valueOf(e.seq()),
-                e.id().toString(),
-                String.valueOf(e.partition()),
-                Output.cut(e.aggregateType(), 30),
-                Output.cut(e.aggregateId(), 30),
-                Output.cut(e.eventType(), 30),
-                e.createdAt().toString(),
-                String.valueOf(e.attempts()),
-                e.nextAttemptAt() == null ? "-" : e.nextAttemptAt().toString(),
-                Output.cut(e.lastError(), 80)));
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc =
+            listing.add(
+                List.of(
+                    String.valueOf(e.seq()),
+                    e.id().toString(),
+                    String.valueOf(e.partition()),
+                    Output.cut(e.aggregateType(), 30),
+                    Output.cut(e.aggregateId(), 30),
+                    Output.cut(e.eventType(), 30),
+                    e.createdAt().toString(),
+                    String.valueOf(e.attempts()),
+                    e.nextAttemptAt() == null ? "-" : e.nextAttemptAt().toString(),
+                    Output.cut(e.lastError(), 80)));
         doc.put("seq", e.seq());
         doc.put("id", e.id().toString());
         doc.put("partition", e.partition());
@@ -151,9 +135,9 @@ final class PendingCommands {
         doc.put("attempts", e.attempts());
         doc.put("nextAttemptAt", e.nextAttemptAt() == null ? null : e.nextAttemptAt().toString());
         doc.put("lastError", e.lastError());
-        docs.add(doc);
       }
-      out.table(
+      listing.table(
+          out,
           List.of(
               "SEQ",
               "ID",
@@ -164,12 +148,11 @@ final class PendingCommands {
               "CREATED",
               "ATTEMPTS",
               "NEXT ATTEMPT",
-              "ERROR"),
-          rows);
-      if (events.size() == limit) {
-        out.line("(first %d shown; --limit shows more)", limit);
+              "ERROR"));
+      if (events.size() == max) {
+        out.line("(first %d shown; --limit shows more)", max);
       }
-      out.document(Map.of("events", docs));
+      out.document(Map.of("events", listing.docs()));
       return ExitCodes.OK;
     }
   }

@@ -162,47 +162,44 @@ final class RelayCommands {
                 + " in its /actuator/health; 'status' shows the backlog");
       }
       Leases leases = cli.session().inspection().leases();
-      List<List<String>> rows = new ArrayList<>();
-      List<Map<String, Object>> docs = new ArrayList<>();
+      Listing partitions = new Listing();
       for (Lease lease : leases.leases()) {
         String state = lease.owner() == null ? "free" : lease.expired() ? "expired" : "held";
         Duration left =
             lease.expiresAt() == null
                 ? null
                 : Duration.between(leases.databaseNow(), lease.expiresAt());
-        rows.add(
-            List.of(
-                String.valueOf(lease.partition()),
-                lease.owner() == null ? "-" : Output.cut(lease.owner(), 60),
-                String.valueOf(lease.epoch()),
-                left == null || left.isNegative() ? "-" : Output.age(left),
-                state));
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc =
+            partitions.add(
+                List.of(
+                    String.valueOf(lease.partition()),
+                    lease.owner() == null ? "-" : Output.cut(lease.owner(), 60),
+                    String.valueOf(lease.epoch()),
+                    left == null || left.isNegative() ? "-" : Output.age(left),
+                    state));
         doc.put("partition", lease.partition());
         doc.put("owner", lease.owner());
         doc.put("epoch", lease.epoch());
         doc.put("expiresAt", lease.expiresAt() == null ? null : lease.expiresAt().toString());
         doc.put("state", state);
-        docs.add(doc);
       }
-      out.table(List.of("PARTITION", "OWNER", "EPOCH", "EXPIRES IN", "STATE"), rows);
+      partitions.table(out, List.of("PARTITION", "OWNER", "EPOCH", "EXPIRES IN", "STATE"));
       out.line("");
-      List<List<String>> members = new ArrayList<>();
-      List<Map<String, Object>> memberDocs = new ArrayList<>();
+      Listing members = new Listing();
       for (Member m : leases.members()) {
-        members.add(
-            List.of(Output.cut(m.id(), 60), heartbeat(m, leases), m.sessionLock() ? "yes" : "no"));
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc =
+            members.add(
+                List.of(
+                    Output.cut(m.id(), 60), heartbeat(m, leases), m.sessionLock() ? "yes" : "no"));
         doc.put("id", m.id());
         doc.put("heartbeatAt", m.heartbeatAt() == null ? null : m.heartbeatAt().toString());
         doc.put("sessionLock", m.sessionLock());
-        memberDocs.add(doc);
       }
-      out.table(List.of("INSTANCE", "LAST HEARTBEAT", "SESSION LOCK"), members);
+      members.table(out, List.of("INSTANCE", "LAST HEARTBEAT", "SESSION LOCK"));
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("databaseTime", leases.databaseNow().toString());
-      doc.put("leases", docs);
-      doc.put("instances", memberDocs);
+      doc.put("leases", partitions.docs());
+      doc.put("instances", members.docs());
       out.document(doc);
       return ExitCodes.OK;
     }
