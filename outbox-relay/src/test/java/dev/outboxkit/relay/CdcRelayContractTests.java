@@ -355,6 +355,44 @@ abstract class CdcRelayContractTests {
   }
 
   /**
+   * Issue 20: a login user's default role set on the server the engine reads ({@code
+   * setDefaultRole}, with {@code %1$s} the role and {@code %2$s} the account, as docs/roles.md
+   * tells users to run it). The statement goes to the binlog, and Debezium's MariaDB DDL parser
+   * stopped on it: the engine failed at that position at every start, and nothing after it was
+   * published. A throwaway role and user are created and dropped again.
+   */
+  void anEventAfterADefaultRoleWasSetOnTheServerIsPublished(String setDefaultRole)
+      throws Exception {
+    OutboxRelay relay = startRelay();
+    awaitStreaming();
+    String suffix = String.valueOf(System.nanoTime() % 100_000);
+    String role = "'okt_role_" + suffix + "'";
+    String account = "'okt_user_" + suffix + "'@'%'";
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + role);
+      s.execute("CREATE USER " + account + " IDENTIFIED BY 'Role-test-pw-1'");
+      s.execute("GRANT " + role + " TO " + account);
+      s.execute(setDefaultRole.formatted(role, account));
+    }
+    try {
+      tx.execute(c -> outbox.append(OutboxMessage.of(topic, "after-role", "AfterRole", "0")));
+      try (KafkaReader reader = reader(topic)) {
+        assertThat(reader.readAtLeast(1, Duration.ofSeconds(30)))
+            .as("published within 30 s of the default role's statement")
+            .hasSize(1);
+      }
+      assertThat(relay.status().lastError()).isNull();
+    } finally {
+      try (Connection c = dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("DROP USER IF EXISTS " + account);
+        s.execute("DROP ROLE IF EXISTS " + role);
+      }
+    }
+  }
+
+  /**
    * A state table of the first version (before V0_6) stops the start when the relay may not add the
    * column itself, naming the column and the script to apply.
    */

@@ -125,6 +125,71 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
     assertThat(relay.status().lastError()).isNull();
   }
 
+  /** Issue 20: MariaDB's form, {@code SET DEFAULT ROLE ... FOR ...} (see docs/roles.md). */
+  @Test
+  void anEventAfterADefaultRoleWasSetIsPublished() throws Exception {
+    anEventAfterADefaultRoleWasSetOnTheServerIsPublished("SET DEFAULT ROLE %1$s FOR %2$s");
+  }
+
+  /**
+   * Issue 19 (finding 7), seen in a clean-clone CI run: an engine that fails at the same binlog
+   * position at every start (there: the DDL parser on {@code SET DEFAULT ROLE}, 66 failures in two
+   * minutes) publishes nothing. The relay gives its lease up after each failure and takes it again
+   * (no standby here); its stall reason said only "no engine runs here", and the engine's error
+   * only "An exception occurred in the change event producer". Made here with the unparseable
+   * statement and a user's own {@code ddl.filter} (which replaces the relay's): the relay must be
+   * stalled (health DOWN) within a bounded time, the reason naming the repeated failure and its
+   * cause, and {@code outbox.cdc.engine.failures} counting the runs.
+   */
+  @Test
+  void anEngineThatFailsAtTheSamePositionAtEveryStartIsStalledAndSaysWhy() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    OutboxRelay relay =
+        relay(
+            c ->
+                c.debeziumProperty(
+                    "internal.schema.history.internal.ddl.filter", "FLUSH RELAY LOGS.*"),
+            b -> b.stallTimeout(Duration.ofSeconds(5)).meterRegistry(registry));
+    relay.start();
+    awaitStreaming();
+    String suffix = String.valueOf(System.nanoTime() % 100_000);
+    String role = "'okt_role_" + suffix + "'";
+    String account = "'okt_user_" + suffix + "'@'%'";
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE " + role);
+      s.execute("CREATE USER " + account + " IDENTIFIED BY 'Role-test-pw-1'");
+      s.execute("GRANT " + role + " TO " + account);
+      s.execute("SET DEFAULT ROLE " + role + " FOR " + account);
+    }
+    try {
+      tx.execute(c -> outbox.append(OutboxMessage.of(topic, "stuck", "Stuck", "0")));
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(
+              () -> {
+                RelayStatus status = relay.status();
+                assertThat(status.stalled())
+                    .as("stalled (status %s)", status)
+                    .isNotNull()
+                    .contains("times in a row without progress (at the same position)")
+                    .contains("ParsingException: DDL statement couldn't be parsed");
+              });
+      assertThat(registry.get("outbox.cdc.engine.failures").counter().count())
+          .isGreaterThanOrEqualTo(2);
+      assertThat(relay.status().stalled()).doesNotContain("Role-test-pw-1");
+    } finally {
+      relay.close();
+      try (Connection c = dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("DROP USER IF EXISTS " + account);
+        s.execute("DROP ROLE IF EXISTS " + role);
+      }
+    }
+  }
+
   /**
    * Issue 12: a {@code jdbc:mysql:} URL (MySQL Connector/J) that reaches MariaDB gets the MariaDB
    * connector (the MySQL connector fails on MariaDB's binlog status statement).

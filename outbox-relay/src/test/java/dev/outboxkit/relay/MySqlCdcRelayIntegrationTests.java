@@ -16,6 +16,12 @@ class MySqlCdcRelayIntegrationTests extends CdcRelayContractTests {
     return db;
   }
 
+  /** Issue 20: MySQL's form, {@code SET DEFAULT ROLE ... TO ...} (see docs/roles.md). */
+  @Test
+  void anEventAfterADefaultRoleWasSetIsPublished() throws Exception {
+    anEventAfterADefaultRoleWasSetOnTheServerIsPublished("SET DEFAULT ROLE %1$s TO %2$s");
+  }
+
   /**
    * Issue 12: a {@code jdbc:mariadb:} URL that reaches MySQL gets the MySQL connector (the MariaDB
    * connector cannot read a MySQL 8 binlog). MariaDB Connector/J does not use TLS by default, so

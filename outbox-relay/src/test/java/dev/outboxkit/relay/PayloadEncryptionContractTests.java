@@ -304,7 +304,7 @@ abstract class PayloadEncryptionContractTests {
    * exists sends the ciphertext byte for byte, which still decrypts. The relay never decrypts, so a
    * tampered ciphertext travels the same way and is caught by the consumer ({@link
    * #bothRelaysDeliverCiphertextUnchangedAndTheInboxReadsPlaintextAcrossARotation}). Run by the
-   * PostgreSQL (WAL) and MariaDB (binlog) subclasses.
+   * PostgreSQL (WAL), MariaDB and MySQL 8 (binlog, each with its own connector) subclasses.
    */
   void cdcParksAnEncryptedEventItCannotSendAndItsReplayStillDecrypts() throws Exception {
     OutboxDialect dialect = RelayTables.create(db().dataSource());

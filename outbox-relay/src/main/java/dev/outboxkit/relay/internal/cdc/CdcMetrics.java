@@ -8,6 +8,7 @@ import dev.outboxkit.relay.internal.ParkedGauges;
 import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.StallDetector;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -57,6 +58,7 @@ final class CdcMetrics implements AutoCloseable {
   private final AtomicLong lastSeenCommitMillis = new AtomicLong();
   private volatile boolean readSinceStart;
   private final @Nullable Gauge slotGauge;
+  private final Counter engineFailures;
   private final OutboxDialect dialect;
   private final StallDetector stall;
   private @Nullable ParkedGauges parked;
@@ -88,6 +90,12 @@ final class CdcMetrics implements AutoCloseable {
                 .tag("table", settings.table().name())
                 .register(registry)
             : null;
+    this.engineFailures =
+        Counter.builder("outbox.cdc.engine.failures")
+            .description(
+                "CDC engine runs on this instance that ended in an error or could not start")
+            .tag("table", settings.table().name())
+            .register(registry);
   }
 
   /** Registers the meters of a relay on {@code dialect}; undone by {@link #close}. */
@@ -132,6 +140,11 @@ final class CdcMetrics implements AutoCloseable {
     inFlightSince.set(oldestCommitMillis > 0 ? oldestCommitMillis : clock.millis());
   }
 
+  /** An engine run here ended in an error or could not start. */
+  void engineFailed() {
+    engineFailures.increment();
+  }
+
   /** The batch in flight is settled and its position stored. */
   void settled() {
     inFlightSince.set(0);
@@ -150,8 +163,14 @@ final class CdcMetrics implements AutoCloseable {
    *
    * @param engineRunning whether an engine runs here now (lag is known only then)
    * @param reading whether the relay is running and not paused (the stream waits to be read)
+   * @param repeatedFailure why the engine keeps failing here, or {@code null} (for the reason)
    */
-  void measure(Jdbc jdbc, OutboxStats stats, boolean engineRunning, boolean reading) {
+  void measure(
+      Jdbc jdbc,
+      OutboxStats stats,
+      boolean engineRunning,
+      boolean reading,
+      @Nullable String repeatedFailure) {
     long now = clock.millis();
     long since = inFlightSince.get();
     // A standby, or an engine that could not start or has read nothing yet, has no lag to report:
@@ -186,9 +205,10 @@ final class CdcMetrics implements AutoCloseable {
     String waiting =
         !reading
             ? null
-            : engineRunning
-                ? "the change stream waits to be read (engine running here)"
-                : "the change stream waits to be read (no engine runs here)";
+            : "the change stream waits to be read ("
+                + (engineRunning ? "engine running here" : "no engine runs here")
+                + (repeatedFailure == null ? "" : "; " + repeatedFailure)
+                + ")";
     stall.observe(waiting, 31 * relay.progress() + sharedMark);
     if (parked == null) {
       parked = new ParkedGauges(stats, relay, clock, ParkedGauges.INTERVAL);
@@ -242,6 +262,7 @@ final class CdcMetrics implements AutoCloseable {
   @Override
   public void close() {
     relay.close();
+    registry.remove(engineFailures);
     if (slotGauge != null) {
       registry.remove(slotGauge);
     }

@@ -215,7 +215,11 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
         ThreadDeaths.guard(
             () ->
                 metrics.measure(
-                    jdbc, stats, runner.engineLive(), state.get() == RelayStatus.State.RUNNING),
+                    jdbc,
+                    stats,
+                    runner.engineLive(),
+                    state.get() == RelayStatus.State.RUNNING,
+                    runner.repeatedFailure()),
             this::threadDied),
         0,
         settings.metricsInterval().toMillis(),

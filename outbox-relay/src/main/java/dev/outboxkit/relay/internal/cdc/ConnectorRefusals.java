@@ -30,7 +30,7 @@ final class ConnectorRefusals {
    * Debezium said, or, when that is the version mismatch above, what the connector refused.
    */
   static String explain(Properties config, String message, @Nullable Throwable error) {
-    String reported = message + (error == null ? "" : ": " + error);
+    String reported = message + (error == null ? "" : ": " + error + rootCause(error));
     if (!isConfigReportMismatch(error)) {
       return reported;
     }
@@ -48,6 +48,34 @@ final class ConnectorRefusals {
         + " (Debezium could not report this itself: "
         + error
         + ")";
+  }
+
+  /**
+   * The innermost cause, when there is one: the engine reports "An exception occurred in the change
+   * event producer" twice over and the reason (a {@code ParsingException} on a DDL statement, a
+   * refused login) only at the bottom. Cut where quoted text begins: a statement's text may carry a
+   * password ({@code IDENTIFIED BY '...'}), and this text reaches logs and health details. Capped
+   * in length.
+   */
+  static String rootCause(Throwable error) {
+    // The innermost cause with a message: Debezium's ParsingException (naming the statement) wraps
+    // the parser's NoViableAltException, which has none.
+    Throwable root = error;
+    int depth = 0;
+    for (Throwable t = error.getCause(); t != null && depth++ < 20; t = t.getCause()) {
+      if (t.getMessage() != null || root == error) {
+        root = t;
+      }
+    }
+    if (root == error) {
+      return "";
+    }
+    String text = String.valueOf(root);
+    int quoted = text.indexOf(" '");
+    if (quoted >= 0) {
+      text = text.substring(0, quoted) + " '...' (quoted text left out; Debezium logs it)";
+    }
+    return " (cause: " + (text.length() > 400 ? text.substring(0, 400) + "..." : text) + ")";
   }
 
   /** Whether {@code error} is the engine failing to read the connector's validation result. */

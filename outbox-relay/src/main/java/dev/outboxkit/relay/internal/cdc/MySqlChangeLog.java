@@ -3,6 +3,7 @@ package dev.outboxkit.relay.internal.cdc;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.cdc.CdcOptions;
+import io.debezium.relational.history.SchemaHistory;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -79,6 +80,26 @@ class MySqlChangeLog extends ChangeLogSource {
     // interval) for this long, checking once per interval. Debezium's one minute left an engine
     // reading nothing for one to two minutes while its relay kept the lease; see docs/cdc.md.
     p.setProperty("connect.keep.alive.interval.ms", String.valueOf(BINLOG_KEEP_ALIVE.toMillis()));
+    // The key is "internal.schema.history.internal.ddl.filter" (an internal field of Debezium's):
+    // "schema.history.internal.ddl.filter", as documented, is read by nothing and changes nothing.
+    p.setProperty(SchemaHistory.DDL_FILTER.name(), ddlFilter(table));
+  }
+
+  /**
+   * The statements of the binlog the connector does not parse: Debezium's own list, and every
+   * statement that does not name the outbox table. The connector parses each statement of the whole
+   * server's binlog (account, role and other databases' DDL included) before it looks at which
+   * tables it touches, and stops on one its grammar lacks: MariaDB's {@code SET DEFAULT ROLE ...
+   * FOR ...}, which docs/roles.md prescribes, stopped the engine at that position at every start,
+   * and with it every relay streaming from that server. Only a statement that names the outbox
+   * table can change how its rows decode; those are still parsed, and one the grammar lacks still
+   * stops the engine (Debezium's {@code skip.unparseable.ddl} stays off): skipped, an {@code ALTER}
+   * of the outbox table would leave the connector decoding its rows with stale columns.
+   */
+  static String ddlFilter(OutboxTable table) {
+    // Debezium splits the list at commas and matches each pattern against the whole statement,
+    // case-insensitively and across lines.
+    return SchemaHistory.DDL_FILTER.defaultValueAsString() + ",(?!.*\\b" + table.name() + "\\b).*";
   }
 
   /**

@@ -137,4 +137,54 @@ class CdcEngineConfigTests {
     assertThat(Class.forName(p.getProperty("offset.storage")).getConstructor().newInstance())
         .isInstanceOf(DatabaseOffsetStore.class);
   }
+
+  /**
+   * Issue 20: the binlog connector parses every statement of the server's binlog and stopped on
+   * MariaDB's {@code SET DEFAULT ROLE ... FOR ...}. Statements that do not name the outbox table
+   * are not parsed at all (compiled here as Debezium compiles the list); those that do, however
+   * written, still are; Debezium's own list is kept, and a user's own list still wins.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"mariadb", "mysql"})
+  void onlyStatementsThatNameTheOutboxTableAreParsed(String dialect) {
+    String filter = config(dialect).getProperty(SchemaHistory.DDL_FILTER.name());
+    java.util.function.Predicate<String> ignored =
+        io.debezium.function.Predicates.includes(
+            filter, java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.DOTALL);
+
+    // Debezium's key: its documented "schema.history.internal.ddl.filter" is read by nothing.
+    assertThat(SchemaHistory.DDL_FILTER.name())
+        .isEqualTo("internal.schema.history.internal.ddl.filter");
+    assertThat(filter).startsWith(SchemaHistory.DDL_FILTER.defaultValueAsString() + ",");
+    assertThat(
+            java.util.List.of(
+                "SET DEFAULT ROLE 'outboxkit_writer' FOR 'okt_writer'@'%'",
+                "SET DEFAULT ROLE outboxkit_writer TO 'payment_app'@'%'",
+                "CREATE TABLE orders (id BIGINT PRIMARY KEY)",
+                "ALTER TABLE outbox_event_archive ADD COLUMN x INT",
+                "CREATE DATABASE billing"))
+        .allMatch(ignored);
+    assertThat(
+            java.util.List.of(
+                "ALTER TABLE outbox_event ADD COLUMN x INT",
+                "ALTER TABLE `app`.`outbox_event` ADD COLUMN x INT",
+                "alter table OUTBOX_EVENT\n  drop column x",
+                "SET STATEMENT max_statement_time=60 FOR ALTER TABLE outbox_event ADD x INT",
+                "RENAME TABLE outbox_event TO outbox_old, outbox_new TO outbox_event",
+                "DROP TABLE IF EXISTS outbox_event"))
+        .noneMatch(ignored);
+
+    CdcOptions own =
+        CdcOptions.builder("jdbc:" + dialect + "://db:3306/app", "u", "pw")
+            .debeziumProperty(SchemaHistory.DDL_FILTER.name(), "FLUSH RELAY LOGS.*")
+            .build();
+    assertThat(
+            CdcEngineConfig.of(
+                    CdcTestSettings.postgres(null, "config-test"),
+                    own,
+                    OutboxDialect.named(dialect),
+                    "binding")
+                .getProperty(SchemaHistory.DDL_FILTER.name()))
+        .isEqualTo("FLUSH RELAY LOGS.*");
+  }
 }

@@ -85,12 +85,12 @@ class CdcOwnLeaseStallIntegrationTests {
 
     // The engine runs here and nothing is published, parked or settled; only the heartbeat
     // renews this instance's own lease between measurements.
-    metrics.measure(jdbc, stats, true, true);
+    metrics.measure(jdbc, stats, true, true, null);
     for (int i = 0; i < 4; i++) {
       Thread.sleep(20); // the database clock moves, so the renewed expiry differs
       assertThat(lease.renew()).isTrue();
       clock.now = clock.now.plus(Duration.ofMinutes(2));
-      metrics.measure(jdbc, stats, true, true);
+      metrics.measure(jdbc, stats, true, true, null);
     }
 
     assertThat(metrics.stalled())
