@@ -41,6 +41,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The shipped least-privilege role scripts ({@code dev/outboxkit/roles/<db>/*.sql}) on a real
@@ -49,14 +50,11 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ServerTest
-// Not isolated: the role scripts' server-wide statements go to MySQL's and MariaDB's binlog, where
-// Debezium's MariaDB DDL parser stopped on "SET DEFAULT ROLE ... FOR ..." and with it the CDC
-// engine
-// of any class reading the binlog then (clean-clone CI run, 6 December). The relay no longer lets
-// the connector parse statements that do not name its outbox table (MySqlChangeLog.ddlFilter;
-// MariaDbCdcRelayIntegrationTests#anEventAfterADefaultRoleWasSetIsPublished), so these classes
-// share the servers like the others. Users and roles are their own (okt_*, outboxkit_*), and so
-// are their database, topics, engine names and server ids.
+// Isolated: the role scripts' server-wide statements go to MySQL's and MariaDB's binlog, and
+// Debezium's MariaDB DDL parser stops on "SET DEFAULT ROLE ... FOR ..." (ParsingException), which
+// stopped a CDC engine of another class that read the binlog at that moment (clean-clone CI run,
+// 6 December). Running alone keeps every CDC engine of the suite away from these statements.
+@Isolated
 abstract class RoleScriptsContractTests {
 
   static final String PASSWORD = "Role-test-pw-1";
