@@ -144,8 +144,23 @@ public final class RelayInspection {
    * @param heartbeatAt its last heartbeat, by the database's clock
    * @param sessionLock whether it held its session lock then (others take over at once after it
    *     missed a heartbeat only when it did)
+   * @param expiresAt until when its last heartbeat said it lives (its heartbeat plus the lease
+   *     TTL), by the database's clock; {@code null} if unknown
+   * @param relayState the lifecycle state it reported at its last heartbeat ({@code RUNNING},
+   *     {@code PAUSED}, {@code STALLED}, {@code STOPPING}, {@code FAILED}), or {@code null} when it
+   *     reported none (a relay older than version 10 of the tables). A report is as old as the
+   *     heartbeat: judge it by {@code heartbeatAt}
+   * @param circuitState its broker circuit breaker's state at its last heartbeat ({@code CLOSED},
+   *     {@code OPEN}, {@code HALF_OPEN}), or {@code null} when it reported none
+   * @since 0.10 (the last three components)
    */
-  public record Member(String id, @Nullable Instant heartbeatAt, boolean sessionLock) {}
+  public record Member(
+      String id,
+      @Nullable Instant heartbeatAt,
+      boolean sessionLock,
+      @Nullable Instant expiresAt,
+      @Nullable String relayState,
+      @Nullable String circuitState) {}
 
   /**
    * The leases and the members, read together.
@@ -371,7 +386,14 @@ public final class RelayInspection {
           }
           List<Member> found = new ArrayList<>();
           for (LeaseStore.Member m : store.members(c)) {
-            found.add(new Member(m.id(), m.heartbeatAt(), m.sessionLock()));
+            found.add(
+                new Member(
+                    m.id(),
+                    m.heartbeatAt(),
+                    m.sessionLock(),
+                    m.expiresAt(),
+                    m.reported().relayState(),
+                    m.reported().circuitState()));
           }
           return new Leases(all, found, now);
         });

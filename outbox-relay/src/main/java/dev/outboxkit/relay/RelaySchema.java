@@ -16,8 +16,9 @@ import java.util.List;
  * Creates and checks the relay's tables: partition leases and live instances, plus on PostgreSQL
  * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
  * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql}, then
- * {@code V0_5__outboxkit_relay_session_lock.sql}, {@code V0_8__outboxkit_pending_seq_index.sql} and
- * on PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, for Flyway; {@code
+ * {@code V0_5__outboxkit_relay_session_lock.sql}, {@code V0_8__outboxkit_pending_seq_index.sql}, on
+ * PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, and {@code
+ * V0_10__outboxkit_relay_member_state.sql}, for Flyway; {@code
  * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
@@ -27,13 +28,33 @@ public final class RelaySchema {
    */
   static final String SESSION_LOCK_COLUMN = "session_lock";
 
+  /**
+   * The member-row column in which an instance reports its lifecycle state at each heartbeat
+   * ({@code RUNNING}, {@code PAUSED}, {@code STALLED}, ...; version 10 of the tables), for
+   * operators who read the tables (the CLI's {@code status}); {@code NULL} for relays older than
+   * the column.
+   */
+  static final String RELAY_STATE_COLUMN = "relay_state";
+
+  /**
+   * The member-row column in which an instance reports its broker circuit breaker's state at each
+   * heartbeat ({@code CLOSED}, {@code OPEN}, {@code HALF_OPEN}; version 10 of the tables).
+   */
+  static final String CIRCUIT_STATE_COLUMN = "circuit_state";
+
   /** The columns of the lease table. */
   public static final List<String> LEASE_COLUMNS =
       List.of("partition_no", "owner_id", "epoch", "expires_at");
 
   /** The columns of the member table. */
   public static final List<String> MEMBER_COLUMNS =
-      List.of("member_id", "heartbeat_at", "expires_at", SESSION_LOCK_COLUMN);
+      List.of(
+          "member_id",
+          "heartbeat_at",
+          "expires_at",
+          SESSION_LOCK_COLUMN,
+          RELAY_STATE_COLUMN,
+          CIRCUIT_STATE_COLUMN);
 
   private RelaySchema() {}
 
@@ -70,6 +91,34 @@ public final class RelaySchema {
     return List.of(
         sql.addColumnIfNotExists(
             members, SESSION_LOCK_COLUMN, sql.notNullWithDefault("BOOLEAN", "FALSE")));
+  }
+
+  /**
+   * The classpath location of the shipped Flyway script of version 10: the member row's {@code
+   * relay_state} and {@code circuit_state} columns, in which each instance reports its state and
+   * its circuit breaker's at each heartbeat.
+   *
+   * @param dialect the dialect
+   * @since 0.10
+   */
+  public static String memberStateScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_10__outboxkit_relay_member_state.sql";
+  }
+
+  /**
+   * The statements of version 10 on the member table: two nullable columns (rows of older relays
+   * keep {@code NULL}, read as "not reported"). Idempotent where the database allows ({@code IF NOT
+   * EXISTS}; MySQL has none, and {@link #create} copes with a concurrent start there).
+   *
+   * @param dialect the database's dialect
+   * @param members the member table
+   * @since 0.10
+   */
+  public static List<String> memberStateStatements(OutboxDialect dialect, OutboxTable members) {
+    RelaySql sql = RelaySql.of(dialect);
+    return List.of(
+        sql.addColumnIfNotExists(members, RELAY_STATE_COLUMN, "VARCHAR(16)"),
+        sql.addColumnIfNotExists(members, CIRCUIT_STATE_COLUMN, "VARCHAR(16)"));
   }
 
   /**
@@ -168,6 +217,13 @@ public final class RelaySchema {
               }
               TableColumns.addIfMissing(
                   connection, members, SESSION_LOCK_COLUMN, upgradeStatements(dialect, members));
+              // Each statement on its own: where the first one ran and the second failed, a later
+              // start adds only what is missing (MySQL has no IF NOT EXISTS).
+              List<String> memberState = memberStateStatements(dialect, members);
+              TableColumns.addIfMissing(
+                  connection, members, RELAY_STATE_COLUMN, List.of(memberState.get(0)));
+              TableColumns.addIfMissing(
+                  connection, members, CIRCUIT_STATE_COLUMN, List.of(memberState.get(1)));
               if (!relaySql.hasPendingSeqIndex(connection, outbox)) {
                 createPendingSeqIndex(statement, dialect, outbox);
               }
@@ -234,6 +290,9 @@ public final class RelaySchema {
             + scriptLocation(dialect)
             + " and "
             + upgradeScriptLocation(dialect)
+            + " (and "
+            + memberStateScriptLocation(dialect)
+            + ")"
             + " from outbox-relay with your migration tool (see docs/relay.md), or for development"
             + " let OutboxKit create it (Spring Boot: outbox.relay.auto-create=true; plain Java:"
             + " RelaySchema.create).";

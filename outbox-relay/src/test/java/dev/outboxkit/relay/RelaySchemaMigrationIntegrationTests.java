@@ -67,6 +67,14 @@ class RelaySchemaMigrationIntegrationTests {
 
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
+  void shippedMemberStateScriptIsWhatRelaySchemaAdds(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(RelaySchema.memberStateScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.memberStateStatements(dialect, MEMBERS));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb", "h2"})
   void shippedPendingSeqIndexScriptIsWhatRelaySchemaAdds(String name) {
     OutboxDialect dialect = OutboxDialect.named(name);
     assertThat(ShippedScripts.statements(RelaySchema.pendingSeqIndexScriptLocation(dialect)))
@@ -181,8 +189,9 @@ class RelaySchemaMigrationIntegrationTests {
         }
       }
       assertThatThrownBy(() -> RelaySchema.verify(connection, dialect, LEASES, MEMBERS))
-          .hasMessageContaining("lacks column(s) [session_lock]")
-          .hasMessageContaining(RelaySchema.upgradeScriptLocation(dialect));
+          .hasMessageContaining("lacks column(s) [session_lock, relay_state, circuit_state]")
+          .hasMessageContaining(RelaySchema.upgradeScriptLocation(dialect))
+          .hasMessageContaining(RelaySchema.memberStateScriptLocation(dialect));
 
       // Two instances starting at once both find the column missing; neither may fail. (Not on
       // H2, which refuses concurrent DDL of any kind: "Concurrent update in table SYS".)
@@ -244,13 +253,14 @@ class RelaySchemaMigrationIntegrationTests {
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
       // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index,
-      // and on PostgreSQL V0_9 the outbox table's autovacuum settings.
+      // on PostgreSQL V0_9 the outbox table's autovacuum settings, and V0_10 the member row's
+      // reported state (Flyway orders 0.10 after 0.9).
       assertThat(result.migrationsExecuted)
           .isEqualTo(
               switch (kind) {
-                case H2 -> 6;
-                case POSTGRESQL -> 9;
-                default -> 8;
+                case H2 -> 7;
+                case POSTGRESQL -> 10;
+                default -> 9;
               });
       try (Connection connection = database.dataSource().getConnection()) {
         assertThat(hasPendingSeqIndex(connection)).isTrue();

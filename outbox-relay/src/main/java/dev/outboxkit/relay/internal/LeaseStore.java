@@ -99,21 +99,30 @@ public final class LeaseStore {
   }
 
   /**
-   * Records that {@code member} is alive until {@code expiresAt}, and whether it holds its session
-   * lock (others may take its partitions at once after a missed heartbeat only when it does).
+   * Records that {@code member} is alive until {@code expiresAt}, whether it holds its session lock
+   * (others may take its partitions at once after a missed heartbeat only when it does), and the
+   * state it reports for operators.
    */
   public void heartbeat(
-      Connection c, String member, Instant now, Instant expiresAt, boolean sessionLock)
+      Connection c,
+      String member,
+      Instant now,
+      Instant expiresAt,
+      boolean sessionLock,
+      Reported reported)
       throws SQLException {
     try (PreparedStatement update =
         c.prepareStatement(
             "UPDATE "
                 + members
-                + " SET heartbeat_at = ?, expires_at = ?, session_lock = ? WHERE member_id = ?")) {
+                + " SET heartbeat_at = ?, expires_at = ?, session_lock = ?, relay_state = ?,"
+                + " circuit_state = ? WHERE member_id = ?")) {
       dialect.setInstant(update, 1, now);
       dialect.setInstant(update, 2, expiresAt);
       update.setBoolean(3, sessionLock);
-      update.setString(4, member);
+      update.setString(4, reported.relayState());
+      update.setString(5, reported.circuitState());
+      update.setString(6, member);
       if (update.executeUpdate() > 0) {
         return;
       }
@@ -122,17 +131,33 @@ public final class LeaseStore {
         c.prepareStatement(
             "INSERT INTO "
                 + members
-                + " (member_id, heartbeat_at, expires_at, session_lock) VALUES (?, ?, ?, ?)")) {
+                + " (member_id, heartbeat_at, expires_at, session_lock, relay_state, circuit_state)"
+                + " VALUES (?, ?, ?, ?, ?, ?)")) {
       insert.setString(1, member);
       dialect.setInstant(insert, 2, now);
       dialect.setInstant(insert, 3, expiresAt);
       insert.setBoolean(4, sessionLock);
+      insert.setString(5, reported.relayState());
+      insert.setString(6, reported.circuitState());
       insert.executeUpdate();
     } catch (SQLException e) {
       if (!isDuplicate(e)) {
         throw e;
       }
     }
+  }
+
+  /**
+   * What an instance reports of itself in its member row at each heartbeat, for operators (the
+   * CLI's {@code status}); nothing reads it to decide anything.
+   *
+   * @param relayState its lifecycle state ({@code RUNNING}, {@code PAUSED}, {@code STALLED}, ...),
+   *     or {@code null} when it has none to report
+   * @param circuitState its broker circuit breaker's state, or {@code null}
+   */
+  public record Reported(@Nullable String relayState, @Nullable String circuitState) {
+    /** Nothing reported. */
+    public static final Reported NOTHING = new Reported(null, null);
   }
 
   /** Forgets expired members and returns the live ones, sorted. */
@@ -155,17 +180,23 @@ public final class LeaseStore {
   }
 
   /**
-   * A member row: who, when it last beat (by the database's clock), and whether it held its session
-   * lock then.
+   * A member row: who, when it last beat (by the database's clock), whether it held its session
+   * lock then, until when it said it lives, and what it reported of itself.
    */
-  public record Member(String id, @Nullable Instant heartbeatAt, boolean sessionLock) {}
+  public record Member(
+      String id,
+      @Nullable Instant heartbeatAt,
+      boolean sessionLock,
+      @Nullable Instant expiresAt,
+      Reported reported) {}
 
   /** Every member with its last heartbeat. */
   public List<Member> members(Connection c) throws SQLException {
     List<Member> all = new ArrayList<>();
     try (PreparedStatement select =
             c.prepareStatement(
-                "SELECT member_id, heartbeat_at, session_lock FROM "
+                "SELECT member_id, heartbeat_at, session_lock, expires_at, relay_state,"
+                    + " circuit_state FROM "
                     + members
                     + " ORDER BY member_id");
         ResultSet rs = select.executeQuery()) {
@@ -174,7 +205,9 @@ public final class LeaseStore {
             new Member(
                 rs.getString(1),
                 dialect.getInstant(rs, "heartbeat_at"),
-                rs.getBoolean("session_lock")));
+                rs.getBoolean("session_lock"),
+                dialect.getInstant(rs, "expires_at"),
+                new Reported(rs.getString("relay_state"), rs.getString("circuit_state"))));
       }
     }
     return all;

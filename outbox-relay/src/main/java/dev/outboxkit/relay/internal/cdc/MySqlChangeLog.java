@@ -99,7 +99,10 @@ class MySqlChangeLog extends ChangeLogSource {
   static String ddlFilter(OutboxTable table) {
     // Debezium splits the list at commas and matches each pattern against the whole statement,
     // case-insensitively and across lines.
-    return SchemaHistory.DDL_FILTER.defaultValueAsString() + ",(?!.*\\b" + java.util.regex.Pattern.quote(table.name()) + "\\b).*";
+    return SchemaHistory.DDL_FILTER.defaultValueAsString()
+        + ",(?!.*\\b"
+        + java.util.regex.Pattern.quote(table.name())
+        + "\\b).*";
   }
 
   /**

@@ -23,6 +23,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +94,9 @@ final class LeaseManager implements PartitionLeases {
 
   private boolean lastHeartbeatFailed;
 
+  /** What each heartbeat writes into the member row for operators; set once before the first. */
+  private volatile Supplier<LeaseStore.Reported> reported = () -> LeaseStore.Reported.NOTHING;
+
   LeaseManager(
       Jdbc jdbc,
       LeaseStore store,
@@ -120,6 +124,14 @@ final class LeaseManager implements PartitionLeases {
     this.rebalancer =
         new Rebalancer(
             this, jdbc, store, rows, gate, metrics, me, partitions, ttl, heartbeatInterval);
+  }
+
+  /**
+   * What each heartbeat reports in the member row (the relay's state and its circuit breaker's),
+   * read on the lease thread before each heartbeat's transaction.
+   */
+  void report(Supplier<LeaseStore.Reported> reported) {
+    this.reported = Objects.requireNonNull(reported, "reported");
   }
 
   void init() throws SQLException {
@@ -227,12 +239,13 @@ final class LeaseManager implements PartitionLeases {
     // instance stops trusting a lease before the database's expiry lets a successor claim it.
     long startNanos = System.nanoTime();
     boolean locked = sessionLock != null && sessionLock.ensureHeld();
+    LeaseStore.Reported state = reported.get();
     try {
       jdbc.autoCommit(
           c -> {
             Instant start = store.now(c);
             Instant expires = start.plus(ttl);
-            store.heartbeat(c, me, start, expires, locked);
+            store.heartbeat(c, me, start, expires, locked, state);
             synchronized (lock) {
               // Only while the beats are continuous (this write committed before anyone could
               // find this instance dead): after a longer gap its partitions may be someone else's

@@ -7,6 +7,7 @@ import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
+import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.RelayMetrics;
@@ -191,6 +192,7 @@ final class PollingRelay implements OutboxRelay {
               threads));
     }
 
+    leases.report(this::reported);
     leases.heartbeat();
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "outboxkit-relay-leases-" + id));
@@ -327,6 +329,16 @@ final class PollingRelay implements OutboxRelay {
         lastError,
         lastBatchAt,
         jobs == null || current != RelayStatus.State.RUNNING ? null : jobs.stalled());
+  }
+
+  /**
+   * What this instance reports in its member row at each heartbeat, from its {@link #status()}: a
+   * stalled relay reports {@code STALLED} rather than {@code RUNNING}.
+   */
+  private LeaseStore.Reported reported() {
+    RelayStatus status = status();
+    String relayState = status.stalled() != null ? "STALLED" : status.state().name();
+    return new LeaseStore.Reported(relayState, status.circuitState());
   }
 
   @Override

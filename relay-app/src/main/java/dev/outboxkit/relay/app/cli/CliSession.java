@@ -2,12 +2,14 @@ package dev.outboxkit.relay.app.cli;
 
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.AuditActor;
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.RelayInspection;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.spring.autoconfigure.OutboxProperties;
 import dev.outboxkit.spring.autoconfigure.RelayAutoConfiguration;
 import dev.outboxkit.spring.autoconfigure.RelayProperties;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -97,6 +99,20 @@ final class CliSession implements AutoCloseable {
     return relay.mode() == RelayProperties.Mode.CDC
         ? RelayAutoConfiguration.cdcOptions(relay, started.getEnvironment())
         : null;
+  }
+
+  /**
+   * The relays' heartbeat interval as configured ({@code outbox.relay.leases.heartbeat-interval}),
+   * by which {@code status} judges whether a member row is fresh.
+   */
+  Duration heartbeatInterval() {
+    inspection();
+    ConfigurableApplicationContext started = java.util.Objects.requireNonNull(context);
+    RelayProperties relay =
+        Binder.get(started.getEnvironment())
+            .bindOrCreate("outbox.relay", Bindable.of(RelayProperties.class));
+    Duration configured = relay.leases().heartbeatInterval();
+    return configured != null ? configured : RelayDefaults.HEARTBEAT_INTERVAL;
   }
 
   @Override

@@ -24,6 +24,16 @@ import picocli.CommandLine.Mixin;
 /** {@code status}, {@code leases} and {@code check}: what the relays' tables say, read only. */
 final class RelayCommands {
 
+  /** The header of {@code status}'s instance table (the docs' sessions are checked against it). */
+  static final List<String> STATUS_HEADER =
+      List.of("INSTANCE", "PARTITIONS", "LAST HEARTBEAT", "SESSION LOCK", "STATE", "CIRCUIT");
+
+  /** The headers of {@code leases}' two tables (the docs' sessions are checked against them). */
+  static final List<List<String>> LEASES_HEADERS =
+      List.of(
+          List.of("PARTITION", "OWNER", "EPOCH", "EXPIRES IN", "STATE"),
+          List.of("INSTANCE", "LAST HEARTBEAT", "SESSION LOCK"));
+
   private RelayCommands() {}
 
   @Command(
@@ -31,7 +41,8 @@ final class RelayCommands {
       description =
           "Backlog (pending events and the oldest one's age), parked events, who owns how many"
               + " partitions, and in CDC mode the engine's owner and its slot's retained WAL (see"
-              + " 'cdc'). The circuit state is per relay process: see its /actuator/health.")
+              + " 'cdc'). In polling mode also each instance's state and circuit breaker as it"
+              + " reported them at its last heartbeat (STALE when that is old).")
   static final class Status implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -63,15 +74,19 @@ final class RelayCommands {
       out.line("Partitions       %d, %d unowned or expired", leases.leases().size(), free);
       out.line("");
       List<List<String>> rows = new ArrayList<>();
+      Duration heartbeatInterval = cli.session().heartbeatInterval();
       for (Member m : leases.members()) {
+        MemberHealth health = MemberHealth.of(m, leases.databaseNow(), heartbeatInterval);
         rows.add(
             List.of(
                 m.id(),
                 String.valueOf(owned.getOrDefault(m.id(), 0)),
                 heartbeat(m, leases),
-                m.sessionLock() ? "yes" : "no"));
+                m.sessionLock() ? "yes" : "no",
+                health.state(),
+                health.circuit()));
       }
-      out.table(List.of("INSTANCE", "PARTITIONS", "LAST HEARTBEAT", "SESSION LOCK"), rows);
+      out.table(STATUS_HEADER, rows);
       Map<String, Object> doc = backlogDocument(backlog, "polling");
       doc.put("partitions", leases.leases().size());
       doc.put("unownedPartitions", free);
@@ -82,6 +97,7 @@ final class RelayCommands {
         i.put("partitions", owned.getOrDefault(m.id(), 0));
         i.put("heartbeatAt", m.heartbeatAt() == null ? null : m.heartbeatAt().toString());
         i.put("sessionLock", m.sessionLock());
+        MemberHealth.of(m, leases.databaseNow(), heartbeatInterval).addTo(i);
         instances.add(i);
       }
       doc.put("instances", instances);
@@ -183,7 +199,7 @@ final class RelayCommands {
         doc.put("expiresAt", lease.expiresAt() == null ? null : lease.expiresAt().toString());
         doc.put("state", state);
       }
-      partitions.table(out, List.of("PARTITION", "OWNER", "EPOCH", "EXPIRES IN", "STATE"));
+      partitions.table(out, LEASES_HEADERS.get(0));
       out.line("");
       Listing members = new Listing();
       for (Member m : leases.members()) {
@@ -195,7 +211,7 @@ final class RelayCommands {
         doc.put("heartbeatAt", m.heartbeatAt() == null ? null : m.heartbeatAt().toString());
         doc.put("sessionLock", m.sessionLock());
       }
-      members.table(out, List.of("INSTANCE", "LAST HEARTBEAT", "SESSION LOCK"));
+      members.table(out, LEASES_HEADERS.get(1));
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("databaseTime", leases.databaseNow().toString());
       doc.put("leases", partitions.docs());

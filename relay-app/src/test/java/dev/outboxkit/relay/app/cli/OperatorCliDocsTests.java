@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -72,6 +73,76 @@ class OperatorCliDocsTests {
         throw new AssertionError(line + " does not parse: " + e.getMessage(), e);
       }
     }
+  }
+
+  /**
+   * The {@code status} and {@code leases} sessions of the operations page and the runbooks are
+   * captured output: each shows the tables with the columns the command prints now (a column added
+   * to the command makes every hand-kept session fail here), and each runbook session says it was
+   * captured.
+   */
+  @Test
+  void everyStatusAndLeasesSessionIsCapturedWithTheColumnsTheCommandPrintsNow() throws IOException {
+    List<String> wrong = new ArrayList<>();
+    int sessions = 0;
+    try (Stream<Path> pages =
+        Stream.concat(
+            Stream.of(docs().resolve("operations.md")), Files.list(docs().resolve("runbooks")))) {
+      for (Path page : pages.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
+        List<String> lines = Files.readAllLines(page, StandardCharsets.UTF_8);
+        boolean runbook = page.getParent().getFileName().toString().equals("runbooks");
+        for (int i = 0; i < lines.size(); i++) {
+          String line = lines.get(i).strip();
+          List<List<String>> headers = sessionHeaders(line);
+          if (headers == null) {
+            continue;
+          }
+          sessions++;
+          String where = page.getFileName() + ":" + (i + 1);
+          StringBuilder block = new StringBuilder();
+          for (int j = i + 1; j < lines.size() && !lines.get(j).startsWith("```"); j++) {
+            block.append(lines.get(j)).append('\n');
+          }
+          for (List<String> header : headers) {
+            if (!Pattern.compile("(?m)^" + String.join(" {2,}", header) + "$")
+                .matcher(block)
+                .find()) {
+              wrong.add(where + " lacks the header " + header);
+            }
+          }
+          if (runbook && !capturedMarkAbove(lines, i)) {
+            wrong.add(where + " is not marked *Captured ...*");
+          }
+        }
+      }
+    }
+    assertThat(sessions).as("status and leases sessions").isGreaterThan(8);
+    assertThat(wrong).isEmpty();
+  }
+
+  /** The headers a session of this command line must show, or null if it is no such session. */
+  private static List<List<String>> sessionHeaders(String line) {
+    if (!line.startsWith(PROMPT) || line.contains("--json") || line.contains("--output")) {
+      return null;
+    }
+    String command = line.substring(PROMPT.length()).strip();
+    if (command.equals("status")) {
+      return List.of(RelayCommands.STATUS_HEADER);
+    }
+    if (command.equals("leases")) {
+      return RelayCommands.LEASES_HEADERS;
+    }
+    return null;
+  }
+
+  /** Whether a line {@code *Captured ...*} precedes the code fence of the session at {@code i}. */
+  private static boolean capturedMarkAbove(List<String> lines, int i) {
+    for (int j = i - 1; j >= 0 && j >= i - 4; j--) {
+      if (lines.get(j).strip().startsWith("*Captured")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Test
