@@ -1,13 +1,11 @@
 package dev.outboxkit.benchmarks;
 
-import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.KafkaTopics;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestServers;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,11 +21,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Drain throughput of a pre-loaded backlog, contenders side by side on the same embedded PostgreSQL
- * and in-JVM broker, measured the same way: from the contender's start until a consumer has
- * received every event. After a warm-up pass of each (a fifth of the events), the contenders run in
- * interleaved passes (A B A B A B); the median and best of each, and each contender's median as a
- * ratio of the first contender's, are printed. See docs/benchmarks.md for the command.
+ * Drain throughput of a pre-loaded backlog, contenders side by side on the same database (embedded
+ * PostgreSQL unless {@code -Dbench.database=mariadb}) and in-JVM broker, measured the same way:
+ * from the contender's start until a consumer has received every event. After a warm-up pass of
+ * each (a fifth of the events), the contenders run in interleaved passes (A B A B A B); the median
+ * and best of each, and each contender's median as a ratio of the first contender's, are printed.
+ * See docs/benchmarks.md for the command.
  *
  * <p>System properties: {@code bench.events} (50000), {@code bench.payload} (1024 bytes), {@code
  * bench.keys} (500), {@code bench.partitions} (topic partitions, 8), {@code bench.passes} (3),
@@ -39,7 +38,9 @@ import org.junit.jupiter.api.Test;
  * bench.batch} and {@code bench.threads} override OutboxKit's defaults. A pass that times out is
  * reported with the rate of what arrived in time, marked as such, and the rest of its backlog is
  * deleted before the next pass. Contender {@code snapshot-position} is the {@link
- * SnapshotPositionRelay} (no deletes on the hot path).
+ * SnapshotPositionRelay} (no deletes on the hot path). {@code bench.database} (postgresql; also
+ * mariadb, where the hand-rolled relay and the polling contenders run but neither {@code
+ * snapshot-position} nor {@code bench.hold-snapshot}, and no index statistics are reported).
  */
 @ServerTest
 class DrainBenchmark {
@@ -52,6 +53,8 @@ class DrainBenchmark {
   private static final int TIMEOUT = Integer.getInteger("bench.timeout", 600);
   private static final int WARMUP = Integer.getInteger("bench.warmup", Math.max(1, EVENTS / 5));
   private static final boolean HOLD_SNAPSHOT = Boolean.getBoolean("bench.hold-snapshot");
+  private static final BenchDatabase DATABASE =
+      BenchDatabase.named(System.getProperty("bench.database", "postgresql"));
 
   /** The contenders by name; the first named is the one the others are compared with. */
   static final Map<String, DrainContender> KNOWN = new LinkedHashMap<>();
@@ -90,8 +93,9 @@ class DrainBenchmark {
     report.add(
         String.format(
             Locale.ROOT,
-            "events=%d payload=%dB keys=%d partitions=%d passes=%d hold-snapshot=%s cores=%d"
-                + " java=%s",
+            "database=%s events=%d payload=%dB keys=%d partitions=%d passes=%d hold-snapshot=%s"
+                + " cores=%d java=%s",
+            DATABASE.kind().key(),
             EVENTS,
             PAYLOAD,
             KEYS,
@@ -102,7 +106,7 @@ class DrainBenchmark {
             System.getProperty("java.version")));
     Map<String, List<Double>> rates = new LinkedHashMap<>();
     try (TestDatabase db =
-        TestServers.database(DatabaseKind.POSTGRESQL)
+        TestServers.database(DATABASE.kind())
             .createDatabase("drain_" + (System.nanoTime() % 100_000))) {
       for (DrainContender c : contenders) {
         if (WARMUP > 0) {
@@ -150,15 +154,21 @@ class DrainBenchmark {
   /**
    * What one pass measured: events per second (of what arrived in time, when it timed out), and the
    * index scans and index entries read on the outbox table during the drain (PostgreSQL's
-   * cumulative statistics, flushed with a delay of up to a second, so approximate).
+   * cumulative statistics, flushed with a delay of up to a second, so approximate; -1 where the
+   * database keeps none).
    */
   record Result(double rate, int received, int events, long indexScans, long indexEntries) {
     @Override
     public String toString() {
+      String timedOut =
+          received < events ? " (TIMED OUT: " + received + " of " + events + " arrived)" : "";
+      if (indexScans < 0) {
+        return timedOut;
+      }
       return String.format(
           Locale.ROOT,
           "%s; index scans %,d, index entries read %,d (%.1f per event)",
-          received < events ? " (TIMED OUT: " + received + " of " + events + " arrived)" : "",
+          timedOut,
           indexScans,
           indexEntries,
           indexEntries / (double) Math.max(1, received));
@@ -171,7 +181,8 @@ class DrainBenchmark {
     String topic = "drain" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, PARTITIONS);
     DrainContender.Pass pass =
-        new DrainContender.Pass(db, kafka.bootstrapServers(), topic, events, KEYS, payload);
+        new DrainContender.Pass(
+            db, DATABASE, kafka.bootstrapServers(), topic, events, KEYS, payload);
     contender.prepare(pass);
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(topic);
         HeldSnapshot held = HOLD_SNAPSHOT ? HeldSnapshot.take(db) : null) {
@@ -211,23 +222,19 @@ class DrainBenchmark {
           received / ((last - start) / 1e9),
           received,
           events,
-          after[0] - before[0],
+          after[0] < 0 ? -1 : after[0] - before[0],
           after[1] - before[1]);
     }
   }
 
-  /** Index scans and index entries read on the outbox table so far (all its indexes). */
+  /**
+   * Index scans and index entries read on the outbox table so far (all its indexes); {-1, 0} where
+   * the database keeps no such statistics.
+   */
   private static long[] indexStats(TestDatabase db) throws Exception {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("SELECT pg_stat_force_next_flush()");
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT COALESCE(SUM(idx_scan), 0), COALESCE(SUM(idx_tup_read), 0)"
-                  + " FROM pg_stat_user_indexes WHERE relname = 'outbox_event'")) {
-        rs.next();
-        return new long[] {rs.getLong(1), rs.getLong(2)};
-      }
+    try (Connection c = db.dataSource().getConnection()) {
+      long[] stats = DATABASE.indexStats(c);
+      return stats == null ? new long[] {-1, 0} : stats;
     }
   }
 

@@ -20,11 +20,13 @@ interface DrainContender {
   AutoCloseable start(Pass pass) throws Exception;
 
   /**
-   * One measured pass: {@code events} events of {@code payload} over {@code keys} keys, to be
-   * published to {@code topic} of the broker at {@code bootstrapServers}.
+   * One measured pass on {@code db} (of {@code database}): {@code events} events of {@code payload}
+   * over {@code keys} keys, to be published to {@code topic} of the broker at {@code
+   * bootstrapServers}.
    */
   record Pass(
       TestDatabase db,
+      BenchDatabase database,
       String bootstrapServers,
       String topic,
       int events,

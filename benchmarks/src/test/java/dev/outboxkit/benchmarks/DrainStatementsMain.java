@@ -56,7 +56,9 @@ final class DrainStatementsMain {
             .createDatabase("drainsql_" + (System.nanoTime() % 100_000))) {
       byte[] payload = new byte[1024];
       Arrays.fill(payload, (byte) 'x');
-      OutboxBacklog.load(new DrainContender.Pass(db, "unused", "t", EVENTS, 500, payload));
+      OutboxBacklog.load(
+          new DrainContender.Pass(
+              db, new PostgresBenchDatabase(), "unused", "t", EVENTS, 500, payload));
       try (Connection c = db.dataSource().getConnection()) {
         c.setAutoCommit(true);
         measure(c);

@@ -15,7 +15,13 @@ final class HandRolledContender implements DrainContender {
 
   @Override
   public AutoCloseable start(Pass pass) {
-    HandRolledRelay relay = new HandRolledRelay(pass.db().dataSource(), pass.bootstrapServers());
+    String drain = pass.database().handRolledDrain(HandRolledRelay.BATCH);
+    if (drain == null) {
+      throw new IllegalArgumentException(
+          "hand-rolled: no DELETE … RETURNING on " + pass.database().kind().key());
+    }
+    HandRolledRelay relay =
+        new HandRolledRelay(pass.db().dataSource(), drain, pass.bootstrapServers());
     relay.start();
     return relay;
   }

@@ -17,29 +17,26 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
 /**
- * The simplest relay that is still correct for one instance on PostgreSQL, as the limit to measure
- * OutboxKit against: in one transaction, delete up to {@value #BATCH} of the oldest pending rows
- * with {@code RETURNING}, send them all asynchronously with a plain idempotent producer (the
- * relay's producer settings), wait for every acknowledgement, commit. A failed send rolls the
- * transaction back (the rows come back). No leases, retries, key holds, byte budget or metrics.
+ * The simplest relay that is still correct for one instance, as the limit to measure OutboxKit
+ * against: in one transaction, delete up to {@value #BATCH} of the oldest pending rows with {@code
+ * RETURNING} (the statement is per database, {@link BenchDatabase#handRolledDrain}), send them all
+ * asynchronously with a plain idempotent producer (the relay's producer settings), wait for every
+ * acknowledgement, commit. A failed send rolls the transaction back (the rows come back). No
+ * leases, retries, key holds, byte budget or metrics.
  */
 final class HandRolledRelay implements Runnable, AutoCloseable {
 
   static final int BATCH = 2000;
 
-  private static final String DRAIN =
-      "DELETE FROM outbox_event WHERE seq IN (SELECT seq FROM outbox_event"
-          + " WHERE status = 'PENDING' ORDER BY seq LIMIT "
-          + BATCH
-          + " FOR UPDATE SKIP LOCKED) RETURNING seq, id, aggregatetype, aggregateid, type, payload";
-
   private final DataSource dataSource;
+  private final String drain;
   private final KafkaProducer<byte[], byte[]> producer;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final Thread thread;
 
-  HandRolledRelay(DataSource dataSource, String bootstrapServers) {
+  HandRolledRelay(DataSource dataSource, String drain, String bootstrapServers) {
     this.dataSource = dataSource;
+    this.drain = drain;
     this.producer = Producers.withByteKeys(bootstrapServers);
     this.thread = new Thread(this, "hand-rolled-relay");
   }
@@ -69,7 +66,7 @@ final class HandRolledRelay implements Runnable, AutoCloseable {
   private int drainOnce(Connection c)
       throws SQLException, InterruptedException, ExecutionException {
     List<Future<RecordMetadata>> acks = new ArrayList<>(BATCH);
-    try (PreparedStatement s = c.prepareStatement(DRAIN);
+    try (PreparedStatement s = c.prepareStatement(drain);
         ResultSet rs = s.executeQuery()) {
       while (rs.next()) {
         ProducerRecord<byte[], byte[]> record =

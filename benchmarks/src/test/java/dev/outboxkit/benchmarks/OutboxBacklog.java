@@ -16,8 +16,9 @@ import java.util.List;
 /**
  * The shared backlog of the drain contenders that read OutboxKit's {@code outbox_event} table: the
  * schema (with the relay's tables), and the pass's events appended with {@code appendAll} of 1,000
- * per transaction, then {@code VACUUM ANALYZE} (unless {@code -Dbench.vacuum=false}) so that every
- * pass starts from a table without the previous pass's dead rows.
+ * per transaction, then the database's {@link BenchDatabase#afterLoad} ({@code VACUUM ANALYZE} on
+ * PostgreSQL; unless {@code -Dbench.vacuum=false}) so that every pass starts from a table without
+ * the previous pass's dead rows.
  */
 final class OutboxBacklog {
 
@@ -35,7 +36,7 @@ final class OutboxBacklog {
           OutboxTable.of(RelayDefaults.LEASE_TABLE),
           OutboxTable.of(RelayDefaults.MEMBER_TABLE));
       try (Statement s = c.createStatement()) {
-        s.execute("TRUNCATE outbox_event"); // what a timed-out pass left behind (else: empty)
+        s.execute("TRUNCATE TABLE outbox_event"); // what a timed-out pass left behind (else: empty)
       }
     }
     JdbcTransactions tx = JdbcTransactions.of(pass.db().dataSource());
@@ -49,10 +50,8 @@ final class OutboxBacklog {
       tx.execute(c -> outbox.appendAll(messages));
     }
     if (Boolean.parseBoolean(System.getProperty("bench.vacuum", "true"))) {
-      try (Connection c = pass.db().dataSource().getConnection();
-          Statement s = c.createStatement()) {
-        c.setAutoCommit(true);
-        s.execute("VACUUM ANALYZE outbox_event");
+      try (Connection c = pass.db().dataSource().getConnection()) {
+        pass.database().afterLoad(c);
       }
     }
   }

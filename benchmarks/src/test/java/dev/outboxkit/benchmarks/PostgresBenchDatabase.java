@@ -2,10 +2,14 @@ package dev.outboxkit.benchmarks;
 
 import dev.outboxkit.test.DatabaseKind;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** PostgreSQL in the relay benchmark: logical replication slots and synchronous_commit. */
+/**
+ * PostgreSQL in the relay and drain benchmarks: logical replication slots, synchronous_commit, the
+ * hand-rolled relay's {@code DELETE … RETURNING} and the cumulative index statistics.
+ */
 final class PostgresBenchDatabase implements BenchDatabase {
 
   @Override
@@ -28,5 +32,37 @@ final class PostgresBenchDatabase implements BenchDatabase {
   @Override
   public String commitDurability(boolean asynchronous) {
     return "SET LOCAL synchronous_commit TO " + (asynchronous ? "off" : "on");
+  }
+
+  /** One statement; {@code SKIP LOCKED} so that a second instance would take other rows. */
+  @Override
+  public String handRolledDrain(int batch) {
+    return "DELETE FROM outbox_event WHERE seq IN (SELECT seq FROM outbox_event"
+        + " WHERE status = 'PENDING' ORDER BY seq LIMIT "
+        + batch
+        + " FOR UPDATE SKIP LOCKED) RETURNING seq, id, aggregatetype, aggregateid, type, payload";
+  }
+
+  @Override
+  public void afterLoad(Connection connection) throws SQLException {
+    connection.setAutoCommit(true);
+    try (Statement s = connection.createStatement()) {
+      s.execute("VACUUM ANALYZE outbox_event");
+    }
+  }
+
+  /** Flushed first; the statistics still lag by up to a second, so approximate. */
+  @Override
+  public long[] indexStats(Connection connection) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("SELECT pg_stat_force_next_flush()");
+      try (ResultSet rs =
+          s.executeQuery(
+              "SELECT COALESCE(SUM(idx_scan), 0), COALESCE(SUM(idx_tup_read), 0)"
+                  + " FROM pg_stat_user_indexes WHERE relname = 'outbox_event'")) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2)};
+      }
+    }
   }
 }

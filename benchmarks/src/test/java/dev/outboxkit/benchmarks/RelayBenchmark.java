@@ -53,7 +53,10 @@ import org.junit.jupiter.api.Test;
  * (1000/s), {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code
  * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled,
  * and any mode with the suffix -asynccommit, whose latency writer commits with
- * synchronous_commit=off on PostgreSQL).
+ * synchronous_commit=off on PostgreSQL). {@code bench.writers} (1): above 1, the latency pass uses
+ * an {@link OpenLoopWriter} of that many threads, each transaction writing the events that are due,
+ * at most {@code bench.perTx} (1), and reports latency from each event's due time and from its
+ * commit to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
  */
 @ServerTest
 class RelayBenchmark {
@@ -68,6 +71,8 @@ class RelayBenchmark {
   private static final int FENCED_BATCH = Integer.getInteger("bench.fencedBatch", BATCH);
   private static final int THREADS =
       Integer.getInteger("bench.threads", RelayDefaults.PUBLISH_THREADS);
+  private static final int WRITERS = Integer.getInteger("bench.writers", 1);
+  private static final int PER_TX = Integer.getInteger("bench.perTx", 1);
   private static final List<String> DATABASES =
       Arrays.asList(System.getProperty("bench.databases", "postgresql,mariadb").split(","));
   private static final List<String> MODES =
@@ -476,6 +481,10 @@ class RelayBenchmark {
   }
 
   private void latency(String name, TestDatabase db, String mode, String engine) throws Exception {
+    if (WRITERS > 1) {
+      openLoopLatency(name, db, mode, engine);
+      return;
+    }
     String topic = "lat" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, 8);
     boolean notify = OutboxDialect.named(name).supportsListenNotify();
@@ -578,5 +587,142 @@ class RelayBenchmark {
       writer.shutdownNow();
       writer.awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * Latency with an {@link OpenLoopWriter}: the events due in the {@code bench.seconds} after a 5 s
+   * warm-up are measured from their due time and from their commit to the consumer's arrival (one
+   * clock, System.nanoTime()); an event not received 10 s after the window counts as later than
+   * every received one.
+   */
+  private void openLoopLatency(String name, TestDatabase db, String mode, String engine)
+      throws Exception {
+    String topic = "lat" + UUID.randomUUID().toString().substring(0, 8);
+    kafka.createTopic(topic, 8);
+    boolean notify = OutboxDialect.named(name).supportsListenNotify();
+    OutboxRelay[] current = new OutboxRelay[1];
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Outbox outbox =
+        notify
+            ? setUp(db, tx)
+            : setUp(
+                db,
+                tx,
+                () -> {
+                  if (current[0] != null) {
+                    current[0].wakeUp();
+                  }
+                });
+    String commit = BenchDatabase.named(name).commitDurability(mode.endsWith(ASYNC_COMMIT));
+    int warmup = 5;
+    int capacity = RATE * (warmup + SECONDS);
+    long[] arrived = new long[capacity];
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (OutboxRelay relay = relay(db, registry, mode, engine);
+        KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
+      current[0] = relay;
+      relay.start();
+      OpenLoopWriter writer =
+          new OpenLoopWriter(
+              RATE,
+              WRITERS,
+              PER_TX,
+              capacity,
+              payload,
+              (first, payloads) ->
+                  tx.execute(
+                      c -> {
+                        if (commit != null) {
+                          try (java.sql.Statement s = c.createStatement()) {
+                            s.execute(commit);
+                          }
+                        }
+                        List<OutboxMessage> messages = new ArrayList<>(payloads.size());
+                        for (int i = 0; i < payloads.size(); i++) {
+                          messages.add(
+                              OutboxMessage.of(
+                                  topic, "key-" + (first + i) % KEYS, "Bench", payloads.get(i)));
+                        }
+                        if (messages.size() == 1) {
+                          outbox.append(messages.get(0));
+                        } else {
+                          outbox.appendAll(messages);
+                        }
+                      }));
+      int from = RATE * warmup;
+      long windowEnd = writer.dueNanos(capacity);
+      int pending = capacity - from;
+      try {
+        long until = windowEnd + 10_000_000_000L;
+        while (pending > 0 && System.nanoTime() < until) {
+          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
+            long now = System.nanoTime();
+            int index = (int) OpenLoopWriter.index(r.value());
+            if (index < capacity && arrived[index] == 0) {
+              arrived[index] = now;
+              if (index >= from) {
+                pending--;
+              }
+            }
+          }
+        }
+      } finally {
+        writer.close();
+      }
+      List<Long> fromDue = new ArrayList<>();
+      List<Long> fromCommit = new ArrayList<>();
+      int late = 0;
+      for (int i = from; i < capacity; i++) {
+        if (arrived[i] == 0) {
+          late++;
+          continue;
+        }
+        fromDue.add((arrived[i] - writer.dueNanos(i)) / 1000);
+        long committed = writer.committedNanos(i);
+        fromCommit.add(committed == 0 ? 0 : Math.max(0, arrived[i] - committed) / 1000);
+      }
+      for (int i = 0; i < late; i++) {
+        fromDue.add(Long.MAX_VALUE);
+        fromCommit.add(Long.MAX_VALUE);
+      }
+      fromDue.sort(null);
+      fromCommit.sort(null);
+      double[] pass = passes.get(name + " " + mode).get(passes.get(name + " " + mode).size() - 1);
+      pass[1] = at(fromCommit, 0.50) / 1000.0;
+      pass[2] = at(fromCommit, 0.95) / 1000.0;
+      pass[3] = at(fromCommit, 0.99) / 1000.0;
+      line(
+          "%s %s: open-loop latency at %,d events/s (%d writers, up to %d events per transaction)"
+              + " for %d s after a %d s warm-up (%s): %d of %d due received, %d not within 10 s"
+              + " after the window, %d failed transactions; commit -> consumer p50=%.1f p95=%.1f"
+              + " p99=%.1f max=%.1f ms; due -> consumer p50=%.1f p95=%.1f p99=%.1f max=%.1f ms",
+          name,
+          mode,
+          RATE,
+          WRITERS,
+          PER_TX,
+          SECONDS,
+          warmup,
+          mode.startsWith("cdc")
+              ? "streaming the change log"
+              : notify ? "LISTEN/NOTIFY wake-up" : "in-process commit signal wake-up",
+          capacity - from - late,
+          capacity - from,
+          late,
+          writer.failures(),
+          millis(at(fromCommit, 0.50)),
+          millis(at(fromCommit, 0.95)),
+          millis(at(fromCommit, 0.99)),
+          millis(fromCommit.isEmpty() ? -1 : fromCommit.get(fromCommit.size() - 1)),
+          millis(at(fromDue, 0.50)),
+          millis(at(fromDue, 0.95)),
+          millis(at(fromDue, 0.99)),
+          millis(fromDue.isEmpty() ? -1 : fromDue.get(fromDue.size() - 1)));
+    }
+  }
+
+  /** Microseconds as milliseconds; "later than every received event" as infinity. */
+  private static double millis(long micros) {
+    return micros == Long.MAX_VALUE ? Double.POSITIVE_INFINITY : micros / 1000.0;
   }
 }
