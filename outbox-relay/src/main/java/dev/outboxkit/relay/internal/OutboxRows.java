@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -424,6 +425,36 @@ public final class OutboxRows {
           new Undecodable(rs.getLong("seq"), rs.getString("aggregateid"), e.toString()));
       return null;
     }
+  }
+
+  /**
+   * Which of {@code seqs} are still pending rows. A row leaves {@code PENDING} only when it was
+   * published (deleted, or marked when published rows are kept) or parked, never to come back (a
+   * replay inserts a new row), so a row not found here is resolved for good.
+   */
+  public Set<Long> pending(Connection c, Collection<Long> seqs) throws SQLException {
+    Set<Long> pending = new java.util.HashSet<>();
+    if (seqs.isEmpty()) {
+      return pending;
+    }
+    try (PreparedStatement statement =
+        c.prepareStatement(
+            "SELECT seq FROM "
+                + t
+                + " WHERE status = 'PENDING' AND seq IN ("
+                + String.join(", ", Collections.nCopies(seqs.size(), "?"))
+                + ")")) {
+      int index = 1;
+      for (long seq : seqs) {
+        statement.setLong(index++, seq);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          pending.add(rs.getLong(1));
+        }
+      }
+    }
+    return pending;
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */

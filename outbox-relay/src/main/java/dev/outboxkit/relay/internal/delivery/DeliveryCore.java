@@ -109,12 +109,7 @@ public final class DeliveryCore {
 
   /** The events of {@code rows} to send now (see {@link KeyHolds#select}). */
   public List<PendingEvent> select(List<PendingEvent> rows) {
-    return select(rows, KeyHolds.Ticket.ANY);
-  }
-
-  /** As {@link #select(List)}, for rows read under {@code ticket} (see {@link KeyHolds.Ticket}). */
-  public List<PendingEvent> select(List<PendingEvent> rows, KeyHolds.Ticket ticket) {
-    return holds.select(rows, policy.clock().instant(), ticket);
+    return holds.select(rows, policy.clock().instant());
   }
 
   /**
@@ -126,15 +121,6 @@ public final class DeliveryCore {
    * @param elapsedNanos how long the send took, for the breaker
    */
   public DeliveryOutcome decide(List<PublishResult> results, long elapsedNanos) {
-    return decide(results, elapsedNanos, KeyHolds.Ticket.ANY);
-  }
-
-  /**
-   * As {@link #decide(List, long)}, for a batch read under {@code ticket}: the key holds of a
-   * partition whose lease changed hands since are left as they are (see {@link KeyHolds.Ticket}).
-   */
-  public DeliveryOutcome decide(
-      List<PublishResult> results, long elapsedNanos, KeyHolds.Ticket ticket) {
     Instant now = policy.clock().instant();
     List<PendingEvent> acked = new ArrayList<>();
     List<DeliveryOutcome.Failure> retries = new ArrayList<>();
@@ -147,7 +133,7 @@ public final class DeliveryCore {
       if (result instanceof PublishResult.Acked ack) {
         acked.add(event);
         metrics.delivered(Duration.between(event.event().createdAt(), ack.at()));
-        holds.acknowledged(event, ticket);
+        holds.acknowledged(event);
       } else if (result instanceof PublishResult.Failed failed) {
         metrics.failed(failed.permanent());
         first = first == null ? failed : first;
@@ -158,15 +144,15 @@ public final class DeliveryCore {
         if (failed.permanent() || (counts && attempts >= policy.maxAttempts())) {
           parked.add(
               new DeliveryOutcome.Failure(event, Math.max(1, attempts), null, failed.error()));
-          holds.parked(event, ticket);
+          holds.parked(event);
         } else {
           Instant due = now.plusMillis(policy.backoff().apply(Math.max(1, attempts)));
           retries.add(new DeliveryOutcome.Failure(event, attempts, due, failed.error()));
-          holds.retryLater(event, due, ticket);
+          holds.retryLater(event, due);
         }
       } else {
         deferred.add(event);
-        holds.deferred(event, now, ticket);
+        holds.deferred(event, now);
       }
     }
     metrics.batch(results.size());

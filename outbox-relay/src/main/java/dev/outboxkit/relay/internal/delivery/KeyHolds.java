@@ -43,66 +43,7 @@ public final class KeyHolds {
    */
   private record Hold(long seq, Instant due, boolean alone) {}
 
-  /**
-   * A partition's held keys, and the generation of its state: a new one each time the state is
-   * loaded at a lease claim. A batch read under one generation decides nothing for the next (see
-   * {@link Ticket}).
-   */
-  private static final class Keys extends ConcurrentHashMap<String, Hold> {
-    private static final long serialVersionUID = 1L;
-
-    /** 0 for state made on first use (no claim loaded it: CDC, tests). */
-    final long generation;
-
-    Keys(long generation) {
-      this.generation = generation;
-    }
-  }
-
-  /**
-   * The partitions' generations when a batch was read. A batch can outlive its lease (the process
-   * froze with it in flight): another instance then publishes its events and deletes their rows,
-   * and this one may claim the partition again, loading its state afresh from the rows, before the
-   * late batch's outcome arrives. That outcome must not hold a key on an event whose row is gone
-   * (nothing after it would ever be sent) nor select rows read under the old lease: holds, releases
-   * and selections for a partition whose generation changed since are left out.
-   */
-  public static final class Ticket {
-
-    /** For a caller with no leases (CDC): every partition's state is current. */
-    public static final Ticket ANY = new Ticket(null);
-
-    private final @Nullable Map<Integer, Long> generations;
-
-    private Ticket(@Nullable Map<Integer, Long> generations) {
-      this.generations = generations;
-    }
-
-    boolean admits(int partition, Keys keys) {
-      return generations == null || generations.getOrDefault(partition, 0L) == keys.generation;
-    }
-  }
-
-  private static final java.util.concurrent.atomic.AtomicLong GENERATIONS =
-      new java.util.concurrent.atomic.AtomicLong();
-
-  private final Map<Integer, Keys> holds = new ConcurrentHashMap<>();
-
-  /** The current generations of {@code partitions}, taken before a batch reads them. */
-  public Ticket ticket(Collection<Integer> partitions) {
-    Map<Integer, Long> generations = new HashMap<>();
-    for (int partition : partitions) {
-      Keys keys = holds.get(partition);
-      generations.put(partition, keys == null ? 0L : keys.generation);
-    }
-    return new Ticket(generations);
-  }
-
-  /** The partition's state if {@code ticket} is current for it, made on first use; else null. */
-  private @Nullable Keys keys(int partition, Ticket ticket) {
-    Keys keys = holds.computeIfAbsent(partition, p -> new Keys(0));
-    return ticket.admits(partition, keys) ? keys : null;
-  }
+  private final Map<Integer, Map<String, Hold>> holds = new ConcurrentHashMap<>();
 
   public KeyHolds() {
     this(MAX_EXCLUDED);
@@ -162,19 +103,6 @@ public final class KeyHolds {
       Collection<Integer> fullPartitions,
       List<PendingEvent> read,
       List<PendingEvent> selected) {
-    return paged(partitions, fullPartitions, read, selected, Ticket.ANY);
-  }
-
-  /**
-   * As {@link #paged(Collection, Collection, List, List)}, for a read made under {@code ticket}:
-   * the positions of partitions whose state changed since are left alone.
-   */
-  public boolean paged(
-      Collection<Integer> partitions,
-      Collection<Integer> fullPartitions,
-      List<PendingEvent> read,
-      List<PendingEvent> selected,
-      Ticket ticket) {
     Map<Integer, Long> last = new HashMap<>();
     for (PendingEvent row : read) {
       last.merge(row.partition(), row.seq(), Math::max);
@@ -185,9 +113,6 @@ public final class KeyHolds {
     }
     boolean moved = false;
     for (int partition : partitions) {
-      if (keys(partition, ticket) == null) {
-        continue;
-      }
       Long end = last.get(partition);
       if (end != null
           && fullPartitions.contains(partition)
@@ -223,7 +148,7 @@ public final class KeyHolds {
   /** Loads a partition's state when its lease is claimed: the keys that failed before. */
   public void load(int partition, Map<String, Instant> retrying) {
     pagedPast.remove(partition);
-    Keys keys = new Keys(GENERATIONS.incrementAndGet());
+    Map<String, Hold> keys = new ConcurrentHashMap<>();
     retrying.forEach((key, due) -> keys.put(key, new Hold(-1, due, true)));
     holds.put(partition, keys);
   }
@@ -280,14 +205,6 @@ public final class KeyHolds {
    * contribute at most their held event, once it is due; other keys everything.
    */
   public List<PendingEvent> select(List<PendingEvent> rows, Instant now) {
-    return select(rows, now, Ticket.ANY);
-  }
-
-  /**
-   * As {@link #select(List, Instant)}, for a batch read under {@code ticket}: rows of a partition
-   * whose state changed since (a lease lost and claimed again) are not selected.
-   */
-  public List<PendingEvent> select(List<PendingEvent> rows, Instant now, Ticket ticket) {
     List<PendingEvent> selected = new ArrayList<>(rows.size());
     Set<String> stopped = new HashSet<>();
     Set<String> following = new HashSet<>();
@@ -301,10 +218,8 @@ public final class KeyHolds {
         selected.add(row);
         continue;
       }
-      Keys keys = keys(row.partition(), ticket);
-      if (keys == null) {
-        continue;
-      }
+      Map<String, Hold> keys =
+          holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
       if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
         // Failed before, under this or an earlier owner: it goes alone when due.
@@ -346,51 +261,75 @@ public final class KeyHolds {
     return selected;
   }
 
+  /** A key held on its event {@code seq}. */
+  public record Held(int partition, String key, long seq) {}
+
+  /**
+   * The holds that {@code rows} (one read, in {@code seq} order per key) cast doubt on: a key held
+   * on an event that the read does not hold while it holds a later event of the key. Reads take a
+   * partition's pending rows in {@code seq} order and leave nothing of a key out but all of it
+   * (keys waiting for a retry to come, read-past positions) or the batch in flight, which has been
+   * decided by the time its read-ahead is selected: so the held event was most likely published or
+   * parked by someone else (another instance's late batch deleted it, or this instance's late batch
+   * after a lease it lost and claimed again). Held so, the key would never send again: the caller
+   * asks the table which of these events are still pending and calls {@link #resolved} for the
+   * others.
+   */
+  public List<Held> unseenHeads(List<PendingEvent> rows) {
+    Map<Held, Boolean> seen = new java.util.LinkedHashMap<>();
+    for (PendingEvent row : rows) {
+      Map<String, Hold> keys = holds.get(row.partition());
+      Hold hold = keys == null ? null : keys.get(row.key());
+      if (hold == null || hold.seq() < 0 || row.seq() < hold.seq()) {
+        continue;
+      }
+      Held held = new Held(row.partition(), row.key(), hold.seq());
+      seen.merge(held, row.seq() == hold.seq(), Boolean::logicalOr);
+    }
+    List<Held> unseen = new ArrayList<>();
+    seen.forEach(
+        (held, headRead) -> {
+          if (!headRead) {
+            unseen.add(held);
+          }
+        });
+    return unseen;
+  }
+
+  /**
+   * The held event is no longer pending (published or parked elsewhere): its key is free, unless it
+   * has been held on another event since.
+   */
+  public void resolved(Held held) {
+    Map<String, Hold> keys = holds.get(held.partition());
+    if (keys != null) {
+      keys.computeIfPresent(held.key(), (key, hold) -> hold.seq() == held.seq() ? null : hold);
+    }
+  }
+
   /** The event was acknowledged: its key is free if it was the held one. */
   void acknowledged(PendingEvent event) {
-    acknowledged(event, Ticket.ANY);
+    release(event);
   }
 
   /** The event was parked: its key is free if it was the held one. */
   void parked(PendingEvent event) {
-    parked(event, Ticket.ANY);
+    release(event);
   }
 
   /** The event failed and is due again at {@code due}; it goes alone then. */
   void retryLater(PendingEvent event, Instant due) {
-    retryLater(event, due, Ticket.ANY);
+    hold(event, due, true);
   }
 
   /** The event was not sent; it may go again at once, with its key's later events. */
   void deferred(PendingEvent event, Instant now) {
-    deferred(event, now, Ticket.ANY);
+    hold(event, now, false);
   }
 
-  /** As {@link #acknowledged(PendingEvent)}, for a batch read under {@code ticket}. */
-  void acknowledged(PendingEvent event, Ticket ticket) {
-    release(event, ticket);
-  }
-
-  /** As {@link #parked(PendingEvent)}, for a batch read under {@code ticket}. */
-  void parked(PendingEvent event, Ticket ticket) {
-    release(event, ticket);
-  }
-
-  /** As {@link #retryLater(PendingEvent, Instant)}, for a batch read under {@code ticket}. */
-  void retryLater(PendingEvent event, Instant due, Ticket ticket) {
-    hold(event, due, true, ticket);
-  }
-
-  /** As {@link #deferred(PendingEvent, Instant)}, for a batch read under {@code ticket}. */
-  void deferred(PendingEvent event, Instant now, Ticket ticket) {
-    hold(event, now, false, ticket);
-  }
-
-  private void hold(PendingEvent event, Instant due, boolean alone, Ticket ticket) {
-    Keys keys = keys(event.partition(), ticket);
-    if (keys == null) {
-      return;
-    }
+  private void hold(PendingEvent event, Instant due, boolean alone) {
+    Map<String, Hold> keys =
+        holds.computeIfAbsent(event.partition(), p -> new ConcurrentHashMap<>());
     keys.compute(
         event.key(),
         (key, held) ->
@@ -399,9 +338,9 @@ public final class KeyHolds {
                 : new Hold(event.seq(), due, alone));
   }
 
-  private void release(PendingEvent event, Ticket ticket) {
-    Keys keys = holds.get(event.partition());
-    if (keys != null && ticket.admits(event.partition(), keys)) {
+  private void release(PendingEvent event) {
+    Map<String, Hold> keys = holds.get(event.partition());
+    if (keys != null) {
       keys.computeIfPresent(
           event.key(), (key, held) -> held.seq() < 0 || held.seq() == event.seq() ? null : held);
     }

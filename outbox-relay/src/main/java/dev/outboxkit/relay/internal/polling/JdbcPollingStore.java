@@ -86,6 +86,11 @@ final class JdbcPollingStore implements PollingStore {
   }
 
   @Override
+  public Set<Long> pending(java.util.Collection<Long> seqs) throws SQLException {
+    return jdbc.autoCommit(c -> rows.pending(c, seqs));
+  }
+
+  @Override
   public void record(DeliveryOutcome outcome) throws SQLException {
     List<Long> acked = outcome.acked().stream().map(PendingEvent::seq).toList();
     List<OutboxRows.Failure> failures = new ArrayList<>();

@@ -4,6 +4,7 @@ import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import java.sql.SQLException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,4 +34,7 @@ interface PollingStore {
 
   /** Marks acknowledged events published and records retries and parked events, atomically. */
   void record(DeliveryOutcome outcome) throws SQLException;
+
+  /** Which of {@code seqs} are still pending rows (see {@code OutboxRows#pending}). */
+  Set<Long> pending(Collection<Long> seqs) throws SQLException;
 }

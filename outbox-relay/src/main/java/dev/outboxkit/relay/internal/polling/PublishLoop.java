@@ -6,6 +6,7 @@ import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
+import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -114,7 +115,6 @@ final class PublishLoop implements Runnable {
   private record Read(
       List<PendingEvent> rows,
       Set<Integer> partitions,
-      KeyHolds.Ticket ticket,
       boolean more,
       Set<Integer> full,
       boolean cut) {
@@ -135,11 +135,7 @@ final class PublishLoop implements Runnable {
 
   /** A batch handed to the producer, awaiting acknowledgements. */
   private record InFlight(
-      BatchSender.InFlight sending,
-      Set<Integer> partitions,
-      KeyHolds.Ticket ticket,
-      long started,
-      boolean more) {}
+      BatchSender.InFlight sending, Set<Integer> partitions, long started, boolean more) {}
 
   private @Nullable InFlight current;
 
@@ -264,8 +260,6 @@ final class PublishLoop implements Runnable {
     if (partitions.isEmpty()) {
       return null;
     }
-    // Before the read: a lease lost and claimed again after it makes the batch's decisions stale.
-    KeyHolds.Ticket ticket = core.holds().ticket(partitions);
     try {
       int perPartition = Math.max(1, -Math.floorDiv(-batchTarget, partitions.size()));
       OutboxRows.Fetched fetched =
@@ -289,7 +283,6 @@ final class PublishLoop implements Runnable {
       return new Read(
           fetched.rows(),
           partitions,
-          ticket,
           fetched.more(),
           fetched.fullPartitions(),
           fetched.cutByBytes());
@@ -302,9 +295,10 @@ final class PublishLoop implements Runnable {
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch;
     try {
-      batch = core.select(read.rows(), read.ticket());
+      List<PendingEvent> first = core.select(read.rows());
+      batch = freeHoldsOnResolvedEvents(read.rows()) ? core.select(read.rows()) : first;
       // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
-      core.holds().paged(read.paged(), read.full(), read.rows(), batch, read.ticket());
+      core.holds().paged(read.paged(), read.full(), read.rows(), batch);
     } catch (RuntimeException e) {
       // Or the partitions would stay in flight for good (never drained, so never handed to
       // another instance) and a half-open breaker would have lost its trial permission.
@@ -340,14 +334,57 @@ final class PublishLoop implements Runnable {
       leases.endBatch(read.partitions());
       return null;
     }
-    return new InFlight(sending, read.partitions(), read.ticket(), System.nanoTime(), read.more());
+    return new InFlight(sending, read.partitions(), System.nanoTime(), read.more());
+  }
+
+  /**
+   * Frees the keys held on events that are no longer pending (see {@link KeyHolds#unseenHeads});
+   * returns whether any was freed. Best effort: when the table cannot be asked, the holds stay and
+   * the next read asks again.
+   */
+  private boolean freeHoldsOnResolvedEvents(List<PendingEvent> rows) {
+    return freeHoldsOnResolved(core.holds().unseenHeads(rows));
+  }
+
+  private boolean freeHoldsOnResolved(List<KeyHolds.Held> unseen) {
+    if (unseen.isEmpty()) {
+      return false;
+    }
+    Set<Long> pending;
+    try {
+      pending = store.pending(unseen.stream().map(KeyHolds.Held::seq).toList());
+    } catch (SQLException e) {
+      log.debug("Could not check the held events; the next read asks again", e);
+      return false;
+    }
+    boolean freed = false;
+    for (KeyHolds.Held held : unseen) {
+      if (!pending.contains(held.seq())) {
+        log.info(
+            "Outbox relay: key {} of outbox partition {} was held on seq {}, which is no longer"
+                + " pending (published or parked elsewhere); its later events go on",
+            held.key(),
+            held.partition(),
+            held.seq());
+        core.holds().resolved(held);
+        freed = true;
+      }
+    }
+    return freed;
   }
 
   private void complete(InFlight batch) throws SQLException {
     try {
-      store.record(
-          core.decide(
-              batch.sending().await(), System.nanoTime() - batch.started(), batch.ticket()));
+      DeliveryOutcome outcome =
+          core.decide(batch.sending().await(), System.nanoTime() - batch.started());
+      store.record(outcome);
+      // A retry that found no pending row (another instance published it while this batch was
+      // late) would hold its key until the retry is due, for nothing.
+      freeHoldsOnResolved(
+          outcome.retries().stream()
+              .map(DeliveryOutcome.Failure::event)
+              .map(e -> new KeyHolds.Held(e.partition(), e.key(), e.seq()))
+              .toList());
     } finally {
       leases.endBatch(batch.partitions());
     }

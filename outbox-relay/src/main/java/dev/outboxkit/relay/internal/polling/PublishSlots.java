@@ -168,6 +168,11 @@ final class PublishSlots implements PartitionLeases {
       public void record(DeliveryOutcome outcome) throws SQLException {
         store.record(outcome);
       }
+
+      @Override
+      public Set<Long> pending(java.util.Collection<Long> seqs) throws SQLException {
+        return store.pending(seqs);
+      }
     };
   }
 }

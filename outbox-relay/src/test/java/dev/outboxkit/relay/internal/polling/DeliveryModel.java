@@ -619,6 +619,17 @@ final class DeliveryModel {
     }
 
     @Override
+    public Set<Long> pending(java.util.Collection<Long> seqs) {
+      Set<Long> pending = new java.util.HashSet<>();
+      for (Row row : rows.values()) {
+        if (seqs.contains(row.seq) && row.status.equals("PENDING")) {
+          pending.add(row.seq);
+        }
+      }
+      return pending;
+    }
+
+    @Override
     public void record(DeliveryOutcome outcome) throws SQLException {
       if (crashAtNextMark || failNextMark) {
         boolean crash = crashAtNextMark;

@@ -144,6 +144,11 @@ class PublishLoopSelectFailureTests {
 
     @Override
     public void record(DeliveryOutcome outcome) {}
+
+    @Override
+    public Set<Long> pending(java.util.Collection<Long> seqs) {
+      return Set.copyOf(seqs);
+    }
   }
 
   private static final class NeverSends implements BatchSender {

@@ -197,6 +197,11 @@ class PublishSlotsTests {
 
               @Override
               public void record(DeliveryOutcome outcome) {}
+
+              @Override
+              public Set<Long> pending(java.util.Collection<Long> seqs) {
+                return Set.copyOf(seqs);
+              }
             },
             1000);
     results.add(full);
@@ -236,6 +241,11 @@ class PublishSlotsTests {
 
               @Override
               public void record(DeliveryOutcome outcome) {}
+
+              @Override
+              public Set<Long> pending(java.util.Collection<Long> seqs) {
+                return Set.copyOf(seqs);
+              }
             },
             1000);
     store.fetch(Set.of(3), 10, Map.of(), List.of(), Map.of(), 1000);

@@ -30,8 +30,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * late batch then came back failed (or deferred, not handed over once the leases were gone), and
  * the decision held the key on an event whose row the other instance had deleted. A held key sends
  * nothing after its held event, and that event is never read again: every later event of the key
- * waited for good. A batch's outcome must not change the key holds of a partition whose lease
- * changed hands after the batch was read; the rows say what is left to do.
+ * waited for good. The same happens when another instance's late batch deletes the row a key is
+ * held on. A key held on an event that is no longer pending must go on; and a late outcome must
+ * still hold its key when its event is still pending (a first fix that ignored outcomes of batches
+ * read under an earlier lease let a read-ahead send a key's second event while its first waited for
+ * a retry: the adversarial review's cases below).
  *
  * <p>Drives the real {@link PublishLoop} and {@link LeaseManager} over real PostgreSQL; the other
  * instance's work is done in SQL (its claim, and the delete that follows its publish).
@@ -44,16 +47,167 @@ class StaleBatchHoldsIntegrationTests {
   private final List<PendingEvent> handed = new ArrayList<>();
 
   @Test
-  void aLateFailureOfABatchFromBeforeALostLeaseHoldsNoKeyAfterTheLeaseIsClaimedAgain()
+  void aLateFailureOfAnEventPublishedElsewhereHoldsNoKeyAfterTheLeaseIsClaimedAgain()
       throws Exception {
     assertAKeyGoesOnAfterALateOutcome(
         e -> new PublishResult.Failed(e, "timed out", PublishResult.FailureKind.BROKER));
   }
 
   @Test
-  void aLateDeferralOfABatchFromBeforeALostLeaseHoldsNoKeyAfterTheLeaseIsClaimedAgain()
+  void aLateDeferralOfAnEventPublishedElsewhereHoldsNoKeyAfterTheLeaseIsClaimedAgain()
       throws Exception {
     assertAKeyGoesOnAfterALateOutcome(PublishResult.Deferred::new);
+  }
+
+  /**
+   * The same late batch seen from the successor's side (review): the frozen instance's late
+   * acknowledgement deletes a row that the successor holds its key on (its own send of that event
+   * came back deferred). Nothing tells the successor: its hold stays on a row that is gone, and no
+   * later event of the key is ever sent while it keeps the lease.
+   */
+  @Test
+  void aKeyHeldOnARowThatAnotherInstancesLateBatchDeletesGoesOn() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
+    insert("k", "first");
+
+    KeyHolds frozenHolds = new KeyHolds();
+    LeaseManager frozenLeases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "frozen~1", Duration.ofSeconds(1), null, frozenHolds);
+    frozenLeases.heartbeat();
+    assertThat(frozenLeases.owned()).hasSize(16);
+    List<PendingEvent> frozenHanded = new ArrayList<>();
+    PublishLoop frozen =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            frozenLeases,
+            frozenHolds,
+            new PublishLoopFixture.RecordingSender(
+                frozenHanded, e -> new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "frozen");
+    frozen.step(); // handed over and acknowledged; recorded at its next step, late
+    assertThat(frozenHanded).extracting(e -> e.event().eventType()).containsExactly("first");
+
+    // Frozen past its leases: they and its member row lapse, and a successor claims them all.
+    execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
+    execute("DELETE FROM outbox_relay_member WHERE member_id = 'frozen~1'");
+    KeyHolds holds = new KeyHolds();
+    LeaseManager leases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "successor~1", Duration.ofSeconds(1), null, holds);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    boolean[] defer = {true};
+    PublishLoop successor =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed,
+                e ->
+                    defer[0]
+                        ? new PublishResult.Deferred(e)
+                        : new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "successor");
+    successor.step(); // the successor sends the same event; it comes back deferred
+    defer[0] = false;
+    frozen.step(); // the frozen instance wakes and records its acknowledgement: the row is deleted
+    successor.step(); // the deferral holds the key on the deleted row
+    insert("k", "second");
+
+    for (int i = 0; i < 10 && handed.size() < 2; i++) {
+      successor.step();
+    }
+    successor.finishInFlight();
+    assertThat(handed)
+        .extracting(e -> e.event().eventType())
+        .as("the key's event written after its earlier one was published and deleted is sent")
+        .containsExactly("first", "second");
+  }
+
+  /**
+   * The batch read ahead after the lease was claimed again (review): the late batch from before
+   * failed the key's first event, whose row is still there (nobody published it meanwhile), and its
+   * failure is left out of the new state; the batch read ahead then sends the key's next event
+   * before the failed one, which waits for its retry.
+   */
+  @Test
+  void aLateFailureStillHoldsItsKeyForTheBatchReadAheadAfterTheLeaseIsClaimedAgain()
+      throws Exception {
+    assertTheSecondEventWaitsForTheLateFailedFirst(false);
+  }
+
+  /**
+   * As above, with the key's first event failed before (its row says so): the claim loads the key
+   * as held on its first event read, and the batch read ahead, which leaves out the events in
+   * flight, reads the second one first and takes it for the held one.
+   */
+  @Test
+  void aKeyThatFailedBeforeIsNotHeldOnItsSecondEventWhileItsFirstIsInALateBatch() throws Exception {
+    assertTheSecondEventWaitsForTheLateFailedFirst(true);
+  }
+
+  private void assertTheSecondEventWaitsForTheLateFailedFirst(boolean failedBefore)
+      throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
+    insert("k", "first");
+    for (int i = 0; i < 31; i++) {
+      insert("filler-" + i, "filler");
+    }
+    insert("k", "second");
+    insert("other", "filler");
+    if (failedBefore) {
+      execute(
+          "UPDATE outbox_event SET attempts = 1, next_attempt_at = now() - interval '1 second'"
+              + " WHERE type = 'first'");
+    }
+
+    KeyHolds holds = new KeyHolds();
+    LeaseManager leases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "stale~1", Duration.ofSeconds(1), null, holds);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    PublishLoop loop =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed,
+                e ->
+                    e.event().eventType().equals("first")
+                        ? new PublishResult.Failed(e, "timed out", PublishResult.FailureKind.BROKER)
+                        : new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "stale");
+    loop.step(); // the 32 oldest: the key's first event fails; more are waiting
+    assertThat(handed).extracting(e -> e.event().eventType()).startsWith("first").hasSize(32);
+
+    // Its leases are lost and claimed again while that batch is in flight; nobody else sent a
+    // thing.
+    execute("UPDATE outbox_relay_lease SET owner_id = 'other~1', epoch = epoch + 1");
+    leases.heartbeat();
+    assertThat(leases.owned()).isEmpty();
+    execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+
+    for (int i = 0; i < 5; i++) {
+      loop.step(); // reads ahead, records the late failure, sends what it read ahead; and so on
+    }
+    loop.finishInFlight();
+    assertThat(handed)
+        .extracting(e -> e.event().eventType())
+        .as("the key's second event waits for its first, which failed and is due in an hour")
+        .doesNotContain("second");
   }
 
   private void assertAKeyGoesOnAfterALateOutcome(Function<PendingEvent, PublishResult> late)
