@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -45,6 +46,9 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
   /** Partitions created ahead of the next transaction id. */
   static final int AHEAD = 8;
 
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
+  private static final String CHECK_VIOLATION = "23514";
+
   private static final String READ =
       "SELECT seq, id, aggregatetype, aggregateid, type, payload FROM "
           + TABLE
@@ -62,6 +66,7 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
   private final long xidsPerPartition;
   private final KafkaProducer<byte[], byte[]> producer;
   private final AtomicBoolean running = new AtomicBoolean(true);
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final Thread thread;
   private final TreeSet<Long> partitions = new TreeSet<>();
   private String done;
@@ -113,26 +118,41 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
    * Creates the partitions from the one holding the next transaction id to {@value #AHEAD} beyond;
    * {@code known} caches which exist. Reading the next id from a snapshot assigns none. When the
    * writers have outrun the partitions, the current one is skipped: some of its rows may already be
-   * in the default partition, which would make creating it fail.
+   * in the default partition, which would make creating it fail. A writer that takes an id after
+   * the read can do the same to a later range (its rows land in the default partition before the
+   * partition exists): that range is given up (marked known, so never tried again; its rows stay in
+   * the default partition, read like the others) and the next ones are still created.
    */
   static void ensurePartitions(Connection c, long width, TreeSet<Long> known) throws SQLException {
     long next = Long.parseLong(single(c, "SELECT pg_snapshot_xmax(pg_current_snapshot())"));
     long first = next / width;
     long from = known.isEmpty() || known.contains(first) ? first : first + 1;
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false); // one transaction per partition, so that a refused one can roll back
     try (Statement s = c.createStatement()) {
       for (long b = from; b <= first + AHEAD; b++) {
-        if (!known.contains(b)) {
+        if (known.contains(b)) {
+          continue;
+        }
+        try {
           s.execute(
               String.format(
                   "CREATE TABLE IF NOT EXISTS %s_x%d PARTITION OF %s FOR VALUES FROM ('%d') TO ('%d')",
                   TABLE, b, TABLE, b * width, (b + 1) * width));
-          known.add(b);
+          c.commit();
+        } catch (SQLException e) {
+          c.rollback();
+          if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) { // someone reads; next time
+            return;
+          }
+          if (!CHECK_VIOLATION.equals(e.getSQLState())) { // rows of b's range in the default one
+            throw e;
+          }
         }
+        known.add(b);
       }
-    } catch (SQLException e) {
-      if (!"55P03".equals(e.getSQLState())) { // lock_not_available: someone reads; next time
-        throw e;
-      }
+    } finally {
+      c.setAutoCommit(auto);
     }
   }
 
@@ -157,10 +177,18 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (SQLException | ExecutionException | RuntimeException e) {
+    } catch (SQLException | ExecutionException | RuntimeException | Error e) {
       if (running.get()) {
-        throw new IllegalStateException("snapshot-position relay failed", e);
+        failure.set(e); // seen by failIfStopped and close: a dead relay is never silent
       }
+    }
+  }
+
+  /** Throws what stopped the relay thread, if it stopped on a failure. */
+  void failIfStopped() {
+    Throwable t = failure.get();
+    if (t != null) {
+      throw new IllegalStateException("snapshot-position relay failed", t);
     }
   }
 
@@ -239,7 +267,8 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
       try (Statement s = c.createStatement()) {
         s.execute("DROP TABLE IF EXISTS " + TABLE + "_x" + partitions.first());
       } catch (SQLException e) {
-        if ("55P03".equals(e.getSQLState())) { // lock_not_available: a reader holds it; later
+        if (LOCK_NOT_AVAILABLE.equals(
+            e.getSQLState())) { // lock_not_available: a reader holds it; later
           return;
         }
         throw e;
@@ -302,5 +331,6 @@ final class SnapshotPositionRelay implements Runnable, AutoCloseable {
     running.set(false);
     thread.join(30_000);
     producer.close();
+    failIfStopped();
   }
 }
