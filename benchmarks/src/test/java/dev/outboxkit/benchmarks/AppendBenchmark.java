@@ -82,11 +82,7 @@ class AppendBenchmark {
   private final List<String> report = new ArrayList<>();
 
   private static byte[] payload() {
-    byte[] bytes = new byte[PAYLOAD];
-    for (int i = 0; i < bytes.length; i++) {
-      bytes[i] = (byte) ('a' + i % 26);
-    }
-    return bytes;
+    return BenchTables.letters(PAYLOAD);
   }
 
   @Test

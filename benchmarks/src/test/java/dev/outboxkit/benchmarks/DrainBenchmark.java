@@ -85,10 +85,7 @@ class DrainBenchmark {
       }
       contenders.add(c);
     }
-    byte[] payload = new byte[PAYLOAD];
-    for (int i = 0; i < payload.length; i++) {
-      payload[i] = (byte) ('a' + i % 26);
-    }
+    byte[] payload = BenchTables.letters(PAYLOAD);
     List<String> report = new ArrayList<>();
     report.add(
         String.format(

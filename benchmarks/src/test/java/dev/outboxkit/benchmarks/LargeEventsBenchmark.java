@@ -3,14 +3,11 @@ package dev.outboxkit.benchmarks;
 import com.sun.management.GarbageCollectionNotificationInfo;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.KafkaTopics;
 import dev.outboxkit.test.ServerTest;
@@ -86,10 +83,7 @@ class LargeEventsBenchmark {
           .all()
           .get(60, TimeUnit.SECONDS);
     }
-    byte[] payload = new byte[PAYLOAD];
-    for (int i = 0; i < payload.length; i++) {
-      payload[i] = (byte) ('a' + i % 26);
-    }
+    byte[] payload = BenchTables.letters(PAYLOAD);
     List<String> report = new ArrayList<>();
     report.add(
         String.format(
@@ -157,17 +151,7 @@ class LargeEventsBenchmark {
   }
 
   private static void load(TestDatabase db, String topic, byte[] payload) throws Exception {
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-    }
+    OutboxDialect dialect = BenchTables.createOutboxAndRelayTables(db.dataSource());
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
     // The outbox refuses payloads over 1,000,000 bytes by default (OutboxDefaults).
     Outbox outbox =

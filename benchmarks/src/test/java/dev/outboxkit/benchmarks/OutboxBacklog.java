@@ -2,12 +2,8 @@ package dev.outboxkit.benchmarks;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -25,19 +21,10 @@ final class OutboxBacklog {
   private OutboxBacklog() {}
 
   static void load(DrainContender.Pass pass) throws Exception {
-    OutboxDialect dialect;
-    try (Connection c = pass.db().dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-      try (Statement s = c.createStatement()) {
-        s.execute("TRUNCATE TABLE outbox_event"); // what a timed-out pass left behind (else: empty)
-      }
+    OutboxDialect dialect = BenchTables.createOutboxAndRelayTables(pass.db().dataSource());
+    try (Connection c = pass.db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("TRUNCATE TABLE outbox_event"); // what a timed-out pass left behind (else: empty)
     }
     JdbcTransactions tx = JdbcTransactions.of(pass.db().dataSource());
     Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();

@@ -3,14 +3,12 @@ package dev.outboxkit.benchmarks;
 import dev.outboxkit.benchmarks.peers.Producers;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.test.KafkaTestBroker;
@@ -89,11 +87,7 @@ class RelayBenchmark {
   private double raw;
 
   private static byte[] payload() {
-    byte[] bytes = new byte[PAYLOAD];
-    for (int i = 0; i < bytes.length; i++) {
-      bytes[i] = (byte) ('a' + i % 26);
-    }
-    return bytes;
+    return BenchTables.letters(PAYLOAD);
   }
 
   @Test
@@ -249,19 +243,39 @@ class RelayBenchmark {
     return (System.nanoTime() - startNanos) / 1e9;
   }
 
+  private static String wakeUp(String name, String mode) {
+    if (mode.startsWith("cdc")) {
+      return "streaming the change log";
+    }
+    return OutboxDialect.named(name).supportsListenNotify()
+        ? "LISTEN/NOTIFY wake-up"
+        : "in-process commit signal wake-up";
+  }
+
+  /**
+   * The outbox of a latency window: where the database has no LISTEN/NOTIFY, each commit wakes the
+   * relay then in {@code current[0]} (the relay application's in-process signal).
+   */
+  private Outbox latencyOutbox(
+      String name, TestDatabase db, JdbcTransactions tx, OutboxRelay[] current) throws Exception {
+    if (OutboxDialect.named(name).supportsListenNotify()) {
+      return setUp(db, tx);
+    }
+    return setUp(
+        db,
+        tx,
+        () -> {
+          if (current[0] != null) {
+            current[0].wakeUp();
+          }
+        });
+  }
+
   private Outbox setUp(TestDatabase db, JdbcTransactions tx, Runnable... commitListeners)
       throws Exception {
-    OutboxDialect dialect;
+    OutboxDialect dialect = BenchTables.createOutboxAndRelayTables(db.dataSource());
     try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
       CdcSchema.create(c, dialect, OutboxTable.of(RelayDefaults.CDC_STATE_TABLE));
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
     }
     Outbox.Builder builder = Outbox.builder().connectionProvider(tx).dialect(dialect);
     for (Runnable listener : commitListeners) {
@@ -487,20 +501,9 @@ class RelayBenchmark {
     }
     String topic = "lat" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, 8);
-    boolean notify = OutboxDialect.named(name).supportsListenNotify();
     OutboxRelay[] current = new OutboxRelay[1];
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox =
-        notify
-            ? setUp(db, tx)
-            : setUp(
-                db,
-                tx,
-                () -> {
-                  if (current[0] != null) {
-                    current[0].wakeUp();
-                  }
-                });
+    Outbox outbox = latencyOutbox(name, db, tx, current);
     ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor();
     long periodMicros = 1_000_000L / RATE;
     int[] n = new int[1];
@@ -557,9 +560,7 @@ class RelayBenchmark {
             mode,
             RATE,
             SECONDS,
-            mode.startsWith("cdc")
-                ? "streaming the change log"
-                : notify ? "LISTEN/NOTIFY wake-up" : "in-process commit signal wake-up",
+            wakeUp(name, mode),
             millis.size(),
             written / (double) SECONDS,
             at(millis, 0.50),
@@ -599,20 +600,9 @@ class RelayBenchmark {
       throws Exception {
     String topic = "lat" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, 8);
-    boolean notify = OutboxDialect.named(name).supportsListenNotify();
     OutboxRelay[] current = new OutboxRelay[1];
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox =
-        notify
-            ? setUp(db, tx)
-            : setUp(
-                db,
-                tx,
-                () -> {
-                  if (current[0] != null) {
-                    current[0].wakeUp();
-                  }
-                });
+    Outbox outbox = latencyOutbox(name, db, tx, current);
     String commit = BenchDatabase.named(name).commitDurability(mode.endsWith(ASYNC_COMMIT));
     int warmup = 5;
     int capacity = RATE * (warmup + SECONDS);
@@ -703,9 +693,7 @@ class RelayBenchmark {
           PER_TX,
           SECONDS,
           warmup,
-          mode.startsWith("cdc")
-              ? "streaming the change log"
-              : notify ? "LISTEN/NOTIFY wake-up" : "in-process commit signal wake-up",
+          wakeUp(name, mode),
           capacity - from - late,
           capacity - from,
           late,

@@ -1,19 +1,16 @@
 package dev.outboxkit.benchmarks.peers;
 
+import dev.outboxkit.benchmarks.BenchTables;
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxSchema;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayConfig;
 import dev.outboxkit.relay.RelayDefaults;
-import dev.outboxkit.relay.RelaySchema;
 import dev.outboxkit.test.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,17 +37,7 @@ final class OutboxKitContender implements Contender {
     this.topic = topic;
     this.payloadSize = payloadSize;
     this.tx = JdbcTransactions.of(db.dataSource());
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection()) {
-      dialect = OutboxDialect.detect(c);
-      OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
-      RelaySchema.create(
-          c,
-          dialect,
-          OutboxTable.DEFAULT,
-          OutboxTable.of(RelayDefaults.LEASE_TABLE),
-          OutboxTable.of(RelayDefaults.MEMBER_TABLE));
-    }
+    OutboxDialect dialect = BenchTables.createOutboxAndRelayTables(db.dataSource());
     this.outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
   }
 
