@@ -258,7 +258,15 @@ public final class RelayInspection {
    * @param expired whether the lease lapsed already, by the database's clock
    * @param position the position Debezium stored (binlog file and position, or LSN), or {@code
    *     null} when none is stored there (never started, or offsets kept in Kafka)
-   * @since 0.9
+   * @param heartbeatAt when the lease holder last took or renewed the lease, or gave it up, by the
+   *     database's clock; {@code null} when no relay of version 11 of the tables wrote the row
+   * @param relayState what the holder reported at that time: its state while it holds the lease
+   *     ({@code RUNNING}, {@code PAUSED}, {@code STALLED}), or why it gave the lease up ({@code
+   *     STOPPED}, {@code STANDBY}: its engine failed and it tries again, {@code FAILED}); {@code
+   *     null} when none was reported. A report is as old as {@code heartbeatAt}
+   * @param circuitState the holder's broker circuit breaker's state then ({@code CLOSED}, {@code
+   *     OPEN}, {@code HALF_OPEN}), or {@code null}
+   * @since 0.9; 0.11 for the last three components
    */
   public record CdcEngine(
       String name,
@@ -267,7 +275,10 @@ public final class RelayInspection {
       @Nullable Instant expiresAt,
       @Nullable Instant updatedAt,
       boolean expired,
-      @Nullable String position) {}
+      @Nullable String position,
+      @Nullable Instant heartbeatAt,
+      @Nullable String relayState,
+      @Nullable String circuitState) {}
 
   /**
    * A replication slot of the server (PostgreSQL).

@@ -394,7 +394,7 @@ abstract class CdcRelayContractTests {
 
   /**
    * A state table of the first version (before V0_6) stops the start when the relay may not add the
-   * column itself, naming the column and the script to apply.
+   * columns itself, naming the columns and the scripts to apply.
    */
   @Test
   void aStateTableWithoutTheSessionLockColumnStopsTheStartNamingTheScript() throws Exception {
@@ -410,8 +410,10 @@ abstract class CdcRelayContractTests {
     }
     OutboxRelay relay = relay(c -> c.autoCreate(false).stateTable(old), b -> b);
     assertThatThrownBy(relay::start)
-        .hasMessageContaining("lacks column(s) [session_lock_owner]")
+        .hasMessageContaining(
+            "lacks column(s) [session_lock_owner, heartbeat_at, relay_state, circuit_state]")
         .hasMessageContaining("V0_6__outboxkit_cdc_session_lock.sql")
+        .hasMessageContaining("V0_11__outboxkit_cdc_relay_state.sql")
         .hasMessageContaining("outbox.relay.cdc.auto-create=true");
   }
 

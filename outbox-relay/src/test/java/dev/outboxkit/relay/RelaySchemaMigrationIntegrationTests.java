@@ -165,6 +165,14 @@ class RelaySchemaMigrationIntegrationTests {
         .isEqualTo(CdcSchema.upgradeStatements(dialect, CDC_STATE));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mysql", "mariadb"})
+  void shippedCdcRelayStateScriptIsWhatCdcSchemaAdds(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(ShippedScripts.statements(CdcSchema.relayStateScriptLocation(dialect)))
+        .isEqualTo(CdcSchema.relayStateStatements(dialect, CDC_STATE));
+  }
+
   /**
    * Tables made by an earlier version (auto-created in development) get the later columns from
    * {@code create}, and {@code verify} names what an un-migrated table lacks and the script.
@@ -186,6 +194,9 @@ class RelaySchemaMigrationIntegrationTests {
           for (String sql : CdcSchema.createStatements(dialect, CDC_STATE)) {
             s.execute(sql);
           }
+          assertThat(TableColumns.of(connection, CDC_STATE))
+              .as("a state table of version 4")
+              .doesNotContain("session_lock_owner", "heartbeat_at", "relay_state", "circuit_state");
         }
       }
       assertThatThrownBy(() -> RelaySchema.verify(connection, dialect, LEASES, MEMBERS))
@@ -209,6 +220,11 @@ class RelaySchemaMigrationIntegrationTests {
                   CDC_STATE,
                   "session_lock_owner",
                   CdcSchema.upgradeStatements(dialect, CDC_STATE));
+              TableColumns.addIfMissing(
+                  c,
+                  CDC_STATE,
+                  "relay_state",
+                  List.of(CdcSchema.relayStateStatements(dialect, CDC_STATE).get(1)));
             });
       }
       assertThat(hasPendingSeqIndex(connection)).as("version 1 has no seq-order index").isFalse();
@@ -221,7 +237,10 @@ class RelaySchemaMigrationIntegrationTests {
         CdcSchema.create(connection, dialect, CDC_STATE);
         CdcSchema.create(connection, dialect, CDC_STATE);
         try (Statement s = connection.createStatement()) {
-          s.executeQuery("SELECT session_lock_owner FROM " + CDC_STATE.qualifiedName()).close();
+          s.executeQuery(
+                  "SELECT session_lock_owner, heartbeat_at, relay_state, circuit_state FROM "
+                      + CDC_STATE.qualifiedName())
+              .close();
         }
       }
     }
@@ -253,14 +272,15 @@ class RelaySchemaMigrationIntegrationTests {
       // V0_1 outbox, V0_2 idempotency (on this module's test class path for the role script
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
       // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index,
-      // on PostgreSQL V0_9 the outbox table's autovacuum settings, and V0_10 the member row's
-      // reported state (Flyway orders 0.10 after 0.9).
+      // on PostgreSQL V0_9 the outbox table's autovacuum settings, V0_10 the member row's
+      // reported state (Flyway orders 0.10 after 0.9), and where CDC exists V0_11 the CDC state
+      // row's reported state.
       assertThat(result.migrationsExecuted)
           .isEqualTo(
               switch (kind) {
                 case H2 -> 7;
-                case POSTGRESQL -> 10;
-                default -> 9;
+                case POSTGRESQL -> 11;
+                default -> 10;
               });
       try (Connection connection = database.dataSource().getConnection()) {
         assertThat(hasPendingSeqIndex(connection)).isTrue();
@@ -403,8 +423,8 @@ class RelaySchemaMigrationIntegrationTests {
   private static void assertCdcTablesExist(Connection connection) throws Exception {
     try (Statement s = connection.createStatement()) {
       s.executeQuery(
-              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock_owner"
-                  + " FROM "
+              "SELECT name, owner_id, epoch, expires_at, offsets, updated_at, session_lock_owner,"
+                  + " heartbeat_at, relay_state, circuit_state FROM "
                   + CDC_STATE.qualifiedName())
           .close();
       if (!connection.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres")) {

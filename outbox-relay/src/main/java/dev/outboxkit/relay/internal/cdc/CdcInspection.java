@@ -51,7 +51,8 @@ final class CdcInspection {
       Connection c, OutboxDialect dialect, CdcOptions options, Instant now) throws SQLException {
     try (PreparedStatement s =
         c.prepareStatement(
-            "SELECT name, owner_id, epoch, expires_at, updated_at, offsets FROM "
+            "SELECT name, owner_id, epoch, expires_at, updated_at, offsets, heartbeat_at,"
+                + " relay_state, circuit_state FROM "
                 + options.stateTable().qualifiedName()
                 + " WHERE name = ?")) {
       s.setString(1, options.name());
@@ -67,7 +68,10 @@ final class CdcInspection {
             expiresAt,
             dialect.getInstant(rs, "updated_at"),
             expiresAt == null || !expiresAt.isAfter(now),
-            position(rs.getString("offsets")));
+            position(rs.getString("offsets")),
+            dialect.getInstant(rs, "heartbeat_at"),
+            rs.getString("relay_state"),
+            rs.getString("circuit_state"));
       }
     }
   }

@@ -10,6 +10,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * names the holder as holding its lock at its last renewal ({@code session_lock_owner}), since the
  * lock of a holder that has none (locks off for it, behind a pooler, or a relay older than that
  * column, which never writes it) is free while it lives.
+ *
+ * <p>Taking and renewing the lease also stamp the row with the time by the database's clock and
+ * what the holder reports of itself (its state and its circuit breaker's), and releasing it with
+ * why it was given up, for operators who read the table from another process (the CLI's {@code
+ * status}); nothing here reads them back.
  */
 final class CdcLease {
 
@@ -44,6 +51,12 @@ final class CdcLease {
   private volatile long renewedAtNanos;
   private volatile boolean locked;
 
+  /** What each take and renewal reports in the row; set once before the first. */
+  private volatile Supplier<LeaseStore.Reported> reported = () -> LeaseStore.Reported.NOTHING;
+
+  /** The state a release reports ({@code STOPPED}, {@code STANDBY}, {@code FAILED}). */
+  private volatile Supplier<@Nullable String> releasedAs = () -> null;
+
   CdcLease(
       Jdbc jdbc,
       OutboxDialect dialect,
@@ -62,6 +75,16 @@ final class CdcLease {
     this.ttl = ttl;
     this.heartbeat = heartbeat;
     this.sessionLock = sessionLock;
+  }
+
+  /**
+   * What the row reports of this instance: {@code held} at each take and renewal (its state and its
+   * circuit breaker's), {@code released} when it gives the lease up (why). Both are read on the
+   * thread that writes the row, before its statement.
+   */
+  void report(Supplier<LeaseStore.Reported> held, Supplier<@Nullable String> released) {
+    this.reported = Objects.requireNonNull(held, "held");
+    this.releasedAs = Objects.requireNonNull(released, "released");
   }
 
   /** The epoch of the lease held, or -1. */
@@ -109,6 +132,7 @@ final class CdcLease {
    */
   boolean tryAcquire() throws SQLException {
     long started = System.nanoTime();
+    LeaseStore.Reported state = reported.get();
     return jdbc.autoCommit(
         c -> {
           try (PreparedStatement insert = c.prepareStatement(insertStateRow)) {
@@ -150,14 +174,18 @@ final class CdcLease {
               c.prepareStatement(
                   "UPDATE "
                       + t
-                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock_owner = ?"
+                      + " SET owner_id = ?, epoch = ?, expires_at = ?, session_lock_owner = ?,"
+                      + " heartbeat_at = ?, relay_state = ?, circuit_state = ?"
                       + " WHERE name = ? AND epoch = ?")) {
             take.setString(1, owner);
             take.setLong(2, seen + 1);
             dialect.setInstant(take, 3, now.plus(ttl));
             take.setString(4, locked ? owner : null);
-            take.setString(5, name);
-            take.setLong(6, seen);
+            dialect.setInstant(take, 5, now);
+            take.setString(6, state.relayState());
+            take.setString(7, state.circuitState());
+            take.setString(8, name);
+            take.setLong(9, seen);
             if (take.executeUpdate() != 1) {
               return false;
             }
@@ -176,6 +204,7 @@ final class CdcLease {
     if (held < 0) {
       return false;
     }
+    LeaseStore.Reported state = reported.get();
     boolean renewed =
         jdbc.autoCommit(
             c -> {
@@ -183,13 +212,18 @@ final class CdcLease {
                   c.prepareStatement(
                       "UPDATE "
                           + t
-                          + " SET expires_at = ?, session_lock_owner = ?"
+                          + " SET expires_at = ?, session_lock_owner = ?, heartbeat_at = ?,"
+                          + " relay_state = ?, circuit_state = ?"
                           + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
-                dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect).plus(ttl));
+                Instant now = LeaseStore.databaseNow(c, dialect);
+                dialect.setInstant(s, 1, now.plus(ttl));
                 s.setString(2, locked ? owner : null);
-                s.setString(3, name);
-                s.setString(4, owner);
-                s.setLong(5, held);
+                dialect.setInstant(s, 3, now);
+                s.setString(4, state.relayState());
+                s.setString(5, state.circuitState());
+                s.setString(6, name);
+                s.setString(7, owner);
+                s.setLong(8, held);
                 return s.executeUpdate() == 1;
               }
             });
@@ -213,6 +247,8 @@ final class CdcLease {
     if (held < 0) {
       return;
     }
+    String why = releasedAs.get();
+    LeaseStore.Reported state = reported.get();
     try {
       jdbc.autoCommit(
           c -> {
@@ -220,12 +256,16 @@ final class CdcLease {
                 c.prepareStatement(
                     "UPDATE "
                         + t
-                        + " SET owner_id = NULL, expires_at = NULL, session_lock_owner = NULL"
+                        + " SET owner_id = NULL, expires_at = NULL, session_lock_owner = NULL,"
+                        + " heartbeat_at = ?, relay_state = ?, circuit_state = ?"
                         + " WHERE name = ? AND owner_id = ?"
                         + " AND epoch = ?")) {
-              s.setString(1, name);
-              s.setString(2, owner);
-              s.setLong(3, held);
+              dialect.setInstant(s, 1, LeaseStore.databaseNow(c, dialect));
+              s.setString(2, why);
+              s.setString(3, state.circuitState());
+              s.setString(4, name);
+              s.setString(5, owner);
+              s.setLong(6, held);
               return s.executeUpdate();
             }
           });

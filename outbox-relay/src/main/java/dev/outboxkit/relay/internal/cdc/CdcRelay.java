@@ -7,6 +7,7 @@ import dev.outboxkit.relay.RelayStatus;
 import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
+import dev.outboxkit.relay.internal.LeaseStore;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.OutboxStats;
 import dev.outboxkit.relay.internal.PauseSwitch;
@@ -173,6 +174,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
             settings.sessionLocks()
                 ? SessionLock.of(settings.sessionDataSource(), dialect, owner)
                 : null);
+    lease.report(this::reported, this::releasedAs);
     this.lease = lease;
     CdcBatchHandler batches =
         new CdcBatchHandler(
@@ -307,6 +309,30 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
         error,
         core == null ? null : core.lastBatchAt(),
         metrics == null || state.get() != RelayStatus.State.RUNNING ? null : metrics.stalled());
+  }
+
+  /**
+   * What the lease holder reports in the state row at each take and renewal, from its {@link
+   * #status()}: a stalled relay reports {@code STALLED} rather than {@code RUNNING}.
+   */
+  private LeaseStore.Reported reported() {
+    RelayStatus status = status();
+    String relayState = status.stalled() != null ? "STALLED" : status.state().name();
+    return new LeaseStore.Reported(relayState, status.circuitState());
+  }
+
+  /**
+   * Why this instance gives its lease up, for the state row: {@code STOPPED} when it stops (the
+   * release is the last step, after the engine and the producer stopped), {@code FAILED} when it
+   * fails over, and {@code STANDBY} while it runs on (its engine failed or could not start, and it
+   * takes the lease again after a backoff unless a standby does).
+   */
+  private String releasedAs() {
+    return switch (state.get()) {
+      case STOPPING, STOPPED -> "STOPPED";
+      case FAILED -> "FAILED";
+      default -> "STANDBY";
+    };
   }
 
   @Override

@@ -87,6 +87,8 @@ final class CdcStartUp {
         CdcSchema.COLUMNS,
         "Apply "
             + CdcSchema.upgradeScriptLocation(dialect)
+            + " and "
+            + CdcSchema.relayStateScriptLocation(dialect)
             + " (Flyway) or outboxkit-cdc-changelog.xml (Liquibase), or set"
             + " outbox.relay.cdc.auto-create=true (plain Java: CdcOptions.Builder#autoCreate).",
         "CDC state");

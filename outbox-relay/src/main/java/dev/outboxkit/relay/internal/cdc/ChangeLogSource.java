@@ -110,6 +110,18 @@ public abstract class ChangeLogSource {
   }
 
   /**
+   * The type of a nullable timestamp column of the state table on the server a dialect names
+   * ({@code TIMESTAMPTZ}, {@code DATETIME(6) NULL}), as its {@code expires_at}. For {@code
+   * CdcSchema}'s later columns.
+   *
+   * @throws IllegalStateException naming the dialect, for a dialect without a change log source
+   * @since 0.11
+   */
+  public static String stateTimestampTypeFor(OutboxDialect dialect) {
+    return of(dialect).stateTimestampType();
+  }
+
+  /**
    * The source whose connector is {@code connectorClass}.
    *
    * @throws IllegalArgumentException for a connector of no source
@@ -257,6 +269,9 @@ public abstract class ChangeLogSource {
 
   /** The statements that create the state table (and the schema history table) when missing. */
   abstract List<String> stateTableStatements(OutboxTable state, OutboxTable history);
+
+  /** The type of a nullable timestamp column of the state table, as its {@code expires_at}. */
+  abstract String stateTimestampType();
 
   /** An insert of one row that does nothing, rather than fail, when the key already exists. */
   abstract String insertIfAbsent(String table, String columns, String values);

@@ -149,6 +149,11 @@ class MySqlChangeLog extends ChangeLogSource {
   }
 
   @Override
+  String stateTimestampType() {
+    return "DATETIME(6) NULL";
+  }
+
+  @Override
   List<String> stateTableStatements(OutboxTable state, OutboxTable history) {
     return List.of(
         """

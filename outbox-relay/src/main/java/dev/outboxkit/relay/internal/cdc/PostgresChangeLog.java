@@ -184,6 +184,11 @@ final class PostgresChangeLog extends ChangeLogSource {
   }
 
   @Override
+  String stateTimestampType() {
+    return "TIMESTAMPTZ";
+  }
+
+  @Override
   List<String> stateTableStatements(OutboxTable state, OutboxTable history) {
     return List.of(
         """

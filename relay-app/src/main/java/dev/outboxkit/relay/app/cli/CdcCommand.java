@@ -14,16 +14,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /**
- * {@code cdc}: the CDC engine's lease and stored position, and the server's replication slots with
- * the WAL each retains. Read only; in polling mode only the slots (one left by a former CDC relay
- * shows here).
+ * {@code cdc}: the CDC engine's lease, what its holder reported at its last renewal (state and
+ * circuit breaker, judged as {@code status} judges a member row), the stored position, and the
+ * server's replication slots with the WAL each retains. Read only; in polling mode only the slots
+ * (one left by a former CDC relay shows here).
  */
 @Command(
     name = "cdc",
     description =
-        "The CDC engine's lease (owner, epoch, expiry) and the position Debezium stored (binlog"
-            + " file and position, or LSN), and on PostgreSQL every replication slot with the WAL"
-            + " it retains.")
+        "The CDC engine's lease (owner, epoch, expiry), its holder's state and circuit breaker as"
+            + " it reported them at its last renewal (STALE when that is old), the position"
+            + " Debezium stored (binlog file and position, or LSN), and on PostgreSQL every"
+            + " replication slot with the WAL it retains.")
 final class CdcCommand implements Callable<Integer> {
 
   private final CliContext cli;
@@ -48,6 +50,14 @@ final class CdcCommand implements Callable<Integer> {
           engine.owner() == null ? "-" : Output.cut(engine.owner(), 60),
           engine.epoch(),
           leaseState(engine, state));
+      MemberHealth health =
+          MemberHealth.of(engine, state.databaseNow(), cli.session().heartbeatInterval());
+      out.line(
+          "Last heartbeat   %s%s",
+          heartbeat(engine, state),
+          engine.owner() == null && engine.heartbeatAt() != null ? " (lease given up)" : "");
+      out.line("State            %s", health.state());
+      out.line("Circuit          %s", health.circuit());
       out.line(
           "Offsets stored   %s",
           engine.updatedAt() == null
@@ -59,7 +69,13 @@ final class CdcCommand implements Callable<Integer> {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("databaseTime", state.databaseNow().toString());
     doc.put("engineName", state.engineName());
-    doc.put("engine", engine == null ? null : engineDoc(engine));
+    doc.put(
+        "engine",
+        engine == null
+            ? null
+            : engineDoc(
+                engine,
+                MemberHealth.of(engine, state.databaseNow(), cli.session().heartbeatInterval())));
     doc.put("note", state.note());
     if (slots != null) {
       out.line("");
@@ -122,7 +138,14 @@ final class CdcCommand implements Callable<Integer> {
     return Math.round(value) + " " + units[unit];
   }
 
-  private static Map<String, Object> engineDoc(CdcEngine e) {
+  /** When the lease holder last renewed (or gave up) the lease, as an age; {@code -} if never. */
+  static String heartbeat(CdcEngine engine, CdcState state) {
+    return engine.heartbeatAt() == null
+        ? "-"
+        : Output.age(Duration.between(engine.heartbeatAt(), state.databaseNow())) + " ago";
+  }
+
+  private static Map<String, Object> engineDoc(CdcEngine e, MemberHealth health) {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("name", e.name());
     doc.put("owner", e.owner());
@@ -131,6 +154,8 @@ final class CdcCommand implements Callable<Integer> {
     doc.put("expired", e.expired());
     doc.put("updatedAt", e.updatedAt() == null ? null : e.updatedAt().toString());
     doc.put("position", e.position());
+    doc.put("heartbeatAt", e.heartbeatAt() == null ? null : e.heartbeatAt().toString());
+    health.addTo(doc);
     return doc;
   }
 

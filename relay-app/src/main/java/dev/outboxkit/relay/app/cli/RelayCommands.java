@@ -28,6 +28,13 @@ final class RelayCommands {
   static final List<String> STATUS_HEADER =
       List.of("INSTANCE", "PARTITIONS", "LAST HEARTBEAT", "SESSION LOCK", "STATE", "CIRCUIT");
 
+  /**
+   * The header of {@code status}'s CDC engine table in CDC mode (the docs' sessions are checked
+   * against it).
+   */
+  static final List<String> CDC_STATUS_HEADER =
+      List.of("ENGINE", "OWNER", "EPOCH", "LAST HEARTBEAT", "STATE", "CIRCUIT");
+
   /** The headers of {@code leases}' two tables (the docs' sessions are checked against them). */
   static final List<List<String>> LEASES_HEADERS =
       List.of(
@@ -41,8 +48,9 @@ final class RelayCommands {
       description =
           "Backlog (pending events and the oldest one's age), parked events, who owns how many"
               + " partitions, and in CDC mode the engine's owner and its slot's retained WAL (see"
-              + " 'cdc'). In polling mode also each instance's state and circuit breaker as it"
-              + " reported them at its last heartbeat (STALE when that is old).")
+              + " 'cdc'). Also each polling instance's, or the CDC lease holder's, state and"
+              + " circuit breaker as it reported them at its last heartbeat (STALE when that is"
+              + " old).")
   static final class Status implements Callable<Integer> {
     private final CliContext cli;
     @Mixin CliContext.JsonOption json = new CliContext.JsonOption();
@@ -58,7 +66,7 @@ final class RelayCommands {
       Backlog backlog = inspection.backlog();
       CdcOptions cdc = cli.session().cdcOptions();
       if (cdc != null) {
-        return cdcStatus(out, backlog, inspection, cdc);
+        return cdcStatus(out, backlog, inspection, cdc, cli.session().heartbeatInterval());
       }
       Leases leases = inspection.leases();
       Map<String, Integer> owned = new TreeMap<>();
@@ -107,21 +115,44 @@ final class RelayCommands {
 
     /**
      * In CDC mode: the backlog, the parked events and the CDC engine's lease and slot from the CDC
-     * state table. The partition leases are the polling relay's, which the CDC relay does not use
-     * and its shipped role ({@code outboxkit_cdc_relay}) may not read.
+     * state table, and what the lease holder reported there of itself (a CDC relay has no member
+     * row). The partition leases are the polling relay's, which the CDC relay does not use and its
+     * shipped role ({@code outboxkit_cdc_relay}) may not read.
      */
     private static int cdcStatus(
-        Output out, Backlog backlog, RelayInspection inspection, CdcOptions cdc) {
+        Output out,
+        Backlog backlog,
+        RelayInspection inspection,
+        CdcOptions cdc,
+        Duration heartbeatInterval) {
       printBacklog(out, backlog);
       CdcState state = inspection.cdc(cdc);
+      CdcEngine engine = state.engine();
       out.line("CDC engine       %s", cdcLine(state, cdc.name()));
       out.line(
           "Mode             cdc (outbox.relay.mode): the partition leases are the polling relay's;"
               + " see 'cdc' for the engine's position");
       Map<String, Object> cdcDoc = new LinkedHashMap<>();
       cdcDoc.put("name", cdc.name());
-      cdcDoc.put("owner", state.engine() == null ? null : state.engine().owner());
-      cdcDoc.put("epoch", state.engine() == null ? null : state.engine().epoch());
+      cdcDoc.put("owner", engine == null ? null : engine.owner());
+      cdcDoc.put("epoch", engine == null ? null : engine.epoch());
+      if (engine != null) {
+        MemberHealth health = MemberHealth.of(engine, state.databaseNow(), heartbeatInterval);
+        out.line("");
+        out.table(
+            CDC_STATUS_HEADER,
+            List.of(
+                List.of(
+                    Output.cut(engine.name(), 64),
+                    engine.owner() == null ? "-" : Output.cut(engine.owner(), 60),
+                    String.valueOf(engine.epoch()),
+                    CdcCommand.heartbeat(engine, state),
+                    health.state(),
+                    health.circuit())));
+        cdcDoc.put(
+            "heartbeatAt", engine.heartbeatAt() == null ? null : engine.heartbeatAt().toString());
+        health.addTo(cdcDoc);
+      }
       ReplicationSlot slot = slot(state, cdc.name());
       cdcDoc.put("slotRetainedBytes", slot == null ? null : slot.retainedBytes());
       Map<String, Object> doc = backlogDocument(backlog, "cdc");

@@ -76,10 +76,10 @@ class OperatorCliDocsTests {
   }
 
   /**
-   * The {@code status} and {@code leases} sessions of the operations page and the runbooks are
-   * captured output: each shows the tables with the columns the command prints now (a column added
-   * to the command makes every hand-kept session fail here), and each runbook session says it was
-   * captured.
+   * The {@code status} (polling and CDC mode) and {@code leases} sessions of the operations page
+   * and the runbooks are captured output: each shows the tables with the columns the command prints
+   * now (a column added to the command makes every hand-kept session fail here), and each runbook
+   * session says it was captured.
    */
   @Test
   void everyStatusAndLeasesSessionIsCapturedWithTheColumnsTheCommandPrintsNow() throws IOException {
@@ -128,6 +128,9 @@ class OperatorCliDocsTests {
     String command = line.substring(PROMPT.length()).strip();
     if (command.equals("status")) {
       return List.of(RelayCommands.STATUS_HEADER);
+    }
+    if (command.startsWith("status ") && command.contains("--outbox.relay.mode=cdc")) {
+      return List.of(RelayCommands.CDC_STATUS_HEADER);
     }
     if (command.equals("leases")) {
       return RelayCommands.LEASES_HEADERS;
