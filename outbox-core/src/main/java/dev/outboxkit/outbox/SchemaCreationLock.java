@@ -110,23 +110,33 @@ public final class SchemaCreationLock {
       if (autoCommit) {
         connection.commit();
       }
-    } catch (SQLException | RuntimeException e) {
+    } catch (Throwable e) {
+      // Every throwable, errors included: switching auto-commit back on below would otherwise
+      // commit the half-done work (JDBC commits an open transaction when auto-commit is set).
       if (autoCommit) {
         rollback(connection, e);
+        restoreAutoCommit(connection, e);
       }
       throw e;
-    } finally {
-      if (autoCommit) {
-        connection.setAutoCommit(true);
-      }
+    }
+    if (autoCommit) {
+      connection.setAutoCommit(true);
     }
   }
 
-  private static void rollback(Connection connection, Exception failure) {
+  private static void rollback(Connection connection, Throwable failure) {
     try {
       connection.rollback();
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
       // The first failure is the one to report; the connection's pool discards a broken one.
+      failure.addSuppressed(e);
+    }
+  }
+
+  private static void restoreAutoCommit(Connection connection, Throwable failure) {
+    try {
+      connection.setAutoCommit(true);
+    } catch (SQLException | RuntimeException e) {
       failure.addSuppressed(e);
     }
   }

@@ -393,6 +393,53 @@ abstract class CdcRelayContractTests {
   }
 
   /**
+   * Review: gh-ost's statements for an online {@code ALTER} of the outbox table (MySQL and
+   * MariaDB): a shadow table created like it, altered, and renamed into its place. The binlog DDL
+   * filter skipped the shadow's {@code ALTER} (its name held the outbox table's only between
+   * underscores), the rename gave the outbox table the shadow's columns from before it, and the
+   * engine stopped at the next row ("internal schema size 15, but row size 16") at every start. The
+   * column is dropped again afterwards.
+   */
+  void anEventAfterAnOnlineSchemaChangeOnTheServerIsPublished() throws Exception {
+    OutboxRelay relay = startRelay();
+    awaitStreaming();
+    try (Connection c = dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS `_outbox_event_gho`, `_outbox_event_del`");
+      s.execute("CREATE /* gh-ost */ TABLE `_outbox_event_gho` LIKE `outbox_event`");
+      s.execute(
+          "ALTER /* gh-ost */ TABLE `_outbox_event_gho` ADD COLUMN gh_note VARCHAR(16) NULL FIRST");
+      s.execute(
+          "RENAME /* gh-ost */ TABLE `outbox_event` TO `_outbox_event_del`, `_outbox_event_gho` TO"
+              + " `outbox_event`");
+      s.execute("DROP TABLE `_outbox_event_del`");
+    }
+    try {
+      tx.execute(c -> outbox.append(OutboxMessage.of(topic, "after-swap", "AfterSwap", "0")));
+      try (KafkaReader reader = reader(topic)) {
+        List<ConsumerRecord<byte[], byte[]>> got = reader.readAtLeast(1, Duration.ofSeconds(30));
+        assertThat(got).as("published within 30 s of the rename").hasSize(1);
+        assertThat(new String(got.get(0).key(), StandardCharsets.UTF_8)).isEqualTo("after-swap");
+      }
+      assertThat(relay.status().lastError()).isNull();
+    } finally {
+      try (Connection c = dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute("DROP TABLE IF EXISTS `_outbox_event_gho`, `_outbox_event_del`");
+        try (ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE()"
+                    + " AND table_name = 'outbox_event' AND column_name = 'gh_note'")) {
+          rs.next();
+          if (rs.getInt(1) > 0) {
+            s.execute("ALTER TABLE outbox_event DROP COLUMN gh_note");
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * A state table of the first version (before V0_6) stops the start when the relay may not add the
    * columns itself, naming the columns and the scripts to apply.
    */

@@ -261,4 +261,9 @@ class MariaDbCdcRelayIntegrationTests extends CdcRelayContractTests {
   void aPoisonEventRetriedLongerThanTheBinlogKeepAliveRepeatsNothing() throws Exception {
     aPoisonEventRetriedLongerThanTheKeepAliveRepeatsNothing();
   }
+
+  @Test
+  void anEventAfterAnOnlineSchemaChangeOfTheOutboxTableIsPublished() throws Exception {
+    anEventAfterAnOnlineSchemaChangeOnTheServerIsPublished();
+  }
 }

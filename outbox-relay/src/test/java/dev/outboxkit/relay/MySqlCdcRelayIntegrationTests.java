@@ -37,4 +37,9 @@ class MySqlCdcRelayIntegrationTests extends CdcRelayContractTests {
   void aKeepAliveReconnectMidTransactionLosesAndRepeatsNothing() throws Exception {
     aKeepAliveReconnectWhileTheQueueIsFullLosesAndRepeatsNothing();
   }
+
+  @Test
+  void anEventAfterAnOnlineSchemaChangeOfTheOutboxTableIsPublished() throws Exception {
+    anEventAfterAnOnlineSchemaChangeOnTheServerIsPublished();
+  }
 }

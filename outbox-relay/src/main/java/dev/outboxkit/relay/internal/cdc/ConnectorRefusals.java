@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigValue;
 import org.apache.kafka.connect.source.SourceConnector;
@@ -23,14 +25,27 @@ import org.jspecify.annotations.Nullable;
  */
 final class ConnectorRefusals {
 
+  /** The most characters of one part of a failure (a message, an exception) that are reported. */
+  static final int MAX_TEXT = 400;
+
+  /**
+   * Where MySQL's and MariaDB's statements put a password (or its hash): {@code IDENTIFIED ...},
+   * {@code SET PASSWORD [FOR u] = ...}, {@code PASSWORD('...')}, {@code OPTIONS (PASSWORD '...')},
+   * {@code MASTER_PASSWORD = ...}; not the word in "password authentication failed".
+   */
+  private static final Pattern SECRET_CLAUSE =
+      Pattern.compile("IDENTIFIED|PASSWORD(?=\\s*+(?:[=('\"]|FOR\\b))", Pattern.CASE_INSENSITIVE);
+
   private ConnectorRefusals() {}
 
   /**
    * The failure to report for an engine that ended with {@code message} and {@code error}: what
    * Debezium said, or, when that is the version mismatch above, what the connector refused.
    */
-  static String explain(Properties config, String message, @Nullable Throwable error) {
-    String reported = message + (error == null ? "" : ": " + error + rootCause(error));
+  static String explain(Properties config, @Nullable String message, @Nullable Throwable error) {
+    String reported =
+        readable(message)
+            + (error == null ? "" : ": " + readable(String.valueOf(error)) + rootCause(error));
     if (!isConfigReportMismatch(error)) {
       return reported;
     }
@@ -46,16 +61,15 @@ final class ConnectorRefusals {
     return "The CDC connector refused its configuration: "
         + String.join("; ", refusals)
         + " (Debezium could not report this itself: "
-        + error
+        + readable(String.valueOf(error))
         + ")";
   }
 
   /**
    * The innermost cause, when there is one: the engine reports "An exception occurred in the change
    * event producer" twice over and the reason (a {@code ParsingException} on a DDL statement, a
-   * refused login) only at the bottom. Cut where quoted text begins: a statement's text may carry a
-   * password ({@code IDENTIFIED BY '...'}), and this text reaches logs and health details. Capped
-   * in length.
+   * refused login) only at the bottom. Cut and capped by {@link #readable}: a statement's text may
+   * carry a password ({@code IDENTIFIED BY '...'}), and this text reaches logs and health details.
    */
   static String rootCause(Throwable error) {
     // The innermost cause with a message: Debezium's ParsingException (naming the statement) wraps
@@ -70,12 +84,42 @@ final class ConnectorRefusals {
     if (root == error) {
       return "";
     }
-    String text = String.valueOf(root);
-    int quoted = text.indexOf(" '");
-    if (quoted >= 0) {
-      text = text.substring(0, quoted) + " '...' (quoted text left out; Debezium logs it)";
+    return " (cause: " + readable(String.valueOf(root)) + ")";
+  }
+
+  /**
+   * {@code text} (an engine's message, an exception's) cut before anything that may carry a
+   * password, and capped at {@link #MAX_TEXT} characters: cut where quoted text begins (a single
+   * quote that no letter or digit precedes: the apostrophe of "couldn't" stays) or where a clause
+   * that sets a password begins, whichever comes first. The clauses because a password's literal
+   * need not follow a space ({@code IDENTIFIED BY'pw'}, {@code _utf8mb4'pw'}) and may be in double
+   * quotes, which stay elsewhere: PostgreSQL quotes the names in its messages so. The engine's
+   * message and outermost exception are cut too: Debezium's engine passes a failed task's exception
+   * as both, so a statement in an exception that no wrapper hides would show there whole.
+   */
+  static String readable(@Nullable String text) {
+    String s = String.valueOf(text);
+    int quote = openingQuote(s);
+    Matcher keyword = SECRET_CLAUSE.matcher(s);
+    int clause = keyword.find() ? keyword.start() : -1;
+    if (clause >= 0 && (quote < 0 || clause < quote)) {
+      s =
+          s.substring(0, clause)
+              + "... (left out from here: it may hold a password; Debezium logs it)";
+    } else if (quote >= 0) {
+      s = s.substring(0, quote) + "'...' (quoted text left out; Debezium logs it)";
     }
-    return " (cause: " + (text.length() > 400 ? text.substring(0, 400) + "..." : text) + ")";
+    return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) + "..." : s;
+  }
+
+  /** The first single quote that opens quoted text: no letter or digit just before it. */
+  private static int openingQuote(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) == '\'' && (i == 0 || !Character.isLetterOrDigit(s.charAt(i - 1)))) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** Whether {@code error} is the engine failing to read the connector's validation result. */

@@ -95,14 +95,22 @@ class MySqlChangeLog extends ChangeLogSource {
    * table can change how its rows decode; those are still parsed, and one the grammar lacks still
    * stops the engine (Debezium's {@code skip.unparseable.ddl} stays off): skipped, an {@code ALTER}
    * of the outbox table would leave the connector decoding its rows with stale columns.
+   *
+   * <p>The name counts wherever no letter or digit stands next to it, so an underscore does not
+   * make another table of it: online schema change tools alter a shadow copy and rename it into
+   * place (gh-ost's {@code _outbox_event_gho}, pt-online-schema-change's and Spirit's {@code
+   * _outbox_event_new}, LHM's {@code lhmn_outbox_event}). With word boundaries the shadow's {@code
+   * ALTER} was skipped, the rename gave the outbox table the shadow's columns from before it, and
+   * the engine stopped at the first row ("internal schema size 15, but row size 16") at every
+   * start. A neighbour such as {@code outbox_event_archive} is parsed too, as Debezium would.
    */
   static String ddlFilter(OutboxTable table) {
     // Debezium splits the list at commas and matches each pattern against the whole statement,
     // case-insensitively and across lines.
     return SchemaHistory.DDL_FILTER.defaultValueAsString()
-        + ",(?!.*\\b"
+        + ",(?!.*(?<![\\p{L}\\p{N}])"
         + java.util.regex.Pattern.quote(table.name())
-        + "\\b).*";
+        + "(?![\\p{L}\\p{N}])).*";
   }
 
   /**

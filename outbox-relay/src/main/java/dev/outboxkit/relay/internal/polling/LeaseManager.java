@@ -94,6 +94,8 @@ final class LeaseManager implements PartitionLeases {
 
   private boolean lastHeartbeatFailed;
 
+  private boolean lastReportFailed;
+
   /** What each heartbeat writes into the member row for operators; set once before the first. */
   private volatile Supplier<LeaseStore.Reported> reported = () -> LeaseStore.Reported.NOTHING;
 
@@ -239,7 +241,7 @@ final class LeaseManager implements PartitionLeases {
     // instance stops trusting a lease before the database's expiry lets a successor claim it.
     long startNanos = System.nanoTime();
     boolean locked = sessionLock != null && sessionLock.ensureHeld();
-    LeaseStore.Reported state = reported.get();
+    LeaseStore.Reported state = report();
     try {
       jdbc.autoCommit(
           c -> {
@@ -311,6 +313,33 @@ final class LeaseManager implements PartitionLeases {
       lastHeartbeatFailed = true;
     }
     metrics.owned(owned().size());
+  }
+
+  /**
+   * What this heartbeat writes into the member row, or nothing when that cannot be worked out. The
+   * report is for operators only: its failure must not cost the leases, nor the relay (a throwable
+   * out of the heartbeat job ends the job, and the lease thread's guard fails the relay over). It
+   * is logged once, until a report succeeds again.
+   */
+  private LeaseStore.Reported report() {
+    try {
+      LeaseStore.Reported state = reported.get();
+      if (lastReportFailed) {
+        log.info("Relay {} reports its state in its member row again", me);
+        lastReportFailed = false;
+      }
+      return state;
+    } catch (RuntimeException e) {
+      if (!lastReportFailed) {
+        log.warn(
+            "Relay {} could not work out its state for its member row; it reports none until it"
+                + " can (its leases are renewed all the same)",
+            me,
+            e);
+        lastReportFailed = true;
+      }
+      return LeaseStore.Reported.NOTHING;
+    }
   }
 
   /** Whether the leases are valid now (for {@link Rebalancer#catchUp}). */
