@@ -243,6 +243,9 @@ final class DeliveryModel {
   /** Batches whose outcome an instance recorded after it lost a lease of theirs. */
   int lateOutcomes;
 
+  /** Outcomes recorded for a row that a replay had replaced by a copy meanwhile. */
+  int outcomesForReplacedRows;
+
   DeliveryModel(
       int partitions,
       int batchSize,
@@ -787,6 +790,14 @@ final class DeliveryModel {
         throw new SQLException("connection reset while marking");
       }
       // As the statements: by seq, and only a row that is still pending.
+      List<PendingEvent> decided = new ArrayList<>(outcome.acked());
+      outcome.retries().forEach(f -> decided.add(f.event()));
+      outcome.parked().forEach(f -> decided.add(f.event()));
+      for (PendingEvent e : decided) {
+        if (byId.get(e.event().id()).seq != e.seq()) {
+          outcomesForReplacedRows++;
+        }
+      }
       for (PendingEvent e : outcome.acked()) {
         Row row = rows.get(e.seq());
         if (row != null && row.status.equals("PENDING")) {

@@ -23,6 +23,7 @@ import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -184,6 +185,25 @@ class DeliveryModelTests {
       Arbitrary<Boolean> transactional,
       boolean realPublisher,
       Arbitrary<Integer> maxExcluded) {
+    return scenarios(
+        write,
+        outcome,
+        transactional,
+        realPublisher,
+        maxExcluded,
+        Arbitraries.integers().between(0, 40).set().ofMaxSize(2));
+  }
+
+  /**
+   * @param permanent the events refused for good (too large), by number
+   */
+  private static Arbitrary<Scenario> scenarios(
+      Arbitrary<Action> write,
+      Arbitrary<Outcome> outcome,
+      Arbitrary<Boolean> transactional,
+      boolean realPublisher,
+      Arbitrary<Integer> maxExcluded,
+      Arbitrary<Set<Integer>> permanent) {
     Arbitrary<Action> action =
         Arbitraries.frequencyOf(
             net.jqwik.api.Tuple.of(6, write),
@@ -199,18 +219,18 @@ class DeliveryModelTests {
             action.list().ofMinSize(1).ofMaxSize(60),
             outcome.list().ofMinSize(1).ofMaxSize(30),
             Arbitraries.integers().between(0, 40).set().ofMaxSize(3),
-            Arbitraries.integers().between(0, 40).set().ofMaxSize(2),
+            permanent,
             maxExcluded,
             transactional)
         .as(
-            (partitions, batch, actions, script, poison, permanent, excluded, tx) ->
+            (partitions, batch, actions, script, poison, tooLarge, excluded, tx) ->
                 new Scenario(
                     partitions,
                     batch,
                     actions,
                     script,
                     poison,
-                    permanent,
+                    tooLarge,
                     excluded,
                     tx,
                     realPublisher));
@@ -299,6 +319,48 @@ class DeliveryModelTests {
   }
 
   /**
+   * Frozen owners and replays together, few keys and events parked at once (too large): the other
+   * instance parks an event the frozen owner's batch still holds, an operator replays it (a copy
+   * with a new {@code seq}), and the frozen owner's late outcome for the old row comes after.
+   */
+  @Provide
+  Arbitrary<Scenario> frozenOwnerReplayScenarios() {
+    Arbitrary<Action> action =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(
+                4, Arbitraries.integers().between(0, 1).map(k -> new Action(0, k))),
+            net.jqwik.api.Tuple.of(6, Arbitraries.just(new Action(1, 0))),
+            net.jqwik.api.Tuple.of(
+                2, Arbitraries.integers().between(0, 1).map(p -> new Action(9, p))),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, 1).map(p -> new Action(8, p))),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Action(10, 0))),
+            net.jqwik.api.Tuple.of(3, Arbitraries.just(new Action(5, 0))),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(1, 4000).map(ms -> new Action(2, ms))));
+    return Combinators.combine(
+            Arbitraries.integers().between(1, 3),
+            action.list().ofMinSize(1).ofMaxSize(40),
+            outcomes(false).list().ofMinSize(1).ofMaxSize(20),
+            Arbitraries.integers().between(0, 12).set().ofMaxSize(2),
+            Arbitraries.integers().between(0, 8).set().ofMaxSize(3),
+            Arbitraries.of(false, true))
+        .as(
+            (batch, actions, script, poison, tooLarge, tx) ->
+                new Scenario(2, batch, actions, script, poison, tooLarge, 1000, tx, false)
+                    .twoInstances());
+  }
+
+  /** {@link #lateBatchesOfFrozenOwnersKeepEveryGuarantee} where replays meet late batches. */
+  @Property
+  void lateOutcomesOfReplayedEventsKeepEveryGuarantee(
+      @ForAll("frozenOwnerReplayScenarios") Scenario s) {
+    DeliveryModel model = runScenario(s);
+    Statistics.label("late outcome for a row replaced by a replay")
+        .collect(model.outcomesForReplacedRows > 0);
+  }
+
+  /**
    * Late batches of owners frozen past their lease (issue 19: a zombie's late outcome held a key on
    * a row another instance had published and deleted, and every later event of the key waited for
    * good), everything else as in {@link #everyEventIsDeliveredInOrderPerKeyOrParked}: nothing lost,
@@ -307,7 +369,11 @@ class DeliveryModelTests {
    */
   @Property
   void lateBatchesOfFrozenOwnersKeepEveryGuarantee(@ForAll("frozenOwnerScenarios") Scenario s) {
-    everyEventIsDeliveredInOrderPerKeyOrParked(s);
+    DeliveryModel model = runScenario(s);
+    // How often the hostile cases come up (jqwik reports the shares).
+    Statistics.label("late outcome recorded").collect(model.lateOutcomes > 0);
+    Statistics.label("late outcome for a row replaced by a replay")
+        .collect(model.outcomesForReplacedRows > 0);
   }
 
   /**
@@ -582,6 +648,11 @@ class DeliveryModelTests {
 
   @Property(tries = 3000)
   void everyEventIsDeliveredInOrderPerKeyOrParked(@ForAll("scenarios") Scenario s) {
+    runScenario(s);
+  }
+
+  /** Runs the scenario, drains and checks; returns the model for its counts. */
+  private static DeliveryModel runScenario(Scenario s) {
     DeliveryModel model =
         new DeliveryModel(
             s.partitions(),
@@ -600,6 +671,7 @@ class DeliveryModelTests {
     } finally {
       model.close();
     }
+    return model;
   }
 
   private static void run(DeliveryModel model, List<Action> actions) {
