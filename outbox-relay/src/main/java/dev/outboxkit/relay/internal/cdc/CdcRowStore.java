@@ -57,8 +57,9 @@ final class CdcRowStore {
    * Records a parked event: its pending row becomes {@code DEAD} with the error (or, when the
    * writer already deleted the row, a {@code DEAD} copy is inserted), so operators list and replay
    * it like any parked event. A row that is no longer pending (published and kept, or parked
-   * before: an engine re-reads the inserts after its last stored offset) is left as it is. The
-   * delivery core already logged it and sent the dead-letter copy.
+   * before: an engine re-reads the inserts after its last stored offset) is left as it is, and so
+   * is a replayed copy of it (same id, a new {@code seq}): the row is found by id and {@code seq}.
+   * The delivery core already logged it and sent the dead-letter copy.
    */
   void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
@@ -73,16 +74,20 @@ final class CdcRowStore {
                         "UPDATE "
                             + t
                             + " SET status = 'DEAD', attempts = ?, last_error = ?"
-                            + " WHERE id = ? AND status = 'PENDING'")) {
+                            + " WHERE id = ? AND seq = ? AND status = 'PENDING'")) {
                   update.setInt(1, attempts);
                   update.setString(2, message);
                   dialect.setUuid(update, 3, e.id());
+                  // By seq too: a replay keeps the id and takes a new seq, and a decision about the
+                  // old row (an engine re-reading its insert) must not park the replayed copy.
+                  update.setLong(4, pending.seq());
                   if (update.executeUpdate() > 0) {
                     return true;
                   }
                   if (exists(c, e.id())) {
                     // Its row is not pending any more: an engine that re-read an old insert decided
-                    // again about an event published (and kept) or parked before.
+                    // again about an event published (and kept) or parked before, or replayed
+                    // since (the copy is decided on its own insert).
                     return false;
                   }
                 }

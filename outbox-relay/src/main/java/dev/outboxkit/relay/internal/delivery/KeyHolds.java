@@ -40,8 +40,15 @@ public final class KeyHolds {
    *     claim: the first event of the key read is the held one)
    * @param due when it may be sent again
    * @param alone whether it goes alone (after a failure) or with its key's later events (deferred)
+   * @param behind the key's later events that came back unresolved too (failed or deferred behind
+   *     it), by {@code seq}: the next of them becomes the held one if this one is resolved
+   *     elsewhere ({@link #resolved}). Changed only inside the holds map's {@code compute}.
    */
-  private record Hold(long seq, Instant due, boolean alone) {}
+  private record Hold(long seq, Instant due, boolean alone, java.util.TreeMap<Long, Hold> behind) {
+    Hold(long seq, Instant due, boolean alone) {
+      this(seq, due, alone, new java.util.TreeMap<>());
+    }
+  }
 
   private final Map<Integer, Map<String, Hold>> holds = new ConcurrentHashMap<>();
 
@@ -297,13 +304,30 @@ public final class KeyHolds {
   }
 
   /**
-   * The held event is no longer pending (published or parked elsewhere): its key is free, unless it
-   * has been held on another event since.
+   * The held event is no longer pending (published or parked elsewhere). Its key is free unless a
+   * later event of it came back unresolved as well: then that one is held now. A batch that held
+   * the key on its first event may have deferred or failed its next ones too; the batch read ahead
+   * while it was in flight leaves them out, so freeing the key would let that read-ahead send the
+   * key's events after them first (found by the model's frozen owners, issue 19).
    */
   public void resolved(Held held) {
     Map<String, Hold> keys = holds.get(held.partition());
     if (keys != null) {
-      keys.computeIfPresent(held.key(), (key, hold) -> hold.seq() == held.seq() ? null : hold);
+      keys.computeIfPresent(
+          held.key(),
+          (key, hold) -> {
+            if (hold.seq() != held.seq()) {
+              hold.behind().remove(held.seq());
+              return hold;
+            }
+            Map.Entry<Long, Hold> next = hold.behind().pollFirstEntry();
+            if (next == null) {
+              return null;
+            }
+            Hold promoted = next.getValue();
+            promoted.behind().putAll(hold.behind());
+            return promoted;
+          });
     }
   }
 
@@ -332,17 +356,39 @@ public final class KeyHolds {
         holds.computeIfAbsent(event.partition(), p -> new ConcurrentHashMap<>());
     keys.compute(
         event.key(),
-        (key, held) ->
-            held != null && held.seq() >= 0 && held.seq() < event.seq()
-                ? held // an earlier event of the key is still unresolved: it stays the held one
-                : new Hold(event.seq(), due, alone));
+        (key, held) -> {
+          Hold hold = new Hold(event.seq(), due, alone);
+          if (held == null || held.seq() < 0) {
+            return hold;
+          }
+          if (held.seq() < event.seq()) {
+            // An earlier event of the key is still unresolved: it stays the held one, this one
+            // waits behind it.
+            held.behind().put(event.seq(), hold);
+            return held;
+          }
+          hold.behind().putAll(held.behind());
+          if (held.seq() > event.seq()) {
+            held.behind().clear();
+            hold.behind().put(held.seq(), held);
+          }
+          hold.behind().remove(event.seq());
+          return hold;
+        });
   }
 
   private void release(PendingEvent event) {
     Map<String, Hold> keys = holds.get(event.partition());
     if (keys != null) {
       keys.computeIfPresent(
-          event.key(), (key, held) -> held.seq() < 0 || held.seq() == event.seq() ? null : held);
+          event.key(),
+          (key, held) -> {
+            if (held.seq() < 0 || held.seq() == event.seq()) {
+              return null;
+            }
+            held.behind().remove(event.seq());
+            return held;
+          });
     }
   }
 }

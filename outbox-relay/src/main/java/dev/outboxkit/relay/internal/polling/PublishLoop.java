@@ -362,7 +362,8 @@ final class PublishLoop implements Runnable {
       if (!pending.contains(held.seq())) {
         log.info(
             "Outbox relay: key {} of outbox partition {} was held on seq {}, which is no longer"
-                + " pending (published or parked elsewhere); its later events go on",
+                + " pending (published or parked elsewhere); the key goes on from its next"
+                + " unresolved event",
             held.key(),
             held.partition(),
             held.seq());

@@ -16,6 +16,7 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
@@ -94,6 +95,39 @@ class CdcRowStoreIntegrationTests {
 
     assertThat(statuses()).containsExactly("DEAD");
     assertThat(lastError(seq)).isEqualTo("first");
+  }
+
+  /**
+   * Issue 19, a stale outcome on a new incarnation of a row: the engine parked event E (its row
+   * DEAD); an operator replayed it, which deletes the parked row and inserts a pending copy with
+   * the same id and a new {@code seq}; then the engine restarted (or the standby took over) from an
+   * offset stored before E's insert, read that old insert again and was refused again. Its park of
+   * the old row must not park the copy: the copy is decided on its own insert. {@code park} found
+   * the row by id alone and parked the copy, which then stayed {@code DEAD} even when its own send
+   * was acknowledged (the delete of published rows takes only pending ones): listed as parked and
+   * counted in the parked gauges though published, and a second replay would publish it again.
+   */
+  @Test
+  void parkingAReReadOfAReplayedEventsOldRowLeavesTheReplayedCopyPending() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long oldSeq = seqOf(event);
+    store.park(new PendingEvent(oldSeq, event, 0, null), "too large", 1);
+    int replayed =
+        new JdbcParkedEvents(
+                new Jdbc(db.dataSource()),
+                dialect,
+                OutboxTable.DEFAULT,
+                () -> {},
+                java.time.Clock.systemUTC())
+            .replay(List.of(event.id()));
+    assertThat(replayed).isEqualTo(1);
+    long copySeq = seqOf(event);
+    assertThat(copySeq).isGreaterThan(oldSeq);
+
+    store.park(new PendingEvent(oldSeq, event, 0, null), "refused on a re-read of the old row", 1);
+
+    assertThat(statuses()).as("the replayed copy, and no parked row").containsExactly("PENDING");
+    assertThat(lastError(copySeq)).as("the copy's last error").isNull();
   }
 
   /** A pending row is parked in place; a row its writer deleted is parked as a copy. */

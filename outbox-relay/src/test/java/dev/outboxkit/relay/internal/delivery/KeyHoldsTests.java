@@ -73,6 +73,44 @@ class KeyHoldsTests {
     assertThat(holds.nextDue()).isEqualTo(NOW.plusSeconds(5));
   }
 
+  /**
+   * Issue 19 (found by the model's frozen owners): the held event was published or parked
+   * elsewhere, but a later event of the key came back unresolved too; the key stays held on that
+   * one, and only when it is resolved as well is the key free.
+   */
+  @Test
+  void aKeyWhoseHeldEventIsResolvedElsewhereIsHeldOnItsNextUnresolvedEvent() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.plusSeconds(5));
+    holds.deferred(row(2, "a", 0, null), NOW);
+    holds.deferred(row(3, "a", 0, null), NOW);
+
+    holds.resolved(new KeyHolds.Held(0, "a", 1));
+    // Read ahead while 1 to 3 were in flight: 4 must wait for 2.
+    assertThat(holds.select(List.of(row(4, "a", 0, null)), NOW)).isEmpty();
+    assertThat(holds.unseenHeads(List.of(row(4, "a", 0, null))))
+        .containsExactly(new KeyHolds.Held(0, "a", 2));
+    holds.resolved(new KeyHolds.Held(0, "a", 2));
+    assertThat(holds.unseenHeads(List.of(row(4, "a", 0, null))))
+        .containsExactly(new KeyHolds.Held(0, "a", 3));
+    holds.resolved(new KeyHolds.Held(0, "a", 3));
+    assertThat(holds.select(List.of(row(4, "a", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(4L);
+  }
+
+  /** An event acknowledged behind the held one leaves the line: it is not held on later. */
+  @Test
+  void anEventAcknowledgedBehindTheHeldOneIsNotHeldOnWhenTheHeldOneIsResolvedElsewhere() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.plusSeconds(5));
+    holds.deferred(row(2, "a", 0, null), NOW);
+    holds.acknowledged(row(2, "a", 0, null));
+
+    holds.resolved(new KeyHolds.Held(0, "a", 1));
+    assertThat(holds.isHeld(0, "a")).isFalse();
+  }
+
   @Test
   void stateLoadedAtLeaseClaimIsDroppedWithTheLease() {
     KeyHolds holds = new KeyHolds();

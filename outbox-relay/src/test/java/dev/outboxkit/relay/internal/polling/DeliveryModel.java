@@ -165,8 +165,18 @@ final class DeliveryModel {
   final int batchSize;
   final int maxExcluded;
   final SimClock clock = new SimClock();
+
+  /** The table: the rows there now, by {@code seq} (a replay replaces a row by a new one). */
   final TreeMap<Long, Row> rows = new TreeMap<>();
+
+  /**
+   * Every row ever written, by {@code seq}: what a batch read under an old {@code seq} refers to.
+   */
+  private final Map<Long, Row> incarnations = new HashMap<>();
+
   final Map<Long, UUID> ids = new HashMap<>();
+
+  /** The latest row of each event id. */
   final Map<UUID, Row> byId = new HashMap<>();
 
   /** The topic: event numbers in the order the broker wrote them. */
@@ -226,6 +236,15 @@ final class DeliveryModel {
 
   /** Leases moved from one instance to another. */
   int moves;
+
+  /** Leases taken from an instance frozen in the middle of a batch. */
+  int steals;
+
+  /** Batches whose outcome an instance recorded after it lost a lease of theirs. */
+  int lateOutcomes;
+
+  /** Outcomes recorded for a row that a replay had replaced by a copy meanwhile. */
+  int outcomesForReplacedRows;
 
   DeliveryModel(
       int partitions,
@@ -363,12 +382,79 @@ final class DeliveryModel {
     int partition = Math.floorMod(p, partitions);
     Instance from = instances.stream().filter(i -> i.owned.contains(partition)).findFirst().get();
     Instance to = instances.get(0) == from ? instances.get(1) : instances.get(0);
+    if (from.frozen) {
+      // A frozen owner finishes nothing: its batch in flight stays late (see stealLease).
+      hand(from, to, partition);
+      return;
+    }
     from.loop.finishInFlight();
     from.owned.remove(partition);
     from.holds.drop(partition);
     to.owned.add(partition);
     to.holds.load(partition, retrying(partition));
     moves++;
+  }
+
+  /**
+   * Takes partition {@code p} (mod the partitions) from its owner in the middle of a batch, as when
+   * the owner freezes (a long GC pause, a stopped VM) after handing its batch over: its lease
+   * lapses and the other instance claims it and loads its state from the rows. The frozen owner
+   * does nothing until {@link #wake}: its batch in flight stays in flight, and its outcome (acks,
+   * failures, retries, parks) is recorded late, after the other instance may have sent, published
+   * or parked the same events, or after the lease came back to it ({@link #moveLease} to a frozen
+   * instance is a claim it makes on waking, before its publishing thread goes on). Its key holds of
+   * the partition are dropped, as the lease manager does when it finds the lease gone.
+   */
+  void stealLease(int p) {
+    if (instances.size() < 2) {
+      return;
+    }
+    int partition = Math.floorMod(p, partitions);
+    // Preferably a partition of a batch in flight (the interesting case), chosen by p.
+    List<Integer> inFlight = new ArrayList<>();
+    for (Instance owner : instances) {
+      if (owner.inFlight != null) {
+        owner.inFlight.stream()
+            .map(row -> row.partition)
+            .filter(owner.owned::contains)
+            .distinct()
+            .sorted()
+            .forEach(inFlight::add);
+      }
+    }
+    if (!inFlight.isEmpty()) {
+      partition = inFlight.get(Math.floorMod(p, inFlight.size()));
+    }
+    int stolen = partition;
+    Instance from = instances.stream().filter(i -> i.owned.contains(stolen)).findFirst().get();
+    Instance to = instances.get(0) == from ? instances.get(1) : instances.get(0);
+    from.frozen = true;
+    hand(from, to, partition);
+    steals++;
+  }
+
+  /** Hands {@code partition} over from a frozen owner, whose batch in flight stays late. */
+  private void hand(Instance from, Instance to, int partition) {
+    if (from.inFlight != null) {
+      from.stolenSinceSend = true;
+      for (Row row : from.inFlight) {
+        if (row.partition == partition) {
+          // Handed over by the frozen owner, and sent again by the new one: the duplicates that
+          // fencing by lease bounds to the batch in flight.
+          row.mayDuplicate = true;
+        }
+      }
+    }
+    from.owned.remove(partition);
+    from.holds.drop(partition);
+    to.owned.add(partition);
+    to.holds.load(partition, retrying(partition));
+    moves++;
+  }
+
+  /** Every frozen instance goes on: its next step records its late batch's outcome. */
+  void wake() {
+    instances.forEach(i -> i.frozen = false);
   }
 
   /** The keys of a partition that failed before, by their rows, as a lease claim loads them. */
@@ -392,8 +478,51 @@ final class DeliveryModel {
     KeyHolds holds;
     PublishLoop loop;
 
+    /** Frozen (see {@link #stealLease}): its steps do nothing until {@link #wake}. */
+    boolean frozen;
+
+    /** The rows of its batch handed over and not yet awaited, if any. */
+    @Nullable List<Row> inFlight;
+
+    /** Whether a lease of its batch in flight was taken since the batch was handed over. */
+    boolean stolenSinceSend;
+
+    /** {@link #active}, noting the batch in flight until the loop awaits its outcome. */
+    private final BatchSender noted =
+        new BatchSender() {
+          @Override
+          public InFlight send(List<PendingEvent> batch) {
+            InFlight sending = active.send(batch);
+            inFlight = batch.stream().map(DeliveryModel.this::rowOf).toList();
+            stolenSinceSend = false;
+            return new InFlight() {
+              @Override
+              public List<PendingEvent> batch() {
+                return sending.batch();
+              }
+
+              @Override
+              public List<PublishResult> await() {
+                if (stolenSinceSend) {
+                  lateOutcomes++;
+                }
+                stolenSinceSend = false;
+                inFlight = null;
+                return sending.await();
+              }
+            };
+          }
+
+          @Override
+          public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
+            return active.sendDeadLetter(event, topic, error);
+          }
+        };
+
     /** Started afresh (after a crash): state loaded from the rows. */
     void restart() {
+      inFlight = null; // the crashed process's batch is gone with it
+      stolenSinceSend = false;
       holds = new KeyHolds(maxExcluded);
       for (int p : owned) {
         holds.load(p, retrying(p));
@@ -411,7 +540,7 @@ final class DeliveryModel {
               store,
               this,
               core,
-              active,
+              noted,
               new WakeUpSignal(),
               () -> true,
               pause,
@@ -484,6 +613,7 @@ final class DeliveryModel {
     String key = "k" + keyIndex;
     Row row = new Row(nextSeq++, nextNumber++, key, Math.floorMod(key.hashCode(), partitions));
     rows.put(row.seq, row);
+    incarnations.put(row.seq, row);
     UUID id = UUID.randomUUID();
     ids.put(row.seq, id);
     byId.put(id, row);
@@ -493,6 +623,9 @@ final class DeliveryModel {
   /** One step of the publishing thread, failures handled as its run loop does. */
   boolean step() {
     Instance instance = instances.get(nextInstance++ % instances.size());
+    if (instance.frozen) {
+      return false;
+    }
     try {
       return instance.loop.step();
     } catch (SQLException | RuntimeException e) {
@@ -515,6 +648,7 @@ final class DeliveryModel {
   /** Sends everything that can be sent with a healthy broker; poison events end parked. */
   void drain() {
     scripted = false;
+    wake();
     commitAll();
     for (int i = 0; i < 5000 && pending() > 0; i++) {
       if (!step()) {
@@ -531,14 +665,27 @@ final class DeliveryModel {
     }
   }
 
+  /**
+   * An operator replays the oldest parked event, as {@code JdbcParkedEvents} does: its row is
+   * deleted and a pending copy inserted with the same id and a new {@code seq}. A batch read before
+   * still refers to the old row by its {@code seq}; a late outcome of it must not touch the copy.
+   */
   void replayOneParked() {
     for (Row row : rows.values()) {
       if (row.status.equals("DEAD") && row.committed) {
-        row.status = "PENDING";
-        row.attempts = 0;
-        row.nextAttemptAt = null;
-        row.replayed = true;
-        row.countable = 0;
+        rows.remove(row.seq);
+        Row copy = new Row(nextSeq++, row.number, row.key, row.partition);
+        copy.replayed = true;
+        // Sent again on the operator's word: a copy of an event the topic already has (a late
+        // batch of a frozen owner may have written it before another instance parked it) is a
+        // duplicate asked for.
+        copy.mayDuplicate =
+            row.mayDuplicate || log.stream().anyMatch(written -> written.number == row.number);
+        rows.put(copy.seq, copy);
+        incarnations.put(copy.seq, copy);
+        UUID id = ids.get(row.seq);
+        ids.put(copy.seq, id);
+        byId.put(id, copy);
         return;
       }
     }
@@ -563,8 +710,9 @@ final class DeliveryModel {
     return new PendingEvent(row.seq, event, row.attempts, row.nextAttemptAt);
   }
 
+  /** The row an event was read from: by {@code seq}, as the relay's statements find it. */
   private Row rowOf(PendingEvent event) {
-    return byId.get(event.event().id());
+    return incarnations.get(event.seq());
   }
 
   static final class Crash extends RuntimeException {
@@ -641,24 +789,33 @@ final class DeliveryModel {
         }
         throw new SQLException("connection reset while marking");
       }
+      // As the statements: by seq, and only a row that is still pending.
+      List<PendingEvent> decided = new ArrayList<>(outcome.acked());
+      outcome.retries().forEach(f -> decided.add(f.event()));
+      outcome.parked().forEach(f -> decided.add(f.event()));
+      for (PendingEvent e : decided) {
+        if (byId.get(e.event().id()).seq != e.seq()) {
+          outcomesForReplacedRows++;
+        }
+      }
       for (PendingEvent e : outcome.acked()) {
-        Row row = rowOf(e);
-        if (row.status.equals("PENDING")) {
+        Row row = rows.get(e.seq());
+        if (row != null && row.status.equals("PENDING")) {
           row.status = "PUBLISHED";
         }
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
-        Row row = rowOf(f.event());
-        checkAttempts(row, f);
-        if (row.status.equals("PENDING")) {
+        Row row = rows.get(f.event().seq());
+        if (row != null && row.status.equals("PENDING")) {
+          checkAttempts(row, f);
           row.attempts = f.attempts();
           row.nextAttemptAt = f.nextAttemptAt();
         }
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
-        Row row = rowOf(f.event());
-        checkAttempts(row, f);
-        if (row.status.equals("PENDING")) {
+        Row row = rows.get(f.event().seq());
+        if (row != null && row.status.equals("PENDING")) {
+          checkAttempts(row, f);
           row.parkedAt = log.size();
           row.status = "DEAD";
           row.attempts = f.attempts();

@@ -131,6 +131,96 @@ class StaleBatchHoldsIntegrationTests {
   }
 
   /**
+   * Found by the model's frozen owners (DeliveryModelTests, issue 19): the successor's batch failed
+   * the key's first event and deferred its second behind it, while the batch it read ahead held the
+   * key's third. The frozen instance's late batch meanwhile published the first. Recording the
+   * successor's retry of the first found its row gone and freed the key, though the second still
+   * waited: the read-ahead sent the third before it.
+   */
+  @Test
+  void aKeyWhoseHeldEventWasPublishedElsewhereStaysHeldOnItsDeferredNextEvent() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
+    insert("k", "first");
+    insert("k", "second");
+    for (int i = 0; i < 30; i++) {
+      insert("filler-" + i, "filler");
+    }
+    insert("k", "third");
+    insert("other", "filler");
+
+    KeyHolds frozenHolds = new KeyHolds();
+    LeaseManager frozenLeases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "frozen~1", Duration.ofSeconds(1), null, frozenHolds);
+    frozenLeases.heartbeat();
+    assertThat(frozenLeases.owned()).hasSize(16);
+    List<PendingEvent> frozenHanded = new ArrayList<>();
+    PublishLoop frozen =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            frozenLeases,
+            frozenHolds,
+            new PublishLoopFixture.RecordingSender(
+                frozenHanded,
+                e ->
+                    e.event().eventType().equals("second")
+                        ? new PublishResult.Deferred(e)
+                        : new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "frozen-next");
+    frozen.step(); // the 32 oldest handed over: the first acknowledged, the second not sent
+    assertThat(frozenHanded).hasSize(32);
+
+    // Frozen past its leases: they and its member row lapse, and a successor claims them all.
+    execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
+    execute("DELETE FROM outbox_relay_member WHERE member_id = 'frozen~1'");
+    KeyHolds holds = new KeyHolds();
+    LeaseManager leases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "successor~1", Duration.ofSeconds(1), null, holds);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    boolean[] deferSecond = {true};
+    PublishLoop successor =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed,
+                e -> {
+                  String type = e.event().eventType();
+                  if (type.equals("first")) {
+                    return new PublishResult.Failed(
+                        e, "timed out", PublishResult.FailureKind.BROKER);
+                  }
+                  if (type.equals("second") && deferSecond[0]) {
+                    deferSecond[0] = false;
+                    return new PublishResult.Deferred(e);
+                  }
+                  return new PublishResult.Acked(e, Clock.systemUTC().instant());
+                }),
+            "successor-next");
+    successor.step(); // the same 32: the first fails (a retry in an hour), the second is deferred
+    frozenLeases.heartbeat(); // the frozen one wakes: its leases are gone
+    assertThat(frozenLeases.owned()).isEmpty();
+    frozen.step(); // and records its late batch: the first is published (its row deleted)
+
+    for (int i = 0; i < 10; i++) {
+      successor.step(); // reads ahead, records the retry of the first, sends what it read ahead
+    }
+    successor.finishInFlight();
+    assertThat(handed)
+        .extracting(e -> e.event().eventType())
+        .filteredOn(type -> type.equals("second") || type.equals("third"))
+        .as("the key's third event goes only after its second, deferred behind the first")
+        .containsExactly("second", "second", "third");
+  }
+
+  /**
    * The batch read ahead after the lease was claimed again (review): the late batch from before
    * failed the key's first event, whose row is still there (nobody published it meanwhile), and its
    * failure is left out of the new state; the batch read ahead then sends the key's next event
