@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -63,6 +64,9 @@ public final class KeyHolds {
 
   /** Per partition: the {@code seq} up to which every pending row is of a held key. */
   private final Map<Integer, Long> pagedPast = new ConcurrentHashMap<>();
+
+  /** Counts the partitions' state being replaced ({@link #load}, {@link #drop}, {@link #clear}). */
+  private final AtomicLong reloads = new AtomicLong();
 
   /**
    * Where reads of each partition start: past a page that held keys filled, so that more waiting
@@ -148,12 +152,26 @@ public final class KeyHolds {
    * Forgets everything (the CDC relay starts every batch afresh: its batches hold their events).
    */
   public void clear() {
+    reloads.incrementAndGet();
     holds.clear();
     pagedPast.clear();
   }
 
+  /**
+   * How many times a partition's state was replaced so far. A batch read while the previous batch's
+   * outcome was still to be decided (a read ahead) may be selected only under the holds it was read
+   * with: if the state was loaded again meanwhile (the lease lost and claimed back while that
+   * outcome was recorded), the new state was read from rows that did not yet show the outcome's
+   * failures, so a later event of a key that just failed would not be held. Such a read is given up
+   * (read again, after the outcome is committed) when this count has moved.
+   */
+  public long reloads() {
+    return reloads.get();
+  }
+
   /** Loads a partition's state when its lease is claimed: the keys that failed before. */
   public void load(int partition, Map<String, Instant> retrying) {
+    reloads.incrementAndGet();
     pagedPast.remove(partition);
     Map<String, Hold> keys = new ConcurrentHashMap<>();
     retrying.forEach((key, due) -> keys.put(key, new Hold(-1, due, true)));
@@ -162,6 +180,7 @@ public final class KeyHolds {
 
   /** Forgets a partition whose lease was lost or released. */
   public void drop(int partition) {
+    reloads.incrementAndGet();
     pagedPast.remove(partition);
     holds.remove(partition);
   }

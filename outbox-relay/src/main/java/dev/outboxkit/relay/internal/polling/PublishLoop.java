@@ -117,7 +117,8 @@ final class PublishLoop implements Runnable {
       Set<Integer> partitions,
       boolean more,
       Set<Integer> full,
-      boolean cut) {
+      boolean cut,
+      long reloads) {
 
     /**
      * The partitions whose read position the read moves: all read, or when the byte budget cut it
@@ -242,6 +243,12 @@ final class PublishLoop implements Runnable {
     if (next == null) {
       return done.more();
     }
+    if (next.reloads() != core.holds().reloads()) {
+      // A lease was claimed (or lost) while the outcome was recorded: the holds the read ahead
+      // would be selected with may not know that outcome's failures. Read again, at once.
+      leases.endBatch(next.partitions());
+      return true;
+    }
     current = send(next, false);
     return current != null || next.more();
   }
@@ -256,6 +263,7 @@ final class PublishLoop implements Runnable {
     if (budget <= 0) {
       return null;
     }
+    long reloads = core.holds().reloads();
     Set<Integer> partitions = leases.beginBatch(slot, slots);
     if (partitions.isEmpty()) {
       return null;
@@ -285,7 +293,8 @@ final class PublishLoop implements Runnable {
           partitions,
           fetched.more(),
           fetched.fullPartitions(),
-          fetched.cutByBytes());
+          fetched.cutByBytes(),
+          reloads);
     } catch (SQLException | RuntimeException e) {
       leases.endBatch(partitions);
       throw e;
