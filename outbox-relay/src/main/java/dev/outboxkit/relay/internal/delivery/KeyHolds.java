@@ -323,6 +323,42 @@ public final class KeyHolds {
   }
 
   /**
+   * The due holds of the {@code complete} partitions (read from their start with nothing left out
+   * but keys whose retry is still to come, and not cut short) of whose key {@code rows} hold no
+   * event. A due key is not left out, so its held event, had it been pending, would be in the read:
+   * it was most likely published or parked elsewhere after this instance took the hold (a late
+   * batch's outcome), and no later event of the key came for {@link #unseenHeads} to notice. Held
+   * so, the key would stay in memory for good, count towards a crowded partition, and hold a new
+   * event of it back until the hold is due. The caller asks the table which of these events are
+   * still pending and calls {@link #resolved} for the others.
+   */
+  public List<Held> absentDueHeads(
+      Collection<Integer> complete, List<PendingEvent> rows, Instant now) {
+    List<Held> absent = new ArrayList<>();
+    if (complete.isEmpty()) {
+      return absent;
+    }
+    Map<Integer, Set<String>> read = new HashMap<>();
+    for (PendingEvent row : rows) {
+      read.computeIfAbsent(row.partition(), p -> new HashSet<>()).add(row.key());
+    }
+    for (int partition : complete) {
+      Map<String, Hold> keys = holds.get(partition);
+      if (keys == null) {
+        continue;
+      }
+      Set<String> seen = read.getOrDefault(partition, Set.of());
+      keys.forEach(
+          (key, hold) -> {
+            if (!hold.due().isAfter(now) && !seen.contains(key)) {
+              absent.add(new Held(partition, key, hold.seq()));
+            }
+          });
+    }
+    return absent;
+  }
+
+  /**
    * The held event is no longer pending (published or parked elsewhere). Its key is free unless a
    * later event of it came back unresolved as well: then that one is held now. A batch that held
    * the key on its first event may have deferred or failed its next ones too; the batch read ahead

@@ -10,7 +10,9 @@ import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
@@ -245,12 +247,13 @@ final class PublishLoop implements Runnable {
     }
     if (next.reloads() != core.holds().reloads()) {
       // A lease was claimed (or lost) while the outcome was recorded: the holds the read ahead
-      // would be selected with may not know that outcome's failures. Read again, at once.
+      // would be selected with may not know that outcome's failures (nor its deferrals, which are
+      // not written to the rows). Read again, at once.
       leases.endBatch(next.partitions());
       return true;
     }
     current = send(next, false);
-    return current != null || next.more();
+    return current != null || next.more() || next.reloads() != core.holds().reloads();
   }
 
   private @Nullable Read read(List<PendingEvent> inFlight) throws SQLException {
@@ -270,14 +273,20 @@ final class PublishLoop implements Runnable {
     }
     try {
       int perPartition = Math.max(1, -Math.floorDiv(-batchTarget, partitions.size()));
+      Instant now = core.now();
+      Map<Integer, Long> after = core.holds().readAfter(partitions);
       OutboxRows.Fetched fetched =
           store.fetch(
               partitions,
               perPartition,
-              core.holds().excluded(partitions, core.now()),
+              core.holds().excluded(partitions, now),
               inFlight,
-              core.holds().readAfter(partitions),
+              after,
               budget);
+      if (inFlight.isEmpty()) {
+        freeHoldsOnResolved(
+            core.holds().absentDueHeads(complete(partitions, after, fetched), fetched.rows(), now));
+      }
       // Only a read that every row limit cut (not the byte budget) says the next may be larger.
       batchTarget =
           fetched.more() && !fetched.cutByBytes()
@@ -301,11 +310,39 @@ final class PublishLoop implements Runnable {
     }
   }
 
+  /**
+   * The partitions that a read with nothing in flight read completely: from their start (not past a
+   * page of held keys), not up to the row limit, and not cut short by the byte budget. Every
+   * pending row of such a partition is in the read but those of keys whose retry is still to come.
+   */
+  private static Set<Integer> complete(
+      Set<Integer> partitions, Map<Integer, Long> after, OutboxRows.Fetched fetched) {
+    if (fetched.cutByBytes()) {
+      return Set.of();
+    }
+    Set<Integer> complete = new java.util.HashSet<>(partitions);
+    complete.removeAll(fetched.fullPartitions());
+    after.forEach(
+        (partition, seq) -> {
+          if (seq != OutboxRows.OWN_PAGE) {
+            complete.remove(partition);
+          }
+        });
+    return complete;
+  }
+
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch;
     try {
       List<PendingEvent> first = core.select(read.rows());
       batch = freeHoldsOnResolvedEvents(read.rows()) ? core.select(read.rows()) : first;
+      if (!permitted && read.reloads() != core.holds().reloads()) {
+        // A read ahead selected with holds loaded while it waited (see step): given up. Checked
+        // after the selection, so that a claim landing between step's check and the selection
+        // is seen too; one landing later does not change what was selected.
+        leases.endBatch(read.partitions());
+        return null;
+      }
       // Past a page of held keys only, the next poll (after the usual idle wait) reads on.
       core.holds().paged(read.paged(), read.full(), read.rows(), batch);
     } catch (RuntimeException e) {

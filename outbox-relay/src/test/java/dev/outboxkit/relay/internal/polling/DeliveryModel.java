@@ -200,6 +200,13 @@ final class DeliveryModel {
    */
   boolean reclaimLeasesAtNextMark;
 
+  /**
+   * The same claim, made at the first clock read after the next mark instead of during it, and 5 s
+   * passing then (past a first retry's backoff): the delivery core's selection of the batch read
+   * ahead, after the publishing loop checked whether a claim came during the mark.
+   */
+  boolean reclaimLeasesAfterNextMark;
+
   int crashes;
   int sends;
 
@@ -820,12 +827,15 @@ final class DeliveryModel {
       }
       if (reclaimLeasesAtNextMark) {
         reclaimLeasesAtNextMark = false;
-        for (Instance instance : instances) {
-          for (int p : instance.owned) {
-            instance.holds.drop(p);
-            instance.holds.load(p, retrying(p));
-          }
-        }
+        reclaimLeases();
+      }
+      if (reclaimLeasesAfterNextMark) {
+        reclaimLeasesAfterNextMark = false;
+        clock.atNextRead =
+            () -> {
+              reclaimLeases();
+              clock.advance(Duration.ofSeconds(5)); // past the refused event's retry
+            };
       }
       // As the statements: by seq, and only a row that is still pending.
       List<PendingEvent> decided = new ArrayList<>(outcome.acked());
@@ -1139,9 +1149,22 @@ final class DeliveryModel {
     }
   }
 
+  /** Every instance's leases lost and claimed back: holds dropped and loaded from the rows. */
+  private void reclaimLeases() {
+    for (Instance instance : instances) {
+      for (int p : instance.owned) {
+        instance.holds.drop(p);
+        instance.holds.load(p, retrying(p));
+      }
+    }
+  }
+
   /** A clock the model moves by hand. */
   static final class SimClock extends Clock {
     private Instant now = Instant.parse("2026-12-01T00:00:00Z");
+
+    /** Run once, at the next read of the time (another thread's work landing just then). */
+    @org.jspecify.annotations.Nullable Runnable atNextRead;
 
     void advance(Duration d) {
       now = now.plus(d);
@@ -1149,6 +1172,11 @@ final class DeliveryModel {
 
     @Override
     public Instant instant() {
+      Runnable hook = atNextRead;
+      if (hook != null) {
+        atNextRead = null;
+        hook.run();
+      }
       return now;
     }
 
