@@ -207,6 +207,9 @@ final class DeliveryModel {
    */
   boolean reclaimLeasesAfterNextMark;
 
+  /** The store's check of held rows ({@code pending}) throws a runtime exception. */
+  boolean pendingThrows;
+
   int crashes;
   int sends;
 
@@ -804,6 +807,9 @@ final class DeliveryModel {
 
     @Override
     public Set<Long> pending(java.util.Collection<Long> seqs) {
+      if (pendingThrows) {
+        throw new IllegalStateException("the check of held rows failed unexpectedly");
+      }
       Set<Long> pending = new java.util.HashSet<>();
       for (Row row : rows.values()) {
         if (seqs.contains(row.seq) && row.status.equals("PENDING")) {
