@@ -399,7 +399,8 @@ final class PublishLoop implements Runnable {
     Set<Long> pending;
     try {
       pending = store.pending(unseen.stream().map(KeyHolds.Held::seq).toList());
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
+      // Best effort: a read must not fail for it (the other keys' events go on).
       log.debug("Could not check the held events; the next read asks again", e);
       return false;
     }
