@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
@@ -39,6 +40,10 @@ public final class RelayMetrics {
   private final DistributionSummary batchSize;
   private final Counter measurementFailures;
   private final Counter cleanupFailures;
+  private final AtomicLong lastRenewalNanos = new AtomicLong();
+  private volatile boolean renewedOnce;
+  private @Nullable Timer heartbeatsSucceeded;
+  private @Nullable Timer heartbeatsFailed;
 
   public RelayMetrics(MeterRegistry registry, String table) {
     this.registry = registry;
@@ -256,6 +261,56 @@ public final class RelayMetrics {
             .tags(Tags.of("table", table))
             .description("Publishing threads of this polling relay instance that read now")
             .register(registry));
+  }
+
+  /**
+   * Registers the polling relay's lease heartbeat meters: {@code outbox.relay.lease.heartbeats}, a
+   * timer of each heartbeat's duration with tag {@code outcome} ({@code succeeded} or {@code
+   * failed}), and {@code outbox.relay.lease.heartbeat.age}, the seconds since the last heartbeat
+   * that renewed the leases began (NaN before the first). Heartbeats run at a fixed rate, so an age
+   * well above the heartbeat interval means late or failing heartbeats, before the leases lapse.
+   */
+  public void leaseHeartbeats() {
+    Tags tags = Tags.of("table", table);
+    heartbeatsSucceeded = add(heartbeatTimer(tags.and("outcome", "succeeded")));
+    heartbeatsFailed = add(heartbeatTimer(tags.and("outcome", "failed")));
+    meters.add(
+        Gauge.builder("outbox.relay.lease.heartbeat.age", this, RelayMetrics::heartbeatAgeSeconds)
+            .tags(tags)
+            .description(
+                "Seconds since the last lease heartbeat that renewed this instance's leases began;"
+                    + " NaN before the first")
+            .baseUnit("seconds")
+            .register(registry));
+  }
+
+  private Timer heartbeatTimer(Tags tags) {
+    return Timer.builder("outbox.relay.lease.heartbeats")
+        .tags(tags)
+        .description("Duration of each lease heartbeat (renew, read the leases, rebalance)")
+        .register(registry);
+  }
+
+  private double heartbeatAgeSeconds() {
+    return renewedOnce ? (System.nanoTime() - lastRenewalNanos.get()) / 1e9 : Double.NaN;
+  }
+
+  /**
+   * A lease heartbeat that began at {@code startNanos} ({@link System#nanoTime}) has ended now,
+   * {@code succeeded} or with an error. Ignored unless {@link #leaseHeartbeats} registered the
+   * meters.
+   */
+  public void heartbeat(long startNanos, boolean succeeded) {
+    Timer timer = succeeded ? heartbeatsSucceeded : heartbeatsFailed;
+    if (timer != null) {
+      timer.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The heartbeat that began at {@code startNanos} renewed this instance's leases. */
+  public void leasesRenewed(long startNanos) {
+    lastRenewalNanos.set(startNanos);
+    renewedOnce = true;
   }
 
   /** Removes this relay's meters, so a new relay on the same registry starts afresh. */

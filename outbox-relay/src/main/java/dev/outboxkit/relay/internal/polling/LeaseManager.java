@@ -115,6 +115,7 @@ final class LeaseManager implements PartitionLeases {
     this.store = store;
     this.gate = gate;
     this.metrics = metrics;
+    metrics.leaseHeartbeats();
     this.me = me;
     this.partitions = partitions;
     this.ttl = ttl;
@@ -284,14 +285,17 @@ final class LeaseManager implements PartitionLeases {
               memberBeatNanos = startNanos;
               renewed = true;
             }
+            metrics.leasesRenewed(startNanos);
             rebalancer.rebalance(c, live, all, mine.size(), dead, start, expires, startNanos);
             return null;
           });
+      metrics.heartbeat(startNanos, true);
       if (lastHeartbeatFailed) {
         log.info("Relay {} reached the lease tables again", me);
         lastHeartbeatFailed = false;
       }
     } catch (SQLException | RuntimeException e) {
+      metrics.heartbeat(startNanos, false);
       if (sessionLock != null) {
         // Others may take over once this instance missed a heartbeat and its session is gone:
         // stop trusting the leases now rather than at their expiry.

@@ -57,6 +57,26 @@ final class TestLeaseManagers {
       @Nullable SessionLock sessionLock,
       KeyHolds gate)
       throws SQLException {
+    return create(
+        dataSource,
+        dialect,
+        name,
+        heartbeat,
+        sessionLock,
+        gate,
+        new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
+  }
+
+  /** As above, recording into {@code metrics}. */
+  static LeaseManager create(
+      DataSource dataSource,
+      OutboxDialect dialect,
+      String name,
+      Duration heartbeat,
+      @Nullable SessionLock sessionLock,
+      KeyHolds gate,
+      RelayMetrics metrics)
+      throws SQLException {
     LeaseManager m =
         new LeaseManager(
             new Jdbc(dataSource),
@@ -66,7 +86,7 @@ final class TestLeaseManagers {
                 OutboxTable.of(RelayDefaults.MEMBER_TABLE)),
             new OutboxRows(dialect, OutboxTable.DEFAULT),
             gate,
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"),
+            metrics,
             name,
             16,
             Duration.ofSeconds(30),
