@@ -2,7 +2,13 @@ package dev.outboxkit.benchmarks;
 
 import dev.outboxkit.relay.OutboxRelay;
 import dev.outboxkit.relay.RelayConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * OutboxKit's polling relay with its default settings (nothing set but where to read and write), or
@@ -46,13 +52,70 @@ final class OutboxKitPollingContender implements DrainContender {
     if (threads != null) {
       config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(threads));
     }
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
     OutboxRelay relay =
         OutboxRelay.builder()
             .dataSource(pass.db().dataSource())
             .config(config.build())
-            .meterRegistry(new SimpleMeterRegistry())
+            .meterRegistry(registry)
             .build();
     relay.start();
-    return relay;
+    HeartbeatWatch watch = new HeartbeatWatch(registry);
+    return () -> {
+      watch.close();
+      relay.close();
+    };
+  }
+
+  /**
+   * Samples the relay's {@code outbox.relay.lease.heartbeat.age} every 50 ms and prints, when the
+   * pass ends, its largest value and the heartbeats' count and longest duration: whether the leases
+   * were renewed on time while the relay drained (the heartbeat interval is 500 ms).
+   */
+  private static final class HeartbeatWatch implements AutoCloseable {
+    private final SimpleMeterRegistry registry;
+    private final ScheduledExecutorService sampler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "bench-heartbeat-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    private volatile double maxAge;
+
+    HeartbeatWatch(SimpleMeterRegistry registry) {
+      this.registry = registry;
+      sampler.scheduleAtFixedRate(this::sample, 50, 50, TimeUnit.MILLISECONDS);
+    }
+
+    private void sample() {
+      Gauge age = registry.find("outbox.relay.lease.heartbeat.age").gauge();
+      if (age != null && !Double.isNaN(age.value())) {
+        maxAge = Math.max(maxAge, age.value());
+      }
+    }
+
+    @Override
+    public void close() {
+      sampler.shutdownNow();
+      sample();
+      long succeeded = count("succeeded");
+      long failed = count("failed");
+      Timer ok = registry.find("outbox.relay.lease.heartbeats").tag("outcome", "succeeded").timer();
+      System.out.printf(
+          Locale.ROOT,
+          "  lease heartbeats: %,d succeeded (mean %.1f ms, longest in the last minutes %.1f ms),"
+              + " %,d failed; heartbeat age at most %.3f s%n",
+          succeeded,
+          ok == null ? 0 : ok.mean(TimeUnit.MILLISECONDS),
+          ok == null ? 0 : ok.max(TimeUnit.MILLISECONDS),
+          failed,
+          maxAge);
+    }
+
+    private long count(String outcome) {
+      Timer t = registry.find("outbox.relay.lease.heartbeats").tag("outcome", outcome).timer();
+      return t == null ? 0 : t.count();
+    }
   }
 }
