@@ -36,6 +36,9 @@ public final class KeyHolds {
 
   private final int maxExcluded;
 
+  /** The {@code readWith} of a {@link #select} without the check of {@link #selectReadAhead}. */
+  private static final long ANY_STATE = -1;
+
   /**
    * @param seq the held event's sequence number, or -1 when not yet known (state loaded at lease
    *     claim: the first event of the key read is the held one)
@@ -231,6 +234,32 @@ public final class KeyHolds {
    * contribute at most their held event, once it is due; other keys everything.
    */
   public List<PendingEvent> select(List<PendingEvent> rows, Instant now) {
+    return select(rows, now, ANY_STATE);
+  }
+
+  /**
+   * {@link #select} for rows read ahead, while another batch was in flight, by a read that began
+   * when {@link #reloads} was {@code readWith}. Selecting writes to the holds: a key loaded at
+   * lease claim gets the first of its events in the rows as its held event, and a row that failed
+   * before holds its key. A read ahead leaves the batch in flight out, so the first event of a key
+   * it has may be the key's second; that is sound while the holds are the ones the read began with
+   * (the outcome of the batch in flight, decided before this selection, has replaced or freed such
+   * a hold of every key it had an event of). A claim that loaded holds since then gives the read
+   * ahead up ({@code PublishLoop}); this selection must then leave the loaded holds as they are, or
+   * the retry of a failed event in flight would find its key held on its next event and go in one
+   * batch with it instead of alone (review8). So once {@link #reloads} has moved from {@code
+   * readWith}, a row that would write to a hold is not selected and writes nothing. Checked after
+   * the partition's holds are looked up: a claim that replaced them after that replaced what is
+   * written, too.
+   */
+  public List<PendingEvent> selectReadAhead(List<PendingEvent> rows, Instant now, long readWith) {
+    if (readWith < 0) {
+      throw new IllegalArgumentException("readWith must be a reload count, not " + readWith);
+    }
+    return select(rows, now, readWith);
+  }
+
+  private List<PendingEvent> select(List<PendingEvent> rows, Instant now, long readWith) {
     List<PendingEvent> selected = new ArrayList<>(rows.size());
     Set<String> stopped = new HashSet<>();
     Set<String> following = new HashSet<>();
@@ -247,6 +276,14 @@ public final class KeyHolds {
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
+      boolean writes =
+          hold == null ? row.attempts() > 0 || row.nextAttemptAt() != null : hold.seq() < 0;
+      if (writes && readWith != ANY_STATE && reloads.get() != readWith) {
+        // A read ahead under holds loaded since it began: given up by the caller, see
+        // selectReadAhead.
+        stopped.add(key);
+        continue;
+      }
       if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
         // Failed before, under this or an earlier owner: it goes alone when due.
         Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();

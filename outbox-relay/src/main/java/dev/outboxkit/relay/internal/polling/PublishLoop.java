@@ -334,12 +334,13 @@ final class PublishLoop implements Runnable {
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch;
     try {
-      List<PendingEvent> first = core.select(read.rows());
-      batch = freeHoldsOnResolvedEvents(read.rows()) ? core.select(read.rows()) : first;
+      List<PendingEvent> first = select(read, permitted);
+      batch = freeHoldsOnResolvedEvents(read.rows()) ? select(read, permitted) : first;
       if (!permitted && read.reloads() != core.holds().reloads()) {
         // A read ahead selected with holds loaded while it waited (see step): given up. Checked
         // after the selection, so that a claim landing between step's check and the selection
-        // is seen too; one landing later does not change what was selected.
+        // is seen too; one landing later does not change what was selected. The selection left
+        // the loaded holds as they were (KeyHolds.selectReadAhead).
         leases.endBatch(read.partitions());
         return null;
       }
@@ -381,6 +382,14 @@ final class PublishLoop implements Runnable {
       return null;
     }
     return new InFlight(sending, read.partitions(), System.nanoTime(), read.more());
+  }
+
+  /**
+   * The events of a read to send now: a fresh read's by the holds as they are, a read ahead's only
+   * under the holds it was read with (see {@link KeyHolds#selectReadAhead}).
+   */
+  private List<PendingEvent> select(Read read, boolean fresh) {
+    return fresh ? core.select(read.rows()) : core.selectReadAhead(read.rows(), read.reloads());
   }
 
   /**
