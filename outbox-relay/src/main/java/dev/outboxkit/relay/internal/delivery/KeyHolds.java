@@ -324,8 +324,21 @@ public final class KeyHolds {
     return selected;
   }
 
-  /** A key held on its event {@code seq}. */
-  public record Held(int partition, String key, long seq) {}
+  /**
+   * A key held on its event {@code seq}, or on no known event yet ({@code seq} -1, loaded at lease
+   * claim: see {@link #known}).
+   */
+  public record Held(int partition, String key, long seq) {
+
+    /**
+     * Whether the held event is known. A hold on no known event is never pending by {@code seq}: a
+     * caller that finds it unresolved ({@link #absentDueHeads}) resolves it without asking the
+     * table.
+     */
+    public boolean known() {
+      return seq >= 0;
+    }
+  }
 
   /**
    * The holds that {@code rows} (one read, in {@code seq} order per key) cast doubt on: a key held
@@ -367,7 +380,10 @@ public final class KeyHolds {
    * batch's outcome), and no later event of the key came for {@link #unseenHeads} to notice. Held
    * so, the key would stay in memory for good, count towards a crowded partition, and hold a new
    * event of it back until the hold is due. The caller asks the table which of these events are
-   * still pending and calls {@link #resolved} for the others.
+   * still pending and calls {@link #resolved} for the others. A hold on no known event (not {@link
+   * Held#known}: loaded at claim, none of its key's events read since) has no {@code seq} to ask
+   * about: its key's failed row, pending at the claim, would be in such a read if it still were, so
+   * it is resolved without asking.
    */
   public List<Held> absentDueHeads(
       Collection<Integer> complete, List<PendingEvent> rows, Instant now) {

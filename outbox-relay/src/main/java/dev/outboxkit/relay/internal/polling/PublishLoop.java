@@ -405,9 +405,11 @@ final class PublishLoop implements Runnable {
     if (unseen.isEmpty()) {
       return false;
     }
+    // A hold on no known event (loaded at claim) is never pending by seq: no need to ask.
+    List<Long> seqs = unseen.stream().filter(KeyHolds.Held::known).map(KeyHolds.Held::seq).toList();
     Set<Long> pending;
     try {
-      pending = store.pending(unseen.stream().map(KeyHolds.Held::seq).toList());
+      pending = seqs.isEmpty() ? Set.of() : store.pending(seqs);
     } catch (SQLException | RuntimeException e) {
       // Best effort: a read must not fail for it (the other keys' events go on).
       log.debug("Could not check the held events; the next read asks again", e);
@@ -415,7 +417,16 @@ final class PublishLoop implements Runnable {
     }
     boolean freed = false;
     for (KeyHolds.Held held : unseen) {
-      if (!pending.contains(held.seq())) {
+      if (!held.known()) {
+        log.info(
+            "Outbox relay: key {} of outbox partition {} was held since the lease was claimed, and"
+                + " a complete read of the partition has none of its events (published or parked"
+                + " elsewhere); the key goes on from its next unresolved event",
+            held.key(),
+            held.partition());
+        core.holds().resolved(held);
+        freed = true;
+      } else if (!pending.contains(held.seq())) {
         log.info(
             "Outbox relay: key {} of outbox partition {} was held on seq {}, which is no longer"
                 + " pending (published or parked elsewhere); the key goes on from its next"
