@@ -431,30 +431,47 @@ public final class OutboxRows {
    * Which of {@code seqs} are still pending rows. A row leaves {@code PENDING} only when it was
    * published (deleted, or marked when published rows are kept) or parked, never to come back (a
    * replay inserts a new row), so a row not found here is resolved for good.
+   *
+   * <p>The relay asks this for every key it holds on an event that a read did not bring, so {@code
+   * seqs} may be more than a statement can bind (65,535 parameters on PostgreSQL, MySQL and
+   * MariaDB): where the database binds arrays ({@link RelaySql#bindsArrays}) they go as one array,
+   * otherwise in statements of {@value #CHUNK}. Chunks are separate statements, not one snapshot;
+   * that changes nothing here, since a row that is not pending never becomes pending again.
    */
   public Set<Long> pending(Connection c, Collection<Long> seqs) throws SQLException {
     Set<Long> pending = new java.util.HashSet<>();
     if (seqs.isEmpty()) {
       return pending;
     }
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "SELECT seq FROM "
-                + t
-                + " WHERE status = 'PENDING' AND seq IN ("
-                + String.join(", ", Collections.nCopies(seqs.size(), "?"))
-                + ")")) {
-      int index = 1;
-      for (long seq : seqs) {
-        statement.setLong(index++, seq);
+    String select = "SELECT seq FROM " + t + " WHERE status = 'PENDING' AND seq ";
+    if (arrays) {
+      try (PreparedStatement statement = c.prepareStatement(select + "= ANY(?)")) {
+        statement.setArray(1, c.createArrayOf("bigint", seqs.toArray()));
+        collectSeqs(statement, pending);
       }
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          pending.add(rs.getLong(1));
+      return pending;
+    }
+    List<Long> all = List.copyOf(seqs);
+    for (int from = 0; from < all.size(); from += CHUNK) {
+      List<Long> chunk = all.subList(from, Math.min(all.size(), from + CHUNK));
+      try (PreparedStatement statement =
+          c.prepareStatement(select + "IN (" + marks(chunk.size()) + ")")) {
+        int index = 1;
+        for (long seq : chunk) {
+          statement.setLong(index++, seq);
         }
+        collectSeqs(statement, pending);
       }
     }
     return pending;
+  }
+
+  private static void collectSeqs(PreparedStatement statement, Set<Long> into) throws SQLException {
+    try (ResultSet rs = statement.executeQuery()) {
+      while (rs.next()) {
+        into.add(rs.getLong(1));
+      }
+    }
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */
