@@ -591,20 +591,26 @@ public final class OutboxRows {
     }
   }
 
-  /** Records failed attempts in one JDBC batch; a failure without a retry time parks the row. */
+  /**
+   * Records failed attempts in one JDBC batch; a failure without a retry time parks the row. The
+   * row's attempt count only goes up ({@code GREATEST}, in every supported database): an outcome
+   * recorded late (a deposed owner's batch, counted from the row as it read it) must not lower the
+   * count that another instance raised meanwhile, or the event would get more attempts than {@code
+   * maxAttempts} before it is parked.
+   */
   public void recordFailures(Connection c, List<Failure> failures) throws SQLException {
     try (PreparedStatement retry =
             c.prepareStatement(
                 "UPDATE "
                     + t
-                    + " SET attempts = ?, next_attempt_at = ?, last_error = ?"
+                    + " SET attempts = GREATEST(attempts, ?), next_attempt_at = ?, last_error = ?"
                     + " WHERE seq = ? AND status = 'PENDING'");
         PreparedStatement park =
             c.prepareStatement(
                 "UPDATE "
                     + t
-                    + " SET status = 'DEAD', attempts = ?, next_attempt_at = NULL, last_error = ?"
-                    + " WHERE seq = ? AND status = 'PENDING'")) {
+                    + " SET status = 'DEAD', attempts = GREATEST(attempts, ?), next_attempt_at ="
+                    + " NULL, last_error = ? WHERE seq = ? AND status = 'PENDING'")) {
       boolean retries = false;
       boolean parks = false;
       for (Failure f : failures) {

@@ -12,9 +12,12 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -96,5 +99,71 @@ abstract class OutboxRowsContract {
       pending = rows.pending(c, asked);
     }
     assertThat(pending).hasSize(800).isEqualTo(expected);
+  }
+
+  /**
+   * Review8, finding 5: an outcome recorded late (a deposed owner's batch, recorded after the
+   * successor counted more refusals of the same row, or after the lease came back to it) wrote its
+   * own, older attempt count over the row's and so lowered it: the event then got more attempts
+   * than {@code maxAttempts} before it was parked. The count only goes up now: a row at 3 stays at
+   * 3 after a late retry or park counted 1, and a row at 1 still goes to 2.
+   */
+  @Test
+  void aLateFailureWithAnOlderCountDoesNotLowerTheAttempts() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(8).build();
+    tx.execute(
+        c ->
+            outbox.appendAll(
+                List.of(
+                    OutboxMessage.of("late", "retried", "Late", "0"),
+                    OutboxMessage.of("late", "parked", "Late", "0"),
+                    OutboxMessage.of("late", "counted", "Late", "0"))));
+    Map<String, Long> seq = new HashMap<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT aggregateid, seq FROM outbox_event")) {
+      while (rs.next()) {
+        seq.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    Instant due = Instant.parse("2026-12-07T01:00:00Z");
+    try (Connection c = db().dataSource().getConnection()) {
+      // The successor's count: three refusals of "retried" and "parked", one of "counted".
+      rows.recordFailures(
+          c,
+          List.of(
+              new OutboxRows.Failure(seq.get("retried"), 3, due, "third refusal"),
+              new OutboxRows.Failure(seq.get("parked"), 3, due, "third refusal"),
+              new OutboxRows.Failure(seq.get("counted"), 1, due, "first refusal")));
+      // The late outcomes: counted from the rows as the deposed owner read them.
+      rows.recordFailures(
+          c,
+          List.of(
+              new OutboxRows.Failure(seq.get("retried"), 1, due.plusSeconds(1), "late refusal"),
+              new OutboxRows.Failure(seq.get("parked"), 1, null, "late, too large"),
+              new OutboxRows.Failure(seq.get("counted"), 2, due.plusSeconds(2), "second")));
+    }
+    Map<String, String> recorded = new HashMap<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT aggregateid, status, attempts, last_error FROM outbox_event")) {
+      while (rs.next()) {
+        recorded.put(
+            rs.getString(1), rs.getString(2) + ", " + rs.getInt(3) + ", " + rs.getString(4));
+      }
+    }
+    assertThat(recorded)
+        .as("status, attempts, last error")
+        .containsEntry("retried", "PENDING, 3, late refusal")
+        .containsEntry("parked", "DEAD, 3, late, too large")
+        .containsEntry("counted", "PENDING, 2, second");
   }
 }

@@ -866,7 +866,7 @@ final class DeliveryModel {
         Row row = rows.get(f.event().seq());
         if (row != null && row.status.equals("PENDING")) {
           checkAttempts(row, f);
-          row.attempts = f.attempts();
+          row.attempts = Math.max(row.attempts, f.attempts()); // GREATEST, as the statement
           row.nextAttemptAt = f.nextAttemptAt();
         }
       }
@@ -876,7 +876,7 @@ final class DeliveryModel {
           checkAttempts(row, f);
           row.parkedAt = log.size();
           row.status = "DEAD";
-          row.attempts = f.attempts();
+          row.attempts = Math.max(row.attempts, f.attempts());
           row.nextAttemptAt = null;
         }
       }
