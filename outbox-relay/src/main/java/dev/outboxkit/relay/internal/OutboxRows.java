@@ -431,30 +431,47 @@ public final class OutboxRows {
    * Which of {@code seqs} are still pending rows. A row leaves {@code PENDING} only when it was
    * published (deleted, or marked when published rows are kept) or parked, never to come back (a
    * replay inserts a new row), so a row not found here is resolved for good.
+   *
+   * <p>The relay asks this for every key it holds on an event that a read did not bring, so {@code
+   * seqs} may be more than a statement can bind (65,535 parameters on PostgreSQL, MySQL and
+   * MariaDB): where the database binds arrays ({@link RelaySql#bindsArrays}) they go as one array,
+   * otherwise in statements of {@value #CHUNK}. Chunks are separate statements, not one snapshot;
+   * that changes nothing here, since a row that is not pending never becomes pending again.
    */
   public Set<Long> pending(Connection c, Collection<Long> seqs) throws SQLException {
     Set<Long> pending = new java.util.HashSet<>();
     if (seqs.isEmpty()) {
       return pending;
     }
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "SELECT seq FROM "
-                + t
-                + " WHERE status = 'PENDING' AND seq IN ("
-                + String.join(", ", Collections.nCopies(seqs.size(), "?"))
-                + ")")) {
-      int index = 1;
-      for (long seq : seqs) {
-        statement.setLong(index++, seq);
+    String select = "SELECT seq FROM " + t + " WHERE status = 'PENDING' AND seq ";
+    if (arrays) {
+      try (PreparedStatement statement = c.prepareStatement(select + "= ANY(?)")) {
+        statement.setArray(1, c.createArrayOf("bigint", seqs.toArray()));
+        collectSeqs(statement, pending);
       }
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          pending.add(rs.getLong(1));
+      return pending;
+    }
+    List<Long> all = List.copyOf(seqs);
+    for (int from = 0; from < all.size(); from += CHUNK) {
+      List<Long> chunk = all.subList(from, Math.min(all.size(), from + CHUNK));
+      try (PreparedStatement statement =
+          c.prepareStatement(select + "IN (" + marks(chunk.size()) + ")")) {
+        int index = 1;
+        for (long seq : chunk) {
+          statement.setLong(index++, seq);
         }
+        collectSeqs(statement, pending);
       }
     }
     return pending;
+  }
+
+  private static void collectSeqs(PreparedStatement statement, Set<Long> into) throws SQLException {
+    try (ResultSet rs = statement.executeQuery()) {
+      while (rs.next()) {
+        into.add(rs.getLong(1));
+      }
+    }
   }
 
   /** The keys of a partition that failed before and their retry times (read at lease claim). */
@@ -574,20 +591,26 @@ public final class OutboxRows {
     }
   }
 
-  /** Records failed attempts in one JDBC batch; a failure without a retry time parks the row. */
+  /**
+   * Records failed attempts in one JDBC batch; a failure without a retry time parks the row. The
+   * row's attempt count only goes up ({@code GREATEST}, in every supported database): an outcome
+   * recorded late (a deposed owner's batch, counted from the row as it read it) must not lower the
+   * count that another instance raised meanwhile, or the event would get more attempts than {@code
+   * maxAttempts} before it is parked.
+   */
   public void recordFailures(Connection c, List<Failure> failures) throws SQLException {
     try (PreparedStatement retry =
             c.prepareStatement(
                 "UPDATE "
                     + t
-                    + " SET attempts = ?, next_attempt_at = ?, last_error = ?"
+                    + " SET attempts = GREATEST(attempts, ?), next_attempt_at = ?, last_error = ?"
                     + " WHERE seq = ? AND status = 'PENDING'");
         PreparedStatement park =
             c.prepareStatement(
                 "UPDATE "
                     + t
-                    + " SET status = 'DEAD', attempts = ?, next_attempt_at = NULL, last_error = ?"
-                    + " WHERE seq = ? AND status = 'PENDING'")) {
+                    + " SET status = 'DEAD', attempts = GREATEST(attempts, ?), next_attempt_at ="
+                    + " NULL, last_error = ? WHERE seq = ? AND status = 'PENDING'")) {
       boolean retries = false;
       boolean parks = false;
       for (Failure f : failures) {

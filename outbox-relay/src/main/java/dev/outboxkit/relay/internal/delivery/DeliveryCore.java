@@ -113,6 +113,14 @@ public final class DeliveryCore {
   }
 
   /**
+   * The events of {@code rows}, read ahead by a read that began at {@code readWith} reloads of the
+   * holds, to send now (see {@link KeyHolds#selectReadAhead}).
+   */
+  public List<PendingEvent> selectReadAhead(List<PendingEvent> rows, long readWith) {
+    return holds.selectReadAhead(rows, policy.clock().instant(), readWith);
+  }
+
+  /**
    * Decides the outcome of a sent batch and updates the key holds, the breaker, the metrics and the
    * logs; parked events are handed to the dead-letter copy without waiting for it (a copy that
    * fails is logged at ERROR and counted in {@code outbox.deadletter.failures}).

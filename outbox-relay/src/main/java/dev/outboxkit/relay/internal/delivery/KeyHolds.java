@@ -36,6 +36,9 @@ public final class KeyHolds {
 
   private final int maxExcluded;
 
+  /** The {@code readWith} of a {@link #select} without the check of {@link #selectReadAhead}. */
+  private static final long ANY_STATE = -1;
+
   /**
    * @param seq the held event's sequence number, or -1 when not yet known (state loaded at lease
    *     claim: the first event of the key read is the held one)
@@ -231,6 +234,32 @@ public final class KeyHolds {
    * contribute at most their held event, once it is due; other keys everything.
    */
   public List<PendingEvent> select(List<PendingEvent> rows, Instant now) {
+    return select(rows, now, ANY_STATE);
+  }
+
+  /**
+   * {@link #select} for rows read ahead, while another batch was in flight, by a read that began
+   * when {@link #reloads} was {@code readWith}. Selecting writes to the holds: a key loaded at
+   * lease claim gets the first of its events in the rows as its held event, and a row that failed
+   * before holds its key. A read ahead leaves the batch in flight out, so the first event of a key
+   * it has may be the key's second; that is sound while the holds are the ones the read began with
+   * (the outcome of the batch in flight, decided before this selection, has replaced or freed such
+   * a hold of every key it had an event of). A claim that loaded holds since then gives the read
+   * ahead up ({@code PublishLoop}); this selection must then leave the loaded holds as they are, or
+   * the retry of a failed event in flight would find its key held on its next event and go in one
+   * batch with it instead of alone (review8). So once {@link #reloads} has moved from {@code
+   * readWith}, a row that would write to a hold is not selected and writes nothing. Checked after
+   * the partition's holds are looked up: a claim that replaced them after that replaced what is
+   * written, too.
+   */
+  public List<PendingEvent> selectReadAhead(List<PendingEvent> rows, Instant now, long readWith) {
+    if (readWith < 0) {
+      throw new IllegalArgumentException("readWith must be a reload count, not " + readWith);
+    }
+    return select(rows, now, readWith);
+  }
+
+  private List<PendingEvent> select(List<PendingEvent> rows, Instant now, long readWith) {
     List<PendingEvent> selected = new ArrayList<>(rows.size());
     Set<String> stopped = new HashSet<>();
     Set<String> following = new HashSet<>();
@@ -247,6 +276,14 @@ public final class KeyHolds {
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
+      boolean writes =
+          hold == null ? row.attempts() > 0 || row.nextAttemptAt() != null : hold.seq() < 0;
+      if (writes && readWith != ANY_STATE && reloads.get() != readWith) {
+        // A read ahead under holds loaded since it began: given up by the caller, see
+        // selectReadAhead.
+        stopped.add(key);
+        continue;
+      }
       if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
         // Failed before, under this or an earlier owner: it goes alone when due.
         Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
@@ -287,8 +324,21 @@ public final class KeyHolds {
     return selected;
   }
 
-  /** A key held on its event {@code seq}. */
-  public record Held(int partition, String key, long seq) {}
+  /**
+   * A key held on its event {@code seq}, or on no known event yet ({@code seq} -1, loaded at lease
+   * claim: see {@link #known}).
+   */
+  public record Held(int partition, String key, long seq) {
+
+    /**
+     * Whether the held event is known. A hold on no known event is never pending by {@code seq}: a
+     * caller that finds it unresolved ({@link #absentDueHeads}) resolves it without asking the
+     * table.
+     */
+    public boolean known() {
+      return seq >= 0;
+    }
+  }
 
   /**
    * The holds that {@code rows} (one read, in {@code seq} order per key) cast doubt on: a key held
@@ -330,7 +380,10 @@ public final class KeyHolds {
    * batch's outcome), and no later event of the key came for {@link #unseenHeads} to notice. Held
    * so, the key would stay in memory for good, count towards a crowded partition, and hold a new
    * event of it back until the hold is due. The caller asks the table which of these events are
-   * still pending and calls {@link #resolved} for the others.
+   * still pending and calls {@link #resolved} for the others. A hold on no known event (not {@link
+   * Held#known}: loaded at claim, none of its key's events read since) has no {@code seq} to ask
+   * about: its key's failed row, pending at the claim, would be in such a read if it still were, so
+   * it is resolved without asking.
    */
   public List<Held> absentDueHeads(
       Collection<Integer> complete, List<PendingEvent> rows, Instant now) {

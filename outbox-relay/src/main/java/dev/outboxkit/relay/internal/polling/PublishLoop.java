@@ -334,12 +334,13 @@ final class PublishLoop implements Runnable {
   private @Nullable InFlight send(Read read, boolean permitted) {
     List<PendingEvent> batch;
     try {
-      List<PendingEvent> first = core.select(read.rows());
-      batch = freeHoldsOnResolvedEvents(read.rows()) ? core.select(read.rows()) : first;
+      List<PendingEvent> first = select(read, permitted);
+      batch = freeHoldsOnResolvedEvents(read.rows()) ? select(read, permitted) : first;
       if (!permitted && read.reloads() != core.holds().reloads()) {
         // A read ahead selected with holds loaded while it waited (see step): given up. Checked
         // after the selection, so that a claim landing between step's check and the selection
-        // is seen too; one landing later does not change what was selected.
+        // is seen too; one landing later does not change what was selected. The selection left
+        // the loaded holds as they were (KeyHolds.selectReadAhead).
         leases.endBatch(read.partitions());
         return null;
       }
@@ -384,6 +385,14 @@ final class PublishLoop implements Runnable {
   }
 
   /**
+   * The events of a read to send now: a fresh read's by the holds as they are, a read ahead's only
+   * under the holds it was read with (see {@link KeyHolds#selectReadAhead}).
+   */
+  private List<PendingEvent> select(Read read, boolean fresh) {
+    return fresh ? core.select(read.rows()) : core.selectReadAhead(read.rows(), read.reloads());
+  }
+
+  /**
    * Frees the keys held on events that are no longer pending (see {@link KeyHolds#unseenHeads});
    * returns whether any was freed. Best effort: when the table cannot be asked, the holds stay and
    * the next read asks again.
@@ -396,9 +405,11 @@ final class PublishLoop implements Runnable {
     if (unseen.isEmpty()) {
       return false;
     }
+    // A hold on no known event (loaded at claim) is never pending by seq: no need to ask.
+    List<Long> seqs = unseen.stream().filter(KeyHolds.Held::known).map(KeyHolds.Held::seq).toList();
     Set<Long> pending;
     try {
-      pending = store.pending(unseen.stream().map(KeyHolds.Held::seq).toList());
+      pending = seqs.isEmpty() ? Set.of() : store.pending(seqs);
     } catch (SQLException | RuntimeException e) {
       // Best effort: a read must not fail for it (the other keys' events go on).
       log.debug("Could not check the held events; the next read asks again", e);
@@ -406,7 +417,16 @@ final class PublishLoop implements Runnable {
     }
     boolean freed = false;
     for (KeyHolds.Held held : unseen) {
-      if (!pending.contains(held.seq())) {
+      if (!held.known()) {
+        log.info(
+            "Outbox relay: key {} of outbox partition {} was held since the lease was claimed, and"
+                + " a complete read of the partition has none of its events (published or parked"
+                + " elsewhere); the key goes on from its next unresolved event",
+            held.key(),
+            held.partition());
+        core.holds().resolved(held);
+        freed = true;
+      } else if (!pending.contains(held.seq())) {
         log.info(
             "Outbox relay: key {} of outbox partition {} was held on seq {}, which is no longer"
                 + " pending (published or parked elsewhere); the key goes on from its next"

@@ -210,6 +210,9 @@ final class DeliveryModel {
   /** The store's check of held rows ({@code pending}) throws a runtime exception. */
   boolean pendingThrows;
 
+  /** The {@code seq}s of each check of held rows ({@code pending}) the relay asked, in order. */
+  final List<List<Long>> pendingChecks = new ArrayList<>();
+
   int crashes;
   int sends;
 
@@ -807,6 +810,7 @@ final class DeliveryModel {
 
     @Override
     public Set<Long> pending(java.util.Collection<Long> seqs) {
+      pendingChecks.add(List.copyOf(seqs));
       if (pendingThrows) {
         throw new IllegalStateException("the check of held rows failed unexpectedly");
       }
@@ -862,7 +866,7 @@ final class DeliveryModel {
         Row row = rows.get(f.event().seq());
         if (row != null && row.status.equals("PENDING")) {
           checkAttempts(row, f);
-          row.attempts = f.attempts();
+          row.attempts = Math.max(row.attempts, f.attempts()); // GREATEST, as the statement
           row.nextAttemptAt = f.nextAttemptAt();
         }
       }
@@ -872,7 +876,7 @@ final class DeliveryModel {
           checkAttempts(row, f);
           row.parkedAt = log.size();
           row.status = "DEAD";
-          row.attempts = f.attempts();
+          row.attempts = Math.max(row.attempts, f.attempts());
           row.nextAttemptAt = null;
         }
       }

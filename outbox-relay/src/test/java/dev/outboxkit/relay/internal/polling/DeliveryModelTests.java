@@ -507,6 +507,38 @@ class DeliveryModelTests {
   }
 
   /**
+   * Review8, finding 4: a key loaded at lease claim is held on no known event (seq -1) until its
+   * first event is read. A complete read (from the partition's start, not full, not cut short) with
+   * none of its events and the hold due frees it (da9b207: its event was published or parked
+   * elsewhere), but first asked the table whether seq -1 was pending: a statement per such read
+   * whose answer is always no. Here k0 fails, a new owner loads it (seq -1), its row is published
+   * elsewhere, and k1's read is complete: the key is freed without a check of held rows.
+   */
+  @Example
+  void review8AHoldOnNoKnownEventIsFreedWithoutAskingTheTable() {
+    DeliveryModel model =
+        new DeliveryModel(1, 10, List.of(Outcome.REFUSED, Outcome.ACK), Set.of(), Set.of(), 1000);
+    try {
+      model.append(0);
+      model.step(); // k0's event handed over, refused
+      model.step(); // the refusal recorded: k0 held for a retry
+      model.newOwner(); // a new owner loads k0 as held on its first event read (seq -1)
+      // k0's row is published elsewhere (a frozen owner's late batch).
+      model.rows.values().removeIf(r -> r.key.equals("k0"));
+      model.tick(120_000); // k0's retry is due
+      model.append(1);
+      model.pendingChecks.clear(); // not the one looked for: the refusal asked for seq 1
+      model.step(); // a complete read: k1's event, none of k0
+      assertThat(model.heldKeysOfOwnedPartitions()).as("keys held after the read").isEmpty();
+      assertThat(model.pendingChecks).as("checks of held rows (seqs asked)").isEmpty();
+      model.drain();
+      assertThat(model.pending()).as("events left pending").isZero();
+    } finally {
+      model.close();
+    }
+  }
+
+  /**
    * Review6, a lease lost and claimed back while the publishing thread records a batch: one
    * instance, one partition, three events of k0, batches of one. The first batch (k0's first event)
    * is refused: the delivery core holds k0 on it, in the partition's holds of that moment. While
@@ -559,6 +591,47 @@ class DeliveryModelTests {
       model.step(); // reads ahead, records the refusal, the lease comes back, selects, sends
       model.drain();
       check(model);
+    } finally {
+      model.close();
+    }
+  }
+
+  /**
+   * Review8, finding 2: the read ahead that the previous example gives up was still selected, and
+   * the selection wrote to the holds the claim had just loaded. k0 came back held with no known
+   * event (seq -1: "the first event of the key read is the held one"), but the read ahead leaves
+   * the batch in flight out, so the first k0 event it has is k0's second: the selection made that
+   * the held event. After the give-up the hold stayed there, and once the retry of k0's first event
+   * was due, the fresh read sent it together with the second ("an older event back from parking"
+   * goes, then the held one) instead of alone. Order held (the sender defers a key's later events
+   * after a failure), but a retry after a failure is meant to go alone. Now a selection under holds
+   * reloaded since its read began (a read ahead that is given up) leaves them as they are.
+   */
+  @Example
+  void review8AGivenUpReadAheadLeavesTheRetryOfTheFailedEventAlone() {
+    DeliveryModel model =
+        new DeliveryModel(1, 2, List.of(Outcome.REFUSED, Outcome.ACK), Set.of(), Set.of(), 1000);
+    try {
+      model.append(0);
+      model.append(1);
+      model.append(0);
+      model.append(1);
+      model.step(); // k0's first event (refused) and k1's in flight; the read was full
+      model.reclaimLeasesAfterNextMark = true;
+      model.step(); // reads ahead, records, the claim lands at the selection: given up
+      model.drain();
+      check(model);
+      Row first = model.rows.values().stream().filter(r -> r.number == 0).findFirst().orElseThrow();
+      assertThat(first.attempts).as("k0's first event refused once").isEqualTo(1);
+      List<List<Integer>> retries = new ArrayList<>();
+      for (List<Row> batch : model.batches.subList(1, model.batches.size())) {
+        if (batch.stream().anyMatch(r -> r.number == 0)) {
+          retries.add(batch.stream().filter(r -> r.key.equals("k0")).map(r -> r.number).toList());
+        }
+      }
+      assertThat(retries)
+          .as("k0's events in each batch that retries k0's first event (number 0)")
+          .containsExactly(List.of(0));
     } finally {
       model.close();
     }

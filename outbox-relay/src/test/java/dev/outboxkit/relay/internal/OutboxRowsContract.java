@@ -1,0 +1,169 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The relay's statements on the outbox table ({@link OutboxRows}) that every database must answer
+ * alike, one subclass per database ({@code OutboxRowsIntegrationTests} holds PostgreSQL's reads).
+ */
+abstract class OutboxRowsContract {
+
+  /** More than the 65,535 bind parameters a statement may have. */
+  static final int ASKED = 70_000;
+
+  abstract TestDatabaseExtension db();
+
+  /**
+   * The check of held rows ({@code OutboxRows.pending}: which of the events the relay's keys are
+   * held on are still pending) is asked about every key held on an event a read did not bring, so
+   * one check can name more events than a statement can bind parameters (65,535 on PostgreSQL and
+   * for statements that MySQL or MariaDB prepare on the server): it must still answer, for each of
+   * them.
+   *
+   * <p>Review8, finding 3: 1,200 events, every third published, asked about among 70,000 seqs (the
+   * others of no row). One parameter per seq failed the check on PostgreSQL (the relay logs that at
+   * DEBUG and keeps the holds, so it failed again on every read). MySQL's and MariaDB's drivers
+   * answered it even so: they prepare on the client by default, and fell back to that with {@code
+   * useServerPrepStmts=true} too (tried here); the chunks keep each statement within the server's
+   * limit whatever the driver does.
+   */
+  @Test
+  void aCheckOfMoreHeldEventsThanAStatementCanBindAnswersForEachOfThem() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(8).build();
+    tx.execute(
+        c ->
+            outbox.appendAll(
+                IntStream.range(0, 1_200)
+                    .mapToObj(k -> OutboxMessage.of("held", "key-" + k, "Held", "0"))
+                    .toList()));
+    List<Long> written = new ArrayList<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
+      while (rs.next()) {
+        written.add(rs.getLong(1));
+      }
+    }
+    assertThat(written).hasSize(1_200);
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    List<Long> published = new ArrayList<>();
+    for (int i = 0; i < written.size(); i += 3) {
+      published.add(written.get(i));
+    }
+    try (Connection c = db().dataSource().getConnection()) {
+      assertThat(rows.markPublished(c, published, null)).isEqualTo(published.size());
+    }
+    // The written seqs spread over the question, between seqs of no row.
+    long absent = written.get(written.size() - 1) + 1;
+    List<Long> asked = new ArrayList<>(ASKED);
+    int next = 0;
+    for (int i = 0; i < ASKED; i++) {
+      if (i % (ASKED / written.size()) == 0 && next < written.size()) {
+        asked.add(written.get(next++));
+      } else {
+        asked.add(absent++);
+      }
+    }
+    assertThat(next).isEqualTo(written.size());
+    Set<Long> expected = new HashSet<>(written);
+    published.forEach(expected::remove);
+
+    Set<Long> pending;
+    try (Connection c = db().dataSource().getConnection()) {
+      pending = rows.pending(c, asked);
+    }
+    assertThat(pending).hasSize(800).isEqualTo(expected);
+  }
+
+  /**
+   * Review8, finding 5: an outcome recorded late (a deposed owner's batch, recorded after the
+   * successor counted more refusals of the same row, or after the lease came back to it) wrote its
+   * own, older attempt count over the row's and so lowered it: the event then got more attempts
+   * than {@code maxAttempts} before it was parked. The count only goes up now: a row at 3 stays at
+   * 3 after a late retry or park counted 1, and a row at 1 still goes to 2.
+   */
+  @Test
+  void aLateFailureWithAnOlderCountDoesNotLowerTheAttempts() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(8).build();
+    tx.execute(
+        c ->
+            outbox.appendAll(
+                List.of(
+                    OutboxMessage.of("late", "retried", "Late", "0"),
+                    OutboxMessage.of("late", "parked", "Late", "0"),
+                    OutboxMessage.of("late", "counted", "Late", "0"))));
+    Map<String, Long> seq = new HashMap<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT aggregateid, seq FROM outbox_event")) {
+      while (rs.next()) {
+        seq.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    Instant due = Instant.parse("2026-12-07T01:00:00Z");
+    try (Connection c = db().dataSource().getConnection()) {
+      // The successor's count: three refusals of "retried" and "parked", one of "counted".
+      rows.recordFailures(
+          c,
+          List.of(
+              new OutboxRows.Failure(seq.get("retried"), 3, due, "third refusal"),
+              new OutboxRows.Failure(seq.get("parked"), 3, due, "third refusal"),
+              new OutboxRows.Failure(seq.get("counted"), 1, due, "first refusal")));
+      // The late outcomes: counted from the rows as the deposed owner read them.
+      rows.recordFailures(
+          c,
+          List.of(
+              new OutboxRows.Failure(seq.get("retried"), 1, due.plusSeconds(1), "late refusal"),
+              new OutboxRows.Failure(seq.get("parked"), 1, null, "late, too large"),
+              new OutboxRows.Failure(seq.get("counted"), 2, due.plusSeconds(2), "second")));
+    }
+    Map<String, String> recorded = new HashMap<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT aggregateid, status, attempts, last_error FROM outbox_event")) {
+      while (rs.next()) {
+        recorded.put(
+            rs.getString(1), rs.getString(2) + ", " + rs.getInt(3) + ", " + rs.getString(4));
+      }
+    }
+    assertThat(recorded)
+        .as("status, attempts, last error")
+        .containsEntry("retried", "PENDING, 3, late refusal")
+        .containsEntry("parked", "DEAD, 3, late, too large")
+        .containsEntry("counted", "PENDING, 2, second");
+  }
+}
