@@ -51,10 +51,12 @@ import org.junit.jupiter.api.Test;
  * (1000/s), {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code
  * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled,
  * and any mode with the suffix -asynccommit, whose latency writer commits with
- * synchronous_commit=off on PostgreSQL). {@code bench.writers} (1): above 1, the latency pass uses
- * an {@link OpenLoopWriter} of that many threads, each transaction writing the events that are due,
- * at most {@code bench.perTx} (1), and reports latency from each event's due time and from its
- * commit to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
+ * synchronous_commit=off on PostgreSQL, or -stages, whose latency pass times the relay's reads and
+ * deletes ({@code bench.stages=true} times them in every mode), or -signal, whose latency writer
+ * also wakes the relay in-process on PostgreSQL). {@code bench.writers} (1): above 1, the latency
+ * pass uses an {@link OpenLoopWriter} of that many threads, each transaction writing the events
+ * that are due, at most {@code bench.perTx} (1), and reports latency from each event's due time and
+ * from its commit to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
  */
 @ServerTest
 class RelayBenchmark {
@@ -78,6 +80,15 @@ class RelayBenchmark {
 
   // A mode suffix: the latency pass's writer commits with synchronous_commit=off (PostgreSQL).
   private static final String ASYNC_COMMIT = "-asynccommit";
+
+  // A mode suffix (polling-stages): the latency pass times the relay's reads and deletes
+  // (TimedDataSource); interleaved with the plain mode, whose figures carry no proxy.
+  private static final String STAGES = "-stages";
+
+  // A mode suffix (polling-signal): on PostgreSQL the latency writer's commits also wake the relay
+  // in-process (Outbox commit listener -> OutboxRelay.wakeUp), as when writer and relay share a
+  // JVM, besides LISTEN/NOTIFY: tells the NOTIFY's delivery from the relay's cycle.
+  private static final String SIGNAL = "-signal";
 
   private final KafkaTestBroker kafka = TestServers.kafka();
   private final byte[] payload = payload();
@@ -140,7 +151,7 @@ class RelayBenchmark {
   private double[] pass(String name, String mode) {
     List<double[]> of = passes.computeIfAbsent(name + " " + mode, k -> new ArrayList<>());
     if (of.isEmpty() || of.get(of.size() - 1)[1] >= 0) {
-      of.add(new double[] {-1, -1, -1, -1, -1});
+      of.add(new double[] {-1, -1, -1, -1, -1, -1, -1, -1, -1});
     }
     return of.get(of.size() - 1);
   }
@@ -172,7 +183,7 @@ class RelayBenchmark {
         }
         line(
             "median of %d: %s %s drain %,.0f events/s (%.2f of %s); after the first event %,.0f"
-                + " events/s (%.2f); latency p50 %.0f / p95 %.0f / p99 %.0f ms; drains %s",
+                + " events/s (%.2f); latency p50 %.1f / p95 %.1f / p99 %.1f ms; drains %s%s",
             of.size(),
             name,
             mode,
@@ -184,7 +195,20 @@ class RelayBenchmark {
             median(of, 1),
             median(of, 2),
             median(of, 3),
-            of.stream().map(v -> String.format(Locale.ROOT, "%,.0f", v[0])).toList());
+            of.stream().map(v -> String.format(Locale.ROOT, "%,.0f", v[0])).toList(),
+            median(of, 5) < 0
+                ? ""
+                : String.format(
+                    Locale.ROOT,
+                    "; record timestamp -> consumer p50 %.1f / p99 %.1f ms; append -> broker ack"
+                        + " p50 %.1f / p99 %.1f ms; commit -> consumer p50/p99 per pass %s",
+                    median(of, 5),
+                    median(of, 6),
+                    median(of, 7),
+                    median(of, 8),
+                    of.stream()
+                        .map(v -> String.format(Locale.ROOT, "%.1f/%.1f", v[1], v[3]))
+                        .toList()));
       }
     }
   }
@@ -247,18 +271,23 @@ class RelayBenchmark {
     if (mode.startsWith("cdc")) {
       return "streaming the change log";
     }
-    return OutboxDialect.named(name).supportsListenNotify()
-        ? "LISTEN/NOTIFY wake-up"
-        : "in-process commit signal wake-up";
+    if (!OutboxDialect.named(name).supportsListenNotify()) {
+      return "in-process commit signal wake-up";
+    }
+    return mode.contains(SIGNAL)
+        ? "LISTEN/NOTIFY and in-process commit signal wake-up"
+        : "LISTEN/NOTIFY wake-up";
   }
 
   /**
-   * The outbox of a latency window: where the database has no LISTEN/NOTIFY, each commit wakes the
-   * relay then in {@code current[0]} (the relay application's in-process signal).
+   * The outbox of a latency window: where the database has no LISTEN/NOTIFY, or the mode has the
+   * suffix -signal, each commit wakes the relay then in {@code current[0]} (the in-process signal
+   * of a writer and relay in one JVM); with -signal on PostgreSQL the relay still LISTENs as well.
    */
   private Outbox latencyOutbox(
-      String name, TestDatabase db, JdbcTransactions tx, OutboxRelay[] current) throws Exception {
-    if (OutboxDialect.named(name).supportsListenNotify()) {
+      String name, TestDatabase db, JdbcTransactions tx, OutboxRelay[] current, String mode)
+      throws Exception {
+    if (OutboxDialect.named(name).supportsListenNotify() && !mode.contains(SIGNAL)) {
       return setUp(db, tx);
     }
     return setUp(
@@ -286,13 +315,28 @@ class RelayBenchmark {
 
   private OutboxRelay relay(
       TestDatabase db, SimpleMeterRegistry registry, String pass, String engine) {
+    return relay(db, db.dataSource(), registry, pass, engine, Map.of());
+  }
+
+  /**
+   * The relay of a pass on {@code dataSource} (the database's pool, or the pool timed by {@link
+   * TimedDataSource}), with {@code extra} producer properties (the latency pass's interceptor).
+   */
+  private OutboxRelay relay(
+      TestDatabase db,
+      javax.sql.DataSource dataSource,
+      SimpleMeterRegistry registry,
+      String pass,
+      String engine,
+      Map<String, Object> extra) {
     // "cdc-asynccommit" is "cdc" with the latency writer's commits asynchronous (see latency).
-    String mode =
-        pass.endsWith(ASYNC_COMMIT)
-            ? pass.substring(0, pass.length() - ASYNC_COMMIT.length())
-            : pass;
+    String mode = pass;
+    for (String suffix : List.of(STAGES, SIGNAL, ASYNC_COMMIT)) {
+      mode = mode.endsWith(suffix) ? mode.substring(0, mode.length() - suffix.length()) : mode;
+    }
     RelayConfig.Builder config = RelayConfig.custom();
     producerProperties().forEach(config::producerProperty);
+    extra.forEach(config::producerProperty);
     config
         .bootstrapServers(kafka.bootstrapServers())
         // polling-fenced-unscaled: a fenced batch as large as before the relay read 4 x the batch
@@ -308,7 +352,7 @@ class RelayBenchmark {
       config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(THREADS));
     }
     return OutboxRelay.builder()
-        .dataSource(db.dataSource())
+        .dataSource(dataSource)
         .meterRegistry(registry)
         .config(config.build())
         .build();
@@ -494,6 +538,15 @@ class RelayBenchmark {
     return consumer;
   }
 
+  /**
+   * One writer commits one event per transaction at {@code bench.rate}; after a 5 s warm-up, the
+   * events written in the next {@code bench.seconds} are the window, and each is followed from its
+   * append to the consumer on one clock ({@link LatencyStages}): the headline is commit → consumer,
+   * beside append → consumer, the record timestamp → consumer (what this pass measured before, on
+   * the millisecond clock), the relay's own append → acknowledgement per event (the producer
+   * interceptor) and its {@code outbox.delivery.latency} timer. With {@code -Dbench.stages=true}
+   * the relay's reads and deletes are timed too ({@link TimedDataSource}).
+   */
   private void latency(String name, TestDatabase db, String mode, String engine) throws Exception {
     if (WRITERS > 1) {
       openLoopLatency(name, db, mode, engine);
@@ -503,10 +556,20 @@ class RelayBenchmark {
     kafka.createTopic(topic, 8);
     OutboxRelay[] current = new OutboxRelay[1];
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox = latencyOutbox(name, db, tx, current);
+    Outbox outbox = latencyOutbox(name, db, tx, current, mode);
+    int capacity = RATE * (SECONDS + 60);
+    LatencyStages stages = new LatencyStages(topic, PAYLOAD, capacity);
+    LatencyStages.current = stages;
+    NotifyTimes notifies =
+        OutboxDialect.named(name).supportsListenNotify() && !mode.startsWith("cdc")
+            ? new NotifyTimes(
+                db.dataSource(), OutboxTable.DEFAULT.name().toLowerCase(Locale.ROOT), stages)
+            : null;
     ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor();
     long periodMicros = 1_000_000L / RATE;
-    int[] n = new int[1];
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger failed =
+        new java.util.concurrent.atomic.AtomicInteger();
     // PostgreSQL: the writer's commits flush their WAL (synchronous_commit=on, the server default
     // and what docs/relay.md asks for) unless the mode ends in -asynccommit. The shared test server
     // runs with synchronous_commit=off, where a commit's WAL waits for the WAL writer (up to
@@ -514,7 +577,13 @@ class RelayBenchmark {
     // that only CDC sees, not the relay's.
     String commit = BenchDatabase.named(name).commitDurability(mode.endsWith(ASYNC_COMMIT));
     writer.scheduleAtFixedRate(
-        () ->
+        () -> {
+          int i = n.get();
+          if (i >= capacity) {
+            return;
+          }
+          byte[] value = LatencyStages.payload(payload, i);
+          try {
             tx.execute(
                 c -> {
                   if (commit != null) {
@@ -522,54 +591,91 @@ class RelayBenchmark {
                       s.execute(commit);
                     }
                   }
-                  outbox.append(OutboxMessage.of(topic, "key-" + n[0]++ % KEYS, "Bench", payload));
-                }),
+                  stages.appended(i, System.nanoTime());
+                  outbox.append(OutboxMessage.of(topic, "key-" + i % KEYS, "Bench", value));
+                });
+            stages.committed(i, System.nanoTime());
+          } catch (RuntimeException e) {
+            // A task that throws would end the schedule silently.
+            failed.incrementAndGet();
+          }
+          n.incrementAndGet();
+        },
         0,
         periodMicros,
         TimeUnit.MICROSECONDS);
+    boolean timed = Boolean.getBoolean("bench.stages") || mode.endsWith(STAGES);
     try {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      try (OutboxRelay relay = relay(db, registry, mode, engine);
+      try (OutboxRelay relay =
+              relay(
+                  db,
+                  timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
+                  registry,
+                  mode,
+                  engine,
+                  Map.of("interceptor.classes", StageInterceptor.class.getName()));
           KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
         current[0] = relay;
         relay.start();
         // Warm-up inside the same relay (a CDC engine takes a second or more to start streaming);
-        // then a consumer measures append -> received for the events appended after it.
-        Thread.sleep(5000);
-        long from = System.currentTimeMillis();
-        int before = n[0];
-        List<Long> millis = new ArrayList<>();
-        long until = System.nanoTime() + SECONDS * 1_000_000_000L;
-        while (System.nanoTime() < until) {
-          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-            if (r.timestamp() >= from) {
-              millis.add(System.currentTimeMillis() - r.timestamp());
-            }
-          }
+        // then the events written during the next SECONDS are the window.
+        long warmUntil = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < warmUntil) {
+          receive(consumer, stages);
         }
-        int written = n[0] - before;
-        millis.sort(null);
+        int before = n.get();
+        long windowStart = System.nanoTime();
+        long until = windowStart + SECONDS * 1_000_000_000L;
+        while (System.nanoTime() < until) {
+          receive(consumer, stages);
+        }
+        int after = Math.min(n.get(), capacity);
+        long windowEnd = System.nanoTime();
+        // Then until every event of the window arrived (at most 10 s more): the window's last
+        // events count like the others.
+        long drainUntil = windowEnd + 10_000_000_000L;
+        int next = before;
+        while (System.nanoTime() < drainUntil) {
+          while (next < after && stages.hasArrived(next)) {
+            next++;
+          }
+          if (next == after) {
+            break;
+          }
+          receive(consumer, stages);
+        }
+        long[] micros = stages.commitToConsumerMicros(before, after);
         double[] pass = passes.get(name + " " + mode).get(passes.get(name + " " + mode).size() - 1);
-        pass[1] = at(millis, 0.50);
-        pass[2] = at(millis, 0.95);
-        pass[3] = at(millis, 0.99);
+        pass[1] = micro(micros, 0.50) / 1000.0;
+        pass[2] = micro(micros, 0.95) / 1000.0;
+        pass[3] = micro(micros, 0.99) / 1000.0;
+        long[] former = stages.timestampToConsumerMicros(before, after);
+        pass[5] = micro(former, 0.50) / 1000.0;
+        pass[6] = micro(former, 0.99) / 1000.0;
+        long[] acks = stages.appendToAckMicros(before, after);
+        pass[7] = micro(acks, 0.50) / 1000.0;
+        pass[8] = micro(acks, 0.99) / 1000.0;
         line(
-            "%s %s: latency at %,d events/s for %d s after a 5 s warm-up (%s): %d received, %.0f"
-                + " events/s written; append -> consumer p50=%d ms p95=%d ms p99=%d ms max=%d ms",
+            "%s %s: latency at %,d events/s for %d s after a 5 s warm-up (%s%s): %d written, %d"
+                + " failed transactions; commit -> consumer p50=%.1f p95=%.1f p99=%.1f max=%.1f ms",
             name,
             mode,
             RATE,
             SECONDS,
             wakeUp(name, mode),
-            millis.size(),
-            written / (double) SECONDS,
-            at(millis, 0.50),
-            at(millis, 0.95),
-            at(millis, 0.99),
-            millis.isEmpty() ? -1 : millis.get(millis.size() - 1));
-        // The relay's own append -> broker acknowledgement, to tell the relay's share from the
-        // consumer's fetch: the timer's percentiles decay over a window of minutes, so they
-        // include the warm-up (bucketed estimates, not exact).
+            timed ? "; relay's reads and deletes timed" : "",
+            after - before,
+            failed.get(),
+            pass[1],
+            pass[2],
+            pass[3],
+            micro(micros, 1.0) / 1000.0);
+        for (String stage : stages.report(before, after, windowStart, windowEnd)) {
+          line("%s", stage);
+        }
+        // The relay's own append -> broker acknowledgement: its percentiles decay over a window of
+        // minutes, so they include the warm-up (bucketed estimates, not exact).
         io.micrometer.core.instrument.Timer acked =
             registry.find("outbox.delivery.latency").timer();
         if (acked != null) {
@@ -578,16 +684,40 @@ class RelayBenchmark {
               acked.takeSnapshot().percentileValues()) {
             ack.append(
                 String.format(
+                    Locale.ROOT,
                     " p%.0f=%.1f ms",
-                    v.percentile() * 100, v.value(TimeUnit.NANOSECONDS) / 1_000_000.0));
+                    v.percentile() * 100,
+                    v.value(TimeUnit.NANOSECONDS) / 1_000_000.0));
           }
-          line("%s %s: relay append -> broker ack (warm-up included):%s", name, mode, ack);
+          line(
+              "  %s %s: outbox.delivery.latency timer (append -> broker ack, warm-up included):%s",
+              name, mode, ack);
         }
       }
     } finally {
       writer.shutdownNow();
       writer.awaitTermination(5, TimeUnit.SECONDS);
+      if (notifies != null) {
+        notifies.close();
+      }
+      LatencyStages.current = null;
     }
+  }
+
+  /** One poll of the latency consumer, each record's arrival recorded. */
+  private static void receive(KafkaConsumer<byte[], byte[]> consumer, LatencyStages stages) {
+    var records = consumer.poll(Duration.ofMillis(50));
+    long nanos = System.nanoTime();
+    long millis = System.currentTimeMillis();
+    for (ConsumerRecord<byte[], byte[]> r : records) {
+      stages.arrived(r.value(), r.partition(), r.offset(), r.timestamp(), nanos, millis);
+    }
+  }
+
+  private static long micro(long[] sorted, double q) {
+    return sorted.length == 0
+        ? -1
+        : sorted[Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(q * sorted.length) - 1))];
   }
 
   /**
@@ -602,7 +732,7 @@ class RelayBenchmark {
     kafka.createTopic(topic, 8);
     OutboxRelay[] current = new OutboxRelay[1];
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox = latencyOutbox(name, db, tx, current);
+    Outbox outbox = latencyOutbox(name, db, tx, current, mode);
     String commit = BenchDatabase.named(name).commitDurability(mode.endsWith(ASYNC_COMMIT));
     int warmup = 5;
     int capacity = RATE * (warmup + SECONDS);
