@@ -2,8 +2,16 @@ package dev.outboxkit.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -31,5 +39,46 @@ class PostgresPollingRelayIntegrationTests extends PollingRelayContractTests {
     Duration took = Duration.ofNanos(System.nanoTime() - begun);
 
     assertThat(took).isLessThan(Duration.ofSeconds(12));
+  }
+
+  /**
+   * The LISTEN connection comes from the relay's session data source, usually a pool. Before, it
+   * went back to the pool still listening: every later NOTIFY of the outbox's trigger was queued
+   * for that pooled session (in the driver's memory once it is used again, on the server while it
+   * idles) and nobody read them. A relay that stops leaves its connections as it found them.
+   */
+  @Test
+  void aStoppedRelayReturnsItsPooledConnectionsNotListening() throws Exception {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.jdbcUrl());
+    config.setUsername(db.database().username());
+    config.setPassword(db.database().password());
+    config.setMaximumPoolSize(2);
+    config.setPoolName("session-pool");
+    try (HikariDataSource sessionPool = new HikariDataSource(config)) {
+      OutboxRelay relay = relay(b -> b.sessionDataSource(sessionPool));
+      relay.start();
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> sessionPool.getHikariPoolMXBean().getActiveConnections() >= 1);
+      relay.close();
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> sessionPool.getHikariPoolMXBean().getActiveConnections() == 0);
+
+      List<String> channels = new ArrayList<>();
+      try (Connection first = sessionPool.getConnection();
+          Connection second = sessionPool.getConnection()) {
+        for (Connection c : List.of(first, second)) {
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("SELECT pg_listening_channels()")) {
+            while (rs.next()) {
+              channels.add(rs.getString(1));
+            }
+          }
+        }
+      }
+      assertThat(channels).as("channels the pooled sessions still listen on").isEmpty();
+    }
   }
 }

@@ -45,23 +45,49 @@ final class PgNotificationListener implements Runnable {
     stopped = true;
   }
 
+  /**
+   * Leaves the connection as it came from the pool: not listening, and without notifications queued
+   * in the driver. Otherwise the pooled session would go on receiving every NOTIFY of the outbox's
+   * trigger, and nobody would read them. A connection on which that fails is aborted, so that a
+   * pool discards it instead of handing it out again.
+   */
+  private void stopListening(Connection c) {
+    try (Statement statement = c.createStatement()) {
+      statement.setQueryTimeout(5);
+      statement.execute("UNLISTEN \"" + channel + "\"");
+      c.unwrap(PGConnection.class).getNotifications();
+    } catch (SQLException e) {
+      log.debug(
+          "UNLISTEN on channel {} failed; the connection is discarded: {}", channel, e.toString());
+      try {
+        c.abort(Runnable::run);
+      } catch (SQLException | RuntimeException abortFailed) {
+        log.debug("Aborting the LISTEN connection failed: {}", abortFailed.toString());
+      }
+    }
+  }
+
   @Override
   public void run() {
     boolean warned = false;
     while (!stopped) {
       try (Connection c = dataSource.getConnection()) {
         c.setAutoCommit(true);
-        try (Statement statement = c.createStatement()) {
-          statement.execute("LISTEN \"" + channel + "\"");
-        }
-        PGConnection pg = c.unwrap(PGConnection.class);
-        warned = false;
-        onNotify.run();
-        while (!stopped) {
-          PGNotification[] notifications = pg.getNotifications(250);
-          if (notifications != null && notifications.length > 0) {
-            onNotify.run();
+        try {
+          try (Statement statement = c.createStatement()) {
+            statement.execute("LISTEN \"" + channel + "\"");
           }
+          PGConnection pg = c.unwrap(PGConnection.class);
+          warned = false;
+          onNotify.run();
+          while (!stopped) {
+            PGNotification[] notifications = pg.getNotifications(250);
+            if (notifications != null && notifications.length > 0) {
+              onNotify.run();
+            }
+          }
+        } finally {
+          stopListening(c);
         }
       } catch (SQLException e) {
         if (!warned) {
