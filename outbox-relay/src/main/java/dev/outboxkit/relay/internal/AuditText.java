@@ -1,6 +1,7 @@
 package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.relay.AuditEntry;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.jspecify.annotations.Nullable;
@@ -79,5 +80,30 @@ public final class AuditText {
         + " to "
         + ids.get(ids.size() - 1)
         + " (first and last in parking order)";
+  }
+
+  /**
+   * The ids that a target written by {@link #ids} lists one by one (after the last {@code ids=}),
+   * or an empty list when it lists none that way: more than {@link AuditEntry#MAX_LISTED_IDS} ids
+   * (only the first and last are named), a target cut to {@link #MAX_TARGET}, or other text.
+   */
+  public static List<UUID> listedIds(@Nullable String target) {
+    int at = target == null ? -1 : target.lastIndexOf("ids=");
+    if (at < 0) {
+      return List.of();
+    }
+    List<UUID> ids = new ArrayList<>();
+    for (String id : target.substring(at + "ids=".length()).split(",", -1)) {
+      // A UUID's text is exactly 36 characters; anything else (a cut target's marker) lists none.
+      if (id.length() != 36) {
+        return List.of();
+      }
+      try {
+        ids.add(UUID.fromString(id));
+      } catch (IllegalArgumentException notAnId) {
+        return List.of();
+      }
+    }
+    return ids;
   }
 }

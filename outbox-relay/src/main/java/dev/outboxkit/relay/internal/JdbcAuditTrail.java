@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,6 +84,40 @@ public final class JdbcAuditTrail implements AuditTrail {
       insert.setString(8, entry.reason());
       insert.executeUpdate();
     }
+  }
+
+  /**
+   * Whether a committed replay is recorded that proves {@code id} was replaced by a fresh copy: an
+   * {@code OK} {@code REPLAY} record that lists {@code id} one by one and replaced as many events
+   * as it lists. A record that replaced fewer (some named events were not parked any more, or never
+   * were) proves nothing about any one of them, and a replay of more than {@link
+   * dev.outboxkit.relay.AuditEntry#MAX_LISTED_IDS} events in one transaction names only its first
+   * and last. The CDC relay asks this, rarely (an event it decided to park has no row at all), to
+   * tell a replayed event whose copy was published from one whose writer deleted its row; a {@code
+   * false} costs at most a parked duplicate, so the answer errs that way.
+   *
+   * @param c a connection (read only)
+   */
+  public boolean provesReplayed(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement select =
+        c.prepareStatement(
+            "SELECT target, item_count FROM "
+                + t
+                + " WHERE operation = ? AND outcome = ? AND target LIKE ?")) {
+      select.setString(1, AuditEntry.Operation.REPLAY.name());
+      select.setString(2, AuditEntry.Outcome.OK.name());
+      // A UUID's text has no LIKE wildcard; the target lists it as UUID.toString() wrote it.
+      select.setString(3, "%" + id + "%");
+      try (ResultSet rs = select.executeQuery()) {
+        while (rs.next()) {
+          List<UUID> listed = AuditText.listedIds(rs.getString("target"));
+          if (listed.contains(id) && rs.getInt("item_count") == listed.size()) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   /**

@@ -131,6 +131,53 @@ abstract class AuditTrailContractTests {
   }
 
   /**
+   * Review6 finding 3: the CDC relay asks the trail whether a replay replaced an event whose rows
+   * are all gone. Proof is an OK replay record listing the id whose count equals the ids it lists
+   * (by ids, and by a filter's batch); a replay that replaced fewer than it names, a purge, a
+   * refusal, or a replay above the cap (first and last only) proves nothing about an id.
+   */
+  @Test
+  void aReplayRecordProvesAnEventReplayedOnlyWhenItListsItAndReplacedEveryEventItNames()
+      throws Exception {
+    JdbcAuditTrail trail =
+        new JdbcAuditTrail(
+            new Jdbc(db().dataSource()),
+            dialect,
+            dev.outboxkit.relay.AuditSchema.table(OutboxTable.DEFAULT),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    List<UUID> byIds = park(2);
+    assertThat(parked.as(ALICE).replay(byIds)).isEqualTo(2);
+    execute("DELETE FROM outbox_event");
+    List<UUID> byFilter = park(3);
+    assertThat(parked.as(ALICE).replay(ParkedFilter.all(), 2, p -> {}).changed()).isEqualTo(3);
+    execute("DELETE FROM outbox_event");
+    UUID neverParked = UUID.randomUUID();
+    UUID replacedWithIt = park(1).get(0);
+    assertThat(parked.as(ALICE).replay(List.of(neverParked, replacedWithIt))).isEqualTo(1);
+    List<UUID> purged = park(1);
+    assertThat(parked.as(ALICE).purge(purged)).isEqualTo(1);
+    execute("DELETE FROM outbox_event");
+    List<UUID> many = park(AuditEntry.MAX_LISTED_IDS + 1);
+    assertThat(parked.as(ALICE).replay(many)).isEqualTo(many.size());
+
+    try (Connection c = db().dataSource().getConnection()) {
+      for (UUID id : byIds) {
+        assertThat(trail.provesReplayed(c, id)).as("replayed by id: " + id).isTrue();
+      }
+      for (UUID id : byFilter) {
+        assertThat(trail.provesReplayed(c, id)).as("replayed by a filter: " + id).isTrue();
+      }
+      assertThat(trail.provesReplayed(c, neverParked)).as("named, never parked").isFalse();
+      assertThat(trail.provesReplayed(c, replacedWithIt))
+          .as("replaced, in a record that replaced fewer than it names")
+          .isFalse();
+      assertThat(trail.provesReplayed(c, purged.get(0))).as("purged").isFalse();
+      assertThat(trail.provesReplayed(c, many.get(1))).as("above the cap, not listed").isFalse();
+      assertThat(trail.provesReplayed(c, UUID.randomUUID())).as("never named").isFalse();
+    }
+  }
+
+  /**
    * Issue 21: a group is replayed or purged in bounded batches, each its own transaction with one
    * record naming the filter and the ids it resolved; events of other groups stay parked.
    */

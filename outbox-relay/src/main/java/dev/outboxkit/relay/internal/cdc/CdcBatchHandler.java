@@ -69,8 +69,10 @@ final class CdcBatchHandler {
   private final Gate gate;
   private final @Nullable DeletesWithOffsets withOffsets;
   private volatile boolean engineStarted = true;
-  // Engine thread only: attempts recorded on rows before this engine started, by event id.
-  private Map<UUID, Integer> earlierAttempts = Map.of();
+  // Engine thread only: attempts recorded on rows before this engine started, by row (seq). Not by
+  // event id: a replayed event's old insert and its copy share the id, and a restarted engine may
+  // read both; each row goes on from its own count.
+  private Map<Long, Integer> earlierAttempts = Map.of();
   // Engine thread only, kept across engine runs: rows published or parked lately, so a change the
   // change log sends again (a binlog reconnect mid-transaction) is not published again.
   private final SettledChanges settled = new SettledChanges();
@@ -131,7 +133,7 @@ final class CdcBatchHandler {
 
   /** The event with the attempts recorded on its row before this engine started, if any. */
   private PendingEvent withEarlierAttempts(PendingEvent event) {
-    Integer attempts = earlierAttempts.remove(event.event().id());
+    Integer attempts = earlierAttempts.remove(event.seq());
     return attempts == null || attempts <= event.attempts()
         ? event
         : new PendingEvent(event.seq(), event.event(), attempts, null);
@@ -314,26 +316,30 @@ final class CdcBatchHandler {
         throw e;
       }
       DeliveryOutcome outcome = core.decide(results, System.nanoTime() - started);
-      Map<UUID, PendingEvent> replaced = new HashMap<>();
-      Set<UUID> done = new HashSet<>();
+      // By row (seq), not by event id: a replayed event's old insert and its copy share the id and
+      // may come in one batch (an engine re-reading from before the old insert); settling one must
+      // not take the other out of the batch unsent (its position would be stored: never read
+      // again).
+      Map<Long, PendingEvent> replaced = new HashMap<>();
+      Set<Long> done = new HashSet<>();
       for (PendingEvent e : outcome.acked()) {
         acked.add(e.seq());
-        done.add(e.event().id());
+        done.add(e.seq());
         settled.settled(e);
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
         rowStore.park(f.event(), f.error(), f.attempts());
-        done.add(f.event().event().id());
+        done.add(f.event().seq());
         settled.settled(f.event());
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
-        replaced.put(f.event().event().id(), f.updated());
+        replaced.put(f.event().seq(), f.updated());
       }
       rowStore.recordRetries(outcome.retries());
       List<PendingEvent> next = new ArrayList<>(todo.size());
       for (PendingEvent e : todo) {
-        if (!done.contains(e.event().id())) {
-          next.add(replaced.getOrDefault(e.event().id(), e));
+        if (!done.contains(e.seq())) {
+          next.add(replaced.getOrDefault(e.seq(), e));
         }
       }
       todo = next;

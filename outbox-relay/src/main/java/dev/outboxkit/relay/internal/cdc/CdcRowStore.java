@@ -3,7 +3,9 @@ package dev.outboxkit.relay.internal.cdc;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.jdbc.OutboxColumns;
 import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.AuditSchema;
 import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.JdbcAuditTrail;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
 import dev.outboxkit.relay.internal.RelayMetrics;
@@ -27,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * {@code seq} (inserting a {@code DEAD} copy from the change when the writer already deleted the
  * row), and published rows deleted in bulk. The stream's position is stored elsewhere (offsets
  * under the lease).
+ *
+ * <p>A change whose event has no row at all is either one whose writer deleted it in the same
+ * transaction (parked from the change) or an engine's re-read of a replayed event's old insert
+ * whose copy was published meanwhile (not parked again: the event was published). Nothing in the
+ * outbox table tells them apart, so the audit trail does: the replay's record, written in the
+ * replay's transaction ({@link JdbcAuditTrail#provesReplayed}).
  */
 final class CdcRowStore {
 
@@ -38,6 +46,7 @@ final class CdcRowStore {
   private final OutboxRows rows;
   private final RelayMetrics metrics;
   private final String t;
+  private final JdbcAuditTrail audit;
 
   CdcRowStore(
       RelaySettings settings,
@@ -51,6 +60,18 @@ final class CdcRowStore {
     this.rows = rows;
     this.metrics = metrics;
     this.t = settings.table().qualifiedName();
+    this.audit =
+        new JdbcAuditTrail(jdbc, dialect, AuditSchema.table(settings.table()), settings.clock());
+  }
+
+  /** What a park did. */
+  private enum Parked {
+    /** Its pending row, or a {@code DEAD} copy built from the event, now holds it. */
+    NOW,
+    /** A row of its id is there and not pending: published and kept, parked, or replayed. */
+    NOT_PENDING,
+    /** No row of it, and a replay replaced it: the replay's copy was published (or purged). */
+    REPLACED_BY_REPLAY
   }
 
   /**
@@ -59,14 +80,17 @@ final class CdcRowStore {
    * it like any parked event. A row that is no longer pending (published and kept, or parked
    * before: an engine re-reads the inserts after its last stored offset) is left as it is, and so
    * is a replayed copy of it (same id, a new {@code seq}): the row is found by id and {@code seq}.
-   * The delivery core already logged it and sent the dead-letter copy.
+   * An event without any row whose replay the audit trail proves is not parked either: its old
+   * insert was read again after the replay's copy was published (or parked and purged), and a
+   * {@code DEAD} copy would list a published event as parked, sent a second time by the next
+   * replay. The delivery core already logged it and sent the dead-letter copy.
    */
   void park(PendingEvent pending, String error, int attempts) {
     String message = error.length() > 2000 ? error.substring(0, 2000) : error;
     OutboxEvent e = pending.event();
-    boolean parkedNow;
+    Parked parked;
     try {
-      parkedNow =
+      parked =
           jdbc.autoCommit(
               c -> {
                 try (PreparedStatement update =
@@ -82,13 +106,16 @@ final class CdcRowStore {
                   // old row (an engine re-reading its insert) must not park the replayed copy.
                   update.setLong(4, pending.seq());
                   if (update.executeUpdate() > 0) {
-                    return true;
+                    return Parked.NOW;
                   }
                   if (exists(c, e.id())) {
                     // Its row is not pending any more: an engine that re-read an old insert decided
                     // again about an event published (and kept) or parked before, or replayed
                     // since (the copy is decided on its own insert).
-                    return false;
+                    return Parked.NOT_PENDING;
+                  }
+                  if (replacedByReplay(c, e.id())) {
+                    return Parked.REPLACED_BY_REPLAY;
                   }
                 }
                 insertDead(
@@ -105,15 +132,41 @@ final class CdcRowStore {
                         e.partition()),
                     attempts,
                     message);
-                return true;
+                return Parked.NOW;
               });
     } catch (SQLException ex) {
       // Not parked: fail the batch, so it is read again and nothing is lost.
       throw new IllegalStateException("Could not park event " + e.id() + ": " + ex, ex);
     }
-    if (parkedNow) {
+    if (parked == Parked.NOW) {
       // Counted once committed: the parked gauges count the table at once when this number moves.
       metrics.parked();
+    } else if (parked == Parked.REPLACED_BY_REPLAY) {
+      log.warn(
+          "Event {} (seq {}) was not parked again: its insert was read again (an engine restarted"
+              + " from an older position) after a replay replaced it and the replay's copy left"
+              + " the table (published, or parked and purged)",
+          e.id(),
+          pending.seq());
+    }
+  }
+
+  /**
+   * Whether the audit trail proves that a replay replaced event {@code id}. A failed look-up
+   * answers no, with a warning: the event is then parked (at worst a parked duplicate of a
+   * published event, never an event neither published nor parked).
+   */
+  private boolean replacedByReplay(Connection c, UUID id) {
+    try {
+      return audit.provesReplayed(c, id);
+    } catch (SQLException ex) {
+      log.warn(
+          "Could not read the audit trail of replays for event {}; parked it from its change, a"
+              + " duplicate if a replay's copy of it was published (the relay's DataSource user"
+              + " needs SELECT on the audit table, see docs/roles.md): {}",
+          id,
+          ex.toString());
+      return false;
     }
   }
 
@@ -147,6 +200,8 @@ final class CdcRowStore {
     PARKED,
     /** A row of its id is there already, not pending (parked before an engine restart). */
     ALREADY_THERE,
+    /** No row of its id, and a replay replaced it (mended and replayed, the copy published). */
+    REPLACED_BY_REPLAY,
     /** Its row is gone and not even its stored columns can be read. */
     UNREADABLE
   }
@@ -181,6 +236,9 @@ final class CdcRowStore {
                 if (exists(c, image.id())) {
                   return Parking.ALREADY_THERE;
                 }
+                if (replacedByReplay(c, image.id())) {
+                  return Parking.REPLACED_BY_REPLAY;
+                }
                 insertDead(c, image, 1, message);
                 return Parking.PARKED;
               });
@@ -201,6 +259,14 @@ final class CdcRowStore {
           log.warn(
               "A change of outbox row seq {} (aggregate id {}) cannot be read as an event; a row"
                   + " of its id was recorded before (parked earlier): {}",
+              row.seq(),
+              row.aggregateId(),
+              error.toString());
+      case REPLACED_BY_REPLAY ->
+          log.warn(
+              "A change of outbox row seq {} (aggregate id {}) cannot be read as an event; it was"
+                  + " read again after a replay replaced its event and the copy left the table"
+                  + " (published, or parked and purged), so it is not parked again: {}",
               row.seq(),
               row.aggregateId(),
               error.toString());
@@ -232,54 +298,70 @@ final class CdcRowStore {
    * counting instead of starting again at zero. The row's update is a change the decoder skips (it
    * publishes inserts only). A row the writer already deleted keeps no count; a failed write only
    * loses the count, not the event.
+   *
+   * <p>A recorded count never goes down: an engine's outcome can arrive late (its send was in
+   * flight while its lease lapsed, and the instance that took over read the row's count and
+   * recorded more attempts), and writing its own, lower count would let the event be tried more
+   * than {@code retry.max-attempts} times. The late error and retry time are recorded as they are.
    */
   void recordRetries(List<DeliveryOutcome.Failure> retries) {
     if (retries.isEmpty()) {
       return;
     }
-    List<OutboxRows.Failure> failures =
-        retries.stream()
-            .map(
-                f ->
-                    new OutboxRows.Failure(
-                        f.event().seq(),
-                        f.attempts(),
-                        f.nextAttemptAt() != null ? f.nextAttemptAt() : settings.clock().instant(),
-                        f.error()))
-            .toList();
     try {
       jdbc.autoCommit(
           c -> {
-            rows.recordFailures(c, failures);
+            try (PreparedStatement retry =
+                c.prepareStatement(
+                    "UPDATE "
+                        + t
+                        + " SET attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END,"
+                        + " next_attempt_at = ?, last_error = ?"
+                        + " WHERE seq = ? AND status = 'PENDING'")) {
+              for (DeliveryOutcome.Failure f : retries) {
+                String error = f.error().length() > 2000 ? f.error().substring(0, 2000) : f.error();
+                retry.setInt(1, f.attempts());
+                retry.setInt(2, f.attempts());
+                dialect.setInstant(
+                    retry,
+                    3,
+                    f.nextAttemptAt() != null ? f.nextAttemptAt() : settings.clock().instant());
+                retry.setString(4, error);
+                retry.setLong(5, f.event().seq());
+                retry.addBatch();
+              }
+              retry.executeBatch();
+            }
             return null;
           });
     } catch (SQLException e) {
       log.warn(
           "Could not record {} failed attempt(s) on their rows; a restart would count them again"
               + " from the rows' last recorded attempts: {}",
-          failures.size(),
+          retries.size(),
           e.toString());
     }
   }
 
   /**
    * The attempts recorded so far on pending rows that failed before (by this engine before a
-   * restart, or by the polling relay): a restarted engine reads the stream's insert images again,
-   * whose attempts are zero.
+   * restart, or by the polling relay), by {@code seq}: a restarted engine reads the stream's insert
+   * images again, whose attempts are zero. By row, not by event id: a replayed event's copy has the
+   * old row's id, and its count must not go to a re-read of the old insert (nor the other way).
    */
-  Map<UUID, Integer> attemptsSoFar() {
+  Map<Long, Integer> attemptsSoFar() {
     try {
       return jdbc.autoCommit(
           c -> {
-            Map<UUID, Integer> attempts = new HashMap<>();
+            Map<Long, Integer> attempts = new HashMap<>();
             try (PreparedStatement select =
                     c.prepareStatement(
-                        "SELECT id, attempts FROM "
+                        "SELECT seq, attempts FROM "
                             + t
                             + " WHERE status = 'PENDING' AND attempts > 0");
                 ResultSet rs = select.executeQuery()) {
               while (rs.next()) {
-                attempts.put(dialect.getUuid(rs, "id"), rs.getInt("attempts"));
+                attempts.put(rs.getLong("seq"), rs.getInt("attempts"));
               }
             }
             return attempts;

@@ -150,7 +150,7 @@ final class CdcDeliveryModel implements AutoCloseable {
   private long nextSeq = 1;
   private int nextNumber;
   private boolean engineStarted = true;
-  private Map<UUID, Integer> earlierAttempts = Map.of();
+  private Map<Long, Integer> earlierAttempts = Map.of();
 
   CdcDeliveryModel(int batchSize, List<Outcome> script) {
     this.batchSize = batchSize;
@@ -231,7 +231,7 @@ final class CdcDeliveryModel implements AutoCloseable {
       earlierAttempts = new HashMap<>();
       for (Row row : rows.values()) {
         if (!row.deleted && row.status.equals("PENDING") && row.attempts > 0) {
-          earlierAttempts.put(row.id, row.attempts);
+          earlierAttempts.put(row.seq, row.attempts);
         }
       }
     }
@@ -258,7 +258,7 @@ final class CdcDeliveryModel implements AutoCloseable {
   }
 
   private PendingEvent withEarlierAttempts(PendingEvent event) {
-    Integer attempts = earlierAttempts.remove(event.event().id());
+    Integer attempts = earlierAttempts.remove(event.seq());
     return attempts == null || attempts <= event.attempts()
         ? event
         : new PendingEvent(event.seq(), event.event(), attempts, null);
@@ -289,24 +289,24 @@ final class CdcDeliveryModel implements AutoCloseable {
       List<PublishResult> results = inFlight.await();
       clock.advance(Duration.ofMillis(5));
       DeliveryOutcome outcome = core.decide(results, 1_000_000);
-      Map<UUID, PendingEvent> replaced = new HashMap<>();
-      Set<UUID> done = new HashSet<>();
+      Map<Long, PendingEvent> replaced = new HashMap<>();
+      Set<Long> done = new HashSet<>();
       for (PendingEvent e : outcome.acked()) {
         acked.add(e.seq());
-        done.add(e.event().id());
+        done.add(e.seq());
       }
       for (DeliveryOutcome.Failure f : outcome.parked()) {
         park(f);
-        done.add(f.event().event().id());
+        done.add(f.event().seq());
       }
       for (DeliveryOutcome.Failure f : outcome.retries()) {
-        replaced.put(f.event().event().id(), f.updated());
+        replaced.put(f.event().seq(), f.updated());
         recordRetry(f);
       }
       List<PendingEvent> next = new ArrayList<>(todo.size());
       for (PendingEvent e : todo) {
-        if (!done.contains(e.event().id())) {
-          next.add(replaced.getOrDefault(e.event().id(), e));
+        if (!done.contains(e.seq())) {
+          next.add(replaced.getOrDefault(e.seq(), e));
         }
       }
       todo = next;

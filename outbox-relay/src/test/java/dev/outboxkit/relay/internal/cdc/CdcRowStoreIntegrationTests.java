@@ -142,9 +142,6 @@ class CdcRowStoreIntegrationTests {
    * publishes it again.
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "review6 finding 3, open: fails with [E was published by its replayed copy: no parked row]"
-          + " Expecting empty but was: [\"DEAD\"]")
   void parkingAReReadOfAReplayedEventsOldRowAfterItsCopyWasPublishedAddsNoParkedRow()
       throws Exception {
     OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
@@ -167,6 +164,62 @@ class CdcRowStoreIntegrationTests {
     assertThat(statuses()).as("E was published by its replayed copy: no parked row").isEmpty();
   }
 
+  /**
+   * The guard of the fix above: a replay proves that an event was replaced only when its audit
+   * record says it replaced every event it names. A replay that named E before E was ever parked
+   * (its writer deleted the row in the same transaction, so nothing was there to replace: count 0)
+   * proves nothing, and a refusal of E's insert must still park E from the change, or E would be
+   * neither published nor parked.
+   */
+  @Test
+  void aWriterDeletedEventNamedByAReplayThatReplacedNothingIsStillParked() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    execute("DELETE FROM outbox_event WHERE seq = " + seq);
+    int replayed =
+        new JdbcParkedEvents(
+                new Jdbc(db.dataSource()),
+                dialect,
+                OutboxTable.DEFAULT,
+                () -> {},
+                java.time.Clock.systemUTC())
+            .replay(List.of(event.id(), java.util.UUID.randomUUID()));
+    assertThat(replayed).isZero();
+
+    store.park(new PendingEvent(seq, event, 0, null), "refused", 3);
+
+    assertThat(statuses()).as("E parked from its change").containsExactly("DEAD");
+  }
+
+  /**
+   * The same for a replay of several events of which only some were still parked (another replay or
+   * a purge came first): the record names E but replaced fewer events than it names, so it does not
+   * prove that E was among them, and E is parked (a possible duplicate, never a loss).
+   */
+  @Test
+  void aReplayThatReplacedFewerEventsThanItNamesDoesNotProveAnyOfThemReplayed() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "a", "E", "0")));
+    OutboxEvent other = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "b", "E", "0")));
+    long seq = seqOf(event);
+    store.park(new PendingEvent(seqOf(other), other, 0, null), "too large", 1);
+    execute("DELETE FROM outbox_event WHERE seq = " + seq);
+    int replayed =
+        new JdbcParkedEvents(
+                new Jdbc(db.dataSource()),
+                dialect,
+                OutboxTable.DEFAULT,
+                () -> {},
+                java.time.Clock.systemUTC())
+            .replay(List.of(event.id(), other.id()));
+    assertThat(replayed).isEqualTo(1);
+
+    store.park(new PendingEvent(seq, event, 0, null), "refused", 3);
+
+    assertThat(statuses())
+        .as("other's replayed copy, then E parked")
+        .containsExactly("PENDING", "DEAD");
+  }
+
   /** A pending row is parked in place; a row its writer deleted is parked as a copy. */
   @Test
   void aPendingRowIsParkedAndADeletedOneIsParkedAsACopy() throws Exception {
@@ -180,6 +233,34 @@ class CdcRowStoreIntegrationTests {
     store.park(new PendingEvent(goneSeq, gone, 0, null), "bad", 3);
 
     assertThat(statuses()).containsExactly("DEAD", "DEAD");
+  }
+
+  /**
+   * Review6 (2b): an engine's outcome that arrives late (its send was in flight while its lease
+   * lapsed and another instance took over, counted on from the row and recorded more attempts)
+   * wrote {@code attempts} from its own count, lowering the other instance's: the event was then
+   * tried more than {@code retry.max-attempts} times before it was parked. A recorded count never
+   * goes down now; the late failure's error and retry time are still recorded.
+   */
+  @Test
+  void aLateRetryRecordNeverLowersTheAttemptsAnotherInstanceRecorded() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    java.time.Instant later = java.time.Instant.now().plusSeconds(60);
+    // The new owner read 1 attempt from the row and failed twice more.
+    store.recordRetries(
+        List.of(
+            new dev.outboxkit.relay.internal.delivery.DeliveryOutcome.Failure(
+                new PendingEvent(seq, event, 2, null), 3, later, "the new owner's failure")));
+
+    // The deposed engine's send, started at its own count of 1, fails late.
+    store.recordRetries(
+        List.of(
+            new dev.outboxkit.relay.internal.delivery.DeliveryOutcome.Failure(
+                new PendingEvent(seq, event, 1, null), 2, later, "the late failure")));
+
+    assertThat(attempts(seq)).as("the attempts recorded on E's row").isEqualTo(3);
+    assertThat(lastError(seq)).isEqualTo("the late failure");
   }
 
   /**
@@ -248,6 +329,15 @@ class CdcRowStoreIntegrationTests {
             s.executeQuery("SELECT seq FROM outbox_event WHERE id = '" + event.id() + "'")) {
       assertThat(rs.next()).isTrue();
       return rs.getLong(1);
+    }
+  }
+
+  private int attempts(long seq) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT attempts FROM outbox_event WHERE seq = " + seq)) {
+      assertThat(rs.next()).isTrue();
+      return rs.getInt(1);
     }
   }
 
