@@ -215,10 +215,10 @@ class KeyHoldsTests {
    * Review9, finding 2: a key held on a deferred event lets every later event of it in the read
    * follow, without looking at them: one of them that failed before (its row has attempts and a
    * retry time, possibly still to come) goes with it, before its retry time and not alone. The
-   * model gets there without the review9 claims (frozen-owner world, shrunk: partitions 3, batch
-   * 3, transactional, events 5 and 7 of k0 always refused, script [REFUSED, COMMIT_TIMEOUT], a
-   * lease move): a batch [event 3 (attempts 0), event 5 (attempts 1), event 7 (attempts 0)] of k0.
-   * Order holds (the sender defers a key's later events after a failure).
+   * model gets there without the review9 claims (frozen-owner world, shrunk: partitions 3, batch 3,
+   * transactional, events 5 and 7 of k0 always refused, script [REFUSED, COMMIT_TIMEOUT], a lease
+   * move): a batch [event 3 (attempts 0), event 5 (attempts 1), event 7 (attempts 0)] of k0. Order
+   * holds (the sender defers a key's later events after a failure).
    */
   @Disabled(
       "review9 finding 2: Expecting actual: [1L, 2L, 3L] to contain exactly (and in same order):"
