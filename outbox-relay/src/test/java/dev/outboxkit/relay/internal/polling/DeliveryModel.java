@@ -210,6 +210,14 @@ final class DeliveryModel {
   /** The store's check of held rows ({@code pending}) throws a runtime exception. */
   boolean pendingThrows;
 
+  /**
+   * Review9: at the next read, after its rows were selected from the table and before the relay
+   * looks at them, every instance loses and claims again each lease it holds (the lease thread
+   * lands while the publishing thread's read is on the wire): the holds that read was left out by
+   * are replaced by holds loaded from the rows.
+   */
+  boolean reclaimLeasesAtNextFetch;
+
   /** The {@code seq}s of each check of held rows ({@code pending}) the relay asked, in order. */
   final List<List<Long>> pendingChecks = new ArrayList<>();
 
@@ -805,6 +813,10 @@ final class DeliveryModel {
         }
       }
       out.sort((a, b) -> Long.compare(a.seq(), b.seq()));
+      if (reclaimLeasesAtNextFetch) {
+        reclaimLeasesAtNextFetch = false;
+        reclaimLeases();
+      }
       return new OutboxRows.Fetched(out, full);
     }
 
@@ -1010,6 +1022,7 @@ final class DeliveryModel {
     @Override
     public InFlight send(List<PendingEvent> batch) {
       sends++;
+      noteRetriesNotAlone(batch);
       List<Row> handed = new ArrayList<>();
       List<PublishResult> results = new ArrayList<>();
       Set<String> held = new HashSet<>();
@@ -1156,6 +1169,49 @@ final class DeliveryModel {
     @Override
     public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
       return true;
+    }
+  }
+
+  /**
+   * Review9: a late outcome of another instance wrote an earlier retry time than this instance's
+   * over each failed pending row ({@code next_attempt_at = ?} is not monotonic): due now.
+   */
+  void hastenRetries() {
+    for (Row row : rows.values()) {
+      if (row.status.equals("PENDING") && row.nextAttemptAt != null) {
+        row.nextAttemptAt = clock.instant();
+      }
+    }
+  }
+
+  /**
+   * Review9: batches in which an event whose failure the table records (a pending row with
+   * attempts) went with a later event of its key, one line each. A retry after a failure is meant
+   * to go alone (see {@code KeyHolds}).
+   */
+  final List<String> retriesNotAlone = new ArrayList<>();
+
+  private void noteRetriesNotAlone(List<PendingEvent> batch) {
+    for (int i = 0; i < batch.size(); i++) {
+      Row row = rows.get(batch.get(i).seq());
+      if (row == null || !row.status.equals("PENDING") || row.attempts == 0) {
+        continue;
+      }
+      for (int j = i + 1; j < batch.size(); j++) {
+        if (batch.get(j).key().equals(row.key)) {
+          retriesNotAlone.add(
+              "retry of "
+                  + row
+                  + " sent with "
+                  + rowOf(batch.get(j))
+                  + " in one batch (send "
+                  + sends
+                  + ": "
+                  + batch.stream().map(DeliveryModel.this::rowOf).toList()
+                  + ")");
+          break;
+        }
+      }
     }
   }
 

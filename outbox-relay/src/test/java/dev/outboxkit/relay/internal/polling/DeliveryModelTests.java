@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Disabled;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -426,6 +427,91 @@ class DeliveryModelTests {
             Arbitraries.of(false, true))
         .as(Scenario::new)
         .map(Scenario::twoInstances);
+  }
+
+  /**
+   * Review9: the wide frozen-owner world of {@link #frozenOwnerWideScenarios} with lease claims
+   * landing at every point of the publishing loop the model can reach (during a read, during a
+   * mark, just after a mark at the selection of the read ahead) and late outcomes that move a
+   * failed row's retry time earlier: holds reloaded mid-read, holds on no known event (seq -1)
+   * freed by a complete read, reads ahead given up.
+   */
+  @Property
+  void review9ClaimsLandingMidReadKeepEveryGuarantee(@ForAll("midReadClaimScenarios") Scenario s) {
+    everyEventIsDeliveredInOrderPerKeyOrParked(s);
+  }
+
+  /**
+   * Review9, findings 1 and 2 (see {@code KeyHoldsTests.aDeferredRetryStillGoesAlone} and {@code
+   * aFailedEventBehindADeferredOneWaitsForItsRetryTime}): in the same world, a retry after a
+   * failure the table records (a pending row with attempts) is meant to go alone (review8's finding
+   * 2), but goes with later events of its key. Fails on rev8 (06231f6), 2,000 tries, within the
+   * first few hundred, e.g. (shrunk): [retries sent with a later event of their key] Expecting
+   * empty but was: ["retry of event 3 (k0, PENDING, attempts 1) sent with event 4 (k0, PENDING,
+   * attempts 0) in one batch (send 4: [event 3 (k0, PENDING, attempts 1), event 4 (k0, PENDING,
+   * attempts 0), event 5 ..., event 10 (k2, PENDING, attempts 0)])"]: event 3 refused, its retry
+   * deferred behind k1's event that found no metadata, then sent with k0's next five. The
+   * frozen-owner world without the review9 claims fails the same way (seed 2434967178036445854):
+   * order holds in both (the sender defers a key's later events after a failure); what breaks is "a
+   * retry goes alone, when due".
+   */
+  @Disabled(
+      "review9 findings 1 and 2: [retries sent with a later event of their key] Expecting empty"
+          + " but was: [\"retry of event 3 (k0, PENDING, attempts 1) sent with event 4 (k0,"
+          + " PENDING, attempts 0) in one batch (send 4: ...)\"]")
+  @Property
+  void review9RetriesGoAloneWithClaimsLandingMidRead(@ForAll("midReadClaimScenarios") Scenario s) {
+    DeliveryModel model = runScenario(s);
+    assertThat(model.retriesNotAlone).as("retries sent with a later event of their key").isEmpty();
+  }
+
+  @Provide
+  Arbitrary<Scenario> midReadClaimScenarios() {
+    Arbitrary<Action> write =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(
+                4, Arbitraries.integers().between(0, 2).map(k -> new Action(0, k))),
+            net.jqwik.api.Tuple.of(
+                1,
+                Combinators.combine(
+                        Arbitraries.integers().between(0, 2), Arbitraries.integers().between(0, 2))
+                    .as((slot, k) -> new Action(6, slot * 10 + k))),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, 2).map(t -> new Action(7, t))));
+    Arbitrary<Action> action =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(8, write),
+            net.jqwik.api.Tuple.of(6, Arbitraries.just(new Action(1, 0))),
+            net.jqwik.api.Tuple.of(
+                2, Arbitraries.integers().between(1, 4000).map(ms -> new Action(2, ms))),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Action(3, 0))),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Action(4, 0))),
+            net.jqwik.api.Tuple.of(2, Arbitraries.just(new Action(5, 0))),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, 3).map(p -> new Action(8, p))),
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.integers().between(0, 3).map(p -> new Action(9, p))),
+            net.jqwik.api.Tuple.of(1, Arbitraries.just(new Action(10, 0))),
+            net.jqwik.api.Tuple.of(3, Arbitraries.just(new Action(11, 0))),
+            net.jqwik.api.Tuple.of(2, Arbitraries.just(new Action(12, 0))),
+            net.jqwik.api.Tuple.of(2, Arbitraries.just(new Action(13, 0))),
+            net.jqwik.api.Tuple.of(2, Arbitraries.just(new Action(14, 0))));
+    Arbitrary<Outcome> outcome =
+        Arbitraries.frequencyOf(
+            net.jqwik.api.Tuple.of(6, outcomes(false)),
+            net.jqwik.api.Tuple.of(
+                3, Arbitraries.of(Outcome.REFUSED, Outcome.TOO_LARGE, Outcome.NO_METADATA)));
+    return Combinators.combine(
+            Arbitraries.integers().between(1, 3),
+            Arbitraries.integers().between(1, 5),
+            action.list().ofMinSize(1).ofMaxSize(70),
+            outcome.list().ofMinSize(1).ofMaxSize(30),
+            Arbitraries.integers().between(0, 30).set().ofMaxSize(3),
+            Arbitraries.integers().between(0, 30).set().ofMaxSize(2),
+            Arbitraries.of(1, 2, 1000),
+            Arbitraries.of(false, true))
+        .as(Scenario::new)
+        .map(sc -> sc.partitions() > 1 ? sc.twoInstances() : sc);
   }
 
   /** See {@link #frozenOwnerWideScenarios}: the same checks as everywhere. */
@@ -948,6 +1034,10 @@ class DeliveryModelTests {
         case 9 -> model.stealLease(a.arg());
         case 10 -> model.wake();
         case 6 -> model.appendIn(a.arg() / 10, a.arg() % 10);
+        case 11 -> model.reclaimLeasesAtNextFetch = true;
+        case 12 -> model.reclaimLeasesAtNextMark = true;
+        case 13 -> model.reclaimLeasesAfterNextMark = true;
+        case 14 -> model.hastenRetries();
         default -> model.commit(a.arg());
       }
     }
