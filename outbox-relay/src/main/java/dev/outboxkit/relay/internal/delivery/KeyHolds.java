@@ -269,6 +269,12 @@ public final class KeyHolds {
         continue;
       }
       if (following.contains(key)) {
+        if (failedBefore(row)) {
+          // A failed event waits for its retry time and goes alone (review9): it is held from its
+          // own attempts once the deferred event before it is resolved.
+          stopped.add(key);
+          continue;
+        }
         // Behind its deferred event in this same batch: the producer keeps them in order.
         selected.add(row);
         continue;
@@ -276,15 +282,14 @@ public final class KeyHolds {
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
-      boolean writes =
-          hold == null ? row.attempts() > 0 || row.nextAttemptAt() != null : hold.seq() < 0;
+      boolean writes = hold == null ? failedBefore(row) : hold.seq() < 0;
       if (writes && readWith != ANY_STATE && reloads.get() != readWith) {
         // A read ahead under holds loaded since it began: given up by the caller, see
         // selectReadAhead.
         stopped.add(key);
         continue;
       }
-      if (hold == null && (row.attempts() > 0 || row.nextAttemptAt() != null)) {
+      if (hold == null && failedBefore(row)) {
         // Failed before, under this or an earlier owner: it goes alone when due.
         Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
         hold = new Hold(row.seq(), due, true);
@@ -454,9 +459,17 @@ public final class KeyHolds {
     hold(event, due, true);
   }
 
-  /** The event was not sent; it may go again at once, with its key's later events. */
+  /**
+   * The event was not sent; it may go again at once, with its key's later events, unless it is a
+   * retry: a retry stays alone (review9).
+   */
   void deferred(PendingEvent event, Instant now) {
-    hold(event, now, false);
+    hold(event, now, failedBefore(event));
+  }
+
+  /** Whether the row failed before, under this or an earlier owner: a retry, which goes alone. */
+  private static boolean failedBefore(PendingEvent row) {
+    return row.attempts() > 0 || row.nextAttemptAt() != null;
   }
 
   private void hold(PendingEvent event, Instant due, boolean alone) {
@@ -465,7 +478,9 @@ public final class KeyHolds {
     keys.compute(
         event.key(),
         (key, held) -> {
-          Hold hold = new Hold(event.seq(), due, alone);
+          // A hold replaced on the same event keeps going alone if it did (a deferred retry).
+          boolean stillAlone = alone || (held != null && held.seq() == event.seq() && held.alone());
+          Hold hold = new Hold(event.seq(), due, stillAlone);
           if (held == null || held.seq() < 0) {
             return hold;
           }

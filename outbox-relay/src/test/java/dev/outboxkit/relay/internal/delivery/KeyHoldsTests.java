@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class KeyHoldsTests {
@@ -197,9 +196,6 @@ class KeyHoldsTests {
    * (DeliveryModelTests.review9RetriesGoAloneWithClaimsLandingMidRead, retries sent with a later
    * event of their key); the same symptom as review8's finding 2, by another path.
    */
-  @Disabled(
-      "review9 finding 1: Expecting actual: [1L, 2L, 3L] to contain exactly (and in same order):"
-          + " [1L, 3L] but some elements were not expected: [2L]")
   @Test
   void aDeferredRetryStillGoesAlone() {
     KeyHolds holds = new KeyHolds();
@@ -220,9 +216,6 @@ class KeyHoldsTests {
    * move): a batch [event 3 (attempts 0), event 5 (attempts 1), event 7 (attempts 0)] of k0. Order
    * holds (the sender defers a key's later events after a failure).
    */
-  @Disabled(
-      "review9 finding 2: Expecting actual: [1L, 2L, 3L] to contain exactly (and in same order):"
-          + " [1L] but some elements were not expected: [2L, 3L]")
   @Test
   void aFailedEventBehindADeferredOneWaitsForItsRetryTime() {
     KeyHolds holds = new KeyHolds();

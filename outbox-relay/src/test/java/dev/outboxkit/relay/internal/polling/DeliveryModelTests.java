@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
-import net.jqwik.api.Disabled;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -455,10 +454,6 @@ class DeliveryModelTests {
    * order holds in both (the sender defers a key's later events after a failure); what breaks is "a
    * retry goes alone, when due".
    */
-  @Disabled(
-      "review9 findings 1 and 2: [retries sent with a later event of their key] Expecting empty"
-          + " but was: [\"retry of event 3 (k0, PENDING, attempts 1) sent with event 4 (k0,"
-          + " PENDING, attempts 0) in one batch (send 4: ...)\"]")
   @Property
   void review9RetriesGoAloneWithClaimsLandingMidRead(@ForAll("midReadClaimScenarios") Scenario s) {
     DeliveryModel model = runScenario(s);
