@@ -464,9 +464,10 @@ abstract class IdempotencyContractTests {
    * Issue 23 (HTTP idempotency adds at most 0.5 ms at p50): every round trip counts. PostgreSQL
    * sends the savepoint, the bounded claim and the restore of its lock timeout in one string, and
    * the release with the result (2); MariaDB claims with one statement that carries its own lock
-   * timeout (savepoint, claim, result, release: 4); MySQL keeps the session's timeout in a user
-   * variable while it sets its own (savepoint, set, claim, restore, result, release: 6). Before,
-   * both took 7 (savepoint, read the timeout, set it, claim, restore, result, release).
+   * timeout (savepoint, claim, result: 3); MySQL keeps the session's timeout in a user variable
+   * while it sets its own (savepoint, set, claim, restore, result: 5). Neither releases the
+   * savepoint: it ends with the transaction. Before, both took 7 (savepoint, read the timeout, set
+   * it, claim, restore, result, release).
    */
   @Test
   void anExecutedCallTakesOnlyTheRoundTripsItsDatabaseNeeds() {

@@ -17,7 +17,7 @@ class MariaDbIdempotencyIntegrationTests extends IdempotencyContractTests {
 
   @Override
   int roundTripsOfAnExecutedCall() {
-    return 4;
+    return 3;
   }
 
   /** Server-side prepared statements: the bounded claim must be preparable as well. */

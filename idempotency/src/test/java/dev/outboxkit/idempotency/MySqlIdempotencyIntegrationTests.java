@@ -17,7 +17,7 @@ class MySqlIdempotencyIntegrationTests extends IdempotencyContractTests {
 
   @Override
   int roundTripsOfAnExecutedCall() {
-    return 6;
+    return 5;
   }
 
   /** Server-side prepared statements: the bounded claim must be preparable as well. */

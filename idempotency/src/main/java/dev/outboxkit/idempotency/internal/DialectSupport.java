@@ -66,6 +66,11 @@ public final class DialectSupport {
     return sql.sendsStatementsTogether();
   }
 
+  /** See {@link IdempotencyDialect#savepointNeedsRelease()}. */
+  public boolean savepointNeedsRelease() {
+    return sql.savepointNeedsRelease();
+  }
+
   /** A suffix for a read that must see the latest committed row, not the transaction's snapshot. */
   public String latestCommittedRead() {
     return sql.latestCommittedRead();

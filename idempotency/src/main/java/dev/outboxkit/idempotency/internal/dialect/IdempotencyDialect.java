@@ -166,6 +166,19 @@ public abstract class IdempotencyDialect {
     }
   }
 
+  /**
+   * Whether a savepoint that served its purpose must be released by a statement of its own. {@code
+   * false} where the database keeps a savepoint until the transaction ends at no cost that matters
+   * and under a name nothing else reuses, so that skipping {@code RELEASE SAVEPOINT} saves a round
+   * trip and changes nothing the transaction can observe: a later rollback to an earlier savepoint
+   * drops it, the commit or rollback ends it.
+   *
+   * @since 0.8
+   */
+  public boolean savepointNeedsRelease() {
+    return true;
+  }
+
   /** Whether a statement failed because a lock was not granted in time. */
   public abstract boolean isLockTimeout(SQLException e);
 

@@ -111,6 +111,16 @@ class MySqlIdempotencyDialect extends IdempotencyDialect {
     return Math.max(1, (timeout.toMillis() + 999) / 1000);
   }
 
+  /**
+   * InnoDB keeps a savepoint in a short list until the transaction ends; the drivers name each one
+   * uniquely per connection (Connector/J a UUID, MariaDB Connector/J a counter), so none replaces
+   * another, and the binary log records the savepoint whether it is released or not.
+   */
+  @Override
+  public boolean savepointNeedsRelease() {
+    return false;
+  }
+
   @Override
   public boolean isLockTimeout(SQLException e) {
     return e.getErrorCode() == 1205;
