@@ -11,4 +11,9 @@ class H2IdempotencyIntegrationTests extends IdempotencyContractTests {
   TestDatabaseExtension db() {
     return db;
   }
+
+  @Override
+  int roundTripsOfAnExecutedCall() {
+    return 7;
+  }
 }

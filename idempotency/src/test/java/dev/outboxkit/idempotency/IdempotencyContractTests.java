@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,12 @@ import org.junit.jupiter.api.Test;
 abstract class IdempotencyContractTests {
 
   abstract TestDatabaseExtension db();
+
+  /**
+   * The round trips of an executed call whose work sends nothing: the claim with its lock timeout,
+   * the savepoint around claim and work, the stored result.
+   */
+  abstract int roundTripsOfAnExecutedCall();
 
   record Receipt(String paymentId, long amountMinor) {}
 
@@ -453,6 +460,106 @@ abstract class IdempotencyContractTests {
     assertThat(runs).hasValue(2);
   }
 
+  /**
+   * Issue 23 (HTTP idempotency adds at most 0.5 ms at p50): every round trip counts. PostgreSQL
+   * sends the savepoint, the bounded claim and the restore of its lock timeout in one string, and
+   * the release with the result (2); MariaDB claims with one statement that carries its own lock
+   * timeout (savepoint, claim, result: 3); MySQL keeps the session's timeout in a user variable
+   * while it sets its own (savepoint, set, claim, restore, result: 5). Neither releases the
+   * savepoint: it ends with the transaction. Before, both took 7 (savepoint, read the timeout, set
+   * it, claim, restore, result, release).
+   */
+  @Test
+  void anExecutedCallTakesOnlyTheRoundTripsItsDatabaseNeeds() {
+    RoundTripCounter counter = new RoundTripCounter(db().dataSource());
+    JdbcTransactions counted = JdbcTransactions.of(counter.dataSource());
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(counted)
+            .dialect(dialect)
+            .clock(clock)
+            .meterRegistry(meters)
+            .build();
+    int[] sent = new int[1];
+    IdempotencyOutcome<Receipt> outcome =
+        counted.inTransaction(
+            c -> {
+              int before = counter.sent();
+              IdempotencyOutcome<Receipt> executed =
+                  idempotency.execute(
+                      IdempotencyKey.of("client-1", "k-trips"),
+                      "fp",
+                      Receipt.class,
+                      () -> new Receipt("k-trips", 1));
+              sent[0] = counter.sent() - before;
+              return executed;
+            });
+    IdempotencyOutcome<Receipt> replay =
+        counted.inTransaction(
+            c ->
+                idempotency.execute(
+                    IdempotencyKey.of("client-1", "k-trips"),
+                    "fp",
+                    Receipt.class,
+                    () -> new Receipt("never", 0)));
+    assertThat(outcome).isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-trips", 1)));
+    assertThat(replay).isInstanceOf(IdempotencyOutcome.Replayed.class);
+    assertThat(sent[0])
+        .as("round trips of an executed call on %s", dialect.name())
+        .isEqualTo(roundTripsOfAnExecutedCall());
+  }
+
+  /**
+   * Two threads, one key: the second waits in its claim; when the first rolls back, the second's
+   * claim gets the key and its work runs, exactly once overall.
+   */
+  @Test
+  void aDuplicateWaitingForAFirstAttemptThatRollsBackRunsTheWorkItself() throws Exception {
+    Idempotency idempotency = idempotency(Duration.ofSeconds(10));
+    CountDownLatch firstHoldsTheKey = new CountDownLatch(1);
+    CountDownLatch secondIsClaiming = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> first =
+          pool.submit(
+              () ->
+                  tx.execute(
+                      c ->
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", "k-back"),
+                              "fp",
+                              Receipt.class,
+                              () -> {
+                                firstHoldsTheKey.countDown();
+                                awaitLatch(secondIsClaiming);
+                                sleep(500); // the second is in its claim, waiting for our key
+                                throw new IllegalStateException("first attempt failed");
+                              })));
+      assertThat(firstHoldsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
+      Future<IdempotencyOutcome<Receipt>> second =
+          pool.submit(
+              () ->
+                  tx.inTransaction(
+                      c -> {
+                        secondIsClaiming.countDown();
+                        return idempotency.execute(
+                            IdempotencyKey.of("client-1", "k-back"),
+                            "fp",
+                            Receipt.class,
+                            () -> charge(c, "k-back", 2));
+                      }));
+      assertThatThrownBy(() -> first.get(30, TimeUnit.SECONDS))
+          .hasRootCauseMessage("first attempt failed");
+      assertThat(second.get(30, TimeUnit.SECONDS))
+          .isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-back", 2)));
+      assertThat(runs).hasValue(1);
+      assertThat(sideEffects()).isOne();
+      assertThat(keys()).isOne();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void concurrentDuplicatesWaitForTheFirstAndReplayItsResult() throws Exception {
     Idempotency idempotency = idempotency(Duration.ofSeconds(10));
@@ -487,15 +594,19 @@ abstract class IdempotencyContractTests {
                                 return charge(c, "k-7", 1);
                               })));
       assertThat(firstHoldsTheKey.await(10, TimeUnit.SECONDS)).isTrue();
+      String[] sessionTimeout = new String[2];
       IdempotencyOutcome<Receipt> second =
           tx.inTransaction(
               c -> {
+                sessionTimeout[0] = single(c, lockTimeoutQuery());
                 IdempotencyOutcome<Receipt> outcome =
                     idempotency.execute(
                         IdempotencyKey.of("client-1", "k-7"),
                         "fp",
                         Receipt.class,
                         () -> charge(c, "k-7", 1));
+                // The claim that gave up left the session's own lock timeout in place.
+                sessionTimeout[1] = single(c, lockTimeoutQuery());
                 // The caller's transaction survived the lock timeout and can still write.
                 try (var statement =
                     c.prepareStatement("INSERT INTO side_effect (note) VALUES ('after')")) {
@@ -505,6 +616,9 @@ abstract class IdempotencyContractTests {
               });
       secondGaveUp.countDown();
       assertThat(second).isInstanceOf(IdempotencyOutcome.InFlight.class);
+      assertThat(sessionTimeout[1])
+          .as("session lock timeout after the claim gave up")
+          .isEqualTo(sessionTimeout[0]);
       assertThatThrownBy(second::result).isInstanceOf(IdempotencyKeyInFlightException.class);
       assertThat(first.get(30, TimeUnit.SECONDS)).isInstanceOf(IdempotencyOutcome.Executed.class);
       assertThat(runs).hasValue(1);
@@ -592,12 +706,7 @@ abstract class IdempotencyContractTests {
   @Test
   void theSessionLockTimeoutIsRestoredAfterwards() {
     Idempotency idempotency = idempotency(Duration.ofMillis(1234));
-    String query =
-        switch (dialect.name()) {
-          case "postgresql" -> "SHOW lock_timeout";
-          case "h2" -> "SELECT LOCK_TIMEOUT()";
-          default -> "SELECT @@SESSION.innodb_lock_wait_timeout";
-        };
+    String query = lockTimeoutQuery();
     tx.execute(
         c -> {
           String before = single(c, query);
@@ -605,6 +714,77 @@ abstract class IdempotencyContractTests {
               IdempotencyKey.of("client-1", "k-9"), "fp", Receipt.class, () -> charge(c, "k-9", 1));
           assertThat(single(c, query)).isEqualTo(before);
         });
+  }
+
+  private String lockTimeoutQuery() {
+    return switch (dialect.name()) {
+      case "postgresql" -> "SHOW lock_timeout";
+      case "h2" -> "SELECT LOCK_TIMEOUT()";
+      default -> "SELECT @@SESSION.innodb_lock_wait_timeout";
+    };
+  }
+
+  /**
+   * Claims, waits for a held key and gives up, and replays through {@code dataSource} (a pool whose
+   * URL asks for other driver options, such as server-side prepared statements).
+   */
+  void claimsWaitsAndReplaysThrough(DataSource dataSource) throws Exception {
+    JdbcTransactions other = JdbcTransactions.of(dataSource);
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(other)
+            .dialect(dialect)
+            .clock(clock)
+            .lockTimeout(Duration.ofMillis(300))
+            .meterRegistry(meters)
+            .build();
+    IdempotencyKey key = IdempotencyKey.of("client-1", "k-options");
+    CountDownLatch holds = new CountDownLatch(1);
+    CountDownLatch gaveUp = new CountDownLatch(1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<IdempotencyOutcome<Receipt>> first =
+          pool.submit(
+              () ->
+                  other.inTransaction(
+                      c ->
+                          idempotency.execute(
+                              key,
+                              "fp",
+                              Receipt.class,
+                              () -> {
+                                holds.countDown();
+                                awaitLatch(gaveUp);
+                                return charge(c, "k-options", 1);
+                              })));
+      assertThat(holds.await(10, TimeUnit.SECONDS)).isTrue();
+      String[] sessionTimeout = new String[2];
+      IdempotencyOutcome<Receipt> waited =
+          other.inTransaction(
+              c -> {
+                sessionTimeout[0] = single(c, lockTimeoutQuery());
+                IdempotencyOutcome<Receipt> outcome =
+                    idempotency.execute(key, "fp", Receipt.class, () -> charge(c, "no", 0));
+                sessionTimeout[1] = single(c, lockTimeoutQuery());
+                return outcome;
+              });
+      gaveUp.countDown();
+      assertThat(waited).isInstanceOf(IdempotencyOutcome.InFlight.class);
+      assertThat(sessionTimeout[1]).isEqualTo(sessionTimeout[0]);
+      assertThat(first.get(30, TimeUnit.SECONDS))
+          .isEqualTo(new IdempotencyOutcome.Executed<>(new Receipt("k-options", 1)));
+      IdempotencyOutcome<Receipt> replay =
+          other.inTransaction(
+              c -> idempotency.execute(key, "fp", Receipt.class, () -> charge(c, "no", 0)));
+      assertThat(replay)
+          .isInstanceOfSatisfying(
+              IdempotencyOutcome.Replayed.class,
+              replayed -> assertThat(replayed.result()).isEqualTo(new Receipt("k-options", 1)));
+      assertThat(runs).hasValue(1);
+    } finally {
+      gaveUp.countDown();
+      pool.shutdownNow();
+    }
   }
 
   private static String single(Connection c, String sql) throws SQLException {

@@ -11,4 +11,9 @@ class PostgresIdempotencyIntegrationTests extends IdempotencyContractTests {
   TestDatabaseExtension db() {
     return db;
   }
+
+  @Override
+  int roundTripsOfAnExecutedCall() {
+    return 2;
+  }
 }

@@ -91,6 +91,7 @@ public final class DefaultIdempotency implements Idempotency {
                 return Savepoints.around(
                     connection,
                     connections,
+                    sql.savepointNeedsRelease(),
                     () -> claimAndRun(connection, null, key, fingerprints, resultType, work));
               });
     } catch (DialectSupport.TransactionLostException e) {

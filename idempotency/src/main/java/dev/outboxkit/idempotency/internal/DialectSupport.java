@@ -66,6 +66,11 @@ public final class DialectSupport {
     return sql.sendsStatementsTogether();
   }
 
+  /** See {@link IdempotencyDialect#savepointNeedsRelease()}. */
+  public boolean savepointNeedsRelease() {
+    return sql.savepointNeedsRelease();
+  }
+
   /** A suffix for a read that must see the latest committed row, not the transaction's snapshot. */
   public String latestCommittedRead() {
     return sql.latestCommittedRead();
@@ -123,9 +128,10 @@ public final class DialectSupport {
 
   /**
    * Runs an insert, update or delete that may wait for another transaction's row lock, with the
-   * wait bounded by {@code lockTimeout}: in one round trip where the dialect can send the timeout,
-   * the savepoint and the statement together ({@link IdempotencyDialect#boundedInOneRoundTrip}),
-   * else step by step.
+   * wait bounded by {@code lockTimeout}: in one round trip where the dialect can bound it so
+   * ({@link IdempotencyDialect#boundedInOneRoundTrip}: the timeout, the savepoint and the statement
+   * sent together on PostgreSQL, a statement that carries its own timeout on MariaDB), else step by
+   * step.
    *
    * @return the update count, or {@code -1} when the lock was not granted in time (the caller's
    *     transaction is still usable); a duplicate key counts as 0 rows
@@ -147,10 +153,11 @@ public final class DialectSupport {
       throws SQLException {
     IdempotencyDialect.@Nullable Pipelined pipelined =
         sql.boundedInOneRoundTrip(statement, lockTimeout);
-    if (pipelined != null && before != null) {
+    if (before != null) {
+      if (pipelined == null || !sql.sendsStatementsTogether()) {
+        throw new IllegalStateException("The dialect does not send statements together");
+      }
       pipelined = pipelined.after(before);
-    } else if (before != null) {
-      throw new IllegalStateException("The dialect does not send statements together");
     }
     if (pipelined == null) {
       try (PreparedStatement prepared = connection.prepareStatement(statement)) {
@@ -163,12 +170,15 @@ public final class DialectSupport {
       try {
         return pipelined.updateCount(prepared);
       } catch (SQLException e) {
-        // The savepoint of the round trip undoes the statement and the lock timeout together.
-        try (Statement undo = connection.createStatement()) {
-          undo.execute(pipelined.undo());
-        } catch (SQLException undoFailed) {
-          e.addSuppressed(undoFailed);
-          throw e;
+        String undo = pipelined.undo();
+        if (undo != null) {
+          // The savepoint of the round trip undoes the statement and the lock timeout together.
+          try (Statement undoing = connection.createStatement()) {
+            undoing.execute(undo);
+          } catch (SQLException undoFailed) {
+            e.addSuppressed(undoFailed);
+            throw e;
+          }
         }
         return failed(connection, e);
       }

@@ -52,6 +52,11 @@ public final class IdempotencySql {
     return support.sendsStatementsTogether();
   }
 
+  /** See {@link DialectSupport#savepointNeedsRelease()}. */
+  public boolean savepointNeedsRelease() {
+    return support.savepointNeedsRelease();
+  }
+
   public DialectSupport.Claim claim(
       Connection c,
       IdempotencyKey key,

@@ -42,6 +42,17 @@ final class Savepoints {
    */
   static <T> T around(Connection connection, ConnectionProvider connections, SqlWork<T> work)
       throws SQLException {
+    return around(connection, connections, true, work);
+  }
+
+  /**
+   * Runs {@code work} inside a savepoint: rolled back to when it throws (the exception then reaches
+   * the caller unchanged); when it returns, released if {@code release}, else left to end with the
+   * transaction (see {@link DialectSupport#savepointNeedsRelease()}: one round trip fewer).
+   */
+  static <T> T around(
+      Connection connection, ConnectionProvider connections, boolean release, SqlWork<T> work)
+      throws SQLException {
     Savepoint savepoint = connection.setSavepoint();
     connections.savepointSet(savepoint);
     T result;
@@ -63,7 +74,9 @@ final class Savepoints {
       }
       throw e;
     }
-    connection.releaseSavepoint(savepoint);
+    if (release) {
+      connection.releaseSavepoint(savepoint);
+    }
     return result;
   }
 

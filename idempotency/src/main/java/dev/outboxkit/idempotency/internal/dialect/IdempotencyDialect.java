@@ -25,6 +25,7 @@ public abstract class IdempotencyDialect {
       List.of(
           new Named(PostgresIdempotencyDialect.NAMES, PostgresIdempotencyDialect::new),
           new Named(MySqlIdempotencyDialect.NAMES, MySqlIdempotencyDialect::new),
+          new Named(MariaDbIdempotencyDialect.NAMES, MariaDbIdempotencyDialect::new),
           new Named(H2IdempotencyDialect.NAMES, H2IdempotencyDialect::new));
 
   /**
@@ -109,7 +110,8 @@ public abstract class IdempotencyDialect {
 
   /**
    * Whether the driver sends the statements of one string (separated by semicolons) in one round
-   * trip and answers each in turn; then {@link #boundedInOneRoundTrip} is not {@code null}.
+   * trip and answers each in turn; then {@link #boundedInOneRoundTrip} is not {@code null}, and a
+   * {@code SAVEPOINT} or {@code RELEASE SAVEPOINT} can ride along with another statement.
    *
    * @since 0.8
    */
@@ -118,11 +120,13 @@ public abstract class IdempotencyDialect {
   }
 
   /**
-   * {@code statement} wrapped so that one round trip takes a savepoint, sets the lock timeout, runs
-   * the statement and restores the timeout; {@code null} (the default) when the dialect does this
-   * step by step, as it must where not {@link #sendsStatementsTogether} ({@link #setLockTimeout}, a
-   * savepoint where {@link #errorAbortsTransaction}, the statement, {@link #restoreLockTimeout}).
-   * The wrapped statement binds the same parameters.
+   * {@code statement} in a form that bounds its wait for another transaction's lock by {@code
+   * timeout} in one round trip, and leaves the session's own lock timeout as it was: several
+   * statements sent together where the driver {@link #sendsStatementsTogether} (savepoint, timeout,
+   * statement, restore), or one statement that carries the timeout for its own duration. {@code
+   * null} (the default) when the dialect does this step by step: {@link #setLockTimeout}, a
+   * savepoint where {@link #errorAbortsTransaction}, the statement, {@link #restoreLockTimeout}.
+   * The bounded form binds the same parameters.
    *
    * @param statement an insert, update or delete with {@code ?} parameters
    * @param timeout how long the statement may wait for another transaction's lock
@@ -133,16 +137,21 @@ public abstract class IdempotencyDialect {
   }
 
   /**
-   * A statement sent together with its savepoint and lock timeout.
+   * A statement with its lock timeout (and, where needed, its savepoint), sent in one round trip.
    *
-   * @param sql the statements, in one string the driver sends in one round trip
+   * @param sql the statement or statements, in one string the driver sends in one round trip
    * @param position the 0-based position of the wrapped statement's result among the results
-   * @param undo run after a failure: back to the savepoint (which also restores the lock timeout),
-   *     then release it, so the caller's transaction is usable again
+   * @param undo run after a failure so that the caller's transaction is usable again and the lock
+   *     timeout is the session's own (back to the savepoint, then release it); {@code null} when a
+   *     failure leaves nothing to undo (a statement that carries its timeout for its own duration,
+   *     on a database where a failed statement does not abort the transaction)
    */
-  public record Pipelined(String sql, int position, String undo) {
+  public record Pipelined(String sql, int position, @Nullable String undo) {
 
-    /** This round trip with {@code statement} (one that answers no rows) sent first. */
+    /**
+     * This round trip with {@code statement} (one that answers no rows) sent first; only where the
+     * driver {@link #sendsStatementsTogether}.
+     */
     public Pipelined after(String statement) {
       return new Pipelined(statement + "; " + sql, position + 1, undo);
     }
@@ -155,6 +164,19 @@ public abstract class IdempotencyDialect {
       }
       return statement.getUpdateCount();
     }
+  }
+
+  /**
+   * Whether a savepoint that served its purpose must be released by a statement of its own. {@code
+   * false} where the database keeps a savepoint until the transaction ends at no cost that matters
+   * and under a name nothing else reuses, so that skipping {@code RELEASE SAVEPOINT} saves a round
+   * trip and changes nothing the transaction can observe: a later rollback to an earlier savepoint
+   * drops it, the commit or rollback ends it.
+   *
+   * @since 0.8
+   */
+  public boolean savepointNeedsRelease() {
+    return true;
   }
 
   /** Whether a statement failed because a lock was not granted in time. */

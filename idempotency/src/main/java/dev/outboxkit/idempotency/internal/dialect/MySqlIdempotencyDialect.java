@@ -9,12 +9,23 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Idempotency keys and the inbox on MySQL and MariaDB (InnoDB), whose SQL here is the same for
- * both.
+ * Idempotency keys and the inbox on MySQL (InnoDB); {@link MariaDbIdempotencyDialect} shares its
+ * tables and statements.
+ *
+ * <p>A bounded statement costs three round trips here: Connector/J sends one statement per round
+ * trip unless the pool's URL allows several ({@code allowMultiQueries}, which a library cannot
+ * count on), and MySQL 8.0 has no per-statement form for {@code innodb_lock_wait_timeout}: no
+ * {@code SET STATEMENT ... FOR}, and the optimizer hint is refused (8.0.31: warning 3637 "Variable
+ * 'innodb_lock_wait_timeout' cannot be set using SET_VAR hint", and the insert waited the session's
+ * timeout). So one {@code SET} keeps the session's timeout in a user variable and sets ours, the
+ * statement runs, and a second {@code SET} restores the session's.
  */
-final class MySqlIdempotencyDialect extends IdempotencyDialect {
+class MySqlIdempotencyDialect extends IdempotencyDialect {
 
-  static final List<String> NAMES = List.of("mysql", "mariadb");
+  static final List<String> NAMES = List.of("mysql");
+
+  /** The user variable that keeps the session's timeout while a bounded statement runs. */
+  private static final String PREVIOUS = "@outboxkit_lock_wait_timeout";
 
   private volatile @Nullable Boolean rollbackOnTimeout;
 
@@ -67,28 +78,47 @@ final class MySqlIdempotencyDialect extends IdempotencyDialect {
     return "DELETE FROM " + table + " WHERE expires_at < ? LIMIT ?";
   }
 
+  /**
+   * Keeps the session's timeout in a user variable and sets ours in one statement (the values of a
+   * {@code SET} are read before any is assigned).
+   *
+   * @return the user variable that holds the session's timeout
+   */
   @Override
   public String setLockTimeout(Connection connection, Duration timeout) throws SQLException {
-    String previous;
     try (PreparedStatement statement =
-        connection.prepareStatement("SELECT @@SESSION.innodb_lock_wait_timeout")) {
-      previous = single(statement);
+        connection.prepareStatement(
+            "SET "
+                + PREVIOUS
+                + " = @@SESSION.innodb_lock_wait_timeout,"
+                + " SESSION innodb_lock_wait_timeout = ?")) {
+      statement.setLong(1, seconds(timeout));
+      statement.execute();
     }
-    setTimeout(connection, Math.max(1, (timeout.toMillis() + 999) / 1000));
-    return previous;
+    return PREVIOUS;
   }
 
   @Override
   public void restoreLockTimeout(Connection connection, String previous) throws SQLException {
-    setTimeout(connection, Long.parseLong(previous));
-  }
-
-  private static void setTimeout(Connection connection, long seconds) throws SQLException {
     try (PreparedStatement statement =
-        connection.prepareStatement("SET SESSION innodb_lock_wait_timeout = ?")) {
-      statement.setLong(1, seconds);
+        connection.prepareStatement("SET SESSION innodb_lock_wait_timeout = " + PREVIOUS)) {
       statement.execute();
     }
+  }
+
+  /** {@code innodb_lock_wait_timeout} counts whole seconds: the timeout rounded up, at least 1. */
+  static long seconds(Duration timeout) {
+    return Math.max(1, (timeout.toMillis() + 999) / 1000);
+  }
+
+  /**
+   * InnoDB keeps a savepoint in a short list until the transaction ends; the drivers name each one
+   * uniquely per connection (Connector/J a UUID, MariaDB Connector/J a counter), so none replaces
+   * another, and the binary log records the savepoint whether it is released or not.
+   */
+  @Override
+  public boolean savepointNeedsRelease() {
+    return false;
   }
 
   @Override
