@@ -95,12 +95,24 @@ public interface ParkedEvents {
   List<ParkedEvent> list(ParkedFilter filter, int limit);
 
   /**
-   * Puts the parked events that match {@code filter} back in the queue, {@code batchSize} per
-   * transaction, each batch with its audit record. Visits the events parked when the call began
-   * once, oldest first; events parked again meanwhile wait for another call.
+   * The most events {@link #replay(ParkedFilter, int, Consumer)} puts back in one transaction,
+   * whatever its batch size: each batch's audit record then lists every event it replayed ({@link
+   * AuditEntry#MAX_LISTED_IDS}), which is how the CDC relay tells a replayed event from one its
+   * writer deleted when it re-reads the event's original insert.
+   *
+   * @since 0.9
+   */
+  int MAX_REPLAY_BATCH = AuditEntry.MAX_LISTED_IDS;
+
+  /**
+   * Puts the parked events that match {@code filter} back in the queue, {@code batchSize} (at most
+   * {@link #MAX_REPLAY_BATCH}) per transaction, each batch with its audit record. Visits the events
+   * parked when the call began once, oldest first; events parked again meanwhile wait for another
+   * call.
    *
    * @param filter which events
-   * @param batchSize events per transaction, 1 to 10,000
+   * @param batchSize events per transaction, 1 to 10,000; above {@link #MAX_REPLAY_BATCH}, {@link
+   *     #MAX_REPLAY_BATCH}
    * @param progress told the running totals after each committed batch, on the calling thread
    * @return the totals
    * @since 0.8

@@ -86,28 +86,42 @@ public final class JdbcAuditTrail implements AuditTrail {
     }
   }
 
+  /** How many of the newest audit records {@link #provesReplayed} reads, at most. */
+  public static final int PROOF_WINDOW = 2_000;
+
   /**
    * Whether a committed replay is recorded that proves {@code id} was replaced by a fresh copy: an
    * {@code OK} {@code REPLAY} record that lists {@code id} one by one and replaced as many events
    * as it lists. A record that replaced fewer (some named events were not parked any more, or never
    * were) proves nothing about any one of them, and a replay of more than {@link
    * dev.outboxkit.relay.AuditEntry#MAX_LISTED_IDS} events in one transaction names only its first
-   * and last. The CDC relay asks this, rarely (an event it decided to park has no row at all), to
-   * tell a replayed event whose copy was published from one whose writer deleted its row; a {@code
-   * false} costs at most a parked duplicate, so the answer errs that way.
+   * and last. Only the newest {@link #PROOF_WINDOW} records are read (a range of the primary key):
+   * the CDC relay asks this whenever an event it decided to park has no row at all, which is every
+   * parked event of writers that delete their rows in the same transaction, on the engine's thread,
+   * and the trail grows for as long as it is kept; a replay that a re-read of the event's insert
+   * follows is recent (the engine's stored position was behind the insert when the copy was
+   * published). It tells a replayed event whose copy was published from one whose writer deleted
+   * its row; a {@code false} costs at most a parked duplicate, so the answer errs that way.
    *
    * @param c a connection (read only)
    */
   public boolean provesReplayed(Connection c, UUID id) throws SQLException {
+    long newest;
+    try (PreparedStatement max = c.prepareStatement("SELECT MAX(id) FROM " + t);
+        ResultSet rs = max.executeQuery()) {
+      rs.next();
+      newest = rs.getLong(1); // 0 when the trail is empty
+    }
     try (PreparedStatement select =
         c.prepareStatement(
             "SELECT target, item_count FROM "
                 + t
-                + " WHERE operation = ? AND outcome = ? AND target LIKE ?")) {
-      select.setString(1, AuditEntry.Operation.REPLAY.name());
-      select.setString(2, AuditEntry.Outcome.OK.name());
+                + " WHERE id > ? AND operation = ? AND outcome = ? AND target LIKE ?")) {
+      select.setLong(1, newest - PROOF_WINDOW);
+      select.setString(2, AuditEntry.Operation.REPLAY.name());
+      select.setString(3, AuditEntry.Outcome.OK.name());
       // A UUID's text has no LIKE wildcard; the target lists it as UUID.toString() wrote it.
-      select.setString(3, "%" + id + "%");
+      select.setString(4, "%" + id + "%");
       try (ResultSet rs = select.executeQuery()) {
         while (rs.next()) {
           List<UUID> listed = AuditText.listedIds(rs.getString("target"));

@@ -239,6 +239,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
       throw new IllegalArgumentException(
           "batchSize must be 1 to " + MAX_BATCH + " but was " + batchSize);
     }
+    // A replay's record lists every event it replayed (see ParkedEvents.MAX_REPLAY_BATCH).
+    int perTransaction =
+        operation == Operation.REPLAY
+            ? Math.min(batchSize, ParkedEvents.MAX_REPLAY_BATCH)
+            : batchSize;
     String what = filter.describe();
     long upTo = jdbc.unchecked("Could not list parked events in " + t, scan::newestSeq);
     BulkResult result = BulkResult.NONE;
@@ -254,7 +259,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
       more = page.more();
       for (ParkedEvent event : page.events()) {
         batch.add(event.id());
-        if (batch.size() == batchSize) {
+        if (batch.size() == perTransaction) {
           result = commit(operation, what, batch, change, result);
           progress.accept(result);
           batch.clear();

@@ -170,10 +170,12 @@ final class ParkedCommands {
       if (dryRun) {
         List<ParkedGroup> groups = events.groups(selected);
         long total = groups.stream().mapToLong(ParkedGroup::count).sum();
-        long batches = (total + batchSize - 1) / batchSize;
+        int perBatch =
+            verb.equals("replay") ? Math.min(batchSize, ParkedEvents.MAX_REPLAY_BATCH) : batchSize;
+        long batches = (total + perBatch - 1) / perBatch;
         out.line(
             "Dry run: would %s %d parked events (%s) in %d batches of at most %d; nothing changed.",
-            verb, total, target, batches, batchSize);
+            verb, total, target, batches, perBatch);
         printGroups(out, groups);
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("dryRun", true);
