@@ -79,9 +79,6 @@ class PgNotificationListenerIntegrationTests {
    * (indefinitely, or until TCP keep-alive, off by default in pgjdbc, gives up after hours).
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "review11 finding 4: fails on 7c37b2a and on 3f69bc4^ (PostgreSQL): ConditionTimeoutException: Condition"
-          + " with Lambda expression ... was not fulfilled within 20 seconds")
   void wakesTheRelayAgainAfterTheConnectionWentSilent() throws Exception {
     int before = wakeUps.get();
     proxy.blackholeExisting();
@@ -103,10 +100,6 @@ class PgNotificationListenerIntegrationTests {
    * ended within 250 ms of stop() and closed the connection.
    */
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "review11 finding 5: fails on 7c37b2a, passes on 3f69bc4^ (PostgreSQL): [listener thread 15 s after"
-          + " stop() on a silent connection: ...PgNotificationListener.stopListening(PgNotificationListener"
-          + ".java:57); ...run(PgNotificationListener.java:90)] Expecting value to be false but was true")
   void endsSoonAfterStopEvenWhenItsConnectionWentSilent() throws Exception {
     proxy.blackholeExisting();
     listener.stop();
