@@ -42,7 +42,10 @@ public interface ParkedEvents {
   long count();
 
   /**
-   * Puts parked events back in the queue. Ids that are not parked are ignored.
+   * Puts parked events back in the queue. Ids that are not parked are ignored. At most {@link
+   * #MAX_REPLAY_BATCH} ids go back per transaction, each batch with its audit record listing them:
+   * a call with more ids that fails part way leaves the batches before the failure replayed (and
+   * audited), as a replay by filter does.
    *
    * @param ids event ids
    * @return how many events were requeued

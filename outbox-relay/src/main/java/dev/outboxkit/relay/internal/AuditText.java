@@ -83,6 +83,18 @@ public final class AuditText {
   }
 
   /**
+   * The target of an operation on ids chosen by {@code what} (a filter's description): {@code
+   * what}, cut if needed, then {@code ": "} and {@link #ids}, so that a long description never
+   * pushes the listed ids out of the {@link #MAX_TARGET} characters kept ({@link #listedIds} reads
+   * them from the end).
+   */
+  public static String withIds(String what, List<UUID> ids) {
+    String listed = ids(ids);
+    int room = Math.max(20, MAX_TARGET - listed.length() - 2);
+    return cleanNonNull(what, room) + ": " + listed;
+  }
+
+  /**
    * The ids that a target written by {@link #ids} lists one by one (after the last {@code ids=}),
    * or an empty list when it lists none that way: more than {@link AuditEntry#MAX_LISTED_IDS} ids
    * (only the first and last are named), a target cut to {@link #MAX_TARGET}, or other text.

@@ -106,18 +106,25 @@ public final class JdbcAuditTrail implements AuditTrail {
    * @param c a connection (read only)
    */
   public boolean provesReplayed(Connection c, UUID id) throws SQLException {
-    long newest;
-    try (PreparedStatement max = c.prepareStatement("SELECT MAX(id) FROM " + t);
-        ResultSet rs = max.executeQuery()) {
-      rs.next();
-      newest = rs.getLong(1); // 0 when the trail is empty
+    // The oldest id of the newest PROOF_WINDOW records: ids have gaps (rolled-back inserts, a
+    // sequence's cache after a crash, auto_increment_increment on multi-primary clusters), so the
+    // window is counted in records, by a walk down the primary key, not as a range of ids.
+    long oldest;
+    try (PreparedStatement window =
+        c.prepareStatement(
+            "SELECT MIN(id) FROM (SELECT id FROM " + t + " ORDER BY id DESC LIMIT ?) newest")) {
+      window.setInt(1, PROOF_WINDOW);
+      try (ResultSet rs = window.executeQuery()) {
+        rs.next();
+        oldest = rs.getLong(1); // 0 when the trail is empty
+      }
     }
     try (PreparedStatement select =
         c.prepareStatement(
             "SELECT target, item_count FROM "
                 + t
-                + " WHERE id > ? AND operation = ? AND outcome = ? AND target LIKE ?")) {
-      select.setLong(1, newest - PROOF_WINDOW);
+                + " WHERE id >= ? AND operation = ? AND outcome = ? AND target LIKE ?")) {
+      select.setLong(1, oldest);
       select.setString(2, AuditEntry.Operation.REPLAY.name());
       select.setString(3, AuditEntry.Outcome.OK.name());
       // A UUID's text has no LIKE wildcard; the target lists it as UUID.toString() wrote it.

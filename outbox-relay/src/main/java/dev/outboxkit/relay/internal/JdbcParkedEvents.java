@@ -137,9 +137,18 @@ public final class JdbcParkedEvents implements ParkedEvents {
   @Override
   public int replay(Collection<UUID> ids) {
     List<UUID> copy = List.copyOf(ids);
-    String target = AuditText.ids(copy);
-    int replayed =
-        audited(Operation.REPLAY, target, c -> new Done(requeue(c, copy), target)).count();
+    int replayed = 0;
+    // At most MAX_REPLAY_BATCH per transaction, so that each record lists every id it replayed
+    // (what the CDC relay's replay proof reads); one transaction when there are none at all.
+    int from = 0;
+    do {
+      List<UUID> batch =
+          copy.subList(from, Math.min(copy.size(), from + ParkedEvents.MAX_REPLAY_BATCH));
+      String target = AuditText.ids(batch);
+      replayed +=
+          audited(Operation.REPLAY, target, c -> new Done(requeue(c, batch), target)).count();
+      from += ParkedEvents.MAX_REPLAY_BATCH;
+    } while (from < copy.size());
     onReplay.run();
     return replayed;
   }
@@ -276,7 +285,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
   private BulkResult commit(
       Operation operation, String what, List<UUID> batch, Change change, BulkResult before) {
     List<UUID> ids = List.copyOf(batch);
-    String target = ids.isEmpty() ? what + ": none matched" : what + ": " + AuditText.ids(ids);
+    String target = ids.isEmpty() ? what + ": none matched" : AuditText.withIds(what, ids);
     int changed = audited(operation, target, c -> new Done(change.apply(c, ids), target)).count();
     return new BulkResult(
         before.batches() + 1, before.matched() + ids.size(), before.changed() + changed);
@@ -308,7 +317,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
             c -> {
               List<UUID> ids = createdBefore(c, cutoff, limit);
               int purged = byId(c, "DELETE FROM " + t + " WHERE status = 'DEAD' AND id = ?", ids);
-              return new Done(purged, filter + ": " + AuditText.ids(ids));
+              return new Done(purged, AuditText.withIds(filter, ids));
             })
         .count();
   }

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -15,10 +16,23 @@ import org.slf4j.LoggerFactory;
  * thread on every notification. The shipped trigger notifies once per inserting statement, and
  * PostgreSQL delivers it at commit, so a wake-up always finds the new rows visible. A lost
  * connection is re-established after a second; meanwhile the relay simply polls.
+ *
+ * <p>A network path can also go silent without an error (a NAT or firewall that dropped the idle
+ * flow, a failover behind a virtual address): the socket stays open and no notification ever
+ * arrives. So every statement of the listener runs under a network timeout, and after {@link
+ * #PROBE_AFTER_IDLE_MILLIS} without a notification it sends a {@code SELECT 1}: on a silent path
+ * that times out, the connection is given up and a new one listens (waking the relay once, for
+ * whatever was notified meanwhile). The same timeout bounds the {@code UNLISTEN} at stop.
  */
 final class PgNotificationListener implements Runnable {
 
   private static final Logger log = LoggerFactory.getLogger(PgNotificationListener.class);
+
+  /** Idle time after which the listener checks that its connection still answers. */
+  static final long PROBE_AFTER_IDLE_MILLIS = 5_000;
+
+  /** How long any statement of the listener may wait for the server before it gives up. */
+  static final int NETWORK_TIMEOUT_MILLIS = 5_000;
 
   private final DataSource dataSource;
   private final String channel;
@@ -51,11 +65,11 @@ final class PgNotificationListener implements Runnable {
    * trigger, and nobody would read them. A connection on which that fails is aborted, so that a
    * pool discards it instead of handing it out again.
    */
-  private void stopListening(Connection c) {
+  private void stopListening(Connection c, int savedNetworkTimeout) {
     try (Statement statement = c.createStatement()) {
-      statement.setQueryTimeout(5);
       statement.execute("UNLISTEN \"" + channel + "\"");
       c.unwrap(PGConnection.class).getNotifications();
+      c.setNetworkTimeout(Runnable::run, savedNetworkTimeout);
     } catch (SQLException e) {
       log.debug(
           "UNLISTEN on channel {} failed; the connection is discarded: {}", channel, e.toString());
@@ -72,6 +86,8 @@ final class PgNotificationListener implements Runnable {
     boolean warned = false;
     while (!stopped) {
       try (Connection c = dataSource.getConnection()) {
+        int savedNetworkTimeout = c.getNetworkTimeout();
+        c.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
         c.setAutoCommit(true);
         try {
           try (Statement statement = c.createStatement()) {
@@ -80,14 +96,22 @@ final class PgNotificationListener implements Runnable {
           PGConnection pg = c.unwrap(PGConnection.class);
           warned = false;
           onNotify.run();
+          long lastHeard = System.nanoTime();
           while (!stopped) {
             PGNotification[] notifications = pg.getNotifications(250);
             if (notifications != null && notifications.length > 0) {
               onNotify.run();
+              lastHeard = System.nanoTime();
+            } else if (System.nanoTime() - lastHeard
+                >= TimeUnit.MILLISECONDS.toNanos(PROBE_AFTER_IDLE_MILLIS)) {
+              try (Statement probe = c.createStatement()) {
+                probe.execute("SELECT 1");
+              }
+              lastHeard = System.nanoTime();
             }
           }
         } finally {
-          stopListening(c);
+          stopListening(c, savedNetworkTimeout);
         }
       } catch (SQLException e) {
         if (!warned) {
