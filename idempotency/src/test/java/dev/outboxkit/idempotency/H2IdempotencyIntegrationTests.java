@@ -16,4 +16,9 @@ class H2IdempotencyIntegrationTests extends IdempotencyContractTests {
   int roundTripsOfAnExecutedCall() {
     return 7;
   }
+
+  @Override
+  String lockTimeoutQuery() {
+    return "SELECT LOCK_TIMEOUT()";
+  }
 }

@@ -45,6 +45,12 @@ abstract class IdempotencyContractTests {
    */
   abstract int roundTripsOfAnExecutedCall();
 
+  /**
+   * A query whose single value is the session's current lock wait timeout, which an executed call
+   * sets for its claim and must put back afterwards.
+   */
+  abstract String lockTimeoutQuery();
+
   record Receipt(String paymentId, long amountMinor) {}
 
   private OutboxDialect dialect;
@@ -714,14 +720,6 @@ abstract class IdempotencyContractTests {
               IdempotencyKey.of("client-1", "k-9"), "fp", Receipt.class, () -> charge(c, "k-9", 1));
           assertThat(single(c, query)).isEqualTo(before);
         });
-  }
-
-  private String lockTimeoutQuery() {
-    return switch (dialect.name()) {
-      case "postgresql" -> "SHOW lock_timeout";
-      case "h2" -> "SELECT LOCK_TIMEOUT()";
-      default -> "SELECT @@SESSION.innodb_lock_wait_timeout";
-    };
   }
 
   /**

@@ -20,6 +20,11 @@ class MariaDbIdempotencyIntegrationTests extends IdempotencyContractTests {
     return 3;
   }
 
+  @Override
+  String lockTimeoutQuery() {
+    return "SELECT @@SESSION.innodb_lock_wait_timeout";
+  }
+
   /** Server-side prepared statements: the bounded claim must be preparable as well. */
   @Test
   void claimsWaitsAndReplaysWithServerSidePreparedStatements() throws Exception {

@@ -16,4 +16,9 @@ class PostgresIdempotencyIntegrationTests extends IdempotencyContractTests {
   int roundTripsOfAnExecutedCall() {
     return 2;
   }
+
+  @Override
+  String lockTimeoutQuery() {
+    return "SHOW lock_timeout";
+  }
 }
