@@ -97,14 +97,19 @@ final class CdcRowStore {
                     c.prepareStatement(
                         "UPDATE "
                             + t
-                            + " SET status = 'DEAD', attempts = ?, last_error = ?"
+                            + " SET status = 'DEAD',"
+                            + " attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END,"
+                            + " last_error = ?"
                             + " WHERE id = ? AND seq = ? AND status = 'PENDING'")) {
+                  // Never lower the count: a park that arrives late (its engine deposed while the
+                  // send was in flight) may find more attempts recorded by the new owner.
                   update.setInt(1, attempts);
-                  update.setString(2, message);
-                  dialect.setUuid(update, 3, e.id());
+                  update.setInt(2, attempts);
+                  update.setString(3, message);
+                  dialect.setUuid(update, 4, e.id());
                   // By seq too: a replay keeps the id and takes a new seq, and a decision about the
                   // old row (an engine re-reading its insert) must not park the replayed copy.
-                  update.setLong(4, pending.seq());
+                  update.setLong(5, pending.seq());
                   if (update.executeUpdate() > 0) {
                     return Parked.NOW;
                   }

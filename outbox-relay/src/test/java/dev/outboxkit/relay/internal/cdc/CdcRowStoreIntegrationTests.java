@@ -264,6 +264,32 @@ class CdcRowStoreIntegrationTests {
   }
 
   /**
+   * The same for a park: an engine deposed while its send was in flight parks the event late, after
+   * the new owner counted on from the row and recorded more attempts. {@code park} wrote its own
+   * count outright and lowered the recorded one (cosmetic: the event is parked either way, but the
+   * parked row then understates how often it was tried). The row is parked with the late error and
+   * keeps the higher count.
+   */
+  @Test
+  void aLateParkNeverLowersTheAttemptsAnotherInstanceRecorded() throws Exception {
+    OutboxEvent event = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    long seq = seqOf(event);
+    java.time.Instant later = java.time.Instant.now().plusSeconds(60);
+    // The new owner read 2 attempts from the row and failed three more times.
+    store.recordRetries(
+        List.of(
+            new dev.outboxkit.relay.internal.delivery.DeliveryOutcome.Failure(
+                new PendingEvent(seq, event, 4, null), 5, later, "the new owner's failure")));
+
+    // The deposed engine's last send, its third attempt, fails late and it parks the event.
+    store.park(new PendingEvent(seq, event, 2, null), "the late failure", 3);
+
+    assertThat(statuses()).containsExactly("DEAD");
+    assertThat(attempts(seq)).as("the attempts recorded on E's parked row").isEqualTo(5);
+    assertThat(lastError(seq)).isEqualTo("the late failure");
+  }
+
+  /**
    * Issue 20, finding 1: a DataSource user refused {@code DELETE} (the shipped CDC role before it
    * was split) left every published row in the table, logged at DEBUG only, so nobody saw the table
    * grow. The refusal is now a WARN naming the privilege and counted in {@code
