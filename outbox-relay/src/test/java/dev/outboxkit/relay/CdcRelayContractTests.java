@@ -23,6 +23,7 @@ import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -585,6 +586,53 @@ abstract class CdcRelayContractTests {
       assertThat(records.stream().map(r -> text(r.key())).toList())
           .containsExactlyInAnyOrder("old", "gone");
     }
+  }
+
+  /**
+   * The CDC lease is measured as polling's leases are: both instances time their lease heartbeats
+   * (the active one's renewals, the standby's attempts to take the lease), the active one's
+   * heartbeat age stays within the lease ttl, and the standby, with nothing to renew, reports no
+   * age (NaN) rather than one that grows for ever.
+   */
+  @Test
+  void theActiveRelayReportsItsLeaseHeartbeatAgeAndTheStandbyNone() {
+    SimpleMeterRegistry activeMeters = new SimpleMeterRegistry();
+    SimpleMeterRegistry standbyMeters = new SimpleMeterRegistry();
+    OutboxRelay active = relay(c -> c, b -> b.meterRegistry(activeMeters));
+    active.start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> active.status().active());
+    OutboxRelay standby = relay(c -> c, b -> b.meterRegistry(standbyMeters));
+    standby.start();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                leaseHeartbeats(standbyMeters, "succeeded") >= 3
+                    && leaseHeartbeats(activeMeters, "succeeded") >= 3);
+
+    assertThat(standby.status().active()).isFalse();
+    assertThat(leaseHeartbeatAge(activeMeters))
+        .as("the active instance's heartbeat age (ttl 2 s, heartbeats every 250 ms)")
+        .isBetween(0.0, 2.0);
+    assertThat(leaseHeartbeats(activeMeters, "failed")).isZero();
+    assertThat(leaseHeartbeatAge(standbyMeters)).as("the standby's heartbeat age").isNaN();
+  }
+
+  private static long leaseHeartbeats(MeterRegistry registry, String outcome) {
+    return registry
+        .get("outbox.relay.lease.heartbeats")
+        .tag("table", "outbox_event")
+        .tag("outcome", outcome)
+        .timer()
+        .count();
+  }
+
+  private static double leaseHeartbeatAge(MeterRegistry registry) {
+    return registry
+        .get("outbox.relay.lease.heartbeat.age")
+        .tag("table", "outbox_event")
+        .gauge()
+        .value();
   }
 
   @Test

@@ -264,11 +264,12 @@ public final class RelayMetrics {
   }
 
   /**
-   * Registers the polling relay's lease heartbeat meters: {@code outbox.relay.lease.heartbeats}, a
-   * timer of each heartbeat's duration with tag {@code outcome} ({@code succeeded} or {@code
-   * failed}), and {@code outbox.relay.lease.heartbeat.age}, the seconds since the last heartbeat
-   * that renewed the leases began (NaN before the first). Heartbeats run at a fixed rate, so an age
-   * well above the heartbeat interval means late or failing heartbeats, before the leases lapse.
+   * Registers the lease heartbeat meters: {@code outbox.relay.lease.heartbeats}, a timer of each
+   * heartbeat's duration with tag {@code outcome} ({@code succeeded} or {@code failed}), and {@code
+   * outbox.relay.lease.heartbeat.age}, the seconds since the last heartbeat that renewed the leases
+   * began (NaN before the first, and in CDC while this instance holds no lease). Heartbeats run at
+   * a fixed rate, so an age well above the heartbeat interval means late or failing heartbeats,
+   * before the leases lapse.
    */
   public void leaseHeartbeats() {
     Tags tags = Tags.of("table", table);
@@ -279,7 +280,7 @@ public final class RelayMetrics {
             .tags(tags)
             .description(
                 "Seconds since the last lease heartbeat that renewed this instance's leases began;"
-                    + " NaN before the first")
+                    + " NaN before the first (CDC: while this instance holds no lease)")
             .baseUnit("seconds")
             .register(registry));
   }
@@ -287,7 +288,9 @@ public final class RelayMetrics {
   private Timer heartbeatTimer(Tags tags) {
     return Timer.builder("outbox.relay.lease.heartbeats")
         .tags(tags)
-        .description("Duration of each lease heartbeat (renew, read the leases, rebalance)")
+        .description(
+            "Duration of each lease heartbeat (polling: renew, read the leases, rebalance;"
+                + " CDC: renew the engine's lease, or try to take it)")
         .register(registry);
   }
 
@@ -311,6 +314,15 @@ public final class RelayMetrics {
   public void leasesRenewed(long startNanos) {
     lastRenewalNanos.set(startNanos);
     renewedOnce = true;
+  }
+
+  /**
+   * This instance holds no lease (a CDC standby, or a CDC lease released or lost to another
+   * instance): the heartbeat age is NaN until a heartbeat takes or renews one, so an instance with
+   * nothing to renew never reads as late.
+   */
+  public void noLeaseHeld() {
+    renewedOnce = false;
   }
 
   /** Removes this relay's meters, so a new relay on the same registry starts afresh. */

@@ -4,6 +4,7 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.LeaseStore;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.SessionLock;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,6 +33,12 @@ import org.slf4j.LoggerFactory;
  * what the holder reports of itself (its state and its circuit breaker's), and releasing it with
  * why it was given up, for operators who read the table from another process (the CLI's {@code
  * status}); nothing here reads them back.
+ *
+ * <p>Each take attempt and renewal is a lease heartbeat in {@link RelayMetrics} (timed by outcome:
+ * a renewal that finds the lease taken over failed), and the heartbeat age runs from the last take
+ * or renewal while this instance holds the lease. A renewal that fails with an error leaves the age
+ * growing, also after the lease is dropped for it, until a heartbeat finds out who holds the lease:
+ * a standby that sees another holder, a release and a lost lease read NaN (nothing to renew).
  */
 final class CdcLease {
 
@@ -46,6 +53,7 @@ final class CdcLease {
   private final Duration ttl;
   private final Duration heartbeat;
   private final @Nullable SessionLock sessionLock;
+  private final RelayMetrics metrics;
   private volatile long epoch = -1;
   private volatile long validUntilNanos;
   private volatile long renewedAtNanos;
@@ -65,7 +73,8 @@ final class CdcLease {
       String owner,
       Duration ttl,
       Duration heartbeat,
-      @Nullable SessionLock sessionLock) {
+      @Nullable SessionLock sessionLock,
+      RelayMetrics metrics) {
     this.jdbc = jdbc;
     this.dialect = dialect;
     this.t = table.qualifiedName();
@@ -75,6 +84,7 @@ final class CdcLease {
     this.ttl = ttl;
     this.heartbeat = heartbeat;
     this.sessionLock = sessionLock;
+    this.metrics = metrics;
   }
 
   /**
@@ -132,6 +142,23 @@ final class CdcLease {
    */
   boolean tryAcquire() throws SQLException {
     long started = System.nanoTime();
+    boolean taken;
+    try {
+      taken = take(started);
+    } catch (SQLException | RuntimeException e) {
+      metrics.heartbeat(started, false);
+      throw e;
+    }
+    metrics.heartbeat(started, true);
+    if (taken) {
+      metrics.leasesRenewed(started);
+    } else {
+      metrics.noLeaseHeld();
+    }
+    return taken;
+  }
+
+  private boolean take(long started) throws SQLException {
     LeaseStore.Reported state = reported.get();
     return jdbc.autoCommit(
         c -> {
@@ -205,33 +232,42 @@ final class CdcLease {
       return false;
     }
     LeaseStore.Reported state = reported.get();
-    boolean renewed =
-        jdbc.autoCommit(
-            c -> {
-              try (PreparedStatement s =
-                  c.prepareStatement(
-                      "UPDATE "
-                          + t
-                          + " SET expires_at = ?, session_lock_owner = ?, heartbeat_at = ?,"
-                          + " relay_state = ?, circuit_state = ?"
-                          + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
-                Instant now = LeaseStore.databaseNow(c, dialect);
-                dialect.setInstant(s, 1, now.plus(ttl));
-                s.setString(2, locked ? owner : null);
-                dialect.setInstant(s, 3, now);
-                s.setString(4, state.relayState());
-                s.setString(5, state.circuitState());
-                s.setString(6, name);
-                s.setString(7, owner);
-                s.setLong(8, held);
-                return s.executeUpdate() == 1;
-              }
-            });
+    boolean renewed;
+    try {
+      renewed =
+          jdbc.autoCommit(
+              c -> {
+                try (PreparedStatement s =
+                    c.prepareStatement(
+                        "UPDATE "
+                            + t
+                            + " SET expires_at = ?, session_lock_owner = ?, heartbeat_at = ?,"
+                            + " relay_state = ?, circuit_state = ?"
+                            + " WHERE name = ? AND owner_id = ? AND epoch = ?")) {
+                  Instant now = LeaseStore.databaseNow(c, dialect);
+                  dialect.setInstant(s, 1, now.plus(ttl));
+                  s.setString(2, locked ? owner : null);
+                  dialect.setInstant(s, 3, now);
+                  s.setString(4, state.relayState());
+                  s.setString(5, state.circuitState());
+                  s.setString(6, name);
+                  s.setString(7, owner);
+                  s.setLong(8, held);
+                  return s.executeUpdate() == 1;
+                }
+              });
+    } catch (SQLException | RuntimeException e) {
+      metrics.heartbeat(started, false);
+      throw e;
+    }
+    metrics.heartbeat(started, renewed);
     if (renewed) {
       validUntilNanos = started + ttl.toNanos();
       renewedAtNanos = started;
+      metrics.leasesRenewed(started);
     } else {
       epoch = -1;
+      metrics.noLeaseHeld();
     }
     return renewed;
   }
@@ -244,6 +280,7 @@ final class CdcLease {
   void release() {
     long held = epoch;
     epoch = -1;
+    metrics.noLeaseHeld();
     if (held < 0) {
       return;
     }

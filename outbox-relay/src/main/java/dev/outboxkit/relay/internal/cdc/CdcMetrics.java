@@ -102,6 +102,7 @@ final class CdcMetrics implements AutoCloseable {
   static CdcMetrics register(RelaySettings settings, CdcOptions options, OutboxDialect dialect) {
     RelayMetrics relay = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     try {
+      relay.leaseHeartbeats();
       return new CdcMetrics(
           settings, options, dialect, relay, ChangeLogSource.of(dialect).replicationSlot());
     } catch (RuntimeException e) {

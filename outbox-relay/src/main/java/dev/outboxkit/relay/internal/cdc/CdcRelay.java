@@ -173,7 +173,8 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
             settings.heartbeatInterval(),
             settings.sessionLocks()
                 ? SessionLock.of(settings.sessionDataSource(), dialect, owner)
-                : null);
+                : null,
+            metrics.relay());
     lease.report(this::reported, this::releasedAs);
     this.lease = lease;
     CdcBatchHandler batches =

@@ -11,6 +11,7 @@ import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
@@ -20,6 +21,7 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,7 +73,8 @@ class CdcBatchHandlerIntegrationTests {
             "owner-a",
             settings.leaseTtl(),
             settings.heartbeatInterval(),
-            null);
+            null,
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
     assertThat(lease.tryAcquire()).isTrue();
     metrics = CdcMetrics.register(settings, options, dialect);
     BatchSender publisher =

@@ -11,6 +11,7 @@ import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
@@ -18,6 +19,7 @@ import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -71,7 +73,8 @@ class CdcEngineStartFailureIntegrationTests {
             "owner-a",
             settings.leaseTtl(),
             settings.heartbeatInterval(),
-            null);
+            null,
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
     metrics = CdcMetrics.register(settings, options, dialect);
     BatchSender publisher = new NoSends();
     CdcBatchHandler handler =

@@ -9,10 +9,12 @@ import dev.outboxkit.relay.cdc.CdcOptions;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxStats;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
@@ -78,7 +80,8 @@ class CdcOwnLeaseStallIntegrationTests {
             SessionLock.ownerName(settings.instanceId()),
             settings.leaseTtl(),
             settings.heartbeatInterval(),
-            null);
+            null,
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
     assertThat(lease.tryAcquire()).isTrue();
     CdcMetrics metrics = CdcMetrics.register(settings, options, dialect);
     OutboxStats stats = new OutboxStats(dialect, settings.table());

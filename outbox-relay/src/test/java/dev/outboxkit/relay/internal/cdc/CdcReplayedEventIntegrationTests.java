@@ -15,6 +15,7 @@ import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.JdbcParkedEvents;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
@@ -25,6 +26,7 @@ import dev.outboxkit.test.TestDatabaseExtension;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -128,7 +130,8 @@ class CdcReplayedEventIntegrationTests {
             "owner-a",
             settings.leaseTtl(),
             settings.heartbeatInterval(),
-            null);
+            null,
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
     assertThat(lease.tryAcquire()).isTrue();
     metrics = CdcMetrics.register(settings, options, dialect);
     rowStore =

@@ -1,6 +1,7 @@
 package dev.outboxkit.relay.internal.cdc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
@@ -11,9 +12,12 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.cdc.CdcSchema;
 import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.SessionLock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -38,6 +42,12 @@ class PostgresCdcLeaseIntegrationTests {
   }
 
   private CdcLease lease(OutboxTable state, String owner, @Nullable SessionLock sessionLock) {
+    return lease(
+        state, owner, sessionLock, new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
+  }
+
+  private CdcLease lease(
+      OutboxTable state, String owner, @Nullable SessionLock sessionLock, RelayMetrics metrics) {
     return new CdcLease(
         new Jdbc(db.dataSource()),
         OutboxDialect.postgresql(),
@@ -46,7 +56,8 @@ class PostgresCdcLeaseIntegrationTests {
         owner,
         TTL,
         Duration.ofMillis(250),
-        sessionLock);
+        sessionLock,
+        metrics);
   }
 
   private void execute(String sql) throws SQLException {
@@ -54,6 +65,89 @@ class PostgresCdcLeaseIntegrationTests {
         Statement s = c.createStatement()) {
       s.execute(sql);
     }
+  }
+
+  /**
+   * The CDC lease's heartbeats are measured as polling's are: each take attempt and renewal timed
+   * by outcome, and the age of the last take or renewal while this instance holds the lease. The
+   * age grows while renewals fail (also after the holder dropped the lease for it), starts again at
+   * the next renewal, and is NaN where there is nothing to renew: a standby that sees another
+   * holder, a lease lost to another instance, a released one.
+   */
+  @Test
+  void heartbeatsAreTimedByOutcomeAndTheAgeRunsFromTheLastRenewalWhileTheLeaseIsHeld()
+      throws Exception {
+    String name = "lease_beat_" + System.nanoTime() % 100_000;
+    OutboxTable state = OutboxTable.of(name);
+    try (Connection c = db.dataSource().getConnection()) {
+      CdcSchema.create(c, OutboxDialect.postgresql(), state);
+    }
+    MeterRegistry holderMeters = new SimpleMeterRegistry();
+    RelayMetrics holderMetrics = new RelayMetrics(holderMeters, "outbox_event");
+    holderMetrics.leaseHeartbeats();
+    MeterRegistry standbyMeters = new SimpleMeterRegistry();
+    RelayMetrics standbyMetrics = new RelayMetrics(standbyMeters, "outbox_event");
+    standbyMetrics.leaseHeartbeats();
+    CdcLease holder = lease(state, "beat-a", null, holderMetrics);
+    CdcLease standby = lease(state, "beat-b", null, standbyMetrics);
+    assertThat(age(holderMeters)).as("before the first heartbeat").isNaN();
+
+    assertThat(holder.tryAcquire()).isTrue();
+    assertThat(standby.tryAcquire()).isFalse();
+
+    assertThat(heartbeats(holderMeters, "succeeded")).isEqualTo(1);
+    double afterTake = age(holderMeters);
+    assertThat(afterTake).isBetween(0.0, 1.0);
+    assertThat(heartbeats(standbyMeters, "succeeded")).as("the standby's check").isEqualTo(1);
+    assertThat(age(standbyMeters)).as("a standby has nothing to renew").isNaN();
+
+    execute("ALTER TABLE " + name + " RENAME TO " + name + "_away");
+    try {
+      Thread.sleep(50);
+      assertThatThrownBy(holder::renew).isInstanceOf(SQLException.class);
+      assertThat(heartbeats(holderMeters, "failed")).isEqualTo(1);
+      assertThat(age(holderMeters)).as("no renewal since").isGreaterThan(afterTake + 0.04);
+      holder.drop();
+      assertThatThrownBy(holder::tryAcquire).isInstanceOf(SQLException.class);
+      assertThat(heartbeats(holderMeters, "failed")).isEqualTo(2);
+      assertThat(age(holderMeters)).as("dropped for failing renewals").isGreaterThan(0.04);
+    } finally {
+      execute("ALTER TABLE " + name + "_away RENAME TO " + name);
+    }
+
+    // Its own row, dropped here but not expired yet (made to last, so a slow run cannot expire it).
+    execute("UPDATE " + name + " SET expires_at = now() + interval '1 hour'");
+    assertThat(holder.tryAcquire()).as("its own dropped lease, until it expires").isFalse();
+    assertThat(age(holderMeters)).as("a lease dropped, held by nobody here").isNaN();
+
+    execute("UPDATE " + name + " SET expires_at = NULL");
+    assertThat(holder.tryAcquire()).isTrue();
+    assertThat(age(holderMeters)).isBetween(0.0, 1.0);
+    assertThat(holder.renew()).isTrue();
+    assertThat(heartbeats(holderMeters, "succeeded")).isEqualTo(4);
+
+    execute("UPDATE " + name + " SET owner_id = 'beat-b', epoch = epoch + 1");
+    assertThat(holder.renew()).as("taken over meanwhile").isFalse();
+    assertThat(heartbeats(holderMeters, "failed")).as("a renewal that lost the lease").isEqualTo(3);
+    assertThat(age(holderMeters)).as("a lost lease").isNaN();
+
+    execute("UPDATE " + name + " SET owner_id = NULL, expires_at = NULL");
+    assertThat(holder.tryAcquire()).isTrue();
+    holder.release();
+    assertThat(age(holderMeters)).as("a released lease").isNaN();
+  }
+
+  private static long heartbeats(MeterRegistry registry, String outcome) {
+    return registry
+        .get("outbox.relay.lease.heartbeats")
+        .tag("table", "outbox_event")
+        .tag("outcome", outcome)
+        .timer()
+        .count();
+  }
+
+  private static double age(MeterRegistry registry) {
+    return registry.get("outbox.relay.lease.heartbeat.age").gauge().value();
   }
 
   /**
