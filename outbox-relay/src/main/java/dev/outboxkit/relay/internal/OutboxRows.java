@@ -477,6 +477,7 @@ public final class OutboxRows {
     long upto = 0;
     long highest = ReadFloor.NONE;
     String snapshot = null;
+    String server = null;
     Long lowest = null;
     boolean finished = false;
     try (PreparedStatement statement = c.prepareStatement(statementAndBinds.sql())) {
@@ -488,6 +489,7 @@ public final class OutboxRows {
             long low = rs.getLong("low");
             lowest = rs.wasNull() ? null : low;
             finished = rs.getBoolean("done");
+            server = rs.getString("server");
           }
           long seq = rs.getLong("seq");
           if (rs.wasNull()) {
@@ -506,8 +508,13 @@ public final class OutboxRows {
         }
       }
     }
-    if (snapshot == null) {
+    if (snapshot == null || server == null) {
       throw new IllegalStateException("The floored read returned no snapshot row");
+    }
+    if (!floor.sameServer(server) && from != ReadFloor.NONE) {
+      // Another server than the floor's: its rows below the floor are unknown. Again, from the
+      // head.
+      return fetchFromFloor(c, partitions, perPartition, excluded, inFlight, maxBytes, floor);
     }
     floor.advance(snapshot, lowest, finished, highest);
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));

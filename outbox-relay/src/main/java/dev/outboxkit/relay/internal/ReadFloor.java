@@ -27,8 +27,10 @@ import org.jspecify.annotations.Nullable;
  * newer one would wait for newer transactions, and under a steady write load never be finished).
  * The floor is dropped (the read starts at the head again) when the read's partitions or the
  * relay's leases change, on any failure of a read, when the read takes the other path (a position
- * past held keys), and when the switch says the trigger is gone. Confined to one publishing thread;
- * only the switch is shared.
+ * past held keys), when the switch says the trigger is gone, and when a read finds itself on
+ * another server than the floor's (its start time changed: a failover or restart behind a pool that
+ * reconnects without an error); that read is then made again from the head. Confined to one
+ * publishing thread; only the switch is shared.
  */
 public final class ReadFloor {
 
@@ -43,6 +45,7 @@ public final class ReadFloor {
   private long floor = NONE;
   private long candidateSeq;
   private @Nullable List<String> candidateXids;
+  private @Nullable String server;
 
   /**
    * @param enabled whether the database's catalog allows a floor now (the trigger of version 12
@@ -90,6 +93,23 @@ public final class ReadFloor {
       reset();
       scope = leaseChanges;
     }
+  }
+
+  /**
+   * Whether the read ran on the server the floor was proved on ({@code server}: its start time). A
+   * pool may hand out a connection to another server without any error reaching the relay (a
+   * promoted standby after a failover, a restart): that server may lack commits the floor counted
+   * and hand out the same {@code seq} values and transaction ids again, so the floor and the
+   * candidate are dropped, and the read that used them must be made again from the head.
+   */
+  boolean sameServer(String server) {
+    String known = this.server;
+    this.server = server;
+    if (known == null || known.equals(server)) {
+      return true;
+    }
+    reset();
+    return false;
   }
 
   /** The transaction ids the candidate waits for: bound into the read, empty without one. */

@@ -69,6 +69,23 @@ class ReadFloorTests {
     assertThat(floor.waitingFor()).isEmpty();
   }
 
+  /** A failover or restart behind a pool: the floor and its candidate were proved elsewhere. */
+  @Test
+  void anotherServerDropsTheFloor() {
+    ReadFloor floor = new ReadFloor(() -> true);
+    floor.floorFor(ALL);
+    assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
+    floor.advance("1:1:", null, true, 10);
+    floor.advance("1:1:", null, true, 20);
+    assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
+    assertThat(floor.floorFor(ALL)).isEqualTo(11);
+
+    assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isFalse();
+    assertThat(floor.floorFor(ALL)).isEqualTo(ReadFloor.NONE);
+    assertThat(floor.waitingFor()).isEmpty();
+    assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isTrue();
+  }
+
   @Test
   void theSwitchAndTheSharedOffFloor() {
     assertThat(new ReadFloor(() -> false).enabled()).isFalse();

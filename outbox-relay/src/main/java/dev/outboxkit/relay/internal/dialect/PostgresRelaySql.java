@@ -327,8 +327,8 @@ final class PostgresRelaySql extends RelaySql {
    */
   @Override
   public String flooredSeqOrderRead(String table, String columns, String rowBytes, String where) {
-    return "SELECT f.snap, f.low, f.done, b.* FROM (SELECT CAST(pg_current_snapshot() AS text) AS"
-        + " snap, (SELECT min(seq) FROM "
+    return "SELECT f.snap, f.low, f.done, f.server, b.* FROM (SELECT CAST(pg_current_snapshot() AS"
+        + " text) AS snap, CAST(pg_postmaster_start_time() AS text) AS server, (SELECT min(seq) FROM "
         + table
         + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) AS low, (SELECT"
         + " COALESCE(bool_and(pg_visible_in_snapshot(CAST(x AS xid8), pg_current_snapshot())),"
