@@ -139,6 +139,64 @@ class PostgresReadFloorRelayIntegrationTests {
   }
 
   /**
+   * The trigger disabled while the relay runs: the housekeeping's next check turns the floor off,
+   * and a transaction whose insert took its {@code seq} long before its transaction id (a row
+   * trigger sleeps between the two; without the statement trigger nothing gives it an id earlier)
+   * is still delivered, although rows above it were delivered while it was open.
+   */
+  @Test
+  void aTriggerDisabledAtRunTimeTurnsTheFloorOff() throws Exception {
+    execute(
+        "CREATE OR REPLACE FUNCTION floor_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$"
+            + " BEGIN IF NEW.aggregateid = 'slow' THEN PERFORM pg_sleep(1.5); END IF;"
+            + " RETURN NEW; END $$");
+    execute(
+        "CREATE TRIGGER floor_test_slow BEFORE INSERT ON outbox_event FOR EACH ROW"
+            + " EXECUTE FUNCTION floor_test_slow()");
+    try {
+      relay(b -> b).start();
+      try (KafkaReader reader = reader(topic)) {
+        for (int n = 0; n < 5; n++) {
+          int value = n;
+          tx.execute(c -> outbox.append(OutboxMessage.of(topic, "fast", "Fast", value + "")));
+        }
+        reader.readUntil(r -> Ordering.of(r).distinct() >= 5, Duration.ofSeconds(30));
+        execute("ALTER TABLE outbox_event DISABLE TRIGGER outbox_event_assign_xid");
+        Thread.sleep(1_000); // a few housekeeping rounds (every 200 ms here)
+        CompletableFuture<Void> slow =
+            CompletableFuture.runAsync(
+                () -> tx.execute(c -> outbox.append(OutboxMessage.of(topic, "slow", "Slow", "0"))));
+        Thread.sleep(300);
+        for (int n = 5; n < 15; n++) {
+          int value = n;
+          tx.execute(c -> outbox.append(OutboxMessage.of(topic, "fast", "Fast", value + "")));
+          Thread.sleep(50);
+        }
+        slow.get(30, TimeUnit.SECONDS);
+        for (int n = 15; n < 20; n++) {
+          int value = n;
+          tx.execute(c -> outbox.append(OutboxMessage.of(topic, "fast", "Fast", value + "")));
+        }
+        List<ConsumerRecord<byte[], byte[]>> records =
+            reader.readUntil(r -> Ordering.of(r).distinct() >= 21, Duration.ofSeconds(15));
+        assertThat(records.stream().map(r -> text(r.key())).toList())
+            .as("the slow insert, committed after later rows were delivered")
+            .contains("slow");
+      }
+    } finally {
+      execute("DROP TRIGGER floor_test_slow ON outbox_event");
+      execute("ALTER TABLE outbox_event ENABLE ALWAYS TRIGGER outbox_event_assign_xid");
+    }
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /**
    * Key "held"'s first event fails (its topic does not exist yet) and waits for a retry, below rows
    * of other keys that are delivered meanwhile; the floor must not pass it. Once the topic exists
    * the retry succeeds, and the key's events arrive in order.

@@ -103,6 +103,7 @@ final class PollingHousekeeping {
   }
 
   void measure() {
+    checks.run(); // first: a failure of the measurements below must not skip it
     String waiting;
     try {
       OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));
@@ -124,7 +125,6 @@ final class PollingHousekeeping {
     }
     stall.observe(publishing.getAsBoolean() ? waiting : null, 31 * metrics.progress() + oldestMark);
     parked.measureIfDue(jdbc);
-    checks.run();
   }
 
   private void purgePublished() {
