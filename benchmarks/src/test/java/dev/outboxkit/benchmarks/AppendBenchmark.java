@@ -60,7 +60,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * OutboxTransactionListener}, where {@code append} is deferred to the commit as the starter does by
  * default; {@code spring-immediate}: the same without deferring). The contender {@code
  * append-immediate} appends one by one without deferring, in the same transactions: with {@code
- * spring}, {@code append} against {@code append-immediate} is deferring's gain in one run.
+ * spring}, {@code append} against {@code append-immediate} is deferring's gain in one run. {@code
+ * bench.read-floor-trigger} (false): installs schema version 12's trigger (PostgreSQL; none
+ * elsewhere) and runs OutboxKit's contenders with it enabled and {@code raw}, a hand-written
+ * outbox, with it disabled: the trigger's cost on the write path shows in the ratio to raw.
  */
 @ServerTest
 class AppendBenchmark {
@@ -77,6 +80,7 @@ class AppendBenchmark {
       Arrays.asList(System.getProperty("bench.contenders", "raw,appendAll,append").split(","));
 
   private static final String TRANSACTIONS = System.getProperty("bench.transactions", "jdbc");
+  private static final boolean READ_FLOOR_TRIGGER = Boolean.getBoolean("bench.read-floor-trigger");
 
   private final byte[] payload = payload();
   private final List<String> report = new ArrayList<>();
@@ -88,8 +92,8 @@ class AppendBenchmark {
   @Test
   void appendNextToRawInsert() throws Exception {
     line(
-        "events/pass=%d tx=%d payload=%dB keys=%d passes=%d warmup=%d transactions=%s cores=%d"
-            + " java=%s",
+        "events/pass=%d tx=%d payload=%dB keys=%d passes=%d warmup=%d transactions=%s"
+            + " read-floor-trigger=%s cores=%d java=%s",
         EVENTS,
         TX,
         PAYLOAD,
@@ -97,6 +101,7 @@ class AppendBenchmark {
         PASSES,
         WARMUP,
         TRANSACTIONS,
+        READ_FLOOR_TRIGGER,
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
     for (String name : DATABASES) {
@@ -118,6 +123,16 @@ class AppendBenchmark {
       dialect = OutboxDialect.detect(c);
       OutboxSchema.create(c, dialect, OutboxTable.DEFAULT);
     }
+    List<String> floorTrigger =
+        READ_FLOOR_TRIGGER
+            ? dev.outboxkit.relay.RelaySchema.readFloorStatements(dialect, OutboxTable.DEFAULT)
+            : List.of();
+    try (Connection c = db.dataSource().getConnection();
+        java.sql.Statement s = c.createStatement()) {
+      for (String sql : floorTrigger) {
+        s.execute(sql);
+      }
+    }
     Transactions tx = transactions(db.dataSource());
     Outbox.Builder builder = Outbox.builder().connectionProvider(tx.connections()).dialect(dialect);
     Outbox outbox = builder.deferAppends(TRANSACTIONS.equals("spring")).build();
@@ -127,6 +142,15 @@ class AppendBenchmark {
     for (int round = -WARMUP; round < PASSES; round++) {
       for (String contender : CONTENDERS) {
         truncate(db);
+        if (!floorTrigger.isEmpty()) {
+          try (Connection c = db.dataSource().getConnection();
+              java.sql.Statement s = c.createStatement()) {
+            s.execute(
+                "ALTER TABLE outbox_event "
+                    + (contender.equals("raw") ? "DISABLE" : "ENABLE ALWAYS")
+                    + " TRIGGER outbox_event_assign_xid");
+          }
+        }
         long start = System.nanoTime();
         switch (contender) {
           case "raw" -> raw(tx, rawSql);

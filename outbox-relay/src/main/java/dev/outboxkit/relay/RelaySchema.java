@@ -17,8 +17,9 @@ import java.util.List;
  * the statement-level trigger that NOTIFYs relays when events are appended. Production schemas come
  * from the shipped scripts ({@code dev/outboxkit/schema/<dialect>/V0_3__outboxkit_relay.sql}, then
  * {@code V0_5__outboxkit_relay_session_lock.sql}, {@code V0_8__outboxkit_pending_seq_index.sql}, on
- * PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, and {@code
- * V0_10__outboxkit_relay_member_state.sql}, for Flyway; {@code
+ * PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, {@code
+ * V0_10__outboxkit_relay_member_state.sql}, and on PostgreSQL {@code
+ * V0_12__outboxkit_read_floor.sql}, for Flyway; {@code
  * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
@@ -170,6 +171,32 @@ public final class RelaySchema {
   }
 
   /**
+   * The classpath location of the shipped Flyway script of version 12, the trigger that lets the
+   * polling relay's reads start at a read floor; shipped for PostgreSQL only (the other databases
+   * read from the head of the index, as before).
+   *
+   * @param dialect the dialect
+   * @since 0.12
+   */
+  public static String readFloorScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_12__outboxkit_read_floor.sql";
+  }
+
+  /**
+   * The statements of version 12 on the outbox table: on PostgreSQL a function and a
+   * statement-level {@code BEFORE INSERT} trigger that give a writing transaction its id before its
+   * rows take their {@code seq}, enabled {@code ALWAYS}; empty for the other databases. Without it
+   * the relay reads as before (from the head of the pending index) and says so at start.
+   *
+   * @param dialect the database's dialect
+   * @param outbox the outbox table
+   * @since 0.12
+   */
+  public static List<String> readFloorStatements(OutboxDialect dialect, OutboxTable outbox) {
+    return RelaySql.of(dialect).readFloorStatements(outbox);
+  }
+
+  /**
    * The statements that create the relay's tables (and on PostgreSQL the NOTIFY trigger on the
    * outbox table) when missing.
    *
@@ -228,6 +255,9 @@ public final class RelaySchema {
                 createPendingSeqIndex(statement, dialect, outbox);
               }
               tuneOutboxStorage(connection, statement, dialect, outbox);
+              for (String sql : relaySql.readFloorStartUpStatements(connection, outbox)) {
+                statement.execute(sql);
+              }
             }
           });
       AuditSchema.create(connection, dialect, AuditSchema.table(outbox));

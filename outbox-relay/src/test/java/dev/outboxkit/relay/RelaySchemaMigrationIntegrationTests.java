@@ -89,6 +89,25 @@ class RelaySchemaMigrationIntegrationTests {
         .isEqualTo(RelaySchema.outboxStorageStatements(dialect, OutboxTable.DEFAULT));
   }
 
+  @Test
+  void shippedReadFloorScriptIsWhatRelaySchemaCreatesOnPostgres() {
+    OutboxDialect dialect = OutboxDialect.named("postgresql");
+    assertThat(RelaySchema.readFloorStatements(dialect, OutboxTable.DEFAULT)).isNotEmpty();
+    assertThat(ShippedScripts.statements(RelaySchema.readFloorScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.readFloorStatements(dialect, OutboxTable.DEFAULT));
+  }
+
+  /** Version 12 is PostgreSQL's only: the others read from the head of the index as before. */
+  @ParameterizedTest
+  @ValueSource(strings = {"mysql", "mariadb", "h2"})
+  void version12HasNothingToCreateElsewhere(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(RelaySchema.readFloorStatements(dialect, OutboxTable.DEFAULT)).isEmpty();
+    assertThat(
+            getClass().getClassLoader().getResource(RelaySchema.readFloorScriptLocation(dialect)))
+        .isNull();
+  }
+
   /** Version 9 is PostgreSQL's only: the others have no per-table vacuum settings. */
   @ParameterizedTest
   @ValueSource(strings = {"mysql", "mariadb", "h2"})
@@ -273,13 +292,13 @@ class RelaySchemaMigrationIntegrationTests {
       // tests), V0_3 relay, V0_5 its session-lock column, and where CDC exists (not on H2) V0_4
       // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index,
       // on PostgreSQL V0_9 the outbox table's autovacuum settings, V0_10 the member row's
-      // reported state (Flyway orders 0.10 after 0.9), and where CDC exists V0_11 the CDC state
-      // row's reported state.
+      // reported state (Flyway orders 0.10 after 0.9), where CDC exists V0_11 the CDC state
+      // row's reported state, and on PostgreSQL V0_12 the read floor's trigger.
       assertThat(result.migrationsExecuted)
           .isEqualTo(
               switch (kind) {
                 case H2 -> 7;
-                case POSTGRESQL -> 11;
+                case POSTGRESQL -> 12;
                 default -> 10;
               });
       try (Connection connection = database.dataSource().getConnection()) {
@@ -300,6 +319,11 @@ class RelaySchemaMigrationIntegrationTests {
             rs.next();
             assertThat(rs.getInt(1)).isOne();
           }
+          assertThat(
+                  dev.outboxkit.relay.internal.dialect.RelaySql.of(dialect)
+                      .readFloorUnavailable(connection, OutboxTable.DEFAULT))
+              .as("the read floor after the Flyway scripts")
+              .isNull();
         }
       }
     }
@@ -330,6 +354,11 @@ class RelaySchemaMigrationIntegrationTests {
       assertThat(hasPendingSeqIndex(connection)).isTrue();
       if (kind == DatabaseKind.POSTGRESQL) {
         assertThat(reloptions(connection)).contains("autovacuum_vacuum_scale_factor=0");
+        assertThat(
+                dev.outboxkit.relay.internal.dialect.RelaySql.of(OutboxDialect.named(kind.key()))
+                    .readFloorUnavailable(connection, OutboxTable.DEFAULT))
+            .as("the read floor after the Liquibase changelogs")
+            .isNull();
       }
       if (kind != DatabaseKind.H2) {
         assertCdcTablesExist(connection);

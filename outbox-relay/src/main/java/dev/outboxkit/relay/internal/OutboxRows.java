@@ -142,9 +142,37 @@ public final class OutboxRows {
       Map<Integer, Long> after,
       long maxBytes)
       throws SQLException {
+    return fetch(c, partitions, perPartition, excluded, inFlight, after, maxBytes, ReadFloor.off());
+  }
+
+  /**
+   * {@link #fetch(Connection, Collection, int, Map, Map, Map, long)}, the read in {@code seq} order
+   * starting at {@code floor} where the database can ({@link RelaySql#readsFromFloor}) and the
+   * floor is enabled, and moving it; every other read, and every failed one, drops the floor.
+   */
+  public Fetched fetch(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight,
+      Map<Integer, Long> after,
+      long maxBytes,
+      ReadFloor floor)
+      throws SQLException {
     if (after.isEmpty() && leavesOutEveryKey(partitions, excluded, inFlight)) {
-      return fetchInSeqOrder(c, partitions, perPartition, excluded, inFlight, maxBytes);
+      try {
+        if (relaySql.readsFromFloor() && floor.enabled()) {
+          return fetchFromFloor(c, partitions, perPartition, excluded, inFlight, maxBytes, floor);
+        }
+        floor.reset();
+        return fetchInSeqOrder(c, partitions, perPartition, excluded, inFlight, maxBytes);
+      } catch (SQLException | RuntimeException e) {
+        floor.reset();
+        throw e;
+      }
     }
+    floor.reset();
     int required = 1;
     int skipping = 0;
     for (int partition : partitions) {
@@ -383,6 +411,114 @@ public final class OutboxRows {
     boolean full = read >= limit;
     // The row that reached the budget came: rows may follow it (if none did, one more read finds
     // nothing).
+    boolean cut = !full && read > 0 && upto >= maxBytes;
+    java.util.Set<Integer> ended = new java.util.HashSet<>();
+    if (full || cut) {
+      ended.addAll(partitions);
+    }
+    return new Fetched(rows, full || cut, undecodable, ended, cut);
+  }
+
+  /**
+   * The statement of {@code fetchFromFloor} with its binds: {@link #seqOrderRead}'s condition with
+   * {@code seq >= floor} added (always, a very low floor when there is none: one text, one plan),
+   * inside the statement of {@link RelaySql#flooredSeqOrderRead}. Also what the read plan tests ask
+   * the database to {@code EXPLAIN}.
+   */
+  Statement flooredSeqOrderRead(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight,
+      long maxBytes,
+      long floor,
+      List<String> waitingFor)
+      throws SQLException {
+    int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
+    List<Long> sent = new ArrayList<>();
+    inFlight.values().forEach(sent::addAll);
+    List<String> skip = skipped(partitions, excluded);
+    java.sql.Array owned = c.createArrayOf("integer", partitions.toArray());
+    String where =
+        " WHERE status = 'PENDING' AND partition_no = ANY(?) AND aggregateid <> ALL(?) AND seq <>"
+            + " ALL(?) AND seq >= ?";
+    List<Object> binds = new ArrayList<>();
+    binds.add(owned);
+    binds.add(floor);
+    binds.add(c.createArrayOf("text", waitingFor.toArray()));
+    binds.add(owned);
+    binds.add(c.createArrayOf("varchar", skip.toArray()));
+    binds.add(c.createArrayOf("bigint", sent.toArray()));
+    binds.add(floor);
+    binds.add(limit);
+    binds.add(maxBytes);
+    return new Statement(relaySql.flooredSeqOrderRead(t, COLUMNS, ROW_BYTES, where), binds);
+  }
+
+  /** {@code fetchInSeqOrder} from the floor, moving the floor by what the statement reported. */
+  private Fetched fetchFromFloor(
+      Connection c,
+      Collection<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      Map<Integer, List<Long>> inFlight,
+      long maxBytes,
+      ReadFloor floor)
+      throws SQLException {
+    int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
+    long from = floor.floorFor(Set.copyOf(partitions));
+    Statement statementAndBinds =
+        flooredSeqOrderRead(
+            c, partitions, perPartition, excluded, inFlight, maxBytes, from, floor.waitingFor());
+    List<PendingEvent> rows = new ArrayList<>();
+    List<Undecodable> undecodable = new ArrayList<>();
+    int read = 0;
+    long upto = 0;
+    long highest = ReadFloor.NONE;
+    String snapshot = null;
+    String server = null;
+    Long lowest = null;
+    boolean finished = false;
+    try (PreparedStatement statement = c.prepareStatement(statementAndBinds.sql())) {
+      bind(statement, statementAndBinds.binds());
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          if (snapshot == null) {
+            snapshot = rs.getString("snap");
+            long low = rs.getLong("low");
+            lowest = rs.wasNull() ? null : low;
+            finished = rs.getBoolean("done");
+            server = rs.getString("server");
+          }
+          long seq = rs.getLong("seq");
+          if (rs.wasNull()) {
+            continue; // the read found nothing: the one row carries only the snapshot's values
+          }
+          read++;
+          highest = Math.max(highest, seq);
+          long runningSum = rs.getLong("upto");
+          if (runningSum > upto) {
+            upto = runningSum;
+          }
+          PendingEvent row = decode(rs, undecodable);
+          if (row != null) {
+            rows.add(row);
+          }
+        }
+      }
+    }
+    if (snapshot == null || server == null) {
+      throw new IllegalStateException("The floored read returned no snapshot row");
+    }
+    if (!floor.sameServer(server) && from != ReadFloor.NONE) {
+      // Another server than the floor's: its rows below the floor are unknown. Again, from the
+      // head.
+      return fetchFromFloor(c, partitions, perPartition, excluded, inFlight, maxBytes, floor);
+    }
+    floor.advance(snapshot, lowest, finished, highest);
+    rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
+    boolean full = read >= limit;
     boolean cut = !full && read > 0 && upto >= maxBytes;
     java.util.Set<Integer> ended = new java.util.HashSet<>();
     if (full || cut) {

@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The relay's tables on PostgreSQL, with the statement-level trigger that NOTIFYs relays when
@@ -178,6 +179,162 @@ final class PostgresRelaySql extends RelaySql {
   @Override
   public boolean bindsArrays() {
     return true;
+  }
+
+  /** The body of {@code outboxkit_assign_xid()}, between the dollar quotes (pg_proc.prosrc). */
+  private static final String ASSIGN_XID_BODY =
+      """
+
+      BEGIN
+          PERFORM pg_current_xact_id();
+          RETURN NULL;
+      END
+      """;
+
+  private static final String ASSIGN_XID_FUNCTION =
+      "CREATE OR REPLACE FUNCTION outboxkit_assign_xid() RETURNS trigger LANGUAGE plpgsql AS $$"
+          + ASSIGN_XID_BODY
+          + "$$";
+
+  /**
+   * Version 12: a statement-level {@code BEFORE INSERT} trigger that gives the writing transaction
+   * its transaction id before the statement takes any {@code seq} (statement triggers fire before
+   * the first row is formed), so a row's {@code seq} is always taken after its transaction's id.
+   * Enabled {@code ALWAYS}, so that a writer session with {@code session_replication_role =
+   * replica} does not skip it. What the read floor proves from it: {@code ReadFloor}.
+   */
+  @Override
+  public List<String> readFloorStatements(OutboxTable outbox) {
+    String trigger = outbox.name() + "_assign_xid";
+    return List.of(
+        ASSIGN_XID_FUNCTION,
+        "DROP TRIGGER IF EXISTS %s ON %s".formatted(trigger, outbox.qualifiedName()),
+        """
+        CREATE TRIGGER %s BEFORE INSERT ON %s
+            FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_assign_xid()\
+        """
+            .formatted(trigger, outbox.qualifiedName()),
+        "ALTER TABLE %s ENABLE ALWAYS TRIGGER %s".formatted(outbox.qualifiedName(), trigger));
+  }
+
+  /**
+   * {@link #readFloorStatements} less what the catalog has: a trigger of that name (whatever its
+   * state: an operator who disabled it chose so) and the function with this body. Creating the
+   * trigger locks the outbox table; a start on a schema that has it does not.
+   */
+  @Override
+  public List<String> readFloorStartUpStatements(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    List<String> all = readFloorStatements(outbox);
+    boolean function;
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE oid ="
+                + " to_regprocedure('outboxkit_assign_xid()') AND prosrc = ?)")) {
+      query.setString(1, ASSIGN_XID_BODY);
+      function = exists(query);
+    }
+    boolean trigger;
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?)"
+                + " AND tgname = ?)")) {
+      query.setString(1, outbox.qualifiedName());
+      query.setString(2, outbox.name() + "_assign_xid");
+      trigger = exists(query);
+    }
+    List<String> statements = new ArrayList<>();
+    if (!function) {
+      statements.add(all.get(0));
+    }
+    if (!trigger) {
+      statements.addAll(all.subList(1, all.size()));
+    }
+    return List.copyOf(statements);
+  }
+
+  /**
+   * Why the floor cannot be used, from the catalog: the trigger of {@link #readFloorStatements}
+   * missing, disabled, firing per row or after the insert, or calling another body; or the {@code
+   * seq} sequence handing out values from a per-session cache (then a later {@code seq} can be
+   * taken earlier, and the proof fails).
+   */
+  @Override
+  public @Nullable String readFloorUnavailable(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    String trigger = outbox.name() + "_assign_xid";
+    String enabled = null;
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT t.tgenabled FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+                + " WHERE t.tgrelid = to_regclass(?) AND t.tgname = ? AND (t.tgtype & 7) = 6"
+                + " AND p.prosrc = ?")) {
+      query.setString(1, outbox.qualifiedName());
+      query.setString(2, trigger);
+      query.setString(3, ASSIGN_XID_BODY);
+      try (ResultSet rs = query.executeQuery()) {
+        if (rs.next()) {
+          enabled = rs.getString(1);
+        }
+      }
+    }
+    if (enabled == null) {
+      return "the outbox table "
+          + outbox
+          + " has no trigger "
+          + trigger
+          + " as schema version 12 makes it (V0_12__outboxkit_read_floor.sql)";
+    }
+    if (!"O".equals(enabled) && !"A".equals(enabled)) {
+      return "the trigger " + trigger + " on " + outbox + " is disabled";
+    }
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT s.seqcache FROM pg_sequence s"
+                + " WHERE s.seqrelid = to_regclass(pg_get_serial_sequence(?, 'seq'))")) {
+      query.setString(1, outbox.qualifiedName());
+      try (ResultSet rs = query.executeQuery()) {
+        if (!rs.next()) {
+          return "the column seq of " + outbox + " has no sequence";
+        }
+        long cache = rs.getLong(1);
+        if (cache != 1) {
+          return "the sequence of "
+              + outbox
+              + ".seq caches "
+              + cache
+              + " values per session (a later seq may be taken earlier); it needs CACHE 1";
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public boolean readsFromFloor() {
+    return true;
+  }
+
+  /**
+   * The read of {@link #budgetedSeqOrderRead} (its condition ends with {@code seq >= ?}, the floor)
+   * joined to one row that the same statement, in the same snapshot, computes: the statement's
+   * snapshot as text ({@code xmin:xmax:xip,...}), the lowest pending {@code seq} at or above the
+   * floor in the read's partitions (every pending row: held keys' and those in flight too), and
+   * whether every transaction id of a bound list is finished in this snapshot. Binds: the
+   * partitions (integer array), the floor, the transaction ids (text array), then those of the
+   * read. The read's rows come in {@code seq} order after the single row (a nested loop over it);
+   * none, and the row's values once with a null {@code seq}, when the read finds nothing.
+   */
+  @Override
+  public String flooredSeqOrderRead(String table, String columns, String rowBytes, String where) {
+    return "SELECT f.snap, f.low, f.done, f.server, b.* FROM (SELECT CAST(pg_current_snapshot() AS"
+        + " text) AS snap, CAST(pg_postmaster_start_time() AS text) AS server, (SELECT min(seq) FROM "
+        + table
+        + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) AS low, (SELECT"
+        + " COALESCE(bool_and(pg_visible_in_snapshot(CAST(x AS xid8), pg_current_snapshot())),"
+        + " TRUE) FROM unnest(CAST(? AS text[])) AS x) AS done) f LEFT JOIN LATERAL ("
+        + budgetedSeqOrderRead(table, columns, rowBytes, where)
+        + ") b ON TRUE";
   }
 
   @Override

@@ -164,6 +164,61 @@ public abstract class RelaySql {
   }
 
   /**
+   * Whether the seq-order read can start at a floor ({@link #flooredSeqOrderRead}) instead of the
+   * head of the pending index: the database reports its statement's snapshot and which transaction
+   * ids it sees finished, and version 12 of the schema ({@link #readFloorStatements}) makes a row's
+   * transaction id older than its {@code seq}. False by default: the read starts at the head.
+   */
+  public boolean readsFromFloor() {
+    return false;
+  }
+
+  /**
+   * The statements of version 12 of the schema on the outbox table ({@code
+   * V0_12__outboxkit_read_floor.sql}): what {@link #readsFromFloor} needs of the writers. None by
+   * default.
+   *
+   * @param outbox the outbox table
+   */
+  public List<String> readFloorStatements(OutboxTable outbox) {
+    return List.of();
+  }
+
+  /**
+   * The statements of {@link #readFloorStatements} that a start on an existing schema still has to
+   * run (asked of the catalog where re-stating them would lock the outbox table).
+   *
+   * @param connection a connection to ask the catalog through
+   * @param outbox the outbox table
+   */
+  public List<String> readFloorStartUpStatements(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    return readFloorStatements(outbox);
+  }
+
+  /**
+   * Why the read cannot start at a floor on this outbox table now (asked of the catalog at start
+   * and again by the housekeeping), or {@code null} when it can.
+   *
+   * @param connection a connection to ask the catalog through
+   * @param outbox the outbox table
+   */
+  public @Nullable String readFloorUnavailable(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    return "the database has no read floor";
+  }
+
+  /**
+   * The seq-order read from a floor, with what the floor's next position needs, in one statement;
+   * only where {@link #readsFromFloor}.
+   *
+   * @throws UnsupportedOperationException where the database has none
+   */
+  public String flooredSeqOrderRead(String table, String columns, String rowBytes, String where) {
+    throw new UnsupportedOperationException("no read floor on this database");
+  }
+
+  /**
    * The statements of version 9 of the schema on the outbox table ({@code
    * V0_9__outboxkit_outbox_autovacuum.sql}): settings that make the database clean up after a queue
    * table, whose every row is deleted soon after its insert. None by default (no such per-table

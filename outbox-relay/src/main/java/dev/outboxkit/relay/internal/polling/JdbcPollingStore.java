@@ -3,6 +3,7 @@ package dev.outboxkit.relay.internal.polling;
 import dev.outboxkit.relay.internal.Jdbc;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.ReadFloor;
 import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
@@ -64,13 +65,26 @@ final class JdbcPollingStore implements PollingStore {
       Map<Integer, Long> after,
       long maxBytes)
       throws SQLException {
+    return fetch(partitions, perPartition, excluded, inFlight, after, maxBytes, ReadFloor.off());
+  }
+
+  @Override
+  public OutboxRows.Fetched fetch(
+      Set<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      List<PendingEvent> inFlight,
+      Map<Integer, Long> after,
+      long maxBytes,
+      ReadFloor floor)
+      throws SQLException {
     Map<Integer, List<Long>> sent = new HashMap<>();
     for (PendingEvent event : inFlight) {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
     OutboxRows.Fetched fetched =
         jdbc.autoCommit(
-            c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes));
+            c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes, floor));
     if (!fetched.undecodable().isEmpty()) {
       int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
       for (OutboxRows.Undecodable row : fetched.undecodable()) {

@@ -46,6 +46,7 @@ final class PollingHousekeeping {
   private final StallDetector stall;
   private final ParkedGauges parked;
   private long oldestMark;
+  private final Runnable checks;
 
   /**
    * @param publishing whether the relay is running and not paused (a paused relay is not stalled)
@@ -56,6 +57,21 @@ final class PollingHousekeeping {
       OutboxRows rows,
       RelayMetrics metrics,
       BooleanSupplier publishing) {
+    this(settings, jdbc, rows, metrics, publishing, () -> {});
+  }
+
+  /**
+   * @param checks what else to run at every measurement: the read floor's catalog check (the
+   *     trigger it needs may be dropped or disabled at run time)
+   */
+  PollingHousekeeping(
+      RelaySettings settings,
+      Jdbc jdbc,
+      OutboxRows rows,
+      RelayMetrics metrics,
+      BooleanSupplier publishing,
+      Runnable checks) {
+    this.checks = checks;
     this.settings = settings;
     this.jdbc = jdbc;
     this.stats = new OutboxStats(rows.dialect(), settings.table());
@@ -87,6 +103,7 @@ final class PollingHousekeeping {
   }
 
   void measure() {
+    checks.run(); // first: a failure of the measurements below must not skip it
     String waiting;
     try {
       OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));

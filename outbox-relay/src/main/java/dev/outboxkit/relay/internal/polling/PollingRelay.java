@@ -166,6 +166,10 @@ final class PollingRelay implements OutboxRelay {
             settings.batchBytes(),
             settings.minPollInterval(),
             settings.maxPollInterval());
+    ReadFloorCheck floorCheck =
+        new ReadFloorCheck(
+            jdbc, dev.outboxkit.relay.internal.dialect.RelaySql.of(dialect), settings.table());
+    floorCheck.check();
     PublishSlots adaptive = adaptiveThreads(leases, id);
     PartitionLeases slotLeases = adaptive == null ? leases : adaptive;
     PollingStore reads =
@@ -189,7 +193,8 @@ final class PollingRelay implements OutboxRelay {
               pause,
               pacing,
               slot,
-              threads));
+              threads,
+              floorCheck));
     }
 
     leases.report(this::reported);
@@ -210,7 +215,8 @@ final class PollingRelay implements OutboxRelay {
             jdbc,
             rows,
             metrics,
-            () -> state.get() == RelayStatus.State.RUNNING && !pause.paused());
+            () -> state.get() == RelayStatus.State.RUNNING && !pause.paused(),
+            floorCheck::check);
     this.housekeepingJobs = jobs;
     jobs.schedule(housekeeping, this::threadDied);
     if (settings.listenNotify()

@@ -2,6 +2,7 @@ package dev.outboxkit.relay.internal.polling;
 
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.ReadFloor;
 import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import java.sql.SQLException;
 import java.util.Collection;
@@ -31,6 +32,23 @@ interface PollingStore {
       Map<Integer, Long> after,
       long maxBytes)
       throws SQLException;
+
+  /**
+   * {@link #fetch(Set, int, Map, List, Map, long)} by a publishing thread that keeps {@code floor}:
+   * where the store can, a read in {@code seq} order starts at the floor and moves it (see {@link
+   * ReadFloor}). By default the floor is not used.
+   */
+  default OutboxRows.Fetched fetch(
+      Set<Integer> partitions,
+      int perPartition,
+      Map<Integer, List<String>> excluded,
+      List<PendingEvent> inFlight,
+      Map<Integer, Long> after,
+      long maxBytes,
+      ReadFloor floor)
+      throws SQLException {
+    return fetch(partitions, perPartition, excluded, inFlight, after, maxBytes);
+  }
 
   /** Marks acknowledged events published and records retries and parked events, atomically. */
   void record(DeliveryOutcome outcome) throws SQLException;

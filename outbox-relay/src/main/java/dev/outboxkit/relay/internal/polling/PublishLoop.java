@@ -4,6 +4,7 @@ import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PauseSwitch;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.ReadFloor;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
 import dev.outboxkit.relay.internal.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
@@ -84,6 +85,9 @@ final class PublishLoop implements Runnable {
   /** Events the next read asks for: grows under a backlog, see {@link Pacing}. */
   private int batchTarget;
 
+  /** Where this thread's seq-order read starts (this thread's alone). */
+  private final ReadFloor floor;
+
   PublishLoop(
       PollingStore store,
       PartitionLeases leases,
@@ -95,6 +99,26 @@ final class PublishLoop implements Runnable {
       Pacing pacing,
       int slot,
       int slots) {
+    this(store, leases, core, sender, signal, running, pause, pacing, slot, slots, () -> false);
+  }
+
+  /**
+   * @param floorEnabled whether the read may start at a floor now (see {@link ReadFloor}); shared
+   *     by the relay's threads, asked before every read
+   */
+  PublishLoop(
+      PollingStore store,
+      PartitionLeases leases,
+      DeliveryCore core,
+      BatchSender sender,
+      WakeUpSignal signal,
+      BooleanSupplier running,
+      PauseSwitch pause,
+      Pacing pacing,
+      int slot,
+      int slots,
+      BooleanSupplier floorEnabled) {
+    this.floor = new ReadFloor(floorEnabled);
     this.store = store;
     this.leases = leases;
     this.core = core;
@@ -150,6 +174,7 @@ final class PublishLoop implements Runnable {
         try {
           more = step();
         } catch (SQLException | RuntimeException e) {
+          floor.reset(); // a reconnect, a failover: start at the head again
           core.noteError(e.toString());
           log.warn(
               "Outbox relay batch failed; retrying after {}: {}",
@@ -275,6 +300,7 @@ final class PublishLoop implements Runnable {
       int perPartition = Math.max(1, -Math.floorDiv(-batchTarget, partitions.size()));
       Instant now = core.now();
       Map<Integer, Long> after = core.holds().readAfter(partitions);
+      floor.scope(reloads);
       OutboxRows.Fetched fetched =
           store.fetch(
               partitions,
@@ -282,7 +308,8 @@ final class PublishLoop implements Runnable {
               core.holds().excluded(partitions, now),
               inFlight,
               after,
-              budget);
+              budget,
+              floor);
       if (inFlight.isEmpty()) {
         freeHoldsOnResolved(
             core.holds().absentDueHeads(complete(partitions, after, fetched), fetched.rows(), now));

@@ -2,6 +2,7 @@ package dev.outboxkit.relay.internal.polling;
 
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.ReadFloor;
 import dev.outboxkit.relay.internal.delivery.DeliveryOutcome;
 import java.sql.SQLException;
 import java.util.List;
@@ -155,11 +156,25 @@ final class PublishSlots implements PartitionLeases {
           Map<Integer, Long> after,
           long maxBytes)
           throws SQLException {
+        return fetch(
+            partitions, perPartition, excluded, inFlight, after, maxBytes, ReadFloor.off());
+      }
+
+      @Override
+      public OutboxRows.Fetched fetch(
+          Set<Integer> partitions,
+          int perPartition,
+          Map<Integer, List<String>> excluded,
+          List<PendingEvent> inFlight,
+          Map<Integer, Long> after,
+          long maxBytes,
+          ReadFloor floor)
+          throws SQLException {
         long others = batchBytes - batchBytes / active();
         // The first row always comes, so a share used up still reads one row.
         long share = Math.max(1, maxBytes - others);
         OutboxRows.Fetched fetched =
-            store.fetch(partitions, perPartition, excluded, inFlight, after, share);
+            store.fetch(partitions, perPartition, excluded, inFlight, after, share, floor);
         read(fetched.more() && !fetched.cutByBytes());
         return fetched;
       }
