@@ -129,6 +129,41 @@ class ReadFloorReviewIntegrationTests {
     assertThat(read).as("the row appended after TRUNCATE ... RESTART IDENTITY").contains("after");
   }
 
+  /**
+   * Checked sound: a writer whose rows are inserted in savepoints (the rows' xmin is a subxact id,
+   * the trigger gives the top-level id, which is what the snapshot lists), one savepoint rolled
+   * back, the other kept; other transactions commit meanwhile (so the writer's id is below the
+   * reads' xmax). The floor waits for the writer; the kept row is read once it commits.
+   */
+  @Test
+  void aWriterInSavepointsIsNotPassed() throws Exception {
+    try (Connection b = db.dataSource().getConnection()) {
+      b.setAutoCommit(false);
+      try (Statement s = b.createStatement()) {
+        s.execute("SAVEPOINT one");
+        insert(b, "k-sp", "rolled-back");
+        s.execute("ROLLBACK TO SAVEPOINT one");
+        s.execute("SAVEPOINT two");
+        insert(b, "k-sp", "kept");
+        s.execute("RELEASE SAVEPOINT two");
+      }
+      long kept = seqOf(b, "kept");
+      ReadFloor floor = new ReadFloor(() -> true);
+      List<String> read = new ArrayList<>();
+      for (int round = 0; round < 6; round++) {
+        insert(db.dataSource().getConnection(), "k-other", "o" + round, true);
+        read.addAll(readAndPublish(floor));
+      }
+      assertThat(read).doesNotContain("kept", "rolled-back");
+      assertThat(floor.floor()).as("the floor while the writer is open").isLessThanOrEqualTo(kept);
+      b.commit();
+      for (int round = 0; round < 3; round++) {
+        read.addAll(readAndPublish(floor));
+      }
+      assertThat(read).contains("kept").doesNotContain("rolled-back");
+    }
+  }
+
   private static long xid(Connection c) throws SQLException {
     try (Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT CAST(pg_current_xact_id() AS text)")) {
