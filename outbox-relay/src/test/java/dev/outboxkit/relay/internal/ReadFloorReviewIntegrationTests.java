@@ -164,6 +164,63 @@ class ReadFloorReviewIntegrationTests {
     }
   }
 
+  /**
+   * Checked sound: the statement trigger fires before the first row's defaults (the identity's
+   * nextval) for every way to insert, not only INSERT ... VALUES: INSERT ... SELECT, a writable
+   * CTE, ON CONFLICT DO NOTHING, and COPY FROM STDIN. A probe column before seq records whether the
+   * transaction had its id when the row was formed (each first write of a fresh transaction).
+   */
+  @Test
+  void everyFormOfInsertHasItsIdBeforeItsSeq() throws Exception {
+    execute(
+        "CREATE OR REPLACE FUNCTION review12_had_xid() RETURNS boolean LANGUAGE sql AS"
+            + " $$ SELECT pg_current_xact_id_if_assigned() IS NOT NULL $$");
+    execute("DROP TABLE IF EXISTS review12_probe");
+    execute(
+        "CREATE TABLE review12_probe (had_xid BOOLEAN DEFAULT review12_had_xid(), seq BIGINT"
+            + " GENERATED ALWAYS AS IDENTITY, note TEXT UNIQUE)");
+    execute(
+        "CREATE TRIGGER review12_probe_assign_xid BEFORE INSERT ON review12_probe"
+            + " FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_assign_xid()");
+    List<String> forms =
+        List.of(
+            "INSERT INTO review12_probe (note) SELECT 'select' || g FROM generate_series(1, 3) g",
+            "WITH w AS (INSERT INTO review12_probe (note) VALUES ('cte') RETURNING seq)"
+                + " SELECT count(*) FROM w",
+            "INSERT INTO review12_probe (note) VALUES ('conflict') ON CONFLICT DO NOTHING");
+    assertThat(formedWithoutId(forms)).as("with the trigger").isEmpty();
+    execute("ALTER TABLE review12_probe DISABLE TRIGGER review12_probe_assign_xid");
+    assertThat(formedWithoutId(forms)).as("without the trigger (the probe's control)").isNotEmpty();
+    execute("DROP TABLE review12_probe");
+  }
+
+  private static List<String> formedWithoutId(List<String> forms) throws Exception {
+    List<String> without = new ArrayList<>();
+    for (int attempt = 0; attempt < 3; attempt++) {
+      execute("DELETE FROM review12_probe");
+      for (String form : forms) {
+        try (Connection c = db.dataSource().getConnection();
+            Statement s = c.createStatement()) {
+          s.execute(form);
+        }
+      }
+      try (Connection c = db.dataSource().getConnection()) {
+        org.postgresql.copy.CopyManager copy =
+            c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+        copy.copyIn(
+            "COPY review12_probe (note) FROM STDIN", new java.io.StringReader("copy1\ncopy2\n"));
+      }
+      try (Connection c = db.dataSource().getConnection();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT note FROM review12_probe WHERE NOT had_xid")) {
+        while (rs.next()) {
+          without.add(rs.getString(1));
+        }
+      }
+    }
+    return without;
+  }
+
   private static long xid(Connection c) throws SQLException {
     try (Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT CAST(pg_current_xact_id() AS text)")) {
