@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -75,9 +74,6 @@ class ReadFloorReviewRelayIntegrationTests {
    * list. After B commits its event is never delivered while the relay runs (round after round).
    */
   @Test
-  @Disabled(
-      "review12 finding 1 (relay): [late writers' events delivered (early: 5)] expected: 5L but"
-          + " was: 4L (3 runs: 4, 4, 3 of 5 delivered; the rest never, while the relay runs)")
   void aLateWriterWithTheHigherTransactionIdIsDelivered() throws Exception {
     relay =
         TestRelayBuilder.relay()
