@@ -433,7 +433,7 @@ public final class OutboxRows {
       Map<Integer, List<Long>> inFlight,
       long maxBytes,
       long floor,
-      List<String> waitingFor)
+      @Nullable String waitingFor)
       throws SQLException {
     int limit = (int) Math.min(Integer.MAX_VALUE, (long) perPartition * partitions.size());
     List<Long> sent = new ArrayList<>();
@@ -446,7 +446,9 @@ public final class OutboxRows {
     List<Object> binds = new ArrayList<>();
     binds.add(owned);
     binds.add(floor);
-    binds.add(c.createArrayOf("text", waitingFor.toArray()));
+    binds.add(waitingFor);
+    binds.add(waitingFor);
+    binds.add(t);
     binds.add(owned);
     binds.add(c.createArrayOf("varchar", skip.toArray()));
     binds.add(c.createArrayOf("bigint", sent.toArray()));
@@ -478,6 +480,8 @@ public final class OutboxRows {
     long highest = ReadFloor.NONE;
     String snapshot = null;
     String server = null;
+    String sequence = null;
+    String bound = null;
     Long lowest = null;
     boolean finished = false;
     try (PreparedStatement statement = c.prepareStatement(statementAndBinds.sql())) {
@@ -490,6 +494,8 @@ public final class OutboxRows {
             lowest = rs.wasNull() ? null : low;
             finished = rs.getBoolean("done");
             server = rs.getString("server");
+            sequence = rs.getString("seqgen");
+            bound = rs.getString("bound");
           }
           long seq = rs.getLong("seq");
           if (rs.wasNull()) {
@@ -511,12 +517,12 @@ public final class OutboxRows {
     if (snapshot == null || server == null) {
       throw new IllegalStateException("The floored read returned no snapshot row");
     }
-    if (!floor.sameServer(server) && from != ReadFloor.NONE) {
-      // Another server than the floor's: its rows below the floor are unknown. Again, from the
-      // head.
+    if (!floor.sameSource(server, String.valueOf(sequence)) && from != ReadFloor.NONE) {
+      // Another server than the floor's, or a restarted seq identity: rows below the floor are
+      // unknown. Again, from the head.
       return fetchFromFloor(c, partitions, perPartition, excluded, inFlight, maxBytes, floor);
     }
-    floor.advance(snapshot, lowest, finished, highest);
+    floor.advance(bound, lowest, finished, highest);
     rows.sort(java.util.Comparator.comparingLong(PendingEvent::seq));
     boolean full = read >= limit;
     boolean cut = !full && read > 0 && upto >= maxBytes;
@@ -540,6 +546,8 @@ public final class OutboxRows {
         statement.setLong(i + 1, seq);
       } else if (value instanceof java.sql.Array array) {
         statement.setArray(i + 1, array);
+      } else if (value == null) {
+        statement.setNull(i + 1, java.sql.Types.VARCHAR);
       } else {
         statement.setString(i + 1, (String) value);
       }

@@ -1,7 +1,5 @@
 package dev.outboxkit.relay.internal;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
@@ -14,14 +12,19 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Why a floor is exact (PostgreSQL, schema version 12): the trigger gives a writing transaction
  * its id before its insert takes a {@code seq}, and the sequence hands out values in time order (no
- * per-session cache). Let read i, in snapshot S_i, return rows up to {@code seq} c_i. A row below
- * c_i that S_i does not see took its {@code seq} before c_i did, so its transaction had its id
- * before c_i's transaction committed, before S_i: it is in S_i's in-progress list X_i, or aborted.
- * Once a later read j's snapshot S_j sees every id of X_i finished, every row up to c_i is visible
- * in S_j or gone for good; with m_j, the lowest pending {@code seq} at or above the floor that S_j
- * sees in the partitions (every pending row, held keys' and those in flight included), no row below
- * min(m_j, c_i + 1) is pending in S_j or can become pending later (a row never goes back to
- * pending). The statement of read j returns S_j, m_j and whether X_i is finished, with its rows.
+ * per-session cache). Let read i, in snapshot S_i, return rows up to {@code seq} c_i, and let the
+ * same statement take a transaction id B_i (assigned during the statement, after S_i was taken). A
+ * row below c_i that S_i does not see took its {@code seq} before c_i did, so its transaction had
+ * its id before c_i's transaction committed, before S_i, before B_i: its id is below B_i. (Not
+ * necessarily in S_i's in-progress list: a snapshot's xmax is the latest completed id + 1, and a
+ * running transaction with an id at or above it is listed nowhere; review12 finding 1.) Once a
+ * later read j's snapshot S_j has its oldest running id (xmin) at or above B_i, every transaction
+ * below B_i is finished and every row up to c_i is visible in S_j or gone for good; with m_j, the
+ * lowest pending {@code seq} at or above the floor that S_j sees in the partitions (every pending
+ * row, held keys' and those in flight included), no row below min(m_j, c_i + 1) is pending in S_j
+ * or can become pending later (a row never goes back to pending). The statement of read j returns
+ * m_j and whether B_i is passed, with its rows, and takes B_j only when it will be the next
+ * candidate.
  *
  * <p>One candidate (c_i, X_i) at a time: while X_i is not finished the older candidate stays (a
  * newer one would wait for newer transactions, and under a steady write load never be finished).
@@ -44,8 +47,9 @@ public final class ReadFloor {
   private long scope;
   private long floor = NONE;
   private long candidateSeq;
-  private @Nullable List<String> candidateXids;
+  private @Nullable String candidateBound;
   private @Nullable String server;
+  private @Nullable String sequence;
 
   /**
    * @param enabled whether the database's catalog allows a floor now (the trigger of version 12
@@ -72,7 +76,7 @@ public final class ReadFloor {
     }
     partitions = null;
     floor = NONE;
-    candidateXids = null;
+    candidateBound = null;
   }
 
   /** Where a read of {@code partitions} starts: at the head when they are not the last read's. */
@@ -103,19 +107,35 @@ public final class ReadFloor {
    * candidate are dropped, and the read that used them must be made again from the head.
    */
   boolean sameServer(String server) {
-    String known = this.server;
+    return sameSource(server, sequence == null ? "" : sequence);
+  }
+
+  /**
+   * {@link #sameServer} and the same storage of the {@code seq} identity's sequence ({@code
+   * sequence}: its file node, which {@code TRUNCATE … RESTART IDENTITY} and {@code ALTER … RESTART}
+   * replace): after a restart of the identity, new rows take {@code seq} values below the floor
+   * (review12 finding 2), so the floor and the candidate are dropped and the read made again from
+   * the head. A {@code setval} to a lower value keeps the file node and is not seen.
+   */
+  boolean sameSource(String server, String sequence) {
+    String knownServer = this.server;
+    String knownSequence = this.sequence;
     this.server = server;
-    if (known == null || known.equals(server)) {
+    this.sequence = sequence;
+    if ((knownServer == null || knownServer.equals(server))
+        && (knownSequence == null || knownSequence.equals(sequence))) {
       return true;
     }
     reset();
     return false;
   }
 
-  /** The transaction ids the candidate waits for: bound into the read, empty without one. */
-  List<String> waitingFor() {
-    List<String> xids = candidateXids;
-    return xids == null ? List.of() : xids;
+  /**
+   * The transaction id the candidate waits for (every transaction below it finished), bound into
+   * the read; {@code null} without a candidate.
+   */
+  @Nullable String waitingFor() {
+    return candidateBound;
   }
 
   /** The current floor, {@link #NONE} without one (for tests and logs). */
@@ -124,41 +144,28 @@ public final class ReadFloor {
   }
 
   /**
-   * Moves the floor after a read in snapshot {@code snapshot} ({@code xmin:xmax:xip,...}).
+   * Moves the floor after a read.
    *
+   * @param bound the transaction id the read took after its snapshot, {@code null} when it took
+   *     none (it had a candidate whose transactions were not all finished)
    * @param lowest the lowest pending {@code seq} at or above the floor, or {@code null} for none
-   * @param finished whether every id the candidate waited for is finished in the snapshot
+   * @param finished whether every transaction below the candidate's bound is finished in the read's
+   *     snapshot
    * @param highestRead the highest {@code seq} the read returned, or {@link #NONE} for none
    */
-  void advance(String snapshot, @Nullable Long lowest, boolean finished, long highestRead) {
-    List<String> xids = candidateXids;
-    if (xids != null && finished) {
+  void advance(@Nullable String bound, @Nullable Long lowest, boolean finished, long highestRead) {
+    if (candidateBound != null && finished) {
       long next = candidateSeq + 1;
       if (lowest != null && lowest < next) {
         next = lowest;
       }
       floor = Math.max(floor, next);
-      candidateXids = null;
+      candidateBound = null;
     }
-    if (candidateXids == null && highestRead != NONE) {
+    if (candidateBound == null && highestRead != NONE && bound != null) {
+      Long.parseUnsignedLong(bound); // a transaction id, or the text is not what we expect
       candidateSeq = highestRead;
-      candidateXids = inProgress(snapshot);
+      candidateBound = bound;
     }
-  }
-
-  /** The in-progress ids of a {@code pg_snapshot} as text: {@code xmin:xmax:xip1,xip2,...}. */
-  static List<String> inProgress(String snapshot) {
-    String[] parts = snapshot.split(":", -1);
-    if (parts.length != 3) {
-      throw new IllegalStateException("Unexpected snapshot text '" + snapshot + "'");
-    }
-    List<String> xids = new ArrayList<>();
-    for (String xid : parts[2].split(",")) {
-      if (!xid.isBlank()) {
-        Long.parseUnsignedLong(xid.strip()); // a number, or the text is not what we expect
-        xids.add(xid.strip());
-      }
-    }
-    return List.copyOf(xids);
   }
 }

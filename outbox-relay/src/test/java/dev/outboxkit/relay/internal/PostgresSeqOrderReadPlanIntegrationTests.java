@@ -72,7 +72,7 @@ class PostgresSeqOrderReadPlanIntegrationTests {
               Map.of(),
               4L * 1024 * 1024,
               floor,
-              List.of("12345"));
+              "12345");
       try (PreparedStatement explain = c.prepareStatement("EXPLAIN " + read.sql())) {
         OutboxRows.bind(explain, read.binds());
         try (ResultSet rs = explain.executeQuery()) {

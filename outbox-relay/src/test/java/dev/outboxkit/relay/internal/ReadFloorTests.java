@@ -3,7 +3,6 @@ package dev.outboxkit.relay.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -16,30 +15,31 @@ class ReadFloorTests {
   void theFloorRisesOnlyOnceTheCandidatesTransactionsAreFinished() {
     ReadFloor floor = new ReadFloor(() -> true);
     assertThat(floor.floorFor(ALL)).isEqualTo(ReadFloor.NONE);
-    floor.advance("100:105:100,103", 7L, false, 20);
-    assertThat(floor.waitingFor()).containsExactly("100", "103");
+    // No candidate yet: this read's (up to seq 20, waiting for every transaction below 105).
+    floor.advance("105", 7L, false, 20);
+    assertThat(floor.waitingFor()).isEqualTo("105");
     assertThat(floor.floor()).isEqualTo(ReadFloor.NONE);
 
-    // Not finished: the older candidate stays (20, waiting for 100 and 103), not read 2's.
-    floor.advance("100:110:100,108", 25L, false, 40);
+    // Not finished: the older candidate stays; the read took no id.
+    floor.advance(null, 25L, false, 40);
     assertThat(floor.floor()).isEqualTo(ReadFloor.NONE);
-    assertThat(floor.waitingFor()).containsExactly("100", "103");
+    assertThat(floor.waitingFor()).isEqualTo("105");
 
     // Finished: min(lowest pending, 20 + 1); the next candidate is this read's.
-    floor.advance("108:112:108", 25L, true, 60);
+    floor.advance("112", 25L, true, 60);
     assertThat(floor.floor()).isEqualTo(21);
-    assertThat(floor.waitingFor()).containsExactly("108");
+    assertThat(floor.waitingFor()).isEqualTo("112");
 
     // A pending row below the candidate (a held key's) keeps the floor at it.
-    floor.advance("112:112:", 30L, true, 70);
+    floor.advance("113", 30L, true, 70);
     assertThat(floor.floor()).isEqualTo(30);
-    assertThat(floor.waitingFor()).isEmpty();
+    assertThat(floor.waitingFor()).isEqualTo("113");
 
     // Nothing pending: the candidate + 1; a read without rows leaves no candidate.
-    floor.advance("112:112:", null, true, ReadFloor.NONE);
+    floor.advance("114", null, true, ReadFloor.NONE);
     assertThat(floor.floor()).isEqualTo(71);
-    assertThat(floor.waitingFor()).isEmpty();
-    floor.advance("112:112:", null, true, ReadFloor.NONE);
+    assertThat(floor.waitingFor()).isNull();
+    floor.advance("115", null, true, ReadFloor.NONE);
     assertThat(floor.floor()).isEqualTo(71);
   }
 
@@ -48,13 +48,13 @@ class ReadFloorTests {
     ReadFloor floor = new ReadFloor(() -> true);
     floor.scope(1);
     floor.floorFor(ALL);
-    floor.advance("1:1:", null, true, 10);
-    floor.advance("1:1:", null, true, 20);
+    floor.advance("1", null, true, 10);
+    floor.advance("2", null, true, 20);
     assertThat(floor.floorFor(ALL)).isEqualTo(11);
 
     assertThat(floor.floorFor(Set.of(0, 1))).isEqualTo(ReadFloor.NONE);
-    floor.advance("1:1:", null, true, 10);
-    floor.advance("1:1:", null, true, 20);
+    floor.advance("1", null, true, 10);
+    floor.advance("2", null, true, 20);
     assertThat(floor.floorFor(Set.of(0, 1))).isEqualTo(11);
 
     floor.scope(1);
@@ -62,11 +62,11 @@ class ReadFloorTests {
     floor.scope(2);
     assertThat(floor.floorFor(Set.of(0, 1))).isEqualTo(ReadFloor.NONE);
 
-    floor.advance("1:1:", null, true, 10);
-    floor.advance("1:1:", null, true, 20);
+    floor.advance("1", null, true, 10);
+    floor.advance("2", null, true, 20);
     floor.reset();
     assertThat(floor.floorFor(Set.of(0, 1))).isEqualTo(ReadFloor.NONE);
-    assertThat(floor.waitingFor()).isEmpty();
+    assertThat(floor.waitingFor()).isNull();
   }
 
   /** A failover or restart behind a pool: the floor and its candidate were proved elsewhere. */
@@ -75,14 +75,14 @@ class ReadFloorTests {
     ReadFloor floor = new ReadFloor(() -> true);
     floor.floorFor(ALL);
     assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
-    floor.advance("1:1:", null, true, 10);
-    floor.advance("1:1:", null, true, 20);
+    floor.advance("1", null, true, 10);
+    floor.advance("2", null, true, 20);
     assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
     assertThat(floor.floorFor(ALL)).isEqualTo(11);
 
     assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isFalse();
     assertThat(floor.floorFor(ALL)).isEqualTo(ReadFloor.NONE);
-    assertThat(floor.waitingFor()).isEmpty();
+    assertThat(floor.waitingFor()).isNull();
     assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isTrue();
   }
 
@@ -93,11 +93,28 @@ class ReadFloorTests {
     assertThat(ReadFloor.off().enabled()).isFalse();
   }
 
+  /**
+   * A restarted seq identity (a new file node of its sequence): new rows may be below the floor.
+   */
   @Test
-  void readsTheInProgressIdsOfASnapshot() {
-    assertThat(ReadFloor.inProgress("748:748:")).isEmpty();
-    assertThat(ReadFloor.inProgress("10:20:10,14,19")).isEqualTo(List.of("10", "14", "19"));
-    assertThatThrownBy(() -> ReadFloor.inProgress("garbage"))
-        .isInstanceOf(IllegalStateException.class);
+  void aRestartedIdentityDropsTheFloor() {
+    ReadFloor floor = new ReadFloor(() -> true);
+    floor.floorFor(ALL);
+    assertThat(floor.sameSource("s", "16400")).isTrue();
+    floor.advance("1", null, true, 10);
+    floor.advance("2", null, true, 20);
+    assertThat(floor.floorFor(ALL)).isEqualTo(11);
+
+    assertThat(floor.sameSource("s", "16512")).isFalse();
+    assertThat(floor.floorFor(ALL)).isEqualTo(ReadFloor.NONE);
+    assertThat(floor.sameSource("s", "16512")).isTrue();
+  }
+
+  @Test
+  void aBoundThatIsNoTransactionIdIsRefused() {
+    ReadFloor floor = new ReadFloor(() -> true);
+    floor.floorFor(ALL);
+    assertThatThrownBy(() -> floor.advance("garbage", null, true, 10))
+        .isInstanceOf(NumberFormatException.class);
   }
 }

@@ -327,12 +327,19 @@ final class PostgresRelaySql extends RelaySql {
    */
   @Override
   public String flooredSeqOrderRead(String table, String columns, String rowBytes, String where) {
-    return "SELECT f.snap, f.low, f.done, f.server, b.* FROM (SELECT CAST(pg_current_snapshot() AS"
-        + " text) AS snap, CAST(pg_postmaster_start_time() AS text) AS server, (SELECT min(seq) FROM "
+    // bound: a transaction id assigned now, after the statement's snapshot was taken, so above the
+    // id of every transaction that had one before it (a snapshot's xmax is not: it is the latest
+    // completed id + 1, and running transactions above it are listed nowhere). Assigned only when
+    // the read will take a new candidate (none, or the last one finished).
+    return "SELECT f.snap, f.low, f.done, f.server, f.seqgen, CASE WHEN f.done THEN"
+        + " CAST(pg_current_xact_id() AS text) END AS bound, b.* FROM (SELECT"
+        + " CAST(pg_current_snapshot() AS text) AS snap, CAST(pg_postmaster_start_time() AS text)"
+        + " AS server, (SELECT min(seq) FROM "
         + table
-        + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) AS low, (SELECT"
-        + " COALESCE(bool_and(pg_visible_in_snapshot(CAST(x AS xid8), pg_current_snapshot())),"
-        + " TRUE) FROM unnest(CAST(? AS text[])) AS x) AS done) f LEFT JOIN LATERAL ("
+        + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) AS low, (CAST(? AS"
+        + " text) IS NULL OR pg_snapshot_xmin(pg_current_snapshot()) >= CAST(CAST(? AS text) AS"
+        + " xid8)) AS done, CAST(pg_relation_filenode(CAST(pg_get_serial_sequence(?, 'seq') AS"
+        + " regclass)) AS text) AS seqgen) f LEFT JOIN LATERAL ("
         + budgetedSeqOrderRead(table, columns, rowBytes, where)
         + ") b ON TRUE";
   }

@@ -1,0 +1,283 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review of the read floor (review12): cases its proof does not cover, each shown on a real
+ * PostgreSQL with the trigger of schema version 12 in place and enabled ALWAYS.
+ */
+@ServerTest
+class ReadFloorReviewIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
+
+  private OutboxRows rows;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+  }
+
+  /**
+   * A snapshot's xmax is the latest completed xid + 1, not the next xid: a transaction whose id is
+   * at or above it is running but is NOT in the snapshot's in-progress list (pg_current_snapshot()
+   * leaves it out). Writer A takes its id first (a business write before its append), writer B
+   * takes a higher id at its append (the trigger) and its row the lower seq; A appends (higher seq)
+   * and commits while B stays open. The read right after A's commit (a NOTIFY wakes the relay at
+   * once) has xmax = A's id + 1, so B is in no candidate's list; the floor rises past B's row, and
+   * once B commits its row is never read.
+   */
+  @Test
+  void aWriterWhoseIdIsAtOrAboveTheSnapshotsXmaxIsNotPassed() throws Exception {
+    try (Connection a = db.dataSource().getConnection();
+        Connection b = db.dataSource().getConnection()) {
+      a.setAutoCommit(false);
+      b.setAutoCommit(false);
+      long xidA = xid(a); // A's business write: A has the lower id
+      long xidB = xid(b);
+      assertThat(xidB).isGreaterThan(xidA);
+      insert(b, "k-late", "late"); // B: the lower seq
+      insert(a, "k-early", "early"); // A: the higher seq
+      long lateSeq = seqOf(b, "late");
+      a.commit();
+
+      ReadFloor floor = new ReadFloor(() -> true);
+      List<String> read = new ArrayList<>(readAndPublish(floor)); // the read right after A's commit
+      for (int round = 1; round <= 2; round++) {
+        insert(db.dataSource().getConnection(), "k-early", "e" + round, true);
+        read.addAll(readAndPublish(floor));
+      }
+      System.out.println(
+          "[review12] xidA="
+              + xidA
+              + " xidB="
+              + xidB
+              + " late seq="
+              + lateSeq
+              + " floor="
+              + floor.floor());
+      assertThat(read).contains("early").doesNotContain("late");
+      b.commit();
+
+      List<String> after = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        after.addAll(readAndPublish(floor));
+        if (round == 0) {
+          insert(db.dataSource().getConnection(), "k-early", "e" + (round + 3), true);
+        }
+      }
+      assertThat(after).as("the late writer's row, below the floor").contains("late");
+    }
+  }
+
+  /**
+   * The floor survives a restart of the identity on the same server (TRUNCATE ... RESTART IDENTITY,
+   * ALTER SEQUENCE ... RESTART, setval lower): the read guards against seq values handed out again
+   * only when the server's start time changes. New rows then take seq values below the floor and
+   * are not read while the floor stands (a steady relay: until a lease change, a read error or a
+   * restart).
+   */
+  @Test
+  void rowsAfterTheIdentityIsRestartedAreRead() throws Exception {
+    assertRowsAreReadAfter("TRUNCATE outbox_event RESTART IDENTITY");
+  }
+
+  /** The same for a restart of the identity alone (the lead's addition to review12's test). */
+  @Test
+  void rowsAfterTheIdentityColumnIsRestartedAreRead() throws Exception {
+    assertRowsAreReadAfter("ALTER TABLE outbox_event ALTER COLUMN seq RESTART");
+  }
+
+  private void assertRowsAreReadAfter(String restart) throws Exception {
+    ReadFloor floor = new ReadFloor(() -> true);
+    long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    for (int round = 0; round < 5 || (floor.floor() < 4 && System.nanoTime() < until); round++) {
+      insert(db.dataSource().getConnection(), "k", "r" + round, true);
+      readAndPublish(floor);
+    }
+    long before = floor.floor();
+    execute(restart);
+    insert(db.dataSource().getConnection(), "k", "after", true);
+    List<String> read = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      read.addAll(readAndPublish(floor));
+    }
+    System.out.println(
+        "[review12] floor before " + restart + ": " + before + ", after " + floor.floor());
+    assertThat(read).as("the row appended after %s", restart).contains("after");
+  }
+
+  /**
+   * Checked sound: a writer whose rows are inserted in savepoints (the rows' xmin is a subxact id,
+   * the trigger gives the top-level id, which is what the snapshot lists), one savepoint rolled
+   * back, the other kept; other transactions commit meanwhile (so the writer's id is below the
+   * reads' xmax). The floor waits for the writer; the kept row is read once it commits.
+   */
+  @Test
+  void aWriterInSavepointsIsNotPassed() throws Exception {
+    try (Connection b = db.dataSource().getConnection()) {
+      b.setAutoCommit(false);
+      try (Statement s = b.createStatement()) {
+        s.execute("SAVEPOINT one");
+        insert(b, "k-sp", "rolled-back");
+        s.execute("ROLLBACK TO SAVEPOINT one");
+        s.execute("SAVEPOINT two");
+        insert(b, "k-sp", "kept");
+        s.execute("RELEASE SAVEPOINT two");
+      }
+      long kept = seqOf(b, "kept");
+      ReadFloor floor = new ReadFloor(() -> true);
+      List<String> read = new ArrayList<>();
+      for (int round = 0; round < 6; round++) {
+        insert(db.dataSource().getConnection(), "k-other", "o" + round, true);
+        read.addAll(readAndPublish(floor));
+      }
+      assertThat(read).doesNotContain("kept", "rolled-back");
+      assertThat(floor.floor()).as("the floor while the writer is open").isLessThanOrEqualTo(kept);
+      b.commit();
+      for (int round = 0; round < 3; round++) {
+        read.addAll(readAndPublish(floor));
+      }
+      assertThat(read).contains("kept").doesNotContain("rolled-back");
+    }
+  }
+
+  /**
+   * Checked sound: the statement trigger fires before the first row's defaults (the identity's
+   * nextval) for every way to insert, not only INSERT ... VALUES: INSERT ... SELECT, a writable
+   * CTE, ON CONFLICT DO NOTHING, and COPY FROM STDIN. A probe column before seq records whether the
+   * transaction had its id when the row was formed (each first write of a fresh transaction).
+   */
+  @Test
+  void everyFormOfInsertHasItsIdBeforeItsSeq() throws Exception {
+    execute(
+        "CREATE OR REPLACE FUNCTION review12_had_xid() RETURNS boolean LANGUAGE sql AS"
+            + " $$ SELECT pg_current_xact_id_if_assigned() IS NOT NULL $$");
+    execute("DROP TABLE IF EXISTS review12_probe");
+    execute(
+        "CREATE TABLE review12_probe (had_xid BOOLEAN DEFAULT review12_had_xid(), seq BIGINT"
+            + " GENERATED ALWAYS AS IDENTITY, note TEXT UNIQUE)");
+    execute(
+        "CREATE TRIGGER review12_probe_assign_xid BEFORE INSERT ON review12_probe"
+            + " FOR EACH STATEMENT EXECUTE FUNCTION outboxkit_assign_xid()");
+    List<String> forms =
+        List.of(
+            "INSERT INTO review12_probe (note) SELECT 'select' || g FROM generate_series(1, 3) g",
+            "WITH w AS (INSERT INTO review12_probe (note) VALUES ('cte') RETURNING seq)"
+                + " SELECT count(*) FROM w",
+            "INSERT INTO review12_probe (note) VALUES ('conflict') ON CONFLICT DO NOTHING");
+    assertThat(formedWithoutId(forms)).as("with the trigger").isEmpty();
+    execute("ALTER TABLE review12_probe DISABLE TRIGGER review12_probe_assign_xid");
+    assertThat(formedWithoutId(forms)).as("without the trigger (the probe's control)").isNotEmpty();
+    execute("DROP TABLE review12_probe");
+  }
+
+  private static List<String> formedWithoutId(List<String> forms) throws Exception {
+    List<String> without = new ArrayList<>();
+    for (int attempt = 0; attempt < 3; attempt++) {
+      execute("DELETE FROM review12_probe");
+      for (String form : forms) {
+        try (Connection c = db.dataSource().getConnection();
+            Statement s = c.createStatement()) {
+          s.execute(form);
+        }
+      }
+      try (Connection c = db.dataSource().getConnection()) {
+        org.postgresql.copy.CopyManager copy =
+            c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+        copy.copyIn(
+            "COPY review12_probe (note) FROM STDIN", new java.io.StringReader("copy1\ncopy2\n"));
+      }
+      try (Connection c = db.dataSource().getConnection();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT note FROM review12_probe WHERE NOT had_xid")) {
+        while (rs.next()) {
+          without.add(rs.getString(1));
+        }
+      }
+    }
+    return without;
+  }
+
+  private static long xid(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT CAST(pg_current_xact_id() AS text)")) {
+      rs.next();
+      return Long.parseLong(rs.getString(1));
+    }
+  }
+
+  private static void insert(Connection c, String key, String payload) throws SQLException {
+    insert(c, key, payload, false);
+  }
+
+  private static void insert(Connection c, String key, String payload, boolean close)
+      throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
+                + " partition_no) VALUES (gen_random_uuid(), 'floor', ?, 'T', ?, now(), 0)")) {
+      s.setString(1, key);
+      s.setBytes(2, payload.getBytes(StandardCharsets.UTF_8));
+      s.executeUpdate();
+    } finally {
+      if (close) {
+        c.close();
+      }
+    }
+  }
+
+  private static long seqOf(Connection c, String payload) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT seq FROM outbox_event WHERE convert_from(payload, 'UTF8') = ?")) {
+      s.setString(1, payload);
+      try (ResultSet rs = s.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private List<String> readAndPublish(ReadFloor floor) throws SQLException {
+    try (Connection c = db.dataSource().getConnection()) {
+      OutboxRows.Fetched fetched =
+          rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
+      rows.markPublished(c, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
+      return fetched.rows().stream()
+          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
+          .toList();
+    }
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
