@@ -331,8 +331,12 @@ final class PostgresRelaySql extends RelaySql {
     // id of every transaction that had one before it (a snapshot's xmax is not: it is the latest
     // completed id + 1, and running transactions above it are listed nowhere). Assigned only when
     // the read will take a new candidate (none, or the last one finished).
+    // The read's own commit need not wait for the WAL flush the id would otherwise cost where the
+    // read pruned pages (a crash restarts the server, and the floor is dropped anyway): its commit
+    // is made asynchronous for this transaction only.
     return "SELECT f.snap, f.low, f.done, f.server, f.seqgen, CASE WHEN f.done THEN"
-        + " CAST(pg_current_xact_id() AS text) END AS bound, b.* FROM (SELECT"
+        + " CAST(pg_current_xact_id() AS text) || substr(set_config('synchronous_commit', 'off',"
+        + " true), 1, 0) END AS bound, b.* FROM (SELECT"
         + " CAST(pg_current_snapshot() AS text) AS snap, CAST(pg_postmaster_start_time() AS text)"
         + " AS server, (SELECT min(seq) FROM "
         + table
