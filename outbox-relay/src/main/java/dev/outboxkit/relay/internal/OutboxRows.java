@@ -687,9 +687,8 @@ public final class OutboxRows {
       String in = String.join(", ", Collections.nCopies(chunk.size(), "?"));
       String sql =
           publishedAt == null
-              ? "DELETE FROM " + t + " WHERE status = 'PENDING' AND seq IN (" + in + ")"
-              : "UPDATE "
-                  + t
+              ? relaySql.deleteBySeq(t) + " WHERE status = 'PENDING' AND seq IN (" + in + ")"
+              : relaySql.updateBySeq(t)
                   + " SET status = 'PUBLISHED', published_at = ? WHERE status = 'PENDING' AND seq"
                   + " IN ("
                   + in
@@ -713,9 +712,8 @@ public final class OutboxRows {
       throws SQLException {
     String sql =
         publishedAt == null
-            ? "DELETE FROM " + t + " WHERE status = 'PENDING' AND seq = ANY(?)"
-            : "UPDATE "
-                + t
+            ? relaySql.deleteBySeq(t) + " WHERE status = 'PENDING' AND seq = ANY(?)"
+            : relaySql.updateBySeq(t)
                 + " SET status = 'PUBLISHED', published_at = ? WHERE status = 'PENDING'"
                 + " AND seq = ANY(?)";
     try (PreparedStatement statement = c.prepareStatement(sql)) {
@@ -745,14 +743,12 @@ public final class OutboxRows {
   public void recordFailures(Connection c, List<Failure> failures) throws SQLException {
     try (PreparedStatement retry =
             c.prepareStatement(
-                "UPDATE "
-                    + t
+                relaySql.updateBySeq(t)
                     + " SET attempts = GREATEST(attempts, ?), next_attempt_at = ?, last_error = ?"
                     + " WHERE seq = ? AND status = 'PENDING'");
         PreparedStatement park =
             c.prepareStatement(
-                "UPDATE "
-                    + t
+                relaySql.updateBySeq(t)
                     + " SET status = 'DEAD', attempts = GREATEST(attempts, ?), next_attempt_at ="
                     + " NULL, last_error = ? WHERE seq = ? AND status = 'PENDING'")) {
       boolean retries = false;
@@ -788,8 +784,7 @@ public final class OutboxRows {
     int parked = 0;
     try (PreparedStatement park =
         c.prepareStatement(
-            "UPDATE "
-                + t
+            relaySql.updateBySeq(t)
                 + " SET status = 'DEAD', attempts = attempts + 1, next_attempt_at = NULL,"
                 + " last_error = ? WHERE seq = ? AND status = 'PENDING'")) {
       for (Undecodable row : rows) {

@@ -78,6 +78,27 @@ class MySqlRelaySql extends RelaySql {
         + " o ON o.seq = b.seq WHERE b.upto - b.row_bytes < ? ORDER BY b.seq";
   }
 
+  /**
+   * InnoDB locks the index records a statement scans, and under {@code REPEATABLE READ} the gaps
+   * before them. Left to choose, MySQL and MariaDB reached {@code status = 'PENDING' AND seq IN
+   * (…)} through the index {@code (status, partition_no, seq)}: a scan of every pending row with
+   * next-key locks (840 row locks to delete 19 rows), which waited for a writer's uncommitted row
+   * while the writer's next row waited for a gap the scan had locked. InnoDB then rolled back the
+   * writer, the application's transaction. Through the primary key, each {@code seq} is one record
+   * lock on a committed row the relay read. A single-table {@code DELETE} takes no index hint; the
+   * multiple-table form does.
+   */
+  @Override
+  public String deleteBySeq(String table) {
+    return "DELETE " + table + " FROM " + table + " FORCE INDEX (PRIMARY)";
+  }
+
+  /** As {@link #deleteBySeq}: an {@code UPDATE} takes the hint in its single-table form. */
+  @Override
+  public String updateBySeq(String table) {
+    return "UPDATE " + table + " FORCE INDEX (PRIMARY)";
+  }
+
   /** MySQL refuses {@code LIMIT} in a subquery of {@code IN}, but deletes with a limit itself. */
   @Override
   public String deletePublished(String outbox) {

@@ -247,6 +247,24 @@ public abstract class RelaySql {
   }
 
   /**
+   * The start of a {@code DELETE} of outbox rows that the relay names by their {@code seq}s (its
+   * acknowledgement), up to where the {@code WHERE} goes. The statement must reach the rows through
+   * the primary key and lock those rows only: the application appends to the same table in its own
+   * transactions, and a lock on a range of pending rows would make the relay wait for a writer's
+   * open transaction and the writer for the relay, a deadlock that rolls the writer back.
+   */
+  public String deleteBySeq(String table) {
+    return "DELETE FROM " + table;
+  }
+
+  /**
+   * The start of an {@code UPDATE} of rows named by their {@code seq}s, as {@link #deleteBySeq}.
+   */
+  public String updateBySeq(String table) {
+    return "UPDATE " + table;
+  }
+
+  /**
    * A delete of at most {@code ?} (second parameter) rows of {@code outbox}, lowest {@code seq}
    * first, published before {@code ?} (first parameter).
    */
