@@ -20,6 +20,8 @@ import java.util.Map;
  * @param events events whose commit returned
  * @param inDoubt events whose commit failed (may or may not have committed)
  * @param inDoubtDelivered of those, the ones delivered (they had committed)
+ * @param writerRollbacks writer transactions the database rolled back by itself (a deadlock, a lock
+ *     timeout): a violation, since only the relay's locks can cause one
  * @param records records read back (every copy)
  * @param lost committed events never delivered
  * @param reordered first copies that came after a later event of their key
@@ -53,6 +55,7 @@ public record ChaosReport(
     long events,
     long inDoubt,
     long inDoubtDelivered,
+    long writerRollbacks,
     long records,
     long lost,
     long reordered,
@@ -131,7 +134,9 @@ public record ChaosReport(
         .append(inDoubt)
         .append(" in doubt (")
         .append(inDoubtDelivered)
-        .append(" of them delivered)\n");
+        .append(" of them delivered), ")
+        .append(writerRollbacks)
+        .append(" rolled back by the database\n");
     out.append("  records       ").append(records).append('\n');
     out.append("  lost          ").append(lost).append('\n');
     out.append("  reordered     ").append(reordered).append('\n');

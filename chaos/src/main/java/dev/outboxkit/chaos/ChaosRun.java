@@ -172,7 +172,15 @@ public final class ChaosRun {
         starvation.episodes().forEach(e -> starved.add(e.describe("the kit")));
         starved.addAll(fleet.starvation());
         return report(
-            environment, done, skipped, result, poison.parkedOf(topic), starved, started, end);
+            environment,
+            done,
+            skipped,
+            result,
+            poison.parkedOf(topic),
+            writers,
+            starved,
+            started,
+            end);
       }
     }
   }
@@ -257,6 +265,7 @@ public final class ChaosRun {
       Map<String, String> skipped,
       LedgerCheck.Result r,
       long healthyParked,
+      Writers writers,
       List<String> starved,
       long started,
       long end) {
@@ -270,6 +279,14 @@ public final class ChaosRun {
     if (healthyParked > 0) {
       violations.add(
           healthyParked + " healthy events were parked (they count as lost until replayed)");
+    }
+    List<String> examples = new ArrayList<>(r.examples());
+    if (writers.rolledBack() > 0) {
+      violations.add(
+          writers.rolledBack()
+              + " writer transactions were rolled back by the database (a deadlock or a lock"
+              + " timeout): the relay must never fail the application's transaction");
+      examples.addAll(writers.rollbackExamples());
     }
     for (FaultRecord f : done) {
       if (f.problem() != null) {
@@ -286,6 +303,7 @@ public final class ChaosRun {
         r.events(),
         r.inDoubt(),
         r.inDoubtDelivered(),
+        writers.rolledBack(),
         r.records(),
         r.lost(),
         r.reordered(),
@@ -300,7 +318,7 @@ public final class ChaosRun {
         r.timesByFault(),
         r.stuckPartitions(),
         violations,
-        r.examples(),
+        examples,
         starved,
         (end - started) / 1000);
   }

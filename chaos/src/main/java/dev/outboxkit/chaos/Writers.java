@@ -4,11 +4,13 @@ import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxMessage;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +19,10 @@ import org.slf4j.LoggerFactory;
  * belongs to writer {@code k mod writers}), several keys per transaction, each key's events
  * numbered 0, 1, 2... in the payload ({@code "<n>:<key>"}). The rate is shared evenly. A failed
  * commit (the faults make many) is recorded as in doubt and its numbers are never reused; the
- * writer pauses briefly and goes on.
+ * writer pauses briefly and goes on. A transaction the database rolled back by itself (a deadlock,
+ * a serialization failure, a lock wait timeout) is counted apart ({@link #rolledBack()}): no fault
+ * makes one, since the writers share no rows, so only the relay's locks can, and the relay must
+ * never fail the application's transaction.
  */
 final class Writers implements AutoCloseable {
 
@@ -32,6 +37,8 @@ final class Writers implements AutoCloseable {
   private final Clock clock;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong rolledBack = new AtomicLong();
+  private final List<String> rollbackExamples = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
 
   Writers(
@@ -97,6 +104,16 @@ final class Writers implements AutoCloseable {
         for (int i = 0; i < size; i++) {
           ledger.inDoubt(batchKeys.get(i), numbers.get(i), now);
         }
+        String rollback = rollbackByTheDatabase(e);
+        if (rollback != null) {
+          rolledBack.incrementAndGet();
+          synchronized (rollbackExamples) {
+            if (rollbackExamples.size() < 3) {
+              rollbackExamples.add("writer " + writer + " at " + now + ": " + rollback);
+            }
+          }
+          log.warn("Writer {}: the database rolled the transaction back: {}", writer, rollback);
+        }
         if (failures.incrementAndGet() % 50 == 1) {
           log.info("Writer {}: a commit failed (in doubt), going on: {}", writer, e.toString());
         }
@@ -114,6 +131,39 @@ final class Writers implements AutoCloseable {
   /** Commits that failed: their events are in doubt. */
   long failures() {
     return failures.get();
+  }
+
+  /** Transactions the database rolled back by itself (see the class comment). */
+  long rolledBack() {
+    return rolledBack.get();
+  }
+
+  /** Up to three of {@link #rolledBack()}, with the database's message. */
+  List<String> rollbackExamples() {
+    synchronized (rollbackExamples) {
+      return List.copyOf(rollbackExamples);
+    }
+  }
+
+  /**
+   * The database's message when it rolled the transaction back by itself: SQL state class 40
+   * (transaction rollback: a deadlock, a serialization failure; MySQL and MariaDB report a deadlock
+   * as 40001), or MySQL's and MariaDB's lock wait timeout (error 1205, SQL state HY000). A lost
+   * connection or a killed session (class 08, 57, 70100) is a fault's doing and is not one.
+   */
+  static @Nullable String rollbackByTheDatabase(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SQLException e) {
+        String state = e.getSQLState();
+        if ((state != null && state.startsWith("40")) || e.getErrorCode() == 1205) {
+          return "SQL state " + state + ", error " + e.getErrorCode() + ": " + e.getMessage();
+        }
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return null;
   }
 
   /** Stops the writers after their transaction under way. */

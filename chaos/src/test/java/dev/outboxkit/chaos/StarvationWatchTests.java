@@ -196,6 +196,7 @@ class StarvationWatchTests {
         10,
         0,
         0,
+        0,
         10,
         0,
         0,

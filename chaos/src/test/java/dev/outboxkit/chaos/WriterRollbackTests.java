@@ -1,0 +1,51 @@
+package dev.outboxkit.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxStoreException;
+import java.sql.SQLException;
+import java.sql.SQLTransactionRollbackException;
+import java.sql.SQLTransientConnectionException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which failed commits of the chaos writers count as rolled back by the database: only those a
+ * relay's locks can cause, never those of a fault (a killed session, a lost connection).
+ */
+class WriterRollbackTests {
+
+  @Test
+  void aDeadlockOrALockWaitTimeoutIsARollbackByTheDatabase() {
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new OutboxStoreException(
+                    "Could not insert 40 event(s) into outbox_event",
+                    new SQLTransactionRollbackException(
+                        "(conn=280) Deadlock found when trying to get lock", "40001", 1213))))
+        .contains("40001", "1213", "Deadlock found");
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new RuntimeException(new SQLException("deadlock detected", "40P01", 0))))
+        .contains("40P01");
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new SQLException("Lock wait timeout exceeded", "HY000", 1205)))
+        .contains("1205");
+  }
+
+  @Test
+  void aFaultsLostConnectionOrKilledSessionIsNot() {
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new SQLTransientConnectionException("Connection is not available", "08003")))
+        .isNull();
+    assertThat(
+            Writers.rollbackByTheDatabase(new SQLException("Connection was killed", "70100", 1927)))
+        .isNull();
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new SQLException("terminating connection due to administrator command", "57P01")))
+        .isNull();
+    assertThat(Writers.rollbackByTheDatabase(new IllegalStateException("no cause"))).isNull();
+  }
+}
