@@ -59,7 +59,9 @@ final class OutboxKitPollingContender implements DrainContender {
 
   @Override
   public void prepare(Pass pass) throws Exception {
+    OutboxBacklog.load(pass);
     if (pass.database().kind() == dev.outboxkit.test.DatabaseKind.POSTGRESQL) {
+      // After the load (which creates the table): the relay checks the trigger when it starts.
       try (java.sql.Connection c = pass.db().dataSource().getConnection();
           java.sql.Statement s = c.createStatement()) {
         s.execute(
@@ -68,7 +70,6 @@ final class OutboxKitPollingContender implements DrainContender {
                 : "ALTER TABLE outbox_event DISABLE TRIGGER outbox_event_assign_xid");
       }
     }
-    OutboxBacklog.load(pass);
   }
 
   @Override
