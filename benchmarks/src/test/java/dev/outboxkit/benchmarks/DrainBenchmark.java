@@ -66,6 +66,7 @@ class DrainBenchmark {
             new OutboxKitPollingContender(),
             new OutboxKitPollingContender(2),
             new OutboxKitPollingContender(4),
+            OutboxKitPollingContender.withoutReadFloor(),
             new SnapshotPositionContender())) {
       KNOWN.put(c.name(), c);
     }

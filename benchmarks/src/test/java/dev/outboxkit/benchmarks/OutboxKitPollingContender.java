@@ -19,8 +19,25 @@ final class OutboxKitPollingContender implements DrainContender {
   /** A fixed number of publishing threads, or null for the defaults (and {@code bench.threads}). */
   private final Integer fixedThreads;
 
+  /**
+   * Whether the read floor may be on (PostgreSQL, schema V0_12): {@code outboxkit-polling-nofloor}
+   * disables the trigger the floor needs before its passes, so the relay reads from the head as
+   * before V0_12, and the other contenders enable it again: both in one JVM, interleaved.
+   */
+  private final boolean floor;
+
   OutboxKitPollingContender() {
     this(null);
+  }
+
+  private OutboxKitPollingContender(boolean floor) {
+    this.fixedThreads = null;
+    this.floor = floor;
+  }
+
+  /** The defaults with the read floor off (see {@link #floor}). */
+  static OutboxKitPollingContender withoutReadFloor() {
+    return new OutboxKitPollingContender(false);
   }
 
   /**
@@ -29,16 +46,30 @@ final class OutboxKitPollingContender implements DrainContender {
    */
   OutboxKitPollingContender(Integer threads) {
     this.fixedThreads = threads;
+    this.floor = true;
   }
 
   @Override
   public String name() {
+    if (!floor) {
+      return "outboxkit-polling-nofloor";
+    }
     return fixedThreads == null ? "outboxkit-polling" : "outboxkit-polling-" + fixedThreads + "t";
   }
 
   @Override
   public void prepare(Pass pass) throws Exception {
     OutboxBacklog.load(pass);
+    if (pass.database().kind() == dev.outboxkit.test.DatabaseKind.POSTGRESQL) {
+      // After the load (which creates the table): the relay checks the trigger when it starts.
+      try (java.sql.Connection c = pass.db().dataSource().getConnection();
+          java.sql.Statement s = c.createStatement()) {
+        s.execute(
+            floor
+                ? "ALTER TABLE outbox_event ENABLE ALWAYS TRIGGER outbox_event_assign_xid"
+                : "ALTER TABLE outbox_event DISABLE TRIGGER outbox_event_assign_xid");
+      }
+    }
   }
 
   @Override

@@ -146,6 +146,14 @@ public final class OutboxRows {
   }
 
   /**
+   * Statements a polling read's own transaction runs before {@link #fetch} ({@link
+   * RelaySql#readSettings}); empty where the read runs in autocommit mode.
+   */
+  public List<String> readSettings() {
+    return relaySql.readSettings();
+  }
+
+  /**
    * {@link #fetch(Connection, Collection, int, Map, Map, Map, long)}, the read in {@code seq} order
    * starting at {@code floor} where the database can ({@link RelaySql#readsFromFloor}) and the
    * floor is enabled, and moving it; every other read, and every failed one, drops the floor.
@@ -444,6 +452,8 @@ public final class OutboxRows {
         " WHERE status = 'PENDING' AND partition_no = ANY(?) AND aggregateid <> ALL(?) AND seq <>"
             + " ALL(?) AND seq >= ?";
     List<Object> binds = new ArrayList<>();
+    binds.add(waitingFor);
+    binds.add(waitingFor);
     binds.add(owned);
     binds.add(floor);
     binds.add(waitingFor);
@@ -478,7 +488,7 @@ public final class OutboxRows {
     int read = 0;
     long upto = 0;
     long highest = ReadFloor.NONE;
-    String snapshot = null;
+    boolean first = true;
     String server = null;
     String sequence = null;
     String bound = null;
@@ -488,14 +498,16 @@ public final class OutboxRows {
       bind(statement, statementAndBinds.binds());
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          if (snapshot == null) {
-            snapshot = rs.getString("snap");
+          if (first) {
+            first = false;
             long low = rs.getLong("low");
             lowest = rs.wasNull() ? null : low;
             finished = rs.getBoolean("done");
             server = rs.getString("server");
             sequence = rs.getString("seqgen");
-            bound = rs.getString("bound");
+          }
+          if (bound == null) {
+            bound = rs.getString("bound"); // on the first row read, if any
           }
           long seq = rs.getLong("seq");
           if (rs.wasNull()) {
@@ -514,7 +526,7 @@ public final class OutboxRows {
         }
       }
     }
-    if (snapshot == null || server == null) {
+    if (first || server == null) {
       throw new IllegalStateException("The floored read returned no snapshot row");
     }
     if (!floor.sameSource(server, String.valueOf(sequence)) && from != ReadFloor.NONE) {

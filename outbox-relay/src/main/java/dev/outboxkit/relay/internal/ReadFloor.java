@@ -32,8 +32,9 @@ import org.jspecify.annotations.Nullable;
  * relay's leases change, on any failure of a read, when the read takes the other path (a position
  * past held keys), when the switch says the trigger is gone, and when a read finds itself on
  * another server than the floor's (its start time changed: a failover or restart behind a pool that
- * reconnects without an error); that read is then made again from the head. Confined to one
- * publishing thread; only the switch is shared.
+ * reconnects without an error; or it recovered from a crash without a restart, which resets its
+ * statistics); that read is then made again from the head. Confined to one publishing thread; only
+ * the switch is shared.
  */
 public final class ReadFloor {
 
@@ -100,11 +101,12 @@ public final class ReadFloor {
   }
 
   /**
-   * Whether the read ran on the server the floor was proved on ({@code server}: its start time). A
-   * pool may hand out a connection to another server without any error reaching the relay (a
-   * promoted standby after a failover, a restart): that server may lack commits the floor counted
-   * and hand out the same {@code seq} values and transaction ids again, so the floor and the
-   * candidate are dropped, and the read that used them must be made again from the head.
+   * Whether the read ran on the server the floor was proved on ({@code server}: its start time and
+   * when its statistics were last reset, which crash recovery does). A pool may hand out a
+   * connection to another server without any error reaching the relay (a promoted standby after a
+   * failover, a restart): that server may lack commits the floor counted and hand out the same
+   * {@code seq} values and transaction ids again, so the floor and the candidate are dropped, and
+   * the read that used them must be made again from the head.
    */
   boolean sameServer(String server) {
     return sameSource(server, sequence == null ? "" : sequence);

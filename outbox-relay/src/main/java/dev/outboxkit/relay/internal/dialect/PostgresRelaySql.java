@@ -310,6 +310,23 @@ final class PostgresRelaySql extends RelaySql {
     return null;
   }
 
+  /**
+   * The polling reads bind the rows in flight (up to 2,000 seqs) and the held keys as arrays.
+   * Planned with the values, PostgreSQL turns {@code seq <> ALL(array)} into a hash lookup; in a
+   * plan made once for every value (a generic plan: pgjdbc prepares a statement on the server after
+   * its fifth execution on a connection, and PostgreSQL may then keep one plan) it walks the whole
+   * array for every row the read passes. The floored read took the generic plan after a few
+   * executions: 66–73 ms per read of 2,000 rows of 1 KiB against 11–13 ms planned with the values,
+   * and a 50,000-event drain at half the rate of the read without a floor (docs/benchmarks.md).
+   * {@code SET LOCAL} keeps the statement prepared on the server (results in binary) and makes
+   * PostgreSQL plan it with the values at every execution (about 0.3 ms), for this transaction
+   * only.
+   */
+  @Override
+  public List<String> readSettings() {
+    return List.of("SET LOCAL plan_cache_mode = force_custom_plan");
+  }
+
   @Override
   public boolean readsFromFloor() {
     return true;
@@ -317,11 +334,11 @@ final class PostgresRelaySql extends RelaySql {
 
   /**
    * The read of {@link #budgetedSeqOrderRead} (its condition ends with {@code seq >= ?}, the floor)
-   * joined to one row that the same statement, in the same snapshot, computes: the statement's
-   * snapshot as text ({@code xmin:xmax:xip,...}), the lowest pending {@code seq} at or above the
-   * floor in the read's partitions (every pending row: held keys' and those in flight too), and
-   * whether every transaction id of a bound list is finished in this snapshot. Binds: the
-   * partitions (integer array), the floor, the transaction ids (text array), then those of the
+   * joined to one row that the same statement, in the same snapshot, computes: whether the
+   * candidate's transactions are finished in this snapshot (every id below its bound), and only
+   * then (the only read that uses it) the lowest pending {@code seq} at or above the floor in the
+   * read's partitions (every pending row: held keys' and those in flight too). Binds: the bound
+   * twice, the partitions (integer array), the floor, the bound twice, the table, then those of the
    * read. The read's rows come in {@code seq} order after the single row (a nested loop over it);
    * none, and the row's values once with a null {@code seq}, when the read finds nothing.
    */
@@ -330,20 +347,41 @@ final class PostgresRelaySql extends RelaySql {
     // bound: a transaction id assigned now, after the statement's snapshot was taken, so above the
     // id of every transaction that had one before it (a snapshot's xmax is not: it is the latest
     // completed id + 1, and running transactions above it are listed nowhere). Assigned only when
-    // the read will take a new candidate (none, or the last one finished).
+    // the read will take a new candidate (none, or the last one finished) and found rows (review13:
+    // an idle relay took an id and wrote a commit record at every poll), and computed on the first
+    // row only (its running byte sum is its own size), not once per row read.
+    // f is computed once: OFFSET 0 keeps PostgreSQL from pulling it up into the outer query, where
+    // its expressions (a catalog lookup of the sequence, the snapshot) were computed for every row
+    // read: 6,298 buffer hits and 14.6 ms for a read of 2,000 rows whose scan took 3.7 ms.
     // The read's own commit need not wait for the WAL flush the id would otherwise cost where the
-    // read pruned pages (a crash restarts the server, and the floor is dropped anyway): its commit
-    // is made asynchronous for this transaction only.
-    return "SELECT f.snap, f.low, f.done, f.server, f.seqgen, CASE WHEN f.done THEN"
-        + " CAST(pg_current_xact_id() AS text) || substr(set_config('synchronous_commit', 'off',"
-        + " true), 1, 0) END AS bound, b.* FROM (SELECT"
-        + " CAST(pg_current_snapshot() AS text) AS snap, CAST(pg_postmaster_start_time() AS text)"
-        + " AS server, (SELECT min(seq) FROM "
+    // read pruned pages: its commit is made asynchronous for this transaction only. A crash drops
+    // the floor: a restart changes pg_postmaster_start_time(), and a crash of one process without a
+    // restart (the postmaster reinitializes and replays the WAL; review13 finding 2) discards the
+    // cumulative statistics, which resets pg_stat_archiver.stats_reset; both are in "server".
+    // The values of f go out on the first row only (the one whose running byte sum is its own
+    // size, or the single row of an empty read), not copied onto every row read.
+    String first = "(b.seq IS NULL OR b.upto = " + rowBytes + ")";
+    return "SELECT CASE WHEN "
+        + first
+        + " THEN f.low END AS low, CASE WHEN "
+        + first
+        + " THEN f.done END AS done, CASE WHEN "
+        + first
+        + " THEN f.server END AS server, CASE WHEN "
+        + first
+        + " THEN f.seqgen END AS seqgen, CASE WHEN f.done AND b.upto = "
+        + rowBytes
+        + " THEN CAST(pg_current_xact_id() AS text) || substr(set_config('synchronous_commit',"
+        + " 'off', true), 1, 0) END AS bound, b.* FROM (SELECT"
+        + " CAST(pg_postmaster_start_time() AS text) || ' ' || COALESCE(CAST((SELECT stats_reset"
+        + " FROM pg_stat_archiver) AS text), '') AS server, CASE WHEN CAST(? AS text) IS NOT"
+        + " NULL AND pg_snapshot_xmin(pg_current_snapshot()) >= CAST(CAST(? AS text) AS xid8)"
+        + " THEN (SELECT min(seq) FROM "
         + table
-        + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) AS low, (CAST(? AS"
+        + " WHERE status = 'PENDING' AND partition_no = ANY(?) AND seq >= ?) END AS low, (CAST(? AS"
         + " text) IS NULL OR pg_snapshot_xmin(pg_current_snapshot()) >= CAST(CAST(? AS text) AS"
         + " xid8)) AS done, CAST(pg_relation_filenode(CAST(pg_get_serial_sequence(?, 'seq') AS"
-        + " regclass)) AS text) AS seqgen) f LEFT JOIN LATERAL ("
+        + " regclass)) AS text) AS seqgen OFFSET 0) f LEFT JOIN LATERAL ("
         + budgetedSeqOrderRead(table, columns, rowBytes, where)
         + ") b ON TRUE";
   }

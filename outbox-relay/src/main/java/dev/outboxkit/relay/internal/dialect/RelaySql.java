@@ -103,6 +103,15 @@ public abstract class RelaySql {
   }
 
   /**
+   * Statements that a polling read's own transaction runs before the read: empty where the read
+   * runs alone in autocommit mode. The settings they make end with that transaction, so they never
+   * reach another user of a shared pool.
+   */
+  public List<String> readSettings() {
+    return List.of();
+  }
+
+  /**
    * The {@code CREATE INDEX} of the index the polling relay reads pending rows through, oldest
    * first over every partition it owns in one walk (version 8 of the schema, {@code
    * V0_8__outboxkit_pending_seq_index.sql}): pending rows in {@code seq} order. Without it the read

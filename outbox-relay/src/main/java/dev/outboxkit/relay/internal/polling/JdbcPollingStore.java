@@ -82,9 +82,22 @@ final class JdbcPollingStore implements PollingStore {
     for (PendingEvent event : inFlight) {
       sent.computeIfAbsent(event.partition(), p -> new ArrayList<>()).add(event.seq());
     }
+    List<String> settings = rows.readSettings();
     OutboxRows.Fetched fetched =
-        jdbc.autoCommit(
-            c -> rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes, floor));
+        settings.isEmpty()
+            ? jdbc.autoCommit(
+                c ->
+                    rows.fetch(c, partitions, perPartition, excluded, sent, after, maxBytes, floor))
+            : jdbc.inTransaction(
+                c -> {
+                  try (java.sql.Statement statement = c.createStatement()) {
+                    for (String setting : settings) {
+                      statement.execute(setting);
+                    }
+                  }
+                  return rows.fetch(
+                      c, partitions, perPartition, excluded, sent, after, maxBytes, floor);
+                });
     if (!fetched.undecodable().isEmpty()) {
       int parked = jdbc.autoCommit(c -> rows.parkUndecodable(c, fetched.undecodable()));
       for (OutboxRows.Undecodable row : fetched.undecodable()) {

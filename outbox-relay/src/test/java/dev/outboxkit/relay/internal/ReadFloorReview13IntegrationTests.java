@@ -1,0 +1,253 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.DatabaseKind;
+import dev.outboxkit.test.RestartableDatabaseServer;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabase;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review13 of the read floor after review12's fixes (8f1f2c5) and the asynchronous commit of the
+ * read that takes the bound (d12a72b), on a PostgreSQL server of its own (it is crashed).
+ */
+@ServerTest
+class ReadFloorReview13IntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension shared = TestDatabaseExtension.postgres();
+
+  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
+
+  /**
+   * d12a72b's comment: "a crash restarts the server, and the floor is dropped anyway". A crash of
+   * one backend (or of an auxiliary process: the OOM killer, a segfault) does not restart the
+   * postmaster: it kills every backend, replays the WAL and accepts connections again, and
+   * pg_postmaster_start_time() stays the same, so the floor (its "server" check) survives whenever
+   * the relay gets a working connection without an error (HikariCP validates a connection idle for
+   * more than 500 ms and replaces a dead one silently). With synchronous_commit=off on the server
+   * (documented as unsupported for the outbox database: it loses acknowledged commits), the crash
+   * also rolls the seq sequence back below the floor: the events committed AFTER the crash,
+   * durably, take seq values below it and are never read while the relay runs (without the floor
+   * they would be). The WAL writer and background writer are stopped (SIGSTOP) to make the window
+   * of unwritten WAL deterministic; in production it is up to 3 x wal_writer_delay of commits.
+   */
+  @Test
+  void theFloorIsDroppedAfterACrashOfTheServerWithoutARestartOfThePostmaster() throws Exception {
+    try (RestartableDatabaseServer server =
+            RestartableDatabaseServer.start(DatabaseKind.POSTGRESQL);
+        TestDatabase db = server.createDatabase("floorcrash")) {
+      OutboxDialect dialect = RelayTables.create(db.dataSource());
+      OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+      ReadFloor floor = new ReadFloor(() -> true);
+      // The server's setting (a database's: the test server has synchronous_commit=on on its
+      // command line, which ALTER SYSTEM does not override).
+      execute(
+          db,
+          "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off',"
+              + " current_database()); END $$");
+      assertThat(text(db, "SHOW synchronous_commit")).isEqualTo("off");
+
+      for (int i = 0; i < 5; i++) {
+        insert(db, "warm" + i, false);
+      }
+      for (int round = 0; round < 6; round++) {
+        readAndPublish(db, rows, floor);
+      }
+      execute(db, "CHECKPOINT"); // everything so far is on disk
+      String started = text(db, "SELECT CAST(pg_postmaster_start_time() AS text)");
+      long walWriter = pidOf(db, "walwriter");
+      long bgWriter = pidOf(db, "background writer");
+      signal("-STOP", walWriter);
+      signal("-STOP", bgWriter);
+      try {
+        // 40 events committed (asynchronously) and published while no WAL reaches the file: the
+        // sequence logs a new value (32 ahead) on the way, also in memory only.
+        for (int i = 0; i < 40; i++) {
+          insert(db, "lost" + i, false);
+        }
+        for (int round = 0; round < 6; round++) {
+          readAndPublish(db, rows, floor);
+        }
+      } finally {
+        signal("-KILL", walWriter);
+        signal("-KILL", bgWriter);
+      }
+      long floorBefore = floor.floor();
+      awaitRecovered(db);
+      String startedAfter = text(db, "SELECT CAST(pg_postmaster_start_time() AS text)");
+
+      insert(db, "after", true); // committed synchronously: durable, acknowledged
+      long seqAfter = Long.parseLong(text(db, "SELECT CAST(max(seq) AS text) FROM outbox_event"));
+      List<String> read = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        read.addAll(readAndPublish(db, rows, floor));
+      }
+      System.out.println(
+          "[review13] start time before the crash "
+              + started
+              + ", after "
+              + startedAfter
+              + "; floor before "
+              + floorBefore
+              + ", after "
+              + floor.floor()
+              + "; the new row's seq "
+              + seqAfter
+              + "; read after the crash "
+              + read);
+      assertThat(read)
+          .as("the durable event appended after a crash (same start time)")
+          .contains("after");
+    }
+  }
+
+  /**
+   * The bound is taken whenever the read has no unfinished candidate ({@code CASE WHEN f.done}),
+   * also when the read finds nothing and so takes no candidate: an idle relay takes a transaction
+   * id, and writes a commit record, on every poll of every publishing thread, round after round
+   * (xid consumption towards anti-wraparound vacuums, WAL on an idle database, a segment switch per
+   * archive_timeout). The bound is needed only when the read returns rows.
+   */
+  @Test
+  void readsThatFindNothingTakeNoTransactionId() throws Exception {
+    OutboxDialect dialect = RelayTables.create(shared.dataSource());
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    ReadFloor floor = new ReadFloor(() -> true);
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    long before = nextXid();
+    String walBefore = walLsn();
+    for (int round = 0; round < 20; round++) {
+      try (Connection c = shared.dataSource().getConnection()) {
+        assertThat(
+                rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor).rows())
+            .isEmpty();
+      }
+    }
+    long taken = nextXid() - before;
+    System.out.println(
+        "[review13] 20 reads of an empty outbox took "
+            + taken
+            + " transaction ids; WAL "
+            + walBefore
+            + " -> "
+            + walLsn());
+    assertThat(taken).as("transaction ids taken by 20 reads that found nothing").isLessThan(20);
+  }
+
+  private static long nextXid() throws SQLException {
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)")) {
+      rs.next();
+      return Long.parseLong(rs.getString(1));
+    }
+  }
+
+  private static String walLsn() throws SQLException {
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT CAST(pg_current_wal_lsn() AS text)")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static List<String> readAndPublish(TestDatabase db, OutboxRows rows, ReadFloor floor)
+      throws SQLException {
+    // A new connection each time: what a pool hands out once it has replaced a dead one.
+    try (Connection c = db.openConnection()) {
+      OutboxRows.Fetched fetched =
+          rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
+      rows.markPublished(c, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
+      return fetched.rows().stream()
+          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
+          .toList();
+    }
+  }
+
+  private static void insert(TestDatabase db, String payload, boolean synchronous)
+      throws SQLException {
+    try (Connection c = db.openConnection()) {
+      if (synchronous) {
+        try (Statement s = c.createStatement()) {
+          s.execute("SET synchronous_commit = on");
+        }
+      }
+      try (PreparedStatement s =
+          c.prepareStatement(
+              "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload,"
+                  + " created_at, partition_no) VALUES (gen_random_uuid(), 'floor', 'k', 'T', ?,"
+                  + " now(), 0)")) {
+        s.setBytes(1, payload.getBytes(StandardCharsets.UTF_8));
+        s.executeUpdate();
+      }
+    }
+  }
+
+  private static long pidOf(TestDatabase db, String backendType) throws SQLException {
+    return Long.parseLong(
+        text(
+            db,
+            "SELECT CAST(pid AS text) FROM pg_stat_activity WHERE backend_type = '"
+                + backendType
+                + "'"));
+  }
+
+  private static void signal(String signal, long pid) throws Exception {
+    Process kill = new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start();
+    assertThat(kill.waitFor()).as("kill %s %s", signal, pid).isZero();
+  }
+
+  private static void awaitRecovered(TestDatabase db) throws InterruptedException {
+    long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    Thread.sleep(500);
+    while (true) {
+      try {
+        text(db, "SELECT 'up'");
+        return;
+      } catch (SQLException e) {
+        if (System.nanoTime() > until) {
+          throw new IllegalStateException("PostgreSQL did not recover", e);
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  private static String text(TestDatabase db, String sql) throws SQLException {
+    try (Connection c = db.openConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static void execute(TestDatabase db, String sql) throws SQLException {
+    try (Connection c = db.openConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
