@@ -1,0 +1,108 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.ParkedEvents;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review13 of e52217e (replay(ids) in batches of {@link ParkedEvents#MAX_REPLAY_BATCH}), on a real
+ * PostgreSQL.
+ */
+@ServerTest
+class ReplayReview13IntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private Outbox outbox;
+  private JdbcTransactions tx;
+  private ParkedEvents parked;
+
+  @BeforeEach
+  void setUp() throws SQLException {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    tx = JdbcTransactions.of(db.dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    parked =
+        new JdbcParkedEvents(
+            new Jdbc(db.dataSource()), dialect, OutboxTable.DEFAULT, () -> {}, Clock.systemUTC());
+  }
+
+  /**
+   * replay(ids) puts the copies back in the order the events were appended ("each copy takes the
+   * next seq, and the relay sends a key's events in seq order"), but since e52217e only within each
+   * batch of 100: the batches are cut in the order the caller gave the ids. 150 parked events of
+   * one key, their ids given newest first (a list shown newest first, or any Set): the batch of the
+   * newest 100 is re-appended first, so their copies take lower seq values than the 50 oldest, and
+   * the relay publishes the key's events out of order (e50..e149, then e0..e49). Before e52217e the
+   * whole call was one transaction, sorted by seq.
+   */
+  @Test
+  @Disabled(
+      "review13 finding 1: [the key's replayed copies, in seq order] expected the append order"
+          + " e0..e149 but was e50..e149, e0..e49 (3/3 runs; ids given newest first: the batch of"
+          + " the newest 100 is re-appended before the older 50)")
+  void aReplayOfMoreThanOneBatchKeepsTheKeysAppendOrder() throws Exception {
+    List<UUID> appended = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      appended.add(append("{\"n\":" + i + "}"));
+    }
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
+    List<UUID> newestFirst = new ArrayList<>(appended);
+    java.util.Collections.reverse(newestFirst);
+
+    assertThat(parked.replay(newestFirst)).isEqualTo(150);
+
+    List<UUID> inSeqOrder = new ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT id FROM outbox_event WHERE status = 'PENDING' ORDER BY seq")) {
+      while (rs.next()) {
+        inSeqOrder.add(UUID.fromString(rs.getString(1)));
+      }
+    }
+    System.out.println(
+        "[review13] replayed order: first copy is e"
+            + appended.indexOf(inSeqOrder.get(0))
+            + ", copy 50 is e"
+            + appended.indexOf(inSeqOrder.get(50))
+            + ", copy 100 is e"
+            + appended.indexOf(inSeqOrder.get(100)));
+    assertThat(inSeqOrder).as("the key's replayed copies, in seq order").isEqualTo(appended);
+  }
+
+  private UUID append(String payload) throws Exception {
+    OutboxEvent event =
+        tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", payload)));
+    return event.id();
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
