@@ -207,6 +207,51 @@ class ReplayReview13IntegrationTests {
         .contains("remaining 50 were not replayed");
   }
 
+  /**
+   * The same for a replay by filter (pre-existing shape, same review13 finding 5): 150 parked
+   * events, batches of 100, the copy of event 120 refused. The first batch's copies are committed;
+   * the relay must be woken for them and the caller told how many were replayed.
+   */
+  @Test
+  void aReplayByFilterThatFailsAfterAFirstBatchStillWakesTheRelay() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger wakeUps =
+        new java.util.concurrent.atomic.AtomicInteger();
+    ParkedEvents waking =
+        new JdbcParkedEvents(
+            new Jdbc(db.dataSource()),
+            RelayTables.create(db.dataSource()),
+            OutboxTable.DEFAULT,
+            wakeUps::incrementAndGet,
+            Clock.systemUTC());
+    for (int i = 0; i < 150; i++) {
+      append("{\"n\":" + i + "}");
+    }
+    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
+    execute(
+        "ALTER TABLE outbox_event ADD CONSTRAINT review13_refuse CHECK (status <> 'PENDING' OR"
+            + " convert_from(payload, 'UTF8') <> '{\"n\":120}') NOT VALID");
+    List<dev.outboxkit.relay.BulkResult> progress = new ArrayList<>();
+    Throwable thrown;
+    try {
+      thrown =
+          org.assertj.core.api.Assertions.catchThrowable(
+              () -> waking.replay(dev.outboxkit.relay.ParkedFilter.all(), 100, progress::add));
+    } finally {
+      execute("ALTER TABLE outbox_event DROP CONSTRAINT review13_refuse");
+    }
+    System.out.println(
+        "[review13] replay by filter of 150, batch 2 refused: thrown "
+            + (thrown == null ? null : thrown.getMessage())
+            + ", wake-ups "
+            + wakeUps.get());
+    assertThat(thrown).as("the failure of batch 2").isNotNull();
+    assertThat(progress).as("committed batches").hasSize(1);
+    assertThat(wakeUps.get()).as("wake-ups after 100 copies were committed").isPositive();
+    assertThat(thrown.getMessage())
+        .as("what the caller is told")
+        .contains("1 batch committed (100 of the 100 events they held were replayed)");
+  }
+
   private UUID append(String payload) throws Exception {
     OutboxEvent event =
         tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", payload)));
