@@ -43,9 +43,12 @@ public interface ParkedEvents {
 
   /**
    * Puts parked events back in the queue. Ids that are not parked are ignored. At most {@link
-   * #MAX_REPLAY_BATCH} ids go back per transaction, each batch with its audit record listing them:
-   * a call with more ids that fails part way leaves the batches before the failure replayed (and
-   * audited), as a replay by filter does.
+   * #MAX_REPLAY_BATCH} ids go back per transaction, each batch with its audit record listing them;
+   * the ids are put in the order their events were appended before the batches are cut, whatever
+   * the order given, so a key's copies keep their order across batches. A call with more ids that
+   * fails part way leaves the batches before the failure replayed (and audited), as a replay by
+   * filter does: the relay is woken for them, and the exception says how many of the requested
+   * events were replayed.
    *
    * @param ids event ids
    * @return how many events were requeued
@@ -111,7 +114,8 @@ public interface ParkedEvents {
    * Puts the parked events that match {@code filter} back in the queue, {@code batchSize} (at most
    * {@link #MAX_REPLAY_BATCH}) per transaction, each batch with its audit record. Visits the events
    * parked when the call began once, oldest first; events parked again meanwhile wait for another
-   * call.
+   * call. A batch that fails stops the call: the batches before it stay replayed (the relay is
+   * woken for them), and the exception says how many events they replayed.
    *
    * @param filter which events
    * @param batchSize events per transaction, 1 to 10,000; above {@link #MAX_REPLAY_BATCH}, {@link

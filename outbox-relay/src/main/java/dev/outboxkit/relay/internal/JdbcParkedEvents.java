@@ -134,23 +134,100 @@ public final class JdbcParkedEvents implements ParkedEvents {
         });
   }
 
+  /**
+   * Replays in transactions of at most {@link ParkedEvents#MAX_REPLAY_BATCH} ids, cut after the ids
+   * are put in the order their events were appended (their rows' seq): each copy takes the next seq
+   * and the relay sends a key's events in seq order, so the batches must follow that order too, not
+   * the caller's. A batch that fails stops the call: the relay is still woken for the batches
+   * already committed, and the exception says how many were replayed.
+   */
   @Override
   public int replay(Collection<UUID> ids) {
-    List<UUID> copy = List.copyOf(ids);
+    List<UUID> ordered = inSeqOrder(List.copyOf(ids));
     int replayed = 0;
+    int committed = 0;
     // At most MAX_REPLAY_BATCH per transaction, so that each record lists every id it replayed
     // (what the CDC relay's replay proof reads); one transaction when there are none at all.
     int from = 0;
     do {
       List<UUID> batch =
-          copy.subList(from, Math.min(copy.size(), from + ParkedEvents.MAX_REPLAY_BATCH));
+          ordered.subList(from, Math.min(ordered.size(), from + ParkedEvents.MAX_REPLAY_BATCH));
       String target = AuditText.ids(batch);
-      replayed +=
-          audited(Operation.REPLAY, target, c -> new Done(requeue(c, batch), target)).count();
+      try {
+        replayed +=
+            audited(Operation.REPLAY, target, c -> new Done(requeue(c, batch), target)).count();
+      } catch (RuntimeException e) {
+        if (committed == 0) {
+          throw e;
+        }
+        onReplay.run();
+        throw partial(
+            "Replayed "
+                + replayed
+                + " of "
+                + ordered.size()
+                + " requested events in "
+                + committed
+                + (committed == 1 ? " batch" : " batches")
+                + "; batch "
+                + (committed + 1)
+                + " failed and the remaining "
+                + (ordered.size() - from)
+                + " were not replayed",
+            e);
+      }
+      committed++;
       from += ParkedEvents.MAX_REPLAY_BATCH;
-    } while (from < copy.size());
+    } while (from < ordered.size());
     onReplay.run();
     return replayed;
+  }
+
+  /**
+   * {@code ids} ordered by the seq of their rows; ids without a row keep their place relative to
+   * each other at the end (they replay nothing, but their batch's record still names them).
+   */
+  private List<UUID> inSeqOrder(List<UUID> ids) {
+    if (ids.size() <= 1) {
+      return ids;
+    }
+    Map<UUID, Long> seqs =
+        jdbc.unchecked(
+            "Could not list parked events in " + t,
+            c -> {
+              Map<UUID, Long> found = new java.util.HashMap<>();
+              try (PreparedStatement select =
+                  c.prepareStatement("SELECT seq FROM " + t + " WHERE id = ?")) {
+                for (UUID id : ids) {
+                  dialect.setUuid(select, 1, id);
+                  try (ResultSet rs = select.executeQuery()) {
+                    if (rs.next()) {
+                      found.put(id, rs.getLong(1));
+                    }
+                  }
+                }
+              }
+              return found;
+            });
+    List<UUID> ordered = new ArrayList<>(ids);
+    ordered.sort(
+        java.util.Comparator.comparing(
+            (UUID id) -> seqs.getOrDefault(id, Long.MAX_VALUE),
+            java.util.Comparator.naturalOrder()));
+    return ordered;
+  }
+
+  /**
+   * The failure of a bulk change after some of its batches committed: says what was done, keeps the
+   * database's failure (sanitised) as the cause.
+   */
+  private OutboxStoreException partial(String done, RuntimeException e) {
+    SQLException sql = DatabaseFailures.sqlCause(e);
+    SQLException cause =
+        sql != null
+            ? DatabaseFailures.sanitized(sql)
+            : new SQLException(DatabaseFailures.reason(e));
+    return new OutboxStoreException(done, cause);
   }
 
   /**
@@ -216,14 +293,15 @@ public final class JdbcParkedEvents implements ParkedEvents {
 
   @Override
   public BulkResult replay(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress) {
-    BulkResult result = bulk(Operation.REPLAY, filter, batchSize, progress, this::requeue);
+    BulkResult result =
+        bulk(Operation.REPLAY, filter, batchSize, progress, this::requeue, onReplay);
     onReplay.run();
     return result;
   }
 
   @Override
   public BulkResult purge(ParkedFilter filter, int batchSize, Consumer<BulkResult> progress) {
-    return bulk(Operation.PURGE, filter, batchSize, progress, this::delete);
+    return bulk(Operation.PURGE, filter, batchSize, progress, this::delete, () -> {});
   }
 
   /** A change to a batch of parked events, by id. */
@@ -234,14 +312,17 @@ public final class JdbcParkedEvents implements ParkedEvents {
   /**
    * Walks the parked events up to the newest parked when it began and changes those that match in
    * batches of {@code batchSize}: each batch one transaction with its audit record naming the
-   * filter and the ids. A run that matches nothing leaves one record saying so.
+   * filter and the ids. A run that matches nothing leaves one record saying so. A failure after
+   * some batches committed runs {@code afterPartial} (the replay's wake-up for the copies already
+   * committed) and throws an exception saying how many events those batches changed.
    */
   private BulkResult bulk(
       Operation operation,
       ParkedFilter filter,
       int batchSize,
       Consumer<BulkResult> progress,
-      Change change) {
+      Change change,
+      Runnable afterPartial) {
     Objects.requireNonNull(filter, "filter");
     Objects.requireNonNull(progress, "progress");
     if (batchSize < 1 || batchSize > MAX_BATCH) {
@@ -259,25 +340,50 @@ public final class JdbcParkedEvents implements ParkedEvents {
     List<UUID> batch = new ArrayList<>();
     long after = Long.MIN_VALUE;
     boolean more = true;
-    while (more) {
-      long from = after;
-      ParkedScan.Page page =
-          jdbc.unchecked(
-              "Could not list parked events in " + t, c -> scan.page(c, filter, from, upTo));
-      after = page.last();
-      more = page.more();
-      for (ParkedEvent event : page.events()) {
-        batch.add(event.id());
-        if (batch.size() == perTransaction) {
-          result = commit(operation, what, batch, change, result);
-          progress.accept(result);
-          batch.clear();
+    try {
+      while (more) {
+        long from = after;
+        ParkedScan.Page page =
+            jdbc.unchecked(
+                "Could not list parked events in " + t, c -> scan.page(c, filter, from, upTo));
+        after = page.last();
+        more = page.more();
+        for (ParkedEvent event : page.events()) {
+          batch.add(event.id());
+          if (batch.size() == perTransaction) {
+            result = commit(operation, what, batch, change, result);
+            progress.accept(result);
+            batch.clear();
+          }
         }
       }
-    }
-    if (!batch.isEmpty() || result.batches() == 0) {
-      result = commit(operation, what, batch, change, result);
-      progress.accept(result);
+      if (!batch.isEmpty() || result.batches() == 0) {
+        result = commit(operation, what, batch, change, result);
+        progress.accept(result);
+      }
+    } catch (RuntimeException e) {
+      if (result.batches() == 0) {
+        throw e;
+      }
+      afterPartial.run();
+      String verb = operation.name().toLowerCase(java.util.Locale.ROOT);
+      throw partial(
+          "Could not "
+              + verb
+              + " every parked event matching "
+              + what
+              + ": "
+              + result.batches()
+              + (result.batches() == 1 ? " batch" : " batches")
+              + " committed ("
+              + result.changed()
+              + " of the "
+              + result.matched()
+              + " events they held were "
+              + (operation == Operation.REPLAY ? "replayed" : "purged")
+              + "), then one failed; the events after them were not "
+              + (operation == Operation.REPLAY ? "replayed" : "purged"),
+          e);
     }
     return result;
   }
@@ -345,6 +451,8 @@ public final class JdbcParkedEvents implements ParkedEvents {
       JdbcAuditTrail.log(written[0]);
       return done;
     } catch (SQLException | RuntimeException e) {
+      // Only the first line of each message: pgjdbc appends the server's DETAIL, which for a
+      // refused copy lists every column of the row, payload and headers (review13 finding 3).
       AuditEntry failed =
           audit.entry(
               actor,
@@ -352,21 +460,30 @@ public final class JdbcParkedEvents implements ParkedEvents {
               requested,
               0,
               AuditEntry.Outcome.FAILED,
-              e.getClass().getSimpleName() + ": " + e.getMessage());
+              DatabaseFailures.reason(e));
+      RuntimeException recordingFailure = null;
       try {
         audit.recordAlone(failed);
       } catch (RuntimeException recording) {
-        e.addSuppressed(recording);
+        recordingFailure = recording;
       }
-      if (e instanceof RuntimeException runtime) {
-        throw runtime;
+      SQLException sql = DatabaseFailures.sqlCause(e);
+      RuntimeException thrown;
+      if (sql == null && e instanceof RuntimeException runtime) {
+        thrown = runtime;
+      } else {
+        thrown =
+            new OutboxStoreException(
+                "Could not "
+                    + operation.name().toLowerCase(java.util.Locale.ROOT)
+                    + " parked events in "
+                    + t,
+                DatabaseFailures.sanitized(Objects.requireNonNull(sql)));
       }
-      throw new OutboxStoreException(
-          "Could not "
-              + operation.name().toLowerCase(java.util.Locale.ROOT)
-              + " parked events in "
-              + t,
-          (SQLException) e);
+      if (recordingFailure != null) {
+        thrown.addSuppressed(recordingFailure);
+      }
+      throw thrown;
     }
   }
 

@@ -226,4 +226,29 @@ class OutboxRelayApplicationIntegrationTests {
     assertThat(purge.body()).contains("\"purged\":1");
     assertThat(status(purgeMe)).isEqualTo("GONE");
   }
+
+  /**
+   * pgjdbc appends the server's DETAIL to its messages, and for a refused row that is "Failing row
+   * contains (...)", every column: through the relay's own pool (logServerErrorDetail=false) a
+   * database error says which constraint, not what the row held (review13 finding 3).
+   */
+  @Test
+  void databaseErrorsThroughTheRelaysPoolCarryNoRowContents() {
+    String secret = "card-4111111111111111";
+    jdbc.execute(
+        "CREATE TABLE IF NOT EXISTS review13_refused (v text CHECK (v NOT LIKE 'card-%'))");
+    Throwable refused;
+    try {
+      refused =
+          org.assertj.core.api.Assertions.catchThrowable(
+              () -> jdbc.update("INSERT INTO review13_refused VALUES (?)", secret));
+    } finally {
+      jdbc.execute("DROP TABLE review13_refused");
+    }
+    assertThat(refused).isNotNull();
+    for (Throwable t = refused; t != null; t = t.getCause()) {
+      assertThat(String.valueOf(t)).as("the error and its causes").doesNotContain(secret);
+    }
+    assertThat(String.valueOf(refused)).contains("review13_refused_v_check");
+  }
 }
