@@ -64,7 +64,9 @@ class ReadFloorReview14IntegrationTests {
     execute("DELETE FROM outbox_event");
 
     // A floor to start from (the re-read happens only when the read had one).
-    for (int round = 0; round < 6 && floor.floor() == ReadFloor.NONE; round++) {
+    // Up to 5 s: the floor rises once no older transaction id is running on the server.
+    for (int round = 0; round < 50 && floor.floor() == ReadFloor.NONE; round++) {
+      Thread.sleep(round == 0 ? 0 : 100);
       insert("warm" + round, "warm");
       pollAndPublish(rows, floor, null);
     }
@@ -153,9 +155,7 @@ class ReadFloorReview14IntegrationTests {
    * read's settings first), then the acknowledgement of what it read.
    */
   private static List<String> pollAndPublish(
-      OutboxRows rows,
-      ReadFloor floor,
-      @Nullable UnaryOperator<Connection> wrap)
+      OutboxRows rows, ReadFloor floor, @Nullable UnaryOperator<Connection> wrap)
       throws SQLException {
     try (Connection real = shared.dataSource().getConnection()) {
       Connection c = wrap == null ? real : wrap.apply(real);
