@@ -35,20 +35,27 @@ public final class Jdbc {
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
+      T result;
       try {
-        T result = work.apply(c);
+        result = work.apply(c);
         c.commit();
-        return result;
       } catch (SQLException | RuntimeException | Error e) {
         try {
           c.rollback();
         } catch (SQLException rollback) {
           e.addSuppressed(rollback);
         }
+        try {
+          c.setAutoCommit(autoCommit);
+        } catch (SQLException restore) {
+          // The connection died with the work: the work's failure is what the caller must see
+          // (review14 finding 5); the pool discards the connection anyway.
+          e.addSuppressed(restore);
+        }
         throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
       }
+      c.setAutoCommit(autoCommit);
+      return result;
     }
   }
 

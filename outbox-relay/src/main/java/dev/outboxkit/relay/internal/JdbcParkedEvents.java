@@ -366,6 +366,11 @@ public final class JdbcParkedEvents implements ParkedEvents {
         throw e;
       }
       afterPartial.run();
+      if (DatabaseFailures.sqlCause(e) == null) {
+        // Not the database's: the caller's own progress callback, or a defect here. It carries no
+        // row contents, and no batch failed: the caller gets it as it was, with its stack trace.
+        throw e;
+      }
       String verb = operation.name().toLowerCase(java.util.Locale.ROOT);
       throw partial(
           "Could not "

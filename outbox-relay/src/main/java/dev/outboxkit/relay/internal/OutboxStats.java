@@ -294,10 +294,44 @@ public final class OutboxStats {
 
   /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
   public int purgePublished(Connection c, Instant before, int limit) throws SQLException {
-    try (PreparedStatement statement = c.prepareStatement(sql.deletePublished(t))) {
-      dialect.setInstant(statement, 1, before);
-      statement.setInt(2, limit);
-      return statement.executeUpdate();
+    if (!sql.purgesPublishedByPrimaryKey()) {
+      try (PreparedStatement statement = c.prepareStatement(sql.deletePublished(t))) {
+        dialect.setInstant(statement, 1, before);
+        statement.setInt(2, limit);
+        return statement.executeUpdate();
+      }
+    }
+    // The rows are chosen by a plain read (no locks), then deleted by primary key with the
+    // condition checked again: no range of the table is locked, so no writer waits.
+    List<Long> seqs = new java.util.ArrayList<>();
+    try (PreparedStatement select =
+        c.prepareStatement(
+            "SELECT seq FROM "
+                + t
+                + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?")) {
+      dialect.setInstant(select, 1, before);
+      select.setInt(2, limit);
+      try (java.sql.ResultSet rs = select.executeQuery()) {
+        while (rs.next()) {
+          seqs.add(rs.getLong(1));
+        }
+      }
+    }
+    if (seqs.isEmpty()) {
+      return 0;
+    }
+    try (PreparedStatement delete =
+        c.prepareStatement(
+            sql.deleteBySeq(t)
+                + " WHERE status = 'PUBLISHED' AND published_at < ? AND seq IN ("
+                + String.join(", ", java.util.Collections.nCopies(seqs.size(), "?"))
+                + ")")) {
+      dialect.setInstant(delete, 1, before);
+      int index = 2;
+      for (long seq : seqs) {
+        delete.setLong(index++, seq);
+      }
+      return delete.executeUpdate();
     }
   }
 }

@@ -99,6 +99,18 @@ class MySqlRelaySql extends RelaySql {
     return "UPDATE " + table + " FORCE INDEX (PRIMARY)";
   }
 
+  /**
+   * {@code published_at} is in no index, so a {@code DELETE … WHERE status = 'PUBLISHED' AND
+   * published_at < ?} reads every kept row and, under {@code REPEATABLE READ}, keeps a next-key
+   * lock on each, the first one covering the gap where every writer's new pending row goes: writers
+   * waited for the whole scan, past {@code innodb_lock_wait_timeout} with millions of kept rows
+   * (review14 finding 2).
+   */
+  @Override
+  public boolean purgesPublishedByPrimaryKey() {
+    return true;
+  }
+
   /** MySQL refuses {@code LIMIT} in a subquery of {@code IN}, but deletes with a limit itself. */
   @Override
   public String deletePublished(String outbox) {

@@ -350,6 +350,9 @@ final class PostgresRelaySql extends RelaySql {
     // the read will take a new candidate (none, or the last one finished) and found rows (review13:
     // an idle relay took an id and wrote a commit record at every poll), and computed on the first
     // row only (its running byte sum is its own size), not once per row read.
+    // Only a transaction that has no id yet takes one: the read runs in a transaction of its own
+    // (readSettings), and a read made again in it (another server seen: OutboxRows.fetchFromFloor)
+    // would get the id the first statement took, before its own snapshot (review14 finding 1).
     // f is computed once: OFFSET 0 keeps PostgreSQL from pulling it up into the outer query, where
     // its expressions (a catalog lookup of the sequence, the snapshot) were computed for every row
     // read: 6,298 buffer hits and 14.6 ms for a read of 2,000 rows whose scan took 3.7 ms.
@@ -371,7 +374,7 @@ final class PostgresRelaySql extends RelaySql {
         + first
         + " THEN f.seqgen END AS seqgen, CASE WHEN f.done AND b.upto = "
         + rowBytes
-        + " THEN CAST(pg_current_xact_id() AS text) || substr(set_config('synchronous_commit',"
+        + " AND pg_current_xact_id_if_assigned() IS NULL THEN CAST(pg_current_xact_id() AS text) || substr(set_config('synchronous_commit',"
         + " 'off', true), 1, 0) END AS bound, b.* FROM (SELECT"
         + " CAST(pg_postmaster_start_time() AS text) || ' ' || COALESCE(CAST((SELECT stats_reset"
         + " FROM pg_stat_archiver) AS text), '') AS server, CASE WHEN CAST(? AS text) IS NOT"

@@ -274,6 +274,16 @@ public abstract class RelaySql {
   }
 
   /**
+   * Whether the purge of published rows kept past their time ({@link #deletePublished}) must choose
+   * its rows with a plain read and delete them by primary key ({@link #deleteBySeq}) instead: where
+   * a delete by condition locks the range it scans, which includes the gap every new pending row is
+   * inserted into.
+   */
+  public boolean purgesPublishedByPrimaryKey() {
+    return false;
+  }
+
+  /**
    * A delete of at most {@code ?} (second parameter) rows of {@code outbox}, lowest {@code seq}
    * first, published before {@code ?} (first parameter).
    */

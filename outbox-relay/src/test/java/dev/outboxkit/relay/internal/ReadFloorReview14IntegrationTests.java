@@ -1,0 +1,215 @@
+package dev.outboxkit.relay.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Review14 of the read floor after c3314cc (the polling read in its own transaction, {@code SET
+ * LOCAL plan_cache_mode}; the server identity with {@code pg_stat_archiver.stats_reset}). UNRUN:
+ * written by review14 without Maven (the build lock was the lead's); expected to fail on d420ffe.
+ */
+@ServerTest
+class ReadFloorReview14IntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension shared = TestDatabaseExtension.postgres();
+
+  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
+
+  /**
+   * When a floored read finds itself on "another server" ({@code fetchFromFloor}: {@code
+   * sameSource} false) it makes the read again from the head, on the same connection. Since c3314cc
+   * that connection is inside the polling read's own transaction (JdbcPollingStore: {@code
+   * jdbc.inTransaction}, READ COMMITTED by default). The first statement already took the bound
+   * ({@code pg_current_xact_id()} on its first row, the old candidate being finished); the second
+   * statement takes a NEW snapshot but its {@code pg_current_xact_id()} returns the id assigned
+   * during the first statement, i.e. BEFORE the second statement's snapshot. The floor's proof
+   * needs the bound to be assigned after the snapshot of the read whose rows make the candidate: a
+   * writer that got its transaction id between the two statements (above the bound) and took a
+   * {@code seq} below a row the second statement returns is then not waited for, and the floor
+   * passes its row while it is still uncommitted. Autocommit (before c3314cc) gave the second
+   * statement a transaction of its own, so its bound came after its snapshot.
+   *
+   * <p>The identity change here is the spurious one c3314cc added: {@code
+   * pg_stat_reset_shared('archiver')}, which an operator or a monitoring tool may run at any time
+   * (a failover or a crash recovery take the same path).
+   */
+  @Test
+  void aReadMadeAgainAfterTheServerIdentityChangedTakesABoundAfterItsOwnSnapshot()
+      throws Exception {
+    OutboxDialect dialect = RelayTables.create(shared.dataSource());
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    ReadFloor floor = new ReadFloor(() -> true);
+    execute("DELETE FROM outbox_event");
+
+    // A floor to start from (the re-read happens only when the read had one).
+    // Up to 5 s: the floor rises once no older transaction id is running on the server.
+    for (int round = 0; round < 50 && floor.floor() == ReadFloor.NONE; round++) {
+      Thread.sleep(round == 0 ? 0 : 100);
+      insert("warm" + round, "warm");
+      pollAndPublish(rows, floor, null);
+    }
+    assertThat(floor.floor()).as("a floor after the warm-up reads").isNotEqualTo(ReadFloor.NONE);
+
+    String resetBefore = text("SELECT CAST(stats_reset AS text) FROM pg_stat_archiver");
+    execute("SELECT pg_stat_reset_shared('archiver')"); // the server identity changes
+    long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (java.util.Objects.equals(
+        resetBefore, text("SELECT CAST(stats_reset AS text) FROM pg_stat_archiver"))) {
+      assertThat(System.nanoTime()).as("stats_reset changed").isLessThan(until);
+      Thread.sleep(50); // before PostgreSQL 15 the statistics collector applies it a bit later
+    }
+    insert("first", "k1");
+
+    AtomicInteger flooredStatements = new AtomicInteger();
+    Connection[] held = new Connection[1];
+    Runnable betweenTheTwoStatements =
+        () -> {
+          try {
+            // W takes its transaction id now (the trigger gives it before its seq): above the
+            // bound the first statement took, and stays open.
+            held[0] = shared.database().openConnection();
+            held[0].setAutoCommit(false);
+            insert(held[0], "held", "k2");
+            // W2 takes a higher seq and commits before the second statement's snapshot.
+            insert("later", "k3");
+          } catch (SQLException e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    List<String> read =
+        new ArrayList<>(
+            pollAndPublish(
+                rows,
+                floor,
+                c ->
+                    hook(
+                        c,
+                        () -> {
+                          if (flooredStatements.incrementAndGet() == 2) {
+                            betweenTheTwoStatements.run();
+                          }
+                        })));
+    assertThat(flooredStatements)
+        .as("the read was made again after the identity changed (two floored statements)")
+        .hasValue(2);
+    assertThat(read).contains("first", "later").doesNotContain("held");
+
+    // W is still open: its id is above the bound, so xmin >= bound and the candidate finishes.
+    read.addAll(pollAndPublish(rows, floor, null));
+    held[0].commit();
+    held[0].close();
+    for (int round = 0; round < 3; round++) {
+      read.addAll(pollAndPublish(rows, floor, null));
+    }
+    System.out.println("[review14] floor " + floor.floor() + "; read " + read);
+    assertThat(read)
+        .as("W's row, committed after the re-read, with a seq below the candidate's")
+        .contains("held");
+  }
+
+  /** Wraps {@code c} so that {@code beforeFlooredStatement} runs before each floored read. */
+  private static Connection hook(Connection c, Runnable beforeFlooredStatement) {
+    return (Connection)
+        Proxy.newProxyInstance(
+            Connection.class.getClassLoader(),
+            new Class<?>[] {Connection.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("prepareStatement")
+                  && args != null
+                  && args[0] instanceof String sql
+                  && sql.contains("pg_current_xact_id")) {
+                beforeFlooredStatement.run();
+              }
+              try {
+                return method.invoke(c, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+  }
+
+  /**
+   * One poll as JdbcPollingStore makes it on PostgreSQL since c3314cc (its own transaction, the
+   * read's settings first), then the acknowledgement of what it read.
+   */
+  private static List<String> pollAndPublish(
+      OutboxRows rows, ReadFloor floor, @Nullable UnaryOperator<Connection> wrap)
+      throws SQLException {
+    try (Connection real = shared.dataSource().getConnection()) {
+      Connection c = wrap == null ? real : wrap.apply(real);
+      OutboxRows.Fetched fetched;
+      real.setAutoCommit(false);
+      try {
+        try (Statement s = real.createStatement()) {
+          for (String setting : rows.readSettings()) {
+            s.execute(setting);
+          }
+        }
+        fetched = rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
+        real.commit();
+      } finally {
+        real.setAutoCommit(true);
+      }
+      rows.markPublished(real, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
+      return fetched.rows().stream()
+          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
+          .toList();
+    }
+  }
+
+  private static void insert(String payload, String key) throws SQLException {
+    try (Connection c = shared.database().openConnection()) {
+      insert(c, payload, key);
+    }
+  }
+
+  private static void insert(Connection c, String payload, String key) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload,"
+                + " created_at, partition_no) VALUES (gen_random_uuid(), 'floor', ?, 'T', ?,"
+                + " now(), 0)")) {
+      s.setString(1, key);
+      s.setBytes(2, payload.getBytes(StandardCharsets.UTF_8));
+      s.executeUpdate();
+    }
+  }
+
+  private static @Nullable String text(String sql) throws SQLException {
+    try (Connection c = shared.database().openConnection();
+        Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}
