@@ -111,14 +111,6 @@ class MySqlRelaySql extends RelaySql {
     return true;
   }
 
-  /** MySQL refuses {@code LIMIT} in a subquery of {@code IN}, but deletes with a limit itself. */
-  @Override
-  public String deletePublished(String outbox) {
-    return "DELETE FROM "
-        + outbox
-        + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?";
-  }
-
   @Override
   public String createAuditTable() {
     return """

@@ -285,7 +285,8 @@ public abstract class RelaySql {
 
   /**
    * A delete of at most {@code ?} (second parameter) rows of {@code outbox}, lowest {@code seq}
-   * first, published before {@code ?} (first parameter).
+   * first, published before {@code ?} (first parameter). Not asked where {@link
+   * #purgesPublishedByPrimaryKey()}.
    */
   public String deletePublished(String outbox) {
     return "DELETE FROM "
