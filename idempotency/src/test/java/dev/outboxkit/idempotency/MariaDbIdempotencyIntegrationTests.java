@@ -8,7 +8,7 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mariadb();
 
   @Override
-  TestDatabaseExtension db() {
+  public TestDatabaseExtension db() {
     return db;
   }
 

@@ -8,7 +8,7 @@ class MySqlIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractTes
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();
 
   @Override
-  TestDatabaseExtension db() {
+  public TestDatabaseExtension db() {
     return db;
   }
 

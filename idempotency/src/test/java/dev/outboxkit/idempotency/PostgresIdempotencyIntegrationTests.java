@@ -3,12 +3,13 @@ package dev.outboxkit.idempotency;
 import dev.outboxkit.test.TestDatabaseExtension;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-class PostgresIdempotencyIntegrationTests extends IdempotencyContractTests {
+class PostgresIdempotencyIntegrationTests extends IdempotencyContractTests
+    implements PurgeNeverWaitsContract {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
   @Override
-  TestDatabaseExtension db() {
+  public TestDatabaseExtension db() {
     return db;
   }
 
@@ -20,5 +21,10 @@ class PostgresIdempotencyIntegrationTests extends IdempotencyContractTests {
   @Override
   String lockTimeoutQuery() {
     return "SHOW lock_timeout";
+  }
+
+  @Override
+  public String lockWaitsQuery() {
+    return "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
   }
 }

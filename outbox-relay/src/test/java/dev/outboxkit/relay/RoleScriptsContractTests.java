@@ -10,6 +10,7 @@ import dev.outboxkit.idempotency.Idempotency;
 import dev.outboxkit.idempotency.IdempotencyDefaults;
 import dev.outboxkit.idempotency.IdempotencyKey;
 import dev.outboxkit.idempotency.IdempotencyOutcome;
+import dev.outboxkit.idempotency.IdempotencyPurger;
 import dev.outboxkit.idempotency.IdempotencySchema;
 import dev.outboxkit.idempotency.Inbox;
 import dev.outboxkit.outbox.Outbox;
@@ -31,6 +32,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -246,6 +248,22 @@ abstract class RoleScriptsContractTests {
     assertThat(adminCount("outbox_event")).isOne();
     assertThat(adminCount("idempotency_key")).isOne();
     assertThat(adminCount("inbox_message")).isOne();
+
+    // The starter's purge runs on the application's pool: its locking read needs UPDATE on
+    // PostgreSQL and DELETE or UPDATE on MySQL and MariaDB.
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            writer,
+            dialect,
+            OutboxTable.of(IdempotencyDefaults.KEY_TABLE),
+            OutboxTable.of(IdempotencyDefaults.INBOX_TABLE),
+            100,
+            1,
+            Clock.offset(Clock.systemUTC(), Duration.ofDays(30)),
+            new SimpleMeterRegistry());
+    assertThat(purger.purgeExpired()).isEqualTo(2);
+    assertThat(adminCount("idempotency_key")).isZero();
+    assertThat(adminCount("inbox_message")).isZero();
   }
 
   @Test

@@ -10,6 +10,7 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -78,18 +79,16 @@ public final class DialectSupport {
 
   /**
    * Deletes at most {@code limit} rows of {@code table} whose {@code expires_at} is before {@code
-   * now}.
+   * now}, never waiting for a row another transaction holds ({@link
+   * IdempotencyDialect#purgeExpired}).
    *
+   * @param keyColumns the table's primary key columns
    * @return the number of rows deleted
    */
-  public int purgeExpired(Connection connection, OutboxTable table, Instant now, int limit)
+  public int purgeExpired(
+      Connection connection, OutboxTable table, List<String> keyColumns, Instant now, int limit)
       throws SQLException {
-    try (PreparedStatement statement =
-        connection.prepareStatement(sql.deleteExpired(table.qualifiedName()))) {
-      dialect.setInstant(statement, 1, now);
-      statement.setInt(2, limit);
-      return statement.executeUpdate();
-    }
+    return sql.purgeExpired(connection, dialect, table.qualifiedName(), keyColumns, now, limit);
   }
 
   /** Binds the parameters of a statement. */

@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -169,6 +170,6 @@ public final class IdempotencySql {
   }
 
   public int purge(Connection c, Instant now, int limit) throws SQLException {
-    return support.purgeExpired(c, table, now, limit);
+    return support.purgeExpired(c, table, List.of("scope", "idem_key"), now, limit);
   }
 }

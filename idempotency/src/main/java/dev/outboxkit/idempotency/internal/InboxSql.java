@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /** The statements on the inbox table. */
 public final class InboxSql {
@@ -54,6 +55,6 @@ public final class InboxSql {
   }
 
   public int purge(Connection c, Instant now, int limit) throws SQLException {
-    return support.purgeExpired(c, table, now, limit);
+    return support.purgeExpired(c, table, List.of("consumer", "message_id"), now, limit);
   }
 }

@@ -57,11 +57,6 @@ final class H2IdempotencyDialect extends IdempotencyDialect {
   }
 
   @Override
-  public String deleteExpired(String table) {
-    return "DELETE FROM " + table + " WHERE expires_at < ? FETCH FIRST ? ROWS ONLY";
-  }
-
-  @Override
   public String setLockTimeout(Connection connection, Duration timeout) throws SQLException {
     String previous;
     try (PreparedStatement statement = connection.prepareStatement("SELECT LOCK_TIMEOUT()")) {

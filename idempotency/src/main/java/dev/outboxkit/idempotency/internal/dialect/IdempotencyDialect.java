@@ -7,6 +7,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -83,10 +86,115 @@ public abstract class IdempotencyDialect {
   }
 
   /**
-   * A delete of at most {@code ?} (second parameter) rows of {@code table} whose {@code expires_at}
-   * is before {@code ?} (first parameter).
+   * Deletes at most {@code limit} rows of {@code table} whose {@code expires_at} is before {@code
+   * now}, and never waits for a row another transaction holds: that row is left for a later purge.
+   *
+   * <p>The purge is housekeeping, so it must never be one side of a lock cycle with an
+   * application's transaction (which replaces an expired key, or skips a redelivered message, while
+   * the purge runs): the database would break the cycle by rolling one side back, and InnoDB picks
+   * the side that has written less, the application's. A plain {@code DELETE ... WHERE expires_at <
+   * ?} waits for each locked row in its scan while holding the rows it deleted before it, which is
+   * such a cycle. So by default, on one connection in a short transaction at {@code READ COMMITTED}
+   * (no gap locks on InnoDB), a locking read that skips locked rows ({@link #lockExpired}) takes
+   * the expired rows, and a delete by primary key ({@link #deleteByKeys}) removes exactly those.
+   *
+   * @param connection a connection in autocommit mode; it is left in autocommit mode, at its
+   *     isolation level
+   * @param keyColumns the table's primary key columns
+   * @return the number of rows deleted
    */
-  public abstract String deleteExpired(String table);
+  public int purgeExpired(
+      Connection connection,
+      OutboxDialect dialect,
+      String table,
+      List<String> keyColumns,
+      Instant now,
+      int limit)
+      throws SQLException {
+    int isolation = connection.getTransactionIsolation();
+    connection.setAutoCommit(false);
+    boolean committed = false;
+    try {
+      connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+      List<String[]> keys = new ArrayList<>();
+      try (PreparedStatement lock =
+          connection.prepareStatement(lockExpired(table, String.join(", ", keyColumns)))) {
+        dialect.setInstant(lock, 1, now);
+        lock.setInt(2, limit);
+        try (ResultSet rs = lock.executeQuery()) {
+          while (rs.next()) {
+            String[] key = new String[keyColumns.size()];
+            for (int i = 0; i < key.length; i++) {
+              key[i] = rs.getString(i + 1);
+            }
+            keys.add(key);
+          }
+        }
+      }
+      int deleted = 0;
+      for (int from = 0; from < keys.size(); from += KEYS_PER_DELETE) {
+        List<String[]> some = keys.subList(from, Math.min(keys.size(), from + KEYS_PER_DELETE));
+        try (PreparedStatement delete =
+            connection.prepareStatement(deleteByKeys(table, keyColumns, some.size()))) {
+          int p = 1;
+          dialect.setInstant(delete, p++, now);
+          for (String[] key : some) {
+            for (String value : key) {
+              delete.setString(p++, value);
+            }
+          }
+          deleted += delete.executeUpdate();
+        }
+      }
+      connection.commit();
+      committed = true;
+      return deleted;
+    } finally {
+      try {
+        if (!committed) {
+          connection.rollback();
+        }
+      } finally {
+        connection.setAutoCommit(true);
+        connection.setTransactionIsolation(isolation);
+      }
+    }
+  }
+
+  /** Keys per delete of {@link #purgeExpired}: 1,001 parameters for two key columns. */
+  static final int KEYS_PER_DELETE = 500;
+
+  /**
+   * A locking read of the key columns of at most {@code ?} (second parameter) rows of {@code table}
+   * whose {@code expires_at} is before {@code ?} (first parameter), which skips rows that other
+   * transactions hold instead of waiting for them.
+   */
+  protected String lockExpired(String table, String keyColumns) {
+    return "SELECT "
+        + keyColumns
+        + " FROM "
+        + table
+        + " WHERE expires_at < ? FETCH FIRST ? ROWS ONLY FOR UPDATE SKIP LOCKED";
+  }
+
+  /**
+   * A delete of the rows of {@code table} named by {@code rows} primary keys (their columns bound
+   * in order after the first parameter) whose {@code expires_at} is still before {@code ?} (first
+   * parameter). It must reach them by the primary key alone: a scan of other rows could wait for a
+   * row an application holds.
+   */
+  protected String deleteByKeys(String table, List<String> keyColumns, int rows) {
+    return "DELETE FROM " + table + " WHERE expires_at < ? AND " + namedByKeys(keyColumns, rows);
+  }
+
+  /** {@code (k1 = ? AND k2 = ?) OR (k1 = ? AND k2 = ?) ...}, in parentheses. */
+  static String namedByKeys(List<String> keyColumns, int rows) {
+    String one =
+        "("
+            + String.join(" AND ", keyColumns.stream().map(column -> column + " = ?").toList())
+            + ")";
+    return "(" + String.join(" OR ", Collections.nCopies(rows, one)) + ")";
+  }
 
   /**
    * Whether any error aborts the whole transaction, so that a statement which may fail needs a

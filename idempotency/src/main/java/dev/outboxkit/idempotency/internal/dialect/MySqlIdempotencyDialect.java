@@ -74,8 +74,25 @@ class MySqlIdempotencyDialect extends IdempotencyDialect {
   }
 
   @Override
-  public String deleteExpired(String table) {
-    return "DELETE FROM " + table + " WHERE expires_at < ? LIMIT ?";
+  protected String lockExpired(String table, String keyColumns) {
+    return "SELECT "
+        + keyColumns
+        + " FROM "
+        + table
+        + " WHERE expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED";
+  }
+
+  /**
+   * By the primary key, which the optimizer may not choose by itself when most rows have expired:
+   * its scan would wait for rows applications hold. A single-table {@code DELETE} takes no index
+   * hint, so this is the multiple-table form.
+   */
+  @Override
+  protected String deleteByKeys(String table, List<String> keyColumns, int rows) {
+    return "DELETE t FROM "
+        + table
+        + " t FORCE INDEX (PRIMARY) WHERE expires_at < ? AND "
+        + namedByKeys(keyColumns, rows);
   }
 
   /**

@@ -1,11 +1,13 @@
 package dev.outboxkit.idempotency.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -91,13 +93,30 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
         + ") DO NOTHING";
   }
 
+  /**
+   * One statement in autocommit: the rows a locking read that skips locked rows takes, by their
+   * physical address, which no other transaction can change while the statement holds them.
+   */
   @Override
-  public String deleteExpired(String table) {
-    return "DELETE FROM "
-        + table
-        + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
-        + table
-        + " WHERE expires_at < ? LIMIT ?))";
+  public int purgeExpired(
+      Connection connection,
+      OutboxDialect dialect,
+      String table,
+      List<String> keyColumns,
+      Instant now,
+      int limit)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "DELETE FROM "
+                + table
+                + " WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+                + table
+                + " WHERE expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED))")) {
+      dialect.setInstant(statement, 1, now);
+      statement.setInt(2, limit);
+      return statement.executeUpdate();
+    }
   }
 
   /**

@@ -1,0 +1,200 @@
+package dev.outboxkit.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.MutableClock;
+import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The purge of expired keys and inbox entries is housekeeping: it must never make the database roll
+ * back an application's transaction, so it never waits for a row an application holds.
+ *
+ * <p>The schedule (review14 finding 3): an application's transaction touches the expired row "zz"
+ * (a key it replaces, or a redelivered message the inbox skips) and stays open; the purge starts
+ * and deletes the expired rows before "zz" in its scan, among them "old-107"; the application then
+ * needs "old-107" in the same transaction (a batch of requests or of consumed records). A purge
+ * that waits for "zz" while holding "old-107" makes a lock cycle, and the database breaks it by
+ * rolling one side back: on InnoDB the application's, which has written less.
+ */
+interface PurgeNeverWaitsContract {
+
+  TestDatabaseExtension db();
+
+  /** The number of sessions that wait for a lock now (a diagnostic only). */
+  String lockWaitsQuery();
+
+  @Test
+  default void purgingExpiredKeysNeverRollsBackAnApplicationTransactionReplacingThem()
+      throws Exception {
+    check(
+        "idempotency_key",
+        "idem_key",
+        (idempotency, inbox) -> idempotency,
+        (idempotency, key) ->
+            idempotency.execute(IdempotencyKey.of("client-1", key), "fp", String.class, () -> key)
+                instanceof IdempotencyOutcome.Executed<String>);
+  }
+
+  @Test
+  default void purgingExpiredInboxEntriesNeverRollsBackAConsumerSeeingThemAgain() throws Exception {
+    check(
+        "inbox_message",
+        "message_id",
+        (idempotency, inbox) -> inbox,
+        (inbox, messageId) -> {
+          inbox.process("ledger", messageId, () -> {});
+          return true;
+        });
+  }
+
+  /**
+   * Runs the schedule on one table.
+   *
+   * @param touch what the application does with one key in its transaction, {@code true} when it
+   *     went as it should
+   */
+  private <T> void check(
+      String table,
+      String column,
+      BiFunction<Idempotency, Inbox, T> which,
+      BiFunction<T, String, Boolean> touch)
+      throws Exception {
+    OutboxDialect dialect;
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    MutableClock clock = new MutableClock();
+    Duration lockTimeout = Duration.ofSeconds(20);
+    T subject =
+        which.apply(
+            Idempotency.builder()
+                .connectionProvider(tx)
+                .dialect(dialect)
+                .clock(clock)
+                .ttl(Duration.ofMinutes(1))
+                .lockTimeout(lockTimeout)
+                .build(),
+            Inbox.builder()
+                .connectionProvider(tx)
+                .dialect(dialect)
+                .clock(clock)
+                .ttl(Duration.ofMinutes(1))
+                .lockTimeout(lockTimeout)
+                .build());
+    for (int i = 0; i < 50; i++) {
+      String k = "old-" + (100 + i);
+      tx.inTransaction(c -> touch.apply(subject, k));
+    }
+    clock.advance(Duration.ofSeconds(30));
+    tx.inTransaction(c -> touch.apply(subject, "zz"));
+    clock.advance(Duration.ofMinutes(2)); // every row has expired
+
+    CountDownLatch touchedOne = new CountDownLatch(1);
+    CountDownLatch goOn = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<List<Boolean>> application =
+          pool.submit(
+              () ->
+                  tx.inTransaction(
+                      c -> {
+                        List<Boolean> outcomes = new ArrayList<>();
+                        outcomes.add(touch.apply(subject, "zz"));
+                        touchedOne.countDown();
+                        try {
+                          goOn.await(30, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                          throw new IllegalStateException(e);
+                        }
+                        outcomes.add(touch.apply(subject, "old-107"));
+                        return outcomes;
+                      }));
+      assertThat(touchedOne.await(30, TimeUnit.SECONDS)).isTrue();
+      IdempotencyPurger purger =
+          new IdempotencyPurger(
+              db().dataSource(),
+              dialect,
+              OutboxTable.of("idempotency_key"),
+              OutboxTable.of("inbox_message"),
+              100,
+              1,
+              clock,
+              new SimpleMeterRegistry());
+      Future<Integer> purge = pool.submit(purger::purgeExpired);
+      // Give a purge that waits the time to reach "zz" and wait there.
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      boolean waits = false;
+      while (!purge.isDone() && !waits && System.nanoTime() < until) {
+        Thread.sleep(20);
+        waits = lockWaits() > 0;
+      }
+      goOn.countDown();
+      List<Boolean> outcomes;
+      try {
+        outcomes = application.get(60, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        throw new AssertionError(
+            "the application's transaction failed while the purge "
+                + (waits ? "waited for a lock" : "ran")
+                + ": "
+                + e.getCause(),
+            e);
+      }
+      assertThat(outcomes).containsOnly(true);
+      // "zz" is left when the application locked it (a key replaced; on InnoDB a duplicate too).
+      assertThat(purge.get(60, TimeUnit.SECONDS))
+          .as("the purge deleted every expired row but the one the application may hold")
+          .isBetween(50, 51);
+      assertThat(rows(table, column))
+          .as("old rows left: the one the application wrote again")
+          .isEqualTo(1);
+    } finally {
+      goOn.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  private int lockWaits() throws SQLException {
+    try (Connection c = db().database().openConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(lockWaitsQuery())) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private long rows(String table, String column) throws SQLException {
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM " + table + " WHERE " + column + " LIKE 'old-%'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
