@@ -44,6 +44,37 @@ abstract class OutboxRowsContract {
 
   abstract TestDatabaseExtension db();
 
+  /** The outbox table emptied, then {@code messages} appended in one transaction. */
+  record Written(OutboxDialect dialect, JdbcTransactions tx, Outbox outbox, List<Long> seqs) {}
+
+  Written emptyTableWith(int partitions, List<OutboxMessage> messages) throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Outbox outbox =
+        Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(partitions).build();
+    tx.execute(c -> outbox.appendAll(messages));
+    List<Long> seqs = new ArrayList<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
+      while (rs.next()) {
+        seqs.add(rs.getLong(1));
+      }
+    }
+    return new Written(dialect, tx, outbox, seqs);
+  }
+
+  /** {@code count} events of {@code aggregate}, each on its own key. */
+  static List<OutboxMessage> messages(String aggregate, int count) {
+    return IntStream.range(0, count)
+        .mapToObj(k -> OutboxMessage.of(aggregate, "key-" + k, "Event", "0"))
+        .toList();
+  }
+
   /**
    * The check of held rows ({@code OutboxRows.pending}: which of the events the relay's keys are
    * held on are still pending) is asked about every key held on an event a read did not bring, so
@@ -60,27 +91,9 @@ abstract class OutboxRowsContract {
    */
   @Test
   void aCheckOfMoreHeldEventsThanAStatementCanBindAnswersForEachOfThem() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db().dataSource());
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
-    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(8).build();
-    tx.execute(
-        c ->
-            outbox.appendAll(
-                IntStream.range(0, 1_200)
-                    .mapToObj(k -> OutboxMessage.of("held", "key-" + k, "Held", "0"))
-                    .toList()));
-    List<Long> written = new ArrayList<>();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
-      while (rs.next()) {
-        written.add(rs.getLong(1));
-      }
-    }
+    Written table = emptyTableWith(8, messages("held", 1_200));
+    OutboxDialect dialect = table.dialect();
+    List<Long> written = table.seqs();
     assertThat(written).hasSize(1_200);
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
     List<Long> published = new ArrayList<>();
@@ -121,20 +134,14 @@ abstract class OutboxRowsContract {
    */
   @Test
   void aLateFailureWithAnOlderCountDoesNotLowerTheAttempts() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db().dataSource());
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
-    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(8).build();
-    tx.execute(
-        c ->
-            outbox.appendAll(
+    OutboxDialect dialect =
+        emptyTableWith(
+                8,
                 List.of(
                     OutboxMessage.of("late", "retried", "Late", "0"),
                     OutboxMessage.of("late", "parked", "Late", "0"),
-                    OutboxMessage.of("late", "counted", "Late", "0"))));
+                    OutboxMessage.of("late", "counted", "Late", "0")))
+            .dialect();
     Map<String, Long> seq = new HashMap<>();
     try (Connection c = db().dataSource().getConnection();
         Statement s = c.createStatement();
@@ -200,27 +207,11 @@ abstract class OutboxRowsContract {
   @ValueSource(booleans = {false, true})
   void anAcknowledgementNeitherWaitsForNorBlocksAWritersOpenTransaction(boolean keep)
       throws Exception {
-    OutboxDialect dialect = RelayTables.create(db().dataSource());
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
-    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(16).build();
-    tx.execute(
-        c ->
-            outbox.appendAll(
-                IntStream.range(0, 400)
-                    .mapToObj(k -> OutboxMessage.of("ack", "key-" + k, "Acked", "0"))
-                    .toList()));
-    List<Long> acked = new ArrayList<>();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
-      while (rs.next() && acked.size() < 200) {
-        acked.add(rs.getLong(1));
-      }
-    }
+    Written table = emptyTableWith(16, messages("ack", 400));
+    OutboxDialect dialect = table.dialect();
+    JdbcTransactions tx = table.tx();
+    Outbox outbox = table.outbox();
+    List<Long> acked = table.seqs().subList(0, 200);
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
     @Nullable Instant publishedAt = keep ? Instant.parse("2026-12-07T07:00:00Z") : null;
     ExecutorService threads = Executors.newFixedThreadPool(2);
@@ -273,16 +264,15 @@ abstract class OutboxRowsContract {
   }
 
   /**
-   * Review14 (UNRUN: written without Maven while the build lock was the lead's; expected to fail on
-   * d420ffe on MySQL and MariaDB, to pass on PostgreSQL). 79d44e6 made the acknowledgement reach
-   * rows by primary key; the housekeeping's purge of kept published rows ({@code
-   * OutboxStats.purgePublished}, MySQL/MariaDB: {@code DELETE FROM outbox_event WHERE status =
-   * 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?}, every min(60 s, keep/2), batches of
-   * 1,000 until one deletes fewer) still scans: {@code published_at} is in no index, so the batch
-   * that finds fewer than 1,000 old rows reads on through EVERY kept row, and under {@code
-   * REPEATABLE READ} InnoDB keeps a next-key lock on each row it read, matched or not. Through
-   * {@code (status, seq)} the first {@code PUBLISHED} entry's next-key lock covers the gap after
-   * the last {@code PENDING} entry, where every writer's new row goes ({@code ('PENDING', new
+   * Review14 (failed on d420ffe on MySQL and MariaDB, passed on PostgreSQL). 79d44e6 made the
+   * acknowledgement reach rows by primary key; the housekeeping's purge of kept published rows
+   * ({@code OutboxStats.purgePublished}, MySQL/MariaDB: {@code DELETE FROM outbox_event WHERE
+   * status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?}, every min(60 s, keep/2),
+   * batches of 1,000 until one deletes fewer) still scans: {@code published_at} is in no index, so
+   * the batch that finds fewer than 1,000 old rows reads on through EVERY kept row, and under
+   * {@code REPEATABLE READ} InnoDB keeps a next-key lock on each row it read, matched or not.
+   * Through {@code (status, seq)} the first {@code PUBLISHED} entry's next-key lock covers the gap
+   * after the last {@code PENDING} entry, where every writer's new row goes ({@code ('PENDING', new
    * seq)}); through the primary key the scan waits for a writer's uncommitted row and then locks
    * the supremum, where every new {@code seq} goes. Either way every writer waits for the whole
    * scan, which on a retention window of millions of rows lasts longer than {@code
@@ -294,27 +284,11 @@ abstract class OutboxRowsContract {
    */
   @Test
   void thePurgeOfKeptPublishedRowsDoesNotBlockAWriter() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db().dataSource());
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
-    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(16).build();
-    tx.execute(
-        c ->
-            outbox.appendAll(
-                IntStream.range(0, 400)
-                    .mapToObj(k -> OutboxMessage.of("kept", "key-" + k, "Kept", "0"))
-                    .toList()));
-    List<Long> seqs = new ArrayList<>();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
-      while (rs.next()) {
-        seqs.add(rs.getLong(1));
-      }
-    }
+    Written table = emptyTableWith(16, messages("kept", 400));
+    OutboxDialect dialect = table.dialect();
+    JdbcTransactions tx = table.tx();
+    Outbox outbox = table.outbox();
+    List<Long> seqs = table.seqs();
     OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
     Instant old = Instant.parse("2026-12-01T00:00:00Z");
     Instant young = Instant.parse("2026-12-07T07:00:00Z");
