@@ -112,53 +112,75 @@ public abstract class IdempotencyDialect {
       int limit)
       throws SQLException {
     int isolation = connection.getTransactionIsolation();
+    // Set before the transaction begins: JDBC leaves a change within a transaction undefined.
+    connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
     connection.setAutoCommit(false);
-    boolean committed = false;
+    @Nullable Exception failure = null;
     try {
-      connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
-      List<String[]> keys = new ArrayList<>();
-      try (PreparedStatement lock =
-          connection.prepareStatement(lockExpired(table, String.join(", ", keyColumns)))) {
-        dialect.setInstant(lock, 1, now);
-        lock.setInt(2, limit);
-        try (ResultSet rs = lock.executeQuery()) {
-          while (rs.next()) {
-            String[] key = new String[keyColumns.size()];
-            for (int i = 0; i < key.length; i++) {
-              key[i] = rs.getString(i + 1);
-            }
-            keys.add(key);
-          }
-        }
-      }
-      int deleted = 0;
-      for (int from = 0; from < keys.size(); from += KEYS_PER_DELETE) {
-        List<String[]> some = keys.subList(from, Math.min(keys.size(), from + KEYS_PER_DELETE));
-        try (PreparedStatement delete =
-            connection.prepareStatement(deleteByKeys(table, keyColumns, some.size()))) {
-          int p = 1;
-          dialect.setInstant(delete, p++, now);
-          for (String[] key : some) {
-            for (String value : key) {
-              delete.setString(p++, value);
-            }
-          }
-          deleted += delete.executeUpdate();
-        }
-      }
+      int deleted = lockAndDelete(connection, dialect, table, keyColumns, now, limit);
       connection.commit();
-      committed = true;
       return deleted;
-    } finally {
+    } catch (SQLException | RuntimeException e) {
       try {
-        if (!committed) {
-          connection.rollback();
-        }
-      } finally {
+        connection.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback);
+      }
+      failure = e;
+      throw e;
+    } finally {
+      // The purge's failure, not a restore's on the same broken connection, reaches the caller.
+      try {
         connection.setAutoCommit(true);
         connection.setTransactionIsolation(isolation);
+      } catch (SQLException restore) {
+        if (failure == null) {
+          throw restore;
+        }
+        failure.addSuppressed(restore);
       }
     }
+  }
+
+  private int lockAndDelete(
+      Connection connection,
+      OutboxDialect dialect,
+      String table,
+      List<String> keyColumns,
+      Instant now,
+      int limit)
+      throws SQLException {
+    List<String[]> keys = new ArrayList<>();
+    try (PreparedStatement lock =
+        connection.prepareStatement(lockExpired(table, String.join(", ", keyColumns)))) {
+      dialect.setInstant(lock, 1, now);
+      lock.setInt(2, limit);
+      try (ResultSet rs = lock.executeQuery()) {
+        while (rs.next()) {
+          String[] key = new String[keyColumns.size()];
+          for (int i = 0; i < key.length; i++) {
+            key[i] = rs.getString(i + 1);
+          }
+          keys.add(key);
+        }
+      }
+    }
+    int deleted = 0;
+    for (int from = 0; from < keys.size(); from += KEYS_PER_DELETE) {
+      List<String[]> some = keys.subList(from, Math.min(keys.size(), from + KEYS_PER_DELETE));
+      try (PreparedStatement delete =
+          connection.prepareStatement(deleteByKeys(table, keyColumns, some.size()))) {
+        int p = 1;
+        dialect.setInstant(delete, p++, now);
+        for (String[] key : some) {
+          for (String value : key) {
+            delete.setString(p++, value);
+          }
+        }
+        deleted += delete.executeUpdate();
+      }
+    }
+    return deleted;
   }
 
   /** Keys per delete of {@link #purgeExpired}: 1,001 parameters for two key columns. */
