@@ -102,22 +102,18 @@ public final class ReadFloor {
 
   /**
    * Whether the read ran on the server the floor was proved on ({@code server}: its start time and
-   * when its statistics were last reset, which crash recovery does). A pool may hand out a
-   * connection to another server without any error reaching the relay (a promoted standby after a
-   * failover, a restart): that server may lack commits the floor counted and hand out the same
-   * {@code seq} values and transaction ids again, so the floor and the candidate are dropped, and
-   * the read that used them must be made again from the head.
-   */
-  boolean sameServer(String server) {
-    return sameSource(server, sequence == null ? "" : sequence);
-  }
-
-  /**
-   * {@link #sameServer} and the same storage of the {@code seq} identity's sequence ({@code
-   * sequence}: its file node, which {@code TRUNCATE … RESTART IDENTITY} and {@code ALTER … RESTART}
-   * replace): after a restart of the identity, new rows take {@code seq} values below the floor
-   * (review12 finding 2), so the floor and the candidate are dropped and the read made again from
-   * the head. A {@code setval} to a lower value keeps the file node and is not seen.
+   * when its statistics were last reset, which crash recovery does), with the same storage of the
+   * {@code seq} identity's sequence ({@code sequence}: its file node). Otherwise the floor and the
+   * candidate are dropped, and the read that used them must be made again from the head:
+   *
+   * <ul>
+   *   <li>A pool may hand out a connection to another server without any error reaching the relay
+   *       (a promoted standby after a failover, a restart): that server may lack commits the floor
+   *       counted and hand out the same {@code seq} values and transaction ids again.
+   *   <li>{@code TRUNCATE … RESTART IDENTITY} and {@code ALTER … RESTART} replace the sequence's
+   *       file node, and new rows then take {@code seq} values below the floor (review12 finding
+   *       2). A {@code setval} to a lower value keeps the file node and is not seen.
+   * </ul>
    */
   boolean sameSource(String server, String sequence) {
     String knownServer = this.server;

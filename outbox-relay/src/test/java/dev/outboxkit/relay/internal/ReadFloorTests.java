@@ -74,16 +74,16 @@ class ReadFloorTests {
   void anotherServerDropsTheFloor() {
     ReadFloor floor = new ReadFloor(() -> true);
     floor.floorFor(ALL);
-    assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
+    assertThat(floor.sameSource("2026-12-07 03:00:00+00", "16384")).isTrue();
     floor.advance("1", null, true, 10);
     floor.advance("2", null, true, 20);
-    assertThat(floor.sameServer("2026-12-07 03:00:00+00")).isTrue();
+    assertThat(floor.sameSource("2026-12-07 03:00:00+00", "16384")).isTrue();
     assertThat(floor.floorFor(ALL)).isEqualTo(11);
 
-    assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isFalse();
+    assertThat(floor.sameSource("2026-12-07 03:05:00+00", "16384")).isFalse();
     assertThat(floor.floorFor(ALL)).isEqualTo(ReadFloor.NONE);
     assertThat(floor.waitingFor()).isNull();
-    assertThat(floor.sameServer("2026-12-07 03:05:00+00")).isTrue();
+    assertThat(floor.sameSource("2026-12-07 03:05:00+00", "16384")).isTrue();
   }
 
   @Test
