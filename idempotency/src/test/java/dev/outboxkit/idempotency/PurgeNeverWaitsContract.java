@@ -9,10 +9,12 @@ import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -21,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
@@ -64,6 +67,96 @@ interface PurgeNeverWaitsContract {
           inbox.process("ledger", messageId, () -> {});
           return true;
         });
+  }
+
+  /**
+   * A full batch reaches its rows by primary key and nothing else: with 1,200 expired keys and two
+   * rows an application's open transaction holds (an expired key it replaced, in the middle of the
+   * key order, and a new key), a purge of batches of 1,000 deletes every other expired key without
+   * waiting. A delete that scanned (a long {@code IN} list that MariaDB turns into a join, a plan
+   * that gives up on a long {@code OR}) would wait for the held rows.
+   */
+  @Test
+  default void aFullPurgeBatchNeverWaitsForRowsAnApplicationHolds() throws Exception {
+    OutboxDialect dialect;
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement insert =
+          c.prepareStatement(
+              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
+        for (int i = 0; i < 1_200; i++) {
+          insert.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(insert, 2, created);
+          dialect.setInstant(insert, 3, created.plusSeconds(60));
+          insert.addBatch();
+        }
+        insert.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2));
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(20))
+            .build();
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> application =
+          pool.submit(
+              () ->
+                  tx.execute(
+                      c -> {
+                        for (String key : List.of("old-0600", "new")) {
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", key), "fp", String.class, () -> key);
+                        }
+                        holding.countDown();
+                        try {
+                          release.await(60, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }));
+      assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
+      IdempotencyPurger purger =
+          new IdempotencyPurger(
+              db().dataSource(),
+              dialect,
+              OutboxTable.of("idempotency_key"),
+              OutboxTable.of("inbox_message"),
+              1_000,
+              2,
+              clock,
+              new SimpleMeterRegistry());
+      Future<Integer> purge = pool.submit(purger::purgeExpired);
+      try {
+        assertThat(purge.get(10, TimeUnit.SECONDS))
+            .as("every expired key but the one the application replaced")
+            .isEqualTo(1_199);
+      } catch (TimeoutException e) {
+        throw new AssertionError(
+            "the purge waited 10 s for rows an application's open transaction holds", e);
+      } finally {
+        release.countDown();
+      }
+      application.get(60, TimeUnit.SECONDS);
+      assertThat(rows("idempotency_key", "idem_key")).isOne();
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
   }
 
   /**
