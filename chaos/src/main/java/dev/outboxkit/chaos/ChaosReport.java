@@ -92,9 +92,11 @@ public record ChaosReport(
    * @param purges purges run
    * @param purged rows the purges deleted, keys and inbox entries
    * @param claimExamples up to three blocked or mismatched claims
-   * @param purgeFailures purges that failed (the faults, or the purge lost a deadlock): no
-   *     violation
-   * @param purgeFailureExamples up to three of them
+   * @param purgeFailures purges that failed: no violation when a fault did it
+   * @param purgeRollbacks of those, the ones the database rolled back by itself (a deadlock or a
+   *     lock wait timeout): a violation, since the purge must never wait for a row
+   * @param purgeFailureExamples up to three of the purges rolled back by the database, then up to
+   *     three other failures
    */
   public record KeyFigures(
       boolean enabled,
@@ -109,6 +111,7 @@ public record ChaosReport(
       long purged,
       List<String> claimExamples,
       long purgeFailures,
+      long purgeRollbacks,
       List<String> purgeFailureExamples) {
 
     public KeyFigures {
@@ -118,7 +121,7 @@ public record ChaosReport(
 
     /** The figures of a run without keys. */
     public static KeyFigures none() {
-      return new KeyFigures(false, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), 0, List.of());
+      return new KeyFigures(false, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), 0, 0, List.of());
     }
 
     /** Keys claimed: executed, replayed, in flight, mismatched. */
@@ -213,7 +216,9 @@ public record ChaosReport(
           .append(keys.purged())
           .append(" rows purged, ")
           .append(keys.purgeFailures())
-          .append(" failed\n");
+          .append(" failed (")
+          .append(keys.purgeRollbacks())
+          .append(" rolled back by the database)\n");
       keys.purgeFailureExamples()
           .forEach(e -> out.append("    purge failed: ").append(e).append('\n'));
     }

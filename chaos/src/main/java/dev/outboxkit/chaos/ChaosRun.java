@@ -224,6 +224,7 @@ public final class ChaosRun {
         purge.purged(),
         claims.examples(),
         purge.failures(),
+        purge.rolledBack(),
         purge.failureExamples());
   }
 
@@ -338,6 +339,16 @@ public final class ChaosRun {
               + " idempotency key or inbox claims of the writers waited the lock timeout: the"
               + " writers share no key, so the purge held one (it must never make the application"
               + " wait)");
+    }
+    if (keys.purgeRollbacks() > 0) {
+      violations.add(
+          keys.purgeRollbacks()
+              + " purges of expired idempotency keys were rolled back by the database (a deadlock"
+              + " or a lock timeout): the purge waited for a row a writer held, and it must never"
+              + " wait");
+      keys.purgeFailureExamples().stream()
+          .limit(Math.min(3, keys.purgeRollbacks()))
+          .forEach(e -> examples.add("purge failed: " + e));
     }
     if (keys.mismatched() > 0) {
       violations.add(

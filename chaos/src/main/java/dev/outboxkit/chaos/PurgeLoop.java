@@ -18,10 +18,12 @@ import org.slf4j.LoggerFactory;
  * The application's housekeeping: a thread that purges expired idempotency keys and inbox entries
  * ({@link IdempotencyPurger#purgeExpired()}, one batch of {@link KeyLoad#purgeBatchSize()} per
  * table) every {@link KeyLoad#purgeInterval()}, while the writers hold their keys ({@link
- * KeyClaims}). A purge that fails (a fault killed its session or restarted the database; or the
- * database chose it as a deadlock's victim) is logged and counted, and the next one goes on: that
- * is not a violation. What is: a purge that deadlocks with a writer and makes the database roll the
- * writer back, which the writers count.
+ * KeyClaims}). A purge that fails (a fault killed its session or restarted the database) is logged
+ * and counted, and the next one goes on: that is not a violation. What is: a purge that deadlocks
+ * with a writer and makes the database roll the writer back, which the writers count; and a purge
+ * the database rolled back by itself ({@link #rolledBack()}: a deadlock or a lock wait timeout,
+ * which no fault makes), since the purge must never wait for a row (PostgreSQL breaks such a cycle
+ * by rolling back the purge, the first to wait, where InnoDB rolls back the lighter side).
  */
 final class PurgeLoop implements AutoCloseable {
 
@@ -33,7 +35,9 @@ final class PurgeLoop implements AutoCloseable {
   private final AtomicLong runs = new AtomicLong();
   private final AtomicLong purged = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
-  private final List<String> failureExamples = new ArrayList<>();
+  private final AtomicLong rolledBack = new AtomicLong();
+  private final List<String> rollbackExamples = new ArrayList<>();
+  private final List<String> otherExamples = new ArrayList<>();
   private final Thread thread;
 
   PurgeLoop(KeyLoad load, DataSource dataSource, OutboxDialect dialect, Clock clock) {
@@ -75,10 +79,20 @@ final class PurgeLoop implements AutoCloseable {
     } catch (RuntimeException e) {
       long n = failures.incrementAndGet();
       String cause = Writers.rollbackByTheDatabase(e);
-      String line = e + (cause == null ? "" : " (" + cause + ")");
-      synchronized (failureExamples) {
-        if (failureExamples.size() < 3) {
-          failureExamples.add(line);
+      if (cause != null) {
+        rolledBack.incrementAndGet();
+      }
+      // The table and the database's message, with its SQL state and error when it rolled the
+      // purge back; on one line (PostgreSQL's deadlock report has a line per process).
+      String line =
+          cause == null
+              ? e.toString()
+              : e.getMessage() + " (" + cause.substring(0, cause.indexOf(": ")) + ")";
+      line = line.replace('\n', ' ');
+      List<String> examples = cause != null ? rollbackExamples : otherExamples;
+      synchronized (examples) {
+        if (examples.size() < 3) {
+          examples.add(line);
         }
       }
       if (n % 20 == 1) {
@@ -99,10 +113,21 @@ final class PurgeLoop implements AutoCloseable {
     return failures.get();
   }
 
+  /** Purges of {@link #failures()} the database rolled back by itself (a deadlock, a timeout). */
+  long rolledBack() {
+    return rolledBack.get();
+  }
+
+  /** Up to three failures the database rolled back, then up to three others. */
   List<String> failureExamples() {
-    synchronized (failureExamples) {
-      return List.copyOf(failureExamples);
+    List<String> all = new ArrayList<>();
+    synchronized (rollbackExamples) {
+      all.addAll(rollbackExamples);
     }
+    synchronized (otherExamples) {
+      all.addAll(otherExamples);
+    }
+    return all;
   }
 
   /** Stops after the purge under way. */

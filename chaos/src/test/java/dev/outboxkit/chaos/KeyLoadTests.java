@@ -67,13 +67,14 @@ class KeyLoadTests {
   void theReportCountsClaimsAndPurgesOnlyWhenTheyRan() {
     ChaosReport.KeyFigures figures =
         new ChaosReport.KeyFigures(
-            true, 600, 14_784, 2, 0, 0, 569, 14_815, 165, 653, List.of(), 1, List.of("killed"));
+            true, 600, 14_784, 2, 0, 0, 569, 14_815, 165, 653, List.of(), 1, 0, List.of("killed"));
     assertThat(figures.claimed()).isEqualTo(15_386);
     assertThat(report(figures).toText())
         .contains(
             "  idem. keys    15386 claimed (600 executed, 14784 replayed, 2 in flight, 0 blocked),"
                 + " inbox 569 processed, 14815 duplicates\n")
-        .contains("  purge         165 runs, 653 rows purged, 1 failed\n")
+        .contains(
+            "  purge         165 runs, 653 rows purged, 1 failed (0 rolled back by the database)\n")
         .contains("    purge failed: killed\n");
     assertThat(report(ChaosReport.KeyFigures.none()).toText())
         .doesNotContain("idem. keys")
