@@ -22,6 +22,8 @@ import org.jspecify.annotations.Nullable;
  * @param keys how many aggregate ids the writers spread their events over
  * @param writers writer threads
  * @param rate events per second, all writers together
+ * @param keyLoad the writers' idempotency keys and inbox entries, and the purge (see {@link
+ *     KeyClaims}, {@link PurgeLoop})
  * @param cycles fault cycles
  * @param faults names of the faults to draw from (see {@link Faults})
  * @param seed the seed of the fault schedule: the same seed draws the same faults and victims
@@ -47,6 +49,7 @@ public record ChaosConfig(
     int keys,
     int writers,
     int rate,
+    KeyLoad keyLoad,
     int cycles,
     List<String> faults,
     long seed,
@@ -63,6 +66,7 @@ public record ChaosConfig(
   public ChaosConfig {
     Objects.requireNonNull(database, "database");
     Objects.requireNonNull(mode, "mode");
+    Objects.requireNonNull(keyLoad, "keyLoad");
     faults = List.copyOf(faults);
     positive("--relays", relays);
     positive("--keys", keys);

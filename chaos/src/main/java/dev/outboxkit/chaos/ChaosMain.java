@@ -59,6 +59,28 @@ public final class ChaosMain implements Callable<Integer> {
   @Option(names = "--rate", description = "Events per second. Default ${DEFAULT-VALUE}.")
   int rate = 200;
 
+  @Option(
+      names = "--idempotency-keys",
+      description =
+          "Idempotency keys claimed, and inbox ids recorded, per writer transaction (a purge runs"
+              + " against them); 0 turns them and the purge off. Default ${DEFAULT-VALUE}.")
+  int idempotencyKeys = KeyLoad.DEFAULT_PER_TRANSACTION;
+
+  @Option(
+      names = "--idempotency-ttl",
+      description = "Time to live of those keys and inbox entries. Default ${DEFAULT-VALUE}.")
+  Duration idempotencyTtl = KeyLoad.DEFAULT_TTL;
+
+  @Option(
+      names = "--purge-interval",
+      description = "Pause between purges of expired keys. Default ${DEFAULT-VALUE}.")
+  Duration purgeInterval = KeyLoad.DEFAULT_PURGE_INTERVAL;
+
+  @Option(
+      names = "--purge-batch-size",
+      description = "Rows per purge statement. Default ${DEFAULT-VALUE}.")
+  int purgeBatchSize = KeyLoad.DEFAULT_PURGE_BATCH_SIZE;
+
   @Option(names = "--cycles", description = "Fault cycles. Default ${DEFAULT-VALUE}.")
   int cycles = 10;
 
@@ -160,6 +182,7 @@ public final class ChaosMain implements Callable<Integer> {
         keys,
         writers,
         rate,
+        new KeyLoad(idempotencyKeys, idempotencyTtl, purgeInterval, purgeBatchSize),
         cycles,
         faults,
         seed != null ? seed : new java.security.SecureRandom().nextLong(),

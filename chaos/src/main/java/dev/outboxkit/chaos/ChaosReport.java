@@ -21,7 +21,8 @@ import java.util.Map;
  * @param inDoubt events whose commit failed (may or may not have committed)
  * @param inDoubtDelivered of those, the ones delivered (they had committed)
  * @param writerRollbacks writer transactions the database rolled back by itself (a deadlock, a lock
- *     timeout): a violation, since only the relay's locks can cause one
+ *     timeout): a violation, since only the relay's locks or the idempotency purge can cause one
+ * @param keys the writers' idempotency keys and inbox entries, and the purge's work
  * @param records records read back (every copy)
  * @param lost committed events never delivered
  * @param reordered first copies that came after a later event of their key
@@ -56,6 +57,7 @@ public record ChaosReport(
     long inDoubt,
     long inDoubtDelivered,
     long writerRollbacks,
+    KeyFigures keys,
     long records,
     long lost,
     long reordered,
@@ -73,6 +75,61 @@ public record ChaosReport(
     List<String> examples,
     List<String> starvation,
     long durationSeconds) {
+
+  /**
+   * What the writers did with idempotency keys and inbox entries ({@link KeyClaims}) and what the
+   * purge did ({@link PurgeLoop}). Outcomes are counted as the calls returned, also in transactions
+   * that failed afterwards.
+   *
+   * @param enabled whether the writers claimed keys (else every figure is 0)
+   * @param executed keys claimed anew (new, or replacing an expired one)
+   * @param replayed keys found with their stored result
+   * @param inFlight keys answered as in flight
+   * @param blocked keys or inbox entries whose claim waited the lock timeout (a violation)
+   * @param mismatched keys answered as a mismatch (a violation: the writers use one fingerprint)
+   * @param inboxProcessed inbox entries recorded
+   * @param inboxDuplicates inbox entries found already there
+   * @param purges purges run
+   * @param purged rows the purges deleted, keys and inbox entries
+   * @param claimExamples up to three blocked or mismatched claims
+   * @param purgeFailures purges that failed: no violation when a fault did it
+   * @param purgeRollbacks of those, the ones the database rolled back by itself (a deadlock or a
+   *     lock wait timeout): a violation, since the purge must never wait for a row
+   * @param purgeFailureExamples up to three of the purges rolled back by the database, then up to
+   *     three other failures
+   */
+  public record KeyFigures(
+      boolean enabled,
+      long executed,
+      long replayed,
+      long inFlight,
+      long blocked,
+      long mismatched,
+      long inboxProcessed,
+      long inboxDuplicates,
+      long purges,
+      long purged,
+      List<String> claimExamples,
+      long purgeFailures,
+      long purgeRollbacks,
+      List<String> purgeFailureExamples) {
+
+    public KeyFigures {
+      claimExamples = List.copyOf(claimExamples);
+      purgeFailureExamples = List.copyOf(purgeFailureExamples);
+    }
+
+    /** The figures of a run without keys. */
+    public static KeyFigures none() {
+      return new KeyFigures(false, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), 0, 0, List.of());
+    }
+
+    /** Keys claimed: executed, replayed, in flight, mismatched. */
+    @JsonProperty("claimed")
+    public long claimed() {
+      return executed + replayed + inFlight + mismatched;
+    }
+  }
 
   /** Whether the run measured the relay: no process of it was starved. */
   @JsonProperty("valid")
@@ -137,6 +194,34 @@ public record ChaosReport(
         .append(" of them delivered), ")
         .append(writerRollbacks)
         .append(" rolled back by the database\n");
+    if (keys.enabled()) {
+      out.append("  idem. keys    ")
+          .append(keys.claimed())
+          .append(" claimed (")
+          .append(keys.executed())
+          .append(" executed, ")
+          .append(keys.replayed())
+          .append(" replayed, ")
+          .append(keys.inFlight())
+          .append(" in flight, ")
+          .append(keys.blocked())
+          .append(" blocked), inbox ")
+          .append(keys.inboxProcessed())
+          .append(" processed, ")
+          .append(keys.inboxDuplicates())
+          .append(" duplicates\n");
+      out.append("  purge         ")
+          .append(keys.purges())
+          .append(" runs, ")
+          .append(keys.purged())
+          .append(" rows purged, ")
+          .append(keys.purgeFailures())
+          .append(" failed (")
+          .append(keys.purgeRollbacks())
+          .append(" rolled back by the database)\n");
+      keys.purgeFailureExamples()
+          .forEach(e -> out.append("    purge failed: ").append(e).append('\n'));
+    }
     out.append("  records       ").append(records).append('\n');
     out.append("  lost          ").append(lost).append('\n');
     out.append("  reordered     ").append(reordered).append('\n');

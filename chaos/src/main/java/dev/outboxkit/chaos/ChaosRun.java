@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclOperation;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One chaos run: prepare the tables and topic, start the relays, the writers and the topic reader,
@@ -59,7 +60,7 @@ public final class ChaosRun {
         ChaosEnvironment environment = ChaosEnvironment.open(config)) {
       starvation.start();
       out.println("[chaos] " + environment.description() + ", mode " + config.mode());
-      OutboxDialect dialect = Schema.prepare(environment.admin(), config.mode());
+      OutboxDialect dialect = Schema.prepare(environment.admin(), config.mode(), config.keyLoad());
       if (config.mode() == Mode.CDC) {
         dropCdcState(environment, cdcName);
       }
@@ -81,6 +82,12 @@ public final class ChaosRun {
               config.writers() + 1);
       JdbcTransactions transactions = JdbcTransactions.of(writerPool);
       Outbox outbox = Outbox.builder().connectionProvider(transactions).dialect(dialect).build();
+      KeyLoad keyLoad = config.keyLoad();
+      KeyClaims claims = keyLoad.enabled() ? new KeyClaims(keyLoad, transactions, dialect) : null;
+      // The purge gets connections of its own: one per table at a time, and one to spare.
+      HikariDataSource purgePool =
+          ChaosEnvironment.pool(
+              environment.jdbcUrl(), environment.user(), environment.password(), "chaos-purger", 2);
       if (environment.kafkaAuthorizes()) {
         // What a relay needs: describe (the topic check) and write, on each of its topics.
         List<AclBinding> grants = new ArrayList<>();
@@ -104,6 +111,7 @@ public final class ChaosRun {
       List<FaultRecord> done = new ArrayList<>();
       Map<String, String> skipped = new LinkedHashMap<>();
       try (writerPool;
+          purgePool;
           RelayFleet fleet = new RelayFleet(config, environment, cdcName, deadLetterTopic);
           TopicReader reader =
               new TopicReader(
@@ -111,11 +119,23 @@ public final class ChaosRun {
                   environment.kafkaClientProperties(),
                   topic,
                   TOPIC_PARTITIONS);
-          Writers writers = new Writers(config, transactions, outbox, topic, ledger, clock)) {
+          PurgeLoop purge = new PurgeLoop(keyLoad, purgePool, dialect, clock);
+          Writers writers =
+              new Writers(config, transactions, outbox, topic, ledger, clock, claims)) {
         fleet.startAll();
         out.println("[chaos] " + config.relays() + " relays started; writing to " + topic);
         reader.start();
         writers.start();
+        if (keyLoad.enabled()) {
+          purge.start();
+          out.printf(
+              "[chaos] writers claim %d idempotency keys and %d inbox ids per transaction (TTL %s);"
+                  + " purging every %s%n",
+              keyLoad.perTransaction(),
+              keyLoad.perTransaction(),
+              keyLoad.ttl(),
+              keyLoad.purgeInterval());
+        }
         FaultContext context =
             new FaultContext(
                 config,
@@ -156,6 +176,7 @@ public final class ChaosRun {
           Pause.of(config.settle());
         }
         writers.close();
+        purge.close();
         out.println("[chaos] writers stopped; draining");
         drain(reader, ledger);
         long end = clock.millis();
@@ -178,11 +199,33 @@ public final class ChaosRun {
             result,
             poison.parkedOf(topic),
             writers,
+            figures(claims, purge),
             starved,
             started,
             end);
       }
     }
+  }
+
+  private ChaosReport.KeyFigures figures(@Nullable KeyClaims claims, PurgeLoop purge) {
+    if (claims == null) {
+      return ChaosReport.KeyFigures.none();
+    }
+    return new ChaosReport.KeyFigures(
+        true,
+        claims.executed(),
+        claims.replayed(),
+        claims.inFlight(),
+        claims.blocked(),
+        claims.mismatched(),
+        claims.processed(),
+        claims.duplicates(),
+        purge.runs(),
+        purge.purged(),
+        claims.examples(),
+        purge.failures(),
+        purge.rolledBack(),
+        purge.failureExamples());
   }
 
   private List<Fault> usable(List<Fault> asked, FaultContext context, Map<String, String> skipped) {
@@ -266,6 +309,7 @@ public final class ChaosRun {
       LedgerCheck.Result r,
       long healthyParked,
       Writers writers,
+      ChaosReport.KeyFigures keys,
       List<String> starved,
       long started,
       long end) {
@@ -285,8 +329,35 @@ public final class ChaosRun {
       violations.add(
           writers.rolledBack()
               + " writer transactions were rolled back by the database (a deadlock or a lock"
-              + " timeout): the relay must never fail the application's transaction");
+              + " timeout): neither the relay nor the idempotency purge may ever fail the"
+              + " application's transaction");
       examples.addAll(writers.rollbackExamples());
+    }
+    if (keys.blocked() > 0) {
+      violations.add(
+          keys.blocked()
+              + " idempotency key or inbox claims of the writers waited the lock timeout: the"
+              + " writers share no key, so the purge held one (it must never make the application"
+              + " wait)");
+    }
+    if (keys.purgeRollbacks() > 0) {
+      violations.add(
+          keys.purgeRollbacks()
+              + " purges of expired idempotency keys were rolled back by the database (a deadlock"
+              + " or a lock timeout): the purge waited for a row a writer held, and it must never"
+              + " wait");
+      keys.purgeFailureExamples().stream()
+          .limit(Math.min(3, keys.purgeRollbacks()))
+          .forEach(e -> examples.add("purge failed: " + e));
+    }
+    if (keys.mismatched() > 0) {
+      violations.add(
+          keys.mismatched()
+              + " idempotency keys of the writers were answered as a mismatch, although every"
+              + " claim of a key has the same fingerprint");
+    }
+    if (keys.blocked() > 0 || keys.mismatched() > 0) {
+      examples.addAll(keys.claimExamples());
     }
     for (FaultRecord f : done) {
       if (f.problem() != null) {
@@ -304,6 +375,7 @@ public final class ChaosRun {
         r.inDoubt(),
         r.inDoubtDelivered(),
         writers.rolledBack(),
+        keys,
         r.records(),
         r.lost(),
         r.reordered(),

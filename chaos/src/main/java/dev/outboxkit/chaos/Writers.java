@@ -35,6 +35,7 @@ final class Writers implements AutoCloseable {
   private final String topic;
   private final Ledger ledger;
   private final Clock clock;
+  private final @Nullable KeyClaims claims;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong rolledBack = new AtomicLong();
@@ -47,13 +48,15 @@ final class Writers implements AutoCloseable {
       Outbox outbox,
       String topic,
       Ledger ledger,
-      Clock clock) {
+      Clock clock,
+      @Nullable KeyClaims claims) {
     this.config = config;
     this.transactions = transactions;
     this.outbox = outbox;
     this.topic = topic;
     this.ledger = ledger;
     this.clock = clock;
+    this.claims = claims;
   }
 
   void start() {
@@ -74,6 +77,8 @@ final class Writers implements AutoCloseable {
     if (keys.isEmpty()) {
       return;
     }
+    KeyClaims.@Nullable Rotation rotation =
+        claims == null ? null : claims.forWriter(writer, config.seed());
     int[] next = new int[keys.size()];
     double perSecond = (double) config.rate() / config.writers();
     long started = System.nanoTime();
@@ -94,7 +99,14 @@ final class Writers implements AutoCloseable {
       }
       cursor = (cursor + size) % keys.size();
       try {
-        List<OutboxEvent> events = transactions.inTransaction(c -> outbox.appendAll(messages));
+        List<OutboxEvent> events =
+            transactions.inTransaction(
+                c -> {
+                  if (rotation != null) {
+                    rotation.claimNext();
+                  }
+                  return outbox.appendAll(messages);
+                });
         long now = clock.millis();
         for (int i = 0; i < size; i++) {
           ledger.committed(batchKeys.get(i), numbers.get(i), events.get(i).partition(), now);

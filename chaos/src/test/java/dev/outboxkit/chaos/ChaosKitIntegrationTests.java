@@ -36,6 +36,7 @@ class ChaosKitIntegrationTests {
             20,
             2,
             150,
+            KeyLoad.defaults(),
             Faults.names().size(),
             Faults.names(),
             19L,

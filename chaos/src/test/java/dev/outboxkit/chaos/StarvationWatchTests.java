@@ -197,6 +197,7 @@ class StarvationWatchTests {
         0,
         0,
         0,
+        ChaosReport.KeyFigures.none(),
         10,
         0,
         0,

@@ -26,6 +26,7 @@ final class TestChaosConfigs {
         40,
         2,
         200,
+        KeyLoad.defaults(),
         1,
         Faults.names(),
         1L,

@@ -2,6 +2,8 @@ package dev.outboxkit.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.IdempotencyKeyInFlightException;
 import dev.outboxkit.outbox.OutboxStoreException;
 import java.sql.SQLException;
 import java.sql.SQLTransactionRollbackException;
@@ -31,6 +33,24 @@ class WriterRollbackTests {
             Writers.rollbackByTheDatabase(
                 new SQLException("Lock wait timeout exceeded", "HY000", 1205)))
         .contains("1205");
+  }
+
+  @Test
+  void aDeadlockWhileClaimingAnIdempotencyKeyIsOneToo() {
+    // What Idempotency.execute and Inbox.process throw when the database rolled the transaction
+    // back while they waited for a key (a purge's deadlock, review14 finding 3).
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new IdempotencyKeyInFlightException(
+                    IdempotencyKey.of(KeyClaims.scope(0), "k1"),
+                    new SQLTransactionRollbackException(
+                        "(conn=11) Deadlock found when trying to get lock", "40001", 1213))))
+        .isEqualTo("SQL state 40001, error 1213: (conn=11) Deadlock found when trying to get lock");
+    // Held past the lock timeout without a rollback: a blocked claim (KeyClaims), not a rollback.
+    assertThat(
+            Writers.rollbackByTheDatabase(
+                new IdempotencyKeyInFlightException(IdempotencyKey.of(KeyClaims.scope(0), "m1"))))
+        .isNull();
   }
 
   @Test
