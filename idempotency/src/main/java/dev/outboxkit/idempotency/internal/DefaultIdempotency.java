@@ -129,7 +129,16 @@ public final class DefaultIdempotency implements Idempotency {
             lockTimeout);
     if (claim == DialectSupport.Claim.EXISTS) {
       IdempotencySql.StoredKey stored = sql.find(connection, key);
-      if (stored != null && stored.expiresAt().isBefore(now)) {
+      if (stored == null) {
+        // The row went between the claim and the read: where the claim takes no lock on the row it
+        // conflicts with (PostgreSQL), the purge or a caller replacing the expired key deleted it.
+        // The key is absent now: claim it once more (a row committed by a transaction this one's
+        // snapshot cannot see comes back as EXISTS again and is answered as before).
+        claim = sql.claim(connection, key, fingerprint, now, now.plus(ttl), lockTimeout);
+        if (claim == DialectSupport.Claim.EXISTS) {
+          return existing(sql.find(connection, key), key, fingerprints, resultType, now);
+        }
+      } else if (stored.expiresAt().isBefore(now)) {
         // An expired key counts as absent: remove it (bounded wait, as a concurrent caller may be
         // replacing it too) and claim afresh.
         if (!sql.deleteExpired(connection, key, now, lockTimeout)) {
