@@ -13,7 +13,9 @@ import org.jspecify.annotations.Nullable;
  * the exception a caller (an HTTP endpoint, the CLI) gets. pgjdbc puts the server's {@code DETAIL}
  * and {@code HINT} on the lines after the first of its message (unless {@code
  * logServerErrorDetail=false}), and for a refused row that detail is "Failing row contains (...)":
- * every column, the payload and the headers included. Only the first line of each message is kept.
+ * every column, the payload and the headers included. Only the first line of each message is kept,
+ * and where that line itself quotes values (MySQL's and MariaDB's "Duplicate entry '…'") they are
+ * left out ({@link RelaySql#failureMessage}).
  *
  * <p>What an operator needs to act on stays, in brackets after it: the SQLState, the vendor code
  * and the names the database's error gives apart from its message ({@link RelaySql#failureFields}:
@@ -35,7 +37,7 @@ final class DatabaseFailures {
     Set<Throwable> seen = new HashSet<>();
     String previous = null;
     for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
-      String line = firstLine(t.getMessage());
+      String line = line(t, sql);
       if (t == e) {
         out.append(t.getClass().getSimpleName()).append(": ").append(line);
       } else if (previous == null || !previous.contains(line)) {
@@ -67,7 +69,7 @@ final class DatabaseFailures {
       return e;
     }
     String fields = fields(e, sql);
-    String line = firstLine(e.getMessage());
+    String line = line(e, sql);
     SQLException copy =
         new Sanitized(
             fields.isEmpty() ? line : line + " " + fields, e.getSQLState(), e.getErrorCode());
@@ -100,6 +102,17 @@ final class DatabaseFailures {
       }
     }
     return null;
+  }
+
+  /**
+   * The first line of {@code t}'s message, as the database's dialect lets it be shown when it is a
+   * driver's ({@link RelaySql#failureMessage}).
+   */
+  private static String line(Throwable t, RelaySql sql) {
+    String line = firstLine(t.getMessage());
+    return t instanceof SQLException database && !(t instanceof Sanitized)
+        ? sql.failureMessage(database, line)
+        : line;
   }
 
   /** The text before the first line break, without trailing blanks. */

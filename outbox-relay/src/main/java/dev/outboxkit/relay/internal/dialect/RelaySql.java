@@ -312,6 +312,18 @@ public abstract class RelaySql {
   }
 
   /**
+   * The first line of a message of this database's driver as the audit trail, the logs and an
+   * operator's exception may show it: as it is by default. Where the database quotes a row's values
+   * in that line, they are left out.
+   *
+   * @param e a failure of this database's driver
+   * @param firstLine the first line of its message
+   */
+  public String failureMessage(SQLException e, String firstLine) {
+    return firstLine;
+  }
+
+  /**
    * The {@code CREATE TABLE IF NOT EXISTS} of the audit table, with one {@code %s} for its
    * qualified name; the same columns as the shipped script {@code V0_7__outboxkit_audit.sql}.
    */
