@@ -2,6 +2,7 @@ package dev.outboxkit.relay.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -424,6 +425,107 @@ abstract class AuditTrailContractTests {
     // The failure is still logged, though the table could not take it.
     assertThat(logged.list)
         .anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("outcome=FAILED"));
+  }
+
+  /**
+   * Parked finding 1: a replay by ids, a replay or purge by filter reads the parked rows first (the
+   * ids' {@code seq}, the filter's scan) outside the audited transaction of each batch. When that
+   * first read fails, nothing is changed and nothing was recorded: an operator's failed action left
+   * no trace in the trail. Here the outbox table is renamed away, so every first read fails.
+   *
+   * <p>Before the fix it failed on all four databases with "[one FAILED record per failed call,
+   * newest first] Expecting actual: [] to contain exactly (and in same order): [(PURGE, FAILED,
+   * "all"), (REPLAY, FAILED, "all"), (REPLAY, FAILED, "ids=...")]".
+   */
+  @Test
+  void aReplayOrPurgeWhoseFirstReadFailsLeavesAFailedRecord() throws Exception {
+    List<UUID> ids = park(2);
+    List<Throwable> thrown = new ArrayList<>();
+    execute("ALTER TABLE outbox_event RENAME TO outbox_event_away");
+    try {
+      thrown.add(catchThrowable(() -> parked.as(ALICE).replay(ids)));
+      thrown.add(catchThrowable(() -> parked.as(ALICE).replay(ParkedFilter.all(), 10, p -> {})));
+      thrown.add(catchThrowable(() -> parked.as(ALICE).purge(ParkedFilter.all(), 10, p -> {})));
+    } finally {
+      execute("ALTER TABLE outbox_event_away RENAME TO outbox_event");
+    }
+    List<AuditEntry> records = parked.auditTrail().list(10, null);
+    System.out.println("[parked-1] records after three failed first reads: " + records);
+    assertThat(thrown).as("every call fails").allSatisfy(t -> assertThat(t).isNotNull());
+    assertThat(records)
+        .extracting(AuditEntry::operation, AuditEntry::outcome, AuditEntry::target)
+        .as("one FAILED record per failed call, newest first")
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Operation.PURGE, Outcome.FAILED, "all"),
+            org.assertj.core.groups.Tuple.tuple(Operation.REPLAY, Outcome.FAILED, "all"),
+            org.assertj.core.groups.Tuple.tuple(
+                Operation.REPLAY, Outcome.FAILED, "ids=" + ids.get(0) + "," + ids.get(1)));
+    assertThat(records)
+        .allSatisfy(
+            r -> {
+              assertThat(r.principal()).isEqualTo("alice");
+              assertThat(r.count()).isZero();
+              assertThat(r.reason()).isNotBlank();
+            });
+    assertThat(count("status = 'DEAD'")).as("nothing changed").isEqualTo(2);
+  }
+
+  /**
+   * Parked finding 1, after a first batch: the scan reads its next page between batches, outside
+   * their transactions; when that read fails, the committed batches have their OK records, but the
+   * failure itself left none. 501 parked events, batches of 500: the first batch commits, then the
+   * table is renamed away (from the progress callback), and the read of the second page fails.
+   *
+   * <p>Before the fix it failed on all four databases with "[the committed batch's record, then the
+   * failure's] Expecting actual: [(PURGE, OK)] to contain exactly (and in same order): [(PURGE,
+   * FAILED), (PURGE, OK)]".
+   */
+  @Test
+  void aBulkPurgeWhoseNextPageReadFailsLeavesAFailedRecordAfterTheCommittedBatch()
+      throws Exception {
+    park(501);
+    java.util.concurrent.atomic.AtomicBoolean renamed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Throwable thrown;
+    try {
+      thrown =
+          catchThrowable(
+              () ->
+                  parked
+                      .as(ALICE)
+                      .purge(
+                          ParkedFilter.all(),
+                          500,
+                          p -> {
+                            if (renamed.compareAndSet(false, true)) {
+                              try {
+                                execute("ALTER TABLE outbox_event RENAME TO outbox_event_away");
+                              } catch (SQLException e) {
+                                throw new IllegalStateException(e);
+                              }
+                            }
+                          }));
+    } finally {
+      if (renamed.get()) {
+        execute("ALTER TABLE outbox_event_away RENAME TO outbox_event");
+      }
+    }
+    List<AuditEntry> records = parked.auditTrail().list(10, null);
+    System.out.println(
+        "[parked-1] after a failed page read: "
+            + records.stream().map(r -> r.operation() + "/" + r.outcome()).toList()
+            + ", thrown "
+            + thrown);
+    assertThat(thrown).as("the failed page read").isNotNull();
+    assertThat(thrown.getMessage()).contains("1 batch committed");
+    assertThat(records)
+        .extracting(AuditEntry::operation, AuditEntry::outcome)
+        .as("the committed batch's record, then the failure's")
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Operation.PURGE, Outcome.FAILED),
+            org.assertj.core.groups.Tuple.tuple(Operation.PURGE, Outcome.OK));
+    assertThat(records.get(0).target()).startsWith("all");
+    assertThat(count("status = 'DEAD'")).isOne();
   }
 
   @Test

@@ -12,20 +12,20 @@ class ReplayHeadersTests {
 
   @Test
   void addsTheAppendTimeAfterTheApplicationsHeaders() {
-    assertThat(JdbcParkedEvents.withAppendedAt("{\"a\":\"1\"}", APPENDED))
+    assertThat(ParkedReplay.withAppendedAt("{\"a\":\"1\"}", APPENDED))
         .isEqualTo("{\"a\":\"1\",\"outbox-appended-at\":\"2026-12-03T08:15:30.123456Z\"}");
-    assertThat(JdbcParkedEvents.withAppendedAt(null, APPENDED))
+    assertThat(ParkedReplay.withAppendedAt(null, APPENDED))
         .isEqualTo("{\"outbox-appended-at\":\"2026-12-03T08:15:30.123456Z\"}");
   }
 
   @Test
   void keepsTheFirstAppendTimeOnASecondReplay() {
-    String once = JdbcParkedEvents.withAppendedAt(null, APPENDED);
-    assertThat(JdbcParkedEvents.withAppendedAt(once, APPENDED.plusSeconds(3600))).isEqualTo(once);
+    String once = ParkedReplay.withAppendedAt(null, APPENDED);
+    assertThat(ParkedReplay.withAppendedAt(once, APPENDED.plusSeconds(3600))).isEqualTo(once);
   }
 
   @Test
   void leavesAnUnreadableColumnAsItIsSoTheReplayStillRuns() {
-    assertThat(JdbcParkedEvents.withAppendedAt("{not json", APPENDED)).isEqualTo("{not json");
+    assertThat(ParkedReplay.withAppendedAt("{not json", APPENDED)).isEqualTo("{not json");
   }
 }

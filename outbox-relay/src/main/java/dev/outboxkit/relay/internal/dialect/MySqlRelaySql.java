@@ -1,6 +1,7 @@
 package dev.outboxkit.relay.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
+import java.sql.SQLException;
 import java.util.List;
 
 /** The relay's tables on MySQL 8 (InnoDB). */
@@ -109,6 +110,29 @@ class MySqlRelaySql extends RelaySql {
   @Override
   public boolean purgesPublishedByPrimaryKey() {
     return true;
+  }
+
+  /**
+   * Leaves the values out of "Duplicate entry 'card-4111…-PENDING' for key 'outbox_event.k'"
+   * (errors 1062 and 1586, MariaDB's with "(conn=n) " before it), keeping the key's name: a unique
+   * key a team adds to the outbox table can hold anything the events carry. The other messages that
+   * quote a value (1292, 1366: a value a column cannot take) cannot come from the statements on
+   * parked events, which copy stored rows or delete them.
+   */
+  @Override
+  public String failureMessage(SQLException e, String firstLine) {
+    if (e.getErrorCode() != 1062 && e.getErrorCode() != 1586) {
+      return firstLine;
+    }
+    String entry = "Duplicate entry '";
+    int start = firstLine.indexOf(entry);
+    int end = firstLine.lastIndexOf("' for key '");
+    if (start < 0 || end < start + entry.length()) {
+      return "Duplicate entry (the message left out: it quotes the key's values)";
+    }
+    return firstLine.substring(0, start)
+        + "Duplicate entry (values left out)"
+        + firstLine.substring(end + 1);
   }
 
   @Override

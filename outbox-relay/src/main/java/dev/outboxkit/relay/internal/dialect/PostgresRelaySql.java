@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,6 +17,8 @@ import org.jspecify.annotations.Nullable;
 final class PostgresRelaySql extends RelaySql {
 
   static final String NAME = "postgresql";
+
+  private static final boolean PGJDBC = PgServerErrors.driverPresent();
 
   /** The function's body, between the dollar quotes: what pg_proc.prosrc holds. */
   private static final String NOTIFY_BODY =
@@ -387,6 +390,16 @@ final class PostgresRelaySql extends RelaySql {
         + " regclass)) AS text) AS seqgen OFFSET 0) f LEFT JOIN LATERAL ("
         + budgetedSeqOrderRead(table, columns, rowBytes, where)
         + ") b ON TRUE";
+  }
+
+  /**
+   * pgjdbc's fields of the server's error, when pgjdbc is the driver ({@link PgServerErrors}). The
+   * check that it is on the class path runs once: the relay runs on PostgreSQL with other drivers
+   * too, where this answers nothing.
+   */
+  @Override
+  public Map<String, String> failureFields(SQLException e) {
+    return PGJDBC ? PgServerErrors.fields(e) : Map.of();
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -294,6 +295,32 @@ public abstract class RelaySql {
         + " WHERE seq IN (SELECT seq FROM "
         + outbox
         + " WHERE status = 'PUBLISHED' AND published_at < ? ORDER BY seq LIMIT ?)";
+  }
+
+  /**
+   * What the database's error names apart from its message, none of it a value of a row: the
+   * schema, table, column, data type and constraint of a refused statement, those it gives, in that
+   * order. The audit trail, the logs and the exceptions an operator gets keep only the first line
+   * of a driver's message (the lines after it can quote a refused row, payload included), so these
+   * say where it failed. Empty by default: drivers that report nothing of the kind apart from their
+   * message.
+   *
+   * @param e a failure of this database's driver
+   */
+  public Map<String, String> failureFields(SQLException e) {
+    return Map.of();
+  }
+
+  /**
+   * The first line of a message of this database's driver as the audit trail, the logs and an
+   * operator's exception may show it: as it is by default. Where the database quotes a row's values
+   * in that line, they are left out.
+   *
+   * @param e a failure of this database's driver
+   * @param firstLine the first line of its message
+   */
+  public String failureMessage(SQLException e, String firstLine) {
+    return firstLine;
   }
 
   /**

@@ -1,0 +1,16 @@
+package dev.outboxkit.relay.internal;
+
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+@ServerTest
+class MySqlParkedFailureIntegrationTests extends MySqlFamilyParkedFailureContract {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();
+
+  @Override
+  TestDatabaseExtension db() {
+    return db;
+  }
+}
