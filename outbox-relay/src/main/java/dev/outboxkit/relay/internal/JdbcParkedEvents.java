@@ -340,6 +340,7 @@ public final class JdbcParkedEvents implements ParkedEvents {
     List<UUID> batch = new ArrayList<>();
     long after = Long.MIN_VALUE;
     boolean more = true;
+    boolean callback = false;
     try {
       while (more) {
         long from = after;
@@ -352,13 +353,16 @@ public final class JdbcParkedEvents implements ParkedEvents {
           batch.add(event.id());
           if (batch.size() == perTransaction) {
             result = commit(operation, what, batch, change, result);
+            callback = true;
             progress.accept(result);
+            callback = false;
             batch.clear();
           }
         }
       }
       if (!batch.isEmpty() || result.batches() == 0) {
         result = commit(operation, what, batch, change, result);
+        callback = true;
         progress.accept(result);
       }
     } catch (RuntimeException e) {
@@ -366,9 +370,10 @@ public final class JdbcParkedEvents implements ParkedEvents {
         throw e;
       }
       afterPartial.run();
-      if (DatabaseFailures.sqlCause(e) == null) {
-        // Not the database's: the caller's own progress callback, or a defect here. It carries no
-        // row contents, and no batch failed: the caller gets it as it was, with its stack trace.
+      if (callback || DatabaseFailures.sqlCause(e) == null) {
+        // The caller's own progress callback (whatever its cause: its own database work too,
+        // review15), or a defect here that is not the database's. No batch failed: the caller
+        // gets it as it was, with its stack trace.
         throw e;
       }
       String verb = operation.name().toLowerCase(java.util.Locale.ROOT);
