@@ -4,9 +4,13 @@ import dev.outboxkit.outbox.OutboxStoreException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Runs one unit of relay work on a pooled connection, in auto-commit or one transaction. */
 public final class Jdbc {
+
+  private static final Logger log = LoggerFactory.getLogger(Jdbc.class);
 
   /** Work on a connection. */
   @FunctionalInterface
@@ -54,7 +58,17 @@ public final class Jdbc {
         }
         throw e;
       }
-      c.setAutoCommit(autoCommit);
+      try {
+        c.setAutoCommit(autoCommit);
+      } catch (SQLException restore) {
+        // The work committed (the COMMIT was answered): it must not be reported failed because the
+        // session ended after it (MySQL's and MariaDB's drivers send "set autocommit" to the
+        // server; review15). The pool discards a broken connection, and HikariCP resets the mode
+        // of any connection it takes back.
+        log.warn(
+            "Committed, but could not restore the connection's auto-commit mode: {}",
+            restore.toString());
+      }
       return result;
     }
   }

@@ -65,6 +65,7 @@ final class ParkedBulk {
     List<UUID> batch = new ArrayList<>();
     long after = Long.MIN_VALUE;
     boolean more = true;
+    boolean callback = false;
     try {
       while (more) {
         long from = after;
@@ -75,13 +76,16 @@ final class ParkedBulk {
           batch.add(event.id());
           if (batch.size() == perTransaction) {
             result = commit(operation, what, batch, change, result);
+            callback = true;
             progress.accept(result);
+            callback = false;
             batch.clear();
           }
         }
       }
       if (!batch.isEmpty() || result.batches() == 0) {
         result = commit(operation, what, batch, change, result);
+        callback = true;
         progress.accept(result);
       }
     } catch (RuntimeException e) {
@@ -89,9 +93,10 @@ final class ParkedBulk {
         throw e;
       }
       afterPartial.run();
-      if (DatabaseFailures.sqlCause(e) == null) {
-        // Not the database's: the caller's own progress callback, or a defect here. It carries no
-        // row contents, and no batch failed: the caller gets it as it was, with its stack trace.
+      if (callback || DatabaseFailures.sqlCause(e) == null) {
+        // The caller's own progress callback (whatever its cause: its own database work too,
+        // review15), or a defect here that is not the database's. No batch failed: the caller
+        // gets it as it was, with its stack trace.
         throw e;
       }
       String verb = operation.name().toLowerCase(Locale.ROOT);

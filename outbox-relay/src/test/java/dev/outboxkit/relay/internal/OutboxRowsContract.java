@@ -321,4 +321,74 @@ abstract class OutboxRowsContract {
       threads.shutdownNow();
     }
   }
+
+  /**
+   * Review15: {@link #thePurgeOfKeptPublishedRowsDoesNotBlockAWriter} with a full batch: the
+   * housekeeping purges {@code RelayDefaults.PURGE_BATCH_SIZE} (1,000) rows at a time, and its
+   * delete by primary key then names 1,000 {@code seq}s in one {@code IN (…)} list. 1,100 old and
+   * 100 kept published rows, 200 pending; the purge deletes 1,000 and its transaction stays open
+   * (standing in for the statement's own duration, as in the test above); a writer's append must
+   * not wait for it.
+   */
+  @Test
+  void aFullBatchOfThePurgeOfKeptPublishedRowsDoesNotBlockAWriter() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM outbox_event");
+    }
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).partitions(16).build();
+    tx.execute(
+        c ->
+            outbox.appendAll(
+                IntStream.range(0, 1_400)
+                    .mapToObj(k -> OutboxMessage.of("kept", "key-" + k, "Kept", "0"))
+                    .toList()));
+    List<Long> seqs = new ArrayList<>();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT seq FROM outbox_event ORDER BY seq")) {
+      while (rs.next()) {
+        seqs.add(rs.getLong(1));
+      }
+    }
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    Instant old = Instant.parse("2026-12-01T00:00:00Z");
+    Instant young = Instant.parse("2026-12-07T07:00:00Z");
+    try (Connection c = db().dataSource().getConnection()) {
+      assertThat(rows.markPublished(c, seqs.subList(0, 1_100), old)).isEqualTo(1_100);
+      assertThat(rows.markPublished(c, seqs.subList(1_100, 1_200), young)).isEqualTo(100);
+    }
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    ExecutorService threads = Executors.newFixedThreadPool(1);
+    try (Connection purge = db().dataSource().getConnection()) {
+      purge.setAutoCommit(false);
+      assertThat(
+              stats.purgePublished(
+                  purge,
+                  Instant.parse("2026-12-05T00:00:00Z"),
+                  dev.outboxkit.relay.RelayDefaults.PURGE_BATCH_SIZE))
+          .isEqualTo(1_000);
+      Future<?> writer =
+          threads.submit(
+              () -> {
+                tx.execute(c -> outbox.append(OutboxMessage.of("kept", "key-0", "Late", "1")));
+                return null;
+              });
+      try {
+        writer.get(10, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        throw new AssertionError(
+            "a writer's append waited 10 s for a full batch (1,000 rows) of the purge of kept"
+                + " published rows",
+            e);
+      } finally {
+        purge.commit();
+      }
+      writer.get(60, TimeUnit.SECONDS);
+    } finally {
+      threads.shutdownNow();
+    }
+  }
 }

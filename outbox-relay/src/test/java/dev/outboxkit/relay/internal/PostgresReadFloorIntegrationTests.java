@@ -198,11 +198,11 @@ class PostgresReadFloorIntegrationTests {
         "CREATE TRIGGER floor_test_slow BEFORE INSERT ON outbox_event FOR EACH ROW"
             + " EXECUTE FUNCTION floor_test_slow()");
     try {
-      assertThat(slowInsertIsRead()).as("with the statement trigger").isEqualTo("read");
+      assertThat(slowInsertIsRead()).as("with the statement trigger").startsWith("read");
       execute("ALTER TABLE outbox_event DISABLE TRIGGER outbox_event_assign_xid");
       String without = slowInsertIsRead();
       System.out.println("[read-floor] the slow insert without the statement trigger: " + without);
-      if (!without.equals("had an id") && !without.equals("floor held elsewhere")) {
+      if (!without.equals("had an id") && !without.endsWith("floor held elsewhere")) {
         assertThat(without).as("without the statement trigger").isEqualTo("passed");
       }
     } finally {
@@ -211,7 +211,11 @@ class PostgresReadFloorIntegrationTests {
     }
   }
 
-  /** "read", "passed", or "had an id" (without the trigger, when the nextval gave it one). */
+  /**
+   * "read", "passed", "had an id" (without the trigger, when the nextval gave it one), or either of
+   * the first two with "floor held elsewhere" when the floor never passed the row while it was
+   * open.
+   */
   private String slowInsertIsRead() throws Exception {
     execute("DELETE FROM outbox_event");
     ReadFloor floor = new ReadFloor(() -> true);
@@ -236,7 +240,10 @@ class PostgresReadFloorIntegrationTests {
       read.addAll(readAndPublish(floor));
     }
     if (read.contains("slow")) {
-      return "read";
+      // A floor that never passed the first fast row while A was open (a transaction of another
+      // test class held it) cannot have passed A's row: without the trigger, that run proves
+      // nothing (review15; "floor held elsewhere" was only told apart when the row was not read).
+      return passedWhileOpen ? "read" : "read, floor held elsewhere";
     }
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement();

@@ -23,12 +23,17 @@ import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Review13 of the read floor after review12's fixes (8f1f2c5) and the asynchronous commit of the
  * read that takes the bound (d12a72b), on a PostgreSQL server of its own (it is crashed).
  */
 @ServerTest
+// Alone: readsThatFindNothingTakeNoTransactionId counts the server's transaction ids, which every
+// test class running beside it takes too (review15: 42 in a run with the other floor tests, 0
+// alone).
+@Isolated
 class ReadFloorReview13IntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension shared = TestDatabaseExtension.postgres();
