@@ -62,23 +62,11 @@ final class ParkedPurge {
 
   /** Deletes the parked ones of {@code ids} on {@code c}, in the caller's transaction. */
   int delete(Connection c, List<UUID> ids) throws SQLException {
-    List<Long> seqs = new ArrayList<>(ids.size());
-    try (PreparedStatement select =
-        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
-      for (UUID id : ids) {
-        dialect.setUuid(select, 1, id);
-        try (ResultSet rs = select.executeQuery()) {
-          if (rs.next()) {
-            seqs.add(rs.getLong(1));
-          }
-        }
-      }
-    }
     int deleted = 0;
     try (PreparedStatement delete =
         c.prepareStatement(sql.deleteBySeq(t) + " WHERE seq = ? AND status = 'DEAD'")) {
-      for (long seq : seqs) {
-        delete.setLong(1, seq);
+      for (ParkedScan.Parked row : new ParkedScan(dialect, t).parked(c, ids)) {
+        delete.setLong(1, row.seq());
         deleted += delete.executeUpdate();
       }
     }

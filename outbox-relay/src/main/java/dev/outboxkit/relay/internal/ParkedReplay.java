@@ -48,6 +48,7 @@ final class ParkedReplay {
   private final ParkedAudit audit;
   private final Runnable onReplay;
   private final Clock clock;
+  private final ParkedScan scan;
 
   ParkedReplay(
       OutboxDialect dialect,
@@ -62,6 +63,7 @@ final class ParkedReplay {
     this.audit = audit;
     this.onReplay = onReplay;
     this.clock = clock;
+    this.scan = new ParkedScan(dialect, t);
   }
 
   /**
@@ -150,27 +152,6 @@ final class ParkedReplay {
     return ordered;
   }
 
-  /** A parked row: its primary key and its event's id. */
-  private record Parked(long seq, UUID id) {}
-
-  /** The parked ones of {@code ids}, ordered by their seq, by a plain read (no lock). */
-  private List<Parked> parked(Connection c, List<UUID> ids) throws SQLException {
-    List<Parked> parked = new ArrayList<>(ids.size());
-    try (PreparedStatement select =
-        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
-      for (UUID id : ids) {
-        dialect.setUuid(select, 1, id);
-        try (ResultSet rs = select.executeQuery()) {
-          if (rs.next()) {
-            parked.add(new Parked(rs.getLong(1), id));
-          }
-        }
-      }
-    }
-    parked.sort(Comparator.comparingLong(Parked::seq));
-    return parked;
-  }
-
   /**
    * Replaces each parked row of {@code requested} by a fresh pending copy, on {@code c} in the
    * caller's transaction. The row is read with a lock and the copy inserted only if the delete
@@ -180,7 +161,7 @@ final class ParkedReplay {
   int requeue(Connection c, List<UUID> requested) throws SQLException {
     // In the order the events were appended, not the order the ids were given: each copy takes
     // the next seq, and the relay sends a key's events in seq order.
-    List<Parked> rows = parked(c, requested);
+    List<ParkedScan.Parked> rows = scan.parked(c, requested);
     Instant pendingSince = clock.instant().truncatedTo(ChronoUnit.MICROS);
     int replayed = 0;
     try (PreparedStatement select =
@@ -198,7 +179,7 @@ final class ParkedReplay {
                     + " (id, aggregatetype, aggregateid, type, payload, headers, tenant,"
                     + " created_at, partition_no, status, attempts)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0)")) {
-      for (Parked row : rows) {
+      for (ParkedScan.Parked row : rows) {
         select.setLong(1, row.seq());
         try (ResultSet rs = select.executeQuery()) {
           if (!rs.next()) {

@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -33,6 +34,31 @@ final class ParkedScan {
   ParkedScan(OutboxDialect dialect, String t) {
     this.dialect = dialect;
     this.t = t;
+  }
+
+  /** A parked row: its primary key and its event's id. */
+  record Parked(long seq, UUID id) {}
+
+  /**
+   * The parked ones of {@code ids}, ordered by their seq, by a plain read: no lock, so an id of no
+   * parked row (a typo, an event replayed and published meanwhile) locks no gap on MySQL and
+   * MariaDB; the caller changes the rows it found by primary key, rechecking that they are parked.
+   */
+  List<Parked> parked(Connection c, List<UUID> ids) throws SQLException {
+    List<Parked> parked = new ArrayList<>(ids.size());
+    try (PreparedStatement select =
+        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
+      for (UUID id : ids) {
+        dialect.setUuid(select, 1, id);
+        try (ResultSet rs = select.executeQuery()) {
+          if (rs.next()) {
+            parked.add(new Parked(rs.getLong(1), id));
+          }
+        }
+      }
+    }
+    parked.sort(Comparator.comparingLong(Parked::seq));
+    return parked;
   }
 
   /** The newest parked {@code seq}, or {@link Long#MIN_VALUE} when none is parked. */
