@@ -282,7 +282,7 @@ public final class KeyHolds {
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
       Hold hold = keys.get(key);
-      boolean writes = hold == null ? failedBefore(row) : hold.seq() < 0;
+      boolean writes = hold == null ? failedBefore(row) : hold.seq() < 0 || failedSince(hold, row);
       if (writes && readWith != ANY_STATE && reloads.get() != readWith) {
         // A read ahead under holds loaded since it began: given up by the caller, see
         // selectReadAhead.
@@ -313,6 +313,13 @@ public final class KeyHolds {
       if (hold.seq() < 0) {
         // The first event of the key seen since the state was loaded: it is the held one.
         hold = new Hold(row.seq(), hold.due(), hold.alone());
+        keys.put(key, hold);
+      }
+      if (failedSince(hold, row)) {
+        // Held as deferred, but the row now shows a failure: recorded after this instance read it
+        // (another owner's late batch, or this one's before a lease came back). It is a retry: it
+        // goes alone, and not before the retry time the table has for it.
+        hold = new Hold(hold.seq(), later(hold.due(), row.nextAttemptAt()), true, hold.behind());
         keys.put(key, hold);
       }
       if (hold.due().isAfter(now)) {
@@ -465,6 +472,19 @@ public final class KeyHolds {
    */
   void deferred(PendingEvent event, Instant now) {
     hold(event, now, failedBefore(event));
+  }
+
+  /**
+   * Whether the key is held on this row as deferred (its later events may follow) while the row
+   * shows a failure: the deferral was decided on a copy of the row read before a failure of it was
+   * recorded elsewhere.
+   */
+  private static boolean failedSince(Hold hold, PendingEvent row) {
+    return hold.seq() == row.seq() && !hold.alone() && failedBefore(row);
+  }
+
+  private static Instant later(Instant due, @Nullable Instant nextAttemptAt) {
+    return nextAttemptAt != null && nextAttemptAt.isAfter(due) ? nextAttemptAt : due;
   }
 
   /** Whether the row failed before, under this or an earlier owner: a retry, which goes alone. */

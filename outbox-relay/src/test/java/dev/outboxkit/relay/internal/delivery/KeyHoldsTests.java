@@ -226,4 +226,25 @@ class KeyHoldsTests {
         .extracting(PendingEvent::seq)
         .containsExactly(1L);
   }
+
+  /**
+   * A key held on an event deferred while the row read showed no failure; the row read next shows
+   * one, recorded after that read (another owner's late batch failed it). The event is a retry now:
+   * it goes alone and at the table's retry time, not at once with its key's later events. Found by
+   * the model (DeliveryModelTests.aRetryStillGoesAloneAfterAFrozenOwnersLateFailure, seed
+   * 4878819261804027640): event 0 of k1 deferred with attempts 0, its row then at attempts 1 and a
+   * retry time 1 s ahead, sent 10 ms later in one batch with event 20 of k1.
+   */
+  @Test
+  void aDeferredEventThatFailedElsewhereGoesAloneAtItsRetryTime() {
+    KeyHolds holds = new KeyHolds();
+    holds.deferred(row(1, "a", 0, null), NOW);
+    PendingEvent failedElsewhere = row(1, "a", 1, NOW.plusSeconds(1));
+    List<PendingEvent> read = List.of(failedElsewhere, row(2, "a", 0, null), row(3, "b", 0, null));
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(3L);
+    assertThat(holds.excluded(Set.of(0), NOW)).containsEntry(0, List.of("a"));
+    assertThat(holds.select(read, NOW.plusSeconds(1)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 3L);
+  }
 }

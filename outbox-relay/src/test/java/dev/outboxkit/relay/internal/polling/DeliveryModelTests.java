@@ -460,6 +460,73 @@ class DeliveryModelTests {
     assertThat(model.retriesNotAlone).as("retries sent with a later event of their key").isEmpty();
   }
 
+  /**
+   * Found by {@link #review9RetriesGoAloneWithClaimsLandingMidRead} on main e44039f (seed
+   * 4878819261804027640, try 871, shrunk in 86 steps): "retry of event 0 (k1, PENDING, attempts 1)
+   * sent with event 20 (k1, PENDING, attempts 0) in one batch (send 4: [event 0 ..., event 20
+   * ...])".
+   */
+  @Example
+  void aRetryStillGoesAloneAfterAFrozenOwnersLateFailure() {
+    List<Action> actions = new ArrayList<>();
+    actions.add(new Action(8, 1));
+    actions.add(new Action(3, 0));
+    repeat(actions, new Action(2, 1), 3);
+    actions.add(new Action(1, 0));
+    actions.add(new Action(2, 1));
+    actions.add(new Action(2, 1));
+    actions.add(new Action(0, 1));
+    actions.add(new Action(1, 0));
+    actions.add(new Action(1, 0));
+    actions.add(new Action(0, 1));
+    repeat(actions, new Action(0, 0), 6);
+    actions.add(new Action(8, 0));
+    repeat(actions, new Action(0, 0), 4);
+    actions.add(new Action(1, 0));
+    actions.add(new Action(9, 0));
+    actions.add(new Action(0, 0));
+    actions.add(new Action(0, 0));
+    actions.add(new Action(1, 0));
+    repeat(actions, new Action(0, 0), 6);
+    actions.add(new Action(0, 1));
+    actions.add(new Action(12, 0));
+    actions.add(new Action(2, 58));
+    actions.add(new Action(6, 0));
+    actions.add(new Action(7, 0));
+    actions.add(new Action(11, 0));
+    actions.add(new Action(8, 2));
+    DeliveryModel model =
+        runScenario(
+            new Scenario(
+                2,
+                2,
+                actions,
+                List.of(
+                    Outcome.TIMEOUT_LOST,
+                    Outcome.COMMIT_FENCED,
+                    Outcome.REFUSED,
+                    Outcome.DENIED_AFTER_HANDOVER,
+                    Outcome.ACK,
+                    Outcome.NO_METADATA,
+                    Outcome.REFUSED,
+                    Outcome.DENIED_ALL,
+                    Outcome.DENIED_ALL,
+                    Outcome.REFUSED),
+                Set.of(27, 10, 9),
+                Set.of(23, 1),
+                1000,
+                true,
+                false,
+                2));
+    assertThat(model.retriesNotAlone).as("retries sent with a later event of their key").isEmpty();
+  }
+
+  private static void repeat(List<Action> actions, Action action, int times) {
+    for (int i = 0; i < times; i++) {
+      actions.add(action);
+    }
+  }
+
   @Provide
   Arbitrary<Scenario> midReadClaimScenarios() {
     Arbitrary<Action> write =
