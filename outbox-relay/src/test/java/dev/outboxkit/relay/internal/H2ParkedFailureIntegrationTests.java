@@ -27,8 +27,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * What a refused replay tells the operator on H2 (review16): the same refusal as {@link
  * MySqlFamilyParkedFailureContract}'s, a unique key on (aggregateid, status) added after the event
  * was parked. H2's first line quotes the key's values itself ({@code Unique index or primary key
- * violation: "PUBLIC.… ON PUBLIC.OUTBOX_EVENT(AGGREGATEID …, STATUS …) VALUES ( /* 2 *&#47;
- * 'card-4111…', 'PENDING' )"}), and {@code H2RelaySql} keeps the first line as it is.
+ * violation: "PUBLIC.… ON PUBLIC.OUTBOX_EVENT(AGGREGATEID …, STATUS …) VALUES (... 'card-4111…',
+ * 'PENDING' )"}), and {@code H2RelaySql} keeps the first line as it is.
  */
 @ServerTest
 class H2ParkedFailureIntegrationTests {
@@ -63,7 +63,7 @@ class H2ParkedFailureIntegrationTests {
     assertThat(failed.outcome()).isEqualTo(AuditEntry.Outcome.FAILED);
     assertThat(failed.reason())
         .as("the FAILED record's reason")
-        .contains("23505")
+        .contains("Unique index or primary key violation", "PARKED_FAILURE_KEY_STATUS", "23505")
         .doesNotContain(CARD);
     StringBuilder chain = new StringBuilder();
     for (Throwable t = thrown; t != null; t = t.getCause()) {
@@ -71,7 +71,7 @@ class H2ParkedFailureIntegrationTests {
     }
     assertThat(chain.toString())
         .as("the exception the caller gets, and its causes")
-        .contains("23505")
+        .contains("PARKED_FAILURE_KEY_STATUS", "23505")
         .doesNotContain(CARD);
   }
 
