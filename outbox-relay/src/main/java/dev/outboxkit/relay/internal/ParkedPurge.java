@@ -62,11 +62,21 @@ final class ParkedPurge {
 
   /** Deletes the parked ones of {@code ids} on {@code c}, in the caller's transaction. */
   int delete(Connection c, List<UUID> ids) throws SQLException {
+    return delete(c, ids, Long.MAX_VALUE);
+  }
+
+  /**
+   * Deletes the parked ones of {@code ids} whose row's seq is at most {@code upTo} on {@code c}, in
+   * the caller's transaction.
+   */
+  int delete(Connection c, List<UUID> ids, long upTo) throws SQLException {
     List<Long> seqs = new ArrayList<>(ids.size());
     try (PreparedStatement select =
-        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
+        c.prepareStatement(
+            "SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ? AND seq <= ?")) {
       for (UUID id : ids) {
         dialect.setUuid(select, 1, id);
+        select.setLong(2, upTo);
         try (ResultSet rs = select.executeQuery()) {
           if (rs.next()) {
             seqs.add(rs.getLong(1));

@@ -154,12 +154,14 @@ final class ParkedReplay {
   private record Parked(long seq, UUID id) {}
 
   /** The parked ones of {@code ids}, ordered by their seq, by a plain read (no lock). */
-  private List<Parked> parked(Connection c, List<UUID> ids) throws SQLException {
+  private List<Parked> parked(Connection c, List<UUID> ids, long upTo) throws SQLException {
     List<Parked> parked = new ArrayList<>(ids.size());
     try (PreparedStatement select =
-        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
+        c.prepareStatement(
+            "SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ? AND seq <= ?")) {
       for (UUID id : ids) {
         dialect.setUuid(select, 1, id);
+        select.setLong(2, upTo);
         try (ResultSet rs = select.executeQuery()) {
           if (rs.next()) {
             parked.add(new Parked(rs.getLong(1), id));
@@ -178,9 +180,14 @@ final class ParkedReplay {
    * back.
    */
   int requeue(Connection c, List<UUID> requested) throws SQLException {
+    return requeue(c, requested, Long.MAX_VALUE);
+  }
+
+  /** Like {@link #requeue(Connection, List)}, only rows whose seq is at most {@code upTo}. */
+  int requeue(Connection c, List<UUID> requested, long upTo) throws SQLException {
     // In the order the events were appended, not the order the ids were given: each copy takes
     // the next seq, and the relay sends a key's events in seq order.
-    List<Parked> rows = parked(c, requested);
+    List<Parked> rows = parked(c, requested, upTo);
     Instant pendingSince = clock.instant().truncatedTo(ChronoUnit.MICROS);
     int replayed = 0;
     try (PreparedStatement select =
