@@ -62,10 +62,18 @@ final class ParkedPurge {
 
   /** Deletes the parked ones of {@code ids} on {@code c}, in the caller's transaction. */
   int delete(Connection c, List<UUID> ids) throws SQLException {
+    return delete(c, ids, Long.MAX_VALUE);
+  }
+
+  /**
+   * Deletes the parked ones of {@code ids} whose row's seq is at most {@code upTo} on {@code c}, in
+   * the caller's transaction.
+   */
+  int delete(Connection c, List<UUID> ids, long upTo) throws SQLException {
     int deleted = 0;
     try (PreparedStatement delete =
         c.prepareStatement(sql.deleteBySeq(t) + " WHERE seq = ? AND status = 'DEAD'")) {
-      for (ParkedScan.Parked row : new ParkedScan(dialect, t).parked(c, ids)) {
+      for (ParkedScan.Parked row : new ParkedScan(dialect, t).parked(c, ids, upTo)) {
         delete.setLong(1, row.seq());
         deleted += delete.executeUpdate();
       }

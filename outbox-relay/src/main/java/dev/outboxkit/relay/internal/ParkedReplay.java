@@ -159,9 +159,14 @@ final class ParkedReplay {
    * back.
    */
   int requeue(Connection c, List<UUID> requested) throws SQLException {
+    return requeue(c, requested, Long.MAX_VALUE);
+  }
+
+  /** Like {@link #requeue(Connection, List)}, only rows whose seq is at most {@code upTo}. */
+  int requeue(Connection c, List<UUID> requested, long upTo) throws SQLException {
     // In the order the events were appended, not the order the ids were given: each copy takes
     // the next seq, and the relay sends a key's events in seq order.
-    List<ParkedScan.Parked> rows = scan.parked(c, requested);
+    List<ParkedScan.Parked> rows = scan.parked(c, requested, upTo);
     Instant pendingSince = clock.instant().truncatedTo(ChronoUnit.MICROS);
     int replayed = 0;
     try (PreparedStatement select =

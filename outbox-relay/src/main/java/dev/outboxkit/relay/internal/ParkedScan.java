@@ -40,16 +40,20 @@ final class ParkedScan {
   record Parked(long seq, UUID id) {}
 
   /**
-   * The parked ones of {@code ids}, ordered by their seq, by a plain read: no lock, so an id of no
-   * parked row (a typo, an event replayed and published meanwhile) locks no gap on MySQL and
-   * MariaDB; the caller changes the rows it found by primary key, rechecking that they are parked.
+   * The parked ones of {@code ids} whose row's seq is at most {@code upTo} (a bulk call's newest
+   * parked seq when it began, {@link Long#MAX_VALUE} for a call by ids), ordered by their seq, by a
+   * plain read: no lock, so an id of no parked row (a typo, an event replayed and published
+   * meanwhile) locks no gap on MySQL and MariaDB; the caller changes the rows it found by primary
+   * key, rechecking that they are parked.
    */
-  List<Parked> parked(Connection c, List<UUID> ids) throws SQLException {
+  List<Parked> parked(Connection c, List<UUID> ids, long upTo) throws SQLException {
     List<Parked> parked = new ArrayList<>(ids.size());
     try (PreparedStatement select =
-        c.prepareStatement("SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ?")) {
+        c.prepareStatement(
+            "SELECT seq FROM " + t + " WHERE status = 'DEAD' AND id = ? AND seq <= ?")) {
       for (UUID id : ids) {
         dialect.setUuid(select, 1, id);
+        select.setLong(2, upTo);
         try (ResultSet rs = select.executeQuery()) {
           if (rs.next()) {
             parked.add(new Parked(rs.getLong(1), id));

@@ -94,12 +94,17 @@ public abstract class IdempotencyDialect {
    * the purge runs): the database would break the cycle by rolling one side back, and InnoDB picks
    * the side that has written less, the application's. A plain {@code DELETE ... WHERE expires_at <
    * ?} waits for each locked row in its scan while holding the rows it deleted before it, which is
-   * such a cycle. So by default, on one connection in a short transaction at {@code READ COMMITTED}
-   * (no gap locks on InnoDB), a locking read that skips locked rows ({@link #lockExpired}) takes
-   * the expired rows, and a delete by primary key ({@link #deleteByKeys}) removes exactly those.
+   * such a cycle. So by default, on one connection in a short transaction, a locking read that
+   * skips locked rows ({@link #lockExpired}) takes the expired rows, and a delete by primary key
+   * ({@link #deleteByKeys}) removes exactly those. The purge never waits, so it holds its locks
+   * only for the milliseconds of its own statements.
    *
-   * @param connection a connection in autocommit mode; it is left in autocommit mode, at its
-   *     isolation level
+   * <p>The transaction keeps the connection's isolation level: InnoDB refuses {@code READ
+   * COMMITTED} where the binary log is statement-based (error 1665, review16), and under {@code
+   * REPEATABLE READ} the locking read's gap locks lie among expired entries of the {@code
+   * expires_at} index, not where an application's new key goes.
+   *
+   * @param connection a connection in autocommit mode; it is left in autocommit mode
    * @param keyColumns the table's primary key columns
    * @return the number of rows deleted
    */
@@ -111,9 +116,6 @@ public abstract class IdempotencyDialect {
       Instant now,
       int limit)
       throws SQLException {
-    int isolation = connection.getTransactionIsolation();
-    // Set before the transaction begins: JDBC leaves a change within a transaction undefined.
-    connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
     connection.setAutoCommit(false);
     @Nullable Exception failure = null;
     try {
@@ -132,7 +134,6 @@ public abstract class IdempotencyDialect {
       // The purge's failure, not a restore's on the same broken connection, reaches the caller.
       try {
         connection.setAutoCommit(true);
-        connection.setTransactionIsolation(isolation);
       } catch (SQLException restore) {
         if (failure == null) {
           throw restore;

@@ -1,12 +1,42 @@
 package dev.outboxkit.relay.internal.dialect;
 
 import dev.outboxkit.outbox.OutboxTable;
+import java.sql.SQLException;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The relay's tables on H2 (development and tests). */
 final class H2RelaySql extends RelaySql {
 
   static final String NAME = "h2";
+
+  /** The name an H2 error's quoted part begins with: an index, or a constraint before a colon. */
+  private static final Pattern NAMED = Pattern.compile("^\"([A-Za-z0-9_.$]+)(?: ON |: )");
+
+  /**
+   * The text before H2's first quoted part, and the index or constraint that part begins with. H2
+   * puts its parameters in double quotes on the first line, and several of them are a row's values:
+   * a duplicate key ({@code Unique index or primary key violation: "PUBLIC.IDX ON
+   * PUBLIC.OUTBOX_EVENT(AGGREGATEID ...) VALUES (... 'card-4111...' ...)"}), a value too long, a
+   * failed conversion, a referential integrity violation (review16). The SQLState and the vendor
+   * code still say which error it was.
+   */
+  @Override
+  public String failureMessage(SQLException e, String firstLine) {
+    int quote = firstLine.indexOf('"');
+    if (quote < 0) {
+      return firstLine;
+    }
+    String text = firstLine.substring(0, quote).strip();
+    if (text.endsWith(":")) {
+      text = text.substring(0, text.length() - 1);
+    }
+    Matcher named = NAMED.matcher(firstLine.substring(quote));
+    return text
+        + (named.find() ? " (" + named.group(1) + ")" : "")
+        + " (the rest left out: H2 quotes values in it)";
+  }
 
   @Override
   public List<String> createStatements(
