@@ -100,9 +100,12 @@ public abstract class IdempotencyDialect {
    * only for the milliseconds of its own statements.
    *
    * <p>The transaction keeps the connection's isolation level: InnoDB refuses {@code READ
-   * COMMITTED} where the binary log is statement-based (error 1665, review16), and under {@code
-   * REPEATABLE READ} the locking read's gap locks lie among expired entries of the {@code
-   * expires_at} index, not where an application's new key goes.
+   * COMMITTED} where the binary log is statement-based (error 1665, review16). Under {@code
+   * REPEATABLE READ} the locking read also takes gap locks: among expired entries of the {@code
+   * expires_at} index, and, when every row has expired or the optimizer scans the table, where an
+   * application's new key goes (review17). An application's insert may then wait for the purge, for
+   * the milliseconds of the purge's own statements (it never waits itself), never the other way
+   * round: no lock cycle.
    *
    * @param connection a connection in autocommit mode; it is left in autocommit mode
    * @param keyColumns the table's primary key columns
