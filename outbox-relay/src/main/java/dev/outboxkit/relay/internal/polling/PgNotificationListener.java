@@ -6,6 +6,7 @@ import java.sql.Statement;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -23,6 +24,9 @@ import org.slf4j.LoggerFactory;
  * #PROBE_AFTER_IDLE_MILLIS} without a notification it sends a {@code SELECT 1}: on a silent path
  * that times out, the connection is given up and a new one listens (waking the relay once, for
  * whatever was notified meanwhile). The same timeout bounds the {@code UNLISTEN} at stop.
+ *
+ * <p>The wake-up goes out as soon as a notification is read: pgjdbc's 1 ms wait for more messages
+ * after one is turned off on this connection ({@link PgjdbcMoreMessagesCheck}).
  */
 final class PgNotificationListener implements Runnable {
 
@@ -65,10 +69,14 @@ final class PgNotificationListener implements Runnable {
    * trigger, and nobody would read them. A connection on which that fails is aborted, so that a
    * pool discards it instead of handing it out again.
    */
-  private void stopListening(Connection c, int savedNetworkTimeout) {
+  private void stopListening(
+      Connection c, int savedNetworkTimeout, @Nullable Long savedMoreMessagesCheck) {
     try (Statement statement = c.createStatement()) {
       statement.execute("UNLISTEN \"" + channel + "\"");
       c.unwrap(PGConnection.class).getNotifications();
+      if (savedMoreMessagesCheck != null) {
+        PgjdbcMoreMessagesCheck.restore(c, savedMoreMessagesCheck);
+      }
       c.setNetworkTimeout(Runnable::run, savedNetworkTimeout);
     } catch (SQLException e) {
       log.debug(
@@ -89,6 +97,7 @@ final class PgNotificationListener implements Runnable {
         int savedNetworkTimeout = c.getNetworkTimeout();
         c.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
         c.setAutoCommit(true);
+        Long savedMoreMessagesCheck = PgjdbcMoreMessagesCheck.turnOff(c);
         try {
           try (Statement statement = c.createStatement()) {
             statement.execute("LISTEN \"" + channel + "\"");
@@ -111,7 +120,7 @@ final class PgNotificationListener implements Runnable {
             }
           }
         } finally {
-          stopListening(c, savedNetworkTimeout);
+          stopListening(c, savedNetworkTimeout, savedMoreMessagesCheck);
         }
       } catch (SQLException e) {
         if (!warned) {
