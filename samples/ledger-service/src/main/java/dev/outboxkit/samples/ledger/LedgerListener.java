@@ -32,7 +32,10 @@ public class LedgerListener {
     this.ledger = ledger;
   }
 
-  @KafkaListener(id = "ledger", topics = "${ledger.topic}")
+  // The consumer group is spring.kafka.consumer.group-id ("ledger" in ledger-service.properties):
+  // with the default idIsGroup the listener id would be the group whatever that property says, and
+  // two ledgers on one broker (the demo's two end-to-end tests) would share a group.
+  @KafkaListener(id = "ledger", idIsGroup = false, topics = "${ledger.topic}")
   @Transactional
   public void on(List<ConsumerRecord<String, byte[]>> records) {
     inbox.processAll(records, ledger::book);

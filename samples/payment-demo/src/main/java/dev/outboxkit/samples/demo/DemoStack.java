@@ -24,23 +24,40 @@ import org.springframework.kafka.listener.MessageListenerContainer;
  *
  * <p>Configuration by environment variable: {@code KAFKA_BOOTSTRAP_SERVERS}, {@code
  * PAYMENT_DB_URL}/{@code _USERNAME}/{@code _PASSWORD}, {@code LEDGER_DB_URL}/{@code
- * _USERNAME}/{@code _PASSWORD}, {@code PAYMENT_PORT} (8080), {@code LEDGER_PORT} (8081).
+ * _USERNAME}/{@code _PASSWORD}, {@code PAYMENT_PORT} (8080), {@code LEDGER_PORT} (8081), {@code
+ * LEDGER_GROUP_ID} (the ledger's consumer group, {@value #LEDGER_GROUP_ID} as in the ledger
+ * service).
  */
 public final class DemoStack implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(DemoStack.class);
 
+  /** The ledger service's own consumer group ({@code spring.kafka.consumer.group-id}). */
+  public static final String LEDGER_GROUP_ID = "ledger";
+
   /** A database the services connect to. */
   public record Database(String url, String username, String password) {}
 
-  /** How to start the stack. */
+  /**
+   * How to start the stack.
+   *
+   * @param ledgerGroupId the ledger's Kafka consumer group: stacks that share a broker and topic
+   *     (two tests in one JVM) each need their own, or they split the topic's partitions and one
+   *     resumes from the other's committed offsets
+   */
   public record Settings(
       String kafka,
       Database paymentDb,
       Database ledgerDb,
       int paymentPort,
       int ledgerPort,
-      boolean relayInApp) {
+      boolean relayInApp,
+      String ledgerGroupId) {
+
+    /** These settings with the ledger in consumer group {@code groupId}. */
+    public Settings withLedgerGroupId(String groupId) {
+      return new Settings(kafka, paymentDb, ledgerDb, paymentPort, ledgerPort, relayInApp, groupId);
+    }
 
     /** Embedded servers unless the environment names external ones. */
     public static Settings fromEnvironment(boolean relayInApp, boolean randomPorts) {
@@ -52,7 +69,8 @@ public final class DemoStack implements AutoCloseable {
           database("LEDGER_DB", "ledger"),
           randomPorts ? 0 : Integer.parseInt(env("PAYMENT_PORT", "8080")),
           randomPorts ? 0 : Integer.parseInt(env("LEDGER_PORT", "8081")),
-          relayInApp);
+          relayInApp,
+          env("LEDGER_GROUP_ID", LEDGER_GROUP_ID));
     }
   }
 
@@ -68,7 +86,9 @@ public final class DemoStack implements AutoCloseable {
             LedgerServiceApplication.application().sources(sources),
             settings.ledgerDb(),
             settings.ledgerPort(),
-            Map.of("spring.kafka.bootstrap-servers", settings.kafka()));
+            Map.of(
+                "spring.kafka.bootstrap-servers", settings.kafka(),
+                "spring.kafka.consumer.group-id", settings.ledgerGroupId()));
     resources.add(ledger);
     awaitLedgerConsumer(ledger);
     this.payments =

@@ -8,7 +8,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,7 +32,10 @@ class PaymentFlowEndToEndIntegrationTests {
 
   @BeforeAll
   static void start() {
-    stack = DemoStack.start(DemoStack.Settings.fromEnvironment(false, true));
+    // A group of its own: the other end-to-end test's ledger reads the same topic on this broker.
+    stack =
+        DemoStack.start(
+            DemoStack.Settings.fromEnvironment(false, true).withLedgerGroupId("ledger-flow-test"));
   }
 
   @AfterAll
@@ -72,6 +81,27 @@ class PaymentFlowEndToEndIntegrationTests {
     assertThat(report.relayEvents())
         .anyMatch(e -> e.startsWith("relay-1") && e.contains("SIGKILL"))
         .anyMatch(e -> e.startsWith("relay-2") && e.contains("took over"));
+  }
+
+  /**
+   * The ledger's consumers are members of this stack's group on the broker, not of the sample's
+   * default {@code ledger}: the listener's id used to be its group whatever {@code
+   * spring.kafka.consumer.group-id} said, so both end-to-end tests' ledgers shared one group.
+   */
+  @Test
+  void theLedgerConsumesInTheStacksOwnGroup() throws Exception {
+    try (Admin admin =
+        Admin.create(
+            Map.<String, Object>of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.settings().kafka()))) {
+      ConsumerGroupDescription group =
+          admin
+              .describeConsumerGroups(List.of("ledger-flow-test"))
+              .describedGroups()
+              .get("ledger-flow-test")
+              .get(30, TimeUnit.SECONDS);
+      assertThat(group.members()).as("members of ledger-flow-test").hasSize(3);
+    }
   }
 
   @Test

@@ -87,7 +87,11 @@ class PaymentTraceEndToEndIntegrationTests {
                 new PropagatingSenderTracingObservationHandler<>(tracer, propagator),
                 new PropagatingReceiverTracingObservationHandler<>(tracer, propagator),
                 new DefaultTracingObservationHandler(tracer)));
-    stack = DemoStack.start(DemoStack.Settings.fromEnvironment(true, true), Tracing.class);
+    // A group of its own: the other end-to-end test's ledger reads the same topic on this broker.
+    stack =
+        DemoStack.start(
+            DemoStack.Settings.fromEnvironment(true, true).withLedgerGroupId("ledger-trace-test"),
+            Tracing.class);
   }
 
   @AfterAll
