@@ -167,15 +167,7 @@ class ParkedReplayBatchesIntegrationTests {
     AtomicInteger wakeUps = new AtomicInteger();
     ParkedEvents parked = events.parked(wakeUps::incrementAndGet);
     IllegalStateException stop = new IllegalStateException("stopped by the caller");
-    Throwable thrown =
-        catchThrowable(
-            () ->
-                parked.replay(
-                    ParkedFilter.all(),
-                    100,
-                    (BulkResult progress) -> {
-                      throw stop;
-                    }));
+    Throwable thrown = replayAllWithACallbackThatThrows(parked, stop);
     System.out.println("[review14] thrown: " + thrown);
     assertThat(wakeUps.get()).as("wake-ups after 100 committed copies").isPositive();
     assertThat(thrown).as("what the caller gets").isNotNull();
@@ -211,15 +203,7 @@ class ParkedReplayBatchesIntegrationTests {
         new IllegalStateException(
             "could not record the replay's progress",
             new SQLException("relation \"replay_progress\" does not exist", "42P01"));
-    Throwable thrown =
-        catchThrowable(
-            () ->
-                parked.replay(
-                    ParkedFilter.all(),
-                    100,
-                    (BulkResult progress) -> {
-                      throw callers;
-                    }));
+    Throwable thrown = replayAllWithACallbackThatThrows(parked, callers);
     System.out.println("[review15] thrown: " + thrown);
     assertThat(events.count("SELECT COUNT(*) FROM outbox_event WHERE status = 'PENDING'"))
         .as("every parked event was replayed (one batch of 50, committed)")
@@ -231,6 +215,21 @@ class ParkedReplayBatchesIntegrationTests {
     assertThat(ParkedEventsFixture.keeps(thrown, callers))
         .as("the caller's own exception is kept (thrown, as a cause or suppressed): " + thrown)
         .isTrue();
+  }
+
+  /**
+   * A replay by filter of every parked event, in batches of 100, whose progress callback throws.
+   */
+  private static Throwable replayAllWithACallbackThatThrows(
+      ParkedEvents parked, RuntimeException callers) {
+    return catchThrowable(
+        () ->
+            parked.replay(
+                ParkedFilter.all(),
+                100,
+                (BulkResult progress) -> {
+                  throw callers;
+                }));
   }
 
   /** A CHECK added NOT VALID after the events were parked: only the copy of event 120 breaks it. */
