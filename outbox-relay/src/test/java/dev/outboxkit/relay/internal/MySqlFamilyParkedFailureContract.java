@@ -1,88 +1,24 @@
 package dev.outboxkit.relay.internal;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
-
-import dev.outboxkit.outbox.Outbox;
-import dev.outboxkit.outbox.OutboxEvent;
-import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.outbox.jdbc.JdbcTransactions;
-import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.AuditEntry;
-import dev.outboxkit.relay.ParkedEvents;
-import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.test.TestDatabaseExtension;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Clock;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.Test;
 
 /**
- * What a refused replay tells the operator on MySQL and MariaDB, one subclass per database: the key
- * and the SQLState, never the row's values.
+ * MySQL's and MariaDB's answers to {@link ParkedFailureContract}: one driver family, one message.
  */
-abstract class MySqlFamilyParkedFailureContract {
+abstract class MySqlFamilyParkedFailureContract extends ParkedFailureContract {
 
-  private static final String CARD = "4111111111111111";
-
-  abstract TestDatabaseExtension db();
-
-  /**
-   * A replay refused by a unique key (here one event per key and status, added by a team after the
-   * event was parked). MySQL's and MariaDB's message has no detail lines to drop: its first line
-   * itself quotes the key's values, "Duplicate entry 'card-4111111111111111-PENDING' for key ...",
-   * and went as it was into the FAILED record, the audit log line and the exception.
-   */
-  @Test
-  void aRefusedReplayNamesTheKeyButNoValueOfTheRow() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db().dataSource());
-    execute("DELETE FROM outbox_event");
-    execute("DELETE FROM outbox_audit");
-    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    UUID replayed = append(tx, outbox).id();
-    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
-    append(tx, outbox); // pending, same key
-    execute("CREATE UNIQUE INDEX parked_failure_key_status ON outbox_event (aggregateid, status)");
-    ParkedEvents parked =
-        new JdbcParkedEvents(
-            new Jdbc(db().dataSource()), dialect, OutboxTable.DEFAULT, () -> {}, Clock.systemUTC());
-    Throwable thrown;
-    try {
-      thrown = catchThrowable(() -> parked.replay(List.of(replayed)));
-    } finally {
-      execute("DROP INDEX parked_failure_key_status ON outbox_event");
-    }
-    AuditEntry failed = parked.auditTrail().list(10, null).get(0);
-    System.out.println("[parked-2] FAILED record's reason: " + failed.reason());
-    System.out.println("[parked-2] thrown: " + thrown + " caused by " + thrown.getCause());
-    assertThat(failed.outcome()).isEqualTo(AuditEntry.Outcome.FAILED);
-    assertThat(failed.reason())
-        .as("the FAILED record's reason")
-        .contains("Duplicate entry", "parked_failure_key_status", "23000", "1062")
-        .doesNotContain(CARD);
-    StringBuilder chain = new StringBuilder();
-    for (Throwable t = thrown; t != null; t = t.getCause()) {
-      chain.append(t).append(" | ");
-    }
-    assertThat(chain.toString())
-        .as("the exception the caller gets, and its causes")
-        .contains("parked_failure_key_status", "1062")
-        .doesNotContain(CARD);
+  @Override
+  String dropTheKey() {
+    return "DROP INDEX parked_failure_key_status ON outbox_event";
   }
 
-  private static OutboxEvent append(JdbcTransactions tx, Outbox outbox) throws Exception {
-    return tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "card-" + CARD, "E", "{}")));
+  @Override
+  List<String> namedInTheReason() {
+    return List.of("Duplicate entry", "parked_failure_key_status", "23000", "1062");
   }
 
-  private void execute(String sql) throws SQLException {
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(sql);
-    }
+  @Override
+  List<String> namedInTheException() {
+    return List.of("parked_failure_key_status", "1062");
   }
 }

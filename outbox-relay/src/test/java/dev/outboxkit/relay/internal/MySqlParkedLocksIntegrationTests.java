@@ -2,33 +2,15 @@ package dev.outboxkit.relay.internal;
 
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.util.List;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 @ServerTest
-class MySqlParkedLocksIntegrationTests extends ParkedLocksContract {
+class MySqlParkedLocksIntegrationTests extends MySqlFamilyParkedLocksContract {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mysql();
 
   @Override
   TestDatabaseExtension db() {
     return db;
-  }
-
-  /** A locking read of the audit table's end: the gap the next record's insert goes into. */
-  @Override
-  List<String> holdTheAuditTable() {
-    return List.of("SELECT id FROM outbox_audit FOR UPDATE");
-  }
-
-  @Override
-  String waitingSessions() {
-    return "SELECT COUNT(*) FROM information_schema.processlist"
-        + " WHERE db = DATABASE() AND info LIKE 'INSERT INTO outbox_audit %'";
-  }
-
-  @Override
-  String sessionsQuery() {
-    return "SELECT p.id, p.db, p.command, p.state, p.info, t.trx_state FROM information_schema.processlist p LEFT JOIN information_schema.innodb_trx t ON t.trx_mysql_thread_id = p.id WHERE p.db = DATABASE()";
   }
 }

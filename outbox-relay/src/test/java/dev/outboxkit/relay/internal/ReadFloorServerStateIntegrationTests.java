@@ -9,38 +9,67 @@ import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
-import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.Isolated;
 
 /**
- * Review14 of the read floor after c3314cc (the polling read in its own transaction, {@code SET
- * LOCAL plan_cache_mode}; the server identity with {@code pg_stat_archiver.stats_reset}). UNRUN:
- * written by review14 without Maven (the build lock was the lead's); expected to fail on d420ffe.
+ * The floored read and the server-wide state of the shared PostgreSQL: the transaction ids an idle
+ * relay's reads take, and a read made again when the server's identity changes under it.
  */
 @ServerTest
-// Alone: pg_stat_reset_shared('archiver') changes the server identity of every floor on the
+// Alone: readsThatFindNothingTakeNoTransactionId counts the server's transaction ids, which every
+// test class running beside it takes too (review15: 42 in a run with the other floor tests, 0
+// alone); pg_stat_reset_shared('archiver') changes the server identity of every floor on the
 // server, so a floor test running beside it reads from the head again (review15: the slow row of
 // PostgresReadFloorIntegrationTests' control read after its floor had passed it, 3 of 5 runs).
 @Isolated
-class ReadFloorReview14IntegrationTests {
+class ReadFloorServerStateIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension shared = TestDatabaseExtension.postgres();
 
-  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
+  /**
+   * The bound is taken whenever the read has no unfinished candidate ({@code CASE WHEN f.done}),
+   * also when the read finds nothing and so takes no candidate: an idle relay takes a transaction
+   * id, and writes a commit record, on every poll of every publishing thread, round after round
+   * (xid consumption towards anti-wraparound vacuums, WAL on an idle database, a segment switch per
+   * archive_timeout). The bound is needed only when the read returns rows.
+   *
+   * <p>Review13 of the read floor after review12's fixes (8f1f2c5) and the asynchronous commit of
+   * the read that takes the bound (d12a72b) found it.
+   */
+  @Test
+  void readsThatFindNothingTakeNoTransactionId() throws Exception {
+    OutboxDialect dialect = RelayTables.create(shared.dataSource());
+    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
+    ReadFloor floor = new ReadFloor(() -> true);
+    execute("DELETE FROM outbox_event");
+    long before = nextXid();
+    String walBefore = walLsn();
+    for (int round = 0; round < 20; round++) {
+      try (Connection c = shared.dataSource().getConnection()) {
+        assertThat(FloorReads.read(c, rows, floor).rows()).isEmpty();
+      }
+    }
+    long taken = nextXid() - before;
+    System.out.println(
+        "[review13] 20 reads of an empty outbox took "
+            + taken
+            + " transaction ids; WAL "
+            + walBefore
+            + " -> "
+            + walLsn());
+    assertThat(taken).as("transaction ids taken by 20 reads that found nothing").isLessThan(20);
+  }
 
   /**
    * When a floored read finds itself on "another server" ({@code fetchFromFloor}: {@code
@@ -59,6 +88,10 @@ class ReadFloorReview14IntegrationTests {
    * <p>The identity change here is the spurious one c3314cc added: {@code
    * pg_stat_reset_shared('archiver')}, which an operator or a monitoring tool may run at any time
    * (a failover or a crash recovery take the same path).
+   *
+   * <p>Review14 of the read floor after c3314cc (the polling read in its own transaction, {@code
+   * SET LOCAL plan_cache_mode}; the server identity with {@code pg_stat_archiver.stats_reset})
+   * found it, written to fail on d420ffe.
    */
   @Test
   void aReadMadeAgainAfterTheServerIdentityChangedTakesABoundAfterItsOwnSnapshot()
@@ -172,15 +205,13 @@ class ReadFloorReview14IntegrationTests {
             s.execute(setting);
           }
         }
-        fetched = rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
+        fetched = FloorReads.read(c, rows, floor);
         real.commit();
       } finally {
         real.setAutoCommit(true);
       }
-      rows.markPublished(real, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
-      return fetched.rows().stream()
-          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
-          .toList();
+      FloorReads.publish(real, rows, fetched);
+      return FloorReads.payloads(fetched);
     }
   }
 
@@ -191,21 +222,32 @@ class ReadFloorReview14IntegrationTests {
   }
 
   private static void insert(Connection c, String payload, String key) throws SQLException {
-    try (PreparedStatement s =
-        c.prepareStatement(
-            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload,"
-                + " created_at, partition_no) VALUES (gen_random_uuid(), 'floor', ?, 'T', ?,"
-                + " now(), 0)")) {
-      s.setString(1, key);
-      s.setBytes(2, payload.getBytes(StandardCharsets.UTF_8));
-      s.executeUpdate();
+    FloorReads.insert(c, key, payload);
+  }
+
+  private static long nextXid() throws SQLException {
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)")) {
+      rs.next();
+      return Long.parseLong(rs.getString(1));
+    }
+  }
+
+  private static String walLsn() throws SQLException {
+    try (Connection c = shared.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT CAST(pg_current_wal_lsn() AS text)")) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 
   private static @Nullable String text(String sql) throws SQLException {
     try (Connection c = shared.database().openConnection();
         Statement s = c.createStatement();
-        java.sql.ResultSet rs = s.executeQuery(sql)) {
+        ResultSet rs = s.executeQuery(sql)) {
       rs.next();
       return rs.getString(1);
     }

@@ -30,12 +30,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review of the read floor (review12), through the whole polling relay: a writer whose transaction
- * id is at or above the xmax of the read's snapshot is in no candidate's in-progress list, so the
- * floor passes its row (see ReadFloorReviewIntegrationTests).
+ * The read floor's proof through the whole polling relay: a writer whose transaction id is at or
+ * above the xmax of the read's snapshot is in no candidate's in-progress list, and the floor must
+ * not pass its row (the same case on the rows alone: {@code
+ * ReadFloorProofIntegrationTests.aWriterWhoseIdIsAtOrAboveTheSnapshotsXmaxIsNotPassed}).
  */
 @ServerTest
-class ReadFloorReviewRelayIntegrationTests {
+class ReadFloorProofRelayIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
@@ -72,6 +73,8 @@ class ReadFloorReviewRelayIntegrationTests {
    * the higher id, the row the lower seq) and stays open, A appends and commits. The relay, woken
    * at once, reads A's row in a snapshot whose xmax is A's id + 1: B is not in its in-progress
    * list. After B commits its event is never delivered while the relay runs (round after round).
+   *
+   * <p>Review12 of the read floor found it (its finding 1).
    */
   @Test
   void aLateWriterWithTheHigherTransactionIdIsDelivered() throws Exception {

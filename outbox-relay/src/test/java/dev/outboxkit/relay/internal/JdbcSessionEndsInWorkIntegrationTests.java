@@ -12,11 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review14 of c3314cc (the polling read now runs in {@link Jdbc#inTransaction} on PostgreSQL).
- * UNRUN: written without Maven (the build lock was the lead's); expected to fail on d420ffe.
+ * {@link Jdbc#inTransaction} when the server ends the session during the work, on a real
+ * PostgreSQL: the caller gets the work's own failure, not the one of restoring the connection.
  */
 @ServerTest
-class JdbcReview14IntegrationTests {
+class JdbcSessionEndsInWorkIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
@@ -27,6 +27,9 @@ class JdbcReview14IntegrationTests {
    * has been closed." and that exception replaces the read's own failure, which is neither its
    * cause nor suppressed. Every polling read goes this way since c3314cc, so the relay's log says
    * "connection has been closed" where it used to say why (SQL state 57P01, the server's message).
+   *
+   * <p>Review14 of c3314cc (the polling read now runs in {@code Jdbc#inTransaction} on PostgreSQL)
+   * found it, written to fail on d420ffe.
    */
   @Test
   void theFailureOfTheWorkIsWhatTheCallerGetsWhenTheConnectionDiedWithIt() {

@@ -7,7 +7,6 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -15,23 +14,19 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Review of the read floor (review12): cases its proof does not cover, each shown on a real
- * PostgreSQL with the trigger of schema version 12 in place and enabled ALWAYS.
+ * The read floor's proof on a real PostgreSQL, with the trigger of schema version 12 in place and
+ * enabled ALWAYS: writers the snapshot does not list, writers in savepoints, a restarted identity,
+ * and every form of insert taking its transaction id before its {@code seq}.
  */
 @ServerTest
-class ReadFloorReviewIntegrationTests {
+class ReadFloorProofIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
-
-  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
 
   private OutboxRows rows;
 
@@ -50,6 +45,8 @@ class ReadFloorReviewIntegrationTests {
    * and commits while B stays open. The read right after A's commit (a NOTIFY wakes the relay at
    * once) has xmax = A's id + 1, so B is in no candidate's list; the floor rises past B's row, and
    * once B commits its row is never read.
+   *
+   * <p>Review12 of the read floor found it (a case its proof did not cover).
    */
   @Test
   void aWriterWhoseIdIsAtOrAboveTheSnapshotsXmaxIsNotPassed() throws Exception {
@@ -60,15 +57,15 @@ class ReadFloorReviewIntegrationTests {
       long xidA = xid(a); // A's business write: A has the lower id
       long xidB = xid(b);
       assertThat(xidB).isGreaterThan(xidA);
-      insert(b, "k-late", "late"); // B: the lower seq
-      insert(a, "k-early", "early"); // A: the higher seq
+      FloorReads.insert(b, "k-late", "late"); // B: the lower seq
+      FloorReads.insert(a, "k-early", "early"); // A: the higher seq
       long lateSeq = seqOf(b, "late");
       a.commit();
 
       ReadFloor floor = new ReadFloor(() -> true);
       List<String> read = new ArrayList<>(readAndPublish(floor)); // the read right after A's commit
       for (int round = 1; round <= 2; round++) {
-        insert(db.dataSource().getConnection(), "k-early", "e" + round, true);
+        insertAlone("k-early", "e" + round);
         read.addAll(readAndPublish(floor));
       }
       System.out.println(
@@ -87,7 +84,7 @@ class ReadFloorReviewIntegrationTests {
       for (int round = 0; round < 3; round++) {
         after.addAll(readAndPublish(floor));
         if (round == 0) {
-          insert(db.dataSource().getConnection(), "k-early", "e" + (round + 3), true);
+          insertAlone("k-early", "e" + (round + 3));
         }
       }
       assertThat(after).as("the late writer's row, below the floor").contains("late");
@@ -100,13 +97,19 @@ class ReadFloorReviewIntegrationTests {
    * only when the server's start time changes. New rows then take seq values below the floor and
    * are not read while the floor stands (a steady relay: until a lease change, a read error or a
    * restart).
+   *
+   * <p>Review12 of the read floor found it (a case its proof did not cover).
    */
   @Test
   void rowsAfterTheIdentityIsRestartedAreRead() throws Exception {
     assertRowsAreReadAfter("TRUNCATE outbox_event RESTART IDENTITY");
   }
 
-  /** The same for a restart of the identity alone (the lead's addition to review12's test). */
+  /**
+   * The same for a restart of the identity alone.
+   *
+   * <p>The lead's addition to review12's test of the read floor.
+   */
   @Test
   void rowsAfterTheIdentityColumnIsRestartedAreRead() throws Exception {
     assertRowsAreReadAfter("ALTER TABLE outbox_event ALTER COLUMN seq RESTART");
@@ -116,12 +119,12 @@ class ReadFloorReviewIntegrationTests {
     ReadFloor floor = new ReadFloor(() -> true);
     long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
     for (int round = 0; round < 5 || (floor.floor() < 4 && System.nanoTime() < until); round++) {
-      insert(db.dataSource().getConnection(), "k", "r" + round, true);
+      insertAlone("k", "r" + round);
       readAndPublish(floor);
     }
     long before = floor.floor();
     execute(restart);
-    insert(db.dataSource().getConnection(), "k", "after", true);
+    insertAlone("k", "after");
     List<String> read = new ArrayList<>();
     for (int round = 0; round < 3; round++) {
       read.addAll(readAndPublish(floor));
@@ -136,6 +139,8 @@ class ReadFloorReviewIntegrationTests {
    * the trigger gives the top-level id, which is what the snapshot lists), one savepoint rolled
    * back, the other kept; other transactions commit meanwhile (so the writer's id is below the
    * reads' xmax). The floor waits for the writer; the kept row is read once it commits.
+   *
+   * <p>Review12 of the read floor checked it.
    */
   @Test
   void aWriterInSavepointsIsNotPassed() throws Exception {
@@ -143,17 +148,17 @@ class ReadFloorReviewIntegrationTests {
       b.setAutoCommit(false);
       try (Statement s = b.createStatement()) {
         s.execute("SAVEPOINT one");
-        insert(b, "k-sp", "rolled-back");
+        FloorReads.insert(b, "k-sp", "rolled-back");
         s.execute("ROLLBACK TO SAVEPOINT one");
         s.execute("SAVEPOINT two");
-        insert(b, "k-sp", "kept");
+        FloorReads.insert(b, "k-sp", "kept");
         s.execute("RELEASE SAVEPOINT two");
       }
       long kept = seqOf(b, "kept");
       ReadFloor floor = new ReadFloor(() -> true);
       List<String> read = new ArrayList<>();
       for (int round = 0; round < 6; round++) {
-        insert(db.dataSource().getConnection(), "k-other", "o" + round, true);
+        insertAlone("k-other", "o" + round);
         read.addAll(readAndPublish(floor));
       }
       assertThat(read).doesNotContain("kept", "rolled-back");
@@ -171,6 +176,8 @@ class ReadFloorReviewIntegrationTests {
    * nextval) for every way to insert, not only INSERT ... VALUES: INSERT ... SELECT, a writable
    * CTE, ON CONFLICT DO NOTHING, and COPY FROM STDIN. A probe column before seq records whether the
    * transaction had its id when the row was formed (each first write of a fresh transaction).
+   *
+   * <p>Review12 of the read floor checked it.
    */
   @Test
   void everyFormOfInsertHasItsIdBeforeItsSeq() throws Exception {
@@ -231,23 +238,10 @@ class ReadFloorReviewIntegrationTests {
     }
   }
 
-  private static void insert(Connection c, String key, String payload) throws SQLException {
-    insert(c, key, payload, false);
-  }
-
-  private static void insert(Connection c, String key, String payload, boolean close)
-      throws SQLException {
-    try (PreparedStatement s =
-        c.prepareStatement(
-            "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload, created_at,"
-                + " partition_no) VALUES (gen_random_uuid(), 'floor', ?, 'T', ?, now(), 0)")) {
-      s.setString(1, key);
-      s.setBytes(2, payload.getBytes(StandardCharsets.UTF_8));
-      s.executeUpdate();
-    } finally {
-      if (close) {
-        c.close();
-      }
+  /** Inserts a row in a transaction of its own. */
+  private static void insertAlone(String key, String payload) throws SQLException {
+    try (Connection c = db.dataSource().getConnection()) {
+      FloorReads.insert(c, key, payload);
     }
   }
 
@@ -265,12 +259,7 @@ class ReadFloorReviewIntegrationTests {
 
   private List<String> readAndPublish(ReadFloor floor) throws SQLException {
     try (Connection c = db.dataSource().getConnection()) {
-      OutboxRows.Fetched fetched =
-          rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
-      rows.markPublished(c, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
-      return fetched.rows().stream()
-          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
-          .toList();
+      return FloorReads.readAndPublish(c, rows, floor);
     }
   }
 

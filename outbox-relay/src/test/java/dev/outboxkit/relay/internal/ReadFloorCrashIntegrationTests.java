@@ -9,36 +9,24 @@ import dev.outboxkit.test.DatabaseKind;
 import dev.outboxkit.test.RestartableDatabaseServer;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabase;
-import dev.outboxkit.test.TestDatabaseExtension;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.Isolated;
 
 /**
- * Review13 of the read floor after review12's fixes (8f1f2c5) and the asynchronous commit of the
- * read that takes the bound (d12a72b), on a PostgreSQL server of its own (it is crashed).
+ * The read floor after a crash of PostgreSQL that does not restart the postmaster, on a server of
+ * its own.
  */
 @ServerTest
-// Alone: readsThatFindNothingTakeNoTransactionId counts the server's transaction ids, which every
-// test class running beside it takes too (review15: 42 in a run with the other floor tests, 0
-// alone).
+// Alone, as every class that freezes or kills a server's processes (junit-platform.properties):
+// it stops, then kills, the WAL writer and background writer of its own server.
 @Isolated
-class ReadFloorReview13IntegrationTests {
-
-  @RegisterExtension static final TestDatabaseExtension shared = TestDatabaseExtension.postgres();
-
-  private static final Set<Integer> ALL = Set.copyOf(IntStream.range(0, 16).boxed().toList());
+class ReadFloorCrashIntegrationTests {
 
   /**
    * d12a72b's comment: "a crash restarts the server, and the floor is dropped anyway". A crash of
@@ -52,6 +40,9 @@ class ReadFloorReview13IntegrationTests {
    * durably, take seq values below it and are never read while the relay runs (without the floor
    * they would be). The WAL writer and background writer are stopped (SIGSTOP) to make the window
    * of unwritten WAL deterministic; in production it is up to 3 x wal_writer_delay of commits.
+   *
+   * <p>Review13 of the read floor after review12's fixes (8f1f2c5) and the asynchronous commit of
+   * the read that takes the bound (d12a72b) found it.
    */
   @Test
   void theFloorIsDroppedAfterACrashOfTheServerWithoutARestartOfThePostmaster() throws Exception {
@@ -123,71 +114,11 @@ class ReadFloorReview13IntegrationTests {
     }
   }
 
-  /**
-   * The bound is taken whenever the read has no unfinished candidate ({@code CASE WHEN f.done}),
-   * also when the read finds nothing and so takes no candidate: an idle relay takes a transaction
-   * id, and writes a commit record, on every poll of every publishing thread, round after round
-   * (xid consumption towards anti-wraparound vacuums, WAL on an idle database, a segment switch per
-   * archive_timeout). The bound is needed only when the read returns rows.
-   */
-  @Test
-  void readsThatFindNothingTakeNoTransactionId() throws Exception {
-    OutboxDialect dialect = RelayTables.create(shared.dataSource());
-    OutboxRows rows = new OutboxRows(dialect, OutboxTable.DEFAULT);
-    ReadFloor floor = new ReadFloor(() -> true);
-    try (Connection c = shared.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute("DELETE FROM outbox_event");
-    }
-    long before = nextXid();
-    String walBefore = walLsn();
-    for (int round = 0; round < 20; round++) {
-      try (Connection c = shared.dataSource().getConnection()) {
-        assertThat(
-                rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor).rows())
-            .isEmpty();
-      }
-    }
-    long taken = nextXid() - before;
-    System.out.println(
-        "[review13] 20 reads of an empty outbox took "
-            + taken
-            + " transaction ids; WAL "
-            + walBefore
-            + " -> "
-            + walLsn());
-    assertThat(taken).as("transaction ids taken by 20 reads that found nothing").isLessThan(20);
-  }
-
-  private static long nextXid() throws SQLException {
-    try (Connection c = shared.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery("SELECT CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text)")) {
-      rs.next();
-      return Long.parseLong(rs.getString(1));
-    }
-  }
-
-  private static String walLsn() throws SQLException {
-    try (Connection c = shared.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT CAST(pg_current_wal_lsn() AS text)")) {
-      rs.next();
-      return rs.getString(1);
-    }
-  }
-
   private static List<String> readAndPublish(TestDatabase db, OutboxRows rows, ReadFloor floor)
       throws SQLException {
     // A new connection each time: what a pool hands out once it has replaced a dead one.
     try (Connection c = db.openConnection()) {
-      OutboxRows.Fetched fetched =
-          rows.fetch(c, ALL, 100, Map.of(), Map.of(), Map.of(), Long.MAX_VALUE, floor);
-      rows.markPublished(c, fetched.rows().stream().map(PendingEvent::seq).toList(), null);
-      return fetched.rows().stream()
-          .map(e -> new String(e.event().payload(), StandardCharsets.UTF_8))
-          .toList();
+      return FloorReads.readAndPublish(c, rows, floor);
     }
   }
 
@@ -199,14 +130,7 @@ class ReadFloorReview13IntegrationTests {
           s.execute("SET synchronous_commit = on");
         }
       }
-      try (PreparedStatement s =
-          c.prepareStatement(
-              "INSERT INTO outbox_event (id, aggregatetype, aggregateid, type, payload,"
-                  + " created_at, partition_no) VALUES (gen_random_uuid(), 'floor', 'k', 'T', ?,"
-                  + " now(), 0)")) {
-        s.setBytes(1, payload.getBytes(StandardCharsets.UTF_8));
-        s.executeUpdate();
-      }
+      FloorReads.insert(c, "k", payload);
     }
   }
 

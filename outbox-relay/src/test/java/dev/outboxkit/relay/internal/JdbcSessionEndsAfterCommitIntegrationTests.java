@@ -2,33 +2,29 @@ package dev.outboxkit.relay.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.outbox.Outbox;
-import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.outbox.jdbc.JdbcTransactions;
-import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.relay.ParkedEvents;
-import dev.outboxkit.relay.RelayTables;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Review15 of bc4054f ({@link Jdbc#inTransaction} restoring auto-commit after the work). */
+/**
+ * {@link Jdbc#inTransaction} when the server ends the session right after the commit, on a real
+ * MariaDB (whose driver, as MySQL's, sends a statement to restore auto-commit): a committed
+ * transaction is not reported as failed.
+ */
 @ServerTest
-class JdbcReview15IntegrationTests {
+class JdbcSessionEndsAfterCommitIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mariadb();
 
@@ -42,36 +38,21 @@ class JdbcReview15IntegrationTests {
    * with a FAILED audit record next to the OK one, and the relay is not woken for the copies. The
    * commit's own answer was received: nothing is in doubt, and the pool discards a broken
    * connection (HikariCP resets the auto-commit mode of a connection it takes back anyway).
+   *
+   * <p>Review15 of bc4054f ({@code Jdbc#inTransaction} restoring auto-commit after the work) found
+   * it.
    */
   @Test
   void aCommittedTransactionIsNotReportedFailedWhenTheSessionEndsAfterTheCommit() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    execute("DELETE FROM outbox_event");
-    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Outbox outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    for (int i = 0; i < 3; i++) {
-      String payload = "{\"n\":" + i + "}";
-      tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", payload)));
-    }
-    execute("UPDATE outbox_event SET status = 'DEAD', last_error = 'parked'");
-    List<UUID> ids = new ArrayList<>();
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT id FROM outbox_event ORDER BY seq")) {
-      while (rs.next()) {
-        ids.add(dialect.getUuid(rs, "id"));
-      }
-    }
+    ParkedEventsFixture events = ParkedEventsFixture.on(db.dataSource());
+    events.execute("DELETE FROM outbox_event");
+    events.appendNumbered(3);
+    events.parkAll();
+    List<UUID> ids = events.ids("SELECT id FROM outbox_event ORDER BY seq");
     AtomicBoolean armed = new AtomicBoolean(true);
-    java.util.concurrent.atomic.AtomicInteger wakeUps =
-        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger wakeUps = new AtomicInteger();
     ParkedEvents parked =
-        new JdbcParkedEvents(
-            new Jdbc(killedAfterFirstCommit(db.dataSource(), armed)),
-            dialect,
-            OutboxTable.DEFAULT,
-            wakeUps::incrementAndGet,
-            Clock.systemUTC());
+        events.parked(killedAfterFirstCommit(db.dataSource(), armed), wakeUps::incrementAndGet);
     Throwable thrown = null;
     int replayed = -1;
     try {
@@ -79,19 +60,18 @@ class JdbcReview15IntegrationTests {
     } catch (RuntimeException e) {
       thrown = e;
     }
+    String outcomes = "SELECT outcome FROM outbox_audit WHERE operation = 'REPLAY' ORDER BY id";
     System.out.println("[review15] replayed " + replayed + ", thrown " + thrown);
-    System.out.println(
-        "[review15] audit outcomes: "
-            + texts("SELECT outcome FROM outbox_audit WHERE operation = 'REPLAY' ORDER BY id"));
+    System.out.println("[review15] audit outcomes: " + events.texts(outcomes));
     assertThat(armed).as("the session was ended right after the commit").isFalse();
-    assertThat(count("SELECT COUNT(*) FROM outbox_event WHERE status = 'PENDING'"))
+    assertThat(events.count("SELECT COUNT(*) FROM outbox_event WHERE status = 'PENDING'"))
         .as("the replay committed its 3 copies")
         .isEqualTo(3);
     assertThat(thrown)
         .as("what the caller of a committed replay gets (replayed %d)", replayed)
         .isNull();
     assertThat(replayed).isEqualTo(3);
-    assertThat(texts("SELECT outcome FROM outbox_audit WHERE operation = 'REPLAY' ORDER BY id"))
+    assertThat(events.texts(outcomes))
         .as("the audit trail of the one replay, which committed")
         .containsExactly("OK");
     assertThat(wakeUps).as("the relay is woken for the copies").hasPositiveValue();
@@ -143,34 +123,6 @@ class JdbcReview15IntegrationTests {
       return method.invoke(target, args);
     } catch (InvocationTargetException e) {
       throw e.getCause();
-    }
-  }
-
-  private static List<String> texts(String sql) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-    }
-    return out;
-  }
-
-  private static int count(String sql) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      rs.next();
-      return rs.getInt(1);
-    }
-  }
-
-  private static void execute(String sql) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      s.execute(sql);
     }
   }
 }
