@@ -2,6 +2,7 @@ package dev.outboxkit.idempotency;
 
 import dev.outboxkit.idempotency.internal.IdempotencySql;
 import dev.outboxkit.idempotency.internal.InboxSql;
+import dev.outboxkit.idempotency.internal.dialect.IdempotencyDialect.PurgedBatch;
 import dev.outboxkit.outbox.OutboxStoreException;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
@@ -122,9 +123,9 @@ public final class IdempotencyPurger {
     try (Connection connection = dataSource.getConnection()) {
       connection.setAutoCommit(true);
       for (int batch = 0; batch < maxBatches; batch++) {
-        int deleted = batchDelete.delete(connection, clock.instant(), batchSize);
-        total += deleted;
-        if (deleted < batchSize) {
+        PurgedBatch deleted = batchDelete.delete(connection, clock.instant(), batchSize);
+        total += deleted.deleted();
+        if (!deleted.full()) {
           break;
         }
       }
@@ -139,6 +140,6 @@ public final class IdempotencyPurger {
   /** One bounded delete of expired rows. */
   @FunctionalInterface
   private interface Batch {
-    int delete(Connection connection, java.time.Instant now, int limit) throws SQLException;
+    PurgedBatch delete(Connection connection, java.time.Instant now, int limit) throws SQLException;
   }
 }

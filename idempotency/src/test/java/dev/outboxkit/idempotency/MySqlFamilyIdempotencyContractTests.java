@@ -1,8 +1,29 @@
 package dev.outboxkit.idempotency;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,5 +56,190 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   @Override
   public String lockWaitsQuery() {
     return "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'";
+  }
+
+  /**
+   * review17: since 9487bea the purge runs at the connection's isolation level, REPEATABLE READ by
+   * default on InnoDB, and its locking range read ({@code SELECT keys ... WHERE expires_at < ?
+   * LIMIT ? FOR UPDATE SKIP LOCKED}) took next-key locks on what it scanned. When every row has
+   * expired (a quiet table: here 50 entries, all past their time), the scan runs to the end of the
+   * {@code expires_at} index and locks its supremum, and a new entry's {@code expires_at} (now +
+   * ttl) goes above every entry: an application's claim of a key nobody holds waited on an
+   * insert-intention lock for as long as the purge's transaction was open, and a claim whose lock
+   * timeout ran out first was answered "in flight" (HTTP 409). Before the fix (739a098), with the
+   * purge held open before its commit and a 1 s lock timeout: "[a key no one holds, claimed while
+   * the purge's transaction is open (answered after 1072 ms)] Expecting actual:
+   * InFlight[key=...new] to be an instance of: IdempotencyOutcome.Executed" on MySQL 8.0.31 (1018
+   * ms on MariaDB 11.4).
+   */
+  @Test
+  void anOpenPurgeTransactionDoesNotMakeANewKeyWait() throws Exception {
+    newEntryWhilePurgeIsOpen(
+        "idempotency_key",
+        "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+            + " VALUES ('client-1', ?, 'fp', ?, ?)",
+        (idempotency, inbox) ->
+            idempotency.execute(
+                    IdempotencyKey.of("client-1", "new"), "fp", String.class, () -> "new")
+                instanceof IdempotencyOutcome.Executed<String>);
+  }
+
+  /**
+   * The same on the inbox: a message never seen before, consumed while the purge of expired inbox
+   * entries is open, runs its handler at once (before the fix: {@link
+   * IdempotencyKeyInFlightException} after the lock timeout, the message redelivered).
+   */
+  @Test
+  void anOpenPurgeTransactionDoesNotMakeANewMessageWait() throws Exception {
+    newEntryWhilePurgeIsOpen(
+        "inbox_message",
+        "INSERT INTO inbox_message (consumer, message_id, created_at, expires_at)"
+            + " VALUES ('ledger', ?, ?, ?)",
+        (idempotency, inbox) -> inbox.process("ledger", "new", () -> {}));
+  }
+
+  /** What an application does with one new entry, {@code true} when it went as it should. */
+  @FunctionalInterface
+  private interface NewEntry {
+    boolean claim(Idempotency idempotency, Inbox inbox);
+  }
+
+  /**
+   * Fills {@code table} with 50 entries that have all expired, holds the purge of {@code table}
+   * open before its commit, and claims a new entry with a 1 s lock timeout.
+   *
+   * @param insert inserts one old entry: its id, {@code created_at} and {@code expires_at}
+   */
+  private void newEntryWhilePurgeIsOpen(String table, String insert, NewEntry newEntry)
+      throws Exception {
+    TestDatabaseExtension db = db();
+    OutboxDialect dialect;
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement old = c.prepareStatement(insert)) {
+        for (int i = 0; i < 50; i++) {
+          old.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(old, 2, created);
+          dialect.setInstant(old, 3, created.plusSeconds(60));
+          old.addBatch();
+        }
+        old.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2)); // every row has expired
+    CountDownLatch paused = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    DataSource pausing = pausingBeforeCommitOn(db.dataSource(), table, paused, release);
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(1))
+            .build();
+    Inbox inbox =
+        Inbox.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(1))
+            .build();
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            pausing,
+            dialect,
+            OutboxTable.of("idempotency_key"),
+            OutboxTable.of("inbox_message"),
+            1_000,
+            1,
+            clock,
+            new SimpleMeterRegistry());
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<Integer> purge = pool.submit(purger::purgeExpired);
+      assertThat(paused.await(30, TimeUnit.SECONDS))
+          .as("the purge of %s reached its commit", table)
+          .isTrue();
+      long start = System.nanoTime();
+      Future<Object> application =
+          pool.submit(
+              () -> {
+                try {
+                  return tx.inTransaction(c -> newEntry.claim(idempotency, inbox));
+                } catch (RuntimeException e) {
+                  return e;
+                }
+              });
+      Object outcome;
+      try {
+        outcome = application.get(10, TimeUnit.SECONDS);
+      } finally {
+        release.countDown();
+      }
+      long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertThat(outcome)
+          .as(
+              "an entry no one holds, claimed while the purge's transaction on %s is open"
+                  + " (answered after %d ms)",
+              table, waitedMillis)
+          .isEqualTo(true);
+      assertThat(purge.get(30, TimeUnit.SECONDS)).isEqualTo(50);
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Connections whose first {@code commit()} after a statement on {@code table} signals {@code
+   * paused} and waits for {@code release}.
+   */
+  private static DataSource pausingBeforeCommitOn(
+      DataSource target, String table, CountDownLatch paused, CountDownLatch release) {
+    AtomicBoolean first = new AtomicBoolean(true);
+    return (DataSource)
+        Proxy.newProxyInstance(
+            DataSource.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (ds, dsMethod, dsArgs) -> {
+              Object result = invoke(target, dsMethod, dsArgs);
+              if (!(result instanceof Connection connection)) {
+                return result;
+              }
+              AtomicBoolean onTable = new AtomicBoolean();
+              return Proxy.newProxyInstance(
+                  Connection.class.getClassLoader(),
+                  new Class<?>[] {Connection.class},
+                  (proxy, method, args) -> {
+                    if (method.getName().equals("prepareStatement")
+                        && String.valueOf(args[0]).contains(table)) {
+                      onTable.set(true);
+                    }
+                    if (method.getName().equals("commit")
+                        && onTable.get()
+                        && first.compareAndSet(true, false)) {
+                      paused.countDown();
+                      release.await(30, TimeUnit.SECONDS);
+                    }
+                    return invoke(connection, method, args);
+                  });
+            });
+  }
+
+  private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args)
+      throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (InvocationTargetException e) {
+      throw e.getCause();
+    }
   }
 }

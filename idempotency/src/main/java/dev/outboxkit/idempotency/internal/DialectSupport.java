@@ -83,9 +83,9 @@ public final class DialectSupport {
    * IdempotencyDialect#purgeExpired}).
    *
    * @param keyColumns the table's primary key columns
-   * @return the number of rows deleted
+   * @return the number of rows deleted, and whether the batch was full
    */
-  public int purgeExpired(
+  public IdempotencyDialect.PurgedBatch purgeExpired(
       Connection connection, OutboxTable table, List<String> keyColumns, Instant now, int limit)
       throws SQLException {
     return sql.purgeExpired(connection, dialect, table.qualifiedName(), keyColumns, now, limit);

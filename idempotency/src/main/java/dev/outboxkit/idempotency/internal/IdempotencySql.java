@@ -1,6 +1,7 @@
 package dev.outboxkit.idempotency.internal;
 
 import dev.outboxkit.idempotency.IdempotencyKey;
+import dev.outboxkit.idempotency.internal.dialect.IdempotencyDialect;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
@@ -169,7 +170,8 @@ public final class IdempotencySql {
         >= 0;
   }
 
-  public int purge(Connection c, Instant now, int limit) throws SQLException {
+  public IdempotencyDialect.PurgedBatch purge(Connection c, Instant now, int limit)
+      throws SQLException {
     return support.purgeExpired(c, table, List.of("scope", "idem_key"), now, limit);
   }
 }

@@ -1,5 +1,6 @@
 package dev.outboxkit.idempotency.internal;
 
+import dev.outboxkit.idempotency.internal.dialect.IdempotencyDialect;
 import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import java.sql.Connection;
@@ -54,7 +55,8 @@ public final class InboxSql {
         lockTimeout);
   }
 
-  public int purge(Connection c, Instant now, int limit) throws SQLException {
+  public IdempotencyDialect.PurgedBatch purge(Connection c, Instant now, int limit)
+      throws SQLException {
     return support.purgeExpired(c, table, List.of("consumer", "message_id"), now, limit);
   }
 }

@@ -74,12 +74,23 @@ class MySqlIdempotencyDialect extends IdempotencyDialect {
   }
 
   @Override
-  protected String lockExpired(String table, String keyColumns) {
+  protected String expiredCandidates(String table, String keyColumns) {
+    return "SELECT " + keyColumns + " FROM " + table + " WHERE expires_at < ? LIMIT ?";
+  }
+
+  /**
+   * By the primary key, like {@link #deleteByKeys}: a plan that scanned the {@code expires_at}
+   * index or the table instead would lock the gaps it passes under {@code REPEATABLE READ}.
+   */
+  @Override
+  protected String lockByKeys(String table, List<String> keyColumns, int rows) {
     return "SELECT "
-        + keyColumns
+        + String.join(", ", keyColumns)
         + " FROM "
         + table
-        + " WHERE expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED";
+        + " FORCE INDEX (PRIMARY) WHERE expires_at < ? AND "
+        + namedByKeys(keyColumns, rows)
+        + " FOR UPDATE SKIP LOCKED";
   }
 
   /**

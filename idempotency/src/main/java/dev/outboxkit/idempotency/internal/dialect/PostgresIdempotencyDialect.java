@@ -98,7 +98,7 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
    * physical address, which no other transaction can change while the statement holds them.
    */
   @Override
-  public int purgeExpired(
+  public PurgedBatch purgeExpired(
       Connection connection,
       OutboxDialect dialect,
       String table,
@@ -115,7 +115,9 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
                 + " WHERE expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED))")) {
       dialect.setInstant(statement, 1, now);
       statement.setInt(2, limit);
-      return statement.executeUpdate();
+      int deleted = statement.executeUpdate();
+      // The subquery skips held rows before its LIMIT: a short batch means the table is done.
+      return new PurgedBatch(deleted, deleted >= limit);
     }
   }
 
