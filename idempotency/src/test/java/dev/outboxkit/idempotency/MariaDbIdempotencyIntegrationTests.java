@@ -1,6 +1,22 @@
 package dev.outboxkit.idempotency;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractTests {
@@ -15,5 +31,95 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
   @Override
   int roundTripsOfAnExecutedCall() {
     return 3;
+  }
+
+  /**
+   * MariaDB 11.6.2 turned {@code innodb_snapshot_isolation} on by default: under {@code REPEATABLE
+   * READ}, a locking read of a row changed since the transaction's read view was opened fails with
+   * error 1020 ("Record has changed since last read"). The purge's plain read of its candidates
+   * opened that read view when it ran inside the purge's transaction, so a candidate renewed by an
+   * application between the two reads failed the whole batch. The plain read now runs before the
+   * transaction begins: the locking read has no read view to check against, and the renewed row no
+   * longer matches {@code expires_at < ?} and is left. (11.4, which the tests run, has the variable
+   * off by default; the purge's connections turn it on here.)
+   */
+  @Test
+  void aPurgeUnderSnapshotIsolationLeavesARowRenewedSinceItsPlainRead() throws Exception {
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement old =
+          c.prepareStatement(
+              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
+        for (int i = 0; i < 20; i++) {
+          old.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(old, 2, created);
+          dialect.setInstant(old, 3, created.plusSeconds(60));
+          old.addBatch();
+        }
+        old.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2));
+    AtomicBoolean renewed = new AtomicBoolean();
+    DataSource snapshotIsolated =
+        (DataSource)
+            Proxy.newProxyInstance(
+                DataSource.class.getClassLoader(),
+                new Class<?>[] {DataSource.class},
+                (ds, dsMethod, dsArgs) -> {
+                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  if (!(result instanceof Connection connection)) {
+                    return result;
+                  }
+                  try (Statement s = connection.createStatement()) {
+                    s.execute("SET SESSION innodb_snapshot_isolation = ON");
+                  }
+                  return Proxy.newProxyInstance(
+                      Connection.class.getClassLoader(),
+                      new Class<?>[] {Connection.class},
+                      (proxy, method, args) -> {
+                        if (method.getName().equals("prepareStatement")
+                            && String.valueOf(args[0]).contains("FOR UPDATE")
+                            && renewed.compareAndSet(false, true)) {
+                          // An application renews one candidate and commits in between.
+                          try (Connection other = db.dataSource().getConnection();
+                              PreparedStatement renew =
+                                  other.prepareStatement(
+                                      "UPDATE idempotency_key SET expires_at = ? WHERE idem_key"
+                                          + " = 'old-0007'")) {
+                            dialect.setInstant(renew, 1, clock.instant().plusSeconds(600));
+                            renew.executeUpdate();
+                          }
+                        }
+                        return invoke(connection, method, args);
+                      });
+                });
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            snapshotIsolated,
+            dialect,
+            OutboxTable.of("idempotency_key"),
+            OutboxTable.of("inbox_message"),
+            1_000,
+            1,
+            clock,
+            new SimpleMeterRegistry());
+    int purged = purger.purgeExpired();
+    assertThat(renewed).isTrue();
+    assertThat(purged).isEqualTo(19);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT idem_key FROM idempotency_key")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("old-0007");
+      assertThat(rs.next()).isFalse();
+    }
   }
 }

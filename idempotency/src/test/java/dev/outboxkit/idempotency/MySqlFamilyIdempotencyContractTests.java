@@ -234,7 +234,7 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
             });
   }
 
-  private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args)
+  static Object invoke(Object target, java.lang.reflect.Method method, Object[] args)
       throws Throwable {
     try {
       return method.invoke(target, args);

@@ -94,12 +94,12 @@ public abstract class IdempotencyDialect {
    * the purge runs): the database would break the cycle by rolling one side back, and InnoDB picks
    * the side that has written less, the application's. A plain {@code DELETE ... WHERE expires_at <
    * ?} waits for each locked row in its scan while holding the rows it deleted before it, which is
-   * such a cycle. So by default, on one connection in a short transaction: a plain read ({@link
-   * #expiredCandidates}) names up to {@code limit} expired rows and locks nothing; a locking read
-   * by primary key that skips locked rows ({@link #lockByKeys}) takes those of them that nobody
-   * holds and that have still expired (a row renewed since the plain read is left); a delete by
-   * primary key ({@link #deleteByKeys}) removes exactly those. The purge never waits, so it holds
-   * its locks only for the milliseconds of its own statements.
+   * such a cycle. So by default, on one connection: a plain read ({@link #expiredCandidates}), in
+   * autocommit mode, names up to {@code limit} expired rows and locks nothing; then, in one short
+   * transaction, a locking read by primary key that skips locked rows ({@link #lockByKeys}) takes
+   * those of them that nobody holds and that have still expired (a row renewed since the plain read
+   * is left); a delete by primary key ({@link #deleteByKeys}) removes exactly those. The purge
+   * never waits, so it holds its locks only for the milliseconds of its own statements.
    *
    * <p>The transaction keeps the connection's isolation level: InnoDB refuses {@code READ
    * COMMITTED} where the binary log is statement-based (error 1665, review16). Under InnoDB's
@@ -126,12 +126,26 @@ public abstract class IdempotencyDialect {
       Instant now,
       int limit)
       throws SQLException {
+    // The plain read runs before the transaction: inside it, it would open the transaction's read
+    // view, and MariaDB 11.6.2+ (innodb_snapshot_isolation, on by default there) fails a locking
+    // read of a row changed since then with error 1020, so one candidate renewed in between would
+    // fail the batch.
+    List<String[]> candidates = new ArrayList<>();
+    try (PreparedStatement read =
+        connection.prepareStatement(expiredCandidates(table, String.join(", ", keyColumns)))) {
+      dialect.setInstant(read, 1, now);
+      read.setInt(2, limit);
+      collectKeys(read, keyColumns.size(), candidates);
+    }
+    if (candidates.isEmpty()) {
+      return new PurgedBatch(0, false);
+    }
     connection.setAutoCommit(false);
     @Nullable Exception failure = null;
     try {
-      PurgedBatch batch = lockAndDelete(connection, dialect, table, keyColumns, now, limit);
+      int deleted = lockAndDelete(connection, dialect, table, keyColumns, now, candidates);
       connection.commit();
-      return batch;
+      return new PurgedBatch(deleted, candidates.size() >= limit);
     } catch (SQLException | RuntimeException e) {
       try {
         connection.rollback();
@@ -153,21 +167,14 @@ public abstract class IdempotencyDialect {
     }
   }
 
-  private PurgedBatch lockAndDelete(
+  private int lockAndDelete(
       Connection connection,
       OutboxDialect dialect,
       String table,
       List<String> keyColumns,
       Instant now,
-      int limit)
+      List<String[]> candidates)
       throws SQLException {
-    List<String[]> candidates = new ArrayList<>();
-    try (PreparedStatement read =
-        connection.prepareStatement(expiredCandidates(table, String.join(", ", keyColumns)))) {
-      dialect.setInstant(read, 1, now);
-      read.setInt(2, limit);
-      collectKeys(read, keyColumns.size(), candidates);
-    }
     List<String[]> locked = new ArrayList<>();
     for (List<String[]> some : chunks(candidates)) {
       try (PreparedStatement lock =
@@ -184,7 +191,7 @@ public abstract class IdempotencyDialect {
         deleted += delete.executeUpdate();
       }
     }
-    return new PurgedBatch(deleted, candidates.size() >= limit);
+    return deleted;
   }
 
   /**
