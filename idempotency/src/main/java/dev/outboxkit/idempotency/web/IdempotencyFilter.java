@@ -365,13 +365,41 @@ public final class IdempotencyFilter extends OncePerRequestFilter {
   }
 
   private byte @Nullable [] readBody(HttpServletRequest request) throws IOException {
+    return readBody(request, settings.maxBodyBytes());
+  }
+
+  /**
+   * The whole body, or {@code null} when it has more than {@code max} bytes. A declared length is
+   * read into an array of exactly that size: readNBytes of the limit allocates a buffer of up to 8
+   * KB (16 KB on newer JDKs) and copies the body out of it, for every request (8.2 KB and 1.5 µs
+   * per request, issue 23). Bytes after the declared length, which a container should not deliver,
+   * are still read and counted, so the result is the same either way.
+   */
+  static byte @Nullable [] readBody(HttpServletRequest request, int max) throws IOException {
     long declared = request.getContentLengthLong();
-    if (declared > settings.maxBodyBytes()) {
+    if (declared > max) {
       return null;
     }
     try (InputStream in = request.getInputStream()) {
-      byte[] body = in.readNBytes(settings.maxBodyBytes() + 1);
-      return body.length > settings.maxBodyBytes() ? null : body;
+      if (declared < 0) {
+        byte[] body = in.readNBytes(max + 1);
+        return body.length > max ? null : body;
+      }
+      byte[] body = in.readNBytes((int) declared);
+      int next = in.read();
+      if (next < 0) {
+        return body;
+      }
+      // More than declared: keep reading to the limit, as without a declared length.
+      byte[] rest = in.readNBytes(max - body.length);
+      int length = body.length + 1 + rest.length;
+      if (length > max) {
+        return null;
+      }
+      byte[] all = java.util.Arrays.copyOf(body, length);
+      all[body.length] = (byte) next;
+      System.arraycopy(rest, 0, all, body.length + 1, rest.length);
+      return all;
     }
   }
 
