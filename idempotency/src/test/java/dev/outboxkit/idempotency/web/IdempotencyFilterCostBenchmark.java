@@ -36,7 +36,7 @@ import org.springframework.web.util.ContentCachingResponseWrapper;
  * {@code -Didempotency.cost.only=prefix} keeps only the pieces whose names start so.
  */
 @ServerTest
-class IdempotencyFilterCostIntegrationTests {
+class IdempotencyFilterCostBenchmark {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.mariadb();
 
