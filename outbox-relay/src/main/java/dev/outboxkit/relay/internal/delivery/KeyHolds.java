@@ -281,46 +281,35 @@ public final class KeyHolds {
       }
       Map<String, Hold> keys =
           holds.computeIfAbsent(row.partition(), p -> new ConcurrentHashMap<>());
-      Hold hold = keys.get(key);
-      boolean writes = hold == null ? failedBefore(row) : hold.seq() < 0 || failedSince(hold, row);
-      if (writes && readWith != ANY_STATE && reloads.get() != readWith) {
+      Hold held = keys.get(key);
+      // A hold on no known event yet (loaded at lease claim): the first event of the key seen since
+      // is the held one.
+      Hold known =
+          held != null && held.seq() < 0 ? new Hold(row.seq(), held.due(), held.alone()) : held;
+      Hold hold = reading(known, row);
+      if (hold != held && readWith != ANY_STATE && reloads.get() != readWith) {
         // A read ahead under holds loaded since it began: given up by the caller, see
         // selectReadAhead.
         stopped.add(key);
         continue;
       }
-      if (hold == null && failedBefore(row)) {
-        // Failed before, under this or an earlier owner: it goes alone when due.
-        Instant due = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
-        hold = new Hold(row.seq(), due, true);
+      if (hold != held) {
         keys.put(key, hold);
       }
       if (hold == null) {
         selected.add(row);
         continue;
       }
-      if (hold.seq() >= 0 && row.seq() > hold.seq()) {
+      if (row.seq() > hold.seq()) {
         // A later event of a held key (read ahead, or read before the hold was known).
         stopped.add(key);
         continue;
       }
-      if (hold.seq() >= 0 && row.seq() < hold.seq()) {
-        // An older event of the key back from parking (a replay): it may go, but the held event
-        // stays held, and nothing after it follows in this batch.
+      if (row.seq() < hold.seq()) {
+        // An older event of the key that shows no failure (an insert that committed after the held
+        // event was read): it may go, in order before the held event.
         selected.add(row);
         continue;
-      }
-      if (hold.seq() < 0) {
-        // The first event of the key seen since the state was loaded: it is the held one.
-        hold = new Hold(row.seq(), hold.due(), hold.alone());
-        keys.put(key, hold);
-      }
-      if (failedSince(hold, row)) {
-        // Held as deferred, but the row now shows a failure: recorded after this instance read it
-        // (another owner's late batch, or this one's before a lease came back). It is a retry: it
-        // goes alone, and not before the retry time the table has for it.
-        hold = new Hold(hold.seq(), later(hold.due(), row.nextAttemptAt()), true, hold.behind());
-        keys.put(key, hold);
       }
       if (hold.due().isAfter(now)) {
         stopped.add(key);
@@ -475,12 +464,48 @@ public final class KeyHolds {
   }
 
   /**
-   * Whether the key is held on this row as deferred (its later events may follow) while the row
-   * shows a failure: the deferral was decided on a copy of the row read before a failure of it was
-   * recorded elsewhere.
+   * The key's hold once {@code row} is read: the one rule for a row that shows a failure the hold
+   * does not know of. A failure recorded after this instance decided the hold (another owner's late
+   * batch, or this one's before a lease came back) or one that the hold was loaded without (at
+   * lease claim a key gets its failed rows' earliest retry time) makes the row a retry: it goes
+   * alone, and not before the retry time the table has for it. So the row becomes the held event,
+   * alone, due at the later of the hold's time and the row's {@code next_attempt_at}, when
+   *
+   * <ul>
+   *   <li>the key is not held, or is held on a later event (the row committed after that event was
+   *       read): that hold then waits behind the row;
+   *   <li>the key is held on this row as deferred (its later events may follow);
+   *   <li>the key is held on this row as a retry, and the row's retry time is later than the
+   *       hold's.
+   * </ul>
+   *
+   * A row without a failure leaves the hold as it is, and so does a row after the held event. The
+   * time the hold is moved to is the row's own, so a key is never held for longer than a retry time
+   * written in the table.
+   *
+   * @param hold the key's hold, on a known event, or {@code null}
+   * @return {@code hold} itself when the row changes nothing
    */
-  private static boolean failedSince(Hold hold, PendingEvent row) {
-    return hold.seq() == row.seq() && !hold.alone() && failedBefore(row);
+  private static @Nullable Hold reading(@Nullable Hold hold, PendingEvent row) {
+    if (!failedBefore(row)) {
+      return hold;
+    }
+    if (hold == null || row.seq() < hold.seq()) {
+      Hold retry = new Hold(row.seq(), later(Instant.EPOCH, row.nextAttemptAt()), true);
+      if (hold != null) {
+        retry.behind().putAll(hold.behind());
+        retry.behind().put(hold.seq(), new Hold(hold.seq(), hold.due(), hold.alone()));
+      }
+      return retry;
+    }
+    if (row.seq() > hold.seq()) {
+      return hold;
+    }
+    Instant due = later(hold.due(), row.nextAttemptAt());
+    if (hold.alone() && due.equals(hold.due())) {
+      return hold;
+    }
+    return new Hold(hold.seq(), due, true, hold.behind());
   }
 
   private static Instant later(Instant due, @Nullable Instant nextAttemptAt) {

@@ -940,6 +940,7 @@ final class DeliveryModel {
     @Override
     public InFlight send(List<PendingEvent> batch) {
       sends++;
+      noteSentBeforeRetryTime(batch);
       batches.add(batch.stream().map(DeliveryModel.this::rowOf).toList());
       if (publisher == null) {
         publisher =
@@ -1023,6 +1024,7 @@ final class DeliveryModel {
     public InFlight send(List<PendingEvent> batch) {
       sends++;
       noteRetriesNotAlone(batch);
+      noteSentBeforeRetryTime(batch);
       List<Row> handed = new ArrayList<>();
       List<PublishResult> results = new ArrayList<>();
       Set<String> held = new HashSet<>();
@@ -1215,6 +1217,37 @@ final class DeliveryModel {
     }
   }
 
+  /**
+   * Events sent before the retry time their row had when the batch was read, one line each. The
+   * time is the one the relay could know: {@code next_attempt_at} of the {@link PendingEvent} the
+   * read returned (a failure recorded after the read is not counted; a retry time moved earlier
+   * since, as by {@link #hastenRetries}, is not either), compared with the relay's own clock at the
+   * send. A correct relay sends a failed event only once its hold is due, and its hold is never due
+   * before the retry time it read for the event: an event sent earlier skipped (part of) a backoff
+   * the table records for it, recorded by this relay or by another owner's late batch.
+   */
+  final List<String> sentBeforeRetryTime = new ArrayList<>();
+
+  private void noteSentBeforeRetryTime(List<PendingEvent> batch) {
+    Instant now = clock.peek();
+    for (PendingEvent e : batch) {
+      Instant due = e.nextAttemptAt();
+      if (due != null && now.isBefore(due)) {
+        sentBeforeRetryTime.add(
+            rowOf(e)
+                + " sent "
+                + Duration.between(now, due).toMillis()
+                + " ms before the retry time read with it (read with attempts "
+                + e.attempts()
+                + "; send "
+                + sends
+                + ": "
+                + batch.stream().map(DeliveryModel.this::rowOf).toList()
+                + ")");
+      }
+    }
+  }
+
   /** Every instance's leases lost and claimed back: holds dropped and loaded from the rows. */
   private void reclaimLeases() {
     for (Instance instance : instances) {
@@ -1234,6 +1267,11 @@ final class DeliveryModel {
 
     void advance(Duration d) {
       now = now.plus(d);
+    }
+
+    /** The time, without running {@link #atNextRead}: what the model itself looks at. */
+    Instant peek() {
+      return now;
     }
 
     @Override
