@@ -122,4 +122,96 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
       assertThat(rs.next()).isFalse();
     }
   }
+
+  /**
+   * review18: the same, with more candidates than one locking read takes ({@code KEYS_PER_DELETE} =
+   * 500). The plain read now runs before the transaction, but the transaction's first locking read
+   * (keys 1-500) still opens its read view under {@code innodb_snapshot_isolation}; a candidate of
+   * the second locking read (keys 501-1,000) that an application renews and commits in between is
+   * then a row changed since the read view, and the whole batch fails with error 1020 instead of
+   * leaving that one row.
+   */
+  @Test
+  void aPurgeUnderSnapshotIsolationLeavesARowRenewedBetweenItsTwoLockingReads() throws Exception {
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    OutboxDialect dialect;
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement old =
+          c.prepareStatement(
+              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
+        for (int i = 0; i < 800; i++) {
+          old.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(old, 2, created);
+          dialect.setInstant(old, 3, created.plusSeconds(60));
+          old.addBatch();
+        }
+        old.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2));
+    java.util.concurrent.atomic.AtomicInteger lockingReads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicBoolean renewed = new AtomicBoolean();
+    DataSource snapshotIsolated =
+        (DataSource)
+            Proxy.newProxyInstance(
+                DataSource.class.getClassLoader(),
+                new Class<?>[] {DataSource.class},
+                (ds, dsMethod, dsArgs) -> {
+                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  if (!(result instanceof Connection connection)) {
+                    return result;
+                  }
+                  try (Statement s = connection.createStatement()) {
+                    s.execute("SET SESSION innodb_snapshot_isolation = ON");
+                  }
+                  return Proxy.newProxyInstance(
+                      Connection.class.getClassLoader(),
+                      new Class<?>[] {Connection.class},
+                      (proxy, method, args) -> {
+                        if (method.getName().equals("prepareStatement")
+                            && String.valueOf(args[0]).contains("FOR UPDATE")
+                            && lockingReads.incrementAndGet() == 2
+                            && renewed.compareAndSet(false, true)) {
+                          // Between the first and the second locking read of the same batch,
+                          // an application renews one candidate of the second and commits.
+                          try (Connection other = db.dataSource().getConnection();
+                              PreparedStatement renew =
+                                  other.prepareStatement(
+                                      "UPDATE idempotency_key SET expires_at = ? WHERE scope ="
+                                          + " 'client-1' AND idem_key = 'old-0700'")) {
+                            dialect.setInstant(renew, 1, clock.instant().plusSeconds(600));
+                            assertThat(renew.executeUpdate()).isEqualTo(1);
+                          }
+                        }
+                        return invoke(connection, method, args);
+                      });
+                });
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            snapshotIsolated,
+            dialect,
+            OutboxTable.of("idempotency_key"),
+            OutboxTable.of("inbox_message"),
+            1_000,
+            1,
+            clock,
+            new SimpleMeterRegistry());
+    int purged = purger.purgeExpired();
+    assertThat(renewed).isTrue();
+    assertThat(purged).isEqualTo(799);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT idem_key FROM idempotency_key")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("old-0700");
+      assertThat(rs.next()).isFalse();
+    }
+  }
 }

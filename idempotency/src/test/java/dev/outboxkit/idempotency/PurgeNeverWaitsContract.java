@@ -160,6 +160,97 @@ interface PurgeNeverWaitsContract {
   }
 
   /**
+   * review18: a purge makes progress past rows an application holds. Batches of 10, 50 expired
+   * keys, and an application's open transaction replacing the 10 that come first in the table's
+   * order (old-0000 to old-0009). The skipping locking read of 739a098 took the next 10 unheld
+   * rows; since 6507d74 the plain read names the same 10 held keys first in every batch, the
+   * locking read skips all of them, the batch deletes 0 and is "full", and every batch of the run
+   * repeats it: the 40 other expired keys are never purged while those rows are held.
+   */
+  @Test
+  default void aPurgeMakesProgressPastABatchOfRowsAnApplicationHolds() throws Exception {
+    OutboxDialect dialect;
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement insert =
+          c.prepareStatement(
+              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
+        for (int i = 0; i < 50; i++) {
+          insert.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(insert, 2, created);
+          // The held keys expired first, so every plan (expires_at index or primary key) reads
+          // them first.
+          dialect.setInstant(insert, 3, created.plusSeconds(i < 10 ? 30 : 60));
+          insert.addBatch();
+        }
+        insert.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2));
+    JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(20))
+            .build();
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> application =
+          pool.submit(
+              () ->
+                  tx.execute(
+                      c -> {
+                        for (int i = 0; i < 10; i++) {
+                          String key = "old-%04d".formatted(i);
+                          idempotency.execute(
+                              IdempotencyKey.of("client-1", key), "fp", String.class, () -> key);
+                        }
+                        holding.countDown();
+                        try {
+                          release.await(60, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                      }));
+      assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
+      IdempotencyPurger purger =
+          new IdempotencyPurger(
+              db().dataSource(),
+              dialect,
+              OutboxTable.of("idempotency_key"),
+              OutboxTable.of("inbox_message"),
+              10,
+              10,
+              clock,
+              new SimpleMeterRegistry());
+      Future<Integer> purge = pool.submit(purger::purgeExpired);
+      try {
+        assertThat(purge.get(10, TimeUnit.SECONDS))
+            .as("the 40 expired keys nobody holds, in batches of 10 (at most 10 batches)")
+            .isEqualTo(40);
+      } finally {
+        release.countDown();
+      }
+      application.get(60, TimeUnit.SECONDS);
+      assertThat(rows("idempotency_key", "idem_key")).isEqualTo(10);
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  /**
    * Runs the schedule on one table.
    *
    * @param touch what the application does with one key in its transaction, {@code true} when it
