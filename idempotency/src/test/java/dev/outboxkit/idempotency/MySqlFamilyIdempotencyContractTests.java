@@ -199,6 +199,129 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   }
 
   /**
+   * review18: the purge's locking read by primary key locks a candidate that an application renewed
+   * (replaced and committed) since the plain read, although its recheck of {@code expires_at} then
+   * leaves it: under InnoDB's {@code REPEATABLE READ} a locking read keeps the lock on a row it
+   * read and the server's condition rejected. The live key stays locked until the purge commits,
+   * and the client's retry of that key (its duplicate-key check takes a shared lock on the row)
+   * waits for the purge's transaction: with the purge held open before its commit and a 1 s lock
+   * timeout, the retry is answered "in flight" instead of replayed.
+   */
+  @Test
+  void aKeyRenewedSinceThePlainReadIsNotLockedByThePurge() throws Exception {
+    TestDatabaseExtension db = db();
+    OutboxDialect dialect;
+    MutableClock clock = new MutableClock();
+    Instant created = clock.instant();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      dialect = OutboxDialect.detect(c);
+      s.execute("DELETE FROM idempotency_key");
+      s.execute("DELETE FROM inbox_message");
+      try (PreparedStatement old =
+          c.prepareStatement(
+              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
+                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
+        for (int i = 0; i < 50; i++) {
+          old.setString(1, "old-%04d".formatted(i));
+          dialect.setInstant(old, 2, created);
+          dialect.setInstant(old, 3, created.plusSeconds(60));
+          old.addBatch();
+        }
+        old.executeBatch();
+      }
+    }
+    clock.advance(Duration.ofMinutes(2)); // every row has expired
+    JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
+    Idempotency idempotency =
+        Idempotency.builder()
+            .connectionProvider(tx)
+            .dialect(dialect)
+            .clock(clock)
+            .ttl(Duration.ofMinutes(1))
+            .lockTimeout(Duration.ofSeconds(1))
+            .build();
+    IdempotencyKey renewedKey = IdempotencyKey.of("client-1", "old-0007");
+    CountDownLatch paused = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicBoolean renewed = new AtomicBoolean();
+    AtomicBoolean pausedOnce = new AtomicBoolean();
+    DataSource purgeSource =
+        (DataSource)
+            Proxy.newProxyInstance(
+                DataSource.class.getClassLoader(),
+                new Class<?>[] {DataSource.class},
+                (ds, dsMethod, dsArgs) -> {
+                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  if (!(result instanceof Connection connection)) {
+                    return result;
+                  }
+                  return Proxy.newProxyInstance(
+                      Connection.class.getClassLoader(),
+                      new Class<?>[] {Connection.class},
+                      (proxy, method, args) -> {
+                        if (method.getName().equals("prepareStatement")
+                            && String.valueOf(args[0]).contains("FOR UPDATE")
+                            && renewed.compareAndSet(false, true)) {
+                          // Between the plain read and the locking read, the key's owner
+                          // replaces the expired key (a new request with that key) and commits.
+                          Object first =
+                              tx.inTransaction(
+                                  c ->
+                                      idempotency.execute(
+                                          renewedKey, "fp", String.class, () -> "paid"));
+                          assertThat(first).isInstanceOf(IdempotencyOutcome.Executed.class);
+                        }
+                        if (method.getName().equals("commit")
+                            && renewed.get()
+                            && pausedOnce.compareAndSet(false, true)) {
+                          paused.countDown();
+                          release.await(30, TimeUnit.SECONDS);
+                        }
+                        return invoke(connection, method, args);
+                      });
+                });
+    IdempotencyPurger purger =
+        new IdempotencyPurger(
+            purgeSource,
+            dialect,
+            OutboxTable.of("idempotency_key"),
+            OutboxTable.of("inbox_message"),
+            1_000,
+            1,
+            clock,
+            new SimpleMeterRegistry());
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<Integer> purge = pool.submit(purger::purgeExpired);
+      assertThat(paused.await(30, TimeUnit.SECONDS)).as("the purge reached its commit").isTrue();
+      long start = System.nanoTime();
+      Future<Object> retry =
+          pool.submit(
+              () ->
+                  tx.inTransaction(
+                      c -> idempotency.execute(renewedKey, "fp", String.class, () -> "again")));
+      Object outcome;
+      try {
+        outcome = retry.get(10, TimeUnit.SECONDS);
+      } finally {
+        release.countDown();
+      }
+      long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertThat(outcome)
+          .as(
+              "the client's retry of a key renewed since the purge's plain read, while the purge's"
+                  + " transaction is open (answered after %d ms)",
+              waitedMillis)
+          .isInstanceOf(IdempotencyOutcome.Replayed.class);
+      assertThat(purge.get(30, TimeUnit.SECONDS)).isEqualTo(49);
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+  }
+
+  /**
    * Connections whose first {@code commit()} after a statement on {@code table} signals {@code
    * paused} and waits for {@code release}.
    */
