@@ -122,9 +122,14 @@ public final class IdempotencyPurger {
     int total = 0;
     try (Connection connection = dataSource.getConnection()) {
       connection.setAutoCommit(true);
+      int passedOver = 0;
       for (int batch = 0; batch < maxBatches; batch++) {
-        PurgedBatch deleted = batchDelete.delete(connection, clock.instant(), batchSize);
+        // Rows the last batch passed over (held by an application) are read again first: read
+        // that many more, or a batch's worth of held rows would stop the purge (review18).
+        PurgedBatch deleted =
+            batchDelete.delete(connection, clock.instant(), batchSize + passedOver);
         total += deleted.deleted();
+        passedOver = deleted.passedOver();
         if (!deleted.full()) {
           break;
         }

@@ -116,8 +116,9 @@ final class PostgresIdempotencyDialect extends IdempotencyDialect {
       dialect.setInstant(statement, 1, now);
       statement.setInt(2, limit);
       int deleted = statement.executeUpdate();
-      // The subquery skips held rows before its LIMIT: a short batch means the table is done.
-      return new PurgedBatch(deleted, deleted >= limit);
+      // The subquery skips held rows before its LIMIT, taking the next ones: nothing is passed
+      // over, and a short batch means the table is done.
+      return new PurgedBatch(deleted, 0, deleted >= limit);
     }
   }
 
