@@ -138,6 +138,13 @@ final class CdcDeliveryModel implements AutoCloseable {
 
   final List<String> wrongPayloads = new ArrayList<>();
   final List<String> miscounted = new ArrayList<>();
+
+  /**
+   * Events sent before the retry time they carried when selected (the failure this handler recorded
+   * for them): as the polling model's check, a retry waits for its backoff.
+   */
+  final List<String> sentBeforeRetryTime = new ArrayList<>();
+
   final ModelClock clock = new ModelClock();
   private final Deque<SourceRecord> stream = new ArrayDeque<>();
   private final Iterator<Outcome> script;
@@ -284,6 +291,20 @@ final class CdcDeliveryModel implements AutoCloseable {
         long wait = due == null ? 10 : Duration.between(clock.instant(), due).toMillis();
         clock.advance(Duration.ofMillis(Math.max(10, Math.min(wait, 1000))));
         continue;
+      }
+      for (PendingEvent e : selected) {
+        Instant due = e.nextAttemptAt();
+        if (due != null && clock.instant().isBefore(due)) {
+          sentBeforeRetryTime.add(
+              "seq "
+                  + e.seq()
+                  + " (attempts "
+                  + e.attempts()
+                  + ") sent "
+                  + Duration.between(clock.instant(), due).toMillis()
+                  + " ms before its retry time, in a send of "
+                  + selected.size());
+        }
       }
       BatchSender.InFlight inFlight = publisher.send(selected);
       List<PublishResult> results = inFlight.await();

@@ -123,6 +123,7 @@ class CdcDeliveryModelTests {
   private static void check(CdcDeliveryModel model) {
     assertThat(model.wrongPayloads).as("records with another payload than their row's").isEmpty();
     assertThat(model.miscounted).as("healthy events parked").isEmpty();
+    assertThat(model.sentBeforeRetryTime).as("retries sent before their retry time").isEmpty();
     Map<Integer, Integer> copies = new HashMap<>();
     model.log.forEach(r -> copies.merge(r.number, 1, Integer::sum));
     for (Row row : model.rows.values()) {
