@@ -692,14 +692,7 @@ abstract class IdempotencyContractTests {
 
   @Test
   void concurrentCallersOnAnExpiredKeyRunTheWorkOnceMore() throws Exception {
-    Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(10))
-            .build();
+    Idempotency idempotency = PurgeFixture.idempotency(tx, dialect, clock, Duration.ofSeconds(10));
     call(idempotency, "k-8", "fp", 1);
     clock.advance(Duration.ofMinutes(2));
     List<IdempotencyOutcome<Receipt>> outcomes = concurrently(6, idempotency, "k-8", 300);
@@ -812,12 +805,7 @@ abstract class IdempotencyContractTests {
   @Test
   void purgeDeletesExpiredKeysInBoundedBatches() throws SQLException {
     Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .build();
+        PurgeFixture.idempotency(tx, dialect, clock, IdempotencyDefaults.LOCK_TIMEOUT);
     for (int i = 0; i < 25; i++) {
       call(idempotency, "old-" + i, "fp", 1);
     }

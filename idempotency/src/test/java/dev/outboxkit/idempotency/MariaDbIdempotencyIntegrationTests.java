@@ -2,18 +2,15 @@ package dev.outboxkit.idempotency;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -46,26 +43,8 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
   @Test
   void aPurgeUnderSnapshotIsolationLeavesARowRenewedSinceItsPlainRead() throws Exception {
     MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement old =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 20; i++) {
-          old.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(old, 2, created);
-          dialect.setInstant(old, 3, created.plusSeconds(60));
-          old.addBatch();
-        }
-        old.executeBatch();
-      }
-    }
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, 20, clock.instant());
     clock.advance(Duration.ofMinutes(2));
     AtomicBoolean renewed = new AtomicBoolean();
     DataSource snapshotIsolated =
@@ -74,7 +53,7 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
                 DataSource.class.getClassLoader(),
                 new Class<?>[] {DataSource.class},
                 (ds, dsMethod, dsArgs) -> {
-                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
                   if (!(result instanceof Connection connection)) {
                     return result;
                   }
@@ -98,19 +77,10 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
                             renew.executeUpdate();
                           }
                         }
-                        return invoke(connection, method, args);
+                        return PurgeFixture.invoke(connection, method, args);
                       });
                 });
-    IdempotencyPurger purger =
-        new IdempotencyPurger(
-            snapshotIsolated,
-            dialect,
-            OutboxTable.of("idempotency_key"),
-            OutboxTable.of("inbox_message"),
-            1_000,
-            1,
-            clock,
-            new SimpleMeterRegistry());
+    IdempotencyPurger purger = PurgeFixture.purger(snapshotIsolated, dialect, 1_000, 1, clock);
     int purged = purger.purgeExpired();
     assertThat(renewed).isTrue();
     assertThat(purged).isEqualTo(19);
@@ -134,26 +104,8 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
   @Test
   void aPurgeUnderSnapshotIsolationLeavesARowRenewedBetweenItsTwoLockingReads() throws Exception {
     MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    OutboxDialect dialect;
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement old =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 800; i++) {
-          old.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(old, 2, created);
-          dialect.setInstant(old, 3, created.plusSeconds(60));
-          old.addBatch();
-        }
-        old.executeBatch();
-      }
-    }
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, 800, clock.instant());
     clock.advance(Duration.ofMinutes(2));
     java.util.concurrent.atomic.AtomicInteger lockingReads =
         new java.util.concurrent.atomic.AtomicInteger();
@@ -164,7 +116,7 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
                 DataSource.class.getClassLoader(),
                 new Class<?>[] {DataSource.class},
                 (ds, dsMethod, dsArgs) -> {
-                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
                   if (!(result instanceof Connection connection)) {
                     return result;
                   }
@@ -190,19 +142,10 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
                             assertThat(renew.executeUpdate()).isEqualTo(1);
                           }
                         }
-                        return invoke(connection, method, args);
+                        return PurgeFixture.invoke(connection, method, args);
                       });
                 });
-    IdempotencyPurger purger =
-        new IdempotencyPurger(
-            snapshotIsolated,
-            dialect,
-            OutboxTable.of("idempotency_key"),
-            OutboxTable.of("inbox_message"),
-            1_000,
-            1,
-            clock,
-            new SimpleMeterRegistry());
+    IdempotencyPurger purger = PurgeFixture.purger(snapshotIsolated, dialect, 1_000, 1, clock);
     int purged = purger.purgeExpired();
     assertThat(renewed).isTrue();
     assertThat(purged).isEqualTo(799);

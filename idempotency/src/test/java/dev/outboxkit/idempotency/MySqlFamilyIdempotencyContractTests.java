@@ -4,20 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -77,8 +72,7 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   void anOpenPurgeTransactionDoesNotMakeANewKeyWait() throws Exception {
     newEntryWhilePurgeIsOpen(
         "idempotency_key",
-        "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-            + " VALUES ('client-1', ?, 'fp', ?, ?)",
+        PurgeFixture.KEYS,
         (idempotency, inbox) ->
             idempotency.execute(
                     IdempotencyKey.of("client-1", "new"), "fp", String.class, () -> "new")
@@ -94,8 +88,7 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   void anOpenPurgeTransactionDoesNotMakeANewMessageWait() throws Exception {
     newEntryWhilePurgeIsOpen(
         "inbox_message",
-        "INSERT INTO inbox_message (consumer, message_id, created_at, expires_at)"
-            + " VALUES ('ledger', ?, ?, ?)",
+        PurgeFixture.MESSAGES,
         (idempotency, inbox) -> inbox.process("ledger", "new", () -> {}));
   }
 
@@ -109,60 +102,22 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
    * Fills {@code table} with 50 entries that have all expired, holds the purge of {@code table}
    * open before its commit, and claims a new entry with a 1 s lock timeout.
    *
-   * @param insert inserts one old entry: its id, {@code created_at} and {@code expires_at}
+   * @param insert {@link PurgeFixture#KEYS} or {@link PurgeFixture#MESSAGES}
    */
   private void newEntryWhilePurgeIsOpen(String table, String insert, NewEntry newEntry)
       throws Exception {
     TestDatabaseExtension db = db();
-    OutboxDialect dialect;
     MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement old = c.prepareStatement(insert)) {
-        for (int i = 0; i < 50; i++) {
-          old.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(old, 2, created);
-          dialect.setInstant(old, 3, created.plusSeconds(60));
-          old.addBatch();
-        }
-        old.executeBatch();
-      }
-    }
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db.dataSource(), insert, 50, clock.instant());
     clock.advance(Duration.ofMinutes(2)); // every row has expired
     CountDownLatch paused = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     DataSource pausing = pausingBeforeCommitOn(db.dataSource(), table, paused, release);
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(1))
-            .build();
-    Inbox inbox =
-        Inbox.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(1))
-            .build();
-    IdempotencyPurger purger =
-        new IdempotencyPurger(
-            pausing,
-            dialect,
-            OutboxTable.of("idempotency_key"),
-            OutboxTable.of("inbox_message"),
-            1_000,
-            1,
-            clock,
-            new SimpleMeterRegistry());
+    Idempotency idempotency = PurgeFixture.idempotency(tx, dialect, clock, Duration.ofSeconds(1));
+    Inbox inbox = PurgeFixture.inbox(tx, dialect, clock, Duration.ofSeconds(1));
+    IdempotencyPurger purger = PurgeFixture.purger(pausing, dialect, 1_000, 1, clock);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       Future<Integer> purge = pool.submit(purger::purgeExpired);
@@ -216,37 +171,12 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   @Test
   void aKeyRenewedSinceThePlainReadWaitsOnlyForThePurgeAndIsNotPurged() throws Exception {
     TestDatabaseExtension db = db();
-    OutboxDialect dialect;
     MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement old =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 50; i++) {
-          old.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(old, 2, created);
-          dialect.setInstant(old, 3, created.plusSeconds(60));
-          old.addBatch();
-        }
-        old.executeBatch();
-      }
-    }
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, 50, clock.instant());
     clock.advance(Duration.ofMinutes(2)); // every row has expired
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
-    Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(20))
-            .build();
+    Idempotency idempotency = PurgeFixture.idempotency(tx, dialect, clock, Duration.ofSeconds(20));
     IdempotencyKey renewedKey = IdempotencyKey.of("client-1", "old-0007");
     CountDownLatch paused = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
@@ -258,7 +188,7 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
                 DataSource.class.getClassLoader(),
                 new Class<?>[] {DataSource.class},
                 (ds, dsMethod, dsArgs) -> {
-                  Object result = invoke(db.dataSource(), dsMethod, dsArgs);
+                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
                   if (!(result instanceof Connection connection)) {
                     return result;
                   }
@@ -284,19 +214,10 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
                           paused.countDown();
                           release.await(30, TimeUnit.SECONDS);
                         }
-                        return invoke(connection, method, args);
+                        return PurgeFixture.invoke(connection, method, args);
                       });
                 });
-    IdempotencyPurger purger =
-        new IdempotencyPurger(
-            purgeSource,
-            dialect,
-            OutboxTable.of("idempotency_key"),
-            OutboxTable.of("inbox_message"),
-            1_000,
-            1,
-            clock,
-            new SimpleMeterRegistry());
+    IdempotencyPurger purger = PurgeFixture.purger(purgeSource, dialect, 1_000, 1, clock);
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
       Future<Integer> purge = pool.submit(purger::purgeExpired);
@@ -351,7 +272,7 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
             DataSource.class.getClassLoader(),
             new Class<?>[] {DataSource.class},
             (ds, dsMethod, dsArgs) -> {
-              Object result = invoke(target, dsMethod, dsArgs);
+              Object result = PurgeFixture.invoke(target, dsMethod, dsArgs);
               if (!(result instanceof Connection connection)) {
                 return result;
               }
@@ -370,17 +291,8 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
                       paused.countDown();
                       release.await(30, TimeUnit.SECONDS);
                     }
-                    return invoke(connection, method, args);
+                    return PurgeFixture.invoke(connection, method, args);
                   });
             });
-  }
-
-  static Object invoke(Object target, java.lang.reflect.Method method, Object[] args)
-      throws Throwable {
-    try {
-      return method.invoke(target, args);
-    } catch (InvocationTargetException e) {
-      throw e.getCause();
-    }
   }
 }

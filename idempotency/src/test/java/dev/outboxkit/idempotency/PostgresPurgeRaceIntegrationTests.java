@@ -7,7 +7,6 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -48,12 +47,7 @@ class PostgresPurgeRaceIntegrationTests {
     JdbcTransactions tx =
         JdbcTransactions.of(purgingBeforeTheRead(db.dataSource(), purgeBeforeTheRead));
     Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .build();
+        PurgeFixture.idempotency(tx, dialect, clock, IdempotencyDefaults.LOCK_TIMEOUT);
     IdempotencyKey key = IdempotencyKey.of("client-1", "k");
     IdempotencyOutcome<String> first =
         tx.inTransaction(c -> idempotency.execute(key, "fp", String.class, () -> "first"));
@@ -79,7 +73,7 @@ class PostgresPurgeRaceIntegrationTests {
             PostgresPurgeRaceIntegrationTests.class.getClassLoader(),
             new Class<?>[] {DataSource.class},
             (proxy, method, args) -> {
-              Object result = invoke(method, target, args);
+              Object result = PurgeFixture.invoke(target, method, args);
               if (!method.getName().equals("getConnection")) {
                 return result;
               }
@@ -94,7 +88,7 @@ class PostgresPurgeRaceIntegrationTests {
                         && armed.compareAndSet(true, false)) {
                       purge(target);
                     }
-                    return invoke(m, connection, a);
+                    return PurgeFixture.invoke(connection, m, a);
                   });
             });
   }
@@ -104,15 +98,6 @@ class PostgresPurgeRaceIntegrationTests {
         Statement s = other.createStatement()) {
       other.setAutoCommit(true);
       s.execute("DELETE FROM idempotency_key");
-    }
-  }
-
-  private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args)
-      throws Throwable {
-    try {
-      return method.invoke(target, args);
-    } catch (InvocationTargetException e) {
-      throw e.getCause();
     }
   }
 }

@@ -2,14 +2,11 @@ package dev.outboxkit.idempotency;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -78,37 +75,12 @@ interface PurgeNeverWaitsContract {
    */
   @Test
   default void aFullPurgeBatchNeverWaitsForRowsAnApplicationHolds() throws Exception {
-    OutboxDialect dialect;
     MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement insert =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 1_200; i++) {
-          insert.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(insert, 2, created);
-          dialect.setInstant(insert, 3, created.plusSeconds(60));
-          insert.addBatch();
-        }
-        insert.executeBatch();
-      }
-    }
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db().dataSource(), PurgeFixture.KEYS, 1_200, clock.instant());
     clock.advance(Duration.ofMinutes(2));
     JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(20))
-            .build();
+    Idempotency idempotency = PurgeFixture.idempotency(tx, dialect, clock, Duration.ofSeconds(20));
     CountDownLatch holding = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -130,16 +102,7 @@ interface PurgeNeverWaitsContract {
                         }
                       }));
       assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
-      IdempotencyPurger purger =
-          new IdempotencyPurger(
-              db().dataSource(),
-              dialect,
-              OutboxTable.of("idempotency_key"),
-              OutboxTable.of("inbox_message"),
-              1_000,
-              2,
-              clock,
-              new SimpleMeterRegistry());
+      IdempotencyPurger purger = PurgeFixture.purger(db().dataSource(), dialect, 1_000, 2, clock);
       Future<Integer> purge = pool.submit(purger::purgeExpired);
       try {
         assertThat(purge.get(10, TimeUnit.SECONDS))
@@ -169,39 +132,20 @@ interface PurgeNeverWaitsContract {
    */
   @Test
   default void aPurgeMakesProgressPastABatchOfRowsAnApplicationHolds() throws Exception {
-    OutboxDialect dialect;
     MutableClock clock = new MutableClock();
     Instant created = clock.instant();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement insert =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 50; i++) {
-          insert.setString(1, "old-%04d".formatted(i));
-          dialect.setInstant(insert, 2, created);
-          // The held keys expired first, so every plan (expires_at index or primary key) reads
-          // them first.
-          dialect.setInstant(insert, 3, created.plusSeconds(i < 10 ? 30 : 60));
-          insert.addBatch();
-        }
-        insert.executeBatch();
-      }
-    }
+    // The held keys expired first, so every plan (expires_at index or primary key) reads them
+    // first.
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(
+            db().dataSource(),
+            PurgeFixture.KEYS,
+            50,
+            created,
+            i -> created.plusSeconds(i < 10 ? 30 : 60));
     clock.advance(Duration.ofMinutes(2));
     JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
-    Idempotency idempotency =
-        Idempotency.builder()
-            .connectionProvider(tx)
-            .dialect(dialect)
-            .clock(clock)
-            .ttl(Duration.ofMinutes(1))
-            .lockTimeout(Duration.ofSeconds(20))
-            .build();
+    Idempotency idempotency = PurgeFixture.idempotency(tx, dialect, clock, Duration.ofSeconds(20));
     CountDownLatch holding = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -224,16 +168,7 @@ interface PurgeNeverWaitsContract {
                         }
                       }));
       assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
-      IdempotencyPurger purger =
-          new IdempotencyPurger(
-              db().dataSource(),
-              dialect,
-              OutboxTable.of("idempotency_key"),
-              OutboxTable.of("inbox_message"),
-              10,
-              10,
-              clock,
-              new SimpleMeterRegistry());
+      IdempotencyPurger purger = PurgeFixture.purger(db().dataSource(), dialect, 10, 10, clock);
       Future<Integer> purge = pool.submit(purger::purgeExpired);
       try {
         assertThat(purge.get(10, TimeUnit.SECONDS))
@@ -262,32 +197,14 @@ interface PurgeNeverWaitsContract {
       BiFunction<Idempotency, Inbox, T> which,
       BiFunction<T, String, Boolean> touch)
       throws Exception {
-    OutboxDialect dialect;
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-    }
+    OutboxDialect dialect = PurgeFixture.emptyTables(db().dataSource());
     JdbcTransactions tx = JdbcTransactions.of(db().dataSource());
     MutableClock clock = new MutableClock();
     Duration lockTimeout = Duration.ofSeconds(20);
     T subject =
         which.apply(
-            Idempotency.builder()
-                .connectionProvider(tx)
-                .dialect(dialect)
-                .clock(clock)
-                .ttl(Duration.ofMinutes(1))
-                .lockTimeout(lockTimeout)
-                .build(),
-            Inbox.builder()
-                .connectionProvider(tx)
-                .dialect(dialect)
-                .clock(clock)
-                .ttl(Duration.ofMinutes(1))
-                .lockTimeout(lockTimeout)
-                .build());
+            PurgeFixture.idempotency(tx, dialect, clock, lockTimeout),
+            PurgeFixture.inbox(tx, dialect, clock, lockTimeout));
     for (int i = 0; i < 50; i++) {
       String k = "old-" + (100 + i);
       tx.inTransaction(c -> touch.apply(subject, k));
@@ -318,16 +235,7 @@ interface PurgeNeverWaitsContract {
                         return outcomes;
                       }));
       assertThat(touchedOne.await(30, TimeUnit.SECONDS)).isTrue();
-      IdempotencyPurger purger =
-          new IdempotencyPurger(
-              db().dataSource(),
-              dialect,
-              OutboxTable.of("idempotency_key"),
-              OutboxTable.of("inbox_message"),
-              100,
-              1,
-              clock,
-              new SimpleMeterRegistry());
+      IdempotencyPurger purger = PurgeFixture.purger(db().dataSource(), dialect, 100, 1, clock);
       Future<Integer> purge = pool.submit(purger::purgeExpired);
       // Give a purge that waits the time to reach "zz" and wait there.
       long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

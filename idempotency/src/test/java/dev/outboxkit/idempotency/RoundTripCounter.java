@@ -1,7 +1,6 @@
 package dev.outboxkit.idempotency;
 
 import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
@@ -80,12 +79,7 @@ final class RoundTripCounter {
   private static <T> T proxy(Class<T> type, Object target, After after) {
     InvocationHandler handler =
         (proxy, method, args) -> {
-          Object result;
-          try {
-            result = method.invoke(target, args);
-          } catch (InvocationTargetException e) {
-            throw e.getCause();
-          }
+          Object result = PurgeFixture.invoke(target, method, args);
           return after.apply(method, result);
         };
     return type.cast(

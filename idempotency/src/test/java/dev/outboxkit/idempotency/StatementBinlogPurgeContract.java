@@ -6,16 +6,12 @@ import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -38,42 +34,19 @@ abstract class StatementBinlogPurgeContract {
 
   @Test
   void thePurgeDeletesExpiredKeysWhenTheBinlogIsStatementBased() throws Exception {
-    OutboxDialect dialect;
-    MutableClock clock = new MutableClock();
-    Instant created = clock.instant();
-    try (Connection c = db().dataSource().getConnection();
-        Statement s = c.createStatement()) {
-      dialect = OutboxDialect.detect(c);
+    try (Connection c = db().dataSource().getConnection()) {
       IdempotencySchema.create(
           c,
-          dialect,
+          OutboxDialect.detect(c),
           OutboxTable.of(IdempotencyDefaults.KEY_TABLE),
           OutboxTable.of(IdempotencyDefaults.INBOX_TABLE));
-      s.execute("DELETE FROM idempotency_key");
-      s.execute("DELETE FROM inbox_message");
-      try (PreparedStatement insert =
-          c.prepareStatement(
-              "INSERT INTO idempotency_key (scope, idem_key, fingerprint, created_at, expires_at)"
-                  + " VALUES ('client-1', ?, 'fp', ?, ?)")) {
-        for (int i = 0; i < 3; i++) {
-          insert.setString(1, "old-" + i);
-          dialect.setInstant(insert, 2, created);
-          dialect.setInstant(insert, 3, created.plusSeconds(60));
-          insert.executeUpdate();
-        }
-      }
     }
+    MutableClock clock = new MutableClock();
+    OutboxDialect dialect =
+        PurgeFixture.fillWithExpired(db().dataSource(), PurgeFixture.KEYS, 3, clock.instant());
     clock.advance(Duration.ofMinutes(2));
     IdempotencyPurger purger =
-        new IdempotencyPurger(
-            statementBinlog(db().dataSource()),
-            dialect,
-            OutboxTable.of("idempotency_key"),
-            OutboxTable.of("inbox_message"),
-            100,
-            1,
-            clock,
-            new SimpleMeterRegistry());
+        PurgeFixture.purger(statementBinlog(db().dataSource()), dialect, 100, 1, clock);
     assertThat(purger.purgeExpired()).as("expired keys deleted").isEqualTo(3);
   }
 
@@ -97,11 +70,7 @@ abstract class StatementBinlogPurgeContract {
                     }
                     return null;
                   }
-                  try {
-                    return method.invoke(c, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
+                  return PurgeFixture.invoke(c, method, args);
                 });
       }
 
