@@ -189,13 +189,30 @@ final class CdcDeliveryModel implements AutoCloseable {
 
   /** A writer appends an event (a large payload is TOASTed on PostgreSQL). */
   void append(int keyIndex, boolean large) {
+    stream.add(change("c", newRow(keyIndex, large), false));
+  }
+
+  /**
+   * Two writers append an event of one key each without serializing on the aggregate: the first
+   * insert takes the lower {@code seq} but commits after the second, so the change stream carries
+   * the two out of {@code seq} order (docs/consumers.md: such events have no order to keep, but
+   * both must be published).
+   */
+  void appendTwoCommittedOutOfSeqOrder(int keyIndex) {
+    Row first = newRow(keyIndex, false);
+    Row second = newRow(keyIndex, false);
+    stream.add(change("c", second, false));
+    stream.add(change("c", first, false));
+  }
+
+  private Row newRow(int keyIndex, boolean large) {
     int number = nextNumber++;
     byte[] payload = new byte[large ? 20_000 : 16];
     Arrays.fill(payload, (byte) ('a' + number % 26));
     Row row = new Row(UUID.randomUUID(), number, "k" + keyIndex, payload, large);
     row.seq = nextSeq++;
     rows.put(row.id, row);
-    stream.add(change("c", row, false));
+    return row;
   }
 
   /** An operator replays one parked event: its row is deleted and a fresh copy inserted. */
