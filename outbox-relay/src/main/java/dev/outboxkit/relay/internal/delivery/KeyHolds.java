@@ -5,6 +5,7 @@ import dev.outboxkit.relay.internal.PendingEvent;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -230,8 +231,12 @@ public final class KeyHolds {
   }
 
   /**
-   * The events to send now, in the order given (which must be {@code seq} order per key): held keys
-   * contribute at most their held event, once it is due; other keys everything.
+   * The events to send now, in {@code seq} order: held keys contribute at most their held event,
+   * once it is due; other keys everything. Rows given in another order are taken in {@code seq}
+   * order: the polling relay reads in that order, but CDC hands a batch over in commit order, and
+   * two inserts of one key by writers that do not lock their aggregate can commit out of {@code
+   * seq} order. Taken as given, a key held on the earlier event with the later one failed behind it
+   * stopped at the later one first, and its batch never settled (review19).
    */
   public List<PendingEvent> select(List<PendingEvent> rows, Instant now) {
     return select(rows, now, ANY_STATE);
@@ -259,7 +264,20 @@ public final class KeyHolds {
     return select(rows, now, readWith);
   }
 
-  private List<PendingEvent> select(List<PendingEvent> rows, Instant now, long readWith) {
+  /** The rows as given when they are in {@code seq} order (always, in polling), else sorted. */
+  private static List<PendingEvent> inSeqOrder(List<PendingEvent> rows) {
+    for (int i = 1; i < rows.size(); i++) {
+      if (rows.get(i).seq() < rows.get(i - 1).seq()) {
+        List<PendingEvent> sorted = new ArrayList<>(rows);
+        sorted.sort(Comparator.comparingLong(PendingEvent::seq));
+        return sorted;
+      }
+    }
+    return rows;
+  }
+
+  private List<PendingEvent> select(List<PendingEvent> given, Instant now, long readWith) {
+    List<PendingEvent> rows = inSeqOrder(given);
     List<PendingEvent> selected = new ArrayList<>(rows.size());
     Set<String> stopped = new HashSet<>();
     Set<String> following = new HashSet<>();

@@ -106,21 +106,21 @@ class CdcDeliveryModelTests {
   }
 
   /**
-   * review19 (UNRUN: written while the lead's CI held the Maven lock). {@code KeyHolds.select}
-   * takes rows "in seq order per key", but {@code CdcBatchHandler.publish} hands it the change
-   * log's order, which is commit order: two unserialized writers of one aggregate put events 1 and
-   * 0 (seq 2 and 1) in the log in that order. Both go in the first send; the broker times out on
-   * the first record (no metadata), so seq 2 fails (a retry, due in 1 s) and seq 1, its key now
-   * held back by the publisher, is deferred. {@code retryLater(2)} then {@code deferred(1)} leave
-   * the key held on seq 1 (deferred, due at once) with seq 2 behind it. Every later round selects
-   * from {@code [seq 2 (retry), seq 1]}: seq 2 is "a later event of a held key", so the key is
-   * stopped, and seq 1 is skipped because its key is stopped: nothing is ever selected, the batch
-   * never settles, and the engine's position is never stored (in {@code CdcBatchHandler} the loop
-   * sleeps and selects again for as long as the lease is renewed: the whole CDC relay stops).
+   * review19. {@code KeyHolds.select} took rows "in seq order per key", but {@code
+   * CdcBatchHandler.publish} hands it the change log's order, which is commit order: two
+   * unserialized writers of one aggregate put events 1 and 0 (seq 2 and 1) in the log in that
+   * order. Both go in the first send; the broker times out on the first record (no metadata), so
+   * seq 2 fails (a retry, due in 1 s) and seq 1, its key now held back by the publisher, is
+   * deferred. {@code retryLater(2)} then {@code deferred(1)} leave the key held on seq 1 (deferred,
+   * due at once) with seq 2 behind it. Every later round selects from {@code [seq 2 (retry), seq
+   * 1]}: seq 2 is "a later event of a held key", so the key is stopped, and seq 1 is skipped
+   * because its key is stopped: nothing is ever selected, the batch never settles, and the engine's
+   * position is never stored (in {@code CdcBatchHandler} the loop sleeps and selects again for as
+   * long as the lease is renewed: the whole CDC relay stops).
    *
-   * <p>Expected failure (traced by hand): {@code java.lang.AssertionError: a batch of 2 never
-   * settled}, thrown by {@code CdcDeliveryModel.publish} from the first {@code handleBatch} after
-   * 10,001 rounds.
+   * <p>Before the fix (select now takes rows in seq order): {@code java.lang.AssertionError: a
+   * batch of 2 never settled}, thrown by {@code CdcDeliveryModel.publish} from the first {@code
+   * handleBatch} after 10,001 rounds.
    */
   @Example
   void aKeyWhoseEventsCommittedOutOfSeqOrderIsNotStuckAfterABrokerTimeout() {

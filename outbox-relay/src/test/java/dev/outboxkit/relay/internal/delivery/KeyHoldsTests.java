@@ -315,23 +315,14 @@ class KeyHoldsTests {
   }
 
   /**
-   * review19 (UNRUN: written while the lead's CI held the Maven lock). select() takes rows "in seq
-   * order per key"; the CDC relay gives it commit order (the change log's), which differs from seq
-   * order for two unserialized writers of one aggregate (docs/consumers.md: no order to keep, but
-   * both events must go). Events 7 and 5 of a key come in that order and go in one send; 7 fails
-   * (the broker had no metadata: a retry, due in 1 s) and 5 is deferred behind it by the publisher.
-   * The key is then held on 5 (deferred, due at once) with 7 behind it, and every later selection
-   * from [7, 5] stops the key at 7 ("a later event of a held key") and skips 5 as stopped: nothing
-   * of the key is ever selected again, and CdcBatchHandler.publish loops on an empty selection for
-   * as long as its lease lasts. Not introduced by a218932 (its rule leaves a failed row after the
-   * held event as it is). [5] is what select() gives for the same rows in seq order ([5, 7]: the
-   * deferred 5 goes, the retry 7 stops its key), so the test passes with a select() that tolerates
-   * a key's rows out of seq order; if the fix is made in CdcBatchHandler instead (the batch sorted
-   * by seq before publish), this test states a precondition select() no longer needs to meet and
-   * the CDC model's example is the one to keep.
-   *
-   * <p>Expected failure (traced by hand on main 2d14a35): {@code Expecting actual: [] to contain
-   * exactly (and in same order): [5L] but could not find the following elements: [5L]}.
+   * review19: select() took a key's rows in the order given, and the CDC relay gives commit order
+   * (the change log's), which differs from seq order for two writers of one aggregate that do not
+   * lock it (docs/consumers.md: no order to keep, but both events must go). Events 7 and 5 of a key
+   * go in one send; 7 fails (a retry, due in 1 s) and 5 is deferred behind it. The key is then held
+   * on 5 with 7 behind it, and a selection from [7, 5] in that order stopped the key at 7 and
+   * skipped 5: nothing of the key was selected again, and CdcBatchHandler.publish looped on an
+   * empty selection for as long as its lease lasted. Before the fix: {@code Expecting actual: [] to
+   * contain exactly (and in same order): [5L]}. select() now takes rows in seq order.
    */
   @Test
   void aKeyWhoseEventsCameOutOfSeqOrderGoesOnAfterBothCameBackUnresolved() {
@@ -340,7 +331,7 @@ class KeyHoldsTests {
     PendingEvent five = row(5, "a", 0, null);
     assertThat(holds.select(List.of(seven, five), NOW))
         .extracting(PendingEvent::seq)
-        .containsExactly(7L, 5L);
+        .containsExactly(5L, 7L);
     holds.retryLater(seven, NOW.plusSeconds(1));
     holds.deferred(five, NOW);
     List<PendingEvent> todo = List.of(row(7, "a", 0, NOW.plusSeconds(1)), five);
