@@ -78,6 +78,11 @@ class RelayBenchmark {
   private static final List<String> MODES =
       Arrays.asList(System.getProperty("bench.modes", "polling,cdc").split(","));
 
+  // The mode "handrolled": the latency passes with HandRolledRelay (the limit) instead of
+  // OutboxKit,
+  // on the same writer, table, broker and consumer; no throughput pass (DrainBenchmark has it).
+  private static final String HAND_ROLLED = "handrolled";
+
   // A mode suffix: the latency pass's writer commits with synchronous_commit=off (PostgreSQL).
   private static final String ASYNC_COMMIT = "-asynccommit";
 
@@ -271,6 +276,9 @@ class RelayBenchmark {
     if (mode.startsWith("cdc")) {
       return "streaming the change log";
     }
+    if (mode.startsWith(HAND_ROLLED)) {
+      return "hand-rolled relay, a poll every 10 ms while it finds nothing";
+    }
     if (!OutboxDialect.named(name).supportsListenNotify()) {
       return "in-process commit signal wake-up";
     }
@@ -356,6 +364,35 @@ class RelayBenchmark {
         .meterRegistry(registry)
         .config(config.build())
         .build();
+  }
+
+  /**
+   * The started relay of a latency pass: {@link HandRolledRelay} for the mode {@value #HAND_ROLLED}
+   * (it polls every 10 ms when it finds nothing, and has no stage interceptor), else OutboxKit's
+   * relay, also put in {@code current[0]} for the in-process wake-up.
+   */
+  private AutoCloseable started(
+      String name,
+      TestDatabase db,
+      javax.sql.DataSource dataSource,
+      SimpleMeterRegistry registry,
+      String mode,
+      String engine,
+      Map<String, Object> extra,
+      OutboxRelay[] current) {
+    if (mode.startsWith(HAND_ROLLED)) {
+      String drain = BenchDatabase.named(name).handRolledDrain(HandRolledRelay.BATCH);
+      if (drain == null) {
+        throw new IllegalArgumentException("no hand-rolled relay for " + name);
+      }
+      HandRolledRelay relay = new HandRolledRelay(dataSource, drain, kafka.bootstrapServers());
+      relay.start();
+      return relay;
+    }
+    OutboxRelay relay = relay(db, dataSource, registry, mode, engine, extra);
+    current[0] = relay;
+    relay.start();
+    return relay;
   }
 
   /** {@code -Dbench.producer.<property>=<value>} adds a producer property (every mode). */
@@ -458,6 +495,10 @@ class RelayBenchmark {
 
   private void throughput(String name, TestDatabase db, String mode, String engine)
       throws Exception {
+    if (mode.startsWith(HAND_ROLLED)) {
+      // Its drain is DrainBenchmark's; here it is the latency limit (see started).
+      return;
+    }
     String topic = "bench" + UUID.randomUUID().toString().substring(0, 8);
     kafka.createTopic(topic, 8);
     JdbcTransactions tx = JdbcTransactions.of(db.dataSource());
@@ -607,17 +648,17 @@ class RelayBenchmark {
     boolean timed = Boolean.getBoolean("bench.stages") || mode.endsWith(STAGES);
     try {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      try (OutboxRelay relay =
-              relay(
+      try (AutoCloseable relay =
+              started(
+                  name,
                   db,
                   timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
                   registry,
                   mode,
                   engine,
-                  Map.of("interceptor.classes", StageInterceptor.class.getName()));
+                  Map.of("interceptor.classes", StageInterceptor.class.getName()),
+                  current);
           KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
-        current[0] = relay;
-        relay.start();
         // Warm-up inside the same relay (a CDC engine takes a second or more to start streaming);
         // then the events written during the next SECONDS are the window.
         long warmUntil = System.nanoTime() + 5_000_000_000L;
@@ -646,7 +687,7 @@ class RelayBenchmark {
           receive(consumer, stages);
         }
         long[] micros = stages.commitToConsumerMicros(before, after);
-        double[] pass = passes.get(name + " " + mode).get(passes.get(name + " " + mode).size() - 1);
+        double[] pass = pass(name, mode);
         pass[1] = micro(micros, 0.50) / 1000.0;
         pass[2] = micro(micros, 0.95) / 1000.0;
         pass[3] = micro(micros, 0.99) / 1000.0;
@@ -738,10 +779,22 @@ class RelayBenchmark {
     int capacity = RATE * (warmup + SECONDS);
     long[] arrived = new long[capacity];
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    try (OutboxRelay relay = relay(db, registry, mode, engine);
+    // The relay's stages as in the one-writer pass: hand-over and acknowledgement always (the
+    // interceptor), reads and deletes with -stages (the timed pool).
+    LatencyStages stages = new LatencyStages(topic, PAYLOAD, capacity);
+    LatencyStages.current = stages;
+    boolean timed = Boolean.getBoolean("bench.stages") || mode.endsWith(STAGES);
+    try (AutoCloseable relay =
+            started(
+                name,
+                db,
+                timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
+                registry,
+                mode,
+                engine,
+                Map.of("interceptor.classes", StageInterceptor.class.getName()),
+                current);
         KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
-      current[0] = relay;
-      relay.start();
       OpenLoopWriter writer =
           new OpenLoopWriter(
               RATE,
@@ -775,7 +828,11 @@ class RelayBenchmark {
       try {
         long until = windowEnd + 10_000_000_000L;
         while (pending > 0 && System.nanoTime() < until) {
-          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
+          var records = consumer.poll(Duration.ofMillis(20));
+          long polled = System.nanoTime();
+          long millis = System.currentTimeMillis();
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            stages.arrived(r.value(), r.partition(), r.offset(), r.timestamp(), polled, millis);
             long now = System.nanoTime();
             int index = (int) OpenLoopWriter.index(r.value());
             if (index < capacity && arrived[index] == 0) {
@@ -788,6 +845,7 @@ class RelayBenchmark {
         }
       } finally {
         writer.close();
+        LatencyStages.current = null;
       }
       List<Long> fromDue = new ArrayList<>();
       List<Long> fromCommit = new ArrayList<>();
@@ -805,9 +863,35 @@ class RelayBenchmark {
         fromDue.add(Long.MAX_VALUE);
         fromCommit.add(Long.MAX_VALUE);
       }
+      line(
+          "%s %s: commit -> consumer max per 500 ms of due time (ms): %s",
+          name, mode, maxPerWindow(writer, arrived, from, capacity, RATE / 2));
+      for (int i = from; i < capacity; i++) {
+        // "append" is the due time here: the open-loop writer notes no start of its append.
+        stages.appended(i, writer.dueNanos(i));
+        stages.committed(i, writer.committedNanos(i));
+      }
+      for (String stage : stages.report(from, capacity, writer.dueNanos(from), windowEnd)) {
+        line("%s", stage);
+      }
+      io.micrometer.core.instrument.DistributionSummary batches =
+          registry.find("outbox.relay.batch.size").summary();
+      io.micrometer.core.instrument.Gauge threads =
+          registry.find("outbox.relay.publish.threads").gauge();
+      if (batches != null) {
+        line(
+            "%s %s: relay batches over the pass (warm-up included): %d, mean %.0f, max %.0f"
+                + " events; publishing threads reading at the end: %s",
+            name,
+            mode,
+            batches.count(),
+            batches.mean(),
+            batches.max(),
+            threads == null ? "n/a" : String.format(Locale.ROOT, "%.0f", threads.value()));
+      }
       fromDue.sort(null);
       fromCommit.sort(null);
-      double[] pass = passes.get(name + " " + mode).get(passes.get(name + " " + mode).size() - 1);
+      double[] pass = pass(name, mode);
       pass[1] = at(fromCommit, 0.50) / 1000.0;
       pass[2] = at(fromCommit, 0.95) / 1000.0;
       pass[3] = at(fromCommit, 0.99) / 1000.0;
@@ -837,6 +921,25 @@ class RelayBenchmark {
           millis(at(fromDue, 0.99)),
           millis(fromDue.isEmpty() ? -1 : fromDue.get(fromDue.size() - 1)));
     }
+  }
+
+  /**
+   * The window's commit -> consumer maximum in each run of {@code per} consecutive events (by due
+   * time), in ms: whether the tail is a few stalls or spread over the window.
+   */
+  private static String maxPerWindow(
+      OpenLoopWriter writer, long[] arrived, int from, int capacity, int per) {
+    StringBuilder out = new StringBuilder();
+    for (int start = from; start < capacity; start += per) {
+      long max = 0;
+      for (int i = start; i < Math.min(capacity, start + per); i++) {
+        long committed = writer.committedNanos(i);
+        long latency = arrived[i] == 0 ? Long.MAX_VALUE : arrived[i] - committed;
+        max = committed == 0 ? max : Math.max(max, latency);
+      }
+      out.append(max == Long.MAX_VALUE ? "inf" : String.valueOf(max / 1_000_000)).append(' ');
+    }
+    return out.toString().trim();
   }
 
   /** Microseconds as milliseconds; "later than every received event" as infinity. */
