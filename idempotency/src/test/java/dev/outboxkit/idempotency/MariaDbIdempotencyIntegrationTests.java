@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,55 +42,8 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
    */
   @Test
   void aPurgeUnderSnapshotIsolationLeavesARowRenewedSinceItsPlainRead() throws Exception {
-    MutableClock clock = new MutableClock();
-    OutboxDialect dialect =
-        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, 20, clock.instant());
-    clock.advance(Duration.ofMinutes(2));
-    AtomicBoolean renewed = new AtomicBoolean();
-    DataSource snapshotIsolated =
-        (DataSource)
-            Proxy.newProxyInstance(
-                DataSource.class.getClassLoader(),
-                new Class<?>[] {DataSource.class},
-                (ds, dsMethod, dsArgs) -> {
-                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
-                  if (!(result instanceof Connection connection)) {
-                    return result;
-                  }
-                  try (Statement s = connection.createStatement()) {
-                    s.execute("SET SESSION innodb_snapshot_isolation = ON");
-                  }
-                  return Proxy.newProxyInstance(
-                      Connection.class.getClassLoader(),
-                      new Class<?>[] {Connection.class},
-                      (proxy, method, args) -> {
-                        if (method.getName().equals("prepareStatement")
-                            && String.valueOf(args[0]).contains("FOR UPDATE")
-                            && renewed.compareAndSet(false, true)) {
-                          // An application renews one candidate and commits in between.
-                          try (Connection other = db.dataSource().getConnection();
-                              PreparedStatement renew =
-                                  other.prepareStatement(
-                                      "UPDATE idempotency_key SET expires_at = ? WHERE idem_key"
-                                          + " = 'old-0007'")) {
-                            dialect.setInstant(renew, 1, clock.instant().plusSeconds(600));
-                            renew.executeUpdate();
-                          }
-                        }
-                        return PurgeFixture.invoke(connection, method, args);
-                      });
-                });
-    IdempotencyPurger purger = PurgeFixture.purger(snapshotIsolated, dialect, 1_000, 1, clock);
-    int purged = purger.purgeExpired();
-    assertThat(renewed).isTrue();
-    assertThat(purged).isEqualTo(19);
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT idem_key FROM idempotency_key")) {
-      assertThat(rs.next()).isTrue();
-      assertThat(rs.getString(1)).isEqualTo("old-0007");
-      assertThat(rs.next()).isFalse();
-    }
+    // An application renews one candidate and commits before the purge's (only) locking read.
+    purgeRenewingBeforeLockingRead(20, "old-0007", 1);
   }
 
   /**
@@ -103,57 +56,57 @@ class MariaDbIdempotencyIntegrationTests extends MySqlFamilyIdempotencyContractT
    */
   @Test
   void aPurgeUnderSnapshotIsolationLeavesARowRenewedBetweenItsTwoLockingReads() throws Exception {
+    // Between the first and the second locking read of the same batch, an application renews one
+    // candidate of the second and commits.
+    purgeRenewingBeforeLockingRead(800, "old-0700", 2);
+  }
+
+  /**
+   * Fills the key table with {@code entries} expired keys and purges them in one batch through
+   * connections under {@code innodb_snapshot_isolation}, while an application renews {@code
+   * renewedKey} (on its own connection, committed) just before the purge prepares its locking read
+   * number {@code lockingRead}; checks that the purge deleted every other key and left that one.
+   */
+  private static void purgeRenewingBeforeLockingRead(
+      int entries, String renewedKey, int lockingRead) throws Exception {
     MutableClock clock = new MutableClock();
     OutboxDialect dialect =
-        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, 800, clock.instant());
+        PurgeFixture.fillWithExpired(db.dataSource(), PurgeFixture.KEYS, entries, clock.instant());
     clock.advance(Duration.ofMinutes(2));
-    java.util.concurrent.atomic.AtomicInteger lockingReads =
-        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger lockingReads = new AtomicInteger();
     AtomicBoolean renewed = new AtomicBoolean();
     DataSource snapshotIsolated =
-        (DataSource)
-            Proxy.newProxyInstance(
-                DataSource.class.getClassLoader(),
-                new Class<?>[] {DataSource.class},
-                (ds, dsMethod, dsArgs) -> {
-                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
-                  if (!(result instanceof Connection connection)) {
-                    return result;
+        PurgeFixture.wrappingConnections(
+            db.dataSource(),
+            connection -> {
+              try (Statement s = connection.createStatement()) {
+                s.execute("SET SESSION innodb_snapshot_isolation = ON");
+              }
+              return (method, args) -> {
+                if (PurgeFixture.preparesLockingRead(method, args)
+                    && lockingReads.incrementAndGet() == lockingRead
+                    && renewed.compareAndSet(false, true)) {
+                  try (Connection other = db.dataSource().getConnection();
+                      PreparedStatement renew =
+                          other.prepareStatement(
+                              "UPDATE idempotency_key SET expires_at = ?"
+                                  + " WHERE scope = 'client-1' AND idem_key = ?")) {
+                    dialect.setInstant(renew, 1, clock.instant().plusSeconds(600));
+                    renew.setString(2, renewedKey);
+                    assertThat(renew.executeUpdate()).isEqualTo(1);
                   }
-                  try (Statement s = connection.createStatement()) {
-                    s.execute("SET SESSION innodb_snapshot_isolation = ON");
-                  }
-                  return Proxy.newProxyInstance(
-                      Connection.class.getClassLoader(),
-                      new Class<?>[] {Connection.class},
-                      (proxy, method, args) -> {
-                        if (method.getName().equals("prepareStatement")
-                            && String.valueOf(args[0]).contains("FOR UPDATE")
-                            && lockingReads.incrementAndGet() == 2
-                            && renewed.compareAndSet(false, true)) {
-                          // Between the first and the second locking read of the same batch,
-                          // an application renews one candidate of the second and commits.
-                          try (Connection other = db.dataSource().getConnection();
-                              PreparedStatement renew =
-                                  other.prepareStatement(
-                                      "UPDATE idempotency_key SET expires_at = ? WHERE scope ="
-                                          + " 'client-1' AND idem_key = 'old-0700'")) {
-                            dialect.setInstant(renew, 1, clock.instant().plusSeconds(600));
-                            assertThat(renew.executeUpdate()).isEqualTo(1);
-                          }
-                        }
-                        return PurgeFixture.invoke(connection, method, args);
-                      });
-                });
+                }
+              };
+            });
     IdempotencyPurger purger = PurgeFixture.purger(snapshotIsolated, dialect, 1_000, 1, clock);
     int purged = purger.purgeExpired();
     assertThat(renewed).isTrue();
-    assertThat(purged).isEqualTo(799);
+    assertThat(purged).isEqualTo(entries - 1);
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT idem_key FROM idempotency_key")) {
       assertThat(rs.next()).isTrue();
-      assertThat(rs.getString(1)).isEqualTo("old-0700");
+      assertThat(rs.getString(1)).isEqualTo(renewedKey);
       assertThat(rs.next()).isFalse();
     }
   }

@@ -8,7 +8,6 @@ import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -183,39 +182,25 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
     AtomicBoolean renewed = new AtomicBoolean();
     AtomicBoolean pausedOnce = new AtomicBoolean();
     DataSource purgeSource =
-        (DataSource)
-            Proxy.newProxyInstance(
-                DataSource.class.getClassLoader(),
-                new Class<?>[] {DataSource.class},
-                (ds, dsMethod, dsArgs) -> {
-                  Object result = PurgeFixture.invoke(db.dataSource(), dsMethod, dsArgs);
-                  if (!(result instanceof Connection connection)) {
-                    return result;
+        PurgeFixture.wrappingConnections(
+            db.dataSource(),
+            connection ->
+                (method, args) -> {
+                  if (PurgeFixture.preparesLockingRead(method, args)
+                      && renewed.compareAndSet(false, true)) {
+                    // Between the plain read and the locking read, the key's owner replaces the
+                    // expired key (a new request with that key) and commits.
+                    Object first =
+                        tx.inTransaction(
+                            c -> idempotency.execute(renewedKey, "fp", String.class, () -> "paid"));
+                    assertThat(first).isInstanceOf(IdempotencyOutcome.Executed.class);
                   }
-                  return Proxy.newProxyInstance(
-                      Connection.class.getClassLoader(),
-                      new Class<?>[] {Connection.class},
-                      (proxy, method, args) -> {
-                        if (method.getName().equals("prepareStatement")
-                            && String.valueOf(args[0]).contains("FOR UPDATE")
-                            && renewed.compareAndSet(false, true)) {
-                          // Between the plain read and the locking read, the key's owner
-                          // replaces the expired key (a new request with that key) and commits.
-                          Object first =
-                              tx.inTransaction(
-                                  c ->
-                                      idempotency.execute(
-                                          renewedKey, "fp", String.class, () -> "paid"));
-                          assertThat(first).isInstanceOf(IdempotencyOutcome.Executed.class);
-                        }
-                        if (method.getName().equals("commit")
-                            && renewed.get()
-                            && pausedOnce.compareAndSet(false, true)) {
-                          paused.countDown();
-                          release.await(30, TimeUnit.SECONDS);
-                        }
-                        return PurgeFixture.invoke(connection, method, args);
-                      });
+                  if (method.getName().equals("commit")
+                      && renewed.get()
+                      && pausedOnce.compareAndSet(false, true)) {
+                    paused.countDown();
+                    release.await(30, TimeUnit.SECONDS);
+                  }
                 });
     IdempotencyPurger purger = PurgeFixture.purger(purgeSource, dialect, 1_000, 1, clock);
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -267,32 +252,22 @@ abstract class MySqlFamilyIdempotencyContractTests extends IdempotencyContractTe
   private static DataSource pausingBeforeCommitOn(
       DataSource target, String table, CountDownLatch paused, CountDownLatch release) {
     AtomicBoolean first = new AtomicBoolean(true);
-    return (DataSource)
-        Proxy.newProxyInstance(
-            DataSource.class.getClassLoader(),
-            new Class<?>[] {DataSource.class},
-            (ds, dsMethod, dsArgs) -> {
-              Object result = PurgeFixture.invoke(target, dsMethod, dsArgs);
-              if (!(result instanceof Connection connection)) {
-                return result;
-              }
-              AtomicBoolean onTable = new AtomicBoolean();
-              return Proxy.newProxyInstance(
-                  Connection.class.getClassLoader(),
-                  new Class<?>[] {Connection.class},
-                  (proxy, method, args) -> {
-                    if (method.getName().equals("prepareStatement")
-                        && String.valueOf(args[0]).contains(table)) {
-                      onTable.set(true);
-                    }
-                    if (method.getName().equals("commit")
-                        && onTable.get()
-                        && first.compareAndSet(true, false)) {
-                      paused.countDown();
-                      release.await(30, TimeUnit.SECONDS);
-                    }
-                    return PurgeFixture.invoke(connection, method, args);
-                  });
-            });
+    return PurgeFixture.wrappingConnections(
+        target,
+        connection -> {
+          AtomicBoolean onTable = new AtomicBoolean();
+          return (method, args) -> {
+            if (method.getName().equals("prepareStatement")
+                && String.valueOf(args[0]).contains(table)) {
+              onTable.set(true);
+            }
+            if (method.getName().equals("commit")
+                && onTable.get()
+                && first.compareAndSet(true, false)) {
+              paused.countDown();
+              release.await(30, TimeUnit.SECONDS);
+            }
+          };
+        });
   }
 }

@@ -7,7 +7,6 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import dev.outboxkit.test.MutableClock;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -68,28 +67,16 @@ class PostgresPurgeRaceIntegrationTests {
    * just before the key's read is prepared: the purge at the worst moment.
    */
   private static DataSource purgingBeforeTheRead(DataSource target, AtomicBoolean armed) {
-    return (DataSource)
-        Proxy.newProxyInstance(
-            PostgresPurgeRaceIntegrationTests.class.getClassLoader(),
-            new Class<?>[] {DataSource.class},
-            (proxy, method, args) -> {
-              Object result = PurgeFixture.invoke(target, method, args);
-              if (!method.getName().equals("getConnection")) {
-                return result;
+    return PurgeFixture.wrappingConnections(
+        target,
+        connection ->
+            (method, args) -> {
+              if (method.getName().equals("prepareStatement")
+                  && args[0] instanceof String sql
+                  && sql.startsWith("SELECT fingerprint")
+                  && armed.compareAndSet(true, false)) {
+                purge(target);
               }
-              Connection connection = (Connection) result;
-              return Proxy.newProxyInstance(
-                  PostgresPurgeRaceIntegrationTests.class.getClassLoader(),
-                  new Class<?>[] {Connection.class},
-                  (p, m, a) -> {
-                    if (m.getName().equals("prepareStatement")
-                        && a[0] instanceof String sql
-                        && sql.startsWith("SELECT fingerprint")
-                        && armed.compareAndSet(true, false)) {
-                      purge(target);
-                    }
-                    return PurgeFixture.invoke(connection, m, a);
-                  });
             });
   }
 

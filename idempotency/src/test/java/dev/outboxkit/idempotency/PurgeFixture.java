@@ -6,6 +6,7 @@ import dev.outboxkit.outbox.spi.OutboxDialect;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -18,8 +19,8 @@ import javax.sql.DataSource;
 
 /**
  * What the purge tests set up: tables holding only expired entries, clients whose entries live one
- * minute, a purger of the default tables, and the pass-through of the proxies they wrap around
- * connections.
+ * minute, a purger of the default tables, and the data sources they wrap so that a test acts
+ * between the purge's (or a client's) statements.
  */
 final class PurgeFixture {
 
@@ -124,6 +125,49 @@ final class PurgeFixture {
         maxBatches,
         clock,
         new SimpleMeterRegistry());
+  }
+
+  /** What a wrapped connection does before it passes each call on. */
+  @FunctionalInterface
+  interface BeforeCall {
+    void before(Method method, Object[] args) throws Throwable;
+  }
+
+  /** Sets up a connection as it is given out, and says what it does before each call. */
+  @FunctionalInterface
+  interface OnConnection {
+    BeforeCall opened(Connection connection) throws Throwable;
+  }
+
+  /**
+   * {@code target}, whose connections go to {@code onConnection} as they are given out and then run
+   * what it returned before each call they pass on; everything else passes straight through.
+   */
+  static DataSource wrappingConnections(DataSource target, OnConnection onConnection) {
+    return (DataSource)
+        Proxy.newProxyInstance(
+            DataSource.class.getClassLoader(),
+            new Class<?>[] {DataSource.class},
+            (ds, dsMethod, dsArgs) -> {
+              Object result = invoke(target, dsMethod, dsArgs);
+              if (!(result instanceof Connection connection)) {
+                return result;
+              }
+              BeforeCall beforeCall = onConnection.opened(connection);
+              return Proxy.newProxyInstance(
+                  Connection.class.getClassLoader(),
+                  new Class<?>[] {Connection.class},
+                  (proxy, method, args) -> {
+                    beforeCall.before(method, args);
+                    return invoke(connection, method, args);
+                  });
+            });
+  }
+
+  /** Whether a connection's call prepares a locking read ({@code ... FOR UPDATE}). */
+  static boolean preparesLockingRead(Method method, Object[] args) {
+    return method.getName().equals("prepareStatement")
+        && String.valueOf(args[0]).contains("FOR UPDATE");
   }
 
   /**

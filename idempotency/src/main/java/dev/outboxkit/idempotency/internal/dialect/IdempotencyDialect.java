@@ -270,16 +270,28 @@ public abstract class IdempotencyDialect {
    * keys (their columns bound in order after the first parameter) whose {@code expires_at} is still
    * before {@code ?} (first parameter), which skips rows that other transactions hold instead of
    * waiting for them. It must reach them by the primary key alone, one point per key: an equality
-   * on every column of a unique key locks the row it finds and no gap.
+   * on every column of a unique key locks the row it finds and no gap ({@link #byPrimaryKey} makes
+   * sure of that where the optimizer might choose otherwise).
    */
   protected String lockByKeys(String table, List<String> keyColumns, int rows) {
     return "SELECT "
         + String.join(", ", keyColumns)
         + " FROM "
-        + table
+        + byPrimaryKey(table)
         + " WHERE expires_at < ? AND "
         + namedByKeys(keyColumns, rows)
         + " FOR UPDATE SKIP LOCKED";
+  }
+
+  /**
+   * {@code tableReference} (a table, or a table and its alias) as a read or delete by primary key
+   * names it in its {@code FROM} clause: as it is by default, for a database whose optimizer
+   * reaches rows named by their whole primary key through that key; with an index hint where the
+   * optimizer may choose another index or a scan. {@link #lockByKeys} names its table through it; a
+   * dialect whose hint does not fit {@link #deleteByKeys}'s single-table form overrides that too.
+   */
+  protected String byPrimaryKey(String tableReference) {
+    return tableReference;
   }
 
   /**

@@ -79,30 +79,25 @@ class MySqlIdempotencyDialect extends IdempotencyDialect {
   }
 
   /**
-   * By the primary key, like {@link #deleteByKeys}: a plan that scanned the {@code expires_at}
-   * index or the table instead would lock the gaps it passes under {@code REPEATABLE READ}.
+   * The primary key, forced: the optimizer may not choose it by itself when most rows have expired.
+   * A locking read that scanned the {@code expires_at} index or the table instead would lock the
+   * gaps it passes under {@code REPEATABLE READ}, and a delete's scan would wait for rows
+   * applications hold.
    */
   @Override
-  protected String lockByKeys(String table, List<String> keyColumns, int rows) {
-    return "SELECT "
-        + String.join(", ", keyColumns)
-        + " FROM "
-        + table
-        + " FORCE INDEX (PRIMARY) WHERE expires_at < ? AND "
-        + namedByKeys(keyColumns, rows)
-        + " FOR UPDATE SKIP LOCKED";
+  protected String byPrimaryKey(String tableReference) {
+    return tableReference + " FORCE INDEX (PRIMARY)";
   }
 
   /**
-   * By the primary key, which the optimizer may not choose by itself when most rows have expired:
-   * its scan would wait for rows applications hold. A single-table {@code DELETE} takes no index
-   * hint, so this is the multiple-table form.
+   * {@link IdempotencyDialect#deleteByKeys}'s delete in the multiple-table form: a single-table
+   * {@code DELETE} takes no index hint ({@link #byPrimaryKey}).
    */
   @Override
   protected String deleteByKeys(String table, List<String> keyColumns, int rows) {
     return "DELETE t FROM "
-        + table
-        + " t FORCE INDEX (PRIMARY) WHERE expires_at < ? AND "
+        + byPrimaryKey(table + " t")
+        + " WHERE expires_at < ? AND "
         + namedByKeys(keyColumns, rows);
   }
 
