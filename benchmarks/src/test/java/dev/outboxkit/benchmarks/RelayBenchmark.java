@@ -339,6 +339,11 @@ class RelayBenchmark {
       Map<String, Object> extra) {
     // "cdc-asynccommit" is "cdc" with the latency writer's commits asynchronous (see latency).
     String mode = pass;
+    // A mode suffix -threads<N> (before any other suffix): N fixed publishing threads (N other than
+    // the default 1) instead of bench.threads, to compare thread counts in one run.
+    java.util.regex.Matcher fixed = java.util.regex.Pattern.compile("-threads(\\d+)").matcher(mode);
+    int threads = fixed.find() ? Integer.parseInt(fixed.group(1)) : THREADS;
+    mode = mode.replaceAll("-threads\\d+", "");
     for (String suffix : List.of(STAGES, SIGNAL, ASYNC_COMMIT)) {
       mode = mode.endsWith(suffix) ? mode.substring(0, mode.length() - suffix.length()) : mode;
     }
@@ -357,7 +362,7 @@ class RelayBenchmark {
     if (mode.startsWith("cdc")) {
       config.cdc(cdcOptions(db, engine, mode));
     } else {
-      config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(THREADS));
+      config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(threads));
     }
     return OutboxRelay.builder()
         .dataSource(dataSource)
