@@ -181,7 +181,7 @@ final class CdcDeliveryModel implements AutoCloseable {
     return new DeliveryCore(
         new DeliveryCore.Policy(
             4, IntervalFunction.ofExponentialBackoff(1000, 2.0, 60_000), null, clock),
-        new KeyHolds(),
+        new KeyHolds(Duration.ofMillis(60_000), clock),
         breaker,
         new RelayMetrics(new SimpleMeterRegistry(), TABLE),
         publisher);
