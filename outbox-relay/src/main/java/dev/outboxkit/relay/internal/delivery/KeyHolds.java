@@ -500,23 +500,34 @@ public final class KeyHolds {
               hold.behind().remove(held.seq());
               return hold;
             }
-            Map.Entry<Long, Hold> next = hold.behind().pollFirstEntry();
-            if (next == null) {
-              return null;
-            }
-            Hold promoted = next.getValue();
-            promoted.behind().putAll(hold.behind());
-            return promoted;
+            return next(hold);
           });
     }
   }
 
-  /** The event was acknowledged: its key is free if it was the held one. */
+  /**
+   * What holds a key once its held event is resolved: the next of its events that came back
+   * unresolved behind it, with the rest behind that one; {@code null} when there is none.
+   */
+  private static @Nullable Hold next(Hold hold) {
+    Map.Entry<Long, Hold> next = hold.behind().pollFirstEntry();
+    if (next == null) {
+      return null;
+    }
+    Hold promoted = next.getValue();
+    promoted.behind().putAll(hold.behind());
+    return promoted;
+  }
+
+  /**
+   * The event was acknowledged: if it was the held one, its key is free, or held on the next of its
+   * events that came back unresolved behind it ({@link #release}).
+   */
   void acknowledged(PendingEvent event) {
     release(event);
   }
 
-  /** The event was parked: its key is free if it was the held one. */
+  /** The event was parked: as {@link #acknowledged}. */
   void parked(PendingEvent event) {
     release(event);
   }
@@ -638,14 +649,23 @@ public final class KeyHolds {
         });
   }
 
+  /**
+   * The event is resolved here. A later event of its key that came back unresolved behind it
+   * becomes the held one, as in {@link #resolved}: freeing the key outright dropped that event's
+   * wait, which the table may not know (review19 F4: its failure not recorded, {@code store.record}
+   * having failed), and it went before its retry time once the key's older event was acknowledged.
+   */
   private void release(PendingEvent event) {
     Map<String, Hold> keys = holds.get(event.partition());
     if (keys != null) {
       keys.computeIfPresent(
           event.key(),
           (key, held) -> {
-            if (held.seq() < 0 || held.seq() == event.seq()) {
+            if (held.seq() < 0) {
               return null;
+            }
+            if (held.seq() == event.seq()) {
+              return next(held);
             }
             held.behind().remove(event.seq());
             return held;

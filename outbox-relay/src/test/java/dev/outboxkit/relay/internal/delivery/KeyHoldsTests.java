@@ -427,4 +427,36 @@ class KeyHoldsTests {
         .extracting(PendingEvent::seq)
         .containsExactly(1L, 2L);
   }
+
+  /**
+   * review19 F4: event 5 of key a failed (due in 10 s) and its failure was not recorded on its row
+   * ({@code store.record} failed: the row shows attempts 0, no retry time). Event 3 of the key, an
+   * insert that committed late, is read, goes first (older), fails, and holds the key with 5 behind
+   * it. Once 3 is acknowledged the key was freed outright, and 5's wait, known only in memory, was
+   * dropped with it: 5 went 8 s before its retry time. Order held (3 before 5). Before the fix:
+   * {@code Expecting actual: [5L, 6L] to contain exactly (and in same order): [6L]}.
+   */
+  @Test
+  void aRetryWaitingBehindAnOlderEventKeepsItsWaitOnceThatOneIsAcknowledged() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(5, "a", 0, null), NOW.plusSeconds(10));
+    PendingEvent three = row(3, "a", 0, null);
+    assertThat(holds.select(List.of(three, row(5, "a", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L);
+    holds.retryLater(three, NOW.plusSeconds(1));
+    PendingEvent threeAgain = row(3, "a", 1, NOW.plusSeconds(1));
+    assertThat(holds.select(List.of(threeAgain, row(5, "a", 0, null)), NOW.plusSeconds(1)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L);
+    holds.acknowledged(threeAgain);
+    assertThat(
+            holds.select(List.of(row(5, "a", 0, null), row(6, "b", 0, null)), NOW.plusSeconds(2)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(6L);
+    assertThat(
+            holds.select(List.of(row(5, "a", 0, null), row(6, "b", 0, null)), NOW.plusSeconds(10)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(5L, 6L);
+  }
 }
