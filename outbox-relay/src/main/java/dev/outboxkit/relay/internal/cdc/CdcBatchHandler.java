@@ -69,10 +69,10 @@ final class CdcBatchHandler {
   private final Gate gate;
   private final @Nullable DeletesWithOffsets withOffsets;
   private volatile boolean engineStarted = true;
-  // Engine thread only: attempts recorded on rows before this engine started, by row (seq). Not by
-  // event id: a replayed event's old insert and its copy share the id, and a restarted engine may
-  // read both; each row goes on from its own count.
-  private Map<Long, Integer> earlierAttempts = Map.of();
+  // Engine thread only: failures recorded on rows before this engine started (attempts and retry
+  // time), by row (seq). Not by event id: a replayed event's old insert and its copy share the id,
+  // and a restarted engine may read both; each row goes on from its own count.
+  private Map<Long, CdcRowStore.EarlierFailure> earlierFailures = Map.of();
   // Engine thread only, kept across engine runs: rows published or parked lately, so a change the
   // change log sends again (a binlog reconnect mid-transaction) is not published again.
   private final SettledChanges settled = new SettledChanges();
@@ -124,19 +124,31 @@ final class CdcBatchHandler {
   }
 
   /**
-   * A new engine is about to start: its first batch reads the attempts recorded on failed rows, so
-   * an event that failed before a restart goes on counting toward its parking.
+   * A new engine is about to start: its first batch reads the failures recorded on failed rows, so
+   * an event that failed before a restart goes on counting toward its parking, and waits for its
+   * row's retry time.
    */
   void engineStarting() {
     engineStarted = true;
   }
 
-  /** The event with the attempts recorded on its row before this engine started, if any. */
-  private PendingEvent withEarlierAttempts(PendingEvent event) {
-    Integer attempts = earlierAttempts.remove(event.seq());
-    return attempts == null || attempts <= event.attempts()
+  /**
+   * The event with the failure recorded on its row before this engine started, if any: its attempts
+   * and its retry time, which the {@link DeliveryCore}'s key holds wait for (at most the longest
+   * backoff from now, see {@code KeyHolds}) before the event goes again, alone.
+   */
+  private PendingEvent withEarlierFailure(PendingEvent event) {
+    CdcRowStore.EarlierFailure earlier = earlierFailures.remove(event.seq());
+    return earlier == null ? event : withEarlierFailure(event, earlier);
+  }
+
+  /** {@code event} with the larger count and, when it carries none, the recorded retry time. */
+  static PendingEvent withEarlierFailure(PendingEvent event, CdcRowStore.EarlierFailure earlier) {
+    int attempts = Math.max(event.attempts(), earlier.attempts());
+    Instant next = event.nextAttemptAt() != null ? event.nextAttemptAt() : earlier.nextAttemptAt();
+    return attempts == event.attempts() && next == event.nextAttemptAt()
         ? event
-        : new PendingEvent(event.seq(), event.event(), attempts, null);
+        : new PendingEvent(event.seq(), event.event(), attempts, next);
   }
 
   /**
@@ -197,7 +209,7 @@ final class CdcBatchHandler {
     }
     if (engineStarted) {
       engineStarted = false;
-      earlierAttempts = new HashMap<>(rowStore.attemptsSoFar());
+      earlierFailures = new HashMap<>(rowStore.failuresSoFar());
     }
     if (!changes.isEmpty()) {
       metrics.inFlight(
@@ -206,7 +218,7 @@ final class CdcBatchHandler {
           publish(
               changes.stream()
                   .map(ChangeDecoder.Change::event)
-                  .map(this::withEarlierAttempts)
+                  .map(this::withEarlierFailure)
                   .toList(),
               live);
       if (options.deletePublished() && !published.isEmpty()) {

@@ -157,7 +157,7 @@ final class CdcRelay implements OutboxRelay, CdcBatchHandler.Gate {
     DeliveryCore core =
         new DeliveryCore(
             DeliveryCore.Policy.of(settings),
-            new KeyHolds(),
+            new KeyHolds(settings.retryMaxInterval(), settings.clock()),
             CircuitBreaker.of("outboxkit-cdc-" + options.name(), settings.circuitBreaker()),
             metrics.relay(),
             publisher);

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.connect.source.SourceRecord;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -349,31 +350,48 @@ final class CdcRowStore {
   }
 
   /**
-   * The attempts recorded so far on pending rows that failed before (by this engine before a
-   * restart, or by the polling relay), by {@code seq}: a restarted engine reads the stream's insert
-   * images again, whose attempts are zero. By row, not by event id: a replayed event's copy has the
-   * old row's id, and its count must not go to a re-read of the old insert (nor the other way).
+   * What a failed row recorded: its attempts and its retry time.
+   *
+   * @param attempts counted attempts so far
+   * @param nextAttemptAt when it may be retried, or {@code null} when none was recorded
    */
-  Map<Long, Integer> attemptsSoFar() {
+  record EarlierFailure(int attempts, @Nullable Instant nextAttemptAt) {}
+
+  /**
+   * The failures recorded so far on pending rows (by this engine before a restart, or by the
+   * polling relay), by {@code seq}: a restarted engine reads the stream's insert images again,
+   * whose attempts are zero and which carry no retry time. Both are restored, so an event that
+   * failed before goes on counting toward its parking and waits for the backoff its row records
+   * (review19 F3: it went again at once, one backoff skipped per restart). Rows with a retry time
+   * and no counted attempt (a broker outage, an access error) are read too, as at a polling lease
+   * claim. By row, not by event id: a replayed event's copy has the old row's id, and its count
+   * must not go to a re-read of the old insert (nor the other way).
+   */
+  Map<Long, EarlierFailure> failuresSoFar() {
     try {
       return jdbc.autoCommit(
           c -> {
-            Map<Long, Integer> attempts = new HashMap<>();
+            Map<Long, EarlierFailure> failures = new HashMap<>();
             try (PreparedStatement select =
                     c.prepareStatement(
-                        "SELECT seq, attempts FROM "
+                        "SELECT seq, attempts, next_attempt_at FROM "
                             + t
-                            + " WHERE status = 'PENDING' AND attempts > 0");
+                            + " WHERE status = 'PENDING'"
+                            + " AND (attempts > 0 OR next_attempt_at IS NOT NULL)");
                 ResultSet rs = select.executeQuery()) {
               while (rs.next()) {
-                attempts.put(rs.getLong("seq"), rs.getInt("attempts"));
+                failures.put(
+                    rs.getLong("seq"),
+                    new EarlierFailure(
+                        rs.getInt("attempts"), dialect.getInstant(rs, "next_attempt_at")));
               }
             }
-            return attempts;
+            return failures;
           });
     } catch (SQLException e) {
       log.warn(
-          "Could not read the attempts recorded on failed rows; they are counted from zero: {}",
+          "Could not read the failures recorded on failed rows; their attempts are counted from"
+              + " zero and they are retried at once: {}",
           e.toString());
       return Map.of();
     }

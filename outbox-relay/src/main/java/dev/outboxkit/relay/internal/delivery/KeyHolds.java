@@ -1,7 +1,10 @@
 package dev.outboxkit.relay.internal.delivery;
 
+import dev.outboxkit.relay.RelayDefaults;
 import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -45,25 +48,69 @@ public final class KeyHolds {
    *     claim: the first event of the key read is the held one)
    * @param due when it may be sent again
    * @param alone whether it goes alone (after a failure) or with its key's later events (deferred)
+   * @param taken the retry time read from the held event's row that {@code due} was last set from
+   *     (bounded, see {@link #bounded}), or {@code null}: the same time read again changes nothing,
+   *     so reading a row again and again while it waits does not push the bound on
    * @param behind the key's later events that came back unresolved too (failed or deferred behind
    *     it), by {@code seq}: the next of them becomes the held one if this one is resolved
    *     elsewhere ({@link #resolved}). Changed only inside the holds map's {@code compute}.
    */
-  private record Hold(long seq, Instant due, boolean alone, java.util.TreeMap<Long, Hold> behind) {
+  private record Hold(
+      long seq,
+      Instant due,
+      boolean alone,
+      @Nullable Instant taken,
+      java.util.TreeMap<Long, Hold> behind) {
     Hold(long seq, Instant due, boolean alone) {
-      this(seq, due, alone, new java.util.TreeMap<>());
+      this(seq, due, alone, null, new java.util.TreeMap<>());
+    }
+
+    Hold(long seq, Instant due, boolean alone, @Nullable Instant taken) {
+      this(seq, due, alone, taken, new java.util.TreeMap<>());
     }
   }
 
   private final Map<Integer, Map<String, Hold>> holds = new ConcurrentHashMap<>();
 
+  /**
+   * The longest wait a retry time read from a row may impose: the relay's longest backoff ({@code
+   * retry.max-interval}). A row's {@code next_attempt_at} was written by the clock of whichever
+   * instance recorded the failure; one that runs ahead of this one would otherwise hold the key for
+   * as long as the two clocks differ.
+   */
+  private final Duration longestRetryWait;
+
+  /** This instance's clock, for the retry times loaded at lease claim ({@link #load}). */
+  private final Clock clock;
+
+  /** With the default longest backoff and the system clock, for tests. */
   public KeyHolds() {
     this(MAX_EXCLUDED);
   }
 
   /** With a smaller SQL exclusion list, for tests of the paging past held keys. */
   public KeyHolds(int maxExcluded) {
+    this(maxExcluded, RelayDefaults.RETRY_MAX_INTERVAL, Clock.systemUTC());
+  }
+
+  /**
+   * @param longestRetryWait the relay's longest retry backoff: a retry time read from a row is not
+   *     waited for beyond this instance's now plus this
+   * @param clock this instance's clock, the one the relay's selections are made by
+   */
+  public KeyHolds(Duration longestRetryWait, Clock clock) {
+    this(MAX_EXCLUDED, longestRetryWait, clock);
+  }
+
+  /** {@link #KeyHolds(Duration, Clock)} with a smaller SQL exclusion list. */
+  public KeyHolds(int maxExcluded, Duration longestRetryWait, Clock clock) {
+    if (longestRetryWait.isNegative()) {
+      throw new IllegalArgumentException(
+          "longestRetryWait must not be negative, not " + longestRetryWait);
+    }
     this.maxExcluded = maxExcluded;
+    this.longestRetryWait = longestRetryWait;
+    this.clock = clock;
   }
 
   /** Per partition: the {@code seq} up to which every pending row is of a held key. */
@@ -173,12 +220,16 @@ public final class KeyHolds {
     return reloads.get();
   }
 
-  /** Loads a partition's state when its lease is claimed: the keys that failed before. */
+  /**
+   * Loads a partition's state when its lease is claimed: the keys that failed before, each held
+   * until its retry time read from the rows, waited for at most the longest backoff from now.
+   */
   public void load(int partition, Map<String, Instant> retrying) {
     reloads.incrementAndGet();
     pagedPast.remove(partition);
+    Instant now = clock.instant();
     Map<String, Hold> keys = new ConcurrentHashMap<>();
-    retrying.forEach((key, due) -> keys.put(key, new Hold(-1, due, true)));
+    retrying.forEach((key, due) -> keys.put(key, new Hold(-1, bounded(due, now), true, due)));
     holds.put(partition, keys);
   }
 
@@ -303,8 +354,10 @@ public final class KeyHolds {
       // A hold on no known event yet (loaded at lease claim): the first event of the key seen since
       // is the held one.
       Hold known =
-          held != null && held.seq() < 0 ? new Hold(row.seq(), held.due(), held.alone()) : held;
-      Hold hold = reading(known, row);
+          held != null && held.seq() < 0
+              ? new Hold(row.seq(), held.due(), held.alone(), held.taken())
+              : held;
+      Hold hold = reading(known, row, now);
       if (hold != held && readWith != ANY_STATE && reloads.get() != readWith) {
         // A read ahead under holds loaded since it began: given up by the caller, see
         // selectReadAhead.
@@ -447,23 +500,34 @@ public final class KeyHolds {
               hold.behind().remove(held.seq());
               return hold;
             }
-            Map.Entry<Long, Hold> next = hold.behind().pollFirstEntry();
-            if (next == null) {
-              return null;
-            }
-            Hold promoted = next.getValue();
-            promoted.behind().putAll(hold.behind());
-            return promoted;
+            return next(hold);
           });
     }
   }
 
-  /** The event was acknowledged: its key is free if it was the held one. */
+  /**
+   * What holds a key once its held event is resolved: the next of its events that came back
+   * unresolved behind it, with the rest behind that one; {@code null} when there is none.
+   */
+  private static @Nullable Hold next(Hold hold) {
+    Map.Entry<Long, Hold> next = hold.behind().pollFirstEntry();
+    if (next == null) {
+      return null;
+    }
+    Hold promoted = next.getValue();
+    promoted.behind().putAll(hold.behind());
+    return promoted;
+  }
+
+  /**
+   * The event was acknowledged: if it was the held one, its key is free, or held on the next of its
+   * events that came back unresolved behind it ({@link #release}).
+   */
   void acknowledged(PendingEvent event) {
     release(event);
   }
 
-  /** The event was parked: its key is free if it was the held one. */
+  /** The event was parked: as {@link #acknowledged}. */
   void parked(PendingEvent event) {
     release(event);
   }
@@ -498,32 +562,54 @@ public final class KeyHolds {
    * </ul>
    *
    * A row without a failure leaves the hold as it is, and so does a row after the held event. The
-   * time the hold is moved to is the row's own, so a key is never held for longer than a retry time
-   * written in the table.
+   * time the hold is moved to is the row's own, {@link #bounded} by this instance's clock, so a key
+   * is never held for longer than a retry time written in the table, nor for longer than the
+   * longest backoff from when the row was read. A retry time the hold has taken in already ({@link
+   * Hold#taken}) is not taken again: the bound is set from the first read of that time.
    *
    * @param hold the key's hold, on a known event, or {@code null}
+   * @param now this instance's time of the selection
    * @return {@code hold} itself when the row changes nothing
    */
-  private static @Nullable Hold reading(@Nullable Hold hold, PendingEvent row) {
+  private @Nullable Hold reading(@Nullable Hold hold, PendingEvent row, Instant now) {
     if (!failedBefore(row)) {
       return hold;
     }
+    Instant next = row.nextAttemptAt();
     if (hold == null || row.seq() < hold.seq()) {
-      Hold retry = new Hold(row.seq(), later(Instant.EPOCH, row.nextAttemptAt()), true);
+      Hold retry = new Hold(row.seq(), later(Instant.EPOCH, bounded(next, now)), true, next);
       if (hold != null) {
         retry.behind().putAll(hold.behind());
-        retry.behind().put(hold.seq(), new Hold(hold.seq(), hold.due(), hold.alone()));
+        retry
+            .behind()
+            .put(hold.seq(), new Hold(hold.seq(), hold.due(), hold.alone(), hold.taken()));
       }
       return retry;
     }
     if (row.seq() > hold.seq()) {
       return hold;
     }
-    Instant due = later(hold.due(), row.nextAttemptAt());
+    boolean takenAlready = next != null && next.equals(hold.taken());
+    Instant due = takenAlready ? hold.due() : later(hold.due(), bounded(next, now));
     if (hold.alone() && due.equals(hold.due())) {
       return hold;
     }
-    return new Hold(hold.seq(), due, true, hold.behind());
+    return new Hold(hold.seq(), due, true, takenAlready ? hold.taken() : next, hold.behind());
+  }
+
+  /**
+   * A retry time read from a row, waited for at most the longest backoff from {@code now} (review19
+   * F2). The time was written by the clock of the instance that recorded the failure; this instance
+   * never writes one further than its longest backoff from its own now, so only a clock running
+   * ahead of this one (or a row edited by hand) is cut short, and the event then goes once the
+   * longest backoff has passed: still alone, still before its key's later events.
+   */
+  private @Nullable Instant bounded(@Nullable Instant next, Instant now) {
+    if (next == null) {
+      return null;
+    }
+    Instant latest = now.plus(longestRetryWait);
+    return next.isAfter(latest) ? latest : next;
   }
 
   private static Instant later(Instant due, @Nullable Instant nextAttemptAt) {
@@ -563,14 +649,23 @@ public final class KeyHolds {
         });
   }
 
+  /**
+   * The event is resolved here. A later event of its key that came back unresolved behind it
+   * becomes the held one, as in {@link #resolved}: freeing the key outright dropped that event's
+   * wait, which the table may not know (review19 F4: its failure not recorded, {@code store.record}
+   * having failed), and it went before its retry time once the key's older event was acknowledged.
+   */
   private void release(PendingEvent event) {
     Map<String, Hold> keys = holds.get(event.partition());
     if (keys != null) {
       keys.computeIfPresent(
           event.key(),
           (key, held) -> {
-            if (held.seq() < 0 || held.seq() == event.seq()) {
+            if (held.seq() < 0) {
               return null;
+            }
+            if (held.seq() == event.seq()) {
+              return next(held);
             }
             held.behind().remove(event.seq());
             return held;

@@ -136,7 +136,7 @@ final class PollingRelay implements OutboxRelay {
     OutboxRows rows = PollingStartUp.verify(settings, jdbc, dialect);
     RelayMetrics metrics = new RelayMetrics(settings.meterRegistry(), settings.table().name());
     this.metrics = metrics;
-    KeyHolds holds = new KeyHolds();
+    KeyHolds holds = new KeyHolds(settings.retryMaxInterval(), settings.clock());
     LeaseManager leases = PollingStartUp.leases(settings, jdbc, dialect, rows, holds, metrics, id);
     this.leases = leases;
     leases.init();

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.relay.internal.PendingEvent;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -338,5 +341,122 @@ class KeyHoldsTests {
     assertThat(holds.select(todo, NOW.plusSeconds(2)))
         .extracting(PendingEvent::seq)
         .containsExactly(5L);
+  }
+
+  /** The longest backoff of the relays in the tests of clock skew below. */
+  private static final Duration LONGEST_BACKOFF = Duration.ofSeconds(30);
+
+  private static KeyHolds withLongestBackoffAt(Instant now) {
+    return new KeyHolds(LONGEST_BACKOFF, Clock.fixed(now, ZoneOffset.UTC));
+  }
+
+  /**
+   * review19 F2: a row's {@code next_attempt_at} is written by the clock of the instance that
+   * recorded the failure. One whose clock runs an hour ahead of this one's writes a retry time an
+   * hour away (its now plus 1 s); this instance held the key for that hour, its later events with
+   * it. A retry time read from a row is now waited for at most this instance's now plus the relay's
+   * longest backoff, and not less than its own time when that is sooner; the selections every
+   * second in between (the CDC relay selects its batch again while it waits) do not push that bound
+   * on. The key's later event still waits for the retry. Before the fix: {@code Expecting actual:
+   * [3L] to contain exactly (and in same order): [1L, 3L]} (the selection at now + 30 s).
+   */
+  @Test
+  void aRetryTimeFromAClockAheadIsWaitedForAtMostTheLongestBackoff() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    List<PendingEvent> read =
+        List.of(row(1, "a", 1, NOW.plusSeconds(3601)), row(2, "a", 0, null), row(3, "b", 0, null));
+    for (int s = 0; s < 30; s++) {
+      assertThat(holds.select(read, NOW.plusSeconds(s)))
+          .as("selected %d s after the read", s)
+          .extracting(PendingEvent::seq)
+          .containsExactly(3L);
+    }
+    assertThat(holds.select(read, NOW.plus(LONGEST_BACKOFF)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 3L);
+    assertThat(holds.isHeld(0, "a")).isTrue();
+  }
+
+  /** The bound leaves a sooner retry time of the row as it is (backoff 10 s of 30 s at most). */
+  @Test
+  void aRetryTimeWithinTheLongestBackoffIsWaitedForInFull() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    List<PendingEvent> read = List.of(row(1, "a", 1, NOW.plusSeconds(10)), row(2, "b", 0, null));
+    assertThat(holds.select(read, NOW.plusSeconds(9)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    assertThat(holds.select(read, NOW.plusSeconds(10)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+  }
+
+  /**
+   * F2 at lease claim: the key's retry time loaded from its rows, written by a clock an hour ahead,
+   * held the key (left out of every read) for that hour. Before the fix: {@code Expecting empty but
+   * was: {0=["a"]}} (the key still left out of reads at now + 30 s).
+   */
+  @Test
+  void aRetryTimeLoadedAtClaimFromAClockAheadIsWaitedForAtMostTheLongestBackoff() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    holds.load(0, Map.of("a", NOW.plusSeconds(3601)));
+    assertThat(holds.excluded(Set.of(0), NOW.plusSeconds(29))).containsEntry(0, List.of("a"));
+    assertThat(holds.excluded(Set.of(0), NOW.plus(LONGEST_BACKOFF))).isEmpty();
+    List<PendingEvent> read = List.of(row(1, "a", 1, NOW.plusSeconds(3601)), row(2, "b", 0, null));
+    assertThat(holds.select(read, NOW.plus(LONGEST_BACKOFF)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+  }
+
+  /**
+   * F2 on a hold this instance took itself (its own failure, due in 100 ms) when another owner's
+   * late failure of the event, by a clock an hour ahead, shows in the row read 200 ms later: the
+   * hold waits for that time no longer than the longest backoff from the read. Before the fix:
+   * {@code Expecting actual: [2L] to contain exactly (and in same order): [1L, 2L]}.
+   */
+  @Test
+  void aLaterRetryTimeFromAClockAheadMovesARetryHoldAtMostTheLongestBackoff() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    holds.retryLater(row(1, "a", 1, null), NOW.plusMillis(100));
+    List<PendingEvent> read = List.of(row(1, "a", 2, NOW.plusSeconds(3601)), row(2, "b", 0, null));
+    Instant read1 = NOW.plusMillis(200);
+    assertThat(holds.select(read, read1)).extracting(PendingEvent::seq).containsExactly(2L);
+    assertThat(holds.select(read, read1.plusSeconds(20)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    assertThat(holds.select(read, read1.plus(LONGEST_BACKOFF)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+  }
+
+  /**
+   * review19 F4: event 5 of key a failed (due in 10 s) and its failure was not recorded on its row
+   * ({@code store.record} failed: the row shows attempts 0, no retry time). Event 3 of the key, an
+   * insert that committed late, is read, goes first (older), fails, and holds the key with 5 behind
+   * it. Once 3 is acknowledged the key was freed outright, and 5's wait, known only in memory, was
+   * dropped with it: 5 went 8 s before its retry time. Order held (3 before 5). Before the fix:
+   * {@code Expecting actual: [5L, 6L] to contain exactly (and in same order): [6L]}.
+   */
+  @Test
+  void aRetryWaitingBehindAnOlderEventKeepsItsWaitOnceThatOneIsAcknowledged() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(5, "a", 0, null), NOW.plusSeconds(10));
+    PendingEvent three = row(3, "a", 0, null);
+    assertThat(holds.select(List.of(three, row(5, "a", 0, null)), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L);
+    holds.retryLater(three, NOW.plusSeconds(1));
+    PendingEvent threeAgain = row(3, "a", 1, NOW.plusSeconds(1));
+    assertThat(holds.select(List.of(threeAgain, row(5, "a", 0, null)), NOW.plusSeconds(1)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L);
+    holds.acknowledged(threeAgain);
+    assertThat(
+            holds.select(List.of(row(5, "a", 0, null), row(6, "b", 0, null)), NOW.plusSeconds(2)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(6L);
+    assertThat(
+            holds.select(List.of(row(5, "a", 0, null), row(6, "b", 0, null)), NOW.plusSeconds(10)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(5L, 6L);
   }
 }

@@ -554,7 +554,9 @@ final class DeliveryModel {
     void restart() {
       inFlight = null; // the crashed process's batch is gone with it
       stolenSinceSend = false;
-      holds = new KeyHolds(maxExcluded);
+      // The relay's longest backoff (the policy's below) and its clock, read without running
+      // atNextRead: a load is the lease thread's, not the read the hook waits for.
+      holds = new KeyHolds(maxExcluded, Duration.ofMillis(60_000), clock.peeking());
       for (int p : owned) {
         holds.load(p, retrying(p));
       }
@@ -1267,6 +1269,27 @@ final class DeliveryModel {
 
     void advance(Duration d) {
       now = now.plus(d);
+    }
+
+    /** This clock read with {@link #peek}. */
+    Clock peeking() {
+      SimClock sim = this;
+      return new Clock() {
+        @Override
+        public Instant instant() {
+          return sim.peek();
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+          return this;
+        }
+      };
     }
 
     /** The time, without running {@link #atNextRead}: what the model itself looks at. */

@@ -1,0 +1,364 @@
+package dev.outboxkit.relay.internal.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import dev.outboxkit.outbox.Outbox;
+import dev.outboxkit.outbox.OutboxEvent;
+import dev.outboxkit.outbox.OutboxMessage;
+import dev.outboxkit.outbox.OutboxTable;
+import dev.outboxkit.outbox.jdbc.JdbcTransactions;
+import dev.outboxkit.outbox.spi.OutboxDialect;
+import dev.outboxkit.relay.RelayTables;
+import dev.outboxkit.relay.cdc.CdcOptions;
+import dev.outboxkit.relay.cdc.CdcSchema;
+import dev.outboxkit.relay.internal.Jdbc;
+import dev.outboxkit.relay.internal.OutboxRows;
+import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.relay.internal.RelayMetrics;
+import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.delivery.BatchSender;
+import dev.outboxkit.relay.internal.delivery.DeliveryCore;
+import dev.outboxkit.relay.internal.delivery.KeyHolds;
+import dev.outboxkit.relay.internal.delivery.PublishResult;
+import dev.outboxkit.test.ServerTest;
+import dev.outboxkit.test.TestDatabaseExtension;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Isolated;
+
+/**
+ * review19 F3: after an engine restart the first batch reads the insert images again (attempts 0)
+ * and the handler restored the attempts recorded on failed rows, but not their {@code
+ * next_attempt_at}: an event that failed before the restart went again at once, one backoff skipped
+ * per restart (and parked sooner under repeated restarts). Against a real PostgreSQL (lease, outbox
+ * table), with a broker that acknowledges everything and notes when each event was handed to it.
+ */
+@ServerTest
+@Isolated
+class CdcRestartRetryTimeIntegrationTests {
+
+  @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
+
+  private static final Schema ROW =
+      SchemaBuilder.struct()
+          .field("seq", Schema.INT64_SCHEMA)
+          .field("id", Schema.STRING_SCHEMA)
+          .field("aggregatetype", Schema.STRING_SCHEMA)
+          .field("aggregateid", Schema.STRING_SCHEMA)
+          .field("type", Schema.STRING_SCHEMA)
+          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
+          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
+          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
+          .field("created_at", Schema.STRING_SCHEMA)
+          .field("partition_no", Schema.INT32_SCHEMA)
+          .field("status", Schema.STRING_SCHEMA)
+          .field("attempts", Schema.INT32_SCHEMA)
+          .optional()
+          .build();
+  private static final Schema SOURCE =
+      SchemaBuilder.struct()
+          .field("table", Schema.STRING_SCHEMA)
+          .field("ts_ms", Schema.INT64_SCHEMA)
+          .build();
+  private static final Schema ENVELOPE =
+      SchemaBuilder.struct()
+          .field("op", Schema.STRING_SCHEMA)
+          .field("after", ROW)
+          .field("source", SOURCE)
+          .build();
+
+  /** Events handed to the broker, in order, with the time by the relay's clock. */
+  private final List<Sent> sent = Collections.synchronizedList(new ArrayList<>());
+
+  private record Sent(long seq, Instant at) {}
+
+  private Outbox outbox;
+  private JdbcTransactions tx;
+  private OutboxDialect dialect;
+  private CdcLease lease;
+  private CdcMetrics metrics;
+  private CdcBatchHandler handler;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    tx = JdbcTransactions.of(db.dataSource());
+    outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
+    OutboxTable state = OutboxTable.of("restart_state_" + System.nanoTime() % 100_000);
+    try (Connection c = db.dataSource().getConnection()) {
+      CdcSchema.create(c, dialect, state);
+    }
+    RelaySettings settings = CdcTestSettings.postgres(db.dataSource(), "restart-test");
+    CdcOptions options =
+        CdcOptions.builder(
+                db.database().jdbcUrl(), db.database().username(), db.database().password())
+            .name("engine_restart")
+            .stateTable(state)
+            .build();
+    Jdbc jdbc = new Jdbc(db.dataSource());
+    lease =
+        new CdcLease(
+            jdbc,
+            dialect,
+            state,
+            "engine_restart",
+            "owner-a",
+            settings.leaseTtl(),
+            settings.heartbeatInterval(),
+            null,
+            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
+    assertThat(lease.tryAcquire()).isTrue();
+    metrics = CdcMetrics.register(settings, options, dialect);
+    CdcRowStore rowStore =
+        new CdcRowStore(
+            settings, jdbc, dialect, new OutboxRows(dialect, settings.table()), metrics.relay());
+    BatchSender acking =
+        new BatchSender() {
+          @Override
+          public InFlight send(List<PendingEvent> batch) {
+            Instant at = settings.clock().instant();
+            List<PublishResult> results =
+                batch.stream()
+                    .<PublishResult>map(
+                        e -> {
+                          sent.add(new Sent(e.seq(), at));
+                          return new PublishResult.Acked(e, at);
+                        })
+                    .toList();
+            return new InFlight() {
+              @Override
+              public List<PendingEvent> batch() {
+                return batch;
+              }
+
+              @Override
+              public List<PublishResult> await() {
+                return results;
+              }
+            };
+          }
+
+          @Override
+          public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
+            return false;
+          }
+        };
+    handler =
+        new CdcBatchHandler(
+            settings,
+            options,
+            new ChangeDecoder(settings.table().name()),
+            rowStore,
+            new DeliveryCore(
+                DeliveryCore.Policy.of(settings),
+                new KeyHolds(settings.retryMaxInterval(), settings.clock()),
+                CircuitBreaker.of("restart", settings.circuitBreaker()),
+                metrics.relay(),
+                acking),
+            acking,
+            lease,
+            metrics,
+            new OpenGate());
+  }
+
+  @AfterEach
+  void tearDown() {
+    lease.release();
+    metrics.close();
+  }
+
+  /**
+   * Event E of key k failed once before the engine restarted: its row has attempts 1 and a retry
+   * time 1 s away (the relay's longest backoff in these settings). The restarted engine reads E's
+   * insert and that of F, k's next event, in one batch. E waits for its retry time and goes alone;
+   * F goes after it. Before the fix E went at once: {@code Expecting actual: <E's send> to be after
+   * or equal to: <its retry time>}, about 1 s early.
+   */
+  @Test
+  void anEventThatFailedBeforeARestartWaitsForTheRetryTimeOnItsRow() throws Exception {
+    OutboxEvent e = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    OutboxEvent f = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "F", "1")));
+    long eSeq = seqOf(e);
+    long fSeq = seqOf(f);
+    // E's failure as CdcRowStore.recordRetries recorded it before the restart.
+    Instant retryAt = Instant.now().plus(Duration.ofSeconds(1));
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement update =
+            c.prepareStatement(
+                "UPDATE outbox_event SET attempts = 1, next_attempt_at = ? WHERE seq = ?")) {
+      dialect.setInstant(update, 1, retryAt);
+      update.setLong(2, eSeq);
+      assertThat(update.executeUpdate()).isEqualTo(1);
+    }
+
+    Committer committed = new Committer();
+    handler.engineStarting();
+    handler.forRun(() -> true).handleBatch(List.of(insert(eSeq, e), insert(fSeq, f)), committed);
+
+    assertThat(committed.finished).isEqualTo(1);
+    assertThat(sent).extracting(Sent::seq).containsExactly(eSeq, fSeq);
+    assertThat(sent.get(0).at()).as("E's send, by the relay's clock").isAfterOrEqualTo(retryAt);
+    assertThat(sent.get(1).at()).as("F's send, after E's").isAfterOrEqualTo(sent.get(0).at());
+  }
+
+  /**
+   * F3 with F2: the retry time restored from E's row was written by an instance whose clock runs an
+   * hour ahead. E waits the relay's longest backoff (1 s here) from the first selection, not the
+   * hour, although the handler selects its batch again every second or sooner while it waits (a
+   * bound taken from each selection's now would move on with it and never come due).
+   */
+  @Test
+  void aRetryTimeRestoredFromAClockAheadIsWaitedForAtMostTheLongestBackoff() throws Exception {
+    OutboxEvent e = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    OutboxEvent f = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "F", "1")));
+    long eSeq = seqOf(e);
+    long fSeq = seqOf(f);
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement update =
+            c.prepareStatement(
+                "UPDATE outbox_event SET attempts = 1, next_attempt_at = ? WHERE seq = ?")) {
+      dialect.setInstant(update, 1, Instant.now().plus(Duration.ofHours(1)));
+      update.setLong(2, eSeq);
+      assertThat(update.executeUpdate()).isEqualTo(1);
+    }
+
+    Committer committed = new Committer();
+    handler.engineStarting();
+    Instant started = Instant.now();
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(20),
+        () ->
+            handler
+                .forRun(() -> true)
+                .handleBatch(List.of(insert(eSeq, e), insert(fSeq, f)), committed));
+
+    assertThat(committed.finished).isEqualTo(1);
+    assertThat(sent).extracting(Sent::seq).containsExactly(eSeq, fSeq);
+    assertThat(sent.get(0).at())
+        .as("E's send: not before the longest backoff (1 s) from the batch")
+        .isAfterOrEqualTo(started.plus(Duration.ofSeconds(1)));
+  }
+
+  private static RecordChangeEvent<SourceRecord> insert(long seq, OutboxEvent e) {
+    Struct row =
+        new Struct(ROW)
+            .put("seq", seq)
+            .put("id", e.id().toString())
+            .put("aggregatetype", e.aggregateType())
+            .put("aggregateid", e.aggregateId())
+            .put("type", e.eventType())
+            .put(
+                "payload", e.payload() == null ? "0".getBytes(StandardCharsets.UTF_8) : e.payload())
+            .put("headers", null)
+            .put("created_at", e.createdAt().toString())
+            .put("partition_no", e.partition())
+            .put("status", "PENDING")
+            .put("attempts", 0);
+    Struct value =
+        new Struct(ENVELOPE)
+            .put("op", "c")
+            .put("after", row)
+            .put(
+                "source",
+                new Struct(SOURCE)
+                    .put("table", "outbox_event")
+                    .put("ts_ms", System.currentTimeMillis()));
+    SourceRecord record =
+        new SourceRecord(
+            Map.of("server", "test"),
+            Map.of("lsn", seq),
+            "server.public.outbox_event",
+            ENVELOPE,
+            value);
+    return () -> record;
+  }
+
+  private long seqOf(OutboxEvent event) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT seq FROM outbox_event WHERE id = '" + event.id() + "'")) {
+      assertThat(rs.next()).isTrue();
+      return rs.getLong(1);
+    }
+  }
+
+  private static void execute(String sql) throws SQLException {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /** A relay that runs, not paused. */
+  private static final class OpenGate implements CdcBatchHandler.Gate {
+    @Override
+    public boolean paused() {
+      return false;
+    }
+
+    @Override
+    public BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send) {
+      return send.get();
+    }
+
+    @Override
+    public boolean open() {
+      return true;
+    }
+  }
+
+  /** Counts what Debezium would be told to store. */
+  private static final class Committer
+      implements DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> {
+    int processed;
+    int finished;
+
+    @Override
+    public void markProcessed(RecordChangeEvent<SourceRecord> record) {
+      processed++;
+    }
+
+    @Override
+    public void markBatchFinished() {
+      finished++;
+    }
+
+    @Override
+    public void markProcessed(
+        RecordChangeEvent<SourceRecord> record, DebeziumEngine.Offsets sourceOffsets) {
+      processed++;
+    }
+
+    @Override
+    public DebeziumEngine.Offsets buildOffsets() {
+      throw new UnsupportedOperationException("not used by the handler");
+    }
+  }
+}
