@@ -51,6 +51,20 @@ interface BenchDatabase {
   long @Nullable [] indexStats(Connection connection) throws SQLException;
 
   /**
+   * Counters of the server's background work that can stall statements, cumulative, in a fixed
+   * order with {@link #backgroundWorkNames}: each latency pass prints how much of it fell in the
+   * pass. Empty where the benchmark reads none.
+   */
+  default long[] backgroundWork(Connection connection) throws SQLException {
+    return new long[0];
+  }
+
+  /** The names of {@link #backgroundWork}'s counters. */
+  default List<String> backgroundWorkNames() {
+    return List.of();
+  }
+
+  /**
    * The benchmark's support for a {@code bench.databases} entry.
    *
    * @throws IllegalArgumentException naming the databases the benchmark runs on

@@ -285,15 +285,47 @@ final class LatencyStages {
     double rows = copy.stream().mapToLong(v -> v[2]).average().orElse(0);
     double mean = Arrays.stream(durations).average().orElse(0);
     return String.format(
-        Locale.ROOT,
-        "  %-58s n=%5d mean %6.2f  p50 %6.2f  p99 %6.2f  max %7.2f ms; %.1f rows each",
-        name,
-        durations.length,
-        mean / 1e6,
-        ms(at(durations, 0.50)),
-        ms(at(durations, 0.99)),
-        ms(durations[durations.length - 1]),
-        rows);
+            Locale.ROOT,
+            "  %-58s n=%5d mean %6.2f  p50 %6.2f  p99 %6.2f  max %7.2f ms; %.1f rows each",
+            name,
+            durations.length,
+            mean / 1e6,
+            ms(at(durations, 0.50)),
+            ms(at(durations, 0.99)),
+            ms(durations[durations.length - 1]),
+            rows)
+        + "\n    the 8 longest (window offset s / ms / rows): "
+        + longest(copy, windowStart, v -> v[1] - v[0])
+        + "\n    the 8 longest gaps before one (from the previous one's start; s / ms / rows): "
+        + longest(gaps(copy), windowStart, v -> v[3]);
+  }
+
+  /** Each statement with the time since the previous one started, in place 3 (sorted by start). */
+  private static List<long[]> gaps(List<long[]> statements) {
+    List<long[]> sorted = new ArrayList<>(statements);
+    sorted.sort(java.util.Comparator.comparingLong(v -> v[0]));
+    List<long[]> gaps = new ArrayList<>();
+    for (int i = 1; i < sorted.size(); i++) {
+      long[] v = sorted.get(i);
+      gaps.add(new long[] {v[0], v[1], v[2], v[0] - sorted.get(i - 1)[0]});
+    }
+    return gaps;
+  }
+
+  private static String longest(
+      List<long[]> of, long windowStart, java.util.function.ToLongFunction<long[]> measure) {
+    return of.stream()
+        .sorted(java.util.Comparator.comparingLong(measure).reversed())
+        .limit(8)
+        .map(
+            v ->
+                String.format(
+                    Locale.ROOT,
+                    "%.2f/%.1f/%d",
+                    (v[0] - windowStart) / 1e9,
+                    measure.applyAsLong(v) / 1e6,
+                    v[2]))
+        .collect(java.util.stream.Collectors.joining(" "));
   }
 
   private static long at(long[] sorted, double q) {

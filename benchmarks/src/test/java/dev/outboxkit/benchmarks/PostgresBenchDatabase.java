@@ -51,6 +51,34 @@ final class PostgresBenchDatabase implements BenchDatabase {
     }
   }
 
+  /** Flushed first (the statistics lag by up to a second otherwise). */
+  @Override
+  public long[] backgroundWork(Connection connection) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("SELECT pg_stat_force_next_flush()");
+      try (ResultSet rs =
+          s.executeQuery(
+              "SELECT (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_user_tables"
+                  + " WHERE relname = 'outbox_event'),"
+                  + " (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_user_tables"
+                  + " WHERE relname = 'outbox_event'),"
+                  + " (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables),"
+                  + " (SELECT num_timed + num_requested FROM pg_stat_checkpointer)")) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)};
+      }
+    }
+  }
+
+  @Override
+  public java.util.List<String> backgroundWorkNames() {
+    return java.util.List.of(
+        "autovacuums of outbox_event",
+        "autoanalyzes of outbox_event",
+        "autovacuums of any table",
+        "checkpoints");
+  }
+
   /** Flushed first; the statistics still lag by up to a second, so approximate. */
   @Override
   public long[] indexStats(Connection connection) throws SQLException {

@@ -789,6 +789,11 @@ class RelayBenchmark {
     LatencyStages stages = new LatencyStages(topic, PAYLOAD, capacity);
     LatencyStages.current = stages;
     boolean timed = Boolean.getBoolean("bench.stages") || mode.endsWith(STAGES);
+    BenchDatabase database = BenchDatabase.named(name);
+    long[] workBefore;
+    try (Connection c = db.dataSource().getConnection()) {
+      workBefore = database.backgroundWork(c);
+    }
     try (AutoCloseable relay =
             started(
                 name,
@@ -871,6 +876,17 @@ class RelayBenchmark {
       line(
           "%s %s: commit -> consumer max per 500 ms of due time (ms): %s",
           name, mode, maxPerWindow(writer, arrived, from, capacity, RATE / 2));
+      try (Connection c = db.dataSource().getConnection()) {
+        long[] workAfter = database.backgroundWork(c);
+        StringBuilder work = new StringBuilder();
+        for (int i = 0; i < workAfter.length; i++) {
+          work.append(i == 0 ? "" : ", ")
+              .append(workAfter[i] - workBefore[i])
+              .append(' ')
+              .append(database.backgroundWorkNames().get(i));
+        }
+        line("%s %s: the server's background work during the pass: %s", name, mode, work);
+      }
       for (int i = from; i < capacity; i++) {
         // "append" is the due time here: the open-loop writer notes no start of its append.
         stages.appended(i, writer.dueNanos(i));
