@@ -30,13 +30,15 @@ final class HandRolledRelay implements Runnable, AutoCloseable {
 
   private final DataSource dataSource;
   private final String drain;
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final String bootstrapServers;
+  private KafkaProducer<byte[], byte[]> producer;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final Thread thread;
 
   HandRolledRelay(DataSource dataSource, String drain, String bootstrapServers) {
     this.dataSource = dataSource;
     this.drain = drain;
+    this.bootstrapServers = bootstrapServers;
     this.producer = Producers.withByteKeys(bootstrapServers);
     this.thread = new Thread(this, "hand-rolled-relay");
   }
@@ -50,13 +52,21 @@ final class HandRolledRelay implements Runnable, AutoCloseable {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       while (running.get()) {
-        if (drainOnce(c) == 0) {
-          Thread.sleep(10);
+        try {
+          if (drainOnce(c) == 0) {
+            Thread.sleep(10);
+          }
+        } catch (ExecutionException e) {
+          // The batch was rolled back (its rows come back). A failed idempotent producer (the
+          // in-JVM broker's OutOfOrderSequenceException under load) stays failed: a new one.
+          System.err.println("hand-rolled relay: a send failed, the batch goes again: " + e);
+          producer.close();
+          producer = Producers.withByteKeys(bootstrapServers);
         }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (SQLException | ExecutionException | RuntimeException e) {
+    } catch (SQLException | RuntimeException e) {
       if (running.get()) {
         throw new IllegalStateException("hand-rolled relay failed", e);
       }
