@@ -335,12 +335,14 @@ public final class KeyHolds {
     for (PendingEvent row : rows) {
       String key = row.key();
       if (stopped.contains(key)) {
+        boundBehind(row, now, readWith);
         continue;
       }
       if (following.contains(key)) {
         if (failedBefore(row)) {
           // A failed event waits for its retry time and goes alone (review9): it is held from its
           // own attempts once the deferred event before it is resolved.
+          boundBehind(row, now, readWith);
           stopped.add(key);
           continue;
         }
@@ -373,6 +375,7 @@ public final class KeyHolds {
       }
       if (row.seq() > hold.seq()) {
         // A later event of a held key (read ahead, or read before the hold was known).
+        boundBehind(row, now, readWith);
         stopped.add(key);
         continue;
       }
@@ -394,6 +397,39 @@ public final class KeyHolds {
       }
     }
     return selected;
+  }
+
+  /**
+   * A later event of a held key, read with a retry time beyond the longest backoff from now (from a
+   * clock running ahead), waits behind the held event with its bound taken from this first read
+   * (review20 A). Taken only once the held event was resolved, the bound went on from then: a key
+   * whose events all failed on that clock (a broker outage fails every event handed over) waited
+   * one longest backoff per event, up to the whole difference of the clocks. Nothing else is
+   * written: a time within the bound (every time this instance writes itself) is read again when
+   * the row becomes the held event. Not written by a read ahead under holds loaded since its read
+   * ({@link #selectReadAhead}).
+   */
+  private void boundBehind(PendingEvent row, Instant now, long readWith) {
+    Instant next = row.nextAttemptAt();
+    Instant latest = now.plus(longestRetryWait);
+    if (next == null || !next.isAfter(latest)) {
+      return;
+    }
+    if (readWith != ANY_STATE && reloads.get() != readWith) {
+      return;
+    }
+    Map<String, Hold> keys = holds.get(row.partition());
+    if (keys == null) {
+      return;
+    }
+    keys.computeIfPresent(
+        row.key(),
+        (key, hold) -> {
+          if (hold.seq() >= 0 && row.seq() > hold.seq()) {
+            hold.behind().putIfAbsent(row.seq(), new Hold(row.seq(), latest, true, next));
+          }
+          return hold;
+        });
   }
 
   /**
@@ -629,7 +665,15 @@ public final class KeyHolds {
         (key, held) -> {
           // A hold replaced on the same event keeps going alone if it did (a deferred retry).
           boolean stillAlone = alone || (held != null && held.seq() == event.seq() && held.alone());
-          Hold hold = new Hold(event.seq(), due, stillAlone);
+          // The row time the event's hold has taken in stays taken (review20 B): the event's own
+          // outcome does not change its row's time when it is deferred, nor when its failure could
+          // not be recorded, and that time, taken in again, would be bounded from now once more.
+          Hold before =
+              held == null || held.seq() < 0
+                  ? null
+                  : held.seq() == event.seq() ? held : held.behind().get(event.seq());
+          Hold hold =
+              new Hold(event.seq(), due, stillAlone, before == null ? null : before.taken());
           if (held == null || held.seq() < 0) {
             return hold;
           }

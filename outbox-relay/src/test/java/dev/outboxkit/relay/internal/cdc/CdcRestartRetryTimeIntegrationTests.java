@@ -265,6 +265,56 @@ class CdcRestartRetryTimeIntegrationTests {
         .isAfterOrEqualTo(started.plus(Duration.ofSeconds(1)));
   }
 
+  /**
+   * review20 A: a broker outage on an instance whose clock runs an hour ahead failed every event of
+   * key k it had handed over (no attempt counted, a retry time each, an hour ahead). The restarted
+   * engine reads the six inserts in one batch. Each event after the first became the held one only
+   * once the one before it was acknowledged, and its bound (the longest backoff, 1 s here) was
+   * taken from then: one longest backoff per event, the whole batch (and the stream behind it)
+   * waited six, up to the whole difference of the clocks with more events. Now every one of them
+   * waits at most the longest backoff from the batch's first selection.
+   */
+  @Test
+  void review20EventsOfOneKeyRestoredFromAClockAheadAreWaitedForAtMostOneLongestBackoff()
+      throws Exception {
+    List<OutboxEvent> events = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String payload = Integer.toString(i);
+      events.add(tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", payload))));
+    }
+    Instant ahead = Instant.now().plus(Duration.ofHours(1));
+    List<Long> seqs = new ArrayList<>();
+    List<RecordChangeEvent<SourceRecord>> batch = new ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement update =
+            c.prepareStatement(
+                "UPDATE outbox_event SET attempts = 0, next_attempt_at = ? WHERE seq = ?")) {
+      for (OutboxEvent e : events) {
+        long seq = seqOf(e);
+        seqs.add(seq);
+        batch.add(insert(seq, e));
+        dialect.setInstant(update, 1, ahead.plusMillis(seqs.size()));
+        update.setLong(2, seq);
+        assertThat(update.executeUpdate()).isEqualTo(1);
+      }
+    }
+
+    Committer committed = new Committer();
+    handler.engineStarting();
+    Instant started = Instant.now();
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(20), () -> handler.forRun(() -> true).handleBatch(batch, committed));
+
+    assertThat(committed.finished).isEqualTo(1);
+    assertThat(sent).extracting(Sent::seq).containsExactlyElementsOf(seqs);
+    assertThat(sent.get(0).at())
+        .as("the first event's send: not before the longest backoff (1 s) from the batch")
+        .isAfterOrEqualTo(started.plus(Duration.ofSeconds(1)));
+    assertThat(sent.get(5).at())
+        .as("the sixth event's send: the longest backoff (1 s) from the batch, plus the sends")
+        .isBefore(started.plus(Duration.ofSeconds(3)));
+  }
+
   private static RecordChangeEvent<SourceRecord> insert(long seq, OutboxEvent e) {
     Struct row =
         new Struct(ROW)

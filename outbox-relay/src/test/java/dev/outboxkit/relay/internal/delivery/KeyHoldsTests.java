@@ -459,4 +459,86 @@ class KeyHoldsTests {
         .extracting(PendingEvent::seq)
         .containsExactly(5L, 6L);
   }
+
+  /**
+   * review20 A: the F2 bound is anchored per held row, when that row becomes the key's held event,
+   * not when the row is first read with its retry time. A broker outage on an instance whose clock
+   * runs an hour ahead fails every handed-over event of a key at once (BROKER, no attempt counted):
+   * rows 1 to 12 of key a, all with retry times about an hour ahead. This instance reads all of
+   * them at once; row 1 goes after the longest backoff (30 s), but row 2 only becomes the held
+   * event once 1 is acknowledged, and its bound is taken from then: another 30 s, and so on. The
+   * key's backlog drains one longest backoff per row, min(skew, rows x 30 s): 6 minutes here, the
+   * whole hour with 120 rows (as before F2). docs/guarantees.md: "at most to this relay's own now
+   * plus its longest backoff when the row is first read with that time".
+   */
+  @Test
+  void review20RowsOfOneKeyFailedByAClockAheadAreWaitedForAtMostTheLongestBackoffFromTheirRead() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    Instant ahead = NOW.plusSeconds(3601);
+    java.util.List<PendingEvent> pending = new java.util.ArrayList<>();
+    for (int seq = 1; seq <= 12; seq++) {
+      pending.add(row(seq, "a", 0, ahead.plusMillis(seq)));
+    }
+    Instant last = null;
+    // A read every second, each selected event acknowledged at once.
+    for (int s = 0; s <= 3600 && !pending.isEmpty(); s++) {
+      Instant now = NOW.plusSeconds(s);
+      for (PendingEvent sent : holds.select(java.util.List.copyOf(pending), now)) {
+        holds.acknowledged(sent);
+        pending.remove(sent);
+        last = now;
+      }
+    }
+    assertThat(pending).isEmpty();
+    assertThat(last)
+        .as("the last of the key's 12 rows, read at %s with retry times an hour ahead", NOW)
+        .isBeforeOrEqualTo(NOW.plus(LONGEST_BACKOFF).plusSeconds(12));
+  }
+
+  /**
+   * review20 B: a held event's remembered row time ({@code taken}) is dropped when the event's own
+   * outcome replaces the hold ({@link KeyHolds#deferred}, or {@link KeyHolds#retryLater} when the
+   * failure could not be recorded on the row): the same skewed time, read again, is taken in again
+   * and bounded from the new read. A retry deferred (send window closed, or an earlier event of the
+   * batch found no metadata) should go again at once (aDeferredRetryStillGoesAlone); with a row
+   * time from a clock ahead it waits another full longest backoff per deferral.
+   */
+  @Test
+  void review20ADeferredRetryWithARetryTimeFromAClockAheadGoesAgainAtOnce() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    PendingEvent retry = row(1, "a", 1, NOW.plusSeconds(3601));
+    List<PendingEvent> read = List.of(retry, row(2, "b", 0, null));
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(2L);
+    Instant due = NOW.plus(LONGEST_BACKOFF);
+    assertThat(holds.select(read, due)).extracting(PendingEvent::seq).containsExactly(1L, 2L);
+    holds.deferred(retry, due); // not handed over
+    assertThat(holds.select(read, due.plusSeconds(1)))
+        .as("the deferred retry, read again 1 s later with the same row time")
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+  }
+
+  /**
+   * review20 B, the other path: the capped retry goes, fails again (backoff 2 s), and its failure
+   * cannot be recorded ({@code store.record} failed: the row still shows the time from the clock
+   * ahead). The row read 2 s later gave that time a new bound from then: another longest backoff
+   * instead of the 2 s the relay decided.
+   */
+  @Test
+  void review20ARetryWhoseFailureWasNotRecordedWaitsItsOwnBackoff() {
+    KeyHolds holds = withLongestBackoffAt(NOW);
+    PendingEvent retry = row(1, "a", 1, NOW.plusSeconds(3601));
+    List<PendingEvent> read = List.of(retry, row(2, "b", 0, null));
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(2L);
+    Instant due = NOW.plus(LONGEST_BACKOFF);
+    assertThat(holds.select(read, due)).extracting(PendingEvent::seq).containsExactly(1L, 2L);
+    holds.retryLater(retry, due.plusSeconds(2)); // failed again; the row not updated
+    assertThat(holds.select(read, due.plusSeconds(1)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    assertThat(holds.select(read, due.plusSeconds(2)))
+        .as("the retry at its own retry time, the row read with the same time")
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+  }
 }
