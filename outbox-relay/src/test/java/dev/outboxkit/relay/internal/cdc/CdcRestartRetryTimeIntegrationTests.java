@@ -275,7 +275,7 @@ class CdcRestartRetryTimeIntegrationTests {
    * waits at most the longest backoff from the batch's first selection.
    */
   @Test
-  void review20EventsOfOneKeyRestoredFromAClockAheadAreWaitedForAtMostOneLongestBackoff()
+  void eventsOfOneKeyRestoredFromAClockAheadAreWaitedForAtMostOneLongestBackoff()
       throws Exception {
     List<OutboxEvent> events = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
@@ -311,8 +311,10 @@ class CdcRestartRetryTimeIntegrationTests {
         .as("the first event's send: not before the longest backoff (1 s) from the batch")
         .isAfterOrEqualTo(started.plus(Duration.ofSeconds(1)));
     assertThat(sent.get(5).at())
+        // About 1 s here; one longest backoff per event (before the fix) put it at 6 s: the margin
+        // on either side is for a loaded machine.
         .as("the sixth event's send: the longest backoff (1 s) from the batch, plus the sends")
-        .isBefore(started.plus(Duration.ofSeconds(3)));
+        .isBefore(started.plus(Duration.ofMillis(3500)));
   }
 
   private static RecordChangeEvent<SourceRecord> insert(long seq, OutboxEvent e) {

@@ -472,7 +472,7 @@ class KeyHoldsTests {
    * plus its longest backoff when the row is first read with that time".
    */
   @Test
-  void review20RowsOfOneKeyFailedByAClockAheadAreWaitedForAtMostTheLongestBackoffFromTheirRead() {
+  void rowsOfOneKeyFailedByAClockAheadAreWaitedForAtMostTheLongestBackoffFromTheirRead() {
     KeyHolds holds = withLongestBackoffAt(NOW);
     Instant ahead = NOW.plusSeconds(3601);
     java.util.List<PendingEvent> pending = new java.util.ArrayList<>();
@@ -504,7 +504,7 @@ class KeyHoldsTests {
    * time from a clock ahead it waits another full longest backoff per deferral.
    */
   @Test
-  void review20ADeferredRetryWithARetryTimeFromAClockAheadGoesAgainAtOnce() {
+  void aDeferredRetryWithARetryTimeFromAClockAheadGoesAgainAtOnce() {
     KeyHolds holds = withLongestBackoffAt(NOW);
     PendingEvent retry = row(1, "a", 1, NOW.plusSeconds(3601));
     List<PendingEvent> read = List.of(retry, row(2, "b", 0, null));
@@ -525,7 +525,7 @@ class KeyHoldsTests {
    * instead of the 2 s the relay decided.
    */
   @Test
-  void review20ARetryWhoseFailureWasNotRecordedWaitsItsOwnBackoff() {
+  void aRetryWhoseFailureWasNotRecordedWaitsItsOwnBackoff() {
     KeyHolds holds = withLongestBackoffAt(NOW);
     PendingEvent retry = row(1, "a", 1, NOW.plusSeconds(3601));
     List<PendingEvent> read = List.of(retry, row(2, "b", 0, null));
