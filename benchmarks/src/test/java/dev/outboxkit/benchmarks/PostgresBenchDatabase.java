@@ -54,18 +54,32 @@ final class PostgresBenchDatabase implements BenchDatabase {
   /** Flushed first (the statistics lag by up to a second otherwise). */
   @Override
   public long[] backgroundWork(Connection connection) throws SQLException {
+    return flushedStatistics(
+        connection,
+        "SELECT (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_user_tables"
+            + " WHERE relname = 'outbox_event'),"
+            + " (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_user_tables"
+            + " WHERE relname = 'outbox_event'),"
+            + " (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables),"
+            + " (SELECT num_timed + num_requested FROM pg_stat_checkpointer)",
+        4);
+  }
+
+  /**
+   * The first {@code columns} numbers of {@code query}'s one row, read after this session's
+   * statistics were flushed.
+   */
+  private static long[] flushedStatistics(Connection connection, String query, int columns)
+      throws SQLException {
     try (Statement s = connection.createStatement()) {
       s.execute("SELECT pg_stat_force_next_flush()");
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_user_tables"
-                  + " WHERE relname = 'outbox_event'),"
-                  + " (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_user_tables"
-                  + " WHERE relname = 'outbox_event'),"
-                  + " (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables),"
-                  + " (SELECT num_timed + num_requested FROM pg_stat_checkpointer)")) {
+      try (ResultSet rs = s.executeQuery(query)) {
         rs.next();
-        return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)};
+        long[] values = new long[columns];
+        for (int i = 0; i < columns; i++) {
+          values[i] = rs.getLong(i + 1);
+        }
+        return values;
       }
     }
   }
@@ -82,15 +96,10 @@ final class PostgresBenchDatabase implements BenchDatabase {
   /** Flushed first; the statistics still lag by up to a second, so approximate. */
   @Override
   public long[] indexStats(Connection connection) throws SQLException {
-    try (Statement s = connection.createStatement()) {
-      s.execute("SELECT pg_stat_force_next_flush()");
-      try (ResultSet rs =
-          s.executeQuery(
-              "SELECT COALESCE(SUM(idx_scan), 0), COALESCE(SUM(idx_tup_read), 0)"
-                  + " FROM pg_stat_user_indexes WHERE relname = 'outbox_event'")) {
-        rs.next();
-        return new long[] {rs.getLong(1), rs.getLong(2)};
-      }
-    }
+    return flushedStatistics(
+        connection,
+        "SELECT COALESCE(SUM(idx_scan), 0), COALESCE(SUM(idx_tup_read), 0)"
+            + " FROM pg_stat_user_indexes WHERE relname = 'outbox_event'",
+        2);
   }
 }

@@ -400,6 +400,30 @@ class RelayBenchmark {
     return relay;
   }
 
+  /**
+   * The started relay of a latency pass with its stages recorded: hand-over and acknowledgement
+   * through {@link StageInterceptor}, and when {@code timed} reads and deletes through {@link
+   * TimedDataSource}.
+   */
+  private AutoCloseable stagedRelay(
+      String name,
+      TestDatabase db,
+      SimpleMeterRegistry registry,
+      String mode,
+      String engine,
+      boolean timed,
+      OutboxRelay[] current) {
+    return started(
+        name,
+        db,
+        timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
+        registry,
+        mode,
+        engine,
+        Map.of("interceptor.classes", StageInterceptor.class.getName()),
+        current);
+  }
+
   /** {@code -Dbench.producer.<property>=<value>} adds a producer property (every mode). */
   private static Map<String, Object> producerProperties() {
     String prefix = "bench.producer.";
@@ -653,16 +677,7 @@ class RelayBenchmark {
     boolean timed = Boolean.getBoolean("bench.stages") || mode.endsWith(STAGES);
     try {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      try (AutoCloseable relay =
-              started(
-                  name,
-                  db,
-                  timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
-                  registry,
-                  mode,
-                  engine,
-                  Map.of("interceptor.classes", StageInterceptor.class.getName()),
-                  current);
+      try (AutoCloseable relay = stagedRelay(name, db, registry, mode, engine, timed, current);
           KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
         // Warm-up inside the same relay (a CDC engine takes a second or more to start streaming);
         // then the events written during the next SECONDS are the window.
@@ -794,16 +809,7 @@ class RelayBenchmark {
     try (Connection c = db.dataSource().getConnection()) {
       workBefore = database.backgroundWork(c);
     }
-    try (AutoCloseable relay =
-            started(
-                name,
-                db,
-                timed ? TimedDataSource.wrap(db.dataSource()) : db.dataSource(),
-                registry,
-                mode,
-                engine,
-                Map.of("interceptor.classes", StageInterceptor.class.getName()),
-                current);
+    try (AutoCloseable relay = stagedRelay(name, db, registry, mode, engine, timed, current);
         KafkaConsumer<byte[], byte[]> consumer = consumer(topic)) {
       OpenLoopWriter writer =
           new OpenLoopWriter(

@@ -275,8 +275,7 @@ class CdcRestartRetryTimeIntegrationTests {
    * waits at most the longest backoff from the batch's first selection.
    */
   @Test
-  void eventsOfOneKeyRestoredFromAClockAheadAreWaitedForAtMostOneLongestBackoff()
-      throws Exception {
+  void eventsOfOneKeyRestoredFromAClockAheadAreWaitedForAtMostOneLongestBackoff() throws Exception {
     List<OutboxEvent> events = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       String payload = Integer.toString(i);
