@@ -103,27 +103,8 @@ final class CdcDeliveryModel implements AutoCloseable {
     }
   }
 
-  private static final Schema ROW =
-      SchemaBuilder.struct()
-          .field("seq", Schema.INT64_SCHEMA)
-          .field("id", Schema.STRING_SCHEMA)
-          .field("aggregatetype", Schema.STRING_SCHEMA)
-          .field("aggregateid", Schema.STRING_SCHEMA)
-          .field("type", Schema.STRING_SCHEMA)
-          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
-          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("created_at", Schema.STRING_SCHEMA)
-          .field("partition_no", Schema.INT32_SCHEMA)
-          .field("status", Schema.STRING_SCHEMA)
-          .field("attempts", Schema.INT32_SCHEMA)
-          .optional()
-          .build();
-  private static final Schema SOURCE =
-      SchemaBuilder.struct()
-          .field("table", Schema.STRING_SCHEMA)
-          .field("ts_ms", Schema.INT64_SCHEMA)
-          .build();
+  private static final Schema ROW = CdcBatchFixture.ROW;
+  private static final Schema SOURCE = CdcBatchFixture.SOURCE;
   private static final Schema ENVELOPE =
       SchemaBuilder.struct()
           .field("before", ROW)

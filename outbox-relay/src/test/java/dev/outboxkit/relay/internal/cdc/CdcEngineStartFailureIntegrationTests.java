@@ -23,8 +23,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.Supplier;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,7 +95,7 @@ class CdcEngineStartFailureIntegrationTests {
             publisher,
             lease,
             metrics,
-            new OpenGate());
+            new CdcBatchFixture.OpenGate());
     runner =
         new CdcEngineRunner(
             settings, options, "owner-a", dialect, dialect, lease, metrics, handler, () -> true);
@@ -136,24 +134,6 @@ class CdcEngineStartFailureIntegrationTests {
     @Override
     public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
       return false;
-    }
-  }
-
-  /** A relay that runs, not paused. */
-  private static final class OpenGate implements CdcBatchHandler.Gate {
-    @Override
-    public boolean paused() {
-      return false;
-    }
-
-    @Override
-    public BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send) {
-      return send.get();
-    }
-
-    @Override
-    public boolean open() {
-      return true;
     }
   }
 }

@@ -3,42 +3,23 @@ package dev.outboxkit.relay.internal.cdc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.outboxkit.outbox.OutboxTable;
-import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcSchema;
-import dev.outboxkit.relay.internal.Jdbc;
-import dev.outboxkit.relay.internal.OutboxRows;
 import dev.outboxkit.relay.internal.PendingEvent;
-import dev.outboxkit.relay.internal.RelayMetrics;
-import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.cdc.CdcBatchFixture.Committer;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
-import dev.outboxkit.relay.internal.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.delivery.PublishResult;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
-import org.apache.kafka.connect.data.Schema;
-import org.apache.kafka.connect.data.SchemaBuilder;
-import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,104 +37,31 @@ class CdcHandOverWindowIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
-  private static final Schema ROW =
-      SchemaBuilder.struct()
-          .field("seq", Schema.INT64_SCHEMA)
-          .field("id", Schema.STRING_SCHEMA)
-          .field("aggregatetype", Schema.STRING_SCHEMA)
-          .field("aggregateid", Schema.STRING_SCHEMA)
-          .field("type", Schema.STRING_SCHEMA)
-          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
-          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("created_at", Schema.STRING_SCHEMA)
-          .field("partition_no", Schema.INT32_SCHEMA)
-          .field("status", Schema.STRING_SCHEMA)
-          .field("attempts", Schema.INT32_SCHEMA)
-          .optional()
-          .build();
-  private static final Schema SOURCE =
-      SchemaBuilder.struct()
-          .field("table", Schema.STRING_SCHEMA)
-          .field("ts_ms", Schema.INT64_SCHEMA)
-          .build();
-  private static final Schema ENVELOPE =
-      SchemaBuilder.struct()
-          .field("op", Schema.STRING_SCHEMA)
-          .field("after", ROW)
-          .field("source", SOURCE)
-          .build();
-
   private final List<Long> handedOver = new CopyOnWriteArrayList<>();
   private volatile boolean dieOnSend;
   private CircuitBreaker breaker;
+  private CdcBatchFixture engine;
   private CdcLease lease;
-  private CdcMetrics metrics;
   private CdcBatchHandler handler;
 
   @BeforeEach
   void setUp() throws Exception {
-    OutboxDialect dialect = RelayTables.create(db.dataSource());
-    OutboxTable state = OutboxTable.of("window_state_" + System.nanoTime() % 100_000);
-    try (Connection c = db.dataSource().getConnection()) {
-      CdcSchema.create(c, dialect, state);
-    }
-    RelaySettings settings = CdcTestSettings.postgres(db.dataSource(), "window-test");
-    CdcOptions options =
-        CdcOptions.builder(
-                db.database().jdbcUrl(), db.database().username(), db.database().password())
-            .name("engine_window")
-            .stateTable(state)
-            .build();
-    Jdbc jdbc = new Jdbc(db.dataSource());
-    lease =
-        new CdcLease(
-            jdbc,
-            dialect,
-            state,
-            "engine_window",
-            "owner-a",
-            settings.leaseTtl(),
-            settings.heartbeatInterval(),
-            null,
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
-    assertThat(lease.tryAcquire()).isTrue();
-    metrics = CdcMetrics.register(settings, options, dialect);
+    engine = CdcBatchFixture.engine(db, "window");
+    lease = engine.lease;
     BatchSender publisher = new LosingTheLeaseSender();
     // One trial call when half-open, so a trial permission lost for good shows at once.
     breaker =
         CircuitBreaker.of(
             "window",
-            CircuitBreakerConfig.from(settings.circuitBreaker())
+            CircuitBreakerConfig.from(engine.settings.circuitBreaker())
                 .permittedNumberOfCallsInHalfOpenState(1)
                 .build());
-    handler =
-        new CdcBatchHandler(
-            settings,
-            options,
-            new ChangeDecoder(settings.table().name()),
-            new CdcRowStore(
-                settings,
-                jdbc,
-                dialect,
-                new OutboxRows(dialect, settings.table()),
-                metrics.relay()),
-            new DeliveryCore(
-                DeliveryCore.Policy.of(settings),
-                new KeyHolds(),
-                breaker,
-                metrics.relay(),
-                publisher),
-            publisher,
-            lease,
-            metrics,
-            new OpenGate());
+    handler = engine.handler(new KeyHolds(), breaker, publisher);
   }
 
   @AfterEach
   void tearDown() {
-    lease.release();
-    metrics.close();
+    engine.close();
   }
 
   @Test
@@ -234,17 +142,7 @@ class CdcHandOverWindowIntegrationTests {
         results.add(new PublishResult.Acked(event, Instant.now()));
         lease.drop();
       }
-      return new InFlight() {
-        @Override
-        public List<PendingEvent> batch() {
-          return batch;
-        }
-
-        @Override
-        public List<PublishResult> await() {
-          return results;
-        }
-      };
+      return new CdcBatchFixture.Answered(batch, results);
     }
 
     @Override
@@ -254,67 +152,8 @@ class CdcHandOverWindowIntegrationTests {
   }
 
   private static RecordChangeEvent<SourceRecord> insert(long seq, String key) {
-    Struct row =
-        new Struct(ROW)
-            .put("seq", seq)
-            .put("id", UUID.randomUUID().toString())
-            .put("aggregatetype", "Payment")
-            .put("aggregateid", key)
-            .put("type", "Captured")
-            .put("payload", "{}".getBytes(StandardCharsets.UTF_8))
-            .put("headers", "{}")
-            .put("created_at", "2026-12-01T10:00:00Z")
-            .put("partition_no", 3)
-            .put("status", "PENDING")
-            .put("attempts", 0);
-    Struct value =
-        new Struct(ENVELOPE)
-            .put("op", "c")
-            .put("after", row)
-            .put("source", new Struct(SOURCE).put("table", "outbox_event").put("ts_ms", 1000L));
     SourceRecord record =
-        new SourceRecord(Map.of(), Map.of(), "server.public.outbox_event", ENVELOPE, value);
+        CdcBatchFixture.paymentChange("c", seq, UUID.randomUUID(), key, "PENDING", 0, "{}");
     return () -> record;
-  }
-
-  /** A relay that runs, not paused. */
-  private static final class OpenGate implements CdcBatchHandler.Gate {
-    @Override
-    public boolean paused() {
-      return false;
-    }
-
-    @Override
-    public BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send) {
-      return send.get();
-    }
-
-    @Override
-    public boolean open() {
-      return true;
-    }
-  }
-
-  /** Counts what Debezium would be told to store. */
-  private static final class Committer
-      implements DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> {
-    int finished;
-
-    @Override
-    public void markProcessed(RecordChangeEvent<SourceRecord> record) {}
-
-    @Override
-    public void markBatchFinished() {
-      finished++;
-    }
-
-    @Override
-    public void markProcessed(
-        RecordChangeEvent<SourceRecord> record, DebeziumEngine.Offsets sourceOffsets) {}
-
-    @Override
-    public DebeziumEngine.Offsets buildOffsets() {
-      throw new UnsupportedOperationException("not used by the handler");
-    }
   }
 }

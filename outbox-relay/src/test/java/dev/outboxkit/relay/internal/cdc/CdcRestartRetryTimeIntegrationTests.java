@@ -1,36 +1,24 @@
 package dev.outboxkit.relay.internal.cdc;
 
+import static dev.outboxkit.relay.internal.cdc.CdcBatchFixture.insert;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.outboxkit.outbox.Outbox;
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.outbox.OutboxMessage;
-import dev.outboxkit.outbox.OutboxTable;
 import dev.outboxkit.outbox.jdbc.JdbcTransactions;
 import dev.outboxkit.outbox.spi.OutboxDialect;
-import dev.outboxkit.relay.RelayTables;
-import dev.outboxkit.relay.cdc.CdcOptions;
-import dev.outboxkit.relay.cdc.CdcSchema;
-import dev.outboxkit.relay.internal.Jdbc;
-import dev.outboxkit.relay.internal.OutboxRows;
-import dev.outboxkit.relay.internal.PendingEvent;
-import dev.outboxkit.relay.internal.RelayMetrics;
 import dev.outboxkit.relay.internal.RelaySettings;
+import dev.outboxkit.relay.internal.cdc.CdcBatchFixture.Committer;
 import dev.outboxkit.relay.internal.delivery.BatchSender;
-import dev.outboxkit.relay.internal.delivery.DeliveryCore;
 import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import dev.outboxkit.relay.internal.delivery.PublishResult;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
-import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -38,13 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
-import org.apache.kafka.connect.data.Schema;
-import org.apache.kafka.connect.data.SchemaBuilder;
-import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,34 +46,6 @@ class CdcRestartRetryTimeIntegrationTests {
 
   @RegisterExtension static final TestDatabaseExtension db = TestDatabaseExtension.postgres();
 
-  private static final Schema ROW =
-      SchemaBuilder.struct()
-          .field("seq", Schema.INT64_SCHEMA)
-          .field("id", Schema.STRING_SCHEMA)
-          .field("aggregatetype", Schema.STRING_SCHEMA)
-          .field("aggregateid", Schema.STRING_SCHEMA)
-          .field("type", Schema.STRING_SCHEMA)
-          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
-          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("created_at", Schema.STRING_SCHEMA)
-          .field("partition_no", Schema.INT32_SCHEMA)
-          .field("status", Schema.STRING_SCHEMA)
-          .field("attempts", Schema.INT32_SCHEMA)
-          .optional()
-          .build();
-  private static final Schema SOURCE =
-      SchemaBuilder.struct()
-          .field("table", Schema.STRING_SCHEMA)
-          .field("ts_ms", Schema.INT64_SCHEMA)
-          .build();
-  private static final Schema ENVELOPE =
-      SchemaBuilder.struct()
-          .field("op", Schema.STRING_SCHEMA)
-          .field("after", ROW)
-          .field("source", SOURCE)
-          .build();
-
   /** Events handed to the broker, in order, with the time by the relay's clock. */
   private final List<Sent> sent = Collections.synchronizedList(new ArrayList<>());
 
@@ -100,97 +54,37 @@ class CdcRestartRetryTimeIntegrationTests {
   private Outbox outbox;
   private JdbcTransactions tx;
   private OutboxDialect dialect;
-  private CdcLease lease;
-  private CdcMetrics metrics;
+  private CdcBatchFixture engine;
   private CdcBatchHandler handler;
 
   @BeforeEach
   void setUp() throws Exception {
-    dialect = RelayTables.create(db.dataSource());
+    engine = CdcBatchFixture.engine(db, "restart");
+    dialect = engine.dialect;
     execute("DELETE FROM outbox_event");
     tx = JdbcTransactions.of(db.dataSource());
     outbox = Outbox.builder().connectionProvider(tx).dialect(dialect).build();
-    OutboxTable state = OutboxTable.of("restart_state_" + System.nanoTime() % 100_000);
-    try (Connection c = db.dataSource().getConnection()) {
-      CdcSchema.create(c, dialect, state);
-    }
-    RelaySettings settings = CdcTestSettings.postgres(db.dataSource(), "restart-test");
-    CdcOptions options =
-        CdcOptions.builder(
-                db.database().jdbcUrl(), db.database().username(), db.database().password())
-            .name("engine_restart")
-            .stateTable(state)
-            .build();
-    Jdbc jdbc = new Jdbc(db.dataSource());
-    lease =
-        new CdcLease(
-            jdbc,
-            dialect,
-            state,
-            "engine_restart",
-            "owner-a",
-            settings.leaseTtl(),
-            settings.heartbeatInterval(),
-            null,
-            new RelayMetrics(new SimpleMeterRegistry(), "outbox_event"));
-    assertThat(lease.tryAcquire()).isTrue();
-    metrics = CdcMetrics.register(settings, options, dialect);
-    CdcRowStore rowStore =
-        new CdcRowStore(
-            settings, jdbc, dialect, new OutboxRows(dialect, settings.table()), metrics.relay());
+    RelaySettings settings = engine.settings;
     BatchSender acking =
-        new BatchSender() {
-          @Override
-          public InFlight send(List<PendingEvent> batch) {
-            Instant at = settings.clock().instant();
-            List<PublishResult> results =
-                batch.stream()
-                    .<PublishResult>map(
-                        e -> {
-                          sent.add(new Sent(e.seq(), at));
-                          return new PublishResult.Acked(e, at);
-                        })
-                    .toList();
-            return new InFlight() {
-              @Override
-              public List<PendingEvent> batch() {
-                return batch;
-              }
-
-              @Override
-              public List<PublishResult> await() {
-                return results;
-              }
-            };
-          }
-
-          @Override
-          public boolean sendDeadLetter(PendingEvent event, String topic, String error) {
-            return false;
-          }
-        };
+        CdcBatchFixture.answering(
+            batch -> {
+              Instant at = settings.clock().instant();
+              return batch.stream()
+                  .<PublishResult>map(
+                      e -> {
+                        sent.add(new Sent(e.seq(), at));
+                        return new PublishResult.Acked(e, at);
+                      })
+                  .toList();
+            });
     handler =
-        new CdcBatchHandler(
-            settings,
-            options,
-            new ChangeDecoder(settings.table().name()),
-            rowStore,
-            new DeliveryCore(
-                DeliveryCore.Policy.of(settings),
-                new KeyHolds(settings.retryMaxInterval(), settings.clock()),
-                CircuitBreaker.of("restart", settings.circuitBreaker()),
-                metrics.relay(),
-                acking),
-            acking,
-            lease,
-            metrics,
-            new OpenGate());
+        engine.handler(
+            new KeyHolds(settings.retryMaxInterval(), settings.clock()), engine.breaker(), acking);
   }
 
   @AfterEach
   void tearDown() {
-    lease.release();
-    metrics.close();
+    engine.close();
   }
 
   /**
@@ -316,100 +210,14 @@ class CdcRestartRetryTimeIntegrationTests {
         .isBefore(started.plus(Duration.ofMillis(3500)));
   }
 
-  private static RecordChangeEvent<SourceRecord> insert(long seq, OutboxEvent e) {
-    Struct row =
-        new Struct(ROW)
-            .put("seq", seq)
-            .put("id", e.id().toString())
-            .put("aggregatetype", e.aggregateType())
-            .put("aggregateid", e.aggregateId())
-            .put("type", e.eventType())
-            .put(
-                "payload", e.payload() == null ? "0".getBytes(StandardCharsets.UTF_8) : e.payload())
-            .put("headers", null)
-            .put("created_at", e.createdAt().toString())
-            .put("partition_no", e.partition())
-            .put("status", "PENDING")
-            .put("attempts", 0);
-    Struct value =
-        new Struct(ENVELOPE)
-            .put("op", "c")
-            .put("after", row)
-            .put(
-                "source",
-                new Struct(SOURCE)
-                    .put("table", "outbox_event")
-                    .put("ts_ms", System.currentTimeMillis()));
-    SourceRecord record =
-        new SourceRecord(
-            Map.of("server", "test"),
-            Map.of("lsn", seq),
-            "server.public.outbox_event",
-            ENVELOPE,
-            value);
-    return () -> record;
-  }
-
   private long seqOf(OutboxEvent event) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery("SELECT seq FROM outbox_event WHERE id = '" + event.id() + "'")) {
-      assertThat(rs.next()).isTrue();
-      return rs.getLong(1);
-    }
+    return CdcBatchFixture.seqOf(db.dataSource(), event);
   }
 
   private static void execute(String sql) throws SQLException {
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
       s.execute(sql);
-    }
-  }
-
-  /** A relay that runs, not paused. */
-  private static final class OpenGate implements CdcBatchHandler.Gate {
-    @Override
-    public boolean paused() {
-      return false;
-    }
-
-    @Override
-    public BatchSender.@Nullable InFlight unlessPaused(Supplier<BatchSender.InFlight> send) {
-      return send.get();
-    }
-
-    @Override
-    public boolean open() {
-      return true;
-    }
-  }
-
-  /** Counts what Debezium would be told to store. */
-  private static final class Committer
-      implements DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> {
-    int processed;
-    int finished;
-
-    @Override
-    public void markProcessed(RecordChangeEvent<SourceRecord> record) {
-      processed++;
-    }
-
-    @Override
-    public void markBatchFinished() {
-      finished++;
-    }
-
-    @Override
-    public void markProcessed(
-        RecordChangeEvent<SourceRecord> record, DebeziumEngine.Offsets sourceOffsets) {
-      processed++;
-    }
-
-    @Override
-    public DebeziumEngine.Offsets buildOffsets() {
-      throw new UnsupportedOperationException("not used by the handler");
     }
   }
 }

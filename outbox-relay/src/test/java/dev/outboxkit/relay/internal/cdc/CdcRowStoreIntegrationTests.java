@@ -349,13 +349,7 @@ class CdcRowStoreIntegrationTests {
   }
 
   private long seqOf(OutboxEvent event) throws SQLException {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery("SELECT seq FROM outbox_event WHERE id = '" + event.id() + "'")) {
-      assertThat(rs.next()).isTrue();
-      return rs.getLong(1);
-    }
+    return CdcBatchFixture.seqOf(db.dataSource(), event);
   }
 
   private int attempts(long seq) throws SQLException {

@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 import java.util.UUID;
-import org.apache.kafka.connect.data.Schema;
-import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
@@ -19,57 +16,11 @@ import org.junit.jupiter.api.Test;
  */
 class ChangeDecoderTests {
 
-  private static final Schema ROW =
-      SchemaBuilder.struct()
-          .field("seq", Schema.INT64_SCHEMA)
-          .field("id", Schema.STRING_SCHEMA)
-          .field("aggregatetype", Schema.STRING_SCHEMA)
-          .field("aggregateid", Schema.STRING_SCHEMA)
-          .field("type", Schema.STRING_SCHEMA)
-          .field("payload", Schema.OPTIONAL_BYTES_SCHEMA)
-          .field("headers", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("tenant", Schema.OPTIONAL_STRING_SCHEMA)
-          .field("created_at", Schema.STRING_SCHEMA)
-          .field("partition_no", Schema.INT32_SCHEMA)
-          .field("status", Schema.STRING_SCHEMA)
-          .field("attempts", Schema.INT32_SCHEMA)
-          .optional()
-          .build();
-  private static final Schema SOURCE =
-      SchemaBuilder.struct()
-          .field("table", Schema.STRING_SCHEMA)
-          .field("ts_ms", Schema.INT64_SCHEMA)
-          .build();
-  private static final Schema ENVELOPE =
-      SchemaBuilder.struct()
-          .field("op", Schema.STRING_SCHEMA)
-          .field("after", ROW)
-          .field("source", SOURCE)
-          .build();
-
   private final ChangeDecoder decoder = new ChangeDecoder("outbox_event");
   private final UUID id = UUID.randomUUID();
 
   private SourceRecord change(String op, String status, int attempts, String headers) {
-    Struct row =
-        new Struct(ROW)
-            .put("seq", 7L)
-            .put("id", id.toString())
-            .put("aggregatetype", "Payment")
-            .put("aggregateid", "p-1")
-            .put("type", "Captured")
-            .put("payload", "{}".getBytes(StandardCharsets.UTF_8))
-            .put("headers", headers)
-            .put("created_at", "2026-12-01T10:00:00Z")
-            .put("partition_no", 3)
-            .put("status", status)
-            .put("attempts", attempts);
-    Struct value =
-        new Struct(ENVELOPE)
-            .put("op", op)
-            .put("after", row)
-            .put("source", new Struct(SOURCE).put("table", "outbox_event").put("ts_ms", 1000L));
-    return new SourceRecord(Map.of(), Map.of(), "server.public.outbox_event", ENVELOPE, value);
+    return CdcBatchFixture.paymentChange(op, 7L, id, "p-1", status, attempts, headers);
   }
 
   @Test
