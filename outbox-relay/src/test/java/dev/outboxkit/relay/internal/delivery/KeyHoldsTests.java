@@ -680,4 +680,42 @@ class KeyHoldsTests {
         .as("the key's retry, its partition claimed every 20 s, retry time an hour ahead")
         .isBeforeOrEqualTo(NOW.plus(LONGEST_BACKOFF));
   }
+
+  /**
+   * review21 F3 (UNRUN, traced by hand; low): F4 (ef825ef) hands the key to the next event behind
+   * the acknowledged one without asking whether that one is still pending, and the caller's check
+   * ({@link KeyHolds#unseenHeads}, and likewise {@link KeyHolds#absentDueHeads}) names only the
+   * held event: a line of events behind it that were all published elsewhere is unwound one per
+   * read. Schedule: events 1 to 100 of key a went in one batch here; 1 failed and 2 to 100 failed
+   * with it (the sender fails a key's later events after a failure); a deposed owner's late batch
+   * published 2 to 100 after this instance had recorded its outcome; this instance's retry of 1 is
+   * acknowledged. A new event 101 of a then waits 99 reads (one more {@code store.pending} query
+   * each; with an idle outbox each read is a poll, up to {@code max-poll-interval} = 1 s apart).
+   * Before F4 the acknowledgement freed the key outright. The loop does what {@code
+   * PublishLoop.send} does with a read: select, ask the table about the unseen held events (none of
+   * 2 to 100 is pending), resolve them, select again. Expected failure: {@code [reads until event
+   * 101 of a was selected] expected: 1 but was: 99}.
+   */
+  @Test
+  void aLineOfEventsBehindTheHeldOnePublishedElsewhereIsResolvedInOneRead() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 0, null), NOW.plusSeconds(1));
+    for (int seq = 2; seq <= 100; seq++) {
+      holds.retryLater(row(seq, "a", 0, null), NOW.plusSeconds(1));
+    }
+    holds.acknowledged(row(1, "a", 1, NOW.plusSeconds(1)));
+    PendingEvent fresh = row(101, "a", 0, null);
+    List<PendingEvent> read = List.of(fresh);
+    Instant now = NOW.plusSeconds(2);
+    int reads = 0;
+    boolean sent = false;
+    while (!sent && reads < 1000) {
+      reads++;
+      List<PendingEvent> first = holds.select(read, now);
+      List<KeyHolds.Held> unseen = holds.unseenHeads(read);
+      unseen.forEach(holds::resolved); // the table: none of them is pending
+      sent = (unseen.isEmpty() ? first : holds.select(read, now)).contains(fresh);
+    }
+    assertThat(reads).as("reads until event 101 of a was selected").isEqualTo(1);
+  }
 }
