@@ -5,7 +5,11 @@ import dev.outboxkit.relay.RelayConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -101,7 +105,10 @@ final class OutboxKitPollingContender implements DrainContender {
   /**
    * Samples the relay's {@code outbox.relay.lease.heartbeat.age} every 50 ms and prints, when the
    * pass ends, its largest value and the heartbeats' count and longest duration: whether the leases
-   * were renewed on time while the relay drained (the heartbeat interval is 500 ms).
+   * were renewed on time while the relay drained (the heartbeat interval is 500 ms). It also prints
+   * what the gauges' measurements cost ({@code outbox.relay.measurements}: the backlog and lag
+   * every metrics interval, the parked events once a minute): count, mean and longest. The longest
+   * durations are sampled too, since a timer's own maximum forgets after a few minutes.
    */
   private static final class HeartbeatWatch implements AutoCloseable {
     private final SimpleMeterRegistry registry;
@@ -113,6 +120,7 @@ final class OutboxKitPollingContender implements DrainContender {
               return t;
             });
     private volatile double maxAge;
+    private final Map<String, Double> longest = new ConcurrentHashMap<>();
 
     HeartbeatWatch(SimpleMeterRegistry registry) {
       this.registry = registry;
@@ -124,6 +132,21 @@ final class OutboxKitPollingContender implements DrainContender {
       if (age != null && !Double.isNaN(age.value())) {
         maxAge = Math.max(maxAge, age.value());
       }
+      for (Timer t : timers()) {
+        longest.merge(label(t), t.max(TimeUnit.MILLISECONDS), Math::max);
+      }
+    }
+
+    private List<Timer> timers() {
+      List<Timer> timers = new ArrayList<>();
+      timers.addAll(registry.find("outbox.relay.lease.heartbeats").timers());
+      timers.addAll(registry.find("outbox.relay.measurements").timers());
+      return timers;
+    }
+
+    private static String label(Timer t) {
+      String measured = t.getId().getTag("measured");
+      return measured != null ? "measured=" + measured : "heartbeat " + t.getId().getTag("outcome");
     }
 
     @Override
@@ -142,6 +165,20 @@ final class OutboxKitPollingContender implements DrainContender {
           ok == null ? 0 : ok.max(TimeUnit.MILLISECONDS),
           failed,
           maxAge);
+      System.out.printf(
+          Locale.ROOT,
+          "  longest heartbeat over the pass: %.1f ms%n",
+          longest.getOrDefault("heartbeat succeeded", 0.0));
+      for (Timer t : registry.find("outbox.relay.measurements").timers()) {
+        System.out.printf(
+            Locale.ROOT,
+            "  gauge measurements %s: %,d (mean %.1f ms, longest %.1f ms, total %.1f s)%n",
+            label(t),
+            t.count(),
+            t.mean(TimeUnit.MILLISECONDS),
+            longest.getOrDefault(label(t), 0.0),
+            t.totalTime(TimeUnit.SECONDS));
+      }
     }
 
     private long count(String outcome) {

@@ -967,6 +967,12 @@ abstract class CdcRelayContractTests {
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> registry.get("outbox.backlog").gauge().value() >= 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                PollingRelayContractTests.measurements(registry, "backlog") >= 1
+                    && PollingRelayContractTests.measurements(registry, "parked") >= 1);
     if (dialect.name().equals("postgresql")) {
       await()
           .atMost(Duration.ofSeconds(10))

@@ -19,6 +19,8 @@ import dev.outboxkit.test.KafkaTestBroker;
 import dev.outboxkit.test.ServerTest;
 import dev.outboxkit.test.TestDatabaseExtension;
 import dev.outboxkit.test.TestServers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -566,6 +568,10 @@ abstract class PollingRelayContractTests {
         .atMost(Duration.ofSeconds(30))
         .until(() -> registry.get("outbox.lag").gauge().value() >= 1.5);
     assertThat(registry.get("outbox.backlog").gauge().value()).isEqualTo(1.0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> measurements(registry, "backlog") >= 2 && measurements(registry, "parked") >= 1);
     assertThat(relay.status().state()).isEqualTo(RelayStatus.State.PAUSED);
     relay.resume();
     await()
@@ -791,5 +797,13 @@ abstract class PollingRelayContractTests {
           .isLessThanOrEqualTo(epochs.get(entry.getKey()));
     }
     assertThat(moved).as("partitions changed publisher").isGreaterThan(0);
+  }
+
+  /**
+   * How many measurements of the gauges' figures the relay timed ({@code backlog}, {@code parked}).
+   */
+  static long measurements(MeterRegistry registry, String measured) {
+    Timer timer = registry.find("outbox.relay.measurements").tag("measured", measured).timer();
+    return timer == null ? 0 : timer.count();
   }
 }

@@ -45,6 +45,7 @@ public final class ParkedGauges {
     }
     due = now.plus(interval);
     parkedHere = parkedHereNow;
+    long start = System.nanoTime();
     try {
       OutboxStats.Parked parked = jdbc.autoCommit(stats::parked);
       Instant oldest = parked.oldest();
@@ -54,5 +55,6 @@ public final class ParkedGauges {
       metrics.parked(-1, null);
       log.debug("Could not count the parked events", e);
     }
+    metrics.parkedMeasured(start);
   }
 }

@@ -40,6 +40,8 @@ public final class RelayMetrics {
   private final DistributionSummary batchSize;
   private final Counter measurementFailures;
   private final Counter cleanupFailures;
+  private final Timer backlogMeasurements;
+  private final Timer parkedMeasurements;
   private final AtomicLong lastRenewalNanos = new AtomicLong();
   private volatile boolean renewedOnce;
   private @Nullable Timer heartbeatsSucceeded;
@@ -141,6 +143,8 @@ public final class RelayMetrics {
                     "Backlog or lag measurements that failed; the gauges read NaN until one"
                         + " succeeds")
                 .register(registry));
+    backlogMeasurements = add(measurementTimer(tags.and("measured", "backlog")));
+    parkedMeasurements = add(measurementTimer(tags.and("measured", "parked")));
     cleanupFailures =
         add(
             Counter.builder("outbox.relay.cleanup.failures")
@@ -243,6 +247,29 @@ public final class RelayMetrics {
 
   public long backlog() {
     return backlog.get();
+  }
+
+  private Timer measurementTimer(Tags tags) {
+    return Timer.builder("outbox.relay.measurements")
+        .tags(tags)
+        .description(
+            "Duration of each measurement of the outbox for the gauges, failed ones included:"
+                + " measured=backlog (backlog and lag, every metrics interval), measured=parked"
+                + " (parked events, at most once a minute)")
+        .register(registry);
+  }
+
+  /**
+   * A measurement of the backlog and lag that began at {@code startNanos} ({@link System#nanoTime})
+   * has ended now, successfully or not.
+   */
+  public void backlogMeasured(long startNanos) {
+    backlogMeasurements.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A measurement of the parked events that began at {@code startNanos} has ended now. */
+  public void parkedMeasured(long startNanos) {
+    parkedMeasurements.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
   }
 
   /** The lag at the last measurement, or {@code null} when unknown. */

@@ -189,6 +189,7 @@ final class CdcMetrics implements AutoCloseable {
     }
     long backlog = -1;
     boolean failed = false;
+    long start = System.nanoTime();
     try {
       backlog = jdbc.autoCommit(stats::backlog);
       sharedMark = jdbc.autoCommit(this::sharedProgress);
@@ -199,6 +200,7 @@ final class CdcMetrics implements AutoCloseable {
       failed = true;
       log.debug("Could not measure the CDC relay", e);
     }
+    relay.backlogMeasured(start);
     if (failed) {
       relay.measurementFailed();
     }

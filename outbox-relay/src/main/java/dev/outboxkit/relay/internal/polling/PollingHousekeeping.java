@@ -105,6 +105,7 @@ final class PollingHousekeeping {
   void measure() {
     checks.run(); // first: a failure of the measurements below must not skip it
     String waiting;
+    long start = System.nanoTime();
     try {
       OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));
       Instant oldest = now.oldest();
@@ -123,6 +124,7 @@ final class PollingHousekeeping {
       waiting = "the outbox could not be measured (" + e.getClass().getSimpleName() + ")";
       log.debug("Could not measure the outbox backlog", e);
     }
+    metrics.backlogMeasured(start);
     stall.observe(publishing.getAsBoolean() ? waiting : null, 31 * metrics.progress() + oldestMark);
     parked.measureIfDue(jdbc);
   }
