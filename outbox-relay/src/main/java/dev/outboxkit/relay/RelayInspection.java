@@ -372,7 +372,7 @@ public final class RelayInspection {
         c -> {
           OutboxStats stats = new OutboxStats(dialect, outbox);
           Instant now = LeaseStore.databaseNow(c, dialect);
-          OutboxStats.Stats pending = stats.stats(c, partitions);
+          OutboxStats.Stats pending = stats.stats(c);
           OutboxStats.Parked parked = stats.parked(c);
           return new Backlog(
               pending.backlog(),

@@ -49,88 +49,64 @@ public final class OutboxStats {
   public record Stats(long backlog, @Nullable Instant oldest) {}
 
   /**
-   * {@link Stats} without visiting every pending row: the count is exact up to {@link
-   * #BACKLOG_COUNT_LIMIT} and estimated above it as in {@link #backlog}, and the oldest event is
-   * the first by {@code seq} of each partition. {@code seq} and {@code created_at} are set together
-   * at append, so this is the oldest up to clock skew between writers; {@code MIN(created_at)}
-   * instead read the whole backlog every metrics interval.
+   * {@link Stats} without visiting every pending row: the oldest event is the first by {@code seq},
+   * and the count is exact up to {@link #BACKLOG_COUNT_LIMIT} and estimated above it as in {@link
+   * #backlog}. {@code seq} and {@code created_at} are set together at append, so this is the oldest
+   * up to clock skew between writers; {@code MIN(created_at)} instead read the whole backlog every
+   * metrics interval.
    *
-   * <p>The first pending row of each partition (for the oldest and for the low end of the estimate)
-   * is found once, in the same probes: finding it walks every index entry of the rows deleted
-   * before it that vacuum has not removed yet, which with a snapshot held elsewhere (a long query,
-   * a forgotten {@code BEGIN}) is every row published since, so each such walk costs as much as a
-   * read of the relay.
+   * <p>Finding the first pending row walks every index entry of the rows deleted before it that
+   * vacuum has not removed yet: during a drain of a large backlog, millions, and with a snapshot
+   * held elsewhere (a long query, a forgotten {@code BEGIN}) every row published since. So it is
+   * found once, by one walk of the pending rows' index in {@code seq} order, and the count starts
+   * there. (It was found per partition, each partition's probe walking its share; a probe planned
+   * on the {@code seq} index with a filter on the partition walked every partition's share, and the
+   * count walked them all again from the head: in a drain of 10 M a measurement took up to 23 s.) A
+   * row that commits after the probe with a lower {@code seq} is counted by the next measurement.
    */
-  public Stats stats(Connection c, int partitions) throws SQLException {
-    return stats(c, partitions, BACKLOG_COUNT_LIMIT);
+  public Stats stats(Connection c) throws SQLException {
+    return stats(c, BACKLOG_COUNT_LIMIT);
   }
 
-  /** {@link #stats(Connection, int)} with another count limit (for tests). */
-  Stats stats(Connection c, int partitions, int countLimit) throws SQLException {
-    long counted = count(c, countLimit);
-    if (counted == 0) {
+  /** {@link #stats(Connection)} with another count limit (for tests). */
+  Stats stats(Connection c, int countLimit) throws SQLException {
+    Ends ends = ends(c);
+    if (ends.span() == 0) {
       return new Stats(0, null);
     }
-    boolean estimate = counted >= countLimit;
-    Ends ends = ends(c, estimate ? Math.max(partitions, maxPendingPartition(c) + 1) : partitions);
-    long backlog = estimate ? Math.max(counted, ends.span()) : counted;
+    long counted = count(c, countLimit, ends.low());
+    if (counted == 0) {
+      return new Stats(0, null); // published since the probe
+    }
+    long backlog = counted >= countLimit ? Math.max(counted, ends.span()) : counted;
     return new Stats(backlog, ends.oldest());
   }
 
-  /**
-   * The lowest and the highest pending {@code seq} and the oldest first event over the partitions'
-   * first and last pending rows.
-   */
+  /** The lowest and the highest pending {@code seq}, and the lowest one's creation time. */
   private record Ends(long low, long high, @Nullable Instant oldest) {
     long span() {
       return low > high ? 0 : high - low + 1;
     }
   }
 
-  /** {@link Ends} by two probes per partition, {@value #PROBES_PER_STATEMENT} per statement. */
-  private Ends ends(Connection c, int partitions) throws SQLException {
-    long low = Long.MAX_VALUE;
-    long high = Long.MIN_VALUE;
-    Instant oldest = null;
-    for (int from = 0; from < partitions; from += PROBES_PER_STATEMENT) {
-      int to = Math.min(partitions, from + PROBES_PER_STATEMENT);
-      StringBuilder sql =
-          new StringBuilder(
-              "SELECT MIN(CASE WHEN last_row = 0 THEN seq END) AS low, MAX(seq) AS high,"
-                  + " MIN(CASE WHEN last_row = 0 THEN created_at END) AS oldest FROM (");
-      for (int p = from; p < to; p++) {
-        for (int last = 0; last < 2; last++) {
-          // The last row's probe reads the index only (its created_at is not needed).
-          sql.append(p == from && last == 0 ? "" : " UNION ALL ")
-              .append("(SELECT ")
-              .append(last)
-              .append(last == 0 ? " AS last_row, seq, created_at FROM " : ", seq, NULL FROM ")
-              .append(t)
-              .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
-              .append(last == 1 ? " DESC" : "")
-              .append(" LIMIT 1)");
-        }
+  /** {@link Ends} by two probes of the pending rows' {@code seq} index, one at each end. */
+  private Ends ends(Connection c) throws SQLException {
+    try (PreparedStatement statement =
+            c.prepareStatement(
+                "SELECT MIN(CASE WHEN last_row = 0 THEN seq END) AS low, MAX(seq) AS high,"
+                    + " MIN(CASE WHEN last_row = 0 THEN created_at END) AS oldest FROM ((SELECT 0"
+                    + " AS last_row, seq, created_at FROM "
+                    + t
+                    + " WHERE status = 'PENDING' ORDER BY seq LIMIT 1) UNION ALL (SELECT 1, seq,"
+                    + " NULL FROM "
+                    + t
+                    + " WHERE status = 'PENDING' ORDER BY seq DESC LIMIT 1)) ends");
+        ResultSet rs = statement.executeQuery()) {
+      if (!rs.next() || rs.getObject("low") == null) {
+        return new Ends(Long.MAX_VALUE, Long.MIN_VALUE, null);
       }
-      sql.append(") ends");
-      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
-        int index = 1;
-        for (int p = from; p < to; p++) {
-          statement.setInt(index++, p);
-          statement.setInt(index++, p);
-        }
-        try (ResultSet rs = statement.executeQuery()) {
-          if (rs.next() && rs.getObject("low") != null) {
-            low = Math.min(low, rs.getLong("low"));
-            high = Math.max(high, rs.getLong("high"));
-            Instant first = dialect.getInstant(rs, "oldest");
-            if (first != null && (oldest == null || first.isBefore(oldest))) {
-              oldest = first;
-            }
-          }
-        }
-      }
+      return new Ends(rs.getLong("low"), rs.getLong("high"), dialect.getInstant(rs, "oldest"));
     }
-    return new Ends(low, high, oldest);
   }
 
   /** The most parked events {@link #parked} counts; more read as this many. */
@@ -172,8 +148,8 @@ public final class OutboxStats {
   /**
    * The number of pending rows (also CDC's backlog; its lag comes from the stream), exact up to
    * {@link #BACKLOG_COUNT_LIMIT}. Above, it is the span of {@code seq} between the lowest and the
-   * highest pending row (two probes per partition at the ends of its pending rows): an upper bound,
-   * exact while pending rows are consecutive, as in a backlog that builds up during a broker
+   * highest pending row (a probe at each end of the pending rows' {@code seq} index): an upper
+   * bound, exact while pending rows are consecutive, as in a backlog that builds up during a broker
    * outage. A full {@code COUNT(*)} of ten million pending rows every metrics interval read the
    * whole pending index (and waited on I/O) while the relay drained.
    */
@@ -183,22 +159,18 @@ public final class OutboxStats {
 
   /** {@link #backlog(Connection)} with another count limit (for tests). */
   long backlog(Connection c, int countLimit) throws SQLException {
-    long counted = count(c, countLimit);
-    if (counted < countLimit) {
-      return counted;
-    }
-    // Rows may have been published between the statements: never below what was counted.
-    return Math.max(counted, ends(c, maxPendingPartition(c) + 1).span());
+    return stats(c, countLimit).backlog();
   }
 
-  /** Pending rows, counted up to {@code limit}. */
-  private long count(Connection c, int limit) throws SQLException {
+  /** Pending rows from {@code fromSeq} on, counted up to {@code limit}. */
+  private long count(Connection c, int limit, long fromSeq) throws SQLException {
     try (PreparedStatement statement =
         c.prepareStatement(
             "SELECT COUNT(*) FROM (SELECT 1 FROM "
                 + t
-                + " WHERE status = 'PENDING' LIMIT ?) pending_rows")) {
-      statement.setInt(1, limit);
+                + " WHERE status = 'PENDING' AND seq >= ? LIMIT ?) pending_rows")) {
+      statement.setLong(1, fromSeq);
+      statement.setInt(2, limit);
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
         return rs.getLong(1);
@@ -289,8 +261,6 @@ public final class OutboxStats {
     }
     return events;
   }
-
-  private static final int PROBES_PER_STATEMENT = 128;
 
   /** Deletes up to {@code limit} rows published before {@code before}; returns how many. */
   public int purgePublished(Connection c, Instant before, int limit) throws SQLException {

@@ -107,7 +107,7 @@ final class PollingHousekeeping {
     String waiting;
     long start = System.nanoTime();
     try {
-      OutboxStats.Stats now = jdbc.autoCommit(c -> stats.stats(c, settings.partitions()));
+      OutboxStats.Stats now = jdbc.autoCommit(stats::stats);
       Instant oldest = now.oldest();
       Duration lag =
           oldest == null ? Duration.ZERO : Duration.between(oldest, settings.clock().instant());
