@@ -471,24 +471,25 @@ public final class KeyHolds {
    * parked by someone else (another instance's late batch deleted it, or this instance's late batch
    * after a lease it lost and claimed again). Held so, the key would never send again: the caller
    * asks the table which of these events are still pending and calls {@link #resolved} for the
-   * others.
+   * others. Each such key's held event is named first, then the events queued behind it that the
+   * read does not hold either, in {@code seq} order ({@link #line}).
    */
   public List<Held> unseenHeads(List<PendingEvent> rows) {
-    Map<Held, Boolean> seen = new java.util.LinkedHashMap<>();
+    Map<Held, Set<Long>> read = new java.util.LinkedHashMap<>();
     for (PendingEvent row : rows) {
       Map<String, Hold> keys = holds.get(row.partition());
       Hold hold = keys == null ? null : keys.get(row.key());
       if (hold == null || hold.seq() < 0 || row.seq() < hold.seq()) {
         continue;
       }
-      Held held = new Held(row.partition(), row.key(), hold.seq());
-      seen.merge(held, row.seq() == hold.seq(), Boolean::logicalOr);
+      read.computeIfAbsent(new Held(row.partition(), row.key(), hold.seq()), h -> new HashSet<>())
+          .add(row.seq());
     }
     List<Held> unseen = new ArrayList<>();
-    seen.forEach(
-        (held, headRead) -> {
-          if (!headRead) {
-            unseen.add(held);
+    read.forEach(
+        (held, seqs) -> {
+          if (!seqs.contains(held.seq())) {
+            unseen.addAll(line(held, seqs));
           }
         });
     return unseen;
@@ -502,10 +503,11 @@ public final class KeyHolds {
    * batch's outcome), and no later event of the key came for {@link #unseenHeads} to notice. Held
    * so, the key would stay in memory for good, count towards a crowded partition, and hold a new
    * event of it back until the hold is due. The caller asks the table which of these events are
-   * still pending and calls {@link #resolved} for the others. A hold on no known event (not {@link
-   * Held#known}: loaded at claim, none of its key's events read since) has no {@code seq} to ask
-   * about: its key's failed row, pending at the claim, would be in such a read if it still were, so
-   * it is resolved without asking.
+   * still pending and calls {@link #resolved} for the others; each key's held event is named with
+   * the events queued behind it ({@link #line}). A hold on no known event (not {@link Held#known}:
+   * loaded at claim, none of its key's events read since) has no {@code seq} to ask about: its
+   * key's failed row, pending at the claim, would be in such a read if it still were, so it is
+   * resolved without asking.
    */
   public List<Held> absentDueHeads(
       Collection<Integer> complete, List<PendingEvent> rows, Instant now) {
@@ -523,14 +525,51 @@ public final class KeyHolds {
         continue;
       }
       Set<String> seen = read.getOrDefault(partition, Set.of());
+      List<Held> due = new ArrayList<>();
       keys.forEach(
           (key, hold) -> {
             if (!hold.due().isAfter(now) && !seen.contains(key)) {
-              absent.add(new Held(partition, key, hold.seq()));
+              due.add(new Held(partition, key, hold.seq()));
             }
           });
+      for (Held held : due) {
+        absent.addAll(line(held, Set.of()));
+      }
     }
     return absent;
+  }
+
+  /**
+   * A key's held event and the events queued behind it that are not in {@code read}, in {@code seq}
+   * order; nothing when the key is no longer held on {@code held}. Named together because the
+   * hand-over ({@link #resolved}) gives the key to the next event of the line without asking the
+   * table: when the held event was published elsewhere, so most likely was the line behind it (a
+   * late batch's deferrals or failures), and named alone, one read per event, each with a query,
+   * went by before the key's next event was sent (review21 F3). Events the read holds are pending
+   * and not named; an event the table still has stays in the line, and the first of those holds the
+   * key with its own time. Read inside the holds map's {@code compute}, the one place the line is
+   * changed.
+   */
+  private List<Held> line(Held held, Set<Long> read) {
+    List<Held> line = new ArrayList<>();
+    Map<String, Hold> keys = holds.get(held.partition());
+    if (keys == null) {
+      return line;
+    }
+    keys.computeIfPresent(
+        held.key(),
+        (key, hold) -> {
+          if (hold.seq() == held.seq()) {
+            line.add(held);
+            for (long seq : hold.behind().keySet()) {
+              if (!read.contains(seq)) {
+                line.add(new Held(held.partition(), key, seq));
+              }
+            }
+          }
+          return hold;
+        });
+    return line;
   }
 
   /**
@@ -538,7 +577,10 @@ public final class KeyHolds {
    * later event of it came back unresolved as well: then that one is held now. A batch that held
    * the key on its first event may have deferred or failed its next ones too; the batch read ahead
    * while it was in flight leaves them out, so freeing the key would let that read-ahead send the
-   * key's events after them first (found by the model's frozen owners, issue 19).
+   * key's events after them first (found by the model's frozen owners, issue 19). An event queued
+   * behind the held one that is no longer pending leaves the line. So the events that {@link
+   * #unseenHeads} or {@link #absentDueHeads} named and the table no longer has, resolved in any
+   * order, leave the key held on the first event of its line that the table still has, or free.
    */
   public void resolved(Held held) {
     Map<String, Hold> keys = holds.get(held.partition());

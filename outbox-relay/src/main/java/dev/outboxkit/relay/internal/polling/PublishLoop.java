@@ -12,6 +12,7 @@ import dev.outboxkit.relay.internal.delivery.KeyHolds;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -443,6 +444,9 @@ final class PublishLoop implements Runnable {
       return false;
     }
     boolean freed = false;
+    // A key's held event comes with the events queued behind it (KeyHolds#unseenHeads): one line
+    // of the log per key, not one per event.
+    Map<HeldKey, List<Long>> gone = new java.util.LinkedHashMap<>();
     for (KeyHolds.Held held : unseen) {
       if (!held.known()) {
         log.info(
@@ -454,19 +458,27 @@ final class PublishLoop implements Runnable {
         core.holds().resolved(held);
         freed = true;
       } else if (!pending.contains(held.seq())) {
-        log.info(
-            "Outbox relay: key {} of outbox partition {} was held on seq {}, which is no longer"
-                + " pending (published or parked elsewhere); the key goes on from its next"
-                + " unresolved event",
-            held.key(),
-            held.partition(),
-            held.seq());
+        gone.computeIfAbsent(new HeldKey(held.partition(), held.key()), k -> new ArrayList<>())
+            .add(held.seq());
         core.holds().resolved(held);
         freed = true;
       }
     }
+    gone.forEach(
+        (key, freedSeqs) ->
+            log.info(
+                "Outbox relay: key {} of outbox partition {} was held on or behind {} event(s) that"
+                    + " are no longer pending (published or parked elsewhere), seq {} to {}; the key"
+                    + " goes on from its next unresolved event",
+                key.key(),
+                key.partition(),
+                freedSeqs.size(),
+                freedSeqs.get(0),
+                freedSeqs.get(freedSeqs.size() - 1)));
     return freed;
   }
+
+  private record HeldKey(int partition, String key) {}
 
   private void complete(InFlight batch) throws SQLException {
     try {

@@ -79,7 +79,8 @@ class KeyHoldsTests {
   /**
    * Issue 19 (found by the model's frozen owners): the held event was published or parked
    * elsewhere, but a later event of the key came back unresolved too; the key stays held on that
-   * one, and only when it is resolved as well is the key free.
+   * one, and only when it is resolved as well is the key free. The doubt cast on the held event
+   * names the line behind it too (review21 F3).
    */
   @Test
   void aKeyWhoseHeldEventIsResolvedElsewhereIsHeldOnItsNextUnresolvedEvent() {
@@ -92,7 +93,7 @@ class KeyHoldsTests {
     // Read ahead while 1 to 3 were in flight: 4 must wait for 2.
     assertThat(holds.select(List.of(row(4, "a", 0, null)), NOW)).isEmpty();
     assertThat(holds.unseenHeads(List.of(row(4, "a", 0, null))))
-        .containsExactly(new KeyHolds.Held(0, "a", 2));
+        .containsExactly(new KeyHolds.Held(0, "a", 2), new KeyHolds.Held(0, "a", 3));
     holds.resolved(new KeyHolds.Held(0, "a", 2));
     assertThat(holds.unseenHeads(List.of(row(4, "a", 0, null))))
         .containsExactly(new KeyHolds.Held(0, "a", 3));
@@ -112,6 +113,139 @@ class KeyHoldsTests {
 
     holds.resolved(new KeyHolds.Held(0, "a", 1));
     assertThat(holds.isHeld(0, "a")).isFalse();
+  }
+
+  /**
+   * What the polling loop does with the held events a read casts doubt on ({@code
+   * PublishLoop.freeHoldsOnResolved}): one {@code pending} query for the known ones, then {@link
+   * KeyHolds#resolved} for each one the table no longer has, in the order given.
+   *
+   * @param table the seqs of the rows still pending
+   * @return the number of queries: 1, or 0 when nothing known was named
+   */
+  private static int askTheTable(KeyHolds holds, List<KeyHolds.Held> doubted, Set<Long> table) {
+    for (KeyHolds.Held held : doubted) {
+      if (!held.known() || !table.contains(held.seq())) {
+        holds.resolved(held);
+      }
+    }
+    return doubted.stream().anyMatch(KeyHolds.Held::known) ? 1 : 0;
+  }
+
+  /**
+   * review21 F3: the F4 hand-over gives the key to the next event queued behind the held one
+   * without asking whether that one is still pending, and the check for gone rows named only the
+   * held event. A deposed owner's late batch published a key's held event and the 99 queued behind
+   * it; the key's event 101 is read. Each read freed one of them, with a {@code pending} query of
+   * its own: 100 reads before 101 went. The held event and its line are now named together, and one
+   * query frees them all.
+   */
+  @Test
+  void aLineOfEventsBehindTheHeldOnePublishedElsewhereIsResolvedInOneRead() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.minusSeconds(1));
+    for (int seq = 2; seq <= 100; seq++) {
+      holds.deferred(row(seq, "a", 0, null), NOW);
+    }
+    Set<Long> table = Set.of(101L, 102L);
+    List<PendingEvent> read = List.of(row(101, "a", 0, null), row(102, "b", 0, null));
+    int reads = 0;
+    int queries = 0;
+    boolean sent = false;
+    // Each read as PublishLoop.send makes it: selected, the doubted holds asked about, selected
+    // again.
+    while (!sent && reads < 1000) {
+      reads++;
+      assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).doesNotContain(101L);
+      queries += askTheTable(holds, holds.unseenHeads(read), table);
+      sent = holds.select(read, NOW).stream().anyMatch(e -> e.seq() == 101);
+    }
+    assertThat(queries).as("pending queries before event 101 of the key goes").isEqualTo(1);
+    assertThat(reads).as("reads before event 101 of the key goes").isEqualTo(1);
+    assertThat(holds.isHeld(0, "a")).isFalse();
+  }
+
+  /**
+   * F3 by the other door: a complete read has no event of a due held key ({@link
+   * KeyHolds#absentDueHeads}). Its held event and the line behind it were all published elsewhere;
+   * one query frees the key, not one read per event.
+   */
+  @Test
+  void aDueHeldLineWithNoEventInACompleteReadIsResolvedInOneRead() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.minusSeconds(1));
+    holds.retryLater(row(2, "a", 1, null), NOW.plusSeconds(10));
+    for (int seq = 3; seq <= 10; seq++) {
+      holds.deferred(row(seq, "a", 0, null), NOW);
+    }
+    List<PendingEvent> read = List.of(row(11, "b", 0, null));
+    assertThat(askTheTable(holds, holds.absentDueHeads(Set.of(0), read, NOW), Set.of(11L)))
+        .isEqualTo(1);
+    assertThat(holds.isHeld(0, "a")).as("a held after one read").isFalse();
+    assertThat(holds.nextDue()).isNull();
+  }
+
+  /**
+   * The line is freed in {@code seq} order up to the first of its events that is still pending:
+   * that one holds the key now, with its own retry time (the F4 hand-over), and the key's later
+   * events go after it, in order. Events 1 and 2 were published elsewhere; 3 failed (due in 10 s)
+   * and 4 was deferred behind it; the read has 3, 4 and the key's new event 5.
+   */
+  @Test
+  void aLineIsFreedUpToItsFirstStillPendingEventWhichKeepsItsRetryTime() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.minusSeconds(1));
+    holds.deferred(row(2, "a", 0, null), NOW);
+    holds.retryLater(row(3, "a", 1, null), NOW.plusSeconds(10));
+    holds.deferred(row(4, "a", 0, null), NOW);
+    Set<Long> table = Set.of(3L, 4L, 5L, 6L);
+    PendingEvent three = row(3, "a", 1, NOW.plusSeconds(10));
+    List<PendingEvent> read =
+        List.of(three, row(4, "a", 0, null), row(5, "a", 0, null), row(6, "b", 0, null));
+
+    assertThat(holds.unseenHeads(read))
+        .as("the held event and the line behind it that the read does not have")
+        .containsExactly(new KeyHolds.Held(0, "a", 1), new KeyHolds.Held(0, "a", 2));
+    assertThat(askTheTable(holds, holds.unseenHeads(read), table)).isEqualTo(1);
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(6L);
+    assertThat(holds.nextDue()).isEqualTo(NOW.plusSeconds(10));
+    assertThat(holds.excluded(Set.of(0), NOW)).containsEntry(0, List.of("a"));
+    assertThat(holds.unseenHeads(read)).isEmpty();
+
+    assertThat(holds.select(read, NOW.plusSeconds(10)))
+        .as("event 3 at its retry time, alone")
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L, 6L);
+    holds.acknowledged(three);
+    assertThat(holds.select(read.subList(1, 4), NOW.plusSeconds(10)))
+        .as("then 4, deferred behind it, with the key's later event")
+        .extracting(PendingEvent::seq)
+        .containsExactly(4L, 5L, 6L);
+  }
+
+  /**
+   * The table decides, not the read: an event of the line that the read does not have but the table
+   * still does (a read ahead left it out) holds the key, with its retry time; the events of the
+   * line behind it that are gone leave the line.
+   */
+  @Test
+  void anEventOfTheLineTheTableStillHasHoldsTheKeyAndTheGoneOnesBehindItLeaveTheLine() {
+    KeyHolds holds = new KeyHolds();
+    holds.retryLater(row(1, "a", 1, null), NOW.minusSeconds(1));
+    holds.deferred(row(2, "a", 0, null), NOW);
+    PendingEvent three = row(3, "a", 1, NOW.plusSeconds(10));
+    holds.retryLater(three, NOW.plusSeconds(10));
+    holds.deferred(row(4, "a", 0, null), NOW);
+    List<PendingEvent> read = List.of(row(9, "a", 0, null));
+
+    assertThat(askTheTable(holds, holds.unseenHeads(read), Set.of(3L, 9L))).isEqualTo(1);
+    assertThat(holds.nextDue()).isEqualTo(NOW.plusSeconds(10));
+    assertThat(holds.select(read, NOW.plusSeconds(10))).isEmpty();
+    holds.acknowledged(three);
+    assertThat(holds.isHeld(0, "a")).as("held on 4, which is gone").isFalse();
+    assertThat(holds.select(read, NOW.plusSeconds(10)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(9L);
   }
 
   @Test

@@ -300,6 +300,69 @@ class StaleBatchHoldsIntegrationTests {
         .doesNotContain("second");
   }
 
+  /**
+   * review21 F3 through the real loop: a late batch defers ten events of a key (the key held on the
+   * first, the other nine queued behind it) that another instance published meanwhile. The key's
+   * next event is read at once, but each read asked the table about the held event only, and the
+   * hand-over gave the key to the next event of the line without asking: ten reads, each with a
+   * query, before the next event went. One read now.
+   */
+  @Test
+  void aLineOfDeferredEventsPublishedElsewhereHoldsItsKeyForOneReadOnly() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    execute("DELETE FROM outbox_event");
+    TestLeaseManagers.clearLeaseTables(db.dataSource());
+    for (int i = 0; i < 10; i++) {
+      insert("k", "line-" + i);
+    }
+
+    KeyHolds holds = new KeyHolds();
+    LeaseManager leases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, "stale~1", Duration.ofSeconds(1), null, holds);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    boolean[] lateOutcome = {true};
+    PublishLoop loop =
+        PublishLoopFixture.loop(
+            db.dataSource(),
+            dialect,
+            leases,
+            holds,
+            new PublishLoopFixture.RecordingSender(
+                handed,
+                e ->
+                    lateOutcome[0]
+                        ? new PublishResult.Deferred(e)
+                        : new PublishResult.Acked(e, Clock.systemUTC().instant())),
+            "stale-line");
+    loop.step(); // the ten are handed over; their outcome comes back at the next step
+    assertThat(handed).hasSize(10);
+
+    // Frozen past its lease: another instance publishes the ten and deletes their rows; this one
+    // claims the partitions again.
+    execute("UPDATE outbox_relay_lease SET owner_id = 'other~1', epoch = epoch + 1");
+    execute("DELETE FROM outbox_event");
+    leases.heartbeat();
+    assertThat(leases.owned()).isEmpty();
+    execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    insert("k", "next");
+
+    loop.step(); // the late deferrals: the key held on the first of the ten, nine behind it
+    lateOutcome[0] = false;
+    assertThat(holds.isHeld(0, "k")).isTrue();
+    int reads = 0;
+    while (handed.size() < 11 && reads < 20) {
+      reads++;
+      loop.step();
+    }
+    loop.finishInFlight();
+    assertThat(handed).last().extracting(e -> e.event().eventType()).isEqualTo("next");
+    assertThat(reads).as("reads before the key's next event goes").isEqualTo(1);
+  }
+
   private void assertAKeyGoesOnAfterALateOutcome(Function<PendingEvent, PublishResult> late)
       throws Exception {
     OutboxDialect dialect = RelayTables.create(db.dataSource());
