@@ -15,14 +15,7 @@ final class HandRolledContender implements DrainContender {
 
   @Override
   public AutoCloseable start(Pass pass) {
-    String drain = pass.database().handRolledDrain(HandRolledRelay.BATCH);
-    if (drain == null) {
-      throw new IllegalArgumentException(
-          "hand-rolled: no DELETE … RETURNING on " + pass.database().kind().key());
-    }
-    HandRolledRelay relay =
-        new HandRolledRelay(pass.db().dataSource(), drain, pass.bootstrapServers());
-    relay.start();
-    return relay;
+    return RelayModes.startHandRolled(
+        pass.db().dataSource(), pass.database().kind(), pass.bootstrapServers());
   }
 }

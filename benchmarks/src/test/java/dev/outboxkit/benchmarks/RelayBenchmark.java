@@ -358,7 +358,8 @@ class RelayBenchmark {
             mode.equals("polling-fenced-unscaled")
                 ? Math.max(1, BATCH / 4)
                 : mode.startsWith("polling-fenced") ? FENCED_BATCH : BATCH)
-        .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null);
+        .transactionalFencing(
+            mode.startsWith("polling-fenced") ? RelayModes.fencingPrefix(engine) : null);
     if (mode.startsWith("cdc")) {
       config.cdc(cdcOptions(db, engine, mode));
     } else {
@@ -386,13 +387,7 @@ class RelayBenchmark {
       Map<String, Object> extra,
       OutboxRelay[] current) {
     if (mode.startsWith(HAND_ROLLED)) {
-      String drain = BenchDatabase.named(name).handRolledDrain(HandRolledRelay.BATCH);
-      if (drain == null) {
-        throw new IllegalArgumentException("no hand-rolled relay for " + name);
-      }
-      HandRolledRelay relay = new HandRolledRelay(dataSource, drain, kafka.bootstrapServers());
-      relay.start();
-      return relay;
+      return RelayModes.startHandRolled(dataSource, db.kind(), kafka.bootstrapServers());
     }
     OutboxRelay relay = relay(db, dataSource, registry, mode, engine, extra);
     current[0] = relay;
@@ -436,11 +431,7 @@ class RelayBenchmark {
 
   /** The CDC options; {@code -Dbench.debezium.<property>=<value>} adds an engine property. */
   private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode) {
-    CdcOptions.Builder options =
-        CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
-            .name(engine)
-            .autoCreate(true)
-            .heartbeatInterval(Duration.ofSeconds(1));
+    CdcOptions.Builder options = RelayModes.cdc(db, engine);
     if (mode.equals("cdc-1thread")) {
       // The engine's pool that hands every record over and back (Debezium's
       // ParallelSmtAndConvertBatchProcessor) with one thread instead of one per core.

@@ -1,14 +1,18 @@
 package dev.outboxkit.benchmarks.peers;
 
 import dev.outboxkit.test.KafkaTopics;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -17,7 +21,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 final class ArrivalRecorder implements AutoCloseable {
 
+  private static final String EVENT_ID = "outbox-event-id";
+
   private final KafkaConsumer<byte[], byte[]> consumer;
+  private final Set<String> ids = new HashSet<>();
+  private int repeats;
 
   ArrivalRecorder(String bootstrapServers, String topic) {
     consumer =
@@ -42,7 +50,11 @@ final class ArrivalRecorder implements AutoCloseable {
   }
 
   /**
-   * Arrival times ({@link System#nanoTime()}) of the next {@code events} records.
+   * Arrival times ({@link System#nanoTime()}) of the next {@code events} distinct records: a record
+   * whose {@value #EVENT_ID} header (OutboxKit's relay, the hand-rolled relay) repeats one already
+   * received is counted in {@link #repeats()} instead, so a redelivery cannot stand in for an event
+   * that never arrived. Records without the header (the other libraries' and the raw producer's)
+   * count each.
    *
    * @throws IllegalStateException when they do not all arrive within {@code timeout}
    */
@@ -53,16 +65,32 @@ final class ArrivalRecorder implements AutoCloseable {
     while (received < events) {
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
-            "only " + received + " of " + events + " events arrived within " + timeout);
+            "only "
+                + received
+                + " of "
+                + events
+                + " events arrived within "
+                + timeout
+                + " ("
+                + repeats
+                + " repeated event ids besides)");
       }
-      for (ConsumerRecord<byte[], byte[]> ignored : consumer.poll(Duration.ofMillis(20))) {
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(20))) {
         long now = System.nanoTime();
-        if (received < events) {
+        Header id = r.headers().lastHeader(EVENT_ID);
+        if (id != null && !ids.add(new String(id.value(), StandardCharsets.UTF_8))) {
+          repeats++;
+        } else if (received < events) {
           arrivals[received++] = now;
         }
       }
     }
     return arrivals;
+  }
+
+  /** Records {@link #awaitArrivals} received whose event id it had already received. */
+  int repeats() {
+    return repeats;
   }
 
   /**

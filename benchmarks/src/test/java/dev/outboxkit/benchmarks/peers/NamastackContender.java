@@ -5,11 +5,14 @@ import io.namastack.outbox.Outbox;
 import io.namastack.outbox.OutboxProcessingScheduler;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.annotation.ImportCandidates;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.support.GenericApplicationContext;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -52,6 +55,9 @@ final class NamastackContender implements Contender {
     properties.put("spring.datasource.password", db.password());
     properties.put("spring.main.banner-mode", "off");
     properties.put("logging.level.root", "WARN");
+    // OutboxKit's starter is on this module's test classpath too (AppendBenchmark's Spring mode);
+    // its beans (outboxPayloadSerializer, ...) would clash with namastack's: namastack alone here.
+    properties.put("spring.autoconfigure.exclude", outboxKitAutoConfigurations());
     this.producer = Producers.create(bootstrapServers, 0);
     NamastackKafkaHandler handler = new NamastackKafkaHandler(producer, topic);
     this.context =
@@ -121,6 +127,15 @@ final class NamastackContender implements Contender {
   public void close() {
     context.close();
     producer.close();
+  }
+
+  /** OutboxKit's auto-configurations on the classpath, comma-separated. */
+  private static String outboxKitAutoConfigurations() {
+    return ImportCandidates.load(AutoConfiguration.class, NamastackContender.class.getClassLoader())
+        .getCandidates()
+        .stream()
+        .filter(name -> name.startsWith("dev.outboxkit."))
+        .collect(Collectors.joining(","));
   }
 
   /** The application namastack-outbox runs in: auto-configuration only. */

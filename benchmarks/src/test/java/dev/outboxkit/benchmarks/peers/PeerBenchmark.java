@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  *
  * System properties: {@code peers.events} (20000), {@code peers.passes} (3), {@code peers.rate}
  * (500 events/s), {@code peers.seconds} (8), {@code peers.contenders}
- * (raw,outboxkit,namastack,gruelbox), {@code peers.report.dir} (../docs/benchmarks).
+ * (raw,outboxkit,namastack,gruelbox; also outboxkit-cdc, outboxkit-fenced, handrolled), {@code
+ * peers.report.dir} (../docs/benchmarks).
  */
 @ServerTest
 class PeerBenchmark {
@@ -132,11 +133,29 @@ class PeerBenchmark {
   private Contender contender(String name) throws Exception {
     String topic = "peers-" + name + "-" + UUID.randomUUID().toString().substring(0, 6);
     kafka.createTopic(topic, 8);
-    String database = "peers_" + name + "_" + System.nanoTime() % 100_000;
+    // Also the CDC engine's slot and the fenced relay's transactional id prefix: unique per run.
+    String database = "peers_" + name.replace('-', '_') + "_" + System.nanoTime() % 100_000;
     return switch (name) {
       case "raw" -> new RawProducerContender(kafka.bootstrapServers(), topic, PAYLOAD);
       case "outboxkit" ->
-          new OutboxKitContender(
+          OutboxKitContender.polling(
+              postgres.createDatabase(database), kafka.bootstrapServers(), topic, PAYLOAD);
+      case "outboxkit-cdc" ->
+          OutboxKitContender.cdc(
+              postgres.createDatabase(database),
+              kafka.bootstrapServers(),
+              topic,
+              PAYLOAD,
+              database);
+      case "outboxkit-fenced" ->
+          OutboxKitContender.fenced(
+              postgres.createDatabase(database),
+              kafka.bootstrapServers(),
+              topic,
+              PAYLOAD,
+              database);
+      case "handrolled" ->
+          OutboxKitContender.handRolled(
               postgres.createDatabase(database), kafka.bootstrapServers(), topic, PAYLOAD);
       case "namastack" ->
           new NamastackContender(
@@ -162,14 +181,15 @@ class PeerBenchmark {
         System.out.printf(
             Locale.ROOT,
             "[peers] %s pass %d: %,d events drained at %,.0f events/s (first after %.0f ms, all"
-                + " after %.2f s); appended at %,.0f events/s%n",
+                + " after %.2f s); appended at %,.0f events/s; %d repeated event ids%n",
             c.name(),
             pass,
             events,
             result.drainRate(),
             result.firstEventMillis(),
             result.totalSeconds(),
-            appendRate);
+            appendRate,
+            recorder.repeats());
         return pass == 0 ? null : result;
       } catch (IllegalStateException e) {
         failures.put(c.name(), "pass " + pass + ": " + e.getMessage());

@@ -95,6 +95,11 @@ final class PeerReport {
     return sorted.get((sorted.size() - 1) / 2);
   }
 
+  /** {@code value / of} to two decimals, or "–" when {@code of} was not measured. */
+  private static String ratio(double value, double of) {
+    return Double.isNaN(of) ? "–" : String.format(Locale.ROOT, "%.2f", value / of);
+  }
+
   private List<String> measured() {
     return passes.keySet().stream().filter(name -> !passes.get(name).isEmpty()).toList();
   }
@@ -114,8 +119,9 @@ final class PeerReport {
             + rate
             + " events/s |\n");
     md.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    double anchorRate = passes.get(anchor).isEmpty() ? Double.NaN : medianDrain(anchor);
-    double ceilingRate = passes.get(ceiling).isEmpty() ? Double.NaN : medianDrain(ceiling);
+    // Either may be missing from peers.contenders (or not have finished a pass): its column is "–".
+    double anchorRate = measured().contains(anchor) ? medianDrain(anchor) : Double.NaN;
+    double ceilingRate = measured().contains(ceiling) ? medianDrain(ceiling) : Double.NaN;
     for (String name : passes.keySet()) {
       if (passes.get(name).isEmpty()) {
         md.append("| ")
@@ -132,12 +138,12 @@ final class PeerReport {
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s | %,.0f | %,.0f | %.2f | %.2f | %,.0f ms | %s | %s |%n",
+              "| %s | %,.0f | %,.0f | %s | %s | %,.0f ms | %s | %s |%n",
               name,
               drain,
               bestDrain(name),
-              drain / anchorRate,
-              drain / ceilingRate,
+              ratio(drain, anchorRate),
+              ratio(drain, ceilingRate),
               first,
               name.equals(ceiling) ? "–" : String.format(Locale.ROOT, "%,.0f", append),
               latency == null || latency.sortedMillis().isEmpty()

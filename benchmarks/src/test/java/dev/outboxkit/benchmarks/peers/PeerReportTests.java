@@ -103,4 +103,31 @@ class PeerReportTests {
       assertThat(Files.size(png)).isGreaterThan(1000);
     }
   }
+
+  @Test
+  void writesTheTableWhenTheCeilingWasNotAmongTheContenders() throws Exception {
+    assumeTrue(fontsInstalled(), "no fonts installed: the plots cannot be drawn here");
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("kit", "defaults");
+    settings.put("other", "another relay");
+    List<PassResult> results =
+        List.of(pass("kit", 1, 101, 10, 4), pass("other", 1, 101, 10, 2)); // 250/s, 500/s
+
+    String markdown =
+        new PeerReport(
+                directory,
+                List.of("header"),
+                results,
+                Map.of(),
+                settings,
+                Map.of(),
+                500,
+                "kit",
+                "raw")
+            .write();
+
+    assertThat(markdown)
+        .contains("| kit | 250 | 250 | 1.00 | – | 10 ms |")
+        .contains("| other | 500 | 500 | 2.00 | – | 10 ms |");
+  }
 }
