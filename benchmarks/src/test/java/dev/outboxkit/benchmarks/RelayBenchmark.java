@@ -49,14 +49,15 @@ import org.junit.jupiter.api.Test;
  * System properties: {@code bench.events} (100000), {@code bench.payload} (1024 bytes), {@code
  * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb; also mysql), {@code bench.rate}
  * (1000/s), {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code
- * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled,
- * and any mode with the suffix -asynccommit, whose latency writer commits with
- * synchronous_commit=off on PostgreSQL, or -stages, whose latency pass times the relay's reads and
- * deletes ({@code bench.stages=true} times them in every mode), or -signal, whose latency writer
- * also wakes the relay in-process on PostgreSQL). {@code bench.writers} (1): above 1, the latency
- * pass uses an {@link OpenLoopWriter} of that many threads, each transaction writing the events
- * that are due, at most {@code bench.perTx} (1), and reports latency from each event's due time and
- * from its commit to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
+ * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, cdc-nolsnflush, polling-fenced,
+ * polling-fenced-unscaled, and any mode with the suffix -asynccommit, whose latency writer commits
+ * with synchronous_commit=off on PostgreSQL, or -stages, whose latency pass times the relay's reads
+ * and deletes, and for CDC Debezium's reader and pool ({@link CdcStages}) and the offsets statement
+ * ({@code bench.stages=true} times them in every mode), or -signal, whose latency writer also wakes
+ * the relay in-process on PostgreSQL). {@code bench.writers} (1): above 1, the latency pass uses an
+ * {@link OpenLoopWriter} of that many threads, each transaction writing the events that are due, at
+ * most {@code bench.perTx} (1), and reports latency from each event's due time and from its commit
+ * to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
  */
 @ServerTest
 class RelayBenchmark {
@@ -360,7 +361,8 @@ class RelayBenchmark {
                 : mode.startsWith("polling-fenced") ? FENCED_BATCH : BATCH)
         .transactionalFencing(mode.startsWith("polling-fenced") ? "outboxkit-" + engine : null);
     if (mode.startsWith("cdc")) {
-      config.cdc(cdcOptions(db, engine, mode));
+      // A timed pool (stagedRelay with -stages): Debezium's own stages are timed too (CdcStages).
+      config.cdc(cdcOptions(db, engine, mode, dataSource != db.dataSource()));
     } else {
       config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(threads));
     }
@@ -435,7 +437,7 @@ class RelayBenchmark {
   }
 
   /** The CDC options; {@code -Dbench.debezium.<property>=<value>} adds an engine property. */
-  private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode) {
+  private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode, boolean timed) {
     CdcOptions.Builder options =
         CdcOptions.builder(db.jdbcUrl(), db.username(), db.password())
             .name(engine)
@@ -445,6 +447,14 @@ class RelayBenchmark {
       // The engine's pool that hands every record over and back (Debezium's
       // ParallelSmtAndConvertBatchProcessor) with one thread instead of one per core.
       options.debeziumProperty("record.processing.threads", "1");
+    }
+    if (mode.equals("cdc-nolsnflush")) {
+      // Diagnostic only, never a setting for production: Debezium does not confirm the LSN to the
+      // server after each offsets commit (flush.lsn.source=false; the slot's WAL is then kept
+      // until the slot is dropped), which takes the commit's LSN flush, a status update written
+      // on the replication connection under the lock its reader holds while it waits for data,
+      // out of every batch's cycle.
+      options.debeziumProperty("flush.lsn.source", "false");
     }
     if (mode.equals("cdc-before")) {
       // cdc-before: the engine as configured before 2026-12-06, for a before/after in one run: a
@@ -465,6 +475,9 @@ class RelayBenchmark {
           .publication("bench_all_ops")
           .debeziumProperty("skipped.operations", "t")
           .debeziumProperty("poll.interval.ms", "10");
+    }
+    if (timed) {
+      CdcStages.debeziumProperties().forEach(options::debeziumProperty);
     }
     String prefix = "bench.debezium.";
     System.getProperties().stringPropertyNames().stream()
