@@ -33,6 +33,10 @@ final class LatencyStages {
   private final AtomicLongArray append;
   private final AtomicLongArray commit;
   private final AtomicLongArray read;
+  // CDC only (CdcStages): the change decoded by Debezium's reader thread, before its queue; and the
+  // record through the engine's processing pool, just before the batch goes to the relay's handler.
+  private final AtomicLongArray decoded;
+  private final AtomicLongArray pooled;
   private final AtomicLongArray sent;
   private final AtomicLongArray acked;
   private final AtomicLongArray arrived;
@@ -46,6 +50,8 @@ final class LatencyStages {
   // Reads of the outbox and DELETEs of published rows: {start, end, rows}.
   private final List<long[]> reads = java.util.Collections.synchronizedList(new ArrayList<>());
   private final List<long[]> deletes = java.util.Collections.synchronizedList(new ArrayList<>());
+  // CDC: the statement that stores the offsets after a batch (with its DELETE on PostgreSQL).
+  private final List<long[]> offsets = java.util.Collections.synchronizedList(new ArrayList<>());
 
   LatencyStages(String topic, int payloadSize, int capacity) {
     this.topic = topic;
@@ -54,6 +60,8 @@ final class LatencyStages {
     this.append = new AtomicLongArray(capacity);
     this.commit = new AtomicLongArray(capacity);
     this.read = new AtomicLongArray(capacity);
+    this.decoded = new AtomicLongArray(capacity);
+    this.pooled = new AtomicLongArray(capacity);
     this.sent = new AtomicLongArray(capacity);
     this.acked = new AtomicLongArray(capacity);
     this.arrived = new AtomicLongArray(capacity);
@@ -108,6 +116,26 @@ final class LatencyStages {
 
   void deleted(long start, long end) {
     deletes.add(new long[] {start, end, 0});
+  }
+
+  void offsetsStored(long start, long end) {
+    offsets.add(new long[] {start, end, 0});
+  }
+
+  /** CDC: Debezium's reader decoded the change of {@code value} (before its queue). */
+  void decoded(byte[] value, long nanos) {
+    long index = index(value);
+    if (index >= 0) {
+      decoded.compareAndSet((int) index, 0, nanos);
+    }
+  }
+
+  /** CDC: the engine's processing pool passed the record of {@code value} on. */
+  void pooled(byte[] value, long nanos) {
+    long index = index(value);
+    if (index >= 0) {
+      pooled.compareAndSet((int) index, 0, nanos);
+    }
   }
 
   /** The relay got the row of {@code value} from a read that returned at {@code nanos}. */
@@ -210,6 +238,27 @@ final class LatencyStages {
             },
             false));
     lines.add(stage("commit -> read by the relay", from, to, i -> span(commit, read, i), false));
+    lines.add(
+        stage(
+            "CDC: commit -> decoded by Debezium's reader",
+            from,
+            to,
+            i -> span(commit, decoded, i),
+            false));
+    lines.add(
+        stage(
+            "CDC: decoded -> through the engine's pool (queue, poll)",
+            from,
+            to,
+            i -> span(decoded, pooled, i),
+            false));
+    lines.add(
+        stage(
+            "CDC: pool -> handed to the producer (batch, handler)",
+            from,
+            to,
+            i -> span(pooled, sent, i),
+            false));
     lines.add(stage("read -> handed to the producer", from, to, i -> span(read, sent, i), false));
     lines.add(
         stage("commit -> handed to the producer", from, to, i -> span(commit, sent, i), false));
@@ -221,7 +270,100 @@ final class LatencyStages {
     lines.add(
         batches(
             "relay DELETEs of published rows (statement time)", deletes, windowStart, windowEnd));
+    lines.add(
+        batches(
+            "CDC offsets (+ DELETE) after each batch (statement time)",
+            offsets,
+            windowStart,
+            windowEnd));
+    lines.addAll(cdcCycle(from, to, windowStart, windowEnd));
     return lines;
+  }
+
+  /**
+   * CDC: the engine's cycle around each offsets statement of the window, from the per-event stamps:
+   * the last acknowledgement before the statement → its start (the handler after the broker's
+   * answer, Debezium's offset commit up to our store, its thread hand-over), and the statement's
+   * end → the first record of the next batch through the engine's pool (the store's answer back to
+   * the engine, the engine's poll of its queue, the hand-over to the pool).
+   */
+  private List<String> cdcCycle(int from, int to, long windowStart, long windowEnd) {
+    List<long[]> statements;
+    synchronized (offsets) {
+      statements = new ArrayList<>(offsets);
+    }
+    statements.sort(java.util.Comparator.comparingLong(v -> v[0]));
+    long[] acks = sortedStamps(acked, from, to);
+    long[] pools = sortedStamps(pooled, from, to);
+    if (statements.isEmpty() || acks.length == 0 || pools.length == 0) {
+      return List.of();
+    }
+    List<Long> ackToStatement = new ArrayList<>();
+    List<Long> statementToPool = new ArrayList<>();
+    List<Long> cycle = new ArrayList<>();
+    for (int k = 1; k < statements.size() - 1; k++) {
+      long[] s = statements.get(k);
+      if (s[0] < windowStart || s[0] > windowEnd) {
+        continue;
+      }
+      long previousEnd = statements.get(k - 1)[1];
+      long nextStart = statements.get(k + 1)[0];
+      long ack = lastBefore(acks, s[0]);
+      if (ack > previousEnd) {
+        ackToStatement.add(s[0] - ack);
+      }
+      long pool = firstAfter(pools, s[1]);
+      if (pool > 0 && pool < nextStart) {
+        statementToPool.add(pool - s[1]);
+      }
+      cycle.add(nextStart - s[0]);
+    }
+    return List.of(
+        summary("CDC cycle: last broker ack -> offsets statement starts", ackToStatement),
+        summary("CDC cycle: offsets statement ends -> next batch in the pool", statementToPool),
+        summary("CDC cycle: offsets statement to the next (one batch)", cycle));
+  }
+
+  private static long[] sortedStamps(AtomicLongArray of, int from, int to) {
+    long[] values = new long[to - from];
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      if (of.get(i) != 0) {
+        values[n++] = of.get(i);
+      }
+    }
+    long[] sorted = Arrays.copyOf(values, n);
+    Arrays.sort(sorted);
+    return sorted;
+  }
+
+  private static long lastBefore(long[] sorted, long nanos) {
+    int i = Arrays.binarySearch(sorted, nanos);
+    int at = i >= 0 ? i : -i - 2;
+    return at >= 0 ? sorted[at] : Long.MIN_VALUE;
+  }
+
+  private static long firstAfter(long[] sorted, long nanos) {
+    int i = Arrays.binarySearch(sorted, nanos);
+    int at = i >= 0 ? i + 1 : -i - 1;
+    return at < sorted.length ? sorted[at] : 0;
+  }
+
+  private static String summary(String name, List<Long> nanos) {
+    if (nanos.isEmpty()) {
+      return String.format(Locale.ROOT, "  %-58s not measured", name);
+    }
+    long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+    return String.format(
+        Locale.ROOT,
+        "  %-58s n=%5d mean %6.2f  p50 %6.2f  p95 %6.2f  p99 %6.2f  max %7.2f ms",
+        name,
+        sorted.length,
+        Arrays.stream(sorted).average().orElse(0) / 1e6,
+        ms(at(sorted, 0.50)),
+        ms(at(sorted, 0.95)),
+        ms(at(sorted, 0.99)),
+        ms(sorted[sorted.length - 1]));
   }
 
   private void joinAcks(int from, int to) {
@@ -286,14 +428,15 @@ final class LatencyStages {
     double mean = Arrays.stream(durations).average().orElse(0);
     return String.format(
             Locale.ROOT,
-            "  %-58s n=%5d mean %6.2f  p50 %6.2f  p99 %6.2f  max %7.2f ms; %.1f rows each",
+            "  %-58s n=%5d mean %6.2f  p50 %6.2f  p99 %6.2f  max %7.2f ms%s",
             name,
             durations.length,
             mean / 1e6,
             ms(at(durations, 0.50)),
             ms(at(durations, 0.99)),
             ms(durations[durations.length - 1]),
-            rows)
+            // Rows are counted for the reads only.
+            rows > 0 ? String.format(Locale.ROOT, "; %.1f rows each", rows) : "")
         + "\n    the 8 longest (window offset s / ms / rows): "
         + longest(copy, windowStart, v -> v[1] - v[0])
         + "\n    the 8 longest gaps before one (from the previous one's start; s / ms / rows): "

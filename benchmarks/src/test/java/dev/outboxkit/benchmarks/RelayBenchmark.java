@@ -49,14 +49,16 @@ import org.junit.jupiter.api.Test;
  * System properties: {@code bench.events} (100000), {@code bench.payload} (1024 bytes), {@code
  * bench.keys} (1000), {@code bench.databases} (postgresql,mariadb; also mysql), {@code bench.rate}
  * (1000/s), {@code bench.seconds} (20), {@code bench.batch} (the relay default), {@code
- * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, polling-fenced, polling-fenced-unscaled,
- * and any mode with the suffix -asynccommit, whose latency writer commits with
- * synchronous_commit=off on PostgreSQL, or -stages, whose latency pass times the relay's reads and
- * deletes ({@code bench.stages=true} times them in every mode), or -signal, whose latency writer
- * also wakes the relay in-process on PostgreSQL). {@code bench.writers} (1): above 1, the latency
- * pass uses an {@link OpenLoopWriter} of that many threads, each transaction writing the events
- * that are due, at most {@code bench.perTx} (1), and reports latency from each event's due time and
- * from its commit to the consumer's arrival (for rates one thread cannot write, e.g. 10,000/s).
+ * bench.modes} (polling,cdc; also cdc-before, cdc-1thread, cdc-nolsnflush, cdc-pollN,
+ * polling-fenced, polling-fenced-unscaled, and any mode with the suffix -asynccommit, whose latency
+ * writer commits with synchronous_commit=off on PostgreSQL, or -stages, whose latency pass times
+ * the relay's reads and deletes, and for CDC Debezium's reader and pool ({@link CdcStages}) and the
+ * offsets statement ({@code bench.stages=true} times them in every mode), or -signal, whose latency
+ * writer also wakes the relay in-process on PostgreSQL). {@code bench.writers} (1): above 1, the
+ * latency pass uses an {@link OpenLoopWriter} of that many threads, each transaction writing the
+ * events that are due, at most {@code bench.perTx} (1), and reports latency from each event's due
+ * time and from its commit to the consumer's arrival (for rates one thread cannot write, e.g.
+ * 10,000/s).
  */
 @ServerTest
 class RelayBenchmark {
@@ -151,6 +153,83 @@ class RelayBenchmark {
     System.out.println();
     System.out.println("==== RelayBenchmark ====");
     report.forEach(System.out::println);
+  }
+
+  /**
+   * {@code -Dbench.idle=true -Dtest=RelayBenchmark#idleCpu}: the CPU a started relay spends with
+   * nothing to publish, per mode of {@code bench.modes}, over {@code bench.seconds} after a 5 s
+   * start: the busiest threads of the JVM (ThreadMXBean; the in-JVM broker shares it) and the
+   * process's CPU time. Each mode's relay runs alone, on an empty outbox.
+   */
+  @Test
+  @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "bench.idle", matches = "true")
+  void idleCpu() throws Exception {
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
+    com.sun.management.OperatingSystemMXBean os =
+        (com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    for (String name : DATABASES) {
+      BenchDatabase database = BenchDatabase.named(name);
+      try (TestDatabase db =
+          TestServers.database(database.kind())
+              .createDatabase("idle_" + name + "_" + (System.nanoTime() % 10000))) {
+        setUp(db, JdbcTransactions.of(db.dataSource()));
+        for (String mode : MODES) {
+          String engine = "idle_" + mode.replace('-', '_') + "_" + System.nanoTime() % 100_000;
+          try (OutboxRelay relay = relay(db, new SimpleMeterRegistry(), mode, engine)) {
+            relay.start();
+            Thread.sleep(5000);
+            Map<Long, Long> before = threadCpu(threads);
+            long processBefore = os.getProcessCpuTime();
+            long start = System.nanoTime();
+            Thread.sleep(SECONDS * 1000L);
+            long wall = System.nanoTime() - start;
+            double process = (os.getProcessCpuTime() - processBefore) * 100.0 / wall;
+            Map<Long, Long> after = threadCpu(threads);
+            List<String> busiest =
+                after.entrySet().stream()
+                    .map(
+                        e ->
+                            Map.entry(
+                                e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                    .sorted(Map.Entry.<Long, Long>comparingByValue().reversed())
+                    .limit(6)
+                    .map(
+                        e -> {
+                          java.lang.management.ThreadInfo info = threads.getThreadInfo(e.getKey());
+                          return String.format(
+                              Locale.ROOT,
+                              "%s %.1f %%",
+                              info == null ? "(ended)" : info.getThreadName(),
+                              e.getValue() * 100.0 / wall);
+                        })
+                    .toList();
+            line(
+                "%s %s idle for %d s: process CPU %.1f %% of one core; busiest threads: %s",
+                name, mode, SECONDS, process, String.join(", ", busiest));
+          } finally {
+            try (Connection c = db.dataSource().getConnection()) {
+              database.dropCdcLeftovers(c, engine);
+            }
+          }
+        }
+      }
+    }
+    System.out.println();
+    System.out.println("==== RelayBenchmark idle ====");
+    report.forEach(System.out::println);
+  }
+
+  private static Map<Long, Long> threadCpu(java.lang.management.ThreadMXBean threads) {
+    Map<Long, Long> cpu = new java.util.HashMap<>();
+    for (long id : threads.getAllThreadIds()) {
+      long nanos = threads.getThreadCpuTime(id);
+      if (nanos >= 0) {
+        cpu.put(id, nanos);
+      }
+    }
+    return cpu;
   }
 
   private double[] pass(String name, String mode) {
@@ -361,7 +440,8 @@ class RelayBenchmark {
         .transactionalFencing(
             mode.startsWith("polling-fenced") ? RelayModes.fencingPrefix(engine) : null);
     if (mode.startsWith("cdc")) {
-      config.cdc(cdcOptions(db, engine, mode));
+      // A timed pool (stagedRelay with -stages): Debezium's own stages are timed too (CdcStages).
+      config.cdc(cdcOptions(db, engine, mode, dataSource != db.dataSource()));
     } else {
       config.polling(RelayConfig.Polling.ofDefaults().withPublishThreads(threads));
     }
@@ -430,12 +510,26 @@ class RelayBenchmark {
   }
 
   /** The CDC options; {@code -Dbench.debezium.<property>=<value>} adds an engine property. */
-  private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode) {
+  private static CdcOptions cdcOptions(TestDatabase db, String engine, String mode, boolean timed) {
     CdcOptions.Builder options = RelayModes.cdc(db, engine);
     if (mode.equals("cdc-1thread")) {
       // The engine's pool that hands every record over and back (Debezium's
       // ParallelSmtAndConvertBatchProcessor) with one thread instead of one per core.
       options.debeziumProperty("record.processing.threads", "1");
+    }
+    java.util.regex.Matcher poll = java.util.regex.Pattern.compile("-poll(\\d+)$").matcher(mode);
+    if (poll.find()) {
+      // cdc-poll<N>: Debezium's poll.interval.ms = N instead of the relay's 1 ms (the queue's wait
+      // for a partial batch, and the reader's sleep when the stream is idle).
+      options.debeziumProperty("poll.interval.ms", poll.group(1));
+    }
+    if (mode.equals("cdc-nolsnflush")) {
+      // Diagnostic only, never a setting for production: Debezium does not confirm the LSN to the
+      // server after each offsets commit (flush.lsn.source=false; the slot's WAL is then kept
+      // until the slot is dropped), which takes the commit's LSN flush, a status update written
+      // on the replication connection under the lock its reader holds while it waits for data,
+      // out of every batch's cycle.
+      options.debeziumProperty("flush.lsn.source", "false");
     }
     if (mode.equals("cdc-before")) {
       // cdc-before: the engine as configured before 2026-12-06, for a before/after in one run: a
@@ -456,6 +550,9 @@ class RelayBenchmark {
           .publication("bench_all_ops")
           .debeziumProperty("skipped.operations", "t")
           .debeziumProperty("poll.interval.ms", "10");
+    }
+    if (timed) {
+      CdcStages.debeziumProperties().forEach(options::debeziumProperty);
     }
     String prefix = "bench.debezium.";
     System.getProperties().stringPropertyNames().stream()

@@ -69,6 +69,10 @@ final class TimedDataSource {
       if (sql.startsWith("DELETE FROM") && sql.contains("status = 'PENDING' AND seq")) {
         return proxy(PreparedStatement.class, statement, TimedDataSource::delete);
       }
+      if (sql.contains("SET offsets = ?")) {
+        // CDC: the offsets stored after a batch, with the batch's DELETE on PostgreSQL.
+        return proxy(PreparedStatement.class, statement, TimedDataSource::offsets);
+      }
     }
     return result;
   }
@@ -98,6 +102,19 @@ final class TimedDataSource {
           }
           return value;
         });
+  }
+
+  private static Object offsets(Object real, Method method, Object[] args) throws Throwable {
+    if (!method.getName().startsWith("execute")) {
+      return method.invoke(real, args);
+    }
+    long start = System.nanoTime();
+    Object result = method.invoke(real, args);
+    LatencyStages stages = LatencyStages.current;
+    if (stages != null) {
+      stages.offsetsStored(start, System.nanoTime());
+    }
+    return result;
   }
 
   private static Object delete(Object real, Method method, Object[] args) throws Throwable {
