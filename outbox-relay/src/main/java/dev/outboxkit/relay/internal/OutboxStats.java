@@ -153,17 +153,20 @@ public final class OutboxStats {
    * limit is reached the oldest is that of the rows read, a lower bound of the true age.
    */
   public Parked parked(Connection c) throws SQLException {
-    try (PreparedStatement statement =
-        c.prepareStatement(
-            "SELECT COUNT(*) AS parked, MIN(created_at) AS oldest FROM (SELECT created_at FROM "
-                + t
-                + " WHERE status = 'DEAD' LIMIT ?) parked_rows")) {
+    try (PreparedStatement statement = c.prepareStatement(parkedSql())) {
       statement.setInt(1, PARKED_COUNT_LIMIT);
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
         return new Parked(rs.getLong("parked"), dialect.getInstant(rs, "oldest"));
       }
     }
+  }
+
+  /** The statement of {@link #parked}; its one bind is the limit (for plan tests). */
+  String parkedSql() {
+    return "SELECT COUNT(*) AS parked, MIN(created_at) AS oldest FROM (SELECT created_at FROM "
+        + t
+        + " WHERE status = 'DEAD' LIMIT ?) parked_rows";
   }
 
   /** Pending rows counted one by one at most; above, the backlog is estimated. */
