@@ -19,8 +19,8 @@ import java.util.List;
  * {@code V0_5__outboxkit_relay_session_lock.sql}, {@code V0_8__outboxkit_pending_seq_index.sql}, on
  * PostgreSQL {@code V0_9__outboxkit_outbox_autovacuum.sql}, {@code
  * V0_10__outboxkit_relay_member_state.sql}, and on PostgreSQL {@code
- * V0_12__outboxkit_read_floor.sql}, for Flyway; {@code
- * dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
+ * V0_12__outboxkit_read_floor.sql} and {@code V0_13__outboxkit_parked_index.sql}, for Flyway;
+ * {@code dev/outboxkit/schema/liquibase/outboxkit-relay-changelog.xml} for Liquibase).
  */
 public final class RelaySchema {
   /**
@@ -197,6 +197,33 @@ public final class RelaySchema {
   }
 
   /**
+   * The classpath location of the shipped Flyway script of version 13, the index of the parked
+   * rows; shipped for PostgreSQL only (the other databases have an index that leads with {@code
+   * status} since version 1, which serves the statements that look for parked rows).
+   *
+   * @param dialect the dialect
+   * @since 0.13
+   */
+  public static String parkedIndexScriptLocation(OutboxDialect dialect) {
+    return "dev/outboxkit/schema/" + dialect.name() + "/V0_13__outboxkit_parked_index.sql";
+  }
+
+  /**
+   * The statements of version 13 on the outbox table: on PostgreSQL a partial index of the parked
+   * rows ({@code status = 'DEAD'}) by {@code seq} and {@code created_at}, so that the parked
+   * gauges, listings, bulk operations and retention read the parked rows only, not a table of
+   * millions of pending ones; empty for the other databases. Idempotent ({@code CREATE INDEX IF NOT
+   * EXISTS}).
+   *
+   * @param dialect the database's dialect
+   * @param outbox the outbox table
+   * @since 0.13
+   */
+  public static List<String> parkedIndexStatements(OutboxDialect dialect, OutboxTable outbox) {
+    return RelaySql.of(dialect).parkedIndexStatements(outbox);
+  }
+
+  /**
    * The statements that create the relay's tables (and on PostgreSQL the NOTIFY trigger on the
    * outbox table) when missing.
    *
@@ -213,11 +240,12 @@ public final class RelaySchema {
   /**
    * Creates the relay's tables (and the {@link AuditSchema audit table}) when they do not exist,
    * and adds the columns of later versions to tables made before them, the pending index of version
-   * 8 to the outbox table and, where the table has no autovacuum settings of its own yet, those of
-   * version 9 (PostgreSQL). Safe to run at every start: what exists already is asked of the catalog
-   * where re-stating it would lock the outbox table, so a start does not wait for (and meanwhile
-   * stop) the writers' open transactions; instances starting together create one after another
-   * ({@link SchemaCreationLock}).
+   * 8 to the outbox table, where the table has no autovacuum settings of its own yet those of
+   * version 9, the read floor's trigger of version 12 and the parked index of version 13
+   * (PostgreSQL). Safe to run at every start: what exists already is asked of the catalog where
+   * re-stating it would lock the outbox table, so a start does not wait for (and meanwhile stop)
+   * the writers' open transactions; instances starting together create one after another ({@link
+   * SchemaCreationLock}).
    *
    * @param connection a connection; with auto-commit off, the caller commits
    * @param dialect the database's dialect
@@ -256,6 +284,9 @@ public final class RelaySchema {
               }
               tuneOutboxStorage(connection, statement, dialect, outbox);
               for (String sql : relaySql.readFloorStartUpStatements(connection, outbox)) {
+                statement.execute(sql);
+              }
+              for (String sql : relaySql.parkedIndexStartUpStatements(connection, outbox)) {
                 statement.execute(sql);
               }
             }

@@ -97,6 +97,28 @@ class RelaySchemaMigrationIntegrationTests {
         .isEqualTo(RelaySchema.readFloorStatements(dialect, OutboxTable.DEFAULT));
   }
 
+  @Test
+  void shippedParkedIndexScriptIsWhatRelaySchemaCreatesOnPostgres() {
+    OutboxDialect dialect = OutboxDialect.named("postgresql");
+    assertThat(RelaySchema.parkedIndexStatements(dialect, OutboxTable.DEFAULT)).isNotEmpty();
+    assertThat(ShippedScripts.statements(RelaySchema.parkedIndexScriptLocation(dialect)))
+        .isEqualTo(RelaySchema.parkedIndexStatements(dialect, OutboxTable.DEFAULT));
+  }
+
+  /**
+   * Version 13 is PostgreSQL's only: the others have an index that leads with {@code status} since
+   * version 1.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"mysql", "mariadb", "h2"})
+  void version13HasNothingToCreateElsewhere(String name) {
+    OutboxDialect dialect = OutboxDialect.named(name);
+    assertThat(RelaySchema.parkedIndexStatements(dialect, OutboxTable.DEFAULT)).isEmpty();
+    assertThat(
+            getClass().getClassLoader().getResource(RelaySchema.parkedIndexScriptLocation(dialect)))
+        .isNull();
+  }
+
   /** Version 12 is PostgreSQL's only: the others read from the head of the index as before. */
   @ParameterizedTest
   @ValueSource(strings = {"mysql", "mariadb", "h2"})
@@ -247,11 +269,15 @@ class RelaySchemaMigrationIntegrationTests {
             });
       }
       assertThat(hasPendingSeqIndex(connection)).as("version 1 has no seq-order index").isFalse();
+      assertThat(hasParkedIndex(connection)).as("version 1 has no parked index").isFalse();
       RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
       // Again: the index of version 8 is there now (MySQL has no CREATE INDEX IF NOT EXISTS).
       RelaySchema.create(connection, dialect, OutboxTable.DEFAULT, LEASES, MEMBERS);
       RelaySchema.verify(connection, dialect, LEASES, MEMBERS);
       assertThat(hasPendingSeqIndex(connection)).isTrue();
+      assertThat(hasParkedIndex(connection))
+          .as("the parked index of version 13 (PostgreSQL only)")
+          .isEqualTo(kind == DatabaseKind.POSTGRESQL);
       if (kind != DatabaseKind.H2) {
         CdcSchema.create(connection, dialect, CDC_STATE);
         CdcSchema.create(connection, dialect, CDC_STATE);
@@ -293,16 +319,18 @@ class RelaySchemaMigrationIntegrationTests {
       // CDC and V0_6 its session-lock column, V0_7 the audit table, V0_8 the seq-order index,
       // on PostgreSQL V0_9 the outbox table's autovacuum settings, V0_10 the member row's
       // reported state (Flyway orders 0.10 after 0.9), where CDC exists V0_11 the CDC state
-      // row's reported state, and on PostgreSQL V0_12 the read floor's trigger.
+      // row's reported state, and on PostgreSQL V0_12 the read floor's trigger and V0_13 the
+      // parked index.
       assertThat(result.migrationsExecuted)
           .isEqualTo(
               switch (kind) {
                 case H2 -> 7;
-                case POSTGRESQL -> 12;
+                case POSTGRESQL -> 13;
                 default -> 10;
               });
       try (Connection connection = database.dataSource().getConnection()) {
         assertThat(hasPendingSeqIndex(connection)).isTrue();
+        assertThat(hasParkedIndex(connection)).isEqualTo(kind == DatabaseKind.POSTGRESQL);
         if (kind == DatabaseKind.POSTGRESQL) {
           assertThat(reloptions(connection)).contains("autovacuum_vacuum_scale_factor=0");
         }
@@ -352,6 +380,7 @@ class RelaySchemaMigrationIntegrationTests {
       RelaySchema.verify(connection, OutboxDialect.named(kind.key()), LEASES, MEMBERS);
       AuditSchema.verify(connection, OutboxDialect.named(kind.key()), AUDIT);
       assertThat(hasPendingSeqIndex(connection)).isTrue();
+      assertThat(hasParkedIndex(connection)).isEqualTo(kind == DatabaseKind.POSTGRESQL);
       if (kind == DatabaseKind.POSTGRESQL) {
         assertThat(reloptions(connection)).contains("autovacuum_vacuum_scale_factor=0");
         assertThat(
@@ -481,6 +510,15 @@ class RelaySchemaMigrationIntegrationTests {
 
   /** Whether the outbox table has the index of version 8 (any letter case the database keeps). */
   private static boolean hasPendingSeqIndex(Connection connection) throws Exception {
+    return hasIndex(connection, "outbox_event_pending_seq_idx");
+  }
+
+  /** Whether the outbox table has the index of version 13 (PostgreSQL's only). */
+  private static boolean hasParkedIndex(Connection connection) throws Exception {
+    return hasIndex(connection, "outbox_event_parked_idx");
+  }
+
+  private static boolean hasIndex(Connection connection, String name) throws Exception {
     for (String table : List.of("outbox_event", "OUTBOX_EVENT")) {
       try (ResultSet rs =
           connection
@@ -488,7 +526,7 @@ class RelaySchemaMigrationIntegrationTests {
               .getIndexInfo(connection.getCatalog(), null, table, false, false)) {
         while (rs.next()) {
           String index = rs.getString("INDEX_NAME");
-          if (index != null && index.equalsIgnoreCase("outbox_event_pending_seq_idx")) {
+          if (index != null && index.equalsIgnoreCase(name)) {
             return true;
           }
         }

@@ -127,7 +127,11 @@ final class PostgresRelaySql extends RelaySql {
 
   @Override
   public boolean hasPendingSeqIndex(Connection connection, OutboxTable outbox) throws SQLException {
-    String index = outbox.name() + "_pending_seq_idx";
+    return hasIndex(connection, outbox, outbox.name() + "_pending_seq_idx");
+  }
+
+  private static boolean hasIndex(Connection connection, OutboxTable outbox, String index)
+      throws SQLException {
     try (PreparedStatement query =
         connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
       // CREATE INDEX puts the index in its table's schema.
@@ -147,6 +151,35 @@ final class PostgresRelaySql extends RelaySql {
   public String createPendingSeqIndex(OutboxTable outbox) {
     return "CREATE INDEX IF NOT EXISTS %s_pending_seq_idx ON %s (seq) WHERE status = 'PENDING'"
         .formatted(outbox.name(), outbox.qualifiedName());
+  }
+
+  /**
+   * Version 13: a partial index of the parked rows. The pending indexes are partial too, so without
+   * it every statement that looks for parked rows reads the whole table, however few are parked:
+   * the parked gauges' count scanned 10 GB once a minute during a drain of 10 M events. Keyed by
+   * {@code seq} for the statements that walk parked rows in that order (listings, bulk pages, the
+   * newest parked row, retention's purge) and {@code created_at} for the gauges' oldest (read from
+   * the index alone) and retention's cut-off (checked in the index before a row is read). Rows are
+   * inserted pending and deleted or marked published: only a park adds an entry, and a retry's
+   * update (which sets no indexed column) can stay a HOT update.
+   */
+  @Override
+  public List<String> parkedIndexStatements(OutboxTable outbox) {
+    return List.of(
+        "CREATE INDEX IF NOT EXISTS %s_parked_idx ON %s (seq, created_at) WHERE status = 'DEAD'"
+            .formatted(outbox.name(), outbox.qualifiedName()));
+  }
+
+  /**
+   * None when the catalog has an index of that name: {@code CREATE INDEX IF NOT EXISTS} takes its
+   * table lock before it notices the index exists.
+   */
+  @Override
+  public List<String> parkedIndexStartUpStatements(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    return hasIndex(connection, outbox, outbox.name() + "_parked_idx")
+        ? List.of()
+        : parkedIndexStatements(outbox);
   }
 
   /**

@@ -147,6 +147,31 @@ public abstract class RelaySql {
   }
 
   /**
+   * The statements of version 13 of the schema on the outbox table ({@code
+   * V0_13__outboxkit_parked_index.sql}): an index of the parked rows, for the statements that look
+   * for them (the parked gauges, listings, bulk replay and purge, retention). None by default: an
+   * index that leads with {@code status} (version 1 has one on every database without partial
+   * indexes) serves them already.
+   *
+   * @param outbox the outbox table
+   */
+  public List<String> parkedIndexStatements(OutboxTable outbox) {
+    return List.of();
+  }
+
+  /**
+   * The statements of {@link #parkedIndexStatements} that a start on an existing schema still has
+   * to run (asked of the catalog where re-stating them would lock the outbox table).
+   *
+   * @param connection a connection to ask the catalog through
+   * @param outbox the outbox table
+   */
+  public List<String> parkedIndexStartUpStatements(Connection connection, OutboxTable outbox)
+      throws SQLException {
+    return parkedIndexStatements(outbox);
+  }
+
+  /**
    * The polling read in {@code seq} order with its byte budget: the oldest pending rows that match
    * {@code where} (it starts with {@code WHERE}), at most a bound row limit, cut at the row that
    * reaches a bound byte budget (binds: those of {@code where}, the limit, the budget). Returns
