@@ -705,8 +705,11 @@ public final class KeyHolds {
    */
   private Instant bound(int partition, String key, Instant next, Instant now) {
     Instant latest = now.plus(longestRetryWait);
+    if (bounds.isEmpty() && !next.isAfter(latest)) {
+      return next; // the usual case: a time this instance or an unskewed one wrote
+    }
     RowTime time = new RowTime(partition, key, next);
-    Instant first = bounds.isEmpty() ? null : bounds.get(time);
+    Instant first = bounds.get(time);
     if (first != null) {
       // Taken at an earlier read of this time, before a claim or a clear replaced the holds.
       return first.isAfter(latest) ? latest : first;
