@@ -83,6 +83,31 @@ public final class KeyHolds {
   /** This instance's clock, for the retry times loaded at lease claim ({@link #load}). */
   private final Clock clock;
 
+  /**
+   * At most this many bounds are remembered ({@link #bounds}); a retry time cut short once they are
+   * all taken by bounds still to come or just past is bounded from its read only, as before
+   * review21 F2. About 200 bytes each.
+   */
+  static final int MAX_BOUNDS = 10_000;
+
+  /** A retry time read from a pending row of {@code key} in {@code partition}. */
+  private record RowTime(int partition, String key, Instant at) {}
+
+  /**
+   * The bound each retry time that {@link #bounded} cut short was given at this instance's first
+   * read of it (review21 F2). Kept apart from the partitions' holds, which every lease claim
+   * replaces ({@link #drop}, {@link #load}) and the CDC relay clears per batch and engine restart:
+   * taken from the holds alone, the bound started again at each, and a partition claimed again more
+   * often than the longest backoff kept a key whose row time came from a clock ahead waiting for
+   * the whole difference of the clocks. Only times cut short enter it, per key and time, not per
+   * event: a lease claim loads a key's earliest retry time without its event, and events of a key
+   * failed together with one time share its first read. A bound is forgotten once a longest backoff
+   * has passed after it ({@link #forgetPassedBounds}): its event was due by then, and one still
+   * pending with the same time (not sent meanwhile, e.g. its partition owned elsewhere) takes a new
+   * bound from its next read, one longest backoff at most.
+   */
+  private final Map<RowTime, Instant> bounds = new ConcurrentHashMap<>();
+
   /** With the default longest backoff and the system clock, for tests. */
   public KeyHolds() {
     this(MAX_EXCLUDED);
@@ -206,6 +231,7 @@ public final class KeyHolds {
     reloads.incrementAndGet();
     holds.clear();
     pagedPast.clear();
+    forgetPassedBounds(clock.instant());
   }
 
   /**
@@ -222,14 +248,17 @@ public final class KeyHolds {
 
   /**
    * Loads a partition's state when its lease is claimed: the keys that failed before, each held
-   * until its retry time read from the rows, waited for at most the longest backoff from now.
+   * until its retry time read from the rows, waited for at most the longest backoff from now, or
+   * from an earlier read of the same time ({@link #bounds}: an earlier claim of the partition).
    */
   public void load(int partition, Map<String, Instant> retrying) {
     reloads.incrementAndGet();
     pagedPast.remove(partition);
     Instant now = clock.instant();
+    forgetPassedBounds(now);
     Map<String, Hold> keys = new ConcurrentHashMap<>();
-    retrying.forEach((key, due) -> keys.put(key, new Hold(-1, bounded(due, now), true, due)));
+    retrying.forEach(
+        (key, due) -> keys.put(key, new Hold(-1, bounded(partition, key, due, now), true, due)));
     holds.put(partition, keys);
   }
 
@@ -414,11 +443,7 @@ public final class KeyHolds {
    */
   private void boundBehind(PendingEvent row, Instant now, long readWith) {
     Instant next = row.nextAttemptAt();
-    if (next == null) {
-      return;
-    }
-    Instant latest = now.plus(longestRetryWait);
-    if (!next.isAfter(latest)) {
+    if (next == null || (!next.isAfter(now.plus(longestRetryWait)) && bounds.isEmpty())) {
       return;
     }
     if (readWith != ANY_STATE && reloads.get() != readWith) {
@@ -426,6 +451,10 @@ public final class KeyHolds {
     }
     Map<String, Hold> keys = holds.get(row.partition());
     if (keys == null) {
+      return;
+    }
+    Instant latest = bound(row.partition(), row.key(), next, now);
+    if (!next.isAfter(latest)) {
       return;
     }
     keys.computeIfPresent(
@@ -669,7 +698,12 @@ public final class KeyHolds {
     }
     Instant next = row.nextAttemptAt();
     if (hold == null || row.seq() < hold.seq()) {
-      Hold retry = new Hold(row.seq(), later(Instant.EPOCH, bounded(next, now)), true, next);
+      Hold retry =
+          new Hold(
+              row.seq(),
+              later(Instant.EPOCH, bounded(row.partition(), row.key(), next, now)),
+              true,
+              next);
       if (hold != null) {
         retry.behind().putAll(hold.behind());
         retry
@@ -682,7 +716,10 @@ public final class KeyHolds {
       return hold;
     }
     boolean takenAlready = next != null && next.equals(hold.taken());
-    Instant due = takenAlready ? hold.due() : later(hold.due(), bounded(next, now));
+    Instant due =
+        takenAlready
+            ? hold.due()
+            : later(hold.due(), bounded(row.partition(), row.key(), next, now));
     if (hold.alone() && due.equals(hold.due())) {
       return hold;
     }
@@ -694,14 +731,58 @@ public final class KeyHolds {
    * F2). The time was written by the clock of the instance that recorded the failure; this instance
    * never writes one further than its longest backoff from its own now, so only a clock running
    * ahead of this one (or a row edited by hand) is cut short, and the event then goes once the
-   * longest backoff has passed: still alone, still before its key's later events.
+   * longest backoff has passed: still alone, still before its key's later events. The longest
+   * backoff is counted from this instance's first read of the time, also when lease claims or a CDC
+   * engine restart replaced the holds since ({@link #bounds}, review21 F2).
    */
-  private @Nullable Instant bounded(@Nullable Instant next, Instant now) {
-    if (next == null) {
-      return null;
-    }
+  private @Nullable Instant bounded(
+      int partition, String key, @Nullable Instant next, Instant now) {
+    return next == null ? null : bound(partition, key, next, now);
+  }
+
+  /**
+   * {@link #bounded} of a time: the bound remembered for it ({@link #bounds}) when this instance
+   * has read it before, else {@code next} when it is within the longest backoff from {@code now},
+   * else now plus the longest backoff, remembered for the next read.
+   */
+  private Instant bound(int partition, String key, Instant next, Instant now) {
     Instant latest = now.plus(longestRetryWait);
-    return next.isAfter(latest) ? latest : next;
+    if (bounds.isEmpty() && !next.isAfter(latest)) {
+      return next; // the usual case: a time this instance or an unskewed one wrote
+    }
+    RowTime time = new RowTime(partition, key, next);
+    Instant first = bounds.get(time);
+    if (first != null) {
+      // Taken at an earlier read of this time, before a claim or a clear replaced the holds.
+      return first.isAfter(latest) ? latest : first;
+    }
+    if (!next.isAfter(latest)) {
+      return next;
+    }
+    if (bounds.size() >= MAX_BOUNDS) {
+      forgetPassedBounds(now);
+      if (bounds.size() >= MAX_BOUNDS) {
+        return latest;
+      }
+    }
+    Instant taken = bounds.putIfAbsent(time, latest);
+    return taken == null ? latest : taken;
+  }
+
+  /**
+   * Forgets the bounds that passed a longest backoff ago or more: their events were due since, and
+   * sent unless something other than their hold kept them (see {@link #bounds}).
+   */
+  private void forgetPassedBounds(Instant now) {
+    if (!bounds.isEmpty()) {
+      Instant passed = now.minus(longestRetryWait);
+      bounds.values().removeIf(bound -> !bound.isAfter(passed));
+    }
+  }
+
+  /** How many bounds are remembered, for tests. */
+  int rememberedBounds() {
+    return bounds.size();
   }
 
   private static Instant later(Instant due, @Nullable Instant nextAttemptAt) {

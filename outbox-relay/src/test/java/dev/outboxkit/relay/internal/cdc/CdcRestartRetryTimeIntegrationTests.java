@@ -210,6 +210,55 @@ class CdcRestartRetryTimeIntegrationTests {
         .isBefore(started.plus(Duration.ofMillis(3500)));
   }
 
+  /**
+   * review21 F2 at engine restarts: the handler's key holds are cleared at every batch, and the
+   * bound of a retry time from a clock ahead lived on them only, so each restarted engine's first
+   * batch took it again from its own first selection. An engine restarted more often than the
+   * longest backoff (here each run is stopped 700 ms after it started, the longest backoff is 1 s)
+   * never sent E: five runs, nothing published. The bound now stays the one of the first selection,
+   * in the relay's key holds, which every engine run shares: E goes in the second run.
+   */
+  @Test
+  void aRetryTimeFromAClockAheadKeepsTheBoundOfItsFirstReadAcrossEngineRestarts() throws Exception {
+    OutboxEvent e = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "E", "0")));
+    OutboxEvent f = tx.inTransaction(c -> outbox.append(OutboxMessage.of("t", "k", "F", "1")));
+    long eSeq = seqOf(e);
+    long fSeq = seqOf(f);
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement update =
+            c.prepareStatement(
+                "UPDATE outbox_event SET attempts = 1, next_attempt_at = ? WHERE seq = ?")) {
+      dialect.setInstant(update, 1, Instant.now().plus(Duration.ofHours(1)));
+      update.setLong(2, eSeq);
+      assertThat(update.executeUpdate()).isEqualTo(1);
+    }
+
+    Committer committed = new Committer();
+    Instant started = Instant.now();
+    int runs = 0;
+    while (committed.finished == 0 && runs < 5) {
+      runs++;
+      handler.engineStarting();
+      Instant runStarted = Instant.now();
+      try {
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(20),
+            () ->
+                handler
+                    .forRun(() -> Instant.now().isBefore(runStarted.plusMillis(700)))
+                    .handleBatch(List.of(insert(eSeq, e), insert(fSeq, f)), committed));
+      } catch (CdcBatchHandler.LeaseLost stopped) {
+        // The run was stopped; the next engine reads the batch again.
+      }
+    }
+
+    assertThat(committed.finished).as("batches finished in %d runs", runs).isEqualTo(1);
+    assertThat(sent).extracting(Sent::seq).containsExactly(eSeq, fSeq);
+    assertThat(sent.get(0).at())
+        .as("E's send: not before the longest backoff (1 s) from the first run's selection")
+        .isAfterOrEqualTo(started.plus(Duration.ofSeconds(1)));
+  }
+
   private long seqOf(OutboxEvent event) throws SQLException {
     return CdcBatchFixture.seqOf(db.dataSource(), event);
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxkit.outbox.OutboxEvent;
 import dev.outboxkit.relay.internal.PendingEvent;
+import dev.outboxkit.test.MutableClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -763,5 +764,234 @@ class KeyHoldsTests {
             "the last of the key's 12 rows, read again at %s with times two hours ahead",
             NOW.plusSeconds(10))
         .isBeforeOrEqualTo(NOW.plusSeconds(10).plus(LONGEST_BACKOFF).plusSeconds(12));
+  }
+
+  /** A clock at {@link #NOW} that the tests of lease claims below move by hand. */
+  private static MutableClock clockAt(Instant at) {
+    MutableClock clock = new MutableClock();
+    clock.advance(Duration.between(clock.instant(), at));
+    return clock;
+  }
+
+  /** What a lease claim loads from {@code pending}: each failed key's earliest retry time. */
+  private static Map<String, Instant> retrying(List<PendingEvent> pending) {
+    Map<String, Instant> keys = new java.util.HashMap<>();
+    for (PendingEvent row : pending) {
+      if (row.attempts() > 0 || row.nextAttemptAt() != null) {
+        Instant at = row.nextAttemptAt() == null ? Instant.EPOCH : row.nextAttemptAt();
+        keys.merge(row.key(), at, (a, b) -> a.isBefore(b) ? a : b);
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * The events of {@code pending} that one polling round at {@code clock}'s now sends, acknowledged
+   * at once: a read that leaves out the keys held until a time still to come, then the selection.
+   */
+  private static List<PendingEvent> pollAndAcknowledge(
+      KeyHolds holds, MutableClock clock, java.util.List<PendingEvent> pending) {
+    Instant now = clock.instant();
+    List<String> excluded = holds.excluded(Set.of(0), now).getOrDefault(0, List.of());
+    List<PendingEvent> read =
+        pending.stream().filter(row -> !excluded.contains(row.key())).toList();
+    List<PendingEvent> sent = holds.select(read, now);
+    for (PendingEvent event : sent) {
+      holds.acknowledged(event);
+      pending.remove(event);
+    }
+    return sent;
+  }
+
+  /**
+   * review21 F2: the bound of a retry time from a clock ahead lived only on the partition's holds,
+   * and every lease claim ({@code drop}, then {@code load}) took it again from the claim's now. A
+   * partition claimed again more often than the longest backoff (here every 20 s, 30 s at most)
+   * kept the key, and its later events, waiting for the whole difference of the clocks. Event 1 of
+   * key a failed on an instance whose clock runs an hour ahead; this instance claims the partition
+   * at now, reads every second and loses and claims the partition back every 20 s. Before the fix:
+   * {@code Expecting actual: 2026-11-23T11:00:01Z to be before or equal to: 2026-11-23T10:00:30Z}
+   * (sent at its row time, an hour on).
+   */
+  @Test
+  void aRetryTimeFromAClockAheadIsWaitedForAtMostTheLongestBackoffAcrossLeaseClaims() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant ahead = NOW.plusSeconds(3601);
+    java.util.List<PendingEvent> pending =
+        new java.util.ArrayList<>(
+            List.of(row(1, "a", 1, ahead), row(2, "a", 0, null), row(3, "b", 0, null)));
+    Map<Long, Instant> sentAt = new java.util.HashMap<>();
+    for (int s = 0; s <= 7200 && !pending.isEmpty(); s++) {
+      if (s % 20 == 0) {
+        holds.drop(0);
+        holds.load(0, retrying(pending));
+      }
+      for (PendingEvent sent : pollAndAcknowledge(holds, clock, pending)) {
+        sentAt.put(sent.seq(), clock.instant());
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThat(pending).isEmpty();
+    assertThat(sentAt.get(3L)).isEqualTo(NOW);
+    assertThat(sentAt.get(1L))
+        .as("event 1, first read at %s with a retry time an hour ahead, claimed every 20 s", NOW)
+        .isBeforeOrEqualTo(NOW.plus(LONGEST_BACKOFF));
+    assertThat(sentAt.get(2L)).isAfterOrEqualTo(sentAt.get(1L));
+  }
+
+  /**
+   * review21 F2 for a key's later rows (review20 A across claims): rows 1 to 12 of key a, each
+   * failed by the clock an hour ahead; this instance claims the partition at now and loses and
+   * claims it back every 20 s. The key is left out of reads until row 1's bound (now + 30 s), so
+   * rows 2 to 12 are first read with row 1 then, and each keeps the bound that read took (+ 60 s),
+   * also when it becomes the held event after a claim: the last goes one row a second after that.
+   */
+  @Test
+  void rowsOfOneKeyFromAClockAheadKeepTheBoundsOfTheirFirstReadAcrossLeaseClaims() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant ahead = NOW.plusSeconds(3601);
+    java.util.List<PendingEvent> pending = new java.util.ArrayList<>();
+    for (int seq = 1; seq <= 12; seq++) {
+      pending.add(row(seq, "a", 1, ahead.plusMillis(seq)));
+    }
+    Instant last = null;
+    for (int s = 0; s <= 3700 && !pending.isEmpty(); s++) {
+      if (s % 20 == 0) {
+        holds.drop(0);
+        holds.load(0, retrying(pending));
+      }
+      if (!pollAndAcknowledge(holds, clock, pending).isEmpty()) {
+        last = clock.instant();
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThat(pending).isEmpty();
+    assertThat(last)
+        .as("the last of the key's 12 rows, first read at %s, claimed every 20 s", NOW)
+        .isBeforeOrEqualTo(NOW.plus(LONGEST_BACKOFF.multipliedBy(2)).plusSeconds(12));
+  }
+
+  /**
+   * The same row time loaded at several claims is bounded once, from the first: the key is left out
+   * of reads until that bound and not after it, whichever claim loaded the holds last, and one
+   * bound is remembered for it.
+   */
+  @Test
+  void theSameRowTimeLoadedAtSeveralClaimsIsBoundedOnceFromTheFirst() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Map<String, Instant> retrying = Map.of("a", NOW.plusSeconds(3601));
+    for (int claim = 0; claim < 3; claim++) {
+      holds.drop(0);
+      holds.load(0, retrying);
+      assertThat(holds.excluded(Set.of(0), NOW.plusSeconds(29))).containsEntry(0, List.of("a"));
+      assertThat(holds.excluded(Set.of(0), NOW.plus(LONGEST_BACKOFF)))
+          .as("claim %d, at %s", claim, clock.instant())
+          .isEmpty();
+      clock.advance(Duration.ofSeconds(12));
+    }
+    assertThat(holds.rememberedBounds()).isEqualTo(1);
+  }
+
+  /**
+   * A new row time after a claim (the deposed owner with the clock ahead recorded another failure
+   * of the event meanwhile: two hours ahead now) is bounded from its own first read, as any time
+   * read for the first time: the longest backoff from the claim that read it.
+   */
+  @Test
+  void aNewRowTimeAfterAClaimIsBoundedFromItsOwnFirstRead() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    holds.load(0, Map.of("a", NOW.plusSeconds(3601)));
+    clock.advance(Duration.ofSeconds(20));
+    holds.drop(0);
+    Instant later = NOW.plusSeconds(7201);
+    holds.load(0, Map.of("a", later));
+    Instant bound = NOW.plusSeconds(20).plus(LONGEST_BACKOFF);
+    assertThat(holds.excluded(Set.of(0), bound.minusSeconds(1))).containsEntry(0, List.of("a"));
+    assertThat(holds.excluded(Set.of(0), bound)).isEmpty();
+    List<PendingEvent> read = List.of(row(1, "a", 2, later), row(2, "b", 0, null));
+    assertThat(holds.select(read, bound.minusSeconds(1)))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    assertThat(holds.select(read, bound)).extracting(PendingEvent::seq).containsExactly(1L, 2L);
+  }
+
+  /**
+   * The CDC relay clears the holds for every batch and every engine restart (its first batch reads
+   * the failed rows' times again): the bound of a time from the clock ahead stays the one of its
+   * first read there too.
+   */
+  @Test
+  void aRetryTimeFromAClockAheadKeepsTheBoundOfItsFirstReadWhenTheHoldsAreCleared() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    List<PendingEvent> batch = List.of(row(1, "a", 1, NOW.plusSeconds(3601)), row(2, "a", 0, null));
+    for (int s = 0; s < 30; s++) {
+      if (s % 20 == 0) {
+        holds.clear();
+      }
+      assertThat(holds.select(batch, clock.instant())).isEmpty();
+      clock.advance(Duration.ofSeconds(1));
+    }
+    holds.clear();
+    assertThat(holds.select(batch, clock.instant()))
+        .as("the first selection after a restart, at %s", clock.instant())
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L);
+  }
+
+  /**
+   * The remembered bounds do not grow without end: one is forgotten at the first claim or clear
+   * after a longest backoff has passed since it came due, and at most {@link KeyHolds#MAX_BOUNDS}
+   * are kept; a time cut short beyond those is still bounded, from its read.
+   */
+  @Test
+  void rememberedBoundsAreForgottenOnceTheyPassedAndAreCapped() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Map<String, Instant> many = new java.util.HashMap<>();
+    for (int i = 0; i < KeyHolds.MAX_BOUNDS + 100; i++) {
+      many.put("k" + i, NOW.plusSeconds(3601));
+    }
+    holds.load(0, many);
+    assertThat(holds.rememberedBounds()).isEqualTo(KeyHolds.MAX_BOUNDS);
+    assertThat(holds.excluded(Set.of(0), NOW.plus(LONGEST_BACKOFF))).isEmpty();
+
+    // Due at now + 30 s: forgotten from now + 60 s.
+    clock.advance(LONGEST_BACKOFF.multipliedBy(2).minusSeconds(1));
+    holds.clear();
+    assertThat(holds.rememberedBounds()).as("a second before").isEqualTo(KeyHolds.MAX_BOUNDS);
+    clock.advance(Duration.ofSeconds(1));
+    holds.load(1, Map.of("b", NOW.plusSeconds(3601)));
+    assertThat(holds.rememberedBounds()).as("b's, taken at this claim").isEqualTo(1);
+  }
+
+  /**
+   * Backoffs this instance writes itself (within the longest) are not remembered nor moved by
+   * claims: a retry time 10 s away is waited for in full across claims every 5 s.
+   */
+  @Test
+  void aRetryTimeWithinTheLongestBackoffIsWaitedForInFullAcrossLeaseClaims() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant retryAt = NOW.plusSeconds(10);
+    java.util.List<PendingEvent> pending =
+        new java.util.ArrayList<>(List.of(row(1, "a", 1, retryAt), row(2, "b", 0, null)));
+    Map<Long, Instant> sentAt = new java.util.HashMap<>();
+    for (int s = 0; s <= 60 && !pending.isEmpty(); s++) {
+      if (s % 5 == 0) {
+        holds.drop(0);
+        holds.load(0, retrying(pending));
+      }
+      for (PendingEvent sent : pollAndAcknowledge(holds, clock, pending)) {
+        sentAt.put(sent.seq(), clock.instant());
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThat(sentAt).containsEntry(1L, retryAt).containsEntry(2L, NOW);
+    assertThat(holds.rememberedBounds()).isZero();
   }
 }
