@@ -52,6 +52,10 @@ final class NamastackContender implements Contender {
     properties.put("spring.datasource.password", db.password());
     properties.put("spring.main.banner-mode", "off");
     properties.put("logging.level.root", "WARN");
+    // Spring Modulith's contender is on the same classpath: its publication registry and
+    // multicaster would take the place of namastack-outbox's.
+    properties.put(
+        "spring.autoconfigure.exclude", String.join(",", ModulithContender.AUTO_CONFIGURATIONS));
     this.producer = Producers.create(bootstrapServers, 0);
     NamastackKafkaHandler handler = new NamastackKafkaHandler(producer, topic);
     this.context =
