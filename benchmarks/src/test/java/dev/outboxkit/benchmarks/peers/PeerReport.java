@@ -84,6 +84,17 @@ final class PeerReport {
     return median(passes.get(name).stream().map(PassResult::drainRate).toList());
   }
 
+  /** The median drain of a contender, or NaN when it was not run or not measured. */
+  private double medianDrainIfMeasured(String name) {
+    List<PassResult> results = passes.get(name);
+    return results == null || results.isEmpty() ? Double.NaN : medianDrain(name);
+  }
+
+  /** {@code rate ÷ base} to two places, or a dash when there is no base to divide by. */
+  private static String ratio(double rate, double base) {
+    return Double.isNaN(base) ? "–" : String.format(Locale.ROOT, "%.2f", rate / base);
+  }
+
   private double bestDrain(String name) {
     return passes.get(name).stream().mapToDouble(PassResult::drainRate).max().orElse(Double.NaN);
   }
@@ -114,8 +125,8 @@ final class PeerReport {
             + rate
             + " events/s |\n");
     md.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    double anchorRate = passes.get(anchor).isEmpty() ? Double.NaN : medianDrain(anchor);
-    double ceilingRate = passes.get(ceiling).isEmpty() ? Double.NaN : medianDrain(ceiling);
+    double anchorRate = medianDrainIfMeasured(anchor);
+    double ceilingRate = medianDrainIfMeasured(ceiling);
     for (String name : passes.keySet()) {
       if (passes.get(name).isEmpty()) {
         md.append("| ")
@@ -132,12 +143,12 @@ final class PeerReport {
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s | %,.0f | %,.0f | %.2f | %.2f | %,.0f ms | %s | %s |%n",
+              "| %s | %,.0f | %,.0f | %s | %s | %,.0f ms | %s | %s |%n",
               name,
               drain,
               bestDrain(name),
-              drain / anchorRate,
-              drain / ceilingRate,
+              ratio(drain, anchorRate),
+              ratio(drain, ceilingRate),
               first,
               name.equals(ceiling) ? "–" : String.format(Locale.ROOT, "%,.0f", append),
               latency == null || latency.sortedMillis().isEmpty()

@@ -103,4 +103,46 @@ class PeerReportTests {
       assertThat(Files.size(png)).isGreaterThan(1000);
     }
   }
+
+  @Test
+  void aRunWithoutTheCeilingOrAnchorContenderLeavesTheirRatiosOpen() throws Exception {
+    assumeTrue(fontsInstalled(), "no fonts installed: the plots cannot be drawn here");
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("kit", "defaults");
+    settings.put("peer", "tuned");
+    List<PassResult> results =
+        List.of(pass("kit", 1, 101, 10, 4), pass("peer", 1, 101, 10, 8)); // 250/s, 125/s
+
+    String markdown =
+        new PeerReport(
+                directory,
+                List.of("header"),
+                results,
+                Map.of(),
+                settings,
+                Map.of(),
+                500,
+                "kit",
+                "raw")
+            .write();
+
+    assertThat(markdown)
+        .contains("| kit | 250 | 250 | 1.00 | – | 10 ms |")
+        .contains("| peer | 125 | 125 | 0.50 | – | 10 ms |");
+
+    String withoutAnchor =
+        new PeerReport(
+                directory,
+                List.of("header"),
+                List.of(pass("peer", 1, 101, 10, 8)),
+                Map.of(),
+                Map.of("peer", "tuned"),
+                Map.of(),
+                500,
+                "kit",
+                "raw")
+            .write();
+
+    assertThat(withoutAnchor).contains("| peer | 125 | 125 | – | – | 10 ms |");
+  }
 }
