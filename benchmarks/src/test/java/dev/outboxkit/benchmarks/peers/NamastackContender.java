@@ -52,6 +52,9 @@ final class NamastackContender implements Contender {
     properties.put("spring.datasource.password", db.password());
     properties.put("spring.main.banner-mode", "off");
     properties.put("logging.level.root", "WARN");
+    // OutboxKit's starter is on the benchmarks' classpath too (AppendBenchmark); its
+    // outboxPayloadSerializer bean has the name of namastack-outbox's.
+    properties.put("outbox.enabled", "false");
     // Spring Modulith's contender is on the same classpath: its publication registry and
     // multicaster would take the place of namastack-outbox's.
     properties.put(
