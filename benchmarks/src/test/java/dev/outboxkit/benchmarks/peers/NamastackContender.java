@@ -56,8 +56,14 @@ final class NamastackContender implements Contender {
     properties.put("spring.main.banner-mode", "off");
     properties.put("logging.level.root", "WARN");
     // OutboxKit's starter is on this module's test classpath too (AppendBenchmark's Spring mode);
-    // its beans (outboxPayloadSerializer, ...) would clash with namastack's: namastack alone here.
-    properties.put("spring.autoconfigure.exclude", outboxKitAutoConfigurations());
+    // its beans (outboxPayloadSerializer, ...) would clash with namastack's. Spring Modulith's
+    // contender is there too: its publication registry and multicaster would take the place of
+    // namastack-outbox's. Namastack alone here.
+    properties.put(
+        "spring.autoconfigure.exclude",
+        outboxKitAutoConfigurations()
+            + ","
+            + String.join(",", ModulithContender.AUTO_CONFIGURATIONS));
     this.producer = Producers.create(bootstrapServers, 0);
     NamastackKafkaHandler handler = new NamastackKafkaHandler(producer, topic);
     this.context =

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
  *
  * System properties: {@code peers.events} (20000), {@code peers.passes} (3), {@code peers.rate}
  * (500 events/s), {@code peers.seconds} (8), {@code peers.contenders}
- * (raw,outboxkit,namastack,gruelbox; also outboxkit-cdc, outboxkit-fenced, handrolled), {@code
- * peers.report.dir} (../docs/benchmarks).
+ * (raw,outboxkit,namastack,gruelbox; also outboxkit-cdc, outboxkit-fenced, handrolled, modulith),
+ * {@code peers.report.dir} (../docs/benchmarks).
  */
 @ServerTest
 class PeerBenchmark {
@@ -159,6 +159,9 @@ class PeerBenchmark {
               postgres.createDatabase(database), kafka.bootstrapServers(), topic, PAYLOAD);
       case "namastack" ->
           new NamastackContender(
+              postgres.createDatabase(database), kafka.bootstrapServers(), topic, PAYLOAD);
+      case "modulith" ->
+          new ModulithContender(
               postgres.createDatabase(database), kafka.bootstrapServers(), topic, PAYLOAD);
       case "gruelbox" ->
           new GruelboxContender(
