@@ -26,6 +26,8 @@ public final class OutboxStats {
   private final OutboxDialect dialect;
   private final RelaySql sql;
   private final String t;
+  private final OutboxTable table;
+  private boolean seqIndexSeen;
 
   /**
    * @throws IllegalArgumentException for a dialect without the relay's SQL, naming what it lacks
@@ -34,6 +36,7 @@ public final class OutboxStats {
     this.dialect = dialect;
     this.sql = RelaySql.of(dialect);
     this.t = table.qualifiedName();
+    this.table = table;
   }
 
   /** The highest partition of a pending event, or -1 when none is pending. */
@@ -57,12 +60,14 @@ public final class OutboxStats {
    *
    * <p>Finding the first pending row walks every index entry of the rows deleted before it that
    * vacuum has not removed yet: during a drain of a large backlog, millions, and with a snapshot
-   * held elsewhere (a long query, a forgotten {@code BEGIN}) every row published since. So it is
-   * found once, by one walk of the pending rows' index in {@code seq} order, and the count starts
-   * there. (It was found per partition, each partition's probe walking its share; a probe planned
-   * on the {@code seq} index with a filter on the partition walked every partition's share, and the
-   * count walked them all again from the head: in a drain of 10 M a measurement took up to 23 s.) A
-   * row that commits after the probe with a lower {@code seq} is counted by the next measurement.
+   * held elsewhere (a long query, a forgotten {@code BEGIN}) every row published since. On
+   * PostgreSQL ({@link #probesInSeqOrder}) it is found once, by one walk of the pending rows' index
+   * in {@code seq} order, and the count starts there; elsewhere per partition, after a count from
+   * the head. (It was found per partition, each partition's probe walking its share; a probe
+   * planned on the {@code seq} index with a filter on the partition walked every partition's share,
+   * and the count walked them all again from the head: in a drain of 10 M a measurement took up to
+   * 23 s.) A row that commits after the probe with a lower {@code seq} is counted by the next
+   * measurement.
    */
   public Stats stats(Connection c) throws SQLException {
     return stats(c, BACKLOG_COUNT_LIMIT);
@@ -70,6 +75,9 @@ public final class OutboxStats {
 
   /** {@link #stats(Connection)} with another count limit (for tests). */
   Stats stats(Connection c, int countLimit) throws SQLException {
+    if (!probesInSeqOrder(c)) {
+      return statsByPartition(c, countLimit);
+    }
     Ends ends = ends(c);
     if (ends.span() == 0) {
       return new Stats(0, null);
@@ -78,6 +86,38 @@ public final class OutboxStats {
     if (counted == 0) {
       return new Stats(0, null); // published since the probe
     }
+    long backlog = counted >= countLimit ? Math.max(counted, ends.span()) : counted;
+    return new Stats(backlog, ends.oldest());
+  }
+
+  /**
+   * Where the dialect's planner walks the version-8 index from the first pending entry for {@code
+   * ORDER BY seq LIMIT 1} (PostgreSQL, {@link RelaySql#probesPendingEndsInSeqOrder}), and the
+   * catalog lists that index. Otherwise (MySQL 8 plans that probe over the primary key, through
+   * every row kept as {@code PUBLISHED} at the head; without version 8 no index has that order) the
+   * first rows are found per partition through the version-1 index. Asked until the index is seen,
+   * since a rolling upgrade may add it after the relay started.
+   */
+  private boolean probesInSeqOrder(Connection c) throws SQLException {
+    if (!sql.probesPendingEndsInSeqOrder()) {
+      return false;
+    }
+    if (!seqIndexSeen) {
+      seqIndexSeen = sql.hasPendingSeqIndex(c, table);
+    }
+    return seqIndexSeen;
+  }
+
+  /**
+   * {@link #stats} by a count from the head, then the first and last pending rows of each partition
+   * that may have any: the way for dialects without {@link #probesInSeqOrder}.
+   */
+  private Stats statsByPartition(Connection c, int countLimit) throws SQLException {
+    long counted = count(c, countLimit, null);
+    if (counted == 0) {
+      return new Stats(0, null);
+    }
+    Ends ends = ends(c, maxPendingPartition(c) + 1);
     long backlog = counted >= countLimit ? Math.max(counted, ends.span()) : counted;
     return new Stats(backlog, ends.oldest());
   }
@@ -108,6 +148,54 @@ public final class OutboxStats {
       return new Ends(rs.getLong("low"), rs.getLong("high"), dialect.getInstant(rs, "oldest"));
     }
   }
+
+  /** {@link Ends} by two probes per partition, {@value #PROBES_PER_STATEMENT} per statement. */
+  private Ends ends(Connection c, int partitions) throws SQLException {
+    long low = Long.MAX_VALUE;
+    long high = Long.MIN_VALUE;
+    Instant oldest = null;
+    for (int from = 0; from < partitions; from += PROBES_PER_STATEMENT) {
+      int to = Math.min(partitions, from + PROBES_PER_STATEMENT);
+      StringBuilder sql =
+          new StringBuilder(
+              "SELECT MIN(CASE WHEN last_row = 0 THEN seq END) AS low, MAX(seq) AS high,"
+                  + " MIN(CASE WHEN last_row = 0 THEN created_at END) AS oldest FROM (");
+      for (int p = from; p < to; p++) {
+        for (int last = 0; last < 2; last++) {
+          // The last row's probe reads the index only (its created_at is not needed).
+          sql.append(p == from && last == 0 ? "" : " UNION ALL ")
+              .append("(SELECT ")
+              .append(last)
+              .append(last == 0 ? " AS last_row, seq, created_at FROM " : ", seq, NULL FROM ")
+              .append(t)
+              .append(" WHERE status = 'PENDING' AND partition_no = ? ORDER BY seq")
+              .append(last == 1 ? " DESC" : "")
+              .append(" LIMIT 1)");
+        }
+      }
+      sql.append(") ends");
+      try (PreparedStatement statement = c.prepareStatement(sql.toString())) {
+        int index = 1;
+        for (int p = from; p < to; p++) {
+          statement.setInt(index++, p);
+          statement.setInt(index++, p);
+        }
+        try (ResultSet rs = statement.executeQuery()) {
+          if (rs.next() && rs.getObject("low") != null) {
+            low = Math.min(low, rs.getLong("low"));
+            high = Math.max(high, rs.getLong("high"));
+            Instant first = dialect.getInstant(rs, "oldest");
+            if (first != null && (oldest == null || first.isBefore(oldest))) {
+              oldest = first;
+            }
+          }
+        }
+      }
+    }
+    return new Ends(low, high, oldest);
+  }
+
+  private static final int PROBES_PER_STATEMENT = 128;
 
   /** The most parked events {@link #parked} counts; more read as this many. */
   public static final int PARKED_COUNT_LIMIT = 100_000;
@@ -167,15 +255,22 @@ public final class OutboxStats {
     return stats(c, countLimit).backlog();
   }
 
-  /** Pending rows from {@code fromSeq} on, counted up to {@code limit}. */
-  private long count(Connection c, int limit, long fromSeq) throws SQLException {
+  /**
+   * Pending rows from {@code fromSeq} on (from the head when {@code null}), up to {@code limit}.
+   */
+  private long count(Connection c, int limit, @Nullable Long fromSeq) throws SQLException {
     try (PreparedStatement statement =
         c.prepareStatement(
             "SELECT COUNT(*) FROM (SELECT 1 FROM "
                 + t
-                + " WHERE status = 'PENDING' AND seq >= ? LIMIT ?) pending_rows")) {
-      statement.setLong(1, fromSeq);
-      statement.setInt(2, limit);
+                + " WHERE status = 'PENDING'"
+                + (fromSeq == null ? "" : " AND seq >= ?")
+                + " LIMIT ?) pending_rows")) {
+      int index = 1;
+      if (fromSeq != null) {
+        statement.setLong(index++, fromSeq);
+      }
+      statement.setInt(index, limit);
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
         return rs.getLong(1);

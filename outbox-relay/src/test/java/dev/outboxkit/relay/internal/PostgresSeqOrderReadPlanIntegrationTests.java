@@ -57,6 +57,112 @@ class PostgresSeqOrderReadPlanIntegrationTests {
     assertStartsAtTheFloor(List.of(0, 4, 8, 12), 500, ReadFloor.NONE);
   }
 
+  /**
+   * review22: the gauges' backlog measurement ({@code OutboxStats.stats}) probes both ends of the
+   * pending rows and counts from the first: every entry it reads must come from the pending rows'
+   * {@code seq} index (none from the primary key or the per-partition index), and few of them with
+   * a count limit of 10, with 60,000 rows kept as {@code PUBLISHED} at the head.
+   */
+  @Test
+  void theBacklogMeasurementReadsOnlyThePendingSeqIndex() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "UPDATE outbox_event SET status = 'PUBLISHED' WHERE seq IN (SELECT seq FROM outbox_event"
+              + " ORDER BY seq LIMIT 60000)");
+      try {
+        s.execute("VACUUM ANALYZE outbox_event");
+        OutboxStats.Stats warm = stats.stats(c, 10);
+        Map<String, Long> before = indexReads(s);
+        OutboxStats.Stats measured = stats.stats(c, 10);
+        Map<String, Long> after = indexReads(s);
+        Map<String, Long> read = new java.util.TreeMap<>();
+        after.forEach((index, n) -> read.put(index, n - before.getOrDefault(index, 0L)));
+        assertThat(measured).isEqualTo(warm);
+        assertThat(measured.backlog()).isEqualTo(40_000);
+        assertThat(read)
+            .as("index entries read by one backlog measurement, by index")
+            .allSatisfy(
+                (index, n) -> {
+                  if (!index.equals("outbox_event_pending_seq_idx")) {
+                    assertThat(n).as(index).isZero();
+                  } else {
+                    assertThat(n).as(index).isBetween(1L, 1_000L);
+                  }
+                });
+      } finally {
+        s.execute("UPDATE outbox_event SET status = 'PENDING' WHERE status = 'PUBLISHED'");
+        s.execute("VACUUM ANALYZE outbox_event");
+      }
+    }
+  }
+
+  /**
+   * review22: docs/upgrading.md says relays work without the version-8 index (a rolling upgrade may
+   * add it after they start). The gauges' per-partition probes walked the version-1 index {@code
+   * (partition_no, seq) WHERE status = 'PENDING'}; the one probe over all partitions has no index
+   * in {@code seq} order among the pending rows without version 8: with 60,000 rows kept as {@code
+   * PUBLISHED} at the head (retention) it walks them, or all the pending rows.
+   */
+  @Test
+  void withoutTheVersion8IndexTheBacklogMeasurementStillReadsOnlyTheEnds() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db.dataSource());
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP INDEX outbox_event_pending_seq_idx");
+      s.execute(
+          "UPDATE outbox_event SET status = 'PUBLISHED' WHERE seq IN (SELECT seq FROM outbox_event"
+              + " ORDER BY seq LIMIT 60000)");
+      try {
+        s.execute("VACUUM ANALYZE outbox_event");
+        OutboxStats.Stats warm = stats.stats(c, 10);
+        long before = tuplesRead(s);
+        OutboxStats.Stats measured = stats.stats(c, 10);
+        long read = tuplesRead(s) - before;
+        assertThat(measured).isEqualTo(warm);
+        assertThat(measured.backlog()).isEqualTo(40_000);
+        assertThat(read)
+            .as("index entries and rows read by one backlog measurement without version 8")
+            .isLessThan(1_000);
+      } finally {
+        s.execute("UPDATE outbox_event SET status = 'PENDING' WHERE status = 'PUBLISHED'");
+        s.execute(
+            "CREATE INDEX IF NOT EXISTS outbox_event_pending_seq_idx ON outbox_event (seq) WHERE"
+                + " status = 'PENDING'");
+        s.execute("ANALYZE outbox_event");
+      }
+    }
+  }
+
+  private static long tuplesRead(Statement s) throws java.sql.SQLException {
+    s.execute("SELECT pg_stat_force_next_flush()");
+    try (ResultSet rs =
+        s.executeQuery(
+            "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) + (SELECT"
+                + " COALESCE(SUM(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname ="
+                + " 'outbox_event') FROM pg_stat_user_tables WHERE relname = 'outbox_event'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static Map<String, Long> indexReads(Statement s) throws java.sql.SQLException {
+    s.execute("SELECT pg_stat_force_next_flush()");
+    Map<String, Long> reads = new java.util.HashMap<>();
+    try (ResultSet rs =
+        s.executeQuery(
+            "SELECT indexrelname, idx_tup_read FROM pg_stat_user_indexes WHERE relname ="
+                + " 'outbox_event'")) {
+      while (rs.next()) {
+        reads.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    return reads;
+  }
+
   private void assertStartsAtTheFloor(List<Integer> partitions, int perPartition, long floor)
       throws Exception {
     OutboxDialect dialect = RelayTables.create(db.dataSource());

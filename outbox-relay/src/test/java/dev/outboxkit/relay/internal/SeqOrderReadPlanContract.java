@@ -92,6 +92,89 @@ abstract class SeqOrderReadPlanContract {
         "4 of 16 partitions, 3 held keys, 2,000 in flight", quarter, 500, held(quarter), inFlight);
   }
 
+  /**
+   * review22: the gauges' backlog measurement ({@code OutboxStats.stats}) must not walk the rows
+   * kept as {@code PUBLISHED} at the head (retention). MySQL 8 planned the one probe over all
+   * partitions ({@code ORDER BY seq LIMIT 1}) over the primary key, through all of them (60,028
+   * reads for 60,000 published rows); MySQL and MariaDB probe per partition through the version-1
+   * index instead. Measured by the session's handler reads, with a count limit of 10.
+   */
+  @Test
+  void theBacklogMeasurementReadsOnlyTheEndsOfThePendingRowsWithPublishedRowsKeptAtTheHead()
+      throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "UPDATE outbox_event SET status = 'PUBLISHED' WHERE seq IN (SELECT seq FROM (SELECT seq"
+              + " FROM outbox_event ORDER BY seq LIMIT 60000) head)");
+      try {
+        s.execute("ANALYZE TABLE outbox_event");
+        OutboxStats.Stats warm = stats.stats(c, 10);
+        s.execute("FLUSH STATUS");
+        OutboxStats.Stats measured = stats.stats(c, 10);
+        Map<String, Long> handler = handlerReads(s);
+        long read = handler.values().stream().mapToLong(Long::longValue).sum();
+        assertThat(measured).isEqualTo(warm);
+        assertThat(measured.backlog()).isEqualTo(EVENTS - 60_000);
+        assertThat(read)
+            .as("rows and index entries read by one backlog measurement, in %s", handler)
+            .isLessThan(1_000);
+      } finally {
+        s.execute("UPDATE outbox_event SET status = 'PENDING' WHERE status = 'PUBLISHED'");
+        s.execute("ANALYZE TABLE outbox_event");
+      }
+    }
+  }
+
+  /**
+   * review22: docs/upgrading.md says relays work without the version-8 index (a rolling upgrade may
+   * add it after they start). The gauges' per-partition probes used the version-1 index {@code
+   * (status, partition_no, seq)}; the one probe over all partitions ({@code ORDER BY seq LIMIT 1})
+   * has no index in that order without version 8: with 60,000 rows kept as {@code PUBLISHED} at the
+   * head (retention) it walks them, or sorts the pending rows.
+   */
+  @Test
+  void withoutTheVersion8IndexTheBacklogMeasurementStillReadsOnlyTheEnds() throws Exception {
+    OutboxDialect dialect = RelayTables.create(db().dataSource());
+    OutboxStats stats = new OutboxStats(dialect, OutboxTable.DEFAULT);
+    try (Connection c = db().dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP INDEX outbox_event_pending_seq_idx ON outbox_event");
+      s.execute(
+          "UPDATE outbox_event SET status = 'PUBLISHED' WHERE seq IN (SELECT seq FROM (SELECT seq"
+              + " FROM outbox_event ORDER BY seq LIMIT 60000) head)");
+      try {
+        s.execute("ANALYZE TABLE outbox_event");
+        OutboxStats.Stats warm = stats.stats(c, 10);
+        s.execute("FLUSH STATUS");
+        OutboxStats.Stats measured = stats.stats(c, 10);
+        Map<String, Long> handler = handlerReads(s);
+        long read = handler.values().stream().mapToLong(Long::longValue).sum();
+        assertThat(measured).isEqualTo(warm);
+        assertThat(measured.backlog()).isEqualTo(EVENTS - 60_000);
+        assertThat(read)
+            .as("rows and index entries read by one backlog measurement, in %s", handler)
+            .isLessThan(1_000);
+      } finally {
+        s.execute("UPDATE outbox_event SET status = 'PENDING' WHERE status = 'PUBLISHED'");
+        s.execute("CREATE INDEX outbox_event_pending_seq_idx ON outbox_event (status, seq)");
+        s.execute("ANALYZE TABLE outbox_event");
+      }
+    }
+  }
+
+  private static Map<String, Long> handlerReads(Statement s) throws java.sql.SQLException {
+    Map<String, Long> handler = new HashMap<>();
+    try (ResultSet rs = s.executeQuery("SHOW SESSION STATUS LIKE 'Handler_read%'")) {
+      while (rs.next()) {
+        handler.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    return handler;
+  }
+
   private Map<Integer, List<String>> held(List<Integer> partitions) throws Exception {
     Map<Integer, List<String>> held = new HashMap<>();
     try (Connection c = db().dataSource().getConnection();

@@ -364,6 +364,11 @@ final class PostgresRelaySql extends RelaySql {
   }
 
   @Override
+  public boolean probesPendingEndsInSeqOrder() {
+    return true; // its partial index of pending seqs, walked from its first entry
+  }
+
+  @Override
   public boolean readsFromFloor() {
     return true;
   }

@@ -139,6 +139,19 @@ public abstract class RelaySql {
   }
 
   /**
+   * Whether the gauges find the first and the last pending row by one probe at each end of the
+   * index of {@link #createPendingSeqIndex} ({@code WHERE status = 'PENDING' ORDER BY seq LIMIT
+   * 1}), when {@link #hasPendingSeqIndex} finds it, and count from the first, rather than by a
+   * count from the head and a probe per partition. One probe walks the entries of rows deleted at
+   * the head once per measurement; the per-partition form walked them twice, or once per partition
+   * when a probe was planned on the {@code seq} index. False by default: MySQL 8 plans the one
+   * probe over the primary key, through every row kept as {@code PUBLISHED} at the head (review22).
+   */
+  public boolean probesPendingEndsInSeqOrder() {
+    return false;
+  }
+
+  /**
    * Whether {@link #createPendingSeqIndex} says {@code IF NOT EXISTS}; where not, a "duplicate key
    * name" error means the index is there already.
    */
