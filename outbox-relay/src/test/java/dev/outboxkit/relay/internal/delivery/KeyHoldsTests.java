@@ -249,6 +249,74 @@ class KeyHoldsTests {
         .containsExactly(9L);
   }
 
+  /**
+   * A deferred line 10, 11, 12 goes again (in flight), and the read ahead has the key's event 13.
+   * The batch is deferred again (breaker), while a deposed owner's late batch published 10 and 11.
+   * The line is asked about in one query; 12 holds the key and 13 must not go before it, in the
+   * read ahead nor in the next read, where 12 goes first and 13 follows it.
+   */
+  @Test
+  void aReadAheadBehindALineDeferredAgainAndPartlyPublishedElsewhereWaitsForItsFirstPendingEvent() {
+    KeyHolds holds = new KeyHolds();
+    PendingEvent ten = row(10, "a", 0, null);
+    PendingEvent eleven = row(11, "a", 0, null);
+    PendingEvent twelve = row(12, "a", 0, null);
+    holds.deferred(ten, NOW);
+    holds.deferred(eleven, NOW);
+    holds.deferred(twelve, NOW);
+    assertThat(holds.select(List.of(ten, eleven, twelve), NOW))
+        .extracting(PendingEvent::seq)
+        .containsExactly(10L, 11L, 12L);
+    List<PendingEvent> readAhead = List.of(row(13, "a", 0, null), row(20, "b", 0, null));
+    holds.deferred(ten, NOW);
+    holds.deferred(eleven, NOW);
+    holds.deferred(twelve, NOW);
+
+    assertThat(holds.select(readAhead, NOW)).extracting(PendingEvent::seq).containsExactly(20L);
+    assertThat(holds.unseenHeads(readAhead))
+        .containsExactly(
+            new KeyHolds.Held(0, "a", 10),
+            new KeyHolds.Held(0, "a", 11),
+            new KeyHolds.Held(0, "a", 12));
+    assertThat(askTheTable(holds, holds.unseenHeads(readAhead), Set.of(12L, 13L, 20L)))
+        .isEqualTo(1);
+    assertThat(holds.select(readAhead, NOW))
+        .as("13 waits for 12")
+        .extracting(PendingEvent::seq)
+        .containsExactly(20L);
+    assertThat(holds.unseenHeads(readAhead)).containsExactly(new KeyHolds.Held(0, "a", 12));
+    assertThat(askTheTable(holds, holds.unseenHeads(readAhead), Set.of(12L, 13L, 20L)))
+        .isEqualTo(1);
+    assertThat(holds.isHeld(0, "a")).isTrue();
+    assertThat(holds.select(List.of(twelve, row(13, "a", 0, null), row(20, "b", 0, null)), NOW))
+        .as("the next read: 12, then 13 behind it")
+        .extracting(PendingEvent::seq)
+        .containsExactly(12L, 13L, 20L);
+  }
+
+  /**
+   * As above, but the deposed owner's batch failed 12 (its retry time in the table) after
+   * publishing 10 and 11: 12 holds the key until that time and goes alone, 13 after it.
+   */
+  @Test
+  void theFirstPendingEventOfALineFailedElsewhereWaitsForItsRetryTimeAndGoesAlone() {
+    KeyHolds holds = new KeyHolds();
+    holds.deferred(row(10, "a", 0, null), NOW);
+    holds.deferred(row(11, "a", 0, null), NOW);
+    holds.deferred(row(12, "a", 0, null), NOW);
+    PendingEvent twelve = row(12, "a", 1, NOW.plusSeconds(30));
+    List<PendingEvent> read = List.of(twelve, row(13, "a", 0, null), row(20, "b", 0, null));
+
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(20L);
+    assertThat(askTheTable(holds, holds.unseenHeads(read), Set.of(12L, 13L, 20L))).isEqualTo(1);
+    assertThat(holds.select(read, NOW)).extracting(PendingEvent::seq).containsExactly(20L);
+    assertThat(holds.excluded(Set.of(0), NOW)).containsEntry(0, List.of("a"));
+    assertThat(holds.select(read, NOW.plusSeconds(30)))
+        .as("12 at its retry time, alone")
+        .extracting(PendingEvent::seq)
+        .containsExactly(12L, 20L);
+  }
+
   @Test
   void stateLoadedAtLeaseClaimIsDroppedWithTheLease() {
     KeyHolds holds = new KeyHolds();
