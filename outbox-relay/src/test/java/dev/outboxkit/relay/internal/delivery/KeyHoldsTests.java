@@ -1062,4 +1062,123 @@ class KeyHoldsTests {
     assertThat(sentAt).containsEntry(1L, retryAt).containsEntry(2L, NOW);
     assertThat(holds.rememberedBounds()).isZero();
   }
+
+  /**
+   * review23 R1: a remembered bound is forgotten a longest backoff after it came due
+   * ({@code forgetPassedBounds}), also while its row is still pending and was never sent because
+   * this instance did not own the partition at the time. An instance that holds the partition for
+   * less than the longest backoff at a time (27 s of 30 s) and gets it back more than a longest
+   * backoff after its bound (every 63 s: the partition is lost, unowned or owned by an instance
+   * behind the clock ahead for as short a time, in between) takes a new bound at every claim, and
+   * the key waits for the whole difference of the clocks, as before review21 F2. The docs promise
+   * the longest backoff from this instance's first read across its lease claims: the event is due
+   * at now + 30 s and goes at the next claim, now + 63 s.
+   */
+  @Test
+  void aRetryTimeFromAClockAheadKeepsItsBoundAcrossClaimsMoreThanALongestBackoffApart() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant ahead = NOW.plusSeconds(3601);
+    java.util.List<PendingEvent> pending =
+        new java.util.ArrayList<>(
+            List.of(row(1, "a", 1, ahead), row(2, "a", 0, null), row(3, "b", 0, null)));
+    Map<Long, Instant> sentAt = new java.util.HashMap<>();
+    boolean owned = false;
+    for (int s = 0; s <= 7200 && !pending.isEmpty(); s++) {
+      if (s % 63 == 0) {
+        holds.load(0, retrying(pending));
+        owned = true;
+      } else if (s % 63 == 27) {
+        holds.drop(0);
+        owned = false;
+      }
+      if (owned) {
+        for (PendingEvent sent : pollAndAcknowledge(holds, clock, pending)) {
+          sentAt.put(sent.seq(), clock.instant());
+        }
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThat(pending).isEmpty();
+    assertThat(sentAt.get(1L))
+        .as("event 1, first read at %s, claimed for 27 s every 63 s", NOW)
+        .isBeforeOrEqualTo(NOW.plusSeconds(63));
+  }
+
+  /**
+   * review23 R1 between instances: three instances behind the clock ahead take the partition in
+   * turn, 27 s each (the longest backoff is 30 s). Each instance's bound is forgotten before the
+   * partition comes back to it (81 s later), so every claim bounds the time afresh and the key waits
+   * for the whole difference of the clocks. The docs promise at most the longest backoff from the
+   * latest of the instances' first reads: now + 54 s + 30 s.
+   */
+  @Test
+  void aRetryTimeFromAClockAheadIsWaitedForAtMostTheStaggerOfFirstReadsPlusTheLongestBackoff() {
+    MutableClock clock = clockAt(NOW);
+    List<KeyHolds> instances =
+        List.of(
+            new KeyHolds(LONGEST_BACKOFF, clock),
+            new KeyHolds(LONGEST_BACKOFF, clock),
+            new KeyHolds(LONGEST_BACKOFF, clock));
+    Instant ahead = NOW.plusSeconds(3601);
+    java.util.List<PendingEvent> pending =
+        new java.util.ArrayList<>(List.of(row(1, "a", 1, ahead), row(2, "b", 0, null)));
+    Map<Long, Instant> sentAt = new java.util.HashMap<>();
+    KeyHolds owner = null;
+    for (int s = 0; s <= 7200 && !pending.isEmpty(); s++) {
+      if (s % 27 == 0) {
+        if (owner != null) {
+          owner.drop(0);
+        }
+        owner = instances.get((s / 27) % 3);
+        owner.load(0, retrying(pending));
+      }
+      for (PendingEvent sent : pollAndAcknowledge(owner, clock, pending)) {
+        sentAt.put(sent.seq(), clock.instant());
+      }
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertThat(pending).isEmpty();
+    assertThat(sentAt.get(1L))
+        .as("event 1, read first at %s, 27 s and 54 s later by the other two instances", NOW)
+        .isBeforeOrEqualTo(NOW.plusSeconds(54).plus(LONGEST_BACKOFF));
+  }
+
+  /**
+   * review23 R2: bounds are remembered per (partition, key, row time), not per event, and a row time
+   * that equals a remembered one takes its bound whatever wrote it and whenever. Event 1 of key a
+   * failed on a clock ahead (retry time now + 45 s, bounded to now + 30 s at this claim); it goes
+   * at now + 30 s and is acknowledged; event 2 goes at now + 31 s, is refused, and this instance
+   * gives it a backoff of 14 s: its row's retry time is now + 45 s, the same instant. The lease is
+   * lost and claimed back at now + 32 s: the claim loads key a with now + 45 s, finds the bound of
+   * event 1's time, and event 2 goes at once, 13 s before the retry time this instance wrote
+   * itself. A time within the longest backoff from now can only have been written by this or an
+   * unskewed clock (or one that is now read for the first time): it should be waited for in full.
+   */
+  @Test
+  void aRetryTimeEqualToTheRememberedTimeOfAnotherEventOfTheKeyIsWaitedForInFull() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant retryAt = NOW.plusSeconds(45);
+    holds.load(0, Map.of("a", retryAt));
+    clock.advance(LONGEST_BACKOFF);
+    PendingEvent first = row(1, "a", 1, retryAt);
+    PendingEvent second = row(2, "a", 0, null);
+    assertThat(holds.select(List.of(first, second), clock.instant()))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L);
+    holds.acknowledged(first);
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(holds.select(List.of(second), clock.instant()))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    holds.retryLater(second, retryAt);
+    clock.advance(Duration.ofSeconds(1));
+    holds.drop(0);
+    holds.load(0, Map.of("a", retryAt));
+    assertThat(holds.select(List.of(row(2, "a", 1, retryAt)), clock.instant()))
+        .as("event 2 at %s, retry time %s written by this instance", clock.instant(), retryAt)
+        .extracting(PendingEvent::seq)
+        .isEmpty();
+  }
 }
