@@ -1064,15 +1064,15 @@ class KeyHoldsTests {
   }
 
   /**
-   * review23 R1: a remembered bound is forgotten a longest backoff after it came due
-   * ({@code forgetPassedBounds}), also while its row is still pending and was never sent because
-   * this instance did not own the partition at the time. An instance that holds the partition for
-   * less than the longest backoff at a time (27 s of 30 s) and gets it back more than a longest
-   * backoff after its bound (every 63 s: the partition is lost, unowned or owned by an instance
-   * behind the clock ahead for as short a time, in between) takes a new bound at every claim, and
-   * the key waits for the whole difference of the clocks, as before review21 F2. The docs promise
-   * the longest backoff from this instance's first read across its lease claims: the event is due
-   * at now + 30 s and goes at the next claim, now + 63 s.
+   * review23 R1: a remembered bound is forgotten a longest backoff after it came due ({@code
+   * forgetPassedBounds}), also while its row is still pending and was never sent because this
+   * instance did not own the partition at the time. An instance that holds the partition for less
+   * than the longest backoff at a time (27 s of 30 s) and gets it back more than a longest backoff
+   * after its bound (every 63 s: the partition is lost, unowned or owned by an instance behind the
+   * clock ahead for as short a time, in between) takes a new bound at every claim, and the key
+   * waits for the whole difference of the clocks, as before review21 F2. The docs promise the
+   * longest backoff from this instance's first read across its lease claims: the event is due at
+   * now + 30 s and goes at the next claim, now + 63 s.
    */
   @Test
   void aRetryTimeFromAClockAheadKeepsItsBoundAcrossClaimsMoreThanALongestBackoffApart() {
@@ -1108,9 +1108,9 @@ class KeyHoldsTests {
   /**
    * review23 R1 between instances: three instances behind the clock ahead take the partition in
    * turn, 27 s each (the longest backoff is 30 s). Each instance's bound is forgotten before the
-   * partition comes back to it (81 s later), so every claim bounds the time afresh and the key waits
-   * for the whole difference of the clocks. The docs promise at most the longest backoff from the
-   * latest of the instances' first reads: now + 54 s + 30 s.
+   * partition comes back to it (81 s later), so every claim bounds the time afresh and the key
+   * waits for the whole difference of the clocks. The docs promise at most the longest backoff from
+   * the latest of the instances' first reads: now + 54 s + 30 s.
    */
   @Test
   void aRetryTimeFromAClockAheadIsWaitedForAtMostTheStaggerOfFirstReadsPlusTheLongestBackoff() {
@@ -1145,15 +1145,16 @@ class KeyHoldsTests {
   }
 
   /**
-   * review23 R2: bounds are remembered per (partition, key, row time), not per event, and a row time
-   * that equals a remembered one takes its bound whatever wrote it and whenever. Event 1 of key a
-   * failed on a clock ahead (retry time now + 45 s, bounded to now + 30 s at this claim); it goes
-   * at now + 30 s and is acknowledged; event 2 goes at now + 31 s, is refused, and this instance
-   * gives it a backoff of 14 s: its row's retry time is now + 45 s, the same instant. The lease is
-   * lost and claimed back at now + 32 s: the claim loads key a with now + 45 s, finds the bound of
-   * event 1's time, and event 2 goes at once, 13 s before the retry time this instance wrote
-   * itself. A time within the longest backoff from now can only have been written by this or an
-   * unskewed clock (or one that is now read for the first time): it should be waited for in full.
+   * review23 R2: bounds are remembered per (partition, key, row time), not per event, and a row
+   * time that equals a remembered one takes its bound whatever wrote it and whenever. Event 1 of
+   * key a failed on a clock ahead (retry time now + 45 s, bounded to now + 30 s at this claim); it
+   * goes at now + 30 s and is acknowledged; event 2 goes at now + 31 s, is refused, and this
+   * instance gives it a backoff of 14 s: its row's retry time is now + 45 s, the same instant. The
+   * lease is lost and claimed back at now + 32 s: the claim loads key a with now + 45 s, finds the
+   * bound of event 1's time, and event 2 goes at once, 13 s before the retry time this instance
+   * wrote itself. A time within the longest backoff from now can only have been written by this or
+   * an unskewed clock (or one that is now read for the first time): it should be waited for in
+   * full.
    */
   @Test
   void aRetryTimeEqualToTheRememberedTimeOfAnotherEventOfTheKeyIsWaitedForInFull() {
