@@ -84,9 +84,9 @@ public final class KeyHolds {
   private final Clock clock;
 
   /**
-   * At most this many bounds are remembered ({@link #bounds}); a retry time cut short once they are
-   * all taken by bounds still to come or just past is bounded from its read only, as before
-   * review21 F2. About 200 bytes each.
+   * At most this many bounds are remembered ({@link #bounds}); a retry time cut short while they are
+   * all taken is bounded from its read only, as before review21 F2, and room is made at the next
+   * claim or clear, not by a scan per time read (review23 R3). About 200 bytes each.
    */
   static final int MAX_BOUNDS = 10_000;
 
@@ -101,10 +101,11 @@ public final class KeyHolds {
    * often than the longest backoff kept a key whose row time came from a clock ahead waiting for
    * the whole difference of the clocks. Only times cut short enter it, per key and time, not per
    * event: a lease claim loads a key's earliest retry time without its event, and events of a key
-   * failed together with one time share its first read. A bound is forgotten once a longest backoff
-   * has passed after it ({@link #forgetPassedBounds}): its event was due by then, and one still
-   * pending with the same time (not sent meanwhile, e.g. its partition owned elsewhere) takes a new
-   * bound from its next read, one longest backoff at most.
+   * failed together with one time share its first read. A bound is forgotten at the first claim or
+   * clear after its row time has come ({@link #forgetPassedBounds}; that time is due without it),
+   * when the held event with that time is acknowledged or parked here and none behind it took the
+   * same time (review23 R2), and, only when {@link #MAX_BOUNDS} are kept, a longest backoff after
+   * the bound passed.
    */
   private final Map<RowTime, Instant> bounds = new ConcurrentHashMap<>();
 

@@ -1012,9 +1012,9 @@ class KeyHoldsTests {
   }
 
   /**
-   * The remembered bounds do not grow without end: one is forgotten at the first claim or clear
-   * after a longest backoff has passed since it came due, and at most {@link KeyHolds#MAX_BOUNDS}
-   * are kept; a time cut short beyond those is still bounded, from its read.
+   * The remembered bounds do not grow without end: at most {@link KeyHolds#MAX_BOUNDS} are kept,
+   * and when that many are, those a longest backoff past their bound make room at the next claim or
+   * clear; a time cut short beyond those is still bounded, from its read.
    */
   @Test
   void rememberedBoundsAreForgottenOnceTheyPassedAndAreCapped() {
