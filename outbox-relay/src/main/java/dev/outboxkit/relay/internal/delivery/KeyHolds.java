@@ -84,9 +84,9 @@ public final class KeyHolds {
   private final Clock clock;
 
   /**
-   * At most this many bounds are remembered ({@link #bounds}); a retry time cut short while they are
-   * all taken is bounded from its read only, as before review21 F2, and room is made at the next
-   * claim or clear, not by a scan per time read (review23 R3). About 200 bytes each.
+   * At most this many bounds are remembered ({@link #bounds}); a retry time cut short while they
+   * are all taken is bounded from its read only, as before review21 F2, and room is made at the
+   * next claim or clear, not by a scan per time read (review23 R3). About 200 bytes each.
    */
   static final int MAX_BOUNDS = 10_000;
 
