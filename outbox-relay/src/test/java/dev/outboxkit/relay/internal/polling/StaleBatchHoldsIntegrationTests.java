@@ -73,11 +73,7 @@ class StaleBatchHoldsIntegrationTests {
     insert("k", "first");
 
     KeyHolds frozenHolds = new KeyHolds();
-    LeaseManager frozenLeases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "frozen~1", Duration.ofSeconds(1), null, frozenHolds);
-    frozenLeases.heartbeat();
-    assertThat(frozenLeases.owned()).hasSize(16);
+    LeaseManager frozenLeases = ownAll(dialect, "frozen~1", frozenHolds);
     List<PendingEvent> frozenHanded = new ArrayList<>();
     PublishLoop frozen =
         PublishLoopFixture.loop(
@@ -95,11 +91,7 @@ class StaleBatchHoldsIntegrationTests {
     execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
     execute("DELETE FROM outbox_relay_member WHERE member_id = 'frozen~1'");
     KeyHolds holds = new KeyHolds();
-    LeaseManager leases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "successor~1", Duration.ofSeconds(1), null, holds);
-    leases.heartbeat();
-    assertThat(leases.owned()).hasSize(16);
+    LeaseManager leases = ownAll(dialect, "successor~1", holds);
     boolean[] defer = {true};
     PublishLoop successor =
         PublishLoopFixture.loop(
@@ -151,11 +143,7 @@ class StaleBatchHoldsIntegrationTests {
     insert("other", "filler");
 
     KeyHolds frozenHolds = new KeyHolds();
-    LeaseManager frozenLeases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "frozen~1", Duration.ofSeconds(1), null, frozenHolds);
-    frozenLeases.heartbeat();
-    assertThat(frozenLeases.owned()).hasSize(16);
+    LeaseManager frozenLeases = ownAll(dialect, "frozen~1", frozenHolds);
     List<PendingEvent> frozenHanded = new ArrayList<>();
     PublishLoop frozen =
         PublishLoopFixture.loop(
@@ -177,11 +165,7 @@ class StaleBatchHoldsIntegrationTests {
     execute("UPDATE outbox_relay_lease SET owner_id = NULL, expires_at = NULL");
     execute("DELETE FROM outbox_relay_member WHERE member_id = 'frozen~1'");
     KeyHolds holds = new KeyHolds();
-    LeaseManager leases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "successor~1", Duration.ofSeconds(1), null, holds);
-    leases.heartbeat();
-    assertThat(leases.owned()).hasSize(16);
+    LeaseManager leases = ownAll(dialect, "successor~1", holds);
     boolean[] deferSecond = {true};
     PublishLoop successor =
         PublishLoopFixture.loop(
@@ -260,11 +244,7 @@ class StaleBatchHoldsIntegrationTests {
     }
 
     KeyHolds holds = new KeyHolds();
-    LeaseManager leases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "stale~1", Duration.ofSeconds(1), null, holds);
-    leases.heartbeat();
-    assertThat(leases.owned()).hasSize(16);
+    LeaseManager leases = ownAll(dialect, "stale~1", holds);
     PublishLoop loop =
         PublishLoopFixture.loop(
             db.dataSource(),
@@ -317,11 +297,7 @@ class StaleBatchHoldsIntegrationTests {
     }
 
     KeyHolds holds = new KeyHolds();
-    LeaseManager leases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "stale~1", Duration.ofSeconds(1), null, holds);
-    leases.heartbeat();
-    assertThat(leases.owned()).hasSize(16);
+    LeaseManager leases = ownAll(dialect, "stale~1", holds);
     boolean[] lateOutcome = {true};
     PublishLoop loop =
         PublishLoopFixture.loop(
@@ -372,11 +348,7 @@ class StaleBatchHoldsIntegrationTests {
     insert("k", "second");
 
     KeyHolds holds = new KeyHolds();
-    LeaseManager leases =
-        TestLeaseManagers.create(
-            db.dataSource(), dialect, "stale~1", Duration.ofSeconds(1), null, holds);
-    leases.heartbeat();
-    assertThat(leases.owned()).hasSize(16);
+    LeaseManager leases = ownAll(dialect, "stale~1", holds);
     boolean[] lateOutcome = {true};
     PublishLoop loop =
         PublishLoopFixture.loop(
@@ -434,5 +406,16 @@ class StaleBatchHoldsIntegrationTests {
         Statement s = c.createStatement()) {
       s.execute(sql);
     }
+  }
+
+  /** A lease manager for {@code member} that claimed all 16 partitions at its first heartbeat. */
+  private static LeaseManager ownAll(OutboxDialect dialect, String member, KeyHolds holds)
+      throws Exception {
+    LeaseManager leases =
+        TestLeaseManagers.create(
+            db.dataSource(), dialect, member, Duration.ofSeconds(1), null, holds);
+    leases.heartbeat();
+    assertThat(leases.owned()).hasSize(16);
+    return leases;
   }
 }
