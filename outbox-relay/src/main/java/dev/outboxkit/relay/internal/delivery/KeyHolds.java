@@ -853,32 +853,11 @@ public final class KeyHolds {
               return null;
             }
             if (held.seq() == event.seq()) {
-              forgetBoundOf(event.partition(), key, held);
               return next(held);
             }
             held.behind().remove(event.seq());
             return held;
           });
     }
-  }
-
-  /**
-   * Forgets the bound remembered for the row time of a held event resolved here, unless an event
-   * waiting behind it took the same time (failed with it). Bounds are remembered per key and time,
-   * not per event, so a later event of the key given the same instant (by this instance's own
-   * backoff, or an unskewed clock) took the bound of the first read of the resolved event's time,
-   * and at the next claim went before its retry time (review23 R2).
-   */
-  private void forgetBoundOf(int partition, String key, Hold held) {
-    Instant taken = held.taken();
-    if (taken == null || bounds.isEmpty()) {
-      return;
-    }
-    for (Hold behind : held.behind().values()) {
-      if (taken.equals(behind.taken())) {
-        return;
-      }
-    }
-    bounds.remove(new RowTime(partition, key, taken));
   }
 }
