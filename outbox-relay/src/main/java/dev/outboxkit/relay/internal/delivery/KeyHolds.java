@@ -101,11 +101,12 @@ public final class KeyHolds {
    * often than the longest backoff kept a key whose row time came from a clock ahead waiting for
    * the whole difference of the clocks. Only times cut short enter it, per key and time, not per
    * event: a lease claim loads a key's earliest retry time without its event, and events of a key
-   * failed together with one time share its first read. A bound is forgotten at the first claim or
-   * clear after its row time has come ({@link #forgetPassedBounds}; that time is due without it),
-   * when the held event with that time is acknowledged or parked here and none behind it took the
-   * same time (review23 R2), and, only when {@link #MAX_BOUNDS} are kept, a longest backoff after
-   * the bound passed.
+   * failed together with one time share its first read, whether or not they are read together
+   * (review24: forgetting the bound when the first of them was acknowledged made each later page or
+   * batch wait a longest backoff again). A bound is forgotten at the first claim or clear after its
+   * row time has come ({@link #forgetPassedBounds}; that time is due without it) and, only when
+   * {@link #MAX_BOUNDS} are kept, a longest backoff after the bound passed. A time within the
+   * longest backoff is never looked up here ({@link #bound}).
    */
   private final Map<RowTime, Instant> bounds = new ConcurrentHashMap<>();
 
@@ -748,17 +749,18 @@ public final class KeyHolds {
    */
   private Instant bound(int partition, String key, Instant next, Instant now) {
     Instant latest = now.plus(longestRetryWait);
-    if (bounds.isEmpty() && !next.isAfter(latest)) {
-      return next; // the usual case: a time this instance or an unskewed one wrote
+    if (!next.isAfter(latest)) {
+      // Not cut short: a time this instance or an unskewed one wrote, waited for in full, also when
+      // it equals a time remembered for another event of the key (review23 R2: event 2 given the
+      // instant of event 1's skewed time took event 1's bound after a claim and went 13 s early).
+      // A skewed time read again once it is this close takes at most one longest backoff more.
+      return next;
     }
     RowTime time = new RowTime(partition, key, next);
     Instant first = bounds.get(time);
     if (first != null) {
       // Taken at an earlier read of this time, before a claim or a clear replaced the holds.
       return first.isAfter(latest) ? latest : first;
-    }
-    if (!next.isAfter(latest)) {
-      return next;
     }
     if (bounds.size() >= MAX_BOUNDS) {
       // Not made room for here (review23 R3): a scan of every remembered bound per time read cost a

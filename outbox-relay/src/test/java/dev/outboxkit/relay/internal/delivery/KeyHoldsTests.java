@@ -1182,4 +1182,57 @@ class KeyHoldsTests {
         .extracting(PendingEvent::seq)
         .isEmpty();
   }
+
+  /**
+   * review24: events of one batch failed at the capped backoff on a clock ahead share one row time.
+   * Read in separate pages (or CDC batches), the later ones take the bound of the first read too:
+   * forgetting it when the first was acknowledged (review23 R2's first fix) made event 3 wait a
+   * fresh longest backoff, and a line of such events one per page.
+   */
+  @Test
+  void rowsOfOneKeyWithOneRowTimeFromAClockAheadReadInSeparatePagesKeepTheBoundOfItsFirstRead() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant ahead = NOW.plusSeconds(3600);
+    holds.load(0, Map.of("a", ahead));
+    clock.advance(LONGEST_BACKOFF);
+    PendingEvent first = row(1, "a", 1, ahead);
+    assertThat(holds.select(List.of(first, row(2, "b", 0, null)), clock.instant()))
+        .extracting(PendingEvent::seq)
+        .containsExactly(1L, 2L);
+    holds.acknowledged(first);
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(holds.select(List.of(row(3, "a", 1, ahead)), clock.instant()))
+        .as("event 3, time %s first read at %s", ahead, NOW)
+        .extracting(PendingEvent::seq)
+        .containsExactly(3L);
+  }
+
+  /**
+   * review24: review23 R2's schedule when event 1 is published elsewhere (resolved, not
+   * acknowledged here): event 2's own retry time, equal to event 1's remembered one, is still
+   * waited for in full.
+   */
+  @Test
+  void aRetryTimeEqualToTheRememberedTimeOfAnEventPublishedElsewhereIsWaitedForInFull() {
+    MutableClock clock = clockAt(NOW);
+    KeyHolds holds = new KeyHolds(LONGEST_BACKOFF, clock);
+    Instant retryAt = NOW.plusSeconds(45);
+    PendingEvent second = row(2, "a", 0, null);
+    assertThat(holds.select(List.of(row(1, "a", 1, retryAt), second), clock.instant())).isEmpty();
+    clock.advance(Duration.ofSeconds(1));
+    holds.unseenHeads(List.of(second)).forEach(holds::resolved);
+    clock.advance(Duration.ofSeconds(19));
+    assertThat(holds.select(List.of(second), clock.instant()))
+        .extracting(PendingEvent::seq)
+        .containsExactly(2L);
+    holds.retryLater(second, retryAt);
+    clock.advance(Duration.ofSeconds(1));
+    holds.drop(0);
+    holds.load(0, Map.of("a", retryAt));
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(holds.select(List.of(row(2, "a", 1, retryAt)), clock.instant()))
+        .as("event 2 at %s, retry time %s written by this instance", clock.instant(), retryAt)
+        .isEmpty();
+  }
 }
